@@ -1,0 +1,102 @@
+//! What the engine tells the world it did. The harness installs an
+//! [`Observer`]; observing never changes behaviour.
+
+use crate::record::TxnId;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::rc::Rc;
+
+/// A subtask of the job graph, e.g. `source[1]` or `count[0]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TaskId {
+    pub vertex: Vertex,
+    pub subtask: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Vertex {
+    /// Reads one log partition; chained stateless operators run in it.
+    Source,
+    /// The keyed operator with its chained two-phase-commit sink.
+    Count,
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.vertex {
+            Vertex::Source => "source",
+            Vertex::Count => "count",
+        };
+        write!(f, "{name}[{}]", self.subtask)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum JobState {
+    Running { epoch: u64 },
+    Restarting { epoch: u64 },
+    Finished,
+    Failed { reason: String },
+}
+
+/// One thing the engine did. Every event names the host that did it in the
+/// [`Observer`] call; the harness adds the simulated time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A host's software (re)started.
+    HostStarted,
+    JobState(JobState),
+    /// Every task of `epoch` was deployed, restoring `restore` if any.
+    TasksDeployed { epoch: u64, restore: Option<u64> },
+    CheckpointTriggered { checkpoint: u64, epoch: u64 },
+    CheckpointAcknowledged { checkpoint: u64, task: TaskId },
+    /// The metadata is durable in `store`; `offsets[p]` is where partition
+    /// p's source stood when it took the checkpoint.
+    CheckpointCompleted { checkpoint: u64, offsets: Vec<u64> },
+    CheckpointAborted { checkpoint: u64, reason: String },
+    /// A task's state at a checkpoint, with its digest (crc32 of the bytes).
+    StateSnapshotted { checkpoint: u64, task: TaskId, epoch: u64, digest: u32 },
+    /// A task restored the state of a checkpoint; digest of what it read.
+    StateRestored { checkpoint: u64, task: TaskId, epoch: u64, digest: u32 },
+    TxnPreCommitted { txn: TxnId, records: u64 },
+    TxnCommitted { txn: TxnId, records: u64 },
+    TxnAborted { txn: TxnId },
+    /// The sink host refused a request of an older job attempt.
+    Fenced { txn: TxnId, current_epoch: u64 },
+    TaskFailed { task: TaskId, epoch: u64, reason: String },
+    /// The jobmanager lost a taskmanager (heartbeat timeout or disconnect).
+    TaskManagerLost { taskmanager: String, reason: String },
+    /// All tasks are cancelled; the job will restart as `epoch`.
+    Failover { epoch: u64, cause: String },
+    RestartScheduled { attempt: u32, delay_ms: u64 },
+}
+
+type Sink = Rc<dyn Fn(&str, Event)>;
+
+/// Where events go. Cloned into every host; calls are synchronous and in
+/// simulation order, so the trace is deterministic.
+#[derive(Clone)]
+pub struct Observer(Sink);
+
+impl Observer {
+    pub fn new(f: impl Fn(&str, Event) + 'static) -> Self {
+        Observer(Rc::new(f))
+    }
+
+    /// An observer that drops every event.
+    pub fn noop() -> Self {
+        Observer::new(|_, _| {})
+    }
+
+    pub fn emit(&self, host: &str, event: Event) {
+        (self.0)(host, event)
+    }
+}
+
+impl fmt::Debug for Observer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Observer")
+    }
+}

@@ -1,0 +1,1 @@
+//! Restart strategies. PLACEHOLDER: being written.

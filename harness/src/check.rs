@@ -1,0 +1,1 @@
+//! Checkers. PLACEHOLDER: being written.

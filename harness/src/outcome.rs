@@ -1,0 +1,25 @@
+//! What one simulated run left behind, for the checkers: the trace, the
+//! committed output read from the `sink` host's disk, and the input log.
+
+use crate::trace::TraceEvent;
+use flinch_engine::event::JobState;
+use flinch_engine::record::{InputRecord, OutputRecord, TxnId};
+use std::time::Duration;
+
+/// One committed transaction as found on the sink's disk, in commit order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedTxn {
+    pub txn: TxnId,
+    pub records: Vec<OutputRecord>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub trace: Vec<TraceEvent>,
+    pub committed: Vec<CommittedTxn>,
+    /// The input log, partition by partition, in offset order.
+    pub input: Vec<Vec<InputRecord>>,
+    /// The job's last state: `None` if the run hit its time bound first.
+    pub final_state: Option<JobState>,
+    pub sim_time: Duration,
+}
