@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 /// One job run: where it runs, what it reads, how it checkpoints and restarts.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct JobConfig {
     pub topology: TopologyConfig,
     pub workload: WorkloadConfig,
@@ -15,19 +15,6 @@ pub struct JobConfig {
     /// A deliberate defect for proving the harness catches it. Production
     /// code paths never set this; `None` is the correct engine.
     pub planted_bug: Option<PlantedBug>,
-}
-
-impl Default for JobConfig {
-    fn default() -> Self {
-        JobConfig {
-            topology: TopologyConfig::default(),
-            workload: WorkloadConfig::default(),
-            checkpoint: CheckpointConfig::default(),
-            restart: RestartConfig::default(),
-            timing: TimingConfig::default(),
-            planted_bug: None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

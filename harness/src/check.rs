@@ -1,1 +1,164 @@
-//! Checkers. PLACEHOLDER: being written.
+//! Checkers (DESIGN.md §4): pure functions of what a run left behind
+//! ([`RunOutcome`]) and what its scenario expects, returning [`Violation`]s
+//! as data, never errors.
+//!
+//! - [`exactly_once`] and [`at_least_once`]: the keyed-count oracle, record
+//!   by record (`check/records.rs`);
+//! - [`recovered_state`]: every restore read the state its checkpoint wrote
+//!   (`check/state.rs`);
+//! - [`expected_outcome`]: the job ended the way the scenario said it would
+//!   (`check/expected.rs`).
+//!
+//! Each checker reports at most [`MAX_PER_KIND`] violations of one kind, then
+//! one violation of the same kind saying how many more it left out, so a run
+//! that lost everything still reads in one screen.
+//!
+//! A checker that cannot fail is a defect: every one is tested by tampering
+//! with a correct run (`check/fixture.rs`) and watching it catch the damage.
+
+mod cap;
+mod expected;
+#[cfg(test)]
+mod fixture;
+mod records;
+mod state;
+
+pub use cap::MAX_PER_KIND;
+pub use expected::expected_outcome;
+pub use records::{at_least_once, exactly_once};
+pub use state::recovered_state;
+
+use crate::expect::Expectation;
+use crate::outcome::RunOutcome;
+use crate::violation::Violation;
+
+/// The `kind` of every violation these checkers report.
+pub mod kind {
+    /// An input record without committed output.
+    pub const MISSING: &str = "missing";
+    /// An input record whose output was committed more than once.
+    pub const DUPLICATED: &str = "duplicated";
+    /// Committed output for a record that is not in the input.
+    pub const UNEXPECTED: &str = "unexpected";
+    /// A key whose counts are not 1..n, each once, rising within a partition.
+    pub const WRONG_COUNT: &str = "wrong-count";
+    /// A restore read other state than its checkpoint's snapshot wrote.
+    pub const DIGEST_MISMATCH: &str = "digest-mismatch";
+    /// A restore of a checkpoint that no snapshot was recorded for.
+    pub const UNKNOWN_CHECKPOINT: &str = "unknown-checkpoint";
+    /// The job failed although the scenario expected it to finish.
+    pub const JOB_FAILED: &str = "job-failed";
+    /// The job had not finished when the run hit its time bound.
+    pub const NOT_FINISHED: &str = "not-finished";
+    /// The scenario expected the job to fail, and it did not.
+    pub const JOB_DID_NOT_FAIL: &str = "job-did-not-fail";
+    /// The job failed, but not for the reason the scenario expected.
+    pub const WRONG_FAILURE_REASON: &str = "wrong-failure-reason";
+    /// A transaction committed after the job had failed.
+    pub const COMMITTED_AFTER_FAILURE: &str = "committed-after-failure";
+}
+
+/// Every checker that applies to `expect`, in the order a person reads them:
+/// the output first, then the state, then how the job ended.
+pub fn check_all(outcome: &RunOutcome, expect: &Expectation) -> Vec<Violation> {
+    let mut violations = match expect {
+        Expectation::ExactlyOnce => exactly_once(outcome),
+        Expectation::AtLeastOnce => at_least_once(outcome),
+        Expectation::JobFailed { .. } => never_duplicated(outcome),
+    };
+    violations.extend(recovered_state(&outcome.trace));
+    violations.extend(expected_outcome(outcome, expect));
+    violations
+}
+
+/// A failed job may leave its output incomplete, but what it did commit must
+/// still be committed at most once and answer real input.
+fn never_duplicated(outcome: &RunOutcome) -> Vec<Violation> {
+    exactly_once(outcome)
+        .into_iter()
+        .filter(|v| v.kind == kind::DUPLICATED || v.kind == kind::UNEXPECTED)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixture::{correct_run, failed_run, kinds, recommit, REASON};
+    use super::*;
+    use flinch_engine::event::{Event, JobState};
+
+    fn check_all_kinds(
+        run: &RunOutcome,
+        expect: Expectation,
+    ) -> Vec<(crate::violation::Checker, &'static str)> {
+        check_all(run, &expect)
+            .iter()
+            .map(|v| (v.checker, v.kind))
+            .collect()
+    }
+
+    #[test]
+    fn a_correct_run_passes_every_checker_for_the_outcome_it_expects() {
+        assert_eq!(check_all(&correct_run(), &Expectation::ExactlyOnce), []);
+        assert_eq!(check_all(&correct_run(), &Expectation::AtLeastOnce), []);
+        let expect = Expectation::JobFailed {
+            reason: REASON.into(),
+        };
+        assert_eq!(check_all(&failed_run(), &expect), []);
+    }
+
+    #[test]
+    fn exactly_once_expectation_runs_the_output_state_and_outcome_checkers() {
+        use crate::violation::Checker::*;
+        let mut run = correct_run();
+        run.committed[1].records.remove(0);
+        for e in &mut run.trace {
+            if let crate::trace::What::Engine(Event::StateRestored { digest, .. }) = &mut e.what {
+                *digest ^= 1;
+            }
+        }
+        run.final_state = None;
+        let found = check_all_kinds(&run, Expectation::ExactlyOnce);
+        assert!(found.contains(&(ExactlyOnce, kind::MISSING)), "{found:?}");
+        assert!(found.contains(&(RecoveredState, kind::DIGEST_MISMATCH)));
+        assert_eq!(found.last(), Some(&(ExpectedOutcome, kind::NOT_FINISHED)));
+    }
+
+    #[test]
+    fn at_least_once_expectation_tolerates_duplicates_but_not_loss() {
+        let mut run = correct_run();
+        recommit(&mut run, 0, 2);
+        assert_eq!(check_all(&run, &Expectation::AtLeastOnce), []);
+        run.committed[2].records.remove(0);
+        assert_eq!(
+            kinds(&check_all(&run, &Expectation::AtLeastOnce)),
+            [kind::MISSING]
+        );
+    }
+
+    #[test]
+    fn an_expected_failure_may_lose_output_but_must_not_commit_duplicates() {
+        let expect = Expectation::JobFailed {
+            reason: REASON.into(),
+        };
+        let mut run = failed_run();
+        run.committed[0].records.truncate(3);
+        assert_eq!(check_all(&run, &expect), [], "loss is allowed");
+        recommit(&mut run, 1, 2);
+        let found = check_all(&run, &expect);
+        assert!(!found.is_empty());
+        assert!(
+            found.iter().all(|v| v.kind == kind::DUPLICATED),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_expected_failure_that_did_not_happen_is_reported_with_the_output_intact() {
+        let expect = Expectation::JobFailed {
+            reason: REASON.into(),
+        };
+        let run = correct_run();
+        assert_eq!(run.final_state, Some(JobState::Finished));
+        assert_eq!(kinds(&check_all(&run, &expect)), [kind::JOB_DID_NOT_FAIL]);
+    }
+}

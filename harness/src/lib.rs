@@ -10,3 +10,4 @@ pub mod scenario;
 pub mod seed;
 pub mod trace;
 pub mod violation;
+pub mod world;

@@ -1,9 +1,12 @@
-//! One seed of one scenario, start to verdict. PLACEHOLDER: being written.
+//! One seed of one scenario, start to verdict.
 
+use crate::check;
 use crate::outcome::CommittedTxn;
 use crate::scenario::Scenario;
-use crate::trace::TraceEvent;
-use crate::violation::Violation;
+use crate::trace::{trace_hash, TraceEvent};
+use crate::violation::{Checker, Violation};
+use crate::world;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
 /// Everything a user needs about one seed.
@@ -23,6 +26,41 @@ pub struct SeedReport {
 /// Run one seed and check it. A panic inside the simulation comes back as a
 /// failed report with a `panic` violation, never as a panic of the caller.
 pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedReport {
-    let _ = (scenario, seed);
-    unimplemented!("run_seed is being written")
+    let records = scenario.config.workload.records;
+    let run = catch_unwind(AssertUnwindSafe(|| world::simulate(scenario, seed)));
+    let broken = |kind, message: String| SeedReport {
+        seed,
+        passed: false,
+        violations: vec![Violation::new(Checker::ExpectedOutcome, kind, message)],
+        trace: Vec::new(),
+        trace_hash: 0,
+        sim_time: Duration::ZERO,
+        records,
+        committed: Vec::new(),
+    };
+    let outcome = match run {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(message)) => return broken("simulation-error", message),
+        Err(panic) => return broken("panic", panic_message(panic.as_ref())),
+    };
+    let violations = check::check_all(&outcome, &scenario.expect);
+    SeedReport {
+        seed,
+        passed: violations.is_empty(),
+        trace_hash: trace_hash(&outcome.trace),
+        violations,
+        trace: outcome.trace,
+        sim_time: outcome.sim_time,
+        records,
+        committed: outcome.committed,
+    }
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".into());
+    format!("panic: {text}")
 }

@@ -1,0 +1,123 @@
+//! Barrier alignment for an operator with several inputs (Carbone et al.):
+//! a pure state machine the task's run loop drives. In exactly-once mode an
+//! input that delivered barrier n is blocked until every input has; in
+//! at-least-once mode nothing is blocked and the snapshot is taken when the
+//! last barrier n arrives.
+
+use crate::config::CheckpointMode;
+use std::collections::BTreeSet;
+
+#[derive(Debug)]
+pub struct Aligner {
+    mode: CheckpointMode,
+    inputs: usize,
+    /// The checkpoint being aligned and the inputs that delivered its barrier.
+    current: Option<(u64, BTreeSet<usize>)>,
+    /// The last checkpoint snapshotted or given up: older barriers are stale.
+    last: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Aligned {
+    /// Keep going; in exactly-once mode the input is now blocked.
+    Waiting,
+    /// Every input delivered barrier n: snapshot now, then unblock.
+    Snapshot(u64),
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AlignError {
+    #[error("input {input} delivered barrier {checkpoint} twice")]
+    Duplicate { input: usize, checkpoint: u64 },
+    #[error("input {input} delivered barrier {checkpoint} after barrier {newer}")]
+    Stale { input: usize, checkpoint: u64, newer: u64 },
+}
+
+impl Aligner {
+    pub fn new(mode: CheckpointMode, inputs: usize, restored: u64) -> Self {
+        Aligner { mode, inputs, current: None, last: restored }
+    }
+
+    /// Whether records from `input` must wait (exactly-once alignment only).
+    pub fn is_blocked(&self, input: usize) -> bool {
+        self.mode == CheckpointMode::ExactlyOnce
+            && matches!(&self.current, Some((_, seen)) if seen.contains(&input))
+    }
+
+    pub fn on_barrier(&mut self, input: usize, checkpoint: u64) -> Result<Aligned, AlignError> {
+        if checkpoint <= self.last {
+            let newer = self.last;
+            return Err(AlignError::Stale { input, checkpoint, newer });
+        }
+        match &mut self.current {
+            Some((n, seen)) if *n == checkpoint => {
+                if !seen.insert(input) {
+                    return Err(AlignError::Duplicate { input, checkpoint });
+                }
+            }
+            Some((n, _)) if *n > checkpoint => {
+                let newer = *n;
+                return Err(AlignError::Stale { input, checkpoint, newer });
+            }
+            // No alignment yet, or a newer barrier subsumes the current one
+            // (Flink cancels the older alignment and starts the newer).
+            _ => self.current = Some((checkpoint, BTreeSet::from([input]))),
+        }
+        let done = matches!(&self.current, Some((_, seen)) if seen.len() == self.inputs);
+        if done {
+            self.current = None;
+            self.last = checkpoint;
+            return Ok(Aligned::Snapshot(checkpoint));
+        }
+        Ok(Aligned::Waiting)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CheckpointMode::*;
+
+    #[test]
+    fn exactly_once_blocks_each_input_until_all_delivered_the_barrier() {
+        let mut a = Aligner::new(ExactlyOnce, 3, 0);
+        assert_eq!(a.on_barrier(1, 1), Ok(Aligned::Waiting));
+        assert!(a.is_blocked(1) && !a.is_blocked(0));
+        assert_eq!(a.on_barrier(0, 1), Ok(Aligned::Waiting));
+        assert_eq!(a.on_barrier(2, 1), Ok(Aligned::Snapshot(1)));
+        assert!(!(0..3).any(|i| a.is_blocked(i)));
+    }
+
+    #[test]
+    fn at_least_once_never_blocks_but_snapshots_on_the_last_barrier() {
+        let mut a = Aligner::new(AtLeastOnce, 2, 0);
+        assert_eq!(a.on_barrier(0, 1), Ok(Aligned::Waiting));
+        assert!(!a.is_blocked(0));
+        assert_eq!(a.on_barrier(1, 1), Ok(Aligned::Snapshot(1)));
+    }
+
+    #[test]
+    fn a_duplicate_or_stale_barrier_is_an_error() {
+        let mut a = Aligner::new(ExactlyOnce, 2, 0);
+        a.on_barrier(0, 1).unwrap();
+        assert_eq!(a.on_barrier(0, 1), Err(AlignError::Duplicate { input: 0, checkpoint: 1 }));
+        a.on_barrier(1, 1).unwrap();
+        assert!(matches!(a.on_barrier(0, 1), Err(AlignError::Stale { .. })));
+    }
+
+    #[test]
+    fn a_newer_barrier_subsumes_an_unfinished_alignment() {
+        let mut a = Aligner::new(ExactlyOnce, 2, 0);
+        a.on_barrier(0, 1).unwrap();
+        assert_eq!(a.on_barrier(1, 2), Ok(Aligned::Waiting));
+        assert!(!a.is_blocked(0) && a.is_blocked(1));
+        assert_eq!(a.on_barrier(0, 2), Ok(Aligned::Snapshot(2)));
+    }
+
+    #[test]
+    fn alignment_resumes_after_the_restored_checkpoint() {
+        let mut a = Aligner::new(ExactlyOnce, 1, 5);
+        assert!(a.on_barrier(0, 5).is_err());
+        assert_eq!(a.on_barrier(0, 6), Ok(Aligned::Snapshot(6)));
+    }
+}

@@ -1,0 +1,279 @@
+//! The checkpoint coordinator as a pure state machine: the jobmanager feeds
+//! it time, acknowledgements and storage results; it answers with decisions.
+//! Options follow Flink's `execution.checkpointing.*` (FLINK-REFERENCE.md).
+
+use crate::config::CheckpointConfig;
+use crate::event::TaskId;
+use crate::proto::{CheckpointMeta, StateHandle};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::Duration;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Send the trigger for this checkpoint to every source.
+    Trigger(u64),
+    /// Give the checkpoint up (timed out, declined, storage failed).
+    Abort { checkpoint: u64, reason: String },
+    /// More consecutive failures than `tolerable_failures`: fail the job over.
+    Failover { reason: String },
+}
+
+#[derive(Debug)]
+struct Pending {
+    triggered_at: Duration,
+    acks: BTreeMap<TaskId, StateHandle>,
+    offsets: BTreeMap<u32, u64>,
+    /// All acks are in and the metadata is being written.
+    writing: bool,
+}
+
+#[derive(Debug)]
+pub struct Coordinator {
+    config: CheckpointConfig,
+    tasks: BTreeSet<TaskId>,
+    epoch: u64,
+    next_id: u64,
+    pending: BTreeMap<u64, Pending>,
+    /// Completed checkpoints still retained, oldest first.
+    completed: VecDeque<CheckpointMeta>,
+    last_trigger: Option<Duration>,
+    last_completion: Option<Duration>,
+    consecutive_failures: u32,
+}
+
+impl Coordinator {
+    /// `completed` are the retained checkpoints found in storage, oldest first.
+    pub fn new(config: CheckpointConfig, tasks: Vec<TaskId>, completed: Vec<CheckpointMeta>) -> Self {
+        let next_id = completed.last().map_or(1, |m| m.checkpoint + 1);
+        Coordinator {
+            config,
+            tasks: tasks.into_iter().collect(),
+            epoch: 0,
+            next_id,
+            pending: BTreeMap::new(),
+            completed: completed.into(),
+            last_trigger: None,
+            last_completion: None,
+            consecutive_failures: 0,
+        }
+    }
+
+    pub fn latest(&self) -> Option<&CheckpointMeta> {
+        self.completed.back()
+    }
+
+    /// A new job attempt starts running at `now`: pending checkpoints of the
+    /// old attempt are dropped (they can never complete), and the first
+    /// trigger comes one interval later. Ids keep increasing across attempts.
+    pub fn start(&mut self, epoch: u64, now: Duration) {
+        self.epoch = epoch;
+        self.pending.clear();
+        self.last_trigger = Some(now);
+        self.consecutive_failures = 0;
+    }
+
+    /// Stop triggering (the job is failing over or finished).
+    pub fn stop(&mut self) {
+        self.pending.clear();
+        self.last_trigger = None;
+    }
+
+    pub fn poll(&mut self, now: Duration) -> Vec<Decision> {
+        let mut out = self.expire(now);
+        if out.iter().any(|d| matches!(d, Decision::Failover { .. })) {
+            return out;
+        }
+        if self.may_trigger(now) {
+            let id = self.next_id;
+            self.next_id += 1;
+            self.last_trigger = Some(now);
+            let pending = Pending {
+                triggered_at: now,
+                acks: BTreeMap::new(),
+                offsets: BTreeMap::new(),
+                writing: false,
+            };
+            self.pending.insert(id, pending);
+            out.push(Decision::Trigger(id));
+        }
+        out
+    }
+
+    fn may_trigger(&self, now: Duration) -> bool {
+        let Some(last) = self.last_trigger else { return false };
+        let paused = self
+            .last_completion
+            .is_some_and(|done| now < done + self.config.min_pause);
+        now >= last + self.config.interval
+            && self.pending.len() < self.config.max_concurrent as usize
+            && !paused
+    }
+
+    fn expire(&mut self, now: Duration) -> Vec<Decision> {
+        let timeout = self.config.timeout;
+        let expired: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| now >= p.triggered_at + timeout)
+            .map(|(id, _)| *id)
+            .collect();
+        let reason = format!("expired after {timeout:?}");
+        let mut out = Vec::new();
+        for id in expired {
+            out.extend(self.fail(id, reason.clone()));
+        }
+        out
+    }
+
+    /// A task acknowledged: returns the metadata to write durably when this
+    /// was the last acknowledgement.
+    pub fn on_ack(
+        &mut self,
+        checkpoint: u64,
+        task: TaskId,
+        handle: StateHandle,
+        source_offset: Option<u64>,
+    ) -> Option<CheckpointMeta> {
+        let pending = self.pending.get_mut(&checkpoint)?;
+        if let Some(offset) = source_offset {
+            pending.offsets.insert(task.subtask, offset);
+        }
+        pending.acks.insert(task, handle);
+        if pending.writing || pending.acks.len() < self.tasks.len() {
+            return None;
+        }
+        pending.writing = true;
+        Some(CheckpointMeta {
+            checkpoint,
+            epoch: self.epoch,
+            offsets: pending.offsets.values().copied().collect(),
+            handles: pending.acks.clone(),
+        })
+    }
+
+    /// The metadata is durable: the checkpoint is complete. Returns the
+    /// checkpoints no longer retained, whose data may be deleted.
+    pub fn on_written(&mut self, meta: CheckpointMeta, now: Duration) -> Vec<CheckpointMeta> {
+        self.pending.remove(&meta.checkpoint);
+        // Older pending checkpoints are subsumed by a newer completed one.
+        self.pending.retain(|id, _| *id > meta.checkpoint);
+        self.consecutive_failures = 0;
+        self.last_completion = Some(now);
+        self.completed.push_back(meta);
+        let mut dropped = Vec::new();
+        while self.completed.len() > self.config.retained as usize {
+            dropped.extend(self.completed.pop_front());
+        }
+        dropped
+    }
+
+    /// The checkpoint failed (declined, or its metadata could not be written).
+    pub fn fail(&mut self, checkpoint: u64, reason: String) -> Vec<Decision> {
+        if self.pending.remove(&checkpoint).is_none() {
+            return Vec::new();
+        }
+        self.consecutive_failures += 1;
+        let mut out = vec![Decision::Abort { checkpoint, reason: reason.clone() }];
+        if self.consecutive_failures > self.config.tolerable_failures {
+            let failures = self.consecutive_failures;
+            let tolerable = self.config.tolerable_failures;
+            out.push(Decision::Failover {
+                reason: format!(
+                    "checkpoint {checkpoint} failed ({reason}): {failures} consecutive \
+                     checkpoint failures exceed tolerable_failures = {tolerable}"
+                ),
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::job::Plan;
+
+    const MS: fn(u64) -> Duration = Duration::from_millis;
+
+    fn config() -> CheckpointConfig {
+        CheckpointConfig { interval: MS(100), timeout: MS(1000), ..CheckpointConfig::default() }
+    }
+
+    fn tasks() -> Vec<TaskId> {
+        vec![Plan::source(0), Plan::count(0)]
+    }
+
+    fn handle(name: &str) -> StateHandle {
+        StateHandle { name: name.into(), size: 1, crc: 0 }
+    }
+
+    fn ack_all(c: &mut Coordinator, id: u64) -> Option<CheckpointMeta> {
+        assert!(c.on_ack(id, Plan::source(0), handle("s"), Some(42)).is_none());
+        c.on_ack(id, Plan::count(0), handle("c"), None)
+    }
+
+    #[test]
+    fn triggers_every_interval_and_completes_when_every_task_acked() {
+        let mut c = Coordinator::new(config(), tasks(), vec![]);
+        c.start(1, MS(0));
+        assert_eq!(c.poll(MS(50)), vec![]);
+        assert_eq!(c.poll(MS(100)), vec![Decision::Trigger(1)]);
+        assert_eq!(c.poll(MS(250)), vec![], "max_concurrent = 1 holds the next trigger");
+        let meta = ack_all(&mut c, 1).expect("all acked");
+        assert_eq!((meta.checkpoint, meta.epoch, meta.offsets.clone()), (1, 1, vec![42]));
+        assert_eq!(c.on_written(meta, MS(260)), vec![]);
+        assert_eq!(c.latest().map(|m| m.checkpoint), Some(1));
+        assert_eq!(c.poll(MS(260)), vec![Decision::Trigger(2)]);
+    }
+
+    #[test]
+    fn min_pause_delays_the_next_trigger_after_a_completion() {
+        let cfg = CheckpointConfig { min_pause: MS(300), ..config() };
+        let mut c = Coordinator::new(cfg, tasks(), vec![]);
+        c.start(1, MS(0));
+        c.poll(MS(100));
+        let meta = ack_all(&mut c, 1).unwrap();
+        c.on_written(meta, MS(150));
+        assert_eq!(c.poll(MS(400)), vec![]);
+        assert_eq!(c.poll(MS(450)), vec![Decision::Trigger(2)]);
+    }
+
+    #[test]
+    fn a_timeout_aborts_and_beyond_tolerable_failures_fails_over() {
+        let cfg = CheckpointConfig { tolerable_failures: 1, ..config() };
+        let mut c = Coordinator::new(cfg, tasks(), vec![]);
+        c.start(1, MS(0));
+        c.poll(MS(100));
+        let first = c.poll(MS(1100));
+        assert!(matches!(first[0], Decision::Abort { checkpoint: 1, .. }), "{first:?}");
+        assert_eq!(first[1], Decision::Trigger(2));
+        let second = c.poll(MS(2100));
+        assert!(matches!(second[0], Decision::Abort { checkpoint: 2, .. }));
+        assert!(matches!(&second[1], Decision::Failover { reason } if reason.contains("tolerable_failures = 1")));
+    }
+
+    #[test]
+    fn retained_keeps_only_the_newest_and_ids_continue_after_recovery() {
+        let cfg = CheckpointConfig { retained: 2, ..config() };
+        let mut c = Coordinator::new(cfg.clone(), tasks(), vec![]);
+        c.start(1, MS(0));
+        let mut dropped = vec![];
+        for (i, t) in [(1, 100), (2, 200), (3, 300)] {
+            assert_eq!(c.poll(MS(t)), vec![Decision::Trigger(i)]);
+            let meta = ack_all(&mut c, i).unwrap();
+            dropped = c.on_written(meta, MS(t));
+        }
+        assert_eq!(dropped.iter().map(|m| m.checkpoint).collect::<Vec<_>>(), vec![1]);
+        let kept: Vec<_> = c.completed.iter().cloned().collect();
+        let mut recovered = Coordinator::new(cfg, tasks(), kept);
+        recovered.start(2, MS(1000));
+        assert_eq!(recovered.poll(MS(1100)), vec![Decision::Trigger(4)]);
+    }
+
+    #[test]
+    fn acks_of_an_unknown_checkpoint_are_ignored() {
+        let mut c = Coordinator::new(config(), tasks(), vec![]);
+        c.start(1, MS(0));
+        assert!(ack_all(&mut c, 7).is_none());
+    }
+}

@@ -1,0 +1,27 @@
+//! The `log` host: a partitioned, replayable input log whose content is
+//! fixed by the seed (like a Kafka topic that was written before the job).
+
+use super::{server, HostContext, HostResult};
+use crate::event::Event;
+use crate::io::addr;
+use crate::proto::{FetchRequest, FetchResponse};
+use crate::record::InputRecord;
+use crate::workload;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+pub async fn run(ctx: HostContext) -> HostResult {
+    ctx.emit(Event::HostStarted);
+    let log = workload::generate(&ctx.config.workload, ctx.seed);
+    server::serve(addr::LOG_PORT, Rc::new(RefCell::new(log)), fetch).await
+}
+
+fn fetch(log: &mut Vec<Vec<InputRecord>>, req: FetchRequest) -> FetchResponse {
+    let Some(partition) = log.get(req.partition as usize) else {
+        return FetchResponse { records: Vec::new(), end: 0 };
+    };
+    let end = partition.len() as u64;
+    let from = req.from.min(end) as usize;
+    let to = (from + req.max as usize).min(partition.len());
+    FetchResponse { records: partition[from..to].to_vec(), end }
+}

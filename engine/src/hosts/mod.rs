@@ -1,0 +1,38 @@
+//! The hosts of the simulated world (DESIGN.md §2). Each is an async main
+//! function the harness registers with turmoil as a host factory; a crash
+//! drops it, a restart calls it again.
+
+pub mod jobmanager;
+pub mod log;
+pub mod server;
+pub mod sink;
+pub mod store;
+pub mod taskmanager;
+
+use crate::config::JobConfig;
+use crate::event::{Event, Observer};
+use std::rc::Rc;
+
+/// What every host is started with.
+#[derive(Clone, Debug)]
+pub struct HostContext {
+    pub config: Rc<JobConfig>,
+    /// The run's seed: the log's content and the jobmanager's jitter derive from it.
+    pub seed: u64,
+    pub observer: Observer,
+    /// This host's name, as events report it.
+    pub name: Rc<str>,
+}
+
+impl HostContext {
+    pub fn new(config: Rc<JobConfig>, seed: u64, observer: Observer, name: &str) -> Self {
+        HostContext { config, seed, observer, name: name.into() }
+    }
+
+    pub fn emit(&self, event: Event) {
+        self.observer.emit(&self.name, event)
+    }
+}
+
+/// What a host's main function returns to turmoil.
+pub type HostResult = Result<(), Box<dyn std::error::Error>>;

@@ -1,0 +1,144 @@
+//! Every message that crosses the simulated network, by connection.
+
+use crate::event::TaskId;
+use crate::record::{InputRecord, OutputRecord, TxnId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+// ---- source task <-> log ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FetchRequest {
+    pub partition: u32,
+    pub from: u64,
+    pub max: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FetchResponse {
+    pub records: Vec<InputRecord>,
+    /// The partition's length: the source is done when it reaches it.
+    pub end: u64,
+}
+
+// ---- anyone <-> store ----
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum StoreRequest {
+    Put { name: String, bytes: Vec<u8> },
+    Get { name: String },
+    List { prefix: String },
+    Delete { name: String },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum StoreResponse {
+    Done,
+    Blob(Option<Vec<u8>>),
+    Names(Vec<String>),
+    Error(String),
+}
+
+// ---- count task <-> sink ----
+
+/// A request to the sink host from a sink subtask of job attempt `epoch`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SinkRequest {
+    pub epoch: u64,
+    pub op: SinkOp,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum SinkOp {
+    /// Make the transaction durable but invisible.
+    PreCommit { txn: TxnId, records: Vec<OutputRecord> },
+    /// Make it visible; committing a committed transaction is success.
+    Commit { txn: TxnId },
+    /// Abort every pre-committed transaction of `subtask` from an attempt
+    /// older than the request's epoch.
+    AbortStale { subtask: u32 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SinkResponse {
+    Done,
+    AlreadyCommitted,
+    /// The request came from an attempt older than `current_epoch`.
+    Fenced { current_epoch: u64 },
+    UnknownTxn,
+    Error(String),
+}
+
+// ---- taskmanager <-> jobmanager ----
+
+/// Where a task's snapshot lives in `store`, and how to verify it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateHandle {
+    pub name: String,
+    pub size: u64,
+    pub crc: u32,
+}
+
+/// A completed checkpoint, as written durably to `store`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointMeta {
+    pub checkpoint: u64,
+    pub epoch: u64,
+    /// Source offsets by partition.
+    pub offsets: Vec<u64>,
+    pub handles: BTreeMap<TaskId, StateHandle>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ToTaskManager {
+    /// Set up these tasks of attempt `epoch`, restoring `restore` if any;
+    /// answer `Deployed` when their inputs are ready to accept connections.
+    Deploy {
+        epoch: u64,
+        tasks: Vec<TaskId>,
+        restore: Option<CheckpointMeta>,
+    },
+    /// Every taskmanager has deployed: sources may start.
+    Start { epoch: u64 },
+    Trigger { epoch: u64, checkpoint: u64 },
+    Notify { epoch: u64, checkpoint: u64 },
+    Cancel { epoch: u64 },
+    Heartbeat,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ToJobManager {
+    Register { taskmanager: u32 },
+    Heartbeat,
+    Deployed { epoch: u64 },
+    Ack {
+        epoch: u64,
+        checkpoint: u64,
+        task: TaskId,
+        handle: StateHandle,
+        source_offset: Option<u64>,
+    },
+    Decline { epoch: u64, checkpoint: u64, task: TaskId, reason: String },
+    TaskFailed { epoch: u64, task: TaskId, reason: String },
+    /// A sink subtask committed everything up to `checkpoint`.
+    Committed { epoch: u64, checkpoint: u64, task: TaskId },
+}
+
+// ---- data channels (source subtask -> count subtask) ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFrame {
+    pub channel: u32,
+    pub epoch: u64,
+    /// Starts at 0 (the `Hello`), then +1 per frame.
+    pub seq: u64,
+    pub payload: Payload,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Payload {
+    Hello,
+    Records(Vec<InputRecord>),
+    Barrier(u64),
+    Keepalive,
+}

@@ -1,0 +1,193 @@
+//! `count[k]`: the keyed count with its two-phase-commit sink chained.
+//! Aligns barriers (exactly-once) or counts them (at-least-once); on
+//! barrier n pre-commits the open transaction at the sink, snapshots
+//! {operator state, pending transactions}, stores it and acks; on the
+//! completion notice for n commits every pending transaction up to n.
+
+use super::{Inbound, TaskEnv, TaskResult};
+use crate::align::{Aligned, Aligner};
+use crate::config::PlantedBug;
+use crate::event::Event;
+use crate::io::{addr, mpsc, now, sleep};
+use crate::operator::{KeyedCount, Operator};
+use crate::proto::{Payload, SinkOp, SinkRequest, SinkResponse, ToJobManager};
+use crate::record::{OutputRecord, TxnId};
+use crate::wire::RpcClient;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// What a count subtask checkpoints.
+#[derive(Debug, Serialize, Deserialize)]
+struct Snapshot {
+    operator: Vec<u8>,
+    /// Pre-committed transactions not yet known to be committed, oldest first.
+    pending: Vec<TxnId>,
+}
+
+struct Count {
+    env: TaskEnv,
+    operator: KeyedCount,
+    /// Output of the open transaction, sent to the sink at pre-commit.
+    open: Vec<OutputRecord>,
+    pending: Vec<TxnId>,
+    aligner: Aligner,
+    /// Frames of blocked inputs, held (never dropped) until alignment ends.
+    held: Vec<VecDeque<Payload>>,
+    last_heard: Vec<Duration>,
+    sink: RpcClient,
+}
+
+pub async fn run(env: TaskEnv, inputs: usize, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> TaskResult {
+    let limit = env.ctx.config.timing.rpc_timeout;
+    let sink = RpcClient::connect(addr::SINK, addr::SINK_PORT, limit).await.map_err(|e| format!("sink: {e}"))?;
+    let mut operator = KeyedCount::default();
+    let mut pending = Vec::new();
+    let mut restored = 0;
+    if let Some((checkpoint, bytes)) = env.restored_state().await? {
+        let snap: Snapshot = postcard::from_bytes(&bytes).map_err(|e| format!("undecodable count state: {e}"))?;
+        operator.restore_state(&snap.operator)?;
+        pending = snap.pending;
+        restored = checkpoint;
+    }
+    let aligner = Aligner::new(env.ctx.config.checkpoint.mode, inputs, restored);
+    let started = now();
+    let mut task = Count { env, operator, open: Vec::new(), pending, aligner, held: vec![VecDeque::new(); inputs], last_heard: vec![started; inputs], sink };
+    task.recover_transactions().await?;
+    let keepalive = task.env.ctx.config.timing.channel_keepalive_timeout;
+    // A fixed deadline, not a sleep per message: a busy input must not hide a silent one.
+    let mut next_check = started + keepalive / 4;
+    loop {
+        tokio::select! {
+            biased;
+            msg = inbox.recv() => match msg {
+                Some(msg) => task.on_inbound(msg).await?,
+                None => return Ok(()),
+            },
+            _ = sleep(next_check.saturating_sub(now())) => {}
+        }
+        if now() >= next_check {
+            task.check_keepalive(keepalive)?;
+            next_check = now() + keepalive / 4;
+        }
+    }
+}
+
+impl Count {
+    /// Restore: commit what the checkpoint pre-committed (commit is
+    /// idempotent), then abort whatever older attempts left pending.
+    async fn recover_transactions(&mut self) -> TaskResult {
+        let pending = std::mem::take(&mut self.pending);
+        for txn in pending {
+            self.commit(txn).await?;
+        }
+        let subtask = self.env.task.subtask;
+        self.sink_call(SinkOp::AbortStale { subtask }).await.map(|_| ())
+    }
+
+    async fn on_inbound(&mut self, msg: Inbound) -> TaskResult {
+        match msg {
+            Inbound::Data { input, payload } => {
+                self.last_heard[input] = now();
+                self.on_frame(input, payload).await
+            }
+            Inbound::Broken { input, reason } => Err(format!("input channel {input} broken: {reason}")),
+            Inbound::Notify(checkpoint) => self.on_complete(checkpoint).await,
+            Inbound::Start | Inbound::Trigger(_) => Ok(()),
+        }
+    }
+
+    fn check_keepalive(&self, limit: Duration) -> TaskResult {
+        let t = now();
+        match self.last_heard.iter().position(|heard| t.saturating_sub(*heard) > limit) {
+            Some(input) => Err(format!("input channel {input} silent for more than {limit:?}")),
+            None => Ok(()),
+        }
+    }
+
+    /// Process one frame, and everything it unblocks, in per-input order.
+    async fn on_frame(&mut self, input: usize, payload: Payload) -> TaskResult {
+        let mut work = VecDeque::from([(input, payload)]);
+        while let Some((input, payload)) = work.pop_front() {
+            if self.aligner.is_blocked(input) {
+                self.held[input].push_back(payload);
+                continue;
+            }
+            match payload {
+                Payload::Records(records) => {
+                    for record in records {
+                        self.operator.process(record, &mut self.open);
+                    }
+                }
+                Payload::Barrier(checkpoint) => {
+                    let aligned = self.aligner.on_barrier(input, checkpoint).map_err(|e| e.to_string())?;
+                    if let Aligned::Snapshot(n) = aligned {
+                        self.snapshot(n).await?;
+                        for (i, held) in self.held.iter_mut().enumerate() {
+                            work.extend(held.drain(..).map(|p| (i, p)));
+                        }
+                    }
+                }
+                Payload::Keepalive => {}
+                Payload::Hello => return Err(format!("input channel {input} sent a second hello")),
+            }
+        }
+        Ok(())
+    }
+
+    async fn snapshot(&mut self, checkpoint: u64) -> TaskResult {
+        let env = self.env.clone();
+        let txn = TxnId { subtask: env.task.subtask, epoch: env.epoch, checkpoint };
+        let records = std::mem::take(&mut self.open);
+        self.sink_call(SinkOp::PreCommit { txn, records }).await?;
+        if env.ctx.config.planted_bug == Some(PlantedBug::CommitOnBarrier) {
+            // Planted: commit as the barrier passes, before the checkpoint
+            // is complete; a failover now replays committed output.
+            self.commit(txn).await?;
+        } else {
+            self.pending.push(txn);
+        }
+        let snap = Snapshot { operator: self.operator.snapshot_state(), pending: self.pending.clone() };
+        let bytes = postcard::to_stdvec(&snap).expect("in-memory postcard encoding cannot fail");
+        let digest = crc32fast::hash(&bytes);
+        env.ctx.emit(Event::StateSnapshotted { checkpoint, task: env.task, epoch: env.epoch, digest });
+        let stored = match env.store().await {
+            Ok(mut store) => env.put_state(&mut store, checkpoint, bytes).await,
+            Err(e) => Err(e),
+        };
+        match stored {
+            Ok(handle) => env.send(ToJobManager::Ack { epoch: env.epoch, checkpoint, task: env.task, handle, source_offset: None }),
+            Err(reason) => env.send(ToJobManager::Decline { epoch: env.epoch, checkpoint, task: env.task, reason }),
+        }
+        Ok(())
+    }
+
+    /// Checkpoint n completed: commit every pending transaction up to n, in
+    /// order (an earlier notice may have been skipped).
+    async fn on_complete(&mut self, checkpoint: u64) -> TaskResult {
+        while let Some(txn) = self.pending.first().copied().filter(|t| t.checkpoint <= checkpoint) {
+            self.commit(txn).await?;
+            self.pending.remove(0);
+        }
+        self.env.send(ToJobManager::Committed { epoch: self.env.epoch, checkpoint, task: self.env.task });
+        Ok(())
+    }
+
+    async fn commit(&mut self, txn: TxnId) -> TaskResult {
+        match self.sink_call(SinkOp::Commit { txn }).await? {
+            SinkResponse::Done | SinkResponse::AlreadyCommitted => Ok(()),
+            other => Err(format!("commit of {txn} failed: {other:?}")),
+        }
+    }
+
+    async fn sink_call(&mut self, op: SinkOp) -> Result<SinkResponse, String> {
+        let req = SinkRequest { epoch: self.env.epoch, op };
+        match self.sink.call(&req).await {
+            Ok(SinkResponse::Fenced { current_epoch }) => Err(format!("fenced off by the sink: attempt {} is older than {current_epoch}", self.env.epoch)),
+            Ok(SinkResponse::Error(e)) => Err(format!("sink: {e}")),
+            Ok(SinkResponse::UnknownTxn) => Err("sink: unknown transaction".to_string()),
+            Ok(answer) => Ok(answer),
+            Err(e) => Err(format!("sink: {e}")),
+        }
+    }
+}

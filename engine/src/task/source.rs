@@ -1,0 +1,145 @@
+//! `source[p]`: reads log partition p in batches at the configured rate,
+//! routes each record to its count subtask, and on a trigger records its
+//! offset, emits the barrier on every output, stores its state and acks.
+
+use super::{Inbound, TaskEnv, TaskResult};
+use crate::config::PlantedBug;
+use crate::event::Event;
+use crate::io::{addr, mpsc, now, sleep, timeout, OwnedWriteHalf, TcpStream};
+use crate::job::Plan;
+use crate::proto::{DataFrame, FetchRequest, FetchResponse, Payload, ToJobManager};
+use crate::record::InputRecord;
+use crate::wire::{self, RpcClient};
+use std::time::Duration;
+
+/// One output channel: the connection to a count subtask and its next sequence number.
+struct Output {
+    channel: u32,
+    epoch: u64,
+    stream: OwnedWriteHalf,
+    seq: u64,
+}
+
+pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> TaskResult {
+    loop {
+        match inbox.recv().await {
+            Some(Inbound::Start) => break,
+            Some(_) => continue,
+            None => return Ok(()),
+        }
+    }
+    let config = env.ctx.config.clone();
+    let plan = Plan::new(&config);
+    let limit = config.timing.rpc_timeout;
+    let partition = env.task.subtask;
+    let mut log = RpcClient::connect(addr::LOG, addr::LOG_PORT, limit).await.map_err(|e| format!("log: {e}"))?;
+    let mut outputs = connect_outputs(&env, &plan).await?;
+    let mut offset = restored_offset(&env).await?;
+    let mut end = u64::MAX;
+    let period = batch_period(config.workload.batch, config.workload.rate);
+    let mut next_batch = now();
+    loop {
+        let wait = next_batch.saturating_sub(now());
+        tokio::select! {
+            biased;
+            msg = inbox.recv() => match msg {
+                Some(Inbound::Trigger(checkpoint)) => {
+                    snapshot(&env, &mut outputs, checkpoint, offset).await?;
+                }
+                Some(_) => {}
+                None => return Ok(()),
+            },
+            _ = sleep(wait) => {
+                next_batch = now() + period;
+                let batch = if offset < end {
+                    let req = FetchRequest { partition, from: offset, max: config.workload.batch };
+                    let resp: FetchResponse = log.call(&req).await.map_err(|e| format!("log: {e}"))?;
+                    end = resp.end;
+                    offset += resp.records.len() as u64;
+                    resp.records
+                } else {
+                    Vec::new()
+                };
+                emit(&plan, &mut outputs, batch, limit).await?;
+            }
+        }
+    }
+}
+
+fn batch_period(batch: u32, rate: u64) -> Duration {
+    Duration::from_micros(u64::from(batch) * 1_000_000 / rate.max(1)).max(Duration::from_millis(1))
+}
+
+async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, String> {
+    let limit = env.ctx.config.timing.rpc_timeout;
+    let mut outputs = Vec::new();
+    for count in 0..plan.counts {
+        let host = addr::taskmanager(plan.placement(Plan::count(count)));
+        let connect = TcpStream::connect((host.as_str(), addr::DATA_PORT));
+        let stream = timeout(limit, connect)
+            .await
+            .map_err(|_| format!("connect to count[{count}] on {host} timed out"))?
+            .map_err(|e| format!("connect to count[{count}] on {host}: {e}"))?;
+        let (_, stream) = stream.into_split();
+        let channel = plan.channel(env.task.subtask, count);
+        let mut out = Output { channel, epoch: env.epoch, stream, seq: 0 };
+        send(&mut out, Payload::Hello, limit).await?;
+        outputs.push(out);
+    }
+    Ok(outputs)
+}
+
+async fn restored_offset(env: &TaskEnv) -> Result<u64, String> {
+    let Some((_, bytes)) = env.restored_state().await? else { return Ok(0) };
+    let restored: u64 = postcard::from_bytes(&bytes).map_err(|e| format!("undecodable source state: {e}"))?;
+    if env.ctx.config.planted_bug == Some(PlantedBug::SourceNoRewind) && env.epoch > 1 {
+        // Planted: keep reading past the checkpoint, as if the reader had
+        // remembered its position from before the failure (records between
+        // the checkpoint and the crash are never read again: loss).
+        return Ok(restored + u64::from(env.ctx.config.workload.batch) * 4);
+    }
+    Ok(restored)
+}
+
+async fn snapshot(env: &TaskEnv, outputs: &mut [Output], checkpoint: u64, offset: u64) -> TaskResult {
+    let limit = env.ctx.config.timing.rpc_timeout;
+    for out in outputs.iter_mut() {
+        send(out, Payload::Barrier(checkpoint), limit).await?;
+    }
+    let bytes = postcard::to_stdvec(&offset).expect("in-memory postcard encoding cannot fail");
+    let digest = crc32fast::hash(&bytes);
+    env.ctx.emit(Event::StateSnapshotted { checkpoint, task: env.task, epoch: env.epoch, digest });
+    let stored = match env.store().await {
+        Ok(mut store) => env.put_state(&mut store, checkpoint, bytes).await,
+        Err(e) => Err(e),
+    };
+    match stored {
+        Ok(handle) => env.send(ToJobManager::Ack { epoch: env.epoch, checkpoint, task: env.task, handle, source_offset: Some(offset) }),
+        Err(reason) => env.send(ToJobManager::Decline { epoch: env.epoch, checkpoint, task: env.task, reason }),
+    }
+    Ok(())
+}
+
+/// Route a batch by key and send one frame per channel: records, or a
+/// keepalive so the receiver can tell a quiet channel from a dead one.
+async fn emit(plan: &Plan, outputs: &mut [Output], batch: Vec<InputRecord>, limit: Duration) -> TaskResult {
+    let mut per_channel: Vec<Vec<InputRecord>> = vec![Vec::new(); outputs.len()];
+    for record in batch {
+        per_channel[plan.route(record.key) as usize].push(record);
+    }
+    for (out, records) in outputs.iter_mut().zip(per_channel) {
+        let payload = if records.is_empty() { Payload::Keepalive } else { Payload::Records(records) };
+        send(out, payload, limit).await?;
+    }
+    Ok(())
+}
+
+async fn send(out: &mut Output, payload: Payload, limit: Duration) -> TaskResult {
+    let frame = DataFrame { channel: out.channel, epoch: out.epoch, seq: out.seq, payload };
+    out.seq += 1;
+    match timeout(limit, wire::send(&mut out.stream, &frame)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(format!("channel {}: {e}", out.channel)),
+        Err(_) => Err(format!("channel {}: send blocked for {limit:?}", out.channel)),
+    }
+}

@@ -1,0 +1,138 @@
+//! Framing for every connection: `[len: u32][crc32: u32][body]`, the body a
+//! postcard-encoded message. A bad checksum or an undecodable body is an
+//! error, never skipped.
+
+use crate::io::{timeout, TcpStream};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::time::Duration;
+use thiserror::Error;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Frames larger than this are refused as corrupt (a garbled length).
+pub const MAX_FRAME: u32 = 16 << 20;
+
+#[derive(Debug, Error)]
+pub enum WireError {
+    #[error("connection: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("connection closed by peer")]
+    Closed,
+    #[error("frame checksum mismatch (expected {expected:08x}, got {actual:08x})")]
+    Checksum { expected: u32, actual: u32 },
+    #[error("frame length {0} exceeds the limit")]
+    TooLarge(u32),
+    #[error("undecodable frame: {0}")]
+    Decode(#[from] postcard::Error),
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+}
+
+/// Encode one message into a complete frame.
+pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
+    let body = postcard::to_stdvec(msg).expect("in-memory postcard encoding cannot fail");
+    let mut frame = Vec::with_capacity(8 + body.len());
+    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
+    frame.extend_from_slice(&body);
+    frame
+}
+
+/// Decode a complete frame (the inverse of [`encode`]).
+pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, WireError> {
+    if frame.len() < 8 {
+        return Err(WireError::Closed);
+    }
+    let len = u32::from_le_bytes(frame[0..4].try_into().expect("4 bytes"));
+    if len as usize != frame.len() - 8 {
+        return Err(WireError::TooLarge(len));
+    }
+    let expected = u32::from_le_bytes(frame[4..8].try_into().expect("4 bytes"));
+    check_body(expected, &frame[8..])
+}
+
+fn check_body<T: DeserializeOwned>(expected: u32, body: &[u8]) -> Result<T, WireError> {
+    let actual = crc32fast::hash(body);
+    if actual != expected {
+        return Err(WireError::Checksum { expected, actual });
+    }
+    Ok(postcard::from_bytes(body)?)
+}
+
+pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(w: &mut W, msg: &T) -> Result<(), WireError> {
+    w.write_all(&encode(msg)).await?;
+    Ok(())
+}
+
+pub async fn recv<R: AsyncRead + Unpin, T: DeserializeOwned>(r: &mut R) -> Result<T, WireError> {
+    let mut header = [0u8; 8];
+    match r.read_exact(&mut header).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(WireError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
+    if len > MAX_FRAME {
+        return Err(WireError::TooLarge(len));
+    }
+    let expected = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
+    let mut body = vec![0u8; len as usize];
+    r.read_exact(&mut body).await?;
+    check_body(expected, &body)
+}
+
+/// A request/response client for the `log`, `sink` and `store` hosts. Every
+/// call is bounded by `limit`; any error poisons the connection, so the
+/// caller reconnects or fails its task.
+pub struct RpcClient {
+    stream: TcpStream,
+    limit: Duration,
+}
+
+impl RpcClient {
+    pub async fn connect(host: &str, port: u16, limit: Duration) -> Result<Self, WireError> {
+        let stream = timeout(limit, TcpStream::connect((host, port)))
+            .await
+            .map_err(|_| WireError::Timeout(limit))??;
+        Ok(RpcClient { stream, limit })
+    }
+
+    pub async fn call<Q: Serialize, A: DeserializeOwned>(&mut self, req: &Q) -> Result<A, WireError> {
+        let limit = self.limit;
+        let exchange = async {
+            send(&mut self.stream, req).await?;
+            recv(&mut self.stream).await
+        };
+        timeout(limit, exchange).await.map_err(|_| WireError::Timeout(limit))?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_round_trips_and_every_single_byte_flip_is_detected() {
+        let msg = (7u32, String::from("hello"), vec![1u64, 2, 3]);
+        let frame = encode(&msg);
+        assert_eq!(decode::<(u32, String, Vec<u64>)>(&frame).unwrap(), msg);
+        for i in 0..frame.len() {
+            for bit in 0..8 {
+                let mut bad = frame.clone();
+                bad[i] ^= 1 << bit;
+                assert!(
+                    decode::<(u32, String, Vec<u64>)>(&bad).is_err(),
+                    "flip of bit {bit} in byte {i} went unnoticed"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_truncated_frame_is_an_error() {
+        let frame = encode(&42u64);
+        for cut in 0..frame.len() {
+            assert!(decode::<u64>(&frame[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+}

@@ -1,0 +1,283 @@
+//! A correct run of keyed-count, built without the engine, for the checker
+//! tests to tamper with: the seeded input log, the output a correct operator
+//! gives when it reads the partitions round-robin, four transactions (one
+//! per checkpoint) and a trace with one failover that restores checkpoint 2.
+
+use crate::outcome::{CommittedTxn, RunOutcome};
+use crate::trace::{TraceEvent, What};
+use crate::violation::Violation;
+use flinch_engine::config::WorkloadConfig;
+use flinch_engine::event::{Event, JobState, TaskId, Vertex};
+use flinch_engine::record::{InputRecord, Key, OutputRecord, TxnId};
+use flinch_engine::workload::generate;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Records in the fixture's input log.
+pub const RECORDS: u64 = 240;
+/// Transactions (= completed checkpoints) of a correct run.
+pub const TXNS: u64 = 4;
+/// The failover happens after this checkpoint, and restores it.
+pub const RESTORED: u64 = 2;
+/// Why [`failed_run`] failed.
+pub const REASON: &str = "restart strategy fixed-delay gave up after 3 attempts";
+
+pub fn input() -> Vec<Vec<InputRecord>> {
+    let config = WorkloadConfig {
+        records: RECORDS,
+        keys: 6,
+        partitions: 3,
+        skew: 0.5,
+        ..WorkloadConfig::default()
+    };
+    generate(&config, 7)
+}
+
+/// One record of each partition in turn.
+pub fn round_robin(input: &[Vec<InputRecord>]) -> Vec<InputRecord> {
+    let longest = input.iter().map(Vec::len).max().unwrap_or(0);
+    (0..longest)
+        .flat_map(|i| input.iter().filter_map(move |log| log.get(i)))
+        .copied()
+        .collect()
+}
+
+/// All of partition 0, then all of partition 1, and so on.
+pub fn partition_after_partition(input: &[Vec<InputRecord>]) -> Vec<InputRecord> {
+    input.iter().flatten().copied().collect()
+}
+
+/// What a correct keyed-count emits when it reads `records` in this order.
+pub fn keyed_count(records: &[InputRecord]) -> Vec<OutputRecord> {
+    let mut seen: BTreeMap<Key, u64> = BTreeMap::new();
+    let count = |r: &InputRecord, seen: &mut BTreeMap<Key, u64>| {
+        let n = seen.entry(r.key).or_default();
+        *n += 1;
+        OutputRecord {
+            key: r.key,
+            count: *n,
+            partition: r.partition,
+            offset: r.offset,
+        }
+    };
+    records.iter().map(|r| count(r, &mut seen)).collect()
+}
+
+/// A correct, finished run that read the partitions round-robin.
+pub fn correct_run() -> RunOutcome {
+    run_in_order(round_robin(&input()))
+}
+
+/// A correct, finished run that read the input in this order.
+pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
+    let input = input();
+    let output = keyed_count(&order);
+    let per_txn = output.len().div_ceil(TXNS as usize);
+    let committed: Vec<CommittedTxn> = output
+        .chunks(per_txn)
+        .zip(1..)
+        .map(|(records, checkpoint)| CommittedTxn {
+            txn: txn(checkpoint),
+            records: records.to_vec(),
+        })
+        .collect();
+    RunOutcome {
+        trace: trace(&committed, input.len()),
+        committed,
+        input,
+        final_state: Some(JobState::Finished),
+        sim_time: Duration::from_secs(30),
+    }
+}
+
+/// The correct run up to the failover after checkpoint [`RESTORED`], where
+/// the restart strategy gives up instead of restoring: it fails with [`REASON`].
+pub fn failed_run() -> RunOutcome {
+    let mut run = correct_run();
+    run.committed.truncate(RESTORED as usize);
+    let failover = run
+        .trace
+        .iter()
+        .position(|e| matches!(e.what, What::Engine(Event::Failover { .. })))
+        .expect("the correct run has a failover");
+    run.trace.truncate(failover + 1);
+    let failed = JobState::Failed {
+        reason: REASON.into(),
+    };
+    let at = run.trace[failover].at + Duration::from_millis(10);
+    run.trace
+        .push(event(at, "jobmanager", Event::JobState(failed.clone())));
+    run.final_state = Some(failed);
+    run
+}
+
+/// Commits transaction `index` once more, as the sink of job attempt `epoch`.
+pub fn recommit(run: &mut RunOutcome, index: usize, epoch: u64) {
+    let mut again = run.committed[index].clone();
+    again.txn.epoch = epoch;
+    run.committed.push(again);
+}
+
+/// Where an output record sits: (transaction index, record index).
+pub type Pos = (usize, usize);
+
+/// The first output record that has a later one of the same key in the same
+/// partition, and that next one: adjacent in the key's partition order.
+pub fn next_in_partition(run: &RunOutcome) -> (Pos, Pos) {
+    let all: Vec<(Pos, OutputRecord)> = positions(run).collect();
+    for (i, (a, ra)) in all.iter().enumerate() {
+        let same = |(_, r): &&(Pos, OutputRecord)| r.key == ra.key && r.partition == ra.partition;
+        if let Some((b, _)) = all[i + 1..].iter().find(same) {
+            return (*a, *b);
+        }
+    }
+    panic!("the fixture has a key with two records in one partition");
+}
+
+/// Every committed output record with its position, in commit order.
+pub fn positions(run: &RunOutcome) -> impl Iterator<Item = (Pos, OutputRecord)> + '_ {
+    run.committed.iter().enumerate().flat_map(|(t, txn)| {
+        let records = txn.records.iter().enumerate();
+        records.map(move |(i, r)| ((t, i), *r))
+    })
+}
+
+pub fn output_mut(run: &mut RunOutcome, (t, i): Pos) -> &mut OutputRecord {
+    &mut run.committed[t].records[i]
+}
+
+/// How many input records `key` has.
+pub fn records_of(run: &RunOutcome, key: Key) -> u64 {
+    run.input.iter().flatten().filter(|r| r.key == key).count() as u64
+}
+
+pub fn kinds(violations: &[Violation]) -> Vec<&'static str> {
+    violations.iter().map(|v| v.kind).collect()
+}
+
+/// The sink's transaction for `checkpoint`; its epoch changes at the failover.
+pub fn txn(checkpoint: u64) -> TxnId {
+    TxnId {
+        subtask: 0,
+        epoch: epoch_of(checkpoint),
+        checkpoint,
+    }
+}
+
+fn epoch_of(checkpoint: u64) -> u64 {
+    if checkpoint <= RESTORED {
+        1
+    } else {
+        2
+    }
+}
+
+/// The tasks that snapshot and restore state.
+pub const TASKS: [TaskId; 2] = [
+    TaskId {
+        vertex: Vertex::Source,
+        subtask: 0,
+    },
+    TaskId {
+        vertex: Vertex::Count,
+        subtask: 0,
+    },
+];
+
+/// The digest `task` snapshots at `checkpoint` in the fixture.
+pub fn digest(checkpoint: u64, task: TaskId) -> u32 {
+    0xd16e_0000 + (checkpoint as u32) * 16 + task.vertex as u32
+}
+
+pub fn event(at: Duration, host: &str, event: Event) -> TraceEvent {
+    TraceEvent {
+        at,
+        host: host.into(),
+        what: What::Engine(event),
+    }
+}
+
+/// The trace of a correct run, one event every 10 ms.
+fn trace(committed: &[CommittedTxn], partitions: usize) -> Vec<TraceEvent> {
+    let mut events = vec![(
+        "jobmanager",
+        Event::JobState(JobState::Running { epoch: 1 }),
+    )];
+    let mut offsets = vec![0; partitions];
+    for txn in committed {
+        for r in &txn.records {
+            offsets[r.partition as usize] = r.offset + 1;
+        }
+        events.extend(checkpoint(txn, offsets.clone()));
+        if txn.txn.checkpoint == RESTORED {
+            events.extend(failover());
+        }
+    }
+    events.push(("jobmanager", Event::JobState(JobState::Finished)));
+    let at = |i: usize| Duration::from_millis(10 * (i as u64 + 1));
+    let stamped = events.into_iter().enumerate();
+    stamped
+        .map(|(i, (host, e))| event(at(i), host, e))
+        .collect()
+}
+
+fn checkpoint(txn: &CommittedTxn, offsets: Vec<u64>) -> Vec<(&'static str, Event)> {
+    let TxnId {
+        epoch, checkpoint, ..
+    } = txn.txn;
+    let records = txn.records.len() as u64;
+    let mut events = vec![(
+        "jobmanager",
+        Event::CheckpointTriggered { checkpoint, epoch },
+    )];
+    for task in TASKS {
+        let digest = digest(checkpoint, task);
+        let snap = Event::StateSnapshotted {
+            checkpoint,
+            task,
+            epoch,
+            digest,
+        };
+        events.push(("taskmanager-1", snap));
+    }
+    let txn = txn.txn;
+    events.extend([
+        ("sink", Event::TxnPreCommitted { txn, records }),
+        (
+            "jobmanager",
+            Event::CheckpointCompleted {
+                checkpoint,
+                offsets,
+            },
+        ),
+        ("sink", Event::TxnCommitted { txn, records }),
+    ]);
+    events
+}
+
+fn failover() -> Vec<(&'static str, Event)> {
+    let epoch = epoch_of(RESTORED + 1);
+    let cause = "taskmanager-2 lost: heartbeat timeout".to_string();
+    let mut events = vec![
+        ("jobmanager", Event::Failover { epoch, cause }),
+        (
+            "jobmanager",
+            Event::JobState(JobState::Restarting { epoch }),
+        ),
+    ];
+    for task in TASKS {
+        let restored = Event::StateRestored {
+            checkpoint: RESTORED,
+            task,
+            epoch,
+            digest: digest(RESTORED, task),
+        };
+        events.push(("taskmanager-1", restored));
+    }
+    let restore = Some(RESTORED);
+    events.extend([
+        ("jobmanager", Event::TasksDeployed { epoch, restore }),
+        ("jobmanager", Event::JobState(JobState::Running { epoch })),
+    ]);
+    events
+}

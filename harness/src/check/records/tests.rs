@@ -1,0 +1,231 @@
+use super::*;
+use crate::check::fixture::*;
+use crate::check::MAX_PER_KIND;
+use flinch_engine::record::OutputRecord;
+
+/// The correct run, tampered with, checked by `checker`.
+fn after(
+    checker: fn(&RunOutcome) -> Vec<Violation>,
+    tamper: impl FnOnce(&mut RunOutcome),
+) -> Vec<Violation> {
+    let mut run = correct_run();
+    tamper(&mut run);
+    checker(&run)
+}
+
+/// The one violation `violations` must hold.
+fn only(violations: Vec<Violation>) -> Violation {
+    assert_eq!(violations.len(), 1, "{violations:#?}");
+    violations.into_iter().next().expect("length checked above")
+}
+
+fn at(v: &Violation) -> (Option<Key>, Option<u32>, Option<u64>) {
+    (v.key, v.partition, v.offset)
+}
+
+fn of(r: &OutputRecord) -> (Option<Key>, Option<u32>, Option<u64>) {
+    (Some(r.key), Some(r.partition), Some(r.offset))
+}
+
+#[test]
+fn a_correct_run_has_exactly_once_output() {
+    assert_eq!(exactly_once(&correct_run()), []);
+    assert_eq!(at_least_once(&correct_run()), []);
+}
+
+#[test]
+fn any_interleaving_of_partitions_is_correct_if_each_partition_keeps_its_order() {
+    let run = run_in_order(partition_after_partition(&input()));
+    assert_ne!(run.committed, correct_run().committed, "counts differ");
+    assert_eq!(exactly_once(&run), []);
+}
+
+#[test]
+fn a_dropped_record_is_missing_with_its_key_partition_and_offset() {
+    let mut dropped = None;
+    let v = only(after(exactly_once, |run| {
+        dropped = Some(run.committed[2].records.remove(5));
+    }));
+    let dropped = dropped.expect("the tamper ran");
+    assert_eq!(v.kind, kind::MISSING);
+    assert_eq!(v.checker, Checker::ExactlyOnce);
+    assert_eq!(at(&v), of(&dropped));
+    assert!(v.txns.is_empty());
+    assert_eq!(
+        v.message,
+        format!(
+            "{} is missing: no committed transaction holds its output",
+            dropped.input()
+        )
+    );
+}
+
+#[test]
+fn a_transaction_committed_twice_duplicates_each_record_naming_both_transactions() {
+    let run = {
+        let mut run = correct_run();
+        recommit(&mut run, 1, 2);
+        run
+    };
+    let violations = exactly_once(&run);
+    let copied = &run.committed[1].records;
+    assert_eq!(violations.len(), copied.len().min(MAX_PER_KIND) + 1);
+    assert!(violations.iter().all(|v| v.kind == kind::DUPLICATED));
+    let first = &violations[0];
+    let (once, twice) = (txn(2), TxnId { epoch: 2, ..txn(2) });
+    assert_eq!(first.txns, [once, twice]);
+    let record = copied
+        .iter()
+        .map(OutputRecord::input)
+        .min()
+        .expect("txn 2 has records");
+    assert_eq!(
+        at(first),
+        (
+            Some(record.key),
+            Some(record.partition),
+            Some(record.offset)
+        )
+    );
+    assert_eq!(
+        first.message,
+        format!("{record} was committed 2 times: in txn-s0-e1-c2 and txn-s0-e2-c2")
+    );
+}
+
+#[test]
+fn a_record_twice_in_one_transaction_is_duplicated_in_that_transaction() {
+    let v = only(after(exactly_once, |run| {
+        let copy = run.committed[0].records[0];
+        run.committed[0].records.push(copy);
+    }));
+    assert_eq!(v.kind, kind::DUPLICATED);
+    assert_eq!(v.txns, [txn(1)]);
+    assert!(
+        v.message
+            .ends_with("committed 2 times: in txn-s0-e1-c1 (2 copies)"),
+        "{v}"
+    );
+}
+
+#[test]
+fn swapped_counts_within_a_partition_are_a_wrong_count_at_the_later_record() {
+    let mut later = None;
+    let v = only(after(exactly_once, |run| {
+        let (a, b) = next_in_partition(run);
+        let (ca, cb) = (output_mut(run, a).count, output_mut(run, b).count);
+        output_mut(run, a).count = cb;
+        output_mut(run, b).count = ca;
+        later = Some((*output_mut(run, a), *output_mut(run, b)));
+    }));
+    let (a, b) = later.expect("the tamper ran");
+    assert_eq!(v.kind, kind::WRONG_COUNT);
+    assert_eq!(at(&v), of(&b));
+    let expected = format!(
+        "{} has a wrong count: count {} at offset {} after count {} at offset {} in partition {}",
+        b.input(),
+        b.count,
+        b.offset,
+        a.count,
+        a.offset,
+        a.partition
+    );
+    assert_eq!(v.message, expected);
+}
+
+#[test]
+fn a_count_beyond_the_keys_records_is_a_wrong_count() {
+    let mut changed = None;
+    let v = only(after(exactly_once, |run| {
+        let n = records_of(run, run.committed[3].records[0].key);
+        run.committed[3].records[0].count = n + 1;
+        changed = Some((run.committed[3].records[0], n));
+    }));
+    let (r, n) = changed.expect("the tamper ran");
+    assert_eq!((v.kind, at(&v)), (kind::WRONG_COUNT, of(&r)));
+    assert_eq!(v.txns, [txn(4)]);
+    assert!(
+        v.message
+            .ends_with(&format!("count {} > {n} records of this key", n + 1)),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_count_given_to_two_records_is_a_wrong_count() {
+    let mut key = None;
+    let v = only(after(exactly_once, |run| {
+        let last = run.committed[3].records.len() - 1;
+        let r = &mut run.committed[3].records[last];
+        r.count -= 1;
+        key = Some((r.key, r.count));
+    }));
+    let (key, count) = key.expect("the tamper ran");
+    assert_eq!((v.kind, v.key), (kind::WRONG_COUNT, Some(key)));
+    assert!(
+        v.message.contains(&format!("count {count} appears twice")),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_count_of_zero_is_a_wrong_count() {
+    let v = only(after(exactly_once, |run| {
+        run.committed[0].records[0].count = 0
+    }));
+    assert_eq!(v.kind, kind::WRONG_COUNT);
+    assert!(v.message.ends_with("count 0, but counts start at 1"), "{v}");
+}
+
+#[test]
+fn output_for_a_record_not_in_the_input_is_unexpected() {
+    let stray = OutputRecord {
+        key: 0,
+        count: 1,
+        partition: 1,
+        offset: RECORDS,
+    };
+    let v = only(after(exactly_once, |run| {
+        run.committed[1].records.push(stray)
+    }));
+    assert_eq!((v.kind, at(&v)), (kind::UNEXPECTED, of(&stray)));
+    assert_eq!(v.txns, [txn(2)]);
+    assert_eq!(
+        v.message,
+        format!("key-0 (partition 1, offset {RECORDS}) is not in the input, but output for it was committed in txn-s0-e1-c2")
+    );
+}
+
+#[test]
+fn at_least_once_reports_loss_only() {
+    let v = only(after(at_least_once, |run| {
+        recommit(run, 0, 2);
+        run.committed[1].records[0].count += 1;
+        run.committed[2].records.remove(0);
+    }));
+    assert_eq!((v.checker, v.kind), (Checker::ExactlyOnce, kind::MISSING));
+}
+
+#[test]
+fn dropping_a_hundred_records_reports_twenty_and_a_summary_of_the_rest() {
+    let violations = after(exactly_once, |run| {
+        run.committed[0].records.clear();
+        run.committed[1].records.drain(..40);
+    });
+    assert_eq!(
+        RECORDS / TXNS,
+        60,
+        "the fixture's transactions hold 60 records"
+    );
+    assert_eq!(violations.len(), MAX_PER_KIND + 1);
+    assert!(violations.iter().all(|v| v.kind == kind::MISSING));
+    assert!(violations[..MAX_PER_KIND].iter().all(|v| v.key.is_some()));
+    let summary = violations.last().expect("not empty");
+    assert_eq!(summary.message, "... and 80 more missing records");
+    assert_eq!(at(summary), (None, None, None));
+    let loss = after(at_least_once, |run| run.committed.truncate(1));
+    assert_eq!(
+        loss.last().map(|v| v.message.as_str()),
+        Some("... and 160 more missing records")
+    );
+}
