@@ -30,12 +30,21 @@ pub enum AlignError {
     #[error("input {input} delivered barrier {checkpoint} twice")]
     Duplicate { input: usize, checkpoint: u64 },
     #[error("input {input} delivered barrier {checkpoint} after barrier {newer}")]
-    Stale { input: usize, checkpoint: u64, newer: u64 },
+    Stale {
+        input: usize,
+        checkpoint: u64,
+        newer: u64,
+    },
 }
 
 impl Aligner {
     pub fn new(mode: CheckpointMode, inputs: usize, restored: u64) -> Self {
-        Aligner { mode, inputs, current: None, last: restored }
+        Aligner {
+            mode,
+            inputs,
+            current: None,
+            last: restored,
+        }
     }
 
     /// Whether records from `input` must wait (exactly-once alignment only).
@@ -47,7 +56,11 @@ impl Aligner {
     pub fn on_barrier(&mut self, input: usize, checkpoint: u64) -> Result<Aligned, AlignError> {
         if checkpoint <= self.last {
             let newer = self.last;
-            return Err(AlignError::Stale { input, checkpoint, newer });
+            return Err(AlignError::Stale {
+                input,
+                checkpoint,
+                newer,
+            });
         }
         match &mut self.current {
             Some((n, seen)) if *n == checkpoint => {
@@ -57,7 +70,11 @@ impl Aligner {
             }
             Some((n, _)) if *n > checkpoint => {
                 let newer = *n;
-                return Err(AlignError::Stale { input, checkpoint, newer });
+                return Err(AlignError::Stale {
+                    input,
+                    checkpoint,
+                    newer,
+                });
             }
             // No alignment yet, or a newer barrier subsumes the current one
             // (Flink cancels the older alignment and starts the newer).
@@ -100,7 +117,13 @@ mod tests {
     fn a_duplicate_or_stale_barrier_is_an_error() {
         let mut a = Aligner::new(ExactlyOnce, 2, 0);
         a.on_barrier(0, 1).unwrap();
-        assert_eq!(a.on_barrier(0, 1), Err(AlignError::Duplicate { input: 0, checkpoint: 1 }));
+        assert_eq!(
+            a.on_barrier(0, 1),
+            Err(AlignError::Duplicate {
+                input: 0,
+                checkpoint: 1
+            })
+        );
         a.on_barrier(1, 1).unwrap();
         assert!(matches!(a.on_barrier(0, 1), Err(AlignError::Stale { .. })));
     }

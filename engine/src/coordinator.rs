@@ -43,7 +43,11 @@ pub struct Coordinator {
 
 impl Coordinator {
     /// `completed` are the retained checkpoints found in storage, oldest first.
-    pub fn new(config: CheckpointConfig, tasks: Vec<TaskId>, completed: Vec<CheckpointMeta>) -> Self {
+    pub fn new(
+        config: CheckpointConfig,
+        tasks: Vec<TaskId>,
+        completed: Vec<CheckpointMeta>,
+    ) -> Self {
         let next_id = completed.last().map_or(1, |m| m.checkpoint + 1);
         Coordinator {
             config,
@@ -100,7 +104,9 @@ impl Coordinator {
     }
 
     fn may_trigger(&self, now: Duration) -> bool {
-        let Some(last) = self.last_trigger else { return false };
+        let Some(last) = self.last_trigger else {
+            return false;
+        };
         let paused = self
             .last_completion
             .is_some_and(|done| now < done + self.config.min_pause);
@@ -173,7 +179,10 @@ impl Coordinator {
             return Vec::new();
         }
         self.consecutive_failures += 1;
-        let mut out = vec![Decision::Abort { checkpoint, reason: reason.clone() }];
+        let mut out = vec![Decision::Abort {
+            checkpoint,
+            reason: reason.clone(),
+        }];
         if self.consecutive_failures > self.config.tolerable_failures {
             let failures = self.consecutive_failures;
             let tolerable = self.config.tolerable_failures;
@@ -196,7 +205,11 @@ mod tests {
     const MS: fn(u64) -> Duration = Duration::from_millis;
 
     fn config() -> CheckpointConfig {
-        CheckpointConfig { interval: MS(100), timeout: MS(1000), ..CheckpointConfig::default() }
+        CheckpointConfig {
+            interval: MS(100),
+            timeout: MS(1000),
+            ..CheckpointConfig::default()
+        }
     }
 
     fn tasks() -> Vec<TaskId> {
@@ -204,11 +217,17 @@ mod tests {
     }
 
     fn handle(name: &str) -> StateHandle {
-        StateHandle { name: name.into(), size: 1, crc: 0 }
+        StateHandle {
+            name: name.into(),
+            size: 1,
+            crc: 0,
+        }
     }
 
     fn ack_all(c: &mut Coordinator, id: u64) -> Option<CheckpointMeta> {
-        assert!(c.on_ack(id, Plan::source(0), handle("s"), Some(42)).is_none());
+        assert!(c
+            .on_ack(id, Plan::source(0), handle("s"), Some(42))
+            .is_none());
         c.on_ack(id, Plan::count(0), handle("c"), None)
     }
 
@@ -218,9 +237,16 @@ mod tests {
         c.start(1, MS(0));
         assert_eq!(c.poll(MS(50)), vec![]);
         assert_eq!(c.poll(MS(100)), vec![Decision::Trigger(1)]);
-        assert_eq!(c.poll(MS(250)), vec![], "max_concurrent = 1 holds the next trigger");
+        assert_eq!(
+            c.poll(MS(250)),
+            vec![],
+            "max_concurrent = 1 holds the next trigger"
+        );
         let meta = ack_all(&mut c, 1).expect("all acked");
-        assert_eq!((meta.checkpoint, meta.epoch, meta.offsets.clone()), (1, 1, vec![42]));
+        assert_eq!(
+            (meta.checkpoint, meta.epoch, meta.offsets.clone()),
+            (1, 1, vec![42])
+        );
         assert_eq!(c.on_written(meta, MS(260)), vec![]);
         assert_eq!(c.latest().map(|m| m.checkpoint), Some(1));
         assert_eq!(c.poll(MS(260)), vec![Decision::Trigger(2)]);
@@ -228,7 +254,10 @@ mod tests {
 
     #[test]
     fn min_pause_delays_the_next_trigger_after_a_completion() {
-        let cfg = CheckpointConfig { min_pause: MS(300), ..config() };
+        let cfg = CheckpointConfig {
+            min_pause: MS(300),
+            ..config()
+        };
         let mut c = Coordinator::new(cfg, tasks(), vec![]);
         c.start(1, MS(0));
         c.poll(MS(100));
@@ -240,21 +269,32 @@ mod tests {
 
     #[test]
     fn a_timeout_aborts_and_beyond_tolerable_failures_fails_over() {
-        let cfg = CheckpointConfig { tolerable_failures: 1, ..config() };
+        let cfg = CheckpointConfig {
+            tolerable_failures: 1,
+            ..config()
+        };
         let mut c = Coordinator::new(cfg, tasks(), vec![]);
         c.start(1, MS(0));
         c.poll(MS(100));
         let first = c.poll(MS(1100));
-        assert!(matches!(first[0], Decision::Abort { checkpoint: 1, .. }), "{first:?}");
+        assert!(
+            matches!(first[0], Decision::Abort { checkpoint: 1, .. }),
+            "{first:?}"
+        );
         assert_eq!(first[1], Decision::Trigger(2));
         let second = c.poll(MS(2100));
         assert!(matches!(second[0], Decision::Abort { checkpoint: 2, .. }));
-        assert!(matches!(&second[1], Decision::Failover { reason } if reason.contains("tolerable_failures = 1")));
+        assert!(
+            matches!(&second[1], Decision::Failover { reason } if reason.contains("tolerable_failures = 1"))
+        );
     }
 
     #[test]
     fn retained_keeps_only_the_newest_and_ids_continue_after_recovery() {
-        let cfg = CheckpointConfig { retained: 2, ..config() };
+        let cfg = CheckpointConfig {
+            retained: 2,
+            ..config()
+        };
         let mut c = Coordinator::new(cfg.clone(), tasks(), vec![]);
         c.start(1, MS(0));
         let mut dropped = vec![];
@@ -263,7 +303,10 @@ mod tests {
             let meta = ack_all(&mut c, i).unwrap();
             dropped = c.on_written(meta, MS(t));
         }
-        assert_eq!(dropped.iter().map(|m| m.checkpoint).collect::<Vec<_>>(), vec![1]);
+        assert_eq!(
+            dropped.iter().map(|m| m.checkpoint).collect::<Vec<_>>(),
+            vec![1]
+        );
         let kept: Vec<_> = c.completed.iter().cloned().collect();
         let mut recovered = Coordinator::new(cfg, tasks(), kept);
         recovered.start(2, MS(1000));

@@ -49,28 +49,77 @@ pub enum Event {
     HostStarted,
     JobState(JobState),
     /// Every task of `epoch` was deployed, restoring `restore` if any.
-    TasksDeployed { epoch: u64, restore: Option<u64> },
-    CheckpointTriggered { checkpoint: u64, epoch: u64 },
-    CheckpointAcknowledged { checkpoint: u64, task: TaskId },
+    TasksDeployed {
+        epoch: u64,
+        restore: Option<u64>,
+    },
+    CheckpointTriggered {
+        checkpoint: u64,
+        epoch: u64,
+    },
+    CheckpointAcknowledged {
+        checkpoint: u64,
+        task: TaskId,
+    },
     /// The metadata is durable in `store`; `offsets[p]` is where partition
     /// p's source stood when it took the checkpoint.
-    CheckpointCompleted { checkpoint: u64, offsets: Vec<u64> },
-    CheckpointAborted { checkpoint: u64, reason: String },
+    CheckpointCompleted {
+        checkpoint: u64,
+        offsets: Vec<u64>,
+    },
+    CheckpointAborted {
+        checkpoint: u64,
+        reason: String,
+    },
     /// A task's state at a checkpoint, with its digest (crc32 of the bytes).
-    StateSnapshotted { checkpoint: u64, task: TaskId, epoch: u64, digest: u32 },
+    StateSnapshotted {
+        checkpoint: u64,
+        task: TaskId,
+        epoch: u64,
+        digest: u32,
+    },
     /// A task restored the state of a checkpoint; digest of what it read.
-    StateRestored { checkpoint: u64, task: TaskId, epoch: u64, digest: u32 },
-    TxnPreCommitted { txn: TxnId, records: u64 },
-    TxnCommitted { txn: TxnId, records: u64 },
-    TxnAborted { txn: TxnId },
+    StateRestored {
+        checkpoint: u64,
+        task: TaskId,
+        epoch: u64,
+        digest: u32,
+    },
+    TxnPreCommitted {
+        txn: TxnId,
+        records: u64,
+    },
+    TxnCommitted {
+        txn: TxnId,
+        records: u64,
+    },
+    TxnAborted {
+        txn: TxnId,
+    },
     /// The sink host refused a request of an older job attempt.
-    Fenced { txn: TxnId, current_epoch: u64 },
-    TaskFailed { task: TaskId, epoch: u64, reason: String },
+    Fenced {
+        txn: TxnId,
+        current_epoch: u64,
+    },
+    TaskFailed {
+        task: TaskId,
+        epoch: u64,
+        reason: String,
+    },
     /// The jobmanager lost a taskmanager (heartbeat timeout or disconnect).
-    TaskManagerLost { taskmanager: String, reason: String },
+    TaskManagerLost {
+        taskmanager: String,
+        reason: String,
+    },
     /// All tasks are cancelled; the job will restart as `epoch`.
-    Failover { epoch: u64, cause: String },
-    RestartScheduled { attempt: u32, delay_ms: u64 },
+    Failover {
+        epoch: u64,
+        cause: String,
+    },
+    RestartScheduled {
+        attempt: u32,
+        delay_ms: u64,
+    },
 }
 
 type Sink = Rc<dyn Fn(&str, Event)>;

@@ -26,11 +26,17 @@ impl Plan {
     }
 
     pub fn source(subtask: u32) -> TaskId {
-        TaskId { vertex: Vertex::Source, subtask }
+        TaskId {
+            vertex: Vertex::Source,
+            subtask,
+        }
     }
 
     pub fn count(subtask: u32) -> TaskId {
-        TaskId { vertex: Vertex::Count, subtask }
+        TaskId {
+            vertex: Vertex::Count,
+            subtask,
+        }
     }
 
     pub fn tasks(&self) -> Vec<TaskId> {
@@ -45,7 +51,9 @@ impl Plan {
 
     pub fn tasks_on(&self, taskmanager: u32) -> Vec<TaskId> {
         let tasks = self.tasks().into_iter();
-        tasks.filter(|t| self.placement(*t) == taskmanager).collect()
+        tasks
+            .filter(|t| self.placement(*t) == taskmanager)
+            .collect()
     }
 
     /// The channel from `source[s]` to `count[c]`.

@@ -38,7 +38,8 @@ impl Operator for KeyedCount {
     }
 
     fn restore_state(&mut self, state: &[u8]) -> Result<(), String> {
-        self.counts = postcard::from_bytes(state).map_err(|e| format!("undecodable keyed-count state: {e}"))?;
+        self.counts = postcard::from_bytes(state)
+            .map_err(|e| format!("undecodable keyed-count state: {e}"))?;
         Ok(())
     }
 }
@@ -48,7 +49,11 @@ mod tests {
     use super::*;
 
     fn rec(key: Key, offset: u64) -> InputRecord {
-        InputRecord { key, partition: 0, offset }
+        InputRecord {
+            key,
+            partition: 0,
+            offset,
+        }
     }
 
     #[test]
@@ -58,7 +63,10 @@ mod tests {
         for (i, k) in [1, 2, 1].into_iter().enumerate() {
             op.process(rec(k, i as u64), &mut out);
         }
-        assert_eq!(out.iter().map(|o| (o.key, o.count)).collect::<Vec<_>>(), vec![(1, 1), (2, 1), (1, 2)]);
+        assert_eq!(
+            out.iter().map(|o| (o.key, o.count)).collect::<Vec<_>>(),
+            vec![(1, 1), (2, 1), (1, 2)]
+        );
         let mut restored = KeyedCount::default();
         restored.restore_state(&op.snapshot_state()).unwrap();
         out.clear();

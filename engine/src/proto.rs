@@ -51,7 +51,10 @@ pub struct SinkRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum SinkOp {
     /// Make the transaction durable but invisible.
-    PreCommit { txn: TxnId, records: Vec<OutputRecord> },
+    PreCommit {
+        txn: TxnId,
+        records: Vec<OutputRecord>,
+    },
     /// Make it visible; committing a committed transaction is success.
     Commit { txn: TxnId },
     /// Abort every pre-committed transaction of `subtask` from an attempt
@@ -64,7 +67,9 @@ pub enum SinkResponse {
     Done,
     AlreadyCommitted,
     /// The request came from an attempt older than `current_epoch`.
-    Fenced { current_epoch: u64 },
+    Fenced {
+        current_epoch: u64,
+    },
     UnknownTxn,
     Error(String),
 }
@@ -99,18 +104,32 @@ pub enum ToTaskManager {
         restore: Option<CheckpointMeta>,
     },
     /// Every taskmanager has deployed: sources may start.
-    Start { epoch: u64 },
-    Trigger { epoch: u64, checkpoint: u64 },
-    Notify { epoch: u64, checkpoint: u64 },
-    Cancel { epoch: u64 },
+    Start {
+        epoch: u64,
+    },
+    Trigger {
+        epoch: u64,
+        checkpoint: u64,
+    },
+    Notify {
+        epoch: u64,
+        checkpoint: u64,
+    },
+    Cancel {
+        epoch: u64,
+    },
     Heartbeat,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ToJobManager {
-    Register { taskmanager: u32 },
+    Register {
+        taskmanager: u32,
+    },
     Heartbeat,
-    Deployed { epoch: u64 },
+    Deployed {
+        epoch: u64,
+    },
     Ack {
         epoch: u64,
         checkpoint: u64,
@@ -118,10 +137,23 @@ pub enum ToJobManager {
         handle: StateHandle,
         source_offset: Option<u64>,
     },
-    Decline { epoch: u64, checkpoint: u64, task: TaskId, reason: String },
-    TaskFailed { epoch: u64, task: TaskId, reason: String },
+    Decline {
+        epoch: u64,
+        checkpoint: u64,
+        task: TaskId,
+        reason: String,
+    },
+    TaskFailed {
+        epoch: u64,
+        task: TaskId,
+        reason: String,
+    },
     /// A sink subtask committed everything up to `checkpoint`.
-    Committed { epoch: u64, checkpoint: u64, task: TaskId },
+    Committed {
+        epoch: u64,
+        checkpoint: u64,
+        task: TaskId,
+    },
 }
 
 // ---- data channels (source subtask -> count subtask) ----

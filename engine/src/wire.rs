@@ -59,7 +59,10 @@ fn check_body<T: DeserializeOwned>(expected: u32, body: &[u8]) -> Result<T, Wire
     Ok(postcard::from_bytes(body)?)
 }
 
-pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(w: &mut W, msg: &T) -> Result<(), WireError> {
+pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(
+    w: &mut W,
+    msg: &T,
+) -> Result<(), WireError> {
     w.write_all(&encode(msg)).await?;
     Ok(())
 }
@@ -97,13 +100,18 @@ impl RpcClient {
         Ok(RpcClient { stream, limit })
     }
 
-    pub async fn call<Q: Serialize, A: DeserializeOwned>(&mut self, req: &Q) -> Result<A, WireError> {
+    pub async fn call<Q: Serialize, A: DeserializeOwned>(
+        &mut self,
+        req: &Q,
+    ) -> Result<A, WireError> {
         let limit = self.limit;
         let exchange = async {
             send(&mut self.stream, req).await?;
             recv(&mut self.stream).await
         };
-        timeout(limit, exchange).await.map_err(|_| WireError::Timeout(limit))?
+        timeout(limit, exchange)
+            .await
+            .map_err(|_| WireError::Timeout(limit))?
     }
 }
 

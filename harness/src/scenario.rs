@@ -1,13 +1,65 @@
-//! Scenario files (DESIGN.md §6). PLACEHOLDER: being written.
+//! Scenario files (DESIGN.md §6): one TOML file per scenario in `scenarios/`,
+//! embedded in the binary so that `flinch list` works anywhere.
+//!
+//! A scenario is a story with no logic: the job and its configuration, faults
+//! in time order, and what must happen. Every field is optional except
+//! `name`, `description`, `job` and `[expect]`; what is left out takes the
+//! engine's defaults ([`JobConfig::default`]). Unknown fields are errors, and
+//! every error names the file, the line and the field:
+//!
+//! ```text
+//! scenarios/foo.toml:12: field `checkpoint.interval`: expected a duration like "250ms" or "2s", got "fast"
+//! ```
+//!
+//! ```toml
+//! name = "taskmanager-crash"
+//! description = """What the scenario proves, and how."""
+//! job = { name = "keyed-count" }
+//! topology = { taskmanagers = 2, parallelism = 2 }   # and max_parallelism
+//! max_sim_time = "30s"
+//! bug = "commit-on-barrier"        # a planted bug, for harness self-tests only
+//!
+//! [workload]       # records, keys, partitions, skew, rate, batch
+//! [checkpoint]     # mode = "exactly-once" | "at-least-once", interval, timeout,
+//!                  # min_pause, max_concurrent, retained, tolerable_failures
+//! [restart]        # strategy = "none" | "fixed-delay" | "failure-rate" |
+//!                  # "exponential-delay", and that strategy's parameters
+//! [timing]         # heartbeat_interval, heartbeat_timeout,
+//!                  # channel_keepalive_timeout, rpc_timeout, slot_request_timeout
+//!
+//! [[fault]]        # zero or more, in time order
+//! kind = "crash_restart"           # or "crash", "restart"
+//! host = "taskmanager-2"
+//! at = "500ms"
+//! after = "300ms"                  # crash_restart only
+//!
+//! [expect]
+//! outcome = "exactly-once"         # or "at-least-once", or "job-failed" with a reason
+//!
+//! [seeds]
+//! range = "0..100"
+//! ```
+//!
+//! Durations are strings with a unit: `"250ms"`, `"2s"`, `"1.5s"`, `"1m"`.
+
+mod duration;
+mod locate;
+mod raw;
+mod restart;
+mod validate;
+
+pub use duration::parse_duration;
 
 use crate::expect::Expectation;
 use crate::fault::Fault;
 use flinch_engine::config::JobConfig;
+use std::fmt;
 use std::ops::Range;
+use std::path::Path;
 use std::time::Duration;
 
 /// A parsed, validated scenario.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
     pub name: String,
     pub description: String,
@@ -19,4 +71,349 @@ pub struct Scenario {
     pub seeds: Range<u64>,
     /// Bound on simulated time: a run that has not ended by then fails liveness.
     pub max_sim_time: Duration,
+}
+
+/// What is wrong with a scenario file, and where.
+///
+/// Displays as `file:line: field `path`: message`, leaving out what is not
+/// known: a syntax error has no field, a missing top-level field no line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ScenarioError {
+    /// The file as the user named it (`scenarios/steady.toml` for a built-in).
+    pub file: String,
+    /// 1-based.
+    pub line: Option<usize>,
+    /// Dotted path, array elements indexed from 0: `fault[1].at`.
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ScenarioError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": field `{field}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A scenario shipped in `scenarios/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinScenario {
+    /// The file stem, which is also the scenario's `name`.
+    pub name: &'static str,
+    /// The file's text.
+    pub source: &'static str,
+    pub description: String,
+}
+
+impl BuiltinScenario {
+    /// The name its errors are reported under.
+    pub fn file(&self) -> String {
+        builtin_file(self.name)
+    }
+
+    /// The description's first sentence on one line, for `flinch list`.
+    pub fn summary(&self) -> String {
+        let text = self.description.split_whitespace().collect::<Vec<_>>();
+        let text = text.join(" ");
+        match text.find(". ") {
+            Some(end) => text[..=end].to_owned(),
+            None => text,
+        }
+    }
+}
+
+/// Every file in `scenarios/`, sorted by name.
+const BUILTIN: [(&str, &str); 5] = [
+    (
+        "at-least-once-crash",
+        include_str!("../../scenarios/at-least-once-crash.toml"),
+    ),
+    (
+        "crash-during-checkpoint",
+        include_str!("../../scenarios/crash-during-checkpoint.toml"),
+    ),
+    (
+        "restarts-exhausted",
+        include_str!("../../scenarios/restarts-exhausted.toml"),
+    ),
+    ("steady", include_str!("../../scenarios/steady.toml")),
+    (
+        "taskmanager-crash",
+        include_str!("../../scenarios/taskmanager-crash.toml"),
+    ),
+];
+
+fn builtin_file(name: &str) -> String {
+    format!("scenarios/{name}.toml")
+}
+
+/// The built-in scenarios, sorted by name.
+pub fn builtin() -> Vec<BuiltinScenario> {
+    let mut scenarios: Vec<_> = BUILTIN
+        .iter()
+        .map(|&(name, source)| {
+            let scenario = parse(source, &builtin_file(name))
+                .expect("built-in scenarios parse (every_built_in_scenario_parses)");
+            BuiltinScenario {
+                name,
+                source,
+                description: scenario.description,
+            }
+        })
+        .collect();
+    scenarios.sort_by_key(|s| s.name);
+    scenarios
+}
+
+/// Parse and validate a scenario file's text; `file` names it in errors.
+pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    let raw = toml::from_str::<raw::RawScenario>(source)
+        .map_err(|error| toml_error(source, file, &error))?;
+    validate::scenario(&validate::Ctx { file, source }, raw)
+}
+
+/// A built-in scenario by name, else a scenario file by path.
+pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    if let Some(&(name, source)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
+        return parse(source, &builtin_file(name));
+    }
+    let path = Path::new(name_or_path);
+    let looks_like_path = name_or_path.ends_with(".toml") || path.components().count() > 1;
+    if !looks_like_path && !path.is_file() {
+        let names: Vec<_> = BUILTIN.iter().map(|(name, _)| *name).collect();
+        return Err(ScenarioError {
+            file: name_or_path.to_owned(),
+            line: None,
+            field: None,
+            message: format!(
+                "no built-in scenario has this name, and it is no .toml file; built-in scenarios: {}",
+                names.join(", ")
+            ),
+        });
+    }
+    let source = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+        file: name_or_path.to_owned(),
+        line: None,
+        field: None,
+        message: format!("cannot read the scenario file: {error}"),
+    })?;
+    parse(&source, name_or_path)
+}
+
+/// Parse a seed range `"A..B"` (B exclusive, A < B), as `[seeds] range`
+/// and `--seeds` write it.
+pub fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
+    let malformed = || format!("expected a seed range like \"0..100\", got \"{text}\"");
+    let (start, end) = text.split_once("..").ok_or_else(malformed)?;
+    let bound = |n: &str| {
+        if n.bytes().all(|b| b.is_ascii_digit()) {
+            n.parse::<u64>().map_err(|_| malformed())
+        } else {
+            Err(malformed())
+        }
+    };
+    let range = bound(start)?..bound(end)?;
+    if range.is_empty() {
+        return Err(format!(
+            "seed range \"{text}\" is empty: its end is exclusive, so it must be greater than its start"
+        ));
+    }
+    Ok(range)
+}
+
+/// A TOML syntax or type error, with the line and field its span points at.
+fn toml_error(source: &str, file: &str, error: &toml::de::Error) -> ScenarioError {
+    let message = error.message().trim().replace('\n', "; ");
+    let mut scenario_error = ScenarioError {
+        file: file.to_owned(),
+        line: None,
+        field: None,
+        message,
+    };
+    let Some(span) = error.span() else {
+        return scenario_error;
+    };
+    let missing = scenario_error
+        .message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'));
+    if let Some(missing) = missing {
+        // Reported on the table that lacks it: its header's line, but no
+        // line for the file as a whole.
+        let table = locate::table_at(source, &span).unwrap_or_default();
+        scenario_error.line = (!table.is_empty()).then(|| locate::line_of(source, span.start));
+        scenario_error.field = Some(locate::join(&table, missing));
+        scenario_error.message = "this field is required".to_owned();
+    } else {
+        scenario_error.line = Some(locate::line_of(source, span.start));
+        scenario_error.field = locate::field_at(source, &span).filter(|f| !f.is_empty());
+    }
+    scenario_error
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fault::FaultKind;
+    use flinch_engine::config::{CheckpointMode, RestartConfig};
+
+    fn scenarios_dir() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")
+    }
+
+    fn load_error(name_or_path: &str) -> String {
+        match load(name_or_path) {
+            Ok(scenario) => panic!("expected {name_or_path:?} not to load, got {scenario:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn every_built_in_scenario_parses() {
+        for (name, source) in BUILTIN {
+            let scenario = match parse(source, &builtin_file(name)) {
+                Ok(scenario) => scenario,
+                Err(error) => panic!("built-in scenario {name}: {error}"),
+            };
+            assert_eq!(scenario.name, name, "a built-in's name is its file stem");
+        }
+    }
+
+    #[test]
+    fn every_file_in_scenarios_is_built_in() {
+        let mut on_disk: Vec<String> = std::fs::read_dir(scenarios_dir())
+            .expect("the scenarios directory is readable")
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .map(|path| {
+                let stem = path.file_stem().expect("a .toml file has a stem");
+                stem.to_string_lossy().into_owned()
+            })
+            .collect();
+        on_disk.sort();
+        let built_in: Vec<_> = builtin().iter().map(|s| s.name.to_owned()).collect();
+        assert_eq!(built_in, on_disk);
+    }
+
+    #[test]
+    fn built_in_scenarios_are_listed_by_name_with_a_one_line_summary() {
+        let scenarios = builtin();
+        let names: Vec<_> = scenarios.iter().map(|s| s.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        for scenario in &scenarios {
+            let summary = scenario.summary();
+            assert!(
+                !summary.contains('\n') && summary.ends_with('.'),
+                "{summary:?}"
+            );
+            assert_eq!(scenario.file(), format!("scenarios/{}.toml", scenario.name));
+        }
+    }
+
+    #[test]
+    fn built_in_scenarios_load_by_name_or_by_path() {
+        let by_name = load("taskmanager-crash").expect("a built-in name loads");
+        let path = scenarios_dir().join("taskmanager-crash.toml");
+        let by_path = load(&path.to_string_lossy()).expect("a scenario file loads");
+        assert_eq!(by_name, by_path);
+        assert_eq!(
+            by_name.faults,
+            vec![Fault {
+                kind: FaultKind::CrashRestart {
+                    after: Duration::from_millis(300)
+                },
+                host: "taskmanager-2".to_owned(),
+                at: Duration::from_millis(500),
+            }]
+        );
+    }
+
+    #[test]
+    fn the_built_in_scenarios_configure_what_their_stories_tell() {
+        let steady = load("steady").expect("steady loads");
+        assert!(steady.faults.is_empty());
+        assert_eq!(steady.config, JobConfig::default());
+
+        let at_least_once = load("at-least-once-crash").expect("at-least-once-crash loads");
+        assert_eq!(
+            at_least_once.config.checkpoint.mode,
+            CheckpointMode::AtLeastOnce
+        );
+        assert_eq!(at_least_once.expect, Expectation::AtLeastOnce);
+
+        let exhausted = load("restarts-exhausted").expect("restarts-exhausted loads");
+        let delay = Duration::from_millis(50);
+        assert_eq!(
+            exhausted.config.restart,
+            RestartConfig::FixedDelay { attempts: 2, delay }
+        );
+        assert_eq!(
+            exhausted.faults.len(),
+            3,
+            "one failover more than attempts allow"
+        );
+        let reason = "fixed-delay".to_owned();
+        assert_eq!(exhausted.expect, Expectation::JobFailed { reason });
+    }
+
+    #[test]
+    fn an_unknown_scenario_name_lists_the_built_in_ones() {
+        assert_eq!(
+            load_error("no-such-scenario"),
+            "no-such-scenario: no built-in scenario has this name, and it is no .toml file; \
+             built-in scenarios: at-least-once-crash, crash-during-checkpoint, \
+             restarts-exhausted, steady, taskmanager-crash"
+        );
+    }
+
+    #[test]
+    fn a_missing_scenario_file_is_reported_with_its_path() {
+        let error = load_error("does/not/exist.toml");
+        assert!(
+            error.starts_with("does/not/exist.toml: cannot read the scenario file: "),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn errors_leave_out_what_is_not_known() {
+        let error = |line, field: Option<&str>| ScenarioError {
+            file: "f.toml".to_owned(),
+            line,
+            field: field.map(str::to_owned),
+            message: "bad".to_owned(),
+        };
+        assert_eq!(
+            error(Some(3), Some("a.b")).to_string(),
+            "f.toml:3: field `a.b`: bad"
+        );
+        assert_eq!(error(Some(3), None).to_string(), "f.toml:3: bad");
+        assert_eq!(error(None, Some("a")).to_string(), "f.toml: field `a`: bad");
+        assert_eq!(error(None, None).to_string(), "f.toml: bad");
+    }
+
+    #[test]
+    fn seed_ranges_parse_and_reject() {
+        assert_eq!(parse_seed_range("0..100"), Ok(0..100));
+        assert_eq!(parse_seed_range("7..8"), Ok(7..8));
+        for malformed in [
+            "", "0", "0..", "..5", "0..=5", "a..b", "-1..5", "+1..5", " 0..5",
+        ] {
+            let error = parse_seed_range(malformed).expect_err(malformed);
+            assert!(
+                error.starts_with("expected a seed range like"),
+                "{malformed:?}: {error}"
+            );
+        }
+        let error = parse_seed_range("5..3").expect_err("5..3");
+        assert!(error.contains("is empty"), "{error}");
+    }
 }

@@ -110,7 +110,11 @@ mod tests {
             host: "jobmanager".into(),
             what: What::Engine(Event::JobState(JobState::Finished)),
         };
-        assert!(j.line().contains("job_state {\"state\":\"finished\"}"), "{}", j.line());
+        assert!(
+            j.line().contains("job_state {\"state\":\"finished\"}"),
+            "{}",
+            j.line()
+        );
     }
 
     #[test]

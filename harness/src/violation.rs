@@ -66,6 +66,12 @@ impl Violation {
 
 impl fmt::Display for Violation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "[{}] {}: {}", self.checker.name(), self.kind, self.message)
+        write!(
+            f,
+            "[{}] {}: {}",
+            self.checker.name(),
+            self.kind,
+            self.message
+        )
     }
 }

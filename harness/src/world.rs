@@ -61,7 +61,9 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
     sim.host(addr::JOBMANAGER, move || hosts::jobmanager::run(jm.clone()));
     for i in 0..config.topology.taskmanagers {
         let tm = ctx(&addr::taskmanager(i));
-        sim.host(addr::taskmanager(i), move || hosts::taskmanager::run(tm.clone(), i));
+        sim.host(addr::taskmanager(i), move || {
+            hosts::taskmanager::run(tm.clone(), i)
+        });
     }
 
     let mut plan = expand(&scenario.faults);
@@ -69,7 +71,8 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
     let mut final_state = None;
     while sim.elapsed() < end {
         apply_due(&mut sim, &mut plan, &trace);
-        sim.step().map_err(|e| format!("simulation failed at {:?}: {e}", sim.elapsed()))?;
+        sim.step()
+            .map_err(|e| format!("simulation failed at {:?}: {e}", sim.elapsed()))?;
         if final_state.is_none() {
             final_state = last_final_state(&trace.borrow());
             if final_state.is_some() {
@@ -80,14 +83,26 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
     let sim_time = sim.elapsed();
     let committed = read_committed(&sink_fs)?;
     drop(sim);
-    let trace = Rc::try_unwrap(trace).map(RefCell::into_inner).unwrap_or_else(|rc| rc.borrow().clone());
-    Ok(RunOutcome { trace, committed, input: workload::generate(&scenario.config.workload, seed), final_state, sim_time })
+    let trace = Rc::try_unwrap(trace)
+        .map(RefCell::into_inner)
+        .unwrap_or_else(|rc| rc.borrow().clone());
+    Ok(RunOutcome {
+        trace,
+        committed,
+        input: workload::generate(&scenario.config.workload, seed),
+        final_state,
+        sim_time,
+    })
 }
 
 fn observer(trace: Trace) -> Observer {
     Observer::new(move |host, event| {
         let at = turmoil::sim_elapsed().unwrap_or_default();
-        trace.borrow_mut().push(TraceEvent { at, host: host.to_string(), what: What::Engine(event) });
+        trace.borrow_mut().push(TraceEvent {
+            at,
+            host: host.to_string(),
+            what: What::Engine(event),
+        });
     })
 }
 
@@ -102,7 +117,11 @@ struct Step {
 fn expand(faults: &[Fault]) -> Vec<Step> {
     let mut steps = Vec::new();
     for f in faults {
-        let step = |at, restart| Step { at, host: f.host.clone(), restart };
+        let step = |at, restart| Step {
+            at,
+            host: f.host.clone(),
+            restart,
+        };
         match f.kind {
             FaultKind::Crash => steps.push(step(f.at, false)),
             FaultKind::Restart => steps.push(step(f.at, true)),
@@ -135,21 +154,33 @@ fn apply_due(sim: &mut turmoil::Sim<'_>, plan: &mut Vec<Step>, trace: &Trace) {
             _ => continue,
         };
         let at = sim.elapsed();
-        trace.borrow_mut().push(TraceEvent { at, host: step.host, what: What::Fault(what) });
+        trace.borrow_mut().push(TraceEvent {
+            at,
+            host: step.host,
+            what: What::Fault(what),
+        });
     }
 }
 
 fn last_final_state(trace: &[TraceEvent]) -> Option<JobState> {
     trace.iter().rev().find_map(|e| match &e.what {
-        What::Engine(Event::JobState(s @ (JobState::Finished | JobState::Failed { .. }))) => Some(s.clone()),
+        What::Engine(Event::JobState(s @ (JobState::Finished | JobState::Failed { .. }))) => {
+            Some(s.clone())
+        }
         _ => None,
     })
 }
 
 fn read_committed(sink_fs: &Rc<RefCell<Option<FsHandle>>>) -> Result<Vec<CommittedTxn>, String> {
     let handle = sink_fs.borrow();
-    let Some(handle) = handle.as_ref() else { return Ok(Vec::new()) };
+    let Some(handle) = handle.as_ref() else {
+        return Ok(Vec::new());
+    };
     let _guard = handle.enter();
-    let txns = hosts::sink::read_committed().map_err(|e| format!("reading the sink's committed output: {e}"))?;
-    Ok(txns.into_iter().map(|(txn, records)| CommittedTxn { txn, records }).collect())
+    let txns = hosts::sink::read_committed()
+        .map_err(|e| format!("reading the sink's committed output: {e}"))?;
+    Ok(txns
+        .into_iter()
+        .map(|(txn, records)| CommittedTxn { txn, records })
+        .collect())
 }

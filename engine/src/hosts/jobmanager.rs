@@ -21,9 +21,20 @@ const EPOCH_BLOB: &str = "job/epoch";
 const FINISHED_BLOB: &str = "job/finished";
 
 enum Conn {
-    Registered { tm: u32, session: u64, tx: mpsc::UnboundedSender<ToTaskManager> },
-    Msg { tm: u32, session: u64, msg: ToJobManager },
-    Closed { tm: u32, session: u64 },
+    Registered {
+        tm: u32,
+        session: u64,
+        tx: mpsc::UnboundedSender<ToTaskManager>,
+    },
+    Msg {
+        tm: u32,
+        session: u64,
+        msg: ToJobManager,
+    },
+    Closed {
+        tm: u32,
+        session: u64,
+    },
 }
 
 struct Tm {
@@ -35,10 +46,17 @@ struct Tm {
 #[derive(Debug)]
 enum Phase {
     /// Waiting for every taskmanager to register (a slot request).
-    Waiting { since: Duration },
-    Deploying { since: Duration, deployed: BTreeSet<u32> },
+    Waiting {
+        since: Duration,
+    },
+    Deploying {
+        since: Duration,
+        deployed: BTreeSet<u32>,
+    },
     Running,
-    Restarting { until: Duration },
+    Restarting {
+        until: Duration,
+    },
     Finished,
     Failed,
 }
@@ -88,7 +106,9 @@ async fn accept(listener: TcpListener, conns: mpsc::UnboundedSender<Conn>) {
 
 async fn connection(stream: TcpStream, session: u64, conns: mpsc::UnboundedSender<Conn>) {
     let (mut rd, mut wr) = stream.into_split();
-    let Ok(ToJobManager::Register { taskmanager: tm }) = wire::recv(&mut rd).await else { return };
+    let Ok(ToJobManager::Register { taskmanager: tm }) = wire::recv(&mut rd).await else {
+        return;
+    };
     let (tx, mut outgoing) = mpsc::unbounded_channel::<ToTaskManager>();
     let writer = spawn(async move {
         while let Some(msg) = outgoing.recv().await {
@@ -110,7 +130,10 @@ impl JobManager {
     async fn recover(ctx: HostContext) -> JobManager {
         let config = ctx.config.clone();
         let plan = Plan::new(&config);
-        let ends = workload::generate(&config.workload, ctx.seed).iter().map(|p| p.len() as u64).collect();
+        let ends = workload::generate(&config.workload, ctx.seed)
+            .iter()
+            .map(|p| p.len() as u64)
+            .collect();
         let coordinator = Coordinator::new(config.checkpoint.clone(), plan.tasks(), Vec::new());
         let restart = RestartStrategy::new(&config.restart, ctx.seed);
         let mut jm = JobManager {
@@ -150,27 +173,40 @@ impl JobManager {
             return Ok(());
         }
         if let Some(bytes) = self.get(EPOCH_BLOB).await? {
-            self.epoch = postcard::from_bytes(&bytes).map_err(|e| format!("corrupt {EPOCH_BLOB}: {e}"))?;
+            self.epoch =
+                postcard::from_bytes(&bytes).map_err(|e| format!("corrupt {EPOCH_BLOB}: {e}"))?;
         }
-        let names = match self.store_call(StoreRequest::List { prefix: "meta".into() }).await? {
+        let names = match self
+            .store_call(StoreRequest::List {
+                prefix: "meta".into(),
+            })
+            .await?
+        {
             StoreResponse::Names(names) => names,
             other => return Err(format!("store: {other:?}")),
         };
         let mut completed = Vec::new();
         for name in names {
-            let bytes = self.get(&format!("meta/{name}")).await?.ok_or_else(|| format!("store lost meta/{name}"))?;
-            let meta: CheckpointMeta = postcard::from_bytes(&bytes).map_err(|e| format!("corrupt checkpoint metadata meta/{name}: {e}"))?;
+            let bytes = self
+                .get(&format!("meta/{name}"))
+                .await?
+                .ok_or_else(|| format!("store lost meta/{name}"))?;
+            let meta: CheckpointMeta = postcard::from_bytes(&bytes)
+                .map_err(|e| format!("corrupt checkpoint metadata meta/{name}: {e}"))?;
             completed.push(meta);
         }
         let config = &self.ctx.config;
-        self.coordinator = Coordinator::new(config.checkpoint.clone(), self.plan.tasks(), completed);
+        self.coordinator =
+            Coordinator::new(config.checkpoint.clone(), self.plan.tasks(), completed);
         Ok(())
     }
 
     async fn store_call(&mut self, req: StoreRequest) -> Result<StoreResponse, String> {
         let limit = self.ctx.config.timing.rpc_timeout;
         if self.store.is_none() {
-            let client = RpcClient::connect(addr::STORE, addr::STORE_PORT, limit).await.map_err(|e| format!("store: {e}"))?;
+            let client = RpcClient::connect(addr::STORE, addr::STORE_PORT, limit)
+                .await
+                .map_err(|e| format!("store: {e}"))?;
             self.store = Some(client);
         }
         let client = self.store.as_mut().expect("connected just above");
@@ -186,14 +222,19 @@ impl JobManager {
     }
 
     async fn get(&mut self, name: &str) -> Result<Option<Vec<u8>>, String> {
-        match self.store_call(StoreRequest::Get { name: name.into() }).await? {
+        match self
+            .store_call(StoreRequest::Get { name: name.into() })
+            .await?
+        {
             StoreResponse::Blob(blob) => Ok(blob),
             other => Err(format!("store: {other:?}")),
         }
     }
 
     async fn put(&mut self, name: String, bytes: Vec<u8>) -> Result<(), String> {
-        self.store_call(StoreRequest::Put { name, bytes }).await.map(|_| ())
+        self.store_call(StoreRequest::Put { name, bytes })
+            .await
+            .map(|_| ())
     }
 
     fn broadcast(&self, msg: ToTaskManager) {
@@ -212,7 +253,14 @@ impl JobManager {
                 if self.tms.remove(&tm).is_some() {
                     self.lost(tm, "it registered again (restarted)".into());
                 }
-                self.tms.insert(tm, Tm { session, tx, last_heard: now() });
+                self.tms.insert(
+                    tm,
+                    Tm {
+                        session,
+                        tx,
+                        last_heard: now(),
+                    },
+                );
             }
             Conn::Closed { tm, session } => {
                 if self.tms.get(&tm).is_some_and(|t| t.session == session) {
@@ -221,7 +269,9 @@ impl JobManager {
                 }
             }
             Conn::Msg { tm, session, msg } => {
-                let Some(t) = self.tms.get_mut(&tm).filter(|t| t.session == session) else { return };
+                let Some(t) = self.tms.get_mut(&tm).filter(|t| t.session == session) else {
+                    return;
+                };
                 t.last_heard = now();
                 self.on_message(tm, msg).await;
             }
@@ -230,7 +280,10 @@ impl JobManager {
 
     fn lost(&mut self, tm: u32, reason: String) {
         let taskmanager = addr::taskmanager(tm);
-        self.ctx.emit(Event::TaskManagerLost { taskmanager: taskmanager.clone(), reason: reason.clone() });
+        self.ctx.emit(Event::TaskManagerLost {
+            taskmanager: taskmanager.clone(),
+            reason: reason.clone(),
+        });
         if self.is_active() {
             self.fail(format!("{taskmanager} lost: {reason}"));
         }
@@ -248,25 +301,51 @@ impl JobManager {
                     }
                 }
             }
-            ToJobManager::Ack { epoch, checkpoint, task, handle, source_offset } if running && epoch == current => {
-                self.ctx.emit(Event::CheckpointAcknowledged { checkpoint, task });
-                if let Some(meta) = self.coordinator.on_ack(checkpoint, task, handle, source_offset) {
+            ToJobManager::Ack {
+                epoch,
+                checkpoint,
+                task,
+                handle,
+                source_offset,
+            } if running && epoch == current => {
+                self.ctx
+                    .emit(Event::CheckpointAcknowledged { checkpoint, task });
+                if let Some(meta) = self
+                    .coordinator
+                    .on_ack(checkpoint, task, handle, source_offset)
+                {
                     self.complete(meta).await;
                 }
             }
-            ToJobManager::Decline { epoch, checkpoint, task, reason } if running && epoch == current => {
-                let decisions = self.coordinator.fail(checkpoint, format!("{task} declined: {reason}"));
+            ToJobManager::Decline {
+                epoch,
+                checkpoint,
+                task,
+                reason,
+            } if running && epoch == current => {
+                let decisions = self
+                    .coordinator
+                    .fail(checkpoint, format!("{task} declined: {reason}"));
                 self.decide(decisions).await;
             }
-            ToJobManager::TaskFailed { epoch, task, reason } if epoch == current && self.is_active() => {
+            ToJobManager::TaskFailed {
+                epoch,
+                task,
+                reason,
+            } if epoch == current && self.is_active() => {
                 self.fail(format!("{task} failed: {reason}"));
             }
-            ToJobManager::Committed { epoch, checkpoint, task } if running && epoch == current => {
-                if self.final_checkpoint.is_some_and(|f| checkpoint >= f) {
-                    self.committed.insert(task);
-                    if self.committed.len() == self.plan.counts as usize {
-                        self.finish().await;
-                    }
+            ToJobManager::Committed {
+                epoch,
+                checkpoint,
+                task,
+            } if running
+                && epoch == current
+                && self.final_checkpoint.is_some_and(|f| checkpoint >= f) =>
+            {
+                self.committed.insert(task);
+                if self.committed.len() == self.plan.counts as usize {
+                    self.finish().await;
                 }
             }
             _ => {}
@@ -280,10 +359,18 @@ impl JobManager {
             self.broadcast(ToTaskManager::Heartbeat);
             self.next_heartbeat = t + timing.heartbeat_interval;
         }
-        let silent: Vec<u32> = self.tms.iter().filter(|(_, tm)| t.saturating_sub(tm.last_heard) > timing.heartbeat_timeout).map(|(i, _)| *i).collect();
+        let silent: Vec<u32> = self
+            .tms
+            .iter()
+            .filter(|(_, tm)| t.saturating_sub(tm.last_heard) > timing.heartbeat_timeout)
+            .map(|(i, _)| *i)
+            .collect();
         for tm in silent {
             self.tms.remove(&tm);
-            self.lost(tm, format!("no heartbeat for {:?}", timing.heartbeat_timeout));
+            self.lost(
+                tm,
+                format!("no heartbeat for {:?}", timing.heartbeat_timeout),
+            );
         }
         match &self.phase {
             Phase::Restarting { until } if t >= *until => self.phase = Phase::Waiting { since: t },
@@ -292,10 +379,15 @@ impl JobManager {
                     self.deploy().await;
                 } else if t.saturating_sub(*since) > timing.slot_request_timeout {
                     let have = self.tms.len();
-                    self.fail(format!("slot request timed out: {have} of {} taskmanagers registered", self.plan.taskmanagers));
+                    self.fail(format!(
+                        "slot request timed out: {have} of {} taskmanagers registered",
+                        self.plan.taskmanagers
+                    ));
                 }
             }
-            Phase::Deploying { since, .. } if t.saturating_sub(*since) > timing.slot_request_timeout => {
+            Phase::Deploying { since, .. }
+                if t.saturating_sub(*since) > timing.slot_request_timeout =>
+            {
                 self.fail("deployment timed out".into());
             }
             Phase::Running => {
@@ -316,11 +408,18 @@ impl JobManager {
         let restore = self.coordinator.latest().cloned();
         for (index, tm) in &self.tms {
             let tasks = self.plan.tasks_on(*index);
-            let _ = tm.tx.send(ToTaskManager::Deploy { epoch, tasks, restore: restore.clone() });
+            let _ = tm.tx.send(ToTaskManager::Deploy {
+                epoch,
+                tasks,
+                restore: restore.clone(),
+            });
         }
         self.final_checkpoint = None;
         self.committed.clear();
-        self.phase = Phase::Deploying { since: now(), deployed: BTreeSet::new() };
+        self.phase = Phase::Deploying {
+            since: now(),
+            deployed: BTreeSet::new(),
+        };
     }
 
     fn start(&mut self) {
@@ -338,11 +437,13 @@ impl JobManager {
             match decision {
                 Decision::Trigger(checkpoint) => {
                     let epoch = self.epoch;
-                    self.ctx.emit(Event::CheckpointTriggered { checkpoint, epoch });
+                    self.ctx
+                        .emit(Event::CheckpointTriggered { checkpoint, epoch });
                     self.broadcast(ToTaskManager::Trigger { epoch, checkpoint });
                 }
                 Decision::Abort { checkpoint, reason } => {
-                    self.ctx.emit(Event::CheckpointAborted { checkpoint, reason });
+                    self.ctx
+                        .emit(Event::CheckpointAborted { checkpoint, reason });
                 }
                 Decision::Failover { reason } => self.fail(reason),
             }
@@ -355,21 +456,37 @@ impl JobManager {
         let checkpoint = meta.checkpoint;
         let bytes = postcard::to_stdvec(&meta).expect("in-memory postcard encoding cannot fail");
         if let Err(reason) = self.put(meta_name(checkpoint), bytes).await {
-            let decisions = self.coordinator.fail(checkpoint, format!("metadata write failed: {reason}"));
+            let decisions = self
+                .coordinator
+                .fail(checkpoint, format!("metadata write failed: {reason}"));
             self.decide(decisions).await;
             return;
         }
-        self.ctx.emit(Event::CheckpointCompleted { checkpoint, offsets: meta.offsets.clone() });
+        self.ctx.emit(Event::CheckpointCompleted {
+            checkpoint,
+            offsets: meta.offsets.clone(),
+        });
         if meta.offsets == self.ends && self.final_checkpoint.is_none() {
             self.final_checkpoint = Some(checkpoint);
         }
         let dropped = self.coordinator.on_written(meta, now());
-        self.broadcast(ToTaskManager::Notify { epoch: self.epoch, checkpoint });
+        self.broadcast(ToTaskManager::Notify {
+            epoch: self.epoch,
+            checkpoint,
+        });
         for old in dropped {
             // Best effort: a leftover blob wastes space but is never read.
-            let _ = self.store_call(StoreRequest::Delete { name: meta_name(old.checkpoint) }).await;
+            let _ = self
+                .store_call(StoreRequest::Delete {
+                    name: meta_name(old.checkpoint),
+                })
+                .await;
             for handle in old.handles.values() {
-                let _ = self.store_call(StoreRequest::Delete { name: handle.name.clone() }).await;
+                let _ = self
+                    .store_call(StoreRequest::Delete {
+                        name: handle.name.clone(),
+                    })
+                    .await;
             }
         }
     }
@@ -385,21 +502,32 @@ impl JobManager {
     /// Fail the current attempt over: cancel everything and ask the
     /// restart strategy whether and when to deploy the next attempt.
     fn fail(&mut self, cause: String) {
-        if matches!(self.phase, Phase::Restarting { .. } | Phase::Finished | Phase::Failed) {
+        if matches!(
+            self.phase,
+            Phase::Restarting { .. } | Phase::Finished | Phase::Failed
+        ) {
             return; // the attempt is already cancelled; this failure belongs to it
         }
         let next = self.epoch + 1;
-        self.ctx.emit(Event::Failover { epoch: next, cause: cause.clone() });
+        self.ctx.emit(Event::Failover {
+            epoch: next,
+            cause: cause.clone(),
+        });
         self.broadcast(ToTaskManager::Cancel { epoch: self.epoch });
         self.coordinator.stop();
         match self.restart.on_failure(now()) {
             RestartDecision::Restart { delay, attempt } => {
                 let delay_ms = delay.as_millis() as u64;
                 self.ctx.emit(Event::RestartScheduled { attempt, delay_ms });
-                self.ctx.emit(Event::JobState(JobState::Restarting { epoch: next }));
-                self.phase = Phase::Restarting { until: now() + delay };
+                self.ctx
+                    .emit(Event::JobState(JobState::Restarting { epoch: next }));
+                self.phase = Phase::Restarting {
+                    until: now() + delay,
+                };
             }
-            RestartDecision::GiveUp { reason } => self.give_up(format!("{reason}; last failure: {cause}")),
+            RestartDecision::GiveUp { reason } => {
+                self.give_up(format!("{reason}; last failure: {cause}"))
+            }
         }
     }
 

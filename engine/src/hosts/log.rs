@@ -13,15 +13,24 @@ use std::rc::Rc;
 pub async fn run(ctx: HostContext) -> HostResult {
     ctx.emit(Event::HostStarted);
     let log = workload::generate(&ctx.config.workload, ctx.seed);
-    server::serve(addr::LOG_PORT, Rc::new(RefCell::new(log)), fetch).await
+    server::serve(addr::LOG_PORT, Rc::new(RefCell::new(Log(log))), fetch).await
 }
 
-fn fetch(log: &mut Vec<Vec<InputRecord>>, req: FetchRequest) -> FetchResponse {
-    let Some(partition) = log.get(req.partition as usize) else {
-        return FetchResponse { records: Vec::new(), end: 0 };
+/// The whole log, partition by partition.
+struct Log(Vec<Vec<InputRecord>>);
+
+fn fetch(log: &mut Log, req: FetchRequest) -> FetchResponse {
+    let Some(partition) = log.0.get(req.partition as usize) else {
+        return FetchResponse {
+            records: Vec::new(),
+            end: 0,
+        };
     };
     let end = partition.len() as u64;
     let from = req.from.min(end) as usize;
     let to = (from + req.max as usize).min(partition.len());
-    FetchResponse { records: partition[from..to].to_vec(), end }
+    FetchResponse {
+        records: partition[from..to].to_vec(),
+        end,
+    }
 }

@@ -26,7 +26,12 @@ pub struct HostContext {
 
 impl HostContext {
     pub fn new(config: Rc<JobConfig>, seed: u64, observer: Observer, name: &str) -> Self {
-        HostContext { config, seed, observer, name: name.into() }
+        HostContext {
+            config,
+            seed,
+            observer,
+            name: name.into(),
+        }
     }
 
     pub fn emit(&self, event: Event) {

@@ -9,7 +9,11 @@ use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-pub async fn serve<S, Q, A>(port: u16, state: Rc<RefCell<S>>, handle: fn(&mut S, Q) -> A) -> super::HostResult
+pub async fn serve<S, Q, A>(
+    port: u16,
+    state: Rc<RefCell<S>>,
+    handle: fn(&mut S, Q) -> A,
+) -> super::HostResult
 where
     S: 'static,
     Q: DeserializeOwned + 'static,

@@ -40,12 +40,21 @@ pub async fn run(ctx: HostContext) -> HostResult {
 /// harness calls this with the sink's filesystem entered, after the run.
 pub fn read_committed() -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
     let dir = Path::new(COMMITTED);
-    disk::list(dir)?.iter().map(|name| read_txn(&dir.join(name))).collect()
+    disk::list(dir)?
+        .iter()
+        .map(|name| read_txn(&dir.join(name)))
+        .collect()
 }
 
 fn read_txn(path: &Path) -> io::Result<(TxnId, Vec<OutputRecord>)> {
-    let bytes = disk::read(path)?.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))?;
-    postcard::from_bytes(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+    let bytes = disk::read(path)?
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))?;
+    postcard::from_bytes(&bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
 }
 
 fn txn_ids(dir: &str) -> io::Result<BTreeMap<TxnId, u64>> {
@@ -59,21 +68,35 @@ fn txn_ids(dir: &str) -> io::Result<BTreeMap<TxnId, u64>> {
 
 impl Sink {
     fn recover(ctx: HostContext) -> io::Result<Sink> {
-        let fence = match disk::read(Path::new(FENCE))? {
-            Some(b) => u64::from_le_bytes(b.try_into().map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "corrupt fence file"))?),
-            None => 0,
-        };
+        let fence =
+            match disk::read(Path::new(FENCE))? {
+                Some(b) => u64::from_le_bytes(b.try_into().map_err(|_| {
+                    io::Error::new(io::ErrorKind::InvalidData, "corrupt fence file")
+                })?),
+                None => 0,
+            };
         let committed = txn_ids(COMMITTED)?;
         let next_seq = committed.len() as u64;
-        Ok(Sink { ctx, fence, pending: txn_ids(PENDING)?, committed, next_seq })
+        Ok(Sink {
+            ctx,
+            fence,
+            pending: txn_ids(PENDING)?,
+            committed,
+            next_seq,
+        })
     }
 
     fn handle(&mut self, req: SinkRequest) -> SinkResponse {
         if req.epoch < self.fence {
             if let Some(txn) = op_txn(&req.op) {
-                self.ctx.emit(Event::Fenced { txn, current_epoch: self.fence });
+                self.ctx.emit(Event::Fenced {
+                    txn,
+                    current_epoch: self.fence,
+                });
             }
-            return SinkResponse::Fenced { current_epoch: self.fence };
+            return SinkResponse::Fenced {
+                current_epoch: self.fence,
+            };
         }
         let result = self.raise_fence(req.epoch).and_then(|()| match req.op {
             SinkOp::PreCommit { txn, records } => self.pre_commit(txn, records),
@@ -99,7 +122,10 @@ impl Sink {
         let bytes = postcard::to_stdvec(&(txn, records)).map_err(io::Error::other)?;
         disk::write_atomic(&pending_path(txn), &bytes)?;
         self.pending.insert(txn, 0);
-        self.ctx.emit(Event::TxnPreCommitted { txn, records: count });
+        self.ctx.emit(Event::TxnPreCommitted {
+            txn,
+            records: count,
+        });
         Ok(SinkResponse::Done)
     }
 
@@ -115,12 +141,20 @@ impl Sink {
         disk::rename(&pending_path(txn), &committed_path(seq, txn))?;
         self.next_seq += 1;
         self.committed.insert(txn, seq);
-        self.ctx.emit(Event::TxnCommitted { txn, records: records.len() as u64 });
+        self.ctx.emit(Event::TxnCommitted {
+            txn,
+            records: records.len() as u64,
+        });
         Ok(SinkResponse::Done)
     }
 
     fn abort_stale(&mut self, subtask: u32, epoch: u64) -> io::Result<SinkResponse> {
-        let stale: Vec<TxnId> = self.pending.keys().filter(|t| t.subtask == subtask && t.epoch < epoch).copied().collect();
+        let stale: Vec<TxnId> = self
+            .pending
+            .keys()
+            .filter(|t| t.subtask == subtask && t.epoch < epoch)
+            .copied()
+            .collect();
         for txn in stale {
             disk::remove(&pending_path(txn))?;
             self.pending.remove(&txn);

@@ -22,7 +22,9 @@ fn path(name: &str) -> PathBuf {
 
 fn handle(_: &mut (), req: StoreRequest) -> StoreResponse {
     let result = match req {
-        StoreRequest::Put { name, bytes } => disk::write_atomic(&path(&name), &bytes).map(|()| StoreResponse::Done),
+        StoreRequest::Put { name, bytes } => {
+            disk::write_atomic(&path(&name), &bytes).map(|()| StoreResponse::Done)
+        }
         StoreRequest::Get { name } => disk::read(&path(&name)).map(StoreResponse::Blob),
         StoreRequest::List { prefix } => disk::list(&path(&prefix)).map(StoreResponse::Names),
         StoreRequest::Delete { name } => disk::remove(&path(&name)).map(|()| StoreResponse::Done),

@@ -28,7 +28,9 @@ impl Deployed {
         for (_, _, handle) in self.tasks {
             handle.abort();
         }
-        routes.borrow_mut().retain(|(epoch, _), _| *epoch > self.epoch);
+        routes
+            .borrow_mut()
+            .retain(|(epoch, _), _| *epoch > self.epoch);
     }
 
     fn tell(&self, vertex: Vertex, msg: impl Fn() -> Inbound) {
@@ -116,7 +118,11 @@ fn on_message(
 ) {
     let current = deployed.as_ref().map(|d| d.epoch);
     match msg {
-        ToTaskManager::Deploy { epoch, tasks, restore } => {
+        ToTaskManager::Deploy {
+            epoch,
+            tasks,
+            restore,
+        } => {
             if let Some(d) = deployed.take() {
                 d.cancel(routes);
             }
@@ -125,13 +131,19 @@ fn on_message(
             let _ = index;
         }
         ToTaskManager::Start { epoch } if current == Some(epoch) => {
-            deployed.iter().for_each(|d| d.tell(Vertex::Source, || Inbound::Start));
+            deployed
+                .iter()
+                .for_each(|d| d.tell(Vertex::Source, || Inbound::Start));
         }
         ToTaskManager::Trigger { epoch, checkpoint } if current == Some(epoch) => {
-            deployed.iter().for_each(|d| d.tell(Vertex::Source, || Inbound::Trigger(checkpoint)));
+            deployed
+                .iter()
+                .for_each(|d| d.tell(Vertex::Source, || Inbound::Trigger(checkpoint)));
         }
         ToTaskManager::Notify { epoch, checkpoint } if current == Some(epoch) => {
-            deployed.iter().for_each(|d| d.tell(Vertex::Count, || Inbound::Notify(checkpoint)));
+            deployed
+                .iter()
+                .for_each(|d| d.tell(Vertex::Count, || Inbound::Notify(checkpoint)));
         }
         ToTaskManager::Cancel { epoch } if current.is_some_and(|c| c <= epoch) => {
             if let Some(d) = deployed.take() {
@@ -154,13 +166,21 @@ fn deploy(
     let mut running = Vec::new();
     for task in tasks {
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
-        let env = TaskEnv { ctx: ctx.clone(), task, epoch, restore: restore.clone(), to_jm: to_jm.clone() };
+        let env = TaskEnv {
+            ctx: ctx.clone(),
+            task,
+            epoch,
+            restore: restore.clone(),
+            to_jm: to_jm.clone(),
+        };
         let handle = match task.vertex {
             Vertex::Source => spawn(env.clone().supervise(source::run(env, inbox))),
             Vertex::Count => {
                 for s in 0..plan.sources {
                     let route = (s as usize, inbox_tx.clone());
-                    routes.borrow_mut().insert((epoch, plan.channel(s, task.subtask)), route);
+                    routes
+                        .borrow_mut()
+                        .insert((epoch, plan.channel(s, task.subtask)), route);
                 }
                 let inputs = plan.sources as usize;
                 spawn(env.clone().supervise(count::run(env, inputs, inbox)))
@@ -168,7 +188,10 @@ fn deploy(
         };
         running.push((task, inbox_tx, handle));
     }
-    Deployed { epoch, tasks: running }
+    Deployed {
+        epoch,
+        tasks: running,
+    }
 }
 
 async fn accept_channels(listener: TcpListener, routes: Routes) {
@@ -181,7 +204,9 @@ async fn accept_channels(listener: TcpListener, routes: Routes) {
 /// each frame carries the channel's epoch and the next sequence number.
 async fn read_channel(stream: TcpStream, routes: Routes) {
     let (mut rd, _wr) = stream.into_split();
-    let Ok(hello) = wire::recv::<_, DataFrame>(&mut rd).await else { return };
+    let Ok(hello) = wire::recv::<_, DataFrame>(&mut rd).await else {
+        return;
+    };
     if hello.payload != Payload::Hello || hello.seq != 0 {
         return;
     }
@@ -190,7 +215,9 @@ async fn read_channel(stream: TcpStream, routes: Routes) {
     };
     let mut expected = 1;
     loop {
-        let result = wire::recv::<_, DataFrame>(&mut rd).await.map_err(|e| e.to_string());
+        let result = wire::recv::<_, DataFrame>(&mut rd)
+            .await
+            .map_err(|e| e.to_string());
         let checked = result.and_then(|f| check_frame(&hello, expected, f));
         let msg = match checked {
             Ok(payload) => Inbound::Data { input, payload },
@@ -213,8 +240,14 @@ fn check_frame(hello: &DataFrame, expected: u64, frame: DataFrame) -> Result<Pay
     }
     match frame.seq.cmp(&expected) {
         std::cmp::Ordering::Equal => Ok(frame.payload),
-        std::cmp::Ordering::Less => Err(format!("duplicate or reordered frame: seq {} after {}", frame.seq, expected - 1)),
-        std::cmp::Ordering::Greater => Err(format!("gap: expected seq {expected}, got {}", frame.seq)),
+        std::cmp::Ordering::Less => Err(format!(
+            "duplicate or reordered frame: seq {} after {}",
+            frame.seq,
+            expected - 1
+        )),
+        std::cmp::Ordering::Greater => {
+            Err(format!("gap: expected seq {expected}, got {}", frame.seq))
+        }
     }
 }
 
@@ -223,16 +256,32 @@ mod tests {
     use super::*;
 
     fn frame(channel: u32, epoch: u64, seq: u64) -> DataFrame {
-        DataFrame { channel, epoch, seq, payload: Payload::Keepalive }
+        DataFrame {
+            channel,
+            epoch,
+            seq,
+            payload: Payload::Keepalive,
+        }
     }
 
     #[test]
     fn gaps_duplicates_and_foreign_frames_are_refused() {
-        let hello = DataFrame { payload: Payload::Hello, ..frame(3, 2, 0) };
+        let hello = DataFrame {
+            payload: Payload::Hello,
+            ..frame(3, 2, 0)
+        };
         assert!(check_frame(&hello, 5, frame(3, 2, 5)).is_ok());
-        assert!(check_frame(&hello, 5, frame(3, 2, 6)).unwrap_err().contains("gap"));
-        assert!(check_frame(&hello, 5, frame(3, 2, 4)).unwrap_err().contains("duplicate"));
-        assert!(check_frame(&hello, 5, frame(3, 1, 5)).unwrap_err().contains("epoch"));
-        assert!(check_frame(&hello, 5, frame(4, 2, 5)).unwrap_err().contains("channel"));
+        assert!(check_frame(&hello, 5, frame(3, 2, 6))
+            .unwrap_err()
+            .contains("gap"));
+        assert!(check_frame(&hello, 5, frame(3, 2, 4))
+            .unwrap_err()
+            .contains("duplicate"));
+        assert!(check_frame(&hello, 5, frame(3, 1, 5))
+            .unwrap_err()
+            .contains("epoch"));
+        assert!(check_frame(&hello, 5, frame(4, 2, 5))
+            .unwrap_err()
+            .contains("channel"));
     }
 }

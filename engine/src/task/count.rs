@@ -38,21 +38,37 @@ struct Count {
     sink: RpcClient,
 }
 
-pub async fn run(env: TaskEnv, inputs: usize, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> TaskResult {
+pub async fn run(
+    env: TaskEnv,
+    inputs: usize,
+    mut inbox: mpsc::UnboundedReceiver<Inbound>,
+) -> TaskResult {
     let limit = env.ctx.config.timing.rpc_timeout;
-    let sink = RpcClient::connect(addr::SINK, addr::SINK_PORT, limit).await.map_err(|e| format!("sink: {e}"))?;
+    let sink = RpcClient::connect(addr::SINK, addr::SINK_PORT, limit)
+        .await
+        .map_err(|e| format!("sink: {e}"))?;
     let mut operator = KeyedCount::default();
     let mut pending = Vec::new();
     let mut restored = 0;
     if let Some((checkpoint, bytes)) = env.restored_state().await? {
-        let snap: Snapshot = postcard::from_bytes(&bytes).map_err(|e| format!("undecodable count state: {e}"))?;
+        let snap: Snapshot =
+            postcard::from_bytes(&bytes).map_err(|e| format!("undecodable count state: {e}"))?;
         operator.restore_state(&snap.operator)?;
         pending = snap.pending;
         restored = checkpoint;
     }
     let aligner = Aligner::new(env.ctx.config.checkpoint.mode, inputs, restored);
     let started = now();
-    let mut task = Count { env, operator, open: Vec::new(), pending, aligner, held: vec![VecDeque::new(); inputs], last_heard: vec![started; inputs], sink };
+    let mut task = Count {
+        env,
+        operator,
+        open: Vec::new(),
+        pending,
+        aligner,
+        held: vec![VecDeque::new(); inputs],
+        last_heard: vec![started; inputs],
+        sink,
+    };
     task.recover_transactions().await?;
     let keepalive = task.env.ctx.config.timing.channel_keepalive_timeout;
     // A fixed deadline, not a sleep per message: a busy input must not hide a silent one.
@@ -82,7 +98,9 @@ impl Count {
             self.commit(txn).await?;
         }
         let subtask = self.env.task.subtask;
-        self.sink_call(SinkOp::AbortStale { subtask }).await.map(|_| ())
+        self.sink_call(SinkOp::AbortStale { subtask })
+            .await
+            .map(|_| ())
     }
 
     async fn on_inbound(&mut self, msg: Inbound) -> TaskResult {
@@ -91,7 +109,9 @@ impl Count {
                 self.last_heard[input] = now();
                 self.on_frame(input, payload).await
             }
-            Inbound::Broken { input, reason } => Err(format!("input channel {input} broken: {reason}")),
+            Inbound::Broken { input, reason } => {
+                Err(format!("input channel {input} broken: {reason}"))
+            }
             Inbound::Notify(checkpoint) => self.on_complete(checkpoint).await,
             Inbound::Start | Inbound::Trigger(_) => Ok(()),
         }
@@ -99,8 +119,14 @@ impl Count {
 
     fn check_keepalive(&self, limit: Duration) -> TaskResult {
         let t = now();
-        match self.last_heard.iter().position(|heard| t.saturating_sub(*heard) > limit) {
-            Some(input) => Err(format!("input channel {input} silent for more than {limit:?}")),
+        match self
+            .last_heard
+            .iter()
+            .position(|heard| t.saturating_sub(*heard) > limit)
+        {
+            Some(input) => Err(format!(
+                "input channel {input} silent for more than {limit:?}"
+            )),
             None => Ok(()),
         }
     }
@@ -120,7 +146,10 @@ impl Count {
                     }
                 }
                 Payload::Barrier(checkpoint) => {
-                    let aligned = self.aligner.on_barrier(input, checkpoint).map_err(|e| e.to_string())?;
+                    let aligned = self
+                        .aligner
+                        .on_barrier(input, checkpoint)
+                        .map_err(|e| e.to_string())?;
                     if let Aligned::Snapshot(n) = aligned {
                         self.snapshot(n).await?;
                         for (i, held) in self.held.iter_mut().enumerate() {
@@ -137,7 +166,11 @@ impl Count {
 
     async fn snapshot(&mut self, checkpoint: u64) -> TaskResult {
         let env = self.env.clone();
-        let txn = TxnId { subtask: env.task.subtask, epoch: env.epoch, checkpoint };
+        let txn = TxnId {
+            subtask: env.task.subtask,
+            epoch: env.epoch,
+            checkpoint,
+        };
         let records = std::mem::take(&mut self.open);
         self.sink_call(SinkOp::PreCommit { txn, records }).await?;
         if env.ctx.config.planted_bug == Some(PlantedBug::CommitOnBarrier) {
@@ -147,17 +180,36 @@ impl Count {
         } else {
             self.pending.push(txn);
         }
-        let snap = Snapshot { operator: self.operator.snapshot_state(), pending: self.pending.clone() };
+        let snap = Snapshot {
+            operator: self.operator.snapshot_state(),
+            pending: self.pending.clone(),
+        };
         let bytes = postcard::to_stdvec(&snap).expect("in-memory postcard encoding cannot fail");
         let digest = crc32fast::hash(&bytes);
-        env.ctx.emit(Event::StateSnapshotted { checkpoint, task: env.task, epoch: env.epoch, digest });
+        env.ctx.emit(Event::StateSnapshotted {
+            checkpoint,
+            task: env.task,
+            epoch: env.epoch,
+            digest,
+        });
         let stored = match env.store().await {
             Ok(mut store) => env.put_state(&mut store, checkpoint, bytes).await,
             Err(e) => Err(e),
         };
         match stored {
-            Ok(handle) => env.send(ToJobManager::Ack { epoch: env.epoch, checkpoint, task: env.task, handle, source_offset: None }),
-            Err(reason) => env.send(ToJobManager::Decline { epoch: env.epoch, checkpoint, task: env.task, reason }),
+            Ok(handle) => env.send(ToJobManager::Ack {
+                epoch: env.epoch,
+                checkpoint,
+                task: env.task,
+                handle,
+                source_offset: None,
+            }),
+            Err(reason) => env.send(ToJobManager::Decline {
+                epoch: env.epoch,
+                checkpoint,
+                task: env.task,
+                reason,
+            }),
         }
         Ok(())
     }
@@ -165,11 +217,20 @@ impl Count {
     /// Checkpoint n completed: commit every pending transaction up to n, in
     /// order (an earlier notice may have been skipped).
     async fn on_complete(&mut self, checkpoint: u64) -> TaskResult {
-        while let Some(txn) = self.pending.first().copied().filter(|t| t.checkpoint <= checkpoint) {
+        while let Some(txn) = self
+            .pending
+            .first()
+            .copied()
+            .filter(|t| t.checkpoint <= checkpoint)
+        {
             self.commit(txn).await?;
             self.pending.remove(0);
         }
-        self.env.send(ToJobManager::Committed { epoch: self.env.epoch, checkpoint, task: self.env.task });
+        self.env.send(ToJobManager::Committed {
+            epoch: self.env.epoch,
+            checkpoint,
+            task: self.env.task,
+        });
         Ok(())
     }
 
@@ -181,9 +242,15 @@ impl Count {
     }
 
     async fn sink_call(&mut self, op: SinkOp) -> Result<SinkResponse, String> {
-        let req = SinkRequest { epoch: self.env.epoch, op };
+        let req = SinkRequest {
+            epoch: self.env.epoch,
+            op,
+        };
         match self.sink.call(&req).await {
-            Ok(SinkResponse::Fenced { current_epoch }) => Err(format!("fenced off by the sink: attempt {} is older than {current_epoch}", self.env.epoch)),
+            Ok(SinkResponse::Fenced { current_epoch }) => Err(format!(
+                "fenced off by the sink: attempt {} is older than {current_epoch}",
+                self.env.epoch
+            )),
             Ok(SinkResponse::Error(e)) => Err(format!("sink: {e}")),
             Ok(SinkResponse::UnknownTxn) => Err("sink: unknown transaction".to_string()),
             Ok(answer) => Ok(answer),

@@ -32,7 +32,9 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
     let plan = Plan::new(&config);
     let limit = config.timing.rpc_timeout;
     let partition = env.task.subtask;
-    let mut log = RpcClient::connect(addr::LOG, addr::LOG_PORT, limit).await.map_err(|e| format!("log: {e}"))?;
+    let mut log = RpcClient::connect(addr::LOG, addr::LOG_PORT, limit)
+        .await
+        .map_err(|e| format!("log: {e}"))?;
     let mut outputs = connect_outputs(&env, &plan).await?;
     let mut offset = restored_offset(&env).await?;
     let mut end = u64::MAX;
@@ -82,7 +84,12 @@ async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, Stri
             .map_err(|e| format!("connect to count[{count}] on {host}: {e}"))?;
         let (_, stream) = stream.into_split();
         let channel = plan.channel(env.task.subtask, count);
-        let mut out = Output { channel, epoch: env.epoch, stream, seq: 0 };
+        let mut out = Output {
+            channel,
+            epoch: env.epoch,
+            stream,
+            seq: 0,
+        };
         send(&mut out, Payload::Hello, limit).await?;
         outputs.push(out);
     }
@@ -90,8 +97,11 @@ async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, Stri
 }
 
 async fn restored_offset(env: &TaskEnv) -> Result<u64, String> {
-    let Some((_, bytes)) = env.restored_state().await? else { return Ok(0) };
-    let restored: u64 = postcard::from_bytes(&bytes).map_err(|e| format!("undecodable source state: {e}"))?;
+    let Some((_, bytes)) = env.restored_state().await? else {
+        return Ok(0);
+    };
+    let restored: u64 =
+        postcard::from_bytes(&bytes).map_err(|e| format!("undecodable source state: {e}"))?;
     if env.ctx.config.planted_bug == Some(PlantedBug::SourceNoRewind) && env.epoch > 1 {
         // Planted: keep reading past the checkpoint, as if the reader had
         // remembered its position from before the failure (records between
@@ -101,45 +111,83 @@ async fn restored_offset(env: &TaskEnv) -> Result<u64, String> {
     Ok(restored)
 }
 
-async fn snapshot(env: &TaskEnv, outputs: &mut [Output], checkpoint: u64, offset: u64) -> TaskResult {
+async fn snapshot(
+    env: &TaskEnv,
+    outputs: &mut [Output],
+    checkpoint: u64,
+    offset: u64,
+) -> TaskResult {
     let limit = env.ctx.config.timing.rpc_timeout;
     for out in outputs.iter_mut() {
         send(out, Payload::Barrier(checkpoint), limit).await?;
     }
     let bytes = postcard::to_stdvec(&offset).expect("in-memory postcard encoding cannot fail");
     let digest = crc32fast::hash(&bytes);
-    env.ctx.emit(Event::StateSnapshotted { checkpoint, task: env.task, epoch: env.epoch, digest });
+    env.ctx.emit(Event::StateSnapshotted {
+        checkpoint,
+        task: env.task,
+        epoch: env.epoch,
+        digest,
+    });
     let stored = match env.store().await {
         Ok(mut store) => env.put_state(&mut store, checkpoint, bytes).await,
         Err(e) => Err(e),
     };
     match stored {
-        Ok(handle) => env.send(ToJobManager::Ack { epoch: env.epoch, checkpoint, task: env.task, handle, source_offset: Some(offset) }),
-        Err(reason) => env.send(ToJobManager::Decline { epoch: env.epoch, checkpoint, task: env.task, reason }),
+        Ok(handle) => env.send(ToJobManager::Ack {
+            epoch: env.epoch,
+            checkpoint,
+            task: env.task,
+            handle,
+            source_offset: Some(offset),
+        }),
+        Err(reason) => env.send(ToJobManager::Decline {
+            epoch: env.epoch,
+            checkpoint,
+            task: env.task,
+            reason,
+        }),
     }
     Ok(())
 }
 
 /// Route a batch by key and send one frame per channel: records, or a
 /// keepalive so the receiver can tell a quiet channel from a dead one.
-async fn emit(plan: &Plan, outputs: &mut [Output], batch: Vec<InputRecord>, limit: Duration) -> TaskResult {
+async fn emit(
+    plan: &Plan,
+    outputs: &mut [Output],
+    batch: Vec<InputRecord>,
+    limit: Duration,
+) -> TaskResult {
     let mut per_channel: Vec<Vec<InputRecord>> = vec![Vec::new(); outputs.len()];
     for record in batch {
         per_channel[plan.route(record.key) as usize].push(record);
     }
     for (out, records) in outputs.iter_mut().zip(per_channel) {
-        let payload = if records.is_empty() { Payload::Keepalive } else { Payload::Records(records) };
+        let payload = if records.is_empty() {
+            Payload::Keepalive
+        } else {
+            Payload::Records(records)
+        };
         send(out, payload, limit).await?;
     }
     Ok(())
 }
 
 async fn send(out: &mut Output, payload: Payload, limit: Duration) -> TaskResult {
-    let frame = DataFrame { channel: out.channel, epoch: out.epoch, seq: out.seq, payload };
+    let frame = DataFrame {
+        channel: out.channel,
+        epoch: out.epoch,
+        seq: out.seq,
+        payload,
+    };
     out.seq += 1;
     match timeout(limit, wire::send(&mut out.stream, &frame)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("channel {}: {e}", out.channel)),
-        Err(_) => Err(format!("channel {}: send blocked for {limit:?}", out.channel)),
+        Err(_) => Err(format!(
+            "channel {}: send blocked for {limit:?}",
+            out.channel
+        )),
     }
 }

@@ -1,0 +1,152 @@
+//! A scenario file as written, before validation: every field the format
+//! knows, unknown ones refused, values kept with their spans so that
+//! validation can say on which line a value is wrong.
+
+use super::duration::SimDuration;
+use serde::Deserialize;
+use toml::Spanned;
+
+type Field<T> = Option<Spanned<T>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawScenario {
+    pub name: Spanned<String>,
+    pub description: Spanned<String>,
+    pub job: RawJob,
+    #[serde(default)]
+    pub topology: RawTopology,
+    #[serde(default)]
+    pub workload: RawWorkload,
+    #[serde(default)]
+    pub checkpoint: RawCheckpoint,
+    pub restart: Option<RawRestart>,
+    #[serde(default)]
+    pub timing: RawTiming,
+    pub max_sim_time: Field<SimDuration>,
+    pub bug: Field<String>,
+    #[serde(default)]
+    pub fault: Vec<RawFault>,
+    pub expect: RawExpect,
+    #[serde(default)]
+    pub seeds: RawSeeds,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawJob {
+    pub name: Spanned<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTopology {
+    pub taskmanagers: Field<u32>,
+    pub parallelism: Field<u32>,
+    pub max_parallelism: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWorkload {
+    pub records: Field<u64>,
+    pub keys: Field<u32>,
+    pub partitions: Field<u32>,
+    pub skew: Field<f64>,
+    pub rate: Field<u64>,
+    pub batch: Field<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCheckpoint {
+    pub mode: Option<RawMode>,
+    pub interval: Field<SimDuration>,
+    pub timeout: Field<SimDuration>,
+    pub min_pause: Field<SimDuration>,
+    pub max_concurrent: Field<u32>,
+    pub retained: Field<u32>,
+    pub tolerable_failures: Field<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawMode {
+    ExactlyOnce,
+    AtLeastOnce,
+}
+
+/// `[restart]`: one strategy, and the parameters of every strategy; which
+/// of them the chosen strategy takes is checked in validation, so that a
+/// stray one is reported on its own line.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRestart {
+    pub strategy: RawStrategy,
+    pub attempts: Field<u32>,
+    pub delay: Field<SimDuration>,
+    pub max_failures_per_interval: Field<u32>,
+    pub interval: Field<SimDuration>,
+    pub initial_backoff: Field<SimDuration>,
+    pub max_backoff: Field<SimDuration>,
+    pub multiplier: Field<f64>,
+    pub jitter: Field<f64>,
+    pub reset_backoff_threshold: Field<SimDuration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawStrategy {
+    None,
+    FixedDelay,
+    FailureRate,
+    ExponentialDelay,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTiming {
+    pub heartbeat_interval: Field<SimDuration>,
+    pub heartbeat_timeout: Field<SimDuration>,
+    pub channel_keepalive_timeout: Field<SimDuration>,
+    pub rpc_timeout: Field<SimDuration>,
+    pub slot_request_timeout: Field<SimDuration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFault {
+    pub kind: Spanned<RawFaultKind>,
+    pub host: Spanned<String>,
+    pub at: Spanned<SimDuration>,
+    pub after: Field<SimDuration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawFaultKind {
+    Crash,
+    Restart,
+    CrashRestart,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExpect {
+    pub outcome: Spanned<RawOutcome>,
+    pub reason: Field<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawOutcome {
+    ExactlyOnce,
+    AtLeastOnce,
+    JobFailed,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSeeds {
+    pub range: Field<String>,
+}

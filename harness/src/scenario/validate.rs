@@ -1,0 +1,776 @@
+//! From a scenario file as written to a [`Scenario`]: defaults filled in,
+//! every rule checked, each violation reported on its own line and field.
+
+use super::locate::line_of;
+use super::raw::{
+    RawCheckpoint, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome, RawScenario, RawTiming,
+    RawTopology, RawWorkload,
+};
+use super::{duration::SimDuration, parse_seed_range, restart, Scenario, ScenarioError};
+use crate::expect::Expectation;
+use crate::fault::{Fault, FaultKind};
+use flinch_engine::config::{
+    CheckpointConfig, CheckpointMode, JobConfig, PlantedBug, RestartConfig, TimingConfig,
+    TopologyConfig, WorkloadConfig,
+};
+use std::ops::Range;
+use std::time::Duration;
+use toml::Spanned;
+
+/// The only built-in job so far (DESIGN.md §3).
+const JOB: &str = "keyed-count";
+const MAX_SIM_TIME: Duration = Duration::from_secs(30);
+const SEEDS: Range<u64> = 0..100;
+
+/// The file being validated, for reporting errors in it.
+pub(super) struct Ctx<'a> {
+    pub file: &'a str,
+    pub source: &'a str,
+}
+
+impl Ctx<'_> {
+    pub fn error(
+        &self,
+        span: Range<usize>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
+        ScenarioError {
+            file: self.file.to_owned(),
+            line: Some(line_of(self.source, span.start)),
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// A count that must be at least 1, or `default` when absent.
+    pub fn count<T: Copy + Into<u64>>(
+        &self,
+        value: &Option<Spanned<T>>,
+        field: &str,
+        default: T,
+    ) -> Result<T, ScenarioError> {
+        match value {
+            Some(v) if (*v.get_ref()).into() == 0 => {
+                Err(self.error(v.span(), field, "must be at least 1, got 0"))
+            }
+            Some(v) => Ok(*v.get_ref()),
+            None => Ok(default),
+        }
+    }
+
+    /// A duration that may be zero, or `default` when absent.
+    pub fn duration(&self, value: &Option<Spanned<SimDuration>>, default: Duration) -> Duration {
+        value.as_ref().map_or(default, |v| v.get_ref().0)
+    }
+
+    /// A duration that must be longer than zero, or `default` when absent.
+    pub fn positive_duration(
+        &self,
+        value: &Option<Spanned<SimDuration>>,
+        field: &str,
+        default: Duration,
+    ) -> Result<Duration, ScenarioError> {
+        match value {
+            Some(v) if v.get_ref().0.is_zero() => {
+                Err(self.error(v.span(), field, "must be longer than 0"))
+            }
+            _ => Ok(self.duration(value, default)),
+        }
+    }
+}
+
+pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+    let name = not_blank(cx, &raw.name, "name")?;
+    let description = not_blank(cx, &raw.description, "description")?;
+    job(cx, &raw.job.name)?;
+    let topology = topology(cx, &raw.topology)?;
+    let checkpoint = checkpoint(cx, &raw.checkpoint)?;
+    let restart = match &raw.restart {
+        Some(raw) => restart::restart(cx, raw)?,
+        None => RestartConfig::default(),
+    };
+    let max_sim_time = cx.positive_duration(&raw.max_sim_time, "max_sim_time", MAX_SIM_TIME)?;
+    let faults = faults(cx, &raw.fault, topology.taskmanagers, max_sim_time)?;
+    let expect = expect(cx, &raw.expect, checkpoint.mode)?;
+    let config = JobConfig {
+        workload: workload(cx, &raw.workload)?,
+        timing: timing(cx, &raw.timing)?,
+        planted_bug: raw.bug.as_ref().map(|b| bug(cx, b)).transpose()?,
+        topology,
+        checkpoint,
+        restart,
+    };
+    Ok(Scenario {
+        name,
+        description,
+        config,
+        faults,
+        expect,
+        seeds: seeds(cx, raw.seeds.range.as_ref())?,
+        max_sim_time,
+    })
+}
+
+fn not_blank(cx: &Ctx, value: &Spanned<String>, field: &str) -> Result<String, ScenarioError> {
+    if value.get_ref().trim().is_empty() {
+        return Err(cx.error(value.span(), field, "must not be empty"));
+    }
+    Ok(value.get_ref().clone())
+}
+
+fn job(cx: &Ctx, name: &Spanned<String>) -> Result<(), ScenarioError> {
+    if name.get_ref() != JOB {
+        let message = format!(
+            "unknown job \"{}\"; the only built-in job is \"{JOB}\"",
+            name.get_ref()
+        );
+        return Err(cx.error(name.span(), "job.name", message));
+    }
+    Ok(())
+}
+
+fn topology(cx: &Ctx, raw: &RawTopology) -> Result<TopologyConfig, ScenarioError> {
+    let default = TopologyConfig::default();
+    let topology = TopologyConfig {
+        taskmanagers: cx.count(
+            &raw.taskmanagers,
+            "topology.taskmanagers",
+            default.taskmanagers,
+        )?,
+        parallelism: cx.count(
+            &raw.parallelism,
+            "topology.parallelism",
+            default.parallelism,
+        )?,
+        max_parallelism: cx.count(
+            &raw.max_parallelism,
+            "topology.max_parallelism",
+            default.max_parallelism,
+        )?,
+    };
+    if topology.parallelism > topology.max_parallelism {
+        let (span, field) = match (&raw.parallelism, &raw.max_parallelism) {
+            (_, Some(max)) => (max.span(), "topology.max_parallelism"),
+            (Some(p), None) => (p.span(), "topology.parallelism"),
+            (None, None) => unreachable!("the defaults have parallelism <= max_parallelism"),
+        };
+        let message = format!(
+            "parallelism {} exceeds max_parallelism {}: there would be fewer key groups than subtasks",
+            topology.parallelism, topology.max_parallelism
+        );
+        return Err(cx.error(span, field, message));
+    }
+    Ok(topology)
+}
+
+fn workload(cx: &Ctx, raw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError> {
+    let default = WorkloadConfig::default();
+    let skew = match &raw.skew {
+        Some(s) if !s.get_ref().is_finite() || *s.get_ref() < 0.0 => {
+            let message = format!("must be 0 (uniform) or more, got {}", s.get_ref());
+            return Err(cx.error(s.span(), "workload.skew", message));
+        }
+        Some(s) => *s.get_ref(),
+        None => default.skew,
+    };
+    Ok(WorkloadConfig {
+        records: cx.count(&raw.records, "workload.records", default.records)?,
+        keys: cx.count(&raw.keys, "workload.keys", default.keys)?,
+        partitions: cx.count(&raw.partitions, "workload.partitions", default.partitions)?,
+        skew,
+        rate: cx.count(&raw.rate, "workload.rate", default.rate)?,
+        batch: cx.count(&raw.batch, "workload.batch", default.batch)?,
+    })
+}
+
+fn checkpoint(cx: &Ctx, raw: &RawCheckpoint) -> Result<CheckpointConfig, ScenarioError> {
+    let default = CheckpointConfig::default();
+    let mode = match raw.mode {
+        Some(RawMode::ExactlyOnce) => CheckpointMode::ExactlyOnce,
+        Some(RawMode::AtLeastOnce) => CheckpointMode::AtLeastOnce,
+        None => default.mode,
+    };
+    Ok(CheckpointConfig {
+        mode,
+        interval: cx.positive_duration(&raw.interval, "checkpoint.interval", default.interval)?,
+        timeout: cx.positive_duration(&raw.timeout, "checkpoint.timeout", default.timeout)?,
+        min_pause: cx.duration(&raw.min_pause, default.min_pause),
+        max_concurrent: cx.count(
+            &raw.max_concurrent,
+            "checkpoint.max_concurrent",
+            default.max_concurrent,
+        )?,
+        retained: cx.count(&raw.retained, "checkpoint.retained", default.retained)?,
+        tolerable_failures: raw
+            .tolerable_failures
+            .as_ref()
+            .map_or(default.tolerable_failures, |t| *t.get_ref()),
+    })
+}
+
+fn timing(cx: &Ctx, raw: &RawTiming) -> Result<TimingConfig, ScenarioError> {
+    let default = TimingConfig::default();
+    let positive = |value, name: &str, default| {
+        cx.positive_duration(value, &format!("timing.{name}"), default)
+    };
+    let timing = TimingConfig {
+        heartbeat_interval: positive(
+            &raw.heartbeat_interval,
+            "heartbeat_interval",
+            default.heartbeat_interval,
+        )?,
+        heartbeat_timeout: positive(
+            &raw.heartbeat_timeout,
+            "heartbeat_timeout",
+            default.heartbeat_timeout,
+        )?,
+        channel_keepalive_timeout: positive(
+            &raw.channel_keepalive_timeout,
+            "channel_keepalive_timeout",
+            default.channel_keepalive_timeout,
+        )?,
+        rpc_timeout: positive(&raw.rpc_timeout, "rpc_timeout", default.rpc_timeout)?,
+        slot_request_timeout: positive(
+            &raw.slot_request_timeout,
+            "slot_request_timeout",
+            default.slot_request_timeout,
+        )?,
+    };
+    if timing.heartbeat_timeout <= timing.heartbeat_interval {
+        let (span, field) = match (&raw.heartbeat_timeout, &raw.heartbeat_interval) {
+            (Some(t), _) => (t.span(), "timing.heartbeat_timeout"),
+            (None, Some(i)) => (i.span(), "timing.heartbeat_interval"),
+            (None, None) => unreachable!("the default heartbeat timeout exceeds the interval"),
+        };
+        let message = format!(
+            "heartbeat_timeout ({:?}) must be longer than heartbeat_interval ({:?})",
+            timing.heartbeat_timeout, timing.heartbeat_interval
+        );
+        return Err(cx.error(span, field, message));
+    }
+    Ok(timing)
+}
+
+fn bug(cx: &Ctx, name: &Spanned<String>) -> Result<PlantedBug, ScenarioError> {
+    PlantedBug::from_name(name.get_ref()).ok_or_else(|| {
+        let known: Vec<_> = PlantedBug::ALL.iter().map(|b| b.name()).collect();
+        let message = format!(
+            "unknown planted bug \"{}\"; known bugs: {}",
+            name.get_ref(),
+            known.join(", ")
+        );
+        cx.error(name.span(), "bug", message)
+    })
+}
+
+/// Host names a scenario may target (DESIGN.md §2).
+fn hosts(taskmanagers: u32) -> Vec<String> {
+    let taskmanagers = (1..=taskmanagers).map(|n| format!("taskmanager-{n}"));
+    std::iter::once("jobmanager".to_owned())
+        .chain(taskmanagers)
+        .chain(["log", "sink", "store"].map(str::to_owned))
+        .collect()
+}
+
+fn faults(
+    cx: &Ctx,
+    raw: &[RawFault],
+    taskmanagers: u32,
+    max_sim_time: Duration,
+) -> Result<Vec<Fault>, ScenarioError> {
+    let hosts = hosts(taskmanagers);
+    let mut faults: Vec<Fault> = Vec::with_capacity(raw.len());
+    for (index, raw) in raw.iter().enumerate() {
+        let field = |name: &str| format!("fault[{index}].{name}");
+        let host = raw.host.get_ref();
+        if !hosts.contains(host) {
+            let message = format!("unknown host \"{host}\"; hosts: {}", hosts.join(", "));
+            return Err(cx.error(raw.host.span(), field("host"), message));
+        }
+        let at = raw.at.get_ref().0;
+        if at >= max_sim_time {
+            let message =
+                format!("at {at:?} the fault can never fire: max_sim_time is {max_sim_time:?}");
+            return Err(cx.error(raw.at.span(), field("at"), message));
+        }
+        if let Some(previous) = faults.last().filter(|p| p.at > at) {
+            let message = format!(
+                "faults must be listed in time order, but this one at {at:?} follows one at {:?}",
+                previous.at
+            );
+            return Err(cx.error(raw.at.span(), field("at"), message));
+        }
+        let kind = fault_kind(cx, raw, &field("after"))?;
+        faults.push(Fault {
+            kind,
+            host: host.clone(),
+            at,
+        });
+    }
+    Ok(faults)
+}
+
+fn fault_kind(cx: &Ctx, raw: &RawFault, field: &str) -> Result<FaultKind, ScenarioError> {
+    match (*raw.kind.get_ref(), &raw.after) {
+        (RawFaultKind::CrashRestart, Some(after)) => Ok(FaultKind::CrashRestart {
+            after: after.get_ref().0,
+        }),
+        (RawFaultKind::CrashRestart, None) => Err(cx.error(
+            raw.kind.span(),
+            field,
+            "a crash_restart fault needs `after`: how long the host stays down",
+        )),
+        (kind, Some(after)) => {
+            let kind = if kind == RawFaultKind::Crash {
+                "crash"
+            } else {
+                "restart"
+            };
+            let message = format!("only crash_restart faults take `after`, not {kind} faults");
+            Err(cx.error(after.span(), field, message))
+        }
+        (RawFaultKind::Crash, None) => Ok(FaultKind::Crash),
+        (RawFaultKind::Restart, None) => Ok(FaultKind::Restart),
+    }
+}
+
+fn expect(cx: &Ctx, raw: &RawExpect, mode: CheckpointMode) -> Result<Expectation, ScenarioError> {
+    let outcome = *raw.outcome.get_ref();
+    match (outcome, &raw.reason) {
+        (RawOutcome::JobFailed, Some(reason)) => Ok(Expectation::JobFailed {
+            reason: not_blank(cx, reason, "expect.reason")?,
+        }),
+        (RawOutcome::JobFailed, None) => Err(cx.error(
+            raw.outcome.span(),
+            "expect.reason",
+            "outcome \"job-failed\" needs a `reason`: text the job's failure reason must contain",
+        )),
+        (_, Some(reason)) => Err(cx.error(
+            reason.span(),
+            "expect.reason",
+            "only outcome \"job-failed\" takes a reason",
+        )),
+        (RawOutcome::ExactlyOnce, None) if mode == CheckpointMode::AtLeastOnce => Err(cx.error(
+            raw.outcome.span(),
+            "expect.outcome",
+            "outcome \"exactly-once\" needs checkpoint mode \"exactly-once\": \
+             at-least-once checkpoints do not align barriers, so after a failover \
+             they cannot promise exactly-once output",
+        )),
+        (RawOutcome::ExactlyOnce, None) => Ok(Expectation::ExactlyOnce),
+        (RawOutcome::AtLeastOnce, None) => Ok(Expectation::AtLeastOnce),
+    }
+}
+
+fn seeds(cx: &Ctx, range: Option<&Spanned<String>>) -> Result<Range<u64>, ScenarioError> {
+    match range {
+        Some(range) => parse_seed_range(range.get_ref())
+            .map_err(|message| cx.error(range.span(), "seeds.range", message)),
+        None => Ok(SEEDS),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::*;
+
+    /// Lines 1-3 of every test scenario; the body starts on line 4.
+    const HEADER: &str = r#"name = "test"
+description = "A scenario under test."
+job = { name = "keyed-count" }
+"#;
+
+    /// The scenario `HEADER` + `body`, with an exactly-once `[expect]`
+    /// appended when the body has none.
+    fn source(body: &str) -> String {
+        if body.contains("[expect]") {
+            format!("{HEADER}{body}")
+        } else {
+            format!("{HEADER}{body}\n[expect]\noutcome = \"exactly-once\"\n")
+        }
+    }
+
+    fn check(body: &str) -> Scenario {
+        match parse(&source(body), "test.toml") {
+            Ok(scenario) => scenario,
+            Err(error) => panic!("expected {body:?} to parse, got: {error}"),
+        }
+    }
+
+    fn check_error(body: &str, expected_substring: &str) {
+        match parse(&source(body), "test.toml") {
+            Ok(scenario) => panic!("expected an error for {body:?}, got {scenario:?}"),
+            Err(error) => {
+                let shown = error.to_string();
+                assert!(
+                    shown.contains(expected_substring),
+                    "error\n  {shown}\ndoes not contain\n  {expected_substring}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_minimal_scenario_gets_every_default() {
+        let scenario = check("");
+        assert_eq!(scenario.name, "test");
+        assert_eq!(scenario.config, JobConfig::default());
+        assert_eq!(scenario.faults, vec![]);
+        assert_eq!(scenario.expect, Expectation::ExactlyOnce);
+        assert_eq!(scenario.seeds, 0..100);
+        assert_eq!(scenario.max_sim_time, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn every_section_can_be_set() {
+        let scenario = check(
+            r#"topology = { taskmanagers = 3, parallelism = 4, max_parallelism = 64 }
+max_sim_time = "10s"
+bug = "source-no-rewind"
+[workload]
+records = 10
+keys = 2
+partitions = 1
+skew = 1.2
+rate = 5
+batch = 3
+[checkpoint]
+mode = "at-least-once"
+interval = "1s"
+timeout = "3s"
+min_pause = "100ms"
+max_concurrent = 2
+retained = 3
+tolerable_failures = 4
+[timing]
+heartbeat_interval = "1s"
+heartbeat_timeout = "5s"
+channel_keepalive_timeout = "2s"
+rpc_timeout = "1m"
+slot_request_timeout = "1.5s"
+[seeds]
+range = "7..9"
+[expect]
+outcome = "at-least-once"
+"#,
+        );
+        let config = &scenario.config;
+        assert_eq!(config.topology.max_parallelism, 64);
+        assert_eq!(config.workload.skew, 1.2);
+        assert_eq!(config.workload.batch, 3);
+        assert_eq!(config.checkpoint.mode, CheckpointMode::AtLeastOnce);
+        assert_eq!(config.checkpoint.min_pause, Duration::from_millis(100));
+        assert_eq!(config.checkpoint.tolerable_failures, 4);
+        assert_eq!(config.timing.rpc_timeout, Duration::from_secs(60));
+        assert_eq!(config.planted_bug, Some(PlantedBug::SourceNoRewind));
+        assert_eq!(scenario.max_sim_time, Duration::from_secs(10));
+        assert_eq!(scenario.seeds, 7..9);
+        assert_eq!(scenario.expect, Expectation::AtLeastOnce);
+    }
+
+    #[test]
+    fn faults_of_every_kind_parse_in_order() {
+        let scenario = check(
+            r#"[[fault]]
+kind = "crash"
+host = "sink"
+at = "1s"
+[[fault]]
+kind = "restart"
+host = "sink"
+at = "1s"
+[[fault]]
+kind = "crash_restart"
+host = "taskmanager-2"
+at = "1.5s"
+after = "300ms"
+"#,
+        );
+        let kinds: Vec<_> = scenario.faults.iter().map(|f| f.kind.clone()).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                FaultKind::Crash,
+                FaultKind::Restart,
+                FaultKind::CrashRestart {
+                    after: Duration::from_millis(300)
+                }
+            ]
+        );
+        assert_eq!(scenario.faults[2].at, Duration::from_millis(1_500));
+    }
+
+    #[test]
+    fn zero_counts_are_rejected() {
+        let must_be_positive = ": must be at least 1, got 0";
+        for (body, field) in [
+            ("topology = { parallelism = 0 }", "topology.parallelism"),
+            ("topology = { taskmanagers = 0 }", "topology.taskmanagers"),
+            (
+                "topology = { max_parallelism = 0 }",
+                "topology.max_parallelism",
+            ),
+            ("[workload]\npartitions = 0", "workload.partitions"),
+            ("[workload]\nkeys = 0", "workload.keys"),
+            ("[workload]\nrecords = 0", "workload.records"),
+            ("[workload]\nbatch = 0", "workload.batch"),
+            ("[workload]\nrate = 0", "workload.rate"),
+            (
+                "[checkpoint]\nmax_concurrent = 0",
+                "checkpoint.max_concurrent",
+            ),
+            ("[checkpoint]\nretained = 0", "checkpoint.retained"),
+        ] {
+            let line = 4 + body.lines().count() - 1;
+            check_error(
+                body,
+                &format!("test.toml:{line}: field `{field}`{must_be_positive}"),
+            );
+        }
+    }
+
+    #[test]
+    fn zero_intervals_and_timeouts_are_rejected() {
+        check_error(
+            "[checkpoint]\ninterval = \"0ms\"",
+            "test.toml:5: field `checkpoint.interval`: must be longer than 0",
+        );
+        check_error(
+            "[timing]\nrpc_timeout = \"0s\"",
+            "test.toml:5: field `timing.rpc_timeout`: must be longer than 0",
+        );
+        check_error(
+            "max_sim_time = \"0s\"",
+            "test.toml:4: field `max_sim_time`: must be longer than 0",
+        );
+    }
+
+    #[test]
+    fn parallelism_beyond_max_parallelism_is_rejected() {
+        check_error(
+            "topology = { parallelism = 200 }",
+            "test.toml:4: field `topology.parallelism`: parallelism 200 exceeds max_parallelism 128",
+        );
+    }
+
+    #[test]
+    fn negative_skew_is_rejected() {
+        check_error(
+            "[workload]\nskew = -0.5",
+            "test.toml:5: field `workload.skew`: must be 0 (uniform) or more, got -0.5",
+        );
+    }
+
+    #[test]
+    fn a_heartbeat_timeout_within_the_interval_is_rejected() {
+        check_error(
+            "[timing]\nheartbeat_interval = \"2s\"",
+            "test.toml:5: field `timing.heartbeat_interval`: heartbeat_timeout (1s) must be longer than heartbeat_interval (2s)",
+        );
+    }
+
+    #[test]
+    fn an_unknown_job_is_rejected() {
+        let source = format!(
+            "{}job = {{ name = \"word-count\" }}\n",
+            HEADER.replace("job = { name = \"keyed-count\" }\n", "")
+        );
+        let error = parse(
+            &format!("{source}[expect]\noutcome = \"exactly-once\""),
+            "test.toml",
+        )
+        .expect_err("word-count is no job");
+        assert_eq!(
+            error.to_string(),
+            r#"test.toml:3: field `job.name`: unknown job "word-count"; the only built-in job is "keyed-count""#
+        );
+    }
+
+    #[test]
+    fn a_fault_on_an_unknown_host_is_rejected() {
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"taskmanager-3\"\nat = \"1s\"",
+            "test.toml:6: field `fault[0].host`: unknown host \"taskmanager-3\"; hosts: jobmanager, taskmanager-1, taskmanager-2, log, sink, store",
+        );
+    }
+
+    #[test]
+    fn faults_out_of_time_order_are_rejected() {
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"2s\"\n\
+             [[fault]]\nkind = \"restart\"\nhost = \"sink\"\nat = \"1s\"",
+            "test.toml:11: field `fault[1].at`: faults must be listed in time order, but this one at 1s follows one at 2s",
+        );
+    }
+
+    #[test]
+    fn a_fault_after_the_end_of_the_run_is_rejected() {
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"30s\"",
+            "test.toml:7: field `fault[0].at`: at 30s the fault can never fire: max_sim_time is 30s",
+        );
+    }
+
+    #[test]
+    fn after_belongs_to_crash_restart_only() {
+        check_error(
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"sink\"\nat = \"1s\"",
+            "test.toml:5: field `fault[0].after`: a crash_restart fault needs `after`",
+        );
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"1s\"\nafter = \"1s\"",
+            "test.toml:8: field `fault[0].after`: only crash_restart faults take `after`, not crash faults",
+        );
+    }
+
+    #[test]
+    fn an_unknown_fault_kind_is_rejected() {
+        check_error(
+            "[[fault]]\nkind = \"partition\"\nhost = \"sink\"\nat = \"1s\"",
+            "test.toml:5: field `fault[0].kind`: unknown variant `partition`, expected one of `crash`, `restart`, `crash_restart`",
+        );
+    }
+
+    #[test]
+    fn an_unknown_outcome_is_rejected() {
+        check_error(
+            "[expect]\noutcome = \"exactly_once\"",
+            "test.toml:5: field `expect.outcome`: unknown variant `exactly_once`, expected one of `exactly-once`, `at-least-once`, `job-failed`",
+        );
+    }
+
+    #[test]
+    fn job_failed_needs_a_reason_and_only_it_takes_one() {
+        check_error(
+            "[expect]\noutcome = \"job-failed\"",
+            "test.toml:5: field `expect.reason`: outcome \"job-failed\" needs a `reason`",
+        );
+        check_error(
+            "[expect]\noutcome = \"at-least-once\"\nreason = \"fixed-delay\"",
+            "test.toml:6: field `expect.reason`: only outcome \"job-failed\" takes a reason",
+        );
+        let scenario = check("[expect]\noutcome = \"job-failed\"\nreason = \"fixed-delay\"");
+        let reason = "fixed-delay".to_owned();
+        assert_eq!(scenario.expect, Expectation::JobFailed { reason });
+    }
+
+    #[test]
+    fn exactly_once_output_cannot_be_expected_of_at_least_once_checkpoints() {
+        check_error(
+            "[checkpoint]\nmode = \"at-least-once\"\n[expect]\noutcome = \"exactly-once\"",
+            "test.toml:7: field `expect.outcome`: outcome \"exactly-once\" needs checkpoint mode \"exactly-once\"",
+        );
+        let scenario =
+            check("[checkpoint]\nmode = \"exactly-once\"\n[expect]\noutcome = \"at-least-once\"");
+        assert_eq!(scenario.expect, Expectation::AtLeastOnce);
+    }
+
+    #[test]
+    fn an_unknown_bug_is_rejected() {
+        check_error(
+            "bug = \"off-by-one\"",
+            "test.toml:4: field `bug`: unknown planted bug \"off-by-one\"; known bugs: commit-on-barrier, source-no-rewind",
+        );
+        let scenario = check("bug = \"commit-on-barrier\"");
+        assert_eq!(
+            scenario.config.planted_bug,
+            Some(PlantedBug::CommitOnBarrier)
+        );
+    }
+
+    #[test]
+    fn empty_or_malformed_seed_ranges_are_rejected() {
+        check_error(
+            "[seeds]\nrange = \"5..5\"",
+            "test.toml:5: field `seeds.range`: seed range \"5..5\" is empty",
+        );
+        check_error(
+            "[seeds]\nrange = \"0-100\"",
+            "test.toml:5: field `seeds.range`: expected a seed range like \"0..100\", got \"0-100\"",
+        );
+        check_error(
+            "[seeds]\nrange = 100",
+            "test.toml:5: field `seeds.range`: invalid type: integer `100`, expected a string",
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_named_with_their_line() {
+        check_error(
+            "[checkpoint]\nintervall = \"1s\"",
+            "test.toml:5: field `checkpoint.intervall`: unknown field `intervall`, expected one of",
+        );
+        check_error(
+            "topology = { taskmanagers = 2, hosts = 3 }",
+            "test.toml:4: field `topology.hosts`: unknown field `hosts`",
+        );
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"1s\"\non = \"barrier\"",
+            "test.toml:8: field `fault[0].on`: unknown field `on`",
+        );
+        check_error(
+            "[nemesis]\nintensity = 1",
+            "test.toml:4: field `nemesis`: unknown field `nemesis`",
+        );
+    }
+
+    #[test]
+    fn bad_durations_are_reported_on_their_field() {
+        check_error(
+            "[checkpoint]\ninterval = \"fast\"",
+            r#"test.toml:5: field `checkpoint.interval`: expected a duration like "250ms" or "2s", got "fast""#,
+        );
+        check_error(
+            "[checkpoint]\ntimeout = 200",
+            "test.toml:5: field `checkpoint.timeout`: expected a duration like \"250ms\" or \"2s\", got the number 200",
+        );
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"-1s\"",
+            "test.toml:7: field `fault[0].at`: expected a duration like \"250ms\" or \"2s\", got \"-1s\" (durations cannot be negative)",
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_missing_fields_are_reported_on_their_field() {
+        check_error(
+            "topology = { parallelism = -1 }",
+            "test.toml:4: field `topology.parallelism`: invalid value: integer `-1`, expected u32",
+        );
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nat = \"1s\"",
+            "test.toml:4: field `fault[0].host`: this field is required",
+        );
+        let error = parse("name = \"x\"\n", "test.toml").expect_err("no description");
+        assert_eq!(
+            error.to_string(),
+            "test.toml: field `description`: this field is required"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line_but_no_field() {
+        check_error("[checkpoint\n", "test.toml:4: invalid table header");
+    }
+
+    #[test]
+    fn blank_names_and_descriptions_are_rejected() {
+        for (from, to, expected) in [
+            (
+                "\"test\"",
+                "\" \"",
+                "test.toml:1: field `name`: must not be empty",
+            ),
+            (
+                "\"A scenario under test.\"",
+                "\"\"\"\n\"\"\"",
+                "test.toml:2: field `description`: must not be empty",
+            ),
+        ] {
+            let source = source("").replacen(from, to, 1);
+            let error = parse(&source, "test.toml").expect_err(to);
+            assert_eq!(error.to_string(), expected);
+        }
+    }
+}
