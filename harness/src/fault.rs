@@ -8,8 +8,11 @@ pub struct Fault {
     pub kind: FaultKind,
     /// The host it targets, by name (`taskmanager-2`, `sink`, ...).
     pub host: String,
-    /// Simulated time at which it fires.
+    /// Simulated time at which it fires, at the earliest.
     pub at: Duration,
+    /// The fault fires at a time drawn from `[at, at + jitter)` by the run's
+    /// seed, so a sweep over seeds probes many points of the run.
+    pub jitter: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

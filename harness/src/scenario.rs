@@ -331,7 +331,8 @@ mod tests {
                     after: Duration::from_millis(300)
                 },
                 host: "taskmanager-2".to_owned(),
-                at: Duration::from_millis(500),
+                at: Duration::from_millis(300),
+                jitter: Duration::from_millis(600),
             }]
         );
     }

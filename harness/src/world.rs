@@ -11,6 +11,8 @@ use flinch_engine::event::{Event, JobState, Observer};
 use flinch_engine::hosts::{self, HostContext};
 use flinch_engine::io::addr;
 use flinch_engine::workload;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
@@ -66,7 +68,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
         });
     }
 
-    let mut plan = expand(&scenario.faults);
+    let mut plan = expand(&scenario.faults, seed);
     let mut end = scenario.max_sim_time;
     let mut final_state = None;
     while sim.elapsed() < end {
@@ -114,20 +116,25 @@ struct Step {
     restart: bool,
 }
 
-fn expand(faults: &[Fault]) -> Vec<Step> {
+/// The plan as timed steps, each fault's jitter resolved by the seed (with
+/// an RNG of its own, so the plan never shifts turmoil's random choices).
+fn expand(faults: &[Fault], seed: u64) -> Vec<Step> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xfa17_7157);
     let mut steps = Vec::new();
     for f in faults {
+        let jitter = rng.gen_range(0..f.jitter.as_millis().max(1) as u64);
+        let at = f.at + Duration::from_millis(jitter);
         let step = |at, restart| Step {
             at,
             host: f.host.clone(),
             restart,
         };
         match f.kind {
-            FaultKind::Crash => steps.push(step(f.at, false)),
-            FaultKind::Restart => steps.push(step(f.at, true)),
+            FaultKind::Crash => steps.push(step(at, false)),
+            FaultKind::Restart => steps.push(step(at, true)),
             FaultKind::CrashRestart { after } => {
-                steps.push(step(f.at, false));
-                steps.push(step(f.at + after, true));
+                steps.push(step(at, false));
+                steps.push(step(at + after, true));
             }
         }
     }

@@ -119,6 +119,7 @@ pub(super) struct RawFault {
     pub kind: Spanned<RawFaultKind>,
     pub host: Spanned<String>,
     pub at: Spanned<SimDuration>,
+    pub jitter: Field<SimDuration>,
     pub after: Field<SimDuration>,
 }
 

@@ -289,9 +289,13 @@ fn faults(
             return Err(cx.error(raw.host.span(), field("host"), message));
         }
         let at = raw.at.get_ref().0;
-        if at >= max_sim_time {
+        let jitter = raw
+            .jitter
+            .as_ref()
+            .map_or(Duration::ZERO, |j| j.get_ref().0);
+        if at + jitter >= max_sim_time {
             let message =
-                format!("at {at:?} the fault can never fire: max_sim_time is {max_sim_time:?}");
+                format!("at {at:?} (+ jitter {jitter:?}) the fault may never fire: max_sim_time is {max_sim_time:?}");
             return Err(cx.error(raw.at.span(), field("at"), message));
         }
         if let Some(previous) = faults.last().filter(|p| p.at > at) {
@@ -306,6 +310,7 @@ fn faults(
             kind,
             host: host.clone(),
             at,
+            jitter,
         });
     }
     Ok(faults)
@@ -609,7 +614,11 @@ after = "300ms"
     fn a_fault_after_the_end_of_the_run_is_rejected() {
         check_error(
             "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"30s\"",
-            "test.toml:7: field `fault[0].at`: at 30s the fault can never fire: max_sim_time is 30s",
+            "test.toml:7: field `fault[0].at`: at 30s (+ jitter 0ns) the fault may never fire: max_sim_time is 30s",
+        );
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"29s\"\njitter = \"1s\"",
+            "test.toml:7: field `fault[0].at`: at 29s (+ jitter 1s) the fault may never fire",
         );
     }
 
