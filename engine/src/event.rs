@@ -122,6 +122,71 @@ pub enum Event {
     },
 }
 
+impl Event {
+    /// Every event's name, as the trace and scenario triggers spell it.
+    pub const NAMES: [&'static str; 17] = [
+        "host_started",
+        "job_state",
+        "tasks_deployed",
+        "checkpoint_triggered",
+        "checkpoint_acknowledged",
+        "checkpoint_completed",
+        "checkpoint_aborted",
+        "state_snapshotted",
+        "state_restored",
+        "txn_pre_committed",
+        "txn_committed",
+        "txn_aborted",
+        "fenced",
+        "task_failed",
+        "task_manager_lost",
+        "failover",
+        "restart_scheduled",
+    ];
+
+    pub fn name(&self) -> &'static str {
+        let index = match self {
+            Event::HostStarted => 0,
+            Event::JobState(_) => 1,
+            Event::TasksDeployed { .. } => 2,
+            Event::CheckpointTriggered { .. } => 3,
+            Event::CheckpointAcknowledged { .. } => 4,
+            Event::CheckpointCompleted { .. } => 5,
+            Event::CheckpointAborted { .. } => 6,
+            Event::StateSnapshotted { .. } => 7,
+            Event::StateRestored { .. } => 8,
+            Event::TxnPreCommitted { .. } => 9,
+            Event::TxnCommitted { .. } => 10,
+            Event::TxnAborted { .. } => 11,
+            Event::Fenced { .. } => 12,
+            Event::TaskFailed { .. } => 13,
+            Event::TaskManagerLost { .. } => 14,
+            Event::Failover { .. } => 15,
+            Event::RestartScheduled { .. } => 16,
+        };
+        Event::NAMES[index]
+    }
+
+    /// The checkpoint the event is about, if any (a transaction's is the
+    /// checkpoint whose barrier pre-committed it).
+    pub fn checkpoint(&self) -> Option<u64> {
+        match self {
+            Event::CheckpointTriggered { checkpoint, .. }
+            | Event::CheckpointAcknowledged { checkpoint, .. }
+            | Event::CheckpointCompleted { checkpoint, .. }
+            | Event::CheckpointAborted { checkpoint, .. }
+            | Event::StateSnapshotted { checkpoint, .. }
+            | Event::StateRestored { checkpoint, .. } => Some(*checkpoint),
+            Event::TasksDeployed { restore, .. } => *restore,
+            Event::TxnPreCommitted { txn, .. }
+            | Event::TxnCommitted { txn, .. }
+            | Event::TxnAborted { txn }
+            | Event::Fenced { txn, .. } => Some(txn.checkpoint),
+            _ => None,
+        }
+    }
+}
+
 type Sink = Rc<dyn Fn(&str, Event)>;
 
 /// Where events go. Cloned into every host; calls are synchronous and in
@@ -147,5 +212,36 @@ impl Observer {
 impl fmt::Debug for Observer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Observer")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_serialized_tags() {
+        let events = [
+            Event::HostStarted,
+            Event::CheckpointTriggered {
+                checkpoint: 1,
+                epoch: 1,
+            },
+            Event::TxnAborted {
+                txn: TxnId {
+                    subtask: 0,
+                    epoch: 1,
+                    checkpoint: 2,
+                },
+            },
+            Event::RestartScheduled {
+                attempt: 1,
+                delay_ms: 5,
+            },
+        ];
+        for e in events {
+            let json = serde_json::to_value(&e).expect("events serialize");
+            assert_eq!(json["event"], e.name());
+        }
     }
 }

@@ -333,6 +333,7 @@ mod tests {
                 host: "taskmanager-2".to_owned(),
                 at: Duration::from_millis(300),
                 jitter: Duration::from_millis(600),
+                on: None,
             }]
         );
     }

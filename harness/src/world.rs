@@ -3,7 +3,7 @@
 //! reads the committed output from the `sink` host's disk afterwards.
 //! This loop owns `Sim::step`, so it is the one place faults happen.
 
-use crate::fault::{Fault, FaultKind};
+use crate::fault::{EventTrigger, Fault, FaultKind};
 use crate::outcome::{CommittedTxn, RunOutcome};
 use crate::scenario::Scenario;
 use crate::trace::{FaultEvent, TraceEvent, What};
@@ -69,10 +69,11 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
     }
 
     let mut plan = expand(&scenario.faults, seed);
+    let mut seen = 0;
     let mut end = scenario.max_sim_time;
     let mut final_state = None;
     while sim.elapsed() < end {
-        apply_due(&mut sim, &mut plan, &trace);
+        apply_due(&mut sim, &mut plan, &trace, &mut seen);
         sim.step()
             .map_err(|e| format!("simulation failed at {:?}: {e}", sim.elapsed()))?;
         if final_state.is_none() {
@@ -108,65 +109,98 @@ fn observer(trace: Trace) -> Observer {
     })
 }
 
-/// A step of the plan: crash or restart one host at a time.
+/// A fault of the plan that has not fired yet.
 #[derive(Debug, Clone)]
-struct Step {
-    at: Duration,
+struct Pending {
     host: String,
-    restart: bool,
+    action: FaultKind,
+    /// When it is due: at a time, or on the n-th matching engine event.
+    at: Duration,
+    on: Option<(EventTrigger, u32)>,
 }
 
-/// The plan as timed steps, each fault's jitter resolved by the seed (with
-/// an RNG of its own, so the plan never shifts turmoil's random choices).
-fn expand(faults: &[Fault], seed: u64) -> Vec<Step> {
+/// The plan as pending faults, each fault's jitter resolved by the seed
+/// (with an RNG of its own, so the plan never shifts turmoil's choices).
+fn expand(faults: &[Fault], seed: u64) -> Vec<Pending> {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xfa17_7157);
-    let mut steps = Vec::new();
-    for f in faults {
-        let jitter = rng.gen_range(0..f.jitter.as_millis().max(1) as u64);
-        let at = f.at + Duration::from_millis(jitter);
-        let step = |at, restart| Step {
-            at,
-            host: f.host.clone(),
-            restart,
-        };
-        match f.kind {
-            FaultKind::Crash => steps.push(step(at, false)),
-            FaultKind::Restart => steps.push(step(at, true)),
-            FaultKind::CrashRestart { after } => {
-                steps.push(step(at, false));
-                steps.push(step(at + after, true));
+    let resolve = |f: &Fault, rng: &mut SmallRng| Pending {
+        host: f.host.clone(),
+        action: f.kind.clone(),
+        at: f.at + Duration::from_millis(rng.gen_range(0..f.jitter.as_millis().max(1) as u64)),
+        on: f.on.clone().map(|t| (t, 0)),
+    };
+    faults.iter().map(|f| resolve(f, &mut rng)).collect()
+}
+
+/// Apply every fault that is due, in plan order. `seen` is how much of the
+/// trace earlier calls already matched against triggers.
+fn apply_due(sim: &mut turmoil::Sim<'_>, plan: &mut Vec<Pending>, trace: &Trace, seen: &mut usize) {
+    let now = sim.elapsed();
+    let fresh: Vec<TraceEvent> = trace.borrow()[*seen..].to_vec();
+    *seen += fresh.len();
+    let mut due = Vec::new();
+    plan.retain_mut(|p| {
+        let fired = match &mut p.on {
+            None => p.at <= now,
+            Some((trigger, count)) => {
+                let matching = fresh
+                    .iter()
+                    .filter(|e| e.at >= p.at && is_match(trigger, e));
+                *count += matching.count() as u32;
+                *count >= trigger.occurrence
             }
+        };
+        if fired {
+            due.push(p.clone());
+        }
+        !fired
+    });
+    for p in due {
+        let fault = match p.action {
+            FaultKind::Crash => crash(sim, &p.host),
+            FaultKind::Restart => restart(sim, &p.host),
+            FaultKind::CrashRestart { after } => {
+                let at = now + after;
+                let host = p.host.clone();
+                plan.push(Pending {
+                    host,
+                    action: FaultKind::Restart,
+                    at,
+                    on: None,
+                });
+                crash(sim, &p.host)
+            }
+        };
+        if let Some(what) = fault {
+            trace.borrow_mut().push(TraceEvent {
+                at: now,
+                host: p.host,
+                what: What::Fault(what),
+            });
         }
     }
-    // Stable: steps at the same time keep the plan's order.
-    steps.sort_by_key(|s| s.at);
-    steps.reverse();
-    steps
+    // Faults recorded above are in the trace but are never trigger events.
+    *seen = trace.borrow().len();
 }
 
-fn apply_due(sim: &mut turmoil::Sim<'_>, plan: &mut Vec<Step>, trace: &Trace) {
-    while plan.last().is_some_and(|s| s.at <= sim.elapsed()) {
-        let step = plan.pop().expect("checked by is_some_and above");
-        let running = sim.is_host_running(step.host.as_str());
-        let what = match (step.restart, running) {
-            (false, true) => {
-                sim.crash(step.host.as_str());
-                FaultEvent::Crash
-            }
-            (true, false) => {
-                sim.bounce(step.host.as_str());
-                FaultEvent::Restart
-            }
-            // Crashing a crashed host or restarting a running one does nothing.
-            _ => continue,
-        };
-        let at = sim.elapsed();
-        trace.borrow_mut().push(TraceEvent {
-            at,
-            host: step.host,
-            what: What::Fault(what),
-        });
-    }
+fn is_match(trigger: &EventTrigger, e: &TraceEvent) -> bool {
+    matches!(&e.what, What::Engine(event) if trigger.matches(event))
+}
+
+/// Crashing a crashed host does nothing (and is not traced).
+fn crash(sim: &mut turmoil::Sim<'_>, host: &str) -> Option<FaultEvent> {
+    sim.is_host_running(host).then(|| {
+        sim.crash(host);
+        FaultEvent::Crash
+    })
+}
+
+/// Restarting a running host does nothing (and is not traced).
+fn restart(sim: &mut turmoil::Sim<'_>, host: &str) -> Option<FaultEvent> {
+    (!sim.is_host_running(host)).then(|| {
+        sim.bounce(host);
+        FaultEvent::Restart
+    })
 }
 
 fn last_final_state(trace: &[TraceEvent]) -> Option<JobState> {

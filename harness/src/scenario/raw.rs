@@ -118,9 +118,18 @@ pub(super) struct RawTiming {
 pub(super) struct RawFault {
     pub kind: Spanned<RawFaultKind>,
     pub host: Spanned<String>,
-    pub at: Spanned<SimDuration>,
+    pub at: Field<SimDuration>,
     pub jitter: Field<SimDuration>,
+    pub on: Field<RawTrigger>,
     pub after: Field<SimDuration>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTrigger {
+    pub event: Spanned<String>,
+    pub checkpoint: Option<u64>,
+    pub occurrence: Field<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -4,15 +4,16 @@
 use super::locate::line_of;
 use super::raw::{
     RawCheckpoint, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome, RawScenario, RawTiming,
-    RawTopology, RawWorkload,
+    RawTopology, RawTrigger, RawWorkload,
 };
 use super::{duration::SimDuration, parse_seed_range, restart, Scenario, ScenarioError};
 use crate::expect::Expectation;
-use crate::fault::{Fault, FaultKind};
+use crate::fault::{EventTrigger, Fault, FaultKind};
 use flinch_engine::config::{
     CheckpointConfig, CheckpointMode, JobConfig, PlantedBug, RestartConfig, TimingConfig,
     TopologyConfig, WorkloadConfig,
 };
+use flinch_engine::event::Event;
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
@@ -288,7 +289,18 @@ fn faults(
             let message = format!("unknown host \"{host}\"; hosts: {}", hosts.join(", "));
             return Err(cx.error(raw.host.span(), field("host"), message));
         }
-        let at = raw.at.get_ref().0;
+        let on = match &raw.on {
+            Some(on) => Some(trigger(cx, on.get_ref(), &field("on"))?),
+            None => None,
+        };
+        let (at, at_span) = match (&raw.at, &on) {
+            (Some(at), _) => (at.get_ref().0, at.span()),
+            (None, Some(_)) => (Duration::ZERO, raw.kind.span()),
+            (None, None) => {
+                let message = "a fault needs `at` (a time) or `on` (an engine event)";
+                return Err(cx.error(raw.kind.span(), field("at"), message));
+            }
+        };
         let jitter = raw
             .jitter
             .as_ref()
@@ -296,14 +308,14 @@ fn faults(
         if at + jitter >= max_sim_time {
             let message =
                 format!("at {at:?} (+ jitter {jitter:?}) the fault may never fire: max_sim_time is {max_sim_time:?}");
-            return Err(cx.error(raw.at.span(), field("at"), message));
+            return Err(cx.error(at_span.clone(), field("at"), message));
         }
         if let Some(previous) = faults.last().filter(|p| p.at > at) {
             let message = format!(
                 "faults must be listed in time order, but this one at {at:?} follows one at {:?}",
                 previous.at
             );
-            return Err(cx.error(raw.at.span(), field("at"), message));
+            return Err(cx.error(at_span.clone(), field("at"), message));
         }
         let kind = fault_kind(cx, raw, &field("after"))?;
         faults.push(Fault {
@@ -311,9 +323,34 @@ fn faults(
             host: host.clone(),
             at,
             jitter,
+            on,
         });
     }
     Ok(faults)
+}
+
+fn trigger(cx: &Ctx, raw: &RawTrigger, field: &str) -> Result<EventTrigger, ScenarioError> {
+    let event = raw.event.get_ref();
+    if !Event::NAMES.contains(&event.as_str()) {
+        let message = format!(
+            "unknown engine event \"{event}\"; events: {}",
+            Event::NAMES.join(", ")
+        );
+        return Err(cx.error(raw.event.span(), format!("{field}.event"), message));
+    }
+    let occurrence = match &raw.occurrence {
+        Some(o) if *o.get_ref() == 0 => {
+            let message = "occurrence counts from 1 (the first matching event)";
+            return Err(cx.error(o.span(), format!("{field}.occurrence"), message));
+        }
+        Some(o) => *o.get_ref(),
+        None => 1,
+    };
+    Ok(EventTrigger {
+        event: event.clone(),
+        checkpoint: raw.checkpoint,
+        occurrence,
+    })
 }
 
 fn fault_kind(cx: &Ctx, raw: &RawFault, field: &str) -> Result<FaultKind, ScenarioError> {
@@ -623,6 +660,34 @@ after = "300ms"
     }
 
     #[test]
+    fn a_fault_fires_at_a_time_or_on_a_known_engine_event() {
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"",
+            "test.toml:5: field `fault[0].at`: a fault needs `at` (a time) or `on` (an engine event)",
+        );
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\non = { event = \"barrier_seen\" }",
+            "test.toml:7: field `fault[0].on.event`: unknown engine event \"barrier_seen\"; events: host_started",
+        );
+        check_error(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\non = { event = \"failover\", occurrence = 0 }",
+            "test.toml:7: field `fault[0].on.occurrence`: occurrence counts from 1",
+        );
+        let scenario = check(
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\non = { event = \"txn_pre_committed\", checkpoint = 3 }",
+        );
+        let trigger = scenario.faults[0].on.clone().expect("a trigger");
+        assert_eq!(
+            (
+                trigger.event.as_str(),
+                trigger.checkpoint,
+                trigger.occurrence
+            ),
+            ("txn_pre_committed", Some(3), 1)
+        );
+    }
+
+    #[test]
     fn after_belongs_to_crash_restart_only() {
         check_error(
             "[[fault]]\nkind = \"crash_restart\"\nhost = \"sink\"\nat = \"1s\"",
@@ -716,8 +781,8 @@ after = "300ms"
             "test.toml:4: field `topology.hosts`: unknown field `hosts`",
         );
         check_error(
-            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"1s\"\non = \"barrier\"",
-            "test.toml:8: field `fault[0].on`: unknown field `on`",
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"1s\"\nwhen = \"barrier\"",
+            "test.toml:8: field `fault[0].when`: unknown field `when`",
         );
         check_error(
             "[nemesis]\nintensity = 1",
