@@ -1,1 +1,38 @@
-fn main() {}
+//! `flinch`: deterministic fault injection for a small Flink-style streaming
+//! engine. The command line contract is DESIGN.md §5; the commands live in
+//! `cli/`.
+#![forbid(unsafe_code)]
+
+mod cli;
+
+use clap::Parser;
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // clap prints its own usage errors and exits with status 2.
+    let args = cli::Cli::parse();
+    match cli::execute(args) {
+        Ok(out) => match write_stdout(&out.stdout) {
+            Ok(()) => ExitCode::from(out.code),
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "error: cannot write to stdout: {e}");
+                ExitCode::from(cli::EXIT_USAGE)
+            }
+        },
+        Err(e) => {
+            let _ = writeln!(io::stderr(), "error: {e:#}");
+            ExitCode::from(cli::EXIT_USAGE)
+        }
+    }
+}
+
+/// Write the command's output; a closed pipe (`flinch list | head -1`) is
+/// not an error.
+fn write_stdout(text: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

@@ -6,8 +6,10 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::rc::Rc;
 
-/// A subtask of the job graph, e.g. `source[1]` or `count[0]`.
+/// A subtask of the job graph, e.g. `source[1]` or `count[0]` (also its
+/// serialized form, so traces and JSON read as people write them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct TaskId {
     pub vertex: Vertex,
     pub subtask: u32,
@@ -28,6 +30,31 @@ impl fmt::Display for TaskId {
             Vertex::Count => "count",
         };
         write!(f, "{name}[{}]", self.subtask)
+    }
+}
+
+impl From<TaskId> for String {
+    fn from(task: TaskId) -> String {
+        task.to_string()
+    }
+}
+
+impl TryFrom<String> for TaskId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<TaskId, String> {
+        let bad = || format!("not a task id like \"count[0]\": {text:?}");
+        let (name, rest) = text.split_once('[').ok_or_else(bad)?;
+        let subtask = rest
+            .strip_suffix(']')
+            .and_then(|n| n.parse().ok())
+            .ok_or_else(bad)?;
+        let vertex = match name {
+            "source" => Vertex::Source,
+            "count" => Vertex::Count,
+            _ => return Err(bad()),
+        };
+        Ok(TaskId { vertex, subtask })
     }
 }
 
@@ -218,6 +245,22 @@ impl fmt::Debug for Observer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_ids_serialize_as_their_display_form_and_parse_back() {
+        let task = TaskId {
+            vertex: Vertex::Count,
+            subtask: 3,
+        };
+        assert_eq!(serde_json::to_string(&task).unwrap(), "\"count[3]\"");
+        assert_eq!(
+            TaskId::try_from("source[12]".to_string()).map(|t| t.to_string()),
+            Ok("source[12]".into())
+        );
+        for bad in ["count", "count[x]", "sink[0]", "count[1"] {
+            assert!(TaskId::try_from(bad.to_string()).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn names_match_the_serialized_tags() {

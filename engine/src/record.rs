@@ -47,7 +47,9 @@ impl fmt::Display for InputRecord {
 
 /// A sink transaction: the sink subtask that opened it, the job attempt
 /// (epoch) it belongs to, and the checkpoint whose barrier closes it.
+/// Serialized as its display form, `txn-s0-e2-c5`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct TxnId {
     pub subtask: u32,
     pub epoch: u64,
@@ -61,5 +63,46 @@ impl fmt::Display for TxnId {
             "txn-s{}-e{}-c{}",
             self.subtask, self.epoch, self.checkpoint
         )
+    }
+}
+
+impl From<TxnId> for String {
+    fn from(txn: TxnId) -> String {
+        txn.to_string()
+    }
+}
+
+impl TryFrom<String> for TxnId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<TxnId, String> {
+        let bad = || format!("not a transaction id like \"txn-s0-e2-c5\": {text:?}");
+        let rest = text.strip_prefix("txn-s").ok_or_else(bad)?;
+        let (subtask, rest) = rest.split_once("-e").ok_or_else(bad)?;
+        let (epoch, checkpoint) = rest.split_once("-c").ok_or_else(bad)?;
+        Ok(TxnId {
+            subtask: subtask.parse().map_err(|_| bad())?,
+            epoch: epoch.parse().map_err(|_| bad())?,
+            checkpoint: checkpoint.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_serialize_as_their_display_form_and_parse_back() {
+        let txn = TxnId {
+            subtask: 1,
+            epoch: 22,
+            checkpoint: 333,
+        };
+        assert_eq!(TxnId::try_from(String::from(txn)), Ok(txn));
+        assert!(TxnId::try_from("txn-s1-e2".to_string()).is_err());
+        assert!(TxnId::try_from("txn-sx-e2-c3".to_string()).is_err());
+        let bytes = postcard::to_stdvec(&txn).unwrap();
+        assert_eq!(postcard::from_bytes::<TxnId>(&bytes).unwrap(), txn);
     }
 }

@@ -1,0 +1,263 @@
+//! `flinch replay <SCENARIO> --seed S [--json] [--output FILE]`
+
+use super::{exec, exit_code, load_scenario, replay_command, seeds, Output};
+use anyhow::Context as _;
+use clap::Args;
+use flinch_engine::record::OutputRecord;
+use flinch_harness::outcome::CommittedTxn;
+use flinch_harness::seed::SeedReport;
+use flinch_harness::trace::TraceEvent;
+use flinch_harness::violation::Violation;
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A built-in scenario (see `flinch list`) or the path of a .toml file.
+    pub scenario: String,
+    /// The seed to run.
+    #[arg(long, value_name = "S", value_parser = seeds::parse_seed)]
+    pub seed: u64,
+    /// Print one JSON object (with the trace and its hash) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the committed output records to FILE as JSON lines, in commit
+    /// order, each with its transaction as "txn".
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn replay(args: &ReplayArgs) -> anyhow::Result<Output> {
+    let scenario = load_scenario(&args.scenario)?;
+    let report = exec::run_one(&scenario, args.seed)?;
+    let mut written = None;
+    if let Some(path) = &args.output {
+        let n = write_output(path, &report.committed)
+            .with_context(|| format!("cannot write the committed output to {}", path.display()))?;
+        written = Some((path.as_path(), n));
+    }
+    let stdout = if args.json {
+        let mut s = serde_json::to_string(&json(&scenario.name, &report))?;
+        s.push('\n');
+        s
+    } else {
+        human(&scenario.name, &args.scenario, &report, written)
+    };
+    Ok(Output {
+        stdout,
+        code: exit_code(usize::from(!report.passed)),
+    })
+}
+
+#[derive(Serialize)]
+pub struct ReplayJson<'a> {
+    scenario: &'a str,
+    seed: u64,
+    passed: bool,
+    violations: &'a [Violation],
+    /// 8 hex digits.
+    trace_hash: String,
+    sim_seconds: f64,
+    records: u64,
+    trace: &'a [TraceEvent],
+}
+
+/// The `--json` object; fields serialize in this order.
+pub fn json<'a>(scenario: &'a str, r: &'a SeedReport) -> ReplayJson<'a> {
+    ReplayJson {
+        scenario,
+        seed: r.seed,
+        passed: r.passed,
+        violations: &r.violations,
+        trace_hash: format!("{:08x}", r.trace_hash),
+        sim_seconds: r.sim_time.as_millis() as f64 / 1000.0,
+        records: r.records,
+        trace: &r.trace,
+    }
+}
+
+pub fn human(
+    scenario: &str,
+    scenario_arg: &str,
+    r: &SeedReport,
+    written: Option<(&Path, usize)>,
+) -> String {
+    let mut s = String::new();
+    // Writing to a String cannot fail.
+    for e in &r.trace {
+        let _ = writeln!(s, "{}", e.line());
+    }
+    if !r.trace.is_empty() {
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s, "scenario   {scenario}");
+    let _ = writeln!(s, "seed       {}", r.seed);
+    if r.passed {
+        let _ = writeln!(s, "verdict    PASSED");
+    } else {
+        let n = r.violations.len();
+        let _ = writeln!(
+            s,
+            "verdict    FAILED ({n} violation{})",
+            if n == 1 { "" } else { "s" }
+        );
+        for v in &r.violations {
+            let _ = writeln!(s, "  {v}");
+        }
+    }
+    let _ = writeln!(
+        s,
+        "trace      {} events, hash {:08x}",
+        r.trace.len(),
+        r.trace_hash
+    );
+    let _ = writeln!(s, "sim time   {:.3} s", r.sim_time.as_secs_f64());
+    let _ = writeln!(s, "records    {}", r.records);
+    if let Some((path, n)) = written {
+        let _ = writeln!(
+            s,
+            "output     {n} committed record{} written to {}",
+            if n == 1 { "" } else { "s" },
+            path.display()
+        );
+    }
+    if !r.passed {
+        let _ = writeln!(s, "replay: {}", replay_command(scenario_arg, r.seed));
+    }
+    s
+}
+
+/// One line of `--output`: the record and the transaction that committed it.
+#[derive(Serialize)]
+struct OutputLine<'a> {
+    txn: String,
+    #[serde(flatten)]
+    record: &'a OutputRecord,
+}
+
+/// Write every committed record as a JSON line; returns how many.
+fn write_output(path: &Path, committed: &[CommittedTxn]) -> anyhow::Result<usize> {
+    let mut out = BufWriter::new(File::create(path)?);
+    let n = write_output_lines(&mut out, committed)?;
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    Ok(n)
+}
+
+fn write_output_lines(out: &mut impl Write, committed: &[CommittedTxn]) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for t in committed {
+        let txn = t.txn.to_string();
+        for record in &t.records {
+            serde_json::to_writer(
+                &mut *out,
+                &OutputLine {
+                    txn: txn.clone(),
+                    record,
+                },
+            )?;
+            out.write_all(b"\n")?;
+            n += 1;
+        }
+    }
+    out.flush()?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::exec::tests::fake_report;
+
+    #[test]
+    fn json_has_the_contract_shape() {
+        let r = fake_report(7, 2, 1);
+        let text = serde_json::to_string(&json("tm-crash", &r)).expect("serializes");
+        assert!(
+            text.starts_with("{\"scenario\":\"tm-crash\",\"seed\":7,\"passed\":false,"),
+            "{text}"
+        );
+        let j: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let mut keys: Vec<&str> = j
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "passed",
+                "records",
+                "scenario",
+                "seed",
+                "sim_seconds",
+                "trace",
+                "trace_hash",
+                "violations"
+            ]
+        );
+        assert_eq!(j["scenario"], "tm-crash");
+        assert_eq!(j["seed"], 7);
+        assert_eq!(j["passed"], false);
+        assert_eq!(j["sim_seconds"], 1.5);
+        assert_eq!(j["records"], 100);
+        let hash = j["trace_hash"].as_str().expect("a string");
+        assert_eq!(hash.len(), 8);
+        assert_eq!(u32::from_str_radix(hash, 16), Ok(r.trace_hash));
+        assert_eq!(j["trace"].as_array().map(Vec::len), Some(2));
+        assert_eq!(j["trace"][1]["at"], 100);
+        assert_eq!(j["trace"][1]["host"], "jobmanager");
+        assert_eq!(j["violations"][0]["kind"], "missing");
+        println!("{j}");
+    }
+
+    #[test]
+    fn human_output_has_trace_verdict_hash_and_replay() {
+        let r = fake_report(7, 2, 1);
+        let text = human(
+            "tm-crash",
+            "tm-crash",
+            &r,
+            Some((Path::new("out.jsonl"), 2)),
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], r.trace[0].line());
+        assert_eq!(lines[1], r.trace[1].line());
+        assert!(text.contains("verdict    FAILED (1 violation)\n"), "{text}");
+        assert!(text.contains("  [exactly-once] missing: key-0 has no output\n"));
+        assert!(
+            text.contains(&format!("hash {:08x}\n", r.trace_hash)),
+            "{text}"
+        );
+        assert!(text.contains("sim time   1.500 s\n"), "{text}");
+        assert!(text.contains("output     2 committed records written to out.jsonl\n"));
+        assert!(
+            text.ends_with("replay: flinch replay tm-crash --seed 7\n"),
+            "{text}"
+        );
+        println!("{text}");
+
+        let ok = fake_report(8, 0, 0);
+        let text = human("tm-crash", "tm-crash", &ok, None);
+        assert!(text.contains("verdict    PASSED\n"), "{text}");
+        assert!(!text.contains("replay"), "{text}");
+    }
+
+    #[test]
+    fn output_is_json_lines_with_the_txn() {
+        let r = fake_report(7, 0, 0);
+        let mut buf = Vec::new();
+        let n = write_output_lines(&mut buf, &r.committed).expect("writes to memory");
+        assert_eq!(n, 2);
+        let text = String::from_utf8(buf).expect("utf-8");
+        assert_eq!(
+            text,
+            "{\"txn\":\"txn-s1-e2-c3\",\"key\":4,\"count\":1,\"partition\":0,\"offset\":0}\n\
+             {\"txn\":\"txn-s1-e2-c3\",\"key\":4,\"count\":2,\"partition\":0,\"offset\":1}\n"
+        );
+    }
+}

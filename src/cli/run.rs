@@ -1,0 +1,502 @@
+//! `flinch run <SCENARIO> [--seeds A..B] [--jobs N] [--json]`
+
+use super::exec::{self, HasSeed};
+use super::{exit_code, load_scenario, replay_command, seeds, Output};
+use anyhow::bail;
+use clap::Args;
+use flinch_harness::seed::SeedReport;
+use flinch_harness::violation::Violation;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
+use std::ops::Range;
+use std::time::{Duration, Instant};
+
+/// Violations printed for the first failing seed; `--json` has them all.
+const MAX_VIOLATIONS_SHOWN: usize = 10;
+/// Trace lines printed for the first failing seed.
+const TRACE_TAIL: usize = 20;
+/// Other failing seeds named in the human summary.
+const MAX_OTHER_SEEDS_SHOWN: usize = 20;
+/// When stderr is not a terminal, a progress line this often.
+const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// A built-in scenario (see `flinch list`) or the path of a .toml file.
+    pub scenario: String,
+    /// Seeds to run, half-open: 0..100 runs seeds 0 to 99.
+    /// [default: the scenario's `[seeds] range`]
+    #[arg(long, value_name = "A..B", value_parser = seeds::parse_seed_range)]
+    pub seeds: Option<Range<u64>>,
+    /// Worker threads. [default: all cores]
+    #[arg(long, short = 'j', value_name = "N", value_parser = seeds::parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Print one JSON object on stdout instead of the summary, and no progress.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
+    let scenario = load_scenario(&args.scenario)?;
+    let seeds = args.seeds.clone().unwrap_or_else(|| scenario.seeds.clone());
+    if seeds.is_empty() {
+        bail!(
+            "scenario {} has no seeds to run ({}..{}); pass --seeds A..B",
+            scenario.name,
+            seeds.start,
+            seeds.end
+        );
+    }
+    let count = seeds.end - seeds.start;
+    let jobs = args
+        .jobs
+        .unwrap_or_else(seeds::default_jobs)
+        .min(usize::try_from(count).unwrap_or(usize::MAX));
+
+    let started = Instant::now();
+    let mut progress = Progress::new(count, args.json, &scenario.name, jobs);
+    let results = exec::run_parallel(
+        seeds.clone(),
+        jobs,
+        {
+            let scenario = scenario.clone();
+            move |seed| SeedSummary::from(exec::run_guarded(&scenario, seed))
+        },
+        |done| progress.event(done),
+    )?;
+    progress.finish();
+
+    let summary = RunSummary {
+        scenario: scenario.name.clone(),
+        scenario_arg: args.scenario.clone(),
+        seeds,
+        jobs,
+        results,
+        wall: started.elapsed(),
+    };
+    let stdout = if args.json {
+        let mut s = serde_json::to_string(&summary.json())?;
+        s.push('\n');
+        s
+    } else {
+        summary.human()
+    };
+    Ok(Output {
+        stdout,
+        code: summary.exit_code(),
+    })
+}
+
+/// What `flinch run` keeps of one seed: enough for the summary, without the
+/// whole trace and output of thousands of seeds.
+#[derive(Debug, Clone)]
+pub struct SeedSummary {
+    pub seed: u64,
+    pub passed: bool,
+    pub violations: Vec<Violation>,
+    /// The last [`TRACE_TAIL`] trace lines, text form.
+    pub trace_tail: Vec<String>,
+    pub trace_len: usize,
+    pub sim_time: Duration,
+    pub records: u64,
+}
+
+impl From<SeedReport> for SeedSummary {
+    fn from(r: SeedReport) -> Self {
+        let skip = r.trace.len().saturating_sub(TRACE_TAIL);
+        SeedSummary {
+            seed: r.seed,
+            passed: r.passed,
+            trace_tail: r.trace[skip..].iter().map(|e| e.line()).collect(),
+            trace_len: r.trace.len(),
+            violations: r.violations,
+            sim_time: r.sim_time,
+            records: r.records,
+        }
+    }
+}
+
+impl HasSeed for SeedSummary {
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// The results of one `flinch run`, sorted by seed.
+#[derive(Debug)]
+pub struct RunSummary {
+    /// The scenario's name.
+    pub scenario: String,
+    /// What the user typed for it (a name or a path), for replay commands.
+    pub scenario_arg: String,
+    pub seeds: Range<u64>,
+    pub jobs: usize,
+    pub results: Vec<SeedSummary>,
+    pub wall: Duration,
+}
+
+#[derive(Serialize)]
+struct RunJson<'a> {
+    scenario: &'a str,
+    seeds: usize,
+    passed: usize,
+    failed: usize,
+    failures: Vec<FailureJson<'a>>,
+    sim_seconds: f64,
+    wall_seconds: f64,
+    records: u64,
+}
+
+#[derive(Serialize)]
+struct FailureJson<'a> {
+    seed: u64,
+    violations: &'a [Violation],
+    replay: String,
+}
+
+impl RunSummary {
+    fn failures(&self) -> impl Iterator<Item = &SeedSummary> {
+        self.results.iter().filter(|r| !r.passed)
+    }
+
+    pub fn failed(&self) -> usize {
+        self.failures().count()
+    }
+
+    pub fn passed(&self) -> usize {
+        self.results.len() - self.failed()
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        exit_code(self.failed())
+    }
+
+    fn sim_time(&self) -> Duration {
+        self.results.iter().map(|r| r.sim_time).sum()
+    }
+
+    fn records(&self) -> u64 {
+        self.results.iter().map(|r| r.records).sum()
+    }
+
+    /// The `--json` object; fields serialize in the contract's order.
+    pub fn json(&self) -> impl Serialize + '_ {
+        RunJson {
+            scenario: &self.scenario,
+            seeds: self.results.len(),
+            passed: self.passed(),
+            failed: self.failed(),
+            failures: self
+                .failures()
+                .map(|r| FailureJson {
+                    seed: r.seed,
+                    violations: &r.violations,
+                    replay: replay_command(&self.scenario_arg, r.seed),
+                })
+                .collect(),
+            sim_seconds: millis(self.sim_time()),
+            wall_seconds: millis(self.wall),
+            records: self.records(),
+        }
+    }
+
+    pub fn human(&self) -> String {
+        let mut s = String::new();
+        let failed = self.failed();
+        // Writing to a String cannot fail.
+        let _ = writeln!(s, "scenario   {}", self.scenario);
+        let _ = writeln!(
+            s,
+            "seeds      {}..{} ({} run on {} thread{})",
+            self.seeds.start,
+            self.seeds.end,
+            self.results.len(),
+            self.jobs,
+            plural(self.jobs)
+        );
+        let _ = writeln!(s, "passed     {}", self.passed());
+        let _ = writeln!(s, "failed     {failed}");
+        let _ = writeln!(
+            s,
+            "sim time   {:.3} s (all seeds)",
+            self.sim_time().as_secs_f64()
+        );
+        let _ = writeln!(s, "wall time  {:.3} s", self.wall.as_secs_f64());
+        let _ = writeln!(s, "records    {}", self.records());
+
+        let mut failures = self.failures();
+        let Some(first) = failures.next() else {
+            return s;
+        };
+        let others: Vec<u64> = failures.map(|r| r.seed).collect();
+        let _ = write!(s, "\nFAILED: seed {}", first.seed);
+        if !others.is_empty() {
+            let shown: Vec<String> = others
+                .iter()
+                .take(MAX_OTHER_SEEDS_SHOWN)
+                .map(u64::to_string)
+                .collect();
+            let more = others.len().saturating_sub(MAX_OTHER_SEEDS_SHOWN);
+            let _ = write!(
+                s,
+                " (and {} other failing seed{}: {}{})",
+                others.len(),
+                plural(others.len()),
+                shown.join(", "),
+                if more > 0 {
+                    format!(", ... {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        let _ = writeln!(s);
+        let _ = writeln!(
+            s,
+            "replay: {}",
+            replay_command(&self.scenario_arg, first.seed)
+        );
+        let _ = writeln!(s, "violations ({}):", first.violations.len());
+        for v in first.violations.iter().take(MAX_VIOLATIONS_SHOWN) {
+            let _ = writeln!(s, "  {v}");
+        }
+        if first.violations.len() > MAX_VIOLATIONS_SHOWN {
+            let _ = writeln!(
+                s,
+                "  ... {} more",
+                first.violations.len() - MAX_VIOLATIONS_SHOWN
+            );
+        }
+        if first.trace_tail.is_empty() {
+            let _ = writeln!(s, "trace: (empty)");
+        } else {
+            let _ = writeln!(
+                s,
+                "last {} of {} trace lines:",
+                first.trace_tail.len(),
+                first.trace_len
+            );
+            for line in &first.trace_tail {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+        s
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// Seconds, rounded to the millisecond, for JSON.
+fn millis(d: Duration) -> f64 {
+    d.as_millis() as f64 / 1000.0
+}
+
+/// Progress on stderr: a bar on a terminal, a line every
+/// [`PLAIN_PROGRESS_EVERY`] otherwise, nothing with `--json`.
+struct Progress {
+    bar: ProgressBar,
+    plain: bool,
+    total: u64,
+    done: u64,
+    failed: u64,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl Progress {
+    fn new(total: u64, json: bool, scenario: &str, jobs: usize) -> Self {
+        let terminal = std::io::stderr().is_terminal();
+        let bar = if json || !terminal {
+            ProgressBar::hidden()
+        } else {
+            let style = ProgressStyle::with_template(
+                "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} seeds, {msg} (eta {eta})",
+            )
+            .expect("the progress template is valid");
+            let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+                .with_style(style)
+                .with_prefix(scenario.to_string())
+                .with_message("0 failed");
+            bar.enable_steady_tick(Duration::from_millis(250));
+            bar
+        };
+        let plain = !json && !terminal;
+        if plain {
+            let _ = writeln!(
+                std::io::stderr(),
+                "flinch: running {total} seed{} of {scenario} on {jobs} thread{}",
+                if total == 1 { "" } else { "s" },
+                plural(jobs)
+            );
+        }
+        let now = Instant::now();
+        Progress {
+            bar,
+            plain,
+            total,
+            done: 0,
+            failed: 0,
+            started: now,
+            last_line: now,
+        }
+    }
+
+    fn event(&mut self, finished: Option<&SeedSummary>) {
+        if let Some(r) = finished {
+            self.done += 1;
+            if !r.passed {
+                self.failed += 1;
+                self.bar.set_message(format!("{} failed", self.failed));
+            }
+            self.bar.inc(1);
+        }
+        if self.plain && self.last_line.elapsed() >= PLAIN_PROGRESS_EVERY {
+            self.last_line = Instant::now();
+            let _ = writeln!(
+                std::io::stderr(),
+                "flinch: {}/{} seeds done, {} failed, {:.0} s",
+                self.done,
+                self.total,
+                self.failed,
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::exec::tests::fake_report;
+    use crate::cli::{EXIT_FAILED, EXIT_PASSED};
+
+    fn summary(reports: Vec<SeedReport>) -> RunSummary {
+        RunSummary {
+            scenario: "tm-crash".into(),
+            scenario_arg: "scenarios/tm crash.toml".into(),
+            seeds: 0..reports.len() as u64,
+            jobs: 4,
+            results: reports.into_iter().map(SeedSummary::from).collect(),
+            wall: Duration::from_millis(2345),
+        }
+    }
+
+    #[test]
+    fn json_summary_has_the_contract_shape() {
+        let s = summary(vec![
+            fake_report(0, 3, 0),
+            fake_report(1, 3, 2),
+            fake_report(2, 3, 0),
+            exec::guard(3, || panic!("lost the sink")),
+        ]);
+        let text = serde_json::to_string(&s.json()).expect("serializes");
+        assert!(
+            text.starts_with(
+                "{\"scenario\":\"tm-crash\",\"seeds\":4,\"passed\":2,\"failed\":2,\"failures\":[{\"seed\":1,"
+            ),
+            "{text}"
+        );
+        println!("{text}");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let keys: Vec<&str> = json
+            .as_object()
+            .expect("an object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = [
+            "scenario",
+            "seeds",
+            "passed",
+            "failed",
+            "failures",
+            "sim_seconds",
+            "wall_seconds",
+            "records",
+        ];
+        expected.sort_unstable();
+        assert_eq!(keys, expected);
+        assert_eq!(json["scenario"], "tm-crash");
+        assert_eq!(json["seeds"], 4);
+        assert_eq!(json["passed"], 2);
+        assert_eq!(json["failed"], 2);
+        assert_eq!(json["sim_seconds"], 4.5);
+        assert_eq!(json["wall_seconds"], 2.345);
+        assert_eq!(json["records"], 300);
+        let failures = json["failures"].as_array().expect("an array");
+        assert_eq!(failures.len(), 2);
+        assert_eq!(failures[0]["seed"], 1);
+        assert_eq!(
+            failures[0]["replay"],
+            "flinch replay 'scenarios/tm crash.toml' --seed 1"
+        );
+        assert_eq!(
+            failures[0]["violations"][1],
+            serde_json::json!({
+                "checker": "exactly-once",
+                "kind": "missing",
+                "message": "key-1 has no output",
+                "key": 1,
+                "partition": 0,
+                "offset": 1,
+            })
+        );
+        assert_eq!(failures[1]["seed"], 3);
+        assert_eq!(failures[1]["violations"][0]["kind"], "panic");
+        assert_eq!(failures[1]["violations"][0]["message"], "lost the sink");
+        assert_eq!(s.exit_code(), EXIT_FAILED);
+    }
+
+    #[test]
+    fn a_clean_run_exits_0_and_says_nothing_of_failures() {
+        let s = summary(vec![fake_report(0, 3, 0), fake_report(1, 3, 0)]);
+        assert_eq!(s.exit_code(), EXIT_PASSED);
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(json["failures"], serde_json::json!([]));
+        let text = s.human();
+        assert!(text.contains("passed     2\nfailed     0\n"), "{text}");
+        assert!(!text.contains("FAILED"), "{text}");
+        assert!(!text.contains("replay"), "{text}");
+    }
+
+    #[test]
+    fn the_human_summary_shows_the_first_failure() {
+        let s = summary(vec![
+            fake_report(0, 30, 0),
+            fake_report(1, 30, 12),
+            fake_report(2, 30, 1),
+            fake_report(3, 30, 1),
+        ]);
+        let text = s.human();
+        assert!(
+            text.contains("FAILED: seed 1 (and 2 other failing seeds: 2, 3)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("replay: flinch replay 'scenarios/tm crash.toml' --seed 1\n"),
+            "{text}"
+        );
+        assert!(text.contains("violations (12):\n"), "{text}");
+        assert!(text.contains("  [exactly-once] missing: key-9 has no output\n"));
+        assert!(!text.contains("key-10 has no output"), "{text}");
+        assert!(text.contains("  ... 2 more\n"), "{text}");
+        assert!(text.contains("last 20 of 30 trace lines:\n"), "{text}");
+        // The tail is the last 20 lines: checkpoints 10 to 29.
+        assert!(!text.contains("\"checkpoint\":9,"), "{text}");
+        assert!(text.contains("\"checkpoint\":10,"), "{text}");
+        assert!(text.contains("\"checkpoint\":29,"), "{text}");
+        println!("{text}");
+    }
+}

@@ -1,0 +1,67 @@
+//! The harness catches each planted bug, naming the record it broke, and
+//! the same scenarios pass without it.
+
+use flinch_engine::config::PlantedBug;
+use flinch_harness::scenario::load;
+use flinch_harness::seed::{run_seed, SeedReport};
+use flinch_harness::violation::Violation;
+
+/// The first failing seed of `scenario` with `bug` planted, within 20 seeds.
+fn first_failure(scenario: &str, bug: PlantedBug) -> (u64, SeedReport) {
+    let mut s = load(scenario).expect("built-in");
+    s.config.planted_bug = Some(bug);
+    (0..20)
+        .map(|seed| (seed, run_seed(&s, seed)))
+        .find(|(_, r)| !r.passed)
+        .unwrap_or_else(|| panic!("{} went unnoticed by {scenario} for 20 seeds", bug.name()))
+}
+
+fn names_a_record(v: &Violation) -> bool {
+    v.key.is_some() && v.partition.is_some() && v.offset.is_some()
+}
+
+#[test]
+fn commit_on_barrier_duplicates_output_and_is_caught() {
+    for scenario in ["taskmanager-crash", "crash-during-checkpoint"] {
+        let (seed, report) = first_failure(scenario, PlantedBug::CommitOnBarrier);
+        let dup = report.violations.iter().find(|v| v.kind == "duplicated");
+        let dup = dup.unwrap_or_else(|| {
+            panic!(
+                "{scenario} seed {seed}: no duplicate in {:#?}",
+                report.violations
+            )
+        });
+        assert!(names_a_record(dup), "{dup:?}");
+        assert_eq!(
+            dup.txns.len(),
+            2,
+            "both transactions holding the record are named: {dup:?}"
+        );
+        assert!(dup.message.contains("committed 2 times"), "{}", dup.message);
+    }
+}
+
+#[test]
+fn source_no_rewind_loses_output_and_is_caught() {
+    let (seed, report) = first_failure("taskmanager-crash", PlantedBug::SourceNoRewind);
+    let missing = report.violations.iter().find(|v| v.kind == "missing");
+    let missing = missing
+        .unwrap_or_else(|| panic!("seed {seed}: no missing record in {:#?}", report.violations));
+    assert!(names_a_record(missing), "{missing:?}");
+    assert!(missing.message.contains("partition") && missing.message.contains("offset"));
+}
+
+#[test]
+fn planted_bugs_stay_silent_without_a_fault() {
+    for bug in PlantedBug::ALL {
+        let mut s = load("steady").expect("built-in");
+        s.config.planted_bug = Some(bug);
+        let report = run_seed(&s, 0);
+        assert!(
+            report.passed,
+            "{} broke a run with no failure: {:?}",
+            bug.name(),
+            report.violations
+        );
+    }
+}
