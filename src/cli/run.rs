@@ -13,7 +13,8 @@ use std::io::{IsTerminal, Write as _};
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-/// Violations printed for the first failing seed; `--json` has them all.
+/// Violations printed for the first failing seed; `--json` has every one the
+/// checkers report (at most 20 of a kind, then a summary of the rest).
 const MAX_VIOLATIONS_SHOWN: usize = 10;
 /// Trace lines printed for the first failing seed.
 const TRACE_TAIL: usize = 20;
