@@ -68,14 +68,9 @@ impl Aligner {
                     return Err(AlignError::Duplicate { input, checkpoint });
                 }
             }
-            Some((n, _)) if *n > checkpoint => {
-                let newer = *n;
-                return Err(AlignError::Stale {
-                    input,
-                    checkpoint,
-                    newer,
-                });
-            }
+            // A late barrier of a checkpoint the current one subsumed (this
+            // input lagged behind the others): ignore it, as Flink does.
+            Some((n, _)) if *n > checkpoint => return Ok(Aligned::Waiting),
             // No alignment yet, or a newer barrier subsumes the current one
             // (Flink cancels the older alignment and starts the newer).
             _ => self.current = Some((checkpoint, BTreeSet::from([input]))),
@@ -134,6 +129,20 @@ mod tests {
         a.on_barrier(0, 1).unwrap();
         assert_eq!(a.on_barrier(1, 2), Ok(Aligned::Waiting));
         assert!(!a.is_blocked(0) && a.is_blocked(1));
+        assert_eq!(a.on_barrier(0, 2), Ok(Aligned::Snapshot(2)));
+    }
+
+    #[test]
+    fn a_late_barrier_of_a_subsumed_checkpoint_is_ignored() {
+        let mut a = Aligner::new(ExactlyOnce, 2, 0);
+        assert_eq!(a.on_barrier(1, 1), Ok(Aligned::Waiting));
+        assert_eq!(a.on_barrier(1, 2), Ok(Aligned::Waiting));
+        assert_eq!(
+            a.on_barrier(0, 1),
+            Ok(Aligned::Waiting),
+            "input 0 lagged: its barrier 1 is subsumed"
+        );
+        assert!(!a.is_blocked(0));
         assert_eq!(a.on_barrier(0, 2), Ok(Aligned::Snapshot(2)));
     }
 

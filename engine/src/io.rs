@@ -21,7 +21,11 @@ pub fn now() -> Duration {
 /// been synced, file and directory, so they survive a crash.
 pub mod disk {
     use super::*;
+    use rand::rngs::SmallRng;
+    use rand::{Rng, SeedableRng};
+    use std::cell::RefCell;
     use std::io::{self, Write};
+    use std::rc::Rc;
     use turmoil::fs::shim::std::fs;
 
     /// Write `bytes` at `path` atomically: temp file, fsync, rename, fsync dir.
@@ -34,14 +38,6 @@ pub mod disk {
         file.sync_all()?;
         fs::rename(&tmp, path)?;
         fs::sync_dir(dir)
-    }
-
-    /// Rename durably (both entries synced).
-    pub fn rename(from: &Path, to: &Path) -> io::Result<()> {
-        fs::create_dir_all(parent(to))?;
-        fs::rename(from, to)?;
-        fs::sync_dir(parent(from))?;
-        fs::sync_dir(parent(to))
     }
 
     pub fn remove(path: &Path) -> io::Result<()> {
@@ -81,6 +77,120 @@ pub mod disk {
 
     fn parent(path: &Path) -> &Path {
         path.parent().unwrap_or(Path::new("/"))
+    }
+
+    /// Bytes in every file below `dir`.
+    fn used(dir: &Path) -> io::Result<u64> {
+        let mut total = 0;
+        let entries = match fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let meta = entry.metadata()?;
+            total += if meta.is_dir() {
+                used(&entry.path())?
+            } else {
+                meta.len()
+            };
+        }
+        Ok(total)
+    }
+
+    /// The faults the harness injects into one host's disk; all off by
+    /// default. turmoil's own fs faults are global and fixed when the
+    /// simulation is built, so per-host, time-windowed ones live here.
+    #[derive(Debug)]
+    pub struct DiskFaults {
+        pub io_error_probability: f64,
+        pub corruption_probability: f64,
+        pub capacity: Option<u64>,
+        rng: SmallRng,
+    }
+
+    /// One host's disk as the engine uses it: the durable operations above,
+    /// through the faults the harness has switched on. Clones share faults.
+    #[derive(Debug, Clone)]
+    pub struct Disk(Rc<RefCell<DiskFaults>>);
+
+    impl Disk {
+        /// `seed` drives which operations the faults hit.
+        pub fn new(seed: u64) -> Disk {
+            let faults = DiskFaults {
+                io_error_probability: 0.0,
+                corruption_probability: 0.0,
+                capacity: None,
+                rng: SmallRng::seed_from_u64(seed),
+            };
+            Disk(Rc::new(RefCell::new(faults)))
+        }
+
+        /// Change the faults (the harness's side of the handle).
+        pub fn faults(&self, change: impl FnOnce(&mut DiskFaults)) {
+            change(&mut self.0.borrow_mut())
+        }
+
+        fn check(&self, op: &str, path: &Path) -> io::Result<()> {
+            let mut f = self.0.borrow_mut();
+            let p = f.io_error_probability;
+            if p > 0.0 && f.rng.gen_bool(p) {
+                let message = format!("injected I/O error: {op} {}", path.display());
+                return Err(io::Error::other(message));
+            }
+            Ok(())
+        }
+
+        pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+            self.check("write", path)?;
+            let capacity = self.0.borrow().capacity;
+            if let Some(capacity) = capacity {
+                if used(Path::new("/"))? + bytes.len() as u64 > capacity {
+                    let message = format!("disk full ({capacity} bytes): write {}", path.display());
+                    return Err(io::Error::new(io::ErrorKind::StorageFull, message));
+                }
+            }
+            write_atomic(path, bytes)
+        }
+
+        pub fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+            self.check("read", path)?;
+            let mut bytes = read(path)?;
+            let mut f = self.0.borrow_mut();
+            let p = f.corruption_probability;
+            if let Some(b) = bytes.as_mut().filter(|b| !b.is_empty() && p > 0.0) {
+                if f.rng.gen_bool(p) {
+                    let at = f.rng.gen_range(0..b.len());
+                    b[at] ^= 1 << f.rng.gen_range(0..8);
+                }
+            }
+            Ok(bytes)
+        }
+
+        pub fn remove(&self, path: &Path) -> io::Result<()> {
+            self.check("remove", path)?;
+            remove(path)
+        }
+
+        pub fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
+            self.check("list", dir)?;
+            list(dir)
+        }
+    }
+
+    /// Remove everything on the current disk, durably: the disk of a host
+    /// that comes back empty. The harness calls it with that host's fs entered.
+    pub fn wipe() -> io::Result<()> {
+        for name in list(Path::new("/"))? {
+            let path = Path::new("/").join(&name);
+            if fs::metadata(&path)?.is_dir() {
+                fs::remove_dir_all(&path)?;
+            } else {
+                fs::remove_file(&path)?;
+            }
+        }
+        fs::sync_dir("/")
     }
 }
 

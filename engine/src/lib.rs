@@ -2,6 +2,11 @@
 //! turmoil's simulated network and filesystem.
 #![forbid(unsafe_code)]
 
+// turmoil seeds tokio's scheduler, and reports host panics, only under this
+// cfg; `.cargo/config.toml` sets it, but a RUSTFLAGS variable replaces it.
+#[cfg(not(tokio_unstable))]
+compile_error!("flinch needs `--cfg tokio_unstable` for deterministic runs: .cargo/config.toml sets it; unset RUSTFLAGS or add it there");
+
 pub mod align;
 pub mod config;
 pub mod coordinator;

@@ -48,6 +48,8 @@ pub mod kind {
     pub const UNKNOWN_CHECKPOINT: &str = "unknown-checkpoint";
     /// The job failed although the scenario expected it to finish.
     pub const JOB_FAILED: &str = "job-failed";
+    /// The job ran again after it had finished or failed.
+    pub const RESUMED_AFTER_END: &str = "resumed-after-end";
     /// The job had not finished when the run hit its time bound.
     pub const NOT_FINISHED: &str = "not-finished";
     /// The scenario expected the job to fail, and it did not.

@@ -1,6 +1,7 @@
 //! What one simulated run left behind, for the checkers: the trace, the
 //! committed output read from the `sink` host's disk, and the input log.
 
+use crate::fault::Fault;
 use crate::trace::TraceEvent;
 use flinch_engine::event::JobState;
 use flinch_engine::record::{InputRecord, OutputRecord, TxnId};
@@ -22,4 +23,7 @@ pub struct RunOutcome {
     /// The job's last state: `None` if the run hit its time bound first.
     pub final_state: Option<JobState>,
     pub sim_time: Duration,
+    /// Faults of the plan whose time or event never came: a run in which
+    /// a fault never fired proves nothing about that fault.
+    pub unfired: Vec<Fault>,
 }

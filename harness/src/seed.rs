@@ -1,6 +1,7 @@
 //! One seed of one scenario, start to verdict.
 
 use crate::check;
+use crate::fault::Fault;
 use crate::outcome::CommittedTxn;
 use crate::scenario::Scenario;
 use crate::trace::{trace_hash, TraceEvent};
@@ -43,7 +44,8 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedReport {
         Ok(Err(message)) => return broken("simulation-error", message),
         Err(panic) => return broken("panic", panic_message(panic.as_ref())),
     };
-    let violations = check::check_all(&outcome, &scenario.expect);
+    let mut violations = check::check_all(&outcome, &scenario.expect);
+    violations.extend(vacuity(&outcome.unfired));
     SeedReport {
         seed,
         passed: violations.is_empty(),
@@ -54,6 +56,16 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedReport {
         records,
         committed: outcome.committed,
     }
+}
+
+/// A fault that never fired makes the run vacuous, not passed.
+fn vacuity(unfired: &[Fault]) -> Vec<Violation> {
+    let message =
+        |f: &Fault| format!("fault `{f}` never fired: the run ended or its event never came");
+    unfired
+        .iter()
+        .map(|f| Violation::new(Checker::ExpectedOutcome, "vacuous", message(f)))
+        .collect()
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -32,6 +32,42 @@ pub enum What {
 pub enum FaultEvent {
     Crash,
     Restart,
+    DiskWiped,
+    Partition {
+        peer: String,
+        oneway: bool,
+    },
+    Repair {
+        peer: String,
+    },
+    Stall {
+        peer: String,
+    },
+    Release {
+        peer: String,
+    },
+    Latency {
+        peer: String,
+        max_ms: u64,
+    },
+    LatencyRestored {
+        peer: String,
+    },
+    /// Rates and probabilities as text, so events stay `Eq`.
+    MessageLoss {
+        rate: String,
+    },
+    MessageLossEnded,
+    IoErrors {
+        probability: String,
+    },
+    ReadCorruption {
+        probability: String,
+    },
+    DiskFull {
+        capacity: u64,
+    },
+    DiskHealed,
 }
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

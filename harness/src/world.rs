@@ -3,99 +3,429 @@
 //! reads the committed output from the `sink` host's disk afterwards.
 //! This loop owns `Sim::step`, so it is the one place faults happen.
 
-use crate::fault::{EventTrigger, Fault, FaultKind};
+use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
 use crate::outcome::{CommittedTxn, RunOutcome};
 use crate::scenario::Scenario;
 use crate::trace::{FaultEvent, TraceEvent, What};
 use flinch_engine::event::{Event, JobState, Observer};
-use flinch_engine::hosts::{self, HostContext};
+use flinch_engine::hosts::{self, HostContext, HostResult};
 use flinch_engine::io::addr;
+use flinch_engine::io::disk::{self, Disk};
 use flinch_engine::workload;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
 use turmoil::fs::FsHandle;
 
 /// The simulation's tick: network delivery rounds up to it.
 pub const TICK: Duration = Duration::from_millis(2);
+/// Message latency between any two hosts, drawn per message.
+pub const LATENCY_MIN: Duration = Duration::from_millis(1);
+pub const LATENCY_MAX: Duration = Duration::from_millis(6);
 /// After the job ends, keep simulating this long: a commit that arrives
 /// after a failure must still be seen.
-pub const GRACE: Duration = Duration::from_millis(300);
-/// The fixed simulated wall-clock start of every run (printed nowhere else).
+pub const GRACE: Duration = Duration::from_millis(500);
+/// The fixed simulated wall-clock start of every run.
 pub const SIM_EPOCH_SECS: u64 = 1_700_000_000;
 
 type Trace = Rc<RefCell<Vec<TraceEvent>>>;
 
+/// What the harness holds of each host: its disk's fault knobs, and its
+/// filesystem (captured the first time the host runs) for wiping and reading.
+struct HostHandles {
+    disk: Disk,
+    fs: Rc<RefCell<Option<FsHandle>>>,
+}
+
 /// Run one seed. `Err` when the simulation itself broke (a host panicked
 /// or returned an error): that is a found bug, reported with its message.
 pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
-    let config = Rc::new(scenario.config.clone());
-    let trace: Trace = Rc::default();
-    let mut sim = turmoil::Builder::new()
-        .rng_seed(seed)
-        .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(SIM_EPOCH_SECS))
-        .tick_duration(TICK)
-        .min_message_latency(Duration::from_millis(1))
-        .max_message_latency(Duration::from_millis(6))
-        .simulation_duration(scenario.max_sim_time + GRACE + Duration::from_secs(1))
-        .build();
-    let observer = observer(trace.clone());
-    let ctx = |name: &str| HostContext::new(config.clone(), seed, observer.clone(), name);
-    let sink_fs: Rc<RefCell<Option<FsHandle>>> = Rc::default();
-
-    let log = ctx(addr::LOG);
-    sim.host(addr::LOG, move || hosts::log::run(log.clone()));
-    let store = ctx(addr::STORE);
-    sim.host(addr::STORE, move || hosts::store::run(store.clone()));
-    let sink = ctx(addr::SINK);
-    let fs = sink_fs.clone();
-    sim.host(addr::SINK, move || {
-        let (fs, sink) = (fs.clone(), sink.clone());
-        async move {
-            // Inside the future: turmoil sets the current host only while polling.
-            *fs.borrow_mut() = Some(FsHandle::current());
-            hosts::sink::run(sink).await
-        }
-    });
-    let jm = ctx(addr::JOBMANAGER);
-    sim.host(addr::JOBMANAGER, move || hosts::jobmanager::run(jm.clone()));
-    for i in 0..config.topology.taskmanagers {
-        let tm = ctx(&addr::taskmanager(i));
-        sim.host(addr::taskmanager(i), move || {
-            hosts::taskmanager::run(tm.clone(), i)
-        });
-    }
-
+    let mut world = World::build(scenario, seed);
     let mut plan = expand(&scenario.faults, seed);
-    let mut seen = 0;
+    let mut fired = vec![false; scenario.faults.len()];
     let mut end = scenario.max_sim_time;
     let mut final_state = None;
-    while sim.elapsed() < end {
-        apply_due(&mut sim, &mut plan, &trace, &mut seen);
-        sim.step()
-            .map_err(|e| format!("simulation failed at {:?}: {e}", sim.elapsed()))?;
+    while world.sim.elapsed() < end {
+        world.apply_due(&mut plan, &mut fired)?;
+        let at = world.sim.elapsed();
+        world
+            .sim
+            .step()
+            .map_err(|e| format!("simulation failed at {at:?}: {e}"))?;
         if final_state.is_none() {
-            final_state = last_final_state(&trace.borrow());
+            final_state = last_final_state(&world.trace.borrow());
             if final_state.is_some() {
-                end = end.min(sim.elapsed() + GRACE);
+                end = end.min(world.sim.elapsed() + GRACE);
             }
         }
     }
-    let sim_time = sim.elapsed();
-    let committed = read_committed(&sink_fs)?;
-    drop(sim);
-    let trace = Rc::try_unwrap(trace)
-        .map(RefCell::into_inner)
-        .unwrap_or_else(|rc| rc.borrow().clone());
+    let sim_time = world.sim.elapsed();
+    let committed = world.read_committed()?;
+    let trace = world.trace.borrow().clone();
+    let unfired = scenario
+        .faults
+        .iter()
+        .zip(&fired)
+        .filter(|(_, f)| !**f)
+        .map(|(f, _)| f.clone())
+        .collect();
+    let input = workload::generate(&scenario.config.workload, seed);
     Ok(RunOutcome {
         trace,
         committed,
-        input: workload::generate(&scenario.config.workload, seed),
+        input,
         final_state,
         sim_time,
+        unfired,
     })
+}
+
+struct World<'a> {
+    sim: turmoil::Sim<'a>,
+    trace: Trace,
+    hosts: BTreeMap<String, HostHandles>,
+    /// How much of the trace has been matched against event triggers.
+    seen: usize,
+}
+
+impl World<'_> {
+    fn build(scenario: &Scenario, seed: u64) -> Self {
+        let config = Rc::new(scenario.config.clone());
+        let trace: Trace = Rc::default();
+        let sim = turmoil::Builder::new()
+            .rng_seed(seed)
+            .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(SIM_EPOCH_SECS))
+            .tick_duration(TICK)
+            .min_message_latency(LATENCY_MIN)
+            .max_message_latency(LATENCY_MAX)
+            .simulation_duration(scenario.max_sim_time + GRACE + Duration::from_secs(1))
+            .build();
+        let mut world = World {
+            sim,
+            trace: trace.clone(),
+            hosts: BTreeMap::new(),
+            seen: 0,
+        };
+        let observer = observer(trace);
+        let ctx = |name: &str| HostContext::new(config.clone(), seed, observer.clone(), name);
+        world.host(ctx(addr::LOG), hosts::log::run);
+        world.host(ctx(addr::STORE), hosts::store::run);
+        world.host(ctx(addr::SINK), hosts::sink::run);
+        world.host(ctx(addr::JOBMANAGER), hosts::jobmanager::run);
+        for i in 0..config.topology.taskmanagers {
+            world.host(ctx(&addr::taskmanager(i)), move |ctx| {
+                hosts::taskmanager::run(ctx, i)
+            });
+        }
+        world
+    }
+
+    /// Register a host whose software is `main(ctx)`, run anew on every restart.
+    fn host<F, Fut>(&mut self, ctx: HostContext, main: F)
+    where
+        F: Fn(HostContext) -> Fut + 'static,
+        Fut: Future<Output = HostResult> + 'static,
+    {
+        let name = ctx.name.to_string();
+        let fs: Rc<RefCell<Option<FsHandle>>> = Rc::default();
+        self.hosts.insert(
+            name.clone(),
+            HostHandles {
+                disk: ctx.disk.clone(),
+                fs: fs.clone(),
+            },
+        );
+        self.sim.host(name, move || {
+            let software = main(ctx.clone());
+            let fs = fs.clone();
+            async move {
+                // Inside the future: turmoil sets the current host only while polling.
+                fs.borrow_mut().get_or_insert_with(FsHandle::current);
+                software.await
+            }
+        });
+    }
+
+    fn others(&self, host: &str) -> Vec<String> {
+        self.hosts.keys().filter(|h| *h != host).cloned().collect()
+    }
+
+    fn peers(&self, host: &str, peer: &str) -> Vec<String> {
+        if peer == ALL_PEERS {
+            self.others(host)
+        } else {
+            vec![peer.to_string()]
+        }
+    }
+
+    fn record(&self, host: &str, what: FaultEvent) {
+        let at = self.sim.elapsed();
+        self.trace.borrow_mut().push(TraceEvent {
+            at,
+            host: host.to_string(),
+            what: What::Fault(what),
+        });
+    }
+
+    /// Apply every action that is due, in plan order.
+    fn apply_due(&mut self, plan: &mut Vec<Pending>, fired: &mut [bool]) -> Result<(), String> {
+        let now = self.sim.elapsed();
+        let fresh: Vec<TraceEvent> = self.trace.borrow()[self.seen..].to_vec();
+        let mut due = Vec::new();
+        plan.retain_mut(|p| {
+            let ready = match &mut p.on {
+                None => p.at <= now,
+                Some((trigger, count)) => {
+                    let matching = fresh
+                        .iter()
+                        .filter(|e| e.at >= p.at && is_match(trigger, e));
+                    *count += matching.count() as u32;
+                    *count >= trigger.occurrence
+                }
+            };
+            if ready {
+                due.push(p.clone());
+            }
+            !ready
+        });
+        for p in due {
+            if let Some(index) = p.fault {
+                fired[index] = true;
+            }
+            if let Some(heal) = self.apply(&p.host, &p.action)? {
+                plan.push(heal);
+            }
+        }
+        // Faults recorded above are in the trace but never trigger events.
+        self.seen = self.trace.borrow().len();
+        Ok(())
+    }
+
+    /// Apply one action; returns the action that ends it, if it lasts.
+    fn apply(&mut self, host: &str, action: &Action) -> Result<Option<Pending>, String> {
+        let now = self.sim.elapsed();
+        let later = |after: Duration, heal: Heal| Some(Pending::heal(host, now + after, heal));
+        Ok(match action {
+            Action::Fault(kind) => match kind {
+                FaultKind::Crash => {
+                    self.crash(host);
+                    None
+                }
+                FaultKind::Restart => {
+                    self.restart(host);
+                    None
+                }
+                FaultKind::CrashRestart { after } => {
+                    self.crash(host);
+                    later(*after, Heal::Restart)
+                }
+                FaultKind::DiskLoss { after } => {
+                    self.crash(host);
+                    self.wipe(host)?;
+                    later(*after, Heal::Restart)
+                }
+                FaultKind::Partition {
+                    peer,
+                    oneway,
+                    duration,
+                } => {
+                    for p in self.peers(host, peer) {
+                        if *oneway {
+                            self.sim.partition_oneway(host, p.as_str());
+                        } else {
+                            self.sim.partition(host, p.as_str());
+                        }
+                    }
+                    self.record(
+                        host,
+                        FaultEvent::Partition {
+                            peer: peer.clone(),
+                            oneway: *oneway,
+                        },
+                    );
+                    later(
+                        *duration,
+                        Heal::Repair {
+                            peer: peer.clone(),
+                            oneway: *oneway,
+                        },
+                    )
+                }
+                FaultKind::Stall { peer, duration } => {
+                    for p in self.peers(host, peer) {
+                        self.sim.hold(host, p.as_str());
+                    }
+                    self.record(host, FaultEvent::Stall { peer: peer.clone() });
+                    later(*duration, Heal::Release { peer: peer.clone() })
+                }
+                FaultKind::Latency {
+                    peer,
+                    max,
+                    duration,
+                } => {
+                    self.set_latency(host, peer, *max);
+                    self.record(
+                        host,
+                        FaultEvent::Latency {
+                            peer: peer.clone(),
+                            max_ms: max.as_millis() as u64,
+                        },
+                    );
+                    later(*duration, Heal::Latency { peer: peer.clone() })
+                }
+                FaultKind::MessageLoss { rate, duration } => {
+                    self.set_loss(host, *rate);
+                    self.record(
+                        host,
+                        FaultEvent::MessageLoss {
+                            rate: rate.to_string(),
+                        },
+                    );
+                    later(*duration, Heal::Loss)
+                }
+                FaultKind::IoErrors {
+                    probability,
+                    duration,
+                } => {
+                    self.disk(host)
+                        .faults(|f| f.io_error_probability = *probability);
+                    self.record(
+                        host,
+                        FaultEvent::IoErrors {
+                            probability: probability.to_string(),
+                        },
+                    );
+                    later(*duration, Heal::Disk)
+                }
+                FaultKind::ReadCorruption {
+                    probability,
+                    duration,
+                } => {
+                    self.disk(host)
+                        .faults(|f| f.corruption_probability = *probability);
+                    self.record(
+                        host,
+                        FaultEvent::ReadCorruption {
+                            probability: probability.to_string(),
+                        },
+                    );
+                    later(*duration, Heal::Disk)
+                }
+                FaultKind::DiskFull { capacity, duration } => {
+                    self.disk(host).faults(|f| f.capacity = Some(*capacity));
+                    self.record(
+                        host,
+                        FaultEvent::DiskFull {
+                            capacity: *capacity,
+                        },
+                    );
+                    later(*duration, Heal::Disk)
+                }
+            },
+            Action::Heal(heal) => {
+                self.heal(host, heal);
+                None
+            }
+        })
+    }
+
+    fn heal(&mut self, host: &str, heal: &Heal) {
+        match heal {
+            Heal::Restart => self.restart(host),
+            Heal::Repair { peer, oneway } => {
+                for p in self.peers(host, peer) {
+                    if *oneway {
+                        self.sim.repair_oneway(host, p.as_str());
+                    } else {
+                        self.sim.repair(host, p.as_str());
+                    }
+                }
+                self.record(host, FaultEvent::Repair { peer: peer.clone() });
+            }
+            Heal::Release { peer } => {
+                for p in self.peers(host, peer) {
+                    self.sim.release(host, p.as_str());
+                }
+                self.record(host, FaultEvent::Release { peer: peer.clone() });
+            }
+            Heal::Latency { peer } => {
+                self.set_latency(host, peer, LATENCY_MAX);
+                self.record(host, FaultEvent::LatencyRestored { peer: peer.clone() });
+            }
+            Heal::Loss => {
+                self.set_loss(host, 0.0);
+                self.record(host, FaultEvent::MessageLossEnded);
+            }
+            Heal::Disk => {
+                self.disk(host).faults(|f| {
+                    f.io_error_probability = 0.0;
+                    f.corruption_probability = 0.0;
+                    f.capacity = None;
+                });
+                self.record(host, FaultEvent::DiskHealed);
+            }
+        }
+    }
+
+    fn set_latency(&self, host: &str, peer: &str, max: Duration) {
+        for p in self.peers(host, peer) {
+            self.sim.set_link_max_message_latency(host, p.as_str(), max);
+        }
+    }
+
+    fn set_loss(&mut self, host: &str, rate: f64) {
+        for p in self.others(host) {
+            self.sim.set_link_fail_rate(host, p.as_str(), rate);
+        }
+    }
+
+    fn disk(&self, host: &str) -> Disk {
+        self.hosts[host].disk.clone()
+    }
+
+    /// Crashing a crashed host does nothing (and is not traced).
+    fn crash(&mut self, host: &str) {
+        if self.sim.is_host_running(host) {
+            self.sim.crash(host);
+            self.record(host, FaultEvent::Crash);
+        }
+    }
+
+    /// Restarting a running host does nothing (and is not traced).
+    fn restart(&mut self, host: &str) {
+        if !self.sim.is_host_running(host) {
+            self.sim.bounce(host);
+            self.record(host, FaultEvent::Restart);
+        }
+    }
+
+    /// Empty a (crashed) host's disk, durably.
+    fn wipe(&mut self, host: &str) -> Result<(), String> {
+        if let Some(fs) = self.hosts[host].fs.borrow().as_ref() {
+            let _entered = fs.enter();
+            disk::wipe().map_err(|e| format!("wiping the disk of {host}: {e}"))?;
+        }
+        self.record(host, FaultEvent::DiskWiped);
+        Ok(())
+    }
+
+    fn read_committed(&self) -> Result<Vec<CommittedTxn>, String> {
+        let fs = self.hosts[addr::SINK].fs.borrow();
+        let Some(fs) = fs.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let _entered = fs.enter();
+        let txns = hosts::sink::read_committed()
+            .map_err(|e| format!("reading the sink's committed output: {e}"))?;
+        Ok(txns
+            .into_iter()
+            .map(|(txn, records)| CommittedTxn { txn, records })
+            .collect())
+    }
 }
 
 fn observer(trace: Trace) -> Observer {
@@ -109,98 +439,64 @@ fn observer(trace: Trace) -> Observer {
     })
 }
 
-/// A fault of the plan that has not fired yet.
+/// Something the loop will do to a host: inject a fault, or end one.
+#[derive(Debug, Clone)]
+enum Action {
+    Fault(FaultKind),
+    Heal(Heal),
+}
+
+/// How a fault that lasts ends.
+#[derive(Debug, Clone)]
+enum Heal {
+    Restart,
+    Repair { peer: String, oneway: bool },
+    Release { peer: String },
+    Latency { peer: String },
+    Loss,
+    Disk,
+}
+
+/// An action that has not happened yet.
 #[derive(Debug, Clone)]
 struct Pending {
     host: String,
-    action: FaultKind,
+    action: Action,
     /// When it is due: at a time, or on the n-th matching engine event.
     at: Duration,
     on: Option<(EventTrigger, u32)>,
+    /// The plan's fault this comes from (heals have none).
+    fault: Option<usize>,
 }
 
-/// The plan as pending faults, each fault's jitter resolved by the seed
+impl Pending {
+    fn heal(host: &str, at: Duration, heal: Heal) -> Pending {
+        Pending {
+            host: host.to_string(),
+            action: Action::Heal(heal),
+            at,
+            on: None,
+            fault: None,
+        }
+    }
+}
+
+/// The plan as pending actions, each fault's jitter resolved by the seed
 /// (with an RNG of its own, so the plan never shifts turmoil's choices).
 fn expand(faults: &[Fault], seed: u64) -> Vec<Pending> {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xfa17_7157);
-    let resolve = |f: &Fault, rng: &mut SmallRng| Pending {
+    let mut resolve = |(index, f): (usize, &Fault)| Pending {
         host: f.host.clone(),
-        action: f.kind.clone(),
+        action: Action::Fault(f.kind.clone()),
         at: f.at + Duration::from_millis(rng.gen_range(0..f.jitter.as_millis().max(1) as u64)),
         on: f.on.clone().map(|t| (t, 0)),
+        fault: Some(index),
     };
-    faults.iter().map(|f| resolve(f, &mut rng)).collect()
-}
-
-/// Apply every fault that is due, in plan order. `seen` is how much of the
-/// trace earlier calls already matched against triggers.
-fn apply_due(sim: &mut turmoil::Sim<'_>, plan: &mut Vec<Pending>, trace: &Trace, seen: &mut usize) {
-    let now = sim.elapsed();
-    let fresh: Vec<TraceEvent> = trace.borrow()[*seen..].to_vec();
-    *seen += fresh.len();
-    let mut due = Vec::new();
-    plan.retain_mut(|p| {
-        let fired = match &mut p.on {
-            None => p.at <= now,
-            Some((trigger, count)) => {
-                let matching = fresh
-                    .iter()
-                    .filter(|e| e.at >= p.at && is_match(trigger, e));
-                *count += matching.count() as u32;
-                *count >= trigger.occurrence
-            }
-        };
-        if fired {
-            due.push(p.clone());
-        }
-        !fired
-    });
-    for p in due {
-        let fault = match p.action {
-            FaultKind::Crash => crash(sim, &p.host),
-            FaultKind::Restart => restart(sim, &p.host),
-            FaultKind::CrashRestart { after } => {
-                let at = now + after;
-                let host = p.host.clone();
-                plan.push(Pending {
-                    host,
-                    action: FaultKind::Restart,
-                    at,
-                    on: None,
-                });
-                crash(sim, &p.host)
-            }
-        };
-        if let Some(what) = fault {
-            trace.borrow_mut().push(TraceEvent {
-                at: now,
-                host: p.host,
-                what: What::Fault(what),
-            });
-        }
-    }
-    // Faults recorded above are in the trace but are never trigger events.
-    *seen = trace.borrow().len();
+    faults.iter().enumerate().map(&mut resolve).collect()
 }
 
 fn is_match(trigger: &EventTrigger, e: &TraceEvent) -> bool {
     matches!(&e.what, What::Engine(event) if trigger.matches(event))
-}
-
-/// Crashing a crashed host does nothing (and is not traced).
-fn crash(sim: &mut turmoil::Sim<'_>, host: &str) -> Option<FaultEvent> {
-    sim.is_host_running(host).then(|| {
-        sim.crash(host);
-        FaultEvent::Crash
-    })
-}
-
-/// Restarting a running host does nothing (and is not traced).
-fn restart(sim: &mut turmoil::Sim<'_>, host: &str) -> Option<FaultEvent> {
-    (!sim.is_host_running(host)).then(|| {
-        sim.bounce(host);
-        FaultEvent::Restart
-    })
 }
 
 fn last_final_state(trace: &[TraceEvent]) -> Option<JobState> {
@@ -210,18 +506,4 @@ fn last_final_state(trace: &[TraceEvent]) -> Option<JobState> {
         }
         _ => None,
     })
-}
-
-fn read_committed(sink_fs: &Rc<RefCell<Option<FsHandle>>>) -> Result<Vec<CommittedTxn>, String> {
-    let handle = sink_fs.borrow();
-    let Some(handle) = handle.as_ref() else {
-        return Ok(Vec::new());
-    };
-    let _guard = handle.enter();
-    let txns = hosts::sink::read_committed()
-        .map_err(|e| format!("reading the sink's committed output: {e}"))?;
-    Ok(txns
-        .into_iter()
-        .map(|(txn, records)| CommittedTxn { txn, records })
-        .collect())
 }

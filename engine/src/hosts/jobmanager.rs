@@ -1,7 +1,8 @@
 //! `jobmanager`: deploys the job, runs the checkpoint coordinator, detects
 //! failures (task failures, lost taskmanagers), fails over through the
 //! restart strategy, and decides when the job has finished. After its own
-//! crash it recovers the completed checkpoints from `store`.
+//! crash it recovers from `store`: the completed checkpoints, the epoch,
+//! and whether the job already ended (a FINISHED or FAILED job stays so).
 
 use super::{HostContext, HostResult};
 use crate::coordinator::{Coordinator, Decision};
@@ -18,7 +19,13 @@ use std::time::Duration;
 /// How often the jobmanager looks at its timers when nothing arrives.
 const TICK: Duration = Duration::from_millis(10);
 const EPOCH_BLOB: &str = "job/epoch";
-const FINISHED_BLOB: &str = "job/finished";
+/// The job's end, written before it is announced: a restarted jobmanager
+/// must not run a finished or failed job again. `None` is finished,
+/// `Some(reason)` failed.
+const END_BLOB: &str = "job/end";
+/// Reads of the same metadata that may fail their checksum before the
+/// jobmanager calls it corrupt on disk rather than on the way.
+const MAX_CORRUPT_READS: u32 = 20;
 
 enum Conn {
     Registered {
@@ -26,10 +33,13 @@ enum Conn {
         session: u64,
         tx: mpsc::UnboundedSender<ToTaskManager>,
     },
+    /// A message, stamped when it arrived (not when it is handled: a slow
+    /// store call must not make a healthy taskmanager look silent).
     Msg {
         tm: u32,
         session: u64,
         msg: ToJobManager,
+        at: Duration,
     },
     Closed {
         tm: u32,
@@ -57,8 +67,12 @@ enum Phase {
     Restarting {
         until: Duration,
     },
-    Finished,
-    Failed,
+    /// The job has ended; `end` is being made durable before it is announced.
+    Ending {
+        end: JobState,
+        since: Duration,
+    },
+    Ended,
 }
 
 struct JobManager {
@@ -75,6 +89,8 @@ struct JobManager {
     final_checkpoint: Option<u64>,
     committed: BTreeSet<TaskId>,
     next_heartbeat: Duration,
+    /// Deploying needs the store; after a failed attempt, wait before the next.
+    next_deploy: Duration,
 }
 
 pub async fn run(ctx: HostContext) -> HostResult {
@@ -92,15 +108,26 @@ pub async fn run(ctx: HostContext) -> HostResult {
             },
             _ = sleep(TICK) => {}
         }
+        // Handle everything that queued up (e.g. during a slow store call)
+        // before timers judge anyone silent.
+        while let Ok(conn) = conns.try_recv() {
+            jm.on_conn(conn).await;
+        }
         jm.tick().await;
     }
 }
 
 async fn accept(listener: TcpListener, conns: mpsc::UnboundedSender<Conn>) {
     let mut session = 0;
-    while let Ok((stream, _)) = listener.accept().await {
-        session += 1;
-        spawn(connection(stream, session, conns.clone()));
+    loop {
+        match listener.accept().await {
+            Ok((stream, _)) => {
+                session += 1;
+                spawn(connection(stream, session, conns.clone()));
+            }
+            // A failed accept loses that one connection; the taskmanager retries.
+            Err(_) => sleep(TICK).await,
+        }
     }
 }
 
@@ -119,7 +146,12 @@ async fn connection(stream: TcpStream, session: u64, conns: mpsc::UnboundedSende
     });
     let _ = conns.send(Conn::Registered { tm, session, tx });
     while let Ok(msg) = wire::recv(&mut rd).await {
-        let _ = conns.send(Conn::Msg { tm, session, msg });
+        let _ = conns.send(Conn::Msg {
+            tm,
+            session,
+            msg,
+            at: now(),
+        });
     }
     let _ = conns.send(Conn::Closed { tm, session });
     writer.abort();
@@ -136,6 +168,7 @@ impl JobManager {
             .collect();
         let coordinator = Coordinator::new(config.checkpoint.clone(), plan.tasks(), Vec::new());
         let restart = RestartStrategy::new(&config.restart, ctx.seed);
+        let started = now();
         let mut jm = JobManager {
             ctx,
             plan,
@@ -144,37 +177,46 @@ impl JobManager {
             coordinator,
             restart,
             epoch: 0,
-            phase: Phase::Waiting { since: now() },
+            phase: Phase::Waiting { since: started },
             ends,
             final_checkpoint: None,
             committed: BTreeSet::new(),
-            next_heartbeat: now(),
+            next_heartbeat: started,
+            next_deploy: started,
         };
+        // The store may be down or its reads faulty: keep trying for a
+        // while, but a checksum that keeps failing is data that is really
+        // corrupt, and a store that never answers makes recovery impossible.
+        let mut corrupt_reads = 0;
         loop {
-            match jm.load().await {
+            let reason = match jm.load().await {
                 Ok(()) => break,
-                Err(reason) if reason.starts_with("corrupt") => {
-                    jm.give_up(reason);
-                    break;
-                }
-                Err(_) => sleep(config.timing.heartbeat_interval).await,
+                Err(reason) => reason,
+            };
+            corrupt_reads += u32::from(reason.starts_with("corrupt"));
+            let patience = config.timing.slot_request_timeout;
+            if corrupt_reads >= MAX_CORRUPT_READS || now().saturating_sub(started) > patience {
+                jm.announce(JobState::Failed {
+                    reason: format!("recovery impossible: {reason}"),
+                });
+                jm.phase = Phase::Ended;
+                break;
             }
+            sleep(config.timing.heartbeat_interval).await;
         }
-        jm.phase = match jm.phase {
-            Phase::Finished | Phase::Failed => std::mem::replace(&mut jm.phase, Phase::Failed),
-            _ => Phase::Waiting { since: now() },
-        };
         jm
     }
 
     async fn load(&mut self) -> Result<(), String> {
-        if self.get(FINISHED_BLOB).await?.is_some() {
-            self.phase = Phase::Finished;
+        if let Some(bytes) = self.get(END_BLOB).await? {
+            let failed: Option<String> =
+                wire::decode(&bytes).map_err(|e| format!("corrupt {END_BLOB}: {e}"))?;
+            self.announce(failed.map_or(JobState::Finished, |reason| JobState::Failed { reason }));
+            self.phase = Phase::Ended;
             return Ok(());
         }
         if let Some(bytes) = self.get(EPOCH_BLOB).await? {
-            self.epoch =
-                postcard::from_bytes(&bytes).map_err(|e| format!("corrupt {EPOCH_BLOB}: {e}"))?;
+            self.epoch = wire::decode(&bytes).map_err(|e| format!("corrupt {EPOCH_BLOB}: {e}"))?;
         }
         let names = match self
             .store_call(StoreRequest::List {
@@ -191,7 +233,7 @@ impl JobManager {
                 .get(&format!("meta/{name}"))
                 .await?
                 .ok_or_else(|| format!("store lost meta/{name}"))?;
-            let meta: CheckpointMeta = postcard::from_bytes(&bytes)
+            let meta: CheckpointMeta = wire::decode(&bytes)
                 .map_err(|e| format!("corrupt checkpoint metadata meta/{name}: {e}"))?;
             completed.push(meta);
         }
@@ -268,11 +310,16 @@ impl JobManager {
                     self.lost(tm, "connection closed".into());
                 }
             }
-            Conn::Msg { tm, session, msg } => {
+            Conn::Msg {
+                tm,
+                session,
+                msg,
+                at,
+            } => {
                 let Some(t) = self.tms.get_mut(&tm).filter(|t| t.session == session) else {
                     return;
                 };
-                t.last_heard = now();
+                t.last_heard = t.last_heard.max(at);
                 self.on_message(tm, msg).await;
             }
         }
@@ -345,7 +392,7 @@ impl JobManager {
             {
                 self.committed.insert(task);
                 if self.committed.len() == self.plan.counts as usize {
-                    self.finish().await;
+                    self.end(JobState::Finished);
                 }
             }
             _ => {}
@@ -374,16 +421,15 @@ impl JobManager {
         }
         match &self.phase {
             Phase::Restarting { until } if t >= *until => self.phase = Phase::Waiting { since: t },
-            Phase::Waiting { since } => {
-                if self.tms.len() == self.plan.taskmanagers as usize {
-                    self.deploy().await;
-                } else if t.saturating_sub(*since) > timing.slot_request_timeout {
-                    let have = self.tms.len();
-                    self.fail(format!(
-                        "slot request timed out: {have} of {} taskmanagers registered",
-                        self.plan.taskmanagers
-                    ));
-                }
+            Phase::Waiting { since } if t.saturating_sub(*since) > timing.slot_request_timeout => {
+                let have = self.tms.len();
+                let want = self.plan.taskmanagers;
+                self.fail(format!("slot request timed out: {have} of {want} taskmanagers registered, or the epoch could not be stored"));
+            }
+            Phase::Waiting { .. }
+                if self.tms.len() == self.plan.taskmanagers as usize && t >= self.next_deploy =>
+            {
+                self.deploy().await
             }
             Phase::Deploying { since, .. }
                 if t.saturating_sub(*since) > timing.slot_request_timeout =>
@@ -394,14 +440,35 @@ impl JobManager {
                 let decisions = self.coordinator.poll(t);
                 self.decide(decisions).await;
             }
+            Phase::Ending { end, since } => {
+                let (end, since) = (end.clone(), *since);
+                let failed = match &end {
+                    JobState::Failed { reason } => Some(reason.clone()),
+                    _ => None,
+                };
+                let durable = self
+                    .put(END_BLOB.into(), wire::encode(&failed))
+                    .await
+                    .is_ok();
+                // Without storage the end cannot be made durable; announce it
+                // anyway rather than hang (a restart may then run it again).
+                if durable || t.saturating_sub(since) > timing.slot_request_timeout {
+                    self.announce(end);
+                    self.phase = Phase::Ended;
+                }
+            }
             _ => {}
         }
     }
 
     async fn deploy(&mut self) {
         let epoch = self.epoch + 1;
-        let bytes = postcard::to_stdvec(&epoch).expect("in-memory postcard encoding cannot fail");
-        if self.put(EPOCH_BLOB.into(), bytes).await.is_err() {
+        if self
+            .put(EPOCH_BLOB.into(), wire::encode(&epoch))
+            .await
+            .is_err()
+        {
+            self.next_deploy = now() + self.ctx.config.timing.heartbeat_interval;
             return; // stay waiting; the slot request timeout bounds this
         }
         self.epoch = epoch;
@@ -454,8 +521,15 @@ impl JobManager {
     /// checkpoint is complete and the tasks may commit.
     async fn complete(&mut self, meta: CheckpointMeta) {
         let checkpoint = meta.checkpoint;
-        let bytes = postcard::to_stdvec(&meta).expect("in-memory postcard encoding cannot fail");
-        if let Err(reason) = self.put(meta_name(checkpoint), bytes).await {
+        if let Err(reason) = self.put(meta_name(checkpoint), wire::encode(&meta)).await {
+            // The write may still have landed: take it back, so a later
+            // recovery cannot pick a checkpoint whose transactions this
+            // attempt is about to abort.
+            let _ = self
+                .store_call(StoreRequest::Delete {
+                    name: meta_name(checkpoint),
+                })
+                .await;
             let decisions = self
                 .coordinator
                 .fail(checkpoint, format!("metadata write failed: {reason}"));
@@ -474,29 +548,12 @@ impl JobManager {
             epoch: self.epoch,
             checkpoint,
         });
-        for old in dropped {
-            // Best effort: a leftover blob wastes space but is never read.
-            let _ = self
-                .store_call(StoreRequest::Delete {
-                    name: meta_name(old.checkpoint),
-                })
-                .await;
-            for handle in old.handles.values() {
-                let _ = self
-                    .store_call(StoreRequest::Delete {
-                        name: handle.name.clone(),
-                    })
-                    .await;
-            }
+        if !dropped.is_empty() {
+            spawn(delete_checkpoints(
+                dropped,
+                self.ctx.config.timing.rpc_timeout,
+            ));
         }
-    }
-
-    async fn finish(&mut self) {
-        let _ = self.put(FINISHED_BLOB.into(), Vec::new()).await;
-        self.ctx.emit(Event::JobState(JobState::Finished));
-        self.broadcast(ToTaskManager::Cancel { epoch: self.epoch });
-        self.coordinator.stop();
-        self.phase = Phase::Finished;
     }
 
     /// Fail the current attempt over: cancel everything and ask the
@@ -504,7 +561,7 @@ impl JobManager {
     fn fail(&mut self, cause: String) {
         if matches!(
             self.phase,
-            Phase::Restarting { .. } | Phase::Finished | Phase::Failed
+            Phase::Restarting { .. } | Phase::Ending { .. } | Phase::Ended
         ) {
             return; // the attempt is already cancelled; this failure belongs to it
         }
@@ -525,17 +582,43 @@ impl JobManager {
                     until: now() + delay,
                 };
             }
-            RestartDecision::GiveUp { reason } => {
-                self.give_up(format!("{reason}; last failure: {cause}"))
-            }
+            RestartDecision::GiveUp { reason } => self.end(JobState::Failed {
+                reason: format!("{reason}; last failure: {cause}"),
+            }),
         }
     }
 
-    fn give_up(&mut self, reason: String) {
-        self.ctx.emit(Event::JobState(JobState::Failed { reason }));
+    /// The job is over: stop everything now, announce it once it is durable.
+    fn end(&mut self, end: JobState) {
         self.broadcast(ToTaskManager::Cancel { epoch: self.epoch });
         self.coordinator.stop();
-        self.phase = Phase::Failed;
+        self.phase = Phase::Ending { end, since: now() };
+    }
+
+    fn announce(&mut self, end: JobState) {
+        self.ctx.emit(Event::JobState(end));
+    }
+}
+
+/// Delete checkpoints that are no longer retained, off the main loop (a
+/// slow store must not delay heartbeats). Best effort: a leftover blob
+/// wastes space but is never read.
+async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, limit: Duration) {
+    let Ok(mut store) = RpcClient::connect(addr::STORE, addr::STORE_PORT, limit).await else {
+        return;
+    };
+    for old in dropped {
+        let names = std::iter::once(meta_name(old.checkpoint))
+            .chain(old.handles.into_values().map(|h| h.name));
+        for name in names {
+            if store
+                .call::<_, StoreResponse>(&StoreRequest::Delete { name })
+                .await
+                .is_err()
+            {
+                return;
+            }
+        }
     }
 }
 

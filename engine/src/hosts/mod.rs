@@ -11,6 +11,7 @@ pub mod taskmanager;
 
 use crate::config::JobConfig;
 use crate::event::{Event, Observer};
+use crate::io::disk::Disk;
 use std::rc::Rc;
 
 /// What every host is started with.
@@ -22,15 +23,19 @@ pub struct HostContext {
     pub observer: Observer,
     /// This host's name, as events report it.
     pub name: Rc<str>,
+    /// This host's disk, through the faults the harness switches on.
+    pub disk: Disk,
 }
 
 impl HostContext {
     pub fn new(config: Rc<JobConfig>, seed: u64, observer: Observer, name: &str) -> Self {
+        let disk = Disk::new(seed ^ u64::from(crc32fast::hash(name.as_bytes())));
         HostContext {
             config,
             seed,
             observer,
             name: name.into(),
+            disk,
         }
     }
 

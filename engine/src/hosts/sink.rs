@@ -4,16 +4,18 @@
 //! one seen are fenced off, so a zombie task cannot write or commit.
 //!
 //! Disk layout: `/sink/epoch` (the fence), `/sink/pending/<txn>`,
-//! `/sink/committed/<commit seq>-<txn>`; each file is postcard
-//! `(TxnId, Vec<OutputRecord>)`.
+//! `/sink/committed/<commit seq>-<txn>`. Every file is a checksummed frame
+//! (`wire::encode`), so a corrupt read is an error, never wrong data.
 
 use super::{server, HostContext, HostResult};
 use crate::event::Event;
-use crate::io::{addr, disk};
+use crate::io::disk::{self, Disk};
+use crate::io::{addr, sleep};
 use crate::proto::{SinkOp, SinkRequest, SinkResponse};
 use crate::record::{OutputRecord, TxnId};
+use crate::wire;
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -24,15 +26,23 @@ const COMMITTED: &str = "/sink/committed";
 
 struct Sink {
     ctx: HostContext,
+    disk: Disk,
     fence: u64,
-    pending: BTreeMap<TxnId, u64>,
-    committed: BTreeMap<TxnId, u64>,
+    pending: BTreeSet<TxnId>,
+    committed: BTreeSet<TxnId>,
     next_seq: u64,
 }
 
 pub async fn run(ctx: HostContext) -> HostResult {
     ctx.emit(Event::HostStarted);
-    let sink = Sink::recover(ctx)?;
+    // Recovery reads every file; a disk fault makes it fail, and it tries
+    // again rather than serving from a partial view.
+    let sink = loop {
+        match Sink::recover(ctx.clone()) {
+            Ok(sink) => break sink,
+            Err(_) => sleep(ctx.config.timing.heartbeat_interval).await,
+        }
+    };
     server::serve(addr::SINK_PORT, Rc::new(RefCell::new(sink)), Sink::handle).await
 }
 
@@ -40,16 +50,15 @@ pub async fn run(ctx: HostContext) -> HostResult {
 /// harness calls this with the sink's filesystem entered, after the run.
 pub fn read_committed() -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
     let dir = Path::new(COMMITTED);
-    disk::list(dir)?
-        .iter()
-        .map(|name| read_txn(&dir.join(name)))
-        .collect()
+    let names = disk::list(dir)?;
+    let read = |name: &String| decode(&dir.join(name), disk::read(&dir.join(name))?);
+    names.iter().map(read).collect()
 }
 
-fn read_txn(path: &Path) -> io::Result<(TxnId, Vec<OutputRecord>)> {
-    let bytes = disk::read(path)?
-        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))?;
-    postcard::from_bytes(&bytes).map_err(|e| {
+fn decode(path: &Path, bytes: Option<Vec<u8>>) -> io::Result<(TxnId, Vec<OutputRecord>)> {
+    let bytes =
+        bytes.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))?;
+    wire::decode(&bytes).map_err(|e| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{}: {e}", path.display()),
@@ -57,33 +66,44 @@ fn read_txn(path: &Path) -> io::Result<(TxnId, Vec<OutputRecord>)> {
     })
 }
 
-fn txn_ids(dir: &str) -> io::Result<BTreeMap<TxnId, u64>> {
-    let mut ids = BTreeMap::new();
-    for (i, name) in disk::list(Path::new(dir))?.iter().enumerate() {
-        let (txn, _) = read_txn(&Path::new(dir).join(name))?;
-        ids.insert(txn, i as u64);
-    }
-    Ok(ids)
-}
-
 impl Sink {
     fn recover(ctx: HostContext) -> io::Result<Sink> {
-        let fence =
-            match disk::read(Path::new(FENCE))? {
-                Some(b) => u64::from_le_bytes(b.try_into().map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidData, "corrupt fence file")
-                })?),
-                None => 0,
-            };
-        let committed = txn_ids(COMMITTED)?;
+        let disk = ctx.disk.clone();
+        let fence = match disk.read(Path::new(FENCE))? {
+            Some(bytes) => wire::decode(&bytes)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{FENCE}: {e}")))?,
+            None => 0,
+        };
+        let committed = Sink::txns(&disk, COMMITTED)?;
         let next_seq = committed.len() as u64;
+        let mut pending = Sink::txns(&disk, PENDING)?;
+        // A crash between writing the committed copy and removing the
+        // pending one leaves both: the transaction is committed.
+        for txn in pending
+            .intersection(&committed)
+            .copied()
+            .collect::<Vec<_>>()
+        {
+            disk.remove(&pending_path(txn))?;
+            pending.remove(&txn);
+        }
         Ok(Sink {
             ctx,
+            disk,
             fence,
-            pending: txn_ids(PENDING)?,
+            pending,
             committed,
             next_seq,
         })
+    }
+
+    fn txns(disk: &Disk, dir: &str) -> io::Result<BTreeSet<TxnId>> {
+        let mut ids = BTreeSet::new();
+        for name in disk.list(Path::new(dir))? {
+            let path = Path::new(dir).join(name);
+            ids.insert(decode(&path, disk.read(&path)?)?.0);
+        }
+        Ok(ids)
     }
 
     fn handle(&mut self, req: SinkRequest) -> SinkResponse {
@@ -108,20 +128,21 @@ impl Sink {
 
     fn raise_fence(&mut self, epoch: u64) -> io::Result<()> {
         if epoch > self.fence {
-            disk::write_atomic(Path::new(FENCE), &epoch.to_le_bytes())?;
+            self.disk
+                .write_atomic(Path::new(FENCE), &wire::encode(&epoch))?;
             self.fence = epoch;
         }
         Ok(())
     }
 
     fn pre_commit(&mut self, txn: TxnId, records: Vec<OutputRecord>) -> io::Result<SinkResponse> {
-        if self.committed.contains_key(&txn) {
+        if self.committed.contains(&txn) {
             return Ok(SinkResponse::AlreadyCommitted);
         }
         let count = records.len() as u64;
-        let bytes = postcard::to_stdvec(&(txn, records)).map_err(io::Error::other)?;
-        disk::write_atomic(&pending_path(txn), &bytes)?;
-        self.pending.insert(txn, 0);
+        self.disk
+            .write_atomic(&pending_path(txn), &wire::encode(&(txn, records)))?;
+        self.pending.insert(txn);
         self.ctx.emit(Event::TxnPreCommitted {
             txn,
             records: count,
@@ -130,17 +151,25 @@ impl Sink {
     }
 
     fn commit(&mut self, txn: TxnId) -> io::Result<SinkResponse> {
-        if self.committed.contains_key(&txn) {
+        if self.committed.contains(&txn) {
             return Ok(SinkResponse::AlreadyCommitted);
         }
-        if self.pending.remove(&txn).is_none() {
+        if !self.pending.contains(&txn) {
             return Ok(SinkResponse::UnknownTxn);
         }
+        // Read it back before it becomes visible: a corrupt pre-commit must
+        // fail the commit, not publish garbage. The committed copy is
+        // written atomically before the pending one goes: a rename across
+        // directories is durable on one side only (turmoil syncs one entry
+        // per directory sync), so it could lose committed output on a crash.
+        let (_, records) = decode(&pending_path(txn), self.disk.read(&pending_path(txn))?)?;
         let seq = self.next_seq;
-        let (_, records) = read_txn(&pending_path(txn))?;
-        disk::rename(&pending_path(txn), &committed_path(seq, txn))?;
+        let bytes = wire::encode(&(txn, &records));
+        self.disk.write_atomic(&committed_path(seq, txn), &bytes)?;
+        self.disk.remove(&pending_path(txn))?;
+        self.pending.remove(&txn);
         self.next_seq += 1;
-        self.committed.insert(txn, seq);
+        self.committed.insert(txn);
         self.ctx.emit(Event::TxnCommitted {
             txn,
             records: records.len() as u64,
@@ -151,12 +180,12 @@ impl Sink {
     fn abort_stale(&mut self, subtask: u32, epoch: u64) -> io::Result<SinkResponse> {
         let stale: Vec<TxnId> = self
             .pending
-            .keys()
+            .iter()
             .filter(|t| t.subtask == subtask && t.epoch < epoch)
             .copied()
             .collect();
         for txn in stale {
-            disk::remove(&pending_path(txn))?;
+            self.disk.remove(&pending_path(txn))?;
             self.pending.remove(&txn);
             self.ctx.emit(Event::TxnAborted { txn });
         }

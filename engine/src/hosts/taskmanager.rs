@@ -220,7 +220,11 @@ async fn read_channel(stream: TcpStream, routes: Routes) {
             .map_err(|e| e.to_string());
         let checked = result.and_then(|f| check_frame(&hello, expected, f));
         let msg = match checked {
-            Ok(payload) => Inbound::Data { input, payload },
+            Ok(payload) => Inbound::Data {
+                input,
+                payload,
+                at: now(),
+            },
             Err(reason) => Inbound::Broken { input, reason },
         };
         let broken = matches!(msg, Inbound::Broken { .. });

@@ -105,8 +105,8 @@ impl Count {
 
     async fn on_inbound(&mut self, msg: Inbound) -> TaskResult {
         match msg {
-            Inbound::Data { input, payload } => {
-                self.last_heard[input] = now();
+            Inbound::Data { input, payload, at } => {
+                self.last_heard[input] = self.last_heard[input].max(at);
                 self.on_frame(input, payload).await
             }
             Inbound::Broken { input, reason } => {

@@ -23,6 +23,8 @@ pub enum Inbound {
     Notify(u64),
     /// A checked frame from input channel `input` (sequence and epoch verified).
     Data {
+        /// When the frame arrived at the taskmanager (not when it is handled).
+        at: std::time::Duration,
         input: usize,
         payload: Payload,
     },
@@ -44,6 +46,9 @@ pub struct TaskEnv {
 }
 
 pub type TaskResult = Result<(), String>;
+
+/// Reads of a state blob whose checksum fails before it counts as corrupt.
+const READ_ATTEMPTS: u32 = 5;
 
 impl TaskEnv {
     /// Run a task body; an error becomes a `TaskFailed` report.
@@ -82,7 +87,9 @@ impl TaskEnv {
         checkpoint: u64,
         bytes: Vec<u8>,
     ) -> Result<StateHandle, String> {
-        let name = format!("chk-{checkpoint:06}/{}", self.task);
+        // The epoch is in the name: a late write of a zombie attempt can
+        // never overwrite the state of the attempt that replaced it.
+        let name = format!("chk-{checkpoint:06}/e{}-{}", self.epoch, self.task);
         let handle = StateHandle {
             name: name.clone(),
             size: bytes.len() as u64,
@@ -102,38 +109,50 @@ impl TaskEnv {
         let Some(meta) = &self.restore else {
             return Ok(None);
         };
-        let handle = meta.handles.get(&self.task).ok_or_else(|| {
-            format!(
-                "checkpoint {} has no state for {}",
-                meta.checkpoint, self.task
-            )
-        })?;
+        let checkpoint = meta.checkpoint;
+        let handle = meta
+            .handles
+            .get(&self.task)
+            .ok_or_else(|| format!("checkpoint {checkpoint} has no state for {}", self.task))?;
         let mut store = self.store().await?;
-        let req = StoreRequest::Get {
-            name: handle.name.clone(),
-        };
-        let bytes = match store.call(&req).await.map_err(|e| format!("store: {e}"))? {
-            StoreResponse::Blob(Some(bytes)) => bytes,
-            other => {
-                return Err(format!(
-                    "state {} of checkpoint {} unreadable: {other:?}",
-                    handle.name, meta.checkpoint
-                ))
+        // A read may come back corrupt on the way (the checksum says so);
+        // read again a few times before calling the stored state corrupt.
+        let mut last = String::new();
+        for _ in 0..READ_ATTEMPTS {
+            let req = StoreRequest::Get {
+                name: handle.name.clone(),
+            };
+            let bytes = match store.call(&req).await.map_err(|e| format!("store: {e}"))? {
+                StoreResponse::Blob(Some(bytes)) => bytes,
+                StoreResponse::Blob(None) => {
+                    return Err(format!(
+                        "state {} of checkpoint {checkpoint} is lost: the store no longer has it",
+                        handle.name
+                    ))
+                }
+                other => {
+                    return Err(format!(
+                        "state {} of checkpoint {checkpoint} unreadable: {other:?}",
+                        handle.name
+                    ))
+                }
+            };
+            let crc = crc32fast::hash(&bytes);
+            if crc == handle.crc && bytes.len() as u64 == handle.size {
+                let (task, epoch) = (self.task, self.epoch);
+                self.ctx.emit(Event::StateRestored {
+                    checkpoint,
+                    task,
+                    epoch,
+                    digest: crc,
+                });
+                return Ok(Some((checkpoint, bytes)));
             }
-        };
-        let crc = crc32fast::hash(&bytes);
-        if crc != handle.crc || bytes.len() as u64 != handle.size {
-            return Err(format!(
-                "state {} of checkpoint {} is corrupt: crc {crc:08x}, expected {:08x}",
-                handle.name, meta.checkpoint, handle.crc
-            ));
+            last = format!("crc {crc:08x}, expected {:08x}", handle.crc);
         }
-        self.ctx.emit(Event::StateRestored {
-            checkpoint: meta.checkpoint,
-            task: self.task,
-            epoch: self.epoch,
-            digest: crc,
-        });
-        Ok(Some((meta.checkpoint, bytes)))
+        Err(format!(
+            "state {} of checkpoint {checkpoint} is corrupt ({READ_ATTEMPTS} reads): {last}",
+            handle.name
+        ))
     }
 }

@@ -12,7 +12,7 @@ use flinch_engine::event::{Event, JobState};
 /// `ExactlyOnce` and `AtLeastOnce` need a finished job; `JobFailed` needs a
 /// job that failed for the expected reason and committed nothing afterwards.
 pub fn expected_outcome(outcome: &RunOutcome, expect: &Expectation) -> Vec<Violation> {
-    let violations = match expect {
+    let mut violations: Vec<Violation> = match expect {
         Expectation::ExactlyOnce | Expectation::AtLeastOnce => {
             finished(outcome).into_iter().collect()
         }
@@ -22,6 +22,7 @@ pub fn expected_outcome(outcome: &RunOutcome, expect: &Expectation) -> Vec<Viola
             v
         }
     };
+    violations.extend(resumed_after_end(&outcome.trace));
     cap::limit(violations)
 }
 
@@ -66,6 +67,29 @@ fn failed_with(outcome: &RunOutcome, expected: &str) -> Option<Violation> {
         ),
     };
     Some(verdict(kind, message))
+}
+
+/// A job that ended (finished or failed) must stay ended: running it again,
+/// e.g. after a jobmanager restart, replays work it already gave up or did.
+fn resumed_after_end(trace: &[TraceEvent]) -> Option<Violation> {
+    let is_state = |e: &TraceEvent| match &e.what {
+        What::Engine(Event::JobState(state)) => Some((e.at, state.clone())),
+        _ => None,
+    };
+    let mut states = trace.iter().filter_map(is_state);
+    let (ended_at, end) = states
+        .by_ref()
+        .find(|(_, s)| matches!(s, JobState::Finished | JobState::Failed { .. }))?;
+    let (at, again) = states
+        .find(|(_, s)| matches!(s, JobState::Running { .. } | JobState::Restarting { .. }))?;
+    let message = format!(
+        "the job ended ({}) at {} but was {} again at {}",
+        describe(&end),
+        secs(ended_at),
+        describe(&again),
+        secs(at)
+    );
+    Some(verdict(kind::RESUMED_AFTER_END, message))
 }
 
 /// Every transaction committed after the first time the job failed.
@@ -238,6 +262,21 @@ mod tests {
         assert_eq!(
             found[0].message,
             "txn-s0-e2-c3 was committed at 0.500s, after the job failed at 0.150s"
+        );
+    }
+
+    #[test]
+    fn a_job_that_runs_again_after_it_failed_is_reported() {
+        let mut run = failed_run();
+        let again = Event::JobState(JobState::Running { epoch: 9 });
+        run.trace
+            .push(event(Duration::from_millis(700), "jobmanager", again));
+        let found = expected_outcome(&run, &job_failed(REASON));
+        assert_eq!(kinds(&found), [kind::RESUMED_AFTER_END]);
+        assert!(
+            found[0].message.contains("again at 0.700s"),
+            "{}",
+            found[0].message
         );
     }
 

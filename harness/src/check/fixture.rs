@@ -87,6 +87,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
         input,
         final_state: Some(JobState::Finished),
         sim_time: Duration::from_secs(30),
+        unfired: Vec::new(),
     }
 }
 

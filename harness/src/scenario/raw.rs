@@ -6,7 +6,7 @@ use super::duration::SimDuration;
 use serde::Deserialize;
 use toml::Spanned;
 
-type Field<T> = Option<Spanned<T>>;
+pub(super) type Field<T> = Option<Spanned<T>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,6 +122,14 @@ pub(super) struct RawFault {
     pub jitter: Field<SimDuration>,
     pub on: Field<RawTrigger>,
     pub after: Field<SimDuration>,
+    pub peer: Field<String>,
+    pub oneway: Field<bool>,
+    #[serde(rename = "for")]
+    pub duration: Field<SimDuration>,
+    pub max: Field<SimDuration>,
+    pub rate: Field<f64>,
+    pub probability: Field<f64>,
+    pub capacity: Field<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -138,6 +146,14 @@ pub(super) enum RawFaultKind {
     Crash,
     Restart,
     CrashRestart,
+    DiskLoss,
+    Partition,
+    Stall,
+    Latency,
+    MessageLoss,
+    IoErrors,
+    ReadCorruption,
+    DiskFull,
 }
 
 #[derive(Debug, Deserialize)]

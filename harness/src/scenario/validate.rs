@@ -3,12 +3,12 @@
 
 use super::locate::line_of;
 use super::raw::{
-    RawCheckpoint, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome, RawScenario, RawTiming,
-    RawTopology, RawTrigger, RawWorkload,
+    Field, RawCheckpoint, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome, RawScenario,
+    RawTiming, RawTopology, RawTrigger, RawWorkload,
 };
 use super::{duration::SimDuration, parse_seed_range, restart, Scenario, ScenarioError};
 use crate::expect::Expectation;
-use crate::fault::{EventTrigger, Fault, FaultKind};
+use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
 use flinch_engine::config::{
     CheckpointConfig, CheckpointMode, JobConfig, PlantedBug, RestartConfig, TimingConfig,
     TopologyConfig, WorkloadConfig,
@@ -317,7 +317,7 @@ fn faults(
             );
             return Err(cx.error(at_span.clone(), field("at"), message));
         }
-        let kind = fault_kind(cx, raw, &field("after"))?;
+        let kind = fault_kind(cx, raw, index, &hosts)?;
         faults.push(Fault {
             kind,
             host: host.clone(),
@@ -353,28 +353,173 @@ fn trigger(cx: &Ctx, raw: &RawTrigger, field: &str) -> Result<EventTrigger, Scen
     })
 }
 
-fn fault_kind(cx: &Ctx, raw: &RawFault, field: &str) -> Result<FaultKind, ScenarioError> {
-    match (*raw.kind.get_ref(), &raw.after) {
-        (RawFaultKind::CrashRestart, Some(after)) => Ok(FaultKind::CrashRestart {
-            after: after.get_ref().0,
-        }),
-        (RawFaultKind::CrashRestart, None) => Err(cx.error(
-            raw.kind.span(),
-            field,
-            "a crash_restart fault needs `after`: how long the host stays down",
-        )),
-        (kind, Some(after)) => {
-            let kind = if kind == RawFaultKind::Crash {
-                "crash"
-            } else {
-                "restart"
-            };
-            let message = format!("only crash_restart faults take `after`, not {kind} faults");
-            Err(cx.error(after.span(), field, message))
-        }
-        (RawFaultKind::Crash, None) => Ok(FaultKind::Crash),
-        (RawFaultKind::Restart, None) => Ok(FaultKind::Restart),
+/// Which parameters each fault kind takes (in the order errors list them).
+fn parameters(kind: RawFaultKind) -> &'static [&'static str] {
+    match kind {
+        RawFaultKind::Crash | RawFaultKind::Restart => &[],
+        RawFaultKind::CrashRestart | RawFaultKind::DiskLoss => &["after"],
+        RawFaultKind::Partition => &["peer", "oneway", "for"],
+        RawFaultKind::Stall => &["peer", "for"],
+        RawFaultKind::Latency => &["peer", "max", "for"],
+        RawFaultKind::MessageLoss => &["rate", "for"],
+        RawFaultKind::IoErrors | RawFaultKind::ReadCorruption => &["probability", "for"],
+        RawFaultKind::DiskFull => &["capacity", "for"],
     }
+}
+
+fn kind_name(kind: RawFaultKind) -> &'static str {
+    match kind {
+        RawFaultKind::Crash => "crash",
+        RawFaultKind::Restart => "restart",
+        RawFaultKind::CrashRestart => "crash_restart",
+        RawFaultKind::DiskLoss => "disk_loss",
+        RawFaultKind::Partition => "partition",
+        RawFaultKind::Stall => "stall",
+        RawFaultKind::Latency => "latency",
+        RawFaultKind::MessageLoss => "message_loss",
+        RawFaultKind::IoErrors => "io_errors",
+        RawFaultKind::ReadCorruption => "read_corruption",
+        RawFaultKind::DiskFull => "disk_full",
+    }
+}
+
+/// The parameters a fault gave, by name, with where they stand.
+fn given(raw: &RawFault) -> Vec<(&'static str, Range<usize>)> {
+    let spans = [
+        ("after", raw.after.as_ref().map(Spanned::span)),
+        ("peer", raw.peer.as_ref().map(Spanned::span)),
+        ("oneway", raw.oneway.as_ref().map(Spanned::span)),
+        ("for", raw.duration.as_ref().map(Spanned::span)),
+        ("max", raw.max.as_ref().map(Spanned::span)),
+        ("rate", raw.rate.as_ref().map(Spanned::span)),
+        ("probability", raw.probability.as_ref().map(Spanned::span)),
+        ("capacity", raw.capacity.as_ref().map(Spanned::span)),
+    ];
+    spans
+        .into_iter()
+        .filter_map(|(name, span)| span.map(|s| (name, s)))
+        .collect()
+}
+
+fn fault_kind(
+    cx: &Ctx,
+    raw: &RawFault,
+    index: usize,
+    hosts: &[String],
+) -> Result<FaultKind, ScenarioError> {
+    let kind = *raw.kind.get_ref();
+    let name = kind_name(kind);
+    let takes = parameters(kind);
+    let field = |param: &str| format!("fault[{index}].{param}");
+    for (param, span) in given(raw) {
+        if !takes.contains(&param) {
+            let they_take = if takes.is_empty() {
+                "none".to_owned()
+            } else {
+                takes.join(", ")
+            };
+            let message =
+                format!("`{param}` is not a parameter of {name} faults; they take {they_take}");
+            return Err(cx.error(span, field(param), message));
+        }
+    }
+    let need = |param: &str, what: &str| {
+        let message = format!("a {name} fault needs `{param}`: {what}");
+        cx.error(raw.kind.span(), field(param), message)
+    };
+    let positive = |d: &Field<SimDuration>, param: &str, what: &str| match d {
+        None => Err(need(param, what)),
+        Some(d) if d.get_ref().0.is_zero() => {
+            Err(cx.error(d.span(), field(param), "must be longer than 0"))
+        }
+        Some(d) => Ok(d.get_ref().0),
+    };
+    let fraction = |p: &Field<f64>, param: &str, what: &str| match p {
+        None => Err(need(param, what)),
+        Some(p) if !(0.0..=1.0).contains(p.get_ref()) => {
+            let message = format!("must be a probability from 0 to 1, got {}", p.get_ref());
+            Err(cx.error(p.span(), field(param), message))
+        }
+        Some(p) => Ok(*p.get_ref()),
+    };
+    let peer = || -> Result<String, ScenarioError> {
+        let Some(peer) = &raw.peer else {
+            return Err(need(
+                "peer",
+                "the other end of the link, or \"*\" for every other host",
+            ));
+        };
+        let name = peer.get_ref();
+        if name == raw.host.get_ref() {
+            return Err(cx.error(
+                peer.span(),
+                field("peer"),
+                "a link needs two different hosts",
+            ));
+        }
+        if name != ALL_PEERS && !hosts.contains(name) {
+            let message = format!(
+                "unknown host \"{name}\"; hosts: {}, or \"*\" for every other host",
+                hosts.join(", ")
+            );
+            return Err(cx.error(peer.span(), field("peer"), message));
+        }
+        Ok(name.clone())
+    };
+    let down = "how long the host stays down";
+    let lasts = "how long the fault lasts";
+    Ok(match kind {
+        RawFaultKind::Crash => FaultKind::Crash,
+        RawFaultKind::Restart => FaultKind::Restart,
+        RawFaultKind::CrashRestart => FaultKind::CrashRestart {
+            after: positive(&raw.after, "after", down)?,
+        },
+        RawFaultKind::DiskLoss => FaultKind::DiskLoss {
+            after: positive(&raw.after, "after", down)?,
+        },
+        RawFaultKind::Partition => FaultKind::Partition {
+            peer: peer()?,
+            oneway: raw.oneway.as_ref().is_some_and(|o| *o.get_ref()),
+            duration: positive(&raw.duration, "for", lasts)?,
+        },
+        RawFaultKind::Stall => FaultKind::Stall {
+            peer: peer()?,
+            duration: positive(&raw.duration, "for", lasts)?,
+        },
+        RawFaultKind::Latency => FaultKind::Latency {
+            peer: peer()?,
+            max: positive(&raw.max, "max", "the highest latency a message sees")?,
+            duration: positive(&raw.duration, "for", lasts)?,
+        },
+        RawFaultKind::MessageLoss => FaultKind::MessageLoss {
+            rate: fraction(&raw.rate, "rate", "the probability that a message is lost")?,
+            duration: positive(&raw.duration, "for", lasts)?,
+        },
+        RawFaultKind::IoErrors => FaultKind::IoErrors {
+            probability: fraction(
+                &raw.probability,
+                "probability",
+                "the probability that a disk operation fails",
+            )?,
+            duration: positive(&raw.duration, "for", lasts)?,
+        },
+        RawFaultKind::ReadCorruption => FaultKind::ReadCorruption {
+            probability: fraction(
+                &raw.probability,
+                "probability",
+                "the probability that a read is corrupted",
+            )?,
+            duration: positive(&raw.duration, "for", lasts)?,
+        },
+        RawFaultKind::DiskFull => FaultKind::DiskFull {
+            capacity: raw
+                .capacity
+                .as_ref()
+                .map(|c| *c.get_ref())
+                .ok_or_else(|| need("capacity", "the disk's size in bytes"))?,
+            duration: positive(&raw.duration, "for", lasts)?,
+        },
+    })
 }
 
 fn expect(cx: &Ctx, raw: &RawExpect, mode: CheckpointMode) -> Result<Expectation, ScenarioError> {
@@ -688,22 +833,50 @@ after = "300ms"
     }
 
     #[test]
-    fn after_belongs_to_crash_restart_only() {
-        check_error(
-            "[[fault]]\nkind = \"crash_restart\"\nhost = \"sink\"\nat = \"1s\"",
-            "test.toml:5: field `fault[0].after`: a crash_restart fault needs `after`",
-        );
-        check_error(
-            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"1s\"\nafter = \"1s\"",
-            "test.toml:8: field `fault[0].after`: only crash_restart faults take `after`, not crash faults",
+    fn each_fault_kind_takes_its_own_parameters() {
+        let cases = [
+            ("kind = \"crash_restart\"\nhost = \"sink\"\nat = \"1s\"",
+             "test.toml:5: field `fault[0].after`: a crash_restart fault needs `after`"),
+            ("kind = \"crash\"\nhost = \"sink\"\nat = \"1s\"\nafter = \"1s\"",
+             "test.toml:8: field `fault[0].after`: `after` is not a parameter of crash faults; they take none"),
+            ("kind = \"partition\"\nhost = \"sink\"\nat = \"1s\"\nfor = \"1s\"",
+             "test.toml:5: field `fault[0].peer`: a partition fault needs `peer`"),
+            ("kind = \"partition\"\nhost = \"sink\"\npeer = \"sink\"\nat = \"1s\"\nfor = \"1s\"",
+             "test.toml:7: field `fault[0].peer`: a link needs two different hosts"),
+            ("kind = \"stall\"\nhost = \"sink\"\npeer = \"mars\"\nat = \"1s\"\nfor = \"1s\"",
+             "test.toml:7: field `fault[0].peer`: unknown host \"mars\""),
+            ("kind = \"latency\"\nhost = \"sink\"\npeer = \"*\"\nat = \"1s\"\nfor = \"1s\"",
+             "test.toml:5: field `fault[0].max`: a latency fault needs `max`"),
+            ("kind = \"message_loss\"\nhost = \"sink\"\nat = \"1s\"\nrate = 1.5\nfor = \"1s\"",
+             "test.toml:8: field `fault[0].rate`: must be a probability from 0 to 1, got 1.5"),
+            ("kind = \"io_errors\"\nhost = \"store\"\nat = \"1s\"\nprobability = -0.1\nfor = \"1s\"",
+             "test.toml:8: field `fault[0].probability`: must be a probability from 0 to 1, got -0.1"),
+            ("kind = \"disk_full\"\nhost = \"store\"\nat = \"1s\"\nfor = \"1s\"",
+             "test.toml:5: field `fault[0].capacity`: a disk_full fault needs `capacity`"),
+            ("kind = \"stall\"\nhost = \"sink\"\npeer = \"log\"\nat = \"1s\"\nfor = \"0s\"",
+             "test.toml:9: field `fault[0].for`: must be longer than 0"),
+            ("kind = \"read_corruption\"\nhost = \"store\"\nat = \"1s\"\nprobability = 0.5\nfor = \"1s\"\npeer = \"log\"",
+             "test.toml:10: field `fault[0].peer`: `peer` is not a parameter of read_corruption faults; they take probability, for"),
+        ];
+        for (fault, expected) in cases {
+            check_error(&format!("[[fault]]\n{fault}"), expected);
+        }
+        let scenario = check("[[fault]]\nkind = \"partition\"\nhost = \"taskmanager-1\"\npeer = \"*\"\noneway = true\nat = \"1s\"\nfor = \"500ms\"");
+        assert_eq!(
+            scenario.faults[0].kind,
+            FaultKind::Partition {
+                peer: "*".into(),
+                oneway: true,
+                duration: Duration::from_millis(500)
+            }
         );
     }
 
     #[test]
     fn an_unknown_fault_kind_is_rejected() {
         check_error(
-            "[[fault]]\nkind = \"partition\"\nhost = \"sink\"\nat = \"1s\"",
-            "test.toml:5: field `fault[0].kind`: unknown variant `partition`, expected one of `crash`, `restart`, `crash_restart`",
+            "[[fault]]\nkind = \"meteor\"\nhost = \"sink\"\nat = \"1s\"",
+            "test.toml:5: field `fault[0].kind`: unknown variant `meteor`, expected one of `crash`, `restart`, `crash_restart`",
         );
     }
 
