@@ -99,11 +99,16 @@ pub enum Event {
         reason: String,
     },
     /// A task's state at a checkpoint, with its digest (crc32 of the bytes).
+    /// `operator_digest` is the keyed operator's own state (crc32 of
+    /// `Operator::snapshot_state`), for checking it against an oracle;
+    /// sources have none (their state is the offset).
     StateSnapshotted {
         checkpoint: u64,
         task: TaskId,
         epoch: u64,
         digest: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        operator_digest: Option<u32>,
     },
     /// A task restored the state of a checkpoint; digest of what it read.
     StateRestored {

@@ -22,13 +22,22 @@ pub struct SeedReport {
     /// Input records of the run.
     pub records: u64,
     pub committed: Vec<CommittedTxn>,
+    /// The fault plan this seed ran.
+    pub plan: Vec<Fault>,
 }
 
 /// Run one seed and check it. A panic inside the simulation comes back as a
 /// failed report with a `panic` violation, never as a panic of the caller.
 pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedReport {
+    run_plan(scenario, seed, &scenario.faults)
+}
+
+/// Run one seed with an explicit fault plan instead of the scenario's.
+pub fn run_plan(scenario: &Scenario, seed: u64, plan: &[Fault]) -> SeedReport {
     let records = scenario.config.workload.records;
-    let run = catch_unwind(AssertUnwindSafe(|| world::simulate(scenario, seed)));
+    let run = catch_unwind(AssertUnwindSafe(|| {
+        world::simulate_plan(scenario, seed, plan)
+    }));
     let broken = |kind, message: String| SeedReport {
         seed,
         passed: false,
@@ -38,6 +47,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedReport {
         sim_time: Duration::ZERO,
         records,
         committed: Vec::new(),
+        plan: plan.to_vec(),
     };
     let outcome = match run {
         Ok(Ok(outcome)) => outcome,
@@ -55,6 +65,7 @@ pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedReport {
         sim_time: outcome.sim_time,
         records,
         committed: outcome.committed,
+        plan: plan.to_vec(),
     }
 }
 

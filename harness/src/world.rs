@@ -41,12 +41,22 @@ struct HostHandles {
     fs: Rc<RefCell<Option<FsHandle>>>,
 }
 
-/// Run one seed. `Err` when the simulation itself broke (a host panicked
-/// or returned an error): that is a found bug, reported with its message.
+/// Run one seed with the scenario's own fault plan.
 pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
+    simulate_plan(scenario, seed, &scenario.faults)
+}
+
+/// Run one seed with an explicit fault plan (what shrinking edits). `Err`
+/// when the simulation itself broke (a host panicked or returned an
+/// error): that is a found bug, reported with its message.
+pub fn simulate_plan(
+    scenario: &Scenario,
+    seed: u64,
+    faults: &[Fault],
+) -> Result<RunOutcome, String> {
     let mut world = World::build(scenario, seed);
-    let mut plan = expand(&scenario.faults, seed);
-    let mut fired = vec![false; scenario.faults.len()];
+    let mut plan = expand(faults, seed);
+    let mut fired = vec![false; faults.len()];
     let mut end = scenario.max_sim_time;
     let mut final_state = None;
     while world.sim.elapsed() < end {
@@ -66,8 +76,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
     let sim_time = world.sim.elapsed();
     let committed = world.read_committed()?;
     let trace = world.trace.borrow().clone();
-    let unfired = scenario
-        .faults
+    let unfired = faults
         .iter()
         .zip(&fired)
         .filter(|(_, f)| !**f)

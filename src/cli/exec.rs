@@ -54,6 +54,7 @@ fn panicked(seed: u64, payload: &(dyn Any + Send)) -> SeedReport {
         sim_time: Duration::ZERO,
         records: 0,
         committed: Vec::new(),
+        plan: Vec::new(),
     }
 }
 
@@ -205,6 +206,7 @@ pub mod tests {
                     },
                 ],
             }],
+            plan: Vec::new(),
         }
     }
 

@@ -184,6 +184,7 @@ impl Count {
             operator: self.operator.snapshot_state(),
             pending: self.pending.clone(),
         };
+        let operator_digest = Some(crc32fast::hash(&snap.operator));
         let bytes = postcard::to_stdvec(&snap).expect("in-memory postcard encoding cannot fail");
         let digest = crc32fast::hash(&bytes);
         env.ctx.emit(Event::StateSnapshotted {
@@ -191,6 +192,7 @@ impl Count {
             task: env.task,
             epoch: env.epoch,
             digest,
+            operator_digest,
         });
         let stored = match env.store().await {
             Ok(mut store) => env.put_state(&mut store, checkpoint, bytes).await,

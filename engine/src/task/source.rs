@@ -128,6 +128,7 @@ async fn snapshot(
         task: env.task,
         epoch: env.epoch,
         digest,
+        operator_digest: None,
     });
     let stored = match env.store().await {
         Ok(mut store) => env.put_state(&mut store, checkpoint, bytes).await,

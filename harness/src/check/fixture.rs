@@ -238,6 +238,7 @@ fn checkpoint(txn: &CommittedTxn, offsets: Vec<u64>) -> Vec<(&'static str, Event
             task,
             epoch,
             digest,
+            operator_digest: None,
         };
         events.push(("taskmanager-1", snap));
     }

@@ -30,6 +30,7 @@ pub fn recovered_state(trace: &[TraceEvent]) -> Vec<Violation> {
                 task,
                 epoch,
                 digest,
+                ..
             }) => {
                 let d = digest_at(e.at, *checkpoint, *task, *epoch, *digest);
                 snapshots.insert((*checkpoint, *task), d);
@@ -114,6 +115,7 @@ mod tests {
             task,
             epoch,
             digest,
+            operator_digest: None,
         }
     }
 
