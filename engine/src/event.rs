@@ -133,6 +133,10 @@ pub enum Event {
         txn: TxnId,
         current_epoch: u64,
     },
+    /// A read from storage failed its checksum (and will be retried or fail).
+    CorruptRead {
+        name: String,
+    },
     TaskFailed {
         task: TaskId,
         epoch: u64,
@@ -156,7 +160,7 @@ pub enum Event {
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 17] = [
+    pub const NAMES: [&'static str; 18] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -170,6 +174,7 @@ impl Event {
         "txn_committed",
         "txn_aborted",
         "fenced",
+        "corrupt_read",
         "task_failed",
         "task_manager_lost",
         "failover",
@@ -191,10 +196,11 @@ impl Event {
             Event::TxnCommitted { .. } => 10,
             Event::TxnAborted { .. } => 11,
             Event::Fenced { .. } => 12,
-            Event::TaskFailed { .. } => 13,
-            Event::TaskManagerLost { .. } => 14,
-            Event::Failover { .. } => 15,
-            Event::RestartScheduled { .. } => 16,
+            Event::CorruptRead { .. } => 13,
+            Event::TaskFailed { .. } => 14,
+            Event::TaskManagerLost { .. } => 15,
+            Event::Failover { .. } => 16,
+            Event::RestartScheduled { .. } => 17,
         };
         Event::NAMES[index]
     }

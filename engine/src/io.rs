@@ -31,13 +31,27 @@ pub mod disk {
     /// Write `bytes` at `path` atomically: temp file, fsync, rename, fsync dir.
     pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let dir = parent(path);
-        fs::create_dir_all(dir)?;
+        make_dirs(dir)?;
         let tmp = path.with_extension("tmp");
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         fs::rename(&tmp, path)?;
         fs::sync_dir(dir)
+    }
+
+    /// Create `dir` and any missing parents durably: a new directory's
+    /// entry survives a crash only once its own parent is synced.
+    fn make_dirs(dir: &Path) -> io::Result<()> {
+        if fs::exists(dir) {
+            return Ok(());
+        }
+        if let Some(up) = dir.parent() {
+            make_dirs(up)?;
+            fs::create_dir(dir)?;
+            fs::sync_dir(up)?;
+        }
+        Ok(())
     }
 
     pub fn remove(path: &Path) -> io::Result<()> {

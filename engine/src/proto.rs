@@ -58,8 +58,9 @@ pub enum SinkOp {
     /// Make it visible; committing a committed transaction is success.
     Commit { txn: TxnId },
     /// Abort every pre-committed transaction of `subtask` from an attempt
-    /// older than the request's epoch.
-    AbortStale { subtask: u32 },
+    /// older than the request's epoch. `from_scratch`: the subtask starts
+    /// without a checkpoint, which is only sound if it never committed.
+    AbortStale { subtask: u32, from_scratch: bool },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +72,11 @@ pub enum SinkResponse {
         current_epoch: u64,
     },
     UnknownTxn,
+    /// A subtask starting from scratch already committed this transaction:
+    /// its checkpoints are lost, and replaying would duplicate output.
+    CommittedBefore {
+        txn: TxnId,
+    },
     Error(String),
 }
 

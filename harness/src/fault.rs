@@ -88,8 +88,10 @@ pub enum FaultKind {
         #[serde(rename = "for", serialize_with = "ser_duration")]
         duration: Duration,
     },
-    /// Each message `host` sends is lost with probability `rate` (turmoil's
-    /// link failure: the link drops what is in flight and heals on a later send).
+    /// Messages are lost with probability `rate` (turmoil's link failure: the
+    /// link drops what is in flight and heals on a later send). turmoil 0.7.2
+    /// applies only its global fail rate, so this hits every link, not just
+    /// `host`'s, while it lasts.
     MessageLoss {
         rate: f64,
         #[serde(rename = "for", serialize_with = "ser_duration")]

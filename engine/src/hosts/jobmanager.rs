@@ -193,7 +193,12 @@ impl JobManager {
                 Ok(()) => break,
                 Err(reason) => reason,
             };
-            corrupt_reads += u32::from(reason.starts_with("corrupt"));
+            if reason.starts_with("corrupt") {
+                corrupt_reads += 1;
+                jm.ctx.emit(Event::CorruptRead {
+                    name: reason.clone(),
+                });
+            }
             let patience = config.timing.slot_request_timeout;
             if corrupt_reads >= MAX_CORRUPT_READS || now().saturating_sub(started) > patience {
                 jm.announce(JobState::Failed {

@@ -121,7 +121,16 @@ impl Sink {
         let result = self.raise_fence(req.epoch).and_then(|()| match req.op {
             SinkOp::PreCommit { txn, records } => self.pre_commit(txn, records),
             SinkOp::Commit { txn } => self.commit(txn),
-            SinkOp::AbortStale { subtask } => self.abort_stale(subtask, req.epoch),
+            SinkOp::AbortStale {
+                subtask,
+                from_scratch,
+            } => {
+                let committed = self.committed.iter().find(|t| t.subtask == subtask);
+                match committed {
+                    Some(txn) if from_scratch => Ok(SinkResponse::CommittedBefore { txn: *txn }),
+                    _ => self.abort_stale(subtask, req.epoch),
+                }
+            }
         });
         result.unwrap_or_else(|e| SinkResponse::Error(e.to_string()))
     }

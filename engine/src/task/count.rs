@@ -98,9 +98,21 @@ impl Count {
             self.commit(txn).await?;
         }
         let subtask = self.env.task.subtask;
-        self.sink_call(SinkOp::AbortStale { subtask })
-            .await
-            .map(|_| ())
+        let from_scratch = self.env.restore.is_none();
+        match self
+            .sink_call(SinkOp::AbortStale {
+                subtask,
+                from_scratch,
+            })
+            .await?
+        {
+            SinkResponse::CommittedBefore { txn } => Err(format!(
+                "recovery impossible: no checkpoint to restore, but the sink holds {txn} committed \
+                 by an earlier attempt; starting from scratch would duplicate it \
+                 (the checkpoints were lost)"
+            )),
+            _ => Ok(()),
+        }
     }
 
     async fn on_inbound(&mut self, msg: Inbound) -> TaskResult {

@@ -149,6 +149,9 @@ impl TaskEnv {
                 return Ok(Some((checkpoint, bytes)));
             }
             last = format!("crc {crc:08x}, expected {:08x}", handle.crc);
+            self.ctx.emit(Event::CorruptRead {
+                name: handle.name.clone(),
+            });
         }
         Err(format!(
             "state {} of checkpoint {checkpoint} is corrupt ({READ_ATTEMPTS} reads): {last}",

@@ -310,7 +310,11 @@ fn faults(
                 format!("at {at:?} (+ jitter {jitter:?}) the fault may never fire: max_sim_time is {max_sim_time:?}");
             return Err(cx.error(at_span.clone(), field("at"), message));
         }
-        if let Some(previous) = faults.last().filter(|p| p.at > at) {
+        if let Some(previous) = faults
+            .iter()
+            .rev()
+            .find(|p| p.on.is_none())
+            .filter(|p| on.is_none() && p.at > at) {
             let message = format!(
                 "faults must be listed in time order, but this one at {at:?} follows one at {:?}",
                 previous.at
