@@ -169,7 +169,9 @@ impl Default for TimingConfig {
     }
 }
 
-/// Deliberate defects that re-create real exactly-once bugs (FLINK-REFERENCE.md).
+/// Deliberate defects that re-create real exactly-once bugs (the classes in
+/// FLINK-REFERENCE.md). Production code paths never set one; each is a
+/// single `if` at the place the real bug lived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PlantedBug {
     /// The sink commits its transaction when the barrier passes, not when
@@ -179,15 +181,85 @@ pub enum PlantedBug {
     /// Sources ignore the restored offset and keep reading where the
     /// crashed attempt stopped reading (loss).
     SourceNoRewind,
+    /// Exactly-once mode without alignment: records that passed barrier n on
+    /// one input enter snapshot n and are replayed after restore (duplicates).
+    SkipAlignment,
+    /// A source records its offset after reading past the barrier: records
+    /// between the barrier and the recorded offset are never replayed (loss).
+    OffsetAfterBarrier,
+    /// Committing an already committed transaction commits it again, so the
+    /// re-commit on restore publishes its records twice (duplicates).
+    CommitNotIdempotent,
+    /// Restored state is used without verifying its checksum: a corrupt read
+    /// becomes the task's state.
+    UnverifiedRestore,
+    /// Recovery restores the checkpoint before the latest completed one,
+    /// whose transactions were already committed (duplicates).
+    RestoreOlderCheckpoint,
+    /// Checkpoint metadata that fails its checksum is skipped silently when
+    /// the jobmanager recovers: it runs from an older checkpoint, or none.
+    SkipCorruptMetadata,
+    /// Transaction ids are guessed on restore: the restored task also
+    /// commits the transaction after the checkpoint's, a newer one holding
+    /// records that will be replayed (duplicates).
+    CommitNewerTxn,
+    /// A failed state upload is acknowledged anyway: the checkpoint
+    /// completes on state that does not exist.
+    SwallowedWriteError,
+    /// The store acknowledges a put before syncing it: a store crash loses
+    /// state of a completed checkpoint.
+    AckBeforeSync,
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 2] = [PlantedBug::CommitOnBarrier, PlantedBug::SourceNoRewind];
+    pub const ALL: [PlantedBug; 11] = [
+        PlantedBug::CommitOnBarrier,
+        PlantedBug::SourceNoRewind,
+        PlantedBug::SkipAlignment,
+        PlantedBug::OffsetAfterBarrier,
+        PlantedBug::CommitNotIdempotent,
+        PlantedBug::UnverifiedRestore,
+        PlantedBug::RestoreOlderCheckpoint,
+        PlantedBug::SkipCorruptMetadata,
+        PlantedBug::CommitNewerTxn,
+        PlantedBug::SwallowedWriteError,
+        PlantedBug::AckBeforeSync,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             PlantedBug::CommitOnBarrier => "commit-on-barrier",
             PlantedBug::SourceNoRewind => "source-no-rewind",
+            PlantedBug::SkipAlignment => "skip-alignment",
+            PlantedBug::OffsetAfterBarrier => "offset-after-barrier",
+            PlantedBug::CommitNotIdempotent => "commit-not-idempotent",
+            PlantedBug::UnverifiedRestore => "unverified-restore",
+            PlantedBug::RestoreOlderCheckpoint => "restore-older-checkpoint",
+            PlantedBug::SkipCorruptMetadata => "skip-corrupt-metadata",
+            PlantedBug::CommitNewerTxn => "commit-newer-txn",
+            PlantedBug::SwallowedWriteError => "swallowed-write-error",
+            PlantedBug::AckBeforeSync => "ack-before-sync",
+        }
+    }
+
+    /// The real-world incident class the bug re-creates.
+    pub fn incident(self) -> &'static str {
+        match self {
+            PlantedBug::CommitOnBarrier => "2PC sink commits before the checkpoint is complete",
+            PlantedBug::SourceNoRewind => "split reader keeps its position across failover",
+            PlantedBug::SkipAlignment => {
+                "barrier tracking wrong: in-flight data mixed into a snapshot"
+            }
+            PlantedBug::OffsetAfterBarrier => "source offset taken after the barrier",
+            PlantedBug::CommitNotIdempotent => "re-commit after restore is not idempotent",
+            PlantedBug::UnverifiedRestore => "corrupt checkpoint restored without checksum",
+            PlantedBug::RestoreOlderCheckpoint => "recovery prefers an older checkpoint",
+            PlantedBug::SkipCorruptMetadata => "recovery silently skips checkpoints it cannot read",
+            PlantedBug::CommitNewerTxn => {
+                "transaction id reused: recovery commits a newer transaction"
+            }
+            PlantedBug::SwallowedWriteError => "asynchronous write error swallowed",
+            PlantedBug::AckBeforeSync => "checkpoint acknowledged before its state is durable",
         }
     }
 

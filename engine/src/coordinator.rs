@@ -66,6 +66,11 @@ impl Coordinator {
         self.completed.back()
     }
 
+    /// The completed checkpoint before the latest, if still retained.
+    pub fn previous(&self) -> Option<&CheckpointMeta> {
+        self.completed.iter().rev().nth(1)
+    }
+
     /// A new job attempt starts running at `now`: pending checkpoints of the
     /// old attempt are dropped (they can never complete), and the first
     /// trigger comes one interval later. Ids keep increasing across attempts.

@@ -168,6 +168,15 @@ pub mod disk {
             write_atomic(path, bytes)
         }
 
+        /// Write without syncing: gone if the host crashes before a later
+        /// sync. Only planted bugs use it.
+        pub fn write_unsynced(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+            self.check("write", path)?;
+            make_dirs(parent(path))?;
+            let mut file = fs::File::create(path)?;
+            file.write_all(bytes)
+        }
+
         pub fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
             self.check("read", path)?;
             let mut bytes = read(path)?;

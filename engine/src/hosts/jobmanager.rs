@@ -5,6 +5,7 @@
 //! and whether the job already ended (a FINISHED or FAILED job stays so).
 
 use super::{HostContext, HostResult};
+use crate::config::PlantedBug;
 use crate::coordinator::{Coordinator, Decision};
 use crate::event::{Event, JobState, TaskId};
 use crate::io::{addr, mpsc, now, sleep, spawn, TcpListener, TcpStream};
@@ -238,8 +239,12 @@ impl JobManager {
                 .get(&format!("meta/{name}"))
                 .await?
                 .ok_or_else(|| format!("store lost meta/{name}"))?;
-            let meta: CheckpointMeta = wire::decode(&bytes)
-                .map_err(|e| format!("corrupt checkpoint metadata meta/{name}: {e}"))?;
+            let meta: CheckpointMeta = match wire::decode(&bytes) {
+                Ok(meta) => meta,
+                // Planted: a checkpoint that does not read back is skipped.
+                Err(_) if self.ctx.bug(PlantedBug::SkipCorruptMetadata) => continue,
+                Err(e) => return Err(format!("corrupt checkpoint metadata meta/{name}: {e}")),
+            };
             completed.push(meta);
         }
         let config = &self.ctx.config;
@@ -477,7 +482,15 @@ impl JobManager {
             return; // stay waiting; the slot request timeout bounds this
         }
         self.epoch = epoch;
-        let restore = self.coordinator.latest().cloned();
+        let restore = if self.ctx.bug(PlantedBug::RestoreOlderCheckpoint) {
+            // Planted: the checkpoint before the latest, when there is one.
+            self.coordinator
+                .previous()
+                .or(self.coordinator.latest())
+                .cloned()
+        } else {
+            self.coordinator.latest().cloned()
+        };
         for (index, tm) in &self.tms {
             let tasks = self.plan.tasks_on(*index);
             let _ = tm.tx.send(ToTaskManager::Deploy {

@@ -9,7 +9,7 @@ pub mod sink;
 pub mod store;
 pub mod taskmanager;
 
-use crate::config::JobConfig;
+use crate::config::{JobConfig, PlantedBug};
 use crate::event::{Event, Observer};
 use crate::io::disk::Disk;
 use std::rc::Rc;
@@ -37,6 +37,11 @@ impl HostContext {
             name: name.into(),
             disk,
         }
+    }
+
+    /// Whether this run plants `bug` (never true in production paths).
+    pub fn bug(&self, bug: PlantedBug) -> bool {
+        self.config.planted_bug == Some(bug)
     }
 
     pub fn emit(&self, event: Event) {

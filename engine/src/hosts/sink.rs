@@ -8,6 +8,7 @@
 //! (`wire::encode`), so a corrupt read is an error, never wrong data.
 
 use super::{server, HostContext, HostResult};
+use crate::config::PlantedBug;
 use crate::event::Event;
 use crate::io::disk::{self, Disk};
 use crate::io::{addr, sleep};
@@ -75,7 +76,8 @@ impl Sink {
             None => 0,
         };
         let committed = Sink::txns(&disk, COMMITTED)?;
-        let next_seq = committed.len() as u64;
+        // One file per commit (a planted non-idempotent commit writes two).
+        let next_seq = disk.list(Path::new(COMMITTED))?.len() as u64;
         let mut pending = Sink::txns(&disk, PENDING)?;
         // A crash between writing the committed copy and removing the
         // pending one leaves both: the transaction is committed.
@@ -160,6 +162,9 @@ impl Sink {
     }
 
     fn commit(&mut self, txn: TxnId) -> io::Result<SinkResponse> {
+        if self.committed.contains(&txn) && self.ctx.bug(PlantedBug::CommitNotIdempotent) {
+            return self.commit_again(txn);
+        }
         if self.committed.contains(&txn) {
             return Ok(SinkResponse::AlreadyCommitted);
         }
@@ -175,10 +180,34 @@ impl Sink {
         let seq = self.next_seq;
         let bytes = wire::encode(&(txn, &records));
         self.disk.write_atomic(&committed_path(seq, txn), &bytes)?;
-        self.disk.remove(&pending_path(txn))?;
+        // The durable committed copy is the commit point: record it before
+        // anything else can fail, or a retry would commit a second copy.
         self.pending.remove(&txn);
         self.next_seq += 1;
         self.committed.insert(txn);
+        // A pending copy that cannot be removed now is removed on recovery
+        // (a transaction found both pending and committed is committed).
+        let _ = self.disk.remove(&pending_path(txn));
+        self.ctx.emit(Event::TxnCommitted {
+            txn,
+            records: records.len() as u64,
+        });
+        Ok(SinkResponse::Done)
+    }
+
+    /// Planted: a re-commit publishes the committed records once more.
+    fn commit_again(&mut self, txn: TxnId) -> io::Result<SinkResponse> {
+        let suffix = format!("-{txn}");
+        let names = self.disk.list(Path::new(COMMITTED))?;
+        let Some(name) = names.iter().find(|n| n.ends_with(&suffix)) else {
+            return Ok(SinkResponse::UnknownTxn);
+        };
+        let path = Path::new(COMMITTED).join(name);
+        let (_, records) = decode(&path, self.disk.read(&path)?)?;
+        let seq = self.next_seq;
+        self.disk
+            .write_atomic(&committed_path(seq, txn), &wire::encode(&(txn, &records)))?;
+        self.next_seq += 1;
         self.ctx.emit(Event::TxnCommitted {
             txn,
             records: records.len() as u64,

@@ -6,7 +6,7 @@
 
 use super::{Inbound, TaskEnv, TaskResult};
 use crate::align::{Aligned, Aligner};
-use crate::config::PlantedBug;
+use crate::config::{CheckpointMode, PlantedBug};
 use crate::event::Event;
 use crate::io::{addr, mpsc, now, sleep};
 use crate::operator::{KeyedCount, Operator};
@@ -57,7 +57,12 @@ pub async fn run(
         pending = snap.pending;
         restored = checkpoint;
     }
-    let aligner = Aligner::new(env.ctx.config.checkpoint.mode, inputs, restored);
+    let mode = if env.ctx.bug(PlantedBug::SkipAlignment) {
+        CheckpointMode::AtLeastOnce // planted: exactly-once without alignment
+    } else {
+        env.ctx.config.checkpoint.mode
+    };
+    let aligner = Aligner::new(mode, inputs, restored);
     let started = now();
     let mut task = Count {
         env,
@@ -96,6 +101,23 @@ impl Count {
         let pending = std::mem::take(&mut self.pending);
         for txn in pending {
             self.commit(txn).await?;
+        }
+        if let Some(meta) = self
+            .env
+            .restore
+            .as_ref()
+            .filter(|_| self.env.ctx.bug(PlantedBug::CommitNewerTxn))
+        {
+            // Planted: a guessed id, one checkpoint past the restored one,
+            // of the attempt that crashed: a transaction holding records
+            // that will be replayed. Unknown ids are ignored.
+            let subtask = self.env.task.subtask;
+            let txn = TxnId {
+                subtask,
+                epoch: self.env.epoch - 1,
+                checkpoint: meta.checkpoint + 1,
+            };
+            let _ = self.sink_call(SinkOp::Commit { txn }).await;
         }
         let subtask = self.env.task.subtask;
         let from_scratch = self.env.restore.is_none();

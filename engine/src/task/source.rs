@@ -46,7 +46,13 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
             biased;
             msg = inbox.recv() => match msg {
                 Some(Inbound::Trigger(checkpoint)) => {
-                    snapshot(&env, &mut outputs, checkpoint, offset).await?;
+                    let recorded = if env.ctx.bug(PlantedBug::OffsetAfterBarrier) {
+                        // Planted: the offset after the next batch, read past the barrier.
+                        offset.saturating_add(u64::from(config.workload.batch)).min(end)
+                    } else {
+                        offset
+                    };
+                    snapshot(&env, &mut outputs, checkpoint, recorded).await?;
                 }
                 Some(_) => {}
                 None => return Ok(()),
