@@ -6,6 +6,13 @@
 //!   by record (`check/records.rs`);
 //! - [`recovered_state`]: every restore read the state its checkpoint wrote
 //!   (`check/state.rs`);
+//! - [`consistent_cut`]: every completed checkpoint's keyed state is the
+//!   oracle's at its source offsets (`check/cut.rs`);
+//! - [`restart_conformance`]: every failover was restarted or given up on as
+//!   the configured strategy says, judged by an independent model of Flink's
+//!   strategies (`check/restarts.rs`, `check/restart_model.rs`);
+//! - [`liveness`]: after the last fault heals, the job ends within
+//!   [`LIVENESS_BOUND`] (`check/liveness.rs`);
 //! - [`expected_outcome`]: the job ended the way the scenario said it would
 //!   (`check/expected.rs`).
 //!
@@ -17,19 +24,27 @@
 //! with a correct run (`check/fixture.rs`) and watching it catch the damage.
 
 mod cap;
+mod cut;
 mod expected;
 #[cfg(test)]
 mod fixture;
+mod liveness;
 mod records;
+pub mod restart_model;
+mod restarts;
 mod state;
 
 pub use cap::MAX_PER_KIND;
+pub use cut::consistent_cut;
 pub use expected::expected_outcome;
+pub use liveness::{liveness, LIVENESS_BOUND};
 pub use records::{at_least_once, exactly_once};
+pub use restarts::restart_conformance;
 pub use state::recovered_state;
 
 use crate::expect::Expectation;
 use crate::outcome::RunOutcome;
+use crate::scenario::Scenario;
 use crate::violation::Violation;
 
 /// The `kind` of every violation these checkers report.
@@ -58,17 +73,43 @@ pub mod kind {
     pub const WRONG_FAILURE_REASON: &str = "wrong-failure-reason";
     /// A transaction committed after the job had failed.
     pub const COMMITTED_AFTER_FAILURE: &str = "committed-after-failure";
+    /// A completed checkpoint's keyed state differs from the oracle's at its
+    /// source offsets.
+    pub const INCONSISTENT_CUT: &str = "inconsistent-cut";
+    /// A completed checkpoint without a keyed subtask's snapshot (or its
+    /// operator digest).
+    pub const MISSING_SNAPSHOT: &str = "missing-snapshot";
+    /// A restart the strategy should have refused, or one no failover asked for.
+    pub const UNEXPECTED_RESTART: &str = "unexpected-restart";
+    /// A give-up where the strategy should have restarted, or one no
+    /// failover asked for.
+    pub const UNEXPECTED_GIVE_UP: &str = "unexpected-give-up";
+    /// A restart after another delay than the strategy's.
+    pub const WRONG_DELAY: &str = "wrong-delay";
+    /// A restart numbered otherwise than the strategy counts.
+    pub const WRONG_ATTEMPT: &str = "wrong-attempt";
+    /// The job did not end within the bound after the last fault healed.
+    pub const NOT_LIVE: &str = "not-live";
 }
 
-/// Every checker that applies to `expect`, in the order a person reads them:
-/// the output first, then the state, then how the job ended.
-pub fn check_all(outcome: &RunOutcome, expect: &Expectation) -> Vec<Violation> {
+/// Every checker, with the output checker that `scenario.expect` calls for,
+/// in the order a person reads them: the output first, then the state, then
+/// the restarts, then when and how the job ended. (The consistent cut says
+/// nothing about at-least-once checkpoints: see `check/cut.rs`.)
+pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
+    let expect = &scenario.expect;
     let mut violations = match expect {
         Expectation::ExactlyOnce => exactly_once(outcome),
         Expectation::AtLeastOnce => at_least_once(outcome),
         Expectation::JobFailed { .. } => never_duplicated(outcome),
     };
     violations.extend(recovered_state(&outcome.trace));
+    violations.extend(consistent_cut(outcome, &scenario.config));
+    violations.extend(restart_conformance(
+        &outcome.trace,
+        &scenario.config.restart,
+    ));
+    violations.extend(liveness(outcome, LIVENESS_BOUND));
     violations.extend(expected_outcome(outcome, expect));
     violations
 }
@@ -84,15 +125,24 @@ fn never_duplicated(outcome: &RunOutcome) -> Vec<Violation> {
 
 #[cfg(test)]
 mod tests {
-    use super::fixture::{correct_run, failed_run, kinds, recommit, REASON};
+    use super::fixture::{
+        correct_run, failed_run, failed_scenario, kinds, recommit, scenario, REASON,
+    };
     use super::*;
+    use crate::trace::What;
     use flinch_engine::event::{Event, JobState};
+
+    fn job_failed() -> Scenario {
+        scenario(Expectation::JobFailed {
+            reason: REASON.into(),
+        })
+    }
 
     fn check_all_kinds(
         run: &RunOutcome,
         expect: Expectation,
     ) -> Vec<(crate::violation::Checker, &'static str)> {
-        check_all(run, &expect)
+        check_all(run, &scenario(expect))
             .iter()
             .map(|v| (v.checker, v.kind))
             .collect()
@@ -100,12 +150,10 @@ mod tests {
 
     #[test]
     fn a_correct_run_passes_every_checker_for_the_outcome_it_expects() {
-        assert_eq!(check_all(&correct_run(), &Expectation::ExactlyOnce), []);
-        assert_eq!(check_all(&correct_run(), &Expectation::AtLeastOnce), []);
-        let expect = Expectation::JobFailed {
-            reason: REASON.into(),
-        };
-        assert_eq!(check_all(&failed_run(), &expect), []);
+        let run = correct_run();
+        assert_eq!(check_all(&run, &scenario(Expectation::ExactlyOnce)), []);
+        assert_eq!(check_all(&run, &scenario(Expectation::AtLeastOnce)), []);
+        assert_eq!(check_all(&failed_run(), &failed_scenario()), []);
     }
 
     #[test]
@@ -114,7 +162,7 @@ mod tests {
         let mut run = correct_run();
         run.committed[1].records.remove(0);
         for e in &mut run.trace {
-            if let crate::trace::What::Engine(Event::StateRestored { digest, .. }) = &mut e.what {
+            if let What::Engine(Event::StateRestored { digest, .. }) = &mut e.what {
                 *digest ^= 1;
             }
         }
@@ -126,27 +174,68 @@ mod tests {
     }
 
     #[test]
+    fn every_expectation_runs_the_cut_restart_and_liveness_checkers() {
+        use crate::violation::Checker::*;
+        let mut run = correct_run();
+        for e in &mut run.trace {
+            match &mut e.what {
+                What::Engine(Event::CheckpointCompleted { offsets, .. }) => offsets[0] += 1,
+                What::Engine(Event::RestartScheduled { delay_ms, .. }) => *delay_ms += 1,
+                _ => {}
+            }
+        }
+        run.final_state = None;
+        let expectations = [
+            Expectation::ExactlyOnce,
+            Expectation::AtLeastOnce,
+            Expectation::JobFailed {
+                reason: REASON.into(),
+            },
+        ];
+        for expect in expectations {
+            let found = check_all_kinds(&run, expect.clone());
+            for wanted in [
+                (ConsistentCut, kind::INCONSISTENT_CUT),
+                (RestartConformance, kind::WRONG_DELAY),
+                (Liveness, kind::NOT_LIVE),
+            ] {
+                assert!(found.contains(&wanted), "{expect:?}: {found:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn at_least_once_checkpoints_are_not_held_to_a_consistent_cut() {
+        use flinch_engine::config::CheckpointMode;
+        let mut run = correct_run();
+        for e in &mut run.trace {
+            if let What::Engine(Event::CheckpointCompleted { offsets, .. }) = &mut e.what {
+                offsets[0] += 1;
+            }
+        }
+        let mut s = scenario(Expectation::AtLeastOnce);
+        assert_eq!(kinds(&check_all(&run, &s)), [kind::INCONSISTENT_CUT; 3]);
+        s.config.checkpoint.mode = CheckpointMode::AtLeastOnce;
+        assert_eq!(check_all(&run, &s), []);
+    }
+
+    #[test]
     fn at_least_once_expectation_tolerates_duplicates_but_not_loss() {
         let mut run = correct_run();
+        let s = scenario(Expectation::AtLeastOnce);
         recommit(&mut run, 0, 2);
-        assert_eq!(check_all(&run, &Expectation::AtLeastOnce), []);
+        assert_eq!(check_all(&run, &s), []);
         run.committed[2].records.remove(0);
-        assert_eq!(
-            kinds(&check_all(&run, &Expectation::AtLeastOnce)),
-            [kind::MISSING]
-        );
+        assert_eq!(kinds(&check_all(&run, &s)), [kind::MISSING]);
     }
 
     #[test]
     fn an_expected_failure_may_lose_output_but_must_not_commit_duplicates() {
-        let expect = Expectation::JobFailed {
-            reason: REASON.into(),
-        };
         let mut run = failed_run();
         run.committed[0].records.truncate(3);
-        assert_eq!(check_all(&run, &expect), [], "loss is allowed");
+        assert_eq!(check_all(&run, &failed_scenario()), [], "loss is allowed");
         recommit(&mut run, 1, 2);
-        let found = check_all(&run, &expect);
+        let found = check_all(&run, &failed_scenario());
         assert!(!found.is_empty());
         assert!(
             found.iter().all(|v| v.kind == kind::DUPLICATED),
@@ -156,11 +245,11 @@ mod tests {
 
     #[test]
     fn an_expected_failure_that_did_not_happen_is_reported_with_the_output_intact() {
-        let expect = Expectation::JobFailed {
-            reason: REASON.into(),
-        };
         let run = correct_run();
         assert_eq!(run.final_state, Some(JobState::Finished));
-        assert_eq!(kinds(&check_all(&run, &expect)), [kind::JOB_DID_NOT_FAIL]);
+        assert_eq!(
+            kinds(&check_all(&run, &job_failed())),
+            [kind::JOB_DID_NOT_FAIL]
+        );
     }
 }

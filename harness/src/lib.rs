@@ -5,9 +5,13 @@
 pub mod check;
 pub mod expect;
 pub mod fault;
+pub mod nemesis;
 pub mod outcome;
+pub mod plan;
 pub mod scenario;
 pub mod seed;
+pub mod selfcheck;
+pub mod shrink;
 pub mod trace;
 pub mod violation;
 pub mod world;

@@ -33,6 +33,13 @@
 //! at = "500ms"
 //! after = "300ms"                  # crash_restart only
 //!
+//! [nemesis]        # faults drawn from each seed, on top of [[fault]]
+//! intensity = 2.0                  # mean faults per simulated second
+//! kinds = ["crash_restart", "partition"]   # default: every kind
+//! hosts = ["*"]                    # default: every host
+//! from = "200ms"                   # the window faults start in;
+//! until = "3s"                     # default until: the input's duration
+//!
 //! [expect]
 //! outcome = "exactly-once"         # or "at-least-once", or "job-failed" with a reason
 //!
@@ -44,6 +51,7 @@
 
 mod duration;
 mod locate;
+mod nemesis;
 mod raw;
 mod restart;
 mod validate;
@@ -52,6 +60,7 @@ pub use duration::parse_duration;
 
 use crate::expect::Expectation;
 use crate::fault::Fault;
+use crate::nemesis::Nemesis;
 use flinch_engine::config::JobConfig;
 use std::fmt;
 use std::ops::Range;
@@ -66,11 +75,38 @@ pub struct Scenario {
     pub config: JobConfig,
     /// Hand-written faults, in time order.
     pub faults: Vec<Fault>,
+    /// Faults drawn from each seed (`[nemesis]`), on top of `faults`.
+    pub nemesis: Option<Nemesis>,
     pub expect: Expectation,
     /// The default seed range (`[seeds] range`).
     pub seeds: Range<u64>,
     /// Bound on simulated time: a run that has not ended by then fails liveness.
     pub max_sim_time: Duration,
+}
+
+impl Scenario {
+    /// The fault plan seed `seed` runs: the hand-written faults and the
+    /// nemesis's, merged by time (a stable merge: on a tie the hand-written
+    /// fault comes first). Jitter is not resolved here: the run resolves it
+    /// from the seed, in this order ([`crate::world::resolve_jitter`]).
+    pub fn plan(&self, seed: u64) -> Vec<Fault> {
+        let mut plan = self.faults.clone();
+        if let Some(nemesis) = &self.nemesis {
+            plan.extend(nemesis.plan(seed, &self.config, &self.expect));
+            plan.sort_by_key(|f| f.at);
+        }
+        plan
+    }
+}
+
+/// Every host of a topology with `taskmanagers` taskmanagers, by the names
+/// scenarios target them with (DESIGN.md §2).
+pub fn host_names(taskmanagers: u32) -> Vec<String> {
+    let taskmanagers = (1..=taskmanagers).map(|n| format!("taskmanager-{n}"));
+    std::iter::once("jobmanager".to_owned())
+        .chain(taskmanagers)
+        .chain(["log", "sink", "store"].map(str::to_owned))
+        .collect()
 }
 
 /// What is wrong with a scenario file, and where.
@@ -129,23 +165,71 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 5] = [
+const BUILTIN: [(&str, &str); 17] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
+    ),
+    (
+        "checkpoint-read-corruption",
+        include_str!("../../scenarios/checkpoint-read-corruption.toml"),
+    ),
+    (
+        "crash-between-precommit-and-commit",
+        include_str!("../../scenarios/crash-between-precommit-and-commit.toml"),
     ),
     (
         "crash-during-checkpoint",
         include_str!("../../scenarios/crash-during-checkpoint.toml"),
     ),
     (
+        "flapping-network",
+        include_str!("../../scenarios/flapping-network.toml"),
+    ),
+    (
+        "jobmanager-crash",
+        include_str!("../../scenarios/jobmanager-crash.toml"),
+    ),
+    (
+        "nemesis-mixed",
+        include_str!("../../scenarios/nemesis-mixed.toml"),
+    ),
+    (
+        "partition-between-taskmanagers",
+        include_str!("../../scenarios/partition-between-taskmanagers.toml"),
+    ),
+    (
+        "partition-taskmanager-jobmanager",
+        include_str!("../../scenarios/partition-taskmanager-jobmanager.toml"),
+    ),
+    (
         "restarts-exhausted",
         include_str!("../../scenarios/restarts-exhausted.toml"),
     ),
+    (
+        "stall-during-alignment",
+        include_str!("../../scenarios/stall-during-alignment.toml"),
+    ),
     ("steady", include_str!("../../scenarios/steady.toml")),
+    (
+        "store-and-jobmanager-loss",
+        include_str!("../../scenarios/store-and-jobmanager-loss.toml"),
+    ),
+    (
+        "store-disk-loss",
+        include_str!("../../scenarios/store-disk-loss.toml"),
+    ),
+    (
+        "store-unsynced-loss",
+        include_str!("../../scenarios/store-unsynced-loss.toml"),
+    ),
     (
         "taskmanager-crash",
         include_str!("../../scenarios/taskmanager-crash.toml"),
+    ),
+    (
+        "taskmanager-disk-loss",
+        include_str!("../../scenarios/taskmanager-disk-loss.toml"),
     ),
 ];
 
@@ -368,11 +452,15 @@ mod tests {
 
     #[test]
     fn an_unknown_scenario_name_lists_the_built_in_ones() {
+        let names: Vec<&str> = builtin().iter().map(|b| b.name).collect();
+        assert!(names.contains(&"steady") && names.contains(&"nemesis-mixed"));
         assert_eq!(
             load_error("no-such-scenario"),
-            "no-such-scenario: no built-in scenario has this name, and it is no .toml file; \
-             built-in scenarios: at-least-once-crash, crash-during-checkpoint, \
-             restarts-exhausted, steady, taskmanager-crash"
+            format!(
+                "no-such-scenario: no built-in scenario has this name, and it is no .toml file; \
+                 built-in scenarios: {}",
+                names.join(", ")
+            )
         );
     }
 

@@ -28,8 +28,9 @@ pub struct SeedReport {
 
 /// Run one seed and check it. A panic inside the simulation comes back as a
 /// failed report with a `panic` violation, never as a panic of the caller.
+/// The plan is the scenario's for this seed ([`Scenario::plan`]).
 pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedReport {
-    run_plan(scenario, seed, &scenario.faults)
+    run_plan(scenario, seed, &scenario.plan(seed))
 }
 
 /// Run one seed with an explicit fault plan instead of the scenario's.
@@ -54,7 +55,7 @@ pub fn run_plan(scenario: &Scenario, seed: u64, plan: &[Fault]) -> SeedReport {
         Ok(Err(message)) => return broken("simulation-error", message),
         Err(panic) => return broken("panic", panic_message(panic.as_ref())),
     };
-    let mut violations = check::check_all(&outcome, &scenario.expect);
+    let mut violations = check::check_all(&outcome, scenario);
     violations.extend(vacuity(&outcome.unfired));
     SeedReport {
         seed,

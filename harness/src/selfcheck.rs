@@ -5,8 +5,6 @@
 use crate::scenario::Scenario;
 use crate::seed::run_seed;
 use flinch_engine::config::PlantedBug;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
 /// How one scenario fared against one bug (or against the correct engine).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,43 +53,42 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
         let report = run_seed(&s, seed);
         if !report.passed {
             outcome.failed_seed = Some(seed);
-            outcome.checker = report.violations.first().map(|v| v.checker.name().to_string());
-            outcome.violation = report.violations.first().map(|v| format!("{}: {}", v.kind, v.message));
+            outcome.checker = report
+                .violations
+                .first()
+                .map(|v| v.checker.name().to_string());
+            outcome.violation = report
+                .violations
+                .first()
+                .map(|v| format!("{}: {}", v.kind, v.message));
             break;
         }
     }
     outcome
 }
 
-/// Every (bug or none) x scenario trial, run on `threads` worker threads;
-/// results in a deterministic order (bug, then scenario), whatever the threads did.
-pub fn run_all(scenarios: &[Scenario], bugs: &[Option<PlantedBug>], seeds: u64, threads: usize) -> Vec<Trial> {
-    let jobs: Vec<(usize, usize)> = (0..bugs.len()).flat_map(|b| (0..scenarios.len()).map(move |s| (b, s))).collect();
-    let next = AtomicUsize::new(0);
-    let results = Mutex::new(vec![None; jobs.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            scope.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(b, s)) = jobs.get(i) else { break };
-                let t = trial(&scenarios[s], bugs[b], seeds);
-                results.lock().expect("a worker panicked while holding the results")[i] = Some(t);
-            });
-        }
-    });
-    let results = results.into_inner().expect("no worker holds the lock after the scope");
-    results.into_iter().map(|t| t.expect("every job ran")).collect()
-}
-
 /// Summarize the trials of one bug.
 pub fn verdict(bug: PlantedBug, trials: &[Trial]) -> BugVerdict {
     let mine: Vec<&Trial> = trials.iter().filter(|t| t.bug == Some(bug)).collect();
-    let caught: Vec<&Trial> = mine.iter().copied().filter(|t| t.failed_seed.is_some()).collect();
-    let caught_by = caught.iter().min_by_key(|t| t.seeds_tried).map(|t| (*t).clone());
+    let caught: Vec<&Trial> = mine
+        .iter()
+        .copied()
+        .filter(|t| t.failed_seed.is_some())
+        .collect();
+    let caught_by = caught
+        .iter()
+        .min_by_key(|t| t.seeds_tried)
+        .map(|t| (*t).clone());
     let mut seeds: Vec<u64> = caught.iter().map(|t| t.seeds_tried).collect();
     seeds.sort_unstable();
     let median_seeds = (!seeds.is_empty()).then(|| seeds[seeds.len() / 2]);
-    BugVerdict { bug, caught_by, median_seeds, caught_in: caught.len(), scenarios: mine.len() }
+    BugVerdict {
+        bug,
+        caught_by,
+        median_seeds,
+        caught_in: caught.len(),
+        scenarios: mine.len(),
+    }
 }
 
 #[cfg(test)]
@@ -111,7 +108,12 @@ mod tests {
 
     #[test]
     fn the_verdict_names_the_fastest_catch_and_the_median() {
-        let trials = [t("a", None), t("b", Some(7)), t("c", Some(2)), t("d", Some(9))];
+        let trials = [
+            t("a", None),
+            t("b", Some(7)),
+            t("c", Some(2)),
+            t("d", Some(9)),
+        ];
         let v = verdict(PlantedBug::CommitOnBarrier, &trials);
         assert_eq!(v.caught_by.map(|t| t.scenario), Some("c".into()));
         assert_eq!((v.median_seeds, v.caught_in, v.scenarios), (Some(7), 3, 4));

@@ -11,6 +11,9 @@ use std::fmt;
 pub enum Checker {
     ExactlyOnce,
     RecoveredState,
+    ConsistentCut,
+    RestartConformance,
+    Liveness,
     ExpectedOutcome,
 }
 
@@ -19,6 +22,9 @@ impl Checker {
         match self {
             Checker::ExactlyOnce => "exactly-once",
             Checker::RecoveredState => "recovered-state",
+            Checker::ConsistentCut => "consistent-cut",
+            Checker::RestartConformance => "restart-conformance",
+            Checker::Liveness => "liveness",
             Checker::ExpectedOutcome => "expected-outcome",
         }
     }

@@ -41,9 +41,10 @@ struct HostHandles {
     fs: Rc<RefCell<Option<FsHandle>>>,
 }
 
-/// Run one seed with the scenario's own fault plan.
+/// Run one seed with the scenario's own fault plan: its hand-written faults
+/// and, with a `[nemesis]`, the faults drawn for this seed.
 pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
-    simulate_plan(scenario, seed, &scenario.faults)
+    simulate_plan(scenario, seed, &scenario.plan(seed))
 }
 
 /// Run one seed with an explicit fault plan (what shrinking edits). `Err`
@@ -491,18 +492,36 @@ impl Pending {
     }
 }
 
-/// The plan as pending actions, each fault's jitter resolved by the seed
-/// (with an RNG of its own, so the plan never shifts turmoil's choices).
+/// The plan as pending actions, each fault's jitter resolved by the seed.
 fn expand(faults: &[Fault], seed: u64) -> Vec<Pending> {
-    let mut rng = SmallRng::seed_from_u64(seed ^ 0xfa17_7157);
-    let mut resolve = |(index, f): (usize, &Fault)| Pending {
-        host: f.host.clone(),
-        action: Action::Fault(f.kind.clone()),
-        at: f.at + Duration::from_millis(rng.gen_range(0..f.jitter.as_millis().max(1) as u64)),
-        on: f.on.clone().map(|t| (t, 0)),
+    let pending = |(index, f): (usize, Fault)| Pending {
+        host: f.host,
+        action: Action::Fault(f.kind),
+        at: f.at,
+        on: f.on.map(|t| (t, 0)),
         fault: Some(index),
     };
-    faults.iter().enumerate().map(&mut resolve).collect()
+    resolve_jitter(faults, seed)
+        .into_iter()
+        .enumerate()
+        .map(pending)
+        .collect()
+}
+
+/// The plan with each fault's jitter resolved by the seed: `at` becomes the
+/// time drawn from `[at, at + jitter)` (whole milliseconds) and `jitter`
+/// zero. One draw per fault in plan order, from an RNG of its own, so the
+/// plan never shifts turmoil's choices. A resolved plan runs exactly as the
+/// plan it came from (a fault without jitter always draws 0), which is what
+/// lets shrinking remove faults without moving the others.
+pub fn resolve_jitter(faults: &[Fault], seed: u64) -> Vec<Fault> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ 0xfa17_7157);
+    let mut resolve = |f: &Fault| Fault {
+        at: f.at + Duration::from_millis(rng.gen_range(0..f.jitter.as_millis().max(1) as u64)),
+        jitter: Duration::ZERO,
+        ..f.clone()
+    };
+    faults.iter().map(&mut resolve).collect()
 }
 
 fn is_match(trigger: &EventTrigger, e: &TraceEvent) -> bool {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 /// Stack of the threads that run seeds: a simulation keeps deep futures on
 /// it, and a thread's default (2 MiB) is smaller than the main thread's.
-const WORKER_STACK: usize = 32 << 20;
+pub const WORKER_STACK: usize = 32 << 20;
 
 /// Run one seed; a panic that escapes the harness becomes a failed report
 /// with a `panic` violation instead of ending the CLI.

@@ -10,6 +10,8 @@ mod list;
 mod replay;
 mod run;
 mod seeds;
+mod selfcheck;
+mod shrink;
 
 use anyhow::anyhow;
 use clap::{Parser, Subcommand};
@@ -38,6 +40,12 @@ pub enum Command {
     Run(run::RunArgs),
     /// Run one seed of a scenario and print its trace and verdict.
     Replay(replay::ReplayArgs),
+    /// Shrink a failing seed's fault plan to the smallest that still fails
+    /// the same way, printed as a scenario file.
+    Shrink(shrink::ShrinkArgs),
+    /// Prove the harness catches every planted bug: each bug against every
+    /// built-in scenario, and the correct engine against them all.
+    Selfcheck(selfcheck::SelfcheckArgs),
 }
 
 /// What a command leaves for `main`: its stdout and its exit code.
@@ -52,6 +60,8 @@ pub fn execute(cli: Cli) -> anyhow::Result<Output> {
         Command::List => Ok(list::list()),
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
+        Command::Shrink(args) => shrink::shrink(&args),
+        Command::Selfcheck(args) => selfcheck::selfcheck(&args),
     }
 }
 
@@ -74,6 +84,11 @@ fn load_scenario(name_or_path: &str) -> anyhow::Result<Scenario> {
 /// (a built-in name or the path they gave), quoted for a POSIX shell.
 pub fn replay_command(scenario_arg: &str, seed: u64) -> String {
     format!("flinch replay {} --seed {seed}", shell_quote(scenario_arg))
+}
+
+/// The command that shrinks `seed`'s fault plan.
+pub fn shrink_command(scenario_arg: &str, seed: u64) -> String {
+    format!("flinch shrink {} --seed {seed}", shell_quote(scenario_arg))
 }
 
 fn shell_quote(s: &str) -> String {
@@ -115,6 +130,16 @@ mod tests {
             &["flinch", "run", "steady", "--jobs", "0"],
             &["flinch", "replay", "steady"],
             &["flinch", "replay", "steady", "--seed", "-1"],
+            &["flinch", "shrink", "steady"],
+            &[
+                "flinch",
+                "shrink",
+                "steady",
+                "--seed",
+                "1",
+                "--max-runs",
+                "0",
+            ],
         ] {
             let err = Cli::try_parse_from(argv).expect_err("a usage error");
             assert_eq!(err.exit_code(), i32::from(EXIT_USAGE), "{argv:?}: {err}");
@@ -153,6 +178,36 @@ mod tests {
             Some(std::path::Path::new("out.jsonl"))
         );
         assert!(!args.json);
+
+        let cli = Cli::try_parse_from(["flinch", "shrink", "nemesis-mixed", "--seed", "6"])
+            .expect("valid arguments");
+        let Command::Shrink(args) = cli.command else {
+            panic!("expected shrink, got {:?}", cli.command)
+        };
+        assert_eq!((args.seed, args.max_runs, args.json), (6, 500, false));
+        let cli = Cli::try_parse_from([
+            "flinch",
+            "shrink",
+            "x.toml",
+            "--seed",
+            "1",
+            "--max-runs",
+            "40",
+            "--json",
+        ])
+        .expect("valid arguments");
+        let Command::Shrink(args) = cli.command else {
+            panic!("expected shrink, got {:?}", cli.command)
+        };
+        assert_eq!((args.seed, args.max_runs, args.json), (1, 40, true));
+    }
+
+    #[test]
+    fn shrink_commands_quote_the_scenario() {
+        assert_eq!(
+            shrink_command("scenarios/a b.toml", 3),
+            "flinch shrink 'scenarios/a b.toml' --seed 3"
+        );
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! `flinch replay <SCENARIO> --seed S [--json] [--output FILE]`
 
-use super::{exec, exit_code, load_scenario, replay_command, seeds, Output};
+use super::{exec, exit_code, load_scenario, replay_command, seeds, shrink_command, Output};
 use anyhow::Context as _;
 use clap::Args;
 use flinch_engine::record::OutputRecord;
 use flinch_harness::outcome::CommittedTxn;
+use flinch_harness::plan::{fault_json, fault_line};
 use flinch_harness::seed::SeedReport;
 use flinch_harness::trace::TraceEvent;
 use flinch_harness::violation::Violation;
@@ -62,6 +63,8 @@ pub struct ReplayJson<'a> {
     trace_hash: String,
     sim_seconds: f64,
     records: u64,
+    /// The fault plan the seed ran (a nemesis's drawn for this seed).
+    plan: Vec<serde_json::Value>,
     trace: &'a [TraceEvent],
 }
 
@@ -75,6 +78,7 @@ pub fn json<'a>(scenario: &'a str, r: &'a SeedReport) -> ReplayJson<'a> {
         trace_hash: format!("{:08x}", r.trace_hash),
         sim_seconds: r.sim_time.as_millis() as f64 / 1000.0,
         records: r.records,
+        plan: r.plan.iter().map(fault_json).collect(),
         trace: &r.trace,
     }
 }
@@ -116,6 +120,13 @@ pub fn human(
     );
     let _ = writeln!(s, "sim time   {:.3} s", r.sim_time.as_secs_f64());
     let _ = writeln!(s, "records    {}", r.records);
+    if !r.plan.is_empty() {
+        let n = r.plan.len();
+        let _ = writeln!(s, "plan       {n} fault{}:", if n == 1 { "" } else { "s" });
+        for fault in &r.plan {
+            let _ = writeln!(s, "  {}", fault_line(fault));
+        }
+    }
     if let Some((path, n)) = written {
         let _ = writeln!(
             s,
@@ -123,6 +134,9 @@ pub fn human(
             if n == 1 { "" } else { "s" },
             path.display()
         );
+    }
+    if !r.passed && !r.plan.is_empty() {
+        let _ = writeln!(s, "shrink: {}", shrink_command(scenario_arg, r.seed));
     }
     if !r.passed {
         let _ = writeln!(s, "replay: {}", replay_command(scenario_arg, r.seed));
@@ -191,6 +205,7 @@ mod tests {
             keys,
             [
                 "passed",
+                "plan",
                 "records",
                 "scenario",
                 "seed",

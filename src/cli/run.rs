@@ -1,10 +1,15 @@
 //! `flinch run <SCENARIO> [--seeds A..B] [--jobs N] [--json]`
 
 use super::exec::{self, HasSeed};
-use super::{exit_code, load_scenario, replay_command, seeds, Output};
+use super::shrink::{shrink_on_worker, StderrProgress};
+use super::{exit_code, load_scenario, replay_command, seeds, shrink_command, Output};
 use anyhow::bail;
 use clap::Args;
+use flinch_harness::fault::Fault;
+use flinch_harness::plan::{fault_json, fault_line};
+use flinch_harness::scenario::Scenario;
 use flinch_harness::seed::SeedReport;
+use flinch_harness::shrink::ShrinkReport;
 use flinch_harness::violation::Violation;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -22,6 +27,10 @@ const TRACE_TAIL: usize = 20;
 const MAX_OTHER_SEEDS_SHOWN: usize = 20;
 /// When stderr is not a terminal, a progress line this often.
 const PLAIN_PROGRESS_EVERY: Duration = Duration::from_secs(10);
+/// Plans run at most to shrink the first failing seed: shrinking costs a
+/// run per candidate plan, so `flinch run` does a bounded pass and points to
+/// `flinch shrink` (which runs up to 500) for the rest.
+const SHRINK_MAX_RUNS: usize = 100;
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
@@ -37,6 +46,9 @@ pub struct RunArgs {
     /// Print one JSON object on stdout instead of the summary, and no progress.
     #[arg(long)]
     pub json: bool,
+    /// Do not shrink the first failing seed's fault plan.
+    #[arg(long)]
+    pub no_shrink: bool,
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
@@ -68,6 +80,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         |done| progress.event(done),
     )?;
     progress.finish();
+    let shrunk = if args.no_shrink {
+        None
+    } else {
+        shrink_first_failure(&scenario, &results, args.json)?
+    };
 
     let summary = RunSummary {
         scenario: scenario.name.clone(),
@@ -76,6 +93,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         jobs,
         results,
         wall: started.elapsed(),
+        shrunk,
     };
     let stdout = if args.json {
         let mut s = serde_json::to_string(&summary.json())?;
@@ -90,6 +108,62 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
     })
 }
 
+/// Shrink the first failing seed's plan, if it has faults (bounded by
+/// [`SHRINK_MAX_RUNS`]).
+fn shrink_first_failure(
+    scenario: &Scenario,
+    results: &[SeedSummary],
+    json: bool,
+) -> anyhow::Result<Option<ShrunkPlan>> {
+    let Some(first) = results.iter().find(|r| !r.passed && r.faults > 0) else {
+        return Ok(None);
+    };
+    if results.iter().find(|r| !r.passed).map(|r| r.seed) != Some(first.seed) {
+        // The first failure ran no fault: there is nothing to shrink.
+        return Ok(None);
+    }
+    let seed = first.seed;
+    if !json {
+        let _ = writeln!(
+            std::io::stderr(),
+            "flinch: shrinking the fault plan of seed {seed} (at most {SHRINK_MAX_RUNS} runs; --no-shrink skips this)"
+        );
+    }
+    let mut progress = StderrProgress::new(!json, &scenario.name, seed);
+    let result = shrink_on_worker(scenario, seed, SHRINK_MAX_RUNS, |p| progress.report(p))?;
+    Ok(match result {
+        Ok(report) => Some(ShrunkPlan::from(&report)),
+        Err(e) => {
+            if !json {
+                let _ = writeln!(std::io::stderr(), "flinch: not shrunk: {e}");
+            }
+            None
+        }
+    })
+}
+
+/// The first failing seed's plan, shrunk.
+#[derive(Debug, Clone)]
+pub struct ShrunkPlan {
+    pub seed: u64,
+    pub original: usize,
+    pub plan: Vec<Fault>,
+    pub runs: usize,
+    pub exhausted: bool,
+}
+
+impl From<&ShrinkReport> for ShrunkPlan {
+    fn from(r: &ShrinkReport) -> Self {
+        ShrunkPlan {
+            seed: r.seed,
+            original: r.original.len(),
+            plan: r.shrunk.plan.clone(),
+            runs: r.shrunk.runs,
+            exhausted: r.shrunk.exhausted,
+        }
+    }
+}
+
 /// What `flinch run` keeps of one seed: enough for the summary, without the
 /// whole trace and output of thousands of seeds.
 #[derive(Debug, Clone)]
@@ -102,6 +176,8 @@ pub struct SeedSummary {
     pub trace_len: usize,
     pub sim_time: Duration,
     pub records: u64,
+    /// Faults in the plan the seed ran.
+    pub faults: usize,
 }
 
 impl From<SeedReport> for SeedSummary {
@@ -115,6 +191,7 @@ impl From<SeedReport> for SeedSummary {
             violations: r.violations,
             sim_time: r.sim_time,
             records: r.records,
+            faults: r.plan.len(),
         }
     }
 }
@@ -136,6 +213,8 @@ pub struct RunSummary {
     pub jobs: usize,
     pub results: Vec<SeedSummary>,
     pub wall: Duration,
+    /// The first failing seed's plan, shrunk (when it had faults).
+    pub shrunk: Option<ShrunkPlan>,
 }
 
 #[derive(Serialize)]
@@ -148,6 +227,9 @@ struct RunJson<'a> {
     sim_seconds: f64,
     wall_seconds: f64,
     records: u64,
+    /// Left out when no seed ran a fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    faults_per_seed: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -155,6 +237,11 @@ struct FailureJson<'a> {
     seed: u64,
     violations: &'a [Violation],
     replay: String,
+    /// For the first failing seed, when it was shrunk.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shrunk_plan: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shrink: Option<String>,
 }
 
 impl RunSummary {
@@ -182,6 +269,16 @@ impl RunSummary {
         self.results.iter().map(|r| r.records).sum()
     }
 
+    /// The mean number of faults in the seeds' plans.
+    pub fn faults_per_seed(&self) -> f64 {
+        let faults: usize = self.results.iter().map(|r| r.faults).sum();
+        faults as f64 / self.results.len().max(1) as f64
+    }
+
+    fn shrunk_for(&self, seed: u64) -> Option<&ShrunkPlan> {
+        self.shrunk.as_ref().filter(|s| s.seed == seed)
+    }
+
     /// The `--json` object; fields serialize in the contract's order.
     pub fn json(&self) -> impl Serialize + '_ {
         RunJson {
@@ -195,11 +292,22 @@ impl RunSummary {
                     seed: r.seed,
                     violations: &r.violations,
                     replay: replay_command(&self.scenario_arg, r.seed),
+                    shrunk_plan: self
+                        .shrunk_for(r.seed)
+                        .map(|s| s.plan.iter().map(fault_json).collect()),
+                    shrink: self
+                        .shrunk_for(r.seed)
+                        .map(|_| shrink_command(&self.scenario_arg, r.seed)),
                 })
                 .collect(),
             sim_seconds: millis(self.sim_time()),
             wall_seconds: millis(self.wall),
             records: self.records(),
+            faults_per_seed: self
+                .results
+                .iter()
+                .any(|r| r.faults > 0)
+                .then(|| (self.faults_per_seed() * 100.0).round() / 100.0),
         }
     }
 
@@ -226,6 +334,7 @@ impl RunSummary {
         );
         let _ = writeln!(s, "wall time  {:.3} s", self.wall.as_secs_f64());
         let _ = writeln!(s, "records    {}", self.records());
+        let _ = writeln!(s, "faults     {:.2} per seed", self.faults_per_seed());
 
         let mut failures = self.failures();
         let Some(first) = failures.next() else {
@@ -270,6 +379,9 @@ impl RunSummary {
                 first.violations.len() - MAX_VIOLATIONS_SHOWN
             );
         }
+        if let Some(shrunk) = self.shrunk_for(first.seed) {
+            self.human_shrunk(&mut s, shrunk);
+        }
         if first.trace_tail.is_empty() {
             let _ = writeln!(s, "trace: (empty)");
         } else {
@@ -284,6 +396,35 @@ impl RunSummary {
             }
         }
         s
+    }
+}
+
+impl RunSummary {
+    /// The shrunk plan, one fault a line, and the command that prints it as
+    /// a scenario file.
+    fn human_shrunk(&self, s: &mut String, shrunk: &ShrunkPlan) {
+        let _ = writeln!(
+            s,
+            "shrunk plan: {} of {} fault{} still fail{} ({} runs{}):",
+            shrunk.plan.len(),
+            shrunk.original,
+            plural(shrunk.original),
+            if shrunk.plan.len() == 1 { "s" } else { "" },
+            shrunk.runs,
+            if shrunk.exhausted {
+                "; budget spent, `flinch shrink` goes further"
+            } else {
+                ""
+            }
+        );
+        for fault in &shrunk.plan {
+            let _ = writeln!(s, "  {}", fault_line(fault));
+        }
+        let _ = writeln!(
+            s,
+            "shrink: {}  (prints it as a scenario file)",
+            shrink_command(&self.scenario_arg, shrunk.seed)
+        );
     }
 }
 
@@ -391,7 +532,75 @@ mod tests {
             jobs: 4,
             results: reports.into_iter().map(SeedSummary::from).collect(),
             wall: Duration::from_millis(2345),
+            shrunk: None,
         }
+    }
+
+    fn crash(at_ms: u64) -> Fault {
+        Fault {
+            kind: flinch_harness::fault::FaultKind::CrashRestart {
+                after: Duration::from_millis(300),
+            },
+            host: "taskmanager-2".into(),
+            at: Duration::from_millis(at_ms),
+            jitter: Duration::ZERO,
+            on: None,
+        }
+    }
+
+    /// Seeds 0 and 1 (failing) ran 3 faults each, seed 2 none; seed 1's
+    /// plan shrank to one fault.
+    fn shrunk_summary() -> RunSummary {
+        let with_plan = |mut r: SeedReport, n: u64| {
+            r.plan = (0..n).map(|i| crash(100 * i)).collect();
+            r
+        };
+        let mut s = summary(vec![
+            with_plan(fake_report(0, 3, 0), 3),
+            with_plan(fake_report(1, 3, 2), 3),
+            fake_report(2, 3, 1),
+        ]);
+        s.shrunk = Some(ShrunkPlan {
+            seed: 1,
+            original: 3,
+            plan: vec![crash(200)],
+            runs: 17,
+            exhausted: false,
+        });
+        s
+    }
+
+    #[test]
+    fn the_summary_has_the_mean_faults_per_seed_and_the_shrunk_plan() {
+        let s = shrunk_summary();
+        assert_eq!(s.faults_per_seed(), 2.0);
+        let text = s.human();
+        assert!(text.contains("faults     2.00 per seed\n"), "{text}");
+        assert!(
+            text.contains(
+                "shrunk plan: 1 of 3 faults still fails (17 runs):\n  \
+                 crash_restart host=taskmanager-2 at=200ms after=300ms\n\
+                 shrink: flinch shrink 'scenarios/tm crash.toml' --seed 1  (prints it as a scenario file)\n"
+            ),
+            "{text}"
+        );
+        // In the order a person needs it: violations, shrunk plan, trace.
+        let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(at("violations (") < at("shrunk plan") && at("shrunk plan") < at("trace lines"));
+        println!("{text}");
+
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(json["faults_per_seed"], 2.0);
+        let failures = json["failures"].as_array().expect("an array");
+        assert_eq!(
+            failures[0]["shrunk_plan"][0],
+            serde_json::json!({"kind": "crash_restart", "host": "taskmanager-2", "at": "200ms", "after": "300ms"})
+        );
+        assert_eq!(
+            failures[0]["shrink"],
+            "flinch shrink 'scenarios/tm crash.toml' --seed 1"
+        );
+        assert!(failures[1].get("shrunk_plan").is_none(), "{json}");
     }
 
     #[test]

@@ -1,13 +1,17 @@
 //! A correct run of keyed-count, built without the engine, for the checker
 //! tests to tamper with: the seeded input log, the output a correct operator
 //! gives when it reads the partitions round-robin, four transactions (one
-//! per checkpoint) and a trace with one failover that restores checkpoint 2.
+//! per checkpoint) and a trace with one failover that restores checkpoint 2,
+//! with the scenarios those runs are correct for.
 
+use crate::expect::Expectation;
 use crate::outcome::{CommittedTxn, RunOutcome};
+use crate::scenario::Scenario;
 use crate::trace::{TraceEvent, What};
 use crate::violation::Violation;
-use flinch_engine::config::WorkloadConfig;
+use flinch_engine::config::{JobConfig, RestartConfig, TopologyConfig, WorkloadConfig};
 use flinch_engine::event::{Event, JobState, TaskId, Vertex};
+use flinch_engine::operator::{KeyedCount, Operator};
 use flinch_engine::record::{InputRecord, Key, OutputRecord, TxnId};
 use flinch_engine::workload::generate;
 use std::collections::BTreeMap;
@@ -19,18 +23,61 @@ pub const RECORDS: u64 = 240;
 pub const TXNS: u64 = 4;
 /// The failover happens after this checkpoint, and restores it.
 pub const RESTORED: u64 = 2;
-/// Why [`failed_run`] failed.
-pub const REASON: &str = "restart strategy fixed-delay gave up after 3 attempts";
+/// Why [`failed_run`] failed: its scenario's strategy never restarts.
+pub const REASON: &str = "restart strategy none gave up: it never restarts";
+/// The delay of the correct run's one restart.
+pub const RESTART_DELAY_MS: u64 = 10;
 
-pub fn input() -> Vec<Vec<InputRecord>> {
-    let config = WorkloadConfig {
+pub fn workload() -> WorkloadConfig {
+    WorkloadConfig {
         records: RECORDS,
         keys: 6,
         partitions: 3,
         skew: 0.5,
         ..WorkloadConfig::default()
+    }
+}
+
+pub fn input() -> Vec<Vec<InputRecord>> {
+    generate(&workload(), 7)
+}
+
+/// The scenario [`correct_run`] is correct for, expecting `expect`: one
+/// count subtask, and a fixed-delay strategy that allows its one restart.
+pub fn scenario(expect: Expectation) -> Scenario {
+    let restart = RestartConfig::FixedDelay {
+        attempts: 1,
+        delay: Duration::from_millis(RESTART_DELAY_MS),
     };
-    generate(&config, 7)
+    let config = JobConfig {
+        topology: TopologyConfig {
+            parallelism: 1,
+            ..TopologyConfig::default()
+        },
+        workload: workload(),
+        restart,
+        ..JobConfig::default()
+    };
+    // Built on a loaded scenario, so that fields added later keep a default.
+    let mut s = crate::scenario::load("steady").expect("built-in scenarios load");
+    s.name = "fixture".into();
+    s.description = "A correct run built without the engine.".into();
+    s.config = config;
+    s.faults = Vec::new();
+    s.expect = expect;
+    s.seeds = 7..8;
+    s.max_sim_time = Duration::from_secs(30);
+    s
+}
+
+/// The scenario [`failed_run`] is correct for: the strategy never restarts,
+/// and the job is expected to fail with [`REASON`].
+pub fn failed_scenario() -> Scenario {
+    let mut s = scenario(Expectation::JobFailed {
+        reason: REASON.into(),
+    });
+    s.config.restart = RestartConfig::None;
+    s
 }
 
 /// One record of each partition in turn.
@@ -198,31 +245,44 @@ pub fn event(at: Duration, host: &str, event: Event) -> TraceEvent {
     }
 }
 
-/// The trace of a correct run, one event every 10 ms.
+/// The trace of a correct run, one event every 10 ms, except that the
+/// restart is scheduled at the instant of its failover.
 fn trace(committed: &[CommittedTxn], partitions: usize) -> Vec<TraceEvent> {
     let mut events = vec![(
         "jobmanager",
         Event::JobState(JobState::Running { epoch: 1 }),
     )];
     let mut offsets = vec![0; partitions];
+    let mut counted = KeyedCount::default();
     for txn in committed {
         for r in &txn.records {
             offsets[r.partition as usize] = r.offset + 1;
+            counted.process(r.input(), &mut Vec::new());
         }
-        events.extend(checkpoint(txn, offsets.clone()));
+        let operator_digest = crc32fast::hash(&counted.snapshot_state());
+        events.extend(checkpoint(txn, offsets.clone(), operator_digest));
         if txn.txn.checkpoint == RESTORED {
             events.extend(failover());
         }
     }
     events.push(("jobmanager", Event::JobState(JobState::Finished)));
-    let at = |i: usize| Duration::from_millis(10 * (i as u64 + 1));
-    let stamped = events.into_iter().enumerate();
-    stamped
-        .map(|(i, (host, e))| event(at(i), host, e))
-        .collect()
+    let mut at = Duration::ZERO;
+    let mut stamp = |(host, e): (&str, Event)| {
+        if !matches!(e, Event::RestartScheduled { .. }) {
+            at += Duration::from_millis(10);
+        }
+        event(at, host, e)
+    };
+    events.into_iter().map(&mut stamp).collect()
 }
 
-fn checkpoint(txn: &CommittedTxn, offsets: Vec<u64>) -> Vec<(&'static str, Event)> {
+/// The events of one checkpoint; the count subtask's state has the digest
+/// `operator_digest`.
+fn checkpoint(
+    txn: &CommittedTxn,
+    offsets: Vec<u64>,
+    operator_digest: u32,
+) -> Vec<(&'static str, Event)> {
     let TxnId {
         epoch, checkpoint, ..
     } = txn.txn;
@@ -233,12 +293,13 @@ fn checkpoint(txn: &CommittedTxn, offsets: Vec<u64>) -> Vec<(&'static str, Event
     )];
     for task in TASKS {
         let digest = digest(checkpoint, task);
+        let operator_digest = (task.vertex == Vertex::Count).then_some(operator_digest);
         let snap = Event::StateSnapshotted {
             checkpoint,
             task,
             epoch,
             digest,
-            operator_digest: None,
+            operator_digest,
         };
         events.push(("taskmanager-1", snap));
     }
@@ -260,8 +321,13 @@ fn checkpoint(txn: &CommittedTxn, offsets: Vec<u64>) -> Vec<(&'static str, Event
 fn failover() -> Vec<(&'static str, Event)> {
     let epoch = epoch_of(RESTORED + 1);
     let cause = "taskmanager-2 lost: heartbeat timeout".to_string();
+    let scheduled = Event::RestartScheduled {
+        attempt: 1,
+        delay_ms: RESTART_DELAY_MS,
+    };
     let mut events = vec![
         ("jobmanager", Event::Failover { epoch, cause }),
+        ("jobmanager", scheduled),
         (
             "jobmanager",
             Event::JobState(JobState::Restarting { epoch }),
@@ -282,4 +348,12 @@ fn failover() -> Vec<(&'static str, Event)> {
         ("jobmanager", Event::JobState(JobState::Running { epoch })),
     ]);
     events
+}
+
+/// A real run of a built-in scenario, with the scenario.
+pub fn real_run(name: &str, seed: u64) -> (Scenario, RunOutcome) {
+    let scenario = crate::scenario::load(name).expect("built-in scenarios load");
+    let outcome = crate::world::simulate(&scenario, seed)
+        .unwrap_or_else(|e| panic!("{name} seed {seed} did not simulate: {e}"));
+    (scenario, outcome)
 }

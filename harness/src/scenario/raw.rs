@@ -27,6 +27,7 @@ pub(super) struct RawScenario {
     pub bug: Field<String>,
     #[serde(default)]
     pub fault: Vec<RawFault>,
+    pub nemesis: Option<Spanned<RawNemesis>>,
     pub expect: RawExpect,
     #[serde(default)]
     pub seeds: RawSeeds,
@@ -154,6 +155,18 @@ pub(super) enum RawFaultKind {
     IoErrors,
     ReadCorruption,
     DiskFull,
+}
+
+/// `[nemesis]`: kinds and hosts as names, checked in validation so that an
+/// unknown one is reported on its own element.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawNemesis {
+    pub intensity: Field<f64>,
+    pub kinds: Field<Vec<Spanned<String>>>,
+    pub hosts: Field<Vec<Spanned<String>>>,
+    pub from: Field<SimDuration>,
+    pub until: Field<SimDuration>,
 }
 
 #[derive(Debug, Deserialize)]

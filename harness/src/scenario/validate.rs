@@ -6,7 +6,9 @@ use super::raw::{
     Field, RawCheckpoint, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome, RawScenario,
     RawTiming, RawTopology, RawTrigger, RawWorkload,
 };
-use super::{duration::SimDuration, parse_seed_range, restart, Scenario, ScenarioError};
+use super::{
+    duration::SimDuration, host_names, nemesis, parse_seed_range, restart, Scenario, ScenarioError,
+};
 use crate::expect::Expectation;
 use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
 use flinch_engine::config::{
@@ -94,8 +96,22 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
     let max_sim_time = cx.positive_duration(&raw.max_sim_time, "max_sim_time", MAX_SIM_TIME)?;
     let faults = faults(cx, &raw.fault, topology.taskmanagers, max_sim_time)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
+    nemesis::unsurvivable_faults(cx, &raw.fault, &faults, &expect)?;
+    let workload = workload(cx, &raw.workload)?;
+    let nemesis = match &raw.nemesis {
+        Some(n) => {
+            let context = nemesis::Context {
+                hosts: &host_names(topology.taskmanagers),
+                expect: &expect,
+                workload: &workload,
+                max_sim_time,
+            };
+            Some(nemesis::nemesis(cx, n, &context)?)
+        }
+        None => None,
+    };
     let config = JobConfig {
-        workload: workload(cx, &raw.workload)?,
+        workload,
         timing: timing(cx, &raw.timing)?,
         planted_bug: raw.bug.as_ref().map(|b| bug(cx, b)).transpose()?,
         topology,
@@ -107,6 +123,7 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
         description,
         config,
         faults,
+        nemesis,
         expect,
         seeds: seeds(cx, raw.seeds.range.as_ref())?,
         max_sim_time,
@@ -265,22 +282,13 @@ fn bug(cx: &Ctx, name: &Spanned<String>) -> Result<PlantedBug, ScenarioError> {
     })
 }
 
-/// Host names a scenario may target (DESIGN.md §2).
-fn hosts(taskmanagers: u32) -> Vec<String> {
-    let taskmanagers = (1..=taskmanagers).map(|n| format!("taskmanager-{n}"));
-    std::iter::once("jobmanager".to_owned())
-        .chain(taskmanagers)
-        .chain(["log", "sink", "store"].map(str::to_owned))
-        .collect()
-}
-
 fn faults(
     cx: &Ctx,
     raw: &[RawFault],
     taskmanagers: u32,
     max_sim_time: Duration,
 ) -> Result<Vec<Fault>, ScenarioError> {
-    let hosts = hosts(taskmanagers);
+    let hosts = host_names(taskmanagers);
     let mut faults: Vec<Fault> = Vec::with_capacity(raw.len());
     for (index, raw) in raw.iter().enumerate() {
         let field = |name: &str| format!("fault[{index}].{name}");
@@ -314,7 +322,8 @@ fn faults(
             .iter()
             .rev()
             .find(|p| p.on.is_none())
-            .filter(|p| on.is_none() && p.at > at) {
+            .filter(|p| on.is_none() && p.at > at)
+        {
             let message = format!(
                 "faults must be listed in time order, but this one at {at:?} follows one at {:?}",
                 previous.at
@@ -962,8 +971,8 @@ after = "300ms"
             "test.toml:8: field `fault[0].when`: unknown field `when`",
         );
         check_error(
-            "[nemesis]\nintensity = 1",
-            "test.toml:4: field `nemesis`: unknown field `nemesis`",
+            "[nemesis]\nintensity = 1\nseed = 3",
+            "test.toml:6: field `nemesis.seed`: unknown field `seed`",
         );
     }
 

@@ -1,0 +1,220 @@
+//! Consistent cut: each completed checkpoint's keyed state equals the
+//! oracle's state at that checkpoint's source offsets.
+//!
+//! The oracle for `count[k]` at offsets `o` is a fresh
+//! [`KeyedCount`] fed every input record `r` with `r.offset < o[r.partition]`
+//! that the job routes to `k`; its digest (crc32 of `snapshot_state`) must
+//! equal the `operator_digest` that `count[k]` reported when it snapshotted
+//! that checkpoint. A count map does not depend on the order records arrive
+//! in, so the oracle needs no interleaving, and it can move from one
+//! checkpoint's offsets to the next one's by feeding only the records in
+//! between (it starts over if offsets ever go back): one pass over the input
+//! for a whole run.
+//!
+//! Only exactly-once checkpoints are cuts: in at-least-once mode a task
+//! snapshots without aligning, so its state may legitimately hold records
+//! from after the barrier on a faster input (FLINK-REFERENCE.md). The checker
+//! says nothing in that mode.
+
+use super::state::secs;
+use super::{cap, kind};
+use crate::outcome::RunOutcome;
+use crate::trace::What;
+use crate::violation::{Checker, Violation};
+use flinch_engine::config::{CheckpointMode, JobConfig};
+use flinch_engine::event::{Event, TaskId, Vertex};
+use flinch_engine::job::Plan;
+use flinch_engine::operator::{KeyedCount, Operator};
+use flinch_engine::record::InputRecord;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What a count subtask reported for one checkpoint.
+#[derive(Debug, Clone, Copy)]
+struct Snapshot {
+    epoch: u64,
+    operator_digest: Option<u32>,
+    at: Duration,
+}
+
+/// A completed checkpoint.
+struct Completed<'a> {
+    checkpoint: u64,
+    offsets: &'a [u64],
+    at: Duration,
+}
+
+/// The oracle's state of one count subtask at a checkpoint's offsets.
+struct Expected {
+    digest: u32,
+    records: u64,
+}
+
+/// Every count subtask of every completed checkpoint against the oracle;
+/// nothing in at-least-once mode (see the module documentation).
+pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation> {
+    if config.checkpoint.mode == CheckpointMode::AtLeastOnce {
+        return Vec::new();
+    }
+    let plan = Plan::new(config);
+    let routed = route(&outcome.input, &plan);
+    let mut oracle = Oracle::new(&routed, plan.counts);
+    let mut snapshots: BTreeMap<(u64, TaskId), Snapshot> = BTreeMap::new();
+    let mut violations = Vec::new();
+    for e in &outcome.trace {
+        match &e.what {
+            What::Engine(Event::StateSnapshotted {
+                checkpoint,
+                task,
+                epoch,
+                operator_digest,
+                ..
+            }) if task.vertex == Vertex::Count => {
+                let snapshot = Snapshot {
+                    epoch: *epoch,
+                    operator_digest: *operator_digest,
+                    at: e.at,
+                };
+                snapshots.insert((*checkpoint, *task), snapshot);
+            }
+            What::Engine(Event::CheckpointCompleted {
+                checkpoint,
+                offsets,
+            }) => {
+                let completed = Completed {
+                    checkpoint: *checkpoint,
+                    offsets,
+                    at: e.at,
+                };
+                let expected = oracle.at(offsets);
+                for (k, expected) in (0..plan.counts).zip(&expected) {
+                    let task = Plan::count(k);
+                    let snapshot = snapshots.get(&(*checkpoint, task));
+                    violations.extend(check_cut(&completed, task, snapshot, expected));
+                }
+            }
+            _ => {}
+        }
+    }
+    cap::limit(violations)
+}
+
+/// Each input record with the count subtask its key goes to.
+fn route(input: &[Vec<InputRecord>], plan: &Plan) -> Vec<Vec<(InputRecord, u32)>> {
+    let with_subtask = |r: &InputRecord| (*r, plan.route(r.key));
+    input
+        .iter()
+        .map(|log| log.iter().map(with_subtask).collect())
+        .collect()
+}
+
+/// Every count subtask's keyed count after the input records below some
+/// offsets.
+struct Oracle<'a> {
+    routed: &'a [Vec<(InputRecord, u32)>],
+    counts: u32,
+    ops: Vec<KeyedCount>,
+    /// Records fed per count subtask.
+    records: Vec<u64>,
+    /// Per partition: the offset bound fed up to, and how many records of
+    /// the partition that is.
+    fed: Vec<(u64, usize)>,
+}
+
+impl<'a> Oracle<'a> {
+    fn new(routed: &'a [Vec<(InputRecord, u32)>], counts: u32) -> Self {
+        Oracle {
+            routed,
+            counts,
+            ops: (0..counts).map(|_| KeyedCount::default()).collect(),
+            records: vec![0; counts as usize],
+            fed: vec![(0, 0); routed.len()],
+        }
+    }
+
+    /// The state of every count subtask after the records below `offsets`
+    /// (a partition without an offset contributes nothing).
+    fn at(&mut self, offsets: &[u64]) -> Vec<Expected> {
+        let bound = |p: usize| offsets.get(p).copied().unwrap_or(0);
+        if (0..self.fed.len()).any(|p| bound(p) < self.fed[p].0) {
+            *self = Oracle::new(self.routed, self.counts);
+        }
+        let mut out = Vec::new();
+        for (p, log) in self.routed.iter().enumerate() {
+            let (_, done) = self.fed[p];
+            let below = log[done..].iter().take_while(|(r, _)| r.offset < bound(p));
+            let mut fed = 0;
+            for (record, k) in below {
+                let Some(op) = self.ops.get_mut(*k as usize) else {
+                    unreachable!("Plan::route gives a subtask below parallelism, not {k}");
+                };
+                op.process(*record, &mut out);
+                out.clear();
+                self.records[*k as usize] += 1;
+                fed += 1;
+            }
+            self.fed[p] = (bound(p), done + fed);
+        }
+        let expected = self.ops.iter().zip(&self.records);
+        let expected = expected.map(|(op, records)| Expected {
+            digest: crc32fast::hash(&op.snapshot_state()),
+            records: *records,
+        });
+        expected.collect()
+    }
+}
+
+fn check_cut(
+    completed: &Completed,
+    task: TaskId,
+    snapshot: Option<&Snapshot>,
+    expected: &Expected,
+) -> Option<Violation> {
+    let Completed {
+        checkpoint,
+        offsets,
+        at,
+    } = *completed;
+    let done = format!(
+        "checkpoint {checkpoint} completed at {} with sources at offsets {offsets:?}",
+        secs(at)
+    );
+    let (kind, message) = match snapshot {
+        None => (
+            kind::MISSING_SNAPSHOT,
+            format!("{done}, but no snapshot of it by {task} was recorded before"),
+        ),
+        Some(s) => match s.operator_digest {
+            None => (
+                kind::MISSING_SNAPSHOT,
+                format!(
+                    "{done}, but {task}'s snapshot of it (epoch {}, at {}) carries no \
+                     operator digest",
+                    s.epoch,
+                    secs(s.at)
+                ),
+            ),
+            Some(d) if d == expected.digest => return None,
+            Some(d) => (
+                kind::INCONSISTENT_CUT,
+                format!(
+                    "{done}, but {task}'s snapshot of it (epoch {}, at {}) has operator digest \
+                     {d:#010x}, while the oracle's state after the {} records routed to {task} \
+                     below those offsets has digest {:#010x}",
+                    s.epoch,
+                    secs(s.at),
+                    expected.records,
+                    expected.digest
+                ),
+            ),
+        },
+    };
+    Some(Violation {
+        checkpoint: Some(checkpoint),
+        task: Some(task),
+        ..Violation::new(Checker::ConsistentCut, kind, message)
+    })
+}
+
+#[cfg(test)]
+mod tests;

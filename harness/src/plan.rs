@@ -1,0 +1,432 @@
+//! A scenario back to the TOML it could have been read from: what `flinch
+//! shrink` prints, so a shrunk fault plan is a scenario file that `flinch
+//! run` accepts. Every field is written out, defaults included, so the file
+//! means the same even if a default changes later.
+//!
+//! [`render`] is the inverse of [`crate::scenario::parse`]: parsing the text
+//! gives back an equal [`Scenario`] (tested over every built-in scenario,
+//! with and without its nemesis expanded into explicit faults).
+
+use crate::expect::Expectation;
+use crate::fault::{format_duration, Fault, FaultKind};
+use crate::nemesis::Nemesis;
+use crate::scenario::Scenario;
+use flinch_engine::config::{CheckpointMode, JobConfig, RestartConfig};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// The only built-in job (DESIGN.md §3); `Scenario` does not name it.
+const JOB: &str = "keyed-count";
+
+/// The scenario as a complete scenario file.
+pub fn render(scenario: &Scenario) -> String {
+    let mut s = String::new();
+    let c = &scenario.config;
+    line(&mut s, "name", &string(&scenario.name));
+    line(&mut s, "description", &multiline(&scenario.description));
+    line(&mut s, "job", &format!("{{ name = {} }}", string(JOB)));
+    let t = &c.topology;
+    let topology = format!(
+        "{{ taskmanagers = {}, parallelism = {}, max_parallelism = {} }}",
+        t.taskmanagers, t.parallelism, t.max_parallelism
+    );
+    line(&mut s, "topology", &topology);
+    line(&mut s, "max_sim_time", &duration(scenario.max_sim_time));
+    if let Some(bug) = c.planted_bug {
+        line(&mut s, "bug", &string(bug.name()));
+    }
+    config_tables(&mut s, c);
+    for fault in &scenario.faults {
+        s.push_str("\n[[fault]]\n");
+        for (key, value) in fault_fields(fault) {
+            line(&mut s, key, &value);
+        }
+    }
+    if let Some(nemesis) = &scenario.nemesis {
+        nemesis_table(&mut s, nemesis);
+    }
+    s.push_str("\n[expect]\n");
+    match &scenario.expect {
+        Expectation::ExactlyOnce => line(&mut s, "outcome", &string("exactly-once")),
+        Expectation::AtLeastOnce => line(&mut s, "outcome", &string("at-least-once")),
+        Expectation::JobFailed { reason } => {
+            line(&mut s, "outcome", &string("job-failed"));
+            line(&mut s, "reason", &string(reason));
+        }
+    }
+    s.push_str("\n[seeds]\n");
+    let range = format!("{}..{}", scenario.seeds.start, scenario.seeds.end);
+    line(&mut s, "range", &string(&range));
+    s
+}
+
+/// One fault on one line, its fields as a scenario file writes them:
+/// `crash_restart host=taskmanager-2 at=512ms after=300ms`.
+pub fn fault_line(fault: &Fault) -> String {
+    let mut fields = fault_fields(fault).into_iter();
+    let kind = fields.next().map(|(_, v)| v).unwrap_or_default();
+    let mut s = kind.trim_matches('"').to_owned();
+    for (key, value) in fields {
+        // Plain words need no quotes on one line.
+        let inner = value.strip_prefix('"').and_then(|v| v.strip_suffix('"'));
+        let value = match inner {
+            Some(inner) if !inner.contains([' ', '"', '\\']) => inner.to_owned(),
+            _ => value,
+        };
+        let _ = write!(s, " {key}={value}");
+    }
+    s
+}
+
+/// One fault as a flat JSON object with the fields a scenario file gives
+/// it (`jitter` and `on` only when set):
+/// `{"after":"300ms","at":"512ms","host":"taskmanager-2","kind":"crash_restart"}`.
+pub fn fault_json(fault: &Fault) -> serde_json::Value {
+    let kind = serde_json::to_value(&fault.kind).expect("fault kinds serialize");
+    let mut object = kind.as_object().cloned().unwrap_or_default();
+    object.insert("host".into(), fault.host.clone().into());
+    object.insert("at".into(), format_duration(fault.at).into());
+    if !fault.jitter.is_zero() {
+        object.insert("jitter".into(), format_duration(fault.jitter).into());
+    }
+    if let Some(on) = &fault.on {
+        let on = serde_json::to_value(on).expect("triggers serialize");
+        object.insert("on".into(), on);
+    }
+    serde_json::Value::Object(object)
+}
+
+fn config_tables(s: &mut String, c: &JobConfig) {
+    let w = &c.workload;
+    s.push_str("\n[workload]\n");
+    line(s, "records", &w.records.to_string());
+    line(s, "keys", &w.keys.to_string());
+    line(s, "partitions", &w.partitions.to_string());
+    line(s, "skew", &float(w.skew));
+    line(s, "rate", &w.rate.to_string());
+    line(s, "batch", &w.batch.to_string());
+
+    let k = &c.checkpoint;
+    s.push_str("\n[checkpoint]\n");
+    let mode = match k.mode {
+        CheckpointMode::ExactlyOnce => "exactly-once",
+        CheckpointMode::AtLeastOnce => "at-least-once",
+    };
+    line(s, "mode", &string(mode));
+    line(s, "interval", &duration(k.interval));
+    line(s, "timeout", &duration(k.timeout));
+    line(s, "min_pause", &duration(k.min_pause));
+    line(s, "max_concurrent", &k.max_concurrent.to_string());
+    line(s, "retained", &k.retained.to_string());
+    line(s, "tolerable_failures", &k.tolerable_failures.to_string());
+
+    s.push_str("\n[restart]\n");
+    line(s, "strategy", &string(c.restart.name()));
+    restart_parameters(s, &c.restart);
+
+    let t = &c.timing;
+    s.push_str("\n[timing]\n");
+    line(s, "heartbeat_interval", &duration(t.heartbeat_interval));
+    line(s, "heartbeat_timeout", &duration(t.heartbeat_timeout));
+    line(
+        s,
+        "channel_keepalive_timeout",
+        &duration(t.channel_keepalive_timeout),
+    );
+    line(s, "rpc_timeout", &duration(t.rpc_timeout));
+    line(s, "slot_request_timeout", &duration(t.slot_request_timeout));
+}
+
+fn restart_parameters(s: &mut String, restart: &RestartConfig) {
+    match restart {
+        RestartConfig::None => {}
+        RestartConfig::FixedDelay { attempts, delay } => {
+            line(s, "attempts", &attempts.to_string());
+            line(s, "delay", &duration(*delay));
+        }
+        RestartConfig::FailureRate {
+            max_failures_per_interval,
+            interval,
+            delay,
+        } => {
+            line(
+                s,
+                "max_failures_per_interval",
+                &max_failures_per_interval.to_string(),
+            );
+            line(s, "interval", &duration(*interval));
+            line(s, "delay", &duration(*delay));
+        }
+        RestartConfig::ExponentialDelay {
+            initial_backoff,
+            max_backoff,
+            multiplier,
+            jitter,
+            reset_backoff_threshold,
+            attempts,
+        } => {
+            line(s, "initial_backoff", &duration(*initial_backoff));
+            line(s, "max_backoff", &duration(*max_backoff));
+            line(s, "multiplier", &float(*multiplier));
+            line(s, "jitter", &float(*jitter));
+            line(
+                s,
+                "reset_backoff_threshold",
+                &duration(*reset_backoff_threshold),
+            );
+            if let Some(attempts) = attempts {
+                line(s, "attempts", &attempts.to_string());
+            }
+        }
+    }
+}
+
+fn nemesis_table(s: &mut String, n: &Nemesis) {
+    s.push_str("\n[nemesis]\n");
+    line(s, "intensity", &float(n.intensity));
+    let kinds: Vec<String> = n.kinds.iter().map(|k| string(k.name())).collect();
+    line(s, "kinds", &format!("[{}]", kinds.join(", ")));
+    let hosts: Vec<String> = n.hosts.iter().map(|h| string(h)).collect();
+    line(s, "hosts", &format!("[{}]", hosts.join(", ")));
+    line(s, "from", &duration(n.from));
+    line(s, "until", &duration(n.until));
+}
+
+/// A fault's fields, as TOML values, in the order a file lists them.
+fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
+    let mut fields = vec![
+        ("kind", string(f.kind.name())),
+        ("host", string(&f.host)),
+        ("at", duration(f.at)),
+    ];
+    if !f.jitter.is_zero() {
+        fields.push(("jitter", duration(f.jitter)));
+    }
+    if let Some(on) = &f.on {
+        let mut trigger = format!("{{ event = {}", string(&on.event));
+        if let Some(checkpoint) = on.checkpoint {
+            let _ = write!(trigger, ", checkpoint = {checkpoint}");
+        }
+        let _ = write!(trigger, ", occurrence = {} }}", on.occurrence);
+        fields.push(("on", trigger));
+    }
+    let d = |d: &Duration| duration(*d);
+    match &f.kind {
+        FaultKind::Crash | FaultKind::Restart => {}
+        FaultKind::CrashRestart { after } | FaultKind::DiskLoss { after } => {
+            fields.push(("after", d(after)));
+        }
+        FaultKind::Partition {
+            peer,
+            oneway,
+            duration,
+        } => {
+            fields.push(("peer", string(peer)));
+            fields.push(("oneway", oneway.to_string()));
+            fields.push(("for", d(duration)));
+        }
+        FaultKind::Stall { peer, duration } => {
+            fields.push(("peer", string(peer)));
+            fields.push(("for", d(duration)));
+        }
+        FaultKind::Latency {
+            peer,
+            max,
+            duration,
+        } => {
+            fields.push(("peer", string(peer)));
+            fields.push(("max", d(max)));
+            fields.push(("for", d(duration)));
+        }
+        FaultKind::MessageLoss { rate, duration } => {
+            fields.push(("rate", float(*rate)));
+            fields.push(("for", d(duration)));
+        }
+        FaultKind::IoErrors {
+            probability,
+            duration,
+        }
+        | FaultKind::ReadCorruption {
+            probability,
+            duration,
+        } => {
+            fields.push(("probability", float(*probability)));
+            fields.push(("for", d(duration)));
+        }
+        FaultKind::DiskFull { capacity, duration } => {
+            fields.push(("capacity", capacity.to_string()));
+            fields.push(("for", d(duration)));
+        }
+    }
+    fields
+}
+
+fn line(s: &mut String, key: &str, value: &str) {
+    let _ = writeln!(s, "{key} = {value}");
+}
+
+/// A duration as scenario files write it, exactly: `"250ms"`, `"2s"`, and
+/// anything finer than a millisecond in decimal seconds (`"0.00025s"`).
+pub fn duration(d: Duration) -> String {
+    let text = if !d.subsec_nanos().is_multiple_of(1_000_000) {
+        let fraction = format!("{:09}", d.subsec_nanos());
+        format!("{}.{}s", d.as_secs(), fraction.trim_end_matches('0'))
+    } else if d.as_millis().is_multiple_of(1_000) {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    };
+    string(&text)
+}
+
+/// A float that parses back to the same bits: Rust's shortest round-trip
+/// form, which always has a `.` or an exponent, so TOML reads a float.
+fn float(x: f64) -> String {
+    debug_assert!(x.is_finite(), "validated scenarios hold finite numbers");
+    format!("{x:?}")
+}
+
+/// A TOML basic string.
+fn string(text: &str) -> String {
+    let mut s = String::with_capacity(text.len() + 2);
+    s.push('"');
+    for c in text.chars() {
+        escape(&mut s, c);
+    }
+    s.push('"');
+    s
+}
+
+/// A TOML multi-line basic string, its lines kept as lines.
+fn multiline(text: &str) -> String {
+    let mut s = String::from("\"\"\"\n");
+    for c in text.chars() {
+        if c == '\n' {
+            s.push('\n');
+        } else {
+            escape(&mut s, c);
+        }
+    }
+    s.push_str("\"\"\"");
+    s
+}
+
+fn escape(s: &mut String, c: char) {
+    match c {
+        '"' => s.push_str("\\\""),
+        '\\' => s.push_str("\\\\"),
+        '\n' => s.push_str("\\n"),
+        '\r' => s.push_str("\\r"),
+        '\t' => s.push_str("\\t"),
+        c if c.is_control() => {
+            let _ = write!(s, "\\u{:04X}", u32::from(c));
+        }
+        c => s.push(c),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{builtin, load, parse};
+    use crate::world::resolve_jitter;
+
+    fn round_trip(scenario: &Scenario) {
+        let text = render(scenario);
+        match parse(&text, "rendered.toml") {
+            Ok(back) => assert_eq!(&back, scenario, "{text}"),
+            Err(error) => panic!("{error}\n{text}"),
+        }
+    }
+
+    #[test]
+    fn every_built_in_scenario_renders_to_a_file_that_parses_back_equal() {
+        for entry in builtin() {
+            round_trip(&load(entry.name).expect("built-in scenarios load"));
+        }
+    }
+
+    #[test]
+    fn plans_with_the_nemesis_expanded_and_jitter_resolved_render_back_equal() {
+        for entry in builtin() {
+            let scenario = load(entry.name).expect("built-in scenarios load");
+            for seed in 0..5 {
+                let mut explicit = scenario.clone();
+                explicit.nemesis = None;
+                explicit.faults = scenario.plan(seed);
+                round_trip(&explicit);
+                let mut pinned = explicit.clone();
+                pinned.faults = resolve_jitter(&explicit.faults, seed);
+                pinned.faults.sort_by_key(|f| f.at);
+                round_trip(&pinned);
+            }
+        }
+    }
+
+    #[test]
+    fn odd_text_numbers_and_durations_survive() {
+        let mut s = load("nemesis-mixed").expect("built-in");
+        s.name = "odd \"name\" \\ with\ttab".into();
+        s.description = "\n  \"\"\"quoted\"\"\" \\ back\\slash\u{1}\nend\n".into();
+        s.config.workload.skew = 0.1 + 0.2;
+        s.max_sim_time = Duration::new(40, 250_000);
+        s.config.restart = RestartConfig::ExponentialDelay {
+            initial_backoff: Duration::from_micros(1_500),
+            max_backoff: Duration::from_secs(90),
+            multiplier: 1e20,
+            jitter: 1e-7,
+            reset_backoff_threshold: Duration::from_nanos(1),
+            attempts: None,
+        };
+        s.expect = Expectation::JobFailed {
+            reason: "lost checkpoint 3".into(),
+        };
+        round_trip(&s);
+        s.config.restart = RestartConfig::None;
+        s.nemesis = None;
+        round_trip(&s);
+    }
+
+    #[test]
+    fn a_fault_is_one_flat_json_object() {
+        let s = load("taskmanager-crash").expect("built-in");
+        assert_eq!(
+            fault_json(&s.faults[0]).to_string(),
+            r#"{"after":"300ms","at":"300ms","host":"taskmanager-2","jitter":"600ms","kind":"crash_restart"}"#
+        );
+    }
+
+    #[test]
+    fn durations_are_written_in_the_shortest_exact_form() {
+        assert_eq!(duration(Duration::from_millis(250)), "\"250ms\"");
+        assert_eq!(duration(Duration::from_secs(2)), "\"2s\"");
+        assert_eq!(duration(Duration::ZERO), "\"0s\"");
+        assert_eq!(duration(Duration::from_millis(1_500)), "\"1500ms\"");
+        assert_eq!(duration(Duration::from_micros(250)), "\"0.00025s\"");
+    }
+
+    #[test]
+    fn a_fault_fits_on_one_line() {
+        let s = load("crash-during-checkpoint").expect("built-in");
+        assert_eq!(
+            fault_line(&s.faults[0]),
+            "crash_restart host=taskmanager-1 at=0s \
+             on={ event = \"checkpoint_acknowledged\", checkpoint = 2, occurrence = 2 } after=200ms"
+        );
+        let partition = Fault {
+            kind: FaultKind::Partition {
+                peer: "*".into(),
+                oneway: true,
+                duration: Duration::from_millis(300),
+            },
+            host: "taskmanager-1".into(),
+            at: Duration::from_millis(820),
+            jitter: Duration::ZERO,
+            on: None,
+        };
+        assert_eq!(
+            fault_line(&partition),
+            "partition host=taskmanager-1 at=820ms peer=* oneway=true for=300ms"
+        );
+    }
+}

@@ -1,0 +1,510 @@
+//! Shrinking: the smallest fault plan that still fails the same way
+//! (DESIGN.md §4: the plan, not the RNG, is what shrinking edits).
+//!
+//! [`shrink`] is pure over a predicate ("does this plan fail?"), so it is
+//! tested without simulations. It alternates two moves until neither
+//! helps, then the plan is *1-minimal*: removing any one fault, or halving
+//! how long any one lasts, makes the run pass.
+//! 1. **ddmin** (Zeller and Hildebrandt, "Simplifying and Isolating
+//!    Failure-Inducing Input", 2002) over the list of faults: try halves,
+//!    then complements, at finer and finer granularity.
+//! 2. **shortening**: halve each fault's duration (how long a host stays
+//!    down, a link or disk stays faulty) in whole milliseconds, down to
+//!    [`MIN_DURATION`], while the plan still fails.
+//!
+//! Every distinct plan is run at most once (results are cached), and at
+//! most `max_runs` plans are run: when the budget runs out the smallest
+//! failing plan found so far is returned, marked `exhausted`.
+//!
+//! [`shrink_seed`] wires it to simulations. Two things keep it sound:
+//! - **Pinned times.** A fault's jitter is resolved by one draw per fault
+//!   in plan order ([`resolve_jitter`]), so removing a fault would move
+//!   every later one. Shrinking therefore starts from the plan with each
+//!   fault's jitter resolved to the time it fired at in the failing run;
+//!   that plan runs exactly as the original.
+//! - **The same failure.** A plan counts as failing only if its run has a
+//!   violation of a (checker, kind) the original run had, e.g.
+//!   `[exactly-once] duplicated`, so shrinking does not wander off to a
+//!   different bug, or to a plan that fails only because one of its faults
+//!   never fired (`vacuous` counts only when the original failed with
+//!   nothing else).
+
+use crate::fault::{Fault, FaultKind};
+use crate::scenario::Scenario;
+use crate::seed::{run_plan, SeedReport};
+use crate::violation::{Checker, Violation};
+use crate::world::resolve_jitter;
+use std::time::Duration;
+
+/// Plans run by `flinch shrink` at most, by default.
+pub const MAX_RUNS: usize = 500;
+/// Durations are not halved below this.
+pub const MIN_DURATION: Duration = Duration::from_millis(1);
+
+/// The outcome of shrinking.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shrunk {
+    /// The smallest failing plan found.
+    pub plan: Vec<Fault>,
+    /// How many plans were run (cached repeats not counted).
+    pub runs: usize,
+    /// The budget ran out before the plan was 1-minimal.
+    pub exhausted: bool,
+}
+
+/// Where shrinking stands, for progress reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub runs: usize,
+    pub max_runs: usize,
+    /// Faults in the smallest failing plan so far.
+    pub faults: usize,
+}
+
+/// Shrink `plan`, which must fail, to a 1-minimal failing plan, running at
+/// most `max_runs` plans through `fails`. `progress` is called after every
+/// run.
+pub fn shrink(
+    plan: Vec<Fault>,
+    max_runs: usize,
+    fails: impl FnMut(&[Fault]) -> bool,
+    progress: impl FnMut(Progress),
+) -> Shrunk {
+    let mut tester = Tester {
+        fails,
+        progress,
+        cache: vec![(plan.clone(), true)],
+        runs: 0,
+        max_runs,
+        exhausted: false,
+        best: plan.len(),
+    };
+    let mut current = plan;
+    if tester.fails(&[]) {
+        current = Vec::new();
+    }
+    loop {
+        current = tester.ddmin(current);
+        let (shortened, changed) = tester.shorten_all(current);
+        current = shortened;
+        if !changed || tester.exhausted {
+            break;
+        }
+    }
+    Shrunk {
+        plan: current,
+        runs: tester.runs,
+        exhausted: tester.exhausted,
+    }
+}
+
+struct Tester<F, P> {
+    fails: F,
+    progress: P,
+    /// Every plan run so far, with whether it failed.
+    cache: Vec<(Vec<Fault>, bool)>,
+    runs: usize,
+    max_runs: usize,
+    exhausted: bool,
+    best: usize,
+}
+
+impl<F: FnMut(&[Fault]) -> bool, P: FnMut(Progress)> Tester<F, P> {
+    /// Whether `plan` fails; `false` once the budget is spent.
+    fn fails(&mut self, plan: &[Fault]) -> bool {
+        if let Some((_, failed)) = self.cache.iter().find(|(p, _)| p == plan) {
+            return *failed;
+        }
+        if self.runs >= self.max_runs {
+            self.exhausted = true;
+            return false;
+        }
+        self.runs += 1;
+        let failed = (self.fails)(plan);
+        self.cache.push((plan.to_vec(), failed));
+        if failed {
+            self.best = self.best.min(plan.len());
+        }
+        (self.progress)(Progress {
+            runs: self.runs,
+            max_runs: self.max_runs,
+            faults: self.best,
+        });
+        failed
+    }
+
+    /// Zeller's ddmin: a failing sub-list of `items` from which no single
+    /// element can be removed (when the budget allows).
+    fn ddmin(&mut self, mut items: Vec<Fault>) -> Vec<Fault> {
+        let mut n = 2;
+        while items.len() >= 2 && !self.exhausted {
+            let chunks = split(&items, n);
+            if let Some(chunk) = chunks.iter().find(|c| self.fails(c)) {
+                items = chunk.clone();
+                n = 2;
+                continue;
+            }
+            // With two chunks, each one's complement is the other.
+            let complement = (n > 2)
+                .then(|| (0..chunks.len()).map(|i| without(&chunks, i)))
+                .into_iter()
+                .flatten()
+                .find(|c| self.fails(c));
+            if let Some(complement) = complement {
+                items = complement;
+                n = (n - 1).max(2);
+                continue;
+            }
+            if n >= items.len() {
+                break;
+            }
+            n = (n * 2).min(items.len());
+        }
+        items
+    }
+
+    /// Halve each fault's duration while the plan still fails; whether
+    /// anything got shorter.
+    fn shorten_all(&mut self, mut plan: Vec<Fault>) -> (Vec<Fault>, bool) {
+        let mut changed = false;
+        for i in 0..plan.len() {
+            while let Some(shorter) = halved(&plan[i]) {
+                let mut candidate = plan.clone();
+                candidate[i] = shorter;
+                if !self.fails(&candidate) {
+                    break;
+                }
+                plan = candidate;
+                changed = true;
+            }
+        }
+        (plan, changed)
+    }
+}
+
+/// `items` in `n` contiguous chunks of nearly equal size, in order.
+fn split(items: &[Fault], n: usize) -> Vec<Vec<Fault>> {
+    let n = n.clamp(1, items.len().max(1));
+    let (size, extra) = (items.len() / n, items.len() % n);
+    let mut chunks = Vec::with_capacity(n);
+    let mut start = 0;
+    for i in 0..n {
+        let len = size + usize::from(i < extra);
+        chunks.push(items[start..start + len].to_vec());
+        start += len;
+    }
+    chunks
+}
+
+/// Every chunk but the `skip`-th, concatenated in order.
+fn without(chunks: &[Vec<Fault>], skip: usize) -> Vec<Fault> {
+    let rest = chunks.iter().enumerate().filter(|(i, _)| *i != skip);
+    rest.flat_map(|(_, c)| c.iter().cloned()).collect()
+}
+
+/// The fault lasting half as long (whole milliseconds, rounded down), or
+/// `None` when that would be shorter than [`MIN_DURATION`] or the fault
+/// has no duration.
+pub fn halved(fault: &Fault) -> Option<Fault> {
+    let lasts = fault.kind.duration()?;
+    let half = Duration::from_millis((lasts.as_millis() / 2) as u64);
+    if half < MIN_DURATION || half >= lasts {
+        return None;
+    }
+    let mut kind = fault.kind.clone();
+    match &mut kind {
+        FaultKind::Crash | FaultKind::Restart => return None,
+        FaultKind::CrashRestart { after } | FaultKind::DiskLoss { after } => *after = half,
+        FaultKind::Partition { duration, .. }
+        | FaultKind::Stall { duration, .. }
+        | FaultKind::Latency { duration, .. }
+        | FaultKind::MessageLoss { duration, .. }
+        | FaultKind::IoErrors { duration, .. }
+        | FaultKind::ReadCorruption { duration, .. }
+        | FaultKind::DiskFull { duration, .. } => *duration = half,
+    }
+    Some(Fault {
+        kind,
+        ..fault.clone()
+    })
+}
+
+/// What a failure is, for "fails the same way": its violations' checkers
+/// and kinds, without `vacuous` unless that is all there is.
+pub fn signature(violations: &[Violation]) -> Vec<(Checker, &'static str)> {
+    let mut all: Vec<_> = violations.iter().map(|v| (v.checker, v.kind)).collect();
+    all.sort_unstable();
+    all.dedup();
+    let real: Vec<_> = all
+        .iter()
+        .copied()
+        .filter(|(_, k)| *k != "vacuous")
+        .collect();
+    if real.is_empty() {
+        all
+    } else {
+        real
+    }
+}
+
+/// Whether a run with `violations` failed the way `signature` says.
+pub fn same_failure(signature: &[(Checker, &'static str)], violations: &[Violation]) -> bool {
+    violations
+        .iter()
+        .any(|v| signature.contains(&(v.checker, v.kind)))
+}
+
+/// A shrunk failing seed.
+#[derive(Debug, Clone)]
+pub struct ShrinkReport {
+    pub seed: u64,
+    /// The seed's plan with every fault's time pinned, in time order.
+    pub original: Vec<Fault>,
+    pub shrunk: Shrunk,
+    /// The failure being preserved.
+    pub signature: Vec<(Checker, &'static str)>,
+    /// The run of the shrunk plan.
+    pub report: SeedReport,
+}
+
+/// Why a seed could not be shrunk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShrinkError {
+    #[error("seed {seed} passes: there is no failure to shrink")]
+    Passes { seed: u64 },
+    #[error(
+        "seed {seed} fails, but not once its faults' times are pinned and put in time order \
+         (two faults due in the same tick swapped); shrink by hand from its plan"
+    )]
+    NotReproducible { seed: u64 },
+}
+
+/// Run `seed` of `scenario`; if it fails, shrink its plan (at most
+/// `max_runs` runs) to the smallest one that fails the same way.
+pub fn shrink_seed(
+    scenario: &Scenario,
+    seed: u64,
+    max_runs: usize,
+    progress: impl FnMut(Progress),
+) -> Result<ShrinkReport, ShrinkError> {
+    let first = run_plan(scenario, seed, &scenario.plan(seed));
+    if first.passed {
+        return Err(ShrinkError::Passes { seed });
+    }
+    let signature = signature(&first.violations);
+    let fails = |plan: &[Fault]| {
+        let r = run_plan(scenario, seed, plan);
+        !r.passed && same_failure(&signature, &r.violations)
+    };
+    let mut pinned = resolve_jitter(&first.plan, seed);
+    pinned.sort_by_key(|f| f.at);
+    if pinned != first.plan && !fails(&pinned) {
+        return Err(ShrinkError::NotReproducible { seed });
+    }
+    let shrunk = shrink(pinned.clone(), max_runs, fails, progress);
+    let report = run_plan(scenario, seed, &shrunk.plan);
+    Ok(ShrinkReport {
+        seed,
+        original: pinned,
+        shrunk,
+        signature,
+        report,
+    })
+}
+
+/// The scenario that replays a shrunk seed: the original with the shrunk
+/// plan as its hand-written faults, no nemesis, the one seed as its range,
+/// and a name and description that say where it came from.
+pub fn shrunk_scenario(scenario: &Scenario, shrink: &ShrinkReport) -> Scenario {
+    let seed = shrink.seed;
+    let failure: Vec<String> = shrink
+        .signature
+        .iter()
+        .map(|(checker, kind)| format!("[{}] {kind}", checker.name()))
+        .collect();
+    let origin = format!(
+        "Shrunk from scenario {} seed {seed}: {} of its {} faults, the smallest plan found that \
+         still fails with {}.",
+        scenario.name,
+        shrink.shrunk.plan.len(),
+        shrink.original.len(),
+        failure.join(", "),
+    );
+    let description = format!("{}\n\n{}", wrap(&origin, 98), scenario.description);
+    Scenario {
+        name: format!("{}-seed-{seed}-shrunk", scenario.name),
+        description,
+        faults: shrink.shrunk.plan.clone(),
+        nemesis: None,
+        seeds: seed..seed.saturating_add(1),
+        ..scenario.clone()
+    }
+}
+
+/// `text` in lines of at most `width` characters (longer words alone).
+fn wrap(text: &str, width: usize) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fault `i`: a crash_restart of `taskmanager-1` at `i` ms, down for `down` ms.
+    fn fault(i: u64, down: u64) -> Fault {
+        Fault {
+            kind: FaultKind::CrashRestart {
+                after: Duration::from_millis(down),
+            },
+            host: "taskmanager-1".into(),
+            at: Duration::from_millis(i),
+            jitter: Duration::ZERO,
+            on: None,
+        }
+    }
+
+    fn ids(plan: &[Fault]) -> Vec<u64> {
+        plan.iter().map(|f| f.at.as_millis() as u64).collect()
+    }
+
+    fn down(f: &Fault) -> u64 {
+        f.kind.duration().expect("crash_restart lasts").as_millis() as u64
+    }
+
+    fn check(n: u64, fails: impl Fn(&[Fault]) -> bool) -> Shrunk {
+        let plan: Vec<Fault> = (0..n).map(|i| fault(i, 400)).collect();
+        shrink(plan, MAX_RUNS, fails, |_| {})
+    }
+
+    #[test]
+    fn ddmin_finds_the_two_faults_that_fail_together() {
+        let both = |p: &[Fault]| ids(p).contains(&3) && ids(p).contains(&7);
+        let shrunk = check(10, both);
+        assert_eq!(ids(&shrunk.plan), [3, 7]);
+        assert!(!shrunk.exhausted);
+        // ... and then shortens each to the minimum that still fails.
+        assert_eq!(shrunk.plan.iter().map(down).collect::<Vec<_>>(), [1, 1]);
+    }
+
+    #[test]
+    fn ddmin_finds_one_fault_among_many_in_few_runs() {
+        let shrunk = check(64, |p| ids(p).contains(&41));
+        assert_eq!(ids(&shrunk.plan), [41]);
+        assert!(shrunk.runs < 40, "{} runs", shrunk.runs);
+    }
+
+    #[test]
+    fn durations_halve_to_the_shortest_that_still_fails() {
+        // Fails while fault 5 keeps its host down at least 60 ms.
+        let long = |p: &[Fault]| p.iter().any(|f| f.at.as_millis() == 5 && down(f) >= 60);
+        let shrunk = check(8, long);
+        assert_eq!(ids(&shrunk.plan), [5]);
+        // 400 -> 200 -> 100; 50 would pass.
+        assert_eq!(down(&shrunk.plan[0]), 100);
+    }
+
+    #[test]
+    fn removing_becomes_possible_after_shortening() {
+        // Faults 1 and 2 fail together while 2 is long; once 2 is short,
+        // fault 1 alone fails too (a failure that needs less, shrunk more).
+        let fails = |p: &[Fault]| {
+            let f2 = p.iter().find(|f| f.at.as_millis() == 2);
+            let has1 = ids(p).contains(&1);
+            match f2 {
+                Some(f) if down(f) >= 100 => has1,
+                Some(_) => false,
+                None => has1 && p.len() == 1 && down(&p[0]) <= 100,
+            }
+        };
+        let plan = vec![fault(1, 400), fault(2, 400)];
+        let shrunk = shrink(plan, MAX_RUNS, fails, |_| {});
+        assert_eq!(ids(&shrunk.plan), [1]);
+        assert!(down(&shrunk.plan[0]) <= 100);
+    }
+
+    #[test]
+    fn a_failure_without_faults_shrinks_to_the_empty_plan() {
+        let shrunk = check(5, |_| true);
+        assert!(shrunk.plan.is_empty());
+        assert_eq!(shrunk.runs, 1);
+    }
+
+    #[test]
+    fn the_budget_bounds_the_runs_and_keeps_the_best_plan_so_far() {
+        let plan: Vec<Fault> = (0..32).map(|i| fault(i, 400)).collect();
+        let mut seen = Vec::new();
+        let shrunk = shrink(
+            plan,
+            5,
+            |p| ids(p).contains(&3) && ids(p).contains(&29),
+            |p| seen.push(p),
+        );
+        assert!(shrunk.exhausted);
+        assert_eq!(shrunk.runs, 5);
+        assert!(ids(&shrunk.plan).contains(&3) && ids(&shrunk.plan).contains(&29));
+        assert_eq!(seen.len(), 5);
+        assert!(seen.iter().all(|p| p.max_runs == 5));
+    }
+
+    #[test]
+    fn no_plan_is_run_twice() {
+        let mut runs: Vec<Vec<u64>> = Vec::new();
+        let plan: Vec<Fault> = (0..12).map(|i| fault(i, 1)).collect();
+        shrink(
+            plan,
+            MAX_RUNS,
+            |p| {
+                runs.push(ids(p));
+                ids(p).contains(&2) && ids(p).contains(&9)
+            },
+            |_| {},
+        );
+        let mut unique = runs.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), runs.len());
+    }
+
+    #[test]
+    fn halving_keeps_whole_milliseconds_and_a_floor() {
+        let f = fault(0, 5);
+        let f = halved(&f).expect("5 ms halves");
+        assert_eq!(down(&f), 2);
+        let f = halved(&f).expect("2 ms halves");
+        assert_eq!(down(&f), 1);
+        assert_eq!(halved(&f), None);
+        let crash = Fault {
+            kind: FaultKind::Crash,
+            ..fault(0, 1)
+        };
+        assert_eq!(halved(&crash), None);
+    }
+
+    #[test]
+    fn the_signature_leaves_out_vacuity_unless_it_is_all_there_is() {
+        let v = |checker, kind| Violation::new(checker, kind, "x");
+        let dup = v(Checker::ExactlyOnce, "duplicated");
+        let vacuous = v(Checker::ExpectedOutcome, "vacuous");
+        assert_eq!(
+            signature(&[vacuous.clone(), dup.clone(), dup.clone()]),
+            [(Checker::ExactlyOnce, "duplicated")]
+        );
+        assert_eq!(
+            signature(std::slice::from_ref(&vacuous)),
+            [(Checker::ExpectedOutcome, "vacuous")]
+        );
+        let sig = signature(std::slice::from_ref(&dup));
+        assert!(same_failure(&sig, &[vacuous.clone(), dup]));
+        assert!(!same_failure(&sig, &[vacuous]));
+    }
+}

@@ -1,0 +1,229 @@
+//! `flinch selfcheck`: every planted bug against every built-in scenario,
+//! and the correct engine against them all, to prove the harness catches
+//! what it claims to.
+
+use super::exec::{run_parallel, HasSeed};
+use super::seeds::{default_jobs, parse_jobs};
+use super::Output;
+use clap::Args;
+use flinch_engine::config::PlantedBug;
+use flinch_harness::scenario::{builtin, load, Scenario};
+use flinch_harness::selfcheck::{trial, verdict, BugVerdict, Trial};
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct SelfcheckArgs {
+    /// Seeds each scenario may try per bug before it counts as blind to it.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub seeds_per_scenario: u64,
+    /// Worker threads (default: all cores).
+    #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<usize>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One (bug or none) x scenario trial, with the wall time it took.
+struct Timed {
+    index: u64,
+    trial: Trial,
+    wall: Duration,
+}
+
+impl HasSeed for Timed {
+    fn seed(&self) -> u64 {
+        self.index
+    }
+}
+
+pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
+    let started = Instant::now();
+    let scenarios: Vec<Scenario> = builtin()
+        .iter()
+        .map(|b| load(b.name))
+        .collect::<Result<_, _>>()?;
+    let bugs: Vec<Option<PlantedBug>> = std::iter::once(None)
+        .chain(PlantedBug::ALL.into_iter().map(Some))
+        .collect();
+    let jobs: Vec<(Option<PlantedBug>, usize)> = bugs
+        .iter()
+        .flat_map(|b| (0..scenarios.len()).map(move |s| (*b, s)))
+        .collect();
+    let seeds = args.seeds_per_scenario.max(1);
+    let runner = |index: u64| {
+        let (bug, s) = jobs[index as usize];
+        let t = Instant::now();
+        let trial = trial(&scenarios[s], bug, seeds);
+        Timed {
+            index,
+            trial,
+            wall: t.elapsed(),
+        }
+    };
+    let threads = args.jobs.unwrap_or_else(default_jobs);
+    let timed = run_parallel(0..jobs.len() as u64, threads, runner, |_| {})?;
+    let report = Report::new(&timed, started.elapsed());
+    let code = u8::from(!report.all_caught());
+    let stdout = if args.json {
+        serde_json::to_string(&report.json())? + "\n"
+    } else {
+        report.human()
+    };
+    Ok(Output { stdout, code })
+}
+
+struct Report {
+    verdicts: Vec<(BugVerdict, Duration)>,
+    /// Scenarios the correct engine failed, with the trial that shows it.
+    baseline: Vec<Trial>,
+    scenarios: usize,
+    wall: Duration,
+}
+
+impl Report {
+    fn new(timed: &[Timed], wall: Duration) -> Report {
+        let trials: Vec<Trial> = timed.iter().map(|t| t.trial.clone()).collect();
+        let verdicts = PlantedBug::ALL
+            .into_iter()
+            .map(|bug| {
+                let spent = timed
+                    .iter()
+                    .filter(|t| t.trial.bug == Some(bug))
+                    .map(|t| t.wall)
+                    .sum();
+                (verdict(bug, &trials), spent)
+            })
+            .collect();
+        let correct = trials.iter().filter(|t| t.bug.is_none());
+        let scenarios = correct.clone().count();
+        let baseline = correct
+            .filter(|t| t.failed_seed.is_some())
+            .cloned()
+            .collect();
+        Report {
+            verdicts,
+            baseline,
+            scenarios,
+            wall,
+        }
+    }
+
+    fn caught(&self) -> usize {
+        self.verdicts
+            .iter()
+            .filter(|(v, _)| v.caught_by.is_some())
+            .count()
+    }
+
+    fn all_caught(&self) -> bool {
+        self.caught() == self.verdicts.len() && self.baseline.is_empty()
+    }
+
+    fn json(&self) -> impl Serialize + '_ {
+        #[derive(Serialize)]
+        struct Bug<'a> {
+            name: &'a str,
+            incident: &'a str,
+            caught: bool,
+            scenario: Option<&'a str>,
+            seed: Option<u64>,
+            seeds_tried: Option<u64>,
+            checker: Option<&'a str>,
+            median_seeds: Option<u64>,
+            caught_in_scenarios: usize,
+            wall_seconds: f64,
+        }
+        #[derive(Serialize)]
+        struct Baseline<'a> {
+            scenarios: usize,
+            failed: Vec<(&'a str, Option<u64>, Option<&'a str>)>,
+        }
+        #[derive(Serialize)]
+        struct Json<'a> {
+            bugs: Vec<Bug<'a>>,
+            caught: usize,
+            total: usize,
+            baseline: Baseline<'a>,
+            wall_seconds: f64,
+        }
+        let bugs = self
+            .verdicts
+            .iter()
+            .map(|(v, spent)| {
+                let by = v.caught_by.as_ref();
+                Bug {
+                    name: v.bug.name(),
+                    incident: v.bug.incident(),
+                    caught: by.is_some(),
+                    scenario: by.map(|t| t.scenario.as_str()),
+                    seed: by.and_then(|t| t.failed_seed),
+                    seeds_tried: by.map(|t| t.seeds_tried),
+                    checker: by.and_then(|t| t.checker.as_deref()),
+                    median_seeds: v.median_seeds,
+                    caught_in_scenarios: v.caught_in,
+                    wall_seconds: round(spent.as_secs_f64()),
+                }
+            })
+            .collect();
+        let failed = self
+            .baseline
+            .iter()
+            .map(|t| (t.scenario.as_str(), t.failed_seed, t.violation.as_deref()))
+            .collect();
+        Json {
+            bugs,
+            caught: self.caught(),
+            total: self.verdicts.len(),
+            baseline: Baseline {
+                scenarios: self.scenarios,
+                failed,
+            },
+            wall_seconds: round(self.wall.as_secs_f64()),
+        }
+    }
+
+    fn human(&self) -> String {
+        let mut out = format!(
+            "{:<26} {:<6} {:<36} {:>5} {:>6} {:>7} {:>9}  checker\n",
+            "bug", "caught", "first caught by", "seed", "seeds", "median", "scenarios"
+        );
+        for (v, _) in &self.verdicts {
+            let by = v.caught_by.as_ref();
+            out += &format!(
+                "{:<26} {:<6} {:<36} {:>5} {:>6} {:>7} {:>9}  {}\n",
+                v.bug.name(),
+                if by.is_some() { "yes" } else { "NO" },
+                by.map_or("-", |t| t.scenario.as_str()),
+                by.and_then(|t| t.failed_seed)
+                    .map_or("-".into(), |s| s.to_string()),
+                by.map_or("-".into(), |t| t.seeds_tried.to_string()),
+                v.median_seeds.map_or("-".into(), |m| m.to_string()),
+                format!("{}/{}", v.caught_in, v.scenarios),
+                by.and_then(|t| t.checker.as_deref()).unwrap_or("-"),
+            );
+        }
+        out += &format!(
+            "\ncaught {} of {} planted bugs; the correct engine passed {} of {} scenarios; {:.1} s\n",
+            self.caught(),
+            self.verdicts.len(),
+            self.scenarios - self.baseline.len(),
+            self.scenarios,
+            self.wall.as_secs_f64()
+        );
+        for t in &self.baseline {
+            out += &format!(
+                "FALSE ALARM: {} failed seed {} without a planted bug: {}\n",
+                t.scenario,
+                t.failed_seed.unwrap_or_default(),
+                t.violation.as_deref().unwrap_or("")
+            );
+        }
+        out
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}

@@ -1,0 +1,183 @@
+//! Shrinking a planted bug's failing seed: a nemesis plan of several faults
+//! comes down to at most two that still fail the same way, and the scenario
+//! file `flinch shrink` prints fails again under `flinch run`.
+
+use flinch_engine::config::PlantedBug;
+use flinch_harness::plan::render;
+use flinch_harness::scenario::{load, parse, Scenario};
+use flinch_harness::seed::{run_plan, run_seed};
+use flinch_harness::shrink::{shrink_seed, shrunk_scenario};
+use flinch_harness::world::resolve_jitter;
+use std::fs;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// nemesis-mixed with `commit-on-barrier` planted, on half its input (and
+/// the nemesis window to match) so that it runs fast in debug builds, and
+/// at three times the intensity so that a plan has several faults to shrink.
+fn planted_nemesis() -> Scenario {
+    let mut s = load("nemesis-mixed").expect("built-in");
+    s.config.planted_bug = Some(PlantedBug::CommitOnBarrier);
+    s.config.workload.records = 3_000;
+    let nemesis = s.nemesis.as_mut().expect("nemesis-mixed has a nemesis");
+    nemesis.until = Duration::from_millis(1_500);
+    nemesis.intensity *= 3.0;
+    s
+}
+
+fn first_failure(s: &Scenario) -> u64 {
+    (0..20)
+        .find(|&seed| !run_seed(s, seed).passed)
+        .unwrap_or_else(|| {
+            panic!(
+                "commit-on-barrier went unnoticed by {} for 20 seeds",
+                s.name
+            )
+        })
+}
+
+#[test]
+fn a_planted_bugs_nemesis_plan_shrinks_to_at_most_two_faults_that_still_fail() {
+    let s = planted_nemesis();
+    let seed = first_failure(&s);
+    let shrink = shrink_seed(&s, seed, 200, |_| {}).expect("the seed fails");
+    let plan = &shrink.shrunk.plan;
+    assert!(
+        shrink.original.len() >= 4,
+        "seed {seed}: only {} faults to shrink",
+        shrink.original.len()
+    );
+    println!(
+        "seed {seed}: {} of {} faults in {} runs",
+        plan.len(),
+        shrink.original.len(),
+        shrink.shrunk.runs
+    );
+    assert!(
+        !shrink.shrunk.exhausted,
+        "seed {seed}: not 1-minimal in 200 runs"
+    );
+    assert!(
+        plan.len() <= 2,
+        "seed {seed}: {} of {} faults left: {plan:#?}",
+        plan.len(),
+        shrink.original.len()
+    );
+    let again = run_plan(&s, seed, plan);
+    assert!(!again.passed, "seed {seed}: the shrunk plan passes");
+    assert!(
+        again.violations.iter().any(|v| v.kind == "duplicated"),
+        "seed {seed}: the shrunk plan fails differently: {:#?}",
+        again.violations
+    );
+
+    // The printed scenario file means the same: it parses to the shrunk
+    // scenario and fails as a plain run of that seed.
+    let shrunk = shrunk_scenario(&s, &shrink);
+    let text = render(&shrunk);
+    let parsed = parse(&text, "shrunk.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(parsed, shrunk);
+    assert!(parsed.nemesis.is_none());
+    assert_eq!(parsed.seeds, seed..seed + 1);
+    assert!(!run_seed(&parsed, seed).passed);
+}
+
+#[test]
+fn a_plan_with_its_jitter_pinned_runs_exactly_as_the_jittered_one() {
+    let s = load("taskmanager-crash").expect("built-in");
+    for seed in 0..3 {
+        let plan = s.plan(seed);
+        let pinned = resolve_jitter(&plan, seed);
+        assert_ne!(pinned, plan, "taskmanager-crash's fault has jitter");
+        assert!(pinned.iter().all(|f| f.jitter.is_zero()));
+        assert_eq!(
+            resolve_jitter(&pinned, seed),
+            pinned,
+            "pinning is idempotent"
+        );
+        assert_eq!(
+            run_plan(&s, seed, &plan).trace_hash,
+            run_plan(&s, seed, &pinned).trace_hash,
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn a_passing_seed_has_nothing_to_shrink() {
+    let s = load("taskmanager-crash").expect("built-in");
+    let error = shrink_seed(&s, 0, 10, |_| {}).expect_err("seed 0 passes");
+    assert_eq!(
+        error.to_string(),
+        "seed 0 passes: there is no failure to shrink"
+    );
+}
+
+/// Run the `flinch` binary; (exit code, stdout, stderr).
+fn flinch(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_flinch"))
+        .args(args)
+        .output()
+        .expect("the flinch binary runs");
+    (
+        out.status.code().expect("flinch exits with a code"),
+        String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        String::from_utf8(out.stderr).expect("stderr is UTF-8"),
+    )
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("flinch-shrink-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("a temp dir");
+        TempDir(dir)
+    }
+
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        fs::write(&path, text).expect("the temp file is writable");
+        path.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn flinch_shrink_prints_a_scenario_file_that_flinch_run_fails_on() {
+    let dir = TempDir::new("cli");
+    let mut s = load("taskmanager-crash").expect("built-in");
+    s.config.planted_bug = Some(PlantedBug::CommitOnBarrier);
+    let seed = first_failure(&s);
+    let planted = dir.write("planted.toml", &render(&s));
+
+    let (code, stdout, stderr) = flinch(&["shrink", &planted, "--seed", &seed.to_string()]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let range = format!("{seed}..{}", seed + 1);
+    assert!(
+        stdout.contains(&format!(
+            "# Replay: save this as shrunk.toml, then: flinch run shrunk.toml --seeds {range}"
+        )),
+        "{stdout}"
+    );
+    assert!(stderr.contains("flinch: shrunk seed"), "{stderr}");
+    let shrunk = dir.write("shrunk.toml", &stdout);
+
+    let (code, out, err) = flinch(&["run", &shrunk, "--seeds", &range, "--no-shrink"]);
+    assert_eq!(code, 1, "the shrunk plan passes:\n{out}\n{err}\n{stdout}");
+    assert!(out.contains("[exactly-once] duplicated"), "{out}");
+
+    // A passing seed: exit 1, nothing printed but the reason.
+    let steady = dir.write("steady.toml", &render(&load("steady").expect("built-in")));
+    let (code, stdout, _) = flinch(&["shrink", &steady, "--seed", "0"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_eq!(stdout, "seed 0 of steady passes: nothing to shrink\n");
+}
