@@ -7,7 +7,6 @@
 use super::{Inbound, TaskEnv, TaskResult};
 use crate::align::{Aligned, Aligner};
 use crate::config::{CheckpointMode, PlantedBug};
-use crate::event::Event;
 use crate::io::{addr, mpsc, now, sleep};
 use crate::operator::{KeyedCount, Operator};
 use crate::proto::{Payload, SinkOp, SinkRequest, SinkResponse, ToJobManager};
@@ -220,33 +219,8 @@ impl Count {
         };
         let operator_digest = Some(crc32fast::hash(&snap.operator));
         let bytes = postcard::to_stdvec(&snap).expect("in-memory postcard encoding cannot fail");
-        let digest = crc32fast::hash(&bytes);
-        env.ctx.emit(Event::StateSnapshotted {
-            checkpoint,
-            task: env.task,
-            epoch: env.epoch,
-            digest,
-            operator_digest,
-        });
-        let stored = match env.store().await {
-            Ok(mut store) => env.put_state(&mut store, checkpoint, bytes).await,
-            Err(e) => Err(e),
-        };
-        match stored {
-            Ok(handle) => env.send(ToJobManager::Ack {
-                epoch: env.epoch,
-                checkpoint,
-                task: env.task,
-                handle,
-                source_offset: None,
-            }),
-            Err(reason) => env.send(ToJobManager::Decline {
-                epoch: env.epoch,
-                checkpoint,
-                task: env.task,
-                reason,
-            }),
-        }
+        env.store_snapshot(checkpoint, bytes, operator_digest, None)
+            .await;
         Ok(())
     }
 

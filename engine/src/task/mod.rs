@@ -107,6 +107,46 @@ impl TaskEnv {
         }
     }
 
+    /// A snapshot was taken: trace it, upload it, and acknowledge it to the
+    /// jobmanager (or decline the checkpoint if the upload failed).
+    pub async fn store_snapshot(
+        &self,
+        checkpoint: u64,
+        bytes: Vec<u8>,
+        operator_digest: Option<u32>,
+        source_offset: Option<u64>,
+    ) {
+        let (epoch, task) = (self.epoch, self.task);
+        let digest = crc32fast::hash(&bytes);
+        let snapshotted = Event::StateSnapshotted {
+            checkpoint,
+            task,
+            epoch,
+            digest,
+            operator_digest,
+        };
+        self.ctx.emit(snapshotted);
+        let stored = match self.store().await {
+            Ok(mut store) => self.put_state(&mut store, checkpoint, bytes).await,
+            Err(e) => Err(e),
+        };
+        self.send(match stored {
+            Ok(handle) => ToJobManager::Ack {
+                epoch,
+                checkpoint,
+                task,
+                handle,
+                source_offset,
+            },
+            Err(reason) => ToJobManager::Decline {
+                epoch,
+                checkpoint,
+                task,
+                reason,
+            },
+        });
+    }
+
     /// Read this task's restored state, verifying size and checksum.
     pub async fn restored_state(&self) -> Result<Option<(u64, Vec<u8>)>, String> {
         let Some(meta) = &self.restore else {

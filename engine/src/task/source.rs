@@ -4,10 +4,9 @@
 
 use super::{Inbound, TaskEnv, TaskResult};
 use crate::config::PlantedBug;
-use crate::event::Event;
 use crate::io::{addr, mpsc, now, sleep, timeout, OwnedWriteHalf, TcpStream};
 use crate::job::Plan;
-use crate::proto::{DataFrame, FetchRequest, FetchResponse, Payload, ToJobManager};
+use crate::proto::{DataFrame, FetchRequest, FetchResponse, Payload};
 use crate::record::InputRecord;
 use crate::wire::{self, RpcClient};
 use std::time::Duration;
@@ -128,33 +127,8 @@ async fn snapshot(
         send(out, Payload::Barrier(checkpoint), limit).await?;
     }
     let bytes = postcard::to_stdvec(&offset).expect("in-memory postcard encoding cannot fail");
-    let digest = crc32fast::hash(&bytes);
-    env.ctx.emit(Event::StateSnapshotted {
-        checkpoint,
-        task: env.task,
-        epoch: env.epoch,
-        digest,
-        operator_digest: None,
-    });
-    let stored = match env.store().await {
-        Ok(mut store) => env.put_state(&mut store, checkpoint, bytes).await,
-        Err(e) => Err(e),
-    };
-    match stored {
-        Ok(handle) => env.send(ToJobManager::Ack {
-            epoch: env.epoch,
-            checkpoint,
-            task: env.task,
-            handle,
-            source_offset: Some(offset),
-        }),
-        Err(reason) => env.send(ToJobManager::Decline {
-            epoch: env.epoch,
-            checkpoint,
-            task: env.task,
-            reason,
-        }),
-    }
+    env.store_snapshot(checkpoint, bytes, None, Some(offset))
+        .await;
     Ok(())
 }
 
