@@ -67,3 +67,31 @@ fn a_crash_run_shows_checkpoint_crash_failover_and_restore_in_its_trace() {
         );
     }
 }
+
+#[test]
+fn a_fault_that_never_fires_makes_the_run_vacuous_not_passed() {
+    use flinch_harness::fault::{Fault, FaultKind};
+    use std::time::Duration;
+    let mut scenario = load("steady").expect("built-in");
+    // The job ends after about 1.4 s; a crash at 25 s can never happen.
+    scenario.faults.push(Fault {
+        kind: FaultKind::Crash,
+        host: "taskmanager-1".into(),
+        at: Duration::from_secs(25),
+        jitter: Duration::ZERO,
+        on: None,
+    });
+    let report = run_seed(&scenario, 0);
+    assert!(!report.passed);
+    let vacuous: Vec<_> = report
+        .violations
+        .iter()
+        .filter(|v| v.kind == "vacuous")
+        .collect();
+    assert_eq!(vacuous.len(), 1, "{:#?}", report.violations);
+    assert!(
+        vacuous[0].message.contains("crash taskmanager-1 at 25s"),
+        "{}",
+        vacuous[0].message
+    );
+}
