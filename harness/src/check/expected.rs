@@ -125,7 +125,7 @@ fn committed_after_failure(trace: &[TraceEvent]) -> Vec<Violation> {
 
 /// Where a job that did not end stood: its last state and the last
 /// completed checkpoint, with how far the sources had come.
-fn pending(outcome: &RunOutcome) -> String {
+pub(super) fn pending(outcome: &RunOutcome) -> String {
     let mut state = None;
     let mut checkpoint = None;
     for e in &outcome.trace {

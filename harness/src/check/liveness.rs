@@ -123,33 +123,13 @@ fn since(trace: &[TraceEvent], heal: Duration, until: Duration) -> String {
     format!("{failed_over} and {checkpoints} completed checkpoint(s)")
 }
 
-/// Where a job that did not end stood: its last state, how far the last
-/// completed checkpoint had read, and its last engine events.
+/// Where a job that did not end stood (as `expected_outcome` says it), and
+/// its last engine events.
 fn pending(outcome: &RunOutcome) -> String {
-    let mut state = None;
-    let mut checkpoint = None;
-    for e in &outcome.trace {
-        match &e.what {
-            What::Engine(Event::JobState(s)) => state = Some(s),
-            What::Engine(Event::CheckpointCompleted {
-                checkpoint: n,
-                offsets,
-            }) => checkpoint = Some((*n, offsets)),
-            _ => {}
-        }
-    }
-    let state = state.map_or("none seen".to_string(), describe);
-    let ends: Vec<u64> = outcome.input.iter().map(|p| p.len() as u64).collect();
-    let checkpoint = match checkpoint {
-        None => "none".to_string(),
-        Some((n, offsets)) => {
-            format!("{n}, with sources at offsets {offsets:?} of {ends:?} records")
-        }
-    };
+    let events = last_events(&outcome.trace);
     format!(
-        "last job state: {state}; last completed checkpoint: {checkpoint}; last engine \
-         events: {}",
-        last_events(&outcome.trace)
+        "{}; last engine events: {events}",
+        super::expected::pending(outcome)
     )
 }
 
