@@ -8,10 +8,10 @@ use flinch_harness::scenario::{load, parse, Scenario};
 use flinch_harness::seed::{run_plan, run_seed};
 use flinch_harness::shrink::{shrink_seed, shrunk_scenario};
 use flinch_harness::world::resolve_jitter;
-use std::fs;
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
+
+mod common;
+use common::{flinch, TempDir};
 
 /// nemesis-mixed with `commit-on-barrier` planted, on half its input (and
 /// the nemesis window to match) so that it runs fast in debug builds, and
@@ -112,43 +112,6 @@ fn a_passing_seed_has_nothing_to_shrink() {
         error.to_string(),
         "seed 0 passes: there is no failure to shrink"
     );
-}
-
-/// Run the `flinch` binary; (exit code, stdout, stderr).
-fn flinch(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_flinch"))
-        .args(args)
-        .output()
-        .expect("the flinch binary runs");
-    (
-        out.status.code().expect("flinch exits with a code"),
-        String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    )
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("flinch-shrink-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("a temp dir");
-        TempDir(dir)
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        let path = self.0.join(name);
-        fs::write(&path, text).expect("the temp file is writable");
-        path.to_string_lossy().into_owned()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
 }
 
 #[test]

@@ -153,6 +153,24 @@ impl FaultKind {
     }
 }
 
+impl FaultKind {
+    /// The fault's length, to change it (what shrinking shortens); `None`
+    /// for a crash or restart, which have none of their own.
+    pub fn duration_mut(&mut self) -> Option<&mut Duration> {
+        match self {
+            FaultKind::Crash | FaultKind::Restart => None,
+            FaultKind::CrashRestart { after } | FaultKind::DiskLoss { after } => Some(after),
+            FaultKind::Partition { duration, .. }
+            | FaultKind::Stall { duration, .. }
+            | FaultKind::Latency { duration, .. }
+            | FaultKind::MessageLoss { duration, .. }
+            | FaultKind::IoErrors { duration, .. }
+            | FaultKind::ReadCorruption { duration, .. }
+            | FaultKind::DiskFull { duration, .. } => Some(duration),
+        }
+    }
+}
+
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind.name(), self.host)?;

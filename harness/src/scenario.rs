@@ -341,6 +341,22 @@ fn toml_error(source: &str, file: &str, error: &toml::de::Error) -> ScenarioErro
     scenario_error
 }
 
+/// Test helper for the parser's modules: parsing `source` must fail with
+/// an error whose text contains `expected`.
+#[cfg(test)]
+fn assert_parse_error(source: &str, expected: &str) {
+    match parse(source, "test.toml") {
+        Ok(scenario) => panic!("expected an error for {source:?}, got {scenario:?}"),
+        Err(error) => {
+            let shown = error.to_string();
+            assert!(
+                shown.contains(expected),
+                "error\n  {shown}\ndoes not contain\n  {expected}"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@
 //!   never fired (`vacuous` counts only when the original failed with
 //!   nothing else).
 
-use crate::fault::{Fault, FaultKind};
+use crate::fault::Fault;
 use crate::scenario::Scenario;
 use crate::seed::{run_plan, SeedReport};
 use crate::violation::{Checker, Violation};
@@ -212,17 +212,7 @@ pub fn halved(fault: &Fault) -> Option<Fault> {
         return None;
     }
     let mut kind = fault.kind.clone();
-    match &mut kind {
-        FaultKind::Crash | FaultKind::Restart => return None,
-        FaultKind::CrashRestart { after } | FaultKind::DiskLoss { after } => *after = half,
-        FaultKind::Partition { duration, .. }
-        | FaultKind::Stall { duration, .. }
-        | FaultKind::Latency { duration, .. }
-        | FaultKind::MessageLoss { duration, .. }
-        | FaultKind::IoErrors { duration, .. }
-        | FaultKind::ReadCorruption { duration, .. }
-        | FaultKind::DiskFull { duration, .. } => *duration = half,
-    }
+    *kind.duration_mut()? = half;
     Some(Fault {
         kind,
         ..fault.clone()
@@ -359,6 +349,7 @@ fn wrap(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::FaultKind;
 
     /// Fault `i`: a crash_restart of `taskmanager-1` at `i` ms, down for `down` ms.
     fn fault(i: u64, down: u64) -> Fault {

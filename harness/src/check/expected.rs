@@ -149,12 +149,13 @@ pub(super) fn pending(outcome: &RunOutcome) -> String {
     format!("last job state: {state}; last completed checkpoint: {checkpoint}")
 }
 
-fn describe(state: &JobState) -> String {
+/// A job state as reports name it: `running (epoch 2)`, `failed (reason)`.
+pub(super) fn describe(state: &JobState) -> String {
     match state {
         JobState::Running { epoch } => format!("running (epoch {epoch})"),
         JobState::Restarting { epoch } => format!("restarting (epoch {epoch})"),
         JobState::Finished => "finished".to_string(),
-        JobState::Failed { reason } => format!("failed: {reason}"),
+        JobState::Failed { reason } => format!("failed ({reason})"),
     }
 }
 

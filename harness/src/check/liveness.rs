@@ -50,7 +50,7 @@ pub fn liveness(outcome: &RunOutcome, bound: Duration) -> Vec<Violation> {
         Some((at, _)) if at <= deadline => return Vec::new(),
         Some((at, state)) => format!(
             "the job {} at {}, {} after the bound of {bound:?}: {healed}; since then {}",
-            describe(state),
+            super::expected::describe(state),
             secs(at),
             secs(at - deadline),
             since(&outcome.trace, heal, at)
@@ -88,15 +88,6 @@ fn ended(outcome: &RunOutcome) -> Option<(Duration, &JobState)> {
         _ => None,
     });
     Some((first_end.unwrap_or(outcome.sim_time), state))
-}
-
-fn describe(state: &JobState) -> String {
-    match state {
-        JobState::Running { epoch } => format!("running (epoch {epoch})"),
-        JobState::Restarting { epoch } => format!("restarting (epoch {epoch})"),
-        JobState::Finished => "finished".into(),
-        JobState::Failed { reason } => format!("failed ({reason})"),
-    }
 }
 
 /// What the job did between the heal and `until`: failovers (with the last

@@ -252,16 +252,7 @@ mod tests {
     }
 
     fn check_error_with(body: &str, expect: &str, expected: &str) {
-        match parse(&source(body, expect), "test.toml") {
-            Ok(s) => panic!("expected an error for {body:?}, got {s:?}"),
-            Err(e) => {
-                let shown = e.to_string();
-                assert!(
-                    shown.contains(expected),
-                    "error\n  {shown}\ndoes not contain\n  {expected}"
-                );
-            }
-        }
+        crate::scenario::assert_parse_error(&source(body, expect), expected);
     }
 
     fn check_error(body: &str, expected: &str) {

@@ -181,16 +181,7 @@ mod tests {
     }
 
     fn check_error(restart: &str, expected_substring: &str) {
-        match parse(&source(restart), "test.toml") {
-            Ok(scenario) => panic!("expected an error for {restart:?}, got {scenario:?}"),
-            Err(error) => {
-                let shown = error.to_string();
-                assert!(
-                    shown.contains(expected_substring),
-                    "error\n  {shown}\ndoes not contain\n  {expected_substring}"
-                );
-            }
-        }
+        crate::scenario::assert_parse_error(&source(restart), expected_substring);
     }
 
     #[test]

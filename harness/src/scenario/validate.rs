@@ -600,16 +600,7 @@ job = { name = "keyed-count" }
     }
 
     fn check_error(body: &str, expected_substring: &str) {
-        match parse(&source(body), "test.toml") {
-            Ok(scenario) => panic!("expected an error for {body:?}, got {scenario:?}"),
-            Err(error) => {
-                let shown = error.to_string();
-                assert!(
-                    shown.contains(expected_substring),
-                    "error\n  {shown}\ndoes not contain\n  {expected_substring}"
-                );
-            }
-        }
+        crate::scenario::assert_parse_error(&source(body), expected_substring);
     }
 
     #[test]
