@@ -5,6 +5,14 @@ use crate::config::WorkloadConfig;
 use crate::record::{InputRecord, Key};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
+use std::time::Duration;
+
+/// When a fault-free run has read its whole input: records over
+/// partitions × rate, rounded up to the millisecond.
+pub fn nominal_duration(config: &WorkloadConfig) -> Duration {
+    let per_second = u64::from(config.partitions) * config.rate;
+    Duration::from_millis((config.records * 1_000).div_ceil(per_second.max(1)))
+}
 
 /// Every partition's records, in offset order.
 pub fn generate(config: &WorkloadConfig, seed: u64) -> Vec<Vec<InputRecord>> {

@@ -109,19 +109,13 @@ impl NemesisKind {
         )
     }
 
-    /// Draw one fault of this kind on `host`. Ranges (all whole
-    /// milliseconds, so plans print exactly):
-    /// - crash_restart, disk_loss: down for 100–500 ms;
-    /// - partition (one-way one time in four), stall: 100 ms–1 s, with one
-    ///   other host or, one time in five, every other host (`*`);
-    /// - latency: up to 20–200 ms, for 200 ms–1 s;
-    /// - message_loss: rate 0.01–0.10 for 100–500 ms (turmoil breaks a whole
-    ///   link per lost message, so small rates already hurt);
-    /// - io_errors, read_corruption: probability 0.1–0.5 for 100–500 ms;
-    /// - disk_full: a capacity of 0–64 KiB (in 4 KiB steps) for 100–500 ms.
+    /// Draw one fault of this kind on `host`, from [`ranges`]. A partition
+    /// is one-way one time in four; a partition, stall or latency spike is
+    /// between `host` and one other host or, one time in five, every other
+    /// host (`*`).
     fn draw(self, rng: &mut SmallRng, host: &str, all: &[String]) -> FaultKind {
-        let ms =
-            |rng: &mut SmallRng, lo: u64, hi: u64| Duration::from_millis(rng.gen_range(lo..=hi));
+        use ranges::*;
+        let ms = |rng: &mut SmallRng, range| Duration::from_millis(rng.gen_range(range));
         let peer = |rng: &mut SmallRng| {
             if rng.gen_bool(0.2) {
                 return ALL_PEERS.to_owned();
@@ -129,48 +123,75 @@ impl NemesisKind {
             let others: Vec<&String> = all.iter().filter(|h| *h != host).collect();
             others[rng.gen_range(0..others.len())].clone()
         };
-        let fraction = |rng: &mut SmallRng, lo: u32, hi: u32, per: f64| {
-            f64::from(rng.gen_range(lo..=hi)) / per
-        };
+        let fraction = |rng: &mut SmallRng, range, per: f64| f64::from(rng.gen_range(range)) / per;
         match self {
             NemesisKind::CrashRestart => FaultKind::CrashRestart {
-                after: ms(rng, 100, 500),
+                after: ms(rng, DOWN_MS),
             },
             NemesisKind::DiskLoss => FaultKind::DiskLoss {
-                after: ms(rng, 100, 500),
+                after: ms(rng, DOWN_MS),
             },
             NemesisKind::Partition => FaultKind::Partition {
                 peer: peer(rng),
                 oneway: rng.gen_bool(0.25),
-                duration: ms(rng, 100, 1_000),
+                duration: ms(rng, LINK_MS),
             },
             NemesisKind::Stall => FaultKind::Stall {
                 peer: peer(rng),
-                duration: ms(rng, 100, 1_000),
+                duration: ms(rng, LINK_MS),
             },
             NemesisKind::Latency => FaultKind::Latency {
                 peer: peer(rng),
-                max: ms(rng, 20, 200),
-                duration: ms(rng, 200, 1_000),
+                max: ms(rng, LATENCY_MAX_MS),
+                duration: ms(rng, LATENCY_MS),
             },
             NemesisKind::MessageLoss => FaultKind::MessageLoss {
-                rate: fraction(rng, 1, 10, 100.0),
-                duration: ms(rng, 100, 500),
+                rate: fraction(rng, LOSS_PERCENT, 100.0),
+                duration: ms(rng, LOSS_MS),
             },
             NemesisKind::IoErrors => FaultKind::IoErrors {
-                probability: fraction(rng, 1, 5, 10.0),
-                duration: ms(rng, 100, 500),
+                probability: fraction(rng, DISK_TENTHS, 10.0),
+                duration: ms(rng, DISK_MS),
             },
             NemesisKind::ReadCorruption => FaultKind::ReadCorruption {
-                probability: fraction(rng, 1, 5, 10.0),
-                duration: ms(rng, 100, 500),
+                probability: fraction(rng, DISK_TENTHS, 10.0),
+                duration: ms(rng, DISK_MS),
             },
             NemesisKind::DiskFull => FaultKind::DiskFull {
-                capacity: u64::from(rng.gen_range(0..=16_u32)) * 4_096,
-                duration: ms(rng, 100, 500),
+                capacity: u64::from(rng.gen_range(CAPACITY_PAGES)) * PAGE,
+                duration: ms(rng, DISK_MS),
             },
         }
     }
+}
+
+/// The ranges survivable faults are drawn from, by the nemesis and by the
+/// proptest strategies ([`crate::strategy`]): every fault heals, and lasts
+/// far shorter than the engine's timeouts allow it to recover in. Times
+/// are whole milliseconds, so plans print exactly.
+pub mod ranges {
+    use std::ops::RangeInclusive;
+
+    /// crash_restart, disk_loss: how long the host stays down (ms).
+    pub const DOWN_MS: RangeInclusive<u64> = 100..=500;
+    /// partition, stall: how long the link is cut or held (ms).
+    pub const LINK_MS: RangeInclusive<u64> = 100..=1_000;
+    /// latency: the highest latency of the spike (ms) ...
+    pub const LATENCY_MAX_MS: RangeInclusive<u64> = 20..=200;
+    /// ... and how long it lasts (ms).
+    pub const LATENCY_MS: RangeInclusive<u64> = 200..=1_000;
+    /// message_loss: the loss rate in percent (turmoil breaks a whole link
+    /// per lost message, so small rates already hurt) ...
+    pub const LOSS_PERCENT: RangeInclusive<u32> = 1..=10;
+    /// ... and how long it lasts (ms).
+    pub const LOSS_MS: RangeInclusive<u64> = 100..=500;
+    /// io_errors, read_corruption: the probability in tenths.
+    pub const DISK_TENTHS: RangeInclusive<u32> = 1..=5;
+    /// io_errors, read_corruption, disk_full: how long the disk is faulty (ms).
+    pub const DISK_MS: RangeInclusive<u64> = 100..=500;
+    /// disk_full: the capacity left, in pages of [`PAGE`] bytes.
+    pub const CAPACITY_PAGES: RangeInclusive<u32> = 0..=16;
+    pub const PAGE: u64 = 4_096;
 }
 
 /// Why losing `host`'s disk cannot be survived by any engine, or `None`
@@ -191,18 +212,14 @@ pub fn allows_unsurvivable(expect: &Expectation) -> bool {
     matches!(expect, Expectation::JobFailed { .. })
 }
 
-impl Nemesis {
-    /// The hosts, of `all` (every host of the topology), that `kind` may
-    /// target: the nemesis's `hosts` (with `*` standing for `all`), and of
-    /// those only the ones where the kind means something and is
-    /// survivable unless `expect` allows otherwise.
-    pub fn targets(&self, kind: NemesisKind, all: &[String], expect: &Expectation) -> Vec<String> {
-        let named = |h: &String| self.hosts.iter().any(|n| n == ALL_HOSTS || n == h);
+impl NemesisKind {
+    /// The hosts, of `all` (every host of the topology), where the kind
+    /// means something and is survivable unless `expect` allows otherwise.
+    pub fn targets(self, all: &[String], expect: &Expectation) -> Vec<String> {
         all.iter()
-            .filter(|h| named(h))
-            .filter(|h| !kind.on_disk() || DISK_HOSTS.contains(&h.as_str()))
+            .filter(|h| !self.on_disk() || DISK_HOSTS.contains(&h.as_str()))
             .filter(|h| {
-                kind != NemesisKind::DiskLoss
+                self != NemesisKind::DiskLoss
                     || allows_unsurvivable(expect)
                     || unsurvivable(
                         &FaultKind::DiskLoss {
@@ -213,6 +230,19 @@ impl Nemesis {
                     .is_none()
             })
             .cloned()
+            .collect()
+    }
+}
+
+impl Nemesis {
+    /// The hosts, of `all` (every host of the topology), that `kind` may
+    /// target: the nemesis's `hosts` (with `*` standing for `all`), and of
+    /// those only [`NemesisKind::targets`].
+    pub fn targets(&self, kind: NemesisKind, all: &[String], expect: &Expectation) -> Vec<String> {
+        let named = |h: &String| self.hosts.iter().any(|n| n == ALL_HOSTS || n == h);
+        kind.targets(all, expect)
+            .into_iter()
+            .filter(named)
             .collect()
     }
 

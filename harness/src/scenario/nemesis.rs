@@ -11,6 +11,7 @@ use crate::nemesis::{
     allows_unsurvivable, unsurvivable, Nemesis, NemesisKind, ALL_HOSTS, DEFAULT_INTENSITY,
 };
 use flinch_engine::config::WorkloadConfig;
+use flinch_engine::workload::nominal_duration;
 use std::time::Duration;
 use toml::Spanned;
 
@@ -68,13 +69,6 @@ pub(super) fn nemesis(
     };
     every_kind_has_a_target(cx, &nemesis, &kinds, &hosts, context)?;
     Ok(nemesis)
-}
-
-/// When a fault-free run has read its whole input: records over
-/// partitions × rate, rounded up to the millisecond.
-fn nominal_duration(workload: &WorkloadConfig) -> Duration {
-    let per_second = u64::from(workload.partitions) * workload.rate;
-    Duration::from_millis((workload.records * 1_000).div_ceil(per_second.max(1)))
 }
 
 type Named<T> = Vec<(T, std::ops::Range<usize>)>;
