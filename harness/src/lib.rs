@@ -12,6 +12,7 @@ pub mod scenario;
 pub mod seed;
 pub mod selfcheck;
 pub mod shrink;
+pub mod strategy;
 pub mod trace;
 pub mod violation;
 pub mod world;

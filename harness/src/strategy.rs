@@ -1,0 +1,582 @@
+//! proptest strategies for everything a run is made of: faults, fault
+//! plans, workloads, checkpoint and restart configurations, topologies,
+//! and whole [`Case`]s that combine them. Property suites compose these
+//! (flinch's own are in `tests/properties_simulated.rs`); when a property
+//! fails, proptest shrinks the case toward fewer, shorter and earlier
+//! faults and a smaller workload, and prints the minimal case as a
+//! scenario file that `flinch run` accepts.
+//!
+//! Every value is drawn from a range whose low end is the simple one, so
+//! shrinking moves there: a plan loses faults, a fault's `at` moves toward
+//! the start of its window and its duration toward the shortest, a
+//! workload toward fewer records, keys and partitions.
+//!
+//! ```no_run
+//! use flinch_engine::config::CheckpointMode;
+//! use flinch_harness::strategy;
+//! use proptest::prelude::*;
+//!
+//! proptest! {
+//!     #[test]
+//!     fn survivable_cases_pass(case in strategy::survivable_case(CheckpointMode::ExactlyOnce)) {
+//!         let report = case.run();
+//!         prop_assert!(report.passed, "{:?}", report.violations);
+//!     }
+//! }
+//! ```
+
+use crate::expect::Expectation;
+use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
+use crate::nemesis::{ranges, NemesisKind};
+use crate::plan;
+use crate::scenario::{host_names, Scenario};
+use crate::seed::{run_seed, SeedReport};
+use flinch_engine::config::{
+    CheckpointConfig, CheckpointMode, JobConfig, RestartConfig, TimingConfig, TopologyConfig,
+    WorkloadConfig,
+};
+use flinch_engine::workload::nominal_duration;
+use proptest::prelude::*;
+use proptest::sample::select;
+use std::fmt;
+use std::ops::{Range, RangeInclusive};
+use std::time::Duration;
+
+/// The most taskmanagers [`topology`] draws.
+pub const MAX_TASKMANAGERS: u32 = 3;
+/// A link fault's peer is drawn as one of this many choices, wrapped
+/// around the hosts there are.
+const PEER_CHOICES: usize = 8;
+/// The most faults in one [`survivable_case`].
+pub const MAX_CASE_FAULTS: usize = 5;
+/// How long a generated case may run: far beyond what a survivable plan
+/// needs, so a run that hits it has hung.
+pub const CASE_MAX_SIM_TIME: Duration = Duration::from_secs(30);
+
+/// Engine events every run produces again after any moment before its
+/// input is read, at least as often as the bound says: the job cannot
+/// finish without a final checkpoint, and that checkpoint snapshots and
+/// acknowledges at least two tasks (a source and a count). Faults
+/// triggered by them therefore always fire, and a generated plan is never
+/// vacuous.
+const SURE_EVENTS: [(&str, u32); 4] = [
+    ("checkpoint_triggered", 1),
+    ("checkpoint_completed", 1),
+    ("state_snapshotted", 2),
+    ("checkpoint_acknowledged", 2),
+];
+
+fn ms(range: RangeInclusive<u64>) -> impl Strategy<Value = Duration> {
+    range.prop_map(Duration::from_millis)
+}
+
+/// A number in tenths: few values, so it shrinks in a few steps (a float
+/// range shrinks by bisection, each step a whole simulation).
+fn tenths(range: RangeInclusive<u32>) -> impl Strategy<Value = f64> {
+    range.prop_map(|n| f64::from(n) / 10.0)
+}
+
+/// Taskmanagers 1 to [`MAX_TASKMANAGERS`], parallelism 1 to 3, max
+/// parallelism 8 to 128 key groups.
+pub fn topology() -> impl Strategy<Value = TopologyConfig> {
+    (1..=MAX_TASKMANAGERS, 1u32..=3, 8u32..=128).prop_map(
+        |(taskmanagers, parallelism, max_parallelism)| TopologyConfig {
+            taskmanagers,
+            parallelism,
+            max_parallelism,
+        },
+    )
+}
+
+/// 50 to 1,500 records over 1 to 3 partitions, 1 to 32 keys, skew 0 to
+/// 1.5, 500 to 2,000 records per second per source, batches of 10 to 100:
+/// at most 3 simulated seconds of input.
+pub fn workload() -> impl Strategy<Value = WorkloadConfig> {
+    (
+        50u64..=1_500,
+        1u32..=32,
+        1u32..=3,
+        tenths(0..=15),
+        500u64..=2_000,
+        10u32..=100,
+    )
+        .prop_map(
+            |(records, keys, partitions, skew, rate, batch)| WorkloadConfig {
+                records,
+                keys,
+                partitions,
+                skew,
+                rate,
+                batch,
+            },
+        )
+}
+
+/// Checkpoints in `mode` every 50 to 500 ms, timing out after 1 to 3 s,
+/// with a pause of up to 100 ms, 1 or 2 at once, 1 to 3 retained, and up
+/// to 3 tolerable failures.
+pub fn checkpoint(mode: CheckpointMode) -> impl Strategy<Value = CheckpointConfig> {
+    (
+        ms(50..=500),
+        ms(1_000..=3_000),
+        ms(0..=100),
+        1u32..=2,
+        1u32..=3,
+        0u32..=3,
+    )
+        .prop_map(
+            move |(interval, timeout, min_pause, max_concurrent, retained, tolerable_failures)| {
+                CheckpointConfig {
+                    mode,
+                    interval,
+                    timeout,
+                    min_pause,
+                    max_concurrent,
+                    retained,
+                    tolerable_failures,
+                }
+            },
+        )
+}
+
+/// Any of Flink's four restart strategies with any parameters, including
+/// ones that give up at the first failure.
+pub fn restart() -> impl Strategy<Value = RestartConfig> {
+    let exponential = (1u64..1000)
+        .prop_flat_map(|initial| (Just(initial), initial..=20_000))
+        .prop_flat_map(|(initial, max)| {
+            (
+                Just(initial),
+                Just(max),
+                1.0f64..3.0,
+                0.0f64..0.5,
+                100u64..20_000,
+                proptest::option::of(0u32..6),
+            )
+        })
+        .prop_map(|(initial, max, multiplier, jitter, threshold, attempts)| {
+            RestartConfig::ExponentialDelay {
+                initial_backoff: Duration::from_millis(initial),
+                max_backoff: Duration::from_millis(max),
+                multiplier,
+                jitter,
+                reset_backoff_threshold: Duration::from_millis(threshold),
+                attempts,
+            }
+        });
+    prop_oneof![
+        Just(RestartConfig::None),
+        (0u32..6, ms(1..=1_999))
+            .prop_map(|(attempts, delay)| RestartConfig::FixedDelay { attempts, delay }),
+        (1u32..4, ms(100..=9_999), ms(1..=1_999)).prop_map(|(max, interval, delay)| {
+            RestartConfig::FailureRate {
+                max_failures_per_interval: max,
+                interval,
+                delay,
+            }
+        }),
+        exponential,
+    ]
+}
+
+/// Restart strategies that never give up on the failures a survivable
+/// plan causes, with short delays: fixed-delay with 100 attempts,
+/// failure-rate with 100 failures per 1 to 5 s, or exponential-delay
+/// without an attempt limit and a backoff of at most 500 ms.
+pub fn survivable_restart() -> impl Strategy<Value = RestartConfig> {
+    prop_oneof![
+        ms(0..=100).prop_map(|delay| RestartConfig::FixedDelay {
+            attempts: 100,
+            delay,
+        }),
+        (ms(1_000..=5_000), ms(0..=100)).prop_map(|(interval, delay)| {
+            RestartConfig::FailureRate {
+                max_failures_per_interval: 100,
+                interval,
+                delay,
+            }
+        }),
+        (ms(1..=50), ms(50..=500), tenths(10..=20), tenths(0..=3)).prop_map(
+            |(initial_backoff, max_backoff, multiplier, jitter)| {
+                RestartConfig::ExponentialDelay {
+                    initial_backoff,
+                    max_backoff,
+                    multiplier,
+                    jitter,
+                    reset_backoff_threshold: Duration::from_secs(1),
+                    attempts: None,
+                }
+            }
+        ),
+    ]
+}
+
+/// A trigger on an event every run produces again after any moment before
+/// its input is read (see `SURE_EVENTS`), so the fault always fires.
+pub fn trigger() -> impl Strategy<Value = EventTrigger> {
+    select(SURE_EVENTS.to_vec()).prop_flat_map(|(event, most)| {
+        (1..=most).prop_map(move |occurrence| EventTrigger {
+            event: event.to_owned(),
+            checkpoint: None,
+            occurrence,
+        })
+    })
+}
+
+/// One fault kind's parameters, drawn from the nemesis's [`ranges`]. A
+/// link fault's peer is left as [`ALL_PEERS`]; [`fault_on`] picks it.
+fn kind(kind: NemesisKind) -> BoxedStrategy<FaultKind> {
+    use ranges::*;
+    let fraction =
+        |range: RangeInclusive<u32>, per: f64| range.prop_map(move |n| f64::from(n) / per);
+    let peer = || ALL_PEERS.to_owned();
+    match kind {
+        NemesisKind::CrashRestart => ms(DOWN_MS)
+            .prop_map(|after| FaultKind::CrashRestart { after })
+            .boxed(),
+        NemesisKind::DiskLoss => ms(DOWN_MS)
+            .prop_map(|after| FaultKind::DiskLoss { after })
+            .boxed(),
+        NemesisKind::Partition => (any::<bool>(), ms(LINK_MS))
+            .prop_map(move |(oneway, duration)| FaultKind::Partition {
+                peer: peer(),
+                oneway,
+                duration,
+            })
+            .boxed(),
+        NemesisKind::Stall => ms(LINK_MS)
+            .prop_map(move |duration| FaultKind::Stall {
+                peer: peer(),
+                duration,
+            })
+            .boxed(),
+        NemesisKind::Latency => (ms(LATENCY_MAX_MS), ms(LATENCY_MS))
+            .prop_map(move |(max, duration)| FaultKind::Latency {
+                peer: peer(),
+                max,
+                duration,
+            })
+            .boxed(),
+        NemesisKind::MessageLoss => (fraction(LOSS_PERCENT, 100.0), ms(LOSS_MS))
+            .prop_map(|(rate, duration)| FaultKind::MessageLoss { rate, duration })
+            .boxed(),
+        NemesisKind::IoErrors => (fraction(DISK_TENTHS, 10.0), ms(DISK_MS))
+            .prop_map(|(probability, duration)| FaultKind::IoErrors {
+                probability,
+                duration,
+            })
+            .boxed(),
+        NemesisKind::ReadCorruption => (fraction(DISK_TENTHS, 10.0), ms(DISK_MS))
+            .prop_map(|(probability, duration)| FaultKind::ReadCorruption {
+                probability,
+                duration,
+            })
+            .boxed(),
+        NemesisKind::DiskFull => (CAPACITY_PAGES, ms(DISK_MS))
+            .prop_map(|(pages, duration)| FaultKind::DiskFull {
+                capacity: u64::from(pages) * PAGE,
+                duration,
+            })
+            .boxed(),
+    }
+}
+
+/// Faults of `kinds` on one of `targets`, at a time in `window`, one time
+/// in four on an event from [`trigger`] instead (at or after that time).
+/// A link fault's peer is one of the other hosts of `all`, or every other
+/// host (`*`).
+fn fault_on(
+    kinds: BoxedStrategy<FaultKind>,
+    targets: Vec<String>,
+    all: Vec<String>,
+    window: Range<Duration>,
+) -> impl Strategy<Value = Fault> {
+    let at = (window.start.as_millis() as u64..window.end.as_millis().max(1) as u64)
+        .prop_map(Duration::from_millis);
+    (
+        kinds,
+        select(targets),
+        // Few values, so shrinking takes few steps (an `Index` would
+        // bisect over 64 bits, each step a simulation).
+        0..PEER_CHOICES,
+        at,
+        proptest::option::weighted(0.25, trigger()),
+    )
+        .prop_map(move |(mut kind, host, peer, at, on)| {
+            if let FaultKind::Partition { peer: p, .. }
+            | FaultKind::Stall { peer: p, .. }
+            | FaultKind::Latency { peer: p, .. } = &mut kind
+            {
+                let mut peers: Vec<&String> = all.iter().filter(|h| **h != host).collect();
+                let every = ALL_PEERS.to_owned();
+                peers.push(&every);
+                *p = peers[peer % peers.len()].to_string();
+            }
+            Fault {
+                kind,
+                host,
+                at,
+                jitter: Duration::ZERO,
+                on,
+            }
+        })
+}
+
+/// Any fault of any kind (DESIGN.md §4) on any of `hosts`, at a time in
+/// `window` or on an event. This includes a crash that never comes back
+/// and the loss of the disk holding checkpoints or committed output: not
+/// every plan of these is survivable. `hosts` must not be empty.
+pub fn fault(hosts: Vec<String>, window: Range<Duration>) -> impl Strategy<Value = Fault> {
+    let kinds = prop_oneof![
+        Just(FaultKind::Crash),
+        Just(FaultKind::Restart),
+        proptest::strategy::Union::new(NemesisKind::ALL.map(kind)),
+    ]
+    .boxed();
+    fault_on(kinds, hosts.clone(), hosts, window)
+}
+
+/// A fault a correct engine survives: one of the kinds the nemesis draws
+/// (each heals by itself), on a host where it means something and loses
+/// nothing that was promised ([`NemesisKind::targets`]). `hosts` is every
+/// host of the topology ([`host_names`]).
+pub fn survivable_fault(
+    hosts: Vec<String>,
+    window: Range<Duration>,
+) -> impl Strategy<Value = Fault> {
+    let arms: Vec<_> = NemesisKind::ALL
+        .into_iter()
+        .map(|k| {
+            let targets = k.targets(&hosts, &Expectation::ExactlyOnce);
+            fault_on(kind(k), targets, hosts.clone(), window.clone()).boxed()
+        })
+        .collect();
+    proptest::strategy::Union::new(arms)
+}
+
+/// Up to `max` faults from `fault`, in time order: what a scenario's
+/// `[[fault]]` list holds.
+pub fn fault_plan(
+    fault: impl Strategy<Value = Fault>,
+    max: usize,
+) -> impl Strategy<Value = Vec<Fault>> {
+    proptest::collection::vec(fault, 0..=max).prop_map(|mut plan| {
+        plan.sort_by_key(|f| f.at);
+        plan
+    })
+}
+
+/// One generated run: a job configuration, a fault plan and a seed. Its
+/// `Debug` form is the scenario file that runs it, so proptest's
+/// "minimal failing input" is ready for `flinch run`.
+#[derive(Clone, PartialEq)]
+pub struct Case {
+    pub config: JobConfig,
+    pub plan: Vec<Fault>,
+    pub seed: u64,
+}
+
+impl Case {
+    /// The case as a scenario: its plan as hand-written faults, expecting
+    /// what its checkpoint mode promises, with its seed as the only seed.
+    pub fn scenario(&self) -> Scenario {
+        let expect = match self.config.checkpoint.mode {
+            CheckpointMode::ExactlyOnce => Expectation::ExactlyOnce,
+            CheckpointMode::AtLeastOnce => Expectation::AtLeastOnce,
+        };
+        Scenario {
+            name: "generated".into(),
+            description: "A case generated by flinch_harness::strategy.".into(),
+            config: self.config.clone(),
+            faults: self.plan.clone(),
+            nemesis: None,
+            expect,
+            seeds: self.seed..self.seed + 1,
+            max_sim_time: CASE_MAX_SIM_TIME,
+        }
+    }
+
+    /// Run the case's seed and check it with every checker.
+    pub fn run(&self) -> SeedReport {
+        run_seed(&self.scenario(), self.seed)
+    }
+}
+
+impl fmt::Debug for Case {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\n{}", plan::render(&self.scenario()))
+    }
+}
+
+/// A case a correct engine survives with every promise of `mode` kept: a
+/// [`topology`], [`workload`], [`checkpoint`] config and
+/// [`survivable_restart`] strategy, and up to [`MAX_CASE_FAULTS`]
+/// [`survivable_fault`]s while the input is read.
+///
+/// The plan is drawn for the largest topology over a window of one second
+/// and then fitted to the case: times scale to the workload's input
+/// duration, and taskmanagers the topology lacks fold onto those it has.
+/// So no part of the case depends on another while it is drawn, and each
+/// shrinks on its own.
+pub fn survivable_case(mode: CheckpointMode) -> impl Strategy<Value = Case> {
+    let unit = Duration::from_secs(1);
+    let hosts = host_names(MAX_TASKMANAGERS);
+    // proptest shrinks a tuple's members in order: the plan first, as it
+    // matters most, and never the seed (a smaller seed is no simpler run).
+    (
+        fault_plan(
+            survivable_fault(hosts, Duration::ZERO..unit),
+            MAX_CASE_FAULTS,
+        ),
+        workload(),
+        topology(),
+        checkpoint(mode),
+        survivable_restart(),
+        any::<u64>().no_shrink(),
+    )
+        .prop_map(
+            move |(plan, workload, topology, checkpoint, restart, seed)| {
+                let input = nominal_duration(&workload);
+                let config = JobConfig {
+                    topology,
+                    workload,
+                    checkpoint,
+                    restart,
+                    timing: TimingConfig::default(),
+                    planted_bug: None,
+                };
+                let plan = plan
+                    .into_iter()
+                    .map(|f| fit(f, unit, input, config.topology.taskmanagers))
+                    .collect();
+                Case { config, plan, seed }
+            },
+        )
+}
+
+/// A fault drawn over `unit` for [`MAX_TASKMANAGERS`], moved into a run
+/// whose input lasts `input` and that has `taskmanagers` taskmanagers.
+fn fit(mut fault: Fault, unit: Duration, input: Duration, taskmanagers: u32) -> Fault {
+    let scaled = fault.at.as_millis() * input.as_millis() / unit.as_millis();
+    fault.at = Duration::from_millis(scaled as u64);
+    fault.host = fold(&fault.host, taskmanagers);
+    if let FaultKind::Partition { peer, .. }
+    | FaultKind::Stall { peer, .. }
+    | FaultKind::Latency { peer, .. } = &mut fault.kind
+    {
+        *peer = fold(peer, taskmanagers);
+        if *peer == fault.host {
+            *peer = ALL_PEERS.to_owned();
+        }
+    }
+    fault
+}
+
+/// `taskmanager-k` of a larger topology, as one of `taskmanagers`; any
+/// other host as it is.
+fn fold(host: &str, taskmanagers: u32) -> String {
+    match host
+        .strip_prefix("taskmanager-")
+        .and_then(|n| n.parse::<u32>().ok())
+    {
+        Some(n) => format!("taskmanager-{}", (n - 1) % taskmanagers + 1),
+        None => host.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nemesis::unsurvivable;
+    use crate::scenario::parse;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// A generated case is a valid scenario: its Debug form parses back
+        /// to the same scenario, so the printed minimal case runs as is.
+        #[test]
+        fn a_case_prints_as_the_scenario_file_that_runs_it(
+            case in survivable_case(CheckpointMode::ExactlyOnce),
+        ) {
+            let text = format!("{case:?}");
+            let parsed = parse(&text, "case.toml").map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(parsed, case.scenario());
+        }
+
+        #[test]
+        fn survivable_plans_stay_in_the_input_and_on_survivable_targets(
+            case in survivable_case(CheckpointMode::AtLeastOnce),
+        ) {
+            let input = nominal_duration(&case.config.workload);
+            let hosts = host_names(case.config.topology.taskmanagers);
+            prop_assert!(case.plan.len() <= MAX_CASE_FAULTS);
+            prop_assert!(case.plan.windows(2).all(|w| w[0].at <= w[1].at));
+            for f in &case.plan {
+                prop_assert!(f.at <= input, "{} after the input's {:?}", f, input);
+                prop_assert!(hosts.contains(&f.host), "{}", f);
+                prop_assert!(unsurvivable(&f.kind, &f.host).is_none(), "{}", f);
+                prop_assert!(f.kind.duration().is_some(), "{} never heals", f);
+                if let FaultKind::Partition { peer, .. } | FaultKind::Stall { peer, .. } = &f.kind {
+                    prop_assert!(peer == ALL_PEERS || (hosts.contains(peer) && *peer != f.host), "{}", f);
+                }
+            }
+        }
+
+        #[test]
+        fn any_fault_can_be_of_every_kind(f in fault(host_names(2), Duration::ZERO..Duration::from_secs(2))) {
+            prop_assert!(host_names(2).contains(&f.host));
+            prop_assert!(f.at < Duration::from_secs(2));
+        }
+    }
+
+    /// Shrinking a case that fails because it has any fault ends with one
+    /// fault, as short and as early as its kind allows, on a workload of
+    /// the fewest records.
+    #[test]
+    fn shrinking_moves_to_fewer_shorter_earlier_faults_and_smaller_workloads() {
+        let mut runner = TestRunner::deterministic();
+        let strategy = survivable_case(CheckpointMode::ExactlyOnce);
+        let mut tree = loop {
+            let tree = strategy.new_tree(&mut runner).expect("a case");
+            if tree.current().plan.len() >= 3 {
+                break tree;
+            }
+        };
+        // proptest's own loop: simplify while the case fails, complicate
+        // when a step went too far, keep the last failing case.
+        let fails = |case: &Case| !case.plan.is_empty();
+        let mut case = tree.current();
+        loop {
+            let moved = if fails(&tree.current()) {
+                case = tree.current();
+                tree.simplify()
+            } else {
+                tree.complicate()
+            };
+            if !moved {
+                break;
+            }
+        }
+        assert_eq!(case.plan.len(), 1, "{case:?}");
+        let f = &case.plan[0];
+        assert_eq!(f.at, Duration::ZERO, "{case:?}");
+        assert_eq!(
+            f.kind.duration(),
+            Some(Duration::from_millis(100)),
+            "{case:?}"
+        );
+        assert_eq!(case.config.workload.records, 50, "{case:?}");
+        assert_eq!(case.config.topology.taskmanagers, 1, "{case:?}");
+    }
+
+    #[test]
+    fn taskmanagers_fold_onto_the_topology() {
+        assert_eq!(fold("taskmanager-3", 2), "taskmanager-1");
+        assert_eq!(fold("taskmanager-2", 2), "taskmanager-2");
+        assert_eq!(fold("taskmanager-3", 1), "taskmanager-1");
+        assert_eq!(fold("sink", 1), "sink");
+    }
+}
