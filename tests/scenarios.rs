@@ -5,7 +5,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// Seeds per scenario here; `flinch run` sweeps hundreds.
-const SEEDS: u64 = 8;
+const SEEDS: u64 = 24;
 
 #[test]
 fn every_built_in_scenario_passes_and_replays_identically() {
@@ -94,4 +94,43 @@ fn a_fault_that_never_fires_makes_the_run_vacuous_not_passed() {
         "{}",
         vacuous[0].message
     );
+}
+
+/// Rule 3: once the checkpoints a recovery needs are gone, the job fails
+/// at once with a message saying so; it does not restart into the same
+/// failure until the restart strategy gives up.
+#[test]
+fn a_lost_checkpoint_fails_the_job_at_once_saying_recovery_is_impossible() {
+    use flinch_engine::event::{Event, JobState};
+    use flinch_harness::trace::What;
+    let scenario = load("store-disk-loss").expect("built-in");
+    for seed in 0..SEEDS {
+        let report = run_seed(&scenario, seed);
+        let events: Vec<&Event> = report
+            .trace
+            .iter()
+            .filter_map(|e| match &e.what {
+                What::Engine(event) => Some(event),
+                What::Fault(_) => None,
+            })
+            .collect();
+        let fatal = events
+            .iter()
+            .position(|e| {
+                matches!(e, Event::TaskFailed { reason, .. } if reason.starts_with("recovery impossible"))
+            })
+            .unwrap_or_else(|| panic!("seed {seed}: no task saw that recovery is impossible"));
+        let after = &events[fatal..];
+        assert!(
+            !after.iter().any(|e| matches!(e, Event::Failover { .. })),
+            "seed {seed}: the job failed over after recovery became impossible"
+        );
+        assert!(
+            after.iter().any(|e| matches!(
+                e,
+                Event::JobState(JobState::Failed { reason }) if reason.contains("recovery impossible")
+            )),
+            "seed {seed}: the job did not fail saying recovery is impossible"
+        );
+    }
 }

@@ -153,6 +153,8 @@ pub enum ToJobManager {
         epoch: u64,
         task: TaskId,
         reason: String,
+        /// No restart can mend it: fail the job now.
+        fatal: bool,
     },
     /// A sink subtask committed everything up to `checkpoint`.
     Committed {

@@ -12,6 +12,7 @@ use crate::io::{addr, mpsc, now, sleep, spawn, TcpListener, TcpStream};
 use crate::job::Plan;
 use crate::proto::{CheckpointMeta, StoreRequest, StoreResponse, ToJobManager, ToTaskManager};
 use crate::restart::{RestartDecision, RestartStrategy};
+use crate::task::RECOVERY_IMPOSSIBLE;
 use crate::wire::{self, RpcClient};
 use crate::workload;
 use std::collections::{BTreeMap, BTreeSet};
@@ -203,7 +204,7 @@ impl JobManager {
             let patience = config.timing.slot_request_timeout;
             if corrupt_reads >= MAX_CORRUPT_READS || now().saturating_sub(started) > patience {
                 jm.announce(JobState::Failed {
-                    reason: format!("recovery impossible: {reason}"),
+                    reason: format!("{RECOVERY_IMPOSSIBLE}: {reason}"),
                 });
                 jm.phase = Phase::Ended;
                 break;
@@ -389,8 +390,14 @@ impl JobManager {
                 epoch,
                 task,
                 reason,
+                fatal,
             } if epoch == current && self.is_active() => {
-                self.fail(format!("{task} failed: {reason}"));
+                let cause = format!("{task} failed: {reason}");
+                if fatal {
+                    self.end(JobState::Failed { reason: cause });
+                } else {
+                    self.fail(cause);
+                }
             }
             ToJobManager::Committed {
                 epoch,

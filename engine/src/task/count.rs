@@ -4,7 +4,7 @@
 //! {operator state, pending transactions}, stores it and acks; on the
 //! completion notice for n commits every pending transaction up to n.
 
-use super::{Inbound, TaskEnv, TaskResult};
+use super::{Inbound, TaskEnv, TaskResult, RECOVERY_IMPOSSIBLE};
 use crate::align::{Aligned, Aligner};
 use crate::config::{CheckpointMode, PlantedBug};
 use crate::io::{addr, mpsc, now, sleep};
@@ -128,7 +128,7 @@ impl Count {
             .await?
         {
             SinkResponse::CommittedBefore { txn } => Err(format!(
-                "recovery impossible: no checkpoint to restore, but the sink holds {txn} committed \
+                "{RECOVERY_IMPOSSIBLE}: no checkpoint to restore, but the sink holds {txn} committed \
                  by an earlier attempt; starting from scratch would duplicate it \
                  (the checkpoints were lost)"
             )),

@@ -48,6 +48,11 @@ pub struct TaskEnv {
 
 pub type TaskResult = Result<(), String>;
 
+/// How a task's failure reason starts when no restart can mend it (the
+/// checkpoints it would need are gone): the jobmanager then fails the job
+/// at once, saying so, instead of restarting into the same failure.
+pub const RECOVERY_IMPOSSIBLE: &str = "recovery impossible";
+
 /// Reads of a state blob whose checksum fails before it counts as corrupt.
 const READ_ATTEMPTS: u32 = 5;
 
@@ -63,6 +68,7 @@ impl TaskEnv {
             let _ = self.to_jm.send(ToJobManager::TaskFailed {
                 epoch: self.epoch,
                 task: self.task,
+                fatal: reason.starts_with(RECOVERY_IMPOSSIBLE),
                 reason,
             });
         }
@@ -169,7 +175,8 @@ impl TaskEnv {
                 StoreResponse::Blob(Some(bytes)) => bytes,
                 StoreResponse::Blob(None) => {
                     return Err(format!(
-                        "state {} of checkpoint {checkpoint} is lost: the store no longer has it",
+                        "{RECOVERY_IMPOSSIBLE}: state {} of checkpoint {checkpoint} is lost: \
+                         the store no longer has it",
                         handle.name
                     ))
                 }
