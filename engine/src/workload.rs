@@ -14,6 +14,23 @@ pub fn nominal_duration(config: &WorkloadConfig) -> Duration {
     Duration::from_millis((config.records * 1_000).div_ceil(per_second.max(1)))
 }
 
+/// How often a source subtask emits a batch: `batch` records at `rate`.
+pub fn batch_period(config: &WorkloadConfig) -> Duration {
+    let micros = u64::from(config.batch) * 1_000_000 / config.rate.max(1);
+    Duration::from_micros(micros).max(Duration::from_millis(1))
+}
+
+/// No source can have read its whole partition before this, faults or
+/// not: a source emits a batch per [`batch_period`] and never faster, so
+/// it reads to its end at the earliest one batch short of the nominal
+/// duration (and a partition may hold one record less than the average,
+/// hence the second period). Every checkpoint triggered after it, the
+/// job's final checkpoint among them, is still to come at any earlier
+/// moment.
+pub fn earliest_end_of_input(config: &WorkloadConfig) -> Duration {
+    nominal_duration(config).saturating_sub(2 * batch_period(config))
+}
+
 /// Every partition's records, in offset order.
 pub fn generate(config: &WorkloadConfig, seed: u64) -> Vec<Vec<InputRecord>> {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x5eed_1e55_f00d);

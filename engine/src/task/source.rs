@@ -9,6 +9,7 @@ use crate::job::Plan;
 use crate::proto::{DataFrame, FetchRequest, FetchResponse, Payload};
 use crate::record::InputRecord;
 use crate::wire::{self, RpcClient};
+use crate::workload;
 use std::time::Duration;
 
 /// One output channel: the connection to a count subtask and its next sequence number.
@@ -37,7 +38,7 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
     let mut outputs = connect_outputs(&env, &plan).await?;
     let mut offset = restored_offset(&env).await?;
     let mut end = u64::MAX;
-    let period = batch_period(config.workload.batch, config.workload.rate);
+    let period = workload::batch_period(&config.workload);
     let mut next_batch = now();
     loop {
         let wait = next_batch.saturating_sub(now());
@@ -71,10 +72,6 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
             }
         }
     }
-}
-
-fn batch_period(batch: u32, rate: u64) -> Duration {
-    Duration::from_micros(u64::from(batch) * 1_000_000 / rate.max(1)).max(Duration::from_millis(1))
 }
 
 async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, String> {
