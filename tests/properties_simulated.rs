@@ -62,6 +62,15 @@ fn config(cases: u32) -> ProptestConfig {
 /// The most violations a failure message lists.
 const SHOWN: usize = 6;
 
+/// Survivable exactly-once cases with `bug` planted in each (in the case,
+/// so the minimal failing input proptest prints has it too).
+fn with_bug(bug: Option<PlantedBug>) -> impl Strategy<Value = Case> {
+    survivable_case(CheckpointMode::ExactlyOnce).prop_map(move |mut case| {
+        case.config.planted_bug = bug;
+        case
+    })
+}
+
 /// Fail, naming the violations and how to replay, if any checker found
 /// one in the case's run.
 fn every_checker_passed(case: &Case, report: &SeedReport) -> Result<(), TestCaseError> {
@@ -91,9 +100,8 @@ proptest! {
 
     #[test]
     fn exactly_once_cases_pass_every_checker(
-        mut case in survivable_case(CheckpointMode::ExactlyOnce),
+        case in with_bug(planted()),
     ) {
-        case.config.planted_bug = planted();
         every_checker_passed(&case, &case.run())?;
     }
 }
@@ -157,14 +165,14 @@ fn a_planted_bug_fails_property_a_with_a_shrunk_plan() {
     // A fixed RNG: the same cases every run, so the test cannot flake.
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    let result = runner.run(&survivable_case(CheckpointMode::ExactlyOnce), |mut case| {
-        case.config.planted_bug = Some(PlantedBug::SourceNoRewind);
+    let result = runner.run(&with_bug(Some(PlantedBug::SourceNoRewind)), |case| {
         every_checker_passed(&case, &case.run())
     });
     match result {
         Err(TestError::Fail(reason, minimal)) => {
             eprintln!("{reason}\nminimal failing input: {minimal:?}");
             assert!(!minimal.plan.is_empty(), "{reason}: {minimal:?}");
+            assert_eq!(minimal.config.planted_bug, Some(PlantedBug::SourceNoRewind));
             assert!(minimal.plan.len() <= 2, "{reason}: {minimal:?}");
             assert!(reason.message().contains("missing"), "{reason}");
         }
