@@ -25,6 +25,7 @@ use flinch_engine::config::RestartConfig;
 use flinch_engine::restart::{RestartDecision, RestartStrategy};
 use flinch_engine::wire;
 use flinch_harness::check::restart_model::{Decision, RestartModel};
+use flinch_harness::strategy;
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
 
@@ -35,45 +36,6 @@ const REGRESSIONS: &str = concat!(
 
 fn ms(ms: u64) -> Duration {
     Duration::from_millis(ms)
-}
-
-fn restart_config() -> impl Strategy<Value = RestartConfig> {
-    prop_oneof![
-        Just(RestartConfig::None),
-        (0u32..6, 1u64..2000).prop_map(|(attempts, delay)| RestartConfig::FixedDelay {
-            attempts,
-            delay: ms(delay),
-        }),
-        (1u32..4, 100u64..10_000, 1u64..2000).prop_map(|(max, interval, delay)| {
-            RestartConfig::FailureRate {
-                max_failures_per_interval: max,
-                interval: ms(interval),
-                delay: ms(delay),
-            }
-        }),
-        (1u64..1000)
-            .prop_flat_map(|initial| (Just(initial), initial..=20_000))
-            .prop_flat_map(|(initial, max)| {
-                (
-                    Just(initial),
-                    Just(max),
-                    1.0f64..3.0,
-                    0.0f64..0.5,
-                    100u64..20_000,
-                    proptest::option::of(0u32..6),
-                )
-            })
-            .prop_map(|(initial, max, multiplier, jitter, threshold, attempts)| {
-                RestartConfig::ExponentialDelay {
-                    initial_backoff: ms(initial),
-                    max_backoff: ms(max),
-                    multiplier,
-                    jitter,
-                    reset_backoff_threshold: ms(threshold),
-                    attempts,
-                }
-            }),
-    ]
 }
 
 /// Strictly non-decreasing failure times (ms) from gaps of 0..5000 ms.
@@ -107,7 +69,7 @@ proptest! {
 
     #[test]
     fn restart_strategy_agrees_with_model(
-        config in restart_config(),
+        config in strategy::restart(),
         times in timeline(),
         seed in any::<u64>(),
     ) {

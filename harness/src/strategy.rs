@@ -58,11 +58,11 @@ pub const CASE_MAX_SIM_TIME: Duration = Duration::from_secs(30);
 
 /// Engine events every run produces again after any moment before its
 /// input can have been read ([`earliest_end_of_input`]), at least as often
-/// as the bound says: the job cannot
-/// finish without a final checkpoint, and that checkpoint snapshots and
-/// acknowledges at least two tasks (a source and a count). Faults
-/// triggered by them therefore always fire, and a generated plan is never
-/// vacuous.
+/// as the bound says: the job cannot finish without a final checkpoint,
+/// triggered after its sources read their last record, and that checkpoint
+/// snapshots and acknowledges at least two tasks (a source and a count).
+/// Faults triggered by them therefore always fire, and a generated plan is
+/// never vacuous.
 const SURE_EVENTS: [(&str, u32); 4] = [
     ("checkpoint_triggered", 1),
     ("checkpoint_completed", 1),
