@@ -18,35 +18,14 @@
 
 mod common;
 use common::{flinch, TempDir};
-use flinch_harness::scenario;
-use flinch_harness::seed::run_seed;
-use std::fmt::Write as _;
 
-/// The trace of one seed of a built-in scenario, as `flinch replay` prints
-/// it, under a header with the verdict and the trace hash.
+/// What `flinch replay <name> --seed <seed>` prints: the trace, one line
+/// per event, then the verdict, the trace hash and the plan.
 fn trace_snapshot(name: &str, seed: u64) -> String {
-    let scenario = scenario::load(name).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let report = run_seed(&scenario, seed);
-    let mut s = String::new();
-    // Writing to a String cannot fail.
-    let _ = writeln!(s, "scenario   {name}");
-    let _ = writeln!(s, "seed       {seed}");
-    let verdict = if report.passed { "PASSED" } else { "FAILED" };
-    let _ = writeln!(s, "verdict    {verdict}");
-    for v in &report.violations {
-        let _ = writeln!(s, "  {v}");
-    }
-    let _ = writeln!(
-        s,
-        "trace      {} events, hash {:08x}",
-        report.trace.len(),
-        report.trace_hash
-    );
-    let _ = writeln!(s);
-    for e in &report.trace {
-        let _ = writeln!(s, "{}", e.line());
-    }
-    s
+    let seed = seed.to_string();
+    let args = ["replay", name, "--seed", &seed];
+    let (code, stdout, stderr) = flinch(&args);
+    command_snapshot(&args, code, &stdout, &stderr)
 }
 
 /// Exit code, stdout and stderr of one command, in one text.
