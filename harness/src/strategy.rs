@@ -58,16 +58,18 @@ pub const CASE_MAX_SIM_TIME: Duration = Duration::from_secs(30);
 
 /// Engine events every run produces again after any moment before its
 /// input can have been read ([`earliest_end_of_input`]), at least as often
-/// as the bound says: the job cannot finish without a final checkpoint,
-/// triggered after its sources read their last record, and that checkpoint
-/// snapshots and acknowledges at least two tasks (a source and a count).
-/// Faults triggered by them therefore always fire, and a generated plan is
-/// never vacuous.
-const SURE_EVENTS: [(&str, u32); 4] = [
-    ("checkpoint_triggered", 1),
-    ("checkpoint_completed", 1),
+/// as the bound says: the job cannot finish without a final checkpoint
+/// whose offsets are the input's ends, so its barrier reached each source
+/// after the source read its last record; that checkpoint then snapshots
+/// and acknowledges at least two tasks (a source and a count) and
+/// completes. Faults triggered by them therefore always fire, and a
+/// generated plan is never vacuous. (Not `checkpoint_triggered`: the final
+/// checkpoint may be triggered early and its barrier held up on the way,
+/// found by a 15,000-case run.)
+const SURE_EVENTS: [(&str, u32); 3] = [
     ("state_snapshotted", 2),
     ("checkpoint_acknowledged", 2),
+    ("checkpoint_completed", 1),
 ];
 
 fn ms(range: RangeInclusive<u64>) -> impl Strategy<Value = Duration> {
