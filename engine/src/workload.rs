@@ -24,9 +24,9 @@ pub fn batch_period(config: &WorkloadConfig) -> Duration {
 /// not: a source emits a batch per [`batch_period`] and never faster, so
 /// it reads to its end at the earliest one batch short of the nominal
 /// duration (and a partition may hold one record less than the average,
-/// hence the second period). Every checkpoint triggered after it, the
-/// job's final checkpoint among them, is still to come at any earlier
-/// moment.
+/// hence the second period). So at any earlier moment, the barrier of the
+/// job's final checkpoint (whose offsets are the input's ends) has yet to
+/// reach some source.
 pub fn earliest_end_of_input(config: &WorkloadConfig) -> Duration {
     nominal_duration(config).saturating_sub(2 * batch_period(config))
 }
