@@ -54,7 +54,7 @@ fn source_no_rewind_loses_output_and_is_caught() {
 /// Bugs whose damage needs a failure to show: a run without faults passes.
 /// (`offset-after-barrier` and `skip-alignment` corrupt every checkpoint's
 /// cut, which the consistent-cut checker may see without any fault.)
-const NEED_A_FAILURE: [PlantedBug; 9] = [
+const NEED_A_FAILURE: [PlantedBug; 10] = [
     PlantedBug::CommitOnBarrier,
     PlantedBug::SourceNoRewind,
     PlantedBug::CommitNotIdempotent,
@@ -64,6 +64,7 @@ const NEED_A_FAILURE: [PlantedBug; 9] = [
     PlantedBug::CommitNewerTxn,
     PlantedBug::SwallowedWriteError,
     PlantedBug::AckBeforeSync,
+    PlantedBug::TrustMetadataListing,
 ];
 
 #[test]
@@ -95,42 +96,18 @@ fn an_offset_taken_after_the_barrier_breaks_the_cut_even_without_a_fault() {
 }
 
 #[test]
-fn every_planted_bug_is_caught_by_some_scenario() {
-    use flinch_harness::scenario::builtin;
-    use flinch_harness::selfcheck::{trial, verdict};
-    let scenarios: Vec<_> = builtin()
-        .iter()
-        .map(|b| load(b.name).expect("built-in"))
-        .collect();
-    // The scenario the self-check found fastest for each bug (flinch selfcheck
-    // searches all of them); here it must still catch the bug within 20 seeds.
-    let fastest = [
-        (PlantedBug::SkipAlignment, "stall-during-alignment"),
-        (PlantedBug::OffsetAfterBarrier, "taskmanager-crash"),
-        (PlantedBug::CommitNotIdempotent, "taskmanager-crash"),
-        (PlantedBug::UnverifiedRestore, "checkpoint-read-corruption"),
-        (PlantedBug::RestoreOlderCheckpoint, "jobmanager-crash"),
-        (
-            PlantedBug::SkipCorruptMetadata,
-            "checkpoint-read-corruption",
-        ),
-        (
-            PlantedBug::CommitNewerTxn,
-            "crash-between-precommit-and-commit",
-        ),
-        (PlantedBug::AckBeforeSync, "store-unsynced-loss"),
-    ];
-    for (bug, name) in fastest {
-        let scenario = scenarios
-            .iter()
-            .find(|s| s.name == name)
-            .expect("a built-in scenario");
-        let t = trial(scenario, Some(bug), 20);
-        let v = verdict(bug, std::slice::from_ref(&t));
+fn every_planted_bug_is_caught_by_its_checker_in_its_scenario() {
+    for bug in PlantedBug::ALL {
+        let (scenario, checker) = bug.meant_to_catch();
+        let (seed, report) = first_failure(scenario, bug);
         assert!(
-            v.caught_by.is_some(),
-            "{} went unnoticed by {name} for 20 seeds",
-            bug.name()
+            report
+                .violations
+                .iter()
+                .any(|v| v.checker.name() == checker),
+            "{} was caught by {scenario} at seed {seed}, but not by {checker}: {:#?}",
+            bug.name(),
+            report.violations
         );
     }
 }

@@ -4,7 +4,10 @@
 //!
 //! - (a) in exactly-once mode, every checker passes;
 //! - (b) in at-least-once mode, no input record is lost;
-//! - (e) a case run twice gives the same trace, byte for byte.
+//! - (e) a case run twice gives the same trace, byte for byte;
+//! - late storage writes: with the jobmanager–store link stalled or slow
+//!   and the jobmanager crashing, writes land after their timeout in a good
+//!   share of cases, and every checker still passes.
 //!
 //! Each case is a full simulation, so the default case counts are small
 //! enough for `cargo test` in CI (see README.md for the times);
@@ -18,10 +21,13 @@
 //! property catch it and shrink the plan; nothing is persisted then.
 
 use flinch_engine::config::{CheckpointMode, PlantedBug};
+use flinch_engine::event::Event;
 use flinch_harness::seed::SeedReport;
-use flinch_harness::strategy::{survivable_case, Case};
+use flinch_harness::strategy::{jobmanager_store_case, survivable_case, Case};
+use flinch_harness::trace::What;
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner};
+use std::cell::Cell;
 use std::collections::BTreeSet;
 
 const REGRESSIONS: &str = concat!(
@@ -178,4 +184,55 @@ fn a_planted_bug_fails_property_a_with_a_shrunk_plan() {
         }
         other => panic!("source-no-rewind went unnoticed: {other:?}"),
     }
+}
+
+/// The share of cases of [`late_storage_writes_never_break_a_recovery`]
+/// that must see a write land after its timeout, for the property to test
+/// what it claims to.
+const LATE_WRITE_SHARE: f64 = 0.25;
+
+/// A checkpoint the coordinator gave up must never be restored, however
+/// late its writes land: cases with stalls and latency on the
+/// jobmanager–store link and jobmanager crashes pass every checker
+/// (restore-was-completed among them), and in at least
+/// [`LATE_WRITE_SHARE`] of them a write to the store really did land after
+/// its sender's timeout (a `store_write_late` event that changed the
+/// store). A fixed RNG, so the share is the same every run.
+#[test]
+fn late_storage_writes_never_break_a_recovery() {
+    let config = ProptestConfig {
+        failure_persistence: None,
+        ..config(48)
+    };
+    let cases = config.cases;
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let (ran, late) = (Cell::new(0u32), Cell::new(0u32));
+    let result = runner.run(&jobmanager_store_case(), |case| {
+        let report = case.run();
+        ran.set(ran.get() + 1);
+        let landed_late = report.trace.iter().any(|e| {
+            matches!(
+                &e.what,
+                What::Engine(Event::StoreWriteLate { applied: true, .. })
+            )
+        });
+        late.set(late.get() + u32::from(landed_late));
+        every_checker_passed(&case, &report)
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    let share = f64::from(late.get()) / f64::from(ran.get());
+    eprintln!(
+        "{} of {} cases ({cases} asked) saw a store write land after its timeout",
+        late.get(),
+        ran.get()
+    );
+    assert!(
+        share >= LATE_WRITE_SHARE,
+        "only {} of {} cases saw a late write: the property tests less than it claims",
+        late.get(),
+        ran.get()
+    );
 }

@@ -114,12 +114,17 @@ fn a_lost_checkpoint_fails_the_job_at_once_saying_recovery_is_impossible() {
                 What::Fault(_) => None,
             })
             .collect();
+        // A task that finds the state gone, or the jobmanager that finds
+        // the register of completed checkpoints gone, sees it first.
         let fatal = events
             .iter()
-            .position(|e| {
-                matches!(e, Event::TaskFailed { reason, .. } if reason.starts_with("recovery impossible"))
+            .position(|e| match e {
+                Event::TaskFailed { reason, .. } | Event::JobState(JobState::Failed { reason }) => {
+                    reason.starts_with("recovery impossible")
+                }
+                _ => false,
             })
-            .unwrap_or_else(|| panic!("seed {seed}: no task saw that recovery is impossible"));
+            .unwrap_or_else(|| panic!("seed {seed}: nothing saw that recovery is impossible"));
         let after = &events[fatal..];
         assert!(
             !after.iter().any(|e| matches!(e, Event::Failover { .. })),

@@ -209,10 +209,15 @@ pub enum PlantedBug {
     /// The store acknowledges a put before syncing it: a store crash loses
     /// state of a completed checkpoint.
     AckBeforeSync,
+    /// Recovery trusts every checkpoint metadata file it finds in `store`
+    /// (a directory listing) instead of the register of completed
+    /// checkpoints: metadata that landed after the coordinator gave its
+    /// checkpoint up is restored, though its transactions were aborted.
+    TrustMetadataListing,
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 11] = [
+    pub const ALL: [PlantedBug; 12] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -224,6 +229,7 @@ impl PlantedBug {
         PlantedBug::CommitNewerTxn,
         PlantedBug::SwallowedWriteError,
         PlantedBug::AckBeforeSync,
+        PlantedBug::TrustMetadataListing,
     ];
 
     pub fn name(self) -> &'static str {
@@ -239,6 +245,7 @@ impl PlantedBug {
             PlantedBug::CommitNewerTxn => "commit-newer-txn",
             PlantedBug::SwallowedWriteError => "swallowed-write-error",
             PlantedBug::AckBeforeSync => "ack-before-sync",
+            PlantedBug::TrustMetadataListing => "trust-metadata-listing",
         }
     }
 
@@ -260,6 +267,32 @@ impl PlantedBug {
             }
             PlantedBug::SwallowedWriteError => "asynchronous write error swallowed",
             PlantedBug::AckBeforeSync => "checkpoint acknowledged before its state is durable",
+            PlantedBug::TrustMetadataListing => {
+                "a snapshot left out of the completed-checkpoint store is restored anyway"
+            }
+        }
+    }
+
+    /// The built-in scenario meant to catch the bug, and the checker whose
+    /// violation counts as the catch (by their names: the checkers live in
+    /// the harness). `tests/planted_bugs.rs` asserts both; a catch by an
+    /// unrelated violation does not count.
+    pub fn meant_to_catch(self) -> (&'static str, &'static str) {
+        match self {
+            PlantedBug::CommitOnBarrier => ("crash-between-precommit-and-commit", "exactly-once"),
+            PlantedBug::SourceNoRewind => ("taskmanager-crash", "exactly-once"),
+            PlantedBug::SkipAlignment => ("stall-during-alignment", "consistent-cut"),
+            PlantedBug::OffsetAfterBarrier => ("taskmanager-crash", "consistent-cut"),
+            PlantedBug::CommitNotIdempotent => ("taskmanager-crash", "exactly-once"),
+            PlantedBug::UnverifiedRestore => ("checkpoint-read-corruption", "recovered-state"),
+            PlantedBug::RestoreOlderCheckpoint => ("jobmanager-crash", "exactly-once"),
+            PlantedBug::SkipCorruptMetadata => ("checkpoint-read-corruption", "exactly-once"),
+            PlantedBug::CommitNewerTxn => ("crash-between-precommit-and-commit", "exactly-once"),
+            PlantedBug::SwallowedWriteError => ("store-write-errors", "expected-outcome"),
+            PlantedBug::AckBeforeSync => ("store-unsynced-loss", "expected-outcome"),
+            PlantedBug::TrustMetadataListing => {
+                ("metadata-lands-after-timeout", "restore-was-completed")
+            }
         }
     }
 

@@ -71,6 +71,27 @@ impl Coordinator {
         self.completed.iter().rev().nth(1)
     }
 
+    /// The id the next trigger gets.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Number on from at least `floor` (the register's record of ids
+    /// already handed out).
+    pub fn resume_ids(&mut self, floor: u64) {
+        self.next_id = self.next_id.max(floor);
+    }
+
+    /// Take the retained completed checkpoints from the register, which
+    /// changed under this coordinator (a swap it did not make landed).
+    /// Ids keep increasing past every checkpoint either side knows.
+    pub fn adopt(&mut self, completed: Vec<CheckpointMeta>) {
+        if let Some(latest) = completed.last() {
+            self.next_id = self.next_id.max(latest.checkpoint + 1);
+        }
+        self.completed = completed.into();
+    }
+
     /// A new job attempt starts running at `now`: pending checkpoints of the
     /// old attempt are dropped (they can never complete), and the first
     /// trigger comes one interval later. Ids keep increasing across attempts.

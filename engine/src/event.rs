@@ -156,11 +156,28 @@ pub enum Event {
         attempt: u32,
         delay_ms: u64,
     },
+    /// The jobmanager read the register of completed checkpoints
+    /// (`register.rs`) at its start, or found it changed by a swap it did
+    /// not make: these are the completed checkpoints it now restores from.
+    CheckpointsRecovered {
+        version: u64,
+        epoch: u64,
+        checkpoints: Vec<u64>,
+    },
+    /// A write reached `store` after its sender had stopped waiting for it
+    /// (`deadline` passed `late_ms` ago); `applied` says whether it changed
+    /// anything.
+    StoreWriteLate {
+        op: String,
+        name: String,
+        late_ms: u64,
+        applied: bool,
+    },
 }
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 20] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -179,6 +196,8 @@ impl Event {
         "task_manager_lost",
         "failover",
         "restart_scheduled",
+        "checkpoints_recovered",
+        "store_write_late",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -201,6 +220,8 @@ impl Event {
             Event::TaskManagerLost { .. } => 15,
             Event::Failover { .. } => 16,
             Event::RestartScheduled { .. } => 17,
+            Event::CheckpointsRecovered { .. } => 18,
+            Event::StoreWriteLate { .. } => 19,
         };
         Event::NAMES[index]
     }

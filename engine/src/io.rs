@@ -157,15 +157,25 @@ pub mod disk {
         }
 
         pub fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+            self.admit_write(path, bytes.len())?;
+            write_atomic(path, bytes)
+        }
+
+        /// Whether a write of `len` bytes to `path` may start: an injected
+        /// I/O error or a full disk strikes here, before anything changed.
+        /// [`Disk::write_atomic`] calls it first; a caller that must tell
+        /// "nothing changed" from "maybe changed" calls it, then
+        /// [`write_atomic`](super::disk::write_atomic).
+        pub fn admit_write(&self, path: &Path, len: usize) -> io::Result<()> {
             self.check("write", path)?;
             let capacity = self.0.borrow().capacity;
             if let Some(capacity) = capacity {
-                if used(Path::new("/"))? + bytes.len() as u64 > capacity {
+                if used(Path::new("/"))? + len as u64 > capacity {
                     let message = format!("disk full ({capacity} bytes): write {}", path.display());
                     return Err(io::Error::new(io::ErrorKind::StorageFull, message));
                 }
             }
-            write_atomic(path, bytes)
+            Ok(())
         }
 
         /// Write without syncing: gone if the host crashes before a later

@@ -17,6 +17,7 @@ pub mod job;
 pub mod operator;
 pub mod proto;
 pub mod record;
+pub mod register;
 pub mod restart;
 pub mod task;
 pub mod wire;

@@ -2,8 +2,10 @@
 
 use crate::event::TaskId;
 use crate::record::{InputRecord, OutputRecord, TxnId};
+use crate::register::Versioned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 // ---- source task <-> log ----
 
@@ -23,12 +25,36 @@ pub struct FetchResponse {
 
 // ---- anyone <-> store ----
 
+/// A request to `store`. Writes carry the simulated time after which their
+/// sender has given up waiting (`deadline`): a write that arrives later
+/// still lands (the store cannot know the sender gave up), and the store
+/// reports it as `store_write_late`, the evidence that late writes happen.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum StoreRequest {
-    Put { name: String, bytes: Vec<u8> },
-    Get { name: String },
-    List { prefix: String },
-    Delete { name: String },
+    Put {
+        name: String,
+        bytes: Vec<u8>,
+        deadline: Duration,
+    },
+    Get {
+        name: String,
+    },
+    List {
+        prefix: String,
+    },
+    Delete {
+        name: String,
+        deadline: Duration,
+    },
+    /// Replace the versioned blob `name` (see [`crate::register::Versioned`])
+    /// with `bytes` at version `expected + 1`, only if its version is
+    /// `expected` (0: the blob does not exist yet).
+    CompareAndSet {
+        name: String,
+        expected: u64,
+        bytes: Vec<u8>,
+        deadline: Duration,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -36,6 +62,17 @@ pub enum StoreResponse {
     Done,
     Blob(Option<Vec<u8>>),
     Names(Vec<String>),
+    /// A compare-and-set wrote this version.
+    Swapped {
+        version: u64,
+    },
+    /// A compare-and-set found another version: nothing was written, and
+    /// this is what the blob holds.
+    Conflict(Versioned),
+    /// The request failed before it changed anything (an I/O error or a
+    /// full disk before the write, a corrupt read of the current blob).
+    NotApplied(String),
+    /// The request failed, and may or may not have changed the blob.
     Error(String),
 }
 

@@ -2,7 +2,7 @@
 //! postcard-encoded message. A bad checksum or an undecodable body is an
 //! error, never skipped.
 
-use crate::io::{timeout, TcpStream};
+use crate::io::{now, timeout, TcpStream};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::time::Duration;
@@ -98,6 +98,12 @@ impl RpcClient {
             .await
             .map_err(|_| WireError::Timeout(limit))??;
         Ok(RpcClient { stream, limit })
+    }
+
+    /// The simulated time by which a call made now gives up: what a write
+    /// request carries as its `deadline`.
+    pub fn deadline(&self) -> Duration {
+        now() + self.limit
     }
 
     pub async fn call<Q: Serialize, A: DeserializeOwned>(

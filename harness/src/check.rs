@@ -6,6 +6,9 @@
 //!   by record (`check/records.rs`);
 //! - [`recovered_state`]: every restore read the state its checkpoint wrote
 //!   (`check/state.rs`);
+//! - [`restore_was_completed`]: every restore read a checkpoint the
+//!   coordinator announced completed and never declared failed
+//!   (`check/restore.rs`);
 //! - [`consistent_cut`]: every completed checkpoint's keyed state is the
 //!   oracle's at its source offsets (`check/cut.rs`);
 //! - [`restart_conformance`]: every failover was restarted or given up on as
@@ -32,6 +35,7 @@ mod liveness;
 mod records;
 pub mod restart_model;
 mod restarts;
+mod restore;
 mod state;
 
 pub use cap::MAX_PER_KIND;
@@ -40,6 +44,7 @@ pub use expected::expected_outcome;
 pub use liveness::{liveness, LIVENESS_BOUND};
 pub use records::{at_least_once, exactly_once};
 pub use restarts::restart_conformance;
+pub use restore::restore_was_completed;
 pub use state::recovered_state;
 
 use crate::expect::Expectation;
@@ -61,6 +66,10 @@ pub mod kind {
     pub const DIGEST_MISMATCH: &str = "digest-mismatch";
     /// A restore of a checkpoint that no snapshot was recorded for.
     pub const UNKNOWN_CHECKPOINT: &str = "unknown-checkpoint";
+    /// A restore of a checkpoint the coordinator declared failed.
+    pub const RESTORED_ABORTED: &str = "restored-aborted";
+    /// A restore of a checkpoint the coordinator never announced completed.
+    pub const RESTORED_UNCOMPLETED: &str = "restored-uncompleted";
     /// The job failed although the scenario expected it to finish.
     pub const JOB_FAILED: &str = "job-failed";
     /// The job ran again after it had finished or failed.
@@ -104,6 +113,7 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
         Expectation::JobFailed { .. } => never_duplicated(outcome),
     };
     violations.extend(recovered_state(&outcome.trace));
+    violations.extend(restore_was_completed(&outcome.trace));
     violations.extend(consistent_cut(outcome, &scenario.config));
     violations.extend(restart_conformance(
         &outcome.trace,

@@ -165,7 +165,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 17] = [
+const BUILTIN: [(&str, &str); 19] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -189,6 +189,10 @@ const BUILTIN: [(&str, &str); 17] = [
     (
         "jobmanager-crash",
         include_str!("../../scenarios/jobmanager-crash.toml"),
+    ),
+    (
+        "metadata-lands-after-timeout",
+        include_str!("../../scenarios/metadata-lands-after-timeout.toml"),
     ),
     (
         "nemesis-mixed",
@@ -222,6 +226,10 @@ const BUILTIN: [(&str, &str); 17] = [
     (
         "store-unsynced-loss",
         include_str!("../../scenarios/store-unsynced-loss.toml"),
+    ),
+    (
+        "store-write-errors",
+        include_str!("../../scenarios/store-write-errors.toml"),
     ),
     (
         "taskmanager-crash",

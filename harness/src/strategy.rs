@@ -35,6 +35,7 @@ use flinch_engine::config::{
     CheckpointConfig, CheckpointMode, JobConfig, RestartConfig, TimingConfig, TopologyConfig,
     WorkloadConfig,
 };
+use flinch_engine::io::addr::{JOBMANAGER, STORE};
 use flinch_engine::workload::earliest_end_of_input;
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -461,6 +462,70 @@ pub fn survivable_case(mode: CheckpointMode) -> impl Strategy<Value = Case> {
                 Case { config, plan, seed }
             },
         )
+}
+
+/// The most link faults, and the most crashes, in a [`jobmanager_store_case`].
+pub const MAX_JOBMANAGER_STORE_FAULTS: usize = 3;
+
+/// A case aimed at the jobmanager's writes to checkpoint storage: stalls
+/// and latency spikes on the jobmanager–store link, long enough to outlast
+/// the jobmanager's RPC timeout, with crashes of the jobmanager. Metadata
+/// and register writes then time out and land later (the store reports
+/// each as `store_write_late`), and a restarted jobmanager meets the
+/// leftovers. Exactly-once, with 1 to [`MAX_JOBMANAGER_STORE_FAULTS`] link
+/// faults and up to as many crashes, each at a time before the input can
+/// have been read or (one in two) on an event that is sure to come.
+pub fn jobmanager_store_case() -> impl Strategy<Value = Case> {
+    let unit = Duration::from_secs(1);
+    let store = || STORE.to_owned();
+    let link = prop_oneof![
+        ms(400..=1_500).prop_map(move |duration| FaultKind::Stall {
+            peer: store(),
+            duration,
+        }),
+        (ms(300..=1_000), ms(400..=1_500)).prop_map(move |(max, duration)| {
+            FaultKind::Latency {
+                peer: store(),
+                max,
+                duration,
+            }
+        }),
+    ];
+    let crash = ms(ranges::DOWN_MS).prop_map(|after| FaultKind::CrashRestart { after });
+    let on_jobmanager = |kinds: BoxedStrategy<FaultKind>| {
+        let at = (0..unit.as_millis() as u64).prop_map(Duration::from_millis);
+        (kinds, at, proptest::option::weighted(0.5, trigger())).prop_map(|(kind, at, on)| Fault {
+            kind,
+            host: JOBMANAGER.to_owned(),
+            at,
+            jitter: Duration::ZERO,
+            on,
+        })
+    };
+    let max = MAX_JOBMANAGER_STORE_FAULTS;
+    (
+        proptest::collection::vec(on_jobmanager(link.boxed()), 1..=max),
+        proptest::collection::vec(on_jobmanager(crash.boxed()), 0..=max),
+        workload(),
+        topology(),
+        survivable_restart(),
+        (0..SEEDS).no_shrink(),
+    )
+        .prop_map(move |(links, crashes, workload, topology, restart, seed)| {
+            let input = earliest_end_of_input(&workload);
+            let taskmanagers = topology.taskmanagers;
+            let mut plan: Vec<Fault> = (links.into_iter().chain(crashes))
+                .map(|f| fit(f, unit, input, taskmanagers))
+                .collect();
+            plan.sort_by_key(|f| f.at);
+            let config = JobConfig {
+                topology,
+                workload,
+                restart,
+                ..JobConfig::default()
+            };
+            Case { config, plan, seed }
+        })
 }
 
 /// A fault drawn over `unit` for [`MAX_TASKMANAGERS`], moved into a run

@@ -11,6 +11,7 @@ use std::fmt;
 pub enum Checker {
     ExactlyOnce,
     RecoveredState,
+    RestoreWasCompleted,
     ConsistentCut,
     RestartConformance,
     Liveness,
@@ -22,6 +23,7 @@ impl Checker {
         match self {
             Checker::ExactlyOnce => "exactly-once",
             Checker::RecoveredState => "recovered-state",
+            Checker::RestoreWasCompleted => "restore-was-completed",
             Checker::ConsistentCut => "consistent-cut",
             Checker::RestartConformance => "restart-conformance",
             Checker::Liveness => "liveness",

@@ -1,8 +1,17 @@
 //! `jobmanager`: deploys the job, runs the checkpoint coordinator, detects
 //! failures (task failures, lost taskmanagers), fails over through the
 //! restart strategy, and decides when the job has finished. After its own
-//! crash it recovers from `store`: the completed checkpoints, the epoch,
-//! and whether the job already ended (a FINISHED or FAILED job stays so).
+//! crash it recovers from `store`: the register of completed checkpoints
+//! (`register.rs`: the checkpoints and the last job attempt), and whether
+//! the job already ended (a FINISHED or FAILED job stays so).
+//!
+//! The register is only ever replaced by compare-and-set. A completion
+//! swaps in a register naming the checkpoint after its metadata is durable;
+//! every deploy first fences the register (a swap recording the new
+//! attempt) before any task of that attempt can abort a transaction. A
+//! completion whose swap has an unknown outcome fails the attempt over and
+//! is decided by the fence: completed if the fenced register names it,
+//! aborted otherwise.
 
 use super::{HostContext, HostResult};
 use crate::config::PlantedBug;
@@ -11,6 +20,7 @@ use crate::event::{Event, JobState, TaskId};
 use crate::io::{addr, mpsc, now, sleep, spawn, TcpListener, TcpStream};
 use crate::job::Plan;
 use crate::proto::{CheckpointMeta, StoreRequest, StoreResponse, ToJobManager, ToTaskManager};
+use crate::register::{metadata_name, Register, RegisteredCheckpoint, Versioned, REGISTER_BLOB};
 use crate::restart::{RestartDecision, RestartStrategy};
 use crate::task::RECOVERY_IMPOSSIBLE;
 use crate::wire::{self, RpcClient};
@@ -20,7 +30,6 @@ use std::time::Duration;
 
 /// How often the jobmanager looks at its timers when nothing arrives.
 const TICK: Duration = Duration::from_millis(10);
-const EPOCH_BLOB: &str = "job/epoch";
 /// The job's end, written before it is announced: a restarted jobmanager
 /// must not run a finished or failed job again. `None` is finished,
 /// `Some(reason)` failed.
@@ -28,6 +37,31 @@ const END_BLOB: &str = "job/end";
 /// Reads of the same metadata that may fail their checksum before the
 /// jobmanager calls it corrupt on disk rather than on the way.
 const MAX_CORRUPT_READS: u32 = 20;
+/// Fences tried in a row while the register keeps changing under them
+/// (each conflict is a swap this jobmanager did not make landing late).
+const MAX_FENCE_CONFLICTS: u32 = 4;
+
+/// What a compare-and-set on the register came to.
+enum Swap {
+    Swapped(u64),
+    /// The register is at another version; nothing was written.
+    Conflict(Versioned),
+    /// Nothing was written (the request never left, or the store refused
+    /// it before writing).
+    NotApplied(String),
+    /// The swap may or may not have landed, or may land later.
+    Unknown(String),
+}
+
+/// What a fence came to.
+enum Fence {
+    /// The register records attempt `epoch`; no older swap can land now.
+    Fenced(u64),
+    /// Try again later.
+    Retry(String),
+    /// The register lost checkpoints it had named: recovery is impossible.
+    Lost(String),
+}
 
 enum Conn {
     Registered {
@@ -85,6 +119,13 @@ struct JobManager {
     coordinator: Coordinator,
     restart: RestartStrategy,
     epoch: u64,
+    /// The register as this jobmanager last read or wrote it, and its version.
+    register: Register,
+    version: u64,
+    /// A completion whose swap timed out, until a fence decides it.
+    unknown: Option<(RegisteredCheckpoint, CheckpointMeta)>,
+    /// Why the last fence did not succeed, for the slot request timeout.
+    fence_failure: Option<String>,
     phase: Phase,
     /// Partition lengths: a checkpoint at these offsets has seen all input.
     ends: Vec<u64>,
@@ -179,6 +220,10 @@ impl JobManager {
             coordinator,
             restart,
             epoch: 0,
+            register: Register::default(),
+            version: 0,
+            unknown: None,
+            fence_failure: None,
             phase: Phase::Waiting { since: started },
             ends,
             final_checkpoint: None,
@@ -222,9 +267,66 @@ impl JobManager {
             self.phase = Phase::Ended;
             return Ok(());
         }
-        if let Some(bytes) = self.get(EPOCH_BLOB).await? {
-            self.epoch = wire::decode(&bytes).map_err(|e| format!("corrupt {EPOCH_BLOB}: {e}"))?;
+        let stored = match self.get(REGISTER_BLOB).await? {
+            Some(bytes) => {
+                wire::decode(&bytes).map_err(|e| format!("corrupt {REGISTER_BLOB}: {e}"))?
+            }
+            None => Versioned::default(),
+        };
+        let (version, register) = decode_register(stored)?;
+        let completed = self.read_checkpoints(&register).await?;
+        if version > 0 {
+            self.ctx.emit(Event::CheckpointsRecovered {
+                version,
+                epoch: register.epoch,
+                checkpoints: completed.iter().map(|m| m.checkpoint).collect(),
+            });
         }
+        self.epoch = register.epoch;
+        (self.register, self.version) = (register, version);
+        let config = &self.ctx.config;
+        self.coordinator =
+            Coordinator::new(config.checkpoint.clone(), self.plan.tasks(), completed);
+        self.coordinator.resume_ids(self.register.next_checkpoint);
+        Ok(())
+    }
+
+    /// The metadata of every checkpoint `register` names, oldest first, each
+    /// checked against the crc the register holds for it.
+    async fn read_checkpoints(
+        &mut self,
+        register: &Register,
+    ) -> Result<Vec<CheckpointMeta>, String> {
+        if self.ctx.bug(PlantedBug::TrustMetadataListing) {
+            return self.list_checkpoints().await;
+        }
+        let mut completed = Vec::new();
+        for entry in &register.checkpoints {
+            let name = &entry.metadata;
+            let bytes = self.get(name).await?.ok_or_else(|| {
+                format!(
+                    "store lost {name}, the metadata of completed checkpoint {}",
+                    entry.checkpoint
+                )
+            })?;
+            let meta = if crc32fast::hash(&bytes) == entry.crc {
+                wire::decode::<CheckpointMeta>(&bytes).map_err(|e| e.to_string())
+            } else {
+                Err("its crc differs from the one the register holds".into())
+            };
+            match meta {
+                Ok(meta) => completed.push(meta),
+                // Planted: a checkpoint that does not read back is skipped.
+                Err(_) if self.ctx.bug(PlantedBug::SkipCorruptMetadata) => continue,
+                Err(e) => return Err(format!("corrupt checkpoint metadata {name}: {e}")),
+            }
+        }
+        Ok(completed)
+    }
+
+    /// Planted `trust-metadata-listing`: every metadata file in the store
+    /// counts as a completed checkpoint, whatever the register says.
+    async fn list_checkpoints(&mut self) -> Result<Vec<CheckpointMeta>, String> {
         let names = match self
             .store_call(StoreRequest::List {
                 prefix: "meta".into(),
@@ -235,42 +337,144 @@ impl JobManager {
             other => return Err(format!("store: {other:?}")),
         };
         let mut completed = Vec::new();
-        for name in names {
-            let bytes = self
-                .get(&format!("meta/{name}"))
-                .await?
-                .ok_or_else(|| format!("store lost meta/{name}"))?;
-            let meta: CheckpointMeta = match wire::decode(&bytes) {
-                Ok(meta) => meta,
-                // Planted: a checkpoint that does not read back is skipped.
-                Err(_) if self.ctx.bug(PlantedBug::SkipCorruptMetadata) => continue,
-                Err(e) => return Err(format!("corrupt checkpoint metadata meta/{name}: {e}")),
+        for name in names.iter().filter(|n| !n.ends_with(".tmp")) {
+            let Some(bytes) = self.get(&format!("meta/{name}")).await? else {
+                continue;
             };
+            let meta: CheckpointMeta = wire::decode(&bytes)
+                .map_err(|e| format!("corrupt checkpoint metadata meta/{name}: {e}"))?;
             completed.push(meta);
         }
-        let config = &self.ctx.config;
-        self.coordinator =
-            Coordinator::new(config.checkpoint.clone(), self.plan.tasks(), completed);
-        Ok(())
+        completed.sort_by_key(|m| (m.checkpoint, m.epoch));
+        Ok(completed)
     }
 
-    async fn store_call(&mut self, req: StoreRequest) -> Result<StoreResponse, String> {
-        let limit = self.ctx.config.timing.rpc_timeout;
+    /// Connect to the store unless connected. Until this succeeds no
+    /// request has left.
+    async fn connect_store(&mut self) -> Result<&mut RpcClient, String> {
         if self.store.is_none() {
+            let limit = self.ctx.config.timing.rpc_timeout;
             let client = RpcClient::connect(addr::STORE, addr::STORE_PORT, limit)
                 .await
                 .map_err(|e| format!("store: {e}"))?;
             self.store = Some(client);
         }
-        let client = self.store.as_mut().expect("connected just above");
-        let answer = client.call(&req).await;
+        Ok(self.store.as_mut().expect("connected just above"))
+    }
+
+    /// One request; an error of the connection poisons it.
+    async fn store_rpc(&mut self, req: &StoreRequest) -> Result<StoreResponse, String> {
+        let answer = self.connect_store().await?.call(req).await;
         if answer.is_err() {
             self.store = None;
         }
-        match answer {
-            Ok(StoreResponse::Error(e)) => Err(format!("store: {e}")),
-            Ok(answer) => Ok(answer),
-            Err(e) => Err(format!("store: {e}")),
+        answer.map_err(|e| format!("store: {e}"))
+    }
+
+    async fn store_call(&mut self, req: StoreRequest) -> Result<StoreResponse, String> {
+        match self.store_rpc(&req).await? {
+            StoreResponse::Error(e) | StoreResponse::NotApplied(e) => Err(format!("store: {e}")),
+            answer => Ok(answer),
+        }
+    }
+
+    fn deadline(&self) -> Duration {
+        now() + self.ctx.config.timing.rpc_timeout
+    }
+
+    /// Swap the register for `next`, expecting the version last seen.
+    async fn swap(&mut self, next: &Register) -> Swap {
+        if let Err(e) = self.connect_store().await {
+            return Swap::NotApplied(e);
+        }
+        let req = StoreRequest::CompareAndSet {
+            name: REGISTER_BLOB.into(),
+            expected: self.version,
+            bytes: wire::encode(next),
+            deadline: self.deadline(),
+        };
+        match self.store_rpc(&req).await {
+            Ok(StoreResponse::Swapped { version }) => Swap::Swapped(version),
+            Ok(StoreResponse::Conflict(current)) => Swap::Conflict(current),
+            Ok(StoreResponse::NotApplied(e)) => Swap::NotApplied(format!("store: {e}")),
+            Ok(other) => Swap::Unknown(format!("store: {other:?}")),
+            Err(e) => Swap::Unknown(e),
+        }
+    }
+
+    /// Fence the register for the next job attempt, so that no swap of an
+    /// older attempt can land after it, then decide a completion of
+    /// unknown outcome by what the fenced register names.
+    async fn fence(&mut self) -> Fence {
+        for _ in 0..MAX_FENCE_CONFLICTS {
+            let epoch = self.epoch.max(self.register.epoch) + 1;
+            let fenced = self.register.fenced(epoch, self.coordinator.next_id());
+            match self.swap(&fenced).await {
+                Swap::Swapped(version) => {
+                    (self.register, self.version) = (fenced, version);
+                    self.decide_unknown();
+                    return Fence::Fenced(epoch);
+                }
+                Swap::Conflict(current) => {
+                    if let Err(fence) = self.adopt(current).await {
+                        return fence;
+                    }
+                }
+                Swap::NotApplied(e) | Swap::Unknown(e) => return Fence::Retry(e),
+            }
+        }
+        Fence::Retry(format!(
+            "the register changed {MAX_FENCE_CONFLICTS} times in a row"
+        ))
+    }
+
+    /// The register changed under this jobmanager: take what it names now.
+    /// A register older than the one this jobmanager saw means the store
+    /// lost it, and the checkpoints with it.
+    async fn adopt(&mut self, current: Versioned) -> Result<(), Fence> {
+        let (version, register) = decode_register(current).map_err(Fence::Retry)?;
+        if version < self.version {
+            let had = self.register.ids();
+            return Err(Fence::Lost(format!(
+                "{RECOVERY_IMPOSSIBLE}: checkpoint storage lost the register of completed \
+                 checkpoints (found version {version}, this jobmanager wrote version {}); \
+                 checkpoints {had:?} are lost",
+                self.version
+            )));
+        }
+        let completed = self
+            .read_checkpoints(&register)
+            .await
+            .map_err(Fence::Retry)?;
+        self.ctx.emit(Event::CheckpointsRecovered {
+            version,
+            epoch: register.epoch,
+            checkpoints: completed.iter().map(|m| m.checkpoint).collect(),
+        });
+        self.coordinator.adopt(completed);
+        self.coordinator.resume_ids(register.next_checkpoint);
+        (self.register, self.version) = (register, version);
+        Ok(())
+    }
+
+    /// After a fence: the completion whose swap had an unknown outcome is
+    /// completed if the fenced register names it, else it never will be.
+    fn decide_unknown(&mut self) {
+        let Some((entry, meta)) = self.unknown.take() else {
+            return;
+        };
+        let checkpoint = meta.checkpoint;
+        if self.register.names(&entry) {
+            self.ctx.emit(Event::CheckpointCompleted {
+                checkpoint,
+                offsets: meta.offsets,
+            });
+        } else {
+            let reason = "its register write had an unknown outcome, and the register fenced \
+                          for the next attempt does not name it"
+                .into();
+            self.ctx
+                .emit(Event::CheckpointAborted { checkpoint, reason });
         }
     }
 
@@ -285,9 +489,22 @@ impl JobManager {
     }
 
     async fn put(&mut self, name: String, bytes: Vec<u8>) -> Result<(), String> {
-        self.store_call(StoreRequest::Put { name, bytes })
-            .await
-            .map(|_| ())
+        let deadline = self.deadline();
+        self.store_call(StoreRequest::Put {
+            name,
+            bytes,
+            deadline,
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// Best effort: metadata that no register will name is garbage.
+    async fn delete(&mut self, name: String) {
+        let deadline = self.deadline();
+        let _ = self
+            .store_call(StoreRequest::Delete { name, deadline })
+            .await;
     }
 
     fn broadcast(&self, msg: ToTaskManager) {
@@ -441,7 +658,15 @@ impl JobManager {
             Phase::Waiting { since } if t.saturating_sub(*since) > timing.slot_request_timeout => {
                 let have = self.tms.len();
                 let want = self.plan.taskmanagers;
-                self.fail(format!("slot request timed out: {have} of {want} taskmanagers registered, or the epoch could not be stored"));
+                let fence = match &self.fence_failure {
+                    Some(e) => {
+                        format!("; the register of completed checkpoints could not be fenced: {e}")
+                    }
+                    None => String::new(),
+                };
+                self.fail(format!(
+                    "slot request timed out: {have} of {want} taskmanagers registered{fence}"
+                ));
             }
             Phase::Waiting { .. }
                 if self.tms.len() == self.plan.taskmanagers as usize && t >= self.next_deploy =>
@@ -479,16 +704,17 @@ impl JobManager {
     }
 
     async fn deploy(&mut self) {
-        let epoch = self.epoch + 1;
-        if self
-            .put(EPOCH_BLOB.into(), wire::encode(&epoch))
-            .await
-            .is_err()
-        {
-            self.next_deploy = now() + self.ctx.config.timing.heartbeat_interval;
-            return; // stay waiting; the slot request timeout bounds this
-        }
+        let epoch = match self.fence().await {
+            Fence::Fenced(epoch) => epoch,
+            Fence::Retry(e) => {
+                self.fence_failure = Some(e);
+                self.next_deploy = now() + self.ctx.config.timing.heartbeat_interval;
+                return; // stay waiting; the slot request timeout bounds this
+            }
+            Fence::Lost(reason) => return self.end(JobState::Failed { reason }),
+        };
         self.epoch = epoch;
+        self.fence_failure = None;
         let restore = if self.ctx.bug(PlantedBug::RestoreOlderCheckpoint) {
             // Planted: the checkpoint before the latest, when there is one.
             self.coordinator
@@ -542,24 +768,51 @@ impl JobManager {
         }
     }
 
-    /// Every task acknowledged: write the metadata durably, then the
-    /// checkpoint is complete and the tasks may commit.
+    /// Every task acknowledged: write the metadata durably, then swap in a
+    /// register naming it. Only then is the checkpoint complete and may the
+    /// tasks commit.
     async fn complete(&mut self, meta: CheckpointMeta) {
         let checkpoint = meta.checkpoint;
-        if let Err(reason) = self.put(meta_name(checkpoint), wire::encode(&meta)).await {
-            // The write may still have landed: take it back, so a later
-            // recovery cannot pick a checkpoint whose transactions this
-            // attempt is about to abort.
-            let _ = self
-                .store_call(StoreRequest::Delete {
-                    name: meta_name(checkpoint),
-                })
+        let name = metadata_name(checkpoint, meta.epoch);
+        let bytes = wire::encode(&meta);
+        let entry = RegisteredCheckpoint {
+            checkpoint,
+            metadata: name.clone(),
+            crc: crc32fast::hash(&bytes),
+        };
+        if let Err(reason) = self.put(name.clone(), bytes).await {
+            self.delete(name).await;
+            return self
+                .checkpoint_failed(checkpoint, format!("metadata write failed: {reason}"))
                 .await;
-            let decisions = self
-                .coordinator
-                .fail(checkpoint, format!("metadata write failed: {reason}"));
-            self.decide(decisions).await;
-            return;
+        }
+        let retained = self.ctx.config.checkpoint.retained;
+        let (next, _) = self.register.with_completed(entry.clone(), retained);
+        match self.swap(&next).await {
+            Swap::Swapped(version) => (self.register, self.version) = (next, version),
+            Swap::NotApplied(reason) => {
+                self.delete(name).await;
+                let reason = format!("register write failed: {reason}");
+                return self.checkpoint_failed(checkpoint, reason).await;
+            }
+            Swap::Conflict(current) => {
+                self.delete(name).await;
+                let found = current.version;
+                let reason = format!(
+                    "the register of completed checkpoints is at version {found}, not {}",
+                    self.version
+                );
+                self.checkpoint_failed(checkpoint, reason.clone()).await;
+                // The fence of the next attempt adopts (or refuses) it.
+                return self.fail(reason);
+            }
+            Swap::Unknown(reason) => {
+                self.unknown = Some((entry, meta));
+                return self.fail(format!(
+                    "checkpoint {checkpoint}: the outcome of its register write is unknown \
+                     ({reason}); the next attempt's fence decides it"
+                ));
+            }
         }
         self.ctx.emit(Event::CheckpointCompleted {
             checkpoint,
@@ -579,6 +832,11 @@ impl JobManager {
                 self.ctx.config.timing.rpc_timeout,
             ));
         }
+    }
+
+    async fn checkpoint_failed(&mut self, checkpoint: u64, reason: String) {
+        let decisions = self.coordinator.fail(checkpoint, reason);
+        self.decide(decisions).await;
     }
 
     /// Fail the current attempt over: cancel everything and ask the
@@ -633,11 +891,12 @@ async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, limit: Duration) {
         return;
     };
     for old in dropped {
-        let names = std::iter::once(meta_name(old.checkpoint))
+        let names = std::iter::once(metadata_name(old.checkpoint, old.epoch))
             .chain(old.handles.into_values().map(|h| h.name));
         for name in names {
+            let deadline = store.deadline();
             if store
-                .call::<_, StoreResponse>(&StoreRequest::Delete { name })
+                .call::<_, StoreResponse>(&StoreRequest::Delete { name, deadline })
                 .await
                 .is_err()
             {
@@ -647,6 +906,11 @@ async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, limit: Duration) {
     }
 }
 
-fn meta_name(checkpoint: u64) -> String {
-    format!("meta/{checkpoint:010}")
+/// The register in a versioned blob (none yet: the empty register).
+fn decode_register(stored: Versioned) -> Result<(u64, Register), String> {
+    let register = match &stored.bytes {
+        Some(bytes) => wire::decode(bytes).map_err(|e| format!("corrupt {REGISTER_BLOB}: {e}"))?,
+        None => Register::default(),
+    };
+    Ok((stored.version, register))
 }

@@ -102,7 +102,13 @@ impl TaskEnv {
             size: bytes.len() as u64,
             crc: crc32fast::hash(&bytes),
         };
-        match store.call(&StoreRequest::Put { name, bytes }).await {
+        let deadline = store.deadline();
+        let put = StoreRequest::Put {
+            name,
+            bytes,
+            deadline,
+        };
+        match store.call(&put).await {
             Ok(StoreResponse::Done) => Ok(handle),
             // Planted: the upload failed, the acknowledgement goes out anyway.
             _ if self.ctx.bug(PlantedBug::SwallowedWriteError) => Ok(handle),
