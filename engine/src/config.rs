@@ -33,9 +33,25 @@ impl Default for TopologyConfig {
         TopologyConfig {
             taskmanagers: 2,
             parallelism: 2,
-            max_parallelism: 128,
+            max_parallelism: default_max_parallelism(2),
         }
     }
+}
+
+/// Flink's upper bound on key groups
+/// (`KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM`, 2^15).
+pub const UPPER_BOUND_MAX_PARALLELISM: u32 = 1 << 15;
+
+/// The number of key groups when a job does not say: Flink's
+/// `KeyGroupRangeAssignment.computeDefaultMaxParallelism`, the next power of
+/// two at or above 1.5 × `parallelism` (in integer arithmetic, `p + p / 2`),
+/// at least 128 and at most [`UPPER_BOUND_MAX_PARALLELISM`].
+pub fn default_max_parallelism(parallelism: u32) -> u32 {
+    let wanted = parallelism.saturating_add(parallelism / 2);
+    wanted
+        .checked_next_power_of_two()
+        .unwrap_or(UPPER_BOUND_MAX_PARALLELISM)
+        .clamp(128, UPPER_BOUND_MAX_PARALLELISM)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -298,5 +314,33 @@ impl PlantedBug {
 
     pub fn from_name(name: &str) -> Option<PlantedBug> {
         PlantedBug::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_max_parallelism_is_flinks() {
+        // computeDefaultMaxParallelism: roundUpToPowerOfTwo(p + p/2), in [128, 32768].
+        let cases = [
+            (1, 128),
+            (2, 128),
+            (85, 128),
+            (86, 256),
+            (128, 256),
+            (256, 512),
+            (21_845, 32_768),
+            (30_000, 32_768),
+            (u32::MAX, 32_768),
+        ];
+        for (parallelism, expected) in cases {
+            assert_eq!(
+                default_max_parallelism(parallelism),
+                expected,
+                "parallelism {parallelism}"
+            );
+        }
     }
 }

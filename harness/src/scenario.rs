@@ -50,6 +50,7 @@
 //! Durations are strings with a unit: `"250ms"`, `"2s"`, `"1.5s"`, `"1m"`.
 
 mod duration;
+pub mod limits;
 mod locate;
 mod nemesis;
 mod raw;

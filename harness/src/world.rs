@@ -7,10 +7,12 @@ use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
 use crate::outcome::{CommittedTxn, RunOutcome};
 use crate::scenario::Scenario;
 use crate::trace::{FaultEvent, TraceEvent, What};
+use flinch_engine::config::JobConfig;
 use flinch_engine::event::{Event, JobState, Observer};
 use flinch_engine::hosts::{self, HostContext, HostResult};
 use flinch_engine::io::addr;
 use flinch_engine::io::disk::{self, Disk};
+use flinch_engine::job::Plan;
 use flinch_engine::workload;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -31,6 +33,28 @@ pub const LATENCY_MAX: Duration = Duration::from_millis(6);
 pub const GRACE: Duration = Duration::from_millis(500);
 /// The fixed simulated wall-clock start of every run.
 pub const SIM_EPOCH_SECS: u64 = 1_700_000_000;
+/// turmoil's default capacity of a listener's queue of connections not yet
+/// accepted, and of each stream's buffer (`Builder::tcp_capacity`).
+pub const TURMOIL_TCP_CAPACITY: usize = 64;
+
+/// The TCP capacity a job needs: at most every task and every taskmanager
+/// connect to one listener at the same moment (every task uploading its
+/// snapshot to `store`, every taskmanager registering with the jobmanager,
+/// every source connecting to a taskmanager's data port), and turmoil
+/// panics when a listener's queue overflows. Raised above turmoil's
+/// default only when the topology needs it: it also sizes every stream's
+/// buffer, so it changes backpressure and trace hashes.
+pub fn tcp_capacity(config: &JobConfig) -> usize {
+    let plan = Plan::new(config);
+    let connectors = u64::from(plan.sources)
+        + u64::from(plan.counts)
+        + u64::from(config.topology.taskmanagers)
+        + 1;
+    if connectors < TURMOIL_TCP_CAPACITY as u64 {
+        return TURMOIL_TCP_CAPACITY;
+    }
+    usize::try_from(connectors.next_power_of_two() * 2).unwrap_or(usize::MAX)
+}
 
 type Trace = Rc<RefCell<Vec<TraceEvent>>>;
 
@@ -113,6 +137,7 @@ impl World<'_> {
             .min_message_latency(LATENCY_MIN)
             .max_message_latency(LATENCY_MAX)
             .simulation_duration(scenario.max_sim_time + GRACE + Duration::from_secs(1))
+            .tcp_capacity(tcp_capacity(&scenario.config))
             .build();
         let mut world = World {
             sim,

@@ -74,28 +74,42 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
     }
 }
 
+/// Connect to every count subtask at once (polled together in this task,
+/// so a cancelled source leaves none behind). One after another, the first
+/// channel would stay silent past its keepalive timeout while the last
+/// ones connect: with parallelism 256, that took longer than 500 ms.
 async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, String> {
     let limit = env.ctx.config.timing.rpc_timeout;
-    let mut outputs = Vec::new();
-    for count in 0..plan.counts {
+    let (subtask, epoch) = (env.task.subtask, env.epoch);
+    let connects = (0..plan.counts).map(|count| {
         let host = addr::taskmanager(plan.placement(Plan::count(count)));
-        let connect = TcpStream::connect((host.as_str(), addr::DATA_PORT));
-        let stream = timeout(limit, connect)
-            .await
-            .map_err(|_| format!("connect to count[{count}] on {host} timed out"))?
-            .map_err(|e| format!("connect to count[{count}] on {host}: {e}"))?;
-        let (_, stream) = stream.into_split();
-        let channel = plan.channel(env.task.subtask, count);
-        let mut out = Output {
-            channel,
-            epoch: env.epoch,
-            stream,
-            seq: 0,
-        };
-        send(&mut out, Payload::Hello, limit).await?;
-        outputs.push(out);
-    }
-    Ok(outputs)
+        let channel = plan.channel(subtask, count);
+        connect_output(host, count, channel, epoch, limit)
+    });
+    futures_util::future::try_join_all(connects).await
+}
+
+async fn connect_output(
+    host: String,
+    count: u32,
+    channel: u32,
+    epoch: u64,
+    limit: Duration,
+) -> Result<Output, String> {
+    let connect = TcpStream::connect((host.as_str(), addr::DATA_PORT));
+    let stream = timeout(limit, connect)
+        .await
+        .map_err(|_| format!("connect to count[{count}] on {host} timed out"))?
+        .map_err(|e| format!("connect to count[{count}] on {host}: {e}"))?;
+    let (_, stream) = stream.into_split();
+    let mut out = Output {
+        channel,
+        epoch,
+        stream,
+        seq: 0,
+    };
+    send(&mut out, Payload::Hello, limit).await?;
+    Ok(out)
 }
 
 async fn restored_offset(env: &TaskEnv) -> Result<u64, String> {

@@ -3,6 +3,7 @@
 //! Parsed exactly, in integer nanoseconds: `"1.5s"` is 1 500 000 000 ns, not
 //! whatever a float makes of it, so a scenario means the same on every machine.
 
+use super::limits;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use std::fmt;
 use std::time::Duration;
@@ -103,7 +104,14 @@ impl Visitor<'_> for DurationVisitor {
     }
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<SimDuration, E> {
-        parse_duration(text).map(SimDuration).map_err(E::custom)
+        let duration = parse_duration(text).map_err(E::custom)?;
+        if duration > limits::DURATION {
+            let why = limits::DURATION_WHY;
+            return Err(E::custom(format!(
+                "\"{text}\" is longer than the limit of 1h: {why}"
+            )));
+        }
+        Ok(SimDuration(duration))
     }
 
     fn visit_i64<E: de::Error>(self, number: i64) -> Result<SimDuration, E> {

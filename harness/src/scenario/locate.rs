@@ -24,7 +24,9 @@ pub(super) fn line_of(source: &str, offset: usize) -> usize {
 /// value around it. `None` when the file does not parse as TOML. The root
 /// table is the empty path.
 pub(super) fn field_at(source: &str, span: &Range<usize>) -> Option<String> {
-    let entries = entries(source)?;
+    let Some(entries) = entries(source) else {
+        return field_on_line(source, span.start);
+    };
     if let Some(entry) = entries.iter().find(|e| contains(&e.key, span.start)) {
         return Some(entry.path.clone());
     }
@@ -33,6 +35,41 @@ pub(super) fn field_at(source: &str, span: &Range<usize>) -> Option<String> {
         .filter(|e| contains(&e.value, span.start))
         .min_by_key(|e| e.value.len());
     Some(innermost.map_or_else(String::new, |e| e.path.clone()))
+}
+
+/// When the file does not parse as TOML at all (an integer above
+/// `i64::MAX`, say), the field is read off the text: the key of the
+/// `key = value` line at `offset`, inside the last table header above it
+/// (`[[fault]]` headers counted, so the third is `fault[2]`).
+fn field_on_line(source: &str, offset: usize) -> Option<String> {
+    let line = line_of(source, offset);
+    let lines: Vec<&str> = source.lines().collect();
+    let text = lines.get(line - 1)?;
+    let key = text.split_once('=')?.0.trim().trim_matches('"');
+    if key.is_empty() || key.starts_with('[') {
+        return None;
+    }
+    let mut table = String::new();
+    let mut arrays: Vec<(String, usize)> = Vec::new();
+    for header in lines[..line - 1].iter().map(|l| l.trim()) {
+        if let Some(name) = header.strip_prefix("[[").and_then(|h| h.split_once("]]")) {
+            let name = name.0.trim().to_owned();
+            let index = match arrays.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, count)) => {
+                    *count += 1;
+                    *count - 1
+                }
+                None => {
+                    arrays.push((name.clone(), 1));
+                    0
+                }
+            };
+            table = format!("{name}[{index}]");
+        } else if let Some(name) = header.strip_prefix('[').and_then(|h| h.split_once(']')) {
+            table = name.0.trim().to_owned();
+        }
+    }
+    Some(join(&table, key))
 }
 
 /// The table whose span is exactly `span` (serde reports a missing field with
@@ -221,6 +258,22 @@ when = 1979-05-27T07:32:00Z
             Some("fault[1]")
         );
         assert_eq!(table_at(SOURCE, &(0..3)).as_deref(), Some(""));
+    }
+
+    #[test]
+    fn a_file_that_does_not_parse_still_names_the_field_on_the_line() {
+        let source = "name = \"x\"\n[workload]\nrecords = 99999999999999999999\n";
+        let offset = source.find("999").expect("in the source");
+        assert_eq!(
+            field_at(source, &(offset..offset + 1)),
+            Some("workload.records".into())
+        );
+        let faults = "[[fault]]\nkind = \"crash\"\n[[fault]]\nat = 1e999999\n";
+        let offset = faults.find("1e9").expect("in the source");
+        assert_eq!(
+            field_at(faults, &(offset..offset + 1)),
+            Some("fault[1].at".into())
+        );
     }
 
     #[test]

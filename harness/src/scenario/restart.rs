@@ -1,6 +1,7 @@
 //! `[restart]`: a Flink restart strategy and its parameters (FLINK-REFERENCE.md),
 //! with Flink's defaults but delays scaled for simulation.
 
+use super::limits;
 use super::raw::{RawRestart, RawStrategy};
 use super::validate::Ctx;
 use super::ScenarioError;
@@ -30,6 +31,7 @@ pub(super) fn restart(cx: &Ctx, raw: &RawRestart) -> Result<RestartConfig, Scena
                 &raw.max_failures_per_interval,
                 "restart.max_failures_per_interval",
                 1,
+                limits::RESTART_ATTEMPTS,
             )?,
             interval: cx.positive_duration(
                 &raw.interval,

@@ -1,6 +1,7 @@
 //! From a scenario file as written to a [`Scenario`]: defaults filled in,
 //! every rule checked, each violation reported on its own line and field.
 
+use super::limits::{self, Limit};
 use super::locate::line_of;
 use super::raw::{
     Field, RawCheckpoint, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome, RawScenario,
@@ -12,8 +13,8 @@ use super::{
 use crate::expect::Expectation;
 use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
 use flinch_engine::config::{
-    CheckpointConfig, CheckpointMode, JobConfig, PlantedBug, RestartConfig, TimingConfig,
-    TopologyConfig, WorkloadConfig,
+    default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
+    RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
 use flinch_engine::event::Event;
 use std::ops::Range;
@@ -46,20 +47,36 @@ impl Ctx<'_> {
         }
     }
 
-    /// A count that must be at least 1, or `default` when absent.
+    /// A count from 1 to `limit.max`, or `default` when absent.
     pub fn count<T: Copy + Into<u64>>(
         &self,
         value: &Option<Spanned<T>>,
         field: &str,
         default: T,
+        limit: Limit,
     ) -> Result<T, ScenarioError> {
         match value {
             Some(v) if (*v.get_ref()).into() == 0 => {
                 Err(self.error(v.span(), field, "must be at least 1, got 0"))
             }
-            Some(v) => Ok(*v.get_ref()),
+            Some(v) => self.at_most(v, field, limit),
             None => Ok(default),
         }
+    }
+
+    /// `value` if it is at most `limit.max`.
+    pub fn at_most<T: Copy + Into<u64>>(
+        &self,
+        value: &Spanned<T>,
+        field: &str,
+        limit: Limit,
+    ) -> Result<T, ScenarioError> {
+        let n: u64 = (*value.get_ref()).into();
+        if n > limit.max {
+            let message = format!("must be at most {}, got {n}: {}", limit.max, limit.why);
+            return Err(self.error(value.span(), field, message));
+        }
+        Ok(*value.get_ref())
     }
 
     /// A duration that may be zero, or `default` when absent.
@@ -150,21 +167,26 @@ fn job(cx: &Ctx, name: &Spanned<String>) -> Result<(), ScenarioError> {
 
 fn topology(cx: &Ctx, raw: &RawTopology) -> Result<TopologyConfig, ScenarioError> {
     let default = TopologyConfig::default();
+    let taskmanagers = cx.count(
+        &raw.taskmanagers,
+        "topology.taskmanagers",
+        default.taskmanagers,
+        limits::TASKMANAGERS,
+    )?;
+    let parallelism = cx.count(
+        &raw.parallelism,
+        "topology.parallelism",
+        default.parallelism,
+        limits::PARALLELISM,
+    )?;
     let topology = TopologyConfig {
-        taskmanagers: cx.count(
-            &raw.taskmanagers,
-            "topology.taskmanagers",
-            default.taskmanagers,
-        )?,
-        parallelism: cx.count(
-            &raw.parallelism,
-            "topology.parallelism",
-            default.parallelism,
-        )?,
+        taskmanagers,
+        parallelism,
         max_parallelism: cx.count(
             &raw.max_parallelism,
             "topology.max_parallelism",
-            default.max_parallelism,
+            default_max_parallelism(parallelism),
+            limits::MAX_PARALLELISM,
         )?,
     };
     if topology.parallelism > topology.max_parallelism {
@@ -192,13 +214,35 @@ fn workload(cx: &Ctx, raw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError
         Some(s) => *s.get_ref(),
         None => default.skew,
     };
+    let records = cx.count(
+        &raw.records,
+        "workload.records",
+        default.records,
+        limits::RECORDS,
+    )?;
+    let keys = cx.count(&raw.keys, "workload.keys", default.keys, limits::KEYS)?;
+    if u64::from(keys) > records {
+        let (span, field) = match (&raw.keys, &raw.records) {
+            (Some(k), _) => (k.span(), "workload.keys"),
+            (None, Some(r)) => (r.span(), "workload.records"),
+            (None, None) => unreachable!("the default keys are fewer than the default records"),
+        };
+        let why = limits::KEYS.why;
+        let message = format!("{keys} keys but only {records} records: {why}");
+        return Err(cx.error(span, field, message));
+    }
     Ok(WorkloadConfig {
-        records: cx.count(&raw.records, "workload.records", default.records)?,
-        keys: cx.count(&raw.keys, "workload.keys", default.keys)?,
-        partitions: cx.count(&raw.partitions, "workload.partitions", default.partitions)?,
+        records,
+        keys,
+        partitions: cx.count(
+            &raw.partitions,
+            "workload.partitions",
+            default.partitions,
+            limits::PARTITIONS,
+        )?,
         skew,
-        rate: cx.count(&raw.rate, "workload.rate", default.rate)?,
-        batch: cx.count(&raw.batch, "workload.batch", default.batch)?,
+        rate: cx.count(&raw.rate, "workload.rate", default.rate, limits::RATE)?,
+        batch: cx.count(&raw.batch, "workload.batch", default.batch, limits::BATCH)?,
     })
 }
 
@@ -218,12 +262,22 @@ fn checkpoint(cx: &Ctx, raw: &RawCheckpoint) -> Result<CheckpointConfig, Scenari
             &raw.max_concurrent,
             "checkpoint.max_concurrent",
             default.max_concurrent,
+            limits::MAX_CONCURRENT,
         )?,
-        retained: cx.count(&raw.retained, "checkpoint.retained", default.retained)?,
-        tolerable_failures: raw
-            .tolerable_failures
-            .as_ref()
-            .map_or(default.tolerable_failures, |t| *t.get_ref()),
+        retained: cx.count(
+            &raw.retained,
+            "checkpoint.retained",
+            default.retained,
+            limits::RETAINED,
+        )?,
+        tolerable_failures: match &raw.tolerable_failures {
+            Some(t) => cx.at_most(
+                t,
+                "checkpoint.tolerable_failures",
+                limits::TOLERABLE_FAILURES,
+            )?,
+            None => default.tolerable_failures,
+        },
     })
 }
 
@@ -288,6 +342,12 @@ fn faults(
     taskmanagers: u32,
     max_sim_time: Duration,
 ) -> Result<Vec<Fault>, ScenarioError> {
+    if raw.len() as u64 > limits::FAULTS.max {
+        let (max, why) = (limits::FAULTS.max, limits::FAULTS.why);
+        let message = format!("at most {max} faults, got {}: {why}", raw.len());
+        let span = raw[max as usize].kind.span();
+        return Err(cx.error(span, format!("fault[{max}]"), message));
+    }
     let hosts = host_names(taskmanagers);
     let mut faults: Vec<Fault> = Vec::with_capacity(raw.len());
     for (index, raw) in raw.iter().enumerate() {
@@ -356,7 +416,7 @@ fn trigger(cx: &Ctx, raw: &RawTrigger, field: &str) -> Result<EventTrigger, Scen
             let message = "occurrence counts from 1 (the first matching event)";
             return Err(cx.error(o.span(), format!("{field}.occurrence"), message));
         }
-        Some(o) => *o.get_ref(),
+        Some(o) => cx.at_most(o, &format!("{field}.occurrence"), limits::OCCURRENCE)?,
         None => 1,
     };
     Ok(EventTrigger {

@@ -1,0 +1,78 @@
+//! The bounds of every number a scenario file may hold, and why each exists
+//! (TigerBeetle's rule: a limit on everything, checked at load). README.md,
+//! "Limits", lists them for users; a value outside its bound is an error
+//! naming the file, line and field, the bound and its reason.
+
+use std::time::Duration;
+
+/// An inclusive upper bound on a field, with the reason for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub max: u64,
+    pub why: &'static str,
+}
+
+/// Every duration in a scenario file is simulated time; a simulated hour
+/// takes minutes of wall time per seed, and no engine timer needs longer.
+pub const DURATION: Duration = Duration::from_secs(3_600);
+/// Why [`DURATION`] bounds every duration.
+pub const DURATION_WHY: &str =
+    "every duration is simulated time, and an hour of it already takes minutes of wall time per seed";
+
+pub const TASKMANAGERS: Limit = Limit {
+    max: 256,
+    why: "each taskmanager is a simulated host, and turmoil's cost per tick grows with every host",
+};
+pub const PARALLELISM: Limit = Limit {
+    max: 256,
+    why: "every source keeps a channel to every keyed subtask, so channels grow with the product",
+};
+pub const MAX_PARALLELISM: Limit = Limit {
+    max: flinch_engine::config::UPPER_BOUND_MAX_PARALLELISM as u64,
+    why: "Flink's upper bound on key groups (KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM)",
+};
+pub const PARTITIONS: Limit = Limit {
+    max: 256,
+    why: "each partition is read by its own source subtask, which keeps a channel to every keyed subtask",
+};
+pub const RECORDS: Limit = Limit {
+    max: 10_000_000,
+    why: "the input log, the oracle and the committed output are held in memory (about 340 bytes a record, measured at 1,000,000)",
+};
+pub const KEYS: Limit = Limit {
+    max: RECORDS.max,
+    why: "a key without records tests nothing, so there are at most as many keys as records",
+};
+pub const RATE: Limit = Limit {
+    max: 1_000_000,
+    why: "a source emits at most this many records per simulated second",
+};
+pub const BATCH: Limit = Limit {
+    max: 100_000,
+    why: "a batch travels in one network frame, and frames are at most 16 MiB",
+};
+pub const MAX_CONCURRENT: Limit = Limit {
+    max: 100,
+    why: "each checkpoint in flight holds a snapshot of every task",
+};
+pub const RETAINED: Limit = Limit {
+    max: 100,
+    why:
+        "every retained checkpoint is kept in checkpoint storage and read at every jobmanager start",
+};
+pub const TOLERABLE_FAILURES: Limit = Limit {
+    max: 1_000_000,
+    why: "a bound that no run reaches: more failures than this never fit in a simulated hour",
+};
+pub const RESTART_ATTEMPTS: Limit = Limit {
+    max: 1_000_000,
+    why: "a bound that no run reaches: more restarts than this never fit in a simulated hour",
+};
+pub const FAULTS: Limit = Limit {
+    max: 1_000,
+    why: "each fault is applied by the step loop and reported in the trace",
+};
+pub const OCCURRENCE: Limit = Limit {
+    max: 1_000_000,
+    why: "no engine event happens this often in a simulated hour",
+};
