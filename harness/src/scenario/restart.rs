@@ -501,6 +501,20 @@ mod tests {
         );
     }
 
+    /// Flink's default with checkpointing on, and flinch always checkpoints.
+    #[test]
+    fn without_a_restart_section_the_strategy_is_exponential_delay_with_its_defaults() {
+        let text =
+            "name = \"test\"\ndescription = \"Restarts.\"\njob = { name = \"keyed-count\" }\n\
+                    [expect]\noutcome = \"exactly-once\"\n";
+        let scenario = parse(text, "test.toml").expect("a minimal scenario parses");
+        assert_eq!(scenario.config.restart, RestartConfig::default());
+        assert_eq!(
+            check("strategy = \"exponential-delay\""),
+            RestartConfig::default()
+        );
+    }
+
     #[test]
     fn each_strategy_takes_its_parameters() {
         assert_eq!(
