@@ -325,3 +325,96 @@ fn run_without_json_prints_a_human_summary() {
         "the summary is JSON without --json: {stdout}"
     );
 }
+
+/// Issue 9: the exponential-delay configurations Flink's constructor refuses
+/// (`ExponentialDelayRestartBackoffTimeStrategy`) make `flinch run` exit 2,
+/// naming the file, line and field, and quoting Flink's reason.
+#[test]
+fn restart_configurations_flink_refuses_exit_2_with_flinks_reason() {
+    let dir = TempDir::new("restart-refused");
+    let cases = [
+        (
+            "attempts = 0",
+            "restart.attempts",
+            "The attemptsBeforeResetBackoff must be at least 1.",
+        ),
+        (
+            "multiplier = 1.0",
+            "restart.multiplier",
+            "Backoff multiplier must be greater than 1.",
+        ),
+        (
+            "initial_backoff = \"0s\"",
+            "restart.initial_backoff",
+            "Initial backoff must be at least 1.",
+        ),
+        (
+            "max_backoff = \"0s\"",
+            "restart.max_backoff",
+            "Maximum backoff must be at least 1.",
+        ),
+        (
+            "reset_backoff_threshold = \"0s\"",
+            "restart.reset_backoff_threshold",
+            "Threshold duration for exponential backoff reset must be at least 1.",
+        ),
+    ];
+    for (i, (parameter, field, reason)) in cases.iter().enumerate() {
+        let text = format!(
+            "name = \"refused\"\ndescription = \"a restart configuration Flink refuses\"\n\
+             job = {{ name = \"keyed-count\" }}\n\n[restart]\nstrategy = \"exponential-delay\"\n\
+             {parameter}\n\n[expect]\noutcome = \"exactly-once\"\n"
+        );
+        let path = dir.write(&format!("refused-{i}.toml"), &text);
+        let (code, stdout, stderr) = flinch(&["run", &path, "--seeds", "0..1"]);
+        assert_eq!(code, 2, "{parameter}: {stdout}\n{stderr}");
+        let expected = format!("{path}:{}: field `{field}`:", line_of(&text, parameter));
+        assert!(
+            stderr.contains(&expected),
+            "{parameter}: no {expected} in {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("(Flink: \"{reason}\")")),
+            "{parameter}: Flink's reason is not in {stderr}"
+        );
+        assert!(stdout.is_empty(), "{parameter}: {stdout}");
+    }
+}
+
+/// The boundary values Flink accepts still run: the tightest exponential-delay
+/// and failure-rate configurations restart after a crash, and fixed-delay with
+/// 0 attempts gives up at the first failure, as Flink's does.
+#[test]
+fn restart_configurations_at_flinks_boundaries_run() {
+    let dir = TempDir::new("restart-boundary");
+    let crash = "[[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-2\"\nat = \"500ms\"\n\
+                 after = \"300ms\"\n";
+    let cases = [
+        (
+            "strategy = \"exponential-delay\"\ninitial_backoff = \"1ms\"\nmax_backoff = \"1ms\"\n\
+             multiplier = 1.0000000000000002\njitter = 1.0\nreset_backoff_threshold = \"1ms\"\n\
+             attempts = 1",
+            "outcome = \"exactly-once\"",
+        ),
+        (
+            "strategy = \"failurerate\"\nmax_failures_per_interval = 1\ninterval = \"1ms\"\n\
+             delay = \"0s\"",
+            "outcome = \"exactly-once\"",
+        ),
+        (
+            "strategy = \"fixed-delay\"\nattempts = 0\ndelay = \"0s\"",
+            "outcome = \"job-failed\"\nreason = \"fixed-delay\"",
+        ),
+    ];
+    for (i, (restart, expect)) in cases.iter().enumerate() {
+        let text = format!(
+            "name = \"boundary\"\ndescription = \"a restart configuration at Flink's limits\"\n\
+             job = {{ name = \"keyed-count\" }}\n\n[restart]\n{restart}\n\n{crash}\n\
+             [expect]\n{expect}\n"
+        );
+        let path = dir.write(&format!("boundary-{i}.toml"), &text);
+        let (code, stdout, stderr) = flinch(&["run", &path, "--seeds", "0..4", "--json"]);
+        assert_eq!(code, 0, "{restart}: {stdout}\n{stderr}");
+        assert_eq!(last_json(&stdout)["passed"], 4, "{restart}: {stdout}");
+    }
+}

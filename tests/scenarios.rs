@@ -1,8 +1,12 @@
 //! Every built-in scenario meets its expectation, and runs byte-for-byte
 //! the same twice (same trace hash) for the same seed.
 
+use flinch_engine::config::RestartConfig;
+use flinch_engine::event::Event;
 use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
+use flinch_harness::trace::What;
+use std::collections::BTreeSet;
 
 /// Seeds per scenario here; `flinch run` sweeps hundreds.
 const SEEDS: u64 = 24;
@@ -33,6 +37,36 @@ fn every_built_in_scenario_passes_and_replays_identically() {
             assert_eq!(first.committed, second.committed);
         }
     }
+}
+
+/// A scenario without `[restart]` gets Flink's default with checkpointing,
+/// exponential-delay (`RestartConfig::default()`). Under it a crash is
+/// restarted after the initial 50 ms backoff jittered by up to 10 % (never
+/// below the initial), and the restart-conformance checker holds every run
+/// to that strategy.
+#[test]
+fn under_the_default_strategy_a_crash_restarts_after_a_jittered_backoff() {
+    let mut scenario = load("taskmanager-crash").expect("built-in");
+    scenario.config.restart = RestartConfig::default();
+    let mut delays = BTreeSet::new();
+    for seed in 0..12 {
+        let report = run_seed(&scenario, seed);
+        let shown: Vec<String> = report.violations.iter().map(|v| v.to_string()).collect();
+        assert!(report.passed, "seed {seed} failed: {shown:#?}");
+        for e in &report.trace {
+            if let What::Engine(Event::RestartScheduled { delay_ms, .. }) = &e.what {
+                delays.insert(*delay_ms);
+            }
+        }
+    }
+    assert!(
+        delays.iter().all(|d| (50..=55).contains(d)),
+        "backoffs outside 50 ms + 10 %: {delays:?}"
+    );
+    assert!(
+        delays.len() > 1,
+        "the jitter never moved a backoff: {delays:?}"
+    );
 }
 
 #[test]

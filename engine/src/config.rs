@@ -114,19 +114,30 @@ impl Default for CheckpointConfig {
     }
 }
 
-/// Flink's restart strategies (`restart-strategy.type`).
+/// Flink's restart strategies (`restart-strategy.type`), with Flink's
+/// parameters; [`crate::restart`] runs them. The engine takes any value; the
+/// scenario loader (`flinch_harness::scenario`) accepts only what Flink's
+/// strategy constructors accept (e.g. `multiplier > 1`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum RestartConfig {
+    /// `none` (Flink's `NoRestartBackoffTimeStrategy`): the first failure
+    /// fails the job.
     None,
-    FixedDelay {
-        attempts: u32,
-        delay: Duration,
-    },
+    /// `fixed-delay` (`FixedDelayRestartBackoffTimeStrategy`): up to
+    /// `attempts` restarts, each after `delay`.
+    FixedDelay { attempts: u32, delay: Duration },
+    /// `failure-rate` (`FailureRateRestartBackoffTimeStrategy`): restart
+    /// after `delay` unless more than `max_failures_per_interval` failures
+    /// fall within `interval`.
     FailureRate {
         max_failures_per_interval: u32,
         interval: Duration,
         delay: Duration,
     },
+    /// `exponential-delay` (`ExponentialDelayRestartBackoffTimeStrategy`):
+    /// backoffs from `initial_backoff`, times `multiplier` per attempt, at
+    /// most `max_backoff`, each jittered by up to `jitter` (a fraction, 0 to
+    /// 1) of itself; reset after `reset_backoff_threshold` without failure.
     ExponentialDelay {
         initial_backoff: Duration,
         max_backoff: Duration,
@@ -139,10 +150,21 @@ pub enum RestartConfig {
 }
 
 impl Default for RestartConfig {
+    /// Flink's default when checkpointing is on, as it always is in flinch
+    /// (Flink 2.3, `RestartBackoffTimeStrategyFactoryLoader.java:97`):
+    /// `exponential-delay` with `RestartStrategyOptions`' defaults, the
+    /// delays scaled for simulation. Initial backoff 50 ms (Flink: 1 s),
+    /// at most 1 s (Flink: 1 min), multiplier 1.5 and jitter 0.1 (as
+    /// Flink), reset after 10 s without failure (Flink: 1 h), and unlimited
+    /// attempts (Flink: `Integer.MAX_VALUE`).
     fn default() -> Self {
-        RestartConfig::FixedDelay {
-            attempts: 10,
-            delay: Duration::from_millis(50),
+        RestartConfig::ExponentialDelay {
+            initial_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(1),
+            multiplier: 1.5,
+            jitter: 0.1,
+            reset_backoff_threshold: Duration::from_secs(10),
+            attempts: None,
         }
     }
 }

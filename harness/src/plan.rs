@@ -375,7 +375,8 @@ mod tests {
             max_backoff: Duration::from_secs(90),
             multiplier: 1e20,
             jitter: 1e-7,
-            reset_backoff_threshold: Duration::from_nanos(1),
+            // 1 ms and 1 ns: Flink (and so the loader) needs a whole millisecond.
+            reset_backoff_threshold: Duration::from_nanos(1_000_001),
             attempts: None,
         };
         s.expect = Expectation::JobFailed {

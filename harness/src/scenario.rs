@@ -23,7 +23,9 @@
 //! [checkpoint]     # mode = "exactly-once" | "at-least-once", interval, timeout,
 //!                  # min_pause, max_concurrent, retained, tolerable_failures
 //! [restart]        # strategy = "none" | "fixed-delay" | "failure-rate" |
-//!                  # "exponential-delay", and that strategy's parameters
+//!                  # "exponential-delay" (or Flink's aliases), and that
+//!                  # strategy's parameters, as Flink accepts them;
+//!                  # default: exponential-delay, Flink's with checkpointing
 //! [timing]         # heartbeat_interval, heartbeat_timeout,
 //!                  # channel_keepalive_timeout, rpc_timeout, slot_request_timeout
 //!

@@ -64,10 +64,6 @@ pub const TOLERABLE_FAILURES: Limit = Limit {
     max: 1_000_000,
     why: "a bound that no run reaches: more failures than this never fit in a simulated hour",
 };
-pub const RESTART_ATTEMPTS: Limit = Limit {
-    max: 1_000_000,
-    why: "a bound that no run reaches: more restarts than this never fit in a simulated hour",
-};
 pub const FAULTS: Limit = Limit {
     max: 1_000,
     why: "each fault is applied by the step loop and reported in the trace",

@@ -79,14 +79,16 @@ pub(super) enum RawMode {
 
 /// `[restart]`: one strategy, and the parameters of every strategy; which
 /// of them the chosen strategy takes is checked in validation, so that a
-/// stray one is reported on its own line.
+/// stray one is reported on its own line. The counts are read as any TOML
+/// integer, so that a negative or too large one is refused with Flink's
+/// reason rather than a type error.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRestart {
-    pub strategy: RawStrategy,
-    pub attempts: Field<u32>,
+    pub strategy: Spanned<RawStrategy>,
+    pub attempts: Field<i64>,
     pub delay: Field<SimDuration>,
-    pub max_failures_per_interval: Field<u32>,
+    pub max_failures_per_interval: Field<i64>,
     pub interval: Field<SimDuration>,
     pub initial_backoff: Field<SimDuration>,
     pub max_backoff: Field<SimDuration>,
@@ -95,12 +97,19 @@ pub(super) struct RawRestart {
     pub reset_backoff_threshold: Field<SimDuration>,
 }
 
+/// A restart strategy's name, with the aliases Flink accepts for it
+/// (`RestartStrategyOptions.RestartStrategyType`, Flink 2.3
+/// `flink-core/.../configuration/RestartStrategyOptions.java:70-73`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(super) enum RawStrategy {
+    #[serde(alias = "off", alias = "disable")]
     None,
+    #[serde(alias = "fixeddelay")]
     FixedDelay,
+    #[serde(alias = "failurerate")]
     FailureRate,
+    #[serde(alias = "exponentialdelay")]
     ExponentialDelay,
 }
 
