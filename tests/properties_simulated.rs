@@ -20,6 +20,7 @@
 use flinch_engine::config::{CheckpointMode, PlantedBug};
 use flinch_harness::seed::SeedReport;
 use flinch_harness::strategy::{survivable_case, Case};
+use flinch_harness::violation::Tally;
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner};
 use std::collections::BTreeSet;
@@ -71,8 +72,8 @@ fn with_bug(bug: Option<PlantedBug>) -> impl Strategy<Value = Case> {
     })
 }
 
-/// Fail, naming the violations and how to replay, if any checker found
-/// one in the case's run.
+/// Fail, counting and naming the violations (root cause first) and saying
+/// how to replay, if any checker found one in the case's run.
 fn every_checker_passed(case: &Case, report: &SeedReport) -> Result<(), TestCaseError> {
     if report.passed {
         return Ok(());
@@ -86,10 +87,12 @@ fn every_checker_passed(case: &Case, report: &SeedReport) -> Result<(), TestCase
     if report.violations.len() > SHOWN {
         lines.push(format!("... and {} more", report.violations.len() - SHOWN));
     }
+    // Root cause first, under a count of what they stand for (records).
     Err(TestCaseError::fail(format!(
-        "seed {} failed:\n  {}\nreplay: save the minimal failing input below as case.toml, \
+        "seed {} failed: {}\n  {}\nreplay: save the minimal failing input below as case.toml, \
          then `flinch replay case.toml --seed {}`",
         case.seed,
+        Tally::of(&report.violations),
         lines.join("\n  "),
         case.seed
     )))

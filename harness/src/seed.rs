@@ -37,6 +37,7 @@ pub struct SeedReport {
     "seed {seed} was stopped at {at:?} of simulated time, after {steps} steps, before its verdict"
 )]
 pub struct Stopped {
+    /// The seed that was stopped.
     pub seed: u64,
     /// Simulated time the run had reached.
     pub at: Duration,

@@ -264,9 +264,15 @@ where
                 .stack_size(WORKER_STACK)
                 .spawn_scoped(scope, move || {
                     // Claim indices 0..count; never overflows, never repeats.
+                    // Not after the sweep closed, nor once Ctrl-C came (the
+                    // calling thread closes it at its next wake-up).
+                    let open = || {
+                        !closed.load(Ordering::Relaxed)
+                            && !interrupt.is_some_and(|i| i.load(Ordering::Relaxed))
+                    };
                     let claim = || {
                         next.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| {
-                            (i < count && !closed.load(Ordering::Relaxed)).then_some(i + 1)
+                            (i < count && open()).then_some(i + 1)
                         })
                     };
                     while let Ok(i) = claim() {

@@ -614,7 +614,12 @@ impl RunSummary {
     /// What did not run, and why: Ctrl-C or `--fail-fast`.
     fn human_stopped(&self, s: &mut String) {
         let seeds = |n: u64| format!("{n} seed{}", if n == 1 { "" } else { "s" });
-        if self.interrupted {
+        if self.interrupted && self.not_run() == 0 {
+            let _ = writeln!(
+                s,
+                "stopped    by Ctrl-C after every seed had run (the first failure is not shrunk)"
+            );
+        } else if self.interrupted {
             let _ = writeln!(
                 s,
                 "stopped    by Ctrl-C: {} stopped while running, {} never started",
@@ -749,7 +754,8 @@ impl<'a> Progress<'a> {
         }
     }
 
-    fn event(&mut self, finished: Option<&SeedSummary>) {
+    /// Say Ctrl-C once, as soon as it is seen.
+    fn say_interrupted(&mut self) {
         let interrupted = self.interrupt.is_some_and(|i| i.load(Ordering::Relaxed));
         if interrupted && !self.said_interrupted {
             self.said_interrupted = true;
@@ -761,6 +767,10 @@ impl<'a> Progress<'a> {
                 );
             });
         }
+    }
+
+    fn event(&mut self, finished: Option<&SeedSummary>) {
+        self.say_interrupted();
         if let Some(r) = finished {
             self.done += 1;
             if !r.passed {
@@ -782,7 +792,9 @@ impl<'a> Progress<'a> {
         }
     }
 
-    fn finish(&self) {
+    /// Clear the bar; a Ctrl-C the last events did not show is said now.
+    fn finish(&mut self) {
+        self.say_interrupted();
         self.bar.finish_and_clear();
     }
 }
@@ -1098,6 +1110,14 @@ mod tests {
         let mut clean = summary(vec![fake_report(0, 3, 0)]);
         clean.interrupted = true;
         assert_eq!(clean.exit_code(), EXIT_INTERRUPTED);
+        // Interrupted while shrinking, after every seed ran.
+        let text = clean.human();
+        assert!(
+            text.contains(
+                "stopped    by Ctrl-C after every seed had run (the first failure is not shrunk)\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]
