@@ -5,7 +5,10 @@
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 use std::fs;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 mod common;
 use common::{flinch, TempDir};
@@ -76,11 +79,14 @@ fn run_json_prints_one_summary_object_last() {
         [
             "failed",
             "failures",
+            "interrupted",
+            "not_run",
             "passed",
             "records",
             "scenario",
             "seeds",
             "sim_seconds",
+            "timed_out",
             "wall_seconds"
         ]
     );
@@ -89,6 +95,9 @@ fn run_json_prints_one_summary_object_last() {
     assert_eq!(json["passed"], 3);
     assert_eq!(json["failed"], 0);
     assert_eq!(json["failures"], serde_json::json!([]));
+    assert_eq!(json["timed_out"], 0);
+    assert_eq!(json["not_run"], 0);
+    assert_eq!(json["interrupted"], false);
     assert!(
         json["sim_seconds"].as_f64().is_some_and(|s| s > 0.0),
         "{json}"
@@ -133,11 +142,27 @@ fn a_failing_run_exits_1_and_names_the_violations_and_the_replay_command() {
     assert_eq!(first["seed"], 0, "{first}");
     let violations = first["violations"].as_array().expect("an array");
     assert!(!violations.is_empty(), "{first}");
-    let v = &violations[0];
-    assert_eq!(v["kind"], "missing", "{v}");
+    // Root cause first: a source that does not rewind restores state that
+    // is not the checkpoint's cut, and then loses records.
+    assert_eq!(first["kind"], "state", "{first}");
+    assert_eq!(violations[0]["checker"], "consistent-cut", "{first}");
+    let v = violations
+        .iter()
+        .find(|v| v["kind"] == "missing")
+        .unwrap_or_else(|| panic!("no missing record in {first}"));
     for field in ["key", "partition", "offset"] {
         assert!(v[field].is_u64(), "no {field} in {v}");
     }
+    // Counted as records: every missing violation, summary lines included.
+    let missing: u64 = violations
+        .iter()
+        .filter(|v| v["kind"] == "missing")
+        .map(|v| v["omitted"].as_u64().unwrap_or(1))
+        .sum();
+    assert!(
+        first["counts"]["records"].as_u64() >= Some(missing),
+        "{first}"
+    );
     let replay = first["replay"].as_str().expect("replay is a string");
     assert!(replay.contains("flinch replay"), "{replay}");
     assert!(replay.contains(&path), "{replay}");
@@ -417,4 +442,261 @@ fn restart_configurations_at_flinks_boundaries_run() {
         assert_eq!(code, 0, "{restart}: {stdout}\n{stderr}");
         assert_eq!(last_json(&stdout)["passed"], 4, "{restart}: {stdout}");
     }
+}
+/// `scenario` with `bug = "<bug>"` added at the top level (right after the
+/// `job = ` line, before any table), written into `dir`.
+fn with_bug(dir: &TempDir, scenario: &str, bug: &str) -> String {
+    let original = fs::read_to_string(scenarios_dir().join(format!("{scenario}.toml")))
+        .unwrap_or_else(|e| panic!("{scenario}.toml is readable: {e}"));
+    let mut text = String::new();
+    for line in original.lines() {
+        text.push_str(line);
+        text.push('\n');
+        if line.starts_with("job = ") {
+            text.push_str(&format!("bug = \"{bug}\"\n"));
+        }
+    }
+    assert!(text.contains("bug = "), "no `job = ` line in\n{original}");
+    dir.write(&format!("{bug}-{scenario}.toml"), &text)
+}
+
+#[test]
+fn fail_fast_reports_the_lowest_failing_seed_and_starts_no_more() {
+    let dir = TempDir::new("fail-fast");
+    // With an unverified restore, checkpoint-read-corruption fails on some
+    // seeds and passes on others (seeds 0 and 1 pass when this was written).
+    let path = with_bug(&dir, "checkpoint-read-corruption", "unverified-restore");
+    let args = [
+        "run",
+        &path,
+        "--seeds",
+        "0..40",
+        "--fail-fast",
+        "--jobs",
+        "2",
+        "--no-shrink",
+        "--json",
+    ];
+    let (code, stdout, stderr) = flinch(&args);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let json = last_json(&stdout);
+    let lowest = json["failures"][0]["seed"]
+        .as_u64()
+        .expect("a failing seed");
+    let ran = json["seeds"].as_u64().expect("seeds is a number");
+    let not_run = json["not_run"].as_u64().expect("not_run is a number");
+    assert_eq!(ran + not_run, 40, "{json}");
+    assert!(not_run > 0, "--fail-fast started every seed: {json}");
+    assert_eq!(json["interrupted"], false);
+    // The seeds that ran are 0.. without gaps, so every seed below the one
+    // reported passed: a full run up to it agrees.
+    let upto = format!("0..{}", lowest + 1);
+    let (code, stdout, stderr) = flinch(&["run", &path, "--seeds", &upto, "--no-shrink", "--json"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let full = last_json(&stdout);
+    assert_eq!(full["failures"][0]["seed"], lowest, "{full}");
+    assert_eq!(
+        full["failed"], 1,
+        "a seed below {lowest} failed too: {full}"
+    );
+
+    let (code, stdout, stderr) = flinch(&args[..args.len() - 1]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("FAILED: seed {lowest}")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("stopped    by --fail-fast: "), "{stdout}");
+}
+
+#[test]
+fn a_seed_past_its_timeout_is_reported_as_timed_out_with_its_replay_command() {
+    // A nemesis-mixed seed takes tens of milliseconds even in release.
+    let (code, stdout, stderr) = flinch(&[
+        "run",
+        "nemesis-mixed",
+        "--seeds",
+        "0..2",
+        "--timeout",
+        "1ms",
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let json = last_json(&stdout);
+    assert_eq!(json["timed_out"], 2, "{json}");
+    assert_eq!(json["failed"], 2, "{json}");
+    assert_eq!(json["passed"], 0, "{json}");
+    let failures = json["failures"].as_array().expect("an array");
+    for (seed, f) in failures.iter().enumerate() {
+        assert_eq!(f["seed"], seed as u64, "{f}");
+        assert_eq!(f["kind"], "timed-out", "{f}");
+        assert_eq!(f["violations"], serde_json::json!([]), "{f}");
+        assert_eq!(
+            f["replay"],
+            format!("flinch replay nemesis-mixed --seed {seed}")
+        );
+        assert!(f["stopped_at_sim_seconds"].is_f64(), "{f}");
+        // Not shrunk: shrinking would run the slow seed again and again.
+        assert!(f.get("shrunk_plan").is_none(), "{f}");
+    }
+    // The replay command runs the seed without the limit, to its verdict.
+    let (code, stdout, stderr) = flinch(&["replay", "nemesis-mixed", "--seed", "0", "--json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(last_json(&stdout)["passed"], true);
+
+    let (code, stdout, stderr) = flinch(&[
+        "run",
+        "nemesis-mixed",
+        "--seeds",
+        "0..1",
+        "--timeout",
+        "1ms",
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("failed     1 (1 timed out after 1ms)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("replay: flinch replay nemesis-mixed --seed 0\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("timed out: still running after the --timeout of 1ms"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn timeouts_at_the_bounds_are_accepted_and_outside_them_refused() {
+    let (code, stdout, stderr) = flinch(&[
+        "run",
+        "steady",
+        "--seeds",
+        "0..1",
+        "--timeout",
+        "24h",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let json = last_json(&stdout);
+    assert_eq!(
+        (json["passed"].as_u64(), json["timed_out"].as_u64()),
+        (Some(1), Some(0))
+    );
+    for bad in ["0ms", "25h", "1", "soon"] {
+        let (code, stdout, stderr) =
+            flinch(&["run", "steady", "--seeds", "0..1", "--timeout", bad]);
+        assert_eq!(code, 2, "{bad}: {stdout}\n{stderr}");
+        assert!(stderr.contains("--timeout"), "{bad}: {stderr}");
+    }
+}
+
+#[test]
+fn jobs_above_the_core_count_are_clamped_and_said() {
+    let (code, stdout, stderr) = flinch(&[
+        "run", "steady", "--seeds", "0..2", "--jobs", "100000", "--json",
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("--jobs 100000 is more than the") && stderr.contains("clamped to"),
+        "{stderr}"
+    );
+    assert_eq!(last_json(&stdout)["passed"], 2);
+    let (code, _, stderr) = flinch(&["run", "steady", "--seeds", "0..1", "--jobs", "1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("clamped"), "{stderr}");
+}
+
+/// Wait for `child` at most `limit`; kill it (our own child, by its handle)
+/// and fail if it is still running then.
+fn wait_at_most(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let t = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for flinch") {
+            return status;
+        }
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            panic!("flinch did not end within {limit:?} of Ctrl-C");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_on_a_long_run_prints_the_summary_of_finished_seeds_and_exits_130() {
+    let seeds: u64 = 1_000_000;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flinch"))
+        .args([
+            "run",
+            "steady",
+            "--seeds",
+            &format!("0..{seeds}"),
+            "--jobs",
+            "2",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("flinch starts");
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("stderr is readable");
+    assert!(line.starts_with("flinch: running"), "{line}");
+    // Progress has started; let some seeds finish, then press Ctrl-C.
+    std::thread::sleep(Duration::from_millis(1500));
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(kill.success());
+    let status = wait_at_most(&mut child, Duration::from_secs(60));
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .read_to_string(&mut stdout)
+        .expect("stdout is UTF-8");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("stderr is UTF-8");
+    assert_eq!(status.code(), Some(130), "{stdout}\n{rest}");
+    assert!(rest.contains("flinch: interrupted"), "{rest}");
+
+    // The summary: what ran, what was stopped, what never started.
+    let field = |name: &str| -> String {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} line in\n{stdout}"));
+        line[name.len()..].trim().to_string()
+    };
+    let number = |text: &str, before: &str| -> u64 {
+        let head = text.split(before).next().expect("split has a first part");
+        let digits: String = head
+            .chars()
+            .rev()
+            .skip_while(|c| !c.is_ascii_digit())
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits
+            .chars()
+            .rev()
+            .collect::<String>()
+            .parse()
+            .unwrap_or_else(|_| panic!("a number before {before:?} in {text:?}"))
+    };
+    let ran = number(&field("seeds"), " run on");
+    let passed: u64 = field("passed").parse().expect("passed is a number");
+    assert_eq!(field("failed"), "0", "{stdout}");
+    assert_eq!(passed, ran, "{stdout}");
+    let stopped_line = field("stopped");
+    assert!(stopped_line.starts_with("by Ctrl-C: "), "{stdout}");
+    let stopped = number(&stopped_line, " stopped while running");
+    let never = number(&stopped_line, " never started");
+    assert_eq!(ran + stopped + never, seeds, "{stdout}");
+    assert!(stopped <= 2 && never > 0, "{stdout}");
+    assert!(!stdout.contains("FAILED"), "{stdout}");
 }

@@ -25,6 +25,7 @@ use flinch_engine::event::Event;
 use flinch_harness::seed::SeedReport;
 use flinch_harness::strategy::{jobmanager_store_case, survivable_case, Case};
 use flinch_harness::trace::What;
+use flinch_harness::violation::Tally;
 use proptest::prelude::*;
 use proptest::test_runner::{FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner};
 use std::cell::Cell;
@@ -77,8 +78,8 @@ fn with_bug(bug: Option<PlantedBug>) -> impl Strategy<Value = Case> {
     })
 }
 
-/// Fail, naming the violations and how to replay, if any checker found
-/// one in the case's run.
+/// Fail, counting and naming the violations (root cause first) and saying
+/// how to replay, if any checker found one in the case's run.
 fn every_checker_passed(case: &Case, report: &SeedReport) -> Result<(), TestCaseError> {
     if report.passed {
         return Ok(());
@@ -92,10 +93,12 @@ fn every_checker_passed(case: &Case, report: &SeedReport) -> Result<(), TestCase
     if report.violations.len() > SHOWN {
         lines.push(format!("... and {} more", report.violations.len() - SHOWN));
     }
+    // Root cause first, under a count of what they stand for (records).
     Err(TestCaseError::fail(format!(
-        "seed {} failed:\n  {}\nreplay: save the minimal failing input below as case.toml, \
+        "seed {} failed: {}\n  {}\nreplay: save the minimal failing input below as case.toml, \
          then `flinch replay case.toml --seed {}`",
         case.seed,
+        Tally::of(&report.violations),
         lines.join("\n  "),
         case.seed
     )))

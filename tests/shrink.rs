@@ -6,8 +6,9 @@ use flinch_engine::config::PlantedBug;
 use flinch_harness::plan::render;
 use flinch_harness::scenario::{load, parse, Scenario};
 use flinch_harness::seed::{run_plan, run_seed};
-use flinch_harness::shrink::{shrink_seed, shrunk_scenario};
+use flinch_harness::shrink::{shrink_seed, shrink_seed_until, shrunk_scenario, ShrinkError};
 use flinch_harness::world::resolve_jitter;
+use std::cell::Cell;
 use std::time::Duration;
 
 mod common;
@@ -143,4 +144,18 @@ fn flinch_shrink_prints_a_scenario_file_that_flinch_run_fails_on() {
     let (code, stdout, _) = flinch(&["shrink", &steady, "--seed", "0"]);
     assert_eq!(code, 1, "{stdout}");
     assert_eq!(stdout, "seed 0 of steady passes: nothing to shrink\n");
+}
+
+#[test]
+fn a_stop_hook_ends_shrinking_without_a_plan() {
+    let s = planted_nemesis();
+    let seed = first_failure(&s);
+    let at_once = shrink_seed_until(&s, seed, 200, |_| {}, &|| true);
+    assert_eq!(at_once.err(), Some(ShrinkError::Stopped { seed }));
+
+    // Stopped after the first candidate plan ran (as Ctrl-C in the middle
+    // of `flinch run`'s shrinking): no half-shrunk plan comes back.
+    let stop = Cell::new(false);
+    let midway = shrink_seed_until(&s, seed, 200, |_| stop.set(true), &|| stop.get());
+    assert_eq!(midway.err(), Some(ShrinkError::Stopped { seed }));
 }

@@ -31,9 +31,10 @@
 
 use crate::fault::Fault;
 use crate::scenario::Scenario;
-use crate::seed::{run_plan, SeedReport};
+use crate::seed::{run_plan_until, SeedReport};
 use crate::violation::{Checker, Violation};
 use crate::world::resolve_jitter;
+use std::cell::Cell;
 use std::time::Duration;
 
 /// Plans run by `flinch shrink` at most, by default.
@@ -267,6 +268,9 @@ pub enum ShrinkError {
          (two faults due in the same tick swapped); shrink by hand from its plan"
     )]
     NotReproducible { seed: u64 },
+    /// The caller's stop hook (Ctrl-C in `flinch run`) ended shrinking.
+    #[error("shrinking seed {seed} was stopped before it finished")]
+    Stopped { seed: u64 },
 }
 
 /// Run `seed` of `scenario`; if it fails, shrink its plan (at most
@@ -277,22 +281,47 @@ pub fn shrink_seed(
     max_runs: usize,
     progress: impl FnMut(Progress),
 ) -> Result<ShrinkReport, ShrinkError> {
-    let first = run_plan(scenario, seed, &scenario.plan(seed));
+    shrink_seed_until(scenario, seed, max_runs, progress, &|| false)
+}
+
+/// [`shrink_seed`], with every run asking `stop` whether to give up (see
+/// [`run_plan_until`]); once it says yes, shrinking ends with
+/// [`ShrinkError::Stopped`] (the runs left return at their first step).
+pub fn shrink_seed_until(
+    scenario: &Scenario,
+    seed: u64,
+    max_runs: usize,
+    progress: impl FnMut(Progress),
+    stop: &dyn Fn() -> bool,
+) -> Result<ShrinkReport, ShrinkError> {
+    let stopped = ShrinkError::Stopped { seed };
+    let first =
+        run_plan_until(scenario, seed, &scenario.plan(seed), stop).map_err(|_| stopped.clone())?;
     if first.passed {
         return Err(ShrinkError::Passes { seed });
     }
     let signature = signature(&first.violations);
-    let fails = |plan: &[Fault]| {
-        let r = run_plan(scenario, seed, plan);
-        !r.passed && same_failure(&signature, &r.violations)
+    let was_stopped = Cell::new(false);
+    let fails = |plan: &[Fault]| match run_plan_until(scenario, seed, plan, stop) {
+        Ok(r) => !r.passed && same_failure(&signature, &r.violations),
+        Err(_) => {
+            was_stopped.set(true);
+            false
+        }
     };
     let mut pinned = resolve_jitter(&first.plan, seed);
     pinned.sort_by_key(|f| f.at);
     if pinned != first.plan && !fails(&pinned) {
+        if was_stopped.get() {
+            return Err(stopped);
+        }
         return Err(ShrinkError::NotReproducible { seed });
     }
     let shrunk = shrink(pinned.clone(), max_runs, fails, progress);
-    let report = run_plan(scenario, seed, &shrunk.plan);
+    if was_stopped.get() {
+        return Err(stopped);
+    }
+    let report = run_plan_until(scenario, seed, &shrunk.plan, stop).map_err(|_| stopped.clone())?;
     Ok(ShrinkReport {
         seed,
         original: pinned,

@@ -2,6 +2,12 @@
 //! host, applies the fault plan between steps, records the trace, and
 //! reads the committed output from the `sink` host's disk afterwards.
 //! This loop owns `Sim::step`, so it is the one place faults happen.
+//!
+//! A caller may stop a run from outside ([`simulate_plan_until`]): the loop
+//! asks a hook every [`STOP_POLL_STEPS`] steps. The hook is the caller's
+//! (the CLI's `--timeout` watchdog and Ctrl-C set a flag it reads); the loop
+//! itself never reads the wall clock, so a run that is not stopped is the
+//! same run, step for step, as one without a hook.
 
 use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
 use crate::outcome::{CommittedTxn, RunOutcome};
@@ -56,7 +62,27 @@ pub fn tcp_capacity(config: &JobConfig) -> usize {
     usize::try_from(connectors.next_power_of_two() * 2).unwrap_or(usize::MAX)
 }
 
+/// How often the step loop asks its stop hook, in steps of [`TICK`]: every
+/// 32 ms of simulated time, which a debug build runs in about half a
+/// millisecond of wall time, so a stop takes effect well within a
+/// millisecond while the hook (an atomic load) costs nothing measurable.
+pub const STOP_POLL_STEPS: u64 = 16;
+
 type Trace = Rc<RefCell<Vec<TraceEvent>>>;
+
+/// Why a simulation did not come back with an outcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// The simulation itself broke (a host returned an error, turmoil
+    /// refused a step, the sink's disk could not be read): a found bug,
+    /// with its message.
+    #[error("{0}")]
+    Broken(String),
+    /// The caller's stop hook asked the loop to stop, at `at` of simulated
+    /// time after `steps` steps. The run has no verdict.
+    #[error("stopped from outside at {at:?} of simulated time, after {steps} steps")]
+    Stopped { at: Duration, steps: u64 },
+}
 
 /// What the harness holds of each host: its disk's fault knobs, and its
 /// filesystem (captured the first time the host runs) for wiping and reading.
@@ -79,18 +105,44 @@ pub fn simulate_plan(
     seed: u64,
     faults: &[Fault],
 ) -> Result<RunOutcome, String> {
+    simulate_plan_until(scenario, seed, faults, &|| false).map_err(|e| e.to_string())
+}
+
+/// [`simulate_plan`], asking `stop` every [`STOP_POLL_STEPS`] steps (and
+/// before the first) whether to give up; when it says yes the run ends at
+/// once with [`SimError::Stopped`]. `stop` is how a caller bounds a run in
+/// wall-clock time without the loop reading the clock: the CLI's watchdog
+/// sets a flag and `stop` reads it. A hook that never says yes leaves the
+/// run exactly as [`simulate_plan`] runs it (the same trace, byte for byte).
+pub fn simulate_plan_until(
+    scenario: &Scenario,
+    seed: u64,
+    faults: &[Fault],
+    stop: &dyn Fn() -> bool,
+) -> Result<RunOutcome, SimError> {
     let mut world = World::build(scenario, seed);
     let mut plan = expand(faults, seed);
     let mut fired = vec![false; faults.len()];
     let mut end = scenario.max_sim_time;
     let mut final_state = None;
+    let (mut steps, mut next_poll): (u64, u64) = (0, 0);
     while world.sim.elapsed() < end {
-        world.apply_due(&mut plan, &mut fired)?;
+        if steps == next_poll {
+            next_poll += STOP_POLL_STEPS;
+            if stop() {
+                let at = world.sim.elapsed();
+                return Err(SimError::Stopped { at, steps });
+            }
+        }
+        steps += 1;
+        world
+            .apply_due(&mut plan, &mut fired)
+            .map_err(SimError::Broken)?;
         let at = world.sim.elapsed();
         world
             .sim
             .step()
-            .map_err(|e| format!("simulation failed at {at:?}: {e}"))?;
+            .map_err(|e| SimError::Broken(format!("simulation failed at {at:?}: {e}")))?;
         if final_state.is_none() {
             final_state = last_final_state(&world.trace.borrow());
             if final_state.is_some() {
@@ -99,7 +151,7 @@ pub fn simulate_plan(
         }
     }
     let sim_time = world.sim.elapsed();
-    let committed = world.read_committed()?;
+    let committed = world.read_committed().map_err(SimError::Broken)?;
     let trace = world.trace.borrow().clone();
     let unfired = faults
         .iter()
@@ -560,4 +612,66 @@ fn last_final_state(trace: &[TraceEvent]) -> Option<JobState> {
         }
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::trace_hash;
+    use std::cell::Cell;
+
+    fn taskmanager_crash() -> Scenario {
+        crate::scenario::load("taskmanager-crash").expect("built-in scenarios load")
+    }
+
+    #[test]
+    fn a_hook_that_never_stops_leaves_the_run_as_it_was() {
+        let s = taskmanager_crash();
+        let plan = s.plan(3);
+        let plain = simulate_plan(&s, 3, &plan).expect("simulates");
+        let asked = Cell::new(0_u64);
+        let hooked = simulate_plan_until(&s, 3, &plan, &|| {
+            asked.set(asked.get() + 1);
+            false
+        })
+        .expect("simulates");
+        assert_eq!(trace_hash(&plain.trace), trace_hash(&hooked.trace));
+        assert_eq!(plain.committed, hooked.committed);
+        assert_eq!(plain.sim_time, hooked.sim_time);
+        // Asked before the first step and then every STOP_POLL_STEPS steps.
+        let steps = (plain.sim_time.as_millis() / TICK.as_millis()) as u64;
+        assert_eq!(
+            asked.get(),
+            steps.div_ceil(STOP_POLL_STEPS),
+            "{steps} steps"
+        );
+    }
+
+    #[test]
+    fn a_hook_that_says_stop_ends_the_run_at_the_next_poll() {
+        let s = taskmanager_crash();
+        let plan = s.plan(3);
+        let asked = Cell::new(0_u64);
+        let stopped = simulate_plan_until(&s, 3, &plan, &|| {
+            asked.set(asked.get() + 1);
+            asked.get() == 5
+        });
+        let steps = 4 * STOP_POLL_STEPS;
+        assert_eq!(
+            stopped.expect_err("stopped"),
+            SimError::Stopped {
+                at: TICK * steps as u32,
+                steps
+            }
+        );
+
+        let at_once = simulate_plan_until(&s, 3, &plan, &|| true);
+        assert_eq!(
+            at_once.expect_err("stopped"),
+            SimError::Stopped {
+                at: Duration::ZERO,
+                steps: 0
+            }
+        );
+    }
 }

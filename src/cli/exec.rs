@@ -2,15 +2,17 @@
 //! worker threads.
 
 use flinch_harness::scenario::Scenario;
-use flinch_harness::seed::{run_seed, SeedReport};
-use flinch_harness::violation::{Checker, Violation};
+use flinch_harness::seed::{run_seed_until, SeedReport, Stopped};
+use flinch_harness::violation::{Checker, Violation, PANIC};
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Stack of the threads that run seeds: a simulation keeps deep futures on
 /// it, and a thread's default (2 MiB) is smaller than the main thread's.
@@ -19,7 +21,21 @@ pub const WORKER_STACK: usize = 32 << 20;
 /// Run one seed; a panic that escapes the harness becomes a failed report
 /// with a `panic` violation instead of ending the CLI.
 pub fn run_guarded(scenario: &Scenario, seed: u64) -> SeedReport {
-    guard(seed, || run_seed(scenario, seed))
+    run_guarded_until(scenario, seed, &Stop::never())
+        .expect("a seed nobody stops reaches its verdict")
+}
+
+/// [`run_guarded`], stopped when `stop` is flipped: then `Err` with how far
+/// the run got.
+pub fn run_guarded_until(
+    scenario: &Scenario,
+    seed: u64,
+    stop: &Stop,
+) -> Result<SeedReport, Stopped> {
+    panic::catch_unwind(AssertUnwindSafe(|| {
+        run_seed_until(scenario, seed, &|| stop.requested())
+    }))
+    .unwrap_or_else(|p| Ok(panicked(seed, &*p)))
 }
 
 /// Run one seed on a worker thread, as `flinch run` does, so a replay runs
@@ -35,6 +51,8 @@ pub fn run_one(scenario: &Scenario, seed: u64) -> anyhow::Result<SeedReport> {
     Ok(handle.join().unwrap_or_else(|p| panicked(seed, &*p)))
 }
 
+/// `f`'s report, or the failed report [`run_guarded`] makes of its panic.
+#[cfg(test)]
 pub fn guard(seed: u64, f: impl FnOnce() -> SeedReport) -> SeedReport {
     panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| panicked(seed, &*p))
 }
@@ -62,47 +80,214 @@ fn panicked(seed: u64, payload: &(dyn Any + Send)) -> SeedReport {
 /// scenario's expectation. Kind `panic`, so it prints as
 /// `[expected-outcome] panic: <message>`.
 pub fn panic_violation(message: &str) -> Violation {
-    Violation::new(Checker::ExpectedOutcome, "panic", message)
+    Violation::new(Checker::ExpectedOutcome, PANIC, message)
 }
 
 /// Run every seed of `seeds` over `jobs` worker threads, each pulling the
 /// next seed from a shared counter. `runner` is cloned into every thread (so
 /// what it captures needs only be `Send`), and `on_event` runs on the
 /// calling thread: with `Some(result)` as each seed finishes, and with
-/// `None` about once a second so progress can be shown during long seeds.
-/// The results come back sorted by seed.
+/// `None` several times a second so progress can be shown during long seeds.
+/// The results come back sorted by seed. (No timeout, no fail-fast, no
+/// Ctrl-C: [`sweep`] has those.)
 pub fn run_parallel<T, R>(
     seeds: Range<u64>,
     jobs: usize,
-    runner: R,
-    mut on_event: impl FnMut(Option<&T>),
+    mut runner: R,
+    on_event: impl FnMut(Option<&T>),
 ) -> anyhow::Result<Vec<T>>
 where
     T: Send + HasSeed,
     R: FnMut(u64) -> T + Clone + Send,
 {
+    let controls = Controls {
+        jobs,
+        ..Controls::default()
+    };
+    let swept = sweep(
+        seeds,
+        &controls,
+        move |seed, _: &Stop| Some(runner(seed)),
+        on_event,
+    )?;
+    Ok(swept.results)
+}
+
+/// How [`sweep`] runs seeds besides the runner.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Controls<'a> {
+    /// Worker threads (at least 1 is used; the caller bounds it, see
+    /// `seeds::bound_jobs`).
+    pub jobs: usize,
+    /// Start no seed after the first result that [`HasSeed::failed`];
+    /// seeds already running finish.
+    pub fail_fast: bool,
+    /// Wall-clock limit of one seed: a seed running longer is asked to stop
+    /// ([`StopReason::TimedOut`]).
+    pub timeout: Option<Duration>,
+    /// Set (by Ctrl-C) to start no more seeds and ask running ones to stop
+    /// ([`StopReason::Interrupted`]).
+    pub interrupt: Option<&'a AtomicBool>,
+}
+
+/// Why a running seed was asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// It ran longer than [`Controls::timeout`].
+    TimedOut,
+    /// The sweep was interrupted (Ctrl-C).
+    Interrupted,
+}
+
+/// A running seed's stop switch, handed to the runner. The simulation's
+/// step loop polls [`Stop::requested`], an atomic load: the wall clock is
+/// read only by the sweep's watchdog (the calling thread), which flips the
+/// switch when the seed's time is up.
+#[derive(Debug)]
+pub struct Stop<'a> {
+    switch: Arc<AtomicU8>,
+    interrupt: Option<&'a AtomicBool>,
+}
+
+const RUN: u8 = 0;
+const TIMED_OUT: u8 = 1;
+
+impl Stop<'_> {
+    /// A switch nobody flips: the run goes to its verdict.
+    pub fn never() -> Stop<'static> {
+        Stop {
+            switch: Arc::new(AtomicU8::new(RUN)),
+            interrupt: None,
+        }
+    }
+
+    /// Whether the run should stop now.
+    pub fn requested(&self) -> bool {
+        self.reason().is_some()
+    }
+
+    /// Why the run should stop, if it should: a timeout wins over an
+    /// interrupt, since the seed had run out of time either way.
+    pub fn reason(&self) -> Option<StopReason> {
+        if self.switch.load(Ordering::Relaxed) == TIMED_OUT {
+            Some(StopReason::TimedOut)
+        } else if self.interrupt.is_some_and(|i| i.load(Ordering::Relaxed)) {
+            Some(StopReason::Interrupted)
+        } else {
+            None
+        }
+    }
+}
+
+/// What a [`sweep`] did: the results, and what it did not run.
+#[derive(Debug)]
+pub struct Swept<T> {
+    /// Sorted by seed: every seed that finished, and every one the runner
+    /// gave a result for after it was stopped (a timed-out seed).
+    pub results: Vec<T>,
+    /// Seeds that were running when the sweep was interrupted, stopped
+    /// without a result.
+    pub stopped: u64,
+    /// Seeds of the range never started (interrupt or fail-fast).
+    pub not_started: u64,
+    /// The interrupt flag was set before the sweep ended.
+    pub interrupted: bool,
+    /// A failure stopped the sweep from starting seeds (`fail_fast`).
+    pub failed_fast: bool,
+}
+
+/// How often the calling thread wakes at least: to show progress, and to
+/// notice Ctrl-C while every worker is busy with a long seed.
+const POLL: Duration = Duration::from_millis(100);
+
+/// A worker's report to the calling thread.
+enum Message<T> {
+    Started {
+        seed: u64,
+        at: Instant,
+        switch: Arc<AtomicU8>,
+    },
+    /// `None`: stopped without a result (interrupted).
+    Done { seed: u64, result: Option<T> },
+}
+
+/// Run every seed of `seeds` as [`run_parallel`] does, under `controls`:
+/// each seed's runner gets a [`Stop`] to poll (and to ask why it stopped);
+/// it returns `None` for a seed stopped without a result. The calling
+/// thread is the watchdog: it wakes at the next seed's deadline (or every
+/// [`POLL`]) and flips the switch of a seed past its time; after an
+/// interrupt or (with `fail_fast`) a failure, no seed starts. Every seed
+/// below the highest one started was started too, so with `fail_fast` the
+/// lowest failing seed among the results is the lowest failing seed of all
+/// those started, whichever finished first.
+pub fn sweep<T, R>(
+    seeds: Range<u64>,
+    controls: &Controls<'_>,
+    runner: R,
+    mut on_event: impl FnMut(Option<&T>),
+) -> anyhow::Result<Swept<T>>
+where
+    T: Send + HasSeed,
+    R: FnMut(u64, &Stop) -> Option<T> + Clone + Send,
+{
     let count = seeds.end.saturating_sub(seeds.start);
-    let threads = u64::try_from(jobs.max(1)).unwrap_or(u64::MAX).min(count);
+    let threads = u64::try_from(controls.jobs.max(1))
+        .unwrap_or(u64::MAX)
+        .min(count);
     let next = AtomicU64::new(0);
-    // Capacity capped: a range can name more seeds than memory could hold.
-    let mut results = Vec::with_capacity(usize::try_from(count.min(1 << 16)).unwrap_or(0));
+    // Set once no more seeds may start.
+    let closed = AtomicBool::new(false);
+    let interrupted = || {
+        controls
+            .interrupt
+            .is_some_and(|i| i.load(Ordering::Relaxed))
+    };
+    let mut swept = Swept {
+        // Capacity capped: a range can name more seeds than memory could hold.
+        results: Vec::with_capacity(usize::try_from(count.min(1 << 16)).unwrap_or(0)),
+        stopped: 0,
+        not_started: 0,
+        interrupted: false,
+        failed_fast: false,
+    };
     thread::scope(|scope| -> anyhow::Result<()> {
-        let (tx, rx) = mpsc::channel::<T>();
+        let (tx, rx) = mpsc::channel::<Message<T>>();
         let mut started = 0;
         for n in 0..threads {
             let tx = tx.clone();
             let mut runner = runner.clone();
-            let next = &next;
+            let (next, closed) = (&next, &closed);
             let start = seeds.start;
+            let interrupt = controls.interrupt;
             let spawned = thread::Builder::new()
                 .name(format!("seed-worker-{n}"))
                 .stack_size(WORKER_STACK)
                 .spawn_scoped(scope, move || {
                     // Claim indices 0..count; never overflows, never repeats.
-                    while let Ok(i) = next.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| {
-                        (i < count).then_some(i + 1)
-                    }) {
-                        if tx.send(runner(start + i)).is_err() {
+                    // Not after the sweep closed, nor once Ctrl-C came (the
+                    // calling thread closes it at its next wake-up).
+                    let open = || {
+                        !closed.load(Ordering::Relaxed)
+                            && !interrupt.is_some_and(|i| i.load(Ordering::Relaxed))
+                    };
+                    let claim = || {
+                        next.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| {
+                            (i < count && open()).then_some(i + 1)
+                        })
+                    };
+                    while let Ok(i) = claim() {
+                        let seed = start + i;
+                        let stop = Stop {
+                            switch: Arc::new(AtomicU8::new(RUN)),
+                            interrupt,
+                        };
+                        let at = Instant::now();
+                        let switch = stop.switch.clone();
+                        if tx.send(Message::Started { seed, at, switch }).is_err() {
+                            break;
+                        }
+                        let result = runner(seed, &stop);
+                        if tx.send(Message::Done { seed, result }).is_err() {
                             break;
                         }
                     }
@@ -117,29 +302,74 @@ where
             }
         }
         drop(tx);
+        // Running seeds, with their deadline and switch.
+        let mut running: BTreeMap<u64, (Option<Instant>, Arc<AtomicU8>)> = BTreeMap::new();
         loop {
-            match rx.recv_timeout(Duration::from_secs(1)) {
-                Ok(result) => {
-                    on_event(Some(&result));
-                    results.push(result);
+            let now = Instant::now();
+            let wait = running
+                .values()
+                .filter_map(|(deadline, _)| *deadline)
+                .min()
+                .map_or(POLL, |d| d.saturating_duration_since(now).min(POLL));
+            match rx.recv_timeout(wait) {
+                Ok(Message::Started { seed, at, switch }) => {
+                    let deadline = controls.timeout.and_then(|t| at.checked_add(t));
+                    running.insert(seed, (deadline, switch));
+                }
+                Ok(Message::Done { seed, result }) => {
+                    running.remove(&seed);
+                    match result {
+                        Some(r) => {
+                            if controls.fail_fast && r.failed() {
+                                swept.failed_fast |= !closed.swap(true, Ordering::Relaxed);
+                            }
+                            on_event(Some(&r));
+                            swept.results.push(r);
+                        }
+                        None => swept.stopped += 1,
+                    }
                 }
                 Err(RecvTimeoutError::Timeout) => on_event(None),
                 Err(RecvTimeoutError::Disconnected) => break,
             }
+            let now = Instant::now();
+            for (deadline, switch) in running.values_mut() {
+                if deadline.is_some_and(|d| now >= d) {
+                    // Only a running seed's switch: a finished one's is gone.
+                    switch.store(TIMED_OUT, Ordering::Relaxed);
+                    *deadline = None;
+                }
+            }
+            if interrupted() {
+                swept.interrupted = true;
+                closed.store(true, Ordering::Relaxed);
+            }
         }
         Ok(())
     })?;
-    results.sort_by_key(HasSeed::seed);
-    Ok(results)
+    let claimed = next.load(Ordering::Relaxed);
+    swept.not_started = count - claimed;
+    swept.interrupted |= interrupted();
+    swept.results.sort_by_key(HasSeed::seed);
+    Ok(swept)
 }
 
+/// What [`sweep`] needs of a result.
 pub trait HasSeed {
     fn seed(&self) -> u64;
+    /// Whether it stops a `fail_fast` sweep.
+    fn failed(&self) -> bool {
+        false
+    }
 }
 
 impl HasSeed for SeedReport {
     fn seed(&self) -> u64 {
         self.seed
+    }
+
+    fn failed(&self) -> bool {
+        !self.passed
     }
 }
 
@@ -265,5 +495,186 @@ pub mod tests {
         .expect("threads start");
         let seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
         assert_eq!(seeds, vec![u64::MAX - 3, u64::MAX - 2, u64::MAX - 1]);
+    }
+
+    /// A result of the sweep tests: which seed, whether it failed, and
+    /// how it ended.
+    #[derive(Debug, PartialEq)]
+    struct Ran {
+        seed: u64,
+        failed: bool,
+        ended: &'static str,
+    }
+
+    impl HasSeed for Ran {
+        fn seed(&self) -> u64 {
+            self.seed
+        }
+        fn failed(&self) -> bool {
+            self.failed
+        }
+    }
+
+    fn ran(seed: u64, failed: bool) -> Option<Ran> {
+        Some(Ran {
+            seed,
+            failed,
+            ended: "verdict",
+        })
+    }
+
+    /// Spin until `stop` is requested (as the step loop polls), for at
+    /// most 10 s so a broken watchdog fails the test instead of hanging it.
+    fn until_stopped(stop: &Stop) -> Option<StopReason> {
+        let t = Instant::now();
+        while !stop.requested() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        stop.reason()
+    }
+
+    fn seeds_of(results: &[Ran]) -> Vec<u64> {
+        results.iter().map(|r| r.seed).collect()
+    }
+
+    #[test]
+    fn fail_fast_waits_for_running_seeds_and_reports_the_lowest_failure() {
+        let controls = Controls {
+            jobs: 4,
+            fail_fast: true,
+            ..Controls::default()
+        };
+        // Seed 5 fails at once, while seed 3 (started earlier) is still
+        // running toward its own, lower, failure.
+        let swept = sweep(
+            0..100,
+            &controls,
+            |seed, _: &Stop| {
+                let ms = if seed == 3 { 200 } else { 1 };
+                std::thread::sleep(Duration::from_millis(if seed == 5 { 0 } else { ms }));
+                ran(seed, seed == 3 || seed == 5)
+            },
+            |_: Option<&Ran>| {},
+        )
+        .expect("threads start");
+        assert!(swept.failed_fast && !swept.interrupted);
+        let first = swept.results.iter().find(|r| r.failed).expect("a failure");
+        assert_eq!(first.seed, 3, "{:?}", seeds_of(&swept.results));
+        // Every seed below the highest that ran ran too: no gaps.
+        let seeds = seeds_of(&swept.results);
+        assert_eq!(seeds, (0..seeds.len() as u64).collect::<Vec<_>>());
+        assert_eq!(swept.stopped, 0);
+        assert_eq!(swept.results.len() as u64 + swept.not_started, 100);
+        assert!(swept.not_started > 50, "{} not started", swept.not_started);
+    }
+
+    #[test]
+    fn without_fail_fast_every_seed_runs_despite_failures() {
+        let swept = sweep(
+            0..40,
+            &Controls {
+                jobs: 3,
+                ..Controls::default()
+            },
+            |seed, _: &Stop| ran(seed, seed % 2 == 0),
+            |_: Option<&Ran>| {},
+        )
+        .expect("threads start");
+        assert_eq!(seeds_of(&swept.results), (0..40).collect::<Vec<_>>());
+        assert!(!swept.failed_fast);
+        assert_eq!(swept.not_started, 0);
+    }
+
+    #[test]
+    fn the_watchdog_stops_a_seed_past_its_timeout_and_no_other() {
+        let controls = Controls {
+            jobs: 2,
+            timeout: Some(Duration::from_millis(20)),
+            ..Controls::default()
+        };
+        let started = Instant::now();
+        let swept = sweep(
+            0..6,
+            &controls,
+            |seed, stop: &Stop| {
+                if seed != 2 {
+                    return ran(seed, false);
+                }
+                let ended = match until_stopped(stop) {
+                    Some(StopReason::TimedOut) => "timed out",
+                    Some(StopReason::Interrupted) => "interrupted",
+                    None => "never stopped",
+                };
+                Some(Ran {
+                    seed,
+                    failed: true,
+                    ended,
+                })
+            },
+            |_: Option<&Ran>| {},
+        )
+        .expect("threads start");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(seeds_of(&swept.results), (0..6).collect::<Vec<_>>());
+        let ended: Vec<&str> = swept.results.iter().map(|r| r.ended).collect();
+        assert_eq!(
+            ended,
+            [
+                "verdict",
+                "verdict",
+                "timed out",
+                "verdict",
+                "verdict",
+                "verdict"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_interrupt_stops_running_seeds_and_starts_no_more() {
+        let flag = AtomicBool::new(false);
+        let controls = Controls {
+            jobs: 2,
+            interrupt: Some(&flag),
+            ..Controls::default()
+        };
+        let swept = sweep(
+            0..1000,
+            &controls,
+            |seed, stop: &Stop| {
+                if seed == 10 {
+                    // Ctrl-C arrives while seed 10 runs.
+                    flag.store(true, Ordering::Relaxed);
+                    assert_eq!(until_stopped(stop), Some(StopReason::Interrupted));
+                    return None;
+                }
+                std::thread::sleep(Duration::from_millis(1));
+                ran(seed, false)
+            },
+            |_: Option<&Ran>| {},
+        )
+        .expect("threads start");
+        assert!(swept.interrupted && !swept.failed_fast);
+        assert_eq!(swept.stopped, 1);
+        assert!(!seeds_of(&swept.results).contains(&10));
+        assert_eq!(
+            swept.results.len() as u64 + swept.stopped + swept.not_started,
+            1000
+        );
+        assert!(swept.not_started > 900, "{} not started", swept.not_started);
+    }
+
+    #[test]
+    fn a_stop_nobody_flips_is_never_requested() {
+        let stop = Stop::never();
+        assert!(!stop.requested());
+        assert_eq!(stop.reason(), None);
+        let flag = AtomicBool::new(true);
+        let switch = Arc::new(AtomicU8::new(TIMED_OUT));
+        let both = Stop {
+            switch,
+            interrupt: Some(&flag),
+        };
+        assert_eq!(both.reason(), Some(StopReason::TimedOut), "a timeout wins");
     }
 }

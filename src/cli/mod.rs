@@ -6,6 +6,7 @@
 //! `--output`) come back as `anyhow` errors and exit [`EXIT_USAGE`].
 
 mod exec;
+mod interrupt;
 mod list;
 mod replay;
 mod run;
@@ -23,6 +24,10 @@ pub const EXIT_PASSED: u8 = 0;
 pub const EXIT_FAILED: u8 = 1;
 /// A usage error or a scenario-file error (clap uses 2 for its own too).
 pub const EXIT_USAGE: u8 = 2;
+/// `flinch run` was stopped by Ctrl-C (128 + SIGINT, as a shell reports a
+/// process SIGINT ended); the summary of the seeds that finished was
+/// printed.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Deterministic fault injection for a small Flink-style streaming engine.
 #[derive(Parser, Debug)]

@@ -1,5 +1,6 @@
 //! `flinch replay <SCENARIO> --seed S [--json] [--output FILE]`
 
+use super::run::FailureKind;
 use super::{exec, exit_code, load_scenario, replay_command, seeds, shrink_command, Output};
 use anyhow::Context as _;
 use clap::Args;
@@ -8,7 +9,7 @@ use flinch_harness::outcome::CommittedTxn;
 use flinch_harness::plan::{fault_json, fault_line};
 use flinch_harness::seed::SeedReport;
 use flinch_harness::trace::TraceEvent;
-use flinch_harness::violation::Violation;
+use flinch_harness::violation::{Tally, Violation};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::fs::File;
@@ -58,6 +59,14 @@ pub struct ReplayJson<'a> {
     scenario: &'a str,
     seed: u64,
     passed: bool,
+    /// How it failed (as a `run --json` failure's `kind`); left out when
+    /// it passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<FailureKind>,
+    /// Violations by cause, each counted as what it stands for; left out
+    /// when it passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counts: Option<Tally>,
     violations: &'a [Violation],
     /// 8 hex digits.
     trace_hash: String,
@@ -74,6 +83,8 @@ pub fn json<'a>(scenario: &'a str, r: &'a SeedReport) -> ReplayJson<'a> {
         scenario,
         seed: r.seed,
         passed: r.passed,
+        kind: (!r.passed).then(|| FailureKind::of(&r.violations)),
+        counts: (!r.passed).then(|| Tally::of(&r.violations)),
         violations: &r.violations,
         trace_hash: format!("{:08x}", r.trace_hash),
         sim_seconds: r.sim_time.as_millis() as f64 / 1000.0,
@@ -102,12 +113,7 @@ pub fn human(
     if r.passed {
         let _ = writeln!(s, "verdict    PASSED");
     } else {
-        let n = r.violations.len();
-        let _ = writeln!(
-            s,
-            "verdict    FAILED ({n} violation{})",
-            if n == 1 { "" } else { "s" }
-        );
+        let _ = writeln!(s, "verdict    FAILED: {}", Tally::of(&r.violations));
         for v in &r.violations {
             let _ = writeln!(s, "  {v}");
         }
@@ -204,6 +210,8 @@ mod tests {
         assert_eq!(
             keys,
             [
+                "counts",
+                "kind",
                 "passed",
                 "plan",
                 "records",
@@ -227,7 +235,18 @@ mod tests {
         assert_eq!(j["trace"][1]["at"], 100);
         assert_eq!(j["trace"][1]["host"], "jobmanager");
         assert_eq!(j["violations"][0]["kind"], "missing");
+        assert_eq!(j["kind"], "records");
+        assert_eq!(
+            j["counts"],
+            serde_json::json!({"internal": 0, "job": 0, "state": 0, "records": 1})
+        );
         println!("{j}");
+        let passed =
+            serde_json::to_value(json("tm-crash", &fake_report(8, 2, 0))).expect("serializes");
+        assert!(
+            passed.get("kind").is_none() && passed.get("counts").is_none(),
+            "{passed}"
+        );
     }
 
     #[test]
@@ -242,7 +261,10 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], r.trace[0].line());
         assert_eq!(lines[1], r.trace[1].line());
-        assert!(text.contains("verdict    FAILED (1 violation)\n"), "{text}");
+        assert!(
+            text.contains("verdict    FAILED: 1 record (missing)\n"),
+            "{text}"
+        );
         assert!(text.contains("  [exactly-once] missing: key-0 has no output\n"));
         assert!(
             text.contains(&format!("hash {:08x}\n", r.trace_hash)),

@@ -1,21 +1,31 @@
-//! `flinch run <SCENARIO> [--seeds A..B] [--jobs N] [--json]`
+//! `flinch run <SCENARIO> [--seeds A..B] [--jobs N] [--fail-fast]
+//! [--timeout D] [--json]`
+//!
+//! Seeds run on worker threads ([`exec::sweep`]); the calling thread shows
+//! progress and is the watchdog for `--timeout` and Ctrl-C. The summary
+//! (or the `--json` object) says what ran, what failed and how, and what
+//! did not run; its contract is in README.md ("The `run --json` contract").
 
-use super::exec::{self, HasSeed};
+use super::exec::{self, Controls, HasSeed, Stop, StopReason};
 use super::shrink::{shrink_on_worker, StderrProgress};
-use super::{exit_code, load_scenario, replay_command, seeds, shrink_command, Output};
+use super::{
+    exit_code, interrupt, load_scenario, replay_command, seeds, shrink_command, Output,
+    EXIT_INTERRUPTED,
+};
 use anyhow::bail;
 use clap::Args;
 use flinch_harness::fault::Fault;
 use flinch_harness::plan::{fault_json, fault_line};
 use flinch_harness::scenario::Scenario;
-use flinch_harness::seed::SeedReport;
+use flinch_harness::seed::{SeedReport, Stopped};
 use flinch_harness::shrink::ShrinkReport;
-use flinch_harness::violation::Violation;
+use flinch_harness::violation::{Cause, Tally, Violation, PANIC};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Violations printed for the first failing seed; `--json` has every one the
@@ -49,6 +59,15 @@ pub struct RunArgs {
     /// Do not shrink the first failing seed's fault plan.
     #[arg(long)]
     pub no_shrink: bool,
+    /// Start no more seeds after the first failure; seeds already running
+    /// finish, and the lowest failing seed among all that ran is reported.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Wall-clock limit of one seed, as "500ms" or "10s" (1ms to 24h): a
+    /// seed still running then is stopped and reported as timed out, with
+    /// its replay command. [default: none]
+    #[arg(long, value_name = "DURATION", value_parser = seeds::parse_timeout)]
+    pub timeout: Option<Duration>,
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
@@ -63,27 +82,44 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         );
     }
     let count = seeds.end - seeds.start;
-    let jobs = args
-        .jobs
-        .unwrap_or_else(seeds::default_jobs)
-        .min(usize::try_from(count).unwrap_or(usize::MAX));
+    let (jobs, note) = seeds::bound_jobs(args.jobs, seeds::default_jobs(), count);
+    if let Some(note) = note {
+        let _ = writeln!(std::io::stderr(), "flinch: {note}");
+    }
+    let interrupt = match interrupt::install() {
+        Ok(flag) => Some(flag),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "flinch: {e}; Ctrl-C will end the run without a summary"
+            );
+            None
+        }
+    };
+    let controls = Controls {
+        jobs,
+        fail_fast: args.fail_fast,
+        timeout: args.timeout,
+        interrupt,
+    };
 
     let started = Instant::now();
-    let mut progress = Progress::new(count, args.json, &scenario.name, jobs);
-    let results = exec::run_parallel(
+    let mut progress = Progress::new(count, args.json, &scenario.name, jobs, interrupt);
+    let swept = exec::sweep(
         seeds.clone(),
-        jobs,
+        &controls,
         {
             let scenario = scenario.clone();
-            move |seed| SeedSummary::from(exec::run_guarded(&scenario, seed))
+            move |seed, stop: &Stop| run_one_seed(&scenario, seed, stop, args.timeout)
         },
         |done| progress.event(done),
     )?;
     progress.finish();
-    let shrunk = if args.no_shrink {
+    let interrupted_now = || interrupt.is_some_and(|i| i.load(Ordering::Relaxed));
+    let shrunk = if args.no_shrink || interrupted_now() {
         None
     } else {
-        shrink_first_failure(&scenario, &results, args.json)?
+        shrink_first_failure(&scenario, &swept.results, args.json, &interrupted_now)?
     };
 
     let summary = RunSummary {
@@ -91,9 +127,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         scenario_arg: args.scenario.clone(),
         seeds,
         jobs,
-        results,
+        results: swept.results,
         wall: started.elapsed(),
         shrunk,
+        timeout: args.timeout,
+        stopped: swept.stopped,
+        not_started: swept.not_started,
+        // Ctrl-C while shrinking counts too: the summary is printed at once.
+        interrupted: swept.interrupted || interrupted_now(),
+        failed_fast: swept.failed_fast,
     };
     let stdout = if args.json {
         let mut s = serde_json::to_string(&summary.json())?;
@@ -108,18 +150,43 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
     })
 }
 
+/// One seed as a worker runs it: its summary, a timed-out summary when the
+/// watchdog stopped it, or `None` when Ctrl-C did (it has no result).
+fn run_one_seed(
+    scenario: &Scenario,
+    seed: u64,
+    stop: &Stop,
+    timeout: Option<Duration>,
+) -> Option<SeedSummary> {
+    match exec::run_guarded_until(scenario, seed, stop) {
+        Ok(report) => Some(SeedSummary::from(report)),
+        Err(stopped) => match (stop.reason(), timeout) {
+            (Some(StopReason::TimedOut), Some(limit)) => Some(SeedSummary::timed_out(
+                stopped,
+                limit,
+                scenario.plan(seed).len(),
+            )),
+            _ => None,
+        },
+    }
+}
+
 /// Shrink the first failing seed's plan, if it has faults (bounded by
 /// [`SHRINK_MAX_RUNS`]).
+/// Not when the first failure timed out: shrinking runs its plan again and
+/// again, each without a limit. `stop` (Ctrl-C) ends shrinking early, with
+/// no shrunk plan.
 fn shrink_first_failure(
     scenario: &Scenario,
     results: &[SeedSummary],
     json: bool,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> anyhow::Result<Option<ShrunkPlan>> {
-    let Some(first) = results.iter().find(|r| !r.passed && r.faults > 0) else {
+    let Some(first) = results.iter().find(|r| !r.passed) else {
         return Ok(None);
     };
-    if results.iter().find(|r| !r.passed).map(|r| r.seed) != Some(first.seed) {
-        // The first failure ran no fault: there is nothing to shrink.
+    if first.faults == 0 || first.timed_out.is_some() {
+        // Nothing to shrink, or too slow to shrink.
         return Ok(None);
     }
     let seed = first.seed;
@@ -130,7 +197,13 @@ fn shrink_first_failure(
         );
     }
     let mut progress = StderrProgress::new(!json, &scenario.name, seed);
-    let result = shrink_on_worker(scenario, seed, SHRINK_MAX_RUNS, |p| progress.report(p))?;
+    let result = shrink_on_worker(
+        scenario,
+        seed,
+        SHRINK_MAX_RUNS,
+        |p| progress.report(p),
+        stop,
+    )?;
     Ok(match result {
         Ok(report) => Some(ShrunkPlan::from(&report)),
         Err(e) => {
@@ -178,6 +251,18 @@ pub struct SeedSummary {
     pub records: u64,
     /// Faults in the plan the seed ran.
     pub faults: usize,
+    /// Set when the seed ran past `--timeout` and was stopped: it has no
+    /// verdict, no violations and no trace.
+    pub timed_out: Option<TimedOut>,
+}
+
+/// A seed stopped by `--timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut {
+    /// The `--timeout` it ran past (wall clock).
+    pub limit: Duration,
+    /// How far its simulation had come (simulated time).
+    pub sim_at: Duration,
 }
 
 impl From<SeedReport> for SeedSummary {
@@ -192,6 +277,76 @@ impl From<SeedReport> for SeedSummary {
             sim_time: r.sim_time,
             records: r.records,
             faults: r.plan.len(),
+            timed_out: None,
+        }
+    }
+}
+
+impl SeedSummary {
+    /// A seed the watchdog stopped after `limit`, with `faults` faults in
+    /// its plan. Its simulated time counts; its records do not (nothing
+    /// was checked).
+    pub fn timed_out(stopped: Stopped, limit: Duration, faults: usize) -> Self {
+        SeedSummary {
+            seed: stopped.seed,
+            passed: false,
+            violations: Vec::new(),
+            trace_tail: Vec::new(),
+            trace_len: 0,
+            sim_time: stopped.at,
+            records: 0,
+            faults,
+            timed_out: Some(TimedOut {
+                limit,
+                sim_at: stopped.at,
+            }),
+        }
+    }
+
+    /// What kind of failure this seed is; `None` if it passed. The
+    /// violations come root cause first, so the first one says it.
+    pub fn kind(&self) -> Option<FailureKind> {
+        if self.passed {
+            return None;
+        }
+        if self.timed_out.is_some() {
+            return Some(FailureKind::TimedOut);
+        }
+        Some(FailureKind::of(&self.violations))
+    }
+}
+
+/// How a seed failed, root cause first: the `"kind"` of a `--json`
+/// failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The engine or the harness panicked (a found bug).
+    Panic,
+    /// The simulation broke without a panic (a host returned an error).
+    InternalError,
+    /// The seed ran past `--timeout` and was stopped, without a verdict.
+    TimedOut,
+    /// How the job ended or ran: not finished, failed, liveness, restarts,
+    /// a fault that never fired.
+    Job,
+    /// Checkpointed or restored state.
+    State,
+    /// Output records: missing, duplicated, unexpected, wrong counts.
+    Records,
+}
+
+impl FailureKind {
+    /// The kind of a failure with `violations` (root cause first, as
+    /// `run_seed` orders them): the first one's. A failure has violations;
+    /// `job` also stands for none.
+    pub fn of(violations: &[Violation]) -> FailureKind {
+        match violations.first().map(|v| (v.cause(), v.kind)) {
+            Some((Cause::Internal, PANIC)) => FailureKind::Panic,
+            Some((Cause::Internal, _)) => FailureKind::InternalError,
+            Some((Cause::State, _)) => FailureKind::State,
+            Some((Cause::Record, _)) => FailureKind::Records,
+            Some((Cause::Job, _)) | None => FailureKind::Job,
         }
     }
 }
@@ -199,6 +354,10 @@ impl From<SeedReport> for SeedSummary {
 impl HasSeed for SeedSummary {
     fn seed(&self) -> u64 {
         self.seed
+    }
+
+    fn failed(&self) -> bool {
+        !self.passed
     }
 }
 
@@ -215,6 +374,16 @@ pub struct RunSummary {
     pub wall: Duration,
     /// The first failing seed's plan, shrunk (when it had faults).
     pub shrunk: Option<ShrunkPlan>,
+    /// `--timeout`, if given.
+    pub timeout: Option<Duration>,
+    /// Seeds running when Ctrl-C came, stopped without a result.
+    pub stopped: u64,
+    /// Seeds of the range never started (Ctrl-C or `--fail-fast`).
+    pub not_started: u64,
+    /// Ctrl-C stopped the run.
+    pub interrupted: bool,
+    /// `--fail-fast` stopped the sweep from starting seeds.
+    pub failed_fast: bool,
 }
 
 #[derive(Serialize)]
@@ -227,6 +396,13 @@ struct RunJson<'a> {
     sim_seconds: f64,
     wall_seconds: f64,
     records: u64,
+    /// Seeds stopped by `--timeout` (also counted in `failed`).
+    timed_out: usize,
+    /// Seeds of the range without a result: never started, or stopped by
+    /// Ctrl-C while running.
+    not_run: u64,
+    /// Ctrl-C stopped the run.
+    interrupted: bool,
     /// Left out when no seed ran a fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     faults_per_seed: Option<f64>,
@@ -235,8 +411,14 @@ struct RunJson<'a> {
 #[derive(Serialize)]
 struct FailureJson<'a> {
     seed: u64,
+    kind: FailureKind,
+    /// Violations by cause, each counted as what it stands for.
+    counts: Tally,
     violations: &'a [Violation],
     replay: String,
+    /// For a timed-out seed: how far its simulation had come.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped_at_sim_seconds: Option<f64>,
     /// For the first failing seed, when it was shrunk.
     #[serde(skip_serializing_if = "Option::is_none")]
     shrunk_plan: Option<Vec<serde_json::Value>>,
@@ -257,8 +439,25 @@ impl RunSummary {
         self.results.len() - self.failed()
     }
 
+    /// 130 when Ctrl-C stopped the run, else 1 if any seed failed (or
+    /// timed out), else 0.
     pub fn exit_code(&self) -> u8 {
-        exit_code(self.failed())
+        if self.interrupted {
+            EXIT_INTERRUPTED
+        } else {
+            exit_code(self.failed())
+        }
+    }
+
+    fn timed_out(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.timed_out.is_some())
+            .count()
+    }
+
+    fn not_run(&self) -> u64 {
+        self.stopped + self.not_started
     }
 
     fn sim_time(&self) -> Duration {
@@ -290,8 +489,11 @@ impl RunSummary {
                 .failures()
                 .map(|r| FailureJson {
                     seed: r.seed,
+                    kind: r.kind().unwrap_or(FailureKind::Job),
+                    counts: Tally::of(&r.violations),
                     violations: &r.violations,
                     replay: replay_command(&self.scenario_arg, r.seed),
+                    stopped_at_sim_seconds: r.timed_out.map(|t| millis(t.sim_at)),
                     shrunk_plan: self
                         .shrunk_for(r.seed)
                         .map(|s| s.plan.iter().map(fault_json).collect()),
@@ -303,6 +505,9 @@ impl RunSummary {
             sim_seconds: millis(self.sim_time()),
             wall_seconds: millis(self.wall),
             records: self.records(),
+            timed_out: self.timed_out(),
+            not_run: self.not_run(),
+            interrupted: self.interrupted,
             faults_per_seed: self
                 .results
                 .iter()
@@ -326,7 +531,13 @@ impl RunSummary {
             plural(self.jobs)
         );
         let _ = writeln!(s, "passed     {}", self.passed());
-        let _ = writeln!(s, "failed     {failed}");
+        let _ = write!(s, "failed     {failed}");
+        let timed_out = self.timed_out();
+        if let (true, Some(limit)) = (timed_out > 0, self.timeout) {
+            let _ = write!(s, " ({timed_out} timed out after {limit:?})");
+        }
+        let _ = writeln!(s);
+        self.human_stopped(&mut s);
         let _ = writeln!(
             s,
             "sim time   {:.3} s (all seeds)",
@@ -340,21 +551,21 @@ impl RunSummary {
         let Some(first) = failures.next() else {
             return s;
         };
-        let others: Vec<u64> = failures.map(|r| r.seed).collect();
+        let others: Vec<String> = failures
+            .map(|r| match r.timed_out {
+                Some(_) => format!("{} (timed out)", r.seed),
+                None => r.seed.to_string(),
+            })
+            .collect();
         let _ = write!(s, "\nFAILED: seed {}", first.seed);
         if !others.is_empty() {
-            let shown: Vec<String> = others
-                .iter()
-                .take(MAX_OTHER_SEEDS_SHOWN)
-                .map(u64::to_string)
-                .collect();
+            let shown = others[..others.len().min(MAX_OTHER_SEEDS_SHOWN)].join(", ");
             let more = others.len().saturating_sub(MAX_OTHER_SEEDS_SHOWN);
             let _ = write!(
                 s,
-                " (and {} other failing seed{}: {}{})",
+                " (and {} other failing seed{}: {shown}{})",
                 others.len(),
                 plural(others.len()),
-                shown.join(", "),
                 if more > 0 {
                     format!(", ... {more} more")
                 } else {
@@ -368,17 +579,17 @@ impl RunSummary {
             "replay: {}",
             replay_command(&self.scenario_arg, first.seed)
         );
-        let _ = writeln!(s, "violations ({}):", first.violations.len());
-        for v in first.violations.iter().take(MAX_VIOLATIONS_SHOWN) {
-            let _ = writeln!(s, "  {v}");
-        }
-        if first.violations.len() > MAX_VIOLATIONS_SHOWN {
+        if let Some(t) = first.timed_out {
             let _ = writeln!(
                 s,
-                "  ... {} more",
-                first.violations.len() - MAX_VIOLATIONS_SHOWN
+                "timed out: still running after the --timeout of {:?} (wall clock), stopped at \
+                 {:.3} s of simulated time; the replay runs it to its verdict",
+                t.limit,
+                t.sim_at.as_secs_f64()
             );
+            return s;
         }
+        self.human_violations(&mut s, first);
         if let Some(shrunk) = self.shrunk_for(first.seed) {
             self.human_shrunk(&mut s, shrunk);
         }
@@ -400,6 +611,47 @@ impl RunSummary {
 }
 
 impl RunSummary {
+    /// What did not run, and why: Ctrl-C or `--fail-fast`.
+    fn human_stopped(&self, s: &mut String) {
+        let seeds = |n: u64| format!("{n} seed{}", if n == 1 { "" } else { "s" });
+        if self.interrupted && self.not_run() == 0 {
+            let _ = writeln!(
+                s,
+                "stopped    by Ctrl-C after every seed had run (the first failure is not shrunk)"
+            );
+        } else if self.interrupted {
+            let _ = writeln!(
+                s,
+                "stopped    by Ctrl-C: {} stopped while running, {} never started",
+                seeds(self.stopped),
+                seeds(self.not_started)
+            );
+        } else if self.failed_fast {
+            let _ = writeln!(
+                s,
+                "stopped    by --fail-fast: {} never started after a failure",
+                seeds(self.not_started)
+            );
+        }
+    }
+
+    /// The first failure's violations, root cause first, under a count of
+    /// what they stand for (records, not lines).
+    fn human_violations(&self, s: &mut String, first: &SeedSummary) {
+        let _ = writeln!(s, "violations: {}", Tally::of(&first.violations));
+        for v in first.violations.iter().take(MAX_VIOLATIONS_SHOWN) {
+            let _ = writeln!(s, "  {v}");
+        }
+        let left = first.violations.len().saturating_sub(MAX_VIOLATIONS_SHOWN);
+        if left > 0 {
+            let _ = writeln!(
+                s,
+                "  ... {left} more line{} (all in --json and flinch replay)",
+                plural(left)
+            );
+        }
+    }
+
     /// The shrunk plan, one fault a line, and the command that prints it as
     /// a scenario file.
     fn human_shrunk(&self, s: &mut String, shrunk: &ShrunkPlan) {
@@ -443,7 +695,8 @@ fn millis(d: Duration) -> f64 {
 
 /// Progress on stderr: a bar on a terminal, a line every
 /// [`PLAIN_PROGRESS_EVERY`] otherwise, nothing with `--json`.
-struct Progress {
+/// Ctrl-C is said on stderr in every mode, once, when the sweep notices it.
+struct Progress<'a> {
     bar: ProgressBar,
     plain: bool,
     total: u64,
@@ -451,10 +704,18 @@ struct Progress {
     failed: u64,
     started: Instant,
     last_line: Instant,
+    interrupt: Option<&'a AtomicBool>,
+    said_interrupted: bool,
 }
 
-impl Progress {
-    fn new(total: u64, json: bool, scenario: &str, jobs: usize) -> Self {
+impl<'a> Progress<'a> {
+    fn new(
+        total: u64,
+        json: bool,
+        scenario: &str,
+        jobs: usize,
+        interrupt: Option<&'a AtomicBool>,
+    ) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = if json || !terminal {
             ProgressBar::hidden()
@@ -488,10 +749,28 @@ impl Progress {
             failed: 0,
             started: now,
             last_line: now,
+            interrupt,
+            said_interrupted: false,
+        }
+    }
+
+    /// Say Ctrl-C once, as soon as it is seen.
+    fn say_interrupted(&mut self) {
+        let interrupted = self.interrupt.is_some_and(|i| i.load(Ordering::Relaxed));
+        if interrupted && !self.said_interrupted {
+            self.said_interrupted = true;
+            self.bar.suspend(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "flinch: interrupted: stopping the running seeds; a summary of the \
+                     finished ones follows (Ctrl-C again quits at once)"
+                );
+            });
         }
     }
 
     fn event(&mut self, finished: Option<&SeedSummary>) {
+        self.say_interrupted();
         if let Some(r) = finished {
             self.done += 1;
             if !r.passed {
@@ -513,7 +792,9 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    /// Clear the bar; a Ctrl-C the last events did not show is said now.
+    fn finish(&mut self) {
+        self.say_interrupted();
         self.bar.finish_and_clear();
     }
 }
@@ -533,7 +814,21 @@ mod tests {
             results: reports.into_iter().map(SeedSummary::from).collect(),
             wall: Duration::from_millis(2345),
             shrunk: None,
+            timeout: None,
+            stopped: 0,
+            not_started: 0,
+            interrupted: false,
+            failed_fast: false,
         }
+    }
+
+    fn timed_out(seed: u64, sim_ms: u64) -> SeedSummary {
+        let stopped = Stopped {
+            seed,
+            at: Duration::from_millis(sim_ms),
+            steps: sim_ms / 2,
+        };
+        SeedSummary::timed_out(stopped, Duration::from_millis(1), 2)
     }
 
     fn crash(at_ms: u64) -> Fault {
@@ -586,7 +881,7 @@ mod tests {
         );
         // In the order a person needs it: violations, shrunk plan, trace.
         let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle}"));
-        assert!(at("violations (") < at("shrunk plan") && at("shrunk plan") < at("trace lines"));
+        assert!(at("violations: ") < at("shrunk plan") && at("shrunk plan") < at("trace lines"));
         println!("{text}");
 
         let json = serde_json::to_value(s.json()).expect("serializes");
@@ -635,6 +930,9 @@ mod tests {
             "sim_seconds",
             "wall_seconds",
             "records",
+            "timed_out",
+            "not_run",
+            "interrupted",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);
@@ -645,6 +943,9 @@ mod tests {
         assert_eq!(json["sim_seconds"], 4.5);
         assert_eq!(json["wall_seconds"], 2.345);
         assert_eq!(json["records"], 300);
+        assert_eq!(json["timed_out"], 0);
+        assert_eq!(json["not_run"], 0);
+        assert_eq!(json["interrupted"], false);
         let failures = json["failures"].as_array().expect("an array");
         assert_eq!(failures.len(), 2);
         assert_eq!(failures[0]["seed"], 1);
@@ -663,7 +964,15 @@ mod tests {
                 "offset": 1,
             })
         );
+        assert_eq!(failures[0]["kind"], "records");
+        assert_eq!(
+            failures[0]["counts"],
+            serde_json::json!({"internal": 0, "job": 0, "state": 0, "records": 2})
+        );
+        assert!(failures[0].get("stopped_at_sim_seconds").is_none());
         assert_eq!(failures[1]["seed"], 3);
+        assert_eq!(failures[1]["kind"], "panic");
+        assert_eq!(failures[1]["counts"]["internal"], 1);
         assert_eq!(failures[1]["violations"][0]["kind"], "panic");
         assert_eq!(failures[1]["violations"][0]["message"], "lost the sink");
         assert_eq!(s.exit_code(), EXIT_FAILED);
@@ -698,15 +1007,174 @@ mod tests {
             text.contains("replay: flinch replay 'scenarios/tm crash.toml' --seed 1\n"),
             "{text}"
         );
-        assert!(text.contains("violations (12):\n"), "{text}");
+        assert!(
+            text.contains("violations: 12 records (12 missing)\n"),
+            "{text}"
+        );
         assert!(text.contains("  [exactly-once] missing: key-9 has no output\n"));
         assert!(!text.contains("key-10 has no output"), "{text}");
-        assert!(text.contains("  ... 2 more\n"), "{text}");
+        assert!(
+            text.contains("  ... 2 more lines (all in --json and flinch replay)\n"),
+            "{text}"
+        );
         assert!(text.contains("last 20 of 30 trace lines:\n"), "{text}");
         // The tail is the last 20 lines: checkpoints 10 to 29.
         assert!(!text.contains("\"checkpoint\":9,"), "{text}");
         assert!(text.contains("\"checkpoint\":10,"), "{text}");
         assert!(text.contains("\"checkpoint\":29,"), "{text}");
         println!("{text}");
+    }
+
+    #[test]
+    fn a_timed_out_seed_is_its_own_kind_with_its_replay_command() {
+        let mut s = summary(vec![fake_report(0, 3, 0), fake_report(2, 3, 1)]);
+        s.results.insert(1, timed_out(1, 96));
+        s.timeout = Some(Duration::from_millis(1));
+        assert_eq!(s.failed(), 2);
+        assert_eq!(s.exit_code(), EXIT_FAILED);
+
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(json["timed_out"], 1);
+        assert_eq!(json["failed"], 2);
+        let first = &json["failures"][0];
+        assert_eq!(first["seed"], 1);
+        assert_eq!(first["kind"], "timed-out");
+        assert_eq!(first["violations"], serde_json::json!([]));
+        assert_eq!(
+            first["replay"],
+            "flinch replay 'scenarios/tm crash.toml' --seed 1"
+        );
+        assert_eq!(first["stopped_at_sim_seconds"], 0.096);
+        assert_eq!(json["failures"][1]["kind"], "records");
+
+        let text = s.human();
+        assert!(
+            text.contains("failed     2 (1 timed out after 1ms)\n"),
+            "{text}"
+        );
+        assert!(text.contains("FAILED: seed 1 (and 1 other failing seed: 2)\n"));
+        assert!(text.contains("replay: flinch replay 'scenarios/tm crash.toml' --seed 1\n"));
+        assert!(
+            text.contains(
+                "timed out: still running after the --timeout of 1ms (wall clock), stopped at \
+                 0.096 s of simulated time; the replay runs it to its verdict\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("violations"), "{text}");
+        println!("{text}");
+
+        // A timed-out seed named among the others says so.
+        let mut s = summary(vec![fake_report(0, 3, 1)]);
+        s.results.push(timed_out(1, 10));
+        s.timeout = Some(Duration::from_millis(1));
+        let text = s.human();
+        assert!(
+            text.contains("(and 1 other failing seed: 1 (timed out))"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_interrupted_run_summarizes_what_finished_and_exits_130() {
+        let mut s = summary(vec![fake_report(0, 3, 0), fake_report(1, 3, 2)]);
+        s.seeds = 0..1000;
+        s.interrupted = true;
+        s.stopped = 2;
+        s.not_started = 996;
+        assert_eq!(s.exit_code(), EXIT_INTERRUPTED);
+        let text = s.human();
+        assert!(
+            text.contains("seeds      0..1000 (2 run on 4 threads)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "stopped    by Ctrl-C: 2 seeds stopped while running, 996 seeds never started\n"
+            ),
+            "{text}"
+        );
+        // The first failure among the finished seeds, as always.
+        assert!(text.contains("FAILED: seed 1\n"), "{text}");
+        assert!(
+            text.contains("violations: 2 records (2 missing)\n"),
+            "{text}"
+        );
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(json["interrupted"], true);
+        assert_eq!(json["not_run"], 998);
+        assert_eq!(json["seeds"], 2);
+        assert_eq!(json["failures"][0]["seed"], 1);
+
+        // Interrupted with nothing failed: still 130, not 0.
+        let mut clean = summary(vec![fake_report(0, 3, 0)]);
+        clean.interrupted = true;
+        assert_eq!(clean.exit_code(), EXIT_INTERRUPTED);
+        // Interrupted while shrinking, after every seed ran.
+        let text = clean.human();
+        assert!(
+            text.contains(
+                "stopped    by Ctrl-C after every seed had run (the first failure is not shrunk)\n"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_fail_fast_run_says_how_many_seeds_never_started() {
+        let mut s = summary(vec![fake_report(0, 3, 0), fake_report(1, 3, 1)]);
+        s.seeds = 0..50;
+        s.failed_fast = true;
+        s.not_started = 48;
+        assert_eq!(s.exit_code(), EXIT_FAILED);
+        let text = s.human();
+        assert!(
+            text.contains("stopped    by --fail-fast: 48 seeds never started after a failure\n"),
+            "{text}"
+        );
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(
+            (json["not_run"].as_u64(), json["interrupted"].as_bool()),
+            (Some(48), Some(false))
+        );
+        // A run that was not stopped has no `stopped` line.
+        let plain = summary(vec![fake_report(0, 3, 1)]).human();
+        assert!(!plain.contains("stopped "), "{plain}");
+    }
+
+    #[test]
+    fn the_failure_kind_is_the_root_causes() {
+        use flinch_harness::violation::{Checker, INTERNAL_ERROR};
+        let kind = |violations: Vec<Violation>| FailureKind::of(&violations);
+        let v = Violation::new;
+        assert_eq!(
+            kind(vec![v(Checker::ExpectedOutcome, PANIC, "")]),
+            FailureKind::Panic
+        );
+        assert_eq!(
+            kind(vec![v(Checker::ExpectedOutcome, INTERNAL_ERROR, "")]),
+            FailureKind::InternalError
+        );
+        assert_eq!(
+            kind(vec![v(Checker::ExpectedOutcome, "not-finished", "")]),
+            FailureKind::Job
+        );
+        assert_eq!(
+            kind(vec![v(Checker::RecoveredState, "digest-mismatch", "")]),
+            FailureKind::State
+        );
+        assert_eq!(
+            kind(vec![v(Checker::ExactlyOnce, "missing", "")]),
+            FailureKind::Records
+        );
+        assert_eq!(
+            serde_json::to_value(FailureKind::InternalError).expect("serializes"),
+            "internal-error"
+        );
+        assert_eq!(
+            serde_json::to_value(FailureKind::TimedOut).expect("serializes"),
+            "timed-out"
+        );
+        assert_eq!(summary(vec![fake_report(0, 1, 0)]).results[0].kind(), None);
     }
 }

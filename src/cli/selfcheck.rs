@@ -3,7 +3,7 @@
 //! what it claims to.
 
 use super::exec::{run_parallel, HasSeed};
-use super::seeds::{default_jobs, parse_jobs};
+use super::seeds::{bound_jobs, default_jobs, parse_jobs};
 use super::Output;
 use clap::Args;
 use flinch_engine::config::PlantedBug;
@@ -62,7 +62,11 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
             wall: t.elapsed(),
         }
     };
-    let threads = args.jobs.unwrap_or_else(default_jobs);
+    let (threads, note) = bound_jobs(args.jobs, default_jobs(), jobs.len() as u64);
+    if let Some(note) = note {
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "flinch: {note}");
+    }
     let timed = run_parallel(0..jobs.len() as u64, threads, runner, |_| {})?;
     let report = Report::new(&timed, started.elapsed());
     let code = u8::from(!report.all_caught());

@@ -16,7 +16,7 @@ use clap::Args;
 use flinch_harness::plan;
 use flinch_harness::scenario::Scenario;
 use flinch_harness::shrink::{self, Progress, ShrinkError, ShrinkReport};
-use flinch_harness::violation::Violation;
+use flinch_harness::violation::{Tally, Violation};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -55,7 +55,13 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Output> {
     let scenario = load_scenario(&args.scenario)?;
     let seed = args.seed;
     let mut progress = StderrProgress::new(!args.json, &scenario.name, seed);
-    let result = shrink_on_worker(&scenario, seed, args.max_runs, |p| progress.report(p))?;
+    let result = shrink_on_worker(
+        &scenario,
+        seed,
+        args.max_runs,
+        |p| progress.report(p),
+        &|| false,
+    )?;
     let report = match result {
         Ok(report) => report,
         Err(ShrinkError::Passes { .. }) => {
@@ -122,19 +128,21 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Output> {
     })
 }
 
-/// Shrink on a thread with the stack `flinch run` gives each seed.
+/// Shrink on a thread with the stack `flinch run` gives each seed; `stop`
+/// (Ctrl-C in `flinch run`) ends it early with [`ShrinkError::Stopped`].
 pub fn shrink_on_worker(
     scenario: &Scenario,
     seed: u64,
     max_runs: usize,
     mut progress: impl FnMut(Progress) + Send,
+    stop: &(dyn Fn() -> bool + Sync),
 ) -> anyhow::Result<Result<ShrinkReport, ShrinkError>> {
     thread::scope(|scope| {
         let handle = thread::Builder::new()
             .name(format!("shrink-{seed}"))
             .stack_size(exec::WORKER_STACK)
             .spawn_scoped(scope, || {
-                shrink::shrink_seed(scenario, seed, max_runs, &mut progress)
+                shrink::shrink_seed_until(scenario, seed, max_runs, &mut progress, stop)
             })
             .map_err(|e| anyhow!("cannot start a thread to shrink the seed: {e}"))?;
         handle
@@ -182,10 +190,9 @@ fn header(scenario_arg: &str, report: &ShrinkReport, replay: &str) -> String {
     );
     let _ = writeln!(
         s,
-        "# Fails with {} ({} violation{}).",
+        "# Fails with {}; violations: {}.",
         failure_names(report).join(", "),
-        report.report.violations.len(),
-        plural(report.report.violations.len())
+        Tally::of(&report.report.violations)
     );
     let _ = writeln!(s, "# Replay: save this as shrunk.toml, then: {replay}");
     let _ = writeln!(s, "#     or: flinch replay shrunk.toml --seed {seed}");

@@ -39,11 +39,14 @@ fn summary(last_kept: &Violation, omitted: usize) -> Violation {
         kind::WRONG_COUNT => "keys with wrong counts".to_string(),
         other => format!("{other} violations"),
     };
-    Violation::new(
-        last_kept.checker,
-        last_kept.kind,
-        format!("... and {omitted} more {what}"),
-    )
+    Violation {
+        omitted: Some(u64::try_from(omitted).unwrap_or(u64::MAX)),
+        ..Violation::new(
+            last_kept.checker,
+            last_kept.kind,
+            format!("... and {omitted} more {what}"),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +88,20 @@ mod tests {
             out[21],
             ("missing", "... and 5 more missing records".into())
         );
+        let summary = limit(
+            kinds
+                .iter()
+                .map(|k| Violation::new(Checker::ExactlyOnce, k, String::new()))
+                .collect(),
+        );
+        assert_eq!(
+            summary[21].omitted,
+            Some(5),
+            "the summary counts what it stands for"
+        );
+        assert_eq!(summary[20].omitted, None);
+        let total: u64 = summary.iter().map(Violation::count).sum();
+        assert_eq!(total, kinds.len() as u64, "counted as records, not lines");
         assert_eq!(out[22], ("duplicated", "duplicated 26".to_string()));
         assert_eq!(
             out.last(),
