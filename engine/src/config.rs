@@ -209,10 +209,14 @@ pub enum PlantedBug {
     /// The store acknowledges a put before syncing it: a store crash loses
     /// state of a completed checkpoint.
     AckBeforeSync,
+    /// The jobmanager never declares the job finished: every sink committed
+    /// the final checkpoint, whose offsets are the input's ends, and the
+    /// job runs on, idle, for ever (a bounded job stuck after its input).
+    NeverFinish,
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 11] = [
+    pub const ALL: [PlantedBug; 12] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -224,6 +228,7 @@ impl PlantedBug {
         PlantedBug::CommitNewerTxn,
         PlantedBug::SwallowedWriteError,
         PlantedBug::AckBeforeSync,
+        PlantedBug::NeverFinish,
     ];
 
     pub fn name(self) -> &'static str {
@@ -239,6 +244,7 @@ impl PlantedBug {
             PlantedBug::CommitNewerTxn => "commit-newer-txn",
             PlantedBug::SwallowedWriteError => "swallowed-write-error",
             PlantedBug::AckBeforeSync => "ack-before-sync",
+            PlantedBug::NeverFinish => "never-finish",
         }
     }
 
@@ -260,6 +266,7 @@ impl PlantedBug {
             }
             PlantedBug::SwallowedWriteError => "asynchronous write error swallowed",
             PlantedBug::AckBeforeSync => "checkpoint acknowledged before its state is durable",
+            PlantedBug::NeverFinish => "end of input never acted on: a bounded job hangs",
         }
     }
 
