@@ -207,20 +207,33 @@ fn max_sim_time(cx: &Ctx, raw: &RawScenario, run: &Run) -> Result<Duration, Scen
     let default =
         budget::default_max_sim_time(run.config, run.liveness_bound, run.faults, run.nemesis);
     if default > budget::MAX_SIM_TIME {
+        let input_fits = needed.saturating_add(crate::world::GRACE) <= budget::MAX_SIM_TIME;
+        let (span, field, fix) = match (&raw.workload.records, &raw.workload.rate) {
+            _ if input_fits => (
+                None,
+                "max_sim_time",
+                "the faults come late: set max_sim_time to at most 1h, or move them earlier",
+            ),
+            (Some(records), _) => (
+                Some(records.span()),
+                "workload.records",
+                "shorten the input or raise workload.rate",
+            ),
+            (None, Some(rate)) => (
+                Some(rate.span()),
+                "workload.rate",
+                "shorten the input or raise workload.rate",
+            ),
+            (None, None) => (None, "max_sim_time", "shorten the timeouts"),
+        };
         let message = format!(
             "the run this scenario describes needs {} of simulated time (without faults, more \
-             than {}: {}), more than the {:?} a run may last: {MAX_SIM_TIME_WHY}; shorten the \
-             input or raise workload.rate",
+             than {}: {}), more than the {:?} a run may last: {MAX_SIM_TIME_WHY}; {fix}",
             secs(default),
             secs(needed),
             why_needed(run),
             budget::MAX_SIM_TIME
         );
-        let (span, field) = match (&raw.workload.records, &raw.workload.rate) {
-            (Some(records), _) => (Some(records.span()), "workload.records"),
-            (None, Some(rate)) => (Some(rate.span()), "workload.rate"),
-            (None, None) => (None, "max_sim_time"),
-        };
         return Err(ScenarioError {
             file: cx.file.to_owned(),
             line: span.map(|s| line_of(cx.source, s.start)),
@@ -981,6 +994,15 @@ after = "300ms"
             "[checkpoint]\ntimeout = \"2h\"",
             "test.toml: field `max_sim_time`: the run this scenario describes needs",
         );
+        let late =
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"sink\"\nat = \"3595s\"\nafter = \"1s\"";
+        check_error(
+            late,
+            "test.toml: field `max_sim_time`: the run this scenario describes needs 3604.100s",
+        );
+        check_error(late, "the faults come late: set max_sim_time to at most 1h");
+        let explicit = check(&format!("max_sim_time = \"1h\"\n{late}"));
+        assert_eq!(explicit.max_sim_time, Duration::from_secs(3_600));
     }
 
     #[test]
