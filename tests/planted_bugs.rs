@@ -95,6 +95,40 @@ fn an_offset_taken_after_the_barrier_breaks_the_cut_even_without_a_fault() {
     );
 }
 
+/// A job that hangs after reading its whole input is still not live: the
+/// liveness bound is judged from the input left to read, so it is not
+/// just a bigger constant that a hang could hide behind.
+#[test]
+fn a_job_that_never_finishes_after_its_input_is_not_live() {
+    let (seed, report) = first_failure("steady", PlantedBug::NeverFinish);
+    assert_eq!(seed, 0, "every run hangs");
+    let live = report
+        .violations
+        .iter()
+        .find(|v| v.checker.name() == "liveness")
+        .unwrap_or_else(|| panic!("liveness missed the hang: {:#?}", report.violations));
+    assert_eq!(live.kind, "not-live");
+    // Everything was read and committed: the job hangs after its input.
+    assert!(
+        live.message.contains(
+            "last job state: running (epoch 1); last completed checkpoint: \
+             "
+        ) && live
+            .message
+            .contains("with sources at offsets [1000, 1000] of [1000, 1000] records"),
+        "{}",
+        live.message
+    );
+    assert!(
+        !report
+            .violations
+            .iter()
+            .any(|v| v.checker.name() == "exactly-once"),
+        "the output is complete: {:#?}",
+        report.violations
+    );
+}
+
 #[test]
 fn every_planted_bug_is_caught_by_its_checker_in_its_scenario() {
     for bug in PlantedBug::ALL {

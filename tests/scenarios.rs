@@ -173,3 +173,76 @@ fn a_lost_checkpoint_fails_the_job_at_once_saying_recovery_is_impossible() {
         );
     }
 }
+
+/// `steady` with this many more records than its file says: its default
+/// `max_sim_time` follows from the input, as a scenario file's does.
+fn steady_with(workload: &str) -> flinch_harness::scenario::Scenario {
+    let steady = builtin()
+        .into_iter()
+        .find(|b| b.name == "steady")
+        .expect("steady is built in");
+    let source = format!("{}\n[workload]\n{workload}\n", steady.source);
+    flinch_harness::scenario::parse(&source, "steady-long.toml").expect("a valid scenario")
+}
+
+/// The user's finding: a correct engine failed `not-live` on 30,000
+/// records (15 simulated seconds of input) because the liveness bound was
+/// 10 s after the start. Judged from the input, it passes, and the run
+/// was given the time it needed.
+#[test]
+fn steady_with_30000_records_passes() {
+    let scenario = steady_with("records = 30000");
+    assert!(scenario.max_sim_time > std::time::Duration::from_secs(15));
+    for seed in 0..2 {
+        let report = run_seed(&scenario, seed);
+        assert!(report.passed, "seed {seed}: {:#?}", report.violations);
+        assert_eq!(report.records, 30_000);
+        assert!(report.sim_time > std::time::Duration::from_secs(15));
+    }
+}
+
+/// Records per simulated second a source read in a fault-free run: the
+/// slope of the slowest source's offset over the completed checkpoints
+/// between its first move and its end (the job's start left out).
+fn measured_rate(report: &flinch_harness::seed::SeedReport, per_partition: u64) -> f64 {
+    use flinch_engine::event::Event;
+    use flinch_harness::trace::What;
+    let points: Vec<(f64, u64)> = report
+        .trace
+        .iter()
+        .filter_map(|e| match &e.what {
+            What::Engine(Event::CheckpointCompleted { offsets, .. }) => {
+                let slowest = offsets.iter().copied().min().unwrap_or(0);
+                Some((e.at.as_secs_f64(), slowest))
+            }
+            _ => None,
+        })
+        .filter(|&(_, offset)| offset > 0 && offset < per_partition)
+        .collect();
+    let (first, last) = (points[0], points[points.len() - 1]);
+    (last.1 - first.1) as f64 / (last.0 - first.0)
+}
+
+/// `workload::MAX_BATCHES_PER_SECOND`, measured again: at the fastest rate
+/// scenarios may ask for (125 batches of 50 a second), sources read at
+/// that rate; at twice that, they cannot (a fetch round trip is too slow),
+/// which is why a faster rate is refused.
+#[test]
+fn sources_read_at_the_most_rate_they_honour() {
+    use flinch_engine::workload::max_rate;
+    let most = max_rate(50);
+    assert_eq!(most, 6_250);
+    let mut scenario = steady_with(&format!("records = 200000\nrate = {most}"));
+    let rate = measured_rate(&run_seed(&scenario, 0), 100_000);
+    assert!(
+        rate >= 0.999 * most as f64 && rate <= 1.001 * most as f64,
+        "asked for {most} records/s per source, read {rate:.0}"
+    );
+    scenario.config.workload.rate = 2 * most;
+    let rate = measured_rate(&run_seed(&scenario, 0), 100_000);
+    assert!(
+        rate < 0.9 * (2 * most) as f64,
+        "asked for {} records/s per source, read {rate:.0}: the limit could be raised",
+        2 * most
+    );
+}

@@ -252,10 +252,14 @@ pub enum PlantedBug {
     /// checkpoints: metadata that landed after the coordinator gave its
     /// checkpoint up is restored, though its transactions were aborted.
     TrustMetadataListing,
+    /// The jobmanager never declares the job finished: every sink committed
+    /// the final checkpoint, whose offsets are the input's ends, and the
+    /// job runs on, idle, for ever (a bounded job stuck after its input).
+    NeverFinish,
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 12] = [
+    pub const ALL: [PlantedBug; 13] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -268,6 +272,7 @@ impl PlantedBug {
         PlantedBug::SwallowedWriteError,
         PlantedBug::AckBeforeSync,
         PlantedBug::TrustMetadataListing,
+        PlantedBug::NeverFinish,
     ];
 
     pub fn name(self) -> &'static str {
@@ -284,6 +289,7 @@ impl PlantedBug {
             PlantedBug::SwallowedWriteError => "swallowed-write-error",
             PlantedBug::AckBeforeSync => "ack-before-sync",
             PlantedBug::TrustMetadataListing => "trust-metadata-listing",
+            PlantedBug::NeverFinish => "never-finish",
         }
     }
 
@@ -308,6 +314,7 @@ impl PlantedBug {
             PlantedBug::TrustMetadataListing => {
                 "a snapshot left out of the completed-checkpoint store is restored anyway"
             }
+            PlantedBug::NeverFinish => "end of input never acted on: a bounded job hangs",
         }
     }
 
@@ -331,6 +338,7 @@ impl PlantedBug {
             PlantedBug::TrustMetadataListing => {
                 ("metadata-lands-after-timeout", "restore-was-completed")
             }
+            PlantedBug::NeverFinish => ("steady", "liveness"),
         }
     }
 

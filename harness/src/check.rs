@@ -14,8 +14,8 @@
 //! - [`restart_conformance`]: every failover was restarted or given up on as
 //!   the configured strategy says, judged by an independent model of Flink's
 //!   strategies (`check/restarts.rs`, `check/restart_model.rs`);
-//! - [`liveness`]: after the last fault heals, the job ends within
-//!   [`LIVENESS_BOUND`] (`check/liveness.rs`);
+//! - [`liveness`]: after the last fault heals, the job ends within a
+//!   [`LivenessBound`] judged from the input it has left (`check/liveness.rs`);
 //! - [`expected_outcome`]: the job ended the way the scenario said it would
 //!   (`check/expected.rs`).
 //!
@@ -41,7 +41,7 @@ mod state;
 pub use cap::MAX_PER_KIND;
 pub use cut::consistent_cut;
 pub use expected::expected_outcome;
-pub use liveness::{liveness, LIVENESS_BOUND};
+pub use liveness::{liveness, LivenessBound};
 pub use records::{at_least_once, exactly_once};
 pub use restarts::restart_conformance;
 pub use restore::restore_was_completed;
@@ -119,7 +119,7 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
         &outcome.trace,
         &scenario.config.restart,
     ));
-    violations.extend(liveness(outcome, LIVENESS_BOUND));
+    violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(expected_outcome(outcome, expect));
     violations
 }

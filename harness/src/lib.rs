@@ -2,6 +2,7 @@
 //! faults, and checks what it committed against an oracle.
 #![forbid(unsafe_code)]
 
+pub mod budget;
 pub mod check;
 pub mod expect;
 pub mod fault;

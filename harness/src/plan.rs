@@ -32,6 +32,9 @@ pub fn render(scenario: &Scenario) -> String {
     );
     line(&mut s, "topology", &topology);
     line(&mut s, "max_sim_time", &duration(scenario.max_sim_time));
+    if let Some(bound) = scenario.liveness_bound {
+        line(&mut s, "liveness_bound", &duration(bound));
+    }
     if let Some(bug) = c.planted_bug {
         line(&mut s, "bug", &string(bug.name()));
     }
@@ -369,7 +372,8 @@ mod tests {
         s.name = "odd \"name\" \\ with\ttab".into();
         s.description = "\n  \"\"\"quoted\"\"\" \\ back\\slash\u{1}\nend\n".into();
         s.config.workload.skew = 0.1 + 0.2;
-        s.max_sim_time = Duration::new(40, 250_000);
+        s.max_sim_time = Duration::new(400, 250_000);
+        s.liveness_bound = Some(Duration::new(12, 500_000));
         s.config.restart = RestartConfig::ExponentialDelay {
             initial_backoff: Duration::from_micros(1_500),
             max_backoff: Duration::from_secs(90),

@@ -16,7 +16,8 @@
 //! description = """What the scenario proves, and how."""
 //! job = { name = "keyed-count" }
 //! topology = { taskmanagers = 2, parallelism = 2 }   # and max_parallelism
-//! max_sim_time = "30s"
+//! max_sim_time = "30s"             # default: from the input and the faults
+//! liveness_bound = "10s"           # default: from the input left at the heal
 //! bug = "commit-on-barrier"        # a planted bug, for harness self-tests only
 //!
 //! [workload]       # records, keys, partitions, skew, rate, batch
@@ -83,8 +84,17 @@ pub struct Scenario {
     pub expect: Expectation,
     /// The default seed range (`[seeds] range`).
     pub seeds: Range<u64>,
-    /// Bound on simulated time: a run that has not ended by then fails liveness.
+    /// Bound on simulated time: a run that has not ended by then is
+    /// stopped, and fails `expected_outcome` (and `liveness`, if it ran past
+    /// its deadline). By default it follows from the input and the faults
+    /// ([`crate::budget::default_max_sim_time`]); it is always longer than
+    /// a fault-free run's liveness deadline and at most
+    /// [`crate::budget::MAX_SIM_TIME`].
     pub max_sim_time: Duration,
+    /// `liveness_bound`: how long after the last fault healed the job must
+    /// end, instead of the bound judged from its input
+    /// ([`crate::check::LivenessBound`]).
+    pub liveness_bound: Option<Duration>,
 }
 
 impl Scenario {

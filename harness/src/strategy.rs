@@ -36,7 +36,7 @@ use flinch_engine::config::{
     WorkloadConfig,
 };
 use flinch_engine::io::addr::{JOBMANAGER, STORE};
-use flinch_engine::workload::earliest_end_of_input;
+use flinch_engine::workload::{earliest_end_of_input, max_rate};
 use proptest::prelude::*;
 use proptest::sample::select;
 use std::fmt;
@@ -54,7 +54,11 @@ pub const MAX_CASE_FAULTS: usize = 5;
 /// short ones are easier to type.
 pub const SEEDS: u64 = 1_000_000;
 /// How long a generated case may run: far beyond what a survivable plan
-/// needs, so a run that hits it has hung.
+/// needs (at most 3 s of input, and a liveness margin of at most 8.5 s
+/// with the drawn configurations, see [`crate::budget::Margin`]), so a
+/// run that hits it has hung. A case's scenario file must parse back, so
+/// this is checked against [`crate::budget::needed_sim_time`] like any
+/// explicit `max_sim_time`.
 pub const CASE_MAX_SIM_TIME: Duration = Duration::from_secs(30);
 
 /// Engine events every run produces again after any moment before its
@@ -97,7 +101,9 @@ pub fn topology() -> impl Strategy<Value = TopologyConfig> {
 
 /// 50 to 1,500 records over 1 to 3 partitions, 1 to 32 keys, skew 0 to
 /// 1.5, 500 to 2,000 records per second per source, batches of 10 to 100:
-/// at most 3 simulated seconds of input.
+/// at most 3 simulated seconds of input. The rate is held to what sources
+/// honour with the batch drawn ([`max_rate`]: 1,250 records/s with
+/// batches of 10), as a scenario file must.
 pub fn workload() -> impl Strategy<Value = WorkloadConfig> {
     (
         50u64..=1_500,
@@ -113,7 +119,7 @@ pub fn workload() -> impl Strategy<Value = WorkloadConfig> {
                 keys,
                 partitions,
                 skew,
-                rate,
+                rate: rate.min(max_rate(batch)),
                 batch,
             },
         )
@@ -405,6 +411,7 @@ impl Case {
             expect,
             seeds: self.seed..self.seed + 1,
             max_sim_time: CASE_MAX_SIM_TIME,
+            liveness_bound: None,
         }
     }
 

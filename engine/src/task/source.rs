@@ -58,7 +58,7 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                 None => return Ok(()),
             },
             _ = sleep(wait) => {
-                next_batch = now() + period;
+                next_batch = next_slot(next_batch, period, now());
                 let batch = if offset < end {
                     let req = FetchRequest { partition, from: offset, max: config.workload.batch };
                     let resp: FetchResponse = log.call(&req).await.map_err(|e| format!("log: {e}"))?;
@@ -72,6 +72,20 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
             }
         }
     }
+}
+
+/// When the batch after the one due at `due` is due, `now` being when that
+/// one started: one `period` later, on a fixed grid, so that a batch started
+/// late (its timer fired at the simulation's next tick, or the source was
+/// busy taking a snapshot) does not push every later batch back and the
+/// source reads at `rate` on average, not slower. A source that fell a
+/// whole period behind (a fetch slower than the period, a stalled link to
+/// the log) starts the next batch at once and drops the rest of its
+/// backlog instead of bursting to catch up: it never reads faster than
+/// `rate`, and at most one batch per fetch round trip (Tokio's
+/// `MissedTickBehavior::Skip`).
+fn next_slot(due: Duration, period: Duration, now: Duration) -> Duration {
+    due.saturating_add(period).max(now)
 }
 
 /// Connect to every count subtask at once (polled together in this task,
@@ -181,5 +195,40 @@ async fn send(out: &mut Output, payload: Payload, limit: Duration) -> TaskResult
             "channel {}: send blocked for {limit:?}",
             out.channel
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_slot;
+    use std::time::Duration;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_batch_started_late_keeps_the_next_on_schedule() {
+        // Due at 100 ms, every 50 ms: on time, or a tick or a snapshot late.
+        assert_eq!(next_slot(ms(100), ms(50), ms(100)), ms(150));
+        assert_eq!(next_slot(ms(100), ms(50), ms(102)), ms(150));
+        assert_eq!(next_slot(ms(100), ms(50), ms(149)), ms(150));
+    }
+
+    #[test]
+    fn a_source_a_period_behind_starts_at_once_and_does_not_burst() {
+        assert_eq!(next_slot(ms(100), ms(50), ms(150)), ms(150));
+        assert_eq!(next_slot(ms(100), ms(50), ms(900)), ms(900));
+        // From there, one period at a time again.
+        assert_eq!(next_slot(ms(900), ms(50), ms(900)), ms(950));
+    }
+
+    #[test]
+    fn a_schedule_at_the_end_of_time_saturates() {
+        assert_eq!(
+            next_slot(Duration::MAX, ms(50), ms(1)),
+            Duration::MAX,
+            "no overflow"
+        );
     }
 }

@@ -9,63 +9,163 @@
 //! the scenario wanted is [`expected_outcome`](super::expected_outcome)'s
 //! question; this checker only asks *when*.
 //!
+//! The bound is judged from what is left to do at the heal, not a constant
+//! ([`LivenessBound`]): the input the latest checkpoint completed by then
+//! does not cover, at the rate the sources really read, plus a margin from
+//! the configuration (`crate::budget`); or the scenario's own
+//! `liveness_bound`. So a long input gets the time it needs, and a job that
+//! hangs after reading its input still misses its deadline.
+//!
 //! How the two divide a run that never ended (the run reached its time
 //! bound, so `expected_outcome` already reports `not-finished` or
-//! `job-did-not-fail`): if the run went on for more than the bound after the
-//! heal, the job had its chance and missed it, and `not-live` adds what was
-//! pending; if the run stopped sooner, liveness cannot be judged and stays
-//! silent rather than repeat `expected_outcome`. A job that did end, but
-//! later than the bound after the heal, is reported only here.
+//! `job-did-not-fail`): if the run went on past the deadline, the job had
+//! its chance and missed it, and `not-live` adds what was pending; if the
+//! run stopped sooner, liveness cannot be judged and stays silent rather
+//! than repeat `expected_outcome` (a scenario's `max_sim_time` is always
+//! longer than a fault-free run's deadline, see
+//! [`needed_sim_time`](crate::budget::needed_sim_time)). A job that did
+//! end, but after its deadline, is reported only here.
 
 use super::state::secs;
 use super::{cap, kind};
+use crate::budget::Margin;
 use crate::outcome::RunOutcome;
+use crate::scenario::Scenario;
 use crate::trace::{TraceEvent, What};
 use crate::violation::{Checker, Violation};
+use flinch_engine::config::WorkloadConfig;
 use flinch_engine::event::{Event, JobState};
+use flinch_engine::workload::{read_time, sustained_rate};
 use std::time::Duration;
-
-/// How long the job may take to end once the last fault has healed. Ten
-/// simulated seconds: a built-in workload runs in about a second, a
-/// failover with default timings (1s heartbeat timeout, restart delays in
-/// tens of ms) takes about one more, so this leaves room for several
-/// failovers and checkpoint timeouts while still catching a job that
-/// hangs. A scenario option will replace it.
-pub const LIVENESS_BOUND: Duration = Duration::from_secs(10);
 
 /// Engine events the `not-live` message lists at its end.
 const LAST_EVENTS: usize = 5;
 
-/// `not-live` when the job ended more than `bound` after the last heal, or
-/// had not ended although the run lasted longer than that.
-pub fn liveness(outcome: &RunOutcome, bound: Duration) -> Vec<Violation> {
+/// How long a job may take to end once the last fault has healed (or from
+/// its start, without faults): what the liveness checker holds it to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LivenessBound {
+    /// The scenario's `liveness_bound`: the job ends within this long
+    /// after the heal, whatever is left to do.
+    Fixed(Duration),
+    /// Judged from what is left to do at the heal: the input that the
+    /// latest checkpoint completed by then does not cover (in the longest
+    /// partition), read at the rate the sources sustain
+    /// ([`sustained_rate`]), plus a [`Margin`] for a failover and the
+    /// final checkpoint, taken from the configuration. A recovery rewinds
+    /// the sources to that checkpoint at the earliest, so this is what the
+    /// job may have to read again, however far it had read.
+    Input {
+        workload: WorkloadConfig,
+        margin: Margin,
+    },
+}
+
+impl LivenessBound {
+    /// The scenario's `liveness_bound` if it sets one, else judged from
+    /// its input and configuration.
+    pub fn of(scenario: &Scenario) -> LivenessBound {
+        match scenario.liveness_bound {
+            Some(bound) => LivenessBound::Fixed(bound),
+            None => LivenessBound::Input {
+                workload: scenario.config.workload.clone(),
+                margin: Margin::of(&scenario.config),
+            },
+        }
+    }
+
+    /// When the job of `outcome` must have ended, the last fault having
+    /// healed at `heal` (or the job started there), and how that follows,
+    /// in words for the report.
+    fn deadline(&self, outcome: &RunOutcome, heal: Duration, healed: &str) -> (Duration, String) {
+        match self {
+            LivenessBound::Fixed(bound) => (
+                heal.saturating_add(*bound),
+                format!("{healed}, and the scenario's liveness_bound is {bound:?}"),
+            ),
+            LivenessBound::Input { workload, margin } => {
+                let (left, checkpoint) = left_at(outcome, heal);
+                let reading = read_time(workload, left);
+                let why = format!(
+                    "{healed}, with {left} records of the longest partition not covered by a \
+                     completed checkpoint ({checkpoint}): {} to read at {} records/s per \
+                     source, plus a margin of {margin}",
+                    secs(reading),
+                    sustained_rate(workload)
+                );
+                let bound = reading.saturating_add(margin.total());
+                (heal.saturating_add(bound), why)
+            }
+        }
+    }
+}
+
+/// How many records of the longest partition the latest checkpoint
+/// completed by `at` leaves to read, and where that checkpoint stood, in
+/// words.
+fn left_at(outcome: &RunOutcome, at: Duration) -> (u64, String) {
+    let lengths: Vec<u64> = outcome.input.iter().map(|p| p.len() as u64).collect();
+    let covered = covered_at(&outcome.trace, at);
+    let offset = |p: usize| covered.and_then(|(_, offsets)| offsets.get(p)).copied();
+    let left = (lengths.iter().enumerate())
+        .map(|(p, len)| len.saturating_sub(offset(p).unwrap_or(0)))
+        .max()
+        .unwrap_or(0);
+    let checkpoint = match covered {
+        None => "none had completed".to_string(),
+        Some((n, offsets)) => format!("checkpoint {n} stood at offsets {offsets:?} of {lengths:?}"),
+    };
+    (left, checkpoint)
+}
+
+/// `not-live` when the job ended after its deadline (the `bound` after the
+/// last heal), or had not ended although the run lasted past it.
+pub fn liveness(outcome: &RunOutcome, bound: &LivenessBound) -> Vec<Violation> {
     let last_fault = last_fault(&outcome.trace);
     let heal = last_fault.unwrap_or(Duration::ZERO);
-    let deadline = heal + bound;
     let healed = match last_fault {
         None => "no fault was injected".to_string(),
         Some(at) => format!("the last fault healed at {}", secs(at)),
     };
+    let (deadline, why) = bound.deadline(outcome, heal, &healed);
     let message = match ended(outcome) {
         Some((at, _)) if at <= deadline => return Vec::new(),
         Some((at, state)) => format!(
-            "the job {} at {}, {} after the bound of {bound:?}: {healed}; since then {}",
+            "the job {} at {}, {} after its deadline of {}: {why}; since then {}",
             super::expected::describe(state),
             secs(at),
             secs(at - deadline),
+            secs(deadline),
             since(&outcome.trace, heal, at)
         ),
         None if outcome.sim_time <= deadline => return Vec::new(),
         None => format!(
-            "the job had not ended at {}, the end of the run, though {healed} and it had \
-             {bound:?} to end; since then {}; {}",
+            "the job had not ended at {}, the end of the run, {} after its deadline of {}: \
+             {why}; since then {}; {}",
             secs(outcome.sim_time),
+            secs(outcome.sim_time - deadline),
+            secs(deadline),
             since(&outcome.trace, heal, outcome.sim_time),
             pending(outcome)
         ),
     };
     let violation = Violation::new(Checker::Liveness, kind::NOT_LIVE, message);
     cap::limit(vec![violation])
+}
+
+/// The latest checkpoint completed at or before `at`, with its sources'
+/// offsets.
+fn covered_at(trace: &[TraceEvent], at: Duration) -> Option<(u64, &[u64])> {
+    let until = trace.iter().take_while(|e| e.at <= at);
+    until
+        .filter_map(|e| match &e.what {
+            What::Engine(Event::CheckpointCompleted {
+                checkpoint,
+                offsets,
+            }) => Some((*checkpoint, offsets.as_slice())),
+            _ => None,
+        })
+        .last()
 }
 
 /// When the last fault event happened, if any did.

@@ -36,8 +36,8 @@ pub const PARTITIONS: Limit = Limit {
     why: "each partition is read by its own source subtask, which keeps a channel to every keyed subtask",
 };
 pub const RECORDS: Limit = Limit {
-    max: 10_000_000,
-    why: "the input log, the oracle and the committed output are held in memory (about 340 bytes a record, measured at 1,000,000)",
+    max: 5_000_000,
+    why: "a seed holds every record in memory several times (the log, the oracle, the sink's disk, the committed output), about 340 bytes a record",
 };
 pub const KEYS: Limit = Limit {
     max: RECORDS.max,

@@ -24,6 +24,7 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub timing: RawTiming,
     pub max_sim_time: Field<SimDuration>,
+    pub liveness_bound: Field<SimDuration>,
     pub bug: Field<String>,
     #[serde(default)]
     pub fault: Vec<RawFault>,

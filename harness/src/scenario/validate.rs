@@ -10,20 +10,22 @@ use super::raw::{
 use super::{
     duration::SimDuration, host_names, nemesis, parse_seed_range, restart, Scenario, ScenarioError,
 };
+use crate::budget::{self, secs};
 use crate::expect::Expectation;
 use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
+use crate::nemesis::Nemesis;
 use flinch_engine::config::{
     default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
     RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
 use flinch_engine::event::Event;
+use flinch_engine::workload;
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
 
 /// The only built-in job so far (DESIGN.md §3).
 const JOB: &str = "keyed-count";
-const MAX_SIM_TIME: Duration = Duration::from_secs(30);
 const SEEDS: Range<u64> = 0..100;
 
 /// The file being validated, for reporting errors in it.
@@ -110,8 +112,9 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
         Some(raw) => restart::restart(cx, raw)?,
         None => RestartConfig::default(),
     };
-    let max_sim_time = cx.positive_duration(&raw.max_sim_time, "max_sim_time", MAX_SIM_TIME)?;
-    let faults = faults(cx, &raw.fault, topology.taskmanagers, max_sim_time)?;
+    let explicit_max_sim_time = limited_duration(cx, &raw.max_sim_time, "max_sim_time")?;
+    let liveness_bound = limited_duration(cx, &raw.liveness_bound, "liveness_bound")?;
+    let faults = faults(cx, &raw.fault, topology.taskmanagers, explicit_max_sim_time)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
     nemesis::unsurvivable_faults(cx, &raw.fault, &faults, &expect)?;
     let workload = workload(cx, &raw.workload)?;
@@ -121,7 +124,7 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
                 hosts: &host_names(topology.taskmanagers),
                 expect: &expect,
                 workload: &workload,
-                max_sim_time,
+                max_sim_time: explicit_max_sim_time.unwrap_or(budget::MAX_SIM_TIME),
             };
             Some(nemesis::nemesis(cx, n, &context)?)
         }
@@ -135,6 +138,13 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
         checkpoint,
         restart,
     };
+    let run = Run {
+        config: &config,
+        liveness_bound,
+        faults: &faults,
+        nemesis: nemesis.as_ref(),
+    };
+    let max_sim_time = max_sim_time(cx, &raw, &run)?;
     Ok(Scenario {
         name,
         description,
@@ -144,7 +154,123 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
         expect,
         seeds: seeds(cx, raw.seeds.range.as_ref())?,
         max_sim_time,
+        liveness_bound,
     })
+}
+
+/// A top-level duration that, when given, must be longer than zero and at
+/// most [`budget::MAX_SIM_TIME`].
+fn limited_duration(
+    cx: &Ctx,
+    value: &Option<Spanned<SimDuration>>,
+    field: &str,
+) -> Result<Option<Duration>, ScenarioError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let duration = value.get_ref().0;
+    if duration.is_zero() {
+        return Err(cx.error(value.span(), field, "must be longer than 0"));
+    }
+    if duration > budget::MAX_SIM_TIME {
+        let message = format!(
+            "must be at most {:?} of simulated time, got {duration:?}: {}",
+            budget::MAX_SIM_TIME,
+            MAX_SIM_TIME_WHY
+        );
+        return Err(cx.error(value.span(), field, message));
+    }
+    Ok(Some(duration))
+}
+
+/// Why a run may last at most [`budget::MAX_SIM_TIME`].
+const MAX_SIM_TIME_WHY: &str = "a simulated second costs 30 to 65 ms of wall time, so an hour \
+    is two to four minutes per seed";
+
+/// What a run's length depends on.
+struct Run<'a> {
+    config: &'a JobConfig,
+    liveness_bound: Option<Duration>,
+    faults: &'a [Fault],
+    nemesis: Option<&'a Nemesis>,
+}
+
+/// The scenario's `max_sim_time`, or the default that follows from its
+/// input and faults ([`budget::default_max_sim_time`]). An explicit one must
+/// be longer than a fault-free run's liveness deadline, or a job that
+/// hangs could not be told from a slow one (and a correct job could be cut
+/// off); a default one must stay within [`budget::MAX_SIM_TIME`].
+fn max_sim_time(cx: &Ctx, raw: &RawScenario, run: &Run) -> Result<Duration, ScenarioError> {
+    let needed = budget::needed_sim_time(run.config, run.liveness_bound);
+    if let Some(spanned) = &raw.max_sim_time {
+        let given = spanned.get_ref().0;
+        if given <= needed {
+            let message = format!(
+                "{given:?} is too short for the input: a run needs more than {} ({}), or a job \
+                 that hangs could not be told from a slow one",
+                secs(needed),
+                why_needed(run)
+            );
+            return Err(cx.error(spanned.span(), "max_sim_time", message));
+        }
+        return Ok(given);
+    }
+    let default =
+        budget::default_max_sim_time(run.config, run.liveness_bound, run.faults, run.nemesis);
+    if default > budget::MAX_SIM_TIME {
+        let input_fits = needed.saturating_add(crate::world::GRACE) <= budget::MAX_SIM_TIME;
+        let (span, field, fix) = match (&raw.workload.records, &raw.workload.rate) {
+            _ if input_fits => (
+                None,
+                "max_sim_time",
+                "the faults come late: set max_sim_time to at most 1h, or move them earlier",
+            ),
+            (Some(records), _) => (
+                Some(records.span()),
+                "workload.records",
+                "shorten the input or raise workload.rate",
+            ),
+            (None, Some(rate)) => (
+                Some(rate.span()),
+                "workload.rate",
+                "shorten the input or raise workload.rate",
+            ),
+            (None, None) => (None, "max_sim_time", "shorten the timeouts"),
+        };
+        let message = format!(
+            "the run this scenario describes needs {} of simulated time (without faults, more \
+             than {}: {}), more than the {:?} a run may last: {MAX_SIM_TIME_WHY}; {fix}",
+            secs(default),
+            secs(needed),
+            why_needed(run),
+            budget::MAX_SIM_TIME
+        );
+        return Err(ScenarioError {
+            file: cx.file.to_owned(),
+            line: span.map(|s| line_of(cx.source, s.start)),
+            field: Some(field.to_owned()),
+            message,
+        });
+    }
+    Ok(default)
+}
+
+/// How the time a fault-free run needs comes about, for errors.
+fn why_needed(run: &Run) -> String {
+    let workload = &run.config.workload;
+    let per_partition = workload::records_per_partition(workload);
+    let input = format!(
+        "reading {per_partition} records per source at {} records/s takes {}, plus a margin of {}",
+        workload::sustained_rate(workload),
+        secs(workload::read_time(workload, per_partition)),
+        budget::Margin::of(run.config)
+    );
+    match run.liveness_bound {
+        Some(bound) if bound > budget::input_time(run.config) => {
+            format!("the liveness_bound {bound:?}, longer than the input needs: {input}")
+        }
+        _ => input,
+    }
 }
 
 fn not_blank(cx: &Ctx, value: &Spanned<String>, field: &str) -> Result<String, ScenarioError> {
@@ -231,7 +357,7 @@ fn workload(cx: &Ctx, raw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError
         let message = format!("{keys} keys but only {records} records: {why}");
         return Err(cx.error(span, field, message));
     }
-    Ok(WorkloadConfig {
+    let workload = WorkloadConfig {
         records,
         keys,
         partitions: cx.count(
@@ -243,7 +369,27 @@ fn workload(cx: &Ctx, raw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError
         skew,
         rate: cx.count(&raw.rate, "workload.rate", default.rate, limits::RATE)?,
         batch: cx.count(&raw.batch, "workload.batch", default.batch, limits::BATCH)?,
-    })
+    };
+    let max_rate = workload::max_rate(workload.batch);
+    if workload.rate > max_rate {
+        let (span, field) = match (&raw.rate, &raw.batch) {
+            (Some(rate), _) => (rate.span(), "workload.rate"),
+            (None, Some(batch)) => (batch.span(), "workload.batch"),
+            (None, None) => unreachable!("the default rate is within the default batch's"),
+        };
+        let message = format!(
+            "a source reads at most {} batches a second at the rate it is told (one fetch round \
+             trip to the log takes 2 to 14 ms of simulated time), so with batches of {} records \
+             the rate may be at most {max_rate} records/s per source, got {}; raise \
+             workload.batch to at least {} or lower workload.rate",
+            workload::MAX_BATCHES_PER_SECOND,
+            workload.batch,
+            workload.rate,
+            workload.rate.div_ceil(workload::MAX_BATCHES_PER_SECOND),
+        );
+        return Err(cx.error(span, field, message));
+    }
+    Ok(workload)
 }
 
 fn checkpoint(cx: &Ctx, raw: &RawCheckpoint) -> Result<CheckpointConfig, ScenarioError> {
@@ -340,7 +486,7 @@ fn faults(
     cx: &Ctx,
     raw: &[RawFault],
     taskmanagers: u32,
-    max_sim_time: Duration,
+    max_sim_time: Option<Duration>,
 ) -> Result<Vec<Fault>, ScenarioError> {
     if raw.len() as u64 > limits::FAULTS.max {
         let (max, why) = (limits::FAULTS.max, limits::FAULTS.why);
@@ -373,7 +519,8 @@ fn faults(
             .jitter
             .as_ref()
             .map_or(Duration::ZERO, |j| j.get_ref().0);
-        if at + jitter >= max_sim_time {
+        let latest = at.saturating_add(jitter);
+        if let Some(max_sim_time) = max_sim_time.filter(|max| latest >= *max) {
             let message =
                 format!("at {at:?} (+ jitter {jitter:?}) the fault may never fire: max_sim_time is {max_sim_time:?}");
             return Err(cx.error(at_span.clone(), field("at"), message));
@@ -671,14 +818,18 @@ job = { name = "keyed-count" }
         assert_eq!(scenario.faults, vec![]);
         assert_eq!(scenario.expect, Expectation::ExactlyOnce);
         assert_eq!(scenario.seeds, 0..100);
-        assert_eq!(scenario.max_sim_time, Duration::from_secs(30));
+        // 2,000 records at 1,000 records/s per source, a margin of 6.6s
+        // and the run loop's grace of 0.5s.
+        assert_eq!(scenario.max_sim_time, Duration::from_millis(8_100));
+        assert_eq!(scenario.liveness_bound, None);
     }
 
     #[test]
     fn every_section_can_be_set() {
         let scenario = check(
             r#"topology = { taskmanagers = 3, parallelism = 4, max_parallelism = 64 }
-max_sim_time = "10s"
+max_sim_time = "2m"
+liveness_bound = "90s"
 bug = "source-no-rewind"
 [workload]
 records = 10
@@ -716,7 +867,8 @@ outcome = "at-least-once"
         assert_eq!(config.checkpoint.tolerable_failures, 4);
         assert_eq!(config.timing.rpc_timeout, Duration::from_secs(60));
         assert_eq!(config.planted_bug, Some(PlantedBug::SourceNoRewind));
-        assert_eq!(scenario.max_sim_time, Duration::from_secs(10));
+        assert_eq!(scenario.max_sim_time, Duration::from_secs(120));
+        assert_eq!(scenario.liveness_bound, Some(Duration::from_secs(90)));
         assert_eq!(scenario.seeds, 7..9);
         assert_eq!(scenario.expect, Expectation::AtLeastOnce);
     }
@@ -780,6 +932,122 @@ after = "300ms"
                 &format!("test.toml:{line}: field `{field}`{must_be_positive}"),
             );
         }
+    }
+
+    #[test]
+    fn a_rate_sources_cannot_honour_is_rejected_and_the_fastest_they_can_is_accepted() {
+        check_error(
+            "[workload]\nrate = 6251",
+            "test.toml:5: field `workload.rate`: a source reads at most 125 batches a second at \
+             the rate it is told (one fetch round trip to the log takes 2 to 14 ms of simulated \
+             time), so with batches of 50 records the rate may be at most 6250 records/s per \
+             source, got 6251; raise workload.batch to at least 51 or lower workload.rate",
+        );
+        assert_eq!(check("[workload]\nrate = 6250").config.workload.rate, 6_250);
+        // A batch too small for the default rate of 1,000 records/s.
+        check_error(
+            "[workload]\nbatch = 7",
+            "test.toml:5: field `workload.batch`: a source reads at most 125 batches a second",
+        );
+        assert_eq!(check("[workload]\nbatch = 8").config.workload.batch, 8);
+    }
+
+    #[test]
+    fn more_records_than_the_limit_are_rejected() {
+        check_error(
+            "[workload]\nrecords = 5000001\nrate = 6250",
+            "test.toml:5: field `workload.records`: must be at most 5000000, got 5000001",
+        );
+        let most = check("[workload]\nrecords = 5000000\nrate = 6250");
+        assert_eq!(most.config.workload.records, 5_000_000);
+    }
+
+    #[test]
+    fn max_sim_time_follows_from_the_input() {
+        // 30,000 records: 15s to read at 1,000 records/s per source, plus
+        // the margin of 6.6s and the grace of 0.5s.
+        let long = check("[workload]\nrecords = 30000");
+        assert_eq!(long.max_sim_time, Duration::from_millis(22_100));
+        assert!(long.max_sim_time > Duration::from_secs(15));
+    }
+
+    #[test]
+    fn an_explicit_max_sim_time_too_short_for_the_input_names_the_time_needed() {
+        check_error(
+            "max_sim_time = \"20s\"\n[workload]\nrecords = 30000",
+            "test.toml:4: field `max_sim_time`: 20s is too short for the input: a run needs more \
+             than 21.600s (reading 15000 records per source at 1000 records/s takes 15.000s, \
+             plus a margin of 6.600s (detect 1.100s + restart 0.050s + redeploy 3.000s + \
+             checkpoint 2.200s + messages 0.250s)), or a job that hangs could not be told from \
+             a slow one",
+        );
+        check_error(
+            "max_sim_time = \"21.6s\"\n[workload]\nrecords = 30000",
+            "test.toml:4: field `max_sim_time`: 21.6s is too short for the input: a run needs \
+             more than 21.600s",
+        );
+        let just = check("max_sim_time = \"21.601s\"\n[workload]\nrecords = 30000");
+        assert_eq!(just.max_sim_time, Duration::from_millis(21_601));
+    }
+
+    #[test]
+    fn a_liveness_bound_is_a_positive_duration_a_run_can_outlast() {
+        let bound = check("liveness_bound = \"20s\"");
+        assert_eq!(bound.liveness_bound, Some(Duration::from_secs(20)));
+        assert_eq!(bound.max_sim_time, Duration::from_millis(20_500));
+        check_error(
+            "liveness_bound = \"0s\"",
+            "test.toml:4: field `liveness_bound`: must be longer than 0",
+        );
+        check_error(
+            "liveness_bound = \"61m\"",
+            "test.toml:4: field `liveness_bound`: must be at most 3600s of simulated time, got \
+             3660s: a simulated second costs 30 to 65 ms of wall time",
+        );
+        check_error(
+            "max_sim_time = \"30s\"\nliveness_bound = \"30s\"",
+            "test.toml:4: field `max_sim_time`: 30s is too short for the input: a run needs more \
+             than 30.000s (the liveness_bound 30s, longer than the input needs: reading 1000 \
+             records per source",
+        );
+        let short = check("liveness_bound = \"1s\"");
+        assert_eq!(
+            short.max_sim_time,
+            Duration::from_millis(8_100),
+            "a bound shorter than the input needs does not shorten the run"
+        );
+    }
+
+    #[test]
+    fn a_run_longer_than_an_hour_is_rejected() {
+        check_error(
+            "max_sim_time = \"3600.001s\"",
+            "test.toml:4: field `max_sim_time`: must be at most 3600s of simulated time, got \
+             3600.001s",
+        );
+        assert_eq!(
+            check("max_sim_time = \"1h\"").max_sim_time,
+            Duration::from_secs(3_600)
+        );
+        check_error(
+            "[workload]\nrecords = 5000000\npartitions = 1",
+            "test.toml:5: field `workload.records`: the run this scenario describes needs \
+             5007.100s of simulated time (without faults, more than 5006.600s: reading 5000000 \
+             records per source at 1000 records/s takes 5000.000s",
+        );
+        check_error(
+            "[checkpoint]\ntimeout = \"2h\"",
+            "test.toml: field `max_sim_time`: the run this scenario describes needs",
+        );
+        let late =
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"sink\"\nat = \"3595s\"\nafter = \"1s\"";
+        check_error(
+            late,
+            "test.toml: field `max_sim_time`: the run this scenario describes needs 3604.100s",
+        );
+        check_error(late, "the faults come late: set max_sim_time to at most 1h");
+        let explicit = check(&format!("max_sim_time = \"1h\"\n{late}"));
+        assert_eq!(explicit.max_sim_time, Duration::from_secs(3_600));
     }
 
     #[test]
@@ -859,12 +1127,27 @@ after = "300ms"
     #[test]
     fn a_fault_after_the_end_of_the_run_is_rejected() {
         check_error(
-            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"30s\"",
-            "test.toml:7: field `fault[0].at`: at 30s (+ jitter 0ns) the fault may never fire: max_sim_time is 30s",
+            "max_sim_time = \"30s\"\n[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"30s\"",
+            "test.toml:8: field `fault[0].at`: at 30s (+ jitter 0ns) the fault may never fire: max_sim_time is 30s",
         );
         check_error(
-            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"29s\"\njitter = \"1s\"",
-            "test.toml:7: field `fault[0].at`: at 29s (+ jitter 1s) the fault may never fire",
+            "max_sim_time = \"30s\"\n[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"29s\"\njitter = \"1s\"",
+            "test.toml:8: field `fault[0].at`: at 29s (+ jitter 1s) the fault may never fire",
+        );
+        check_error(
+            "max_sim_time = \"30s\"\n[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"18446744073709551615s\"\njitter = \"1s\"",
+            "test.toml:8: field `fault[0].at`: at 18446744073709551615s (+ jitter 1s) the fault may never fire",
+        );
+        let late = check("max_sim_time = \"30s\"\n[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"29.998s\"");
+        assert_eq!(late.faults[0].at, Duration::from_millis(29_998));
+        // Without max_sim_time, the run lasts until a late fault healed
+        // and the job had its time after it.
+        let later = check(
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"sink\"\nat = \"30s\"\nafter = \"1s\"",
+        );
+        assert_eq!(
+            later.max_sim_time,
+            Duration::from_millis(31_000 + 7_600 + 500)
         );
     }
 
