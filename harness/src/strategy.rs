@@ -624,6 +624,9 @@ mod tests {
         ) {
             let mut scenario = crate::scenario::load("steady").expect("a built-in scenario");
             scenario.config.restart = config;
+            // Long enough for any drawn strategy's backoffs: this is about
+            // the restart section, not the run's length.
+            scenario.max_sim_time = CASE_MAX_SIM_TIME;
             let text = crate::plan::render(&scenario);
             let parsed = parse(&text, "restart.toml").map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(parsed.config.restart, scenario.config.restart);

@@ -34,16 +34,16 @@ fn the_default_margin_adds_up_every_term_of_the_configuration() {
         margin,
         Margin {
             detect: ms(1_100),
-            restart: ms(50),
+            restart: ms(1_000),
             redeploy: ms(3_000),
             checkpoint: ms(2_200),
             messages: ms(250),
         }
     );
-    assert_eq!(margin.total(), ms(6_600));
+    assert_eq!(margin.total(), ms(7_550));
     assert_eq!(
         margin.to_string(),
-        "6.600s (detect 1.100s + restart 0.050s + redeploy 3.000s + checkpoint 2.200s + \
+        "7.550s (detect 1.100s + restart 1.000s + redeploy 3.000s + checkpoint 2.200s + \
          messages 0.250s)"
     );
 }
@@ -84,9 +84,9 @@ fn the_margin_follows_the_configuration() {
 #[test]
 fn a_long_input_needs_its_reading_time_and_the_margin() {
     // 30,000 records over 2 partitions at 1,000 records/s per source.
-    assert_eq!(input_time(&with_records(30_000)), ms(15_000 + 6_600));
-    assert_eq!(input_time(&with_records(2_000)), ms(1_000 + 6_600));
-    assert_eq!(needed_sim_time(&with_records(2_000), None), ms(7_600));
+    assert_eq!(input_time(&with_records(30_000)), ms(15_000 + 7_550));
+    assert_eq!(input_time(&with_records(2_000)), ms(1_000 + 7_550));
+    assert_eq!(needed_sim_time(&with_records(2_000), None), ms(8_550));
     assert_eq!(
         needed_sim_time(&with_records(2_000), Some(ms(30_000))),
         ms(30_000),
@@ -94,7 +94,7 @@ fn a_long_input_needs_its_reading_time_and_the_margin() {
     );
     assert_eq!(
         needed_sim_time(&with_records(2_000), Some(ms(1_000))),
-        ms(7_600),
+        ms(8_550),
         "a shorter one does not cut the input short"
     );
 }
@@ -102,7 +102,7 @@ fn a_long_input_needs_its_reading_time_and_the_margin() {
 #[test]
 fn the_default_run_length_covers_every_fault_and_the_job_after_it() {
     let config = with_records(2_000);
-    let needed = ms(7_600);
+    let needed = ms(8_550);
     assert_eq!(
         default_max_sim_time(&config, None, &[], None),
         needed + GRACE

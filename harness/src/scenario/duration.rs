@@ -106,9 +106,9 @@ impl Visitor<'_> for DurationVisitor {
     fn visit_str<E: de::Error>(self, text: &str) -> Result<SimDuration, E> {
         let duration = parse_duration(text).map_err(E::custom)?;
         if duration > limits::DURATION {
-            let why = limits::DURATION_WHY;
+            let (most, why) = (limits::DURATION.as_secs(), limits::DURATION_WHY);
             return Err(E::custom(format!(
-                "\"{text}\" is longer than the limit of 1h: {why}"
+                "must be at most {most}s of simulated time, got {duration:?}: {why}"
             )));
         }
         Ok(SimDuration(duration))

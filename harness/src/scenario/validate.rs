@@ -820,7 +820,7 @@ job = { name = "keyed-count" }
         assert_eq!(scenario.seeds, 0..100);
         // 2,000 records at 1,000 records/s per source, a margin of 6.6s
         // and the run loop's grace of 0.5s.
-        assert_eq!(scenario.max_sim_time, Duration::from_millis(8_100));
+        assert_eq!(scenario.max_sim_time, Duration::from_millis(9_050));
         assert_eq!(scenario.liveness_bound, None);
     }
 
@@ -967,7 +967,7 @@ after = "300ms"
         // 30,000 records: 15s to read at 1,000 records/s per source, plus
         // the margin of 6.6s and the grace of 0.5s.
         let long = check("[workload]\nrecords = 30000");
-        assert_eq!(long.max_sim_time, Duration::from_millis(22_100));
+        assert_eq!(long.max_sim_time, Duration::from_millis(23_050));
         assert!(long.max_sim_time > Duration::from_secs(15));
     }
 
@@ -976,18 +976,18 @@ after = "300ms"
         check_error(
             "max_sim_time = \"20s\"\n[workload]\nrecords = 30000",
             "test.toml:4: field `max_sim_time`: 20s is too short for the input: a run needs more \
-             than 21.600s (reading 15000 records per source at 1000 records/s takes 15.000s, \
-             plus a margin of 6.600s (detect 1.100s + restart 0.050s + redeploy 3.000s + \
+             than 22.550s (reading 15000 records per source at 1000 records/s takes 15.000s, \
+             plus a margin of 7.550s (detect 1.100s + restart 1.000s + redeploy 3.000s + \
              checkpoint 2.200s + messages 0.250s)), or a job that hangs could not be told from \
              a slow one",
         );
         check_error(
-            "max_sim_time = \"21.6s\"\n[workload]\nrecords = 30000",
-            "test.toml:4: field `max_sim_time`: 21.6s is too short for the input: a run needs \
-             more than 21.600s",
+            "max_sim_time = \"22.55s\"\n[workload]\nrecords = 30000",
+            "test.toml:4: field `max_sim_time`: 22.55s is too short for the input: a run needs \
+             more than 22.550s",
         );
-        let just = check("max_sim_time = \"21.601s\"\n[workload]\nrecords = 30000");
-        assert_eq!(just.max_sim_time, Duration::from_millis(21_601));
+        let just = check("max_sim_time = \"22.551s\"\n[workload]\nrecords = 30000");
+        assert_eq!(just.max_sim_time, Duration::from_millis(22_551));
     }
 
     #[test]
@@ -1013,7 +1013,7 @@ after = "300ms"
         let short = check("liveness_bound = \"1s\"");
         assert_eq!(
             short.max_sim_time,
-            Duration::from_millis(8_100),
+            Duration::from_millis(9_050),
             "a bound shorter than the input needs does not shorten the run"
         );
     }
@@ -1032,18 +1032,18 @@ after = "300ms"
         check_error(
             "[workload]\nrecords = 5000000\npartitions = 1",
             "test.toml:5: field `workload.records`: the run this scenario describes needs \
-             5007.100s of simulated time (without faults, more than 5006.600s: reading 5000000 \
+             5008.050s of simulated time (without faults, more than 5007.550s: reading 5000000 \
              records per source at 1000 records/s takes 5000.000s",
         );
         check_error(
-            "[checkpoint]\ntimeout = \"2h\"",
+            "[checkpoint]\ntimeout = \"1h\"",
             "test.toml: field `max_sim_time`: the run this scenario describes needs",
         );
         let late =
             "[[fault]]\nkind = \"crash_restart\"\nhost = \"sink\"\nat = \"3595s\"\nafter = \"1s\"";
         check_error(
             late,
-            "test.toml: field `max_sim_time`: the run this scenario describes needs 3604.100s",
+            "test.toml: field `max_sim_time`: the run this scenario describes needs 3605.050s",
         );
         check_error(late, "the faults come late: set max_sim_time to at most 1h");
         let explicit = check(&format!("max_sim_time = \"1h\"\n{late}"));
@@ -1069,8 +1069,8 @@ after = "300ms"
     #[test]
     fn parallelism_beyond_max_parallelism_is_rejected() {
         check_error(
-            "topology = { parallelism = 200 }",
-            "test.toml:4: field `topology.parallelism`: parallelism 200 exceeds max_parallelism 128",
+            "topology = { parallelism = 200, max_parallelism = 128 }",
+            "test.toml:4: field `topology.max_parallelism`: parallelism 200 exceeds max_parallelism 128",
         );
     }
 
@@ -1136,7 +1136,7 @@ after = "300ms"
         );
         check_error(
             "max_sim_time = \"30s\"\n[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"18446744073709551615s\"\njitter = \"1s\"",
-            "test.toml:8: field `fault[0].at`: at 18446744073709551615s (+ jitter 1s) the fault may never fire",
+            "test.toml:8: field `fault[0].at`: must be at most 3600s of simulated time, got 18446744073709551615s",
         );
         let late = check("max_sim_time = \"30s\"\n[[fault]]\nkind = \"crash\"\nhost = \"sink\"\nat = \"29.998s\"");
         assert_eq!(late.faults[0].at, Duration::from_millis(29_998));
@@ -1147,7 +1147,7 @@ after = "300ms"
         );
         assert_eq!(
             later.max_sim_time,
-            Duration::from_millis(31_000 + 7_600 + 500)
+            Duration::from_millis(31_000 + 8_550 + 500)
         );
     }
 
