@@ -246,3 +246,29 @@ fn sources_read_at_the_most_rate_they_honour() {
         2 * most
     );
 }
+
+/// Issue 9: wide topologies run, each on its own (256 taskmanagers runs too,
+/// but takes minutes a seed: see README, "Limits"). A taskmanager crash
+/// with parallelism 256 (every source keeps a channel to 256 keyed subtasks,
+/// all connected at once) and with 256 partitions (256 sources, read
+/// slowly enough that the crash comes while they read) is exactly-once.
+#[test]
+fn taskmanager_crash_passes_with_parallelism_256_and_with_256_partitions() {
+    let crash = load("taskmanager-crash").expect("built-in");
+    let mut wide = crash.clone();
+    wide.config.topology.parallelism = 256;
+    wide.config.topology.max_parallelism = flinch_engine::config::default_max_parallelism(256);
+    let mut partitioned = crash;
+    partitioned.config.workload.partitions = 256;
+    partitioned.config.workload.records = 60_000;
+    partitioned.config.workload.rate = 100;
+    for (name, scenario) in [("parallelism 256", wide), ("256 partitions", partitioned)] {
+        let report = run_seed(&scenario, 0);
+        assert!(report.passed, "{name}: {:#?}", report.violations);
+        let crashed = report
+            .trace
+            .iter()
+            .any(|e| e.host == "taskmanager-2" && matches!(e.what, What::Fault(_)));
+        assert!(crashed, "{name}: the crash never came");
+    }
+}
