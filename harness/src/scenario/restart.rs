@@ -1,4 +1,4 @@
-//! `[restart]`: a Flink restart strategy and its parameters (FLINK-REFERENCE.md),
+//! `[restart]`: a Flink restart strategy and its parameters (docs/flink-semantics.md),
 //! with Flink's defaults but delays scaled for simulation.
 
 use super::raw::{RawRestart, RawStrategy};
