@@ -1,5 +1,5 @@
 //! `flinch`: deterministic fault injection for a small Flink-style streaming
-//! engine. The command line contract is DESIGN.md §5; the commands live in
+//! engine. The command line contract is docs/design.md §5; the commands live in
 //! `cli/`.
 #![forbid(unsafe_code)]
 

@@ -1,4 +1,4 @@
-//! The command line contract (DESIGN.md §5), checked against the real
+//! The command line contract (docs/design.md §5), checked against the real
 //! binary: exit codes, the `--json` shapes, `--output`, and the messages for
 //! scenario-file and usage errors.
 

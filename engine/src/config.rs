@@ -1,6 +1,6 @@
 //! Everything a job run is configured by. Option names follow Flink's keys
-//! (see FLINK-REFERENCE.md); defaults are scaled for simulation, where a
-//! simulated second costs real time (TURMOIL-NOTES.md).
+//! (see docs/flink-semantics.md); defaults are scaled for simulation, where a
+//! simulated second costs real time (docs/simulation.md).
 
 use std::time::Duration;
 
@@ -208,7 +208,7 @@ impl Default for TimingConfig {
 }
 
 /// Deliberate defects that re-create real exactly-once bugs (the classes in
-/// FLINK-REFERENCE.md). Production code paths never set one; each is a
+/// docs/flink-semantics.md). Production code paths never set one; each is a
 /// single `if` at the place the real bug lived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PlantedBug {

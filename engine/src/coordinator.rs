@@ -1,6 +1,6 @@
 //! The checkpoint coordinator as a pure state machine: the jobmanager feeds
 //! it time, acknowledgements and storage results; it answers with decisions.
-//! Options follow Flink's `execution.checkpointing.*` (FLINK-REFERENCE.md).
+//! Options follow Flink's `execution.checkpointing.*` (docs/flink-semantics.md).
 
 use crate::config::CheckpointConfig;
 use crate::event::TaskId;

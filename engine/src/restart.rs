@@ -1,6 +1,6 @@
 //! Flink's restart strategies as a pure, synchronous state machine: every
 //! failure, observed at a simulated time, gets a restart delay or a refusal.
-//! Semantics and edge cases follow FLINK-REFERENCE.md, "Restart strategies".
+//! Semantics and edge cases follow docs/flink-semantics.md, "Restart strategies".
 //!
 //! No IO, no wall clock, no OS randomness: the caller passes the time, and the
 //! exponential-delay jitter comes from an RNG seeded by the caller. Times are

@@ -1,4 +1,4 @@
-//! Checkers (DESIGN.md §4): pure functions of what a run left behind
+//! Checkers (docs/design.md §4): pure functions of what a run left behind
 //! ([`RunOutcome`]) and what its scenario expects, returning [`Violation`]s
 //! as data, never errors.
 //!

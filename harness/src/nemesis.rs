@@ -1,4 +1,4 @@
-//! The nemesis: turns a seed into an explicit fault plan (DESIGN.md §4).
+//! The nemesis: turns a seed into an explicit fault plan (docs/design.md §4).
 //!
 //! A scenario's `[nemesis]` section says how often faults come
 //! (`intensity`), which kinds it may draw (`kinds`), which hosts it may

@@ -15,7 +15,7 @@ use flinch_engine::config::{CheckpointMode, JobConfig, RestartConfig};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-/// The only built-in job (DESIGN.md §3); `Scenario` does not name it.
+/// The only built-in job (docs/design.md §3); `Scenario` does not name it.
 const JOB: &str = "keyed-count";
 
 /// The scenario as a complete scenario file.

@@ -1,4 +1,4 @@
-//! Scenario files (DESIGN.md §6): one TOML file per scenario in `scenarios/`,
+//! Scenario files (docs/design.md §6): one TOML file per scenario in `scenarios/`,
 //! embedded in the binary so that `flinch list` works anywhere.
 //!
 //! A scenario is a story with no logic: the job and its configuration, faults
@@ -113,7 +113,7 @@ impl Scenario {
 }
 
 /// Every host of a topology with `taskmanagers` taskmanagers, by the names
-/// scenarios target them with (DESIGN.md §2).
+/// scenarios target them with (docs/design.md §2).
 pub fn host_names(taskmanagers: u32) -> Vec<String> {
     let taskmanagers = (1..=taskmanagers).map(|n| format!("taskmanager-{n}"));
     std::iter::once("jobmanager".to_owned())

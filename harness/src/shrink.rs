@@ -1,5 +1,5 @@
 //! Shrinking: the smallest fault plan that still fails the same way
-//! (DESIGN.md §4: the plan, not the RNG, is what shrinking edits).
+//! (docs/design.md §4: the plan, not the RNG, is what shrinking edits).
 //!
 //! [`shrink`] is pure over a predicate ("does this plan fail?"), so it is
 //! tested without simulations. It alternates two moves until neither

@@ -340,7 +340,7 @@ fn fault_on(
         })
 }
 
-/// Any fault of any kind (DESIGN.md §4) on any of `hosts`, at a time in
+/// Any fault of any kind (docs/design.md §4) on any of `hosts`, at a time in
 /// `window` or on an event. This includes a crash that never comes back
 /// and the loss of the disk holding checkpoints or committed output: not
 /// every plan of these is survivable. `hosts` must not be empty.
@@ -633,7 +633,7 @@ mod tests {
         }
     }
 
-    /// `fault` draws every kind DESIGN.md §4 names, on the given hosts, in
+    /// `fault` draws every kind docs/design.md §4 names, on the given hosts, in
     /// the given window.
     #[test]
     fn any_fault_can_be_of_every_kind() {

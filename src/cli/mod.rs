@@ -1,4 +1,4 @@
-//! The `flinch` command line (DESIGN.md §5): argument parsing, and what each
+//! The `flinch` command line (docs/design.md §5): argument parsing, and what each
 //! command prints.
 //!
 //! Every command returns an [`Output`], the text for stdout and the exit

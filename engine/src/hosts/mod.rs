@@ -1,4 +1,4 @@
-//! The hosts of the simulated world (DESIGN.md §2). Each is an async main
+//! The hosts of the simulated world (docs/design.md §2). Each is an async main
 //! function the harness registers with turmoil as a host factory; a crash
 //! drops it, a restart calls it again.
 

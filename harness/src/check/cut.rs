@@ -13,7 +13,7 @@
 //!
 //! Only exactly-once checkpoints are cuts: in at-least-once mode a task
 //! snapshots without aligning, so its state may legitimately hold records
-//! from after the barrier on a faster input (FLINK-REFERENCE.md). The checker
+//! from after the barrier on a faster input (docs/flink-semantics.md). The checker
 //! says nothing in that mode.
 
 use super::state::secs;

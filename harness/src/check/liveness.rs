@@ -1,4 +1,4 @@
-//! Liveness (DESIGN.md §4): after the last fault heals, the job ends within
+//! Liveness (docs/design.md §4): after the last fault heals, the job ends within
 //! a bound, and if it does not, the report says what was still pending, as
 //! TigerBeetle's VOPR does in its liveness mode.
 //!

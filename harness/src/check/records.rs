@@ -1,4 +1,4 @@
-//! The keyed-count oracle (DESIGN.md §3): every input record has exactly one
+//! The keyed-count oracle (docs/design.md §3): every input record has exactly one
 //! committed output record, and a key with n records has the counts 1..n,
 //! each once, rising with the offset within each partition. Which count goes
 //! with which record is not fixed: partitions interleave freely.

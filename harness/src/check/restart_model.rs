@@ -1,5 +1,5 @@
 //! An independent model of Flink's four restart strategies, written from
-//! FLINK-REFERENCE.md ("Restart strategies") and sharing no code with the
+//! docs/flink-semantics.md ("Restart strategies") and sharing no code with the
 //! engine's `restart.rs`: checking one against the other only means
 //! something if they were not written as one.
 //!

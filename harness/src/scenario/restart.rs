@@ -1,4 +1,4 @@
-//! `[restart]`: a Flink restart strategy and its parameters (FLINK-REFERENCE.md),
+//! `[restart]`: a Flink restart strategy and its parameters (docs/flink-semantics.md),
 //! with Flink's defaults but delays scaled for simulation.
 //!
 //! A configuration loads exactly when Flink 2.3 would accept it. Every

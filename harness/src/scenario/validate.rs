@@ -24,7 +24,7 @@ use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
 
-/// The only built-in job so far (DESIGN.md §3).
+/// The only built-in job so far (docs/design.md §3).
 const JOB: &str = "keyed-count";
 const SEEDS: Range<u64> = 0..100;
 

@@ -1,4 +1,4 @@
-//! The model on the worked examples of FLINK-REFERENCE.md.
+//! The model on the worked examples of docs/flink-semantics.md, "Restart strategies".
 
 use super::*;
 
