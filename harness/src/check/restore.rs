@@ -133,23 +133,30 @@ mod tests {
         }
     }
 
-    /// The correct run with `edit` applied to its trace.
-    fn tampered(edit: impl FnOnce(&mut Vec<TraceEvent>)) -> Vec<Violation> {
+    fn recovered() -> Event {
+        Event::CheckpointsRecovered {
+            version: 3,
+            epoch: 1,
+            checkpoints: vec![RESTORED],
+        }
+    }
+
+    /// The correct run with `events` of the jobmanager right after the
+    /// completion of the checkpoint it later restores (`replace`: instead
+    /// of that completion).
+    fn tampered(events: Vec<Event>, replace: bool) -> Vec<Violation> {
         let mut run = correct_run();
-        edit(&mut run.trace);
-        restore_was_completed(&run.trace)
-    }
-
-    fn position(trace: &[TraceEvent], wanted: impl Fn(&Event) -> bool) -> usize {
-        let is = |e: &TraceEvent| matches!(&e.what, What::Engine(ev) if wanted(ev));
-        trace
+        let completion = |e: &TraceEvent| matches!(&e.what, What::Engine(Event::CheckpointCompleted { checkpoint, .. }) if *checkpoint == RESTORED);
+        let i = run
+            .trace
             .iter()
-            .position(is)
-            .expect("the fixture has the event")
-    }
-
-    fn restored_checkpoint_completed(e: &Event) -> bool {
-        matches!(e, Event::CheckpointCompleted { checkpoint, .. } if *checkpoint == RESTORED)
+            .position(completion)
+            .expect("the fixture completes it");
+        let at = run.trace[i].at;
+        let new = events.into_iter().map(|e| event(at, "jobmanager", e));
+        let place = if replace { i..i + 1 } else { i + 1..i + 1 };
+        run.trace.splice(place, new);
+        restore_was_completed(&run.trace)
     }
 
     #[test]
@@ -159,11 +166,7 @@ mod tests {
 
     #[test]
     fn restoring_a_checkpoint_declared_failed_is_caught_once_per_attempt() {
-        let violations = tampered(|trace| {
-            let i = position(trace, restored_checkpoint_completed);
-            let at = trace[i].at;
-            trace.insert(i + 1, event(at, "jobmanager", aborted(RESTORED)));
-        });
+        let violations = tampered(vec![aborted(RESTORED)], false);
         assert_eq!(kinds(&violations), [kind::RESTORED_ABORTED]);
         let v = &violations[0];
         assert_eq!(v.checker, Checker::RestoreWasCompleted);
@@ -178,27 +181,14 @@ mod tests {
 
     #[test]
     fn restoring_a_checkpoint_never_announced_completed_is_caught() {
-        let violations = tampered(|trace| {
-            let i = position(trace, restored_checkpoint_completed);
-            trace.remove(i);
-        });
+        let violations = tampered(vec![], true);
         assert_eq!(kinds(&violations), [kind::RESTORED_UNCOMPLETED]);
         assert!(violations[0].message.contains("never announced completed"));
     }
 
     #[test]
     fn a_later_announcement_does_not_revive_a_failed_checkpoint() {
-        let recovered = Event::CheckpointsRecovered {
-            version: 3,
-            epoch: 1,
-            checkpoints: vec![RESTORED],
-        };
-        let violations = tampered(|trace| {
-            let i = position(trace, restored_checkpoint_completed);
-            let at = trace[i].at;
-            trace.insert(i + 1, event(at, "jobmanager", aborted(RESTORED)));
-            trace.insert(i + 2, event(at, "jobmanager", recovered));
-        });
+        let violations = tampered(vec![aborted(RESTORED), recovered()], false);
         assert_eq!(kinds(&violations), [kind::RESTORED_ABORTED]);
     }
 
@@ -208,19 +198,8 @@ mod tests {
             checkpoint: RESTORED,
             epoch: 1,
         };
-        let recovered = Event::CheckpointsRecovered {
-            version: 3,
-            epoch: 1,
-            checkpoints: vec![RESTORED],
-        };
         // Aborted, triggered again, then found in the register: restorable.
-        let violations = tampered(|trace| {
-            let i = position(trace, restored_checkpoint_completed);
-            let at = trace[i].at;
-            trace[i] = event(at, "jobmanager", aborted(RESTORED));
-            trace.insert(i + 1, event(at, "jobmanager", trigger));
-            trace.insert(i + 2, event(at, "jobmanager", recovered));
-        });
+        let violations = tampered(vec![aborted(RESTORED), trigger, recovered()], true);
         assert_eq!(violations, []);
     }
 }
