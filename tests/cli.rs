@@ -700,3 +700,46 @@ fn ctrl_c_on_a_long_run_prints_the_summary_of_finished_seeds_and_exits_130() {
     assert!(stopped <= 2 && never > 0, "{stdout}");
     assert!(!stdout.contains("FAILED"), "{stdout}");
 }
+
+/// `flinch check` validates without running: a good file prints what it
+/// describes and exits 0; a misspelt host, event or field exits 2 with the
+/// file, line, field and the name it was probably meant to be.
+#[test]
+fn check_validates_without_running_and_suggests_the_name_meant() {
+    let (code, stdout, stderr) = flinch(&["check", "taskmanager-crash"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.starts_with("ok: taskmanager-crash: scenario taskmanager-crash: 2 taskmanagers"),
+        "{stdout}"
+    );
+    let dir = TempDir::new("check");
+    let head = "name = \"typo\"\ndescription = \"A typo.\"\njob = { name = \"keyed-count\" }\n";
+    let tail = "\n[expect]\noutcome = \"exactly-once\"\n";
+    let cases = [
+        (
+            "[[fault]]\nkind = \"crash\"\nhost = \"taskmanger-1\"\nat = \"1s\"\n",
+            ":6: field `fault[0].host`: unknown host \"taskmanger-1\"",
+            "did you mean \"taskmanager-1\"?",
+        ),
+        (
+            "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\non = { event = \"checkpoint_complete\" }\n",
+            ":7: field `fault[0].on.event`: unknown engine event",
+            "did you mean \"checkpoint_completed\"?",
+        ),
+        (
+            "[workload]\nrecrods = 10\n",
+            ":5: field `workload.recrods`: unknown field `recrods`",
+            "did you mean `records`?",
+        ),
+    ];
+    for (i, (body, error, hint)) in cases.iter().enumerate() {
+        let path = dir.write(&format!("typo-{i}.toml"), &format!("{head}{body}{tail}"));
+        let (code, stdout, stderr) = flinch(&["check", &path]);
+        assert_eq!(code, 2, "{body}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(&format!("{path}{error}")),
+            "{body}: {stderr}"
+        );
+        assert!(stderr.trim_end().ends_with(hint), "{body}: {stderr}");
+    }
+}

@@ -58,6 +58,7 @@ mod locate;
 mod nemesis;
 mod raw;
 mod restart;
+pub mod suggest;
 mod validate;
 
 pub use duration::parse_duration;
@@ -334,7 +335,7 @@ pub fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
 
 /// A TOML syntax or type error, with the line and field its span points at.
 fn toml_error(source: &str, file: &str, error: &toml::de::Error) -> ScenarioError {
-    let message = error.message().trim().replace('\n', "; ");
+    let message = suggest::hint_serde(error.message().trim().replace('\n', "; "));
     let mut scenario_error = ScenarioError {
         file: file.to_owned(),
         line: None,

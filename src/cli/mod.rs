@@ -5,6 +5,7 @@
 //! code; `main` writes it. Errors (a bad scenario file, an unwritable
 //! `--output`) come back as `anyhow` errors and exit [`EXIT_USAGE`].
 
+mod check;
 mod exec;
 mod interrupt;
 mod list;
@@ -41,6 +42,9 @@ pub struct Cli {
 pub enum Command {
     /// List the built-in scenarios with a one-line description each.
     List,
+    /// Validate a scenario without running it: exit 0 with a one-line
+    /// summary, or 2 with the error (file, line, field, a "did you mean").
+    Check(check::CheckArgs),
     /// Run a scenario over a range of seeds, in parallel, and summarize.
     Run(run::RunArgs),
     /// Run one seed of a scenario and print its trace and verdict.
@@ -63,6 +67,7 @@ pub struct Output {
 pub fn execute(cli: Cli) -> anyhow::Result<Output> {
     match cli.command {
         Command::List => Ok(list::list()),
+        Command::Check(args) => check::check(&args),
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
         Command::Shrink(args) => shrink::shrink(&args),

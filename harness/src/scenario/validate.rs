@@ -7,6 +7,7 @@ use super::raw::{
     Field, RawCheckpoint, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome, RawScenario,
     RawTiming, RawTopology, RawTrigger, RawWorkload,
 };
+use super::suggest;
 use super::{
     duration::SimDuration, host_names, nemesis, parse_seed_range, restart, Scenario, ScenarioError,
 };
@@ -478,6 +479,7 @@ fn bug(cx: &Ctx, name: &Spanned<String>) -> Result<PlantedBug, ScenarioError> {
             name.get_ref(),
             known.join(", ")
         );
+        let message = suggest::hint(message, name.get_ref(), known);
         cx.error(name.span(), "bug", message)
     })
 }
@@ -501,6 +503,7 @@ fn faults(
         let host = raw.host.get_ref();
         if !hosts.contains(host) {
             let message = format!("unknown host \"{host}\"; hosts: {}", hosts.join(", "));
+            let message = suggest::hint(message, host, hosts.iter().map(String::as_str));
             return Err(cx.error(raw.host.span(), field("host"), message));
         }
         let on = match &raw.on {
@@ -556,6 +559,7 @@ fn trigger(cx: &Ctx, raw: &RawTrigger, field: &str) -> Result<EventTrigger, Scen
             "unknown engine event \"{event}\"; events: {}",
             Event::NAMES.join(", ")
         );
+        let message = suggest::hint(message, event, Event::NAMES);
         return Err(cx.error(raw.event.span(), format!("{field}.event"), message));
     }
     let occurrence = match &raw.occurrence {
@@ -682,6 +686,7 @@ fn fault_kind(
                 "unknown host \"{name}\"; hosts: {}, or \"*\" for every other host",
                 hosts.join(", ")
             );
+            let message = suggest::hint(message, name, hosts.iter().map(String::as_str));
             return Err(cx.error(peer.span(), field("peer"), message));
         }
         Ok(name.clone())
