@@ -6,6 +6,8 @@ pub mod budget;
 pub mod check;
 pub mod expect;
 pub mod fault;
+#[cfg(feature = "fuzzing")]
+pub mod fuzz;
 pub mod nemesis;
 pub mod outcome;
 pub mod plan;

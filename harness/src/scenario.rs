@@ -335,7 +335,12 @@ pub fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
 
 /// A TOML syntax or type error, with the line and field its span points at.
 fn toml_error(source: &str, file: &str, error: &toml::de::Error) -> ScenarioError {
-    let message = suggest::hint_serde(error.message().trim().replace('\n', "; "));
+    let mut message = suggest::hint_serde(error.message().trim().replace('\n', "; "));
+    if message.is_empty() {
+        // The TOML parser gives some syntax errors no message (a control
+        // character in a comment, for one): say what stands at the span.
+        message = unexpected_at(source, error.span().map_or(0, |s| s.start));
+    }
     let mut scenario_error = ScenarioError {
         file: file.to_owned(),
         line: None,
@@ -361,6 +366,23 @@ fn toml_error(source: &str, file: &str, error: &toml::de::Error) -> ScenarioErro
         scenario_error.field = locate::field_at(source, &span).filter(|f| !f.is_empty());
     }
     scenario_error
+}
+
+/// "invalid TOML: unexpected ... at column N" for the character at byte
+/// `offset` of `source`, for a syntax error that came without a message.
+fn unexpected_at(source: &str, offset: usize) -> String {
+    let offset = offset.min(source.len());
+    let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let column = source[line_start..offset].chars().count() + 1;
+    let what = match source[offset..].chars().next() {
+        None => "end of file".to_owned(),
+        Some(c) if c.is_control() => format!(
+            "control character U+{:04X} (TOML allows none but tab, outside strings' escapes)",
+            u32::from(c)
+        ),
+        Some(c) => format!("{c:?}"),
+    };
+    format!("invalid TOML: unexpected {what} at column {column}")
 }
 
 /// Test helper for the parser's modules: parsing `source` must fail with
@@ -405,6 +427,18 @@ mod tests {
             };
             assert_eq!(scenario.name, name, "a built-in's name is its file stem");
         }
+    }
+
+    /// Found by the scenario_parse fuzz target (fuzz/regressions/): the
+    /// TOML parser reports a control character in a comment with no
+    /// message, and the comment was taken for a key.
+    #[test]
+    fn a_syntax_error_without_a_message_says_what_and_where() {
+        assert_parse_error(
+            "name = \"x\"\n# a comment with \u{1d} in it\n",
+            "test.toml:2: invalid TOML: unexpected control character U+001D",
+        );
+        assert_parse_error("name = \"x\"\n# say = \u{7f}\n", "at column 9");
     }
 
     #[test]

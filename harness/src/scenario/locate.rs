@@ -46,7 +46,10 @@ fn field_on_line(source: &str, offset: usize) -> Option<String> {
     let lines: Vec<&str> = source.lines().collect();
     let text = lines.get(line - 1)?;
     let key = text.split_once('=')?.0.trim().trim_matches('"');
-    if key.is_empty() || key.starts_with('[') {
+    // Only a key as scenario files spell them: a comment, a header or a
+    // garbled line names no field.
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if key.is_empty() || !key.chars().all(bare) {
         return None;
     }
     let mut table = String::new();

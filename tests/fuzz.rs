@@ -1,0 +1,162 @@
+//! The fuzz targets of `fuzz/` (README, "Fuzzing"), bounded, under `cargo
+//! test` on the stable toolchain:
+//!
+//! - every input of the committed corpus (`fuzz/corpus/<target>/`) through
+//!   its target's check;
+//! - every input that was ever a finding (`fuzz/regressions/<target>/`):
+//!   each crash the fuzzers found is kept there and must stay fixed;
+//! - fresh structured inputs from a fixed-seed generator, so the sketch
+//!   generator itself is exercised even before anyone runs cargo-fuzz.
+//!
+//! A finding fails the test with the input as a scenario file, and the file
+//! it came from.
+
+use flinch_harness::fuzz::{check_parse, check_run, raw_input, RunEnd};
+use std::path::{Path, PathBuf};
+
+/// Fresh structured inputs per test: parsing takes microseconds, a run up
+/// to a few hundred milliseconds in a debug build.
+const FRESH_PARSE: u64 = 3_000;
+const FRESH_RUN: u64 = 24;
+
+fn read_inputs(dir: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("a readable directory entry").path())
+        .filter(|path| path.is_file() && !is_readme(path))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            (path, data)
+        })
+        .collect()
+}
+
+fn is_readme(path: &Path) -> bool {
+    path.file_name().is_some_and(|name| name == "README.md")
+}
+
+/// `len` bytes of a SplitMix64 stream from `seed`: a fixed, dependency-free
+/// source of fresh inputs.
+fn fresh(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    bytes.truncate(len);
+    // An even first byte: a structured sketch (see `scenario_text`).
+    if let Some(mode) = bytes.first_mut() {
+        *mode &= !1;
+    }
+    bytes
+}
+
+#[test]
+fn the_parse_corpus_and_every_former_finding_parse_without_a_finding() {
+    let mut inputs = read_inputs("fuzz/corpus/scenario_parse");
+    assert!(inputs.len() > 20, "the scenario_parse corpus is missing");
+    inputs.extend(read_inputs("fuzz/regressions/scenario_parse"));
+    let mut accepted = 0;
+    for (path, data) in &inputs {
+        match check_parse(data) {
+            Ok(scenario) => accepted += usize::from(scenario.is_some()),
+            Err(finding) => panic!("{}: {finding}", path.display()),
+        }
+    }
+    // The corpus must keep inputs that get past validation, or the run
+    // target starves.
+    assert!(accepted > 0, "no input of the parse corpus is accepted");
+}
+
+#[test]
+fn the_run_corpus_and_every_former_finding_run_without_a_finding() {
+    let mut inputs = read_inputs("fuzz/corpus/scenario_run");
+    assert!(inputs.len() > 20, "the scenario_run corpus is missing");
+    inputs.extend(read_inputs("fuzz/regressions/scenario_run"));
+    let mut verdicts = 0;
+    for (path, data) in &inputs {
+        match check_run(data) {
+            Ok(RunEnd::Verdict { .. }) => verdicts += 1,
+            Ok(RunEnd::Refused | RunEnd::OutOfBudget) => {}
+            Err(finding) => panic!("{}: {finding}", path.display()),
+        }
+    }
+    assert!(verdicts > 0, "no input of the run corpus reaches a verdict");
+}
+
+#[test]
+fn every_built_in_scenario_is_accepted_as_a_raw_input() {
+    for builtin in flinch_harness::scenario::builtin() {
+        let parsed = check_parse(&raw_input(builtin.source));
+        assert!(
+            matches!(parsed, Ok(Some(_))),
+            "{}: {parsed:?}",
+            builtin.file()
+        );
+    }
+}
+
+#[test]
+fn fresh_structured_inputs_parse_without_a_finding() {
+    let mut accepted = 0;
+    for seed in 0..FRESH_PARSE {
+        let data = fresh(seed, 64 + (seed as usize % 512));
+        match check_parse(&data) {
+            Ok(scenario) => accepted += u64::from(scenario.is_some()),
+            Err(finding) => panic!("fresh input {seed}: {finding}"),
+        }
+    }
+    // The generator aims at valid files with edges mixed in: most inputs
+    // are refused, but not all (the fuzz notes give the measured rate).
+    assert!(accepted > 0, "no fresh structured input was accepted");
+}
+
+#[test]
+fn fresh_structured_inputs_run_without_a_finding() {
+    for seed in 0..FRESH_RUN {
+        let data = fresh(1_000_000 + seed, 256);
+        if let Err(finding) = check_run(&data) {
+            panic!("fresh input {seed}: {finding}");
+        }
+    }
+}
+
+/// Not a check: prints why fresh inputs are refused, to tune the sketch
+/// generator (`cargo test --test fuzz refusals -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn refusals() {
+    let mut reasons = std::collections::BTreeMap::<String, u32>::new();
+    let mut accepted = 0;
+    for seed in 0..FRESH_PARSE {
+        let data = fresh(seed, 64 + (seed as usize % 512));
+        let text = flinch_harness::fuzz::scenario_text(&data);
+        match flinch_harness::scenario::parse(&text, "fuzz.toml") {
+            Ok(_) => accepted += 1,
+            Err(e) => {
+                *reasons
+                    .entry(
+                        e.field.unwrap_or_default()
+                            + ": "
+                            + &e.message.chars().take(60).collect::<String>(),
+                    )
+                    .or_default() += 1
+            }
+        }
+    }
+    let mut reasons: Vec<_> = reasons.into_iter().collect();
+    reasons.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    println!("accepted {accepted} of {FRESH_PARSE}");
+    for (r, n) in reasons.iter().take(30) {
+        println!("{n:5} {r}");
+    }
+}
