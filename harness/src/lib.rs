@@ -8,6 +8,7 @@ pub mod expect;
 pub mod fault;
 pub mod nemesis;
 pub mod outcome;
+pub mod panics;
 pub mod plan;
 pub mod scenario;
 pub mod seed;
