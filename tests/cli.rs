@@ -567,6 +567,74 @@ fn a_seed_past_its_timeout_is_reported_as_timed_out_with_its_replay_command() {
     );
 }
 
+/// A valid scenario whose run overflows a turmoil listener's queue: the
+/// store's links hold every message for a minute while the other hosts
+/// keep dialling it, and when the stall ends the held connection requests
+/// land at once.
+const LISTENER_OVERFLOW: &str = r#"
+name = "listener-overflow"
+description = """The store's links hold every message for a minute; the connection requests
+the taskmanagers keep sending it pile up, more than turmoil's listener queue holds."""
+job = { name = "keyed-count" }
+topology = { taskmanagers = 2, parallelism = 2 }
+max_sim_time = "70s"
+
+[[fault]]
+kind = "stall"
+host = "store"
+peer = "*"
+at = "500ms"
+for = "60s"
+
+[expect]
+outcome = "exactly-once"
+"#;
+
+#[test]
+fn a_limit_of_turmoil_is_an_internal_error_that_exits_4_with_its_replay_command() {
+    let dir = TempDir::new("internal-error");
+    let path = dir.write("listener-overflow.toml", LISTENER_OVERFLOW);
+    let (code, stdout, stderr) = flinch(&["check", &path]);
+    assert_eq!(code, 0, "a valid scenario: {stdout}\n{stderr}");
+
+    let (code, stdout, stderr) = flinch(&["run", &path, "--seeds", "0..1", "--json"]);
+    assert_eq!(code, 4, "{stdout}\n{stderr}");
+    // Reported, not printed as a panic on stderr.
+    assert!(!stderr.contains("panicked at"), "{stderr}");
+    let failure = &last_json(&stdout)["failures"][0];
+    assert_eq!(failure["kind"], "internal-error", "{failure}");
+    assert_eq!(failure["counts"]["internal"], 1, "{failure}");
+    let violation = &failure["violations"][0];
+    assert_eq!(violation["kind"], "internal-error", "{violation}");
+    let message = violation["message"].as_str().expect("a message");
+    assert!(message.starts_with("panic in turmoil-"), "{message}");
+    assert!(message.ends_with("server socket buffer full"), "{message}");
+    assert!(
+        failure["replay"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("--seed 0")),
+        "{failure}"
+    );
+
+    let (code, stdout, stderr) = flinch(&["run", &path, "--seeds", "0..1", "--no-shrink"]);
+    assert_eq!(code, 4, "{stdout}\n{stderr}");
+    for line in [
+        "failed     1 (1 internal error)\n",
+        "replay: flinch replay ",
+        "internal error: turmoil or flinch broke, not the job under test",
+        "violations: 1 internal (internal-error)\n",
+    ] {
+        assert!(stdout.contains(line), "{line:?} is not in\n{stdout}");
+    }
+
+    // The replay shows the run up to the panic, and exits the same way.
+    let (code, stdout, stderr) = flinch(&["replay", &path, "--seed", "0"]);
+    assert_eq!(code, 4, "{stdout}\n{stderr}");
+    let stall = line_of(&stdout, "store            stall");
+    assert!(stall < line_of(&stdout, "verdict    FAILED: 1 internal (internal-error)"));
+    assert!(stdout.contains(message), "{stdout}");
+}
+
 #[test]
 fn timeouts_at_the_bounds_are_accepted_and_outside_them_refused() {
     let (code, stdout, stderr) = flinch(&[

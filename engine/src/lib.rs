@@ -22,3 +22,12 @@ pub mod restart;
 pub mod task;
 pub mod wire;
 pub mod workload;
+
+/// The directory of this crate's sources as the compiler names them, in
+/// panic locations as in `file!()` (`engine/src/` in the workspace): how
+/// the harness tells a panic in the engine from one in turmoil, tokio or
+/// itself.
+pub fn source_dir() -> &'static str {
+    let lib = file!();
+    lib.strip_suffix("lib.rs").unwrap_or(lib)
+}

@@ -10,6 +10,7 @@ pub mod fault;
 pub mod fuzz;
 pub mod nemesis;
 pub mod outcome;
+pub mod panics;
 pub mod plan;
 pub mod scenario;
 pub mod seed;

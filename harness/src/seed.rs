@@ -1,17 +1,17 @@
 //! One seed of one scenario, start to verdict.
 //!
 //! The verdict's violations come root cause first
-//! ([`root_cause_first`]): a panic or internal error, then how the job
-//! ended, then state, then records.
+//! ([`root_cause_first`]): an engine panic or internal error, then how the
+//! job ended, then state, then records.
 
 use crate::check;
 use crate::fault::Fault;
 use crate::outcome::CommittedTxn;
+use crate::panics::{self, Phase};
 use crate::scenario::Scenario;
 use crate::trace::{trace_hash, TraceEvent};
-use crate::violation::{root_cause_first, Checker, Violation, INTERNAL_ERROR, PANIC};
-use crate::world::{self, SimError};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use crate::violation::{root_cause_first, Checker, Violation};
+use crate::world::{self, Breakage, Broken, SimError};
 use std::time::Duration;
 
 /// Everything a user needs about one seed.
@@ -45,9 +45,10 @@ pub struct Stopped {
     pub steps: u64,
 }
 
-/// Run one seed and check it. A panic inside the simulation comes back as a
-/// failed report with a `panic` violation, never as a panic of the caller.
-/// The plan is the scenario's for this seed ([`Scenario::plan`]).
+/// Run one seed and check it. A panic, in the simulation or the checkers,
+/// comes back as a failed report with an `engine-panic` or `internal-error`
+/// violation (see [`panics`]) and the trace up to it, never as a panic of
+/// the caller. The plan is the scenario's for this seed ([`Scenario::plan`]).
 pub fn run_seed(scenario: &Scenario, seed: u64) -> SeedReport {
     run_plan(scenario, seed, &scenario.plan(seed))
 }
@@ -77,16 +78,16 @@ pub fn run_plan_until(
     stop: &dyn Fn() -> bool,
 ) -> Result<SeedReport, Stopped> {
     let records = scenario.config.workload.records;
-    let run = catch_unwind(AssertUnwindSafe(|| {
+    let run = panics::catch(Phase::Harness, Duration::ZERO, || {
         world::simulate_plan_until(scenario, seed, plan, stop)
-    }));
-    let broken = |kind, message: String| SeedReport {
+    });
+    let broken = |broken: Broken| SeedReport {
         seed,
         passed: false,
-        violations: vec![Violation::new(Checker::ExpectedOutcome, kind, message)],
-        trace: Vec::new(),
-        trace_hash: 0,
-        sim_time: Duration::ZERO,
+        violations: vec![broken.violation()],
+        trace_hash: trace_hash(&broken.trace),
+        trace: broken.trace,
+        sim_time: broken.at,
         records,
         committed: Vec::new(),
         plan: plan.to_vec(),
@@ -94,11 +95,21 @@ pub fn run_plan_until(
     let outcome = match run {
         Ok(Ok(outcome)) => outcome,
         Ok(Err(SimError::Stopped { at, steps })) => return Err(Stopped { seed, at, steps }),
-        Ok(Err(SimError::Broken(message))) => return Ok(broken(INTERNAL_ERROR, message)),
-        Err(panic) => return Ok(broken(PANIC, panic_message(panic.as_ref()))),
+        Ok(Err(SimError::Broken(b))) => return Ok(broken(*b)),
+        Err(panic) => {
+            return Ok(broken(Broken {
+                at: panic.at,
+                breakage: Breakage::Panic(panic),
+                trace: Vec::new(),
+            }))
+        }
     };
-    let mut violations = check::check_all(&outcome, scenario);
-    violations.extend(vacuity(&outcome.unfired));
+    let checked = panics::catch(Phase::Check, outcome.sim_time, || {
+        let mut violations = check::check_all(&outcome, scenario);
+        violations.extend(vacuity(&outcome.unfired));
+        violations
+    });
+    let mut violations = checked.unwrap_or_else(|panic| vec![panic.violation()]);
     root_cause_first(&mut violations);
     Ok(SeedReport {
         seed,
@@ -123,20 +134,14 @@ fn vacuity(unfired: &[Fault]) -> Vec<Violation> {
         .collect()
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    let text = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "non-string panic payload".into());
-    format!("panic: {text}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::check::kind;
-    use crate::violation::Cause;
+    use crate::fault::{FaultKind, ALL_PEERS};
+    use crate::trace::What;
+    use crate::violation::{Cause, ENGINE_PANIC, INTERNAL_ERROR};
+    use crate::world::TICK;
 
     fn steady() -> Scenario {
         crate::scenario::load("steady").expect("built-in scenarios load")
@@ -175,5 +180,86 @@ mod tests {
         let full = run_seed_until(&s, 4, &|| false).expect("never stopped");
         assert!(full.passed, "{:?}", full.violations);
         assert_eq!(full.trace_hash, run_seed(&s, 4).trace_hash);
+    }
+
+    /// The one violation of a run that broke, after checking what the
+    /// report keeps of it: the trace up to the break, hashed, ending at
+    /// the step that broke it.
+    fn broken_run(report: &SeedReport) -> &Violation {
+        assert!(!report.passed);
+        assert_eq!(report.violations.len(), 1, "{:#?}", report.violations);
+        let v = &report.violations[0];
+        assert_eq!(
+            (v.checker, v.cause()),
+            (Checker::ExpectedOutcome, Cause::Internal)
+        );
+        let last = report.trace.last().expect("the trace up to the break");
+        assert!(last.at <= report.sim_time + TICK, "{last:?}");
+        assert_eq!(report.trace_hash, trace_hash(&report.trace));
+        let at = format!(
+            "at {:.3} s of simulated time",
+            report.sim_time.as_secs_f64()
+        );
+        assert!(v.message.contains(&at), "{at}: {v}");
+        v
+    }
+
+    #[test]
+    fn a_host_that_panics_in_the_engines_code_is_an_engine_panic_with_the_trace_up_to_it() {
+        // Validation refuses max_parallelism 0; past it, the engine's key
+        // routing divides by zero in the sources' taskmanager.
+        let mut s = steady();
+        s.config.topology.max_parallelism = 0;
+        let report = run_seed(&s, 2);
+        let v = broken_run(&report);
+        assert_eq!(v.kind, ENGINE_PANIC, "{v}");
+        assert!(v.message.starts_with("engine/src/job.rs:"), "{v}");
+        assert!(
+            v.message.ends_with(
+                "s of simulated time: attempt to calculate the remainder with a divisor of zero"
+            ),
+            "{v}"
+        );
+        assert!(report.sim_time > Duration::ZERO);
+        // Deterministic, like any run: the same place, time and trace.
+        let again = run_seed(&s, 2);
+        assert_eq!(
+            (again.violations, again.trace_hash),
+            (report.violations.clone(), report.trace_hash)
+        );
+    }
+
+    #[test]
+    fn a_listener_queue_turmoil_cannot_hold_is_an_internal_error() {
+        // A valid scenario: the store's links hold every message for a
+        // minute while the jobmanager and the taskmanagers keep dialling
+        // it; when the stall ends, the held connection requests land at
+        // once and overflow turmoil's listener queue (sized for every task
+        // connecting once): turmoil panics.
+        let mut s = steady();
+        s.max_sim_time = Duration::from_secs(70);
+        s.faults = vec![Fault {
+            kind: FaultKind::Stall {
+                peer: ALL_PEERS.to_string(),
+                duration: Duration::from_secs(60),
+            },
+            host: "store".into(),
+            at: Duration::from_millis(500),
+            jitter: Duration::ZERO,
+            on: None,
+        }];
+        let report = run_seed(&s, 0);
+        let v = broken_run(&report);
+        assert_eq!(v.kind, INTERNAL_ERROR, "{v}");
+        assert!(v.message.starts_with("panic in turmoil-"), "{v}");
+        assert!(v.message.contains("while the hosts ran: "), "{v}");
+        assert!(v.message.ends_with("server socket buffer full"), "{v}");
+        assert!(
+            report
+                .trace
+                .iter()
+                .any(|e| matches!(e.what, What::Fault(_))),
+            "the stall is in the trace"
+        );
     }
 }

@@ -17,6 +17,9 @@ pub struct Trial {
     pub seeds_tried: u64,
     /// The checker of the first violation of the failing seed.
     pub checker: Option<String>,
+    /// Its kind: `engine-panic` and `internal-error` are no checker's
+    /// catch (root cause first, they lead when they happen).
+    pub kind: Option<&'static str>,
     /// Its kind and message, for the report.
     pub violation: Option<String>,
 }
@@ -46,6 +49,7 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
         failed_seed: None,
         seeds_tried: 0,
         checker: None,
+        kind: None,
         violation: None,
     };
     for seed in start..start.saturating_add(seeds) {
@@ -57,6 +61,7 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
                 .violations
                 .first()
                 .map(|v| v.checker.name().to_string());
+            outcome.kind = report.violations.first().map(|v| v.kind);
             outcome.violation = report
                 .violations
                 .first()
@@ -102,6 +107,7 @@ mod tests {
             failed_seed: failed_after.map(|n| n - 1),
             seeds_tried: failed_after.unwrap_or(20),
             checker: failed_after.map(|_| "exactly-once".into()),
+            kind: failed_after.map(|_| "duplicated"),
             violation: None,
         }
     }

@@ -113,14 +113,18 @@ impl Violation {
     }
 }
 
-/// The kind of the violation for a run whose simulation panicked (a found
-/// bug in the engine or the harness): `[expected-outcome] panic: ...`.
-pub const PANIC: &str = "panic";
-/// The kind of the violation for a run whose simulation broke without a
-/// panic (a host returned an error, turmoil refused a step).
-pub const INTERNAL_ERROR: &str = "simulation-error";
+/// The kind of the violation for a run in which a host panicked in the
+/// engine's code: a found engine bug, `[expected-outcome] engine-panic:
+/// engine/src/...:line:col at 1.234 s of simulated time: <message>` (see
+/// [`crate::panics`] for how a panic is placed).
+pub const ENGINE_PANIC: &str = "engine-panic";
+/// The kind of the violation for a run that broke for a reason of turmoil's
+/// or flinch's, not the engine's: a panic in turmoil, tokio or the harness,
+/// any panic outside the hosts, or a host's error or a step turmoil
+/// refused. The run has no verdict to trust.
+pub const INTERNAL_ERROR: &str = "internal-error";
 /// Kinds of [`Cause::Internal`].
-const INTERNAL_KINDS: [&str; 2] = [PANIC, INTERNAL_ERROR];
+const INTERNAL_KINDS: [&str; 2] = [ENGINE_PANIC, INTERNAL_ERROR];
 /// The job-level verdicts that come first among [`Cause::Job`]: whether
 /// and how the job ended.
 const JOB_VERDICT_KINDS: [&str; 4] = [
@@ -138,8 +142,8 @@ const JOB_VERDICT_KINDS: [&str; 4] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Cause {
-    /// The simulation itself broke: a panic in the engine or the harness
-    /// ([`PANIC`]), or an internal error ([`INTERNAL_ERROR`]).
+    /// The simulation itself broke: a host panicked in the engine's code
+    /// ([`ENGINE_PANIC`]), or turmoil or flinch broke ([`INTERNAL_ERROR`]).
     Internal,
     /// The job as a whole: how it ended (`not-finished`, `job-failed`,
     /// `job-did-not-fail`, `wrong-failure-reason`, first), then liveness,
@@ -308,12 +312,12 @@ mod tests {
             v(Liveness, kind::NOT_LIVE),
             v(ExpectedOutcome, kind::NOT_FINISHED),
             v(ExpectedOutcome, "vacuous"),
-            v(ExpectedOutcome, PANIC),
+            v(ExpectedOutcome, ENGINE_PANIC),
         ];
         assert_eq!(
             order(found),
             [
-                (ExpectedOutcome, PANIC),
+                (ExpectedOutcome, ENGINE_PANIC),
                 (ExpectedOutcome, kind::NOT_FINISHED),
                 (RestartConformance, kind::WRONG_DELAY),
                 (Liveness, kind::NOT_LIVE),
@@ -400,8 +404,8 @@ mod tests {
 
     #[test]
     fn a_tally_of_one_names_the_kind_and_of_none_says_so() {
-        let panic = Tally::of(&[v(Checker::ExpectedOutcome, PANIC)]);
-        assert_eq!(panic.to_string(), "1 internal (panic)");
+        let panic = Tally::of(&[v(Checker::ExpectedOutcome, ENGINE_PANIC)]);
+        assert_eq!(panic.to_string(), "1 internal (engine-panic)");
         let record = Tally::of(&[v(Checker::ExactlyOnce, kind::UNEXPECTED)]);
         assert_eq!(record.to_string(), "1 record (unexpected)");
         let jobs = Tally::of(&[

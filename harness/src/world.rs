@@ -11,8 +11,10 @@
 
 use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
 use crate::outcome::{CommittedTxn, RunOutcome};
+use crate::panics::{self, Panic, Phase};
 use crate::scenario::Scenario;
 use crate::trace::{FaultEvent, TraceEvent, What};
+use crate::violation::{Checker, Violation, INTERNAL_ERROR};
 use flinch_engine::config::JobConfig;
 use flinch_engine::event::{Event, JobState, Observer};
 use flinch_engine::hosts::{self, HostContext, HostResult};
@@ -73,15 +75,56 @@ type Trace = Rc<RefCell<Vec<TraceEvent>>>;
 /// Why a simulation did not come back with an outcome.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SimError {
-    /// The simulation itself broke (a host returned an error, turmoil
-    /// refused a step, the sink's disk could not be read): a found bug,
-    /// with its message.
-    #[error("{0}")]
-    Broken(String),
+    /// The simulation broke before its end (a panic, a host's error, a
+    /// step turmoil refused): what broke it, when, and the trace so far.
+    #[error("{}", .0.breakage)]
+    Broken(Box<Broken>),
     /// The caller's stop hook asked the loop to stop, at `at` of simulated
     /// time after `steps` steps. The run has no verdict.
     #[error("stopped from outside at {at:?} of simulated time, after {steps} steps")]
     Stopped { at: Duration, steps: u64 },
+}
+
+/// A simulation that broke: there is no outcome to check, only this.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken {
+    pub breakage: Breakage,
+    /// Simulated time of the step (or fault) that broke it.
+    pub at: Duration,
+    /// The trace up to the break: what `flinch replay` shows of the run.
+    pub trace: Vec<TraceEvent>,
+}
+
+/// What broke a simulation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Breakage {
+    /// A panic, placed ([`panics`]): the engine's bug or flinch's.
+    #[error("{0}")]
+    Panic(Panic),
+    /// An error without a panic: a host's main function returned one, turmoil
+    /// refused a step, or the sink's disk could not be read (an internal
+    /// error, with its message).
+    #[error("{0}")]
+    Error(String),
+}
+
+impl Broken {
+    /// The one violation of a run that broke: `engine-panic` or
+    /// `internal-error`.
+    pub fn violation(&self) -> Violation {
+        match &self.breakage {
+            Breakage::Panic(panic) => panic.violation(),
+            Breakage::Error(message) => {
+                Violation::new(Checker::ExpectedOutcome, INTERNAL_ERROR, message.clone())
+            }
+        }
+    }
+}
+
+/// What holds of a run that ran to its end.
+struct Ran {
+    fired: Vec<bool>,
+    final_state: Option<JobState>,
 }
 
 /// What the harness holds of each host: its disk's fault knobs, and its
@@ -99,7 +142,7 @@ pub fn simulate(scenario: &Scenario, seed: u64) -> Result<RunOutcome, String> {
 
 /// Run one seed with an explicit fault plan (what shrinking edits). `Err`
 /// when the simulation itself broke (a host panicked or returned an
-/// error): that is a found bug, reported with its message.
+/// error), with its message.
 pub fn simulate_plan(
     scenario: &Scenario,
     seed: u64,
@@ -114,48 +157,37 @@ pub fn simulate_plan(
 /// wall-clock time without the loop reading the clock: the CLI's watchdog
 /// sets a flag and `stop` reads it. A hook that never says yes leaves the
 /// run exactly as [`simulate_plan`] runs it (the same trace, byte for byte).
+///
+/// Every part of the run is under a [`panics::catch`], so a panic ends it
+/// with [`SimError::Broken`] placed and timed, and with the trace up to it.
 pub fn simulate_plan_until(
     scenario: &Scenario,
     seed: u64,
     faults: &[Fault],
     stop: &dyn Fn() -> bool,
 ) -> Result<RunOutcome, SimError> {
-    let mut world = World::build(scenario, seed);
-    let mut plan = expand(faults, seed);
-    let mut fired = vec![false; faults.len()];
-    let mut end = scenario.max_sim_time;
-    let mut final_state = None;
-    let (mut steps, mut next_poll): (u64, u64) = (0, 0);
-    while world.sim.elapsed() < end {
-        if steps == next_poll {
-            next_poll += STOP_POLL_STEPS;
-            if stop() {
-                let at = world.sim.elapsed();
-                return Err(SimError::Stopped { at, steps });
-            }
-        }
-        steps += 1;
-        world
-            .apply_due(&mut plan, &mut fired)
-            .map_err(SimError::Broken)?;
-        let at = world.sim.elapsed();
-        world
-            .sim
-            .step()
-            .map_err(|e| SimError::Broken(format!("simulation failed at {at:?}: {e}")))?;
-        if final_state.is_none() {
-            final_state = last_final_state(&world.trace.borrow());
-            if final_state.is_some() {
-                end = end.min(world.sim.elapsed() + GRACE);
-            }
-        }
-    }
+    let build = || World::build(scenario, seed);
+    let mut world = panics::catch(Phase::Build, Duration::ZERO, build)
+        .map_err(|p| broken(Breakage::Panic(p), Duration::ZERO, Vec::new()))?;
+    let ran = world.run(scenario, seed, faults, stop);
     let sim_time = world.sim.elapsed();
-    let committed = world.read_committed().map_err(SimError::Broken)?;
+    let committed = ran.and_then(|ran| {
+        let read = panics::catch(Phase::Output, sim_time, || world.read_committed());
+        world
+            .settle(read, sim_time)
+            .map(|committed| (ran, committed))
+    });
     let trace = world.trace.borrow().clone();
+    // Dropping the world drops every host's software: its drop code runs
+    // here, and a panic in it ends a run that had not broken yet.
+    let dropped = panics::catch(Phase::Hosts, sim_time, move || drop(world));
+    let (ran, committed) = committed?;
+    if let Err(p) = dropped {
+        return Err(broken(Breakage::Panic(p), sim_time, trace));
+    }
     let unfired = faults
         .iter()
-        .zip(&fired)
+        .zip(&ran.fired)
         .filter(|(_, f)| !**f)
         .map(|(f, _)| f.clone())
         .collect();
@@ -164,10 +196,18 @@ pub fn simulate_plan_until(
         trace,
         committed,
         input,
-        final_state,
+        final_state: ran.final_state,
         sim_time,
         unfired,
     })
+}
+
+fn broken(breakage: Breakage, at: Duration, trace: Vec<TraceEvent>) -> SimError {
+    SimError::Broken(Box::new(Broken {
+        breakage,
+        at,
+        trace,
+    }))
 }
 
 struct World<'a> {
@@ -179,6 +219,66 @@ struct World<'a> {
 }
 
 impl World<'_> {
+    /// Step until the scenario's `max_sim_time`, or [`GRACE`] after the job
+    /// ended, applying the plan's faults between steps.
+    fn run(
+        &mut self,
+        scenario: &Scenario,
+        seed: u64,
+        faults: &[Fault],
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Ran, SimError> {
+        let mut plan = expand(faults, seed);
+        let mut fired = vec![false; faults.len()];
+        let mut end = scenario.max_sim_time;
+        let mut final_state = None;
+        let (mut steps, mut next_poll): (u64, u64) = (0, 0);
+        while self.sim.elapsed() < end {
+            let at = self.sim.elapsed();
+            if steps == next_poll {
+                next_poll += STOP_POLL_STEPS;
+                if stop() {
+                    return Err(SimError::Stopped { at, steps });
+                }
+            }
+            steps += 1;
+            let applied =
+                panics::catch(Phase::Faults, at, || self.apply_due(&mut plan, &mut fired));
+            self.settle(applied, at)?;
+            let stepped = panics::catch(Phase::Hosts, at, || {
+                self.sim.step().map_err(|e| {
+                    format!(
+                        "a host returned an error, or turmoil refused the step, at {:.3} s of \
+                         simulated time: {e}",
+                        at.as_secs_f64()
+                    )
+                })
+            });
+            self.settle(stepped, at)?;
+            if final_state.is_none() {
+                final_state = last_final_state(&self.trace.borrow());
+                if final_state.is_some() {
+                    end = end.min(self.sim.elapsed() + GRACE);
+                }
+            }
+        }
+        Ok(Ran { fired, final_state })
+    }
+
+    /// What a caught part of the run gave, or how it broke the run at `at`.
+    fn settle<T>(
+        &self,
+        caught: Result<Result<T, String>, Panic>,
+        at: Duration,
+    ) -> Result<T, SimError> {
+        let breakage = match caught {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(message)) => Breakage::Error(message),
+            Err(panic) => Breakage::Panic(panic),
+        };
+        Err(broken(breakage, at, self.trace.borrow().clone()))
+    }
+
     fn build(scenario: &Scenario, seed: u64) -> Self {
         let config = Rc::new(scenario.config.clone());
         let trace: Trace = Rc::default();
@@ -475,18 +575,20 @@ impl World<'_> {
         self.hosts[host].disk.clone()
     }
 
-    /// Crashing a crashed host does nothing (and is not traced).
+    /// Crashing a crashed host does nothing (and is not traced). A crash
+    /// drops the host's software, so its drop code runs here.
     fn crash(&mut self, host: &str) {
         if self.sim.is_host_running(host) {
-            self.sim.crash(host);
+            panics::within(Phase::Hosts, || self.sim.crash(host));
             self.record(host, FaultEvent::Crash);
         }
     }
 
-    /// Restarting a running host does nothing (and is not traced).
+    /// Restarting a running host does nothing (and is not traced). A
+    /// restart drops what is left of the host's software and starts it anew.
     fn restart(&mut self, host: &str) {
         if !self.sim.is_host_running(host) {
-            self.sim.bounce(host);
+            panics::within(Phase::Hosts, || self.sim.bounce(host));
             self.record(host, FaultEvent::Restart);
         }
     }

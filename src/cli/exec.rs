@@ -1,13 +1,11 @@
 //! Running seeds: one seed behind a panic guard, or many over a pool of
 //! worker threads.
 
+use flinch_harness::panics::{self, Panic, Phase};
 use flinch_harness::scenario::Scenario;
 use flinch_harness::seed::{run_seed_until, SeedReport, Stopped};
-use flinch_harness::violation::{Checker, Violation, PANIC};
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -18,8 +16,9 @@ use std::time::{Duration, Instant};
 /// it, and a thread's default (2 MiB) is smaller than the main thread's.
 pub const WORKER_STACK: usize = 32 << 20;
 
-/// Run one seed; a panic that escapes the harness becomes a failed report
-/// with a `panic` violation instead of ending the CLI.
+/// Run one seed; a panic that escapes the harness (which catches its own:
+/// this is the last resort) becomes a failed report with an
+/// `internal-error` violation instead of ending the CLI.
 pub fn run_guarded(scenario: &Scenario, seed: u64) -> SeedReport {
     run_guarded_until(scenario, seed, &Stop::never())
         .expect("a seed nobody stops reaches its verdict")
@@ -32,10 +31,10 @@ pub fn run_guarded_until(
     seed: u64,
     stop: &Stop,
 ) -> Result<SeedReport, Stopped> {
-    panic::catch_unwind(AssertUnwindSafe(|| {
+    panics::catch(Phase::Harness, Duration::ZERO, || {
         run_seed_until(scenario, seed, &|| stop.requested())
-    }))
-    .unwrap_or_else(|p| Ok(panicked(seed, &*p)))
+    })
+    .unwrap_or_else(|p| Ok(panicked(seed, &p)))
 }
 
 /// Run one seed on a worker thread, as `flinch run` does, so a replay runs
@@ -48,25 +47,27 @@ pub fn run_one(scenario: &Scenario, seed: u64) -> anyhow::Result<SeedReport> {
         .spawn(move || run_guarded(&scenario, seed))
         .map_err(|e| anyhow::anyhow!("cannot start a thread to run the seed: {e}"))?;
     // `run_guarded` catches panics, so the thread cannot end in one.
-    Ok(handle.join().unwrap_or_else(|p| panicked(seed, &*p)))
+    Ok(handle.join().unwrap_or_else(|p| {
+        panicked(
+            seed,
+            &Panic::unplaced(p.as_ref(), Phase::Harness, Duration::ZERO),
+        )
+    }))
 }
 
 /// `f`'s report, or the failed report [`run_guarded`] makes of its panic.
 #[cfg(test)]
 pub fn guard(seed: u64, f: impl FnOnce() -> SeedReport) -> SeedReport {
-    panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| panicked(seed, &*p))
+    panics::catch(Phase::Harness, Duration::ZERO, f).unwrap_or_else(|p| panicked(seed, &p))
 }
 
-fn panicked(seed: u64, payload: &(dyn Any + Send)) -> SeedReport {
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(a panic without a message)".to_string());
+/// The report of a seed whose run panicked outside the harness's own
+/// guard: its verdict cannot be trusted, and nothing of it is left.
+fn panicked(seed: u64, panic: &Panic) -> SeedReport {
     SeedReport {
         seed,
         passed: false,
-        violations: vec![panic_violation(&message)],
+        violations: vec![panic.violation()],
         trace: Vec::new(),
         trace_hash: flinch_harness::trace::trace_hash(&[]),
         sim_time: Duration::ZERO,
@@ -74,13 +75,6 @@ fn panicked(seed: u64, payload: &(dyn Any + Send)) -> SeedReport {
         committed: Vec::new(),
         plan: Vec::new(),
     }
-}
-
-/// The violation for a run that panicked: it certainly did not meet the
-/// scenario's expectation. Kind `panic`, so it prints as
-/// `[expected-outcome] panic: <message>`.
-pub fn panic_violation(message: &str) -> Violation {
-    Violation::new(Checker::ExpectedOutcome, PANIC, message)
 }
 
 /// Run every seed of `seeds` over `jobs` worker threads, each pulling the
@@ -380,6 +374,7 @@ pub mod tests {
     use flinch_engine::record::{OutputRecord, TxnId};
     use flinch_harness::outcome::CommittedTxn;
     use flinch_harness::trace::{TraceEvent, What};
+    use flinch_harness::violation::{Checker, Violation};
 
     /// A report as `run_seed` would return it: `events` trace lines, and
     /// `violations` exactly-once violations (failed if any).
@@ -441,23 +436,28 @@ pub mod tests {
     }
 
     #[test]
-    fn a_panic_becomes_a_failed_seed() {
+    fn a_panic_that_escapes_the_harness_becomes_an_internal_error() {
+        let line = line!() + 1;
         let r = guard(9, || panic!("boom at {}", 9));
         assert_eq!(r.seed, 9);
         assert!(!r.passed);
         assert_eq!(r.violations.len(), 1);
-        assert_eq!(r.violations[0].kind, "panic");
-        assert_eq!(r.violations[0].message, "boom at 9");
+        assert_eq!(r.violations[0].kind, "internal-error");
         assert_eq!(
             r.violations[0].to_string(),
-            "[expected-outcome] panic: boom at 9"
+            format!(
+                "[expected-outcome] internal-error: panic in src/cli/exec.rs:{line}:29 in \
+                 flinch, outside the simulation: boom at 9"
+            )
         );
 
         let r = guard(1, || panic!("static"));
-        assert_eq!(r.violations[0].message, "static");
+        assert!(r.violations[0].message.ends_with(": static"));
 
         let r = guard(2, || std::panic::panic_any(17_u32));
-        assert_eq!(r.violations[0].message, "(a panic without a message)");
+        assert!(r.violations[0]
+            .message
+            .ends_with(": (a panic without a message)"));
 
         let r = guard(3, || fake_report(3, 1, 0));
         assert!(r.passed);

@@ -18,16 +18,24 @@ mod shrink;
 use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use flinch_harness::scenario::{self, Scenario};
+use run::FailureKind;
 
 /// Every seed met the scenario's expectation.
 pub const EXIT_PASSED: u8 = 0;
-/// At least one seed did not.
+/// At least one seed did not (or timed out): a verdict about the job.
 pub const EXIT_FAILED: u8 = 1;
 /// A usage error or a scenario-file error (clap uses 2 for its own too).
 pub const EXIT_USAGE: u8 = 2;
+/// A seed hit an engine panic: a host panicked in the engine's code, a
+/// found engine bug. Wins over [`EXIT_FAILED`].
+pub const EXIT_ENGINE_PANIC: u8 = 3;
+/// A seed hit an internal error: a limit or a bug of turmoil or flinch,
+/// so the verdicts of that run cannot be trusted. Wins over
+/// [`EXIT_ENGINE_PANIC`] and [`EXIT_FAILED`].
+pub const EXIT_INTERNAL_ERROR: u8 = 4;
 /// `flinch run` was stopped by Ctrl-C (128 + SIGINT, as a shell reports a
 /// process SIGINT ended); the summary of the seeds that finished was
-/// printed.
+/// printed. Wins over every other code.
 pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Deterministic fault injection for a small Flink-style streaming engine.
@@ -75,13 +83,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<Output> {
     }
 }
 
-/// The exit code for a run in which `failed` seeds did not pass.
-pub fn exit_code(failed: usize) -> u8 {
-    if failed == 0 {
-        EXIT_PASSED
-    } else {
-        EXIT_FAILED
-    }
+/// The exit code of seeds that failed in these ways (one kind per failing
+/// seed): the gravest wins, an internal error over an engine panic over a
+/// verdict about the job; no failure is [`EXIT_PASSED`].
+pub fn exit_code(failures: impl IntoIterator<Item = FailureKind>) -> u8 {
+    failures
+        .into_iter()
+        .map(FailureKind::exit_code)
+        .max()
+        .unwrap_or(EXIT_PASSED)
 }
 
 /// Load a built-in scenario or a `.toml` file; the error reads
@@ -123,10 +133,31 @@ mod tests {
     }
 
     #[test]
-    fn exit_code_is_0_only_when_nothing_failed() {
-        assert_eq!(exit_code(0), EXIT_PASSED);
-        assert_eq!(exit_code(1), EXIT_FAILED);
-        assert_eq!(exit_code(1000), EXIT_FAILED);
+    fn exit_code_is_0_only_when_nothing_failed_and_the_gravest_failure_wins() {
+        use FailureKind::*;
+        assert_eq!(exit_code([]), EXIT_PASSED);
+        for verdict in [Job, State, Records, TimedOut] {
+            assert_eq!(exit_code([verdict]), EXIT_FAILED, "{verdict:?}");
+            assert_eq!(exit_code([verdict; 1000]), EXIT_FAILED);
+        }
+        assert_eq!(exit_code([EnginePanic]), EXIT_ENGINE_PANIC);
+        assert_eq!(exit_code([Records, EnginePanic, Job]), EXIT_ENGINE_PANIC);
+        assert_eq!(exit_code([InternalError]), EXIT_INTERNAL_ERROR);
+        assert_eq!(
+            exit_code([EnginePanic, TimedOut, InternalError, Records]),
+            EXIT_INTERNAL_ERROR
+        );
+        // Distinct codes, none of them clap's or a shell's.
+        let codes = [
+            EXIT_PASSED,
+            EXIT_FAILED,
+            EXIT_USAGE,
+            EXIT_ENGINE_PANIC,
+            EXIT_INTERNAL_ERROR,
+            EXIT_INTERRUPTED,
+        ];
+        let distinct: std::collections::BTreeSet<u8> = codes.into_iter().collect();
+        assert_eq!(distinct.len(), codes.len());
     }
 
     #[test]

@@ -1,4 +1,7 @@
 //! `flinch replay <SCENARIO> --seed S [--json] [--output FILE]`
+//!
+//! Exit codes as `flinch run`'s for its one seed: 0 passed, 1 failed a
+//! verdict about the job, 3 an engine panic, 4 an internal error.
 
 use super::run::FailureKind;
 use super::{exec, exit_code, load_scenario, replay_command, seeds, shrink_command, Output};
@@ -50,7 +53,7 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<Output> {
     };
     Ok(Output {
         stdout,
-        code: exit_code(usize::from(!report.passed)),
+        code: exit_code((!report.passed).then(|| FailureKind::of(&report.violations))),
     })
 }
 
@@ -114,6 +117,9 @@ pub fn human(
         let _ = writeln!(s, "verdict    PASSED");
     } else {
         let _ = writeln!(s, "verdict    FAILED: {}", Tally::of(&r.violations));
+        if let Some(meaning) = FailureKind::of(&r.violations).meaning() {
+            let _ = writeln!(s, "           {meaning}");
+        }
         for v in &r.violations {
             let _ = writeln!(s, "  {v}");
         }

@@ -10,7 +10,7 @@ use super::exec::{self, Controls, HasSeed, Stop, StopReason};
 use super::shrink::{shrink_on_worker, StderrProgress};
 use super::{
     exit_code, interrupt, load_scenario, replay_command, seeds, shrink_command, Output,
-    EXIT_INTERRUPTED,
+    EXIT_ENGINE_PANIC, EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED,
 };
 use anyhow::bail;
 use clap::Args;
@@ -19,7 +19,7 @@ use flinch_harness::plan::{fault_json, fault_line};
 use flinch_harness::scenario::Scenario;
 use flinch_harness::seed::{SeedReport, Stopped};
 use flinch_harness::shrink::ShrinkReport;
-use flinch_harness::violation::{Cause, Tally, Violation, PANIC};
+use flinch_harness::violation::{Cause, Tally, Violation, ENGINE_PANIC};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::fmt::Write as _;
@@ -321,9 +321,10 @@ impl SeedSummary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
-    /// The engine or the harness panicked (a found bug).
-    Panic,
-    /// The simulation broke without a panic (a host returned an error).
+    /// A host panicked in the engine's code: a found engine bug.
+    EnginePanic,
+    /// turmoil or flinch broke (a panic of theirs, a panic outside the
+    /// hosts, a host's error): the seed has no verdict to trust.
     InternalError,
     /// The seed ran past `--timeout` and was stopped, without a verdict.
     TimedOut,
@@ -342,11 +343,51 @@ impl FailureKind {
     /// `job` also stands for none.
     pub fn of(violations: &[Violation]) -> FailureKind {
         match violations.first().map(|v| (v.cause(), v.kind)) {
-            Some((Cause::Internal, PANIC)) => FailureKind::Panic,
+            Some((Cause::Internal, ENGINE_PANIC)) => FailureKind::EnginePanic,
             Some((Cause::Internal, _)) => FailureKind::InternalError,
             Some((Cause::State, _)) => FailureKind::State,
             Some((Cause::Record, _)) => FailureKind::Records,
             Some((Cause::Job, _)) | None => FailureKind::Job,
+        }
+    }
+
+    /// The exit code of a seed that failed this way (see
+    /// [`super::exit_code`] for a run of many).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            FailureKind::InternalError => EXIT_INTERNAL_ERROR,
+            FailureKind::EnginePanic => EXIT_ENGINE_PANIC,
+            FailureKind::TimedOut
+            | FailureKind::Job
+            | FailureKind::State
+            | FailureKind::Records => EXIT_FAILED,
+        }
+    }
+
+    /// What a person should make of a failure of this kind, when it is not
+    /// a verdict about the job.
+    pub fn meaning(self) -> Option<&'static str> {
+        match self {
+            FailureKind::EnginePanic => Some(
+                "engine panic: a host panicked in the engine's own code, a bug in the engine \
+                 (the violation says where)",
+            ),
+            FailureKind::InternalError => Some(
+                "internal error: turmoil or flinch broke, not the job under test, so this seed \
+                 has no verdict to trust",
+            ),
+            _ => None,
+        }
+    }
+
+    /// How the summary names a seed of this kind among others, if it
+    /// is not a verdict about the job.
+    fn tag(self) -> Option<&'static str> {
+        match self {
+            FailureKind::EnginePanic => Some("engine panic"),
+            FailureKind::InternalError => Some("internal error"),
+            FailureKind::TimedOut => Some("timed out"),
+            _ => None,
         }
     }
 }
@@ -439,14 +480,23 @@ impl RunSummary {
         self.results.len() - self.failed()
     }
 
-    /// 130 when Ctrl-C stopped the run, else 1 if any seed failed (or
-    /// timed out), else 0.
+    /// 130 when Ctrl-C stopped the run; else 4 if a seed hit an internal
+    /// error, 3 if one hit an engine panic, 1 if one failed otherwise (or
+    /// timed out), and 0 if none failed.
     pub fn exit_code(&self) -> u8 {
         if self.interrupted {
             EXIT_INTERRUPTED
         } else {
-            exit_code(self.failed())
+            exit_code(self.results.iter().filter_map(SeedSummary::kind))
         }
+    }
+
+    /// How many failing seeds are of `kind`.
+    fn count(&self, kind: FailureKind) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.kind() == Some(kind))
+            .count()
     }
 
     fn timed_out(&self) -> usize {
@@ -531,12 +581,7 @@ impl RunSummary {
             plural(self.jobs)
         );
         let _ = writeln!(s, "passed     {}", self.passed());
-        let _ = write!(s, "failed     {failed}");
-        let timed_out = self.timed_out();
-        if let (true, Some(limit)) = (timed_out > 0, self.timeout) {
-            let _ = write!(s, " ({timed_out} timed out after {limit:?})");
-        }
-        let _ = writeln!(s);
+        let _ = writeln!(s, "failed     {failed}{}", self.human_failed_kinds());
         self.human_stopped(&mut s);
         let _ = writeln!(
             s,
@@ -552,8 +597,8 @@ impl RunSummary {
             return s;
         };
         let others: Vec<String> = failures
-            .map(|r| match r.timed_out {
-                Some(_) => format!("{} (timed out)", r.seed),
+            .map(|r| match r.kind().and_then(FailureKind::tag) {
+                Some(tag) => format!("{} ({tag})", r.seed),
                 None => r.seed.to_string(),
             })
             .collect();
@@ -579,6 +624,9 @@ impl RunSummary {
             "replay: {}",
             replay_command(&self.scenario_arg, first.seed)
         );
+        if let Some(meaning) = first.kind().and_then(FailureKind::meaning) {
+            let _ = writeln!(s, "{meaning}");
+        }
         if let Some(t) = first.timed_out {
             let _ = writeln!(
                 s,
@@ -611,6 +659,29 @@ impl RunSummary {
 }
 
 impl RunSummary {
+    /// After the number of failed seeds, those that are not verdicts about
+    /// the job: ` (1 internal error, 2 engine panics, 1 timed out after 1s)`.
+    fn human_failed_kinds(&self) -> String {
+        let mut parts = Vec::new();
+        let internal = self.count(FailureKind::InternalError);
+        if internal > 0 {
+            parts.push(format!("{internal} internal error{}", plural(internal)));
+        }
+        let panics = self.count(FailureKind::EnginePanic);
+        if panics > 0 {
+            parts.push(format!("{panics} engine panic{}", plural(panics)));
+        }
+        let timed_out = self.timed_out();
+        if let (true, Some(limit)) = (timed_out > 0, self.timeout) {
+            parts.push(format!("{timed_out} timed out after {limit:?}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        }
+    }
+
     /// What did not run, and why: Ctrl-C or `--fail-fast`.
     fn human_stopped(&self, s: &mut String) {
         let seeds = |n: u64| format!("{n} seed{}", if n == 1 { "" } else { "s" });
@@ -971,11 +1042,14 @@ mod tests {
         );
         assert!(failures[0].get("stopped_at_sim_seconds").is_none());
         assert_eq!(failures[1]["seed"], 3);
-        assert_eq!(failures[1]["kind"], "panic");
+        assert_eq!(failures[1]["kind"], "internal-error");
         assert_eq!(failures[1]["counts"]["internal"], 1);
-        assert_eq!(failures[1]["violations"][0]["kind"], "panic");
-        assert_eq!(failures[1]["violations"][0]["message"], "lost the sink");
-        assert_eq!(s.exit_code(), EXIT_FAILED);
+        assert_eq!(failures[1]["violations"][0]["kind"], "internal-error");
+        let message = failures[1]["violations"][0]["message"]
+            .as_str()
+            .expect("a string");
+        assert!(message.ends_with(": lost the sink"), "{message}");
+        assert_eq!(s.exit_code(), EXIT_INTERNAL_ERROR);
     }
 
     #[test]
@@ -1148,8 +1222,8 @@ mod tests {
         let kind = |violations: Vec<Violation>| FailureKind::of(&violations);
         let v = Violation::new;
         assert_eq!(
-            kind(vec![v(Checker::ExpectedOutcome, PANIC, "")]),
-            FailureKind::Panic
+            kind(vec![v(Checker::ExpectedOutcome, ENGINE_PANIC, "")]),
+            FailureKind::EnginePanic
         );
         assert_eq!(
             kind(vec![v(Checker::ExpectedOutcome, INTERNAL_ERROR, "")]),
@@ -1172,9 +1246,97 @@ mod tests {
             "internal-error"
         );
         assert_eq!(
+            serde_json::to_value(FailureKind::EnginePanic).expect("serializes"),
+            "engine-panic"
+        );
+        assert_eq!(
             serde_json::to_value(FailureKind::TimedOut).expect("serializes"),
             "timed-out"
         );
         assert_eq!(summary(vec![fake_report(0, 1, 0)]).results[0].kind(), None);
+    }
+
+    /// Seed 0 of `steady` with a topology validation refuses: the engine's
+    /// key routing divides by zero, a real engine panic in a real run.
+    fn engine_panic(seed: u64) -> SeedReport {
+        let mut scenario = flinch_harness::scenario::load("steady").expect("built-in");
+        scenario.config.topology.max_parallelism = 0;
+        exec::run_guarded(&scenario, seed)
+    }
+
+    #[test]
+    fn an_engine_panic_exits_3_and_says_it_is_a_bug_in_the_engine() {
+        let panicked = engine_panic(1);
+        assert!(!panicked.trace.is_empty(), "the trace up to the panic");
+        let s = summary(vec![fake_report(0, 3, 1), panicked, fake_report(2, 3, 0)]);
+        assert_eq!(s.exit_code(), EXIT_ENGINE_PANIC);
+        let text = s.human();
+        assert!(text.contains("failed     2 (1 engine panic)\n"), "{text}");
+        // The first failure is an ordinary one; the other says what it is.
+        assert!(
+            text.contains("FAILED: seed 0 (and 1 other failing seed: 1 (engine panic))\n"),
+            "{text}"
+        );
+        println!("{text}");
+
+        let mut s = summary(vec![engine_panic(0)]);
+        s.scenario_arg = "broken.toml".into();
+        let text = s.human();
+        assert!(
+            text.contains(
+                "FAILED: seed 0\nreplay: flinch replay broken.toml --seed 0\nengine panic: a host \
+                 panicked in the engine's own code, a bug in the engine (the violation says where)\n\
+                 violations: 1 internal (engine-panic)\n  [expected-outcome] engine-panic: \
+                 engine/src/job.rs:"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(" trace lines:\n"), "{text}");
+        println!("{text}");
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(json["failures"][0]["kind"], "engine-panic");
+        assert_eq!(json["failures"][0]["counts"]["internal"], 1);
+    }
+
+    #[test]
+    fn an_internal_error_exits_4_over_engine_panics_and_verdicts() {
+        let mut s = summary(vec![
+            engine_panic(0),
+            exec::guard(1, || panic!("lost the sink")),
+            fake_report(2, 3, 1),
+            exec::guard(3, || panic!("lost it again")),
+        ]);
+        s.results.push(timed_out(4, 10));
+        s.timeout = Some(Duration::from_millis(1));
+        assert_eq!(s.exit_code(), EXIT_INTERNAL_ERROR);
+        let text = s.human();
+        assert!(
+            text.contains(
+                "failed     5 (2 internal errors, 1 engine panic, 1 timed out after 1ms)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "(and 4 other failing seeds: 1 (internal error), 2, 3 (internal error), \
+                 4 (timed out))"
+            ),
+            "{text}"
+        );
+        s.results.remove(0);
+        let text = s.human();
+        assert!(
+            text.contains(
+                "FAILED: seed 1 (and 3 other failing seeds: 2, 3 (internal error), 4 (timed out))\n\
+                 replay: flinch replay 'scenarios/tm crash.toml' --seed 1\n\
+                 internal error: turmoil or flinch broke, not the job under test, so this seed has \
+                 no verdict to trust\n"
+            ),
+            "{text}"
+        );
+        println!("{text}");
+        // Ctrl-C still wins.
+        s.interrupted = true;
+        assert_eq!(s.exit_code(), EXIT_INTERRUPTED);
     }
 }

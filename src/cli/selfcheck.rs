@@ -1,14 +1,20 @@
 //! `flinch selfcheck`: every planted bug against every built-in scenario,
 //! and the correct engine against them all, to prove the harness catches
 //! what it claims to.
+//!
+//! Exit codes: 0 every bug caught and the correct engine passed every
+//! scenario, 1 not, 3 the correct engine hit an engine panic, 4 some trial
+//! hit an internal error (its catch, or its pass, proves nothing); the
+//! gravest wins, as in `flinch run`.
 
 use super::exec::{run_parallel, HasSeed};
 use super::seeds::{bound_jobs, default_jobs, parse_jobs};
-use super::Output;
+use super::{Output, EXIT_ENGINE_PANIC, EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_PASSED};
 use clap::Args;
 use flinch_engine::config::PlantedBug;
 use flinch_harness::scenario::{builtin, load, Scenario};
 use flinch_harness::selfcheck::{trial, verdict, BugVerdict, Trial};
+use flinch_harness::violation::{ENGINE_PANIC, INTERNAL_ERROR};
 use serde::Serialize;
 use std::time::{Duration, Instant};
 
@@ -69,7 +75,7 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
     }
     let timed = run_parallel(0..jobs.len() as u64, threads, runner, |_| {})?;
     let report = Report::new(&timed, started.elapsed());
-    let code = u8::from(!report.all_caught());
+    let code = report.exit_code();
     let stdout = if args.json {
         serde_json::to_string(&report.json())? + "\n"
     } else {
@@ -82,6 +88,9 @@ struct Report {
     verdicts: Vec<(BugVerdict, Duration)>,
     /// Scenarios the correct engine failed, with the trial that shows it.
     baseline: Vec<Trial>,
+    /// Trials, with or without a bug, whose failing seed hit an internal
+    /// error.
+    internal: Vec<Trial>,
     scenarios: usize,
     wall: Duration,
 }
@@ -106,9 +115,15 @@ impl Report {
             .filter(|t| t.failed_seed.is_some())
             .cloned()
             .collect();
+        let internal = trials
+            .iter()
+            .filter(|t| t.kind == Some(INTERNAL_ERROR))
+            .cloned()
+            .collect();
         Report {
             verdicts,
             baseline,
+            internal,
             scenarios,
             wall,
         }
@@ -123,6 +138,21 @@ impl Report {
 
     fn all_caught(&self) -> bool {
         self.caught() == self.verdicts.len() && self.baseline.is_empty()
+    }
+
+    /// 4 if a trial hit an internal error, else 3 if the correct engine
+    /// hit an engine panic, else 1 unless every bug was caught and the
+    /// correct engine passed.
+    fn exit_code(&self) -> u8 {
+        if !self.internal.is_empty() {
+            EXIT_INTERNAL_ERROR
+        } else if self.baseline.iter().any(|t| t.kind == Some(ENGINE_PANIC)) {
+            EXIT_ENGINE_PANIC
+        } else if self.all_caught() {
+            EXIT_PASSED
+        } else {
+            EXIT_FAILED
+        }
     }
 
     fn json(&self) -> impl Serialize + '_ {
@@ -224,10 +254,70 @@ impl Report {
                 t.violation.as_deref().unwrap_or("")
             );
         }
+        for t in &self.internal {
+            out += &format!(
+                "INTERNAL ERROR: {} with {} failed seed {} for a reason of turmoil's or \
+                 flinch's, so it proves nothing: {}\n",
+                t.scenario,
+                t.bug.map_or("the correct engine", |b| b.name()),
+                t.failed_seed.unwrap_or_default(),
+                t.violation.as_deref().unwrap_or("")
+            );
+        }
         out
     }
 }
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(kind: &'static str, bug: Option<PlantedBug>) -> Trial {
+        Trial {
+            scenario: "steady".into(),
+            bug,
+            failed_seed: Some(3),
+            seeds_tried: 4,
+            checker: Some("expected-outcome".into()),
+            kind: Some(kind),
+            violation: Some(format!("{kind}: ...")),
+        }
+    }
+
+    fn report(baseline: Vec<Trial>, internal: Vec<Trial>) -> Report {
+        Report {
+            verdicts: Vec::new(),
+            baseline,
+            internal,
+            scenarios: 19,
+            wall: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn the_exit_code_says_whether_the_selfcheck_can_be_trusted() {
+        assert_eq!(report(vec![], vec![]).exit_code(), EXIT_PASSED);
+        let false_alarm = failed("not-finished", None);
+        assert_eq!(report(vec![false_alarm], vec![]).exit_code(), EXIT_FAILED);
+        let panicked = failed(ENGINE_PANIC, None);
+        assert_eq!(
+            report(vec![panicked.clone()], vec![]).exit_code(),
+            EXIT_ENGINE_PANIC
+        );
+        let broke = failed(INTERNAL_ERROR, Some(PlantedBug::CommitOnBarrier));
+        let r = report(vec![panicked], vec![broke]);
+        assert_eq!(r.exit_code(), EXIT_INTERNAL_ERROR);
+        let text = r.human();
+        assert!(
+            text.contains(
+                "INTERNAL ERROR: steady with commit-on-barrier failed seed 3 for a reason of \
+                 turmoil's or flinch's, so it proves nothing: internal-error: ...\n"
+            ),
+            "{text}"
+        );
+    }
 }
