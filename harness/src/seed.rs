@@ -230,14 +230,35 @@ mod tests {
     }
 
     #[test]
-    fn a_listener_queue_turmoil_cannot_hold_is_an_internal_error() {
-        // A valid scenario: the store's links hold every message for a
-        // minute while the jobmanager and the taskmanagers keep dialling
-        // it; when the stall ends, the held connection requests land at
-        // once and overflow turmoil's listener queue (sized for every task
-        // connecting once): turmoil panics.
+    fn a_fault_on_a_host_the_simulation_lacks_is_an_internal_error() {
+        // Validation refuses this plan (no such host); past it, the
+        // harness asks turmoil to crash a host it never built, and
+        // turmoil's own panic is the harness's fault, not the engine's.
         let mut s = steady();
-        s.max_sim_time = Duration::from_secs(70);
+        s.faults = vec![Fault {
+            kind: FaultKind::Crash,
+            host: "taskmanager-9".into(),
+            at: Duration::from_millis(500),
+            jitter: Duration::ZERO,
+            on: None,
+        }];
+        let report = run_seed(&s, 0);
+        let v = broken_run(&report);
+        assert_eq!(v.kind, INTERNAL_ERROR, "{v}");
+        assert!(!v.message.starts_with("engine/"), "{v}");
+    }
+
+    /// Found by a colleague's review of the internal-error report (and
+    /// the class the scenario_run fuzz target aims at): the store's links
+    /// hold every message for a minute while the other hosts keep dialling
+    /// it; when the stall ends, the held connection requests land at once.
+    /// turmoil's listener queue, sized for the topology alone, overflowed
+    /// and turmoil panicked; it is now sized for the plan's holds too
+    /// ([`crate::world::held_dials`]), and the job survives exactly once.
+    #[test]
+    fn a_minute_long_stall_of_the_store_is_survived() {
+        let mut s = steady();
+        s.max_sim_time = Duration::from_secs(90);
         s.faults = vec![Fault {
             kind: FaultKind::Stall {
                 peer: ALL_PEERS.to_string(),
@@ -249,17 +270,6 @@ mod tests {
             on: None,
         }];
         let report = run_seed(&s, 0);
-        let v = broken_run(&report);
-        assert_eq!(v.kind, INTERNAL_ERROR, "{v}");
-        assert!(v.message.starts_with("panic in turmoil-"), "{v}");
-        assert!(v.message.contains("while the hosts ran: "), "{v}");
-        assert!(v.message.ends_with("server socket buffer full"), "{v}");
-        assert!(
-            report
-                .trace
-                .iter()
-                .any(|e| matches!(e.what, What::Fault(_))),
-            "the stall is in the trace"
-        );
+        assert!(report.passed, "{:#?}", report.violations);
     }
 }
