@@ -302,7 +302,9 @@ impl Sketch<'_, '_> {
             "capacity",
         ] {
             let takes = params.contains(&param);
-            if !takes && !(self.wild && self.u.ratio(1, 8)?) {
+            // A wild sketch sometimes gives a kind a parameter it does not take.
+            let stray = !takes && self.wild && self.u.ratio(1, 8)?;
+            if !takes && !stray {
                 continue;
             }
             if takes && param == "oneway" && self.u.arbitrary()? {
