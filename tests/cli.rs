@@ -712,6 +712,15 @@ fn check_validates_without_running_and_suggests_the_name_meant() {
         stdout.starts_with("ok: taskmanager-crash: scenario taskmanager-crash: 2 taskmanagers"),
         "{stdout}"
     );
+    // A planted bug is said first: such a scenario is wrong on purpose.
+    let (code, stdout, stderr) = flinch(&["check", "tests/readme/planted.toml"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains(
+            ": scenario nemesis-mixed-commit-on-barrier with planted bug commit-on-barrier: "
+        ),
+        "{stdout}"
+    );
     let dir = TempDir::new("check");
     let head = "name = \"typo\"\ndescription = \"A typo.\"\njob = { name = \"keyed-count\" }\n";
     let tail = "\n[expect]\noutcome = \"exactly-once\"\n";

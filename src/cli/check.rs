@@ -25,13 +25,19 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Output> {
     } else {
         ""
     };
+    // A planted bug makes the engine wrong on purpose: say so first.
+    let bug = s
+        .config
+        .planted_bug
+        .map(|b| format!(" with planted bug {}", b.name()))
+        .unwrap_or_default();
     let (topology, workload) = (&s.config.topology, &s.config.workload);
     let faults = match s.faults.len() {
         1 => "1 fault".to_owned(),
         n => format!("{n} faults"),
     };
     let stdout = format!(
-        "ok: {}: scenario {}: {} taskmanagers, parallelism {}, {} records; {faults}{nemesis}; \
+        "ok: {}: scenario {}{bug}: {} taskmanagers, parallelism {}, {} records; {faults}{nemesis}; \
          expects {expects}; seeds {}..{}; max_sim_time {:?}\n",
         args.scenario,
         s.name,

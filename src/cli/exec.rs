@@ -231,6 +231,10 @@ where
     let next = AtomicU64::new(0);
     // Set once no more seeds may start.
     let closed = AtomicBool::new(false);
+    // Set when a failure closed it (`fail_fast`): by the worker that ran
+    // the failing seed, before it could claim another.
+    let failed_fast = AtomicBool::new(false);
+    let fail_fast = controls.fail_fast;
     let interrupted = || {
         controls
             .interrupt
@@ -250,7 +254,7 @@ where
         for n in 0..threads {
             let tx = tx.clone();
             let mut runner = runner.clone();
-            let (next, closed) = (&next, &closed);
+            let (next, closed, failed_fast) = (&next, &closed, &failed_fast);
             let start = seeds.start;
             let interrupt = controls.interrupt;
             let spawned = thread::Builder::new()
@@ -281,6 +285,12 @@ where
                             break;
                         }
                         let result = runner(seed, &stop);
+                        if fail_fast
+                            && result.as_ref().is_some_and(HasSeed::failed)
+                            && !closed.swap(true, Ordering::Relaxed)
+                        {
+                            failed_fast.store(true, Ordering::Relaxed);
+                        }
                         if tx.send(Message::Done { seed, result }).is_err() {
                             break;
                         }
@@ -314,9 +324,6 @@ where
                     running.remove(&seed);
                     match result {
                         Some(r) => {
-                            if controls.fail_fast && r.failed() {
-                                swept.failed_fast |= !closed.swap(true, Ordering::Relaxed);
-                            }
                             on_event(Some(&r));
                             swept.results.push(r);
                         }
@@ -344,6 +351,7 @@ where
     let claimed = next.load(Ordering::Relaxed);
     swept.not_started = count - claimed;
     swept.interrupted |= interrupted();
+    swept.failed_fast = failed_fast.load(Ordering::Relaxed);
     swept.results.sort_by_key(HasSeed::seed);
     Ok(swept)
 }
@@ -566,6 +574,30 @@ pub mod tests {
         assert_eq!(swept.stopped, 0);
         assert_eq!(swept.results.len() as u64 + swept.not_started, 100);
         assert!(swept.not_started > 50, "{} not started", swept.not_started);
+    }
+
+    /// Found by a colleague trying the README's claim: the worker that ran
+    /// a failing seed used to claim the next one before the calling thread
+    /// closed the sweep, so one seed more ran.
+    #[test]
+    fn fail_fast_on_one_thread_starts_no_seed_after_the_failure() {
+        for _ in 0..20 {
+            let controls = Controls {
+                jobs: 1,
+                fail_fast: true,
+                ..Controls::default()
+            };
+            let swept = sweep(
+                0..40,
+                &controls,
+                |seed, _: &Stop| ran(seed, seed == 2),
+                |_: Option<&Ran>| {},
+            )
+            .expect("threads start");
+            assert_eq!(seeds_of(&swept.results), vec![0, 1, 2]);
+            assert!(swept.failed_fast);
+            assert_eq!(swept.not_started, 37);
+        }
     }
 
     #[test]
