@@ -371,7 +371,11 @@ fn toml_error(source: &str, file: &str, error: &toml::de::Error) -> ScenarioErro
 /// "invalid TOML: unexpected ... at column N" for the character at byte
 /// `offset` of `source`, for a syntax error that came without a message.
 fn unexpected_at(source: &str, offset: usize) -> String {
-    let offset = offset.min(source.len());
+    let mut offset = offset.min(source.len());
+    // The parser's spans fall on character boundaries; stay safe if not.
+    while !source.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let line_start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
     let column = source[line_start..offset].chars().count() + 1;
     let what = match source[offset..].chars().next() {

@@ -45,72 +45,29 @@ pub const SIM_EPOCH_SECS: u64 = 1_700_000_000;
 /// accepted, and of each stream's buffer (`Builder::tcp_capacity`).
 pub const TURMOIL_TCP_CAPACITY: usize = 64;
 
-/// The TCP capacity a run needs. turmoil panics when a listener's queue of
-/// connection requests overflows, where a real kernel would drop the SYN
-/// and the client retry. Two things fill a queue:
+/// The TCP capacity a job needs: at most every task and every taskmanager
+/// connect to one listener at the same moment (every task uploading its
+/// snapshot to `store`, every taskmanager registering with the jobmanager,
+/// every source connecting to a taskmanager's data port). Raised above
+/// turmoil's default only when the topology needs it: it also sizes every
+/// stream's buffer, so it changes backpressure and trace hashes.
 ///
-/// - the topology: at most every task and every taskmanager connect to one
-///   listener at the same moment (every task uploading its snapshot to
-///   `store`, every taskmanager registering with the jobmanager, every
-///   source connecting to a taskmanager's data port);
-/// - faults that hold messages (`stall`, and `latency` slower than a
-///   connect's timeout): every connect the engine makes gives up after
-///   `timing.rpc_timeout` and dials again, so while a link is held each
-///   dialler leaves one held request per `rpc_timeout`, and all of them
-///   land when the hold ends ([`held_dials`]).
-///
-/// Raised above turmoil's default only when one of them needs it: the
-/// capacity also sizes every stream's buffer, so it changes backpressure
-/// and trace hashes. The result is a power of two, at most `usize::MAX`.
-pub fn tcp_capacity(config: &JobConfig, faults: &[Fault]) -> usize {
-    let needed = topology_dials(config).max(held_dials(config, faults));
-    if needed < TURMOIL_TCP_CAPACITY as u64 {
+/// More requests than this can still land at once (a `stall` holds them
+/// while every connect gives up after `rpc_timeout` and dials again, and
+/// releases them together): flinch's turmoil drops the ones a full queue
+/// cannot take, and their clients see the connection refused, as from a
+/// kernel past a listener's backlog (vendor/README.md). Upstream turmoil
+/// panics there.
+pub fn tcp_capacity(config: &JobConfig) -> usize {
+    let plan = Plan::new(config);
+    let connectors = u64::from(plan.sources)
+        + u64::from(plan.counts)
+        + u64::from(config.topology.taskmanagers)
+        + 1;
+    if connectors < TURMOIL_TCP_CAPACITY as u64 {
         return TURMOIL_TCP_CAPACITY;
     }
-    let capacity = needed
-        .checked_next_power_of_two()
-        .and_then(|c| c.checked_mul(2));
-    capacity
-        .and_then(|c| usize::try_from(c).ok())
-        .unwrap_or(usize::MAX)
-}
-
-/// Connection requests the topology can send one listener at once.
-fn topology_dials(config: &JobConfig) -> u64 {
-    let plan = Plan::new(config);
-    u64::from(plan.sources) + u64::from(plan.counts) + u64::from(config.topology.taskmanagers) + 1
-}
-
-/// An upper bound on the connection requests that can wait in held links
-/// and land on one listener together: every dial the job can have in
-/// flight at once (each source to every keyed subtask, to `log` and to
-/// `store`; each keyed subtask to `sink` and `store`; each taskmanager and
-/// the jobmanager to their peers), once for every `rpc_timeout` that the
-/// plan's holds last in total (overlapping holds counted twice, to stay an
-/// upper bound), plus one more round dialled as a hold ends. Zero for a
-/// plan without holds.
-pub fn held_dials(config: &JobConfig, faults: &[Fault]) -> u64 {
-    let held: Duration = faults
-        .iter()
-        .map(|f| match &f.kind {
-            FaultKind::Stall { duration, .. } => *duration,
-            FaultKind::Latency { max, .. } if *max >= config.timing.rpc_timeout => *max,
-            _ => Duration::ZERO,
-        })
-        .fold(Duration::ZERO, Duration::saturating_add);
-    if held.is_zero() {
-        return 0;
-    }
-    let plan = Plan::new(config);
-    let (sources, counts) = (u64::from(plan.sources), u64::from(plan.counts));
-    let in_flight = sources
-        .saturating_mul(counts.saturating_add(2))
-        .saturating_add(counts.saturating_mul(2))
-        .saturating_add(u64::from(config.topology.taskmanagers))
-        .saturating_add(1);
-    let timeout = config.timing.rpc_timeout.as_nanos().max(1);
-    let rounds = u64::try_from(held.as_nanos() / timeout).unwrap_or(u64::MAX);
-    in_flight.saturating_mul(rounds.saturating_add(2))
+    usize::try_from(connectors.next_power_of_two() * 2).unwrap_or(usize::MAX)
 }
 
 /// How often the step loop asks its stop hook, in steps of [`TICK`]: every
@@ -215,7 +172,7 @@ pub fn simulate_plan_until(
     faults: &[Fault],
     stop: &dyn Fn() -> bool,
 ) -> Result<RunOutcome, SimError> {
-    let build = || World::build(scenario, seed, faults);
+    let build = || World::build(scenario, seed);
     let mut world = panics::catch(Phase::Build, Duration::ZERO, build)
         .map_err(|p| broken(Breakage::Panic(p), Duration::ZERO, Vec::new()))?;
     let ran = world.run(scenario, seed, faults, stop);
@@ -328,7 +285,7 @@ impl World<'_> {
         Err(broken(breakage, at, self.trace.borrow().clone()))
     }
 
-    fn build(scenario: &Scenario, seed: u64, faults: &[Fault]) -> Self {
+    fn build(scenario: &Scenario, seed: u64) -> Self {
         let config = Rc::new(scenario.config.clone());
         let trace: Trace = Rc::default();
         let sim = turmoil::Builder::new()
@@ -338,7 +295,7 @@ impl World<'_> {
             .min_message_latency(LATENCY_MIN)
             .max_message_latency(LATENCY_MAX)
             .simulation_duration(scenario.max_sim_time + GRACE + Duration::from_secs(1))
-            .tcp_capacity(tcp_capacity(&scenario.config, faults))
+            .tcp_capacity(tcp_capacity(&scenario.config))
             .build();
         let mut world = World {
             sim,
