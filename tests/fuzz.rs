@@ -60,13 +60,19 @@ fn fresh(seed: u64, len: usize) -> Vec<u8> {
     bytes
 }
 
+/// Every input of `target`'s committed corpus (which must be there), then
+/// every former finding of it.
+fn corpus_and_findings(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut inputs = read_inputs(&format!("fuzz/corpus/{target}"));
+    assert!(inputs.len() > 20, "the {target} corpus is missing");
+    inputs.extend(read_inputs(&format!("fuzz/regressions/{target}")));
+    inputs
+}
+
 #[test]
 fn the_parse_corpus_and_every_former_finding_parse_without_a_finding() {
-    let mut inputs = read_inputs("fuzz/corpus/scenario_parse");
-    assert!(inputs.len() > 20, "the scenario_parse corpus is missing");
-    inputs.extend(read_inputs("fuzz/regressions/scenario_parse"));
     let mut accepted = 0;
-    for (path, data) in &inputs {
+    for (path, data) in &corpus_and_findings("scenario_parse") {
         match check_parse(data) {
             Ok(scenario) => accepted += usize::from(scenario.is_some()),
             Err(finding) => panic!("{}: {finding}", path.display()),
@@ -79,11 +85,8 @@ fn the_parse_corpus_and_every_former_finding_parse_without_a_finding() {
 
 #[test]
 fn the_run_corpus_and_every_former_finding_run_without_a_finding() {
-    let mut inputs = read_inputs("fuzz/corpus/scenario_run");
-    assert!(inputs.len() > 20, "the scenario_run corpus is missing");
-    inputs.extend(read_inputs("fuzz/regressions/scenario_run"));
     let mut verdicts = 0;
-    for (path, data) in &inputs {
+    for (path, data) in &corpus_and_findings("scenario_run") {
         match check_run(data) {
             Ok(RunEnd::Verdict { .. }) => verdicts += 1,
             Ok(RunEnd::Refused | RunEnd::OutOfBudget) => {}
@@ -105,19 +108,43 @@ fn every_built_in_scenario_is_accepted_as_a_raw_input() {
     }
 }
 
+/// Fresh sketches parse without a finding, and enough of them pass
+/// validation to keep the run target fed: about half did when the
+/// generator was tuned (1,484 of 3,000). Below a third, the test fails and
+/// names the most common refusals, the place to tune `sketch.rs`.
 #[test]
-fn fresh_structured_inputs_parse_without_a_finding() {
+fn fresh_structured_inputs_parse_without_a_finding_and_a_third_are_accepted() {
     let mut accepted = 0;
+    let mut refusals = std::collections::BTreeMap::<String, u32>::new();
     for seed in 0..FRESH_PARSE {
         let data = fresh(seed, 64 + (seed as usize % 512));
         match check_parse(&data) {
-            Ok(scenario) => accepted += u64::from(scenario.is_some()),
+            Ok(Some(_)) => accepted += 1,
+            Ok(None) => {
+                let text = flinch_harness::fuzz::scenario_text(&data);
+                if let Err(e) = flinch_harness::scenario::parse(&text, "fuzz.toml") {
+                    let field = e.field.unwrap_or_default();
+                    *refusals
+                        .entry(format!("{field}: {}", e.message))
+                        .or_default() += 1;
+                }
+            }
             Err(finding) => panic!("fresh input {seed}: {finding}"),
         }
     }
-    // The generator aims at valid files with edges mixed in: most inputs
-    // are refused, but not all (the fuzz notes give the measured rate).
-    assert!(accepted > 0, "no fresh structured input was accepted");
+    if accepted * 3 < FRESH_PARSE {
+        let mut common: Vec<_> = refusals.into_iter().collect();
+        common.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        let common: Vec<String> = common
+            .iter()
+            .take(10)
+            .map(|(r, n)| format!("{n:5} {r}"))
+            .collect();
+        panic!(
+            "only {accepted} of {FRESH_PARSE} fresh sketches were accepted; most common refusals:\n{}",
+            common.join("\n")
+        );
+    }
 }
 
 #[test]
@@ -127,36 +154,5 @@ fn fresh_structured_inputs_run_without_a_finding() {
         if let Err(finding) = check_run(&data) {
             panic!("fresh input {seed}: {finding}");
         }
-    }
-}
-
-/// Not a check: prints why fresh inputs are refused, to tune the sketch
-/// generator (`cargo test --test fuzz refusals -- --ignored --nocapture`).
-#[test]
-#[ignore]
-fn refusals() {
-    let mut reasons = std::collections::BTreeMap::<String, u32>::new();
-    let mut accepted = 0;
-    for seed in 0..FRESH_PARSE {
-        let data = fresh(seed, 64 + (seed as usize % 512));
-        let text = flinch_harness::fuzz::scenario_text(&data);
-        match flinch_harness::scenario::parse(&text, "fuzz.toml") {
-            Ok(_) => accepted += 1,
-            Err(e) => {
-                *reasons
-                    .entry(
-                        e.field.unwrap_or_default()
-                            + ": "
-                            + &e.message.chars().take(60).collect::<String>(),
-                    )
-                    .or_default() += 1
-            }
-        }
-    }
-    let mut reasons: Vec<_> = reasons.into_iter().collect();
-    reasons.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
-    println!("accepted {accepted} of {FRESH_PARSE}");
-    for (r, n) in reasons.iter().take(30) {
-        println!("{n:5} {r}");
     }
 }

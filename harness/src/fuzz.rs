@@ -98,7 +98,10 @@ pub fn check_parse(data: &[u8]) -> Result<Option<Scenario>, Finding> {
             Ok(Some(scenario))
         }
         Err(error) => {
-            if error.file != FILE || error.message.trim().is_empty() {
+            if error.file != FILE {
+                return Err(finding(format!("an error naming another file: {error}")));
+            }
+            if error.message.trim().is_empty() {
                 return Err(finding(format!("an error without a message: {error}")));
             }
             if error.line.is_none() && error.field.is_none() {
