@@ -109,6 +109,7 @@ fn a_fault_that_never_fires_makes_the_run_vacuous_not_passed() {
     let mut scenario = load("steady").expect("built-in");
     // The job ends after about 1.4 s; a crash at 25 s can never happen.
     scenario.faults.push(Fault {
+        id: None,
         kind: FaultKind::Crash,
         host: "taskmanager-1".into(),
         at: Duration::from_secs(25),

@@ -246,6 +246,98 @@ impl Event {
     }
 }
 
+impl Event {
+    /// Names of the events that may carry a checkpoint ([`Event::checkpoint`]):
+    /// a trigger's `checkpoint` filter is refused on any other event.
+    pub const WITH_CHECKPOINT: [&'static str; 11] = [
+        "tasks_deployed",
+        "checkpoint_triggered",
+        "checkpoint_acknowledged",
+        "checkpoint_completed",
+        "checkpoint_aborted",
+        "state_snapshotted",
+        "state_restored",
+        "txn_pre_committed",
+        "txn_committed",
+        "txn_aborted",
+        "fenced",
+    ];
+
+    /// Names of the events about one task ([`Event::task`]): a trigger's
+    /// `task` filter is refused on any other event.
+    pub const WITH_TASK: [&'static str; 8] = [
+        "checkpoint_acknowledged",
+        "state_snapshotted",
+        "state_restored",
+        "txn_pre_committed",
+        "txn_committed",
+        "txn_aborted",
+        "fenced",
+        "task_failed",
+    ];
+
+    /// Names of the events that may carry a job attempt ([`Event::epoch`]):
+    /// a trigger's `epoch` filter is refused on any other event.
+    pub const WITH_EPOCH: [&'static str; 12] = [
+        "job_state",
+        "tasks_deployed",
+        "checkpoint_triggered",
+        "state_snapshotted",
+        "state_restored",
+        "txn_pre_committed",
+        "txn_committed",
+        "txn_aborted",
+        "fenced",
+        "task_failed",
+        "failover",
+        "checkpoints_recovered",
+    ];
+
+    /// The task the event is about, if any: the task of an acknowledgement,
+    /// snapshot, restore or failure, and for a transaction's events (and a
+    /// fenced request) the keyed subtask whose sink owns it, `count[txn.subtask]`.
+    /// `Some` exactly for the events named in [`Event::WITH_TASK`].
+    pub fn task(&self) -> Option<TaskId> {
+        match self {
+            Event::CheckpointAcknowledged { task, .. }
+            | Event::StateSnapshotted { task, .. }
+            | Event::StateRestored { task, .. }
+            | Event::TaskFailed { task, .. } => Some(*task),
+            Event::TxnPreCommitted { txn, .. }
+            | Event::TxnCommitted { txn, .. }
+            | Event::TxnAborted { txn }
+            | Event::Fenced { txn, .. } => Some(TaskId {
+                vertex: Vertex::Count,
+                subtask: txn.subtask,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The job attempt (epoch, Flink's attempt number of the whole job) the
+    /// event belongs to, if it has one: a transaction's is the epoch in its
+    /// [`TxnId`] (for `fenced`, the refused request's epoch, not the sink's
+    /// current one); a `job_state` has one while running or restarting.
+    /// Possibly `Some` only for the events named in [`Event::WITH_EPOCH`].
+    pub fn epoch(&self) -> Option<u64> {
+        match self {
+            Event::JobState(JobState::Running { epoch } | JobState::Restarting { epoch })
+            | Event::TasksDeployed { epoch, .. }
+            | Event::CheckpointTriggered { epoch, .. }
+            | Event::StateSnapshotted { epoch, .. }
+            | Event::StateRestored { epoch, .. }
+            | Event::TaskFailed { epoch, .. }
+            | Event::Failover { epoch, .. }
+            | Event::CheckpointsRecovered { epoch, .. } => Some(*epoch),
+            Event::TxnPreCommitted { txn, .. }
+            | Event::TxnCommitted { txn, .. }
+            | Event::TxnAborted { txn }
+            | Event::Fenced { txn, .. } => Some(txn.epoch),
+            _ => None,
+        }
+    }
+}
+
 type Sink = Rc<dyn Fn(&str, Event)>;
 
 /// Where events go. Cloned into every host; calls are synchronous and in
@@ -292,6 +384,138 @@ mod tests {
         for bad in ["count", "count[x]", "sink[0]", "count[1"] {
             assert!(TaskId::try_from(bad.to_string()).is_err(), "{bad}");
         }
+    }
+
+    /// One event of every kind, each with every optional part present.
+    fn one_of_each() -> Vec<Event> {
+        let task = TaskId {
+            vertex: Vertex::Source,
+            subtask: 1,
+        };
+        let txn = TxnId {
+            subtask: 2,
+            epoch: 3,
+            checkpoint: 4,
+        };
+        vec![
+            Event::HostStarted,
+            Event::JobState(JobState::Running { epoch: 1 }),
+            Event::TasksDeployed {
+                epoch: 1,
+                restore: Some(2),
+            },
+            Event::CheckpointTriggered {
+                checkpoint: 1,
+                epoch: 1,
+            },
+            Event::CheckpointAcknowledged {
+                checkpoint: 1,
+                task,
+            },
+            Event::CheckpointCompleted {
+                checkpoint: 1,
+                offsets: vec![],
+            },
+            Event::CheckpointAborted {
+                checkpoint: 1,
+                reason: String::new(),
+            },
+            Event::StateSnapshotted {
+                checkpoint: 1,
+                task,
+                epoch: 1,
+                digest: 0,
+                operator_digest: None,
+            },
+            Event::StateRestored {
+                checkpoint: 1,
+                task,
+                epoch: 1,
+                digest: 0,
+            },
+            Event::TxnPreCommitted { txn, records: 1 },
+            Event::TxnCommitted { txn, records: 1 },
+            Event::TxnAborted { txn },
+            Event::Fenced {
+                txn,
+                current_epoch: 4,
+            },
+            Event::CorruptRead {
+                name: String::new(),
+            },
+            Event::TaskFailed {
+                task,
+                epoch: 1,
+                reason: String::new(),
+            },
+            Event::TaskManagerLost {
+                taskmanager: String::new(),
+                reason: String::new(),
+            },
+            Event::Failover {
+                epoch: 2,
+                cause: String::new(),
+            },
+            Event::RestartScheduled {
+                attempt: 1,
+                delay_ms: 1,
+            },
+            Event::CheckpointsRecovered {
+                version: 1,
+                epoch: 1,
+                checkpoints: vec![],
+            },
+            Event::StoreWriteLate {
+                op: String::new(),
+                name: String::new(),
+                late_ms: 1,
+                applied: true,
+            },
+        ]
+    }
+
+    #[test]
+    fn the_filter_tables_name_exactly_the_events_whose_accessors_answer() {
+        let events = one_of_each();
+        assert_eq!(events.len(), Event::NAMES.len(), "one event of every kind");
+        for e in &events {
+            let name = e.name();
+            assert_eq!(
+                e.task().is_some(),
+                Event::WITH_TASK.contains(&name),
+                "{name}"
+            );
+            assert_eq!(
+                e.epoch().is_some(),
+                Event::WITH_EPOCH.contains(&name),
+                "{name}"
+            );
+            assert_eq!(
+                e.checkpoint().is_some(),
+                Event::WITH_CHECKPOINT.contains(&name),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_transactions_task_is_its_keyed_subtask_and_its_epoch_the_txns() {
+        let txn = TxnId {
+            subtask: 2,
+            epoch: 3,
+            checkpoint: 4,
+        };
+        let fenced = Event::Fenced {
+            txn,
+            current_epoch: 5,
+        };
+        assert_eq!(
+            fenced.task().map(|t| t.to_string()),
+            Some("count[2]".into())
+        );
+        assert_eq!(fenced.epoch(), Some(3));
+        assert_eq!(Event::HostStarted.epoch(), None);
+        assert_eq!(Event::JobState(JobState::Finished).epoch(), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! scenario loader refuses a run longer than [`MAX_SIM_TIME`], so a
 //! saturated sum is an error there, never a panic.
 
-use crate::fault::Fault;
+use crate::fault::{Fault, Trigger};
 use crate::nemesis::{ranges, Nemesis};
 use crate::world::GRACE;
 use flinch_engine::config::{JobConfig, RestartConfig};
@@ -169,7 +169,8 @@ pub fn needed_sim_time(config: &JobConfig, liveness_bound: Option<Duration>) -> 
 /// faults start before `until` and last at most the longest drawn duration
 /// ([`ranges`]). A fault waiting for an engine event fires while the job
 /// runs, so no later than [`needed_sim_time`] after what came before it,
-/// then `at` later, then it lasts its duration.
+/// then `at` (plus `jitter`) and its `delay` later, then it lasts its
+/// duration; a fault waiting for another fault's edge is budgeted the same.
 pub fn default_max_sim_time(
     config: &JobConfig,
     liveness_bound: Option<Duration>,
@@ -188,8 +189,11 @@ pub fn default_max_sim_time(
         .iter()
         .filter(|f| f.on.is_some())
         .fold(Duration::ZERO, |sum, f| {
+            let delay = f.on.as_ref().map_or(Duration::ZERO, Trigger::delay);
             sum.saturating_add(needed)
                 .saturating_add(f.at)
+                .saturating_add(f.jitter)
+                .saturating_add(delay)
                 .saturating_add(lasts(f))
         });
     healed

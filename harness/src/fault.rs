@@ -2,45 +2,171 @@
 //! draws them from a seed), the run loop applies them between simulation
 //! steps. The plan, not the RNG, is what shrinking edits.
 
+use flinch_engine::event::{Event, TaskId};
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
 
+/// One fault of a plan (Jepsen's nemesis operations, as data): what
+/// happens to which host, and when.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Fault {
+    /// The name other faults' triggers use for it (`on = { fault = "cut" }`):
+    /// at most [`ID_MAX_LEN`] characters of `a-z`, `0-9`, `-` and `_`,
+    /// unique in a scenario. Faults are referred to by id, never by index,
+    /// so merging a nemesis's plan or removing faults while shrinking keeps
+    /// every reference. Nemesis faults have none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
     pub kind: FaultKind,
     /// The host it targets, by name (`taskmanager-2`, `sink`, ...). For a
     /// fault on a link, one end of it (the sender, for a one-way partition).
     pub host: String,
-    /// Simulated time at which it fires, at the earliest.
+    /// Simulated time at which it fires, at the earliest. With an event
+    /// trigger, only events at or after it count; with a fault trigger it
+    /// is always zero (refused in a file).
     #[serde(serialize_with = "ser_duration")]
     pub at: Duration,
-    /// The fault fires at a time drawn from `[at, at + jitter)` by the run's
-    /// seed, so a sweep over seeds probes many points of the run.
+    /// A time trigger fires at a time drawn from `[at, at + jitter)` by the
+    /// run's seed, so a sweep over seeds probes many points of the run; an
+    /// event trigger starts counting events there. A fault trigger adds the
+    /// draw to its `delay`: it fires in `[edge + delay, edge + delay + jitter)`.
     #[serde(serialize_with = "ser_duration")]
     pub jitter: Duration,
-    /// Fire on an engine event instead: the `occurrence`-th matching event
-    /// at or after the (jittered) `at`. The fault lands at the next tick.
-    pub on: Option<EventTrigger>,
+    /// Fire on an engine event, or on another fault's start or end, instead
+    /// of at a time.
+    pub on: Option<Trigger>,
 }
 
-/// "When checkpoint 3 is triggered", "after the 2nd pre-commit".
+/// The longest fault id, in characters: ids are names a person types.
+pub const ID_MAX_LEN: usize = 32;
+
+/// What a triggered fault waits for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Trigger {
+    /// An engine event, as the trace shows it.
+    Event(EventTrigger),
+    /// Another fault of the plan starting or ending.
+    Fault(FaultTrigger),
+}
+
+impl Trigger {
+    /// How long after the event or edge the fault fires.
+    pub fn delay(&self) -> Duration {
+        match self {
+            Trigger::Event(t) => t.delay,
+            Trigger::Fault(t) => t.delay,
+        }
+    }
+}
+
+/// "When checkpoint 3 is triggered", "50 ms after the 2nd pre-commit of
+/// `count[1]` in epoch 2". Each filter that is set must hold of the event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventTrigger {
     /// The event's trace name, e.g. `checkpoint_triggered` (`Event::NAMES`).
     pub event: String,
+    /// Only events that this host emitted (the trace's host column).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Only events about this task ([`Event::task`]; a transaction's task
+    /// is `count[subtask]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskId>,
+    /// Only events of this job attempt ([`Event::epoch`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<u64>,
     /// Only events about this checkpoint.
     pub checkpoint: Option<u64>,
     /// Which matching event fires the fault: 1 is the first.
     pub occurrence: u32,
+    /// The fault fires this long after the matching event (simulated time;
+    /// zero: at the next tick).
+    #[serde(
+        skip_serializing_if = "Duration::is_zero",
+        serialize_with = "ser_duration"
+    )]
+    pub delay: Duration,
 }
 
 impl EventTrigger {
-    pub fn matches(&self, event: &flinch_engine::event::Event) -> bool {
+    /// A trigger on the first `event`, without filters or delay.
+    pub fn on(event: &str) -> EventTrigger {
+        EventTrigger {
+            event: event.to_owned(),
+            host: None,
+            task: None,
+            epoch: None,
+            checkpoint: None,
+            occurrence: 1,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// Whether `event`, emitted by `host`, passes every filter.
+    pub fn matches(&self, host: &str, event: &Event) -> bool {
         event.name() == self.event
+            && self.host.as_deref().is_none_or(|h| h == host)
+            && self.task.is_none_or(|t| event.task() == Some(t))
+            && self.epoch.is_none_or(|e| event.epoch() == Some(e))
             && self
                 .checkpoint
                 .is_none_or(|c| event.checkpoint() == Some(c))
+    }
+}
+
+/// "Right after the partition `cut` heals": fires `delay` after the named
+/// fault's start or end edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FaultTrigger {
+    /// The anchor's [`Fault::id`].
+    pub fault: String,
+    pub edge: Edge,
+    /// Simulated time after the edge (plus the fault's resolved jitter).
+    #[serde(
+        skip_serializing_if = "Duration::is_zero",
+        serialize_with = "ser_duration"
+    )]
+    pub delay: Duration,
+}
+
+/// Which edge of a fault: when it fires, or when it heals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Edge {
+    /// The fault is applied.
+    Start,
+    /// The fault ends: its restart, repair, release, restored latency, end
+    /// of message loss or disk heal (a `restart`'s end is its start).
+    End,
+}
+
+impl Edge {
+    /// As scenario files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Edge::Start => "start",
+            Edge::End => "end",
+        }
+    }
+}
+
+impl Fault {
+    /// The id of the fault this one waits for, if it has a fault trigger.
+    pub fn anchor(&self) -> Option<&str> {
+        match &self.on {
+            Some(Trigger::Fault(t)) => Some(&t.fault),
+            _ => None,
+        }
+    }
+
+    /// The event trigger, if it has one.
+    pub fn event_trigger(&self) -> Option<&EventTrigger> {
+        match &self.on {
+            Some(Trigger::Event(t)) => Some(t),
+            _ => None,
+        }
     }
 }
 
@@ -88,11 +214,14 @@ pub enum FaultKind {
         #[serde(rename = "for", serialize_with = "ser_duration")]
         duration: Duration,
     },
-    /// Messages are lost with probability `rate` (turmoil's link failure: the
-    /// link drops what is in flight and heals on a later send). turmoil 0.7.2
-    /// applies only its global fail rate, so this hits every link, not just
-    /// `host`'s, while it lasts.
+    /// The links between `host` and `peer` (`*`: every other host) lose
+    /// messages: each tick, each link is cut for that one tick with
+    /// probability `rate`, dropping what is in flight on it (turmoil's
+    /// partition), then repaired unless a `partition` holds it cut. The
+    /// draws come from the harness's own RNG, seeded by the run's seed, so
+    /// they never shift turmoil's.
     MessageLoss {
+        peer: String,
         rate: f64,
         #[serde(rename = "for", serialize_with = "ser_duration")]
         duration: Duration,
@@ -135,6 +264,11 @@ impl FaultKind {
         }
     }
 
+    /// Whether the fault has an end edge: everything but a bare `crash`.
+    pub fn ends(&self) -> bool {
+        !matches!(self, FaultKind::Crash)
+    }
+
     /// How long the fault lasts once it fired: the time a host stays down,
     /// or a link or disk stays faulty. `None` for a crash without restart.
     pub fn duration(&self) -> Option<Duration> {
@@ -175,7 +309,8 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind.name(), self.host)?;
         match &self.on {
-            Some(t) => write!(f, " on {} #{}", t.event, t.occurrence)?,
+            Some(Trigger::Event(t)) => write!(f, " on {} #{}", t.event, t.occurrence)?,
+            Some(Trigger::Fault(t)) => write!(f, " on {} {}", t.fault, t.edge.name())?,
             None => write!(f, " at {:?}", self.at)?,
         }
         if let Some(d) = self.kind.duration().filter(|d| !d.is_zero()) {

@@ -145,7 +145,10 @@ impl NemesisKind {
                 max: ms(rng, LATENCY_MAX_MS),
                 duration: ms(rng, LATENCY_MS),
             },
+            // Every link of the host (no peer drawn, so plans drawn before
+            // message loss had a peer are drawn the same).
             NemesisKind::MessageLoss => FaultKind::MessageLoss {
+                peer: ALL_PEERS.to_owned(),
                 rate: fraction(rng, LOSS_PERCENT, 100.0),
                 duration: ms(rng, LOSS_MS),
             },
@@ -273,6 +276,7 @@ impl Nemesis {
             let (kind, hosts) = &choices[rng.gen_range(0..choices.len())];
             let host = hosts[rng.gen_range(0..hosts.len())].clone();
             faults.push(Fault {
+                id: None,
                 kind: kind.draw(&mut rng, &host, &all),
                 host,
                 at: Duration::from_millis(at),

@@ -26,4 +26,7 @@ pub struct RunOutcome {
     /// Faults of the plan whose time or event never came: a run in which
     /// a fault never fired proves nothing about that fault.
     pub unfired: Vec<Fault>,
+    /// When each fault of the plan fired, in plan order (`None`: never).
+    /// Shrinking pins a fault to this time when it removes its anchor.
+    pub fired_at: Vec<Option<Duration>>,
 }

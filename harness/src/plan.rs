@@ -8,7 +8,7 @@
 //! with and without its nemesis expanded into explicit faults).
 
 use crate::expect::Expectation;
-use crate::fault::{format_duration, Fault, FaultKind};
+use crate::fault::{format_duration, Fault, FaultKind, Trigger};
 use crate::nemesis::Nemesis;
 use crate::scenario::Scenario;
 use flinch_engine::config::{CheckpointMode, JobConfig, RestartConfig};
@@ -87,8 +87,13 @@ pub fn fault_line(fault: &Fault) -> String {
 pub fn fault_json(fault: &Fault) -> serde_json::Value {
     let kind = serde_json::to_value(&fault.kind).expect("fault kinds serialize");
     let mut object = kind.as_object().cloned().unwrap_or_default();
+    if let Some(id) = &fault.id {
+        object.insert("id".into(), id.clone().into());
+    }
     object.insert("host".into(), fault.host.clone().into());
-    object.insert("at".into(), format_duration(fault.at).into());
+    if !matches!(fault.on, Some(Trigger::Fault(_))) {
+        object.insert("at".into(), format_duration(fault.at).into());
+    }
     if !fault.jitter.is_zero() {
         object.insert("jitter".into(), format_duration(fault.jitter).into());
     }
@@ -197,21 +202,20 @@ fn nemesis_table(s: &mut String, n: &Nemesis) {
 
 /// A fault's fields, as TOML values, in the order a file lists them.
 fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
-    let mut fields = vec![
-        ("kind", string(f.kind.name())),
-        ("host", string(&f.host)),
-        ("at", duration(f.at)),
-    ];
+    let mut fields = vec![("kind", string(f.kind.name()))];
+    if let Some(id) = &f.id {
+        fields.push(("id", string(id)));
+    }
+    fields.push(("host", string(&f.host)));
+    // A fault trigger has no `at` (a file may not give one).
+    if !matches!(f.on, Some(Trigger::Fault(_))) {
+        fields.push(("at", duration(f.at)));
+    }
     if !f.jitter.is_zero() {
         fields.push(("jitter", duration(f.jitter)));
     }
     if let Some(on) = &f.on {
-        let mut trigger = format!("{{ event = {}", string(&on.event));
-        if let Some(checkpoint) = on.checkpoint {
-            let _ = write!(trigger, ", checkpoint = {checkpoint}");
-        }
-        let _ = write!(trigger, ", occurrence = {} }}", on.occurrence);
-        fields.push(("on", trigger));
+        fields.push(("on", trigger(on)));
     }
     let d = |d: &Duration| duration(*d);
     match &f.kind {
@@ -241,7 +245,12 @@ fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
             fields.push(("max", d(max)));
             fields.push(("for", d(duration)));
         }
-        FaultKind::MessageLoss { rate, duration } => {
+        FaultKind::MessageLoss {
+            peer,
+            rate,
+            duration,
+        } => {
+            fields.push(("peer", string(peer)));
             fields.push(("rate", float(*rate)));
             fields.push(("for", d(duration)));
         }
@@ -262,6 +271,41 @@ fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
         }
     }
     fields
+}
+
+/// A trigger as an inline table, every field it has written out.
+fn trigger(on: &Trigger) -> String {
+    let mut t = String::from("{ ");
+    match on {
+        Trigger::Event(on) => {
+            let _ = write!(t, "event = {}", string(&on.event));
+            if let Some(host) = &on.host {
+                let _ = write!(t, ", host = {}", string(host));
+            }
+            if let Some(task) = &on.task {
+                let _ = write!(t, ", task = {}", string(&task.to_string()));
+            }
+            if let Some(epoch) = on.epoch {
+                let _ = write!(t, ", epoch = {epoch}");
+            }
+            if let Some(checkpoint) = on.checkpoint {
+                let _ = write!(t, ", checkpoint = {checkpoint}");
+            }
+            let _ = write!(t, ", occurrence = {}", on.occurrence);
+            if !on.delay.is_zero() {
+                let _ = write!(t, ", delay = {}", duration(on.delay));
+            }
+        }
+        Trigger::Fault(on) => {
+            let _ = write!(t, "fault = {}", string(&on.fault));
+            let _ = write!(t, ", edge = {}", string(on.edge.name()));
+            if !on.delay.is_zero() {
+                let _ = write!(t, ", delay = {}", duration(on.delay));
+            }
+        }
+    }
+    t.push_str(" }");
+    t
 }
 
 fn line(s: &mut String, key: &str, value: &str) {
@@ -393,6 +437,42 @@ mod tests {
     }
 
     #[test]
+    fn every_trigger_form_renders_back_equal() {
+        let mut s = load("crash-after-partition-heals").expect("built-in");
+        let restoring = load("crash-while-restoring").expect("built-in");
+        let precommit = load("crash-after-precommit").expect("built-in");
+        s.faults.extend(restoring.faults);
+        s.faults.extend(precommit.faults);
+        // A fault trigger with jitter, and an event trigger with every filter.
+        s.faults[2].jitter = Duration::from_millis(7);
+        if let Some(Trigger::Event(t)) = &mut s.faults[4].on {
+            t.checkpoint = Some(3);
+            t.occurrence = 2;
+            t.delay = Duration::from_micros(1_500);
+        }
+        round_trip(&s);
+        let lines: Vec<String> = s.faults.iter().map(fault_line).collect();
+        assert_eq!(
+            lines[2],
+            "crash_restart host=taskmanager-2 jitter=7ms \
+             on={ fault = \"cut\", edge = \"end\", delay = \"5ms\" } after=300ms"
+        );
+        assert_eq!(
+            lines[0],
+            "partition id=cut host=taskmanager-1 at=300ms jitter=300ms peer=taskmanager-2 \
+             oneway=false for=300ms"
+        );
+        assert_eq!(
+            fault_json(&s.faults[2]).to_string(),
+            r#"{"after":"300ms","host":"taskmanager-2","jitter":"7ms","kind":"crash_restart","on":{"delay":"5ms","edge":"end","fault":"cut"}}"#
+        );
+        assert_eq!(
+            fault_json(&s.faults[4]).to_string(),
+            r#"{"after":"300ms","at":"0s","host":"taskmanager-1","kind":"crash_restart","on":{"checkpoint":3,"delay":"1500000ns","epoch":2,"event":"state_restored","host":"taskmanager-1","occurrence":2,"task":"count[0]"}}"#
+        );
+    }
+
+    #[test]
     fn a_fault_is_one_flat_json_object() {
         let s = load("taskmanager-crash").expect("built-in");
         assert_eq!(
@@ -419,6 +499,7 @@ mod tests {
              on={ event = \"checkpoint_acknowledged\", checkpoint = 2, occurrence = 2 } after=200ms"
         );
         let partition = Fault {
+            id: None,
             kind: FaultKind::Partition {
                 peer: "*".into(),
                 oneway: true,

@@ -179,7 +179,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 19] = [
+const BUILTIN: [(&str, &str); 22] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -189,12 +189,24 @@ const BUILTIN: [(&str, &str); 19] = [
         include_str!("../../scenarios/checkpoint-read-corruption.toml"),
     ),
     (
+        "crash-after-partition-heals",
+        include_str!("../../scenarios/crash-after-partition-heals.toml"),
+    ),
+    (
+        "crash-after-precommit",
+        include_str!("../../scenarios/crash-after-precommit.toml"),
+    ),
+    (
         "crash-between-precommit-and-commit",
         include_str!("../../scenarios/crash-between-precommit-and-commit.toml"),
     ),
     (
         "crash-during-checkpoint",
         include_str!("../../scenarios/crash-during-checkpoint.toml"),
+    ),
+    (
+        "crash-while-restoring",
+        include_str!("../../scenarios/crash-while-restoring.toml"),
     ),
     (
         "flapping-network",
@@ -487,6 +499,7 @@ mod tests {
         assert_eq!(
             by_name.faults,
             vec![Fault {
+                id: None,
                 kind: FaultKind::CrashRestart {
                     after: Duration::from_millis(300)
                 },

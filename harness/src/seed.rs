@@ -235,6 +235,7 @@ mod tests {
         // turmoil's own panic is the harness's fault, not the engine's.
         let mut s = steady();
         s.faults = vec![Fault {
+            id: None,
             kind: FaultKind::Crash,
             host: "taskmanager-9".into(),
             at: Duration::from_millis(500),
@@ -265,6 +266,7 @@ mod tests {
         s.config.timing.rpc_timeout = Duration::from_secs(60);
         s.max_sim_time = Duration::from_secs(120);
         s.faults = vec![Fault {
+            id: None,
             kind: FaultKind::Stall {
                 peer: "jobmanager".into(),
                 duration: Duration::from_secs(50),
@@ -275,6 +277,7 @@ mod tests {
             on: None,
         }];
         s.faults.extend((0..70_u64).map(|n| Fault {
+            id: None,
             kind: FaultKind::CrashRestart {
                 after: Duration::from_millis(200),
             },
@@ -297,6 +300,7 @@ mod tests {
         let mut s = steady();
         s.max_sim_time = Duration::from_secs(90);
         s.faults = vec![Fault {
+            id: None,
             kind: FaultKind::Stall {
                 peer: ALL_PEERS.to_string(),
                 duration: Duration::from_secs(60),

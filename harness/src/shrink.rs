@@ -28,8 +28,19 @@
 //!   different bug, or to a plan that fails only because one of its faults
 //!   never fired (`vacuous` counts only when the original failed with
 //!   nothing else).
+//! - **Anchors.** A fault may wait for another's edge (`on = { fault =
+//!   "cut" }`). When a candidate plan lacks the anchor, each dependent is
+//!   **pinned** to the time it fired in the failing run (`at` = that time,
+//!   `on` gone; [`pin_orphans`]), not dropped with it: the pin keeps the
+//!   dependent where it struck, which is what most failures hinge on, and
+//!   ddmin still tries removing the dependent on its own like any other
+//!   fault, so "drop it too" is explored by the next step anyway. A
+//!   dependent that never fired has no time to pin to and is dropped (and
+//!   so, in turn, are its own dependents that never fired). Faults are
+//!   matched by id, never by index, so removing faults keeps every other
+//!   reference.
 
-use crate::fault::Fault;
+use crate::fault::{Fault, Trigger};
 use crate::scenario::Scenario;
 use crate::seed::{run_plan_until, SeedReport};
 use crate::violation::{Checker, Violation};
@@ -317,7 +328,10 @@ pub fn shrink_seed_until(
         }
         return Err(ShrinkError::NotReproducible { seed });
     }
-    let shrunk = shrink(pinned.clone(), max_runs, fails, progress);
+    let pins = fault_trigger_times(scenario, seed, &pinned);
+    let fails = |plan: &[Fault]| fails(&pin_orphans(plan, &pins));
+    let mut shrunk = shrink(pinned.clone(), max_runs, fails, progress);
+    shrunk.plan = pin_orphans(&shrunk.plan, &pins);
     if was_stopped.get() {
         return Err(stopped);
     }
@@ -329,6 +343,65 @@ pub fn shrink_seed_until(
         signature,
         report,
     })
+}
+
+/// When each fault with a fault trigger fired in a run of `plan` (one more
+/// run of the failing plan; empty if it broke): a resolved fault trigger
+/// (its jitter already in its delay) fires at the same time whichever
+/// fault has it, since its anchor's edges happen once.
+fn fault_trigger_times(scenario: &Scenario, seed: u64, plan: &[Fault]) -> Vec<(Trigger, Duration)> {
+    if plan.iter().all(|f| f.anchor().is_none()) {
+        return Vec::new();
+    }
+    let Ok(outcome) = crate::world::simulate_plan(scenario, seed, plan) else {
+        return Vec::new();
+    };
+    plan.iter()
+        .zip(outcome.fired_at)
+        .filter_map(|(f, at)| match (&f.on, at) {
+            (Some(on @ Trigger::Fault(_)), Some(at)) => Some((on.clone(), at)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `plan` with every fault whose anchor it lacks pinned to the time its
+/// trigger fired in the failing run (`pins`: trigger and time), or dropped
+/// when it never fired there; repeated until every anchor is present, as a
+/// dropped fault may have been an anchor itself. A pinned plan is put back
+/// in time order (stably), as a scenario file lists it. A plan whose
+/// anchors are all present comes back unchanged.
+pub fn pin_orphans(plan: &[Fault], pins: &[(Trigger, Duration)]) -> Vec<Fault> {
+    let mut plan = plan.to_vec();
+    let mut pinned = false;
+    // Each pass pins or drops at least one fault, or ends.
+    loop {
+        let has = |id: &str| plan.iter().any(|f| f.id.as_deref() == Some(id));
+        let orphan = plan
+            .iter()
+            .position(|f| f.anchor().is_some_and(|id| !has(id)));
+        let Some(index) = orphan else {
+            if pinned {
+                plan.sort_by_key(|f| f.at);
+            }
+            return plan;
+        };
+        let pin = pins
+            .iter()
+            .find(|(on, _)| plan[index].on.as_ref() == Some(on))
+            .map(|(_, at)| *at);
+        match pin {
+            Some(at) => {
+                pinned = true;
+                plan[index].on = None;
+                plan[index].at = at;
+                plan[index].jitter = Duration::ZERO;
+            }
+            None => {
+                plan.remove(index);
+            }
+        }
+    }
 }
 
 /// The scenario that replays a shrunk seed: the original with the shrunk
@@ -383,6 +456,7 @@ mod tests {
     /// Fault `i`: a crash_restart of `taskmanager-1` at `i` ms, down for `down` ms.
     fn fault(i: u64, down: u64) -> Fault {
         Fault {
+            id: None,
             kind: FaultKind::CrashRestart {
                 after: Duration::from_millis(down),
             },
@@ -495,6 +569,56 @@ mod tests {
         assert_eq!(unique.len(), runs.len());
     }
 
+    /// Fault `i` with an id, or waiting for `anchor`'s end.
+    fn anchored(i: u64, id: Option<&str>, anchor: Option<&str>) -> Fault {
+        Fault {
+            id: id.map(str::to_owned),
+            on: anchor.map(|a| {
+                Trigger::Fault(crate::fault::FaultTrigger {
+                    fault: a.to_owned(),
+                    edge: crate::fault::Edge::End,
+                    delay: Duration::from_millis(i),
+                })
+            }),
+            at: if anchor.is_some() {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(i)
+            },
+            ..fault(i, 400)
+        }
+    }
+
+    #[test]
+    fn a_dependent_whose_anchor_is_removed_is_pinned_to_when_it_fired() {
+        // a <- b <- c, and d waits for a too but never fired.
+        let a = anchored(10, Some("a"), None);
+        let b = anchored(20, Some("b"), Some("a"));
+        let c = anchored(30, None, Some("b"));
+        let d = anchored(40, Some("d"), Some("a"));
+        let e = anchored(50, None, Some("d"));
+        let pins = vec![
+            (b.on.clone().expect("b waits"), Duration::from_millis(700)),
+            (c.on.clone().expect("c waits"), Duration::from_millis(900)),
+        ];
+        let whole = vec![a.clone(), b.clone(), c.clone(), d.clone(), e.clone()];
+        assert_eq!(pin_orphans(&whole, &pins), whole, "nothing to pin");
+        let without_a = pin_orphans(&whole[1..], &pins);
+        // b is pinned (and keeps its id, so c still waits for it); d never
+        // fired, so it is dropped, and e with it.
+        assert_eq!(without_a.len(), 2, "{without_a:?}");
+        let pinned_b = &without_a[1];
+        assert_eq!(without_a[0], c);
+        assert_eq!((pinned_b.id.as_deref(), &pinned_b.on), (Some("b"), &None));
+        assert_eq!(pinned_b.at, Duration::from_millis(700));
+        // Without a and b, c is pinned to its own time.
+        let only_c = pin_orphans(std::slice::from_ref(&c), &pins);
+        assert_eq!(
+            (only_c[0].at, &only_c[0].on),
+            (Duration::from_millis(900), &None)
+        );
+    }
+
     #[test]
     fn halving_keeps_whole_milliseconds_and_a_floor() {
         let f = fault(0, 5);
@@ -504,6 +628,7 @@ mod tests {
         assert_eq!(down(&f), 1);
         assert_eq!(halved(&f), None);
         let crash = Fault {
+            id: None,
             kind: FaultKind::Crash,
             ..fault(0, 1)
         };

@@ -26,7 +26,7 @@
 //! ```
 
 use crate::expect::Expectation;
-use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
+use crate::fault::{EventTrigger, Fault, FaultKind, Trigger, ALL_PEERS};
 use crate::nemesis::{ranges, NemesisKind};
 use crate::plan;
 use crate::scenario::{host_names, Scenario};
@@ -231,12 +231,13 @@ pub fn survivable_restart() -> impl Strategy<Value = RestartConfig> {
 /// A trigger on an event every run produces again after any moment before
 /// its input can have been read (see `SURE_EVENTS`), so the fault always
 /// fires in a plan fitted by [`survivable_case`].
-pub fn trigger() -> impl Strategy<Value = EventTrigger> {
+pub fn trigger() -> impl Strategy<Value = Trigger> {
     select(SURE_EVENTS.to_vec()).prop_flat_map(|(event, most)| {
-        (1..=most).prop_map(move |occurrence| EventTrigger {
-            event: event.to_owned(),
-            checkpoint: None,
-            occurrence,
+        (1..=most).prop_map(move |occurrence| {
+            Trigger::Event(EventTrigger {
+                occurrence,
+                ..EventTrigger::on(event)
+            })
         })
     })
 }
@@ -276,7 +277,11 @@ fn kind(kind: NemesisKind) -> BoxedStrategy<FaultKind> {
             })
             .boxed(),
         NemesisKind::MessageLoss => (fraction(LOSS_PERCENT, 100.0), ms(LOSS_MS))
-            .prop_map(|(rate, duration)| FaultKind::MessageLoss { rate, duration })
+            .prop_map(move |(rate, duration)| FaultKind::MessageLoss {
+                peer: peer(),
+                rate,
+                duration,
+            })
             .boxed(),
         NemesisKind::IoErrors => (fraction(DISK_TENTHS, 10.0), ms(DISK_MS))
             .prop_map(|(probability, duration)| FaultKind::IoErrors {
@@ -323,7 +328,8 @@ fn fault_on(
         .prop_map(move |(mut kind, host, peer, at, on)| {
             if let FaultKind::Partition { peer: p, .. }
             | FaultKind::Stall { peer: p, .. }
-            | FaultKind::Latency { peer: p, .. } = &mut kind
+            | FaultKind::Latency { peer: p, .. }
+            | FaultKind::MessageLoss { peer: p, .. } = &mut kind
             {
                 let mut peers: Vec<&String> = all.iter().filter(|h| **h != host).collect();
                 let every = ALL_PEERS.to_owned();
@@ -331,6 +337,7 @@ fn fault_on(
                 *p = peers[peer % peers.len()].to_string();
             }
             Fault {
+                id: None,
                 kind,
                 host,
                 at,
@@ -506,6 +513,7 @@ pub fn jobmanager_store_case() -> impl Strategy<Value = Case> {
     let on_jobmanager = |kinds: BoxedStrategy<FaultKind>| {
         let at = (0..unit.as_millis() as u64).prop_map(Duration::from_millis);
         (kinds, at, proptest::option::weighted(0.5, trigger())).prop_map(|(kind, at, on)| Fault {
+            id: None,
             kind,
             host: JOBMANAGER.to_owned(),
             at,
@@ -547,7 +555,8 @@ fn fit(mut fault: Fault, unit: Duration, input: Duration, taskmanagers: u32) -> 
     fault.host = fold(&fault.host, taskmanagers);
     if let FaultKind::Partition { peer, .. }
     | FaultKind::Stall { peer, .. }
-    | FaultKind::Latency { peer, .. } = &mut fault.kind
+    | FaultKind::Latency { peer, .. }
+    | FaultKind::MessageLoss { peer, .. } = &mut fault.kind
     {
         *peer = fold(peer, taskmanagers);
         if *peer == fault.host {

@@ -55,6 +55,7 @@ pub enum FaultEvent {
     },
     /// Rates and probabilities as text, so events stay `Eq`.
     MessageLoss {
+        peer: String,
         rate: String,
     },
     MessageLossEnded,

@@ -9,7 +9,7 @@
 //! itself never reads the wall clock, so a run that is not stopped is the
 //! same run, step for step, as one without a hook.
 
-use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
+use crate::fault::{Edge, EventTrigger, Fault, FaultKind, Trigger, ALL_PEERS};
 use crate::outcome::{CommittedTxn, RunOutcome};
 use crate::panics::{self, Panic, Phase};
 use crate::scenario::Scenario;
@@ -129,9 +129,15 @@ impl Broken {
 
 /// What holds of a run that ran to its end.
 struct Ran {
-    fired: Vec<bool>,
+    /// When each fault of the plan fired (`None`: never).
+    fired_at: Vec<Option<Duration>>,
     final_state: Option<JobState>,
 }
+
+/// Seeds the harness's own RNG for message-loss draws, mixed with the
+/// run's seed (a different constant from jitter's, so neither shifts the
+/// other, and turmoil's RNG is never drawn from).
+const LOSS_SEED: u64 = 0x1055_b11b;
 
 /// What the harness holds of each host: its disk's fault knobs, and its
 /// filesystem (captured the first time the host runs) for wiping and reading.
@@ -193,8 +199,8 @@ pub fn simulate_plan_until(
     }
     let unfired = faults
         .iter()
-        .zip(&ran.fired)
-        .filter(|(_, f)| !**f)
+        .zip(&ran.fired_at)
+        .filter(|(_, f)| f.is_none())
         .map(|(f, _)| f.clone())
         .collect();
     let input = workload::generate(&scenario.config.workload, seed);
@@ -205,6 +211,7 @@ pub fn simulate_plan_until(
         final_state: ran.final_state,
         sim_time,
         unfired,
+        fired_at: ran.fired_at,
     })
 }
 
@@ -222,6 +229,29 @@ struct World<'a> {
     hosts: BTreeMap<String, HostHandles>,
     /// How much of the trace has been matched against event triggers.
     seen: usize,
+    /// When each fault of the plan fired, and when it ended (its edges,
+    /// for fault triggers).
+    started: Vec<Option<Duration>>,
+    ended: Vec<Option<Duration>>,
+    /// How many reasons each directed link (from, to) has to be cut: a
+    /// `partition` holds one for its whole length, a message-loss blip for
+    /// one tick. The link is cut while any is held, so one ending never
+    /// repairs a link another still cuts.
+    cuts: BTreeMap<(String, String), u32>,
+    /// Message losses in force, by the number their heal names.
+    losses: BTreeMap<u64, Loss>,
+    next_loss: u64,
+    /// Links cut by a loss blip for the current tick, repaired at the next.
+    blips: Vec<(String, String)>,
+    loss_rng: SmallRng,
+}
+
+/// A message loss in force: each tick, each link between `host` and one
+/// of `peers` is cut for the tick with probability `rate`.
+struct Loss {
+    host: String,
+    peers: Vec<String>,
+    rate: f64,
 }
 
 impl World<'_> {
@@ -235,7 +265,8 @@ impl World<'_> {
         stop: &dyn Fn() -> bool,
     ) -> Result<Ran, SimError> {
         let mut plan = expand(faults, seed);
-        let mut fired = vec![false; faults.len()];
+        self.started = vec![None; faults.len()];
+        self.ended = vec![None; faults.len()];
         let mut end = scenario.max_sim_time;
         let mut final_state = None;
         let (mut steps, mut next_poll): (u64, u64) = (0, 0);
@@ -248,8 +279,11 @@ impl World<'_> {
                 }
             }
             steps += 1;
-            let applied =
-                panics::catch(Phase::Faults, at, || self.apply_due(&mut plan, &mut fired));
+            let applied = panics::catch(Phase::Faults, at, || {
+                self.apply_due(&mut plan)?;
+                self.lose_messages();
+                Ok(())
+            });
             self.settle(applied, at)?;
             let stepped = panics::catch(Phase::Hosts, at, || {
                 self.sim.step().map_err(|e| {
@@ -268,7 +302,10 @@ impl World<'_> {
                 }
             }
         }
-        Ok(Ran { fired, final_state })
+        Ok(Ran {
+            fired_at: self.started.clone(),
+            final_state,
+        })
     }
 
     /// What a caught part of the run gave, or how it broke the run at `at`.
@@ -302,6 +339,13 @@ impl World<'_> {
             trace: trace.clone(),
             hosts: BTreeMap::new(),
             seen: 0,
+            started: Vec::new(),
+            ended: Vec::new(),
+            cuts: BTreeMap::new(),
+            losses: BTreeMap::new(),
+            next_loss: 0,
+            blips: Vec::new(),
+            loss_rng: SmallRng::seed_from_u64(seed ^ LOSS_SEED),
         };
         let observer = observer(trace);
         let ctx = |name: &str| HostContext::new(config.clone(), seed, observer.clone(), name);
@@ -364,38 +408,134 @@ impl World<'_> {
         });
     }
 
-    /// Apply every action that is due, in plan order.
-    fn apply_due(&mut self, plan: &mut Vec<Pending>, fired: &mut [bool]) -> Result<(), String> {
+    /// Apply every action that is due, in plan order. An event trigger
+    /// that matched becomes due at the event's time plus its delay; a fault
+    /// trigger at its anchor's edge plus its delay, so a dependent with no
+    /// delay lands in the same tick as its anchor's edge, right after it.
+    fn apply_due(&mut self, plan: &mut Vec<Pending>) -> Result<(), String> {
         let now = self.sim.elapsed();
         let fresh: Vec<TraceEvent> = self.trace.borrow()[self.seen..].to_vec();
-        let mut due = Vec::new();
-        plan.retain_mut(|p| {
-            let ready = match &mut p.on {
-                None => p.at <= now,
-                Some((trigger, count)) => {
-                    let matching = fresh
-                        .iter()
-                        .filter(|e| e.at >= p.at && is_match(trigger, e));
-                    *count += matching.count() as u32;
-                    *count >= trigger.occurrence
+        for p in plan.iter_mut() {
+            if let Wait::Event { trigger, count } = &mut p.wait {
+                for e in fresh
+                    .iter()
+                    .filter(|e| e.at >= p.at && is_match(trigger, e))
+                {
+                    *count += 1;
+                    if *count == trigger.occurrence {
+                        p.at = e.at + trigger.delay;
+                        p.wait = Wait::Time;
+                        break;
+                    }
                 }
-            };
-            if ready {
-                due.push(p.clone());
             }
-            !ready
-        });
-        for p in due {
-            if let Some(index) = p.fault {
-                fired[index] = true;
+        }
+        // Each pass applies at least one action or ends; a fault fires at
+        // most once and heals once, so the passes are bounded by the plan.
+        loop {
+            for p in plan.iter_mut() {
+                if let Wait::Fault {
+                    anchor,
+                    edge,
+                    delay,
+                } = p.wait
+                {
+                    let edges = match edge {
+                        Edge::Start => &self.started,
+                        Edge::End => &self.ended,
+                    };
+                    if let Some(t) = anchor.and_then(|a| edges[a]) {
+                        p.at = t + delay;
+                        p.wait = Wait::Time;
+                    }
+                }
             }
-            if let Some(heal) = self.apply(&p.host, &p.action)? {
-                plan.push(heal);
+            let mut due = Vec::new();
+            plan.retain(|p| {
+                let ready = matches!(p.wait, Wait::Time) && p.at <= now;
+                if ready {
+                    due.push(p.clone());
+                }
+                !ready
+            });
+            if due.is_empty() {
+                break;
+            }
+            for p in due {
+                if let Some(index) = p.fault {
+                    self.started[index] = Some(now);
+                    if matches!(p.action, Action::Fault(FaultKind::Restart)) {
+                        self.ended[index] = Some(now);
+                    }
+                }
+                if let Some(index) = p.ends {
+                    self.ended[index] = Some(now);
+                }
+                if let Some(mut heal) = self.apply(&p.host, &p.action)? {
+                    heal.ends = p.fault;
+                    plan.push(heal);
+                }
             }
         }
         // Faults recorded above are in the trace but never trigger events.
         self.seen = self.trace.borrow().len();
         Ok(())
+    }
+
+    /// Repair last tick's message-loss blips, then draw this tick's: each
+    /// link of each loss in force is cut for one tick with its rate.
+    fn lose_messages(&mut self) {
+        for (from, to) in std::mem::take(&mut self.blips) {
+            self.uncut(&from, &to);
+        }
+        let mut blips = Vec::new();
+        for loss in self.losses.values() {
+            for peer in &loss.peers {
+                if self.loss_rng.gen_bool(loss.rate) {
+                    blips.push((loss.host.clone(), peer.clone()));
+                    blips.push((peer.clone(), loss.host.clone()));
+                }
+            }
+        }
+        for (from, to) in &blips {
+            self.cut(from, to);
+        }
+        self.blips = blips;
+    }
+
+    /// Hold one more reason to cut `from` -> `to`; cut it if it was whole
+    /// (dropping what `from` has in flight on it).
+    fn cut(&mut self, from: &str, to: &str) {
+        let count = self.cuts.entry((from.into(), to.into())).or_default();
+        *count += 1;
+        if *count == 1 {
+            self.sim.partition_oneway(from, to);
+        }
+    }
+
+    /// Let go of one reason to cut `from` -> `to`; repair it when none is left.
+    fn uncut(&mut self, from: &str, to: &str) {
+        let key = (from.to_owned(), to.to_owned());
+        let Some(count) = self.cuts.get_mut(&key) else {
+            return;
+        };
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            self.cuts.remove(&key);
+            self.sim.repair_oneway(from, to);
+        }
+    }
+
+    /// Cut again the links between `host` and `peer` that are still held
+    /// cut (a `stall`'s release makes a turmoil link whole).
+    fn recut(&mut self, host: &str, peer: &str) {
+        for p in self.peers(host, peer) {
+            for (from, to) in [(host, p.as_str()), (p.as_str(), host)] {
+                if self.cuts.contains_key(&(from.to_owned(), to.to_owned())) {
+                    self.sim.partition_oneway(from, to);
+                }
+            }
+        }
     }
 
     /// Apply one action; returns the action that ends it, if it lasts.
@@ -427,10 +567,9 @@ impl World<'_> {
                     duration,
                 } => {
                     for p in self.peers(host, peer) {
-                        if *oneway {
-                            self.sim.partition_oneway(host, p.as_str());
-                        } else {
-                            self.sim.partition(host, p.as_str());
+                        self.cut(host, &p);
+                        if !*oneway {
+                            self.cut(&p, host);
                         }
                     }
                     self.record(
@@ -470,15 +609,27 @@ impl World<'_> {
                     );
                     later(*duration, Heal::Latency { peer: peer.clone() })
                 }
-                FaultKind::MessageLoss { rate, duration } => {
-                    self.set_loss(host, *rate);
+                FaultKind::MessageLoss {
+                    peer,
+                    rate,
+                    duration,
+                } => {
+                    let number = self.next_loss;
+                    self.next_loss += 1;
+                    let loss = Loss {
+                        host: host.to_owned(),
+                        peers: self.peers(host, peer),
+                        rate: *rate,
+                    };
+                    self.losses.insert(number, loss);
                     self.record(
                         host,
                         FaultEvent::MessageLoss {
+                            peer: peer.clone(),
                             rate: rate.to_string(),
                         },
                     );
-                    later(*duration, Heal::Loss)
+                    later(*duration, Heal::Loss { number })
                 }
                 FaultKind::IoErrors {
                     probability,
@@ -531,10 +682,9 @@ impl World<'_> {
             Heal::Restart => self.restart(host),
             Heal::Repair { peer, oneway } => {
                 for p in self.peers(host, peer) {
-                    if *oneway {
-                        self.sim.repair_oneway(host, p.as_str());
-                    } else {
-                        self.sim.repair(host, p.as_str());
+                    self.uncut(host, &p);
+                    if !*oneway {
+                        self.uncut(&p, host);
                     }
                 }
                 self.record(host, FaultEvent::Repair { peer: peer.clone() });
@@ -543,14 +693,15 @@ impl World<'_> {
                 for p in self.peers(host, peer) {
                     self.sim.release(host, p.as_str());
                 }
+                self.recut(host, peer);
                 self.record(host, FaultEvent::Release { peer: peer.clone() });
             }
             Heal::Latency { peer } => {
                 self.set_latency(host, peer, LATENCY_MAX);
                 self.record(host, FaultEvent::LatencyRestored { peer: peer.clone() });
             }
-            Heal::Loss => {
-                self.set_loss(host, 0.0);
+            Heal::Loss { number } => {
+                self.losses.remove(number);
                 self.record(host, FaultEvent::MessageLossEnded);
             }
             Heal::Disk => {
@@ -568,13 +719,6 @@ impl World<'_> {
         for p in self.peers(host, peer) {
             self.sim.set_link_max_message_latency(host, p.as_str(), max);
         }
-    }
-
-    /// turmoil 0.7.2 ignores per-link fail rates (`Link::rand_partition_or_repair`
-    /// reads the global config), so message loss applies to every link while
-    /// it lasts; the trace names the host the fault was written for.
-    fn set_loss(&mut self, _host: &str, rate: f64) {
-        self.sim.set_fail_rate(rate);
     }
 
     fn disk(&self, host: &str) -> Disk {
@@ -646,10 +790,20 @@ enum Action {
 #[derive(Debug, Clone)]
 enum Heal {
     Restart,
-    Repair { peer: String, oneway: bool },
-    Release { peer: String },
-    Latency { peer: String },
-    Loss,
+    Repair {
+        peer: String,
+        oneway: bool,
+    },
+    Release {
+        peer: String,
+    },
+    Latency {
+        peer: String,
+    },
+    /// The message loss of this number ([`World::losses`]) ends.
+    Loss {
+        number: u64,
+    },
     Disk,
 }
 
@@ -658,11 +812,30 @@ enum Heal {
 struct Pending {
     host: String,
     action: Action,
-    /// When it is due: at a time, or on the n-th matching engine event.
+    /// When it is due, once `wait` is [`Wait::Time`]; before that, for an
+    /// event trigger, the time from which events count.
     at: Duration,
-    on: Option<(EventTrigger, u32)>,
+    wait: Wait,
     /// The plan's fault this comes from (heals have none).
     fault: Option<usize>,
+    /// For a heal: the plan's fault whose end it is.
+    ends: Option<usize>,
+}
+
+/// What a pending action waits for before its time counts.
+#[derive(Debug, Clone)]
+enum Wait {
+    /// Nothing: it is due at `at`.
+    Time,
+    /// The `trigger.occurrence`-th matching event; `count` so far.
+    Event { trigger: EventTrigger, count: u32 },
+    /// An edge of the plan's fault `anchor` (`None`: no fault of the plan
+    /// has the id, so it never fires), plus `delay`.
+    Fault {
+        anchor: Option<usize>,
+        edge: Edge,
+        delay: Duration,
+    },
 }
 
 impl Pending {
@@ -671,20 +844,32 @@ impl Pending {
             host: host.to_string(),
             action: Action::Heal(heal),
             at,
-            on: None,
+            wait: Wait::Time,
             fault: None,
+            ends: None,
         }
     }
 }
 
-/// The plan as pending actions, each fault's jitter resolved by the seed.
+/// The plan as pending actions, each fault's jitter resolved by the seed
+/// and each fault trigger's id resolved to the fault it names.
 fn expand(faults: &[Fault], seed: u64) -> Vec<Pending> {
+    let index_of = |id: &str| faults.iter().position(|f| f.id.as_deref() == Some(id));
     let pending = |(index, f): (usize, Fault)| Pending {
         host: f.host,
         action: Action::Fault(f.kind),
         at: f.at,
-        on: f.on.map(|t| (t, 0)),
+        wait: match f.on {
+            None => Wait::Time,
+            Some(Trigger::Event(trigger)) => Wait::Event { trigger, count: 0 },
+            Some(Trigger::Fault(t)) => Wait::Fault {
+                anchor: index_of(&t.fault),
+                edge: t.edge,
+                delay: t.delay,
+            },
+        },
         fault: Some(index),
+        ends: None,
     };
     resolve_jitter(faults, seed)
         .into_iter()
@@ -695,22 +880,30 @@ fn expand(faults: &[Fault], seed: u64) -> Vec<Pending> {
 
 /// The plan with each fault's jitter resolved by the seed: `at` becomes the
 /// time drawn from `[at, at + jitter)` (whole milliseconds) and `jitter`
-/// zero. One draw per fault in plan order, from an RNG of its own, so the
-/// plan never shifts turmoil's choices. A resolved plan runs exactly as the
-/// plan it came from (a fault without jitter always draws 0), which is what
-/// lets shrinking remove faults without moving the others.
+/// zero; a fault trigger's draw is added to its `delay` instead. One draw
+/// per fault in plan order, from an RNG of its own, so the plan never
+/// shifts turmoil's choices. A resolved plan runs exactly as the plan it
+/// came from (a fault without jitter always draws 0), which is what lets
+/// shrinking remove faults without moving the others.
 pub fn resolve_jitter(faults: &[Fault], seed: u64) -> Vec<Fault> {
     let mut rng = SmallRng::seed_from_u64(seed ^ 0xfa17_7157);
-    let mut resolve = |f: &Fault| Fault {
-        at: f.at + Duration::from_millis(rng.gen_range(0..f.jitter.as_millis().max(1) as u64)),
-        jitter: Duration::ZERO,
-        ..f.clone()
+    let mut resolve = |f: &Fault| {
+        let draw = Duration::from_millis(rng.gen_range(0..f.jitter.as_millis().max(1) as u64));
+        let mut resolved = Fault {
+            jitter: Duration::ZERO,
+            ..f.clone()
+        };
+        match &mut resolved.on {
+            Some(Trigger::Fault(t)) => t.delay += draw,
+            _ => resolved.at += draw,
+        }
+        resolved
     };
     faults.iter().map(&mut resolve).collect()
 }
 
 fn is_match(trigger: &EventTrigger, e: &TraceEvent) -> bool {
-    matches!(&e.what, What::Engine(event) if trigger.matches(event))
+    matches!(&e.what, What::Engine(event) if trigger.matches(&e.host, event))
 }
 
 fn last_final_state(trace: &[TraceEvent]) -> Option<JobState> {
@@ -781,5 +974,180 @@ mod tests {
                 steps: 0
             }
         );
+    }
+
+    /// The fault events of a run of `s`'s plan on `seed`, as (time, host, name).
+    fn fault_events(s: &Scenario, seed: u64) -> Vec<(Duration, String, String)> {
+        let run = simulate(s, seed).expect("simulates");
+        run.trace
+            .iter()
+            .filter_map(|e| match &e.what {
+                What::Fault(f) => {
+                    let json = serde_json::to_value(f).expect("fault events serialize");
+                    let name = json["fault"].as_str().unwrap_or_default().to_owned();
+                    Some((e.at, e.host.clone(), name))
+                }
+                What::Engine(_) => None,
+            })
+            .collect()
+    }
+
+    fn engine_events(s: &Scenario, seed: u64) -> Vec<TraceEvent> {
+        let run = simulate(s, seed).expect("simulates");
+        run.trace
+            .into_iter()
+            .filter(|e| matches!(e.what, What::Engine(_)))
+            .collect()
+    }
+
+    fn scenario(faults: &str) -> Scenario {
+        let text = format!(
+            "name = \"t\"\ndescription = \"t\"\njob = {{ name = \"keyed-count\" }}\n\
+             topology = {{ taskmanagers = 2, parallelism = 2 }}\n[workload]\nrecords = 600\n\
+             {faults}\n[expect]\noutcome = \"exactly-once\"\n"
+        );
+        crate::scenario::parse(&text, "t.toml").expect("parses")
+    }
+
+    #[test]
+    fn a_fault_trigger_fires_at_its_anchors_edge_plus_its_delay() {
+        let s = scenario(
+            "[[fault]]\nkind = \"partition\"\nid = \"cut\"\nhost = \"taskmanager-1\"\n\
+             peer = \"taskmanager-2\"\nat = \"300ms\"\nfor = \"200ms\"\n\
+             [[fault]]\nkind = \"latency\"\nhost = \"log\"\npeer = \"*\"\nmax = \"7ms\"\n\
+             for = \"10ms\"\non = { fault = \"cut\", edge = \"start\" }\n\
+             [[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-2\"\nafter = \"100ms\"\n\
+             on = { fault = \"cut\", edge = \"end\", delay = \"10ms\" }\n",
+        );
+        let events = fault_events(&s, 1);
+        let at = |name: &str| {
+            events
+                .iter()
+                .find(|(_, _, n)| n == name)
+                .map(|(t, _, _)| *t)
+                .unwrap_or_else(|| panic!("no {name} in {events:?}"))
+        };
+        let ms = Duration::from_millis;
+        assert_eq!(at("partition"), ms(300));
+        // Edge start, no delay: the same tick, right after its anchor.
+        assert_eq!(at("latency"), ms(300));
+        let order: Vec<&str> = events.iter().map(|(_, _, n)| n.as_str()).collect();
+        assert_eq!(&order[..2], ["partition", "latency"]);
+        assert_eq!(at("repair"), ms(500));
+        assert_eq!(at("crash"), ms(510));
+        assert_eq!(at("restart"), ms(610));
+        let run = simulate(&s, 1).expect("simulates");
+        assert_eq!(run.fired_at, [Some(ms(300)), Some(ms(300)), Some(ms(510))]);
+        assert!(run.unfired.is_empty());
+    }
+
+    #[test]
+    fn an_event_trigger_fires_its_delay_after_the_matching_event() {
+        let s = scenario(
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-2\"\nafter = \"100ms\"\n\
+             on = { event = \"checkpoint_completed\", checkpoint = 2, delay = \"50ms\" }\n",
+        );
+        for seed in 0..3 {
+            let completed = engine_events(&s, seed)
+                .into_iter()
+                .find(|e| matches!(&e.what, What::Engine(ev) if ev.name() == "checkpoint_completed" && ev.checkpoint() == Some(2)))
+                .expect("checkpoint 2 completes")
+                .at;
+            let (crash, _, _) = fault_events(&s, seed)
+                .into_iter()
+                .find(|(_, _, n)| n == "crash")
+                .expect("the crash fired");
+            let late = crash - completed;
+            assert!(
+                late >= Duration::from_millis(50) && late <= Duration::from_millis(50) + TICK,
+                "seed {seed}: completed at {completed:?}, crash at {crash:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn host_task_and_epoch_filters_wait_for_the_matching_event() {
+        let s = scenario(
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-2\"\nat = \"400ms\"\nafter = \"300ms\"\n\
+             [[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-1\"\nafter = \"300ms\"\n\
+             on = { event = \"state_restored\", host = \"taskmanager-1\", task = \"count[0]\", epoch = 2 }\n",
+        );
+        let mut excluded = 0;
+        for seed in 0..4 {
+            let events = engine_events(&s, seed);
+            let restored = |e: &&TraceEvent| matches!(&e.what, What::Engine(ev) if ev.name() == "state_restored");
+            let first_any = events.iter().find(restored).expect("a restore").at;
+            let matching = events
+                .iter()
+                .filter(restored)
+                .find(|e| match &e.what {
+                    What::Engine(ev) => {
+                        e.host == "taskmanager-1"
+                            && ev.task().map(|t| t.to_string()).as_deref() == Some("count[0]")
+                            && ev.epoch() == Some(2)
+                    }
+                    What::Fault(_) => false,
+                })
+                .expect("count[0] restores on taskmanager-1 in epoch 2")
+                .at;
+            let crash = fault_events(&s, seed)
+                .into_iter()
+                .filter(|(_, h, n)| h == "taskmanager-1" && n == "crash")
+                .map(|(t, _, _)| t)
+                .next()
+                .expect("taskmanager-1 crashed");
+            assert!(
+                crash >= matching && crash <= matching + TICK,
+                "seed {seed}: {crash:?} {matching:?}"
+            );
+            excluded += usize::from(first_any < matching);
+        }
+        assert!(
+            excluded > 0,
+            "the filters never excluded an earlier restore"
+        );
+    }
+
+    #[test]
+    fn a_loss_blip_cuts_only_its_links_and_never_repairs_a_partition() {
+        let s = taskmanager_crash();
+        let mut world = World::build(&s, 0);
+        let (tm1, log) = ("taskmanager-1", "log");
+        let partition = FaultKind::Partition {
+            peer: log.into(),
+            oneway: false,
+            duration: Duration::from_secs(1),
+        };
+        let loss = FaultKind::MessageLoss {
+            peer: log.into(),
+            rate: 1.0,
+            duration: Duration::from_secs(1),
+        };
+        let held = |w: &World, a: &str, b: &str| w.cuts.get(&(a.to_owned(), b.to_owned())).copied();
+        let first = world
+            .apply(tm1, &Action::Fault(partition.clone()))
+            .expect("applies");
+        let second = world
+            .apply(tm1, &Action::Fault(partition))
+            .expect("applies");
+        world.apply(tm1, &Action::Fault(loss)).expect("applies");
+        world.lose_messages();
+        assert_eq!(held(&world, tm1, log), Some(3));
+        assert_eq!(held(&world, log, tm1), Some(3));
+        // Only the loss's link: no other link is cut.
+        assert_eq!(world.cuts.len(), 2);
+        // One partition heals: the other still holds the link cut.
+        let heal = |p: Option<Pending>| match p.expect("a partition heals").action {
+            Action::Heal(h) => h,
+            Action::Fault(_) => unreachable!("a heal"),
+        };
+        world.heal(tm1, &heal(first));
+        world.lose_messages();
+        assert_eq!(held(&world, tm1, log), Some(2));
+        world.heal(tm1, &heal(second));
+        world.heal(tm1, &Heal::Loss { number: 0 });
+        world.lose_messages();
+        assert_eq!(held(&world, tm1, log), None, "whole once nothing holds it");
+        assert!(world.cuts.is_empty());
     }
 }

@@ -904,6 +904,7 @@ mod tests {
 
     fn crash(at_ms: u64) -> Fault {
         Fault {
+            id: None,
             kind: flinch_harness::fault::FaultKind::CrashRestart {
                 after: Duration::from_millis(300),
             },

@@ -1,5 +1,5 @@
 use super::*;
-use crate::fault::{EventTrigger, FaultKind};
+use crate::fault::{EventTrigger, FaultKind, Trigger};
 use crate::nemesis::NemesisKind;
 use flinch_engine::config::{CheckpointConfig, TimingConfig, WorkloadConfig};
 
@@ -19,6 +19,7 @@ fn with_records(records: u64) -> JobConfig {
 
 fn crash_restart(at: Duration, jitter: Duration, after: Duration) -> Fault {
     Fault {
+        id: None,
         kind: FaultKind::CrashRestart { after },
         host: "taskmanager-1".into(),
         at,
@@ -117,11 +118,10 @@ fn the_default_run_length_covers_every_fault_and_the_job_after_it() {
         "the latest heal, not the sum"
     );
     let mut on_event = crash_restart(ms(200), Duration::ZERO, ms(300));
-    on_event.on = Some(EventTrigger {
-        event: "checkpoint_completed".into(),
+    on_event.on = Some(Trigger::Event(EventTrigger {
         checkpoint: Some(2),
-        occurrence: 1,
-    });
+        ..EventTrigger::on("checkpoint_completed")
+    }));
     assert_eq!(
         default_max_sim_time(&config, None, &[on_event.clone(), on_event], None),
         (needed + ms(500)) * 2 + needed + GRACE,

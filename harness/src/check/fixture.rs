@@ -135,6 +135,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
         final_state: Some(JobState::Finished),
         sim_time: Duration::from_secs(30),
         unfired: Vec::new(),
+        fired_at: Vec::new(),
     }
 }
 

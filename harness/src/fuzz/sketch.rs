@@ -29,7 +29,7 @@ const FAULT_KINDS: [(&str, &[&str]); 11] = [
     ("partition", &["peer", "oneway", "for"]),
     ("stall", &["peer", "for"]),
     ("latency", &["peer", "max", "for"]),
-    ("message_loss", &["rate", "for"]),
+    ("message_loss", &["peer", "rate", "for"]),
     ("io_errors", &["probability", "for"]),
     ("read_corruption", &["probability", "for"]),
     ("disk_full", &["capacity", "for"]),
@@ -158,8 +158,12 @@ impl Sketch<'_, '_> {
         let hosts = host_names(taskmanagers.min(8));
         let faults = self.u.int_in_range(0..=MAX_FAULTS)?;
         let mut clock_ms = 0;
+        let mut ids = Vec::new();
         let faults: Vec<Value> = (0..faults)
-            .map(|_| self.fault(&hosts, &mut clock_ms).map(Value::Table))
+            .map(|_| {
+                self.fault(&hosts, &mut clock_ms, &mut ids)
+                    .map(Value::Table)
+            })
             .collect::<Result<_>>()?;
         if !faults.is_empty() {
             put(&mut doc, "fault", Value::Array(faults));
@@ -256,11 +260,22 @@ impl Sketch<'_, '_> {
     }
 
     /// A fault; a tame one at `clock_ms` or later (faults are listed in
-    /// time order), which it moves on.
-    fn fault(&mut self, hosts: &[String], clock_ms: &mut u64) -> Result<Table> {
+    /// time order), which it moves on. Sometimes it has an id (added to
+    /// `ids`), and sometimes it waits for an earlier fault's edge.
+    fn fault(
+        &mut self,
+        hosts: &[String],
+        clock_ms: &mut u64,
+        ids: &mut Vec<String>,
+    ) -> Result<Table> {
         let mut t = Table::new();
         let (kind, params) = *self.u.choose(&FAULT_KINDS)?;
         put(&mut t, "kind", self.word(&[kind], &["explode"])?);
+        if self.u.ratio(1, 3)? {
+            let id = format!("f{}", ids.len());
+            put(&mut t, "id", self.word(&[&id], &["Bad Id", "", "f0"])?);
+            ids.push(id);
+        }
         let disk = matches!(kind, "io_errors" | "read_corruption" | "disk_full");
         let host = if disk && !self.wild {
             Value::String((*self.u.choose(&DISK_HOSTS)?).to_owned())
@@ -278,17 +293,48 @@ impl Sketch<'_, '_> {
             };
             put(&mut t, "at", at);
             self.opt(&mut t, "jitter", Sketch::duration)?;
+        } else if !ids.is_empty() && self.u.ratio(1, 3)? {
+            let mut on = Table::new();
+            let earlier: Vec<&str> = ids.iter().map(String::as_str).collect();
+            put(&mut on, "fault", self.word(&earlier, &["nope", "f99"])?);
+            put(&mut on, "edge", self.word(&["start", "end"], &["middle"])?);
+            self.opt(&mut on, "delay", Sketch::duration)?;
+            put(&mut t, "on", on);
+            self.opt(&mut t, "jitter", Sketch::duration)?;
         } else {
             let mut on = Table::new();
-            put(
-                &mut on,
-                "event",
-                self.word(&Event::NAMES, &["barrier_seen"])?,
+            let event = self.word(&Event::NAMES, &["barrier_seen"])?;
+            let name = event.as_str().unwrap_or_default().to_owned();
+            put(&mut on, "event", event);
+            let carries = |names: &[&str]| self.wild || names.contains(&name.as_str());
+            let (task, epoch, checkpoint) = (
+                carries(&Event::WITH_TASK),
+                carries(&Event::WITH_EPOCH),
+                carries(&Event::WITH_CHECKPOINT),
             );
-            self.opt(&mut on, "checkpoint", |s| s.count(&[1, 2, 3, 5], &[0]))?;
+            if checkpoint {
+                self.opt(&mut on, "checkpoint", |s| s.count(&[1, 2, 3, 5], &[0]))?;
+            }
             self.opt(&mut on, "occurrence", |s| {
                 s.count(&[1, 2, 5], &[0, 1_000_001])
             })?;
+            if self.u.ratio(1, 4)? {
+                put(&mut on, "host", self.host(hosts)?);
+            }
+            if task && self.u.ratio(1, 4)? {
+                let tasks = ["count[0]", "count[1]", "source[0]", "source[1]"];
+                put(
+                    &mut on,
+                    "task",
+                    self.word(&tasks, &["count[99]", "sink[0]"])?,
+                );
+            }
+            if epoch && self.u.ratio(1, 4)? {
+                put(&mut on, "epoch", self.count(&[1, 2, 3], &[0])?);
+            }
+            if self.u.ratio(1, 4)? {
+                put(&mut on, "delay", self.duration()?);
+            }
             put(&mut t, "on", on);
         }
         for param in [

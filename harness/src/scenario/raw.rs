@@ -127,6 +127,7 @@ pub(super) struct RawTiming {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFault {
+    pub id: Field<String>,
     pub kind: Spanned<RawFaultKind>,
     pub host: Spanned<String>,
     pub at: Field<SimDuration>,
@@ -143,12 +144,28 @@ pub(super) struct RawFault {
     pub capacity: Field<u64>,
 }
 
+/// `on = { ... }`: an engine event with its filters, or another fault's
+/// edge; which fields go with which is checked in validation, so that a
+/// stray one is reported on its own field.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawTrigger {
-    pub event: Spanned<String>,
-    pub checkpoint: Option<u64>,
+    pub event: Field<String>,
+    pub host: Field<String>,
+    pub task: Field<String>,
+    pub epoch: Field<u64>,
+    pub checkpoint: Field<u64>,
     pub occurrence: Field<u32>,
+    pub fault: Field<String>,
+    pub edge: Field<RawEdge>,
+    pub delay: Field<SimDuration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum RawEdge {
+    Start,
+    End,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -4,8 +4,8 @@
 use super::limits::{self, Limit};
 use super::locate::line_of;
 use super::raw::{
-    Field, RawCheckpoint, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome, RawScenario,
-    RawTiming, RawTopology, RawTrigger, RawWorkload,
+    Field, RawCheckpoint, RawEdge, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome,
+    RawScenario, RawTiming, RawTopology, RawTrigger, RawWorkload,
 };
 use super::suggest;
 use super::{
@@ -13,13 +13,15 @@ use super::{
 };
 use crate::budget::{self, secs};
 use crate::expect::Expectation;
-use crate::fault::{EventTrigger, Fault, FaultKind, ALL_PEERS};
+use crate::fault::{
+    Edge, EventTrigger, Fault, FaultKind, FaultTrigger, Trigger, ALL_PEERS, ID_MAX_LEN,
+};
 use crate::nemesis::Nemesis;
 use flinch_engine::config::{
     default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
     RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
-use flinch_engine::event::Event;
+use flinch_engine::event::{Event, TaskId, Vertex};
 use flinch_engine::workload;
 use std::ops::Range;
 use std::time::Duration;
@@ -115,10 +117,15 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
     };
     let explicit_max_sim_time = limited_duration(cx, &raw.max_sim_time, "max_sim_time")?;
     let liveness_bound = limited_duration(cx, &raw.liveness_bound, "liveness_bound")?;
-    let faults = faults(cx, &raw.fault, topology.taskmanagers, explicit_max_sim_time)?;
+    let workload = workload(cx, &raw.workload)?;
+    let shape = Shape {
+        hosts: host_names(topology.taskmanagers),
+        sources: workload.partitions,
+        counts: topology.parallelism,
+    };
+    let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
     nemesis::unsurvivable_faults(cx, &raw.fault, &faults, &expect)?;
-    let workload = workload(cx, &raw.workload)?;
     let nemesis = match &raw.nemesis {
         Some(n) => {
             let context = nemesis::Context {
@@ -484,10 +491,19 @@ fn bug(cx: &Ctx, name: &Spanned<String>) -> Result<PlantedBug, ScenarioError> {
     })
 }
 
+/// What a fault's host and an event trigger's `host` and `task` may name.
+struct Shape {
+    hosts: Vec<String>,
+    /// Source subtasks (`source[0]` .. ): one per partition.
+    sources: u32,
+    /// Keyed subtasks (`count[0]` .. ): the parallelism.
+    counts: u32,
+}
+
 fn faults(
     cx: &Ctx,
     raw: &[RawFault],
-    taskmanagers: u32,
+    shape: &Shape,
     max_sim_time: Option<Duration>,
 ) -> Result<Vec<Fault>, ScenarioError> {
     if raw.len() as u64 > limits::FAULTS.max {
@@ -496,7 +512,7 @@ fn faults(
         let span = raw[max as usize].kind.span();
         return Err(cx.error(span, format!("fault[{max}]"), message));
     }
-    let hosts = host_names(taskmanagers);
+    let hosts = &shape.hosts;
     let mut faults: Vec<Fault> = Vec::with_capacity(raw.len());
     for (index, raw) in raw.iter().enumerate() {
         let field = |name: &str| format!("fault[{index}].{name}");
@@ -506,11 +522,20 @@ fn faults(
             let message = suggest::hint(message, host, hosts.iter().map(String::as_str));
             return Err(cx.error(raw.host.span(), field("host"), message));
         }
+        let id = match &raw.id {
+            Some(id) => Some(fault_id(cx, id, &faults, &field("id"))?),
+            None => None,
+        };
         let on = match &raw.on {
-            Some(on) => Some(trigger(cx, on.get_ref(), &field("on"))?),
+            Some(on) => Some(trigger(cx, on.get_ref(), shape, &field("on"))?),
             None => None,
         };
         let (at, at_span) = match (&raw.at, &on) {
+            (Some(at), Some(Trigger::Fault(_))) => {
+                let message = "a fault triggered by another fault has no `at`: it fires at the \
+                               anchor's edge plus `delay` (and `jitter` spreads that delay)";
+                return Err(cx.error(at.span(), field("at"), message));
+            }
             (Some(at), _) => (at.get_ref().0, at.span()),
             (None, Some(_)) => (Duration::ZERO, raw.kind.span()),
             (None, None) => {
@@ -540,8 +565,9 @@ fn faults(
             );
             return Err(cx.error(at_span.clone(), field("at"), message));
         }
-        let kind = fault_kind(cx, raw, index, &hosts)?;
+        let kind = fault_kind(cx, raw, index, hosts)?;
         faults.push(Fault {
+            id,
             kind,
             host: host.clone(),
             at,
@@ -549,32 +575,278 @@ fn faults(
             on,
         });
     }
+    anchors(cx, raw, &faults)?;
     Ok(faults)
 }
 
-fn trigger(cx: &Ctx, raw: &RawTrigger, field: &str) -> Result<EventTrigger, ScenarioError> {
-    let event = raw.event.get_ref();
-    if !Event::NAMES.contains(&event.as_str()) {
+/// A fault's `id`: short, plain, and not taken by an earlier fault.
+fn fault_id(
+    cx: &Ctx,
+    id: &Spanned<String>,
+    earlier: &[Fault],
+    field: &str,
+) -> Result<String, ScenarioError> {
+    let text = id.get_ref();
+    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if text.is_empty() || text.chars().count() > ID_MAX_LEN || !text.chars().all(plain) {
         let message = format!(
-            "unknown engine event \"{event}\"; events: {}",
+            "a fault id is 1 to {ID_MAX_LEN} characters of a-z, 0-9, `-` and `_` (a name other \
+             faults' `on = {{ fault = ... }}` can refer to), got {text:?}"
+        );
+        return Err(cx.error(id.span(), field, message));
+    }
+    if let Some(index) = earlier
+        .iter()
+        .position(|f| f.id.as_deref() == Some(text.as_str()))
+    {
+        let message = format!("fault id \"{text}\" is already the id of fault[{index}]");
+        return Err(cx.error(id.span(), field, message));
+    }
+    Ok(text.clone())
+}
+
+/// Every fault trigger names a fault of the file, not itself, whose edge
+/// exists, and no chain of them comes back to where it started.
+fn anchors(cx: &Ctx, raw: &[RawFault], faults: &[Fault]) -> Result<(), ScenarioError> {
+    let by_id = |id: &str| faults.iter().position(|f| f.id.as_deref() == Some(id));
+    for (index, fault) in faults.iter().enumerate() {
+        let Some(Trigger::Fault(trigger)) = &fault.on else {
+            continue;
+        };
+        let on = raw[index]
+            .on
+            .as_ref()
+            .expect("a fault trigger was parsed from `on`")
+            .get_ref();
+        let span = on
+            .fault
+            .as_ref()
+            .expect("a fault trigger has `fault`")
+            .span();
+        let field = format!("fault[{index}].on.fault");
+        let Some(anchor) = by_id(&trigger.fault) else {
+            let ids: Vec<&str> = faults.iter().filter_map(|f| f.id.as_deref()).collect();
+            let known = if ids.is_empty() {
+                "no fault has an id".to_owned()
+            } else {
+                format!("ids: {}", ids.join(", "))
+            };
+            let message = format!("no fault has the id \"{}\"; {known}", trigger.fault);
+            let message = suggest::hint(message, &trigger.fault, ids);
+            return Err(cx.error(span, field, message));
+        };
+        if anchor == index {
+            let message = "a fault cannot be triggered by itself";
+            return Err(cx.error(span, field, message));
+        }
+        if trigger.edge == Edge::End && !faults[anchor].kind.ends() {
+            let message = format!(
+                "fault[{anchor}] (\"{}\") is a {} that never ends, so it has no `end` edge; use \
+                 `edge = \"start\"`, or a crash_restart",
+                trigger.fault,
+                faults[anchor].kind.name()
+            );
+            let span = on.edge.as_ref().map_or(span, |e| e.span());
+            return Err(cx.error(span, format!("fault[{index}].on.edge"), message));
+        }
+        // Follow the chain of anchors; it is at most as long as the plan.
+        let mut chain = vec![index];
+        let mut at = anchor;
+        while let Some(next) = faults[at].anchor().and_then(by_id) {
+            chain.push(at);
+            if next == index {
+                let names: Vec<String> = chain
+                    .iter()
+                    .chain([&index])
+                    .map(|i| format!("fault[{i}]"))
+                    .collect();
+                let message = format!("fault triggers form a cycle: {}", names.join(" waits for "));
+                return Err(cx.error(span, field, message));
+            }
+            if chain.len() > faults.len() {
+                break;
+            }
+            at = next;
+        }
+    }
+    Ok(())
+}
+
+fn trigger(
+    cx: &Ctx,
+    raw: &RawTrigger,
+    shape: &Shape,
+    field: &str,
+) -> Result<Trigger, ScenarioError> {
+    let sub = |name: &str| format!("{field}.{name}");
+    let delay = raw.delay.as_ref().map_or(Duration::ZERO, |d| d.get_ref().0);
+    let event_filters = [
+        ("host", raw.host.as_ref().map(Spanned::span)),
+        ("task", raw.task.as_ref().map(Spanned::span)),
+        ("epoch", raw.epoch.as_ref().map(Spanned::span)),
+        ("checkpoint", raw.checkpoint.as_ref().map(Spanned::span)),
+        ("occurrence", raw.occurrence.as_ref().map(Spanned::span)),
+    ];
+    let event = match (&raw.event, &raw.fault) {
+        (Some(event), None) => event,
+        (None, Some(fault)) => {
+            if let Some((name, Some(span))) = event_filters.iter().find(|(_, s)| s.is_some()) {
+                let message = format!(
+                    "`{name}` filters engine events; a trigger on a fault takes `fault`, `edge` \
+                     and `delay`"
+                );
+                return Err(cx.error(span.clone(), sub(name), message));
+            }
+            let Some(edge) = &raw.edge else {
+                let message = "a trigger on a fault needs `edge`: \"start\" (when it fires) or \
+                               \"end\" (when it heals)";
+                return Err(cx.error(fault.span(), sub("edge"), message));
+            };
+            let edge = match edge.get_ref() {
+                RawEdge::Start => Edge::Start,
+                RawEdge::End => Edge::End,
+            };
+            let trigger = FaultTrigger {
+                fault: fault.get_ref().clone(),
+                edge,
+                delay,
+            };
+            return Ok(Trigger::Fault(trigger));
+        }
+        (Some(_), Some(fault)) => {
+            let message = "a trigger waits for an engine event (`event`) or a fault (`fault`), \
+                           not both";
+            return Err(cx.error(fault.span(), sub("fault"), message));
+        }
+        (None, None) => {
+            let message = "a trigger needs `event` (an engine event) or `fault` (another \
+                           fault's id)";
+            return Err(missing_trigger(cx, raw, &sub("event"), message));
+        }
+    };
+    if let Some(edge) = &raw.edge {
+        let message = "`edge` belongs to a trigger on a fault (`fault = \"<id>\"`)";
+        return Err(cx.error(edge.span(), sub("edge"), message));
+    }
+    let name = event.get_ref();
+    if !Event::NAMES.contains(&name.as_str()) {
+        let message = format!(
+            "unknown engine event \"{name}\"; events: {}",
             Event::NAMES.join(", ")
         );
-        let message = suggest::hint(message, event, Event::NAMES);
-        return Err(cx.error(raw.event.span(), format!("{field}.event"), message));
+        let message = suggest::hint(message, name, Event::NAMES);
+        return Err(cx.error(event.span(), sub("event"), message));
     }
+    let never = |filter: &str, span: Range<usize>, carriers: &[&str]| {
+        let message = format!(
+            "{name} events never carry `{filter}`, so this filter would never match; events \
+             that do: {}",
+            carriers.join(", ")
+        );
+        cx.error(span, sub(filter), message)
+    };
+    let host = match &raw.host {
+        Some(h) => {
+            let text = h.get_ref();
+            if !shape.hosts.contains(text) {
+                let hosts = shape.hosts.join(", ");
+                let message = format!("unknown host \"{text}\"; hosts: {hosts}");
+                let message = suggest::hint(message, text, shape.hosts.iter().map(String::as_str));
+                return Err(cx.error(h.span(), sub("host"), message));
+            }
+            Some(text.clone())
+        }
+        None => None,
+    };
+    let task = match &raw.task {
+        Some(t) if !Event::WITH_TASK.contains(&name.as_str()) => {
+            return Err(never("task", t.span(), &Event::WITH_TASK));
+        }
+        Some(t) => Some(task_id(cx, t, shape, &sub("task"))?),
+        None => None,
+    };
+    let epoch = match &raw.epoch {
+        Some(e) if !Event::WITH_EPOCH.contains(&name.as_str()) => {
+            return Err(never("epoch", e.span(), &Event::WITH_EPOCH));
+        }
+        Some(e) if *e.get_ref() == 0 => {
+            let message = "epochs count from 1 (the job's first attempt)";
+            return Err(cx.error(e.span(), sub("epoch"), message));
+        }
+        Some(e) => Some(*e.get_ref()),
+        None => None,
+    };
+    let checkpoint = match &raw.checkpoint {
+        Some(c) if !Event::WITH_CHECKPOINT.contains(&name.as_str()) => {
+            return Err(never("checkpoint", c.span(), &Event::WITH_CHECKPOINT));
+        }
+        Some(c) => Some(*c.get_ref()),
+        None => None,
+    };
     let occurrence = match &raw.occurrence {
         Some(o) if *o.get_ref() == 0 => {
             let message = "occurrence counts from 1 (the first matching event)";
-            return Err(cx.error(o.span(), format!("{field}.occurrence"), message));
+            return Err(cx.error(o.span(), sub("occurrence"), message));
         }
-        Some(o) => cx.at_most(o, &format!("{field}.occurrence"), limits::OCCURRENCE)?,
+        Some(o) => cx.at_most(o, &sub("occurrence"), limits::OCCURRENCE)?,
         None => 1,
     };
-    Ok(EventTrigger {
-        event: event.clone(),
-        checkpoint: raw.checkpoint,
+    Ok(Trigger::Event(EventTrigger {
+        event: name.clone(),
+        host,
+        task,
+        epoch,
+        checkpoint,
         occurrence,
-    })
+        delay,
+    }))
+}
+
+/// A trigger with neither `event` nor `fault`, reported on its first field.
+fn missing_trigger(cx: &Ctx, raw: &RawTrigger, field: &str, message: &str) -> ScenarioError {
+    let spans = [
+        raw.edge.as_ref().map(Spanned::span),
+        raw.delay.as_ref().map(Spanned::span),
+        raw.host.as_ref().map(Spanned::span),
+        raw.task.as_ref().map(Spanned::span),
+        raw.epoch.as_ref().map(Spanned::span),
+        raw.checkpoint.as_ref().map(Spanned::span),
+        raw.occurrence.as_ref().map(Spanned::span),
+    ];
+    let span = spans.into_iter().flatten().min_by_key(|s| s.start);
+    match span {
+        Some(span) => cx.error(span, field, message),
+        None => ScenarioError {
+            file: cx.file.to_owned(),
+            line: None,
+            field: Some(field.to_owned()),
+            message: message.to_owned(),
+        },
+    }
+}
+
+/// A task filter: `source[i]` for i below the partitions, `count[i]` below
+/// the parallelism.
+fn task_id(
+    cx: &Ctx,
+    raw: &Spanned<String>,
+    shape: &Shape,
+    field: &str,
+) -> Result<TaskId, ScenarioError> {
+    let task =
+        TaskId::try_from(raw.get_ref().clone()).map_err(|e| cx.error(raw.span(), field, e))?;
+    let (vertex, bound, why) = match task.vertex {
+        Vertex::Source => ("source", shape.sources, "workload.partitions"),
+        Vertex::Count => ("count", shape.counts, "topology.parallelism"),
+    };
+    if task.subtask >= bound {
+        let message = format!(
+            "unknown task \"{task}\": the job has {vertex}[0] to {vertex}[{}] ({why} = {bound})",
+            bound.saturating_sub(1)
+        );
+        return Err(cx.error(raw.span(), field, message));
+    }
+    Ok(task)
 }
 
 /// Which parameters each fault kind takes (in the order errors list them).
@@ -585,7 +857,7 @@ fn parameters(kind: RawFaultKind) -> &'static [&'static str] {
         RawFaultKind::Partition => &["peer", "oneway", "for"],
         RawFaultKind::Stall => &["peer", "for"],
         RawFaultKind::Latency => &["peer", "max", "for"],
-        RawFaultKind::MessageLoss => &["rate", "for"],
+        RawFaultKind::MessageLoss => &["peer", "rate", "for"],
         RawFaultKind::IoErrors | RawFaultKind::ReadCorruption => &["probability", "for"],
         RawFaultKind::DiskFull => &["capacity", "for"],
     }
@@ -717,7 +989,15 @@ fn fault_kind(
             duration: positive(&raw.duration, "for", lasts)?,
         },
         RawFaultKind::MessageLoss => FaultKind::MessageLoss {
-            rate: fraction(&raw.rate, "rate", "the probability that a message is lost")?,
+            peer: match raw.peer {
+                Some(_) => peer()?,
+                None => ALL_PEERS.to_owned(),
+            },
+            rate: fraction(
+                &raw.rate,
+                "rate",
+                "the probability that a link is cut for a tick, per tick and link",
+            )?,
             duration: positive(&raw.duration, "for", lasts)?,
         },
         RawFaultKind::IoErrors => FaultKind::IoErrors {
@@ -1173,7 +1453,7 @@ after = "300ms"
         let scenario = check(
             "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\non = { event = \"txn_pre_committed\", checkpoint = 3 }",
         );
-        let trigger = scenario.faults[0].on.clone().expect("a trigger");
+        let trigger = scenario.faults[0].event_trigger().expect("a trigger");
         assert_eq!(
             (
                 trigger.event.as_str(),
@@ -1181,6 +1461,190 @@ after = "300ms"
                 trigger.occurrence
             ),
             ("txn_pre_committed", Some(3), 1)
+        );
+    }
+
+    /// A crash of `sink` with this `on` table (line 7 of the file).
+    fn crash_on(on: &str) -> String {
+        format!("[[fault]]\nkind = \"crash\"\nhost = \"sink\"\non = {on}")
+    }
+
+    #[test]
+    fn event_filters_name_hosts_tasks_and_epochs_the_event_carries() {
+        let scenario = check(&crash_on(
+            r#"{ event = "state_restored", host = "taskmanager-1", task = "count[1]", epoch = 2, checkpoint = 2, occurrence = 1, delay = "50ms" }"#,
+        ));
+        let t = scenario.faults[0]
+            .event_trigger()
+            .expect("an event trigger");
+        assert_eq!(t.host.as_deref(), Some("taskmanager-1"));
+        assert_eq!(t.task.map(|t| t.to_string()), Some("count[1]".into()));
+        assert_eq!((t.epoch, t.checkpoint, t.occurrence), (Some(2), Some(2), 1));
+        assert_eq!(t.delay, Duration::from_millis(50));
+        // The boundaries: the last task of each vertex, epoch 1, a zero delay.
+        let edge = check(&crash_on(
+            r#"{ event = "task_failed", task = "source[0]", epoch = 1, delay = "0ms" }"#,
+        ));
+        let t = edge.faults[0].event_trigger().expect("an event trigger");
+        assert_eq!((t.epoch, t.delay), (Some(1), Duration::ZERO));
+        check(&crash_on(r#"{ event = "fenced", task = "count[1]" }"#));
+
+        for (on, expected) in [
+            (
+                r#"{ event = "state_restored", host = "taskmanager-9" }"#,
+                "test.toml:7: field `fault[0].on.host`: unknown host \"taskmanager-9\"",
+            ),
+            (
+                r#"{ event = "state_restored", host = "sinks" }"#,
+                "did you mean \"sink\"?",
+            ),
+            (
+                r#"{ event = "state_restored", task = "count[2]" }"#,
+                "test.toml:7: field `fault[0].on.task`: unknown task \"count[2]\": the job has count[0] to count[1] (topology.parallelism = 2)",
+            ),
+            (
+                r#"{ event = "state_restored", task = "sink[0]" }"#,
+                "test.toml:7: field `fault[0].on.task`: not a task id like \"count[0]\"",
+            ),
+            (
+                r#"{ event = "checkpoint_completed", task = "count[0]" }"#,
+                "test.toml:7: field `fault[0].on.task`: checkpoint_completed events never carry `task`",
+            ),
+            (
+                r#"{ event = "checkpoint_completed", epoch = 2 }"#,
+                "test.toml:7: field `fault[0].on.epoch`: checkpoint_completed events never carry `epoch`",
+            ),
+            (
+                r#"{ event = "failover", checkpoint = 2 }"#,
+                "test.toml:7: field `fault[0].on.checkpoint`: failover events never carry `checkpoint`",
+            ),
+            (
+                r#"{ event = "failover", epoch = 0 }"#,
+                "test.toml:7: field `fault[0].on.epoch`: epochs count from 1",
+            ),
+            (
+                r#"{ event = "failover", edge = "end" }"#,
+                "test.toml:7: field `fault[0].on.edge`: `edge` belongs to a trigger on a fault",
+            ),
+            (
+                r#"{ delay = "5ms" }"#,
+                "test.toml:7: field `fault[0].on.event`: a trigger needs `event` (an engine event) or `fault`",
+            ),
+        ] {
+            check_error(&crash_on(on), expected);
+        }
+    }
+
+    /// Two faults: `first` (a partition with id "cut" unless it says
+    /// otherwise) and `second`, each a `[[fault]]` body.
+    fn two(first: &str, second: &str) -> String {
+        format!("[[fault]]\n{first}\n\n[[fault]]\n{second}")
+    }
+
+    const CUT: &str = "kind = \"partition\"\nid = \"cut\"\nhost = \"taskmanager-1\"\npeer = \"jobmanager\"\nat = \"1s\"\nfor = \"200ms\"";
+
+    #[test]
+    fn a_fault_can_wait_for_another_faults_start_or_end() {
+        let scenario = check(&two(
+            CUT,
+            "kind = \"crash_restart\"\nhost = \"taskmanager-2\"\non = { fault = \"cut\", edge = \"end\", delay = \"5ms\" }\njitter = \"3ms\"\nafter = \"100ms\"",
+        ));
+        assert_eq!(scenario.faults[0].id.as_deref(), Some("cut"));
+        let dependent = &scenario.faults[1];
+        assert_eq!(dependent.anchor(), Some("cut"));
+        assert_eq!(dependent.jitter, Duration::from_millis(3));
+        let Some(Trigger::Fault(t)) = &dependent.on else {
+            panic!("a fault trigger: {dependent:?}");
+        };
+        assert_eq!((t.edge, t.delay), (Edge::End, Duration::from_millis(5)));
+        // The longest id and every character allowed.
+        let long = "a".repeat(ID_MAX_LEN - 6) + "-_0z9y";
+        check(&two(
+            &CUT.replace("\"cut\"", &format!("\"{long}\"")),
+            &format!("kind = \"crash\"\nhost = \"sink\"\non = {{ fault = \"{long}\", edge = \"start\" }}"),
+        ));
+    }
+
+    #[test]
+    fn bad_fault_ids_and_fault_triggers_are_refused_where_they_stand() {
+        let crash = |on: &str| format!("kind = \"crash\"\nhost = \"sink\"\non = {on}");
+        for (faults, expected) in [
+            (
+                two(CUT, &crash(r#"{ fault = "cat", edge = "start" }"#)),
+                "test.toml:15: field `fault[1].on.fault`: no fault has the id \"cat\"",
+            ),
+            (
+                two(CUT, &crash(r#"{ fault = "cat", edge = "start" }"#)),
+                "; ids: cut; did you mean \"cut\"?",
+            ),
+            (
+                two(CUT, &crash(r#"{ fault = "cut" }"#)),
+                "test.toml:15: field `fault[1].on.edge`: a trigger on a fault needs `edge`",
+            ),
+            (
+                two(CUT, &crash(r#"{ fault = "cut", edge = "start", event = "failover" }"#)),
+                "test.toml:15: field `fault[1].on.fault`: a trigger waits for an engine event (`event`) or a fault (`fault`), not both",
+            ),
+            (
+                two(CUT, &crash(r#"{ fault = "cut", edge = "start", checkpoint = 2 }"#)),
+                "test.toml:15: field `fault[1].on.checkpoint`: `checkpoint` filters engine events",
+            ),
+            (
+                two(CUT, &format!("{}\nat = \"2s\"", crash(r#"{ fault = "cut", edge = "start" }"#))),
+                "test.toml:16: field `fault[1].at`: a fault triggered by another fault has no `at`",
+            ),
+            (
+                two(CUT, &format!("id = \"cut\"\n{}", crash(r#"{ event = "failover" }"#))),
+                "test.toml:13: field `fault[1].id`: fault id \"cut\" is already the id of fault[0]",
+            ),
+            (
+                two(&CUT.replace("\"cut\"", "\"Cut\""), &crash(r#"{ event = "failover" }"#)),
+                "test.toml:6: field `fault[0].id`: a fault id is 1 to 32 characters",
+            ),
+            (
+                two(&CUT.replace("\"cut\"", &format!("\"{}\"", "a".repeat(ID_MAX_LEN + 1))), &crash(r#"{ event = "failover" }"#)),
+                "test.toml:6: field `fault[0].id`: a fault id is 1 to 32 characters",
+            ),
+            (
+                two(
+                    "kind = \"crash\"\nid = \"down\"\nhost = \"sink\"\nat = \"1s\"",
+                    &crash(r#"{ fault = "down", edge = "end" }"#),
+                ),
+                "test.toml:13: field `fault[1].on.edge`: fault[0] (\"down\") is a crash that never ends",
+            ),
+            (
+                two(
+                    "kind = \"crash\"\nid = \"self\"\nhost = \"sink\"\non = { fault = \"self\", edge = \"start\" }",
+                    &crash(r#"{ event = "failover" }"#),
+                ),
+                "test.toml:8: field `fault[0].on.fault`: a fault cannot be triggered by itself",
+            ),
+            (
+                two(
+                    "kind = \"crash_restart\"\nid = \"a\"\nhost = \"sink\"\nafter = \"1s\"\non = { fault = \"b\", edge = \"start\" }",
+                    "kind = \"crash_restart\"\nid = \"b\"\nhost = \"store\"\nafter = \"1s\"\non = { fault = \"a\", edge = \"end\" }",
+                ),
+                "test.toml:9: field `fault[0].on.fault`: fault triggers form a cycle: fault[0] waits for fault[1] waits for fault[0]",
+            ),
+        ] {
+            check_error(&faults, expected);
+        }
+    }
+
+    #[test]
+    fn message_loss_takes_a_peer_and_defaults_to_every_link() {
+        let loss = "[[fault]]\nkind = \"message_loss\"\nhost = \"taskmanager-1\"\nat = \"1s\"\nrate = 0.5\nfor = \"1s\"";
+        let every = check(loss);
+        assert!(
+            matches!(&every.faults[0].kind, FaultKind::MessageLoss { peer, .. } if peer == ALL_PEERS)
+        );
+        let one = check(&format!("{loss}\npeer = \"sink\""));
+        assert!(
+            matches!(&one.faults[0].kind, FaultKind::MessageLoss { peer, .. } if peer == "sink")
+        );
+        check_error(
+            &format!("{loss}\npeer = \"taskmanager-1\""),
+            "field `fault[0].peer`: a link needs two different hosts",
         );
     }
 
