@@ -159,3 +159,28 @@ fn a_stop_hook_ends_shrinking_without_a_plan() {
     let midway = shrink_seed_until(&s, seed, 200, |_| stop.set(true), &|| stop.get());
     assert_eq!(midway.err(), Some(ShrinkError::Stopped { seed }));
 }
+
+/// A plan with fault triggers shrinks to one whose every trigger names a
+/// fault still in it (a dependent whose anchor went is pinned to a time),
+/// that prints as a file that parses back to it, and that still fails.
+#[test]
+fn a_plan_with_fault_triggers_shrinks_to_anchors_that_are_all_there() {
+    let mut s = load("crash-after-partition-heals").expect("built-in");
+    s.config.planted_bug = Some(PlantedBug::CommitOnBarrier);
+    let seed = first_failure(&s);
+    let shrink = shrink_seed(&s, seed, 100, |_| {}).expect("the seed fails");
+    let plan = &shrink.shrunk.plan;
+    for fault in plan {
+        if let Some(anchor) = fault.anchor() {
+            assert!(
+                plan.iter().any(|f| f.id.as_deref() == Some(anchor)),
+                "seed {seed}: {fault} waits for a fault not in {plan:?}"
+            );
+        }
+    }
+    let scenario = shrunk_scenario(&s, &shrink);
+    let text = render(&scenario);
+    let parsed = parse(&text, "shrunk.toml").expect("the shrunk plan parses back");
+    assert_eq!(parsed.faults, *plan, "{text}");
+    assert!(!run_plan(&s, seed, plan).passed, "seed {seed}: {plan:?}");
+}
