@@ -1,6 +1,7 @@
 //! What the engine tells the world it did. The harness installs an
 //! [`Observer`]; observing never changes behaviour.
 
+use crate::probe::Probe;
 use crate::record::TxnId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -173,11 +174,16 @@ pub enum Event {
         late_ms: u64,
         applied: bool,
     },
+    /// The host took a protocol path that handles a fault (see
+    /// [`crate::probe`]); the trace shows `probe {"probe":"write-fenced"}`.
+    Probe {
+        probe: Probe,
+    },
 }
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 20] = [
+    pub const NAMES: [&'static str; 21] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -198,6 +204,7 @@ impl Event {
         "restart_scheduled",
         "checkpoints_recovered",
         "store_write_late",
+        "probe",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -222,6 +229,7 @@ impl Event {
             Event::RestartScheduled { .. } => 17,
             Event::CheckpointsRecovered { .. } => 18,
             Event::StoreWriteLate { .. } => 19,
+            Event::Probe { .. } => 20,
         };
         Event::NAMES[index]
     }
@@ -536,6 +544,9 @@ mod tests {
             Event::RestartScheduled {
                 attempt: 1,
                 delay_ms: 5,
+            },
+            Event::Probe {
+                probe: Probe::WriteFenced,
             },
         ];
         for e in events {

@@ -15,6 +15,7 @@ pub mod hosts;
 pub mod io;
 pub mod job;
 pub mod operator;
+pub mod probe;
 pub mod proto;
 pub mod record;
 pub mod register;

@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod check;
+pub mod coverage;
 pub mod expect;
 pub mod fault;
 #[cfg(feature = "fuzzing")]

@@ -57,6 +57,20 @@ pub fn render(scenario: &Scenario) -> String {
             line(&mut s, "reason", &string(reason));
         }
     }
+    if !scenario.sometimes.is_empty() {
+        let entries: Vec<String> = scenario
+            .sometimes
+            .iter()
+            .map(|r| {
+                format!(
+                    "{{ probe = {}, min_share = {} }}",
+                    string(r.probe.name()),
+                    float(r.min_share)
+                )
+            })
+            .collect();
+        line(&mut s, "sometimes", &format!("[{}]", entries.join(", ")));
+    }
     s.push_str("\n[seeds]\n");
     let range = format!("{}..{}", scenario.seeds.start, scenario.seeds.end);
     line(&mut s, "range", &string(&range));

@@ -63,6 +63,7 @@ mod validate;
 
 pub use duration::parse_duration;
 
+use crate::coverage::Sometimes;
 use crate::expect::Expectation;
 use crate::fault::Fault;
 use crate::nemesis::Nemesis;
@@ -83,6 +84,10 @@ pub struct Scenario {
     /// Faults drawn from each seed (`[nemesis]`), on top of `faults`.
     pub nemesis: Option<Nemesis>,
     pub expect: Expectation,
+    /// `[expect] sometimes`: probes a sweep's seeds must hit, each in at
+    /// least its share of them (judged by `flinch run` over at least
+    /// [`crate::coverage::MIN_SEEDS_TO_JUDGE`] seeds; never by one seed).
+    pub sometimes: Vec<Sometimes>,
     /// The default seed range (`[seeds] range`).
     pub seeds: Range<u64>,
     /// Bound on simulated time: a run that has not ended by then is
@@ -179,10 +184,14 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 22] = [
+const BUILTIN: [(&str, &str); 23] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
+    ),
+    (
+        "checkpoint-expires",
+        include_str!("../../scenarios/checkpoint-expires.toml"),
     ),
     (
         "checkpoint-read-corruption",

@@ -416,6 +416,7 @@ impl Case {
             faults: self.plan.clone(),
             nemesis: None,
             expect,
+            sometimes: Vec::new(),
             seeds: self.seed..self.seed + 1,
             max_sim_time: CASE_MAX_SIM_TIME,
             liveness_bound: None,

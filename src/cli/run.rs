@@ -14,6 +14,8 @@ use super::{
 };
 use anyhow::bail;
 use clap::Args;
+use flinch_engine::probe::Probe;
+use flinch_harness::coverage::{self, Judgement, ProbeHits, Sometimes, MIN_SEEDS_TO_JUDGE};
 use flinch_harness::fault::Fault;
 use flinch_harness::plan::{fault_json, fault_line};
 use flinch_harness::scenario::Scenario;
@@ -22,6 +24,7 @@ use flinch_harness::shrink::ShrinkReport;
 use flinch_harness::violation::{Cause, Tally, Violation, ENGINE_PANIC};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::ops::Range;
@@ -125,6 +128,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
     let summary = RunSummary {
         scenario: scenario.name.clone(),
         scenario_arg: args.scenario.clone(),
+        sometimes: scenario.sometimes.clone(),
         seeds,
         jobs,
         results: swept.results,
@@ -254,6 +258,8 @@ pub struct SeedSummary {
     /// Set when the seed ran past `--timeout` and was stopped: it has no
     /// verdict, no violations and no trace.
     pub timed_out: Option<TimedOut>,
+    /// The probes its trace hit (none for a timed-out seed).
+    pub probes: BTreeSet<Probe>,
 }
 
 /// A seed stopped by `--timeout`.
@@ -272,6 +278,7 @@ impl From<SeedReport> for SeedSummary {
             seed: r.seed,
             passed: r.passed,
             trace_tail: r.trace[skip..].iter().map(|e| e.line()).collect(),
+            probes: coverage::probes_hit(&r.trace),
             trace_len: r.trace.len(),
             violations: r.violations,
             sim_time: r.sim_time,
@@ -296,6 +303,7 @@ impl SeedSummary {
             sim_time: stopped.at,
             records: 0,
             faults,
+            probes: BTreeSet::new(),
             timed_out: Some(TimedOut {
                 limit,
                 sim_at: stopped.at,
@@ -409,6 +417,9 @@ pub struct RunSummary {
     pub scenario: String,
     /// What the user typed for it (a name or a path), for replay commands.
     pub scenario_arg: String,
+    /// The scenario's `[expect] sometimes`, judged over the seeds that
+    /// reached a verdict.
+    pub sometimes: Vec<Sometimes>,
     pub seeds: Range<u64>,
     pub jobs: usize,
     pub results: Vec<SeedSummary>,
@@ -447,6 +458,32 @@ struct RunJson<'a> {
     /// Left out when no seed ran a fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     faults_per_seed: Option<f64>,
+    /// Every probe hit by some seed or required, in catalogue order.
+    probes: Vec<ProbeJson>,
+    /// Required probes whose share was missed (0 when not judged).
+    sometimes_missed: usize,
+}
+
+#[derive(Serialize)]
+struct ProbeJson {
+    probe: Probe,
+    /// Seeds (with a verdict) that hit it.
+    seeds: usize,
+    /// The lowest of them, at most [`coverage::FIRST_SEEDS_SHOWN`].
+    first_seeds: Vec<u64>,
+    /// When the scenario requires it: the share it requires.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_share: Option<f64>,
+    /// When required: `met`, `missed` or `not-judged`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    verdict: Option<&'static str>,
+}
+
+/// One row of the probe table: a probe hit or required.
+struct ProbeRow {
+    probe: Probe,
+    hits: ProbeHits,
+    required: Option<(Sometimes, Judgement)>,
 }
 
 #[derive(Serialize)]
@@ -482,13 +519,65 @@ impl RunSummary {
 
     /// 130 when Ctrl-C stopped the run; else 4 if a seed hit an internal
     /// error, 3 if one hit an engine panic, 1 if one failed otherwise (or
-    /// timed out), and 0 if none failed.
+    /// timed out) or a required probe missed its share, and 0 otherwise.
     pub fn exit_code(&self) -> u8 {
         if self.interrupted {
-            EXIT_INTERRUPTED
-        } else {
-            exit_code(self.results.iter().filter_map(SeedSummary::kind))
+            return EXIT_INTERRUPTED;
         }
+        let seeds = exit_code(self.results.iter().filter_map(SeedSummary::kind));
+        if self.sometimes_missed() > 0 {
+            seeds.max(EXIT_FAILED)
+        } else {
+            seeds
+        }
+    }
+
+    /// Seeds that reached a verdict: the ones coverage is judged over.
+    fn judged_seeds(&self) -> impl Iterator<Item = &SeedSummary> {
+        self.results.iter().filter(|r| r.timed_out.is_none())
+    }
+
+    /// The probe table: each probe hit or required, in catalogue order,
+    /// with the verdict on its requirement. A run Ctrl-C stopped judges
+    /// nothing (its seeds are not the sweep that was asked for).
+    fn probe_rows(&self) -> Vec<ProbeRow> {
+        let run = if self.interrupted {
+            0
+        } else {
+            self.judged_seeds().count()
+        };
+        let mut hits = coverage::tally(self.judged_seeds().map(|r| (r.seed, &r.probes)));
+        let required: BTreeMap<Probe, Sometimes> =
+            self.sometimes.iter().map(|s| (s.probe, *s)).collect();
+        Probe::ALL
+            .into_iter()
+            .filter_map(|probe| {
+                let hits = match (hits.remove(&probe), required.contains_key(&probe)) {
+                    (Some(hits), _) => hits,
+                    (None, true) => ProbeHits {
+                        seeds: 0,
+                        first: Vec::new(),
+                    },
+                    (None, false) => return None,
+                };
+                let required = required
+                    .get(&probe)
+                    .map(|s| (*s, coverage::judge(s, hits.seeds, run)));
+                Some(ProbeRow {
+                    probe,
+                    hits,
+                    required,
+                })
+            })
+            .collect()
+    }
+
+    /// Required probes that missed their share.
+    pub fn sometimes_missed(&self) -> usize {
+        self.probe_rows()
+            .iter()
+            .filter(|r| r.required.is_some_and(|(_, j)| j.missed()))
+            .count()
     }
 
     /// How many failing seeds are of `kind`.
@@ -563,6 +652,18 @@ impl RunSummary {
                 .iter()
                 .any(|r| r.faults > 0)
                 .then(|| (self.faults_per_seed() * 100.0).round() / 100.0),
+            probes: self
+                .probe_rows()
+                .into_iter()
+                .map(|row| ProbeJson {
+                    probe: row.probe,
+                    seeds: row.hits.seeds,
+                    first_seeds: row.hits.first,
+                    min_share: row.required.map(|(s, _)| s.min_share),
+                    verdict: row.required.map(|(_, j)| verdict(j)),
+                })
+                .collect(),
+            sometimes_missed: self.sometimes_missed(),
         }
     }
 
@@ -591,6 +692,7 @@ impl RunSummary {
         let _ = writeln!(s, "wall time  {:.3} s", self.wall.as_secs_f64());
         let _ = writeln!(s, "records    {}", self.records());
         let _ = writeln!(s, "faults     {:.2} per seed", self.faults_per_seed());
+        self.human_probes(&mut s);
 
         let mut failures = self.failures();
         let Some(first) = failures.next() else {
@@ -682,6 +784,77 @@ impl RunSummary {
         }
     }
 
+    /// The probe table, then a line for every required probe that missed
+    /// its share, or one saying the sweep was too small to judge.
+    fn human_probes(&self, s: &mut String) {
+        let rows = self.probe_rows();
+        let run = self.judged_seeds().count();
+        if rows.is_empty() {
+            let _ = writeln!(s, "probes     none hit");
+            return;
+        }
+        let _ = writeln!(
+            s,
+            "\nprobes hit (* required)              seeds of {run}   first seeds"
+        );
+        for row in &rows {
+            let first = if row.hits.first.is_empty() {
+                "-".to_owned()
+            } else {
+                let more = if row.hits.seeds > row.hits.first.len() {
+                    ", ..."
+                } else {
+                    ""
+                };
+                let seeds: Vec<String> = row.hits.first.iter().map(u64::to_string).collect();
+                format!("{}{more}", seeds.join(", "))
+            };
+            let mark = if row.required.is_some() { '*' } else { ' ' };
+            let mut line = format!(
+                "{mark} {:<34} {:>5} {:>7}  {first}",
+                row.probe.name(),
+                row.hits.seeds,
+                percent(row.hits.seeds, run)
+            );
+            if let Some((req, judgement)) = row.required {
+                let _ = write!(
+                    line,
+                    "  (required {}: {})",
+                    share(req.min_share),
+                    verdict(judgement)
+                );
+            }
+            let _ = writeln!(s, "{line}");
+        }
+        let required = rows.iter().filter(|r| r.required.is_some()).count();
+        if required > 0 && self.interrupted {
+            let _ = writeln!(
+                s,
+                "sometimes  not judged: Ctrl-C stopped the sweep before it was complete"
+            );
+        } else if required > 0 && run < MIN_SEEDS_TO_JUDGE {
+            let _ = writeln!(
+                s,
+                "sometimes  not judged: {run} seed{} ran, fewer than the {MIN_SEEDS_TO_JUDGE} a \
+                 share needs; run a longer sweep to judge the {required} required probe{}",
+                plural(run),
+                plural(required)
+            );
+        }
+        for row in &rows {
+            if let Some((req, Judgement::Missed { hit, run, need })) = row.required {
+                let _ = writeln!(
+                    s,
+                    "MISSED: probe {} hit in {hit} of {run} seeds ({}), the scenario requires {} \
+                     ({need} seeds)",
+                    row.probe.name(),
+                    percent(hit, run),
+                    share(req.min_share)
+                );
+            }
+        }
+    }
+
     /// What did not run, and why: Ctrl-C or `--fail-fast`.
     fn human_stopped(&self, s: &mut String) {
         let seeds = |n: u64| format!("{n} seed{}", if n == 1 { "" } else { "s" });
@@ -748,6 +921,30 @@ impl RunSummary {
             "shrink: {}  (prints it as a scenario file)",
             shrink_command(&self.scenario_arg, shrunk.seed)
         );
+    }
+}
+
+/// How a requirement's judgement reads in the table and `--json`.
+fn verdict(judgement: Judgement) -> &'static str {
+    match judgement {
+        Judgement::Met { .. } => "met",
+        Judgement::Missed { .. } => "missed",
+        Judgement::NotJudged { .. } => "not-judged",
+    }
+}
+
+/// `hit` of `run` as a percentage with one decimal: `22.5 %`.
+fn percent(hit: usize, run: usize) -> String {
+    format!("{:.1} %", 100.0 * hit as f64 / run.max(1) as f64)
+}
+
+/// A required share as a percentage, as short as it is exact: `20 %`.
+fn share(min_share: f64) -> String {
+    let p = min_share * 100.0;
+    if (p - p.round()).abs() < 1e-9 {
+        format!(">= {} %", p.round())
+    } else {
+        format!(">= {p} %")
     }
 }
 
@@ -880,6 +1077,7 @@ mod tests {
         RunSummary {
             scenario: "tm-crash".into(),
             scenario_arg: "scenarios/tm crash.toml".into(),
+            sometimes: Vec::new(),
             seeds: 0..reports.len() as u64,
             jobs: 4,
             results: reports.into_iter().map(SeedSummary::from).collect(),
@@ -891,6 +1089,87 @@ mod tests {
             interrupted: false,
             failed_fast: false,
         }
+    }
+
+    /// `seeds` passing seeds, of which `hit` hit `zombie-data-fenced`
+    /// (the lowest ones) and all hit `write-fenced`; the scenario requires
+    /// the first in 20 % of seeds.
+    fn coverage_summary(seeds: u64, hit: u64) -> RunSummary {
+        let mut s = summary((0..seeds).map(|i| fake_report(i, 1, 0)).collect());
+        for r in &mut s.results {
+            r.probes.insert(Probe::WriteFenced);
+            if r.seed < hit {
+                r.probes.insert(Probe::ZombieDataFenced);
+            }
+        }
+        s.sometimes = vec![Sometimes {
+            probe: Probe::ZombieDataFenced,
+            min_share: 0.2,
+        }];
+        s
+    }
+
+    #[test]
+    fn a_required_probe_below_its_share_fails_the_sweep_and_says_so() {
+        let s = coverage_summary(25, 4);
+        assert_eq!(s.sometimes_missed(), 1);
+        assert_eq!(s.exit_code(), EXIT_FAILED);
+        let human = s.human();
+        assert!(
+            human.contains(
+                "MISSED: probe zombie-data-fenced hit in 4 of 25 seeds (16.0 %), the scenario \
+                 requires >= 20 % (5 seeds)"
+            ),
+            "{human}"
+        );
+        assert!(
+            human.contains("* zombie-data-fenced                     4    16.0 %  0, 1, 2, 3  (required >= 20 %: missed)"),
+            "{human}"
+        );
+        assert!(
+            human.contains(
+                "  write-fenced                          25   100.0 %  0, 1, 2, 3, 4, ..."
+            ),
+            "{human}"
+        );
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(json["sometimes_missed"], 1);
+        assert_eq!(
+            json["probes"],
+            serde_json::json!([
+                {"probe": "write-fenced", "seeds": 25, "first_seeds": [0, 1, 2, 3, 4]},
+                {"probe": "zombie-data-fenced", "seeds": 4, "first_seeds": [0, 1, 2, 3],
+                 "min_share": 0.2, "verdict": "missed"},
+            ])
+        );
+    }
+
+    #[test]
+    fn a_required_probe_at_its_share_passes() {
+        // 5 of 25 is exactly 20 %.
+        let s = coverage_summary(25, 5);
+        assert_eq!(s.sometimes_missed(), 0);
+        assert_eq!(s.exit_code(), EXIT_PASSED);
+        assert!(s.human().contains("(required >= 20 %: met)"));
+        assert!(!s.human().contains("MISSED"));
+    }
+
+    #[test]
+    fn a_sweep_too_small_is_not_judged_and_says_so() {
+        let s = coverage_summary(10, 0);
+        assert_eq!(s.exit_code(), EXIT_PASSED);
+        let human = s.human();
+        assert!(
+            human.contains(
+                "sometimes  not judged: 10 seeds ran, fewer than the 20 a share needs; run a \
+                 longer sweep to judge the 1 required probe"
+            ),
+            "{human}"
+        );
+        assert!(human.contains("(required >= 20 %: not-judged)"), "{human}");
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(json["probes"][1]["verdict"], "not-judged");
+        assert_eq!(json["sometimes_missed"], 0);
     }
 
     fn timed_out(seed: u64, sim_ms: u64) -> SeedSummary {
@@ -1005,6 +1284,8 @@ mod tests {
             "timed_out",
             "not_run",
             "interrupted",
+            "probes",
+            "sometimes_missed",
         ];
         expected.sort_unstable();
         assert_eq!(keys, expected);

@@ -19,6 +19,7 @@ use crate::coordinator::{Coordinator, Decision};
 use crate::event::{Event, JobState, TaskId};
 use crate::io::{addr, mpsc, now, sleep, spawn, TcpListener, TcpStream};
 use crate::job::Plan;
+use crate::probe::Probe;
 use crate::proto::{CheckpointMeta, StoreRequest, StoreResponse, ToJobManager, ToTaskManager};
 use crate::register::{metadata_name, Register, RegisteredCheckpoint, Versioned, REGISTER_BLOB};
 use crate::restart::{RestartDecision, RestartStrategy};
@@ -237,7 +238,12 @@ impl JobManager {
         let mut corrupt_reads = 0;
         loop {
             let reason = match jm.load().await {
-                Ok(()) => break,
+                Ok(()) => {
+                    if corrupt_reads > 0 {
+                        jm.ctx.probe(Probe::CorruptReadRetried);
+                    }
+                    break;
+                }
                 Err(reason) => reason,
             };
             if reason.starts_with("corrupt") {
@@ -248,6 +254,7 @@ impl JobManager {
             }
             let patience = config.timing.slot_request_timeout;
             if corrupt_reads >= MAX_CORRUPT_READS || now().saturating_sub(started) > patience {
+                jm.ctx.probe(Probe::RecoveryImpossible);
                 jm.announce(JobState::Failed {
                     reason: format!("{RECOVERY_IMPOSSIBLE}: {reason}"),
                 });
@@ -276,6 +283,9 @@ impl JobManager {
         let (version, register) = decode_register(stored)?;
         let completed = self.read_checkpoints(&register).await?;
         if version > 0 {
+            if !completed.is_empty() {
+                self.ctx.probe(Probe::JobManagerRecoveredCheckpoints);
+            }
             self.ctx.emit(Event::CheckpointsRecovered {
                 version,
                 epoch: register.epoch,
@@ -446,6 +456,7 @@ impl JobManager {
             .read_checkpoints(&register)
             .await
             .map_err(Fence::Retry)?;
+        self.ctx.probe(Probe::RegisterConflictAdopted);
         self.ctx.emit(Event::CheckpointsRecovered {
             version,
             epoch: register.epoch,
@@ -465,6 +476,7 @@ impl JobManager {
         };
         let checkpoint = meta.checkpoint;
         if self.register.names(&entry) {
+            self.ctx.probe(Probe::UnknownOutcomeCompleted);
             self.ctx.emit(Event::CheckpointCompleted {
                 checkpoint,
                 offsets: meta.offsets,
@@ -473,6 +485,7 @@ impl JobManager {
             let reason = "its register write had an unknown outcome, and the register fenced \
                           for the next attempt does not name it"
                 .into();
+            self.ctx.probe(Probe::UnknownOutcomeAborted);
             self.ctx
                 .emit(Event::CheckpointAborted { checkpoint, reason });
         }
@@ -601,7 +614,8 @@ impl JobManager {
                 let decisions = self
                     .coordinator
                     .fail(checkpoint, format!("{task} declined: {reason}"));
-                self.decide(decisions).await;
+                self.decide(decisions, Some(Probe::CheckpointAbortedDeclined))
+                    .await;
             }
             ToJobManager::TaskFailed {
                 epoch,
@@ -611,6 +625,7 @@ impl JobManager {
             } if epoch == current && self.is_active() => {
                 let cause = format!("{task} failed: {reason}");
                 if fatal {
+                    self.ctx.probe(Probe::RecoveryImpossible);
                     self.end(JobState::Failed { reason: cause });
                 } else {
                     self.fail(cause);
@@ -650,6 +665,7 @@ impl JobManager {
             .map(|(i, _)| *i)
             .collect();
         for tm in silent {
+            self.ctx.probe(Probe::TaskManagerHeartbeatTimeout);
             self.tms.remove(&tm);
             self.lost(
                 tm,
@@ -682,8 +698,10 @@ impl JobManager {
                 self.fail("deployment timed out".into());
             }
             Phase::Running => {
+                // The only aborts a poll decides are expiries.
                 let decisions = self.coordinator.poll(t);
-                self.decide(decisions).await;
+                self.decide(decisions, Some(Probe::CheckpointAbortedTimeout))
+                    .await;
             }
             Phase::Ending { end, since } => {
                 let (end, since) = (end.clone(), *since);
@@ -714,7 +732,10 @@ impl JobManager {
                 self.next_deploy = now() + self.ctx.config.timing.heartbeat_interval;
                 return; // stay waiting; the slot request timeout bounds this
             }
-            Fence::Lost(reason) => return self.end(JobState::Failed { reason }),
+            Fence::Lost(reason) => {
+                self.ctx.probe(Probe::RecoveryImpossible);
+                return self.end(JobState::Failed { reason });
+            }
         };
         self.epoch = epoch;
         self.fence_failure = None;
@@ -753,7 +774,9 @@ impl JobManager {
         self.phase = Phase::Running;
     }
 
-    async fn decide(&mut self, decisions: Vec<Decision>) {
+    /// Act on the coordinator's decisions; an abort among them marks
+    /// `abort_probe`, the path that aborted it.
+    async fn decide(&mut self, decisions: Vec<Decision>, abort_probe: Option<Probe>) {
         for decision in decisions {
             match decision {
                 Decision::Trigger(checkpoint) => {
@@ -763,10 +786,16 @@ impl JobManager {
                     self.broadcast(ToTaskManager::Trigger { epoch, checkpoint });
                 }
                 Decision::Abort { checkpoint, reason } => {
+                    if let Some(probe) = abort_probe {
+                        self.ctx.probe(probe);
+                    }
                     self.ctx
                         .emit(Event::CheckpointAborted { checkpoint, reason });
                 }
-                Decision::Failover { reason } => self.fail(reason),
+                Decision::Failover { reason } => {
+                    self.ctx.probe(Probe::TolerableFailuresExceeded);
+                    self.fail(reason)
+                }
             }
         }
     }
@@ -785,8 +814,9 @@ impl JobManager {
         };
         if let Err(reason) = self.put(name.clone(), bytes).await {
             self.delete(name).await;
+            let reason = format!("metadata write failed: {reason}");
             return self
-                .checkpoint_failed(checkpoint, format!("metadata write failed: {reason}"))
+                .checkpoint_failed(checkpoint, reason, Some(Probe::CheckpointAbortedStorage))
                 .await;
         }
         let retained = self.ctx.config.checkpoint.retained;
@@ -796,7 +826,8 @@ impl JobManager {
             Swap::NotApplied(reason) => {
                 self.delete(name).await;
                 let reason = format!("register write failed: {reason}");
-                return self.checkpoint_failed(checkpoint, reason).await;
+                let probe = Some(Probe::CheckpointAbortedStorage);
+                return self.checkpoint_failed(checkpoint, reason, probe).await;
             }
             Swap::Conflict(current) => {
                 self.delete(name).await;
@@ -805,7 +836,8 @@ impl JobManager {
                     "the register of completed checkpoints is at version {found}, not {}",
                     self.version
                 );
-                self.checkpoint_failed(checkpoint, reason.clone()).await;
+                self.checkpoint_failed(checkpoint, reason.clone(), None)
+                    .await;
                 // The fence of the next attempt adopts (or refuses) it.
                 return self.fail(reason);
             }
@@ -837,9 +869,9 @@ impl JobManager {
         }
     }
 
-    async fn checkpoint_failed(&mut self, checkpoint: u64, reason: String) {
+    async fn checkpoint_failed(&mut self, checkpoint: u64, reason: String, probe: Option<Probe>) {
         let decisions = self.coordinator.fail(checkpoint, reason);
-        self.decide(decisions).await;
+        self.decide(decisions, probe).await;
     }
 
     /// Fail the current attempt over: cancel everything and ask the
@@ -868,9 +900,12 @@ impl JobManager {
                     until: now() + delay,
                 };
             }
-            RestartDecision::GiveUp { reason } => self.end(JobState::Failed {
-                reason: format!("{reason}; last failure: {cause}"),
-            }),
+            RestartDecision::GiveUp { reason } => {
+                self.ctx.probe(Probe::RestartsExhausted);
+                self.end(JobState::Failed {
+                    reason: format!("{reason}; last failure: {cause}"),
+                })
+            }
         }
     }
 

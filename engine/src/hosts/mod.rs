@@ -12,6 +12,7 @@ pub mod taskmanager;
 use crate::config::{JobConfig, PlantedBug};
 use crate::event::{Event, Observer};
 use crate::io::disk::Disk;
+use crate::probe::Probe;
 use std::rc::Rc;
 
 /// What every host is started with.
@@ -46,6 +47,11 @@ impl HostContext {
 
     pub fn emit(&self, event: Event) {
         self.observer.emit(&self.name, event)
+    }
+
+    /// Mark that this host took the fault-handling path `probe`.
+    pub fn probe(&self, probe: Probe) {
+        self.emit(Event::Probe { probe })
     }
 }
 

@@ -12,6 +12,7 @@ use crate::config::PlantedBug;
 use crate::event::Event;
 use crate::io::disk::{self, Disk};
 use crate::io::{addr, sleep};
+use crate::probe::Probe;
 use crate::proto::{SinkOp, SinkRequest, SinkResponse};
 use crate::record::{OutputRecord, TxnId};
 use crate::wire;
@@ -110,6 +111,10 @@ impl Sink {
 
     fn handle(&mut self, req: SinkRequest) -> SinkResponse {
         if req.epoch < self.fence {
+            self.ctx.probe(Probe::WriteFenced);
+            if carries_data(&req.op) {
+                self.ctx.probe(Probe::ZombieDataFenced);
+            }
             if let Some(txn) = op_txn(&req.op) {
                 self.ctx.emit(Event::Fenced {
                     txn,
@@ -222,6 +227,9 @@ impl Sink {
             .filter(|t| t.subtask == subtask && t.epoch < epoch)
             .copied()
             .collect();
+        if !stale.is_empty() {
+            self.ctx.probe(Probe::StaleTxnsAborted);
+        }
         for txn in stale {
             self.disk.remove(&pending_path(txn))?;
             self.pending.remove(&txn);
@@ -235,6 +243,16 @@ fn op_txn(op: &SinkOp) -> Option<TxnId> {
     match op {
         SinkOp::PreCommit { txn, .. } | SinkOp::Commit { txn } => Some(*txn),
         SinkOp::AbortStale { .. } => None,
+    }
+}
+
+/// Whether a request writes output: a pre-commit holding records, or a
+/// commit (what a zombie must never get through).
+fn carries_data(op: &SinkOp) -> bool {
+    match op {
+        SinkOp::PreCommit { records, .. } => !records.is_empty(),
+        SinkOp::Commit { .. } => true,
+        SinkOp::AbortStale { .. } => false,
     }
 }
 

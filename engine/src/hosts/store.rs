@@ -9,6 +9,7 @@ use crate::config::PlantedBug;
 use crate::event::Event;
 use crate::io::disk::{self, Disk};
 use crate::io::{addr, now};
+use crate::probe::Probe;
 use crate::proto::{StoreRequest, StoreResponse};
 use crate::register::Versioned;
 use crate::wire;
@@ -122,6 +123,7 @@ impl Store {
     fn late(&self, op: &'static str, name: &str, deadline: Duration, applied: bool) {
         let t = now();
         if t > deadline {
+            self.ctx.probe(Probe::StoreWriteLate);
             self.ctx.emit(Event::StoreWriteLate {
                 op: op.into(),
                 name: name.into(),

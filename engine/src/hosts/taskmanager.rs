@@ -8,6 +8,7 @@ use super::{HostContext, HostResult};
 use crate::event::{Event, TaskId, Vertex};
 use crate::io::{addr, mpsc, now, sleep, spawn, timeout, JoinHandle, TcpListener, TcpStream};
 use crate::job::Plan;
+use crate::probe::Probe;
 use crate::proto::{CheckpointMeta, DataFrame, Payload, ToJobManager, ToTaskManager};
 use crate::task::{count, source, Inbound, TaskEnv};
 use crate::wire;
@@ -98,6 +99,9 @@ async fn session(ctx: &HostContext, index: u32, stream: TcpStream, routes: &Rout
             next_heartbeat = now() + timing.heartbeat_interval;
         }
         if now().saturating_sub(last_heard) > timing.heartbeat_timeout {
+            if deployed.is_some() {
+                ctx.probe(Probe::JobManagerHeartbeatTimeout);
+            }
             break;
         }
     }

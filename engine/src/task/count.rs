@@ -9,6 +9,7 @@ use crate::align::{Aligned, Aligner};
 use crate::config::{CheckpointMode, PlantedBug};
 use crate::io::{addr, mpsc, now, sleep};
 use crate::operator::{KeyedCount, Operator};
+use crate::probe::Probe;
 use crate::proto::{Payload, SinkOp, SinkRequest, SinkResponse, ToJobManager};
 use crate::record::{OutputRecord, TxnId};
 use crate::wire::RpcClient;
@@ -99,7 +100,11 @@ impl Count {
     async fn recover_transactions(&mut self) -> TaskResult {
         let pending = std::mem::take(&mut self.pending);
         for txn in pending {
-            self.commit(txn).await?;
+            let probe = match self.commit(txn).await? {
+                SinkResponse::AlreadyCommitted => Probe::RecoveredTxnAlreadyCommitted,
+                _ => Probe::RecoveredTxnCommitted,
+            };
+            self.env.ctx.probe(probe);
         }
         if let Some(meta) = self
             .env
@@ -157,9 +162,10 @@ impl Count {
             .iter()
             .position(|heard| t.saturating_sub(*heard) > limit)
         {
-            Some(input) => Err(format!(
-                "input channel {input} silent for more than {limit:?}"
-            )),
+            Some(input) => Err({
+                self.env.ctx.probe(Probe::ChannelSilent);
+                format!("input channel {input} silent for more than {limit:?}")
+            }),
             None => Ok(()),
         }
     }
@@ -169,6 +175,10 @@ impl Count {
         let mut work = VecDeque::from([(input, payload)]);
         while let Some((input, payload)) = work.pop_front() {
             if self.aligner.is_blocked(input) {
+                if self.held.iter().all(VecDeque::is_empty) {
+                    // Once per alignment: the held frames go at its end.
+                    self.env.ctx.probe(Probe::ChannelHeldForAlignment);
+                }
                 self.held[input].push_back(payload);
                 continue;
             }
@@ -244,9 +254,10 @@ impl Count {
         Ok(())
     }
 
-    async fn commit(&mut self, txn: TxnId) -> TaskResult {
+    /// Commit `txn`: `Done`, or `AlreadyCommitted` (commit is idempotent).
+    async fn commit(&mut self, txn: TxnId) -> Result<SinkResponse, String> {
         match self.sink_call(SinkOp::Commit { txn }).await? {
-            SinkResponse::Done | SinkResponse::AlreadyCommitted => Ok(()),
+            answer @ (SinkResponse::Done | SinkResponse::AlreadyCommitted) => Ok(answer),
             other => Err(format!("commit of {txn} failed: {other:?}")),
         }
     }

@@ -8,8 +8,9 @@ pub mod source;
 use crate::config::PlantedBug;
 use crate::event::{Event, TaskId};
 use crate::hosts::HostContext;
-use crate::io::addr;
 use crate::io::mpsc::UnboundedSender;
+use crate::io::{addr, sleep};
+use crate::probe::Probe;
 use crate::proto::{
     CheckpointMeta, Payload, StateHandle, StoreRequest, StoreResponse, ToJobManager,
 };
@@ -55,6 +56,15 @@ pub const RECOVERY_IMPOSSIBLE: &str = "recovery impossible";
 
 /// Reads of a state blob whose checksum fails before it counts as corrupt.
 const READ_ATTEMPTS: u32 = 5;
+/// Attempts of one state upload that the store answers with a storage
+/// error (nothing was written), as Flink's changelog uploader retries
+/// (`dstl.dfs.upload.max-attempts`, default 3). A timeout is not retried:
+/// its outcome is unknown and its connection is given up.
+pub const UPLOAD_ATTEMPTS: u32 = 3;
+/// The wait before the next attempt: Flink's
+/// `dstl.dfs.upload.next-attempt-delay` (500 ms), scaled like the other
+/// delays for simulation (1/20).
+pub const UPLOAD_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(25);
 
 impl TaskEnv {
     /// Run a task body; an error becomes a `TaskFailed` report.
@@ -102,20 +112,36 @@ impl TaskEnv {
             size: bytes.len() as u64,
             crc: crc32fast::hash(&bytes),
         };
-        let deadline = store.deadline();
-        let put = StoreRequest::Put {
-            name,
-            bytes,
-            deadline,
-        };
-        match store.call(&put).await {
-            Ok(StoreResponse::Done) => Ok(handle),
-            // Planted: the upload failed, the acknowledgement goes out anyway.
-            _ if self.ctx.bug(PlantedBug::SwallowedWriteError) => Ok(handle),
-            Ok(other) => Err(format!(
-                "store refused state of checkpoint {checkpoint}: {other:?}"
-            )),
-            Err(e) => Err(format!("store: {e}")),
+        let mut failed = 0;
+        loop {
+            let put = StoreRequest::Put {
+                name: name.clone(),
+                bytes: bytes.clone(),
+                deadline: store.deadline(),
+            };
+            let answer = store.call(&put).await;
+            match answer {
+                Ok(StoreResponse::Done) => {
+                    if failed > 0 {
+                        self.ctx.probe(Probe::StateUploadRetried);
+                    }
+                    return Ok(handle);
+                }
+                Ok(StoreResponse::Error(_)) if failed + 1 < UPLOAD_ATTEMPTS => {
+                    failed += 1;
+                    sleep(UPLOAD_RETRY_DELAY).await;
+                    continue;
+                }
+                // Planted: the last upload failed, the acknowledgement goes
+                // out anyway.
+                _ if self.ctx.bug(PlantedBug::SwallowedWriteError) => return Ok(handle),
+                Ok(other) => {
+                    return Err(format!(
+                        "store refused state of checkpoint {checkpoint}: {other:?}"
+                    ))
+                }
+                Err(e) => return Err(format!("store: {e}")),
+            }
         }
     }
 
@@ -173,7 +199,7 @@ impl TaskEnv {
         // A read may come back corrupt on the way (the checksum says so);
         // read again a few times before calling the stored state corrupt.
         let mut last = String::new();
-        for _ in 0..READ_ATTEMPTS {
+        for attempt in 0..READ_ATTEMPTS {
             let req = StoreRequest::Get {
                 name: handle.name.clone(),
             };
@@ -197,6 +223,9 @@ impl TaskEnv {
             let verified = crc == handle.crc && bytes.len() as u64 == handle.size;
             // Planted: use what was read without checking it.
             if verified || self.ctx.bug(PlantedBug::UnverifiedRestore) {
+                if verified && attempt > 0 {
+                    self.ctx.probe(Probe::CorruptReadRetried);
+                }
                 let (task, epoch) = (self.task, self.epoch);
                 self.ctx.emit(Event::StateRestored {
                     checkpoint,

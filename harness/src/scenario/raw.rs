@@ -201,6 +201,58 @@ pub(super) struct RawNemesis {
 pub(super) struct RawExpect {
     pub outcome: Spanned<RawOutcome>,
     pub reason: Field<String>,
+    pub sometimes: Field<Vec<Spanned<RawSometimes>>>,
+}
+
+/// One `[expect] sometimes` entry: a probe name, or
+/// `{ probe = "...", min_share = 0.5 }`.
+#[derive(Debug)]
+pub(super) struct RawSometimes {
+    pub probe: String,
+    pub min_share: Option<f64>,
+}
+
+impl<'de> Deserialize<'de> for RawSometimes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(SometimesVisitor)
+    }
+}
+
+struct SometimesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for SometimesVisitor {
+    type Value = RawSometimes;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(
+            "a probe name like \"write-fenced\", or a table like \
+             { probe = \"write-fenced\", min_share = 0.5 }",
+        )
+    }
+
+    fn visit_str<E: serde::de::Error>(self, probe: &str) -> Result<RawSometimes, E> {
+        Ok(RawSometimes {
+            probe: probe.to_owned(),
+            min_share: None,
+        })
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<RawSometimes, A::Error> {
+        const FIELDS: &[&str] = &["probe", "min_share"];
+        let (mut probe, mut min_share) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "probe" if probe.is_none() => probe = Some(map.next_value::<String>()?),
+                "min_share" if min_share.is_none() => min_share = Some(map.next_value::<f64>()?),
+                "probe" | "min_share" => {
+                    return Err(serde::de::Error::custom(format!("duplicate field `{key}`")))
+                }
+                _ => return Err(serde::de::Error::unknown_field(&key, FIELDS)),
+            }
+        }
+        let probe = probe.ok_or_else(|| serde::de::Error::missing_field("probe"))?;
+        Ok(RawSometimes { probe, min_share })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

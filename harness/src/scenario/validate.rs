@@ -5,13 +5,14 @@ use super::limits::{self, Limit};
 use super::locate::line_of;
 use super::raw::{
     Field, RawCheckpoint, RawEdge, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome,
-    RawScenario, RawTiming, RawTopology, RawTrigger, RawWorkload,
+    RawScenario, RawSometimes, RawTiming, RawTopology, RawTrigger, RawWorkload,
 };
 use super::suggest;
 use super::{
     duration::SimDuration, host_names, nemesis, parse_seed_range, restart, Scenario, ScenarioError,
 };
 use crate::budget::{self, secs};
+use crate::coverage::{Sometimes, DEFAULT_MIN_SHARE};
 use crate::expect::Expectation;
 use crate::fault::{
     Edge, EventTrigger, Fault, FaultKind, FaultTrigger, Trigger, ALL_PEERS, ID_MAX_LEN,
@@ -22,6 +23,7 @@ use flinch_engine::config::{
     RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
 use flinch_engine::event::{Event, TaskId, Vertex};
+use flinch_engine::probe::Probe;
 use flinch_engine::workload;
 use std::ops::Range;
 use std::time::Duration;
@@ -125,6 +127,7 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
     };
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
+    let sometimes = sometimes(cx, raw.expect.sometimes.as_ref())?;
     nemesis::unsurvivable_faults(cx, &raw.fault, &faults, &expect)?;
     let nemesis = match &raw.nemesis {
         Some(n) => {
@@ -160,6 +163,7 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
         faults,
         nemesis,
         expect,
+        sometimes,
         seeds: seeds(cx, raw.seeds.range.as_ref())?,
         max_sim_time,
         liveness_bound,
@@ -1055,6 +1059,46 @@ fn expect(cx: &Ctx, raw: &RawExpect, mode: CheckpointMode) -> Result<Expectation
     }
 }
 
+/// `[expect] sometimes`: each probe known (with a hint when misspelt), at
+/// most once, with a `min_share` in (0, 1] ([`DEFAULT_MIN_SHARE`] when left
+/// out). At most one entry per probe of the catalogue, so the list is
+/// bounded by it.
+fn sometimes(
+    cx: &Ctx,
+    raw: Option<&Spanned<Vec<Spanned<RawSometimes>>>>,
+) -> Result<Vec<Sometimes>, ScenarioError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let mut out: Vec<Sometimes> = Vec::new();
+    for (i, entry) in raw.get_ref().iter().enumerate() {
+        let field = format!("expect.sometimes[{i}]");
+        let RawSometimes { probe, min_share } = entry.get_ref();
+        let Some(known) = Probe::from_name(probe) else {
+            let names: Vec<&str> = Probe::names().collect();
+            let message = format!("unknown probe \"{probe}\"; probes: {}", names.join(", "));
+            let message = suggest::hint(message, probe, names);
+            return Err(cx.error(entry.span(), field, message));
+        };
+        if out.iter().any(|s| s.probe == known) {
+            let message = format!("probe \"{probe}\" is required twice");
+            return Err(cx.error(entry.span(), field, message));
+        }
+        let min_share = min_share.unwrap_or(DEFAULT_MIN_SHARE);
+        if !(min_share > 0.0 && min_share <= 1.0) {
+            let message = format!(
+                "must be more than 0 and at most 1 (a share of the sweep's seeds), got {min_share}"
+            );
+            return Err(cx.error(entry.span(), format!("{field}.min_share"), message));
+        }
+        out.push(Sometimes {
+            probe: known,
+            min_share,
+        });
+    }
+    Ok(out)
+}
+
 fn seeds(cx: &Ctx, range: Option<&Spanned<String>>) -> Result<Range<u64>, ScenarioError> {
     match range {
         Some(range) => parse_seed_range(range.get_ref())
@@ -1093,6 +1137,57 @@ job = { name = "keyed-count" }
 
     fn check_error(body: &str, expected_substring: &str) {
         crate::scenario::assert_parse_error(&source(body), expected_substring);
+    }
+
+    const EXPECT: &str = "[expect]\noutcome = \"exactly-once\"\n";
+
+    #[test]
+    fn sometimes_takes_names_and_shares_from_just_above_0_to_1() {
+        let scenario = check(&format!(
+            "{EXPECT}sometimes = [\"write-fenced\", {{ probe = \"zombie-data-fenced\", \
+             min_share = 1.0 }}, {{ probe = \"stale-txns-aborted\", min_share = 1e-9 }}]"
+        ));
+        let want = [
+            (Probe::WriteFenced, DEFAULT_MIN_SHARE),
+            (Probe::ZombieDataFenced, 1.0),
+            (Probe::StaleTxnsAborted, 1e-9),
+        ]
+        .map(|(probe, min_share)| Sometimes { probe, min_share });
+        assert_eq!(scenario.sometimes, want);
+        assert_eq!(check("").sometimes, vec![]);
+    }
+
+    #[test]
+    fn sometimes_refuses_unknown_probes_bad_shares_and_repeats() {
+        check_error(
+            &format!("{EXPECT}sometimes = [\"write-fenced\", \"zombie-data-fence\"]"),
+            "test.toml:6: field `expect.sometimes[1]`: unknown probe \"zombie-data-fence\"; \
+             probes: write-fenced, zombie-data-fenced,",
+        );
+        check_error(
+            &format!("{EXPECT}sometimes = [\"zombie-data-fence\"]"),
+            "; did you mean \"zombie-data-fenced\"?",
+        );
+        for bad in ["0.0", "-0.5", "1.01", "nan", "inf"] {
+            check_error(
+                &format!("{EXPECT}sometimes = [{{ probe = \"write-fenced\", min_share = {bad} }}]"),
+                "test.toml:6: field `expect.sometimes[0].min_share`: must be more than 0 and at \
+                 most 1",
+            );
+        }
+        check_error(
+            &format!("{EXPECT}sometimes = [\"write-fenced\", {{ probe = \"write-fenced\" }}]"),
+            "test.toml:6: field `expect.sometimes[1]`: probe \"write-fenced\" is required twice",
+        );
+        check_error(
+            &format!("{EXPECT}sometimes = [{{ probe = \"write-fenced\", share = 0.5 }}]"),
+            "unknown field `share`, expected `probe` or `min_share`",
+        );
+        check_error(
+            &format!("{EXPECT}sometimes = [{{ min_share = 0.5 }}]"),
+            "test.toml:6: field `expect.sometimes[0].probe`: this field is required",
+        );
+        check_error(&format!("{EXPECT}sometimes = [3]"), "a probe name like");
     }
 
     #[test]

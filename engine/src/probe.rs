@@ -1,0 +1,201 @@
+//! Coverage probes: named marks on the protocol paths that exist to handle
+//! a fault, in the spirit of FoundationDB's code probes (`CODE_PROBE`) and
+//! Antithesis' `sometimes` assertions. When a run takes such a path, the
+//! host that took it emits [`crate::event::Event::Probe`]; the trace shows it
+//! as `probe {"probe":"write-fenced"}`, and a scenario can require that a
+//! share of a sweep's seeds hit it (`[expect] sometimes`, judged by the
+//! harness). A probe never changes behaviour: it is an event like any other.
+//!
+//! Flink has no such catalogue; each probe names the Flink class whose
+//! branch the path copies.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One protocol path that handles a fault. The serialized form (trace,
+/// scenario files, `--json`) is [`Probe::name`], kebab-case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Probe {
+    /// `sink`: a request of an older job attempt was refused by the epoch
+    /// fence (Kafka's `ProducerFencedException`, which Flink's
+    /// `KafkaWriter` turns into a failure).
+    WriteFenced,
+    /// `sink`: a zombie (a task of an older attempt still running) sent
+    /// data, a pre-commit holding records or a commit, and the fence
+    /// refused it: narrower than [`Probe::WriteFenced`], which also counts
+    /// empty pre-commits and aborts.
+    ZombieDataFenced,
+    /// `jobmanager`: a pending checkpoint expired
+    /// (`CheckpointCoordinator`'s canceller, `CHECKPOINT_EXPIRED`).
+    CheckpointAbortedTimeout,
+    /// `jobmanager`: a task declined a checkpoint because it could not
+    /// upload its state (`CheckpointCoordinator#receiveDeclineMessage`).
+    CheckpointAbortedDeclined,
+    /// `jobmanager`: writing a checkpoint's metadata, or swapping in the
+    /// register naming it, failed before anything was written
+    /// (`CheckpointCoordinator#completePendingCheckpoint` failing with
+    /// `FINALIZE_CHECKPOINT_FAILURE`).
+    CheckpointAbortedStorage,
+    /// `jobmanager`: more consecutive checkpoint failures than
+    /// `tolerable_failures` failed the job over (`CheckpointFailureManager`).
+    TolerableFailuresExceeded,
+    /// `count[k]`: a frame of an input that already delivered the barrier
+    /// was held until alignment ended (`CheckpointedInputGate` blocking a
+    /// channel).
+    ChannelHeldForAlignment,
+    /// `count[k]`: an input channel stayed silent past the keepalive
+    /// timeout and failed the task (Flink's netty
+    /// `RemoteTransportException` on an idle connection).
+    ChannelSilent,
+    /// `count[k]`: a restore committed a transaction the checkpoint had
+    /// recorded pre-committed, which its attempt never committed
+    /// (`TwoPhaseCommitSinkFunction#recoverAndCommit`).
+    RecoveredTxnCommitted,
+    /// `count[k]`: a restore re-committed a transaction the sink had already
+    /// committed, and the sink said so (the idempotent commit of
+    /// `recoverAndCommit`).
+    RecoveredTxnAlreadyCommitted,
+    /// `sink`: a restore aborted pre-committed transactions an older
+    /// attempt left behind (`TwoPhaseCommitSinkFunction#recoverAndAbort`,
+    /// Kafka's `abortTransactions` on restore).
+    StaleTxnsAborted,
+    /// A read of checkpoint storage failed its checksum and a later read of
+    /// the same data verified (`count`/`source` restoring state, or the
+    /// jobmanager reading the register and metadata at its start).
+    CorruptReadRetried,
+    /// A task's state upload failed with a storage error and a retry
+    /// succeeded (Flink's changelog uploader `RetryingExecutor`,
+    /// `dstl.dfs.upload.max-attempts`).
+    StateUploadRetried,
+    /// `jobmanager`: a taskmanager's heartbeats stopped for longer than the
+    /// heartbeat timeout (`HeartbeatManager` timeout).
+    #[serde(rename = "taskmanager-heartbeat-timeout")]
+    TaskManagerHeartbeatTimeout,
+    /// `taskmanager-N`: the jobmanager went silent for longer than the
+    /// heartbeat timeout, and the taskmanager cancelled its tasks
+    /// (`TaskExecutor` disconnecting from the `JobMaster`).
+    #[serde(rename = "jobmanager-heartbeat-timeout")]
+    JobManagerHeartbeatTimeout,
+    /// `jobmanager`: a completion whose register write had an unknown
+    /// outcome was found in the register by the next fence: completed after
+    /// all (Flink's `CompletedCheckpointStore` after an unknown ZooKeeper
+    /// write).
+    UnknownOutcomeCompleted,
+    /// `jobmanager`: the same, not found: aborted.
+    UnknownOutcomeAborted,
+    /// `jobmanager`: a compare-and-set on the register met a version it had
+    /// not written (a late swap landed); it adopted the register's
+    /// checkpoints (`DefaultCompletedCheckpointStore` recovering from a
+    /// changed store).
+    RegisterConflictAdopted,
+    /// `store`: a write arrived after its sender's deadline had passed
+    /// (an S3 PUT that lands after the client gave up).
+    StoreWriteLate,
+    /// `jobmanager`: a restarted jobmanager found completed checkpoints in
+    /// the register and recovers from them
+    /// (`CheckpointRecoveryFactory`, `DefaultCompletedCheckpointStoreUtils`).
+    #[serde(rename = "jobmanager-recovered-checkpoints")]
+    JobManagerRecoveredCheckpoints,
+    /// `jobmanager`: the restart strategy gave up, failing the job
+    /// (`ExecutionFailureHandler` with a strategy that says no).
+    RestartsExhausted,
+    /// `jobmanager`: a task found its recovery impossible (the state it
+    /// restores is gone, or the sink holds output of an attempt whose
+    /// checkpoints are gone), or the register went back: the job fails at
+    /// once (Flink's unrecoverable `SuppressRestartsException`).
+    RecoveryImpossible,
+}
+
+impl Probe {
+    /// Every probe, in catalogue order.
+    pub const ALL: [Probe; 22] = [
+        Probe::WriteFenced,
+        Probe::ZombieDataFenced,
+        Probe::CheckpointAbortedTimeout,
+        Probe::CheckpointAbortedDeclined,
+        Probe::CheckpointAbortedStorage,
+        Probe::TolerableFailuresExceeded,
+        Probe::ChannelHeldForAlignment,
+        Probe::ChannelSilent,
+        Probe::RecoveredTxnCommitted,
+        Probe::RecoveredTxnAlreadyCommitted,
+        Probe::StaleTxnsAborted,
+        Probe::CorruptReadRetried,
+        Probe::StateUploadRetried,
+        Probe::TaskManagerHeartbeatTimeout,
+        Probe::JobManagerHeartbeatTimeout,
+        Probe::UnknownOutcomeCompleted,
+        Probe::UnknownOutcomeAborted,
+        Probe::RegisterConflictAdopted,
+        Probe::StoreWriteLate,
+        Probe::JobManagerRecoveredCheckpoints,
+        Probe::RestartsExhausted,
+        Probe::RecoveryImpossible,
+    ];
+
+    /// The kebab-case name, as traces and scenario files spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Probe::WriteFenced => "write-fenced",
+            Probe::ZombieDataFenced => "zombie-data-fenced",
+            Probe::CheckpointAbortedTimeout => "checkpoint-aborted-timeout",
+            Probe::CheckpointAbortedDeclined => "checkpoint-aborted-declined",
+            Probe::CheckpointAbortedStorage => "checkpoint-aborted-storage",
+            Probe::TolerableFailuresExceeded => "tolerable-failures-exceeded",
+            Probe::ChannelHeldForAlignment => "channel-held-for-alignment",
+            Probe::ChannelSilent => "channel-silent",
+            Probe::RecoveredTxnCommitted => "recovered-txn-committed",
+            Probe::RecoveredTxnAlreadyCommitted => "recovered-txn-already-committed",
+            Probe::StaleTxnsAborted => "stale-txns-aborted",
+            Probe::CorruptReadRetried => "corrupt-read-retried",
+            Probe::StateUploadRetried => "state-upload-retried",
+            Probe::TaskManagerHeartbeatTimeout => "taskmanager-heartbeat-timeout",
+            Probe::JobManagerHeartbeatTimeout => "jobmanager-heartbeat-timeout",
+            Probe::UnknownOutcomeCompleted => "unknown-outcome-completed",
+            Probe::UnknownOutcomeAborted => "unknown-outcome-aborted",
+            Probe::RegisterConflictAdopted => "register-conflict-adopted",
+            Probe::StoreWriteLate => "store-write-late",
+            Probe::JobManagerRecoveredCheckpoints => "jobmanager-recovered-checkpoints",
+            Probe::RestartsExhausted => "restarts-exhausted",
+            Probe::RecoveryImpossible => "recovery-impossible",
+        }
+    }
+
+    /// The probe named `name`, if any.
+    pub fn from_name(name: &str) -> Option<Probe> {
+        Probe::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Every probe's name, in catalogue order (for "did you mean" hints).
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Probe::ALL.into_iter().map(Probe::name)
+    }
+}
+
+impl fmt::Display for Probe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_kebab_case_and_match_serde() {
+        let names: std::collections::BTreeSet<&str> = Probe::names().collect();
+        assert_eq!(names.len(), Probe::ALL.len());
+        for probe in Probe::ALL {
+            let json = serde_json::to_value(probe).expect("probes serialize");
+            assert_eq!(json, probe.name());
+            assert_eq!(Probe::from_name(probe.name()), Some(probe));
+            assert!(probe
+                .name()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'));
+        }
+        assert_eq!(Probe::from_name("write_fenced"), None);
+    }
+}
