@@ -14,6 +14,7 @@ use super::{
 };
 use anyhow::bail;
 use clap::Args;
+use flinch_harness::expect::Expectation;
 use flinch_harness::fault::Fault;
 use flinch_harness::plan::{fault_json, fault_line};
 use flinch_harness::scenario::Scenario;
@@ -136,6 +137,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         // Ctrl-C while shrinking counts too: the summary is printed at once.
         interrupted: swept.interrupted || interrupted_now(),
         failed_fast: swept.failed_fast,
+        at_least_once: scenario.expect == Expectation::AtLeastOnce,
     };
     let stdout = if args.json {
         let mut s = serde_json::to_string(&summary.json())?;
@@ -249,6 +251,8 @@ pub struct SeedSummary {
     pub trace_len: usize,
     pub sim_time: Duration,
     pub records: u64,
+    /// Extra copies of output records (what at-least-once duplicated).
+    pub duplicates: u64,
     /// Faults in the plan the seed ran.
     pub faults: usize,
     /// Set when the seed ran past `--timeout` and was stopped: it has no
@@ -276,6 +280,7 @@ impl From<SeedReport> for SeedSummary {
             violations: r.violations,
             sim_time: r.sim_time,
             records: r.records,
+            duplicates: r.duplicates,
             faults: r.plan.len(),
             timed_out: None,
         }
@@ -295,6 +300,7 @@ impl SeedSummary {
             trace_len: 0,
             sim_time: stopped.at,
             records: 0,
+            duplicates: 0,
             faults,
             timed_out: Some(TimedOut {
                 limit,
@@ -425,6 +431,9 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// `--fail-fast` stopped the sweep from starting seeds.
     pub failed_fast: bool,
+    /// The scenario expects at-least-once output: duplicates are allowed,
+    /// and the summary counts them.
+    pub at_least_once: bool,
 }
 
 #[derive(Serialize)]
@@ -437,6 +446,10 @@ struct RunJson<'a> {
     sim_seconds: f64,
     wall_seconds: f64,
     records: u64,
+    /// At-least-once scenarios only: extra copies of output records over
+    /// the seeds that reached a verdict, and how many seeds had any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicates: Option<Duplicates>,
     /// Seeds stopped by `--timeout` (also counted in `failed`).
     timed_out: usize,
     /// Seeds of the range without a result: never started, or stopped by
@@ -447,6 +460,13 @@ struct RunJson<'a> {
     /// Left out when no seed ran a fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     faults_per_seed: Option<f64>,
+}
+
+/// What an at-least-once run duplicated, summed over seeds.
+#[derive(Serialize)]
+struct Duplicates {
+    records: u64,
+    seeds: usize,
 }
 
 #[derive(Serialize)]
@@ -518,6 +538,15 @@ impl RunSummary {
         self.results.iter().map(|r| r.records).sum()
     }
 
+    /// For an at-least-once scenario, its duplicates: extra output copies
+    /// over all seeds, and the seeds that had any.
+    fn duplicates(&self) -> Option<Duplicates> {
+        self.at_least_once.then(|| Duplicates {
+            records: self.results.iter().map(|r| r.duplicates).sum(),
+            seeds: self.results.iter().filter(|r| r.duplicates > 0).count(),
+        })
+    }
+
     /// The mean number of faults in the seeds' plans.
     pub fn faults_per_seed(&self) -> f64 {
         let faults: usize = self.results.iter().map(|r| r.faults).sum();
@@ -555,6 +584,7 @@ impl RunSummary {
             sim_seconds: millis(self.sim_time()),
             wall_seconds: millis(self.wall),
             records: self.records(),
+            duplicates: self.duplicates(),
             timed_out: self.timed_out(),
             not_run: self.not_run(),
             interrupted: self.interrupted,
@@ -590,6 +620,15 @@ impl RunSummary {
         );
         let _ = writeln!(s, "wall time  {:.3} s", self.wall.as_secs_f64());
         let _ = writeln!(s, "records    {}", self.records());
+        if let Some(d) = self.duplicates() {
+            let _ = writeln!(
+                s,
+                "duplicates {} output records in {} seed{} (allowed: at-least-once)",
+                d.records,
+                d.seeds,
+                plural(d.seeds)
+            );
+        }
         let _ = writeln!(s, "faults     {:.2} per seed", self.faults_per_seed());
 
         let mut failures = self.failures();
@@ -890,6 +929,7 @@ mod tests {
             not_started: 0,
             interrupted: false,
             failed_fast: false,
+            at_least_once: false,
         }
     }
 
