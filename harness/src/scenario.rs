@@ -179,7 +179,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 19] = [
+const BUILTIN: [(&str, &str); 20] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -203,6 +203,10 @@ const BUILTIN: [(&str, &str); 19] = [
     (
         "jobmanager-crash",
         include_str!("../../scenarios/jobmanager-crash.toml"),
+    ),
+    (
+        "late-precommit-after-failover",
+        include_str!("../../scenarios/late-precommit-after-failover.toml"),
     ),
     (
         "metadata-lands-after-timeout",
