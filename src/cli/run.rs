@@ -1010,6 +1010,51 @@ mod tests {
     }
 
     #[test]
+    fn an_at_least_once_summary_counts_duplicates_and_an_exactly_once_one_does_not() {
+        let with_dups = |mut r: SeedReport, n: u64| {
+            r.duplicates = n;
+            r
+        };
+        let mut s = summary(vec![
+            with_dups(fake_report(0, 3, 0), 7),
+            with_dups(fake_report(1, 3, 0), 0),
+            with_dups(fake_report(2, 3, 0), 5),
+        ]);
+        let text = s.human();
+        assert!(!text.contains("duplicates"), "{text}");
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert!(json.get("duplicates").is_none(), "{json}");
+
+        s.at_least_once = true;
+        let text = s.human();
+        assert!(
+            text.contains(
+                "records    300\nduplicates 12 output records in 2 seeds (allowed: at-least-once)\n"
+            ),
+            "{text}"
+        );
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(
+            json["duplicates"],
+            serde_json::json!({"records": 12, "seeds": 2})
+        );
+        // Right after `records`, in the contract's order.
+        let text = serde_json::to_string(&s.json()).expect("serializes");
+        assert!(
+            text.contains("\"records\":300,\"duplicates\":{\"records\":12,\"seeds\":2},"),
+            "{text}"
+        );
+        // No duplicates at all is still said: 0, not left out.
+        let none = RunSummary {
+            at_least_once: true,
+            ..summary(vec![fake_report(0, 3, 0)])
+        };
+        assert!(none
+            .human()
+            .contains("duplicates 0 output records in 0 seeds"));
+    }
+
+    #[test]
     fn json_summary_has_the_contract_shape() {
         let s = summary(vec![
             fake_report(0, 3, 0),
