@@ -54,7 +54,7 @@ fn source_no_rewind_loses_output_and_is_caught() {
 /// Bugs whose damage needs a failure to show: a run without faults passes.
 /// (`offset-after-barrier` and `skip-alignment` corrupt every checkpoint's
 /// cut, which the consistent-cut checker may see without any fault.)
-const NEED_A_FAILURE: [PlantedBug; 10] = [
+const NEED_A_FAILURE: [PlantedBug; 13] = [
     PlantedBug::CommitOnBarrier,
     PlantedBug::SourceNoRewind,
     PlantedBug::CommitNotIdempotent,
@@ -65,6 +65,9 @@ const NEED_A_FAILURE: [PlantedBug; 10] = [
     PlantedBug::SwallowedWriteError,
     PlantedBug::AckBeforeSync,
     PlantedBug::TrustMetadataListing,
+    PlantedBug::NoEpochFence,
+    PlantedBug::FailoverNotCounted,
+    PlantedBug::StalePrecommitKept,
 ];
 
 #[test]
@@ -144,4 +147,65 @@ fn every_planted_bug_is_caught_by_its_checker_in_its_scenario() {
             report.violations
         );
     }
+}
+
+/// A transaction an older attempt left open, still pending when the job
+/// finished, is named with its epoch and checkpoint, and it is of an
+/// attempt before the last (a restore should have aborted it).
+#[test]
+fn a_transaction_left_open_by_an_older_attempt_lingers_and_is_named() {
+    for bug in [PlantedBug::StalePrecommitKept, PlantedBug::NoEpochFence] {
+        let (scenario, _) = bug.meant_to_catch();
+        let (seed, report) = first_failure(scenario, bug);
+        let left = report
+            .violations
+            .iter()
+            .find(|v| v.kind == "lingering")
+            .unwrap_or_else(|| panic!("{scenario} seed {seed}: {:#?}", report.violations));
+        let [txn] = left.txns[..] else {
+            panic!("one transaction per violation: {left:?}");
+        };
+        assert_eq!(left.checkpoint, Some(txn.checkpoint));
+        let last_epoch = report
+            .trace
+            .iter()
+            .filter_map(|e| match &e.what {
+                flinch_harness::trace::What::Engine(
+                    flinch_engine::event::Event::TasksDeployed { epoch, .. },
+                ) => Some(*epoch),
+                _ => None,
+            })
+            .max()
+            .expect("deployed");
+        assert!(txn.epoch < last_epoch, "{}: {left:?}", bug.name());
+        assert!(
+            left.message.contains(&format!(
+                "{txn} (sink subtask {}, epoch {}, checkpoint {})",
+                txn.subtask, txn.epoch, txn.checkpoint
+            )),
+            "{}",
+            left.message
+        );
+    }
+}
+
+/// A failover that bypasses the strategy schedules no restart, yet the job
+/// runs on: restart conformance sees a failure the strategy was never asked
+/// about.
+#[test]
+fn a_failover_that_bypasses_the_restart_strategy_is_caught() {
+    let bug = PlantedBug::FailoverNotCounted;
+    let (scenario, _) = bug.meant_to_catch();
+    let (seed, report) = first_failure(scenario, bug);
+    let v = report
+        .violations
+        .iter()
+        .find(|v| v.checker.name() == "restart-conformance")
+        .unwrap_or_else(|| panic!("{scenario} seed {seed}: {:#?}", report.violations));
+    assert_eq!(v.kind, "unexpected-give-up", "{v:?}");
+    assert!(
+        v.message.contains("lost"),
+        "the cause is named: {}",
+        v.message
+    );
 }

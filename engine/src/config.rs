@@ -256,10 +256,28 @@ pub enum PlantedBug {
     /// the final checkpoint, whose offsets are the input's ends, and the
     /// job runs on, idle, for ever (a bounded job stuck after its input).
     NeverFinish,
+    /// The sink skips its epoch fence: writes and commits of an older job
+    /// attempt (a zombie taskmanager the jobmanager has given up on) are
+    /// accepted, so a zombie's pre-commit lands after the new attempt
+    /// aborted its stale transactions and is never resolved, or a zombie's
+    /// commit publishes records the new attempt replays (Kafka's producer
+    /// fencing by epoch, missing).
+    NoEpochFence,
+    /// A taskmanager lost fails the job over without asking the restart
+    /// strategy: the restart neither waits the strategy's delay nor counts
+    /// as an attempt, so a crash loop is never given up on (a region
+    /// failover that bypasses the `RestartBackoffTimeStrategy`).
+    FailoverNotCounted,
+    /// Restore commits the transactions its checkpoint recorded but never
+    /// aborts the other transactions older attempts left pre-committed
+    /// (Flink's `TwoPhaseCommitSinkFunction` aborts them in
+    /// `initializeState`): they stay open for ever, blocking read-committed
+    /// consumers.
+    StalePrecommitKept,
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 13] = [
+    pub const ALL: [PlantedBug; 16] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -273,6 +291,9 @@ impl PlantedBug {
         PlantedBug::AckBeforeSync,
         PlantedBug::TrustMetadataListing,
         PlantedBug::NeverFinish,
+        PlantedBug::NoEpochFence,
+        PlantedBug::FailoverNotCounted,
+        PlantedBug::StalePrecommitKept,
     ];
 
     pub fn name(self) -> &'static str {
@@ -290,6 +311,9 @@ impl PlantedBug {
             PlantedBug::AckBeforeSync => "ack-before-sync",
             PlantedBug::TrustMetadataListing => "trust-metadata-listing",
             PlantedBug::NeverFinish => "never-finish",
+            PlantedBug::NoEpochFence => "no-epoch-fence",
+            PlantedBug::FailoverNotCounted => "failover-not-counted",
+            PlantedBug::StalePrecommitKept => "stale-precommit-kept",
         }
     }
 
@@ -315,6 +339,15 @@ impl PlantedBug {
                 "a snapshot left out of the completed-checkpoint store is restored anyway"
             }
             PlantedBug::NeverFinish => "end of input never acted on: a bounded job hangs",
+            PlantedBug::NoEpochFence => {
+                "zombie writes accepted: the sink does not fence an older job attempt"
+            }
+            PlantedBug::FailoverNotCounted => {
+                "a failover bypasses the restart strategy: no backoff, no attempt counted"
+            }
+            PlantedBug::StalePrecommitKept => {
+                "restore forgets to abort older attempts' open transactions"
+            }
         }
     }
 
@@ -339,6 +372,12 @@ impl PlantedBug {
                 ("metadata-lands-after-timeout", "restore-was-completed")
             }
             PlantedBug::NeverFinish => ("steady", "liveness"),
+            PlantedBug::NoEpochFence => ("late-precommit-after-failover", "lingering-transaction"),
+            PlantedBug::FailoverNotCounted => ("taskmanager-crash", "restart-conformance"),
+            PlantedBug::StalePrecommitKept => (
+                "crash-between-precommit-and-commit",
+                "lingering-transaction",
+            ),
         }
     }
 

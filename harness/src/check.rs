@@ -17,7 +17,10 @@
 //! - [`liveness`]: after the last fault heals, the job ends within a
 //!   [`LivenessBound`] judged from the input it has left (`check/liveness.rs`);
 //! - [`expected_outcome`]: the job ended the way the scenario said it would
-//!   (`check/expected.rs`).
+//!   (`check/expected.rs`);
+//! - [`lingering_transactions`]: a finished job leaves no transaction
+//!   pre-committed and neither committed nor aborted on the sink
+//!   (`check/lingering.rs`).
 //!
 //! Each checker reports at most [`MAX_PER_KIND`] violations of one kind, then
 //! one violation of the same kind saying how many more it left out, so a run
@@ -31,6 +34,7 @@ mod cut;
 mod expected;
 #[cfg(test)]
 mod fixture;
+mod lingering;
 mod liveness;
 mod records;
 pub mod restart_model;
@@ -41,8 +45,9 @@ mod state;
 pub use cap::MAX_PER_KIND;
 pub use cut::consistent_cut;
 pub use expected::expected_outcome;
+pub use lingering::lingering_transactions;
 pub use liveness::{liveness, LivenessBound};
-pub use records::{at_least_once, exactly_once};
+pub use records::{at_least_once, duplicates, exactly_once};
 pub use restarts::restart_conformance;
 pub use restore::restore_was_completed;
 pub use state::recovered_state;
@@ -99,6 +104,9 @@ pub mod kind {
     pub const WRONG_ATTEMPT: &str = "wrong-attempt";
     /// The job did not end within the bound after the last fault healed.
     pub const NOT_LIVE: &str = "not-live";
+    /// A transaction still pre-committed, neither committed nor aborted,
+    /// after the job finished.
+    pub const LINGERING: &str = "lingering";
 }
 
 /// Every checker, with the output checker that `scenario.expect` calls for,
@@ -119,6 +127,7 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
         &outcome.trace,
         &scenario.config.restart,
     ));
+    violations.extend(lingering_transactions(outcome));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(expected_outcome(outcome, expect));
     violations
@@ -215,6 +224,27 @@ mod tests {
     }
 
     #[test]
+    fn every_expectation_runs_the_lingering_transaction_checker() {
+        use crate::violation::Checker::LingeringTransaction;
+        use flinch_engine::record::TxnId;
+        let mut run = correct_run();
+        let left = TxnId {
+            subtask: 0,
+            epoch: 1,
+            checkpoint: 3,
+        };
+        super::fixture::leave_pending(&mut run, left, 2);
+        for expect in [Expectation::ExactlyOnce, Expectation::AtLeastOnce] {
+            let found = check_all_kinds(&run, expect.clone());
+            assert_eq!(
+                found,
+                [(LingeringTransaction, kind::LINGERING)],
+                "{expect:?}"
+            );
+        }
+    }
+
+    #[test]
     fn at_least_once_checkpoints_are_not_held_to_a_consistent_cut() {
         use flinch_engine::config::CheckpointMode;
         let mut run = correct_run();
@@ -237,6 +267,26 @@ mod tests {
         assert_eq!(check_all(&run, &s), []);
         run.committed[2].records.remove(0);
         assert_eq!(kinds(&check_all(&run, &s)), [kind::MISSING]);
+    }
+
+    #[test]
+    fn duplicates_count_the_extra_copies_of_each_input_record() {
+        let mut run = correct_run();
+        assert_eq!(duplicates(&run), 0);
+        let copies = run.committed[0].records.len() as u64;
+        recommit(&mut run, 0, 2);
+        assert_eq!(duplicates(&run), copies);
+        recommit(&mut run, 0, 3);
+        recommit(&mut run, 1, 3);
+        let second = run.committed[1].records.len() as u64;
+        assert_eq!(duplicates(&run), 2 * copies + second);
+        // Output for a record not in the input is no copy of one.
+        let mut stray = run.committed[1].clone();
+        for r in &mut stray.records {
+            r.offset += 1_000_000;
+        }
+        run.committed.push(stray);
+        assert_eq!(duplicates(&run), 2 * copies + second);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What one simulated run left behind, for the checkers: the trace, the
-//! committed output read from the `sink` host's disk, and the input log.
+//! committed and still pending output read from the `sink` host's disk,
+//! and the input log.
 
 use crate::fault::Fault;
 use crate::trace::TraceEvent;
@@ -14,10 +15,23 @@ pub struct CommittedTxn {
     pub records: Vec<OutputRecord>,
 }
 
+/// One transaction still pre-committed on the sink's disk after the run
+/// (`/sink/pending/<txn>`): neither committed nor aborted, in file-name
+/// order. Read for the `lingering-transaction` checker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingTxn {
+    pub txn: TxnId,
+    pub records: Vec<OutputRecord>,
+}
+
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
     pub trace: Vec<TraceEvent>,
     pub committed: Vec<CommittedTxn>,
+    /// What the sink still holds pre-committed after the run. A pending
+    /// copy of a transaction that is also in `committed` is a commit whose
+    /// cleanup did not happen (the sink's recovery removes it).
+    pub pending: Vec<PendingTxn>,
     /// The input log, partition by partition, in offset order.
     pub input: Vec<Vec<InputRecord>>,
     /// The job's last state: `None` if the run hit its time bound first.

@@ -184,7 +184,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 23] = [
+const BUILTIN: [(&str, &str); 24] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -224,6 +224,10 @@ const BUILTIN: [(&str, &str); 23] = [
     (
         "jobmanager-crash",
         include_str!("../../scenarios/jobmanager-crash.toml"),
+    ),
+    (
+        "late-precommit-after-failover",
+        include_str!("../../scenarios/late-precommit-after-failover.toml"),
     ),
     (
         "metadata-lands-after-timeout",

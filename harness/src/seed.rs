@@ -26,6 +26,10 @@ pub struct SeedReport {
     /// Input records of the run.
     pub records: u64,
     pub committed: Vec<CommittedTxn>,
+    /// Extra copies of output records ([`check::duplicates`]): what an
+    /// at-least-once run duplicated; 0 when the run broke before its output
+    /// was read.
+    pub duplicates: u64,
     /// The fault plan this seed ran.
     pub plan: Vec<Fault>,
 }
@@ -90,6 +94,7 @@ pub fn run_plan_until(
         sim_time: broken.at,
         records,
         committed: Vec::new(),
+        duplicates: 0,
         plan: plan.to_vec(),
     };
     let outcome = match run {
@@ -107,9 +112,9 @@ pub fn run_plan_until(
     let checked = panics::catch(Phase::Check, outcome.sim_time, || {
         let mut violations = check::check_all(&outcome, scenario);
         violations.extend(vacuity(&outcome.unfired));
-        violations
+        (violations, check::duplicates(&outcome))
     });
-    let mut violations = checked.unwrap_or_else(|panic| vec![panic.violation()]);
+    let (mut violations, duplicates) = checked.unwrap_or_else(|panic| (vec![panic.violation()], 0));
     root_cause_first(&mut violations);
     Ok(SeedReport {
         seed,
@@ -120,6 +125,7 @@ pub fn run_plan_until(
         sim_time: outcome.sim_time,
         records,
         committed: outcome.committed,
+        duplicates,
         plan: plan.to_vec(),
     })
 }

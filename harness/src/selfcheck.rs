@@ -4,6 +4,7 @@
 
 use crate::scenario::Scenario;
 use crate::seed::run_seed;
+use crate::trace::TraceEvent;
 use flinch_engine::config::PlantedBug;
 
 /// How one scenario fared against one bug (or against the correct engine).
@@ -22,6 +23,13 @@ pub struct Trial {
     pub kind: Option<&'static str>,
     /// Its kind and message, for the report.
     pub violation: Option<String>,
+    /// Every checker with a violation in the failing seed, in report order
+    /// without repeats: whether the bug's own checker caught it.
+    pub checkers: Vec<&'static str>,
+    /// The failing seed's whole trace (empty when no seed failed): what
+    /// the report reads the catching seed's coverage from, e.g. which
+    /// protocol paths it went through (issue 10 §5).
+    pub trace: Vec<TraceEvent>,
 }
 
 /// What the self-check found for one bug.
@@ -35,6 +43,10 @@ pub struct BugVerdict {
     /// Scenarios that caught it, of all tried.
     pub caught_in: usize,
     pub scenarios: usize,
+    /// The scenario meant to catch it ([`PlantedBug::meant_to_catch`])
+    /// caught it with a violation of the checker meant to: a catch by an
+    /// unrelated violation does not count.
+    pub by_its_checker: bool,
 }
 
 /// Run one scenario (with `bug` planted, if any) seed by seed from its
@@ -51,6 +63,8 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
         checker: None,
         kind: None,
         violation: None,
+        checkers: Vec::new(),
+        trace: Vec::new(),
     };
     for seed in start..start.saturating_add(seeds) {
         outcome.seeds_tried += 1;
@@ -66,6 +80,12 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
                 .violations
                 .first()
                 .map(|v| format!("{}: {}", v.kind, v.message));
+            for v in &report.violations {
+                if !outcome.checkers.contains(&v.checker.name()) {
+                    outcome.checkers.push(v.checker.name());
+                }
+            }
+            outcome.trace = report.trace;
             break;
         }
     }
@@ -87,12 +107,17 @@ pub fn verdict(bug: PlantedBug, trials: &[Trial]) -> BugVerdict {
     let mut seeds: Vec<u64> = caught.iter().map(|t| t.seeds_tried).collect();
     seeds.sort_unstable();
     let median_seeds = (!seeds.is_empty()).then(|| seeds[seeds.len() / 2]);
+    let (scenario, checker) = bug.meant_to_catch();
+    let by_its_checker = caught
+        .iter()
+        .any(|t| t.scenario == scenario && t.checkers.contains(&checker));
     BugVerdict {
         bug,
         caught_by,
         median_seeds,
         caught_in: caught.len(),
         scenarios: mine.len(),
+        by_its_checker,
     }
 }
 
@@ -109,6 +134,8 @@ mod tests {
             checker: failed_after.map(|_| "exactly-once".into()),
             kind: failed_after.map(|_| "duplicated"),
             violation: None,
+            checkers: failed_after.map_or(Vec::new(), |_| vec!["exactly-once"]),
+            trace: Vec::new(),
         }
     }
 
@@ -125,5 +152,21 @@ mod tests {
         assert_eq!((v.median_seeds, v.caught_in, v.scenarios), (Some(7), 3, 4));
         let missed = verdict(PlantedBug::CommitOnBarrier, &[t("a", None)]);
         assert_eq!((missed.caught_by, missed.median_seeds), (None, None));
+    }
+
+    #[test]
+    fn only_the_meant_scenario_with_the_meant_checker_is_a_catch_by_its_checker() {
+        let bug = PlantedBug::CommitOnBarrier;
+        let (meant, _) = bug.meant_to_catch();
+        let other = t("taskmanager-crash", Some(1));
+        assert!(!verdict(bug, &[other.clone()]).by_its_checker);
+        let mine = t(meant, Some(3));
+        assert!(verdict(bug, &[other.clone(), mine.clone()]).by_its_checker);
+        let unrelated = Trial {
+            checkers: vec!["liveness"],
+            ..mine
+        };
+        let v = verdict(bug, &[other, unrelated]);
+        assert!(v.caught_by.is_some() && !v.by_its_checker);
     }
 }

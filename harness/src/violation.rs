@@ -19,6 +19,9 @@ pub enum Checker {
     RecoveredState,
     RestoreWasCompleted,
     ConsistentCut,
+    /// A finished job left a transaction pre-committed on the sink
+    /// (`check/lingering.rs`).
+    LingeringTransaction,
     RestartConformance,
     Liveness,
     ExpectedOutcome,
@@ -31,6 +34,7 @@ impl Checker {
             Checker::RecoveredState => "recovered-state",
             Checker::RestoreWasCompleted => "restore-was-completed",
             Checker::ConsistentCut => "consistent-cut",
+            Checker::LingeringTransaction => "lingering-transaction",
             Checker::RestartConformance => "restart-conformance",
             Checker::Liveness => "liveness",
             Checker::ExpectedOutcome => "expected-outcome",
@@ -97,9 +101,10 @@ impl Violation {
             Checker::ExpectedOutcome | Checker::Liveness | Checker::RestartConformance => {
                 Cause::Job
             }
-            Checker::RecoveredState | Checker::RestoreWasCompleted | Checker::ConsistentCut => {
-                Cause::State
-            }
+            Checker::RecoveredState
+            | Checker::RestoreWasCompleted
+            | Checker::ConsistentCut
+            | Checker::LingeringTransaction => Cause::State,
             Checker::ExactlyOnce => Cause::Record,
         }
     }
@@ -150,8 +155,9 @@ pub enum Cause {
     /// restart conformance, a job that resumed after its end, commits after
     /// a failure, and faults that never fired (`vacuous`).
     Job,
-    /// Checkpointed or restored state: `recovered-state` and
-    /// `consistent-cut`.
+    /// Checkpointed or restored state: `recovered-state`,
+    /// `restore-was-completed` and `consistent-cut`, and the sink's state
+    /// of transactions (`lingering-transaction`).
     State,
     /// Output records, one violation per input record (or per key for
     /// `wrong-count`): the `exactly-once` and at-least-once checkers.

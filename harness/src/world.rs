@@ -1,6 +1,6 @@
 //! One seeded simulation of a scenario: builds the turmoil world with every
 //! host, applies the fault plan between steps, records the trace, and
-//! reads the committed output from the `sink` host's disk afterwards.
+//! reads the committed and pending output from the `sink` host's disk afterwards.
 //! This loop owns `Sim::step`, so it is the one place faults happen.
 //!
 //! A caller may stop a run from outside ([`simulate_plan_until`]): the loop
@@ -10,7 +10,7 @@
 //! same run, step for step, as one without a hook.
 
 use crate::fault::{Edge, EventTrigger, Fault, FaultKind, Trigger, ALL_PEERS};
-use crate::outcome::{CommittedTxn, RunOutcome};
+use crate::outcome::{CommittedTxn, PendingTxn, RunOutcome};
 use crate::panics::{self, Panic, Phase};
 use crate::scenario::Scenario;
 use crate::trace::{FaultEvent, TraceEvent, What};
@@ -184,7 +184,7 @@ pub fn simulate_plan_until(
     let ran = world.run(scenario, seed, faults, stop);
     let sim_time = world.sim.elapsed();
     let committed = ran.and_then(|ran| {
-        let read = panics::catch(Phase::Output, sim_time, || world.read_committed());
+        let read = panics::catch(Phase::Output, sim_time, || world.read_sink());
         world
             .settle(read, sim_time)
             .map(|committed| (ran, committed))
@@ -193,7 +193,7 @@ pub fn simulate_plan_until(
     // Dropping the world drops every host's software: its drop code runs
     // here, and a panic in it ends a run that had not broken yet.
     let dropped = panics::catch(Phase::Hosts, sim_time, move || drop(world));
-    let (ran, committed) = committed?;
+    let (ran, (committed, pending)) = committed?;
     if let Err(p) = dropped {
         return Err(broken(Breakage::Panic(p), sim_time, trace));
     }
@@ -207,6 +207,7 @@ pub fn simulate_plan_until(
     Ok(RunOutcome {
         trace,
         committed,
+        pending,
         input,
         final_state: ran.final_state,
         sim_time,
@@ -753,18 +754,28 @@ impl World<'_> {
         Ok(())
     }
 
-    fn read_committed(&self) -> Result<Vec<CommittedTxn>, String> {
+    /// The sink's committed transactions, in commit order, and those it
+    /// still holds pre-committed.
+    fn read_sink(&self) -> Result<(Vec<CommittedTxn>, Vec<PendingTxn>), String> {
         let fs = self.hosts[addr::SINK].fs.borrow();
         let Some(fs) = fs.as_ref() else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), Vec::new()));
         };
         let _entered = fs.enter();
-        let txns = hosts::sink::read_committed()
+        let committed = hosts::sink::read_committed()
             .map_err(|e| format!("reading the sink's committed output: {e}"))?;
-        Ok(txns
-            .into_iter()
-            .map(|(txn, records)| CommittedTxn { txn, records })
-            .collect())
+        let pending = hosts::sink::read_pending()
+            .map_err(|e| format!("reading the sink's pending transactions: {e}"))?;
+        Ok((
+            committed
+                .into_iter()
+                .map(|(txn, records)| CommittedTxn { txn, records })
+                .collect(),
+            pending
+                .into_iter()
+                .map(|(txn, records)| PendingTxn { txn, records })
+                .collect(),
+        ))
     }
 }
 

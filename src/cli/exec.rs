@@ -73,6 +73,7 @@ fn panicked(seed: u64, panic: &Panic) -> SeedReport {
         sim_time: Duration::ZERO,
         records: 0,
         committed: Vec::new(),
+        duplicates: 0,
         plan: Vec::new(),
     }
 }
@@ -439,6 +440,7 @@ pub mod tests {
                     },
                 ],
             }],
+            duplicates: 0,
             plan: Vec::new(),
         }
     }

@@ -16,6 +16,7 @@ use anyhow::bail;
 use clap::Args;
 use flinch_engine::probe::Probe;
 use flinch_harness::coverage::{self, Judgement, ProbeHits, Sometimes, MIN_SEEDS_TO_JUDGE};
+use flinch_harness::expect::Expectation;
 use flinch_harness::fault::Fault;
 use flinch_harness::plan::{fault_json, fault_line};
 use flinch_harness::scenario::Scenario;
@@ -140,6 +141,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         // Ctrl-C while shrinking counts too: the summary is printed at once.
         interrupted: swept.interrupted || interrupted_now(),
         failed_fast: swept.failed_fast,
+        at_least_once: scenario.expect == Expectation::AtLeastOnce,
     };
     let stdout = if args.json {
         let mut s = serde_json::to_string(&summary.json())?;
@@ -253,6 +255,8 @@ pub struct SeedSummary {
     pub trace_len: usize,
     pub sim_time: Duration,
     pub records: u64,
+    /// Extra copies of output records (what at-least-once duplicated).
+    pub duplicates: u64,
     /// Faults in the plan the seed ran.
     pub faults: usize,
     /// Set when the seed ran past `--timeout` and was stopped: it has no
@@ -283,6 +287,7 @@ impl From<SeedReport> for SeedSummary {
             violations: r.violations,
             sim_time: r.sim_time,
             records: r.records,
+            duplicates: r.duplicates,
             faults: r.plan.len(),
             timed_out: None,
         }
@@ -302,6 +307,7 @@ impl SeedSummary {
             trace_len: 0,
             sim_time: stopped.at,
             records: 0,
+            duplicates: 0,
             faults,
             probes: BTreeSet::new(),
             timed_out: Some(TimedOut {
@@ -436,6 +442,9 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// `--fail-fast` stopped the sweep from starting seeds.
     pub failed_fast: bool,
+    /// The scenario expects at-least-once output: duplicates are allowed,
+    /// and the summary counts them.
+    pub at_least_once: bool,
 }
 
 #[derive(Serialize)]
@@ -448,6 +457,10 @@ struct RunJson<'a> {
     sim_seconds: f64,
     wall_seconds: f64,
     records: u64,
+    /// At-least-once scenarios only: extra copies of output records over
+    /// the seeds that reached a verdict, and how many seeds had any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicates: Option<Duplicates>,
     /// Seeds stopped by `--timeout` (also counted in `failed`).
     timed_out: usize,
     /// Seeds of the range without a result: never started, or stopped by
@@ -484,6 +497,13 @@ struct ProbeRow {
     probe: Probe,
     hits: ProbeHits,
     required: Option<(Sometimes, Judgement)>,
+}
+
+/// What an at-least-once run duplicated, summed over seeds.
+#[derive(Serialize)]
+struct Duplicates {
+    records: u64,
+    seeds: usize,
 }
 
 #[derive(Serialize)]
@@ -607,6 +627,15 @@ impl RunSummary {
         self.results.iter().map(|r| r.records).sum()
     }
 
+    /// For an at-least-once scenario, its duplicates: extra output copies
+    /// over all seeds, and the seeds that had any.
+    fn duplicates(&self) -> Option<Duplicates> {
+        self.at_least_once.then(|| Duplicates {
+            records: self.results.iter().map(|r| r.duplicates).sum(),
+            seeds: self.results.iter().filter(|r| r.duplicates > 0).count(),
+        })
+    }
+
     /// The mean number of faults in the seeds' plans.
     pub fn faults_per_seed(&self) -> f64 {
         let faults: usize = self.results.iter().map(|r| r.faults).sum();
@@ -644,6 +673,7 @@ impl RunSummary {
             sim_seconds: millis(self.sim_time()),
             wall_seconds: millis(self.wall),
             records: self.records(),
+            duplicates: self.duplicates(),
             timed_out: self.timed_out(),
             not_run: self.not_run(),
             interrupted: self.interrupted,
@@ -691,6 +721,15 @@ impl RunSummary {
         );
         let _ = writeln!(s, "wall time  {:.3} s", self.wall.as_secs_f64());
         let _ = writeln!(s, "records    {}", self.records());
+        if let Some(d) = self.duplicates() {
+            let _ = writeln!(
+                s,
+                "duplicates {} output records in {} seed{} (allowed: at-least-once)",
+                d.records,
+                d.seeds,
+                plural(d.seeds)
+            );
+        }
         let _ = writeln!(s, "faults     {:.2} per seed", self.faults_per_seed());
         self.human_probes(&mut s);
 
@@ -1088,6 +1127,7 @@ mod tests {
             not_started: 0,
             interrupted: false,
             failed_fast: false,
+            at_least_once: false,
         }
     }
 
@@ -1247,6 +1287,51 @@ mod tests {
             "flinch shrink 'scenarios/tm crash.toml' --seed 1"
         );
         assert!(failures[1].get("shrunk_plan").is_none(), "{json}");
+    }
+
+    #[test]
+    fn an_at_least_once_summary_counts_duplicates_and_an_exactly_once_one_does_not() {
+        let with_dups = |mut r: SeedReport, n: u64| {
+            r.duplicates = n;
+            r
+        };
+        let mut s = summary(vec![
+            with_dups(fake_report(0, 3, 0), 7),
+            with_dups(fake_report(1, 3, 0), 0),
+            with_dups(fake_report(2, 3, 0), 5),
+        ]);
+        let text = s.human();
+        assert!(!text.contains("duplicates"), "{text}");
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert!(json.get("duplicates").is_none(), "{json}");
+
+        s.at_least_once = true;
+        let text = s.human();
+        assert!(
+            text.contains(
+                "records    300\nduplicates 12 output records in 2 seeds (allowed: at-least-once)\n"
+            ),
+            "{text}"
+        );
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(
+            json["duplicates"],
+            serde_json::json!({"records": 12, "seeds": 2})
+        );
+        // Right after `records`, in the contract's order.
+        let text = serde_json::to_string(&s.json()).expect("serializes");
+        assert!(
+            text.contains("\"records\":300,\"duplicates\":{\"records\":12,\"seeds\":2},"),
+            "{text}"
+        );
+        // No duplicates at all is still said: 0, not left out.
+        let none = RunSummary {
+            at_least_once: true,
+            ..summary(vec![fake_report(0, 3, 0)])
+        };
+        assert!(none
+            .human()
+            .contains("duplicates 0 output records in 0 seeds"));
     }
 
     #[test]

@@ -73,7 +73,20 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "flinch: {note}");
     }
-    let timed = run_parallel(0..jobs.len() as u64, threads, runner, |_| {})?;
+    let mut progress = BugProgress::new(&bugs, scenarios.len());
+    let timed = run_parallel(
+        0..jobs.len() as u64,
+        threads,
+        runner,
+        |done: Option<&Timed>| {
+            if let Some(line) = done.and_then(|t| progress.on_trial(&t.trial)) {
+                if !args.json {
+                    use std::io::Write as _;
+                    let _ = writeln!(std::io::stderr(), "{line}");
+                }
+            }
+        },
+    )?;
     let report = Report::new(&timed, started.elapsed());
     let code = report.exit_code();
     let stdout = if args.json {
@@ -82,6 +95,75 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
         report.human()
     };
     Ok(Output { stdout, code })
+}
+
+/// Progress on stderr, one line per bug (and one for the correct engine)
+/// once all its scenarios are done: whether it was caught, first by which
+/// scenario, seed and checker. Bugs finish roughly in catalogue order (the
+/// workers take the trials bug after bug), so the lines read as a list.
+struct BugProgress {
+    /// Trials still running, per bug (`None`: the correct engine).
+    left: Vec<(Option<PlantedBug>, usize)>,
+    trials: Vec<Trial>,
+    done: usize,
+}
+
+impl BugProgress {
+    fn new(bugs: &[Option<PlantedBug>], scenarios: usize) -> Self {
+        BugProgress {
+            left: bugs.iter().map(|b| (*b, scenarios)).collect(),
+            trials: Vec::new(),
+            done: 0,
+        }
+    }
+
+    /// Count one finished trial; the progress line when it was its bug's last.
+    fn on_trial(&mut self, trial: &Trial) -> Option<String> {
+        let (_, left) = self.left.iter_mut().find(|(b, _)| *b == trial.bug)?;
+        *left = left.checked_sub(1)?;
+        self.trials.push(Trial {
+            trace: Vec::new(),
+            ..trial.clone()
+        });
+        if *left > 0 {
+            return None;
+        }
+        self.done += 1;
+        let total = self.left.len();
+        let counter = format!("flinch: selfcheck {}/{total}:", self.done);
+        let Some(bug) = trial.bug else {
+            let correct: Vec<&Trial> = self.trials.iter().filter(|t| t.bug.is_none()).collect();
+            let failed = correct.iter().filter(|t| t.failed_seed.is_some()).count();
+            return Some(format!(
+                "{counter} the correct engine passed {} of {} scenarios",
+                correct.len() - failed,
+                correct.len()
+            ));
+        };
+        let v = verdict(bug, &self.trials);
+        let line = match &v.caught_by {
+            Some(t) => format!(
+                "{counter} {} caught, first by {} at seed {} ({}); {} of {} scenarios; {}",
+                bug.name(),
+                t.scenario,
+                t.failed_seed.unwrap_or_default(),
+                t.checker.as_deref().unwrap_or("-"),
+                v.caught_in,
+                v.scenarios,
+                if v.by_its_checker {
+                    "its own scenario and checker caught it"
+                } else {
+                    "NOT by its own scenario and checker"
+                }
+            ),
+            None => format!(
+                "{counter} {} NOT caught by any of {} scenarios",
+                bug.name(),
+                v.scenarios
+            ),
+        };
+        Some(line)
+    }
 }
 
 struct Report {
@@ -136,13 +218,23 @@ impl Report {
             .count()
     }
 
+    /// Bugs that their own scenario caught with their own checker.
+    fn by_their_checker(&self) -> usize {
+        self.verdicts
+            .iter()
+            .filter(|(v, _)| v.by_its_checker)
+            .count()
+    }
+
     fn all_caught(&self) -> bool {
-        self.caught() == self.verdicts.len() && self.baseline.is_empty()
+        self.caught() == self.verdicts.len()
+            && self.by_their_checker() == self.verdicts.len()
+            && self.baseline.is_empty()
     }
 
     /// 4 if a trial hit an internal error, else 3 if the correct engine
-    /// hit an engine panic, else 1 unless every bug was caught and the
-    /// correct engine passed.
+    /// hit an engine panic, else 1 unless every bug was caught (by its own
+    /// scenario with its own checker, too) and the correct engine passed.
     fn exit_code(&self) -> u8 {
         if !self.internal.is_empty() {
             EXIT_INTERNAL_ERROR
@@ -165,6 +257,7 @@ impl Report {
             seed: Option<u64>,
             seeds_tried: Option<u64>,
             checker: Option<&'a str>,
+            by_its_checker: bool,
             median_seeds: Option<u64>,
             caught_in_scenarios: usize,
             wall_seconds: f64,
@@ -178,6 +271,7 @@ impl Report {
         struct Json<'a> {
             bugs: Vec<Bug<'a>>,
             caught: usize,
+            by_their_checker: usize,
             total: usize,
             baseline: Baseline<'a>,
             wall_seconds: f64,
@@ -195,6 +289,7 @@ impl Report {
                     seed: by.and_then(|t| t.failed_seed),
                     seeds_tried: by.map(|t| t.seeds_tried),
                     checker: by.and_then(|t| t.checker.as_deref()),
+                    by_its_checker: v.by_its_checker,
                     median_seeds: v.median_seeds,
                     caught_in_scenarios: v.caught_in,
                     wall_seconds: round(spent.as_secs_f64()),
@@ -209,6 +304,7 @@ impl Report {
         Json {
             bugs,
             caught: self.caught(),
+            by_their_checker: self.by_their_checker(),
             total: self.verdicts.len(),
             baseline: Baseline {
                 scenarios: self.scenarios,
@@ -220,15 +316,16 @@ impl Report {
 
     fn human(&self) -> String {
         let mut out = format!(
-            "{:<26} {:<6} {:<36} {:>5} {:>6} {:>7} {:>9}  checker\n",
-            "bug", "caught", "first caught by", "seed", "seeds", "median", "scenarios"
+            "{:<26} {:<6} {:<4} {:<36} {:>5} {:>6} {:>7} {:>9}  checker\n",
+            "bug", "caught", "own", "first caught by", "seed", "seeds", "median", "scenarios"
         );
         for (v, _) in &self.verdicts {
             let by = v.caught_by.as_ref();
             out += &format!(
-                "{:<26} {:<6} {:<36} {:>5} {:>6} {:>7} {:>9}  {}\n",
+                "{:<26} {:<6} {:<4} {:<36} {:>5} {:>6} {:>7} {:>9}  {}\n",
                 v.bug.name(),
                 if by.is_some() { "yes" } else { "NO" },
+                if v.by_its_checker { "yes" } else { "NO" },
                 by.map_or("-", |t| t.scenario.as_str()),
                 by.and_then(|t| t.failed_seed)
                     .map_or("-".into(), |s| s.to_string()),
@@ -239,9 +336,11 @@ impl Report {
             );
         }
         out += &format!(
-            "\ncaught {} of {} planted bugs; the correct engine passed {} of {} scenarios; {:.1} s\n",
+            "\ncaught {} of {} planted bugs ({} by their own scenario and checker); the correct \
+             engine passed {} of {} scenarios; {:.1} s\n",
             self.caught(),
             self.verdicts.len(),
+            self.by_their_checker(),
             self.scenarios - self.baseline.len(),
             self.scenarios,
             self.wall.as_secs_f64()
@@ -285,6 +384,8 @@ mod tests {
             checker: Some("expected-outcome".into()),
             kind: Some(kind),
             violation: Some(format!("{kind}: ...")),
+            checkers: vec!["expected-outcome"],
+            trace: Vec::new(),
         }
     }
 
@@ -296,6 +397,47 @@ mod tests {
             scenarios: 19,
             wall: Duration::from_secs(1),
         }
+    }
+
+    #[test]
+    fn progress_says_each_bug_once_when_its_last_scenario_is_done() {
+        let bug = PlantedBug::CommitOnBarrier;
+        let (meant, checker) = bug.meant_to_catch();
+        let mut p = BugProgress::new(&[None, Some(bug)], 2);
+        let pass = |scenario: &str, bug| Trial {
+            scenario: scenario.into(),
+            bug,
+            failed_seed: None,
+            seeds_tried: 20,
+            checker: None,
+            kind: None,
+            violation: None,
+            checkers: Vec::new(),
+            trace: Vec::new(),
+        };
+        let caught = Trial {
+            failed_seed: Some(4),
+            seeds_tried: 5,
+            checker: Some(checker.into()),
+            kind: Some("duplicated"),
+            checkers: vec![checker],
+            ..pass(meant, Some(bug))
+        };
+        assert_eq!(p.on_trial(&pass("steady", Some(bug))), None);
+        assert_eq!(p.on_trial(&pass("steady", None)), None);
+        assert_eq!(
+            p.on_trial(&pass(meant, None)).as_deref(),
+            Some("flinch: selfcheck 1/2: the correct engine passed 2 of 2 scenarios")
+        );
+        assert_eq!(
+            p.on_trial(&caught),
+            Some(format!(
+                "flinch: selfcheck 2/2: commit-on-barrier caught, first by {meant} at seed 4 \
+                 ({checker}); 1 of 2 scenarios; its own scenario and checker caught it"
+            ))
+        );
+        // A trial of a bug already done is not counted again.
+        assert_eq!(p.on_trial(&caught), None);
     }
 
     #[test]

@@ -572,9 +572,34 @@ impl JobManager {
             taskmanager: taskmanager.clone(),
             reason: reason.clone(),
         });
-        if self.is_active() {
-            self.fail(format!("{taskmanager} lost: {reason}"));
+        if !self.is_active() {
+            return;
         }
+        let cause = format!("{taskmanager} lost: {reason}");
+        if self.ctx.bug(PlantedBug::FailoverNotCounted) {
+            self.fail_uncounted(cause);
+        } else {
+            self.fail(cause);
+        }
+    }
+
+    /// Planted ([`PlantedBug::FailoverNotCounted`]): a failover that never
+    /// asks the restart strategy; the next attempt deploys at once and the
+    /// failure is not counted.
+    fn fail_uncounted(&mut self, cause: String) {
+        if matches!(
+            self.phase,
+            Phase::Restarting { .. } | Phase::Ending { .. } | Phase::Ended
+        ) {
+            return;
+        }
+        let next = self.epoch + 1;
+        self.ctx.emit(Event::Failover { epoch: next, cause });
+        self.broadcast(ToTaskManager::Cancel { epoch: self.epoch });
+        self.coordinator.stop();
+        self.ctx
+            .emit(Event::JobState(JobState::Restarting { epoch: next }));
+        self.phase = Phase::Restarting { until: now() };
     }
 
     async fn on_message(&mut self, tm: u32, msg: ToJobManager) {

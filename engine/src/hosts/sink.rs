@@ -51,7 +51,23 @@ pub async fn run(ctx: HostContext) -> HostResult {
 /// Every committed transaction on this host's disk, in commit order. The
 /// harness calls this with the sink's filesystem entered, after the run.
 pub fn read_committed() -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
-    let dir = Path::new(COMMITTED);
+    read_all(Path::new(COMMITTED))
+}
+
+/// Every transaction still pre-committed on this host's disk
+/// (`/sink/pending/<txn>`), in file-name order: durable but invisible
+/// output that was neither committed nor aborted (yet). A transaction whose
+/// pending copy outlived its commit (the removal failed or a crash came
+/// between the two) is listed here and in [`read_committed`]; the sink's
+/// recovery counts it as committed. Like [`read_committed`], the harness
+/// calls this with the sink's filesystem entered, after the run. Errors: a
+/// file that cannot be read or fails its checksum.
+pub fn read_pending() -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
+    read_all(Path::new(PENDING))
+}
+
+/// Every transaction file in `dir`, in file-name order.
+fn read_all(dir: &Path) -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
     let names = disk::list(dir)?;
     let read = |name: &String| decode(&dir.join(name), disk::read(&dir.join(name))?);
     names.iter().map(read).collect()
@@ -110,7 +126,8 @@ impl Sink {
     }
 
     fn handle(&mut self, req: SinkRequest) -> SinkResponse {
-        if req.epoch < self.fence {
+        // Planted: no fence, an older attempt's request goes through.
+        if req.epoch < self.fence && !self.ctx.bug(PlantedBug::NoEpochFence) {
             self.ctx.probe(Probe::WriteFenced);
             if carries_data(&req.op) {
                 self.ctx.probe(Probe::ZombieDataFenced);

@@ -5,7 +5,7 @@
 //! with the scenarios those runs are correct for.
 
 use crate::expect::Expectation;
-use crate::outcome::{CommittedTxn, RunOutcome};
+use crate::outcome::{CommittedTxn, PendingTxn, RunOutcome};
 use crate::scenario::Scenario;
 use crate::trace::{TraceEvent, What};
 use crate::violation::Violation;
@@ -131,6 +131,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
     RunOutcome {
         trace: trace(&committed, input.len()),
         committed,
+        pending: Vec::new(),
         input,
         final_state: Some(JobState::Finished),
         sim_time: Duration::from_secs(30),
@@ -165,6 +166,33 @@ pub fn recommit(run: &mut RunOutcome, index: usize, epoch: u64) {
     let mut again = run.committed[index].clone();
     again.txn.epoch = epoch;
     run.committed.push(again);
+}
+
+/// Leaves `txn` pre-committed on the sink with `records` records (copies of
+/// the first committed ones): a leftover that was neither committed nor
+/// aborted, pre-committed just before the run's last event.
+pub fn leave_pending(run: &mut RunOutcome, txn: TxnId, records: usize) {
+    let held: Vec<OutputRecord> = run.committed[0]
+        .records
+        .iter()
+        .copied()
+        .take(records)
+        .collect();
+    let last = run.trace.len().saturating_sub(1);
+    let at = run.trace.get(last).map_or(Duration::ZERO, |e| e.at);
+    let count = held.len() as u64;
+    run.trace.insert(
+        last,
+        event(
+            at,
+            "sink",
+            Event::TxnPreCommitted {
+                txn,
+                records: count,
+            },
+        ),
+    );
+    run.pending.push(PendingTxn { txn, records: held });
 }
 
 /// Where an output record sits: (transaction index, record index).

@@ -48,6 +48,20 @@ pub fn at_least_once(outcome: &RunOutcome) -> Vec<Violation> {
     cap::limit(violations)
 }
 
+/// How many output records are extra copies: for each input record, its
+/// committed outputs beyond the first (0 for an exactly-once run). An
+/// at-least-once run may duplicate; this is how much it did, for the seed
+/// report and the `flinch run` summary (output for records not in the
+/// input is not counted: it is a violation of its own).
+pub fn duplicates(outcome: &RunOutcome) -> u64 {
+    let index = index(&outcome.committed);
+    let input = input_set(&outcome.input);
+    input
+        .iter()
+        .map(|record| held(&index, record).len().saturating_sub(1) as u64)
+        .sum()
+}
+
 fn index(committed: &[CommittedTxn]) -> Index {
     let mut index = Index::new();
     for txn in committed {

@@ -38,8 +38,10 @@ enum Observed {
         /// Where the `restart_scheduled` event is in the trace.
         index: usize,
     },
-    /// No restart was scheduled; the job's failure, if it was announced.
-    GaveUp { failed: Option<(Duration, String)> },
+    /// No restart was scheduled; the job's next state, if it was
+    /// announced: its failure, or (a failover that bypassed the strategy)
+    /// its next attempt.
+    GaveUp { next: Option<(Duration, JobState)> },
 }
 
 /// Every failover's decision against the model of `config`, plus restarts
@@ -105,21 +107,17 @@ fn observe(trace: &[TraceEvent], i: usize) -> Observed {
         }
     }
     Observed::GaveUp {
-        failed: announced_failure(&trace[i + 1..], &failover.host),
+        next: next_state(&trace[i + 1..], &failover.host),
     }
 }
 
-/// The job's next state change by `host`, if it is a failure, before the
-/// host restarts or fails over again.
-fn announced_failure(rest: &[TraceEvent], host: &str) -> Option<(Duration, String)> {
+/// The job's next state change by `host`, before the host restarts or
+/// fails over again.
+fn next_state(rest: &[TraceEvent], host: &str) -> Option<(Duration, JobState)> {
     for e in rest.iter().filter(|e| e.host == host) {
         match &e.what {
-            What::Engine(Event::JobState(JobState::Failed { reason })) => {
-                return Some((e.at, reason.clone()))
-            }
-            What::Engine(Event::JobState(_) | Event::HostStarted | Event::Failover { .. }) => {
-                return None
-            }
+            What::Engine(Event::JobState(state)) => return Some((e.at, state.clone())),
+            What::Engine(Event::HostStarted | Event::Failover { .. }) => return None,
             _ => {}
         }
     }
@@ -157,10 +155,10 @@ fn compare(
             }
         }
         (Decision::GiveUp { .. }, Observed::GaveUp { .. }) => return None,
-        (Decision::Restart { attempt, delay, .. }, Observed::GaveUp { failed }) => (
+        (Decision::Restart { attempt, delay, .. }, Observed::GaveUp { next }) => (
             kind::UNEXPECTED_GIVE_UP,
             format!("restart attempt {attempt} after {delay}"),
-            gave_up(failed),
+            gave_up(next),
         ),
         (
             Decision::GiveUp { why },
@@ -182,13 +180,18 @@ fn compare(
     Some(Violation::new(Checker::RestartConformance, kind, message))
 }
 
-fn gave_up(failed: &Option<(Duration, String)>) -> String {
-    match failed {
-        Some((at, reason)) => format!(
+fn gave_up(next: &Option<(Duration, JobState)>) -> String {
+    match next {
+        Some((at, JobState::Failed { reason })) => format!(
             "no restart was scheduled and the job failed at {}: {reason}",
             secs(*at)
         ),
-        None => "no restart was scheduled".into(),
+        Some((at, JobState::Restarting { epoch } | JobState::Running { epoch })) => format!(
+            "no restart was scheduled, yet the job went on as attempt (epoch) {epoch} at {}: \
+             the failover bypassed the strategy, neither waiting nor counting",
+            secs(*at)
+        ),
+        _ => "no restart was scheduled".into(),
     }
 }
 

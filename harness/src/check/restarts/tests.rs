@@ -212,6 +212,23 @@ fn a_failover_without_a_restart_where_one_was_due_is_an_unexpected_give_up() {
     let found = restart_conformance(&run.trace, &config);
     // Only the first failover is wrong: the strategy counted it all the same.
     assert_eq!(kinds(&found), [kind::UNEXPECTED_GIVE_UP]);
+    // The job went on all the same: a failover that bypassed the strategy.
+    assert!(
+        found[0]
+            .message
+            .contains("but no restart was scheduled, yet the job went on as attempt (epoch) 2 at "),
+        "{}",
+        found[0].message
+    );
+    // Without any state after it, the failover just stops there.
+    let failover = run
+        .trace
+        .iter()
+        .position(|e| matches!(e.what, What::Engine(Event::Failover { .. })))
+        .expect("restarts-exhausted fails over");
+    run.trace.truncate(failover + 1);
+    let found = restart_conformance(&run.trace, &config);
+    assert_eq!(kinds(&found), [kind::UNEXPECTED_GIVE_UP]);
     assert!(found[0].message.ends_with("but no restart was scheduled"));
 }
 

@@ -1,0 +1,208 @@
+//! Lingering transactions: at the end of a finished job, the sink holds no
+//! transaction pre-committed and neither committed nor aborted.
+//!
+//! A pre-committed transaction is durable but invisible output. In a real
+//! transactional sink (Kafka transactions, which flinch's sink follows) an
+//! open transaction holds back the last stable offset, so read-committed
+//! consumers stall behind it until it is resolved or times out. Flink's
+//! `TwoPhaseCommitSinkFunction` resolves every one: a transaction whose
+//! checkpoint never completed is committed with the next completed
+//! checkpoint (`notifyCheckpointComplete` commits every pending transaction
+//! up to it), and on restore the recovered transaction is committed and
+//! every other one of an older attempt aborted (`initializeState`). A job
+//! that finished has had its last checkpoint completed and committed, so
+//! nothing may be left.
+//!
+//! Only a **finished** job is judged. A job that ended FAILED (or never
+//! ended) leaves its open transactions, in Flink as here, to whoever resumes
+//! the job from its last checkpoint, whose restore commits or aborts them,
+//! or to the external system's transaction timeout; nothing in the run
+//! could have resolved them, so a leftover there is no defect.
+
+use super::cap;
+use super::kind::LINGERING;
+use super::state::secs;
+use crate::outcome::RunOutcome;
+use crate::trace::What;
+use crate::violation::{Checker, Violation};
+use flinch_engine::event::{Event, JobState, TaskId, Vertex};
+use flinch_engine::record::TxnId;
+use std::collections::BTreeSet;
+
+/// One violation per transaction the sink still holds pre-committed after
+/// a finished job, naming the transaction (its sink subtask, epoch and
+/// checkpoint in `txns`, `checkpoint` and `task`), how many records it
+/// holds, when it was pre-committed and whether its checkpoint completed.
+/// A pending copy of a transaction that is also committed is not
+/// lingering: the commit happened, only the removal of the pending copy
+/// did not, and the sink's recovery counts it as committed.
+pub fn lingering_transactions(outcome: &RunOutcome) -> Vec<Violation> {
+    if outcome.final_state != Some(JobState::Finished) {
+        return Vec::new();
+    }
+    let committed: BTreeSet<TxnId> = outcome.committed.iter().map(|c| c.txn).collect();
+    let completed = completed_checkpoints(outcome);
+    let violations = outcome
+        .pending
+        .iter()
+        .filter(|p| !committed.contains(&p.txn))
+        .map(|p| lingering(outcome, p.txn, p.records.len(), &completed))
+        .collect();
+    cap::limit(violations)
+}
+
+/// Checkpoints the trace shows completed: announced by the coordinator, or
+/// found in the register by a jobmanager that recovered them.
+fn completed_checkpoints(outcome: &RunOutcome) -> BTreeSet<u64> {
+    let mut completed = BTreeSet::new();
+    for e in &outcome.trace {
+        match &e.what {
+            What::Engine(Event::CheckpointCompleted { checkpoint, .. }) => {
+                completed.insert(*checkpoint);
+            }
+            What::Engine(Event::CheckpointsRecovered { checkpoints, .. }) => {
+                completed.extend(checkpoints.iter().copied());
+            }
+            _ => {}
+        }
+    }
+    completed
+}
+
+fn lingering(
+    outcome: &RunOutcome,
+    txn: TxnId,
+    records: usize,
+    completed: &BTreeSet<u64>,
+) -> Violation {
+    let pre_committed = outcome.trace.iter().rev().find_map(|e| match &e.what {
+        What::Engine(Event::TxnPreCommitted { txn: t, .. }) if *t == txn => Some(e.at),
+        _ => None,
+    });
+    let when = pre_committed.map_or(String::new(), |at| format!(" at {}", secs(at)));
+    let checkpoint = if completed.contains(&txn.checkpoint) {
+        format!("its checkpoint {} completed", txn.checkpoint)
+    } else {
+        format!("its checkpoint {} never completed", txn.checkpoint)
+    };
+    let message = format!(
+        "{txn} (sink subtask {}, epoch {}, checkpoint {}) was pre-committed{when} with \
+         {records} records and is still pending after the job finished: neither committed nor \
+         aborted ({checkpoint}); read-committed consumers would wait behind it",
+        txn.subtask, txn.epoch, txn.checkpoint
+    );
+    Violation {
+        txns: vec![txn],
+        checkpoint: Some(txn.checkpoint),
+        task: Some(TaskId {
+            vertex: Vertex::Count,
+            subtask: txn.subtask,
+        }),
+        ..Violation::new(Checker::LingeringTransaction, LINGERING, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture::{correct_run, failed_run, kinds, leave_pending, txn, TXNS};
+    use super::*;
+    use crate::check::MAX_PER_KIND;
+
+    #[test]
+    fn a_clean_finished_run_leaves_nothing_pending() {
+        let run = correct_run();
+        assert!(run.pending.is_empty());
+        assert_eq!(lingering_transactions(&run), []);
+    }
+
+    #[test]
+    fn a_transaction_left_pre_committed_is_named_with_its_epoch_and_checkpoint() {
+        let mut run = correct_run();
+        // Pre-committed in epoch 2 at checkpoint 5, after the last one that
+        // completed: never committed, never aborted.
+        let left = TxnId {
+            subtask: 0,
+            epoch: 2,
+            checkpoint: TXNS + 1,
+        };
+        leave_pending(&mut run, left, 3);
+        let found = lingering_transactions(&run);
+        assert_eq!(kinds(&found), [LINGERING]);
+        let v = &found[0];
+        assert_eq!(v.checker, Checker::LingeringTransaction);
+        assert_eq!(v.txns, [left]);
+        assert_eq!(v.checkpoint, Some(TXNS + 1));
+        assert_eq!(v.task.map(|t| t.to_string()), Some("count[0]".into()));
+        assert!(
+            v.message.starts_with(
+                "txn-s0-e2-c5 (sink subtask 0, epoch 2, checkpoint 5) was pre-committed at "
+            ) && v.message.contains("with 3 records and is still pending")
+                && v.message.contains("its checkpoint 5 never completed"),
+            "{}",
+            v.message
+        );
+    }
+
+    #[test]
+    fn a_pending_transaction_of_a_completed_checkpoint_says_so() {
+        let mut run = correct_run();
+        // An older attempt's transaction at checkpoint 3, which completed in
+        // epoch 2: restore should have aborted it.
+        let stale = TxnId {
+            subtask: 0,
+            epoch: 1,
+            checkpoint: 3,
+        };
+        leave_pending(&mut run, stale, 1);
+        let found = lingering_transactions(&run);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("its checkpoint 3 completed"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn a_pending_copy_of_a_committed_transaction_is_not_lingering() {
+        // The sink crashed (or its disk failed) between writing the committed
+        // copy and removing the pending one; its recovery counts it committed.
+        let mut run = correct_run();
+        leave_pending(&mut run, txn(TXNS), 2);
+        assert_eq!(lingering_transactions(&run), []);
+    }
+
+    #[test]
+    fn a_failed_or_unfinished_job_is_not_judged() {
+        let left = TxnId {
+            subtask: 0,
+            epoch: 1,
+            checkpoint: 3,
+        };
+        let mut failed = failed_run();
+        leave_pending(&mut failed, left, 1);
+        assert_eq!(lingering_transactions(&failed), []);
+        let mut unfinished = correct_run();
+        unfinished.final_state = None;
+        leave_pending(&mut unfinished, left, 1);
+        assert_eq!(lingering_transactions(&unfinished), []);
+    }
+
+    #[test]
+    fn many_leftovers_are_capped_with_a_summary() {
+        let mut run = correct_run();
+        let many = MAX_PER_KIND as u64 + 5;
+        for checkpoint in 100..100 + many {
+            let t = TxnId {
+                subtask: 1,
+                epoch: 3,
+                checkpoint,
+            };
+            leave_pending(&mut run, t, 1);
+        }
+        let found = lingering_transactions(&run);
+        assert_eq!(found.len(), MAX_PER_KIND + 1);
+        assert_eq!(found.last().and_then(|v| v.omitted), Some(5));
+        assert_eq!(found.iter().map(Violation::count).sum::<u64>(), many);
+    }
+}
