@@ -11,8 +11,10 @@
 //! A finding fails the test with the input as a scenario file, and the file
 //! it came from.
 
+use flinch_harness::fault::{Fault, Trigger};
 use flinch_harness::fuzz::{check_parse, check_run, raw_input, RunEnd};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Fresh structured inputs per test: parsing takes microseconds, a run up
 /// to a few hundred milliseconds in a debug build.
@@ -115,11 +117,23 @@ fn every_built_in_scenario_is_accepted_as_a_raw_input() {
 #[test]
 fn fresh_structured_inputs_parse_without_a_finding_and_a_third_are_accepted() {
     let mut accepted = 0;
+    // The trigger forms are reached, not only written in the sketch's code.
+    let (mut fault_triggers, mut event_delays) = (0, 0);
     let mut refusals = std::collections::BTreeMap::<String, u32>::new();
     for seed in 0..FRESH_PARSE {
         let data = fresh(seed, 64 + (seed as usize % 512));
         match check_parse(&data) {
-            Ok(Some(_)) => accepted += 1,
+            Ok(Some(scenario)) => {
+                accepted += 1;
+                let on = |f: &&Fault| f.on.is_some();
+                for fault in scenario.faults.iter().filter(on) {
+                    match &fault.on {
+                        Some(Trigger::Fault(_)) => fault_triggers += 1,
+                        Some(Trigger::Event(t)) if t.delay > Duration::ZERO => event_delays += 1,
+                        _ => {}
+                    }
+                }
+            }
             Ok(None) => {
                 let text = flinch_harness::fuzz::scenario_text(&data);
                 if let Err(e) = flinch_harness::scenario::parse(&text, "fuzz.toml") {
@@ -132,6 +146,11 @@ fn fresh_structured_inputs_parse_without_a_finding_and_a_third_are_accepted() {
             Err(finding) => panic!("fresh input {seed}: {finding}"),
         }
     }
+    assert!(
+        fault_triggers > 0 && event_delays > 0,
+        "accepted sketches had {fault_triggers} faults on another fault and {event_delays} \
+         delayed event triggers: the sketch must reach both"
+    );
     if accepted * 3 < FRESH_PARSE {
         let mut common: Vec<_> = refusals.into_iter().collect();
         common.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
