@@ -69,6 +69,38 @@ fn list_names_every_scenario_file_with_a_description() {
     assert_eq!(stdout.lines().count(), stems.len(), "{stdout}");
 }
 
+/// `steady` requiring a probe no fault-free run can hit: 20 seeds miss it
+/// (exit 1, naming probe, seeds and share); 19 are too few to judge.
+#[test]
+fn a_sweep_that_misses_a_required_probe_fails_and_a_short_one_is_not_judged() {
+    let dir = TempDir::new("sometimes");
+    let original = fs::read_to_string(scenarios_dir().join("steady.toml")).expect("steady.toml");
+    let text = original.replace(
+        "outcome = \"exactly-once\"",
+        "outcome = \"exactly-once\"\nsometimes = [\"write-fenced\"]",
+    );
+    assert_ne!(text, original);
+    let path = dir.write("steady-fenced.toml", &text);
+    let (code, stdout, stderr) = flinch(&["run", &path, "--seeds", "0..20"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(
+            "MISSED: probe write-fenced hit in 0 of 20 seeds (0.0 %), the scenario requires \
+             >= 20 % (4 seeds)"
+        ),
+        "{stdout}"
+    );
+    let (code, stdout, stderr) = flinch(&["run", &path, "--seeds", "0..19", "--json"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let json = last_json(&stdout);
+    assert_eq!(json["sometimes_missed"], 0);
+    assert_eq!(
+        json["probes"],
+        serde_json::json!([{"probe": "write-fenced", "seeds": 0, "first_seeds": [],
+                            "min_share": 0.2, "verdict": "not-judged"}])
+    );
+}
+
 #[test]
 fn run_json_prints_one_summary_object_last() {
     let (code, stdout, stderr) = flinch(&["run", "steady", "--seeds", "0..3", "--json"]);
@@ -82,10 +114,12 @@ fn run_json_prints_one_summary_object_last() {
             "interrupted",
             "not_run",
             "passed",
+            "probes",
             "records",
             "scenario",
             "seeds",
             "sim_seconds",
+            "sometimes_missed",
             "timed_out",
             "wall_seconds"
         ]

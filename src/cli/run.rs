@@ -1163,13 +1163,12 @@ mod tests {
             "{human}"
         );
         assert!(
-            human.contains("* zombie-data-fenced                     4    16.0 %  0, 1, 2, 3  (required >= 20 %: missed)"),
+            human.contains("* zombie-data-fenced                     4  16.0 %  0, 1, 2, 3  (required >= 20 %: missed)"),
             "{human}"
         );
         assert!(
-            human.contains(
-                "  write-fenced                          25   100.0 %  0, 1, 2, 3, 4, ..."
-            ),
+            human
+                .contains("  write-fenced                          25 100.0 %  0, 1, 2, 3, 4, ..."),
             "{human}"
         );
         let json = serde_json::to_value(s.json()).expect("serializes");
