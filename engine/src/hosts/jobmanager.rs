@@ -131,7 +131,9 @@ struct JobManager {
     /// Partition lengths: a checkpoint at these offsets has seen all input.
     ends: Vec<u64>,
     final_checkpoint: Option<u64>,
-    committed: BTreeSet<TaskId>,
+    /// The newest checkpoint each count task of this attempt has committed
+    /// (it commits every pending transaction up to it).
+    committed: BTreeMap<TaskId, u64>,
     next_heartbeat: Duration,
     /// Deploying needs the store; after a failed attempt, wait before the next.
     next_deploy: Duration,
@@ -228,7 +230,7 @@ impl JobManager {
             phase: Phase::Waiting { since: started },
             ends,
             final_checkpoint: None,
-            committed: BTreeSet::new(),
+            committed: BTreeMap::new(),
             next_heartbeat: started,
             next_deploy: started,
         };
@@ -664,11 +666,22 @@ impl JobManager {
                 && epoch == current
                 && self.final_checkpoint.is_some_and(|f| checkpoint >= f) =>
             {
-                self.committed.insert(task);
+                let newest = self.committed.entry(task).or_default();
+                *newest = (*newest).max(checkpoint);
+                // Finished once every count task has committed the newest
+                // checkpoint triggered, not just the final one: a checkpoint
+                // triggered after the final one has pre-committed a
+                // transaction, and ending before it is committed would leave
+                // it open for ever (lingering-transaction). Committing it
+                // needs a completed checkpoint at or after it, as in Flink's
+                // TwoPhaseCommitSinkFunction.
+                let triggered = self.coordinator.next_id().saturating_sub(1);
+                let all_committed = self.committed.len() == self.plan.counts as usize
+                    && self.committed.values().all(|c| *c >= triggered);
                 // Planted: the end of input is never acted on, and the job
                 // runs on after every record was committed.
                 let finished = !self.ctx.bug(PlantedBug::NeverFinish);
-                if finished && self.committed.len() == self.plan.counts as usize {
+                if finished && all_committed {
                     self.end(JobState::Finished);
                 }
             }
