@@ -479,6 +479,9 @@ mod tests {
                 late_ms: 1,
                 applied: true,
             },
+            Event::Probe {
+                probe: crate::probe::Probe::WriteFenced,
+            },
         ]
     }
 

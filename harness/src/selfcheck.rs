@@ -2,10 +2,11 @@
 //! every bug, every scenario runs seed after seed until one fails (or the
 //! budget runs out); the correct engine must pass every scenario meanwhile.
 
+use crate::coverage::probes_hit;
 use crate::scenario::Scenario;
 use crate::seed::run_seed;
-use crate::trace::TraceEvent;
 use flinch_engine::config::PlantedBug;
+use flinch_engine::probe::Probe;
 
 /// How one scenario fared against one bug (or against the correct engine).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,10 +27,10 @@ pub struct Trial {
     /// Every checker with a violation in the failing seed, in report order
     /// without repeats: whether the bug's own checker caught it.
     pub checkers: Vec<&'static str>,
-    /// The failing seed's whole trace (empty when no seed failed): what
-    /// the report reads the catching seed's coverage from, e.g. which
-    /// protocol paths it went through (issue 10 §5).
-    pub trace: Vec<TraceEvent>,
+    /// The coverage probes the failing seed hit, in catalogue order (empty
+    /// when no seed failed): the fault-handling paths the catching run went
+    /// through, which the self-check report shows per bug.
+    pub probes: Vec<Probe>,
 }
 
 /// What the self-check found for one bug.
@@ -64,7 +65,7 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
         kind: None,
         violation: None,
         checkers: Vec::new(),
-        trace: Vec::new(),
+        probes: Vec::new(),
     };
     for seed in start..start.saturating_add(seeds) {
         outcome.seeds_tried += 1;
@@ -85,7 +86,7 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
                     outcome.checkers.push(v.checker.name());
                 }
             }
-            outcome.trace = report.trace;
+            outcome.probes = probes_hit(&report.trace).into_iter().collect();
             break;
         }
     }
@@ -135,7 +136,7 @@ mod tests {
             kind: failed_after.map(|_| "duplicated"),
             violation: None,
             checkers: failed_after.map_or(Vec::new(), |_| vec!["exactly-once"]),
-            trace: Vec::new(),
+            probes: Vec::new(),
         }
     }
 

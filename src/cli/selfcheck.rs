@@ -121,10 +121,7 @@ impl BugProgress {
     fn on_trial(&mut self, trial: &Trial) -> Option<String> {
         let (_, left) = self.left.iter_mut().find(|(b, _)| *b == trial.bug)?;
         *left = left.checked_sub(1)?;
-        self.trials.push(Trial {
-            trace: Vec::new(),
-            ..trial.clone()
-        });
+        self.trials.push(trial.clone());
         if *left > 0 {
             return None;
         }
@@ -260,6 +257,8 @@ impl Report {
             by_its_checker: bool,
             median_seeds: Option<u64>,
             caught_in_scenarios: usize,
+            /// The coverage probes the catching seed hit.
+            probes: Vec<&'static str>,
             wall_seconds: f64,
         }
         #[derive(Serialize)]
@@ -292,6 +291,8 @@ impl Report {
                     by_its_checker: v.by_its_checker,
                     median_seeds: v.median_seeds,
                     caught_in_scenarios: v.caught_in,
+                    probes: by
+                        .map_or_else(Vec::new, |t| t.probes.iter().map(|p| p.name()).collect()),
                     wall_seconds: round(spent.as_secs_f64()),
                 }
             })
@@ -335,6 +336,24 @@ impl Report {
                 by.and_then(|t| t.checker.as_deref()).unwrap_or("-"),
             );
         }
+        out += "\nprobes the catching seed hit (the fault-handling paths its run took):\n";
+        for (v, _) in &self.verdicts {
+            let Some(t) = v.caught_by.as_ref() else {
+                continue;
+            };
+            let probes: Vec<&str> = t.probes.iter().map(|p| p.name()).collect();
+            out += &format!(
+                "{:<26} {} seed {}: {}\n",
+                v.bug.name(),
+                t.scenario,
+                t.failed_seed.unwrap_or_default(),
+                if probes.is_empty() {
+                    "none".to_string()
+                } else {
+                    probes.join(", ")
+                }
+            );
+        }
         out += &format!(
             "\ncaught {} of {} planted bugs ({} by their own scenario and checker); the correct \
              engine passed {} of {} scenarios; {:.1} s\n",
@@ -374,6 +393,7 @@ fn round(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use flinch_engine::probe::Probe;
 
     fn failed(kind: &'static str, bug: Option<PlantedBug>) -> Trial {
         Trial {
@@ -385,7 +405,7 @@ mod tests {
             kind: Some(kind),
             violation: Some(format!("{kind}: ...")),
             checkers: vec!["expected-outcome"],
-            trace: Vec::new(),
+            probes: Vec::new(),
         }
     }
 
@@ -397,6 +417,46 @@ mod tests {
             scenarios: 19,
             wall: Duration::from_secs(1),
         }
+    }
+
+    #[test]
+    fn the_report_lists_the_probes_of_each_catching_seed() {
+        let bug = PlantedBug::NoEpochFence;
+        let caught = Trial {
+            probes: vec![Probe::RecoveredTxnAlreadyCommitted, Probe::StaleTxnsAborted],
+            ..failed("lingering", Some(bug))
+        };
+        let r = Report::new(
+            &[Timed {
+                index: 0,
+                trial: caught,
+                wall: Duration::ZERO,
+            }],
+            Duration::from_secs(1),
+        );
+        let human = r.human();
+        assert!(
+            human.contains(
+                "no-epoch-fence             steady seed 3: recovered-txn-already-committed, \
+                 stale-txns-aborted\n"
+            ),
+            "{human}"
+        );
+        // A bug no seed caught has no line; the JSON carries the names too.
+        assert!(
+            !human.contains("commit-on-barrier          steady"),
+            "{human}"
+        );
+        let json = serde_json::to_value(r.json()).expect("serializes");
+        let bugs = json["bugs"].as_array().expect("bugs");
+        let mine = bugs
+            .iter()
+            .find(|b| b["name"] == "no-epoch-fence")
+            .expect("listed");
+        assert_eq!(
+            mine["probes"],
+            serde_json::json!(["recovered-txn-already-committed", "stale-txns-aborted"])
+        );
     }
 
     #[test]
@@ -413,7 +473,7 @@ mod tests {
             kind: None,
             violation: None,
             checkers: Vec::new(),
-            trace: Vec::new(),
+            probes: Vec::new(),
         };
         let caught = Trial {
             failed_seed: Some(4),
