@@ -49,31 +49,24 @@ const WITNESSES: [(Probe, &str, u64); 22] = [
     ),
     (
         Probe::UnknownOutcomeCompleted,
-        "flapping-network",
-        UNKNOWN_COMPLETED_SEED,
+        "register-write-unknown-outcome",
+        0,
     ),
     (
         Probe::UnknownOutcomeAborted,
-        "nemesis-mixed",
-        UNKNOWN_ABORTED_SEED,
+        "register-write-unknown-outcome",
+        2,
     ),
     (
         Probe::RegisterConflictAdopted,
-        "flapping-network",
-        CONFLICT_SEED,
+        "register-write-unknown-outcome",
+        0,
     ),
     (Probe::StoreWriteLate, "metadata-lands-after-timeout", 0),
     (Probe::JobManagerRecoveredCheckpoints, "jobmanager-crash", 0),
     (Probe::RestartsExhausted, "restarts-exhausted", 0),
     (Probe::RecoveryImpossible, "store-disk-loss", 0),
 ];
-
-// Paths the built-in scenarios reach only rarely (about 1 seed in 100):
-// a register write whose outcome is unknown needs the store link to stall
-// exactly between the metadata write and the compare-and-set.
-const UNKNOWN_COMPLETED_SEED: u64 = 50;
-const UNKNOWN_ABORTED_SEED: u64 = 177;
-const CONFLICT_SEED: u64 = 33;
 
 #[test]
 fn the_witnesses_cover_the_catalogue_once_each() {

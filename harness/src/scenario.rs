@@ -184,7 +184,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 24] = [
+const BUILTIN: [(&str, &str); 25] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -244,6 +244,10 @@ const BUILTIN: [(&str, &str); 24] = [
     (
         "partition-taskmanager-jobmanager",
         include_str!("../../scenarios/partition-taskmanager-jobmanager.toml"),
+    ),
+    (
+        "register-write-unknown-outcome",
+        include_str!("../../scenarios/register-write-unknown-outcome.toml"),
     ),
     (
         "restarts-exhausted",
