@@ -39,6 +39,9 @@ pub struct Coordinator {
     last_trigger: Option<Duration>,
     last_completion: Option<Duration>,
     consecutive_failures: u32,
+    /// Triggering is held off (the jobmanager's call: after the final
+    /// checkpoint, see [`Coordinator::hold_triggers`]).
+    held: bool,
 }
 
 impl Coordinator {
@@ -58,6 +61,7 @@ impl Coordinator {
             completed: completed.into(),
             last_trigger: None,
             last_completion: None,
+            held: false,
             consecutive_failures: 0,
         }
     }
@@ -98,8 +102,25 @@ impl Coordinator {
     pub fn start(&mut self, epoch: u64, now: Duration) {
         self.epoch = epoch;
         self.pending.clear();
+        self.held = false;
         self.last_trigger = Some(now);
         self.consecutive_failures = 0;
+    }
+
+    /// Hold off triggering new checkpoints while `held` (pending ones still
+    /// complete or expire). The jobmanager holds them once the final
+    /// checkpoint (the one covering all input) has completed, as Flink stops
+    /// triggering once every source has finished: otherwise a checkpoint
+    /// that takes as long as `interval` is followed by a new one the moment
+    /// it completes, and the job, which finishes only when every
+    /// transaction pre-committed has been committed, never finishes.
+    pub fn hold_triggers(&mut self, held: bool) {
+        self.held = held;
+    }
+
+    /// Checkpoints triggered and neither completed nor aborted yet.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// Stop triggering (the job is failing over or finished).
@@ -139,6 +160,7 @@ impl Coordinator {
         now >= last + self.config.interval
             && self.pending.len() < self.config.max_concurrent as usize
             && !paused
+            && !self.held
     }
 
     fn expire(&mut self, now: Duration) -> Vec<Decision> {

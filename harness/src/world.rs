@@ -239,6 +239,10 @@ struct World<'a> {
     /// one tick. The link is cut while any is held, so one ending never
     /// repairs a link another still cuts.
     cuts: BTreeMap<(String, String), u32>,
+    /// How many stalls hold each link (both ways: a stall holds the pair),
+    /// keyed by [`link_pair`]. The first stall holds it, the last release
+    /// lets it go, and a cut that ends on a held link holds it again.
+    holds: BTreeMap<(String, String), u32>,
     /// Message losses in force, by the number their heal names.
     losses: BTreeMap<u64, Loss>,
     next_loss: u64,
@@ -343,6 +347,7 @@ impl World<'_> {
             started: Vec::new(),
             ended: Vec::new(),
             cuts: BTreeMap::new(),
+            holds: BTreeMap::new(),
             losses: BTreeMap::new(),
             next_loss: 0,
             blips: Vec::new(),
@@ -492,7 +497,14 @@ impl World<'_> {
         let mut blips = Vec::new();
         for loss in self.losses.values() {
             for peer in &loss.peers {
-                if self.loss_rng.gen_bool(loss.rate) {
+                // Drawn for every link, held or not, so a stall never
+                // shifts the draws of other links.
+                let lost = self.loss_rng.gen_bool(loss.rate);
+                // A held link delivers nothing until its release, so there
+                // is nothing in flight to lose, and cutting it would drop
+                // what the stall holds (and repairing it would end the
+                // stall early).
+                if lost && !self.holds.contains_key(&link_pair(&loss.host, peer)) {
                     blips.push((loss.host.clone(), peer.clone()));
                     blips.push((peer.clone(), loss.host.clone()));
                 }
@@ -514,7 +526,9 @@ impl World<'_> {
         }
     }
 
-    /// Let go of one reason to cut `from` -> `to`; repair it when none is left.
+    /// Let go of one reason to cut `from` -> `to`; repair it when none is
+    /// left, and hold it again if a stall still holds it (turmoil's repair
+    /// makes a link whole, ending its hold).
     fn uncut(&mut self, from: &str, to: &str) {
         let key = (from.to_owned(), to.to_owned());
         let Some(count) = self.cuts.get_mut(&key) else {
@@ -524,17 +538,19 @@ impl World<'_> {
         if *count == 0 {
             self.cuts.remove(&key);
             self.sim.repair_oneway(from, to);
+            if self.holds.contains_key(&link_pair(from, to)) {
+                self.sim.hold(from, to);
+            }
         }
     }
 
-    /// Cut again the links between `host` and `peer` that are still held
-    /// cut (a `stall`'s release makes a turmoil link whole).
+    /// Cut again the directions of the link between `host` and `peer` (one
+    /// host) that are still held cut: turmoil's hold and release both set
+    /// the whole link's state, so they would end a cut.
     fn recut(&mut self, host: &str, peer: &str) {
-        for p in self.peers(host, peer) {
-            for (from, to) in [(host, p.as_str()), (p.as_str(), host)] {
-                if self.cuts.contains_key(&(from.to_owned(), to.to_owned())) {
-                    self.sim.partition_oneway(from, to);
-                }
+        for (from, to) in [(host, peer), (peer, host)] {
+            if self.cuts.contains_key(&(from.to_owned(), to.to_owned())) {
+                self.sim.partition_oneway(from, to);
             }
         }
     }
@@ -590,7 +606,14 @@ impl World<'_> {
                 }
                 FaultKind::Stall { peer, duration } => {
                     for p in self.peers(host, peer) {
-                        self.sim.hold(host, p.as_str());
+                        let held = self.holds.entry(link_pair(host, &p)).or_default();
+                        *held += 1;
+                        if *held == 1 {
+                            self.sim.hold(host, p.as_str());
+                            // A link a partition or loss holds cut stays
+                            // cut; its repair holds it (see `uncut`).
+                            self.recut(host, &p);
+                        }
                     }
                     self.record(host, FaultEvent::Stall { peer: peer.clone() });
                     later(*duration, Heal::Release { peer: peer.clone() })
@@ -692,9 +715,17 @@ impl World<'_> {
             }
             Heal::Release { peer } => {
                 for p in self.peers(host, peer) {
-                    self.sim.release(host, p.as_str());
+                    let pair = link_pair(host, &p);
+                    let Some(held) = self.holds.get_mut(&pair) else {
+                        continue;
+                    };
+                    *held = held.saturating_sub(1);
+                    if *held == 0 {
+                        self.holds.remove(&pair);
+                        self.sim.release(host, p.as_str());
+                        self.recut(host, &p);
+                    }
                 }
-                self.recut(host, peer);
                 self.record(host, FaultEvent::Release { peer: peer.clone() });
             }
             Heal::Latency { peer } => {
@@ -913,6 +944,15 @@ pub fn resolve_jitter(faults: &[Fault], seed: u64) -> Vec<Fault> {
     faults.iter().map(&mut resolve).collect()
 }
 
+/// A link between two hosts regardless of direction (a stall holds both).
+fn link_pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
+}
+
 fn is_match(trigger: &EventTrigger, e: &TraceEvent) -> bool {
     matches!(&e.what, What::Engine(event) if trigger.matches(&e.host, event))
 }
@@ -1116,6 +1156,51 @@ mod tests {
         assert!(
             excluded > 0,
             "the filters never excluded an earlier restore"
+        );
+    }
+
+    #[test]
+    fn a_loss_blip_never_cuts_a_held_link_and_the_last_release_lets_it_go() {
+        let s = taskmanager_crash();
+        let mut world = World::build(&s, 0);
+        let (tm1, tm2) = ("taskmanager-1", "taskmanager-2");
+        let stall = FaultKind::Stall {
+            peer: tm2.into(),
+            duration: Duration::from_secs(1),
+        };
+        let loss = FaultKind::MessageLoss {
+            peer: tm2.into(),
+            rate: 1.0,
+            duration: Duration::from_secs(1),
+        };
+        let pair = link_pair(tm1, tm2);
+        world.apply(tm1, &Action::Fault(stall)).expect("applies");
+        // The second stall is written from the other end: the same link.
+        let back = FaultKind::Stall {
+            peer: tm1.into(),
+            duration: Duration::from_secs(1),
+        };
+        world.apply(tm2, &Action::Fault(back)).expect("applies");
+        assert_eq!(world.holds.get(&pair), Some(&2));
+        world.apply(tm1, &Action::Fault(loss)).expect("applies");
+        world.lose_messages();
+        assert!(world.cuts.is_empty(), "a held link is never cut by a loss");
+        let release = Heal::Release { peer: tm2.into() };
+        world.heal(tm1, &release);
+        assert_eq!(
+            world.holds.get(&pair),
+            Some(&1),
+            "still held by the other stall"
+        );
+        world.lose_messages();
+        assert!(world.cuts.is_empty());
+        world.heal(tm2, &Heal::Release { peer: tm1.into() });
+        assert_eq!(world.holds.get(&pair), None);
+        world.lose_messages();
+        assert_eq!(
+            world.cuts.len(),
+            2,
+            "released, the link loses messages again"
         );
     }
 

@@ -736,6 +736,7 @@ impl JobManager {
                 self.fail("deployment timed out".into());
             }
             Phase::Running => {
+                self.hold_after_final();
                 // The only aborts a poll decides are expiries.
                 let decisions = self.coordinator.poll(t);
                 self.decide(decisions, Some(Probe::CheckpointAbortedTimeout))
@@ -810,6 +811,22 @@ impl JobManager {
         self.ctx.emit(Event::JobState(JobState::Running { epoch }));
         self.coordinator.start(epoch, now());
         self.phase = Phase::Running;
+    }
+
+    /// Once the final checkpoint has completed, trigger no more
+    /// checkpoints, except one when every checkpoint triggered since has
+    /// ended and the newest of them was aborted: its barrier pre-committed
+    /// transactions that only a later completed checkpoint commits (as in
+    /// Flink's `TwoPhaseCommitSinkFunction`), and the job finishes only when
+    /// every count task has committed the newest checkpoint triggered.
+    fn hold_after_final(&mut self) {
+        let Some(_) = self.final_checkpoint else {
+            return self.coordinator.hold_triggers(false);
+        };
+        let triggered = self.coordinator.next_id().saturating_sub(1);
+        let completed = self.coordinator.latest().map_or(0, |m| m.checkpoint);
+        let needs_one_more = !self.coordinator.has_pending() && completed < triggered;
+        self.coordinator.hold_triggers(!needs_one_more);
     }
 
     /// Act on the coordinator's decisions; an abort among them marks
