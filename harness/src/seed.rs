@@ -5,6 +5,7 @@
 //! job ended, then state, then records.
 
 use crate::check;
+use crate::expect::Expectation;
 use crate::fault::Fault;
 use crate::outcome::CommittedTxn;
 use crate::panics::{self, Phase};
@@ -27,8 +28,9 @@ pub struct SeedReport {
     pub records: u64,
     pub committed: Vec<CommittedTxn>,
     /// Extra copies of output records ([`check::duplicates`]): what an
-    /// at-least-once run duplicated; 0 when the run broke before its output
-    /// was read.
+    /// at-least-once run duplicated; 0 for any other expectation (an
+    /// exactly-once run reports each duplicate as a violation) and when the
+    /// run broke before its output was read.
     pub duplicates: u64,
     /// The fault plan this seed ran.
     pub plan: Vec<Fault>,
@@ -112,7 +114,13 @@ pub fn run_plan_until(
     let checked = panics::catch(Phase::Check, outcome.sim_time, || {
         let mut violations = check::check_all(&outcome, scenario);
         violations.extend(vacuity(&outcome.unfired));
-        (violations, check::duplicates(&outcome))
+        // Counted only where duplicates are allowed: elsewhere the
+        // checkers already named each one, and the count is never shown.
+        let duplicates = match scenario.expect {
+            Expectation::AtLeastOnce => check::duplicates(&outcome),
+            _ => 0,
+        };
+        (violations, duplicates)
     });
     let (mut violations, duplicates) = checked.unwrap_or_else(|panic| (vec![panic.violation()], 0));
     root_cause_first(&mut violations);
