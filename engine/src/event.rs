@@ -346,6 +346,91 @@ impl Event {
     }
 }
 
+/// The kinds of host a job runs on (docs/design.md §2). A host's role is its
+/// name without the `-N` of a taskmanager: `jobmanager`, `taskmanager-2`,
+/// `log`, `sink`, `store`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum HostRole {
+    JobManager,
+    TaskManager,
+    Log,
+    Sink,
+    Store,
+}
+
+impl HostRole {
+    /// The role of the host named `host`, or `None` for a name no job
+    /// host has.
+    pub fn of(host: &str) -> Option<HostRole> {
+        match host {
+            "jobmanager" => Some(HostRole::JobManager),
+            "log" => Some(HostRole::Log),
+            "sink" => Some(HostRole::Sink),
+            "store" => Some(HostRole::Store),
+            _ => {
+                let n = host.strip_prefix("taskmanager-")?;
+                let numbered = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
+                numbered.then_some(HostRole::TaskManager)
+            }
+        }
+    }
+
+    /// How hosts of this role are named, for messages (`taskmanager-N`).
+    pub fn name(self) -> &'static str {
+        match self {
+            HostRole::JobManager => "jobmanager",
+            HostRole::TaskManager => "taskmanager-N",
+            HostRole::Log => "log",
+            HostRole::Sink => "sink",
+            HostRole::Store => "store",
+        }
+    }
+}
+
+impl Event {
+    /// Names of the events whose task ([`Event::task`]) is always a keyed
+    /// subtask (`count[i]`): a transaction's and a fenced request's task is
+    /// the subtask whose sink owns it, never a source.
+    pub const WITH_KEYED_TASK: [&'static str; 4] = [
+        "txn_pre_committed",
+        "txn_committed",
+        "txn_aborted",
+        "fenced",
+    ];
+
+    /// The roles of the hosts that emit events named `name` (one of
+    /// [`Event::NAMES`]; empty for any other name): a trigger's `host`
+    /// filter naming another host could never match. Tasks run on
+    /// taskmanagers, so task events come from there; the jobmanager reports
+    /// the checkpoint protocol (an acknowledgement as it receives it); the
+    /// sink its transactions. A `probe` comes from the host that took the
+    /// path: see [`crate::probe::Probe::emitters`]. `tests/event_hosts.rs`
+    /// checks this table against the hosts that emit each event in runs of
+    /// every built-in scenario.
+    pub fn emitters(name: &str) -> &'static [HostRole] {
+        use HostRole::*;
+        match name {
+            "host_started" => &[JobManager, TaskManager, Log, Sink, Store],
+            "job_state"
+            | "tasks_deployed"
+            | "checkpoint_triggered"
+            | "checkpoint_acknowledged"
+            | "checkpoint_completed"
+            | "checkpoint_aborted"
+            | "task_manager_lost"
+            | "failover"
+            | "restart_scheduled"
+            | "checkpoints_recovered" => &[JobManager],
+            "state_snapshotted" | "state_restored" | "task_failed" => &[TaskManager],
+            "corrupt_read" => &[JobManager, TaskManager],
+            "txn_pre_committed" | "txn_committed" | "txn_aborted" | "fenced" => &[Sink],
+            "store_write_late" => &[Store],
+            "probe" => &[JobManager, TaskManager, Sink, Store],
+            _ => &[],
+        }
+    }
+}
+
 type Sink = Rc<dyn Fn(&str, Event)>;
 
 /// Where events go. Cloned into every host; calls are synchronous and in

@@ -9,6 +9,7 @@
 //! Flink has no such catalogue; each probe names the Flink class whose
 //! branch the path copies.
 
+use crate::event::HostRole;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -159,6 +160,35 @@ impl Probe {
             Probe::JobManagerRecoveredCheckpoints => "jobmanager-recovered-checkpoints",
             Probe::RestartsExhausted => "restarts-exhausted",
             Probe::RecoveryImpossible => "recovery-impossible",
+        }
+    }
+
+    /// The roles of the hosts that take this path and emit the probe (the
+    /// host named first in each probe's documentation). Checked against
+    /// runs of every built-in scenario by `tests/event_hosts.rs`.
+    pub fn emitters(self) -> &'static [HostRole] {
+        use HostRole::*;
+        match self {
+            Probe::WriteFenced | Probe::ZombieDataFenced | Probe::StaleTxnsAborted => &[Sink],
+            Probe::ChannelHeldForAlignment
+            | Probe::ChannelSilent
+            | Probe::RecoveredTxnCommitted
+            | Probe::RecoveredTxnAlreadyCommitted
+            | Probe::StateUploadRetried
+            | Probe::JobManagerHeartbeatTimeout => &[TaskManager],
+            Probe::CorruptReadRetried => &[JobManager, TaskManager],
+            Probe::StoreWriteLate => &[Store],
+            Probe::CheckpointAbortedTimeout
+            | Probe::CheckpointAbortedDeclined
+            | Probe::CheckpointAbortedStorage
+            | Probe::TolerableFailuresExceeded
+            | Probe::TaskManagerHeartbeatTimeout
+            | Probe::UnknownOutcomeCompleted
+            | Probe::UnknownOutcomeAborted
+            | Probe::RegisterConflictAdopted
+            | Probe::JobManagerRecoveredCheckpoints
+            | Probe::RestartsExhausted
+            | Probe::RecoveryImpossible => &[JobManager],
         }
     }
 

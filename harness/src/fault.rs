@@ -3,6 +3,7 @@
 //! steps. The plan, not the RNG, is what shrinking edits.
 
 use flinch_engine::event::{Event, TaskId};
+use flinch_engine::probe::Probe;
 use serde::Serialize;
 use std::fmt;
 use std::time::Duration;
@@ -79,6 +80,9 @@ pub struct EventTrigger {
     pub epoch: Option<u64>,
     /// Only events about this checkpoint.
     pub checkpoint: Option<u64>,
+    /// Only `probe` events of this probe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<Probe>,
     /// Which matching event fires the fault: 1 is the first.
     pub occurrence: u32,
     /// The fault fires this long after the matching event (simulated time;
@@ -99,6 +103,7 @@ impl EventTrigger {
             task: None,
             epoch: None,
             checkpoint: None,
+            probe: None,
             occurrence: 1,
             delay: Duration::ZERO,
         }
@@ -113,6 +118,9 @@ impl EventTrigger {
             && self
                 .checkpoint
                 .is_none_or(|c| event.checkpoint() == Some(c))
+            && self
+                .probe
+                .is_none_or(|p| matches!(event, Event::Probe { probe } if *probe == p))
     }
 }
 

@@ -305,6 +305,9 @@ fn trigger(on: &Trigger) -> String {
             if let Some(checkpoint) = on.checkpoint {
                 let _ = write!(t, ", checkpoint = {checkpoint}");
             }
+            if let Some(probe) = on.probe {
+                let _ = write!(t, ", probe = {}", string(probe.name()));
+            }
             let _ = write!(t, ", occurrence = {}", on.occurrence);
             if !on.delay.is_zero() {
                 let _ = write!(t, ", delay = {}", duration(on.delay));

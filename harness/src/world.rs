@@ -970,6 +970,7 @@ fn last_final_state(trace: &[TraceEvent]) -> Option<JobState> {
 mod tests {
     use super::*;
     use crate::trace::trace_hash;
+    use flinch_engine::probe::Probe;
     use std::cell::Cell;
 
     fn taskmanager_crash() -> Scenario {
@@ -1113,6 +1114,57 @@ mod tests {
                 late >= Duration::from_millis(50) && late <= Duration::from_millis(50) + TICK,
                 "seed {seed}: completed at {completed:?}, crash at {crash:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_probe_filter_waits_for_that_probe() {
+        // A crash after checkpoint 1 restores it: the restore re-commits
+        // checkpoint 1's transactions (recovered-txn-already-committed).
+        // The log crashes on that probe; the store waits for write-fenced,
+        // which no seed here hits, so the store never crashes even though
+        // other probes happen.
+        let s = scenario(
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-2\"\nat = \"300ms\"\nafter = \"300ms\"\n\
+             [[fault]]\nkind = \"crash\"\nhost = \"log\"\n\
+             on = { event = \"probe\", probe = \"recovered-txn-already-committed\", host = \"taskmanager-2\" }\n\
+             [[fault]]\nkind = \"crash\"\nhost = \"store\"\n\
+             on = { event = \"probe\", probe = \"write-fenced\" }\n",
+        );
+        for seed in 0..2 {
+            let events = engine_events(&s, seed);
+            let probes: Vec<(&str, Probe, Duration)> = events
+                .iter()
+                .filter_map(|e| match &e.what {
+                    What::Engine(Event::Probe { probe }) => Some((e.host.as_str(), *probe, e.at)),
+                    _ => None,
+                })
+                .collect();
+            let wanted = probes
+                .iter()
+                .find(|(h, p, _)| {
+                    *h == "taskmanager-2" && *p == Probe::RecoveredTxnAlreadyCommitted
+                })
+                .map(|(_, _, at)| *at)
+                .expect("the restore re-commits checkpoint 1");
+            assert!(
+                probes.iter().any(|(_, _, at)| *at < wanted),
+                "seed {seed}: an earlier probe the filter passes over: {probes:?}"
+            );
+            assert!(!probes.iter().any(|(_, p, _)| *p == Probe::WriteFenced));
+            let crashes = fault_events(&s, seed);
+            let crash = |host: &str| {
+                crashes
+                    .iter()
+                    .find(|(_, h, n)| h == host && n == "crash")
+                    .map(|(t, _, _)| *t)
+            };
+            let log = crash("log").expect("the log crashed");
+            assert!(
+                log >= wanted && log <= wanted + TICK,
+                "seed {seed}: {log:?} {wanted:?}"
+            );
+            assert_eq!(crash("store"), None, "seed {seed}: no write-fenced probe");
         }
     }
 

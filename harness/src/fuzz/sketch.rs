@@ -12,7 +12,8 @@ use crate::scenario::host_names;
 use arbitrary::{Result, Unstructured};
 use flinch_engine::config::JobConfig;
 use flinch_engine::config::PlantedBug;
-use flinch_engine::event::Event;
+use flinch_engine::event::{Event, HostRole};
+use flinch_engine::probe::Probe;
 use toml::{Table, Value};
 
 /// At most this many `[[fault]]` tables in one sketch: enough to reach
@@ -318,15 +319,39 @@ impl Sketch<'_, '_> {
             self.opt(&mut on, "occurrence", |s| {
                 s.count(&[1, 2, 5], &[0, 1_000_001])
             })?;
+            let mut probe = None;
+            if (self.wild || name == "probe") && self.u.ratio(1, 4)? {
+                let probes: Vec<&str> = Probe::names().collect();
+                let word = self.word(&probes, &["write_fenced"])?;
+                probe = word.as_str().and_then(Probe::from_name);
+                put(&mut on, "probe", word);
+            }
             if self.u.ratio(1, 4)? {
-                put(&mut on, "host", self.host(hosts)?);
+                // A tame sketch names a host that emits the event.
+                let emitters = probe.map_or(Event::emitters(&name), Probe::emitters);
+                let emits: Vec<String> = hosts
+                    .iter()
+                    .filter(|h| HostRole::of(h).is_some_and(|r| emitters.contains(&r)))
+                    .cloned()
+                    .collect();
+                let pool = if self.wild || emits.is_empty() {
+                    hosts
+                } else {
+                    &emits[..]
+                };
+                put(&mut on, "host", self.host(pool)?);
             }
             if task && self.u.ratio(1, 4)? {
-                let tasks = ["count[0]", "count[1]", "source[0]", "source[1]"];
+                let keyed = Event::WITH_KEYED_TASK.contains(&name.as_str());
+                let tasks: &[&str] = if keyed && !self.wild {
+                    &["count[0]", "count[1]"]
+                } else {
+                    &["count[0]", "count[1]", "source[0]", "source[1]"]
+                };
                 put(
                     &mut on,
                     "task",
-                    self.word(&tasks, &["count[99]", "sink[0]"])?,
+                    self.word(tasks, &["count[99]", "sink[0]"])?,
                 );
             }
             if epoch && self.u.ratio(1, 4)? {

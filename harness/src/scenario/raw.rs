@@ -156,6 +156,7 @@ pub(super) struct RawTrigger {
     pub epoch: Field<u64>,
     pub checkpoint: Field<u64>,
     pub occurrence: Field<u32>,
+    pub probe: Field<String>,
     pub fault: Field<String>,
     pub edge: Field<RawEdge>,
     pub delay: Field<SimDuration>,

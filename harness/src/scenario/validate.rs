@@ -22,7 +22,7 @@ use flinch_engine::config::{
     default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
     RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
-use flinch_engine::event::{Event, TaskId, Vertex};
+use flinch_engine::event::{Event, HostRole, TaskId, Vertex};
 use flinch_engine::probe::Probe;
 use flinch_engine::workload;
 use std::ops::Range;
@@ -690,6 +690,7 @@ fn trigger(
         ("epoch", raw.epoch.as_ref().map(Spanned::span)),
         ("checkpoint", raw.checkpoint.as_ref().map(Spanned::span)),
         ("occurrence", raw.occurrence.as_ref().map(Spanned::span)),
+        ("probe", raw.probe.as_ref().map(Spanned::span)),
     ];
     let event = match (&raw.event, &raw.fault) {
         (Some(event), None) => event,
@@ -749,6 +750,25 @@ fn trigger(
         );
         cx.error(span, sub(filter), message)
     };
+    let probe = match &raw.probe {
+        Some(p) if name != "probe" => {
+            let message = format!(
+                "`probe` names which probe a `probe` event must be; {name} events are not probes"
+            );
+            return Err(cx.error(p.span(), sub("probe"), message));
+        }
+        Some(p) => {
+            let text = p.get_ref();
+            let Some(probe) = Probe::from_name(text) else {
+                let names: Vec<&str> = Probe::names().collect();
+                let message = format!("unknown probe \"{text}\"; probes: {}", names.join(", "));
+                let message = suggest::hint(message, text, Probe::names());
+                return Err(cx.error(p.span(), sub("probe"), message));
+            };
+            Some(probe)
+        }
+        None => None,
+    };
     let host = match &raw.host {
         Some(h) => {
             let text = h.get_ref();
@@ -756,6 +776,19 @@ fn trigger(
                 let hosts = shape.hosts.join(", ");
                 let message = format!("unknown host \"{text}\"; hosts: {hosts}");
                 let message = suggest::hint(message, text, shape.hosts.iter().map(String::as_str));
+                return Err(cx.error(h.span(), sub("host"), message));
+            }
+            let (emitters, what) = match probe {
+                Some(probe) => (probe.emitters(), format!("the {probe} probe")),
+                None => (Event::emitters(name), format!("{name} events")),
+            };
+            if !HostRole::of(text).is_some_and(|role| emitters.contains(&role)) {
+                let roles: Vec<&str> = emitters.iter().map(|r| r.name()).collect();
+                let message = format!(
+                    "{text} never emits {what}, so this filter would never match; they come \
+                     from: {}",
+                    roles.join(", ")
+                );
                 return Err(cx.error(h.span(), sub("host"), message));
             }
             Some(text.clone())
@@ -766,7 +799,17 @@ fn trigger(
         Some(t) if !Event::WITH_TASK.contains(&name.as_str()) => {
             return Err(never("task", t.span(), &Event::WITH_TASK));
         }
-        Some(t) => Some(task_id(cx, t, shape, &sub("task"))?),
+        Some(t) => {
+            let task = task_id(cx, t, shape, &sub("task"))?;
+            if task.vertex != Vertex::Count && Event::WITH_KEYED_TASK.contains(&name.as_str()) {
+                let message = format!(
+                    "{name} events are about the keyed subtask whose sink owns the \
+                     transaction (count[i]), never a {task}, so this filter would never match"
+                );
+                return Err(cx.error(t.span(), sub("task"), message));
+            }
+            Some(task)
+        }
         None => None,
     };
     let epoch = match &raw.epoch {
@@ -783,6 +826,10 @@ fn trigger(
     let checkpoint = match &raw.checkpoint {
         Some(c) if !Event::WITH_CHECKPOINT.contains(&name.as_str()) => {
             return Err(never("checkpoint", c.span(), &Event::WITH_CHECKPOINT));
+        }
+        Some(c) if *c.get_ref() == 0 => {
+            let message = "checkpoints count from 1 (the job's first checkpoint)";
+            return Err(cx.error(c.span(), sub("checkpoint"), message));
         }
         Some(c) => Some(*c.get_ref()),
         None => None,
@@ -801,6 +848,7 @@ fn trigger(
         task,
         epoch,
         checkpoint,
+        probe,
         occurrence,
         delay,
     }))
@@ -816,6 +864,7 @@ fn missing_trigger(cx: &Ctx, raw: &RawTrigger, field: &str, message: &str) -> Sc
         raw.epoch.as_ref().map(Spanned::span),
         raw.checkpoint.as_ref().map(Spanned::span),
         raw.occurrence.as_ref().map(Spanned::span),
+        raw.probe.as_ref().map(Spanned::span),
     ];
     let span = spans.into_iter().flatten().min_by_key(|s| s.start);
     match span {
@@ -1624,6 +1673,73 @@ after = "300ms"
             (
                 r#"{ delay = "5ms" }"#,
                 "test.toml:7: field `fault[0].on.event`: a trigger needs `event` (an engine event) or `fault`",
+            ),
+        ] {
+            check_error(&crash_on(on), expected);
+        }
+    }
+
+    #[test]
+    fn filters_no_event_of_that_kind_can_pass_are_refused_at_load() {
+        // What a run does emit still loads: each event from a host of its
+        // table, a keyed transaction task, checkpoint 1, a probe by name.
+        for on in [
+            r#"{ event = "txn_pre_committed", host = "sink", task = "count[0]", checkpoint = 1 }"#,
+            r#"{ event = "state_restored", host = "taskmanager-2", task = "source[1]" }"#,
+            r#"{ event = "checkpoint_acknowledged", host = "jobmanager", task = "source[0]" }"#,
+            r#"{ event = "corrupt_read", host = "jobmanager" }"#,
+            r#"{ event = "host_started", host = "log" }"#,
+            r#"{ event = "probe", probe = "write-fenced", host = "sink" }"#,
+            r#"{ event = "probe", probe = "corrupt-read-retried", host = "taskmanager-1" }"#,
+        ] {
+            check(&crash_on(on));
+        }
+        let probe = check(&crash_on(
+            r#"{ event = "probe", probe = "channel-silent" }"#,
+        ));
+        let t = probe.faults[0].event_trigger().expect("an event trigger");
+        assert_eq!(t.probe, Some(Probe::ChannelSilent));
+
+        for (on, expected) in [
+            (
+                r#"{ event = "txn_pre_committed", host = "taskmanager-1" }"#,
+                "test.toml:7: field `fault[0].on.host`: taskmanager-1 never emits txn_pre_committed events, so this filter would never match; they come from: sink",
+            ),
+            (
+                r#"{ event = "state_restored", host = "sink" }"#,
+                "field `fault[0].on.host`: sink never emits state_restored events, so this filter would never match; they come from: taskmanager-N",
+            ),
+            (
+                r#"{ event = "store_write_late", host = "jobmanager" }"#,
+                "they come from: store",
+            ),
+            (
+                r#"{ event = "probe", probe = "write-fenced", host = "jobmanager" }"#,
+                "field `fault[0].on.host`: jobmanager never emits the write-fenced probe",
+            ),
+            (
+                r#"{ event = "txn_committed", task = "source[0]" }"#,
+                "test.toml:7: field `fault[0].on.task`: txn_committed events are about the keyed subtask whose sink owns the transaction (count[i]), never a source[0]",
+            ),
+            (
+                r#"{ event = "fenced", task = "source[1]" }"#,
+                "field `fault[0].on.task`: fenced events are about the keyed subtask",
+            ),
+            (
+                r#"{ event = "checkpoint_completed", checkpoint = 0 }"#,
+                "test.toml:7: field `fault[0].on.checkpoint`: checkpoints count from 1",
+            ),
+            (
+                r#"{ event = "probe", probe = "write-fenced-x" }"#,
+                "test.toml:7: field `fault[0].on.probe`: unknown probe \"write-fenced-x\"; probes: write-fenced, ",
+            ),
+            (
+                r#"{ event = "failover", probe = "write-fenced" }"#,
+                "field `fault[0].on.probe`: `probe` names which probe a `probe` event must be; failover events are not probes",
+            ),
+            (
+                r#"{ fault = "x", edge = "end", probe = "write-fenced" }"#,
+                "field `fault[0].on.probe`: `probe` filters engine events",
             ),
         ] {
             check_error(&crash_on(on), expected);
