@@ -1,12 +1,12 @@
 //! The tables that say which hosts emit which event
 //! (`flinch_engine::event::Event::emitters`, `Probe::emitters`) and which
-//! events are about keyed tasks only (`Event::WITH_KEYED_TASK`) hold in
+//! events are about a transaction (`Event::WITH_TXN`) hold in
 //! real runs: every event of two seeds of every built-in scenario comes from
 //! a host of a role the tables allow. Scenario validation refuses trigger
 //! filters the tables say can never match, so a table that is too narrow
 //! would refuse a valid scenario; this test is what keeps them honest.
 
-use flinch_engine::event::{Event, HostRole, Vertex};
+use flinch_engine::event::{Event, HostRole};
 use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 use flinch_harness::trace::What;
@@ -34,10 +34,11 @@ fn every_event_comes_from_a_host_its_table_names() {
                     entry.name,
                     line.host
                 );
-                if Event::WITH_KEYED_TASK.contains(&event.name()) {
-                    let task = event.task().expect("these events carry a task");
-                    assert_eq!(task.vertex, Vertex::Count, "{event:?}");
-                }
+                assert_eq!(
+                    event.txn().is_some(),
+                    Event::WITH_TXN.contains(&event.name()),
+                    "{event:?}"
+                );
                 seen.insert(event.name());
             }
         }

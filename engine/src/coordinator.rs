@@ -248,7 +248,6 @@ impl Coordinator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::job::Plan;
 
     const MS: fn(u64) -> Duration = Duration::from_millis;
 
@@ -260,8 +259,15 @@ mod tests {
         }
     }
 
+    fn task(name: &str) -> TaskId {
+        TaskId {
+            vertex: crate::event::Vertex::new(name).unwrap(),
+            subtask: 0,
+        }
+    }
+
     fn tasks() -> Vec<TaskId> {
-        vec![Plan::source(0), Plan::count(0)]
+        vec![task("source"), task("count")]
     }
 
     fn handle(name: &str) -> StateHandle {
@@ -274,9 +280,9 @@ mod tests {
 
     fn ack_all(c: &mut Coordinator, id: u64) -> Option<CheckpointMeta> {
         assert!(c
-            .on_ack(id, Plan::source(0), handle("s"), Some(42))
+            .on_ack(id, task("source"), handle("s"), Some(42))
             .is_none());
-        c.on_ack(id, Plan::count(0), handle("c"), None)
+        c.on_ack(id, task("count"), handle("c"), None)
     }
 
     #[test]

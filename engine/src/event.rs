@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::rc::Rc;
 
-/// A subtask of the job graph, e.g. `source[1]` or `count[0]` (also its
-/// serialized form, so traces and JSON read as people write them).
+/// A subtask of the job graph, e.g. `source[1]` or `count[0]`: a vertex's
+/// name and the subtask's index (also its serialized form, so traces and
+/// JSON read as people write them). Ordered by vertex name, then subtask.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(into = "String", try_from = "String")]
 pub struct TaskId {
@@ -16,21 +17,96 @@ pub struct TaskId {
     pub subtask: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Vertex {
-    /// Reads one log partition; chained stateless operators run in it.
-    Source,
-    /// The keyed operator with its chained two-phase-commit sink.
-    Count,
+/// The name of a vertex of the job graph (docs/dataflow.md): 1 to
+/// [`Vertex::MAX_LEN`] bytes of `a-z`, `0-9` and `-`, starting with a
+/// letter. Stored inline, so a [`TaskId`] is `Copy` and prints without the
+/// graph; which vertices a job has is the graph's business
+/// ([`crate::job::Plan`]), as a Flink `JobVertexID` means nothing without
+/// its `JobGraph`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Vertex {
+    // Zero-padded, so the derived order is the names' order.
+    bytes: [u8; Vertex::MAX_LEN],
+    len: u8,
+}
+
+impl Vertex {
+    /// The longest vertex name, in bytes.
+    pub const MAX_LEN: usize = 16;
+
+    /// The vertex named `name`.
+    ///
+    /// # Errors
+    /// A name that is empty, longer than [`Vertex::MAX_LEN`], or not a
+    /// lowercase letter followed by lowercase letters, digits and `-`.
+    pub fn new(name: &str) -> Result<Vertex, String> {
+        let valid = name.len() <= Vertex::MAX_LEN
+            && name.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !valid {
+            return Err(format!(
+                "not a vertex name (1 to {} characters of a-z, 0-9 and -, starting with a \
+                 letter): {name:?}",
+                Vertex::MAX_LEN
+            ));
+        }
+        let mut bytes = [0; Vertex::MAX_LEN];
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        Ok(Vertex {
+            bytes,
+            len: name.len() as u8,
+        })
+    }
+
+    /// The vertex named `name`, in a constant: an invalid name (see
+    /// [`Vertex::new`]) fails the build there, or panics at run time.
+    pub const fn named(name: &str) -> Vertex {
+        let given = name.as_bytes();
+        assert!(
+            !given.is_empty() && given.len() <= Vertex::MAX_LEN && given[0].is_ascii_lowercase(),
+            "a vertex name is 1 to 16 characters, starting with a-z"
+        );
+        let mut bytes = [0; Vertex::MAX_LEN];
+        let mut i = 0;
+        while i < given.len() {
+            let b = given[i];
+            assert!(
+                b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-',
+                "a vertex name is made of a-z, 0-9 and -"
+            );
+            bytes[i] = b;
+            i += 1;
+        }
+        Vertex {
+            bytes,
+            len: given.len() as u8,
+        }
+    }
+
+    /// The name as written.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)])
+            .expect("a vertex name is ASCII, checked in Vertex::new")
+    }
+}
+
+impl fmt::Display for Vertex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Vertex {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
 }
 
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = match self.vertex {
-            Vertex::Source => "source",
-            Vertex::Count => "count",
-        };
-        write!(f, "{name}[{}]", self.subtask)
+        write!(f, "{}[{}]", self.vertex, self.subtask)
     }
 }
 
@@ -48,13 +124,10 @@ impl TryFrom<String> for TaskId {
         let (name, rest) = text.split_once('[').ok_or_else(bad)?;
         let subtask = rest
             .strip_suffix(']')
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|n| n.parse().ok())
             .ok_or_else(bad)?;
-        let vertex = match name {
-            "source" => Vertex::Source,
-            "count" => Vertex::Count,
-            _ => return Err(bad()),
-        };
+        let vertex = Vertex::new(name).map_err(|_| bad())?;
         Ok(TaskId { vertex, subtask })
     }
 }
@@ -301,23 +374,30 @@ impl Event {
         "checkpoints_recovered",
     ];
 
-    /// The task the event is about, if any: the task of an acknowledgement,
-    /// snapshot, restore or failure, and for a transaction's events (and a
-    /// fenced request) the keyed subtask whose sink owns it, `count[txn.subtask]`.
-    /// `Some` exactly for the events named in [`Event::WITH_TASK`].
+    /// The task the event is about, if it names one: the task of an
+    /// acknowledgement, snapshot, restore or failure. A transaction's events
+    /// (and a fenced request) are about a subtask of the job's last vertex,
+    /// whose chained sink owns the transaction: that is
+    /// `TaskId { vertex: <the last vertex>, subtask: txn.subtask }`, see
+    /// [`Event::txn`]. `task` or `txn` is `Some` exactly for the events
+    /// named in [`Event::WITH_TASK`].
     pub fn task(&self) -> Option<TaskId> {
         match self {
             Event::CheckpointAcknowledged { task, .. }
             | Event::StateSnapshotted { task, .. }
             | Event::StateRestored { task, .. }
             | Event::TaskFailed { task, .. } => Some(*task),
+            _ => None,
+        }
+    }
+
+    /// The transaction a `txn_` event or a fenced request is about.
+    pub fn txn(&self) -> Option<TxnId> {
+        match self {
             Event::TxnPreCommitted { txn, .. }
             | Event::TxnCommitted { txn, .. }
             | Event::TxnAborted { txn }
-            | Event::Fenced { txn, .. } => Some(TaskId {
-                vertex: Vertex::Count,
-                subtask: txn.subtask,
-            }),
+            | Event::Fenced { txn, .. } => Some(*txn),
             _ => None,
         }
     }
@@ -388,10 +468,10 @@ impl HostRole {
 }
 
 impl Event {
-    /// Names of the events whose task ([`Event::task`]) is always a keyed
-    /// subtask (`count[i]`): a transaction's and a fenced request's task is
-    /// the subtask whose sink owns it, never a source.
-    pub const WITH_KEYED_TASK: [&'static str; 4] = [
+    /// Names of the events about a transaction ([`Event::txn`]): their task
+    /// is always a subtask of the job's last vertex, whose chained sink owns
+    /// the transaction (`count[i]` in keyed-count), never a source.
+    pub const WITH_TXN: [&'static str; 4] = [
         "txn_pre_committed",
         "txn_committed",
         "txn_aborted",
@@ -466,23 +546,56 @@ mod tests {
     #[test]
     fn task_ids_serialize_as_their_display_form_and_parse_back() {
         let task = TaskId {
-            vertex: Vertex::Count,
+            vertex: Vertex::new("count").unwrap(),
             subtask: 3,
         };
         assert_eq!(serde_json::to_string(&task).unwrap(), "\"count[3]\"");
-        assert_eq!(
-            TaskId::try_from("source[12]".to_string()).map(|t| t.to_string()),
-            Ok("source[12]".into())
-        );
-        for bad in ["count", "count[x]", "sink[0]", "count[1"] {
+        for good in [
+            "source[12]",
+            "sink[0]",
+            "a[0]",
+            "window-2[7]",
+            "abcdefghijklmnop[1]",
+        ] {
+            assert_eq!(
+                TaskId::try_from(good.to_string()).map(|t| t.to_string()),
+                Ok(good.into())
+            );
+        }
+        let bytes = postcard::to_stdvec(&task).unwrap();
+        assert_eq!(postcard::from_bytes::<TaskId>(&bytes).unwrap(), task);
+        for bad in [
+            "count",
+            "count[x]",
+            "count[1",
+            "count[+1]",
+            "Count[0]",
+            "[0]",
+            "2nd[0]",
+            "a_b[0]",
+            "abcdefghijklmnopq[1]",
+        ] {
             assert!(TaskId::try_from(bad.to_string()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn vertices_order_and_print_by_name() {
+        let v = |n: &str| Vertex::new(n).unwrap();
+        assert!(v("count") < v("source"));
+        assert!(v("a") < v("ab"));
+        assert_eq!(
+            format!("{} {:?}", v("sum-2"), v("sum-2")),
+            "sum-2 \"sum-2\""
+        );
+        const COUNT: Vertex = Vertex::named("count");
+        assert_eq!(COUNT, v("count"));
     }
 
     /// One event of every kind, each with every optional part present.
     fn one_of_each() -> Vec<Event> {
         let task = TaskId {
-            vertex: Vertex::Source,
+            vertex: Vertex::new("source").unwrap(),
             subtask: 1,
         };
         let txn = TxnId {
@@ -577,10 +690,11 @@ mod tests {
         for e in &events {
             let name = e.name();
             assert_eq!(
-                e.task().is_some(),
+                e.task().is_some() || e.txn().is_some(),
                 Event::WITH_TASK.contains(&name),
                 "{name}"
             );
+            assert_eq!(e.txn().is_some(), Event::WITH_TXN.contains(&name), "{name}");
             assert_eq!(
                 e.epoch().is_some(),
                 Event::WITH_EPOCH.contains(&name),
@@ -595,7 +709,7 @@ mod tests {
     }
 
     #[test]
-    fn a_transactions_task_is_its_keyed_subtask_and_its_epoch_the_txns() {
+    fn a_transactions_epoch_is_the_txns() {
         let txn = TxnId {
             subtask: 2,
             epoch: 3,
@@ -605,10 +719,8 @@ mod tests {
             txn,
             current_epoch: 5,
         };
-        assert_eq!(
-            fenced.task().map(|t| t.to_string()),
-            Some("count[2]".into())
-        );
+        assert_eq!(fenced.task(), None);
+        assert_eq!(fenced.txn(), Some(txn));
         assert_eq!(fenced.epoch(), Some(3));
         assert_eq!(Event::HostStarted.epoch(), None);
         assert_eq!(Event::JobState(JobState::Finished).epoch(), None);

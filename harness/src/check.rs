@@ -56,6 +56,7 @@ use crate::expect::Expectation;
 use crate::outcome::RunOutcome;
 use crate::scenario::Scenario;
 use crate::violation::Violation;
+use flinch_engine::job::Plan;
 
 /// The `kind` of every violation these checkers report.
 pub mod kind {
@@ -127,7 +128,10 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
         &outcome.trace,
         &scenario.config.restart,
     ));
-    violations.extend(lingering_transactions(outcome));
+    violations.extend(lingering_transactions(
+        outcome,
+        &Plan::new(&scenario.config),
+    ));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(expected_outcome(outcome, expect));
     violations

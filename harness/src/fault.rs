@@ -72,7 +72,8 @@ pub struct EventTrigger {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
     /// Only events about this task ([`Event::task`]; a transaction's task
-    /// is `count[subtask]`).
+    /// is the subtask of the sink's vertex that owns it, `count[subtask]` in
+    /// keyed-count).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task: Option<TaskId>,
     /// Only events of this job attempt ([`Event::epoch`]).
@@ -113,7 +114,11 @@ impl EventTrigger {
     pub fn matches(&self, host: &str, event: &Event) -> bool {
         event.name() == self.event
             && self.host.as_deref().is_none_or(|h| h == host)
-            && self.task.is_none_or(|t| event.task() == Some(t))
+            && self.task.is_none_or(|t| {
+                // A transaction's task is a subtask of the sink's vertex,
+                // which validation required `t` to name.
+                event.task() == Some(t) || event.txn().is_some_and(|txn| txn.subtask == t.subtask)
+            })
             && self.epoch.is_none_or(|e| event.epoch() == Some(e))
             && self
                 .checkpoint

@@ -60,10 +60,8 @@ pub const TURMOIL_TCP_CAPACITY: usize = 64;
 /// panics there.
 pub fn tcp_capacity(config: &JobConfig) -> usize {
     let plan = Plan::new(config);
-    let connectors = u64::from(plan.sources)
-        + u64::from(plan.counts)
-        + u64::from(config.topology.taskmanagers)
-        + 1;
+    let subtasks: u64 = plan.vertices.iter().map(|v| u64::from(v.parallelism)).sum();
+    let connectors = subtasks + u64::from(config.topology.taskmanagers) + 1;
     if connectors < TURMOIL_TCP_CAPACITY as u64 {
         return TURMOIL_TCP_CAPACITY;
     }

@@ -676,7 +676,8 @@ impl JobManager {
                 // needs a completed checkpoint at or after it, as in Flink's
                 // TwoPhaseCommitSinkFunction.
                 let triggered = self.coordinator.next_id().saturating_sub(1);
-                let all_committed = self.committed.len() == self.plan.counts as usize
+                let all_committed = self.committed.len()
+                    == self.plan.sink_vertex().parallelism as usize
                     && self.committed.values().all(|c| *c >= triggered);
                 // Planted: the end of input is never acted on, and the job
                 // runs on after every record was committed.

@@ -21,6 +21,7 @@ type Routes = Rc<RefCell<BTreeMap<(u64, u32), (usize, mpsc::UnboundedSender<Inbo
 
 struct Deployed {
     epoch: u64,
+    plan: Plan,
     tasks: Vec<(TaskId, mpsc::UnboundedSender<Inbound>, JoinHandle<()>)>,
 }
 
@@ -137,17 +138,17 @@ fn on_message(
         ToTaskManager::Start { epoch } if current == Some(epoch) => {
             deployed
                 .iter()
-                .for_each(|d| d.tell(Vertex::Source, || Inbound::Start));
+                .for_each(|d| d.tell(d.plan.source_vertex().name, || Inbound::Start));
         }
         ToTaskManager::Trigger { epoch, checkpoint } if current == Some(epoch) => {
             deployed
                 .iter()
-                .for_each(|d| d.tell(Vertex::Source, || Inbound::Trigger(checkpoint)));
+                .for_each(|d| d.tell(d.plan.source_vertex().name, || Inbound::Trigger(checkpoint)));
         }
         ToTaskManager::Notify { epoch, checkpoint } if current == Some(epoch) => {
             deployed
                 .iter()
-                .for_each(|d| d.tell(Vertex::Count, || Inbound::Notify(checkpoint)));
+                .for_each(|d| d.tell(d.plan.sink_vertex().name, || Inbound::Notify(checkpoint)));
         }
         ToTaskManager::Cancel { epoch } if current.is_some_and(|c| c <= epoch) => {
             if let Some(d) = deployed.take() {
@@ -177,16 +178,20 @@ fn deploy(
             restore: restore.clone(),
             to_jm: to_jm.clone(),
         };
-        let handle = match task.vertex {
-            Vertex::Source => spawn(env.clone().supervise(source::run(env, inbox))),
-            Vertex::Count => {
-                for s in 0..plan.sources {
+        let handle = match plan.upstream(task.vertex) {
+            None => spawn(env.clone().supervise(source::run(env, inbox))),
+            Some(upstream) => {
+                for s in 0..upstream.parallelism {
+                    let from = TaskId {
+                        vertex: upstream.name,
+                        subtask: s,
+                    };
                     let route = (s as usize, inbox_tx.clone());
                     routes
                         .borrow_mut()
-                        .insert((epoch, plan.channel(s, task.subtask)), route);
+                        .insert((epoch, plan.channel(from, task.subtask)), route);
                 }
-                let inputs = plan.sources as usize;
+                let inputs = upstream.parallelism as usize;
                 spawn(env.clone().supervise(count::run(env, inputs, inbox)))
             }
         };
@@ -194,6 +199,7 @@ fn deploy(
     }
     Deployed {
         epoch,
+        plan,
         tasks: running,
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{Inbound, TaskEnv, TaskResult};
 use crate::config::PlantedBug;
+use crate::event::TaskId;
 use crate::io::{addr, mpsc, now, sleep, timeout, OwnedWriteHalf, TcpStream};
 use crate::job::Plan;
 use crate::proto::{DataFrame, FetchRequest, FetchResponse, Payload};
@@ -94,18 +95,25 @@ fn next_slot(due: Duration, period: Duration, now: Duration) -> Duration {
 /// ones connect: with parallelism 256, that took longer than 500 ms.
 async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, String> {
     let limit = env.ctx.config.timing.rpc_timeout;
-    let (subtask, epoch) = (env.task.subtask, env.epoch);
-    let connects = (0..plan.counts).map(|count| {
-        let host = addr::taskmanager(plan.placement(Plan::count(count)));
-        let channel = plan.channel(subtask, count);
-        connect_output(host, count, channel, epoch, limit)
+    let epoch = env.epoch;
+    let downstream = plan
+        .downstream(env.task.vertex)
+        .expect("a source feeds the next vertex");
+    let connects = (0..downstream.parallelism).map(|to| {
+        let target = TaskId {
+            vertex: downstream.name,
+            subtask: to,
+        };
+        let host = addr::taskmanager(plan.placement(target));
+        let channel = plan.channel(env.task, to);
+        connect_output(host, target, channel, epoch, limit)
     });
     futures_util::future::try_join_all(connects).await
 }
 
 async fn connect_output(
     host: String,
-    count: u32,
+    target: TaskId,
     channel: u32,
     epoch: u64,
     limit: Duration,
@@ -113,8 +121,8 @@ async fn connect_output(
     let connect = TcpStream::connect((host.as_str(), addr::DATA_PORT));
     let stream = timeout(limit, connect)
         .await
-        .map_err(|_| format!("connect to count[{count}] on {host} timed out"))?
-        .map_err(|e| format!("connect to count[{count}] on {host}: {e}"))?;
+        .map_err(|_| format!("connect to {target} on {host} timed out"))?
+        .map_err(|e| format!("connect to {target} on {host}: {e}"))?;
     let (_, stream) = stream.into_split();
     let mut out = Output {
         channel,
@@ -166,8 +174,9 @@ async fn emit(
     limit: Duration,
 ) -> TaskResult {
     let mut per_channel: Vec<Vec<InputRecord>> = vec![Vec::new(); outputs.len()];
+    let parallelism = outputs.len() as u32;
     for record in batch {
-        per_channel[plan.route(record.key) as usize].push(record);
+        per_channel[plan.route(record.key, parallelism) as usize].push(record);
     }
     for (out, records) in outputs.iter_mut().zip(per_channel) {
         let payload = if records.is_empty() {

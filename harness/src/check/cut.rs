@@ -22,7 +22,7 @@ use crate::outcome::RunOutcome;
 use crate::trace::What;
 use crate::violation::{Checker, Violation};
 use flinch_engine::config::{CheckpointMode, JobConfig};
-use flinch_engine::event::{Event, TaskId, Vertex};
+use flinch_engine::event::{Event, TaskId};
 use flinch_engine::job::Plan;
 use flinch_engine::operator::{KeyedCount, Operator};
 use flinch_engine::record::InputRecord;
@@ -58,7 +58,8 @@ pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation
     }
     let plan = Plan::new(config);
     let routed = route(&outcome.input, &plan);
-    let mut oracle = Oracle::new(&routed, plan.counts);
+    let counts = plan.sink_vertex();
+    let mut oracle = Oracle::new(&routed, counts.parallelism);
     let mut snapshots: BTreeMap<(u64, TaskId), Snapshot> = BTreeMap::new();
     let mut violations = Vec::new();
     for e in &outcome.trace {
@@ -69,7 +70,7 @@ pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation
                 epoch,
                 operator_digest,
                 ..
-            }) if task.vertex == Vertex::Count => {
+            }) if task.vertex == counts.name => {
                 let snapshot = Snapshot {
                     epoch: *epoch,
                     operator_digest: *operator_digest,
@@ -87,8 +88,8 @@ pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation
                     at: e.at,
                 };
                 let expected = oracle.at(offsets);
-                for (k, expected) in (0..plan.counts).zip(&expected) {
-                    let task = Plan::count(k);
+                for (k, expected) in (0..counts.parallelism).zip(&expected) {
+                    let task = plan.sink(k);
                     let snapshot = snapshots.get(&(*checkpoint, task));
                     violations.extend(check_cut(&completed, task, snapshot, expected));
                 }
@@ -101,7 +102,8 @@ pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation
 
 /// Each input record with the count subtask its key goes to.
 fn route(input: &[Vec<InputRecord>], plan: &Plan) -> Vec<Vec<(InputRecord, u32)>> {
-    let with_subtask = |r: &InputRecord| (*r, plan.route(r.key));
+    let parallelism = plan.sink_vertex().parallelism;
+    let with_subtask = |r: &InputRecord| (*r, plan.route(r.key, parallelism));
     input
         .iter()
         .map(|log| log.iter().map(with_subtask).collect())

@@ -252,18 +252,18 @@ fn epoch_of(checkpoint: u64) -> u64 {
 /// The tasks that snapshot and restore state.
 pub const TASKS: [TaskId; 2] = [
     TaskId {
-        vertex: Vertex::Source,
+        vertex: Vertex::named("source"),
         subtask: 0,
     },
     TaskId {
-        vertex: Vertex::Count,
+        vertex: Vertex::named("count"),
         subtask: 0,
     },
 ];
 
 /// The digest `task` snapshots at `checkpoint` in the fixture.
 pub fn digest(checkpoint: u64, task: TaskId) -> u32 {
-    0xd16e_0000 + (checkpoint as u32) * 16 + task.vertex as u32
+    0xd16e_0000 + (checkpoint as u32) * 16 + u32::from(task.vertex == Vertex::named("count"))
 }
 
 pub fn event(at: Duration, host: &str, event: Event) -> TraceEvent {
@@ -322,7 +322,7 @@ fn checkpoint(
     )];
     for task in TASKS {
         let digest = digest(checkpoint, task);
-        let operator_digest = (task.vertex == Vertex::Count).then_some(operator_digest);
+        let operator_digest = (task.vertex == Vertex::named("count")).then_some(operator_digest);
         let snap = Event::StateSnapshotted {
             checkpoint,
             task,

@@ -25,7 +25,8 @@ use super::state::secs;
 use crate::outcome::RunOutcome;
 use crate::trace::What;
 use crate::violation::{Checker, Violation};
-use flinch_engine::event::{Event, JobState, TaskId, Vertex};
+use flinch_engine::event::{Event, JobState};
+use flinch_engine::job::Plan;
 use flinch_engine::record::TxnId;
 use std::collections::BTreeSet;
 
@@ -36,7 +37,7 @@ use std::collections::BTreeSet;
 /// A pending copy of a transaction that is also committed is not
 /// lingering: the commit happened, only the removal of the pending copy
 /// did not, and the sink's recovery counts it as committed.
-pub fn lingering_transactions(outcome: &RunOutcome) -> Vec<Violation> {
+pub fn lingering_transactions(outcome: &RunOutcome, plan: &Plan) -> Vec<Violation> {
     if outcome.final_state != Some(JobState::Finished) {
         return Vec::new();
     }
@@ -46,7 +47,7 @@ pub fn lingering_transactions(outcome: &RunOutcome) -> Vec<Violation> {
         .pending
         .iter()
         .filter(|p| !committed.contains(&p.txn))
-        .map(|p| lingering(outcome, p.txn, p.records.len(), &completed))
+        .map(|p| lingering(outcome, plan, p.txn, p.records.len(), &completed))
         .collect();
     cap::limit(violations)
 }
@@ -71,6 +72,7 @@ fn completed_checkpoints(outcome: &RunOutcome) -> BTreeSet<u64> {
 
 fn lingering(
     outcome: &RunOutcome,
+    plan: &Plan,
     txn: TxnId,
     records: usize,
     completed: &BTreeSet<u64>,
@@ -94,10 +96,7 @@ fn lingering(
     Violation {
         txns: vec![txn],
         checkpoint: Some(txn.checkpoint),
-        task: Some(TaskId {
-            vertex: Vertex::Count,
-            subtask: txn.subtask,
-        }),
+        task: Some(plan.sink(txn.subtask)),
         ..Violation::new(Checker::LingeringTransaction, LINGERING, message)
     }
 }
@@ -107,12 +106,17 @@ mod tests {
     use super::super::fixture::{correct_run, failed_run, kinds, leave_pending, txn, TXNS};
     use super::*;
     use crate::check::MAX_PER_KIND;
+    use flinch_engine::config::JobConfig;
+
+    fn plan() -> Plan {
+        Plan::new(&JobConfig::default())
+    }
 
     #[test]
     fn a_clean_finished_run_leaves_nothing_pending() {
         let run = correct_run();
         assert!(run.pending.is_empty());
-        assert_eq!(lingering_transactions(&run), []);
+        assert_eq!(lingering_transactions(&run, &plan()), []);
     }
 
     #[test]
@@ -126,7 +130,7 @@ mod tests {
             checkpoint: TXNS + 1,
         };
         leave_pending(&mut run, left, 3);
-        let found = lingering_transactions(&run);
+        let found = lingering_transactions(&run, &plan());
         assert_eq!(kinds(&found), [LINGERING]);
         let v = &found[0];
         assert_eq!(v.checker, Checker::LingeringTransaction);
@@ -154,7 +158,7 @@ mod tests {
             checkpoint: 3,
         };
         leave_pending(&mut run, stale, 1);
-        let found = lingering_transactions(&run);
+        let found = lingering_transactions(&run, &plan());
         assert_eq!(found.len(), 1);
         assert!(
             found[0].message.contains("its checkpoint 3 completed"),
@@ -169,7 +173,7 @@ mod tests {
         // copy and removing the pending one; its recovery counts it committed.
         let mut run = correct_run();
         leave_pending(&mut run, txn(TXNS), 2);
-        assert_eq!(lingering_transactions(&run), []);
+        assert_eq!(lingering_transactions(&run, &plan()), []);
     }
 
     #[test]
@@ -181,11 +185,11 @@ mod tests {
         };
         let mut failed = failed_run();
         leave_pending(&mut failed, left, 1);
-        assert_eq!(lingering_transactions(&failed), []);
+        assert_eq!(lingering_transactions(&failed, &plan()), []);
         let mut unfinished = correct_run();
         unfinished.final_state = None;
         leave_pending(&mut unfinished, left, 1);
-        assert_eq!(lingering_transactions(&unfinished), []);
+        assert_eq!(lingering_transactions(&unfinished, &plan()), []);
     }
 
     #[test]
@@ -200,7 +204,7 @@ mod tests {
             };
             leave_pending(&mut run, t, 1);
         }
-        let found = lingering_transactions(&run);
+        let found = lingering_transactions(&run, &plan());
         assert_eq!(found.len(), MAX_PER_KIND + 1);
         assert_eq!(found.last().and_then(|v| v.omitted), Some(5));
         assert_eq!(found.iter().map(Violation::count).sum::<u64>(), many);

@@ -342,7 +342,7 @@ impl Sketch<'_, '_> {
                 put(&mut on, "host", self.host(pool)?);
             }
             if task && self.u.ratio(1, 4)? {
-                let keyed = Event::WITH_KEYED_TASK.contains(&name.as_str());
+                let keyed = Event::WITH_TXN.contains(&name.as_str());
                 let tasks: &[&str] = if keyed && !self.wild {
                     &["count[0]", "count[1]"]
                 } else {

@@ -22,7 +22,8 @@ use flinch_engine::config::{
     default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
     RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
-use flinch_engine::event::{Event, HostRole, TaskId, Vertex};
+use flinch_engine::event::{Event, HostRole, TaskId};
+use flinch_engine::job::Plan;
 use flinch_engine::probe::Probe;
 use flinch_engine::workload;
 use std::ops::Range;
@@ -122,8 +123,11 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
     let workload = workload(cx, &raw.workload)?;
     let shape = Shape {
         hosts: host_names(topology.taskmanagers),
-        sources: workload.partitions,
-        counts: topology.parallelism,
+        plan: Plan::new(&JobConfig {
+            topology: topology.clone(),
+            workload: workload.clone(),
+            ..JobConfig::default()
+        }),
     };
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
@@ -498,10 +502,8 @@ fn bug(cx: &Ctx, name: &Spanned<String>) -> Result<PlantedBug, ScenarioError> {
 /// What a fault's host and an event trigger's `host` and `task` may name.
 struct Shape {
     hosts: Vec<String>,
-    /// Source subtasks (`source[0]` .. ): one per partition.
-    sources: u32,
-    /// Keyed subtasks (`count[0]` .. ): the parallelism.
-    counts: u32,
+    /// The job graph: which tasks exist.
+    plan: Plan,
 }
 
 fn faults(
@@ -801,10 +803,12 @@ fn trigger(
         }
         Some(t) => {
             let task = task_id(cx, t, shape, &sub("task"))?;
-            if task.vertex != Vertex::Count && Event::WITH_KEYED_TASK.contains(&name.as_str()) {
+            let sink = shape.plan.sink_vertex().name;
+            if task.vertex != sink && Event::WITH_TXN.contains(&name.as_str()) {
                 let message = format!(
-                    "{name} events are about the keyed subtask whose sink owns the \
-                     transaction (count[i]), never a {task}, so this filter would never match"
+                    "{name} events are about the subtask of the last vertex, whose chained \
+                     sink owns the transaction ({sink}[i]), never a {task}, so this filter \
+                     would never match"
                 );
                 return Err(cx.error(t.span(), sub("task"), message));
             }
@@ -888,10 +892,22 @@ fn task_id(
 ) -> Result<TaskId, ScenarioError> {
     let task =
         TaskId::try_from(raw.get_ref().clone()).map_err(|e| cx.error(raw.span(), field, e))?;
-    let (vertex, bound, why) = match task.vertex {
-        Vertex::Source => ("source", shape.sources, "workload.partitions"),
-        Vertex::Count => ("count", shape.counts, "topology.parallelism"),
+    let plan = &shape.plan;
+    let Some(vertex) = plan.vertex(task.vertex) else {
+        let names: Vec<&str> = plan.vertices.iter().map(|v| v.name.as_str()).collect();
+        let message = format!(
+            "unknown task \"{task}\": the job's vertices are {}",
+            names.join(", ")
+        );
+        let message = suggest::hint(message, task.vertex.as_str(), names.iter().copied());
+        return Err(cx.error(raw.span(), field, message));
     };
+    let (bound, why) = if vertex == plan.source_vertex() {
+        (vertex.parallelism, "workload.partitions")
+    } else {
+        (vertex.parallelism, "topology.parallelism")
+    };
+    let vertex = vertex.name;
     if task.subtask >= bound {
         let message = format!(
             "unknown task \"{task}\": the job has {vertex}[0] to {vertex}[{}] ({why} = {bound})",
@@ -1648,6 +1664,14 @@ after = "300ms"
             ),
             (
                 r#"{ event = "state_restored", task = "sink[0]" }"#,
+                "test.toml:7: field `fault[0].on.task`: unknown task \"sink[0]\": the job's vertices are source, count",
+            ),
+            (
+                r#"{ event = "state_restored", task = "cont[0]" }"#,
+                "the job's vertices are source, count; did you mean \"count\"?",
+            ),
+            (
+                r#"{ event = "state_restored", task = "Count[0]" }"#,
                 "test.toml:7: field `fault[0].on.task`: not a task id like \"count[0]\"",
             ),
             (
@@ -1719,11 +1743,11 @@ after = "300ms"
             ),
             (
                 r#"{ event = "txn_committed", task = "source[0]" }"#,
-                "test.toml:7: field `fault[0].on.task`: txn_committed events are about the keyed subtask whose sink owns the transaction (count[i]), never a source[0]",
+                "test.toml:7: field `fault[0].on.task`: txn_committed events are about the subtask of the last vertex, whose chained sink owns the transaction (count[i]), never a source[0]",
             ),
             (
                 r#"{ event = "fenced", task = "source[1]" }"#,
-                "field `fault[0].on.task`: fenced events are about the keyed subtask",
+                "field `fault[0].on.task`: fenced events are about the subtask of the last vertex",
             ),
             (
                 r#"{ event = "checkpoint_completed", checkpoint = 0 }"#,

@@ -211,7 +211,7 @@ fn real_runs_snapshot_consistent_cuts_and_tampering_shows() {
             _ => None,
         });
         let first = first.expect("checkpoints complete");
-        let count_1 = Plan::count(1);
+        let count_1 = Plan::new(&JobConfig::default()).sink(1);
         let mut digest = run.clone();
         for e in &mut digest.trace {
             if let What::Engine(Event::StateSnapshotted {
