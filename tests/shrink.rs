@@ -182,6 +182,19 @@ fn a_plan_with_fault_triggers_shrinks_to_anchors_that_are_all_there() {
             );
         }
     }
+    // Both plans list every anchor before the faults that wait for it.
+    for plan in [&shrink.original, plan] {
+        for (index, fault) in plan.iter().enumerate() {
+            if let Some(anchor) = fault.anchor() {
+                assert!(
+                    plan[..index]
+                        .iter()
+                        .any(|f| f.id.as_deref() == Some(anchor)),
+                    "seed {seed}: {fault} is listed before its anchor in {plan:?}"
+                );
+            }
+        }
+    }
     let scenario = shrunk_scenario(&s, &shrink);
     let text = render(&scenario);
     let parsed = parse(&text, "shrunk.toml").expect("the shrunk plan parses back");

@@ -318,18 +318,92 @@ impl FaultKind {
     }
 }
 
+/// One line that tells this fault from every other of a plan: kind, host
+/// (and link: `a -> b` one way, `a <-> b` both ways), the kind's own
+/// setting (`max`, `rate`, `probability`, `capacity`), id, when it fires
+/// and how long it lasts:
+/// `partition taskmanager-1 <-> jobmanager (id "cut") at 300ms jitter 300ms for 1s`,
+/// `crash_restart taskmanager-2 on { fault = "cut", edge = "end", delay = "5ms" } for 300ms`.
+/// A trigger is written whole, as a scenario file writes it ([`Trigger`]'s
+/// `Display`). Durations are as scenario files spell them (`250ms`, `2s`).
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind.name(), self.host)?;
-        match &self.on {
-            Some(Trigger::Event(t)) => write!(f, " on {} #{}", t.event, t.occurrence)?,
-            Some(Trigger::Fault(t)) => write!(f, " on {} {}", t.fault, t.edge.name())?,
-            None => write!(f, " at {:?}", self.at)?,
+        match &self.kind {
+            FaultKind::Partition {
+                peer, oneway: true, ..
+            } => write!(f, " -> {peer}")?,
+            FaultKind::Partition { peer, .. }
+            | FaultKind::Stall { peer, .. }
+            | FaultKind::Latency { peer, .. }
+            | FaultKind::MessageLoss { peer, .. } => write!(f, " <-> {peer}")?,
+            _ => {}
+        }
+        match &self.kind {
+            FaultKind::Latency { max, .. } => write!(f, " max {}", format_duration(*max))?,
+            FaultKind::MessageLoss { rate, .. } => write!(f, " rate {rate}")?,
+            FaultKind::IoErrors { probability, .. }
+            | FaultKind::ReadCorruption { probability, .. } => {
+                write!(f, " probability {probability}")?
+            }
+            FaultKind::DiskFull { capacity, .. } => write!(f, " capacity {capacity}")?,
+            _ => {}
+        }
+        if let Some(id) = &self.id {
+            write!(f, " (id {id:?})")?;
+        }
+        // An event trigger counts events from `at` on; a fault trigger has
+        // no `at` of its own.
+        if !matches!(self.on, Some(Trigger::Fault(_))) && (self.on.is_none() || !self.at.is_zero())
+        {
+            write!(f, " at {}", format_duration(self.at))?;
+        }
+        if !self.jitter.is_zero() {
+            write!(f, " jitter {}", format_duration(self.jitter))?;
+        }
+        if let Some(on) = &self.on {
+            write!(f, " on {on}")?;
         }
         if let Some(d) = self.kind.duration().filter(|d| !d.is_zero()) {
-            write!(f, " for {d:?}")?;
+            write!(f, " for {}", format_duration(d))?;
         }
         Ok(())
+    }
+}
+
+/// The trigger as a scenario file's inline table writes it, every field
+/// that is set and nothing else: `{ event = "state_restored", host =
+/// "taskmanager-1", task = "count[0]", epoch = 2, occurrence = 2, delay =
+/// "50ms" }`, `{ fault = "cut", edge = "end" }`. `occurrence` is always
+/// written (it defaults to 1), `delay` only when it is not zero.
+impl fmt::Display for Trigger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Trigger::Event(t) => {
+                write!(f, "{{ event = {:?}", t.event)?;
+                if let Some(host) = &t.host {
+                    write!(f, ", host = {host:?}")?;
+                }
+                if let Some(task) = &t.task {
+                    write!(f, ", task = \"{task}\"")?;
+                }
+                if let Some(epoch) = t.epoch {
+                    write!(f, ", epoch = {epoch}")?;
+                }
+                if let Some(checkpoint) = t.checkpoint {
+                    write!(f, ", checkpoint = {checkpoint}")?;
+                }
+                write!(f, ", occurrence = {}", t.occurrence)?;
+            }
+            Trigger::Fault(t) => {
+                write!(f, "{{ fault = {:?}, edge = {:?}", t.fault, t.edge.name())?;
+            }
+        }
+        let delay = self.delay();
+        if !delay.is_zero() {
+            write!(f, ", delay = \"{}\"", format_duration(delay))?;
+        }
+        f.write_str(" }")
     }
 }
 
@@ -347,5 +421,93 @@ pub fn format_duration(d: Duration) -> String {
         format!("{}s", ms / 1000)
     } else {
         format!("{ms}ms")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on_store(kind: FaultKind) -> Fault {
+        Fault {
+            id: None,
+            kind,
+            host: "store".into(),
+            at: Duration::from_millis(1_500),
+            jitter: Duration::ZERO,
+            on: None,
+        }
+    }
+
+    /// Each kind's own setting is part of the line, so two faults on one
+    /// link or disk that differ only in it read apart.
+    #[test]
+    fn a_fault_reads_with_its_link_and_its_kinds_setting() {
+        let s = Duration::from_secs;
+        let lines: Vec<String> = [
+            FaultKind::Crash,
+            FaultKind::Restart,
+            FaultKind::DiskLoss { after: s(2) },
+            FaultKind::Stall {
+                peer: "sink".into(),
+                duration: s(1),
+            },
+            FaultKind::Latency {
+                peer: ALL_PEERS.into(),
+                max: Duration::from_millis(80),
+                duration: s(1),
+            },
+            FaultKind::MessageLoss {
+                peer: "jobmanager".into(),
+                rate: 0.25,
+                duration: s(1),
+            },
+            FaultKind::IoErrors {
+                probability: 0.5,
+                duration: s(1),
+            },
+            FaultKind::ReadCorruption {
+                probability: 0.01,
+                duration: s(1),
+            },
+            FaultKind::DiskFull {
+                capacity: 4096,
+                duration: s(1),
+            },
+        ]
+        .into_iter()
+        .map(|kind| on_store(kind).to_string())
+        .collect();
+        assert_eq!(
+            lines,
+            [
+                "crash store at 1500ms",
+                "restart store at 1500ms",
+                "disk_loss store at 1500ms for 2s",
+                "stall store <-> sink at 1500ms for 1s",
+                "latency store <-> * max 80ms at 1500ms for 1s",
+                "message_loss store <-> jobmanager rate 0.25 at 1500ms for 1s",
+                "io_errors store probability 0.5 at 1500ms for 1s",
+                "read_corruption store probability 0.01 at 1500ms for 1s",
+                "disk_full store capacity 4096 at 1500ms for 1s",
+            ]
+        );
+    }
+
+    /// An event trigger counts events only from `at` on, so a non-zero
+    /// `at` is shown with it; a zero one is the default and left out.
+    #[test]
+    fn an_event_trigger_shows_the_at_it_counts_from() {
+        let mut fault = on_store(FaultKind::Crash);
+        fault.on = Some(Trigger::Event(EventTrigger::on("checkpoint_completed")));
+        assert_eq!(
+            fault.to_string(),
+            "crash store at 1500ms on { event = \"checkpoint_completed\", occurrence = 1 }"
+        );
+        fault.at = Duration::ZERO;
+        assert_eq!(
+            fault.to_string(),
+            "crash store on { event = \"checkpoint_completed\", occurrence = 1 }"
+        );
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::check;
 use crate::expect::Expectation;
-use crate::fault::Fault;
+use crate::fault::{Fault, Trigger};
 use crate::outcome::CommittedTxn;
 use crate::panics::{self, Phase};
 use crate::scenario::Scenario;
@@ -113,7 +113,7 @@ pub fn run_plan_until(
     };
     let checked = panics::catch(Phase::Check, outcome.sim_time, || {
         let mut violations = check::check_all(&outcome, scenario);
-        violations.extend(vacuity(&outcome.unfired));
+        violations.extend(vacuity(plan, &outcome.fired_at));
         // Counted only where duplicates are allowed: elsewhere the
         // checkers already named each one, and the count is never shown.
         let duplicates = match scenario.expect {
@@ -138,13 +138,27 @@ pub fn run_plan_until(
     })
 }
 
-/// A fault that never fired makes the run vacuous, not passed.
-fn vacuity(unfired: &[Fault]) -> Vec<Violation> {
-    let message =
-        |f: &Fault| format!("fault `{f}` never fired: the run ended or its event never came");
-    unfired
-        .iter()
-        .map(|f| Violation::new(Checker::ExpectedOutcome, "vacuous", message(f)))
+/// A fault that never fired makes the run vacuous, not passed. The message
+/// names the fault by its index in the plan (`fault[3]`, as `replay` lists
+/// the plan and as load errors name a file's faults) and the fault's whole
+/// `Display` (id, link, trigger with every filter and delay), so no two
+/// faults of a plan read alike.
+fn vacuity(plan: &[Fault], fired_at: &[Option<Duration>]) -> Vec<Violation> {
+    let message = |index: usize, f: &Fault| {
+        let why = match &f.on {
+            None => "the run ended before its time came",
+            Some(Trigger::Event(_)) => "its event never came before the run ended",
+            Some(Trigger::Fault(_)) => "its anchor's edge never came before the run ended",
+        };
+        format!("fault[{index}] `{f}` never fired: {why}")
+    };
+    plan.iter()
+        .zip(fired_at)
+        .enumerate()
+        .filter(|(_, (_, at))| at.is_none())
+        .map(|(index, (f, _))| {
+            Violation::new(Checker::ExpectedOutcome, "vacuous", message(index, f))
+        })
         .collect()
 }
 
@@ -326,5 +340,85 @@ mod tests {
         }];
         let report = run_seed(&s, 0);
         assert!(report.passed, "{:#?}", report.violations);
+    }
+
+    /// Two faults that differ only in what their triggers filter on, their
+    /// delay or their id never print alike: each vacuous line names the
+    /// fault's index, id, link and whole trigger.
+    #[test]
+    fn vacuous_faults_are_named_by_index_id_and_whole_trigger() {
+        use crate::fault::{Edge, EventTrigger, FaultTrigger};
+        use flinch_engine::event::{TaskId, Vertex};
+        let crash = |id: Option<&str>, on: Trigger| Fault {
+            id: id.map(str::to_owned),
+            kind: FaultKind::CrashRestart {
+                after: Duration::from_millis(300),
+            },
+            host: "taskmanager-1".into(),
+            at: Duration::ZERO,
+            jitter: Duration::ZERO,
+            on: Some(on),
+        };
+        let filtered = EventTrigger {
+            host: Some("taskmanager-1".into()),
+            task: Some(TaskId {
+                vertex: Vertex::Count,
+                subtask: 1,
+            }),
+            epoch: Some(2),
+            checkpoint: Some(3),
+            occurrence: 2,
+            delay: Duration::from_millis(50),
+            ..EventTrigger::on("txn_pre_committed")
+        };
+        let plan = vec![
+            crash(None, Trigger::Event(EventTrigger::on("txn_pre_committed"))),
+            crash(Some("late"), Trigger::Event(filtered)),
+            Fault {
+                kind: FaultKind::Partition {
+                    peer: "jobmanager".into(),
+                    oneway: true,
+                    duration: Duration::from_secs(1),
+                },
+                at: Duration::from_millis(300),
+                jitter: Duration::from_millis(20),
+                on: None,
+                ..crash(Some("cut"), Trigger::Event(EventTrigger::on("x")))
+            },
+            crash(
+                None,
+                Trigger::Fault(FaultTrigger {
+                    fault: "cut".into(),
+                    edge: Edge::End,
+                    delay: Duration::from_millis(5),
+                }),
+            ),
+        ];
+        let fired_at = [None, None, Some(Duration::from_millis(310)), None];
+        let messages: Vec<String> = vacuity(&plan, &fired_at)
+            .into_iter()
+            .map(|v| v.message)
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "fault[0] `crash_restart taskmanager-1 on { event = \"txn_pre_committed\", \
+                 occurrence = 1 } for 300ms` never fired: its event never came before the run ended",
+                "fault[1] `crash_restart taskmanager-1 (id \"late\") on { event = \
+                 \"txn_pre_committed\", host = \"taskmanager-1\", task = \"count[1]\", epoch = 2, \
+                 checkpoint = 3, occurrence = 2, delay = \"50ms\" } for 300ms` never fired: its \
+                 event never came before the run ended",
+                "fault[3] `crash_restart taskmanager-1 on { fault = \"cut\", edge = \"end\", delay = \
+                 \"5ms\" } for 300ms` never fired: its anchor's edge never came before the run ended",
+            ]
+        );
+        let mut time = plan[2].clone();
+        time.id = None;
+        assert_eq!(
+            vacuity(&[time], &[None])[0].message,
+            "fault[0] `partition taskmanager-1 -> jobmanager at 300ms jitter 20ms for 1s` never \
+             fired: the run ended before its time came"
+        );
+        assert!(messages.iter().all(|m| !m.contains('\n')));
     }
 }

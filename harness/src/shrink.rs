@@ -46,6 +46,7 @@ use crate::seed::{run_plan_until, SeedReport};
 use crate::violation::{Checker, Violation};
 use crate::world::resolve_jitter;
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Plans run by `flinch shrink` at most, by default.
@@ -320,8 +321,7 @@ pub fn shrink_seed_until(
             false
         }
     };
-    let mut pinned = resolve_jitter(&first.plan, seed);
-    pinned.sort_by_key(|f| f.at);
+    let pinned = file_order(resolve_jitter(&first.plan, seed));
     if pinned != first.plan && !fails(&pinned) {
         if was_stopped.get() {
             return Err(stopped);
@@ -365,12 +365,50 @@ fn fault_trigger_times(scenario: &Scenario, seed: u64, plan: &[Fault]) -> Vec<(T
         .collect()
 }
 
+/// `plan` in the order a scenario file lists it: by `at`, stably, then
+/// every fault with a fault trigger moved after the fault it waits for
+/// (a stable topological order: each place takes the first fault, in
+/// time order, whose anchor is already placed or not in the plan). A
+/// dependent's `at` is zero, so by time alone it would come before its
+/// anchor, and the shrunk file would read backwards. Faults without a
+/// fault trigger keep their time order, as a file must list them. A cycle
+/// (refused at load) is left in time order after the rest.
+///
+/// The shrinker runs every plan in this order, so the file it prints is
+/// exactly the plan it ran (faults due in the same step apply in plan
+/// order).
+pub fn file_order(mut plan: Vec<Fault>) -> Vec<Fault> {
+    plan.sort_by_key(|f| f.at);
+    let index_of: BTreeMap<&str, usize> = plan
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((f.id.as_deref()?, i)))
+        .collect();
+    let anchors: Vec<Option<usize>> = plan
+        .iter()
+        .map(|f| f.anchor().and_then(|id| index_of.get(id).copied()))
+        .collect();
+    let mut placed = vec![false; plan.len()];
+    let mut order: Vec<usize> = Vec::with_capacity(plan.len());
+    // Each pass places one fault, or (only for a cycle) stops: at most as
+    // many passes as faults, each a scan of the plan.
+    while let Some(next) =
+        (0..plan.len()).find(|&i| !placed[i] && anchors[i].is_none_or(|a| placed[a]))
+    {
+        placed[next] = true;
+        order.push(next);
+    }
+    order.extend((0..plan.len()).filter(|&i| !placed[i]));
+    let mut slots: Vec<Option<Fault>> = plan.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
 /// `plan` with every fault whose anchor it lacks pinned to the time its
 /// trigger fired in the failing run (`pins`: trigger and time), or dropped
 /// when it never fired there; repeated until every anchor is present, as a
 /// dropped fault may have been an anchor itself. A pinned plan is put back
-/// in time order (stably), as a scenario file lists it. A plan whose
-/// anchors are all present comes back unchanged.
+/// in [`file_order`], as a scenario file lists it. A plan whose anchors are
+/// all present comes back unchanged.
 pub fn pin_orphans(plan: &[Fault], pins: &[(Trigger, Duration)]) -> Vec<Fault> {
     let mut plan = plan.to_vec();
     let mut pinned = false;
@@ -381,10 +419,7 @@ pub fn pin_orphans(plan: &[Fault], pins: &[(Trigger, Duration)]) -> Vec<Fault> {
             .iter()
             .position(|f| f.anchor().is_some_and(|id| !has(id)));
         let Some(index) = orphan else {
-            if pinned {
-                plan.sort_by_key(|f| f.at);
-            }
-            return plan;
+            return if pinned { file_order(plan) } else { plan };
         };
         let pin = pins
             .iter()
@@ -607,10 +642,10 @@ mod tests {
         assert_eq!(pin_orphans(&whole, &pins), whole, "nothing to pin");
         let without_a = pin_orphans(&whole[1..], &pins);
         // b is pinned (and keeps its id, so c still waits for it); d never
-        // fired, so it is dropped, and e with it.
+        // fired, so it is dropped, and e with it. c (at 0) still follows b.
         assert_eq!(without_a.len(), 2, "{without_a:?}");
-        let pinned_b = &without_a[1];
-        assert_eq!(without_a[0], c);
+        let pinned_b = &without_a[0];
+        assert_eq!(without_a[1], c);
         assert_eq!((pinned_b.id.as_deref(), &pinned_b.on), (Some("b"), &None));
         assert_eq!(pinned_b.at, Duration::from_millis(700));
         // Without a and b, c is pinned to its own time.
@@ -653,5 +688,78 @@ mod tests {
         let sig = signature(std::slice::from_ref(&dup));
         assert!(same_failure(&sig, &[vacuous.clone(), dup]));
         assert!(!same_failure(&sig, &[vacuous]));
+    }
+
+    /// Dependents follow their anchors, chains in chain order; everything
+    /// else keeps its time order, and a dependent moves no further than
+    /// just past its anchor.
+    #[test]
+    fn file_order_puts_anchors_before_dependents_and_keeps_time_order() {
+        let early = anchored(100, None, None);
+        let cut = anchored(300, Some("cut"), None);
+        let after_cut = anchored(1, Some("x"), Some("cut"));
+        let after_x = anchored(2, None, Some("x"));
+        let late = anchored(500, None, None);
+        let orphan = anchored(3, None, Some("gone"));
+        let plan = vec![
+            late.clone(),
+            after_x.clone(),
+            cut.clone(),
+            orphan.clone(),
+            after_cut.clone(),
+            early.clone(),
+        ];
+        assert_eq!(
+            file_order(plan),
+            [orphan, early, cut, after_cut, after_x, late],
+            "by time, then each dependent right after what it waits for"
+        );
+        // A cycle (refused at load) is kept, after the rest.
+        let a = anchored(1, Some("a"), Some("b"));
+        let b = anchored(2, Some("b"), Some("a"));
+        let first = anchored(10, None, None);
+        assert_eq!(
+            file_order(vec![a.clone(), b.clone(), first.clone()]),
+            [first, a, b]
+        );
+    }
+
+    /// The shrunk scenario file of a plan with dependents (at 0) lists
+    /// each anchor first, and parses back to the same plan.
+    #[test]
+    fn a_shrunk_file_lists_each_anchor_before_its_dependents_and_parses_back() {
+        let s = crate::scenario::load("crash-after-partition-heals").expect("built-in");
+        let seed = 0;
+        // What shrinking starts from, and here ends with unchanged.
+        let plan = file_order(resolve_jitter(&s.plan(seed), seed));
+        let report = ShrinkReport {
+            seed,
+            original: plan.clone(),
+            shrunk: Shrunk {
+                plan: plan.clone(),
+                runs: 0,
+                exhausted: false,
+            },
+            signature: Vec::new(),
+            report: crate::seed::run_plan(&s, seed, &plan),
+        };
+        let text = crate::plan::render(&shrunk_scenario(&s, &report));
+        let line = |needle: &str| {
+            text.lines()
+                .position(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle} in\n{text}"))
+        };
+        let anchor = line("id = \"cut\"");
+        assert!(
+            anchor < line("on = { fault = \"cut\", edge = \"start\""),
+            "{text}"
+        );
+        assert!(
+            anchor < line("on = { fault = \"cut\", edge = \"end\""),
+            "{text}"
+        );
+        let parsed =
+            crate::scenario::parse(&text, "shrunk.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(parsed.faults, plan, "{text}");
     }
 }

@@ -26,6 +26,7 @@ use flinch_engine::event::{Event, HostRole, TaskId};
 use flinch_engine::job::Plan;
 use flinch_engine::probe::Probe;
 use flinch_engine::workload;
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
@@ -614,7 +615,15 @@ fn fault_id(
 /// Every fault trigger names a fault of the file, not itself, whose edge
 /// exists, and no chain of them comes back to where it started.
 fn anchors(cx: &Ctx, raw: &[RawFault], faults: &[Fault]) -> Result<(), ScenarioError> {
-    let by_id = |id: &str| faults.iter().position(|f| f.id.as_deref() == Some(id));
+    // Ids are unique (checked as each fault was read). A map, not a search
+    // of the plan per link: following every fault's chain is then at most
+    // quadratic in the plan, not cubic.
+    let ids: BTreeMap<&str, usize> = faults
+        .iter()
+        .enumerate()
+        .filter_map(|(index, f)| Some((f.id.as_deref()?, index)))
+        .collect();
+    let by_id = |id: &str| ids.get(id).copied();
     for (index, fault) in faults.iter().enumerate() {
         let Some(Trigger::Fault(trigger)) = &fault.on else {
             continue;
@@ -661,13 +670,7 @@ fn anchors(cx: &Ctx, raw: &[RawFault], faults: &[Fault]) -> Result<(), ScenarioE
         while let Some(next) = faults[at].anchor().and_then(by_id) {
             chain.push(at);
             if next == index {
-                let names: Vec<String> = chain
-                    .iter()
-                    .chain([&index])
-                    .map(|i| format!("fault[{i}]"))
-                    .collect();
-                let message = format!("fault triggers form a cycle: {}", names.join(" waits for "));
-                return Err(cx.error(span, field, message));
+                return Err(cx.error(span, field, cycle_message(&chain)));
             }
             if chain.len() > faults.len() {
                 break;
@@ -676,6 +679,33 @@ fn anchors(cx: &Ctx, raw: &[RawFault], faults: &[Fault]) -> Result<(), ScenarioE
         }
     }
     Ok(())
+}
+
+/// How many links of a trigger cycle its error names before it says how
+/// many more there are: a file of [`limits::FAULTS`] faults in one cycle
+/// would otherwise make a single error line of about 21 KB.
+pub const CYCLE_LINKS_SHOWN: usize = 5;
+
+/// The error for the trigger cycle `cycle` (fault indices, each waiting
+/// for the next and the last for the first): every link when there are at
+/// most [`CYCLE_LINKS_SHOWN`], else the first ones, how many more, and the
+/// cycle's length.
+fn cycle_message(cycle: &[usize]) -> String {
+    let name = |i: &usize| format!("fault[{i}]");
+    let first = cycle.first().map(name).unwrap_or_default();
+    let links = cycle.len();
+    if links <= CYCLE_LINKS_SHOWN {
+        let names: Vec<String> = cycle.iter().map(name).chain([first]).collect();
+        return format!("fault triggers form a cycle: {}", names.join(" waits for "));
+    }
+    let names: Vec<String> = cycle[..=CYCLE_LINKS_SHOWN].iter().map(name).collect();
+    let more = links - CYCLE_LINKS_SHOWN;
+    format!(
+        "fault triggers form a cycle of {links} faults: {} ... and {more} more link{} back to \
+         {first}",
+        names.join(" waits for "),
+        if more == 1 { "" } else { "s" },
+    )
 }
 
 fn trigger(
@@ -1864,6 +1894,75 @@ after = "300ms"
         ] {
             check_error(&faults, expected);
         }
+    }
+
+    /// `lead` time-triggered faults, then `n` faults `a0..` in one trigger
+    /// cycle: `a{i}` waits for the start of `a{i+1 mod n}`. Each fault of
+    /// the cycle is 6 lines, its `on` the 6th; each lead fault 5 lines.
+    fn trigger_cycle(lead: usize, n: usize) -> String {
+        let mut body = String::new();
+        for _ in 0..lead {
+            body.push_str("[[fault]]\nkind = \"crash_restart\"\nhost = \"log\"\nat = \"1s\"\nafter = \"1s\"\n");
+        }
+        for i in 0..n {
+            body.push_str(&format!(
+                "[[fault]]\nkind = \"crash_restart\"\nid = \"a{i}\"\nhost = \"sink\"\nafter = \"1s\"\n\
+                 on = {{ fault = \"a{}\", edge = \"start\" }}\n",
+                (i + 1) % n
+            ));
+        }
+        body
+    }
+
+    fn error_of(body: &str) -> String {
+        match parse(&source(body), "test.toml") {
+            Ok(_) => panic!("expected an error for {body}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    /// A cycle of up to `CYCLE_LINKS_SHOWN` faults is named link by link.
+    #[test]
+    fn a_short_trigger_cycle_is_named_in_full() {
+        assert_eq!(
+            error_of(&trigger_cycle(0, 3)),
+            "test.toml:9: field `fault[0].on.fault`: fault triggers form a cycle: fault[0] waits \
+             for fault[1] waits for fault[2] waits for fault[0]"
+        );
+        let five: Vec<String> = (0..=CYCLE_LINKS_SHOWN)
+            .map(|i| format!("fault[{}]", 1 + i % CYCLE_LINKS_SHOWN))
+            .collect();
+        assert_eq!(
+            error_of(&trigger_cycle(1, CYCLE_LINKS_SHOWN)),
+            format!(
+                "test.toml:14: field `fault[1].on.fault`: fault triggers form a cycle: {}",
+                five.join(" waits for ")
+            )
+        );
+    }
+
+    /// A longer cycle names its first `CYCLE_LINKS_SHOWN` links, how many
+    /// more there are and the cycle's length, so that even the largest plan
+    /// in one cycle is one short line, at a fault in the cycle.
+    #[test]
+    fn a_long_trigger_cycle_is_named_in_a_bounded_line() {
+        assert_eq!(
+            error_of(&trigger_cycle(2, CYCLE_LINKS_SHOWN + 1)),
+            "test.toml:19: field `fault[2].on.fault`: fault triggers form a cycle of 6 faults: \
+             fault[2] waits for fault[3] waits for fault[4] waits for fault[5] waits for fault[6] \
+             waits for fault[7] ... and 1 more link back to fault[2]"
+        );
+        let most = limits::FAULTS.max as usize;
+        let long = error_of(&trigger_cycle(0, most));
+        assert_eq!(
+            long,
+            "test.toml:9: field `fault[0].on.fault`: fault triggers form a cycle of 1000 faults: \
+             fault[0] waits for fault[1] waits for fault[2] waits for fault[3] waits for fault[4] \
+             waits for fault[5] ... and 995 more links back to fault[0]"
+        );
+        // One more fault is over the limit, and that is the error instead.
+        assert!(error_of(&trigger_cycle(0, most + 1))
+            .contains("field `fault[1000]`: at most 1000 faults"),);
     }
 
     #[test]
