@@ -393,6 +393,9 @@ impl fmt::Display for Trigger {
                 if let Some(checkpoint) = t.checkpoint {
                     write!(f, ", checkpoint = {checkpoint}")?;
                 }
+                if let Some(probe) = t.probe {
+                    write!(f, ", probe = \"{probe}\"")?;
+                }
                 write!(f, ", occurrence = {}", t.occurrence)?;
             }
             Trigger::Fault(t) => {
@@ -401,7 +404,8 @@ impl fmt::Display for Trigger {
         }
         let delay = self.delay();
         if !delay.is_zero() {
-            write!(f, ", delay = \"{}\"", format_duration(delay))?;
+            // Exact, in a form scenario files parse (`"0.0015s"`).
+            write!(f, ", delay = {}", crate::plan::duration(delay))?;
         }
         f.write_str(" }")
     }

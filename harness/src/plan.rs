@@ -287,42 +287,10 @@ fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
     fields
 }
 
-/// A trigger as an inline table, every field it has written out.
+/// A trigger as an inline table, every field it has written out (its
+/// `Display`, which scenario files parse back).
 fn trigger(on: &Trigger) -> String {
-    let mut t = String::from("{ ");
-    match on {
-        Trigger::Event(on) => {
-            let _ = write!(t, "event = {}", string(&on.event));
-            if let Some(host) = &on.host {
-                let _ = write!(t, ", host = {}", string(host));
-            }
-            if let Some(task) = &on.task {
-                let _ = write!(t, ", task = {}", string(&task.to_string()));
-            }
-            if let Some(epoch) = on.epoch {
-                let _ = write!(t, ", epoch = {epoch}");
-            }
-            if let Some(checkpoint) = on.checkpoint {
-                let _ = write!(t, ", checkpoint = {checkpoint}");
-            }
-            if let Some(probe) = on.probe {
-                let _ = write!(t, ", probe = {}", string(probe.name()));
-            }
-            let _ = write!(t, ", occurrence = {}", on.occurrence);
-            if !on.delay.is_zero() {
-                let _ = write!(t, ", delay = {}", duration(on.delay));
-            }
-        }
-        Trigger::Fault(on) => {
-            let _ = write!(t, "fault = {}", string(&on.fault));
-            let _ = write!(t, ", edge = {}", string(on.edge.name()));
-            if !on.delay.is_zero() {
-                let _ = write!(t, ", delay = {}", duration(on.delay));
-            }
-        }
-    }
-    t.push_str(" }");
-    t
+    on.to_string()
 }
 
 fn line(s: &mut String, key: &str, value: &str) {

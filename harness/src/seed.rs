@@ -362,7 +362,7 @@ mod tests {
         let filtered = EventTrigger {
             host: Some("taskmanager-1".into()),
             task: Some(TaskId {
-                vertex: Vertex::Count,
+                vertex: Vertex::named("count"),
                 subtask: 1,
             }),
             epoch: Some(2),
