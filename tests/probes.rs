@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 22] = [
+const WITNESSES: [(Probe, &str, u64); 23] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -27,6 +27,7 @@ const WITNESSES: [(Probe, &str, u64); 22] = [
     (Probe::CheckpointAbortedStorage, "store-unsynced-loss", 0),
     (Probe::TolerableFailuresExceeded, "store-write-errors", 1),
     (Probe::ChannelHeldForAlignment, "stall-during-alignment", 0),
+    (Probe::SnapshotPastBarrier, "at-least-once-crash", 0),
     (Probe::ChannelSilent, "partition-between-taskmanagers", 0),
     (
         Probe::RecoveredTxnCommitted,

@@ -45,6 +45,13 @@ pub enum Probe {
     /// was held until alignment ended (`CheckpointedInputGate` blocking a
     /// channel).
     ChannelHeldForAlignment,
+    /// `count[k]`: in at-least-once mode, a snapshot's state included
+    /// records that an input sent after its barrier of that checkpoint,
+    /// processed while another input's barrier was still on its way
+    /// (Flink's `CheckpointBarrierTracker`, which never blocks a channel).
+    /// A restore of that checkpoint replays them: their output is
+    /// duplicated, never lost.
+    SnapshotPastBarrier,
     /// `count[k]`: an input channel stayed silent past the keepalive
     /// timeout and failed the task (Flink's netty
     /// `RemoteTransportException` on an idle connection).
@@ -110,7 +117,7 @@ pub enum Probe {
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 22] = [
+    pub const ALL: [Probe; 23] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -118,6 +125,7 @@ impl Probe {
         Probe::CheckpointAbortedStorage,
         Probe::TolerableFailuresExceeded,
         Probe::ChannelHeldForAlignment,
+        Probe::SnapshotPastBarrier,
         Probe::ChannelSilent,
         Probe::RecoveredTxnCommitted,
         Probe::RecoveredTxnAlreadyCommitted,
@@ -145,6 +153,7 @@ impl Probe {
             Probe::CheckpointAbortedStorage => "checkpoint-aborted-storage",
             Probe::TolerableFailuresExceeded => "tolerable-failures-exceeded",
             Probe::ChannelHeldForAlignment => "channel-held-for-alignment",
+            Probe::SnapshotPastBarrier => "snapshot-past-barrier",
             Probe::ChannelSilent => "channel-silent",
             Probe::RecoveredTxnCommitted => "recovered-txn-committed",
             Probe::RecoveredTxnAlreadyCommitted => "recovered-txn-already-committed",

@@ -1,5 +1,6 @@
 //! `count[k]`: the keyed count with its two-phase-commit sink chained.
-//! Aligns barriers (exactly-once) or counts them (at-least-once); on
+//! Aligns barriers (exactly-once) or counts them (at-least-once, where a
+//! snapshot may include records past a barrier: `snapshot-past-barrier`); on
 //! barrier n pre-commits the open transaction at the sink, snapshots
 //! {operator state, pending transactions}, stores it and acks; on the
 //! completion notice for n commits every pending transaction up to n.
@@ -189,6 +190,7 @@ impl Count {
             }
             match payload {
                 Payload::Records(records) => {
+                    self.aligner.on_records(input);
                     for record in records {
                         self.operator.process(record, &mut self.open);
                     }
@@ -198,8 +200,15 @@ impl Count {
                         .aligner
                         .on_barrier(input, checkpoint)
                         .map_err(|e| e.to_string())?;
-                    if let Aligned::Snapshot(n) = aligned {
-                        self.snapshot(n).await?;
+                    if let Aligned::Snapshot {
+                        checkpoint,
+                        past_barrier,
+                    } = aligned
+                    {
+                        self.snapshot(checkpoint).await?;
+                        if past_barrier {
+                            self.env.ctx.probe(Probe::SnapshotPastBarrier);
+                        }
                         for (i, held) in self.held.iter_mut().enumerate() {
                             work.extend(held.drain(..).map(|p| (i, p)));
                         }
