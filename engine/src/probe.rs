@@ -180,6 +180,7 @@ impl Probe {
         match self {
             Probe::WriteFenced | Probe::ZombieDataFenced | Probe::StaleTxnsAborted => &[Sink],
             Probe::ChannelHeldForAlignment
+            | Probe::SnapshotPastBarrier
             | Probe::ChannelSilent
             | Probe::RecoveredTxnCommitted
             | Probe::RecoveredTxnAlreadyCommitted
