@@ -5,7 +5,7 @@
 //! {operator state, pending transactions}, stores it and acks; on the
 //! completion notice for n commits every pending transaction up to n.
 
-use super::{Inbound, TaskEnv, TaskResult, RECOVERY_IMPOSSIBLE};
+use super::{Inbound, TaskEnv, TaskError, TaskResult};
 use crate::align::{Aligned, Aligner};
 use crate::config::{CheckpointMode, PlantedBug};
 use crate::io::{addr, mpsc, now, sleep};
@@ -138,11 +138,10 @@ impl Count {
             })
             .await?
         {
-            SinkResponse::CommittedBefore { txn } => Err(format!(
-                "{RECOVERY_IMPOSSIBLE}: no checkpoint to restore, but the sink holds {txn} committed \
-                 by an earlier attempt; starting from scratch would duplicate it \
-                 (the checkpoints were lost)"
-            )),
+            SinkResponse::CommittedBefore { txn } => Err(TaskError::RecoveryImpossible(format!(
+                "no checkpoint to restore, but the sink holds {txn} committed by an earlier \
+                 attempt; starting from scratch would duplicate it (the checkpoints were lost)"
+            ))),
             _ => Ok(()),
         }
     }
@@ -153,9 +152,9 @@ impl Count {
                 self.last_heard[input] = self.last_heard[input].max(at);
                 self.on_frame(input, payload).await
             }
-            Inbound::Broken { input, reason } => {
-                Err(format!("input channel {input} broken: {reason}"))
-            }
+            Inbound::Broken { input, reason } => Err(TaskError::Failed(format!(
+                "input channel {input} broken: {reason}"
+            ))),
             Inbound::Notify(checkpoint) => self.on_complete(checkpoint).await,
             Inbound::Start | Inbound::Trigger(_) => Ok(()),
         }
@@ -170,7 +169,9 @@ impl Count {
         {
             Some(input) => Err({
                 self.env.ctx.probe(Probe::ChannelSilent);
-                format!("input channel {input} silent for more than {limit:?}")
+                TaskError::Failed(format!(
+                    "input channel {input} silent for more than {limit:?}"
+                ))
             }),
             None => Ok(()),
         }
@@ -215,7 +216,11 @@ impl Count {
                     }
                 }
                 Payload::Keepalive => {}
-                Payload::Hello => return Err(format!("input channel {input} sent a second hello")),
+                Payload::Hello => {
+                    return Err(TaskError::Failed(format!(
+                        "input channel {input} sent a second hello"
+                    )))
+                }
             }
         }
         Ok(())

@@ -47,12 +47,54 @@ pub struct TaskEnv {
     pub to_jm: UnboundedSender<ToJobManager>,
 }
 
-pub type TaskResult = Result<(), String>;
+/// What a task body returns: `Ok(())` when its inbox closed (it was
+/// cancelled), or the error that failed it.
+pub type TaskResult = Result<(), TaskError>;
 
-/// How a task's failure reason starts when no restart can mend it (the
-/// checkpoints it would need are gone): the jobmanager then fails the job
-/// at once, saying so, instead of restarting into the same failure.
+/// How a failure reason starts when no restart can mend it (the checkpoints
+/// it would need are gone): the Display of [`TaskError::RecoveryImpossible`],
+/// and the jobmanager's own reasons for failing the job at once
+/// (`JobState::Failed`), which scenarios match (`reason = "recovery impossible"`).
 pub const RECOVERY_IMPOSSIBLE: &str = "recovery impossible";
+
+/// Why a subtask failed, as it reaches the jobmanager
+/// (`ToJobManager::TaskFailed`): Flink's task failure, which its
+/// `FailoverStrategy` turns into a restart unless the cause is marked
+/// unrecoverable (Flink's `SuppressRestartsException`).
+///
+/// The Display form is the `reason` traced in `task_failed` events and sent
+/// to the jobmanager; it is part of the trace, so its wording is stable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    /// No restart can mend it: the state of the checkpoint the task
+    /// restores is gone, or the sink holds output of an attempt whose
+    /// checkpoints are gone. The jobmanager fails the job at once
+    /// (`TaskFailed.fatal`). Displayed as `recovery impossible: <why>`
+    /// ([`RECOVERY_IMPOSSIBLE`], a test keeps the two the same).
+    #[error("recovery impossible: {0}")]
+    RecoveryImpossible(String),
+    /// Any other failure (a broken or silent channel, a store, sink or log
+    /// error, undecodable state): a failover restores the job. Displayed as
+    /// the reason alone.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl TaskError {
+    /// Whether no restart can mend the failure: the jobmanager then fails
+    /// the job instead of failing it over.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self, TaskError::RecoveryImpossible(_))
+    }
+}
+
+/// An error reason of a step that a restart can mend (the engine's
+/// internal helpers report reasons as text).
+impl From<String> for TaskError {
+    fn from(reason: String) -> TaskError {
+        TaskError::Failed(reason)
+    }
+}
 
 /// Reads of a state blob whose checksum fails before it counts as corrupt.
 const READ_ATTEMPTS: u32 = 5;
@@ -69,7 +111,8 @@ pub const UPLOAD_RETRY_DELAY: std::time::Duration = std::time::Duration::from_mi
 impl TaskEnv {
     /// Run a task body; an error becomes a `TaskFailed` report.
     pub async fn supervise(self, body: impl std::future::Future<Output = TaskResult>) {
-        if let Err(reason) = body.await {
+        if let Err(error) = body.await {
+            let reason = error.to_string();
             self.ctx.emit(Event::TaskFailed {
                 task: self.task,
                 epoch: self.epoch,
@@ -78,7 +121,7 @@ impl TaskEnv {
             let _ = self.to_jm.send(ToJobManager::TaskFailed {
                 epoch: self.epoch,
                 task: self.task,
-                fatal: reason.starts_with(RECOVERY_IMPOSSIBLE),
+                fatal: error.is_fatal(),
                 reason,
             });
         }
@@ -185,8 +228,12 @@ impl TaskEnv {
         });
     }
 
-    /// Read this task's restored state, verifying size and checksum.
-    pub async fn restored_state(&self) -> Result<Option<(u64, Vec<u8>)>, String> {
+    /// Read this task's restored state, verifying size and checksum: the
+    /// checkpoint id and the bytes, or `None` for a task started from
+    /// scratch. Errors: [`TaskError::RecoveryImpossible`] when the store no
+    /// longer has the blob, else [`TaskError::Failed`] (store unreachable,
+    /// checksum failing [`READ_ATTEMPTS`] times in a row).
+    pub async fn restored_state(&self) -> Result<Option<(u64, Vec<u8>)>, TaskError> {
         let Some(meta) = &self.restore else {
             return Ok(None);
         };
@@ -206,17 +253,16 @@ impl TaskEnv {
             let bytes = match store.call(&req).await.map_err(|e| format!("store: {e}"))? {
                 StoreResponse::Blob(Some(bytes)) => bytes,
                 StoreResponse::Blob(None) => {
-                    return Err(format!(
-                        "{RECOVERY_IMPOSSIBLE}: state {} of checkpoint {checkpoint} is lost: \
-                         the store no longer has it",
+                    return Err(TaskError::RecoveryImpossible(format!(
+                        "state {} of checkpoint {checkpoint} is lost: the store no longer has it",
                         handle.name
-                    ))
+                    )))
                 }
                 other => {
-                    return Err(format!(
+                    return Err(TaskError::Failed(format!(
                         "state {} of checkpoint {checkpoint} unreadable: {other:?}",
                         handle.name
-                    ))
+                    )))
                 }
             };
             let crc = crc32fast::hash(&bytes);
@@ -240,9 +286,31 @@ impl TaskEnv {
                 name: handle.name.clone(),
             });
         }
-        Err(format!(
+        Err(TaskError::Failed(format!(
             "state {} of checkpoint {checkpoint} is corrupt ({READ_ATTEMPTS} reads): {last}",
             handle.name
-        ))
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_recovery_impossible_is_fatal_and_each_displays_as_the_traced_reason() {
+        let lost = TaskError::RecoveryImpossible("state x of checkpoint 3 is lost".to_string());
+        assert!(lost.is_fatal());
+        assert_eq!(
+            lost.to_string(),
+            format!("{RECOVERY_IMPOSSIBLE}: state x of checkpoint 3 is lost")
+        );
+        let broken = TaskError::from("input channel 1 broken: gap".to_string());
+        assert!(!broken.is_fatal());
+        assert_eq!(broken.to_string(), "input channel 1 broken: gap");
+        // A failure whose text merely starts like a fatal one is not fatal:
+        // the variant decides, not the wording.
+        let worded = TaskError::Failed(format!("{RECOVERY_IMPOSSIBLE}? no: sink: timeout"));
+        assert!(!worded.is_fatal());
     }
 }

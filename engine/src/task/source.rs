@@ -2,7 +2,7 @@
 //! routes each record to its count subtask, and on a trigger records its
 //! offset, emits the barrier on every output, stores its state and acks.
 
-use super::{Inbound, TaskEnv, TaskResult};
+use super::{Inbound, TaskEnv, TaskError, TaskResult};
 use crate::config::PlantedBug;
 use crate::event::TaskId;
 use crate::io::{addr, mpsc, now, sleep, timeout, OwnedWriteHalf, TcpStream};
@@ -93,7 +93,7 @@ fn next_slot(due: Duration, period: Duration, now: Duration) -> Duration {
 /// so a cancelled source leaves none behind). One after another, the first
 /// channel would stay silent past its keepalive timeout while the last
 /// ones connect: with parallelism 256, that took longer than 500 ms.
-async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, String> {
+async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, TaskError> {
     let limit = env.ctx.config.timing.rpc_timeout;
     let epoch = env.epoch;
     let downstream = plan
@@ -117,7 +117,7 @@ async fn connect_output(
     channel: u32,
     epoch: u64,
     limit: Duration,
-) -> Result<Output, String> {
+) -> Result<Output, TaskError> {
     let connect = TcpStream::connect((host.as_str(), addr::DATA_PORT));
     let stream = timeout(limit, connect)
         .await
@@ -134,7 +134,7 @@ async fn connect_output(
     Ok(out)
 }
 
-async fn restored_offset(env: &TaskEnv) -> Result<u64, String> {
+async fn restored_offset(env: &TaskEnv) -> Result<u64, TaskError> {
     let Some((_, bytes)) = env.restored_state().await? else {
         return Ok(0);
     };
@@ -199,11 +199,11 @@ async fn send(out: &mut Output, payload: Payload, limit: Duration) -> TaskResult
     out.seq += 1;
     match timeout(limit, wire::send(&mut out.stream, &frame)).await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(format!("channel {}: {e}", out.channel)),
-        Err(_) => Err(format!(
+        Ok(Err(e)) => Err(TaskError::Failed(format!("channel {}: {e}", out.channel))),
+        Err(_) => Err(TaskError::Failed(format!(
             "channel {}: send blocked for {limit:?}",
             out.channel
-        )),
+        ))),
     }
 }
 
