@@ -14,6 +14,7 @@ pub mod event;
 pub mod hosts;
 pub mod io;
 pub mod job;
+pub mod keygroup;
 pub mod operator;
 pub mod probe;
 pub mod proto;

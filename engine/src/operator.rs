@@ -1,77 +1,407 @@
-//! The operator trait user code implements, and the built-in keyed count.
-//! The task's run loop, not the operator, owns barriers and alignment.
+//! The keyed operator API (docs/dataflow.md, "Operator API") and the
+//! type-erased adapter the engine runs it through.
+//!
+//! User code implements [`Operator`]: typed keys, values and per-key state,
+//! as Flink's `KeyedProcessFunction` with a `ValueState` scoped to the
+//! current key and a `TimerService` for event-time timers. The engine wraps
+//! it in [`Keyed`] (boxed as a [`KeyedOperator`]), which decodes input
+//! [`Record`]s (postcard), looks up the key's state in its key group,
+//! encodes the outputs, and snapshots the state per key group
+//! ([`KeyedSnapshot`]). The task's run loop, not the operator, owns
+//! barriers, alignment and the sink.
+//!
+//! Event time: timers are registered, kept per key group and snapshotted;
+//! [`KeyedOperator::advance_watermark`] fires those due. Sources emit no
+//! watermarks yet (step 3 of docs/dataflow.md), so in a run today timers
+//! never fire and [`Context::watermark`] is 0.
 
-use crate::record::{InputRecord, Key, OutputRecord};
-use std::collections::BTreeMap;
+use crate::keygroup;
+use crate::record::{self, Record};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// A keyed stateful operator: lifecycle hooks over one subtask's state.
-pub trait Operator {
-    /// Handle one record, emitting any number of outputs.
-    fn process(&mut self, record: InputRecord, out: &mut Vec<OutputRecord>);
-    /// The operator's whole state as bytes (deterministic for equal state).
-    fn snapshot_state(&self) -> Vec<u8>;
-    /// Replace the state with a snapshot taken by `snapshot_state`.
-    fn restore_state(&mut self, state: &[u8]) -> Result<(), String>;
+/// A keyed stateful operator (Flink's `KeyedProcessFunction`): it sees one
+/// record at a time with the state of that record's key, and emits any
+/// number of records through its [`Context`].
+///
+/// Shapes: `Key` is the input's key (records reach the subtask owning its
+/// key group); `In` the input value; `OutKey`/`Out` the key and value of
+/// what it emits (the next shuffle routes by `OutKey`); `State` the state
+/// of one key (Flink's `ValueState<State>`), `Default` for a key never
+/// seen. All travel as postcard bytes ([`crate::record::encode`]); the
+/// engine owns their serialization, checksums and key-group assignment.
+///
+/// Determinism: the hooks must be pure functions of their arguments and
+/// `self` (no clock, no randomness, no `HashMap` iteration). `self` holds
+/// configuration only: it is not snapshotted, state that must survive a
+/// failure goes in `State`.
+pub trait Operator: 'static {
+    /// The input's key; its postcard form decides the key group.
+    type Key: Serialize + DeserializeOwned + Ord + Clone;
+    /// The input's value.
+    type In: Serialize + DeserializeOwned;
+    /// The key of an emitted record.
+    type OutKey: Serialize + DeserializeOwned;
+    /// The value of an emitted record.
+    type Out: Serialize + DeserializeOwned;
+    /// The state of one key (Flink's `ValueState`), snapshotted at each
+    /// checkpoint and restored after a failure.
+    type State: Serialize + DeserializeOwned + Default;
+
+    /// Handle one record of `key` (Flink's `processElement`), with that
+    /// key's state to read and update.
+    fn process(
+        &mut self,
+        key: &Self::Key,
+        value: Self::In,
+        state: &mut Self::State,
+        ctx: &mut Context<'_, Self::OutKey, Self::Out>,
+    );
+
+    /// An event-time timer registered for `key` at `time` (ms) fired: the
+    /// watermark passed it (Flink's `onTimer`). The default does nothing.
+    fn on_timer(
+        &mut self,
+        key: &Self::Key,
+        time: u64,
+        state: &mut Self::State,
+        ctx: &mut Context<'_, Self::OutKey, Self::Out>,
+    ) {
+        let _ = (key, time, state, ctx);
+    }
 }
 
-/// `keyed-count`: each record yields `(key, count)` where count is how many
-/// records of that key this subtask has seen, this one included.
-#[derive(Debug, Default)]
-pub struct KeyedCount {
-    counts: BTreeMap<Key, u64>,
+/// What a hook of an [`Operator`] may do besides updating its state: emit
+/// records, register event-time timers for the current key (Flink's
+/// `Context` with its `TimerService`), and read the current timestamp and
+/// watermark. Times are event time in milliseconds.
+pub struct Context<'a, K, V> {
+    emitted: &'a mut Vec<(K, V, u64)>,
+    timers: &'a mut Vec<u64>,
+    timestamp: u64,
+    watermark: u64,
 }
 
-impl Operator for KeyedCount {
-    fn process(&mut self, record: InputRecord, out: &mut Vec<OutputRecord>) {
-        let count = self.counts.entry(record.key).or_insert(0);
-        *count += 1;
-        out.push(OutputRecord {
-            key: record.key,
-            count: *count,
-            partition: record.partition,
-            offset: record.offset,
-        });
+impl<K, V> Context<'_, K, V> {
+    /// Emit `(key, value)` at the current [`timestamp`](Self::timestamp).
+    pub fn emit(&mut self, key: K, value: V) {
+        self.emitted.push((key, value, self.timestamp));
     }
 
-    fn snapshot_state(&self) -> Vec<u8> {
-        postcard::to_stdvec(&self.counts).expect("in-memory postcard encoding cannot fail")
+    /// Emit `(key, value)` at event time `timestamp` (ms).
+    pub fn emit_at(&mut self, key: K, value: V, timestamp: u64) {
+        self.emitted.push((key, value, timestamp));
     }
 
-    fn restore_state(&mut self, state: &[u8]) -> Result<(), String> {
-        self.counts = postcard::from_bytes(state)
-            .map_err(|e| format!("undecodable keyed-count state: {e}"))?;
+    /// Fire [`Operator::on_timer`] for the current key once the watermark
+    /// reaches `time` (ms) (Flink's `registerEventTimeTimer`). Registering
+    /// the same time twice for a key fires it once.
+    pub fn register_timer(&mut self, time: u64) {
+        self.timers.push(time);
+    }
+
+    /// The event time (ms) of the record being processed, or the time of
+    /// the timer firing.
+    pub fn timestamp(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// The subtask's current watermark (ms): 0 until the first arrives.
+    pub fn watermark(&self) -> u64 {
+        self.watermark
+    }
+}
+
+/// Why the adapter could not run an operator step. Each fails the task
+/// (`TaskError::Operator`), and the job fails over.
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    /// Input bytes that are not the postcard form of the operator's type:
+    /// `what` is `key`, `value`, `state` or `snapshot`.
+    #[error("undecodable {what}: {source}")]
+    Decode {
+        what: &'static str,
+        #[source]
+        source: postcard::Error,
+    },
+    /// An output the operator built that postcard cannot encode.
+    #[error("unencodable {what}: {source}")]
+    Encode {
+        what: &'static str,
+        #[source]
+        source: postcard::Error,
+    },
+    /// A snapshot holding a key outside the key group it files it under,
+    /// or the same key group twice: not a snapshot this adapter wrote.
+    #[error("snapshot files a key of key group {actual} under key group {filed}")]
+    WrongKeyGroup { filed: u32, actual: u32 },
+    /// A snapshot listing the same key group twice.
+    #[error("snapshot lists key group {0} twice")]
+    DuplicateKeyGroup(u32),
+}
+
+/// One keyed operator of a subtask with its types erased: what the task's
+/// run loop drives. Records in and out are engine [`Record`]s.
+pub trait KeyedOperator {
+    /// Process one input record, appending its outputs to `out` (each
+    /// inherits the input's `origin`). Errors: an undecodable key or value,
+    /// an unencodable output.
+    fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError>;
+    /// The watermark rose to `watermark` (ms): fire every timer at or
+    /// before it, in (time, key group, key) order, appending outputs
+    /// (origin `None`). A lower or equal watermark does nothing; a timer a
+    /// firing registers at or before `watermark` fires at the next rise.
+    fn advance_watermark(
+        &mut self,
+        watermark: u64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), OperatorError>;
+    /// The whole keyed state and timers: a postcard [`KeyedSnapshot`],
+    /// deterministic for equal state. The watermark is not in it (it is
+    /// recomputed after a restore, as in Flink).
+    fn snapshot(&self) -> Result<Vec<u8>, OperatorError>;
+    /// Replace the state with one [`snapshot`](Self::snapshot) wrote.
+    /// Errors: undecodable bytes, a key filed under the wrong key group.
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), OperatorError>;
+}
+
+/// A keyed operator's snapshot: per key group, in ascending key group
+/// order, so that a later rescale can hand key groups to other subtasks.
+/// Encoded with postcard; its crc32 is the `operator_digest` a keyed
+/// subtask reports (`Event::StateSnapshotted`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyedSnapshot {
+    /// Only key groups holding state or timers, ascending.
+    pub groups: Vec<KeyGroupSnapshot>,
+}
+
+/// The state and timers of one key group.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyGroupSnapshot {
+    /// In `0..max_parallelism`.
+    pub group: u32,
+    /// (serialized key, serialized state), ascending by key bytes.
+    pub state: Vec<(Vec<u8>, Vec<u8>)>,
+    /// (time in ms, serialized key), ascending.
+    pub timers: Vec<(u64, Vec<u8>)>,
+}
+
+impl KeyedSnapshot {
+    /// The snapshot's bytes (postcard).
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).expect("in-memory postcard encoding of byte vectors cannot fail")
+    }
+}
+
+/// The state and timers of one key group, typed.
+struct Group<S> {
+    state: BTreeMap<Vec<u8>, S>,
+    timers: BTreeSet<(u64, Vec<u8>)>,
+}
+
+impl<S> Default for Group<S> {
+    fn default() -> Self {
+        Group {
+            state: BTreeMap::new(),
+            timers: BTreeSet::new(),
+        }
+    }
+}
+
+/// The type-erased adapter around an [`Operator`]: keyed state per key
+/// group in `BTreeMap`s (deterministic order), keyed by the key's
+/// serialized bytes (postcard's encoding is canonical, so equal keys have
+/// equal bytes).
+pub struct Keyed<O: Operator> {
+    operator: O,
+    max_parallelism: u32,
+    groups: BTreeMap<u32, Group<O::State>>,
+    watermark: u64,
+    emitted: Vec<(O::OutKey, O::Out, u64)>,
+    timers: Vec<u64>,
+}
+
+impl<O: Operator> Keyed<O> {
+    /// `operator` over `max_parallelism` key groups (Flink's `maxParallelism`).
+    pub fn new(operator: O, max_parallelism: u32) -> Self {
+        Keyed {
+            operator,
+            max_parallelism,
+            groups: BTreeMap::new(),
+            watermark: 0,
+            emitted: Vec::new(),
+            timers: Vec::new(),
+        }
+    }
+
+    /// Boxed for the run loop.
+    pub fn boxed(operator: O, max_parallelism: u32) -> Box<dyn KeyedOperator> {
+        Box::new(Keyed::new(operator, max_parallelism))
+    }
+
+    /// Encode what the last hook emitted, and file the timers it
+    /// registered for `key` in `group`.
+    fn flush(
+        &mut self,
+        group: u32,
+        key: &[u8],
+        origin: Option<(u32, u64)>,
+        out: &mut Vec<Record>,
+    ) -> Result<(), OperatorError> {
+        for (k, v, timestamp) in self.emitted.drain(..) {
+            out.push(Record {
+                key: record::encode(&k).map_err(|source| OperatorError::Encode {
+                    what: "output key",
+                    source,
+                })?,
+                value: record::encode(&v).map_err(|source| OperatorError::Encode {
+                    what: "output value",
+                    source,
+                })?,
+                timestamp,
+                origin,
+            });
+        }
+        if !self.timers.is_empty() {
+            let timers = &mut self.groups.entry(group).or_default().timers;
+            timers.extend(self.timers.drain(..).map(|t| (t, key.to_vec())));
+        }
         Ok(())
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, OperatorError> {
+    record::decode(bytes).map_err(|source| OperatorError::Decode { what, source })
+}
 
-    fn rec(key: Key, offset: u64) -> InputRecord {
-        InputRecord {
-            key,
-            partition: 0,
-            offset,
+impl<O: Operator> KeyedOperator for Keyed<O> {
+    fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError> {
+        let key: O::Key = decode(&input.key, "key")?;
+        let value: O::In = decode(&input.value, "value")?;
+        let group = keygroup::key_group(&input.key, self.max_parallelism);
+        let states = &mut self.groups.entry(group).or_default().state;
+        if !states.contains_key(&input.key) {
+            states.insert(input.key.clone(), O::State::default());
         }
+        let state = states
+            .get_mut(&input.key)
+            .expect("the key's state was just inserted if it was missing");
+        let mut ctx = Context {
+            emitted: &mut self.emitted,
+            timers: &mut self.timers,
+            timestamp: input.timestamp,
+            watermark: self.watermark,
+        };
+        self.operator.process(&key, value, state, &mut ctx);
+        self.flush(group, &input.key, input.origin, out)
     }
 
-    #[test]
-    fn counts_per_key_and_survive_a_snapshot_round_trip() {
-        let mut op = KeyedCount::default();
-        let mut out = Vec::new();
-        for (i, k) in [1, 2, 1].into_iter().enumerate() {
-            op.process(rec(k, i as u64), &mut out);
+    fn advance_watermark(
+        &mut self,
+        watermark: u64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), OperatorError> {
+        if watermark <= self.watermark {
+            return Ok(());
         }
-        assert_eq!(
-            out.iter().map(|o| (o.key, o.count)).collect::<Vec<_>>(),
-            vec![(1, 1), (2, 1), (1, 2)]
-        );
-        let mut restored = KeyedCount::default();
-        restored.restore_state(&op.snapshot_state()).unwrap();
-        out.clear();
-        restored.process(rec(1, 3), &mut out);
-        assert_eq!(out[0].count, 3);
-        assert!(restored.restore_state(&[0xff, 0xff, 0xff]).is_err());
+        self.watermark = watermark;
+        let mut due = Vec::new();
+        for (group, g) in &mut self.groups {
+            while let Some(first) = g.timers.first().filter(|(t, _)| *t <= watermark) {
+                let first = first.clone();
+                g.timers.remove(&first);
+                due.push((first.0, *group, first.1));
+            }
+        }
+        due.sort();
+        for (time, group, key_bytes) in due {
+            let key: O::Key = decode(&key_bytes, "timer key")?;
+            let states = &mut self.groups.entry(group).or_default().state;
+            let state = states.entry(key_bytes.clone()).or_default();
+            let mut ctx = Context {
+                emitted: &mut self.emitted,
+                timers: &mut self.timers,
+                timestamp: time,
+                watermark,
+            };
+            self.operator.on_timer(&key, time, state, &mut ctx);
+            self.flush(group, &key_bytes, None, out)?;
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Result<Vec<u8>, OperatorError> {
+        let mut groups = Vec::with_capacity(self.groups.len());
+        for (group, g) in &self.groups {
+            let mut state = Vec::with_capacity(g.state.len());
+            for (key, value) in &g.state {
+                let value = record::encode(value).map_err(|source| OperatorError::Encode {
+                    what: "state",
+                    source,
+                })?;
+                state.push((key.clone(), value));
+            }
+            let timers = g.timers.iter().cloned().collect();
+            groups.push(KeyGroupSnapshot {
+                group: *group,
+                state,
+                timers,
+            });
+        }
+        Ok(KeyedSnapshot { groups }.encode())
+    }
+
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), OperatorError> {
+        let snapshot: KeyedSnapshot = decode(bytes, "snapshot")?;
+        let mut groups = BTreeMap::new();
+        for g in snapshot.groups {
+            let filed = g.group;
+            let check = |key: &[u8]| {
+                let actual = keygroup::key_group(key, self.max_parallelism);
+                (actual == filed)
+                    .then_some(())
+                    .ok_or(OperatorError::WrongKeyGroup { filed, actual })
+            };
+            let mut group = Group::<O::State>::default();
+            for (key, value) in g.state {
+                check(&key)?;
+                group.state.insert(key, decode(&value, "state")?);
+            }
+            for (time, key) in g.timers {
+                check(&key)?;
+                group.timers.insert((time, key));
+            }
+            if groups.insert(filed, group).is_some() {
+                return Err(OperatorError::DuplicateKeyGroup(filed));
+            }
+        }
+        self.groups = groups;
+        Ok(())
     }
 }
+
+/// `keyed-count`: each record of key `k` yields `(k, n)` where `n` is how
+/// many records of `k` this subtask has seen, this one included. Key: the
+/// workload's `u32` key; input value `()`; output `(key, count)`; state
+/// the count so far.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyedCount;
+
+impl Operator for KeyedCount {
+    type Key = u32;
+    type In = ();
+    type OutKey = u32;
+    type Out = u64;
+    type State = u64;
+
+    fn process(&mut self, key: &u32, (): (), count: &mut u64, ctx: &mut Context<'_, u32, u64>) {
+        *count += 1;
+        ctx.emit(*key, *count);
+    }
+}
+
+pub mod legacy;
+
+#[cfg(test)]
+mod tests;

@@ -1,8 +1,43 @@
-//! Records that flow through the reference job, and the identities that tie
-//! an output record back to the input record that produced it.
+//! Records: the engine's own ([`Record`], bytes with a timestamp and an
+//! origin, as channels and the sink carry them), the reference job's typed
+//! ones, and the identities that tie an output record back to the input
+//! record that produced it.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// A record inside the engine (docs/dataflow.md, "Records"; Flink's
+/// `StreamRecord`): key and value are the postcard encodings
+/// ([`encode`]) of an operator's typed key and value, so records are bytes
+/// at channel boundaries and typed only inside an operator.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Record {
+    /// The serialized key: its FNV-1a 64 decides the key group (`keygroup`).
+    pub key: Vec<u8>,
+    /// The serialized value.
+    pub value: Vec<u8>,
+    /// Event time in milliseconds. keyed-count's input carries no event
+    /// time: its records are at 0.
+    pub timestamp: u64,
+    /// `(partition, offset)` of the input record whose processing produced
+    /// this one, inherited along the chain; `None` for output a timer emits.
+    pub origin: Option<(u32, u64)>,
+}
+
+/// The engine's encoding of keys, values and state: postcard, whose
+/// encoding is canonical (equal values, equal bytes), so serialized keys
+/// can be compared and hashed. Errors: only types postcard cannot encode
+/// (a sequence of unknown length).
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, postcard::Error> {
+    postcard::to_stdvec(value)
+}
+
+/// The inverse of [`encode`]. Errors: bytes that are not the postcard form
+/// of a `T`.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, postcard::Error> {
+    postcard::from_bytes(bytes)
+}
 
 /// A key of the reference workload (`key-17` when printed).
 pub type Key = u32;
@@ -31,6 +66,20 @@ impl OutputRecord {
             key: self.key,
             partition: self.partition,
             offset: self.offset,
+        }
+    }
+}
+
+impl InputRecord {
+    /// The engine record a source emits for this log record: key the
+    /// encoded `u32` key, value `()` (no bytes), timestamp 0, origin
+    /// `(partition, offset)`.
+    pub fn to_record(&self) -> Record {
+        Record {
+            key: encode(&self.key).expect("postcard encodes a u32"),
+            value: Vec::new(),
+            timestamp: 0,
+            origin: Some((self.partition, self.offset)),
         }
     }
 }
@@ -104,5 +153,20 @@ mod tests {
         assert!(TxnId::try_from("txn-sx-e2-c3".to_string()).is_err());
         let bytes = postcard::to_stdvec(&txn).unwrap();
         assert_eq!(postcard::from_bytes::<TxnId>(&bytes).unwrap(), txn);
+    }
+
+    #[test]
+    fn a_log_record_becomes_an_engine_record_keyed_by_its_encoded_key() {
+        let input = InputRecord {
+            key: 300,
+            partition: 2,
+            offset: 9,
+        };
+        let record = input.to_record();
+        assert_eq!(record.key, vec![0xac, 0x02], "postcard varint of 300");
+        assert_eq!(decode::<u32>(&record.key).unwrap(), 300);
+        assert_eq!(record.value, encode(&()).unwrap());
+        assert_eq!((record.timestamp, record.origin), (0, Some((2, 9))));
+        assert!(decode::<u32>(&[0xff; 6]).is_err());
     }
 }

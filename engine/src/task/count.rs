@@ -9,7 +9,7 @@ use super::{Inbound, TaskEnv, TaskError, TaskResult};
 use crate::align::{Aligned, Aligner};
 use crate::config::{CheckpointMode, PlantedBug};
 use crate::io::{addr, mpsc, now, sleep};
-use crate::operator::{KeyedCount, Operator};
+use crate::operator::legacy::{KeyedCount, Operator};
 use crate::probe::Probe;
 use crate::proto::{Payload, SinkOp, SinkRequest, SinkResponse, ToJobManager};
 use crate::record::{OutputRecord, TxnId};

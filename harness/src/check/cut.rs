@@ -24,7 +24,7 @@ use crate::violation::{Checker, Violation};
 use flinch_engine::config::{CheckpointMode, JobConfig};
 use flinch_engine::event::{Event, TaskId};
 use flinch_engine::job::Plan;
-use flinch_engine::operator::{KeyedCount, Operator};
+use flinch_engine::operator::legacy::{KeyedCount, Operator};
 use flinch_engine::record::InputRecord;
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -11,7 +11,7 @@ use crate::trace::{TraceEvent, What};
 use crate::violation::Violation;
 use flinch_engine::config::{JobConfig, RestartConfig, TopologyConfig, WorkloadConfig};
 use flinch_engine::event::{Event, JobState, TaskId, Vertex};
-use flinch_engine::operator::{KeyedCount, Operator};
+use flinch_engine::operator::legacy::{KeyedCount, Operator};
 use flinch_engine::record::{InputRecord, Key, OutputRecord, TxnId};
 use flinch_engine::workload::generate;
 use std::collections::BTreeMap;

@@ -1,0 +1,202 @@
+use super::*;
+
+fn input(key: u32, offset: u64) -> Record {
+    Record {
+        key: record::encode(&key).unwrap(),
+        value: record::encode(&()).unwrap(),
+        timestamp: 7,
+        origin: Some((1, offset)),
+    }
+}
+
+fn counts(out: &[Record]) -> Vec<(u32, u64, Option<(u32, u64)>)> {
+    let decoded = |r: &Record| {
+        let key: u32 = record::decode(&r.key).unwrap();
+        let count: u64 = record::decode(&r.value).unwrap();
+        (key, count, r.origin)
+    };
+    out.iter().map(decoded).collect()
+}
+
+#[test]
+fn keyed_count_counts_per_key_with_origin_and_survives_a_snapshot_round_trip() {
+    let mut op = Keyed::boxed(KeyedCount, 128);
+    let mut out = Vec::new();
+    for (i, k) in [1, 2, 1].into_iter().enumerate() {
+        op.process(input(k, i as u64), &mut out).unwrap();
+    }
+    assert_eq!(
+        counts(&out),
+        vec![
+            (1, 1, Some((1, 0))),
+            (2, 1, Some((1, 1))),
+            (1, 2, Some((1, 2)))
+        ]
+    );
+    assert!(
+        out.iter().all(|r| r.timestamp == 7),
+        "outputs at the input's time"
+    );
+    let mut restored = Keyed::boxed(KeyedCount, 128);
+    restored.restore(&op.snapshot().unwrap()).unwrap();
+    out.clear();
+    restored.process(input(1, 3), &mut out).unwrap();
+    assert_eq!(counts(&out), vec![(1, 3, Some((1, 3)))]);
+    assert!(matches!(
+        restored.restore(&[0xff, 0xff, 0xff]),
+        Err(OperatorError::Decode {
+            what: "snapshot",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn a_snapshot_is_per_key_group_in_ascending_order_and_deterministic() {
+    let mut op = Keyed::new(KeyedCount, 4);
+    let mut out = Vec::new();
+    for k in [9, 3, 5, 3, 0, 12, 7] {
+        op.process(input(k, 0), &mut out).unwrap();
+    }
+    let bytes = op.snapshot().unwrap();
+    let snapshot: KeyedSnapshot = record::decode(&bytes).unwrap();
+    let groups: Vec<u32> = snapshot.groups.iter().map(|g| g.group).collect();
+    assert!(groups.windows(2).all(|w| w[0] < w[1]), "{groups:?}");
+    for g in &snapshot.groups {
+        for (key, _) in &g.state {
+            assert_eq!(keygroup::key_group(key, 4), g.group);
+        }
+    }
+    let total: u64 = snapshot
+        .groups
+        .iter()
+        .flat_map(|g| &g.state)
+        .map(|(_, v)| record::decode::<u64>(v).unwrap())
+        .sum();
+    assert_eq!(total, 7);
+    // The same records in another order give the same bytes.
+    let mut other = Keyed::new(KeyedCount, 4);
+    for k in [7, 12, 0, 3, 5, 3, 9] {
+        other.process(input(k, 0), &mut out).unwrap();
+    }
+    assert_eq!(other.snapshot().unwrap(), bytes);
+    assert_eq!(snapshot.encode(), bytes);
+}
+
+#[test]
+fn a_snapshot_filing_a_key_under_another_key_group_is_refused() {
+    let key = record::encode(&5u32).unwrap();
+    let actual = keygroup::key_group(&key, 8);
+    let filed = (actual + 1) % 8;
+    let forged = KeyedSnapshot {
+        groups: vec![KeyGroupSnapshot {
+            group: filed,
+            state: vec![(key.clone(), record::encode(&1u64).unwrap())],
+            timers: Vec::new(),
+        }],
+    };
+    let mut op = Keyed::new(KeyedCount, 8);
+    assert!(matches!(
+        op.restore(&forged.encode()),
+        Err(OperatorError::WrongKeyGroup { filed: f, actual: a }) if f == filed && a == actual
+    ));
+    let twice = KeyedSnapshot {
+        groups: vec![
+            KeyGroupSnapshot {
+                group: actual,
+                ..KeyGroupSnapshot::default()
+            };
+            2
+        ],
+    };
+    assert!(matches!(
+        op.restore(&twice.encode()),
+        Err(OperatorError::DuplicateKeyGroup(g)) if g == actual
+    ));
+    // The boundary: a correctly filed key, and an empty snapshot.
+    let right = KeyedSnapshot {
+        groups: vec![KeyGroupSnapshot {
+            group: actual,
+            state: vec![(key, record::encode(&1u64).unwrap())],
+            timers: Vec::new(),
+        }],
+    };
+    op.restore(&right.encode()).unwrap();
+    op.restore(&KeyedSnapshot::default().encode()).unwrap();
+}
+
+#[test]
+fn an_undecodable_input_key_is_an_error_not_a_panic() {
+    let mut op = Keyed::new(KeyedCount, 8);
+    let bad = Record {
+        key: vec![0xff; 6],
+        ..input(1, 0)
+    };
+    assert!(matches!(
+        op.process(bad, &mut Vec::new()),
+        Err(OperatorError::Decode { what: "key", .. })
+    ));
+}
+
+/// Sums values per key and emits the sum when the timer at the record's
+/// time + 10 fires.
+struct SumAtTimer;
+
+impl Operator for SumAtTimer {
+    type Key = u32;
+    type In = u64;
+    type OutKey = u32;
+    type Out = u64;
+    type State = u64;
+
+    fn process(&mut self, _: &u32, value: u64, sum: &mut u64, ctx: &mut Context<'_, u32, u64>) {
+        *sum += value;
+        ctx.register_timer(ctx.timestamp() + 10);
+    }
+
+    fn on_timer(&mut self, key: &u32, _: u64, sum: &mut u64, ctx: &mut Context<'_, u32, u64>) {
+        ctx.emit(*key, *sum);
+    }
+}
+
+fn valued(key: u32, value: u64, timestamp: u64) -> Record {
+    Record {
+        key: record::encode(&key).unwrap(),
+        value: record::encode(&value).unwrap(),
+        timestamp,
+        origin: Some((0, 0)),
+    }
+}
+
+#[test]
+fn timers_are_snapshotted_and_fire_in_time_order_when_the_watermark_passes_them() {
+    let mut op = Keyed::new(SumAtTimer, 16);
+    let mut out = Vec::new();
+    op.process(valued(1, 5, 100), &mut out).unwrap();
+    op.process(valued(2, 7, 95), &mut out).unwrap();
+    op.process(valued(1, 1, 100), &mut out).unwrap();
+    assert!(out.is_empty());
+    // Restored elsewhere, the timers come along; the watermark does not.
+    let mut restored = Keyed::new(SumAtTimer, 16);
+    restored.restore(&op.snapshot().unwrap()).unwrap();
+    restored.advance_watermark(104, &mut out).unwrap();
+    assert!(out.is_empty(), "no timer is due before 105");
+    restored.advance_watermark(110, &mut out).unwrap();
+    let fired: Vec<(u32, u64, u64, Option<(u32, u64)>)> = out
+        .iter()
+        .map(|r| {
+            let key: u32 = record::decode(&r.key).unwrap();
+            let sum: u64 = record::decode(&r.value).unwrap();
+            (key, sum, r.timestamp, r.origin)
+        })
+        .collect();
+    // Key 2's timer (105) first, then key 1's (110, registered twice, fires once).
+    assert_eq!(fired, vec![(2, 7, 105, None), (1, 6, 110, None)]);
+    out.clear();
+    restored.advance_watermark(110, &mut out).unwrap();
+    restored.advance_watermark(50, &mut out).unwrap();
+    assert!(
+        out.is_empty(),
+        "a watermark that does not rise fires nothing"
+    );
+}
