@@ -173,8 +173,8 @@ pub enum Event {
         reason: String,
     },
     /// A task's state at a checkpoint, with its digest (crc32 of the bytes).
-    /// `operator_digest` is the keyed operator's own state (crc32 of
-    /// `Operator::snapshot_state`), for checking it against an oracle;
+    /// `operator_digest` is the keyed operator's own state (crc32 of its
+    /// encoded `operator::KeyedSnapshot`), for checking it against an oracle;
     /// sources have none (their state is the offset).
     StateSnapshotted {
         checkpoint: u64,

@@ -9,7 +9,7 @@
 
 use crate::config::JobConfig;
 use crate::event::{TaskId, Vertex};
-use crate::record::Key;
+use crate::keygroup;
 
 /// One vertex of the job graph: its name and how many subtasks it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,22 +152,14 @@ impl Plan {
         before + from.subtask * self.vertices[index + 1].parallelism + to
     }
 
-    /// Which subtask of a vertex with `parallelism` subtasks a key goes to:
-    /// hash into a key group, then key groups to subtasks as Flink does
-    /// (`KeyGroupRangeAssignment`: `kg * parallelism / max_parallelism`).
-    pub fn route(&self, key: Key, parallelism: u32) -> u32 {
-        let group = mix(u64::from(key)) % u64::from(self.max_parallelism);
-        (group * u64::from(parallelism) / u64::from(self.max_parallelism)) as u32
+    /// Which subtask of a vertex with `parallelism` subtasks the key
+    /// serialized as `key` goes to: its key group (FNV-1a 64 of the bytes
+    /// mod `max_parallelism`), then key groups to subtasks as Flink does
+    /// (`KeyGroupRangeAssignment`: `kg * parallelism / max_parallelism`);
+    /// see [`keygroup`].
+    pub fn route(&self, key: &[u8], parallelism: u32) -> u32 {
+        keygroup::route(key, parallelism, self.max_parallelism)
     }
-}
-
-/// A fixed 64-bit finalizer (splitmix64), so routing never depends on the
-/// process's hasher seed.
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
 }
 
 #[cfg(test)]
@@ -196,8 +188,9 @@ mod tests {
         let plan = Plan::new(&JobConfig::default());
         let counts = plan.sink_vertex().parallelism;
         let mut hit = vec![false; counts as usize];
-        for key in 0..16 {
-            hit[plan.route(key, counts) as usize] = true;
+        for key in 0..16u32 {
+            let key = crate::record::encode(&key).unwrap();
+            hit[plan.route(&key, counts) as usize] = true;
         }
         assert!(hit.iter().all(|h| *h));
     }

@@ -1,5 +1,5 @@
-//! Key groups: which subtask of a keyed vertex owns a key (docs/dataflow.md,
-//! "Routing"), as Flink's `KeyGroupRangeAssignment` does, with FNV-1a 64
+//! Key groups: which subtask of a keyed vertex owns a key (the routing of
+//! docs/dataflow.md), as Flink's `KeyGroupRangeAssignment` does, with FNV-1a 64
 //! over the key's serialized bytes instead of Java's `hashCode` + murmur.
 //!
 //! The hash is fixed and documented, never `std`'s seeded `Hasher`, so a
@@ -21,11 +21,13 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 
 /// The key group, in `0..max_parallelism`, of a key whose serialized form
 /// (postcard, see [`crate::record::encode`]) is `key`:
-/// `fnv1a64(key) mod max_parallelism`. `max_parallelism` (Flink's
-/// `maxParallelism`, `topology.max_parallelism`) is at least 1; 0 is read
-/// as 1 so the function is total.
+/// `fnv1a64(key) mod max_parallelism`, where `max_parallelism` is Flink's
+/// `maxParallelism` (`topology.max_parallelism`).
+///
+/// # Panics
+/// If `max_parallelism` is 0, which scenario validation refuses.
 pub fn key_group(key: &[u8], max_parallelism: u32) -> u32 {
-    let groups = u64::from(max_parallelism.max(1));
+    let groups = u64::from(max_parallelism);
     // The remainder is below `max_parallelism`, a u32.
     (fnv1a64(key) % groups) as u32
 }
@@ -36,8 +38,11 @@ pub fn key_group(key: &[u8], max_parallelism: u32) -> u32 {
 /// subtask owns one contiguous range of key groups. Needs `group <
 /// max_parallelism` and `parallelism <= max_parallelism`, as validation
 /// ensures; computed in u64, so it never overflows.
+///
+/// # Panics
+/// If `max_parallelism` is 0, which scenario validation refuses.
 pub fn subtask_of(group: u32, parallelism: u32, max_parallelism: u32) -> u32 {
-    let subtask = u64::from(group) * u64::from(parallelism) / u64::from(max_parallelism.max(1));
+    let subtask = u64::from(group) * u64::from(parallelism) / u64::from(max_parallelism);
     // Below `parallelism` when `group < max_parallelism`.
     subtask as u32
 }
@@ -85,12 +90,19 @@ mod tests {
         for g in 0..256 {
             assert_eq!(subtask_of(g, 256, 256), g);
         }
-        assert_eq!(key_group(b"x", 0), 0, "0 key groups read as 1");
         assert!(key_group(b"x", u32::MAX) < u32::MAX);
         assert_eq!(
             subtask_of(u32::MAX - 1, u32::MAX, u32::MAX),
             u32::MAX - 1,
             "no overflow"
         );
+    }
+
+    #[test]
+    #[should_panic(expected = "divisor of zero")]
+    fn no_key_groups_is_a_programming_error() {
+        // Validation refuses `max_parallelism = 0`; the CLI's tests use
+        // this panic as a real engine panic.
+        key_group(b"x", 0);
     }
 }

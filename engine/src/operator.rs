@@ -115,7 +115,7 @@ impl<K, V> Context<'_, K, V> {
 
 /// Why the adapter could not run an operator step. Each fails the task
 /// (`TaskError::Operator`), and the job fails over.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OperatorError {
     /// Input bytes that are not the postcard form of the operator's type:
     /// `what` is `key`, `value`, `state` or `snapshot`.
@@ -400,8 +400,6 @@ impl Operator for KeyedCount {
         ctx.emit(*key, *count);
     }
 }
-
-pub mod legacy;
 
 #[cfg(test)]
 mod tests;

@@ -1,7 +1,7 @@
 //! Every message that crosses the simulated network, by connection.
 
 use crate::event::TaskId;
-use crate::record::{InputRecord, OutputRecord, TxnId};
+use crate::record::{InputRecord, Record, TxnId};
 use crate::register::Versioned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -88,10 +88,7 @@ pub struct SinkRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum SinkOp {
     /// Make the transaction durable but invisible.
-    PreCommit {
-        txn: TxnId,
-        records: Vec<OutputRecord>,
-    },
+    PreCommit { txn: TxnId, records: Vec<Record> },
     /// Make it visible; committing a committed transaction is success.
     Commit { txn: TxnId },
     /// Abort every pre-committed transaction of `subtask` from an attempt
@@ -215,7 +212,7 @@ pub struct DataFrame {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     Hello,
-    Records(Vec<InputRecord>),
+    Records(Vec<Record>),
     Barrier(u64),
     Keepalive,
 }

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A record inside the engine (docs/dataflow.md, "Records"; Flink's
+/// A record inside the engine (the records of docs/dataflow.md; Flink's
 /// `StreamRecord`): key and value are the postcard encodings
 /// ([`encode`]) of an operator's typed key and value, so records are bytes
 /// at channel boundaries and typed only inside an operator.

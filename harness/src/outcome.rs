@@ -5,8 +5,32 @@
 use crate::fault::Fault;
 use crate::trace::TraceEvent;
 use flinch_engine::event::JobState;
-use flinch_engine::record::{InputRecord, OutputRecord, TxnId};
+use flinch_engine::record::{self, InputRecord, OutputRecord, Record, TxnId};
 use std::time::Duration;
+
+/// keyed-count's output record from the engine record its sink stored: key
+/// the encoded `u32` key, value the encoded `u64` count, origin the input
+/// record's `(partition, offset)`. The one place the harness reads
+/// keyed-count's engine records, so every checker works on
+/// [`OutputRecord`]s. Errors: a key or value of another type, or no origin
+/// (keyed-count never emits from a timer), naming the transaction.
+pub fn keyed_count_output(txn: TxnId, r: &Record) -> Result<OutputRecord, String> {
+    let bad = |what: &str| format!("{txn} holds a record that is not keyed-count's: {what}");
+    let key = record::decode(&r.key).map_err(|e| bad(&format!("key: {e}")))?;
+    let count = record::decode(&r.value).map_err(|e| bad(&format!("count: {e}")))?;
+    let (partition, offset) = r.origin.ok_or_else(|| bad("no origin"))?;
+    Ok(OutputRecord {
+        key,
+        count,
+        partition,
+        offset,
+    })
+}
+
+/// Every record of a transaction as keyed-count's output.
+pub fn keyed_count_outputs(txn: TxnId, records: &[Record]) -> Result<Vec<OutputRecord>, String> {
+    records.iter().map(|r| keyed_count_output(txn, r)).collect()
+}
 
 /// One committed transaction as found on the sink's disk, in commit order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,4 +67,62 @@ pub struct RunOutcome {
     /// When each fault of the plan fired, in plan order (`None`: never).
     /// Shrinking pins a fault to this time when it removes its anchor.
     pub fired_at: Vec<Option<Duration>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TXN: TxnId = TxnId {
+        subtask: 1,
+        epoch: 2,
+        checkpoint: 3,
+    };
+
+    fn record(count: u64, origin: Option<(u32, u64)>) -> Record {
+        Record {
+            key: record::encode(&17u32).unwrap(),
+            value: record::encode(&count).unwrap(),
+            timestamp: 0,
+            origin,
+        }
+    }
+
+    #[test]
+    fn keyed_counts_engine_records_read_back_as_its_output_records() {
+        let read = keyed_count_outputs(TXN, &[record(4, Some((2, 9)))]);
+        let expected = OutputRecord {
+            key: 17,
+            count: 4,
+            partition: 2,
+            offset: 9,
+        };
+        assert_eq!(read, Ok(vec![expected]));
+        // The largest values the fields hold read back too.
+        let max = Record {
+            key: record::encode(&u32::MAX).unwrap(),
+            ..record(u64::MAX, Some((u32::MAX, u64::MAX)))
+        };
+        assert!(keyed_count_output(TXN, &max).is_ok());
+    }
+
+    #[test]
+    fn a_record_that_is_not_keyed_counts_names_its_transaction() {
+        let no_origin = keyed_count_output(TXN, &record(4, None)).unwrap_err();
+        assert_eq!(
+            no_origin,
+            "txn-s1-e2-c3 holds a record that is not keyed-count's: no origin"
+        );
+        let bad_count = Record {
+            value: Vec::new(),
+            ..record(4, Some((0, 0)))
+        };
+        let err = keyed_count_output(TXN, &bad_count).unwrap_err();
+        assert!(err.starts_with("txn-s1-e2-c3 holds a record that is not keyed-count's: count"));
+        let bad_key = Record {
+            key: vec![0xff; 6],
+            ..record(4, Some((0, 0)))
+        };
+        assert!(keyed_count_output(TXN, &bad_key).is_err());
+    }
 }

@@ -240,7 +240,7 @@ mod tests {
         let report = run_seed(&s, 2);
         let v = broken_run(&report);
         assert_eq!(v.kind, ENGINE_PANIC, "{v}");
-        assert!(v.message.starts_with("engine/src/job.rs:"), "{v}");
+        assert!(v.message.starts_with("engine/src/keygroup.rs:"), "{v}");
         assert!(
             v.message.ends_with(
                 "s of simulated time: attempt to calculate the remainder with a divisor of zero"

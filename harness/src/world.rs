@@ -10,7 +10,7 @@
 //! same run, step for step, as one without a hook.
 
 use crate::fault::{Edge, EventTrigger, Fault, FaultKind, Trigger, ALL_PEERS};
-use crate::outcome::{CommittedTxn, PendingTxn, RunOutcome};
+use crate::outcome::{keyed_count_outputs, CommittedTxn, PendingTxn, RunOutcome};
 use crate::panics::{self, Panic, Phase};
 use crate::scenario::Scenario;
 use crate::trace::{FaultEvent, TraceEvent, What};
@@ -784,7 +784,8 @@ impl World<'_> {
     }
 
     /// The sink's committed transactions, in commit order, and those it
-    /// still holds pre-committed.
+    /// still holds pre-committed, their engine records read back as
+    /// keyed-count's output ([`keyed_count_outputs`]).
     fn read_sink(&self) -> Result<(Vec<CommittedTxn>, Vec<PendingTxn>), String> {
         let fs = self.hosts[addr::SINK].fs.borrow();
         let Some(fs) = fs.as_ref() else {
@@ -795,15 +796,17 @@ impl World<'_> {
             .map_err(|e| format!("reading the sink's committed output: {e}"))?;
         let pending = hosts::sink::read_pending()
             .map_err(|e| format!("reading the sink's pending transactions: {e}"))?;
+        let committed = committed.into_iter().map(|(txn, records)| {
+            let records = keyed_count_outputs(txn, &records)?;
+            Ok(CommittedTxn { txn, records })
+        });
+        let pending = pending.into_iter().map(|(txn, records)| {
+            let records = keyed_count_outputs(txn, &records)?;
+            Ok(PendingTxn { txn, records })
+        });
         Ok((
-            committed
-                .into_iter()
-                .map(|(txn, records)| CommittedTxn { txn, records })
-                .collect(),
-            pending
-                .into_iter()
-                .map(|(txn, records)| PendingTxn { txn, records })
-                .collect(),
+            committed.collect::<Result<_, String>>()?,
+            pending.collect::<Result<_, String>>()?,
         ))
     }
 }

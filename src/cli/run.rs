@@ -1653,7 +1653,7 @@ mod tests {
                 "FAILED: seed 0\nreplay: flinch replay broken.toml --seed 0\nengine panic: a host \
                  panicked in the engine's own code, a bug in the engine (the violation says where)\n\
                  violations: 1 internal (engine-panic)\n  [expected-outcome] engine-panic: \
-                 engine/src/job.rs:"
+                 engine/src/keygroup.rs:"
             ),
             "{text}"
         );

@@ -14,7 +14,7 @@ use crate::io::disk::{self, Disk};
 use crate::io::{addr, sleep};
 use crate::probe::Probe;
 use crate::proto::{SinkOp, SinkRequest, SinkResponse};
-use crate::record::{OutputRecord, TxnId};
+use crate::record::{Record, TxnId};
 use crate::wire;
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -50,7 +50,7 @@ pub async fn run(ctx: HostContext) -> HostResult {
 
 /// Every committed transaction on this host's disk, in commit order. The
 /// harness calls this with the sink's filesystem entered, after the run.
-pub fn read_committed() -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
+pub fn read_committed() -> io::Result<Vec<(TxnId, Vec<Record>)>> {
     read_all(Path::new(COMMITTED))
 }
 
@@ -62,18 +62,18 @@ pub fn read_committed() -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
 /// recovery counts it as committed. Like [`read_committed`], the harness
 /// calls this with the sink's filesystem entered, after the run. Errors: a
 /// file that cannot be read or fails its checksum.
-pub fn read_pending() -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
+pub fn read_pending() -> io::Result<Vec<(TxnId, Vec<Record>)>> {
     read_all(Path::new(PENDING))
 }
 
 /// Every transaction file in `dir`, in file-name order.
-fn read_all(dir: &Path) -> io::Result<Vec<(TxnId, Vec<OutputRecord>)>> {
+fn read_all(dir: &Path) -> io::Result<Vec<(TxnId, Vec<Record>)>> {
     let names = disk::list(dir)?;
     let read = |name: &String| decode(&dir.join(name), disk::read(&dir.join(name))?);
     names.iter().map(read).collect()
 }
 
-fn decode(path: &Path, bytes: Option<Vec<u8>>) -> io::Result<(TxnId, Vec<OutputRecord>)> {
+fn decode(path: &Path, bytes: Option<Vec<u8>>) -> io::Result<(TxnId, Vec<Record>)> {
     let bytes =
         bytes.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))?;
     wire::decode(&bytes).map_err(|e| {
@@ -168,7 +168,7 @@ impl Sink {
         Ok(())
     }
 
-    fn pre_commit(&mut self, txn: TxnId, records: Vec<OutputRecord>) -> io::Result<SinkResponse> {
+    fn pre_commit(&mut self, txn: TxnId, records: Vec<Record>) -> io::Result<SinkResponse> {
         if self.committed.contains(&txn) {
             return Ok(SinkResponse::AlreadyCommitted);
         }

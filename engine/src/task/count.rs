@@ -9,10 +9,10 @@ use super::{Inbound, TaskEnv, TaskError, TaskResult};
 use crate::align::{Aligned, Aligner};
 use crate::config::{CheckpointMode, PlantedBug};
 use crate::io::{addr, mpsc, now, sleep};
-use crate::operator::legacy::{KeyedCount, Operator};
+use crate::operator::{Keyed, KeyedCount, KeyedOperator};
 use crate::probe::Probe;
 use crate::proto::{Payload, SinkOp, SinkRequest, SinkResponse, ToJobManager};
-use crate::record::{OutputRecord, TxnId};
+use crate::record::{Record, TxnId};
 use crate::wire::RpcClient;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -28,9 +28,10 @@ struct Snapshot {
 
 struct Count {
     env: TaskEnv,
-    operator: KeyedCount,
+    /// keyed-count's operator through the keyed adapter.
+    operator: Box<dyn KeyedOperator>,
     /// Output of the open transaction, sent to the sink at pre-commit.
-    open: Vec<OutputRecord>,
+    open: Vec<Record>,
     pending: Vec<TxnId>,
     aligner: Aligner,
     /// Frames of blocked inputs, held (never dropped) until alignment ends.
@@ -48,13 +49,13 @@ pub async fn run(
     let sink = RpcClient::connect(addr::SINK, addr::SINK_PORT, limit)
         .await
         .map_err(|e| format!("sink: {e}"))?;
-    let mut operator = KeyedCount::default();
+    let mut operator = Keyed::boxed(KeyedCount, env.ctx.config.topology.max_parallelism);
     let mut pending = Vec::new();
     let mut restored = 0;
     if let Some((checkpoint, bytes)) = env.restored_state().await? {
         let snap: Snapshot =
             postcard::from_bytes(&bytes).map_err(|e| format!("undecodable count state: {e}"))?;
-        operator.restore_state(&snap.operator)?;
+        operator.restore(&snap.operator)?;
         pending = snap.pending;
         restored = checkpoint;
     }
@@ -193,7 +194,7 @@ impl Count {
                 Payload::Records(records) => {
                     self.aligner.on_records(input);
                     for record in records {
-                        self.operator.process(record, &mut self.open);
+                        self.operator.process(record, &mut self.open)?;
                     }
                 }
                 Payload::Barrier(checkpoint) => {
@@ -243,7 +244,7 @@ impl Count {
             self.pending.push(txn);
         }
         let snap = Snapshot {
-            operator: self.operator.snapshot_state(),
+            operator: self.operator.snapshot()?,
             pending: self.pending.clone(),
         };
         let operator_digest = Some(crc32fast::hash(&snap.operator));

@@ -78,6 +78,10 @@ pub enum TaskError {
     /// the reason alone.
     #[error("{0}")]
     Failed(String),
+    /// The keyed operator could not decode its input or state, or encode
+    /// its output: a failover restores the job.
+    #[error("keyed operator: {0}")]
+    Operator(#[from] crate::operator::OperatorError),
 }
 
 impl TaskError {

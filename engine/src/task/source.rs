@@ -8,7 +8,7 @@ use crate::event::TaskId;
 use crate::io::{addr, mpsc, now, sleep, timeout, OwnedWriteHalf, TcpStream};
 use crate::job::Plan;
 use crate::proto::{DataFrame, FetchRequest, FetchResponse, Payload};
-use crate::record::InputRecord;
+use crate::record::{InputRecord, Record};
 use crate::wire::{self, RpcClient};
 use crate::workload;
 use std::time::Duration;
@@ -165,18 +165,21 @@ async fn snapshot(
     Ok(())
 }
 
-/// Route a batch by key and send one frame per channel: records, or a
-/// keepalive so the receiver can tell a quiet channel from a dead one.
+/// Turn a batch of log records into engine records (key the encoded key,
+/// origin their partition and offset), route them by key group and send
+/// one frame per channel: records, or a keepalive so the receiver can tell
+/// a quiet channel from a dead one.
 async fn emit(
     plan: &Plan,
     outputs: &mut [Output],
     batch: Vec<InputRecord>,
     limit: Duration,
 ) -> TaskResult {
-    let mut per_channel: Vec<Vec<InputRecord>> = vec![Vec::new(); outputs.len()];
+    let mut per_channel: Vec<Vec<Record>> = vec![Vec::new(); outputs.len()];
     let parallelism = outputs.len() as u32;
-    for record in batch {
-        per_channel[plan.route(record.key, parallelism) as usize].push(record);
+    for input in batch {
+        let record = input.to_record();
+        per_channel[plan.route(&record.key, parallelism) as usize].push(record);
     }
     for (out, records) in outputs.iter_mut().zip(per_channel) {
         let payload = if records.is_empty() {

@@ -4,6 +4,7 @@
 //! per checkpoint) and a trace with one failover that restores checkpoint 2,
 //! with the scenarios those runs are correct for.
 
+use crate::check::cut::CountModel;
 use crate::expect::Expectation;
 use crate::outcome::{CommittedTxn, PendingTxn, RunOutcome};
 use crate::scenario::Scenario;
@@ -11,7 +12,6 @@ use crate::trace::{TraceEvent, What};
 use crate::violation::Violation;
 use flinch_engine::config::{JobConfig, RestartConfig, TopologyConfig, WorkloadConfig};
 use flinch_engine::event::{Event, JobState, TaskId, Vertex};
-use flinch_engine::operator::legacy::{KeyedCount, Operator};
 use flinch_engine::record::{InputRecord, Key, OutputRecord, TxnId};
 use flinch_engine::workload::generate;
 use std::collections::BTreeMap;
@@ -282,13 +282,13 @@ fn trace(committed: &[CommittedTxn], partitions: usize) -> Vec<TraceEvent> {
         Event::JobState(JobState::Running { epoch: 1 }),
     )];
     let mut offsets = vec![0; partitions];
-    let mut counted = KeyedCount::default();
+    let mut counted = CountModel::default();
     for txn in committed {
         for r in &txn.records {
             offsets[r.partition as usize] = r.offset + 1;
-            counted.process(r.input(), &mut Vec::new());
+            counted.count(r.key);
         }
-        let operator_digest = crc32fast::hash(&counted.snapshot_state());
+        let operator_digest = counted.digest(TopologyConfig::default().max_parallelism);
         events.extend(checkpoint(txn, offsets.clone(), operator_digest));
         if txn.txn.checkpoint == RESTORED {
             events.extend(failover());

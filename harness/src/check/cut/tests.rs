@@ -54,7 +54,7 @@ fn another_operator_digest_is_an_inconsistent_cut_showing_both_digests() {
     let v = &found[0];
     assert_eq!(v.checker, Checker::ConsistentCut);
     assert_eq!((v.checkpoint, v.task), (Some(RESTORED), Some(COUNT)));
-    let expected = crc32fast::hash(&correct_state(&run, RESTORED).snapshot_state());
+    let expected = correct_state(&run, RESTORED).digest(max_parallelism());
     assert_eq!(
         v.message,
         format!(
@@ -67,15 +67,19 @@ fn another_operator_digest_is_an_inconsistent_cut_showing_both_digests() {
 }
 
 /// The keyed count of every record below checkpoint `n`'s offsets.
-fn correct_state(run: &RunOutcome, n: u64) -> KeyedCount {
+fn correct_state(run: &RunOutcome, n: u64) -> CountModel {
     let offsets = offsets_of(run, n);
-    let mut op = KeyedCount::default();
+    let mut op = CountModel::default();
     for r in input().iter().flatten() {
         if r.offset < offsets[r.partition as usize] {
-            op.process(*r, &mut Vec::new());
+            op.count(r.key);
         }
     }
     op
+}
+
+fn max_parallelism() -> u32 {
+    config().topology.max_parallelism
 }
 
 #[test]
@@ -84,8 +88,8 @@ fn a_snapshot_holding_one_record_beyond_the_offsets_is_caught() {
     let offsets = offsets_of(&run, 3);
     let mut state = correct_state(&run, 3);
     let beyond = input()[1][offsets[1] as usize];
-    state.process(beyond, &mut Vec::new());
-    let leaked = crc32fast::hash(&state.snapshot_state());
+    state.count(beyond.key);
+    let leaked = state.digest(max_parallelism());
     let mut run = run;
     for e in &mut run.trace {
         if let What::Engine(Event::StateSnapshotted {
@@ -267,8 +271,8 @@ fn the_oracle_follows_offsets_forward_and_back() {
     let input = input();
     let plan = Plan::new(&config());
     let routed = route(&input, &plan);
-    let fresh = |offsets: &[u64]| Oracle::new(&routed, 1).at(offsets);
-    let mut oracle = Oracle::new(&routed, 1);
+    let fresh = |offsets: &[u64]| Oracle::new(&routed, 1, plan.max_parallelism).at(offsets);
+    let mut oracle = Oracle::new(&routed, 1, plan.max_parallelism);
     for offsets in [
         [20, 20, 20],
         [40, 41, 40],
@@ -287,4 +291,33 @@ fn the_oracle_follows_offsets_forward_and_back() {
         3,
         "a partition without an offset has none"
     );
+}
+
+#[test]
+fn the_models_digest_is_the_engines_for_the_same_records() {
+    use flinch_engine::operator::{Keyed, KeyedCount, KeyedOperator};
+    for max_parallelism in [1, 4, 128] {
+        let mut engine = Keyed::new(KeyedCount, max_parallelism);
+        let mut model = CountModel::default();
+        assert_eq!(
+            crc32fast::hash(&engine.snapshot().unwrap()),
+            model.digest(max_parallelism),
+            "empty"
+        );
+        for r in input().iter().flatten() {
+            engine.process(r.to_record(), &mut Vec::new()).unwrap();
+            model.count(r.key);
+        }
+        assert_eq!(
+            crc32fast::hash(&engine.snapshot().unwrap()),
+            model.digest(max_parallelism),
+            "{max_parallelism} key groups"
+        );
+        model.count(0);
+        assert_ne!(
+            crc32fast::hash(&engine.snapshot().unwrap()),
+            model.digest(max_parallelism),
+            "one record more"
+        );
+    }
 }
