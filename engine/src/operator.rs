@@ -220,6 +220,9 @@ pub struct Keyed<O: Operator> {
     watermark: u64,
     emitted: Vec<(O::OutKey, O::Out, u64)>,
     timers: Vec<u64>,
+    /// Where an output key is encoded first, to reuse the input key's
+    /// bytes when they are the same (one allocation less per record).
+    scratch: Vec<u8>,
 }
 
 impl<O: Operator> Keyed<O> {
@@ -232,6 +235,7 @@ impl<O: Operator> Keyed<O> {
             watermark: 0,
             emitted: Vec::new(),
             timers: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
@@ -240,21 +244,35 @@ impl<O: Operator> Keyed<O> {
         Box::new(Keyed::new(operator, max_parallelism))
     }
 
-    /// Encode what the last hook emitted, and file the timers it
-    /// registered for `key` in `group`.
+    /// File the timers the last hook registered for `key` in `group`, and
+    /// encode what it emitted (the first output under `key` itself takes
+    /// `key`'s bytes).
     fn flush(
         &mut self,
         group: u32,
-        key: &[u8],
+        key: Vec<u8>,
         origin: Option<(u32, u64)>,
         out: &mut Vec<Record>,
     ) -> Result<(), OperatorError> {
+        if !self.timers.is_empty() {
+            let timers = &mut self.groups.entry(group).or_default().timers;
+            timers.extend(self.timers.drain(..).map(|t| (t, key.clone())));
+        }
+        let mut spare = Some(key);
         for (k, v, timestamp) in self.emitted.drain(..) {
+            let encoded = |source| OperatorError::Encode {
+                what: "output key",
+                source,
+            };
+            self.scratch.clear();
+            let scratch = std::mem::take(&mut self.scratch);
+            self.scratch = postcard::to_extend(&k, scratch).map_err(encoded)?;
+            let key = match spare.take_if(|s| *s == self.scratch) {
+                Some(same) => same,
+                None => self.scratch.clone(),
+            };
             out.push(Record {
-                key: record::encode(&k).map_err(|source| OperatorError::Encode {
-                    what: "output key",
-                    source,
-                })?,
+                key,
                 value: record::encode(&v).map_err(|source| OperatorError::Encode {
                     what: "output value",
                     source,
@@ -262,10 +280,6 @@ impl<O: Operator> Keyed<O> {
                 timestamp,
                 origin,
             });
-        }
-        if !self.timers.is_empty() {
-            let timers = &mut self.groups.entry(group).or_default().timers;
-            timers.extend(self.timers.drain(..).map(|t| (t, key.to_vec())));
         }
         Ok(())
     }
@@ -294,7 +308,7 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
             watermark: self.watermark,
         };
         self.operator.process(&key, value, state, &mut ctx);
-        self.flush(group, &input.key, input.origin, out)
+        self.flush(group, input.key, input.origin, out)
     }
 
     fn advance_watermark(
@@ -326,7 +340,7 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
                 watermark,
             };
             self.operator.on_timer(&key, time, state, &mut ctx);
-            self.flush(group, &key_bytes, None, out)?;
+            self.flush(group, key_bytes, None, out)?;
         }
         Ok(())
     }

@@ -14,8 +14,10 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Record {
     /// The serialized key: its FNV-1a 64 decides the key group (`keygroup`).
+    #[serde(with = "bytes")]
     pub key: Vec<u8>,
     /// The serialized value.
+    #[serde(with = "bytes")]
     pub value: Vec<u8>,
     /// Event time in milliseconds. keyed-count's input carries no event
     /// time: its records are at 0.
@@ -23,6 +25,49 @@ pub struct Record {
     /// `(partition, offset)` of the input record whose processing produced
     /// this one, inherited along the chain; `None` for output a timer emits.
     pub origin: Option<(u32, u64)>,
+}
+
+/// Byte strings through serde's bytes calls: the same postcard encoding as
+/// a `Vec<u8>` (a varint length, then the bytes), copied at once instead of
+/// byte by byte.
+mod bytes {
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::Serializer;
+    use std::fmt;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        d.deserialize_byte_buf(Bytes)
+    }
+
+    struct Bytes;
+
+    impl<'de> Visitor<'de> for Bytes {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a byte string")
+        }
+
+        fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+
+        fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(byte) = seq.next_element()? {
+                out.push(byte);
+            }
+            Ok(out)
+        }
+    }
 }
 
 /// The engine's encoding of keys, values and state: postcard, whose
@@ -168,5 +213,26 @@ mod tests {
         assert_eq!(record.value, encode(&()).unwrap());
         assert_eq!((record.timestamp, record.origin), (0, Some((2, 9))));
         assert!(decode::<u32>(&[0xff; 6]).is_err());
+    }
+
+    #[test]
+    fn a_record_encodes_its_byte_strings_as_a_vec_of_bytes_would() {
+        let record = Record {
+            key: vec![1, 2, 3],
+            value: Vec::new(),
+            timestamp: 5,
+            origin: Some((1, 300)),
+        };
+        let plain = (
+            vec![1u8, 2, 3],
+            Vec::<u8>::new(),
+            5u64,
+            Some((1u32, 300u64)),
+        );
+        let bytes = encode(&record).unwrap();
+        assert_eq!(bytes, encode(&plain).unwrap());
+        assert_eq!(decode::<Record>(&bytes).unwrap(), record);
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
     }
 }

@@ -84,6 +84,21 @@ fn decode(path: &Path, bytes: Option<Vec<u8>>) -> io::Result<(TxnId, Vec<Record>
     })
 }
 
+/// A transaction file's id and record count, its checksum verified, without
+/// decoding its records: a file is `wire::encode(&(txn, records))`, and
+/// postcard writes a `Vec`'s length as the varint a `u64` is written as,
+/// then the elements (which this leaves unread).
+fn decode_header(path: &Path, bytes: Option<&[u8]>) -> io::Result<(TxnId, u64)> {
+    let bytes =
+        bytes.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))?;
+    wire::decode(bytes).map_err(|e| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
+}
+
 impl Sink {
     fn recover(ctx: HostContext) -> io::Result<Sink> {
         let disk = ctx.disk.clone();
@@ -198,9 +213,13 @@ impl Sink {
         // written atomically before the pending one goes: a rename across
         // directories is durable on one side only (turmoil syncs one entry
         // per directory sync), so it could lose committed output on a crash.
-        let (_, records) = decode(&pending_path(txn), self.disk.read(&pending_path(txn))?)?;
+        // The committed copy is the pending file as it is: the checksum is
+        // verified and only the header decoded, not every record.
+        let path = pending_path(txn);
+        let bytes = self.disk.read(&path)?;
+        let (_, records) = decode_header(&path, bytes.as_deref())?;
+        let bytes = bytes.expect("decode_header refuses a missing file");
         let seq = self.next_seq;
-        let bytes = wire::encode(&(txn, &records));
         self.disk.write_atomic(&committed_path(seq, txn), &bytes)?;
         // The durable committed copy is the commit point: record it before
         // anything else can fail, or a retry would commit a second copy.
@@ -210,10 +229,7 @@ impl Sink {
         // A pending copy that cannot be removed now is removed on recovery
         // (a transaction found both pending and committed is committed).
         let _ = self.disk.remove(&pending_path(txn));
-        self.ctx.emit(Event::TxnCommitted {
-            txn,
-            records: records.len() as u64,
-        });
+        self.ctx.emit(Event::TxnCommitted { txn, records });
         Ok(SinkResponse::Done)
     }
 
@@ -279,4 +295,34 @@ fn pending_path(txn: TxnId) -> PathBuf {
 
 fn committed_path(seq: u64, txn: TxnId) -> PathBuf {
     PathBuf::from(COMMITTED).join(format!("{seq:010}-{txn}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transaction_files_header_is_its_id_and_record_count() {
+        let txn = TxnId {
+            subtask: 1,
+            epoch: 2,
+            checkpoint: 3,
+        };
+        let path = Path::new("/sink/pending/x");
+        for n in [0usize, 1, 127, 128, 300] {
+            let input = crate::record::InputRecord {
+                key: 7,
+                partition: 1,
+                offset: 9,
+            };
+            let records = vec![input.to_record(); n];
+            let file = wire::encode(&(txn, &records));
+            assert_eq!(decode_header(path, Some(&file)).unwrap(), (txn, n as u64));
+            assert_eq!(decode(path, Some(file.clone())).unwrap(), (txn, records));
+            let mut corrupt = file;
+            *corrupt.last_mut().unwrap() ^= 1;
+            assert!(decode_header(path, Some(&corrupt)).is_err(), "checksum");
+        }
+        assert!(decode_header(path, None).is_err());
+    }
 }
