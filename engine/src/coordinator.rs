@@ -18,11 +18,23 @@ pub enum Decision {
     Failover { reason: String },
 }
 
+/// Every task acknowledged a checkpoint.
+#[derive(Debug, PartialEq, Eq)]
+pub struct AllAcked {
+    /// The metadata to write durably: once it is, the checkpoint is complete.
+    pub meta: CheckpointMeta,
+    /// Every task acknowledged as finished: once complete, this is a final
+    /// checkpoint (FLIP-147), after which the job may finish.
+    pub finished: bool,
+}
+
 #[derive(Debug)]
 struct Pending {
     triggered_at: Duration,
     acks: BTreeMap<TaskId, StateHandle>,
     offsets: BTreeMap<u32, u64>,
+    /// Every acknowledgement so far came from a finished task.
+    finished: bool,
     /// All acks are in and the metadata is being written.
     writing: bool,
 }
@@ -142,6 +154,7 @@ impl Coordinator {
                 triggered_at: now,
                 acks: BTreeMap::new(),
                 offsets: BTreeMap::new(),
+                finished: true,
                 writing: false,
             };
             self.pending.insert(id, pending);
@@ -179,29 +192,36 @@ impl Coordinator {
         out
     }
 
-    /// A task acknowledged: returns the metadata to write durably when this
-    /// was the last acknowledgement.
+    /// A task acknowledged (`finished`: it had seen end of input on every
+    /// input, see `ToJobManager::Ack`): returns the metadata to write
+    /// durably when this was the last acknowledgement.
     pub fn on_ack(
         &mut self,
         checkpoint: u64,
         task: TaskId,
         handle: StateHandle,
         source_offset: Option<u64>,
-    ) -> Option<CheckpointMeta> {
+        finished: bool,
+    ) -> Option<AllAcked> {
         let pending = self.pending.get_mut(&checkpoint)?;
         if let Some(offset) = source_offset {
             pending.offsets.insert(task.subtask, offset);
         }
+        pending.finished &= finished;
         pending.acks.insert(task, handle);
         if pending.writing || pending.acks.len() < self.tasks.len() {
             return None;
         }
         pending.writing = true;
-        Some(CheckpointMeta {
+        let meta = CheckpointMeta {
             checkpoint,
             epoch: self.epoch,
             offsets: pending.offsets.values().copied().collect(),
             handles: pending.acks.clone(),
+        };
+        Some(AllAcked {
+            meta,
+            finished: pending.finished,
         })
     }
 
@@ -280,9 +300,30 @@ mod tests {
 
     fn ack_all(c: &mut Coordinator, id: u64) -> Option<CheckpointMeta> {
         assert!(c
-            .on_ack(id, task("source"), handle("s"), Some(42))
+            .on_ack(id, task("source"), handle("s"), Some(42), false)
             .is_none());
-        c.on_ack(id, task("count"), handle("c"), None)
+        c.on_ack(id, task("count"), handle("c"), None, false)
+            .map(|all| all.meta)
+    }
+
+    #[test]
+    fn a_checkpoint_is_final_only_when_every_task_acked_as_finished() {
+        let mut c = Coordinator::new(config(), tasks(), vec![]);
+        c.start(1, MS(0));
+        assert_eq!(c.poll(MS(100)), vec![Decision::Trigger(1)]);
+        assert!(c
+            .on_ack(1, task("source"), handle("s"), Some(9), true)
+            .is_none());
+        let all = c.on_ack(1, task("count"), handle("c"), None, false);
+        let all = all.expect("all acked");
+        assert!(!all.finished, "one task had not finished");
+        c.on_written(all.meta, MS(110));
+        assert_eq!(c.poll(MS(200)), vec![Decision::Trigger(2)]);
+        assert!(c
+            .on_ack(2, task("count"), handle("c"), None, true)
+            .is_none());
+        let all = c.on_ack(2, task("source"), handle("s"), Some(9), true);
+        assert_eq!(all.map(|a| a.finished), Some(true));
     }
 
     #[test]

@@ -1,14 +1,15 @@
-//! The job graph and where its subtasks run (docs/dataflow.md). A job is a
-//! chain of vertices: vertex 0 reads the log (one subtask per partition),
-//! each later vertex is fed by the one before through a `key_by` shuffle
-//! (every upstream subtask has a channel to every downstream subtask), and
-//! the two-phase-commit sink is chained onto the last vertex. The built-in
-//! `keyed-count` job is `source[p]` -> key_by -> `count[k]` (keyed count
-//! with the sink chained); with two taskmanagers some channels cross the
-//! network.
+//! The physical side of a job graph (docs/dataflow.md; Flink's
+//! `ExecutionGraph`): how many subtasks each vertex of a
+//! [`JobGraph`] has, where they run, and the channels between them. Vertex 0
+//! reads the log (one subtask per partition), each later vertex is fed by the
+//! one before through a `key_by` shuffle (every upstream subtask has a
+//! channel to every downstream subtask), and the two-phase-commit sink is
+//! chained onto the last vertex. keyed-count is `source[p]` -> key_by ->
+//! `count[k]`; with two taskmanagers some channels cross the network.
 
 use crate::config::JobConfig;
 use crate::event::{TaskId, Vertex};
+use crate::graph::JobGraph;
 use crate::keygroup;
 
 /// One vertex of the job graph: its name and how many subtasks it has.
@@ -30,18 +31,21 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// keyed-count's graph for `config`: `source` (one subtask per
-    /// partition), then `count` (`topology.parallelism` subtasks).
-    pub fn new(config: &JobConfig) -> Self {
-        let vertex = |name: &str, parallelism| VertexPlan {
-            name: Vertex::new(name).expect("the built-in vertex names are valid"),
-            parallelism,
+    /// The plan of `graph` under `config`: the source vertex has one
+    /// subtask per partition (`workload.partitions`), every keyed vertex
+    /// `topology.parallelism`.
+    pub fn new(graph: &JobGraph, config: &JobConfig) -> Self {
+        let parallelism = |i: usize| match i {
+            0 => config.workload.partitions,
+            _ => config.topology.parallelism,
         };
         Plan {
-            vertices: vec![
-                vertex("source", config.workload.partitions),
-                vertex("count", config.topology.parallelism),
-            ],
+            vertices: (graph.vertices().iter().enumerate())
+                .map(|(i, v)| VertexPlan {
+                    name: v.name,
+                    parallelism: parallelism(i),
+                })
+                .collect(),
             taskmanagers: config.topology.taskmanagers,
             max_parallelism: config.topology.max_parallelism,
         }
@@ -168,7 +172,7 @@ mod tests {
 
     #[test]
     fn two_taskmanagers_split_the_subtasks_and_some_channels_cross() {
-        let plan = Plan::new(&JobConfig::default());
+        let plan = Plan::new(&crate::graph::tests::keyed_count(), &JobConfig::default());
         assert_eq!(plan.tasks_on(0), vec![plan.source(0), plan.sink(0)]);
         assert_eq!(plan.tasks_on(1), vec![plan.source(1), plan.sink(1)]);
         let (sources, counts) = (plan.source_vertex(), plan.sink_vertex());
@@ -185,7 +189,7 @@ mod tests {
 
     #[test]
     fn every_count_subtask_gets_some_keys() {
-        let plan = Plan::new(&JobConfig::default());
+        let plan = Plan::new(&crate::graph::tests::keyed_count(), &JobConfig::default());
         let counts = plan.sink_vertex().parallelism;
         let mut hit = vec![false; counts as usize];
         for key in 0..16u32 {

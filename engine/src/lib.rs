@@ -11,6 +11,7 @@ pub mod align;
 pub mod config;
 pub mod coordinator;
 pub mod event;
+pub mod graph;
 pub mod hosts;
 pub mod io;
 pub mod job;

@@ -11,9 +11,9 @@
 //! barriers, alignment and the sink.
 //!
 //! Event time: timers are registered, kept per key group and snapshotted;
-//! [`KeyedOperator::advance_watermark`] fires those due. Sources emit no
-//! watermarks yet (step 3 of docs/dataflow.md), so in a run today timers
-//! never fire and [`Context::watermark`] is 0.
+//! [`KeyedOperator::advance_watermark`] fires those due, as the task's
+//! watermark (the minimum over its inputs) rises; end of input raises it to
+//! `u64::MAX`, which fires every timer left.
 
 use crate::keygroup;
 use crate::record::{self, Record};
@@ -150,13 +150,14 @@ pub trait KeyedOperator {
     fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError>;
     /// The watermark rose to `watermark` (ms): fire every timer at or
     /// before it, in (time, key group, key) order, appending outputs
-    /// (origin `None`). A lower or equal watermark does nothing; a timer a
-    /// firing registers at or before `watermark` fires at the next rise.
+    /// (origin `None`); returns how many fired. A lower or equal watermark
+    /// does nothing; a timer a firing registers at or before `watermark`
+    /// fires at the next rise.
     fn advance_watermark(
         &mut self,
         watermark: u64,
         out: &mut Vec<Record>,
-    ) -> Result<(), OperatorError>;
+    ) -> Result<usize, OperatorError>;
     /// The whole keyed state and timers: a postcard [`KeyedSnapshot`],
     /// deterministic for equal state. The watermark is not in it (it is
     /// recomputed after a restore, as in Flink).
@@ -315,9 +316,9 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
         &mut self,
         watermark: u64,
         out: &mut Vec<Record>,
-    ) -> Result<(), OperatorError> {
+    ) -> Result<usize, OperatorError> {
         if watermark <= self.watermark {
-            return Ok(());
+            return Ok(0);
         }
         self.watermark = watermark;
         let mut due = Vec::new();
@@ -329,6 +330,7 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
             }
         }
         due.sort();
+        let fired = due.len();
         for (time, group, key_bytes) in due {
             let key: O::Key = decode(&key_bytes, "timer key")?;
             let states = &mut self.groups.entry(group).or_default().state;
@@ -342,7 +344,7 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
             self.operator.on_timer(&key, time, state, &mut ctx);
             self.flush(group, key_bytes, None, out)?;
         }
-        Ok(())
+        Ok(fired)
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, OperatorError> {
@@ -395,25 +397,7 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
     }
 }
 
-/// `keyed-count`: each record of key `k` yields `(k, n)` where `n` is how
-/// many records of `k` this subtask has seen, this one included. Key: the
-/// workload's `u32` key; input value `()`; output `(key, count)`; state
-/// the count so far.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct KeyedCount;
-
-impl Operator for KeyedCount {
-    type Key = u32;
-    type In = ();
-    type OutKey = u32;
-    type Out = u64;
-    type State = u64;
-
-    fn process(&mut self, key: &u32, (): (), count: &mut u64, ctx: &mut Context<'_, u32, u64>) {
-        *count += 1;
-        ctx.emit(*key, *count);
-    }
-}
+pub mod chain;
 
 #[cfg(test)]
 mod tests;

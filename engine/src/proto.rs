@@ -1,7 +1,7 @@
 //! Every message that crosses the simulated network, by connection.
 
 use crate::event::TaskId;
-use crate::record::{InputRecord, Record, TxnId};
+use crate::record::{Record, TxnId};
 use crate::register::Versioned;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -18,7 +18,8 @@ pub struct FetchRequest {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FetchResponse {
-    pub records: Vec<InputRecord>,
+    /// Offsets `from..from + records.len()` of the partition.
+    pub records: Vec<Record>,
     /// The partition's length: the source is done when it reaches it.
     pub end: u64,
 }
@@ -76,7 +77,7 @@ pub enum StoreResponse {
     Error(String),
 }
 
-// ---- count task <-> sink ----
+// ---- sink subtask (the last vertex's) <-> sink ----
 
 /// A request to the sink host from a sink subtask of job attempt `epoch`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -176,6 +177,11 @@ pub enum ToJobManager {
         task: TaskId,
         handle: StateHandle,
         source_offset: Option<u64>,
+        /// The task had seen end of input on every input (a source: read
+        /// its whole partition) when it took the snapshot: FLIP-147's
+        /// finished task. The first checkpoint every task acknowledges so
+        /// is the job's final checkpoint.
+        finished: bool,
     },
     Decline {
         epoch: u64,
@@ -198,7 +204,7 @@ pub enum ToJobManager {
     },
 }
 
-// ---- data channels (source subtask -> count subtask) ----
+// ---- data channels (a subtask -> a subtask of the next vertex) ----
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DataFrame {
@@ -215,4 +221,15 @@ pub enum Payload {
     Records(Vec<Record>),
     Barrier(u64),
     Keepalive,
+    /// Records (maybe none), then the sender's watermark (ms) after them:
+    /// no record it sends later is meant to be older (Flink's `Watermark`
+    /// element). `end_of_input`: the sender has reached the end of its
+    /// input and sends no more records, only barriers (Flink's
+    /// `EndOfData` with the final `MAX_WATERMARK`, FLIP-147); the
+    /// watermark is then `u64::MAX`.
+    Progress {
+        records: Vec<Record>,
+        watermark: u64,
+        end_of_input: bool,
+    },
 }

@@ -56,7 +56,6 @@ use crate::expect::Expectation;
 use crate::outcome::RunOutcome;
 use crate::scenario::Scenario;
 use crate::violation::Violation;
-use flinch_engine::job::Plan;
 
 /// The `kind` of every violation these checkers report.
 pub mod kind {
@@ -130,7 +129,7 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     ));
     violations.extend(lingering_transactions(
         outcome,
-        &Plan::new(&scenario.config),
+        &crate::keyed_count::plan(&scenario.config),
     ));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(expected_outcome(outcome, expect));

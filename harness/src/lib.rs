@@ -9,6 +9,7 @@ pub mod expect;
 pub mod fault;
 #[cfg(feature = "fuzzing")]
 pub mod fuzz;
+pub mod keyed_count;
 pub mod nemesis;
 pub mod outcome;
 pub mod panics;

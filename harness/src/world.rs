@@ -17,10 +17,11 @@ use crate::trace::{FaultEvent, TraceEvent, What};
 use crate::violation::{Checker, Violation, INTERNAL_ERROR};
 use flinch_engine::config::JobConfig;
 use flinch_engine::event::{Event, JobState, Observer};
+use flinch_engine::graph::Job;
 use flinch_engine::hosts::{self, HostContext, HostResult};
 use flinch_engine::io::addr;
 use flinch_engine::io::disk::{self, Disk};
-use flinch_engine::job::Plan;
+use flinch_engine::record::{Record, TxnId};
 use flinch_engine::workload;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -59,7 +60,7 @@ pub const TURMOIL_TCP_CAPACITY: usize = 64;
 /// kernel past a listener's backlog (vendor/README.md). Upstream turmoil
 /// panics there.
 pub fn tcp_capacity(config: &JobConfig) -> usize {
-    let plan = Plan::new(config);
+    let plan = crate::keyed_count::plan(config);
     let subtasks: u64 = plan.vertices.iter().map(|v| u64::from(v.parallelism)).sum();
     let connectors = subtasks + u64::from(config.topology.taskmanagers) + 1;
     if connectors < TURMOIL_TCP_CAPACITY as u64 {
@@ -176,7 +177,73 @@ pub fn simulate_plan_until(
     faults: &[Fault],
     stop: &dyn Fn() -> bool,
 ) -> Result<RunOutcome, SimError> {
-    let build = || World::build(scenario, seed);
+    let job = crate::keyed_count::job(&scenario.config, seed);
+    let raw = simulate_job(scenario, seed, faults, job, stop)?;
+    let decode = |txns: Vec<(TxnId, Vec<Record>)>| {
+        let decoded = txns
+            .into_iter()
+            .map(|(txn, records)| Ok((txn, keyed_count_outputs(txn, &records)?)));
+        decoded.collect::<Result<Vec<_>, String>>()
+    };
+    let output = decode(raw.committed).and_then(|c| Ok((c, decode(raw.pending)?)));
+    let (committed, pending) = output.map_err(|e| {
+        let at = raw.sim_time;
+        broken(Breakage::Error(e), at, raw.trace.clone())
+    })?;
+    let committed = (committed.into_iter())
+        .map(|(txn, records)| CommittedTxn { txn, records })
+        .collect();
+    let pending = (pending.into_iter())
+        .map(|(txn, records)| PendingTxn { txn, records })
+        .collect();
+    let unfired = faults
+        .iter()
+        .zip(&raw.fired_at)
+        .filter(|(_, f)| f.is_none())
+        .map(|(f, _)| f.clone())
+        .collect();
+    let input = workload::generate(&scenario.config.workload, seed);
+    Ok(RunOutcome {
+        trace: raw.trace,
+        committed,
+        pending,
+        input,
+        final_state: raw.final_state,
+        sim_time: raw.sim_time,
+        unfired,
+        fired_at: raw.fired_at,
+    })
+}
+
+/// What one run of any job left: its trace, the sink's transactions as
+/// engine records (committed, and still pre-committed), the job's last
+/// state, and when each fault fired. A job's own model decodes the records.
+#[derive(Debug, Clone)]
+pub struct RawOutcome {
+    pub trace: Vec<TraceEvent>,
+    /// Committed transactions, in commit order.
+    pub committed: Vec<(TxnId, Vec<Record>)>,
+    /// Transactions still pre-committed after the run.
+    pub pending: Vec<(TxnId, Vec<Record>)>,
+    /// `None` if the run hit its time bound first.
+    pub final_state: Option<JobState>,
+    pub sim_time: Duration,
+    /// When each fault of the plan fired, in plan order (`None`: never).
+    pub fired_at: Vec<Option<Duration>>,
+}
+
+/// Run one seed of `scenario` executing `job` (its graph, input and
+/// watermarks) instead of keyed-count, under `faults`, asking `stop` as
+/// [`simulate_plan_until`] does. Errors as [`simulate_plan_until`]'s.
+pub fn simulate_job(
+    scenario: &Scenario,
+    seed: u64,
+    faults: &[Fault],
+    job: Job,
+    stop: &dyn Fn() -> bool,
+) -> Result<RawOutcome, SimError> {
+    let job = Rc::new(job);
+    let build = || World::build(scenario, seed, job);
     let mut world = panics::catch(Phase::Build, Duration::ZERO, build)
         .map_err(|p| broken(Breakage::Panic(p), Duration::ZERO, Vec::new()))?;
     let ran = world.run(scenario, seed, faults, stop);
@@ -195,21 +262,12 @@ pub fn simulate_plan_until(
     if let Err(p) = dropped {
         return Err(broken(Breakage::Panic(p), sim_time, trace));
     }
-    let unfired = faults
-        .iter()
-        .zip(&ran.fired_at)
-        .filter(|(_, f)| f.is_none())
-        .map(|(f, _)| f.clone())
-        .collect();
-    let input = workload::generate(&scenario.config.workload, seed);
-    Ok(RunOutcome {
+    Ok(RawOutcome {
         trace,
         committed,
         pending,
-        input,
         final_state: ran.final_state,
         sim_time,
-        unfired,
         fired_at: ran.fired_at,
     })
 }
@@ -325,7 +383,7 @@ impl World<'_> {
         Err(broken(breakage, at, self.trace.borrow().clone()))
     }
 
-    fn build(scenario: &Scenario, seed: u64) -> Self {
+    fn build(scenario: &Scenario, seed: u64, job: Rc<Job>) -> Self {
         let config = Rc::new(scenario.config.clone());
         let trace: Trace = Rc::default();
         let sim = turmoil::Builder::new()
@@ -352,7 +410,9 @@ impl World<'_> {
             loss_rng: SmallRng::seed_from_u64(seed ^ LOSS_SEED),
         };
         let observer = observer(trace);
-        let ctx = |name: &str| HostContext::new(config.clone(), seed, observer.clone(), name);
+        let ctx = |name: &str| {
+            HostContext::new(config.clone(), job.clone(), seed, observer.clone(), name)
+        };
         world.host(ctx(addr::LOG), hosts::log::run);
         world.host(ctx(addr::STORE), hosts::store::run);
         world.host(ctx(addr::SINK), hosts::sink::run);
@@ -786,7 +846,9 @@ impl World<'_> {
     /// The sink's committed transactions, in commit order, and those it
     /// still holds pre-committed, their engine records read back as
     /// keyed-count's output ([`keyed_count_outputs`]).
-    fn read_sink(&self) -> Result<(Vec<CommittedTxn>, Vec<PendingTxn>), String> {
+    /// The sink's committed and pre-committed transactions, as engine records.
+    #[allow(clippy::type_complexity)]
+    fn read_sink(&self) -> Result<(Vec<(TxnId, Vec<Record>)>, Vec<(TxnId, Vec<Record>)>), String> {
         let fs = self.hosts[addr::SINK].fs.borrow();
         let Some(fs) = fs.as_ref() else {
             return Ok((Vec::new(), Vec::new()));
@@ -796,18 +858,7 @@ impl World<'_> {
             .map_err(|e| format!("reading the sink's committed output: {e}"))?;
         let pending = hosts::sink::read_pending()
             .map_err(|e| format!("reading the sink's pending transactions: {e}"))?;
-        let committed = committed.into_iter().map(|(txn, records)| {
-            let records = keyed_count_outputs(txn, &records)?;
-            Ok(CommittedTxn { txn, records })
-        });
-        let pending = pending.into_iter().map(|(txn, records)| {
-            let records = keyed_count_outputs(txn, &records)?;
-            Ok(PendingTxn { txn, records })
-        });
-        Ok((
-            committed.collect::<Result<_, String>>()?,
-            pending.collect::<Result<_, String>>()?,
-        ))
+        Ok((committed, pending))
     }
 }
 
@@ -1215,7 +1266,7 @@ mod tests {
     #[test]
     fn a_loss_blip_never_cuts_a_held_link_and_the_last_release_lets_it_go() {
         let s = taskmanager_crash();
-        let mut world = World::build(&s, 0);
+        let mut world = World::build(&s, 0, Rc::new(crate::keyed_count::job(&s.config, 0)));
         let (tm1, tm2) = ("taskmanager-1", "taskmanager-2");
         let stall = FaultKind::Stall {
             peer: tm2.into(),
@@ -1260,7 +1311,7 @@ mod tests {
     #[test]
     fn a_loss_blip_cuts_only_its_links_and_never_repairs_a_partition() {
         let s = taskmanager_crash();
-        let mut world = World::build(&s, 0);
+        let mut world = World::build(&s, 0, Rc::new(crate::keyed_count::job(&s.config, 0)));
         let (tm1, log) = ("taskmanager-1", "log");
         let partition = FaultKind::Partition {
             peer: log.into(),

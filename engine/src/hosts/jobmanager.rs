@@ -25,7 +25,6 @@ use crate::register::{metadata_name, Register, RegisteredCheckpoint, Versioned, 
 use crate::restart::{RestartDecision, RestartStrategy};
 use crate::task::RECOVERY_IMPOSSIBLE;
 use crate::wire::{self, RpcClient};
-use crate::workload;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -128,8 +127,9 @@ struct JobManager {
     /// Why the last fence did not succeed, for the slot request timeout.
     fence_failure: Option<String>,
     phase: Phase,
-    /// Partition lengths: a checkpoint at these offsets has seen all input.
-    ends: Vec<u64>,
+    /// The first checkpoint of this attempt that completed with every task
+    /// acknowledging it as finished (FLIP-147's final checkpoint): it was
+    /// taken after every vertex saw end of input, so it holds all output.
     final_checkpoint: Option<u64>,
     /// The newest checkpoint each count task of this attempt has committed
     /// (it commits every pending transaction up to it).
@@ -207,11 +207,7 @@ impl JobManager {
     /// Start (or restart) from what checkpoint storage holds.
     async fn recover(ctx: HostContext) -> JobManager {
         let config = ctx.config.clone();
-        let plan = Plan::new(&config);
-        let ends = workload::generate(&config.workload, ctx.seed)
-            .iter()
-            .map(|p| p.len() as u64)
-            .collect();
+        let plan = Plan::new(&ctx.job.graph, &config);
         let coordinator = Coordinator::new(config.checkpoint.clone(), plan.tasks(), Vec::new());
         let restart = RestartStrategy::new(&config.restart, ctx.seed);
         let started = now();
@@ -228,7 +224,6 @@ impl JobManager {
             unknown: None,
             fence_failure: None,
             phase: Phase::Waiting { since: started },
-            ends,
             final_checkpoint: None,
             committed: BTreeMap::new(),
             next_heartbeat: started,
@@ -622,14 +617,15 @@ impl JobManager {
                 task,
                 handle,
                 source_offset,
+                finished,
             } if running && epoch == current => {
                 self.ctx
                     .emit(Event::CheckpointAcknowledged { checkpoint, task });
-                if let Some(meta) = self
-                    .coordinator
-                    .on_ack(checkpoint, task, handle, source_offset)
+                if let Some(all) =
+                    self.coordinator
+                        .on_ack(checkpoint, task, handle, source_offset, finished)
                 {
-                    self.complete(meta).await;
+                    self.complete(all.meta, all.finished).await;
                 }
             }
             ToJobManager::Decline {
@@ -859,7 +855,9 @@ impl JobManager {
     /// Every task acknowledged: write the metadata durably, then swap in a
     /// register naming it. Only then is the checkpoint complete and may the
     /// tasks commit.
-    async fn complete(&mut self, meta: CheckpointMeta) {
+    /// Write `meta` and complete its checkpoint; `finished`: every task
+    /// acknowledged it as finished, so once complete it is the final one.
+    async fn complete(&mut self, meta: CheckpointMeta, finished: bool) {
         let checkpoint = meta.checkpoint;
         let name = metadata_name(checkpoint, meta.epoch);
         let bytes = wire::encode(&meta);
@@ -909,7 +907,7 @@ impl JobManager {
             checkpoint,
             offsets: meta.offsets.clone(),
         });
-        if meta.offsets == self.ends && self.final_checkpoint.is_none() {
+        if finished && self.final_checkpoint.is_none() {
             self.final_checkpoint = Some(checkpoint);
         }
         let dropped = self.coordinator.on_written(meta, now());

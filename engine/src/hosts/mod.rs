@@ -11,6 +11,7 @@ pub mod taskmanager;
 
 use crate::config::{JobConfig, PlantedBug};
 use crate::event::{Event, Observer};
+use crate::graph::Job;
 use crate::io::disk::Disk;
 use crate::probe::Probe;
 use std::rc::Rc;
@@ -19,7 +20,9 @@ use std::rc::Rc;
 #[derive(Clone, Debug)]
 pub struct HostContext {
     pub config: Rc<JobConfig>,
-    /// The run's seed: the log's content and the jobmanager's jitter derive from it.
+    /// The job this run executes: its graph and its input log.
+    pub job: Rc<Job>,
+    /// The run's seed: the jobmanager's jitter and the disks' faults derive from it.
     pub seed: u64,
     pub observer: Observer,
     /// This host's name, as events report it.
@@ -29,10 +32,17 @@ pub struct HostContext {
 }
 
 impl HostContext {
-    pub fn new(config: Rc<JobConfig>, seed: u64, observer: Observer, name: &str) -> Self {
+    pub fn new(
+        config: Rc<JobConfig>,
+        job: Rc<Job>,
+        seed: u64,
+        observer: Observer,
+        name: &str,
+    ) -> Self {
         let disk = Disk::new(seed ^ u64::from(crc32fast::hash(name.as_bytes())));
         HostContext {
             config,
+            job,
             seed,
             observer,
             name: name.into(),

@@ -10,7 +10,7 @@ use crate::io::{addr, mpsc, now, sleep, spawn, timeout, JoinHandle, TcpListener,
 use crate::job::Plan;
 use crate::probe::Probe;
 use crate::proto::{CheckpointMeta, DataFrame, Payload, ToJobManager, ToTaskManager};
-use crate::task::{count, source, Inbound, TaskEnv};
+use crate::task::{keyed, source, Inbound, TaskEnv};
 use crate::wire;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -136,9 +136,12 @@ fn on_message(
             let _ = index;
         }
         ToTaskManager::Start { epoch } if current == Some(epoch) => {
-            deployed
-                .iter()
-                .for_each(|d| d.tell(d.plan.source_vertex().name, || Inbound::Start));
+            // Every subtask with outputs connects them now; sources then read.
+            for d in deployed.iter() {
+                for (_, inbox, _) in &d.tasks {
+                    let _ = inbox.send(Inbound::Start);
+                }
+            }
         }
         ToTaskManager::Trigger { epoch, checkpoint } if current == Some(epoch) => {
             deployed
@@ -167,7 +170,7 @@ fn deploy(
     routes: &Routes,
     to_jm: &mpsc::UnboundedSender<ToJobManager>,
 ) -> Deployed {
-    let plan = Plan::new(&ctx.config);
+    let plan = Plan::new(&ctx.job.graph, &ctx.config);
     let mut running = Vec::new();
     for task in tasks {
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
@@ -192,7 +195,7 @@ fn deploy(
                         .insert((epoch, plan.channel(from, task.subtask)), route);
                 }
                 let inputs = upstream.parallelism as usize;
-                spawn(env.clone().supervise(count::run(env, inputs, inbox)))
+                spawn(env.clone().supervise(keyed::run(env, inputs, inbox)))
             }
         };
         running.push((task, inbox_tx, handle));

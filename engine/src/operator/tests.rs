@@ -1,4 +1,5 @@
 use super::*;
+use crate::graph::tests::Count as KeyedCount;
 
 fn input(key: u32, offset: u64) -> Record {
     Record {

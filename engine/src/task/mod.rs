@@ -2,7 +2,8 @@
 //! what they share (`TaskEnv`), and the wrapper that turns a task error
 //! into a reported task failure.
 
-pub mod count;
+pub mod keyed;
+pub mod output;
 pub mod source;
 
 use crate::config::PlantedBug;
@@ -194,12 +195,15 @@ impl TaskEnv {
 
     /// A snapshot was taken: trace it, upload it, and acknowledge it to the
     /// jobmanager (or decline the checkpoint if the upload failed).
+    /// `finished`: the task had seen end of input on every input when it
+    /// took the snapshot (`ToJobManager::Ack`).
     pub async fn store_snapshot(
         &self,
         checkpoint: u64,
         bytes: Vec<u8>,
         operator_digest: Option<u32>,
         source_offset: Option<u64>,
+        finished: bool,
     ) {
         let (epoch, task) = (self.epoch, self.task);
         let digest = crc32fast::hash(&bytes);
@@ -222,6 +226,7 @@ impl TaskEnv {
                 task,
                 handle,
                 source_offset,
+                finished,
             },
             Err(reason) => ToJobManager::Decline {
                 epoch,

@@ -1,25 +1,27 @@
-//! `source[p]`: reads log partition p in batches at the configured rate,
-//! routes each record to its count subtask, and on a trigger records its
-//! offset, emits the barrier on every output, stores its state and acks.
+//! A source subtask (`source[p]` in keyed-count): reads log partition p in
+//! batches at the configured rate, runs its vertex's chained operators,
+//! routes each record by key group to the next vertex's subtasks, and on a
+//! trigger records its offset, emits the barrier on every output, stores
+//! its state and acks.
+//!
+//! Event time: after a batch the source sends the job's watermark for the
+//! offset it reached ([`crate::graph::Job::watermarks`], a pure function of
+//! partition and offset, so a restored source recomputes it), when it
+//! rose. The batch that reaches the end of the partition goes with the
+//! `MAX` watermark and end of input, in the same frame, so no barrier comes
+//! between them; a checkpoint whose offset is the partition's end was then
+//! taken after end of input, and the source acknowledges it as finished.
 
+use super::output::Outputs;
 use super::{Inbound, TaskEnv, TaskError, TaskResult};
 use crate::config::PlantedBug;
-use crate::event::TaskId;
-use crate::io::{addr, mpsc, now, sleep, timeout, OwnedWriteHalf, TcpStream};
+use crate::io::{addr, mpsc, now, sleep};
 use crate::job::Plan;
-use crate::proto::{DataFrame, FetchRequest, FetchResponse, Payload};
-use crate::record::{InputRecord, Record};
-use crate::wire::{self, RpcClient};
+use crate::operator::chain;
+use crate::proto::{FetchRequest, FetchResponse, Payload};
+use crate::wire::RpcClient;
 use crate::workload;
 use std::time::Duration;
-
-/// One output channel: the connection to a count subtask and its next sequence number.
-struct Output {
-    channel: u32,
-    epoch: u64,
-    stream: OwnedWriteHalf,
-    seq: u64,
-}
 
 pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> TaskResult {
     loop {
@@ -30,15 +32,32 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
         }
     }
     let config = env.ctx.config.clone();
-    let plan = Plan::new(&config);
+    let plan = Plan::new(&env.ctx.job.graph, &config);
+    let vertex = (env.ctx.job.graph)
+        .vertex(env.task.vertex)
+        .expect("a deployed task is a vertex of the job's graph");
+    let mut chain = vertex.build_chain();
+    let mut scratch = Vec::new();
     let limit = config.timing.rpc_timeout;
     let partition = env.task.subtask;
     let mut log = RpcClient::connect(addr::LOG, addr::LOG_PORT, limit)
         .await
         .map_err(|e| format!("log: {e}"))?;
-    let mut outputs = connect_outputs(&env, &plan).await?;
+    let mut outputs = Outputs::connect(&env, &plan).await?;
     let mut offset = restored_offset(&env).await?;
     let mut end = u64::MAX;
+    let watermarks = env.ctx.job.watermarks.clone();
+    // The watermark last sent, and whether end of input was (this attempt).
+    let (mut watermark, mut ended) = (0, false);
+    // A restored source sends the watermark of its offset before anything
+    // else, so a barrier never overtakes it: at a checkpoint, every keyed
+    // task's watermark is the cut's (a pure function of its offsets).
+    if let Some(first) = watermarks.as_ref().map(|w| w(partition, offset)) {
+        if first > 0 {
+            outputs.emit(Vec::new(), true, Some((first, false))).await?;
+            watermark = first;
+        }
+    }
     let period = workload::batch_period(&config.workload);
     let mut next_batch = now();
     loop {
@@ -53,23 +72,39 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                     } else {
                         offset
                     };
-                    snapshot(&env, &mut outputs, checkpoint, recorded).await?;
+                    snapshot(&env, &mut outputs, checkpoint, recorded, ended).await?;
                 }
                 Some(_) => {}
                 None => return Ok(()),
             },
             _ = sleep(wait) => {
                 next_batch = next_slot(next_batch, period, now());
-                let batch = if offset < end {
+                let mut batch = if offset < end {
                     let req = FetchRequest { partition, from: offset, max: config.workload.batch };
                     let resp: FetchResponse = log.call(&req).await.map_err(|e| format!("log: {e}"))?;
                     end = resp.end;
-                    offset += resp.records.len() as u64;
                     resp.records
                 } else {
                     Vec::new()
                 };
-                emit(&plan, &mut outputs, batch, limit).await?;
+                for record in &mut batch {
+                    record.origin = Some((partition, offset));
+                    offset += 1;
+                }
+                let batch = chain::run(&mut chain, batch, &mut scratch)?;
+                // End of input goes with the batch that reached it, so no
+                // barrier comes between the two.
+                let progress = if !ended && offset == end {
+                    ended = true;
+                    Some((u64::MAX, true))
+                } else {
+                    let next = watermarks.as_ref().filter(|_| !ended).map(|w| w(partition, offset));
+                    next.filter(|w| *w > watermark).map(|w| (w, false))
+                };
+                if let Some((w, _)) = progress {
+                    watermark = w;
+                }
+                outputs.emit(batch, true, progress).await?;
             }
         }
     }
@@ -89,51 +124,6 @@ fn next_slot(due: Duration, period: Duration, now: Duration) -> Duration {
     due.saturating_add(period).max(now)
 }
 
-/// Connect to every count subtask at once (polled together in this task,
-/// so a cancelled source leaves none behind). One after another, the first
-/// channel would stay silent past its keepalive timeout while the last
-/// ones connect: with parallelism 256, that took longer than 500 ms.
-async fn connect_outputs(env: &TaskEnv, plan: &Plan) -> Result<Vec<Output>, TaskError> {
-    let limit = env.ctx.config.timing.rpc_timeout;
-    let epoch = env.epoch;
-    let downstream = plan
-        .downstream(env.task.vertex)
-        .expect("a source feeds the next vertex");
-    let connects = (0..downstream.parallelism).map(|to| {
-        let target = TaskId {
-            vertex: downstream.name,
-            subtask: to,
-        };
-        let host = addr::taskmanager(plan.placement(target));
-        let channel = plan.channel(env.task, to);
-        connect_output(host, target, channel, epoch, limit)
-    });
-    futures_util::future::try_join_all(connects).await
-}
-
-async fn connect_output(
-    host: String,
-    target: TaskId,
-    channel: u32,
-    epoch: u64,
-    limit: Duration,
-) -> Result<Output, TaskError> {
-    let connect = TcpStream::connect((host.as_str(), addr::DATA_PORT));
-    let stream = timeout(limit, connect)
-        .await
-        .map_err(|_| format!("connect to {target} on {host} timed out"))?
-        .map_err(|e| format!("connect to {target} on {host}: {e}"))?;
-    let (_, stream) = stream.into_split();
-    let mut out = Output {
-        channel,
-        epoch,
-        stream,
-        seq: 0,
-    };
-    send(&mut out, Payload::Hello, limit).await?;
-    Ok(out)
-}
-
 async fn restored_offset(env: &TaskEnv) -> Result<u64, TaskError> {
     let Some((_, bytes)) = env.restored_state().await? else {
         return Ok(0);
@@ -151,63 +141,16 @@ async fn restored_offset(env: &TaskEnv) -> Result<u64, TaskError> {
 
 async fn snapshot(
     env: &TaskEnv,
-    outputs: &mut [Output],
+    outputs: &mut Outputs,
     checkpoint: u64,
     offset: u64,
+    finished: bool,
 ) -> TaskResult {
-    let limit = env.ctx.config.timing.rpc_timeout;
-    for out in outputs.iter_mut() {
-        send(out, Payload::Barrier(checkpoint), limit).await?;
-    }
+    outputs.broadcast(Payload::Barrier(checkpoint)).await?;
     let bytes = postcard::to_stdvec(&offset).expect("in-memory postcard encoding cannot fail");
-    env.store_snapshot(checkpoint, bytes, None, Some(offset))
+    env.store_snapshot(checkpoint, bytes, None, Some(offset), finished)
         .await;
     Ok(())
-}
-
-/// Turn a batch of log records into engine records (key the encoded key,
-/// origin their partition and offset), route them by key group and send
-/// one frame per channel: records, or a keepalive so the receiver can tell
-/// a quiet channel from a dead one.
-async fn emit(
-    plan: &Plan,
-    outputs: &mut [Output],
-    batch: Vec<InputRecord>,
-    limit: Duration,
-) -> TaskResult {
-    let mut per_channel: Vec<Vec<Record>> = vec![Vec::new(); outputs.len()];
-    let parallelism = outputs.len() as u32;
-    for input in batch {
-        let record = input.to_record();
-        per_channel[plan.route(&record.key, parallelism) as usize].push(record);
-    }
-    for (out, records) in outputs.iter_mut().zip(per_channel) {
-        let payload = if records.is_empty() {
-            Payload::Keepalive
-        } else {
-            Payload::Records(records)
-        };
-        send(out, payload, limit).await?;
-    }
-    Ok(())
-}
-
-async fn send(out: &mut Output, payload: Payload, limit: Duration) -> TaskResult {
-    let frame = DataFrame {
-        channel: out.channel,
-        epoch: out.epoch,
-        seq: out.seq,
-        payload,
-    };
-    out.seq += 1;
-    match timeout(limit, wire::send(&mut out.stream, &frame)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(TaskError::Failed(format!("channel {}: {e}", out.channel))),
-        Err(_) => Err(TaskError::Failed(format!(
-            "channel {}: send blocked for {limit:?}",
-            out.channel
-        ))),
-    }
 }
 
 #[cfg(test)]

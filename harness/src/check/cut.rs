@@ -58,7 +58,7 @@ pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation
     if config.checkpoint.mode == CheckpointMode::AtLeastOnce {
         return Vec::new();
     }
-    let plan = Plan::new(config);
+    let plan = crate::keyed_count::plan(config);
     let routed = route(&outcome.input, &plan);
     let counts = plan.sink_vertex();
     let mut oracle = Oracle::new(&routed, counts.parallelism, plan.max_parallelism);

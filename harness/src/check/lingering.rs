@@ -109,7 +109,7 @@ mod tests {
     use flinch_engine::config::JobConfig;
 
     fn plan() -> Plan {
-        Plan::new(&JobConfig::default())
+        crate::keyed_count::plan(&JobConfig::default())
     }
 
     #[test]

@@ -124,7 +124,7 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
     let workload = workload(cx, &raw.workload)?;
     let shape = Shape {
         hosts: host_names(topology.taskmanagers),
-        plan: Plan::new(&JobConfig {
+        plan: crate::keyed_count::plan(&JobConfig {
             topology: topology.clone(),
             workload: workload.clone(),
             ..JobConfig::default()

@@ -215,7 +215,7 @@ fn real_runs_snapshot_consistent_cuts_and_tampering_shows() {
             _ => None,
         });
         let first = first.expect("checkpoints complete");
-        let count_1 = Plan::new(&JobConfig::default()).sink(1);
+        let count_1 = crate::keyed_count::plan(&JobConfig::default()).sink(1);
         let mut digest = run.clone();
         for e in &mut digest.trace {
             if let What::Engine(Event::StateSnapshotted {
@@ -269,7 +269,7 @@ fn sources_that_do_not_rewind_leave_a_gap_in_the_next_cut() {
 #[test]
 fn the_oracle_follows_offsets_forward_and_back() {
     let input = input();
-    let plan = Plan::new(&config());
+    let plan = crate::keyed_count::plan(&config());
     let routed = route(&input, &plan);
     let fresh = |offsets: &[u64]| Oracle::new(&routed, 1, plan.max_parallelism).at(offsets);
     let mut oracle = Oracle::new(&routed, 1, plan.max_parallelism);
@@ -295,7 +295,8 @@ fn the_oracle_follows_offsets_forward_and_back() {
 
 #[test]
 fn the_models_digest_is_the_engines_for_the_same_records() {
-    use flinch_engine::operator::{Keyed, KeyedCount, KeyedOperator};
+    use crate::keyed_count::KeyedCount;
+    use flinch_engine::operator::{Keyed, KeyedOperator};
     for max_parallelism in [1, 4, 128] {
         let mut engine = Keyed::new(KeyedCount, max_parallelism);
         let mut model = CountModel::default();

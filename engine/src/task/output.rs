@@ -1,0 +1,169 @@
+//! A subtask's output side (Flink's `RecordWriter` over a
+//! `ResultPartition`): one data channel to every subtask of the next
+//! vertex, records routed by key group, frames numbered per channel.
+
+use super::{TaskEnv, TaskError, TaskResult};
+use crate::event::TaskId;
+use crate::io::{addr, timeout, OwnedWriteHalf, TcpStream};
+use crate::job::Plan;
+use crate::proto::{DataFrame, Payload};
+use crate::record::Record;
+use crate::wire;
+use std::time::Duration;
+
+/// One output channel: the connection to a subtask of the next vertex and
+/// its next sequence number.
+struct Channel {
+    channel: u32,
+    epoch: u64,
+    stream: OwnedWriteHalf,
+    seq: u64,
+    /// Whether a frame went out since the last [`Outputs::keepalive_idle`].
+    sent: bool,
+}
+
+/// The channels of one subtask to every subtask of the vertex after its own.
+pub struct Outputs {
+    channels: Vec<Channel>,
+    max_parallelism: u32,
+    /// How long a send may block before the channel counts as broken.
+    limit: Duration,
+    /// Records per channel, reused from frame to frame.
+    per_channel: Vec<Vec<Record>>,
+}
+
+impl Outputs {
+    /// Connect to every subtask of the vertex after `env.task`'s at once
+    /// (polled together in this task, so a cancelled subtask leaves none
+    /// behind). One after another, the first channel would stay silent past
+    /// its keepalive timeout while the last ones connect: with parallelism
+    /// 256, that took longer than 500 ms.
+    ///
+    /// # Panics
+    /// If `env.task`'s vertex is the last one (it has no outputs).
+    pub async fn connect(env: &TaskEnv, plan: &Plan) -> Result<Outputs, TaskError> {
+        let limit = env.ctx.config.timing.rpc_timeout;
+        let epoch = env.epoch;
+        let downstream = plan
+            .downstream(env.task.vertex)
+            .expect("only a vertex with one after it has outputs");
+        let connects = (0..downstream.parallelism).map(|to| {
+            let target = TaskId {
+                vertex: downstream.name,
+                subtask: to,
+            };
+            let host = addr::taskmanager(plan.placement(target));
+            let channel = plan.channel(env.task, to);
+            connect(host, target, channel, epoch, limit)
+        });
+        let channels = futures_util::future::try_join_all(connects).await?;
+        Ok(Outputs {
+            per_channel: vec![Vec::new(); channels.len()],
+            channels,
+            max_parallelism: plan.max_parallelism,
+            limit,
+        })
+    }
+
+    /// Route `records` by key group and send one frame per channel: its
+    /// records, or (if `keepalive_empty`) a keepalive where it has none, so
+    /// the receiver can tell a quiet channel from a dead one. Without
+    /// `keepalive_empty` channels without records get nothing (see
+    /// [`Outputs::keepalive_idle`]). With `progress = Some((watermark,
+    /// end_of_input))` every channel gets a `Payload::Progress` frame with
+    /// its records (maybe none) instead.
+    pub async fn emit(
+        &mut self,
+        records: Vec<Record>,
+        keepalive_empty: bool,
+        progress: Option<(u64, bool)>,
+    ) -> TaskResult {
+        let parallelism = self.channels.len() as u32;
+        for record in records {
+            let to = crate::keygroup::route(&record.key, parallelism, self.max_parallelism);
+            self.per_channel[to as usize].push(record);
+        }
+        for i in 0..self.channels.len() {
+            let records = std::mem::take(&mut self.per_channel[i]);
+            let payload = if let Some((watermark, end_of_input)) = progress {
+                Payload::Progress {
+                    records,
+                    watermark,
+                    end_of_input,
+                }
+            } else if !records.is_empty() {
+                Payload::Records(records)
+            } else if keepalive_empty {
+                Payload::Keepalive
+            } else {
+                continue;
+            };
+            send(&mut self.channels[i], payload, self.limit).await?;
+        }
+        Ok(())
+    }
+
+    /// Send `payload` (a barrier) on every channel, in channel order.
+    pub async fn broadcast(&mut self, payload: Payload) -> TaskResult {
+        for channel in &mut self.channels {
+            send(channel, payload.clone(), self.limit).await?;
+        }
+        Ok(())
+    }
+
+    /// Send a keepalive on every channel that sent nothing since the last
+    /// call, so that a downstream subtask can tell a quiet upstream from a
+    /// dead one.
+    pub async fn keepalive_idle(&mut self) -> TaskResult {
+        for channel in &mut self.channels {
+            if !channel.sent {
+                send(channel, Payload::Keepalive, self.limit).await?;
+            }
+            channel.sent = false;
+        }
+        Ok(())
+    }
+}
+
+async fn connect(
+    host: String,
+    target: TaskId,
+    channel: u32,
+    epoch: u64,
+    limit: Duration,
+) -> Result<Channel, TaskError> {
+    let connect = TcpStream::connect((host.as_str(), addr::DATA_PORT));
+    let stream = timeout(limit, connect)
+        .await
+        .map_err(|_| format!("connect to {target} on {host} timed out"))?
+        .map_err(|e| format!("connect to {target} on {host}: {e}"))?;
+    let (_, stream) = stream.into_split();
+    let mut out = Channel {
+        channel,
+        epoch,
+        stream,
+        seq: 0,
+        sent: false,
+    };
+    send(&mut out, Payload::Hello, limit).await?;
+    Ok(out)
+}
+
+async fn send(out: &mut Channel, payload: Payload, limit: Duration) -> TaskResult {
+    let frame = DataFrame {
+        channel: out.channel,
+        epoch: out.epoch,
+        seq: out.seq,
+        payload,
+    };
+    out.seq += 1;
+    out.sent = true;
+    match timeout(limit, wire::send(&mut out.stream, &frame)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(TaskError::Failed(format!("channel {}: {e}", out.channel))),
+        Err(_) => Err(TaskError::Failed(format!(
+            "channel {}: send blocked for {limit:?}",
+            out.channel
+        ))),
+    }
+}
