@@ -30,6 +30,7 @@
 //! checkers for a job whose expected output is a multiset computed from
 //! the input (dedup, two-stage).
 
+pub mod dedup;
 pub mod windowed_sum;
 
 #[cfg(test)]
