@@ -31,6 +31,7 @@
 //! the input (dedup, two-stage).
 
 pub mod dedup;
+pub mod two_stage;
 pub mod windowed_sum;
 
 #[cfg(test)]
