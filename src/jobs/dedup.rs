@@ -103,6 +103,10 @@ pub fn watermark(params: &Params, partition: u32, next_offset: u64) -> u64 {
 /// probability `repeat_fraction` an id drawn uniformly from those made
 /// before it, else makes a new id of its workload key. Value
 /// [`payload`]`(id)`, timestamp 0. Pure.
+///
+/// # Panics
+/// If `params` did not pass [`Params::validate`] (a `repeat_fraction`
+/// outside `0.0..=1.0` is no probability).
 pub fn generate(params: &Params, workload: &WorkloadConfig, seed: u64) -> Vec<Vec<Record>> {
     let log = flinch_engine::workload::generate(workload, seed);
     let mut rng = SmallRng::seed_from_u64(seed ^ 0x0ded_e0ba_d1d5_u64);
