@@ -12,6 +12,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // clap prints its own usage errors and exits with status 2.
     let args = cli::Cli::parse();
+    // Scenarios and `--job` resolve job names through every built-in job.
+    flinch::jobs::install();
     match cli::execute(args) {
         Ok(out) => match write_stdout(&out.stdout) {
             Ok(()) => ExitCode::from(out.code),

@@ -3,7 +3,8 @@
 //! as data, never errors.
 //!
 //! - [`exactly_once`] and [`at_least_once`]: the keyed-count oracle, record
-//!   by record (`check/records.rs`);
+//!   by record (`check/records.rs`); for any other job, [`model_output`]:
+//!   the job's own reference model over its whole output (`check/model.rs`);
 //! - [`recovered_state`]: every restore read the state its checkpoint wrote
 //!   (`check/state.rs`);
 //! - [`restore_was_completed`]: every restore read a checkpoint the
@@ -36,6 +37,7 @@ mod expected;
 mod fixture;
 mod lingering;
 mod liveness;
+mod model;
 mod records;
 pub mod restart_model;
 mod restarts;
@@ -47,6 +49,7 @@ pub use cut::consistent_cut;
 pub use expected::expected_outcome;
 pub use lingering::lingering_transactions;
 pub use liveness::{liveness, LivenessBound};
+pub use model::model_output;
 pub use records::{at_least_once, duplicates, exactly_once};
 pub use restarts::restart_conformance;
 pub use restore::restore_was_completed;
@@ -67,6 +70,9 @@ pub mod kind {
     pub const UNEXPECTED: &str = "unexpected";
     /// A key whose counts are not 1..n, each once, rising within a partition.
     pub const WRONG_COUNT: &str = "wrong-count";
+    /// An output with a value its job's model says it cannot have (a wrong
+    /// sum, count or payload).
+    pub const WRONG_VALUE: &str = "wrong-value";
     /// A restore read other state than its checkpoint's snapshot wrote.
     pub const DIGEST_MISMATCH: &str = "digest-mismatch";
     /// A restore of a checkpoint that no snapshot was recorded for.
@@ -115,22 +121,24 @@ pub mod kind {
 /// nothing about at-least-once checkpoints: see `check/cut.rs`.)
 pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     let expect = &scenario.expect;
+    let keyed_count = scenario.job.is_keyed_count();
     let mut violations = match expect {
+        _ if !keyed_count => model_output(outcome, scenario.job.model.as_ref(), expect),
         Expectation::ExactlyOnce => exactly_once(outcome),
         Expectation::AtLeastOnce => at_least_once(outcome),
         Expectation::JobFailed { .. } => never_duplicated(outcome),
     };
     violations.extend(recovered_state(&outcome.trace));
     violations.extend(restore_was_completed(&outcome.trace));
-    violations.extend(consistent_cut(outcome, &scenario.config));
+    if keyed_count {
+        violations.extend(consistent_cut(outcome, &scenario.config));
+    }
     violations.extend(restart_conformance(
         &outcome.trace,
         &scenario.config.restart,
     ));
-    violations.extend(lingering_transactions(
-        outcome,
-        &crate::keyed_count::plan(&scenario.config),
-    ));
+    let plan = flinch_engine::job::Plan::new(&scenario.job.model.graph(), &scenario.config);
+    violations.extend(lingering_transactions(outcome, &plan));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(expected_outcome(outcome, expect));
     violations

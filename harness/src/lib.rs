@@ -9,7 +9,9 @@ pub mod expect;
 pub mod fault;
 #[cfg(feature = "fuzzing")]
 pub mod fuzz;
+pub mod job;
 pub mod keyed_count;
+pub mod model;
 pub mod nemesis;
 pub mod outcome;
 pub mod panics;

@@ -51,12 +51,20 @@ pub struct PendingTxn {
 #[derive(Debug, Clone)]
 pub struct RunOutcome {
     pub trace: Vec<TraceEvent>,
-    pub committed: Vec<CommittedTxn>,
+    /// The sink's committed transactions, in commit order, as engine
+    /// records: any job's output.
+    pub output: Vec<(TxnId, Vec<Record>)>,
     /// What the sink still holds pre-committed after the run. A pending
-    /// copy of a transaction that is also in `committed` is a commit whose
+    /// copy of a transaction that is also committed is a commit whose
     /// cleanup did not happen (the sink's recovery removes it).
+    pub output_pending: Vec<(TxnId, Vec<Record>)>,
+    /// The job's input log, partition by partition, in offset order.
+    pub job_input: Vec<Vec<Record>>,
+    /// keyed-count's committed output, decoded (empty for other jobs).
+    pub committed: Vec<CommittedTxn>,
+    /// keyed-count's pending transactions, decoded (empty for other jobs).
     pub pending: Vec<PendingTxn>,
-    /// The input log, partition by partition, in offset order.
+    /// keyed-count's input log, typed (empty for other jobs).
     pub input: Vec<Vec<InputRecord>>,
     /// The job's last state: `None` if the run hit its time bound first.
     pub final_state: Option<JobState>,
@@ -124,5 +132,16 @@ mod tests {
             ..record(4, Some((0, 0)))
         };
         assert!(keyed_count_output(TXN, &bad_key).is_err());
+    }
+}
+
+/// The engine record keyed-count's sink stores for `r`: the inverse of
+/// [`keyed_count_output`] (for tests that build a run by hand).
+pub fn keyed_count_record(r: &OutputRecord) -> Record {
+    Record {
+        key: record::encode(&r.key).expect("postcard encodes a u32"),
+        value: record::encode(&r.count).expect("postcard encodes a u64"),
+        timestamp: 0,
+        origin: Some((r.partition, r.offset)),
     }
 }

@@ -15,16 +15,19 @@ use flinch_engine::config::{CheckpointMode, JobConfig, RestartConfig};
 use std::fmt::Write as _;
 use std::time::Duration;
 
-/// The only built-in job (docs/design.md §3); `Scenario` does not name it.
-const JOB: &str = "keyed-count";
-
 /// The scenario as a complete scenario file.
 pub fn render(scenario: &Scenario) -> String {
     let mut s = String::new();
     let c = &scenario.config;
     line(&mut s, "name", &string(&scenario.name));
     line(&mut s, "description", &multiline(&scenario.description));
-    line(&mut s, "job", &format!("{{ name = {} }}", string(JOB)));
+    let mut job = toml::Table::new();
+    job.insert(
+        "name".into(),
+        toml::Value::String(scenario.job.name.clone()),
+    );
+    job.extend(scenario.job.params.clone());
+    line(&mut s, "job", &toml::Value::Table(job).to_string());
     let t = &c.topology;
     let topology = format!(
         "{{ taskmanagers = {}, parallelism = {}, max_parallelism = {} }}",

@@ -66,6 +66,7 @@ pub use duration::parse_duration;
 use crate::coverage::Sometimes;
 use crate::expect::Expectation;
 use crate::fault::Fault;
+use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
 use flinch_engine::config::JobConfig;
 use std::fmt;
@@ -78,6 +79,8 @@ use std::time::Duration;
 pub struct Scenario {
     pub name: String,
     pub description: String,
+    /// The job it runs (`job = { name, ... }`, or `--job`).
+    pub job: ScenarioJob,
     pub config: JobConfig,
     /// Hand-written faults, in time order.
     pub faults: Vec<Fault>,
@@ -308,15 +311,33 @@ pub fn builtin() -> Vec<BuiltinScenario> {
 
 /// Parse and validate a scenario file's text; `file` names it in errors.
 pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
+    parse_with_job(source, file, None)
+}
+
+/// [`parse`], running `job` instead of the file's own `job` (`--job`): the
+/// scenario is validated against `job`'s graph.
+pub fn parse_with_job(
+    source: &str,
+    file: &str,
+    job: Option<ScenarioJob>,
+) -> Result<Scenario, ScenarioError> {
     let raw = toml::from_str::<raw::RawScenario>(source)
         .map_err(|error| toml_error(source, file, &error))?;
-    validate::scenario(&validate::Ctx { file, source }, raw)
+    validate::scenario(&validate::Ctx { file, source }, raw, job)
 }
 
 /// A built-in scenario by name, else a scenario file by path.
 pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
+    load_with_job(name_or_path, None)
+}
+
+/// [`load`], running `job` instead of the scenario's own (`--job`).
+pub fn load_with_job(
+    name_or_path: &str,
+    job: Option<ScenarioJob>,
+) -> Result<Scenario, ScenarioError> {
     if let Some(&(name, source)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
-        return parse(source, &builtin_file(name));
+        return parse_with_job(source, &builtin_file(name), job);
     }
     let path = Path::new(name_or_path);
     let looks_like_path = name_or_path.ends_with(".toml") || path.components().count() > 1;
@@ -338,7 +359,7 @@ pub fn load(name_or_path: &str) -> Result<Scenario, ScenarioError> {
         field: None,
         message: format!("cannot read the scenario file: {error}"),
     })?;
-    parse(&source, name_or_path)
+    parse_with_job(&source, name_or_path, job)
 }
 
 /// Parse a seed range `"A..B"` (B exclusive, A < B), as `[seeds] range`

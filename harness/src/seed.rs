@@ -13,6 +13,7 @@ use crate::scenario::Scenario;
 use crate::trace::{trace_hash, TraceEvent};
 use crate::violation::{root_cause_first, Checker, Violation};
 use crate::world::{self, Breakage, Broken, SimError};
+use flinch_engine::record::{Record, TxnId};
 use std::time::Duration;
 
 /// Everything a user needs about one seed.
@@ -26,7 +27,10 @@ pub struct SeedReport {
     pub sim_time: Duration,
     /// Input records of the run.
     pub records: u64,
+    /// keyed-count's committed output, decoded (empty for other jobs).
     pub committed: Vec<CommittedTxn>,
+    /// The committed output as engine records, any job's.
+    pub output: Vec<(TxnId, Vec<Record>)>,
     /// Extra copies of output records ([`check::duplicates`]): what an
     /// at-least-once run duplicated; 0 for any other expectation (an
     /// exactly-once run reports each duplicate as a violation) and when the
@@ -96,6 +100,7 @@ pub fn run_plan_until(
         sim_time: broken.at,
         records,
         committed: Vec::new(),
+        output: Vec::new(),
         duplicates: 0,
         plan: plan.to_vec(),
     };
@@ -133,6 +138,7 @@ pub fn run_plan_until(
         sim_time: outcome.sim_time,
         records,
         committed: outcome.committed,
+        output: outcome.output,
         duplicates,
         plan: plan.to_vec(),
     })

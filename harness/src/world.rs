@@ -177,15 +177,19 @@ pub fn simulate_plan_until(
     faults: &[Fault],
     stop: &dyn Fn() -> bool,
 ) -> Result<RunOutcome, SimError> {
-    let job = crate::keyed_count::job(&scenario.config, seed);
+    let job = scenario.job.model.job(&scenario.config, seed);
+    let job_input: Vec<Vec<Record>> = job.input.as_ref().clone();
     let raw = simulate_job(scenario, seed, faults, job, stop)?;
-    let decode = |txns: Vec<(TxnId, Vec<Record>)>| {
+    // keyed-count's record-level view: its checkers read it.
+    let keyed_count = scenario.job.is_keyed_count();
+    let decode = |txns: &[(TxnId, Vec<Record>)]| {
         let decoded = txns
-            .into_iter()
-            .map(|(txn, records)| Ok((txn, keyed_count_outputs(txn, &records)?)));
+            .iter()
+            .filter(|_| keyed_count)
+            .map(|(txn, records)| Ok((*txn, keyed_count_outputs(*txn, records)?)));
         decoded.collect::<Result<Vec<_>, String>>()
     };
-    let output = decode(raw.committed).and_then(|c| Ok((c, decode(raw.pending)?)));
+    let output = decode(&raw.committed).and_then(|c| Ok((c, decode(&raw.pending)?)));
     let (committed, pending) = output.map_err(|e| {
         let at = raw.sim_time;
         broken(Breakage::Error(e), at, raw.trace.clone())
@@ -202,9 +206,15 @@ pub fn simulate_plan_until(
         .filter(|(_, f)| f.is_none())
         .map(|(f, _)| f.clone())
         .collect();
-    let input = workload::generate(&scenario.config.workload, seed);
+    let input = match keyed_count {
+        true => workload::generate(&scenario.config.workload, seed),
+        false => Vec::new(),
+    };
     Ok(RunOutcome {
         trace: raw.trace,
+        output: raw.committed,
+        output_pending: raw.pending,
+        job_input,
         committed,
         pending,
         input,

@@ -11,10 +11,15 @@ use flinch_harness::expect::Expectation;
 pub struct CheckArgs {
     /// A built-in scenario name, or a path to a `.toml` file.
     pub scenario: String,
+    /// Run this job instead of the scenario's own: a name (`dedup`, with its
+    /// default parameters; see `flinch list --jobs`) or a TOML inline table
+    /// (`{ name = "windowed-sum", window = "2s" }`).
+    #[arg(long, value_name = "JOB")]
+    pub job: Option<String>,
 }
 
 pub fn check(args: &CheckArgs) -> anyhow::Result<Output> {
-    let s = super::load_scenario(&args.scenario)?;
+    let s = super::load_scenario(&args.scenario, args.job.as_deref())?;
     let expects = match &s.expect {
         Expectation::ExactlyOnce => "exactly-once".to_owned(),
         Expectation::AtLeastOnce => "at-least-once".to_owned(),

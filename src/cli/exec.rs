@@ -73,6 +73,7 @@ fn panicked(seed: u64, panic: &Panic) -> SeedReport {
         sim_time: Duration::ZERO,
         records: 0,
         committed: Vec::new(),
+        output: Vec::new(),
         duplicates: 0,
         plan: Vec::new(),
     }
@@ -440,6 +441,7 @@ pub mod tests {
                     },
                 ],
             }],
+            output: Vec::new(),
             duplicates: 0,
             plan: Vec::new(),
         }

@@ -4,7 +4,18 @@ use super::Output;
 use flinch_harness::scenario::builtin;
 use std::fmt::Write as _;
 
-pub fn list() -> Output {
+/// `flinch list [--jobs]`.
+#[derive(clap::Args, Debug, Default)]
+pub struct ListArgs {
+    /// List the jobs (`job = { name = ... }`, `--job`) instead of the scenarios.
+    #[arg(long)]
+    pub jobs: bool,
+}
+
+pub fn list(args: &ListArgs) -> Output {
+    if args.jobs {
+        return jobs();
+    }
     let scenarios = builtin();
     let width = scenarios.iter().map(|s| s.name.len()).max().unwrap_or(0);
     let mut stdout = String::new();
@@ -19,13 +30,27 @@ pub fn list() -> Output {
     }
 }
 
+/// One line per job of the installed registry: its name and what it does.
+fn jobs() -> Output {
+    let registry = flinch_harness::job::registry();
+    let width = registry.names().iter().map(|n| n.len()).max().unwrap_or(0);
+    let mut stdout = String::new();
+    for spec in registry.specs() {
+        let _ = writeln!(stdout, "{:<width$}  {}", spec.name(), spec.description());
+    }
+    Output {
+        stdout,
+        code: super::EXIT_PASSED,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_builtin_gets_one_aligned_line() {
-        let out = list();
+        let out = list(&ListArgs::default());
         let n = builtin().len();
         assert!(n > 0);
         assert_eq!(out.stdout.lines().count(), n);

@@ -48,8 +48,9 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List the built-in scenarios with a one-line description each.
-    List,
+    /// List the built-in scenarios (or, with --jobs, the jobs) with a
+    /// one-line description each.
+    List(list::ListArgs),
     /// Validate a scenario without running it: exit 0 with a one-line
     /// summary, or 2 with the error (file, line, field, a "did you mean").
     Check(check::CheckArgs),
@@ -74,7 +75,7 @@ pub struct Output {
 
 pub fn execute(cli: Cli) -> anyhow::Result<Output> {
     match cli.command {
-        Command::List => Ok(list::list()),
+        Command::List(args) => Ok(list::list(&args)),
         Command::Check(args) => check::check(&args),
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::replay(&args),
@@ -94,21 +95,73 @@ pub fn exit_code(failures: impl IntoIterator<Item = FailureKind>) -> u8 {
         .unwrap_or(EXIT_PASSED)
 }
 
-/// Load a built-in scenario or a `.toml` file; the error reads
-/// `file:line: field: message`, and `main` prefixes it with `error: `.
-fn load_scenario(name_or_path: &str) -> anyhow::Result<Scenario> {
-    scenario::load(name_or_path).map_err(|e| anyhow!("{e}"))
+/// Load a built-in scenario or a `.toml` file, running the job `--job`
+/// names instead of its own if given (see [`parse_job`]); the error reads
+/// `file:line: field: message` (or `--job: ...`), and `main` prefixes it
+/// with `error: `.
+fn load_scenario(name_or_path: &str, job: Option<&str>) -> anyhow::Result<Scenario> {
+    let job = job.map(parse_job).transpose()?;
+    scenario::load_with_job(name_or_path, job).map_err(|e| anyhow!("{e}"))
+}
+
+/// The longest `--job` value: a job name, or a TOML inline table of a
+/// name and a few parameters.
+const MAX_JOB_ARG: usize = 1024;
+
+/// A `--job` value: a job's name (`windowed-sum`, its default parameters)
+/// or a TOML inline table as a scenario file writes it
+/// (`{ name = "windowed-sum", window = "2s" }`), resolved through the
+/// installed job registry. Errors name `--job` and the field.
+fn parse_job(text: &str) -> anyhow::Result<flinch_harness::job::ScenarioJob> {
+    if text.len() > MAX_JOB_ARG {
+        return Err(anyhow!("--job: longer than {MAX_JOB_ARG} bytes"));
+    }
+    let mut params = if text.trim_start().starts_with('{') {
+        let doc = format!("job = {text}");
+        let mut table: toml::Table = toml::from_str(&doc)
+            .map_err(|e| anyhow!("--job: not a TOML inline table: {}", e.message()))?;
+        match table.remove("job") {
+            Some(toml::Value::Table(t)) => t,
+            _ => return Err(anyhow!("--job: not a TOML inline table")),
+        }
+    } else {
+        let mut t = toml::Table::new();
+        t.insert("name".into(), toml::Value::String(text.to_string()));
+        t
+    };
+    let name = match params.remove("name") {
+        Some(toml::Value::String(name)) => name,
+        _ => return Err(anyhow!("--job: needs `name`, the job to run")),
+    };
+    flinch_harness::job::resolve(&name, &params).map_err(|e| match e.field {
+        Some(field) if field != "name" => anyhow!("--job: field `{field}`: {}", e.message),
+        _ => anyhow!("--job: {}", e.message),
+    })
 }
 
 /// The one command that replays `seed` of the scenario the user named
-/// (a built-in name or the path they gave), quoted for a POSIX shell.
-pub fn replay_command(scenario_arg: &str, seed: u64) -> String {
-    format!("flinch replay {} --seed {seed}", shell_quote(scenario_arg))
+/// (a built-in name or the path they gave) with the `--job` they gave,
+/// quoted for a POSIX shell.
+pub fn replay_command(scenario_arg: &str, job: Option<&str>, seed: u64) -> String {
+    format!(
+        "flinch replay {}{} --seed {seed}",
+        shell_quote(scenario_arg),
+        job_flag(job)
+    )
 }
 
 /// The command that shrinks `seed`'s fault plan.
-pub fn shrink_command(scenario_arg: &str, seed: u64) -> String {
-    format!("flinch shrink {} --seed {seed}", shell_quote(scenario_arg))
+pub fn shrink_command(scenario_arg: &str, job: Option<&str>, seed: u64) -> String {
+    format!(
+        "flinch shrink {}{} --seed {seed}",
+        shell_quote(scenario_arg),
+        job_flag(job)
+    )
+}
+
+/// ` --job <value>`, quoted, or nothing.
+fn job_flag(job: Option<&str>) -> String {
+    job.map_or(String::new(), |j| format!(" --job {}", shell_quote(j)))
 }
 
 fn shell_quote(s: &str) -> String {
@@ -246,7 +299,7 @@ mod tests {
     #[test]
     fn shrink_commands_quote_the_scenario() {
         assert_eq!(
-            shrink_command("scenarios/a b.toml", 3),
+            shrink_command("scenarios/a b.toml", None, 3),
             "flinch shrink 'scenarios/a b.toml' --seed 3"
         );
     }
@@ -254,17 +307,25 @@ mod tests {
     #[test]
     fn replay_commands_quote_what_the_shell_would_split() {
         assert_eq!(
-            replay_command("tm-crash", 17),
+            replay_command("tm-crash", None, 17),
             "flinch replay tm-crash --seed 17"
         );
         assert_eq!(
-            replay_command("scenarios/a b.toml", 3),
+            replay_command("scenarios/a b.toml", None, 3),
             "flinch replay 'scenarios/a b.toml' --seed 3"
         );
         assert_eq!(
-            replay_command("it's.toml", 0),
+            replay_command("it's.toml", None, 0),
             r"flinch replay 'it'\''s.toml' --seed 0"
         );
-        assert_eq!(replay_command("", 1), "flinch replay '' --seed 1");
+        assert_eq!(replay_command("", None, 1), "flinch replay '' --seed 1");
+        assert_eq!(
+            replay_command("steady", Some("{ name = \"dedup\" }"), 2),
+            r#"flinch replay steady --job '{ name = "dedup" }' --seed 2"#
+        );
+        assert_eq!(
+            shrink_command("steady", Some("two-stage"), 4),
+            "flinch shrink steady --job two-stage --seed 4"
+        );
     }
 }

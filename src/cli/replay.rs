@@ -10,6 +10,7 @@ use clap::Args;
 use flinch_engine::record::OutputRecord;
 use flinch_harness::outcome::CommittedTxn;
 use flinch_harness::plan::{fault_json, fault_line};
+use flinch_harness::scenario::Scenario;
 use flinch_harness::seed::SeedReport;
 use flinch_harness::trace::TraceEvent;
 use flinch_harness::violation::{Tally, Violation};
@@ -33,14 +34,19 @@ pub struct ReplayArgs {
     /// order, each with its transaction as "txn".
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Run this job instead of the scenario's own: a name (`dedup`, with its
+    /// default parameters; see `flinch list --jobs`) or a TOML inline table
+    /// (`{ name = "windowed-sum", window = "2s" }`).
+    #[arg(long, value_name = "JOB")]
+    pub job: Option<String>,
 }
 
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<Output> {
-    let scenario = load_scenario(&args.scenario)?;
+    let scenario = load_scenario(&args.scenario, args.job.as_deref())?;
     let report = exec::run_one(&scenario, args.seed)?;
     let mut written = None;
     if let Some(path) = &args.output {
-        let n = write_output(path, &report.committed)
+        let n = write_output(path, &scenario, &report)
             .with_context(|| format!("cannot write the committed output to {}", path.display()))?;
         written = Some((path.as_path(), n));
     }
@@ -49,7 +55,13 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<Output> {
         s.push('\n');
         s
     } else {
-        human(&scenario.name, &args.scenario, &report, written)
+        human(
+            &scenario.name,
+            &args.scenario,
+            args.job.as_deref(),
+            &report,
+            written,
+        )
     };
     Ok(Output {
         stdout,
@@ -100,6 +112,7 @@ pub fn json<'a>(scenario: &'a str, r: &'a SeedReport) -> ReplayJson<'a> {
 pub fn human(
     scenario: &str,
     scenario_arg: &str,
+    job_arg: Option<&str>,
     r: &SeedReport,
     written: Option<(&Path, usize)>,
 ) -> String {
@@ -148,10 +161,18 @@ pub fn human(
         );
     }
     if !r.passed && !r.plan.is_empty() {
-        let _ = writeln!(s, "shrink: {}", shrink_command(scenario_arg, r.seed));
+        let _ = writeln!(
+            s,
+            "shrink: {}",
+            shrink_command(scenario_arg, job_arg, r.seed)
+        );
     }
     if !r.passed {
-        let _ = writeln!(s, "replay: {}", replay_command(scenario_arg, r.seed));
+        let _ = writeln!(
+            s,
+            "replay: {}",
+            replay_command(scenario_arg, job_arg, r.seed)
+        );
     }
     s
 }
@@ -164,10 +185,40 @@ struct OutputLine<'a> {
     record: &'a OutputRecord,
 }
 
+/// One line of `--output` of a job other than keyed-count: the record as
+/// its job's model types it, and the transaction that committed it.
+#[derive(Serialize)]
+struct JobOutputLine {
+    txn: String,
+    #[serde(flatten)]
+    record: serde_json::Value,
+}
+
 /// Write every committed record as a JSON line; returns how many.
-fn write_output(path: &Path, committed: &[CommittedTxn]) -> anyhow::Result<usize> {
+/// keyed-count's lines carry its record-level fields (`key`, `count`,
+/// `partition`, `offset`); any other job's are its model's typed form
+/// ([`flinch_harness::job::JobModel::output_json`]).
+fn write_output(path: &Path, scenario: &Scenario, report: &SeedReport) -> anyhow::Result<usize> {
     let mut out = BufWriter::new(File::create(path)?);
-    let n = write_output_lines(&mut out, committed)?;
+    let n = if scenario.job.is_keyed_count() {
+        write_output_lines(&mut out, &report.committed)?
+    } else {
+        let model = scenario.job.model.as_ref();
+        let mut n = 0;
+        for (txn, records) in &report.output {
+            for r in records {
+                let line = JobOutputLine {
+                    txn: txn.to_string(),
+                    record: model.output_json(r),
+                };
+                serde_json::to_writer(&mut out, &line)?;
+                out.write_all(b"\n")?;
+                n += 1;
+            }
+        }
+        out.flush()?;
+        n
+    };
     out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     Ok(n)
 }
@@ -261,6 +312,7 @@ mod tests {
         let text = human(
             "tm-crash",
             "tm-crash",
+            None,
             &r,
             Some((Path::new("out.jsonl"), 2)),
         );
@@ -285,7 +337,7 @@ mod tests {
         println!("{text}");
 
         let ok = fake_report(8, 0, 0);
-        let text = human("tm-crash", "tm-crash", &ok, None);
+        let text = human("tm-crash", "tm-crash", None, &ok, None);
         assert!(text.contains("verdict    PASSED\n"), "{text}");
         assert!(!text.contains("replay"), "{text}");
     }

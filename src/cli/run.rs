@@ -72,10 +72,15 @@ pub struct RunArgs {
     /// its replay command. [default: none]
     #[arg(long, value_name = "DURATION", value_parser = seeds::parse_timeout)]
     pub timeout: Option<Duration>,
+    /// Run this job instead of the scenario's own: a name (`dedup`, with its
+    /// default parameters; see `flinch list --jobs`) or a TOML inline table
+    /// (`{ name = "windowed-sum", window = "2s" }`).
+    #[arg(long, value_name = "JOB")]
+    pub job: Option<String>,
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
-    let scenario = load_scenario(&args.scenario)?;
+    let scenario = load_scenario(&args.scenario, args.job.as_deref())?;
     let seeds = args.seeds.clone().unwrap_or_else(|| scenario.seeds.clone());
     if seeds.is_empty() {
         bail!(
@@ -129,6 +134,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
     let summary = RunSummary {
         scenario: scenario.name.clone(),
         scenario_arg: args.scenario.clone(),
+        job_arg: args.job.clone(),
         sometimes: scenario.sometimes.clone(),
         seeds,
         jobs,
@@ -423,6 +429,10 @@ pub struct RunSummary {
     pub scenario: String,
     /// What the user typed for it (a name or a path), for replay commands.
     pub scenario_arg: String,
+    /// The `--job` the user gave, for replay commands. With one, the
+    /// scenario's `sometimes` shares are not judged: they are calibrated
+    /// for the timing of the scenario's own job.
+    pub job_arg: Option<String>,
     /// The scenario's `[expect] sometimes`, judged over the seeds that
     /// reached a verdict.
     pub sometimes: Vec<Sometimes>,
@@ -561,7 +571,7 @@ impl RunSummary {
     /// with the verdict on its requirement. A run Ctrl-C stopped judges
     /// nothing (its seeds are not the sweep that was asked for).
     fn probe_rows(&self) -> Vec<ProbeRow> {
-        let run = if self.interrupted {
+        let run = if self.interrupted || self.job_arg.is_some() {
             0
         } else {
             self.judged_seeds().count()
@@ -660,14 +670,14 @@ impl RunSummary {
                     kind: r.kind().unwrap_or(FailureKind::Job),
                     counts: Tally::of(&r.violations),
                     violations: &r.violations,
-                    replay: replay_command(&self.scenario_arg, r.seed),
+                    replay: replay_command(&self.scenario_arg, self.job_arg.as_deref(), r.seed),
                     stopped_at_sim_seconds: r.timed_out.map(|t| millis(t.sim_at)),
                     shrunk_plan: self
                         .shrunk_for(r.seed)
                         .map(|s| s.plan.iter().map(fault_json).collect()),
-                    shrink: self
-                        .shrunk_for(r.seed)
-                        .map(|_| shrink_command(&self.scenario_arg, r.seed)),
+                    shrink: self.shrunk_for(r.seed).map(|_| {
+                        shrink_command(&self.scenario_arg, self.job_arg.as_deref(), r.seed)
+                    }),
                 })
                 .collect(),
             sim_seconds: millis(self.sim_time()),
@@ -763,7 +773,7 @@ impl RunSummary {
         let _ = writeln!(
             s,
             "replay: {}",
-            replay_command(&self.scenario_arg, first.seed)
+            replay_command(&self.scenario_arg, self.job_arg.as_deref(), first.seed)
         );
         if let Some(meaning) = first.kind().and_then(FailureKind::meaning) {
             let _ = writeln!(s, "{meaning}");
@@ -871,6 +881,12 @@ impl RunSummary {
                 s,
                 "sometimes  not judged: Ctrl-C stopped the sweep before it was complete"
             );
+        } else if required > 0 && self.job_arg.is_some() {
+            let _ = writeln!(
+                s,
+                "sometimes  not judged: the scenario's shares are set for its own job, and --job \
+                 ran another"
+            );
         } else if required > 0 && run < MIN_SEEDS_TO_JUDGE {
             let _ = writeln!(
                 s,
@@ -958,7 +974,7 @@ impl RunSummary {
         let _ = writeln!(
             s,
             "shrink: {}  (prints it as a scenario file)",
-            shrink_command(&self.scenario_arg, shrunk.seed)
+            shrink_command(&self.scenario_arg, self.job_arg.as_deref(), shrunk.seed)
         );
     }
 }
@@ -1116,6 +1132,7 @@ mod tests {
         RunSummary {
             scenario: "tm-crash".into(),
             scenario_arg: "scenarios/tm crash.toml".into(),
+            job_arg: None,
             sometimes: Vec::new(),
             seeds: 0..reports.len() as u64,
             jobs: 4,

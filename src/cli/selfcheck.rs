@@ -12,7 +12,7 @@ use super::seeds::{bound_jobs, default_jobs, parse_jobs};
 use super::{Output, EXIT_ENGINE_PANIC, EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_PASSED};
 use clap::Args;
 use flinch_engine::config::PlantedBug;
-use flinch_harness::scenario::{builtin, load, Scenario};
+use flinch_harness::scenario::{builtin, Scenario};
 use flinch_harness::selfcheck::{trial, verdict, BugVerdict, Trial};
 use flinch_harness::violation::{ENGINE_PANIC, INTERNAL_ERROR};
 use serde::Serialize;
@@ -29,6 +29,10 @@ pub struct SelfcheckArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Run every scenario with this job instead of its own: a name or a
+    /// TOML inline table (as `flinch run --job`).
+    #[arg(long, value_name = "JOB")]
+    pub job: Option<String>,
 }
 
 /// One (bug or none) x scenario trial, with the wall time it took.
@@ -48,7 +52,7 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
     let started = Instant::now();
     let scenarios: Vec<Scenario> = builtin()
         .iter()
-        .map(|b| load(b.name))
+        .map(|b| super::load_scenario(b.name, args.job.as_deref()))
         .collect::<Result<_, _>>()?;
     let bugs: Vec<Option<PlantedBug>> = std::iter::once(None)
         .chain(PlantedBug::ALL.into_iter().map(Some))

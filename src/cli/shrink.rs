@@ -39,6 +39,11 @@ pub struct ShrinkArgs {
     /// Print one JSON object (with the scenario file as "toml") instead.
     #[arg(long)]
     pub json: bool,
+    /// Run this job instead of the scenario's own: a name (`dedup`, with its
+    /// default parameters; see `flinch list --jobs`) or a TOML inline table
+    /// (`{ name = "windowed-sum", window = "2s" }`).
+    #[arg(long, value_name = "JOB")]
+    pub job: Option<String>,
 }
 
 fn parse_runs(s: &str) -> Result<usize, String> {
@@ -52,7 +57,7 @@ fn parse_runs(s: &str) -> Result<usize, String> {
 }
 
 pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Output> {
-    let scenario = load_scenario(&args.scenario)?;
+    let scenario = load_scenario(&args.scenario, args.job.as_deref())?;
     let seed = args.seed;
     let mut progress = StderrProgress::new(!args.json, &scenario.name, seed);
     let result = shrink_on_worker(

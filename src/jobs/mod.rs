@@ -16,7 +16,7 @@
 //! 2. its operators: [`flinch_engine::operator::Operator`] impls, and the
 //!    stateless steps between keyed stages as plain functions;
 //! 3. `generate(params, workload, seed)`: the input log, one `Vec` of
-//!    engine [`Record`]s per partition (key and value postcard-encoded,
+//!    engine [`Record`](flinch_engine::record::Record)s per partition (key and value postcard-encoded,
 //!    `timestamp` in ms, `origin = Some((partition, offset))`);
 //! 4. `watermark(params, partition, next_offset)`: the watermark (ms) a
 //!    source emits after reading offsets `0..next_offset` of its partition;
@@ -31,16 +31,16 @@
 //! the input (dedup, two-stage).
 
 pub mod dedup;
+mod registry;
 pub mod two_stage;
 pub mod windowed_sum;
+
+pub use registry::{install, registry};
 
 #[cfg(test)]
 mod testing;
 
-use flinch_engine::record::Record;
 use serde::{Deserialize, Deserializer};
-use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 /// A job parameter outside its bound: the job, the field, the bound, the
@@ -139,225 +139,14 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
     )
 }
 
-/// What is wrong with one output `(key, value)` of a job, as a reference
-/// model found it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FindingKind {
-    /// Committed fewer times than the model expects (`found` may be 0).
-    Missing { expected: u64, found: u64 },
-    /// Committed more times than the model allows.
-    Duplicated { expected: u64, found: u64 },
-    /// An output the model expects in some form, with a value it cannot
-    /// have (a wrong sum, count or payload).
-    WrongValue,
-    /// An output the input cannot have produced at all.
-    Unexpected { found: u64 },
-}
-
-/// One finding of a reference model about the committed output: the
-/// output record it names (its key and value bytes, as the sink holds
-/// them; for a missing output, the value the model expected) and what is
-/// wrong. `message` says it in words, with the key and value decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Finding {
-    /// The output's key bytes.
-    pub key: Vec<u8>,
-    /// The output's value bytes (for a missing one: the expected value).
-    pub value: Vec<u8>,
-    /// What is wrong.
-    pub kind: FindingKind,
-    /// The finding in words.
-    pub message: String,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-/// A keyed vertex's state as a checkpoint holds it, the union over its
-/// subtasks: serialized key → serialized state (postcard).
-pub type KeyedState = BTreeMap<Vec<u8>, Vec<u8>>;
-
-/// A keyed vertex's event-time timers, the union over its subtasks:
-/// (time in ms, serialized key).
-pub type Timers = std::collections::BTreeSet<(u64, Vec<u8>)>;
-
-/// An expected output multiset: `(key bytes, value bytes)` → how many
-/// times it must be committed.
-pub type Multiset = BTreeMap<(Vec<u8>, Vec<u8>), u64>;
-
-/// How many times each `(key, value)` occurs in `output`.
-fn count(output: &[Record]) -> Multiset {
-    let mut found = Multiset::new();
-    for r in output {
-        *found.entry((r.key.clone(), r.value.clone())).or_default() += 1;
-    }
-    found
-}
-
-/// The exactly-once check of a job whose expected output is a multiset
-/// computed from the input: every `(key, value)` of `expected` committed
-/// exactly its number of times, nothing else. Findings in `(key, value)`
-/// byte order: missing (fewer), duplicated (more), unexpected (not
-/// expected at all). `describe` renders a `(key, value)` for the message.
-pub fn check_multiset(
-    expected: Multiset,
-    output: &[Record],
-    describe: impl Fn(&[u8], &[u8]) -> String,
-) -> Vec<Finding> {
-    compare(expected, count(output), describe, false)
-}
-
-/// The at-least-once variant of [`check_multiset`]: every expected
-/// `(key, value)` committed at least once (duplicates allowed), nothing
-/// that is not expected. Meaningful for a job whose output values do not
-/// shift when a record is processed twice (dedup: a replayed id is seen
-/// again and dropped); a counting job's replays change its values.
-pub fn check_multiset_at_least_once(
-    expected: Multiset,
-    output: &[Record],
-    describe: impl Fn(&[u8], &[u8]) -> String,
-) -> Vec<Finding> {
-    compare(expected, count(output), describe, true)
-}
-
-fn compare(
-    expected: Multiset,
-    mut found: Multiset,
-    describe: impl Fn(&[u8], &[u8]) -> String,
-    at_least_once: bool,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    for ((key, value), want) in expected {
-        let got = found.remove(&(key.clone(), value.clone())).unwrap_or(0);
-        let what = describe(&key, &value);
-        let kind = if got < want.min(if at_least_once { 1 } else { want }) {
-            let message = format!("missing: {what} was committed {got} times, expected {want}");
-            Some((
-                FindingKind::Missing {
-                    expected: want,
-                    found: got,
-                },
-                message,
-            ))
-        } else if got > want && !at_least_once {
-            let message = format!("duplicated: {what} was committed {got} times, expected {want}");
-            Some((
-                FindingKind::Duplicated {
-                    expected: want,
-                    found: got,
-                },
-                message,
-            ))
-        } else {
-            None
-        };
-        if let Some((kind, message)) = kind {
-            findings.push(Finding {
-                key,
-                value,
-                kind,
-                message,
-            });
-        }
-    }
-    for ((key, value), got) in found {
-        let message = format!(
-            "unexpected: {} was committed {got} times, but the input cannot produce it",
-            describe(&key, &value)
-        );
-        findings.push(Finding {
-            key,
-            value,
-            kind: FindingKind::Unexpected { found: got },
-            message,
-        });
-    }
-    findings.sort_by(|a, b| (&a.key, &a.value).cmp(&(&b.key, &b.value)));
-    findings
-}
+pub use flinch_harness::model::{
+    check_multiset, check_multiset_at_least_once, Finding, FindingKind, KeyedState, Multiset,
+    Timers,
+};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn rec(key: u32, value: u64) -> Record {
-        Record {
-            key: encode(&key),
-            value: encode(&value),
-            timestamp: 0,
-            origin: None,
-        }
-    }
-
-    fn describe(key: &[u8], value: &[u8]) -> String {
-        format!("{key:?}={value:?}")
-    }
-
-    fn expected() -> Multiset {
-        let mut e = Multiset::new();
-        e.insert((encode(&1u32), encode(&10u64)), 1);
-        e.insert((encode(&2u32), encode(&20u64)), 2);
-        e
-    }
-
-    fn kinds(findings: &[Finding]) -> Vec<FindingKind> {
-        findings.iter().map(|f| f.kind.clone()).collect()
-    }
-
-    #[test]
-    fn a_multiset_committed_exactly_passes_in_any_order() {
-        let out = [rec(2, 20), rec(1, 10), rec(2, 20)];
-        assert!(check_multiset(expected(), &out, describe).is_empty());
-        assert!(check_multiset_at_least_once(expected(), &out, describe).is_empty());
-        assert!(check_multiset(Multiset::new(), &[], describe).is_empty());
-    }
-
-    #[test]
-    fn the_multiset_check_names_missing_duplicated_and_unexpected_outputs() {
-        let out = [rec(1, 10), rec(1, 10), rec(2, 20), rec(3, 30)];
-        let findings = check_multiset(expected(), &out, describe);
-        assert_eq!(
-            kinds(&findings),
-            vec![
-                FindingKind::Duplicated {
-                    expected: 1,
-                    found: 2
-                },
-                FindingKind::Missing {
-                    expected: 2,
-                    found: 1
-                },
-                FindingKind::Unexpected { found: 1 },
-            ]
-        );
-        assert_eq!(findings[2].key, encode(&3u32));
-        assert_eq!(findings[2].value, encode(&30u64));
-        assert!(
-            findings[0].message.starts_with("duplicated: "),
-            "{}",
-            findings[0]
-        );
-    }
-
-    #[test]
-    fn the_at_least_once_variant_allows_copies_but_not_loss_or_strangers() {
-        let out = [rec(1, 10), rec(1, 10), rec(2, 20)];
-        assert!(check_multiset_at_least_once(expected(), &out, describe).is_empty());
-        let out = [rec(1, 10), rec(3, 30)];
-        assert_eq!(
-            kinds(&check_multiset_at_least_once(expected(), &out, describe)),
-            vec![
-                FindingKind::Missing {
-                    expected: 2,
-                    found: 0
-                },
-                FindingKind::Unexpected { found: 1 },
-            ]
-        );
-    }
 
     #[test]
     fn durations_must_be_whole_milliseconds_within_an_hour() {

@@ -142,7 +142,7 @@ pub(super) fn pending(outcome: &RunOutcome) -> String {
     let checkpoint = match checkpoint {
         None => "none".to_string(),
         Some((n, offsets)) => {
-            let lengths: Vec<usize> = outcome.input.iter().map(Vec::len).collect();
+            let lengths: Vec<usize> = outcome.job_input.iter().map(Vec::len).collect();
             format!("{n}, with sources at offsets {offsets:?} of {lengths:?} records")
         }
     };

@@ -6,7 +6,7 @@
 
 use crate::check::cut::CountModel;
 use crate::expect::Expectation;
-use crate::outcome::{CommittedTxn, PendingTxn, RunOutcome};
+use crate::outcome::{keyed_count_record, CommittedTxn, PendingTxn, RunOutcome};
 use crate::scenario::Scenario;
 use crate::trace::{TraceEvent, What};
 use crate::violation::Violation;
@@ -128,8 +128,15 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
             records: records.to_vec(),
         })
         .collect();
+    let output = raw(&committed);
+    let job_input = (input.iter())
+        .map(|p| p.iter().map(InputRecord::to_record).collect())
+        .collect();
     RunOutcome {
         trace: trace(&committed, input.len()),
+        output,
+        output_pending: Vec::new(),
+        job_input,
         committed,
         pending: Vec::new(),
         input,
@@ -140,11 +147,18 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
     }
 }
 
+/// keyed-count's transactions as the sink stores them.
+pub fn raw(committed: &[CommittedTxn]) -> Vec<(TxnId, Vec<flinch_engine::record::Record>)> {
+    let encode = |c: &CommittedTxn| (c.txn, c.records.iter().map(keyed_count_record).collect());
+    committed.iter().map(encode).collect()
+}
+
 /// The correct run up to the failover after checkpoint [`RESTORED`], where
 /// the restart strategy gives up instead of restoring: it fails with [`REASON`].
 pub fn failed_run() -> RunOutcome {
     let mut run = correct_run();
     run.committed.truncate(RESTORED as usize);
+    run.output.truncate(RESTORED as usize);
     let failover = run
         .trace
         .iter()
@@ -192,6 +206,8 @@ pub fn leave_pending(run: &mut RunOutcome, txn: TxnId, records: usize) {
             },
         ),
     );
+    let stored = held.iter().map(keyed_count_record).collect();
+    run.output_pending.push((txn, stored));
     run.pending.push(PendingTxn { txn, records: held });
 }
 

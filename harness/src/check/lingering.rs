@@ -41,13 +41,13 @@ pub fn lingering_transactions(outcome: &RunOutcome, plan: &Plan) -> Vec<Violatio
     if outcome.final_state != Some(JobState::Finished) {
         return Vec::new();
     }
-    let committed: BTreeSet<TxnId> = outcome.committed.iter().map(|c| c.txn).collect();
+    let committed: BTreeSet<TxnId> = outcome.output.iter().map(|c| c.0).collect();
     let completed = completed_checkpoints(outcome);
     let violations = outcome
-        .pending
+        .output_pending
         .iter()
-        .filter(|p| !committed.contains(&p.txn))
-        .map(|p| lingering(outcome, plan, p.txn, p.records.len(), &completed))
+        .filter(|(txn, _)| !committed.contains(txn))
+        .map(|(txn, records)| lingering(outcome, plan, *txn, records.len(), &completed))
         .collect();
     cap::limit(violations)
 }
@@ -115,7 +115,7 @@ mod tests {
     #[test]
     fn a_clean_finished_run_leaves_nothing_pending() {
         let run = correct_run();
-        assert!(run.pending.is_empty());
+        assert!(run.output_pending.is_empty());
         assert_eq!(lingering_transactions(&run, &plan()), []);
     }
 

@@ -104,7 +104,7 @@ impl LivenessBound {
 /// completed by `at` leaves to read, and where that checkpoint stood, in
 /// words.
 fn left_at(outcome: &RunOutcome, at: Duration) -> (u64, String) {
-    let lengths: Vec<u64> = outcome.input.iter().map(|p| p.len() as u64).collect();
+    let lengths: Vec<u64> = outcome.job_input.iter().map(|p| p.len() as u64).collect();
     let covered = covered_at(&outcome.trace, at);
     let offset = |p: usize| covered.and_then(|(_, offsets)| offsets.get(p)).copied();
     let left = (lengths.iter().enumerate())

@@ -13,7 +13,8 @@ pub(super) type Field<T> = Option<Spanned<T>>;
 pub(super) struct RawScenario {
     pub name: Spanned<String>,
     pub description: Spanned<String>,
-    pub job: RawJob,
+    /// `{ name = "...", <the job's parameters> }`.
+    pub job: Spanned<toml::Table>,
     #[serde(default)]
     pub topology: RawTopology,
     #[serde(default)]
@@ -32,12 +33,6 @@ pub(super) struct RawScenario {
     pub expect: RawExpect,
     #[serde(default)]
     pub seeds: RawSeeds,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawJob {
-    pub name: Spanned<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -17,6 +17,7 @@ use crate::expect::Expectation;
 use crate::fault::{
     Edge, EventTrigger, Fault, FaultKind, FaultTrigger, Trigger, ALL_PEERS, ID_MAX_LEN,
 };
+use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
 use flinch_engine::config::{
     default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
@@ -31,8 +32,6 @@ use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
 
-/// The only built-in job so far (docs/design.md §3).
-const JOB: &str = "keyed-count";
 const SEEDS: Range<u64> = 0..100;
 
 /// The file being validated, for reporting errors in it.
@@ -109,10 +108,15 @@ impl Ctx<'_> {
     }
 }
 
-pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioError> {
+pub(super) fn scenario(
+    cx: &Ctx,
+    raw: RawScenario,
+    job_override: Option<ScenarioJob>,
+) -> Result<Scenario, ScenarioError> {
     let name = not_blank(cx, &raw.name, "name")?;
     let description = not_blank(cx, &raw.description, "description")?;
-    job(cx, &raw.job.name)?;
+    let from_file = job(cx, &raw.job)?;
+    let job = job_override.unwrap_or(from_file);
     let topology = topology(cx, &raw.topology)?;
     let checkpoint = checkpoint(cx, &raw.checkpoint)?;
     let restart = match &raw.restart {
@@ -124,11 +128,14 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
     let workload = workload(cx, &raw.workload)?;
     let shape = Shape {
         hosts: host_names(topology.taskmanagers),
-        plan: crate::keyed_count::plan(&JobConfig {
-            topology: topology.clone(),
-            workload: workload.clone(),
-            ..JobConfig::default()
-        }),
+        plan: Plan::new(
+            &job.model.graph(),
+            &JobConfig {
+                topology: topology.clone(),
+                workload: workload.clone(),
+                ..JobConfig::default()
+            },
+        ),
     };
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
@@ -164,6 +171,7 @@ pub(super) fn scenario(cx: &Ctx, raw: RawScenario) -> Result<Scenario, ScenarioE
     Ok(Scenario {
         name,
         description,
+        job,
         config,
         faults,
         nemesis,
@@ -297,15 +305,19 @@ fn not_blank(cx: &Ctx, value: &Spanned<String>, field: &str) -> Result<String, S
     Ok(value.get_ref().clone())
 }
 
-fn job(cx: &Ctx, name: &Spanned<String>) -> Result<(), ScenarioError> {
-    if name.get_ref() != JOB {
-        let message = format!(
-            "unknown job \"{}\"; the only built-in job is \"{JOB}\"",
-            name.get_ref()
-        );
-        return Err(cx.error(name.span(), "job.name", message));
-    }
-    Ok(())
+/// `job = { name = "...", <parameters> }`, resolved through the process's
+/// job registry ([`crate::job::registry`]).
+fn job(cx: &Ctx, raw: &Spanned<toml::Table>) -> Result<ScenarioJob, ScenarioError> {
+    let mut params = raw.get_ref().clone();
+    let name = match params.remove("name") {
+        Some(toml::Value::String(name)) => name,
+        Some(_) => return Err(cx.error(raw.span(), "job.name", "must be a string")),
+        None => return Err(cx.error(raw.span(), "job.name", "missing: which job to run")),
+    };
+    crate::job::resolve(&name, &params).map_err(|e| {
+        let field = e.field.map_or("job".to_string(), |f| format!("job.{f}"));
+        cx.error(raw.span(), &field, e.message)
+    })
 }
 
 fn topology(cx: &Ctx, raw: &RawTopology) -> Result<TopologyConfig, ScenarioError> {
@@ -1578,7 +1590,27 @@ after = "300ms"
         .expect_err("word-count is no job");
         assert_eq!(
             error.to_string(),
-            r#"test.toml:3: field `job.name`: unknown job "word-count"; the only built-in job is "keyed-count""#
+            r#"test.toml:3: field `job.name`: unknown job "word-count"; the jobs are keyed-count"#
+        );
+        let typo = source.replace("word-count", "keyed-cont");
+        let error = parse(
+            &format!("{typo}[expect]\noutcome = \"exactly-once\""),
+            "test.toml",
+        )
+        .expect_err("a typo");
+        assert!(
+            error.to_string().ends_with("did you mean \"keyed-count\"?"),
+            "{error}"
+        );
+        let params = source.replace("\"word-count\"", "\"keyed-count\", window = \"1s\"");
+        let error = parse(
+            &format!("{params}[expect]\noutcome = \"exactly-once\""),
+            "test.toml",
+        )
+        .expect_err("keyed-count takes no parameters");
+        assert_eq!(
+            error.to_string(),
+            "test.toml:3: field `job.window`: keyed-count takes no parameters, got `window`"
         );
     }
 

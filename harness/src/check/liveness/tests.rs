@@ -130,6 +130,7 @@ fn a_long_input_is_given_the_time_it_takes_to_read() {
     let bound = LivenessBound::of(&scenario);
     let mut run = correct_run();
     run.input = generate(&scenario.config.workload, 7);
+    run.job_input = crate::keyed_count::input(&scenario.config.workload, 7);
     run.trace
         .retain(|e| !matches!(e.what, What::Engine(Event::CheckpointCompleted { .. })));
     let end = run.trace.len() - 1;

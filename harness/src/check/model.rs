@@ -1,0 +1,94 @@
+//! The output check of any job but keyed-count, through the job's own
+//! reference model ([`crate::job::JobModel`]): its findings about the whole
+//! committed output become `exactly-once` violations naming the output and
+//! the transactions that hold it. (keyed-count's record-level checkers,
+//! `records.rs`, give it evidence by key, partition and offset.)
+
+use super::{cap, kind};
+use crate::expect::Expectation;
+use crate::job::JobModel;
+use crate::model::{Finding, FindingKind};
+use crate::outcome::RunOutcome;
+use crate::violation::{Checker, Violation};
+use flinch_engine::record::Record;
+
+/// The model's verdict on `outcome`'s committed output under `expect`:
+/// exactly-once, at-least-once, or for a job expected to fail, only what it
+/// did commit (duplicated, unexpected or wrong output; nothing missing).
+pub fn model_output(
+    outcome: &RunOutcome,
+    model: &dyn JobModel,
+    expect: &Expectation,
+) -> Vec<Violation> {
+    let output: Vec<Record> = (outcome.output.iter())
+        .flat_map(|(_, records)| records.iter().cloned())
+        .collect();
+    let input = &outcome.job_input;
+    let findings = match expect {
+        Expectation::AtLeastOnce => model.check_output_at_least_once(input, &output),
+        Expectation::ExactlyOnce => model.check_output(input, &output),
+        Expectation::JobFailed { .. } => (model.check_output(input, &output).into_iter())
+            .filter(|f| !matches!(f.kind, FindingKind::Missing { .. }))
+            .collect(),
+    };
+    let violations = findings
+        .into_iter()
+        .map(|f| violation(outcome, f))
+        .collect();
+    cap::limit(violations)
+}
+
+fn violation(outcome: &RunOutcome, f: Finding) -> Violation {
+    let kind = match f.kind {
+        FindingKind::Missing { .. } => kind::MISSING,
+        FindingKind::Duplicated { .. } => kind::DUPLICATED,
+        FindingKind::Unexpected { .. } => kind::UNEXPECTED,
+        FindingKind::WrongValue => kind::WRONG_VALUE,
+    };
+    let txns = (outcome.output.iter())
+        .filter(|(_, records)| (records.iter()).any(|r| r.key == f.key && r.value == f.value))
+        .map(|(txn, _)| *txn)
+        .collect();
+    // The kind is printed before the message: do not say it twice.
+    let prefix = format!("{kind}: ");
+    let message = f.message.strip_prefix(&prefix).unwrap_or(&f.message);
+    Violation {
+        txns,
+        ..Violation::new(Checker::ExactlyOnce, kind, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::fixture::correct_run;
+    use crate::keyed_count::Model;
+
+    #[test]
+    fn findings_become_violations_naming_the_transactions() {
+        let mut run = correct_run();
+        assert_eq!(model_output(&run, &Model, &Expectation::ExactlyOnce), []);
+        let copy = run.output[1].1[0].clone();
+        let holder = run.output[1].0;
+        run.output[2].1.push(copy);
+        let found = model_output(&run, &Model, &Expectation::ExactlyOnce);
+        let kinds: Vec<_> = found.iter().map(|v| v.kind).collect();
+        // The copy, and the key's counts that it makes wrong.
+        assert_eq!(kinds, [kind::DUPLICATED, kind::WRONG_VALUE], "{found:?}");
+        assert_eq!(found[0].txns, vec![holder, run.output[2].0]);
+        assert!(!found[0].message.starts_with("duplicated"), "said once");
+        assert_eq!(model_output(&run, &Model, &Expectation::AtLeastOnce), []);
+        run.output[0].1.remove(0);
+        let failed = Expectation::JobFailed { reason: "x".into() };
+        let kinds: Vec<_> = (model_output(&run, &Model, &failed).iter())
+            .map(|v| v.kind)
+            .collect();
+        assert!(kinds.contains(&kind::DUPLICATED), "{kinds:?}");
+        assert!(
+            !kinds.contains(&kind::MISSING),
+            "a failed job may miss output"
+        );
+        let exactly = model_output(&run, &Model, &Expectation::ExactlyOnce);
+        assert!(exactly.iter().any(|v| v.kind == kind::MISSING));
+    }
+}
