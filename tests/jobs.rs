@@ -180,3 +180,23 @@ fn another_jobs_run_reports_the_scenarios_sometimes_without_judging_them() {
         text(&out)
     );
 }
+
+#[test]
+fn the_consistent_cut_of_every_job_catches_skipped_alignment() {
+    let dir = std::env::temp_dir().join(format!("flinch-jobs-cut-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("skip.toml");
+    let source = std::fs::read_to_string("scenarios/stall-during-alignment.toml").unwrap();
+    std::fs::write(&file, format!("bug = \"skip-alignment\"\n{source}")).unwrap();
+    let path = file.to_str().unwrap();
+    for job in ["windowed-sum", "dedup", "two-stage"] {
+        let out = flinch(&["run", path, "--job", job, "--seeds", "0..3", "--no-shrink"]);
+        assert_eq!(out.status.code(), Some(1), "{job}: {}", text(&out));
+        assert!(
+            text(&out).contains("[consistent-cut] inconsistent-cut: checkpoint 2"),
+            "{job}: {}",
+            text(&out)
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

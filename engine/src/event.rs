@@ -512,15 +512,45 @@ impl Event {
 }
 
 type Sink = Rc<dyn Fn(&str, Event)>;
+type StateSink = Rc<dyn Fn(StateTap)>;
+
+/// A keyed subtask's operator snapshot as it goes to storage (a postcard
+/// `operator::KeyedSnapshot`), for checkers that judge the state itself,
+/// not only its digest (`Event::StateSnapshotted::operator_digest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateTap {
+    pub checkpoint: u64,
+    pub epoch: u64,
+    pub task: TaskId,
+    pub operator: Vec<u8>,
+}
 
 /// Where events go. Cloned into every host; calls are synchronous and in
 /// simulation order, so the trace is deterministic.
 #[derive(Clone)]
-pub struct Observer(Sink);
+pub struct Observer(Sink, Option<StateSink>);
 
 impl Observer {
     pub fn new(f: impl Fn(&str, Event) + 'static) -> Self {
-        Observer(Rc::new(f))
+        Observer(Rc::new(f), None)
+    }
+
+    /// This observer, also handed every keyed operator snapshot
+    /// ([`StateTap`]). Without it, snapshots are not copied.
+    pub fn with_state_tap(self, f: impl Fn(StateTap) + 'static) -> Self {
+        Observer(self.0, Some(Rc::new(f)))
+    }
+
+    /// Whether snapshots go to a state tap.
+    pub fn taps_state(&self) -> bool {
+        self.1.is_some()
+    }
+
+    /// Hand `tap` to the state tap, if there is one.
+    pub fn tap_state(&self, tap: StateTap) {
+        if let Some(f) = &self.1 {
+            f(tap)
+        }
     }
 
     /// An observer that drops every event.

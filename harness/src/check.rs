@@ -49,7 +49,7 @@ pub use cut::consistent_cut;
 pub use expected::expected_outcome;
 pub use lingering::lingering_transactions;
 pub use liveness::{liveness, LivenessBound};
-pub use model::model_output;
+pub use model::{model_cut, model_output};
 pub use records::{at_least_once, duplicates, exactly_once};
 pub use restarts::restart_conformance;
 pub use restore::restore_was_completed;
@@ -130,14 +130,17 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     };
     violations.extend(recovered_state(&outcome.trace));
     violations.extend(restore_was_completed(&outcome.trace));
+    let plan = flinch_engine::job::Plan::new(&scenario.job.model.graph(), &scenario.config);
     if keyed_count {
         violations.extend(consistent_cut(outcome, &scenario.config));
+    } else {
+        let model = scenario.job.model.as_ref();
+        violations.extend(model_cut(outcome, model, &plan, &scenario.config));
     }
     violations.extend(restart_conformance(
         &outcome.trace,
         &scenario.config.restart,
     ));
-    let plan = flinch_engine::job::Plan::new(&scenario.job.model.graph(), &scenario.config);
     violations.extend(lingering_transactions(outcome, &plan));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(expected_outcome(outcome, expect));

@@ -75,6 +75,10 @@ pub struct RunOutcome {
     /// When each fault of the plan fired, in plan order (`None`: never).
     /// Shrinking pins a fault to this time when it removes its anchor.
     pub fired_at: Vec<Option<Duration>>,
+    /// Every keyed operator snapshot, by (epoch, checkpoint, task), for a
+    /// job other than keyed-count (empty for keyed-count, whose
+    /// consistent-cut check compares digests).
+    pub snapshots: crate::world::Snapshots,
 }
 
 #[cfg(test)]

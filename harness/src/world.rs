@@ -16,7 +16,7 @@ use crate::scenario::Scenario;
 use crate::trace::{FaultEvent, TraceEvent, What};
 use crate::violation::{Checker, Violation, INTERNAL_ERROR};
 use flinch_engine::config::JobConfig;
-use flinch_engine::event::{Event, JobState, Observer};
+use flinch_engine::event::{Event, JobState, Observer, StateTap, TaskId};
 use flinch_engine::graph::Job;
 use flinch_engine::hosts::{self, HostContext, HostResult};
 use flinch_engine::io::addr;
@@ -222,6 +222,7 @@ pub fn simulate_plan_until(
         sim_time: raw.sim_time,
         unfired,
         fired_at: raw.fired_at,
+        snapshots: raw.snapshots,
     })
 }
 
@@ -240,7 +241,14 @@ pub struct RawOutcome {
     pub sim_time: Duration,
     /// When each fault of the plan fired, in plan order (`None`: never).
     pub fired_at: Vec<Option<Duration>>,
+    /// Every keyed operator snapshot taken, when the scenario's job is not
+    /// keyed-count (whose checkers read digests only).
+    pub snapshots: Snapshots,
 }
+
+/// Keyed operator snapshots (postcard `KeyedSnapshot`s) by (epoch,
+/// checkpoint, task).
+pub type Snapshots = BTreeMap<(u64, u64, TaskId), Vec<u8>>;
 
 /// Run one seed of `scenario` executing `job` (its graph, input and
 /// watermarks) instead of keyed-count, under `faults`, asking `stop` as
@@ -265,6 +273,7 @@ pub fn simulate_job(
             .map(|committed| (ran, committed))
     });
     let trace = world.trace.borrow().clone();
+    let snapshots = std::mem::take(&mut *world.snapshots.borrow_mut());
     // Dropping the world drops every host's software: its drop code runs
     // here, and a panic in it ends a run that had not broken yet.
     let dropped = panics::catch(Phase::Hosts, sim_time, move || drop(world));
@@ -279,6 +288,7 @@ pub fn simulate_job(
         final_state: ran.final_state,
         sim_time,
         fired_at: ran.fired_at,
+        snapshots,
     })
 }
 
@@ -293,6 +303,8 @@ fn broken(breakage: Breakage, at: Duration, trace: Vec<TraceEvent>) -> SimError 
 struct World<'a> {
     sim: turmoil::Sim<'a>,
     trace: Trace,
+    /// Keyed operator snapshots by (epoch, checkpoint, task), when tapped.
+    snapshots: Rc<RefCell<Snapshots>>,
     hosts: BTreeMap<String, HostHandles>,
     /// How much of the trace has been matched against event triggers.
     seen: usize,
@@ -408,6 +420,7 @@ impl World<'_> {
         let mut world = World {
             sim,
             trace: trace.clone(),
+            snapshots: Rc::default(),
             hosts: BTreeMap::new(),
             seen: 0,
             started: Vec::new(),
@@ -419,7 +432,15 @@ impl World<'_> {
             blips: Vec::new(),
             loss_rng: SmallRng::seed_from_u64(seed ^ LOSS_SEED),
         };
-        let observer = observer(trace);
+        let mut observer = observer(trace);
+        if !scenario.job.is_keyed_count() {
+            // Other jobs' consistent-cut check reads the state itself.
+            let snapshots = world.snapshots.clone();
+            observer = observer.with_state_tap(move |tap: StateTap| {
+                let at = (tap.epoch, tap.checkpoint, tap.task);
+                snapshots.borrow_mut().insert(at, tap.operator);
+            });
+        }
         let ctx = |name: &str| {
             HostContext::new(config.clone(), job.clone(), seed, observer.clone(), name)
         };

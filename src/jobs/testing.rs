@@ -120,12 +120,17 @@ impl<'a> Sim<'a> {
             .all(|(n, log)| *n == log.len() as u64)
     }
 
-    /// The watermark every keyed subtask has seen from the sources now.
+    /// The watermark every keyed subtask has seen from the sources now. A
+    /// source that read its whole partition sent `u64::MAX` with the batch
+    /// that reached the end, as the engine's do.
     fn source_watermark(&self) -> u64 {
         if self.silent.iter().any(|s| *s) {
             return 0;
         }
-        let wm = |(p, n): (usize, &u64)| (self.watermark_of)(p as u32, *n);
+        let wm = |(p, n): (usize, &u64)| match *n >= self.input[p].len() as u64 {
+            true => u64::MAX,
+            false => (self.watermark_of)(p as u32, *n),
+        };
         self.next.iter().enumerate().map(wm).min().unwrap_or(0)
     }
 

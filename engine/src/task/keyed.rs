@@ -15,6 +15,7 @@ use super::output::Outputs;
 use super::{Inbound, TaskEnv, TaskError, TaskResult};
 use crate::align::{Aligned, Aligner};
 use crate::config::{CheckpointMode, PlantedBug};
+use crate::event::StateTap;
 use crate::io::{addr, mpsc, now, sleep};
 use crate::job::Plan;
 use crate::operator::chain::{self, ChainedOperator};
@@ -365,6 +366,14 @@ impl KeyedTask {
             pending,
         };
         let operator_digest = Some(crc32fast::hash(&snap.operator));
+        if env.ctx.observer.taps_state() {
+            env.ctx.observer.tap_state(StateTap {
+                checkpoint,
+                epoch: env.epoch,
+                task: env.task,
+                operator: snap.operator.clone(),
+            });
+        }
         let bytes = postcard::to_stdvec(&snap).expect("in-memory postcard encoding cannot fail");
         let finished = self.ended.iter().all(|e| *e);
         env.store_snapshot(checkpoint, bytes, operator_digest, None, finished)

@@ -144,6 +144,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
         sim_time: Duration::from_secs(30),
         unfired: Vec::new(),
         fired_at: Vec::new(),
+        snapshots: Default::default(),
     }
 }
 

@@ -8,9 +8,15 @@ use super::{cap, kind};
 use crate::expect::Expectation;
 use crate::job::JobModel;
 use crate::model::{Finding, FindingKind};
+use crate::model::{KeyedState, Timers};
 use crate::outcome::RunOutcome;
+use crate::trace::What;
 use crate::violation::{Checker, Violation};
-use flinch_engine::record::Record;
+use flinch_engine::config::{CheckpointMode, JobConfig};
+use flinch_engine::event::{Event, JobState, TaskId};
+use flinch_engine::job::Plan;
+use flinch_engine::operator::KeyedSnapshot;
+use flinch_engine::record::{self, Record};
 
 /// The model's verdict on `outcome`'s committed output under `expect`:
 /// exactly-once, at-least-once, or for a job expected to fail, only what it
@@ -36,6 +42,113 @@ pub fn model_output(
         .map(|f| violation(outcome, f))
         .collect();
     cap::limit(violations)
+}
+
+/// The consistent-cut check of any job but keyed-count: at every checkpoint
+/// the jobmanager completed, each keyed vertex's state (its subtasks'
+/// snapshots of the attempt that completed it, in union) must be what the
+/// job's model says it is at the checkpoint's source offsets
+/// ([`JobModel::check_state`]). Nothing in at-least-once mode, where a
+/// snapshot may hold records past its barrier.
+pub fn model_cut(
+    outcome: &RunOutcome,
+    model: &dyn JobModel,
+    plan: &Plan,
+    config: &JobConfig,
+) -> Vec<Violation> {
+    if config.checkpoint.mode == CheckpointMode::AtLeastOnce {
+        return Vec::new();
+    }
+    let mut violations = Vec::new();
+    let mut epoch = 0;
+    for e in &outcome.trace {
+        match &e.what {
+            What::Engine(Event::JobState(JobState::Running { epoch: e })) => epoch = *e,
+            What::Engine(Event::CheckpointCompleted {
+                checkpoint,
+                offsets,
+            }) => {
+                let cut = Cut {
+                    outcome,
+                    model,
+                    epoch,
+                    checkpoint: *checkpoint,
+                    offsets,
+                };
+                for vertex in plan.vertices.iter().skip(1) {
+                    violations.extend(cut.vertex(vertex.name, vertex.parallelism));
+                }
+            }
+            _ => {}
+        }
+    }
+    cap::limit(violations)
+}
+
+/// One completed checkpoint being checked.
+struct Cut<'a> {
+    outcome: &'a RunOutcome,
+    model: &'a dyn JobModel,
+    epoch: u64,
+    checkpoint: u64,
+    offsets: &'a [u64],
+}
+
+impl Cut<'_> {
+    fn vertex(&self, vertex: flinch_engine::event::Vertex, parallelism: u32) -> Vec<Violation> {
+        let mut state = KeyedState::new();
+        let mut timers = Timers::new();
+        let checkpoint = self.checkpoint;
+        let at = |task: TaskId| Violation {
+            checkpoint: Some(checkpoint),
+            task: Some(task),
+            ..Violation::new(Checker::ConsistentCut, kind::INCONSISTENT_CUT, "")
+        };
+        for subtask in 0..parallelism {
+            let task = TaskId { vertex, subtask };
+            let key = (self.epoch, checkpoint, task);
+            let Some(bytes) = self.outcome.snapshots.get(&key) else {
+                let message = format!(
+                    "checkpoint {checkpoint} completed in epoch {} without a snapshot of {task}",
+                    self.epoch
+                );
+                return vec![Violation {
+                    kind: kind::MISSING_SNAPSHOT,
+                    message,
+                    ..at(task)
+                }];
+            };
+            let snapshot: KeyedSnapshot = match record::decode(bytes) {
+                Ok(snapshot) => snapshot,
+                Err(e) => {
+                    let message = format!("checkpoint {checkpoint}: {task}'s snapshot: {e}");
+                    return vec![Violation {
+                        message,
+                        ..at(task)
+                    }];
+                }
+            };
+            for group in snapshot.groups {
+                state.extend(group.state);
+                timers.extend(group.timers);
+            }
+        }
+        let input = &self.outcome.job_input;
+        let wrong = self
+            .model
+            .check_state(input, self.offsets, vertex, &state, &timers);
+        let task = TaskId { vertex, subtask: 0 };
+        (wrong.into_iter())
+            .map(|why| Violation {
+                message: format!(
+                    "checkpoint {checkpoint} (sources at {:?}), vertex {vertex}: {why}",
+                    self.offsets
+                ),
+                task: None,
+                ..at(task)
+            })
+            .collect()
+    }
 }
 
 fn violation(outcome: &RunOutcome, f: Finding) -> Violation {
