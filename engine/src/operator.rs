@@ -296,12 +296,11 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
         let value: O::In = decode(&input.value, "value")?;
         let group = keygroup::key_group(&input.key, self.max_parallelism);
         let states = &mut self.groups.entry(group).or_default().state;
-        if !states.contains_key(&input.key) {
-            states.insert(input.key.clone(), O::State::default());
-        }
-        let state = states
-            .get_mut(&input.key)
-            .expect("the key's state was just inserted if it was missing");
+        // One search for a key seen before; a new key's bytes are copied.
+        let state = match states.get_mut(&input.key) {
+            Some(state) => state,
+            None => states.entry(input.key.clone()).or_default(),
+        };
         let mut ctx = Context {
             emitted: &mut self.emitted,
             timers: &mut self.timers,

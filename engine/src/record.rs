@@ -27,6 +27,25 @@ pub struct Record {
     pub origin: Option<(u32, u64)>,
 }
 
+/// A [`Record`] borrowed from the bytes it was decoded from (key and value
+/// are slices of them), for a host that passes records on without using
+/// them: it decodes and encodes exactly as a [`Record`] does (the same
+/// postcard bytes), without allocating. Decoding it needs a deserializer
+/// that lends its input (postcard's `from_bytes`, as `wire` decodes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordView<'a> {
+    /// [`Record::key`].
+    #[serde(serialize_with = "bytes::serialize", borrow)]
+    pub key: &'a [u8],
+    /// [`Record::value`].
+    #[serde(serialize_with = "bytes::serialize", borrow)]
+    pub value: &'a [u8],
+    /// [`Record::timestamp`].
+    pub timestamp: u64,
+    /// [`Record::origin`].
+    pub origin: Option<(u32, u64)>,
+}
+
 /// Byte strings through serde's bytes calls: the same postcard encoding as
 /// a `Vec<u8>` (a varint length, then the bytes), copied at once instead of
 /// byte by byte.
@@ -74,9 +93,22 @@ mod bytes {
 /// encoding is canonical (equal values, equal bytes), so serialized keys
 /// can be compared and hashed. Errors: only types postcard cannot encode
 /// (a sequence of unknown length).
+///
+/// A value of at most [`SMALL`] bytes (keys, counts: most of what a record
+/// carries) is encoded on the stack first and copied into a vector of its
+/// size, one allocation and no regrowth; a larger one is encoded again
+/// into a growing vector.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, postcard::Error> {
-    postcard::to_stdvec(value)
+    let mut small = [0u8; SMALL];
+    match postcard::to_slice(value, &mut small) {
+        Ok(bytes) => Ok(bytes.to_vec()),
+        Err(postcard::Error::SerializeBufferFull) => postcard::to_stdvec(value),
+        Err(e) => Err(e),
+    }
 }
+
+/// The size, in bytes, up to which [`encode`] encodes on the stack.
+pub const SMALL: usize = 64;
 
 /// The inverse of [`encode`]. Errors: bytes that are not the postcard form
 /// of a `T`.
@@ -216,6 +248,19 @@ mod tests {
     }
 
     #[test]
+    fn encode_writes_postcard_at_every_size() {
+        // Below, at and above the stack buffer's size, and empty.
+        for len in [0, 1, SMALL - 2, SMALL - 1, SMALL, SMALL + 1, 1000] {
+            let value = vec![7u8; len];
+            let bytes = encode(&value).unwrap();
+            assert_eq!(bytes, postcard::to_stdvec(&value).unwrap(), "{len} bytes");
+            assert_eq!(decode::<Vec<u8>>(&bytes).unwrap(), value);
+        }
+        assert_eq!(encode(&u64::MAX).unwrap().len(), 10);
+        assert_eq!(encode(&()).unwrap(), Vec::<u8>::new());
+    }
+
+    #[test]
     fn a_record_encodes_its_byte_strings_as_a_vec_of_bytes_would() {
         let record = Record {
             key: vec![1, 2, 3],
@@ -234,5 +279,43 @@ mod tests {
         assert_eq!(decode::<Record>(&bytes).unwrap(), record);
         let json = serde_json::to_string(&record).unwrap();
         assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
+    }
+
+    #[test]
+    fn a_record_view_decodes_and_encodes_as_the_record_it_borrows_from() {
+        let big = vec![0xab; 300];
+        let records = [
+            Record {
+                key: vec![1, 2, 3],
+                value: Vec::new(),
+                timestamp: 5,
+                origin: Some((1, 300)),
+            },
+            // Empty key, a value longer than one varint byte can count,
+            // the largest numbers, no origin.
+            Record {
+                key: Vec::new(),
+                value: big.clone(),
+                timestamp: u64::MAX,
+                origin: None,
+            },
+            Record {
+                key: big,
+                value: vec![0],
+                timestamp: 0,
+                origin: Some((u32::MAX, u64::MAX)),
+            },
+        ];
+        for record in records {
+            let bytes = encode(&record).unwrap();
+            let view: RecordView<'_> = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!(view.key, &record.key[..]);
+            assert_eq!(view.value, &record.value[..]);
+            assert_eq!(
+                (view.timestamp, view.origin),
+                (record.timestamp, record.origin)
+            );
+            assert_eq!(encode(&view).unwrap(), bytes);
+        }
     }
 }

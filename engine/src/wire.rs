@@ -28,13 +28,32 @@ pub enum WireError {
     Timeout(Duration),
 }
 
-/// Encode one message into a complete frame.
+/// Encode one message into a complete frame. The body is encoded in place
+/// after a reserved header (one buffer, no copy of the body).
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
-    let body = postcard::to_stdvec(msg).expect("in-memory postcard encoding cannot fail");
-    let mut frame = Vec::with_capacity(8 + body.len());
-    frame.extend_from_slice(&(body.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    frame.extend_from_slice(&body);
+    let frame = postcard::to_extend(msg, vec![0u8; HEADER])
+        .expect("in-memory postcard encoding cannot fail");
+    seal(frame)
+}
+
+/// The length of a frame's header: `len: u32` then `crc32: u32`.
+pub const HEADER: usize = 8;
+
+/// Complete a frame whose body was written after [`HEADER`] placeholder
+/// bytes (`frame[HEADER..]`): fill in the body's length and crc32. What
+/// [`encode`] does after encoding, for a body put together from parts
+/// that are already postcard bytes (the sink's transaction files).
+///
+/// # Panics
+/// If `frame` is shorter than [`HEADER`] (a programming error), or its body
+/// exceeds `u32::MAX` bytes (a frame that large is refused by every reader:
+/// [`MAX_FRAME`] is 16 MiB).
+pub fn seal(mut frame: Vec<u8>) -> Vec<u8> {
+    let body = &frame[HEADER..];
+    let len = u32::try_from(body.len()).expect("a frame body below 4 GiB");
+    let crc = crc32fast::hash(body);
+    frame[0..4].copy_from_slice(&len.to_le_bytes());
+    frame[4..8].copy_from_slice(&crc.to_le_bytes());
     frame
 }
 
@@ -139,6 +158,25 @@ mod tests {
                     "flip of bit {bit} in byte {i} went unnoticed"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_frame_is_its_bodys_length_and_crc32_then_the_body() {
+        // The layout every reader (`decode`, `recv`, files on disk) relies on.
+        for msg in [Vec::new(), vec![7u8; 3], vec![1u8; 300]] {
+            let body = postcard::to_stdvec(&msg).unwrap();
+            let frame = encode(&msg);
+            assert_eq!(frame[0..4], (body.len() as u32).to_le_bytes());
+            assert_eq!(frame[4..8], crc32fast::hash(&body).to_le_bytes());
+            assert_eq!(frame[HEADER..], body[..]);
+            let mut parts = vec![0u8; HEADER];
+            parts.extend_from_slice(&body);
+            assert_eq!(
+                seal(parts),
+                frame,
+                "sealing the body's bytes frames it alike"
+            );
         }
     }
 

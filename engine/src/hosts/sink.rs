@@ -13,11 +13,13 @@ use crate::event::Event;
 use crate::io::disk::{self, Disk};
 use crate::io::{addr, sleep};
 use crate::probe::Probe;
-use crate::proto::{SinkOp, SinkRequest, SinkResponse};
-use crate::record::{Record, TxnId};
+use crate::proto::SinkResponse;
+use crate::record::{Record, RecordView, TxnId};
 use crate::wire;
+use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -25,6 +27,73 @@ use std::rc::Rc;
 const FENCE: &str = "/sink/epoch";
 const PENDING: &str = "/sink/pending";
 const COMMITTED: &str = "/sink/committed";
+
+/// A [`crate::proto::SinkRequest`] as the sink decodes it: the same
+/// fields and variants in the same order (so the same postcard bytes), but
+/// a pre-commit's records stay in their encoded form ([`EncodedRecords`]):
+/// the sink only stores them, and decoding each into a [`Record`] to encode
+/// it again cost two allocations a record.
+#[derive(Debug, serde::Deserialize)]
+struct Request {
+    epoch: u64,
+    op: Op,
+}
+
+/// [`crate::proto::SinkOp`], variant for variant.
+#[derive(Debug, serde::Deserialize)]
+enum Op {
+    PreCommit { txn: TxnId, records: EncodedRecords },
+    Commit { txn: TxnId },
+    AbortStale { subtask: u32, from_scratch: bool },
+}
+
+/// The records of a pre-commit as postcard bytes: `count` records, each
+/// decoded (so malformed input is refused here, as decoding a
+/// `Vec<Record>` would) and its encoding appended to `bytes`, without the
+/// sequence's length prefix.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct EncodedRecords {
+    count: usize,
+    bytes: Vec<u8>,
+}
+
+impl<'de> Deserialize<'de> for EncodedRecords {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Records;
+
+        impl<'de> Visitor<'de> for Records {
+            type Value = EncodedRecords;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a sequence of records")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EncodedRecords, A::Error> {
+                let mut out = EncodedRecords::default();
+                while let Some(record) = seq.next_element::<RecordView<'de>>()? {
+                    let bytes = std::mem::take(&mut out.bytes);
+                    out.bytes = postcard::to_extend(&record, bytes)
+                        .map_err(|e| serde::de::Error::custom(format!("re-encoding: {e}")))?;
+                    out.count += 1;
+                }
+                Ok(out)
+            }
+        }
+
+        d.deserialize_seq(Records)
+    }
+}
+
+/// A transaction file: `wire::encode(&(txn, records))` with the records
+/// `Vec<Record>`, put together from their encoded form (a `Vec`'s postcard
+/// encoding is its length, as a varint `usize`, then its elements).
+fn txn_file(txn: TxnId, records: &EncodedRecords) -> Vec<u8> {
+    let encode = "in-memory postcard encoding of a transaction id and a length cannot fail";
+    let frame = postcard::to_extend(&txn, vec![0u8; wire::HEADER]).expect(encode);
+    let mut frame = postcard::to_extend(&records.count, frame).expect(encode);
+    frame.extend_from_slice(&records.bytes);
+    wire::seal(frame)
+}
 
 struct Sink {
     ctx: HostContext,
@@ -140,7 +209,7 @@ impl Sink {
         Ok(ids)
     }
 
-    fn handle(&mut self, req: SinkRequest) -> SinkResponse {
+    fn handle(&mut self, req: Request) -> SinkResponse {
         // Planted: no fence, an older attempt's request goes through.
         if req.epoch < self.fence && !self.ctx.bug(PlantedBug::NoEpochFence) {
             self.ctx.probe(Probe::WriteFenced);
@@ -158,9 +227,9 @@ impl Sink {
             };
         }
         let result = self.raise_fence(req.epoch).and_then(|()| match req.op {
-            SinkOp::PreCommit { txn, records } => self.pre_commit(txn, records),
-            SinkOp::Commit { txn } => self.commit(txn),
-            SinkOp::AbortStale {
+            Op::PreCommit { txn, records } => self.pre_commit(txn, records),
+            Op::Commit { txn } => self.commit(txn),
+            Op::AbortStale {
                 subtask,
                 from_scratch,
             } => {
@@ -183,13 +252,13 @@ impl Sink {
         Ok(())
     }
 
-    fn pre_commit(&mut self, txn: TxnId, records: Vec<Record>) -> io::Result<SinkResponse> {
+    fn pre_commit(&mut self, txn: TxnId, records: EncodedRecords) -> io::Result<SinkResponse> {
         if self.committed.contains(&txn) {
             return Ok(SinkResponse::AlreadyCommitted);
         }
-        let count = records.len() as u64;
+        let count = records.count as u64;
         self.disk
-            .write_atomic(&pending_path(txn), &wire::encode(&(txn, records)))?;
+            .write_atomic(&pending_path(txn), &txn_file(txn, &records))?;
         self.pending.insert(txn);
         self.ctx.emit(Event::TxnPreCommitted {
             txn,
@@ -272,20 +341,20 @@ impl Sink {
     }
 }
 
-fn op_txn(op: &SinkOp) -> Option<TxnId> {
+fn op_txn(op: &Op) -> Option<TxnId> {
     match op {
-        SinkOp::PreCommit { txn, .. } | SinkOp::Commit { txn } => Some(*txn),
-        SinkOp::AbortStale { .. } => None,
+        Op::PreCommit { txn, .. } | Op::Commit { txn } => Some(*txn),
+        Op::AbortStale { .. } => None,
     }
 }
 
 /// Whether a request writes output: a pre-commit holding records, or a
 /// commit (what a zombie must never get through).
-fn carries_data(op: &SinkOp) -> bool {
+fn carries_data(op: &Op) -> bool {
     match op {
-        SinkOp::PreCommit { records, .. } => !records.is_empty(),
-        SinkOp::Commit { .. } => true,
-        SinkOp::AbortStale { .. } => false,
+        Op::PreCommit { records, .. } => records.count > 0,
+        Op::Commit { .. } => true,
+        Op::AbortStale { .. } => false,
     }
 }
 
@@ -324,5 +393,98 @@ mod tests {
             assert!(decode_header(path, Some(&corrupt)).is_err(), "checksum");
         }
         assert!(decode_header(path, None).is_err());
+    }
+
+    fn records(n: usize) -> Vec<Record> {
+        (0..n)
+            .map(|i| Record {
+                key: crate::record::encode(&(i as u32 * 1000)).unwrap(),
+                value: vec![i as u8; i % 3],
+                timestamp: i as u64,
+                origin: (i % 2 == 0).then_some((1, i as u64)),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_request_decodes_as_the_sink_request_it_was_sent_as() {
+        use crate::proto::{SinkOp, SinkRequest};
+        let txn = TxnId {
+            subtask: 3,
+            epoch: 4,
+            checkpoint: 5,
+        };
+        for n in [0, 1, 127, 128, 300] {
+            let records = records(n);
+            let sent = SinkRequest {
+                epoch: u64::MAX,
+                op: SinkOp::PreCommit {
+                    txn,
+                    records: records.clone(),
+                },
+            };
+            let req: Request = wire::decode(&wire::encode(&sent)).unwrap();
+            assert_eq!(req.epoch, u64::MAX);
+            let Op::PreCommit {
+                txn: got,
+                records: encoded,
+            } = req.op
+            else {
+                panic!("a pre-commit decodes as one: {:?}", req.op);
+            };
+            assert_eq!((got, encoded.count), (txn, n));
+            // The file is what encoding the decoded records would write.
+            let file = txn_file(txn, &encoded);
+            assert_eq!(file, wire::encode(&(txn, &records)));
+            let path = Path::new("/sink/pending/x");
+            assert_eq!(decode(path, Some(file)).unwrap(), (txn, records));
+        }
+        let commit = SinkRequest {
+            epoch: 0,
+            op: SinkOp::Commit { txn },
+        };
+        let req: Request = wire::decode(&wire::encode(&commit)).unwrap();
+        assert!(matches!(req.op, Op::Commit { txn: t } if t == txn));
+        let abort = SinkRequest {
+            epoch: 7,
+            op: SinkOp::AbortStale {
+                subtask: u32::MAX,
+                from_scratch: true,
+            },
+        };
+        let req: Request = wire::decode(&wire::encode(&abort)).unwrap();
+        assert!(matches!(
+            req.op,
+            Op::AbortStale {
+                subtask: u32::MAX,
+                from_scratch: true
+            }
+        ));
+    }
+
+    #[test]
+    fn a_pre_commit_with_a_malformed_record_is_refused() {
+        use crate::proto::{SinkOp, SinkRequest};
+        let txn = TxnId {
+            subtask: 0,
+            epoch: 1,
+            checkpoint: 2,
+        };
+        let sent = SinkRequest {
+            epoch: 1,
+            op: SinkOp::PreCommit {
+                txn,
+                records: records(3),
+            },
+        };
+        let body = postcard::to_stdvec(&sent).unwrap();
+        // Cut inside the last record; or claim one record more than there are.
+        let cut = &body[..body.len() - 1];
+        assert!(postcard::from_bytes::<Request>(cut).is_err());
+        let mut more = body.clone();
+        let count_at = body.len() - wire::encode(&records(3)).len() + wire::HEADER;
+        assert_eq!(more[count_at], 3, "the sequence's length");
+        more[count_at] = 4;
+        assert!(postcard::from_bytes::<Request>(&more).is_err());
     }
 }

@@ -443,7 +443,10 @@ impl Sink {
             epoch: env.epoch,
             checkpoint,
         };
-        let records = std::mem::take(&mut self.open);
+        // The next transaction's buffer is sized like this one, so the
+        // records the loop appends to it do not regrow it step by step.
+        let size = self.open.len();
+        let records = std::mem::replace(&mut self.open, Vec::with_capacity(size));
         self.call(env, SinkOp::PreCommit { txn, records }).await?;
         if env.ctx.config.planted_bug == Some(PlantedBug::CommitOnBarrier) {
             // Planted: commit as the barrier passes, before the checkpoint

@@ -84,7 +84,10 @@ impl Outputs {
             self.per_channel[to as usize].push(record);
         }
         for i in 0..self.channels.len() {
-            let records = std::mem::take(&mut self.per_channel[i]);
+            // The next frame's buffer is sized like this one (one
+            // allocation per frame instead of one per doubling).
+            let size = self.per_channel[i].len();
+            let records = std::mem::replace(&mut self.per_channel[i], Vec::with_capacity(size));
             let payload = if let Some((watermark, end_of_input)) = progress {
                 Payload::Progress {
                     records,
