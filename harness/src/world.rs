@@ -21,8 +21,7 @@ use flinch_engine::graph::Job;
 use flinch_engine::hosts::{self, HostContext, HostResult};
 use flinch_engine::io::addr;
 use flinch_engine::io::disk::{self, Disk};
-use flinch_engine::record::{Record, TxnId};
-use flinch_engine::workload;
+use flinch_engine::record::{InputRecord, Record, TxnId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
@@ -178,8 +177,10 @@ pub fn simulate_plan_until(
     stop: &dyn Fn() -> bool,
 ) -> Result<RunOutcome, SimError> {
     let job = scenario.job.model.job(&scenario.config, seed);
-    let job_input: Vec<Vec<Record>> = job.input.as_ref().clone();
-    let raw = simulate_job(scenario, seed, faults, job, stop)?;
+    let mut raw = simulate_job(scenario, seed, faults, job, stop)?;
+    // The hosts are gone: the log is no longer shared, so no copy is made.
+    let job_input =
+        Rc::try_unwrap(std::mem::take(&mut raw.input)).unwrap_or_else(|rc| (*rc).clone());
     // keyed-count's record-level view: its checkers read it.
     let keyed_count = scenario.job.is_keyed_count();
     let decode = |txns: &[(TxnId, Vec<Record>)]| {
@@ -207,7 +208,8 @@ pub fn simulate_plan_until(
         .map(|(f, _)| f.clone())
         .collect();
     let input = match keyed_count {
-        true => workload::generate(&scenario.config.workload, seed),
+        true => typed_input(&job_input)
+            .map_err(|e| broken(Breakage::Error(e), raw.sim_time, raw.trace.clone()))?,
         false => Vec::new(),
     };
     Ok(RunOutcome {
@@ -224,6 +226,26 @@ pub fn simulate_plan_until(
         fired_at: raw.fired_at,
         snapshots: raw.snapshots,
     })
+}
+
+/// keyed-count's input log, typed: each record's `u32` key with its
+/// partition and offset.
+fn typed_input(input: &[Vec<Record>]) -> Result<Vec<Vec<InputRecord>>, String> {
+    let typed = |(p, partition): (usize, &Vec<Record>)| {
+        (partition.iter().enumerate())
+            .map(|(o, r)| {
+                let key = flinch_engine::record::decode(&r.key).map_err(|e| {
+                    format!("keyed-count's input at partition {p}, offset {o}: {e}")
+                })?;
+                Ok(InputRecord {
+                    key,
+                    partition: p as u32,
+                    offset: o as u64,
+                })
+            })
+            .collect()
+    };
+    input.iter().enumerate().map(typed).collect()
 }
 
 /// What one run of any job left: its trace, the sink's transactions as
@@ -244,6 +266,8 @@ pub struct RawOutcome {
     /// Every keyed operator snapshot taken, when the scenario's job is not
     /// keyed-count (whose checkers read digests only).
     pub snapshots: Snapshots,
+    /// The job's input log.
+    pub input: Rc<Vec<Vec<Record>>>,
 }
 
 /// Keyed operator snapshots (postcard `KeyedSnapshot`s) by (epoch,
@@ -260,6 +284,7 @@ pub fn simulate_job(
     job: Job,
     stop: &dyn Fn() -> bool,
 ) -> Result<RawOutcome, SimError> {
+    let input = job.input.clone();
     let job = Rc::new(job);
     let build = || World::build(scenario, seed, job);
     let mut world = panics::catch(Phase::Build, Duration::ZERO, build)
@@ -289,6 +314,7 @@ pub fn simulate_job(
         sim_time,
         fired_at: ran.fired_at,
         snapshots,
+        input,
     })
 }
 
