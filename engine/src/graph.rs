@@ -71,7 +71,16 @@ pub enum GraphError {
     /// More than [`MAX_VERTICES`] vertices.
     #[error("a job has at most {MAX_VERTICES} vertices (source included)")]
     TooManyVertices,
+    /// A vertex named [`SINK_ALIAS`], which scenario task filters use for
+    /// the last vertex of any job.
+    #[error("\"{SINK_ALIAS}\" is reserved: scenario task filters name the last vertex so")]
+    Reserved,
 }
+
+/// What a scenario's task filter may call the last vertex of any job (the
+/// one the sink is chained to): `sink[1]` is its subtask 1, whatever the
+/// vertex's name. No vertex may be named so.
+pub const SINK_ALIAS: &str = "sink";
 
 /// One vertex of the logical graph.
 #[derive(Clone)]
@@ -127,6 +136,9 @@ impl JobGraph {
     /// log's as they are (key and value bytes, timestamp).
     pub fn source(name: &str) -> Result<GraphBuilder, GraphError> {
         let name = Vertex::new(name).map_err(GraphError::BadName)?;
+        if name.as_str() == SINK_ALIAS {
+            return Err(GraphError::Reserved);
+        }
         Ok(GraphBuilder {
             vertices: vec![VertexDef {
                 name,
@@ -232,6 +244,9 @@ impl GraphBuilder {
         make: impl Fn() -> O + 'static,
     ) -> Result<KeyedBuilder, GraphError> {
         let name = Vertex::new(name).map_err(GraphError::BadName)?;
+        if name.as_str() == SINK_ALIAS {
+            return Err(GraphError::Reserved);
+        }
         if self.vertices.iter().any(|v| v.name == name) {
             return Err(GraphError::DuplicateName(name.to_string()));
         }

@@ -24,6 +24,7 @@ use flinch_engine::config::{
     RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
 use flinch_engine::event::{Event, HostRole, TaskId};
+use flinch_engine::graph::SINK_ALIAS;
 use flinch_engine::job::Plan;
 use flinch_engine::probe::Probe;
 use flinch_engine::workload;
@@ -924,17 +925,22 @@ fn missing_trigger(cx: &Ctx, raw: &RawTrigger, field: &str, message: &str) -> Sc
     }
 }
 
-/// A task filter: `source[i]` for i below the partitions, `count[i]` below
-/// the parallelism.
+/// A task filter: `<vertex>[i]` for a vertex of the job (`source[i]` for i
+/// below the partitions, a keyed vertex's below the parallelism), or
+/// `sink[i]` ([`SINK_ALIAS`]) for the last vertex's, whatever its name: a
+/// scenario that says `sink[1]` runs with any job.
 fn task_id(
     cx: &Ctx,
     raw: &Spanned<String>,
     shape: &Shape,
     field: &str,
 ) -> Result<TaskId, ScenarioError> {
-    let task =
+    let mut task =
         TaskId::try_from(raw.get_ref().clone()).map_err(|e| cx.error(raw.span(), field, e))?;
     let plan = &shape.plan;
+    if task.vertex.as_str() == SINK_ALIAS {
+        task.vertex = plan.sink_vertex().name;
+    }
     let Some(vertex) = plan.vertex(task.vertex) else {
         let names: Vec<&str> = plan.vertices.iter().map(|v| v.name.as_str()).collect();
         let message = format!(
@@ -1692,6 +1698,82 @@ after = "300ms"
     }
 
     #[test]
+    fn sink_names_the_last_vertex_of_any_job() {
+        let on = r#"{ event = "txn_pre_committed", host = "sink", task = "sink[1]" }"#;
+        let scenario = check(&crash_on(on));
+        let t = scenario.faults[0]
+            .event_trigger()
+            .expect("an event trigger");
+        assert_eq!(t.task.map(|t| t.to_string()), Some("count[1]".into()));
+        let source = source(&crash_on(on));
+        let two_stage = crate::job::ScenarioJob {
+            name: "two-stage-like".into(),
+            params: toml::Table::new(),
+            model: std::sync::Arc::new(TwoVertices),
+        };
+        let scenario = crate::scenario::parse_with_job(&source, "test.toml", Some(two_stage))
+            .expect("sink[1] is the last vertex's");
+        let t = scenario.faults[0]
+            .event_trigger()
+            .expect("an event trigger");
+        assert_eq!(t.task.map(|t| t.to_string()), Some("region[1]".into()));
+        check_error(
+            &crash_on(r#"{ event = "state_restored", task = "sink[2]" }"#),
+            "test.toml:7: field `fault[0].on.task`: unknown task \"count[2]\": the job has count[0] to count[1]",
+        );
+    }
+
+    /// keyed-count with a second keyed vertex `region` after `count`.
+    #[derive(Debug)]
+    struct TwoVertices;
+
+    impl crate::job::JobModel for TwoVertices {
+        fn name(&self) -> &'static str {
+            "two-stage-like"
+        }
+        fn params(&self) -> toml::Table {
+            toml::Table::new()
+        }
+        fn graph(&self) -> flinch_engine::graph::JobGraph {
+            flinch_engine::graph::JobGraph::source("source")
+                .and_then(|s| s.key_by("count", || crate::keyed_count::KeyedCount))
+                .and_then(|s| s.key_by("region", || crate::keyed_count::KeyedCount))
+                .expect("valid")
+                .build()
+        }
+        fn job(&self, config: &JobConfig, seed: u64) -> flinch_engine::graph::Job {
+            crate::keyed_count::job(config, seed)
+        }
+        fn check_output(
+            &self,
+            _: &[Vec<flinch_engine::record::Record>],
+            _: &[flinch_engine::record::Record],
+        ) -> Vec<crate::model::Finding> {
+            Vec::new()
+        }
+        fn check_output_at_least_once(
+            &self,
+            _: &[Vec<flinch_engine::record::Record>],
+            _: &[flinch_engine::record::Record],
+        ) -> Vec<crate::model::Finding> {
+            Vec::new()
+        }
+        fn check_state(
+            &self,
+            _: &[Vec<flinch_engine::record::Record>],
+            _: &[u64],
+            _: flinch_engine::event::Vertex,
+            _: &crate::model::KeyedState,
+            _: &crate::model::Timers,
+        ) -> Vec<String> {
+            Vec::new()
+        }
+        fn output_json(&self, _: &flinch_engine::record::Record) -> serde_json::Value {
+            serde_json::Value::Null
+        }
+    }
+
+    #[test]
     fn event_filters_name_hosts_tasks_and_epochs_the_event_carries() {
         let scenario = check(&crash_on(
             r#"{ event = "state_restored", host = "taskmanager-1", task = "count[1]", epoch = 2, checkpoint = 2, occurrence = 1, delay = "50ms" }"#,
@@ -1725,8 +1807,8 @@ after = "300ms"
                 "test.toml:7: field `fault[0].on.task`: unknown task \"count[2]\": the job has count[0] to count[1] (topology.parallelism = 2)",
             ),
             (
-                r#"{ event = "state_restored", task = "sink[0]" }"#,
-                "test.toml:7: field `fault[0].on.task`: unknown task \"sink[0]\": the job's vertices are source, count",
+                r#"{ event = "state_restored", task = "window[0]" }"#,
+                "test.toml:7: field `fault[0].on.task`: unknown task \"window[0]\": the job's vertices are source, count",
             ),
             (
                 r#"{ event = "state_restored", task = "cont[0]" }"#,
