@@ -116,22 +116,8 @@ pub fn generate(params: &Params, workload: &WorkloadConfig, seed: u64) -> Vec<Ve
 
 /// The first stage: per key, how many records it has seen (Flink's
 /// `KeyedProcessFunction` with a `ValueState<Long>`). Key `u32`, input
-/// `()`, output `(key, n)`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct CountStage;
-
-impl Operator for CountStage {
-    type Key = u32;
-    type In = ();
-    type OutKey = u32;
-    type Out = u64;
-    type State = u64;
-
-    fn process(&mut self, key: &u32, (): (), n: &mut u64, ctx: &mut Context<'_, u32, u64>) {
-        *n += 1;
-        ctx.emit(*key, *n);
-    }
-}
+/// `()`, output `(key, n)`: keyed-count's operator.
+pub use flinch_harness::keyed_count::KeyedCount as CountStage;
 
 /// The second stage, keyed by region: keeps the region's total of records
 /// and passes each `(key, n)` on as `(key, (n, region))`.
