@@ -100,6 +100,8 @@ fn the_run_corpus_and_every_former_finding_run_without_a_finding() {
 
 #[test]
 fn every_built_in_scenario_is_accepted_as_a_raw_input() {
+    // Some built-in scenarios run jobs of the root crate's registry.
+    flinch::jobs::install();
     for builtin in flinch_harness::scenario::builtin() {
         let parsed = check_parse(&raw_input(builtin.source));
         assert!(

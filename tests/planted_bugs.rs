@@ -2,18 +2,40 @@
 //! the same scenarios pass without it.
 
 use flinch_engine::config::PlantedBug;
-use flinch_harness::scenario::load;
+use flinch_harness::job::resolve;
+use flinch_harness::scenario::{load_with_job, Scenario};
 use flinch_harness::seed::{run_seed, SeedReport};
+use flinch_harness::selfcheck::applies;
 use flinch_harness::violation::Violation;
+
+/// A built-in scenario, with `job` instead of its own if given.
+fn scenario_with(name: &str, job: Option<&str>) -> Scenario {
+    // Some built-in scenarios, and every job but keyed-count, are the root
+    // crate's.
+    flinch::jobs::install();
+    let job = job.map(|j| resolve(j, &toml::Table::new()).expect("a built-in job"));
+    load_with_job(name, job).expect("built-in")
+}
 
 /// The first failing seed of `scenario` with `bug` planted, within 20 seeds.
 fn first_failure(scenario: &str, bug: PlantedBug) -> (u64, SeedReport) {
-    let mut s = load(scenario).expect("built-in");
+    first_failure_with(scenario, None, bug)
+}
+
+/// [`first_failure`], the scenario running `job` instead of its own.
+fn first_failure_with(scenario: &str, job: Option<&str>, bug: PlantedBug) -> (u64, SeedReport) {
+    let mut s = scenario_with(scenario, job);
     s.config.planted_bug = Some(bug);
     (0..20)
         .map(|seed| (seed, run_seed(&s, seed)))
         .find(|(_, r)| !r.passed)
-        .unwrap_or_else(|| panic!("{} went unnoticed by {scenario} for 20 seeds", bug.name()))
+        .unwrap_or_else(|| {
+            let job = &s.job.name;
+            panic!(
+                "{} went unnoticed by {scenario} with {job} for 20 seeds",
+                bug.name()
+            )
+        })
 }
 
 fn names_a_record(v: &Violation) -> bool {
@@ -54,7 +76,7 @@ fn source_no_rewind_loses_output_and_is_caught() {
 /// Bugs whose damage needs a failure to show: a run without faults passes.
 /// (`offset-after-barrier` and `skip-alignment` corrupt every checkpoint's
 /// cut, which the consistent-cut checker may see without any fault.)
-const NEED_A_FAILURE: [PlantedBug; 13] = [
+const NEED_A_FAILURE: [PlantedBug; 14] = [
     PlantedBug::CommitOnBarrier,
     PlantedBug::SourceNoRewind,
     PlantedBug::CommitNotIdempotent,
@@ -68,17 +90,23 @@ const NEED_A_FAILURE: [PlantedBug; 13] = [
     PlantedBug::NoEpochFence,
     PlantedBug::FailoverNotCounted,
     PlantedBug::StalePrecommitKept,
+    PlantedBug::RestoredWatermark,
 ];
 
 #[test]
 fn planted_bugs_that_need_a_failure_stay_silent_without_one() {
     for bug in NEED_A_FAILURE {
-        let mut s = load("steady").expect("built-in");
+        // steady, with a job the bug applies to.
+        let job = ["keyed-count", "windowed-sum"]
+            .into_iter()
+            .find(|job| applies(bug, &scenario_with("steady", Some(job))))
+            .expect("a job the bug applies to");
+        let mut s = scenario_with("steady", Some(job));
         s.config.planted_bug = Some(bug);
         let report = run_seed(&s, 0);
         assert!(
             report.passed,
-            "{} broke a run with no failure: {:?}",
+            "{} broke a run with {job} and no failure: {:?}",
             bug.name(),
             report.violations
         );
@@ -87,7 +115,7 @@ fn planted_bugs_that_need_a_failure_stay_silent_without_one() {
 
 #[test]
 fn an_offset_taken_after_the_barrier_breaks_the_cut_even_without_a_fault() {
-    let mut s = load("steady").expect("built-in");
+    let mut s = scenario_with("steady", None);
     s.config.planted_bug = Some(PlantedBug::OffsetAfterBarrier);
     let report = run_seed(&s, 0);
     let checkers: Vec<&str> = report.violations.iter().map(|v| v.checker.name()).collect();
@@ -208,4 +236,106 @@ fn a_failover_that_bypasses_the_restart_strategy_is_caught() {
         "the cause is named: {}",
         v.message
     );
+}
+
+/// The jobs besides keyed-count, which `tests/planted_bugs.rs` holds to the
+/// whole catalogue too.
+const JOBS: [&str; 3] = ["windowed-sum", "dedup", "two-stage"];
+
+#[test]
+fn every_bug_applies_to_its_own_scenario_and_every_job_meets_some_bug() {
+    for bug in PlantedBug::ALL {
+        let (scenario, _) = bug.meant_to_catch();
+        let s = scenario_with(scenario, None);
+        assert!(applies(bug, &s), "{} cannot show in {scenario}", bug.name());
+    }
+    // Which bugs apply to which job: the table in the README.
+    let applicable = |job: &str| -> Vec<&str> {
+        PlantedBug::ALL
+            .into_iter()
+            .filter(|b| applies(*b, &scenario_with("steady", Some(job))))
+            .map(|b| b.name())
+            .collect()
+    };
+    let all_but = |skip: &[&str]| -> Vec<&str> {
+        PlantedBug::ALL
+            .into_iter()
+            .map(|b| b.name())
+            .filter(|n| !skip.contains(n))
+            .collect()
+    };
+    let (event_time, second) = ("restored-watermark", "skip-second-alignment");
+    assert_eq!(applicable("keyed-count"), all_but(&[event_time, second]));
+    assert_eq!(applicable("windowed-sum"), all_but(&[second]));
+    assert_eq!(applicable("dedup"), all_but(&[event_time, second]));
+    assert_eq!(applicable("two-stage"), all_but(&[event_time]));
+}
+
+/// Each bug that applies to a job is caught with that job by the bug's
+/// own checker, in its own scenario run with the job (`--job`).
+fn every_applicable_bug_is_caught_with(job: &str) {
+    for bug in PlantedBug::ALL {
+        let (scenario, checker) = bug.meant_to_catch();
+        if !applies(bug, &scenario_with(scenario, Some(job))) {
+            continue;
+        }
+        let (seed, report) = first_failure_with(scenario, Some(job), bug);
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|v| v.checker.name() == checker),
+            "{} was caught by {scenario} with {job} at seed {seed}, but not by {checker}: {:#?}",
+            bug.name(),
+            report.violations
+        );
+    }
+}
+
+#[test]
+fn every_applicable_bug_is_caught_with_windowed_sum() {
+    every_applicable_bug_is_caught_with(JOBS[0]);
+}
+
+#[test]
+fn every_applicable_bug_is_caught_with_dedup() {
+    every_applicable_bug_is_caught_with(JOBS[1]);
+}
+
+#[test]
+fn every_applicable_bug_is_caught_with_two_stage() {
+    every_applicable_bug_is_caught_with(JOBS[2]);
+}
+
+/// A watermark carried over a failover fires restored windows early: the
+/// replayed records of those windows are dropped as late, so a window is
+/// committed with the wrong sum or not at all.
+#[test]
+fn a_watermark_kept_across_a_failover_loses_window_contents() {
+    let (seed, report) = first_failure("windowed-crash-mid-window", PlantedBug::RestoredWatermark);
+    let wrong = report
+        .violations
+        .iter()
+        .find(|v| v.checker.name() == "exactly-once")
+        .unwrap_or_else(|| panic!("seed {seed}: {:#?}", report.violations));
+    assert!(
+        ["wrong-value", "missing"].contains(&wrong.kind),
+        "seed {seed}: {wrong:?}"
+    );
+}
+
+/// Alignment skipped at the second shuffle only breaks the cut of the
+/// second keyed stage, never the first's, and needs no failure.
+#[test]
+fn alignment_skipped_at_the_second_shuffle_breaks_only_the_second_stage() {
+    let (seed, report) = first_failure("two-stage-slow-link", PlantedBug::SkipSecondAlignment);
+    let cut: Vec<&Violation> = report
+        .violations
+        .iter()
+        .filter(|v| v.checker.name() == "consistent-cut")
+        .collect();
+    assert!(!cut.is_empty(), "seed {seed}: {:#?}", report.violations);
+    for v in cut {
+        assert!(v.message.contains("vertex region"), "seed {seed}: {v:?}");
+    }
 }

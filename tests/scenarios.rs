@@ -3,9 +3,11 @@
 
 use flinch_engine::config::RestartConfig;
 use flinch_engine::event::Event;
-use flinch_harness::scenario::{builtin, load};
+use flinch_harness::plan::render;
+use flinch_harness::scenario::{builtin, load, parse, Scenario};
 use flinch_harness::seed::run_seed;
 use flinch_harness::trace::What;
+use flinch_harness::world::resolve_jitter;
 use std::collections::BTreeSet;
 
 /// Seeds per scenario here; `flinch run` sweeps hundreds.
@@ -13,6 +15,8 @@ const SEEDS: u64 = 24;
 
 #[test]
 fn every_built_in_scenario_passes_and_replays_identically() {
+    // Some built-in scenarios run jobs of the root crate's registry.
+    flinch::jobs::install();
     for entry in builtin() {
         let scenario = load(entry.name).expect("built-in scenarios load");
         for seed in 0..SEEDS {
@@ -270,5 +274,54 @@ fn taskmanager_crash_passes_with_parallelism_256_and_with_256_partitions() {
             .iter()
             .any(|e| e.host == "taskmanager-2" && matches!(e.what, What::Fault(_)));
         assert!(crashed, "{name}: the crash never came");
+    }
+}
+
+#[test]
+fn every_built_in_scenario_parses() {
+    flinch::jobs::install();
+    for entry in builtin() {
+        let scenario = match parse(entry.source, &entry.file()) {
+            Ok(scenario) => scenario,
+            Err(error) => panic!("built-in scenario {}: {error}", entry.name),
+        };
+        assert_eq!(
+            scenario.name, entry.name,
+            "a built-in's name is its file stem"
+        );
+    }
+}
+
+fn round_trip(scenario: &Scenario) {
+    let text = render(scenario);
+    match parse(&text, "rendered.toml") {
+        Ok(back) => assert_eq!(&back, scenario, "{text}"),
+        Err(error) => panic!("{error}\n{text}"),
+    }
+}
+
+#[test]
+fn every_built_in_scenario_renders_to_a_file_that_parses_back_equal() {
+    flinch::jobs::install();
+    for entry in builtin() {
+        round_trip(&load(entry.name).expect("built-in scenarios load"));
+    }
+}
+
+#[test]
+fn plans_with_the_nemesis_expanded_and_jitter_resolved_render_back_equal() {
+    flinch::jobs::install();
+    for entry in builtin() {
+        let scenario = load(entry.name).expect("built-in scenarios load");
+        for seed in 0..5 {
+            let mut explicit = scenario.clone();
+            explicit.nemesis = None;
+            explicit.faults = scenario.plan(seed);
+            round_trip(&explicit);
+            let mut pinned = explicit.clone();
+            pinned.faults = resolve_jitter(&explicit.faults, seed);
+            pinned.faults.sort_by_key(|f| f.at);
+            round_trip(&pinned);
+        }
     }
 }

@@ -274,10 +274,63 @@ pub enum PlantedBug {
     /// `initializeState`): they stay open for ever, blocking read-committed
     /// consumers.
     StalePrecommitKept,
+    /// A keyed task restarted on a taskmanager that outlived the failover
+    /// resumes from the watermark its previous attempt reached (memory the
+    /// taskmanager process kept), instead of recomputing it from its
+    /// inputs, whose restored sources rewound: timers still pending in the
+    /// checkpoint fire before their replayed records come back, and those
+    /// records are dropped as late. Only a job with event time can show it
+    /// ([`Requires::EventTime`]).
+    RestoredWatermark,
+    /// A keyed vertex fed by another keyed vertex does not align its
+    /// inputs (only the first shuffle, after the sources, does): records
+    /// that passed barrier n on one input enter snapshot n and are replayed
+    /// after restore. Only a job with two keyed stages can show it
+    /// ([`Requires::KeyedStages`]).
+    SkipSecondAlignment,
+}
+
+/// What a job must have for a planted bug to be able to show
+/// ([`PlantedBug::requires`]): a bug in code a job never runs is no bug of
+/// that job, and the self-check reports it as not applicable rather than
+/// missed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requires {
+    /// Any job.
+    Nothing,
+    /// Event time: the job has watermarks ([`crate::graph::Job::watermarks`]).
+    EventTime,
+    /// At least this many keyed vertices, so a shuffle runs between two
+    /// keyed stages.
+    KeyedStages(usize),
+}
+
+impl Requires {
+    /// Whether `job` has what the bug needs.
+    pub fn met_by(self, job: &crate::graph::Job) -> bool {
+        match self {
+            Requires::Nothing => true,
+            Requires::EventTime => job.watermarks.is_some(),
+            Requires::KeyedStages(n) => {
+                let keyed = job.graph.vertices().iter().filter(|v| v.keyed.is_some());
+                keyed.count() >= n
+            }
+        }
+    }
+
+    /// What the job lacks when [`Requires::met_by`] is false, as a phrase:
+    /// `"needs event time"`, `"needs 2 keyed stages"`.
+    pub fn describe(self) -> String {
+        match self {
+            Requires::Nothing => "applies to any job".to_owned(),
+            Requires::EventTime => "needs event time".to_owned(),
+            Requires::KeyedStages(n) => format!("needs {n} keyed stages"),
+        }
+    }
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 16] = [
+    pub const ALL: [PlantedBug; 18] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -294,6 +347,8 @@ impl PlantedBug {
         PlantedBug::NoEpochFence,
         PlantedBug::FailoverNotCounted,
         PlantedBug::StalePrecommitKept,
+        PlantedBug::RestoredWatermark,
+        PlantedBug::SkipSecondAlignment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -314,6 +369,8 @@ impl PlantedBug {
             PlantedBug::NoEpochFence => "no-epoch-fence",
             PlantedBug::FailoverNotCounted => "failover-not-counted",
             PlantedBug::StalePrecommitKept => "stale-precommit-kept",
+            PlantedBug::RestoredWatermark => "restored-watermark",
+            PlantedBug::SkipSecondAlignment => "skip-second-alignment",
         }
     }
 
@@ -348,6 +405,12 @@ impl PlantedBug {
             PlantedBug::StalePrecommitKept => {
                 "restore forgets to abort older attempts' open transactions"
             }
+            PlantedBug::RestoredWatermark => {
+                "watermark carried over a failover, not recomputed: windows fire early, replays dropped as late"
+            }
+            PlantedBug::SkipSecondAlignment => {
+                "barriers aligned after the sources but not at a later shuffle"
+            }
         }
     }
 
@@ -378,6 +441,19 @@ impl PlantedBug {
                 "crash-between-precommit-and-commit",
                 "lingering-transaction",
             ),
+            PlantedBug::RestoredWatermark => ("windowed-crash-mid-window", "exactly-once"),
+            PlantedBug::SkipSecondAlignment => ("two-stage-slow-link", "consistent-cut"),
+        }
+    }
+
+    /// What a job must have for the bug to show: the self-check and
+    /// `tests/planted_bugs.rs` try a bug only with jobs that meet it, and
+    /// its [`PlantedBug::meant_to_catch`] scenario's own job always does.
+    pub fn requires(self) -> Requires {
+        match self {
+            PlantedBug::RestoredWatermark => Requires::EventTime,
+            PlantedBug::SkipSecondAlignment => Requires::KeyedStages(2),
+            _ => Requires::Nothing,
         }
     }
 

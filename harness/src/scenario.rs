@@ -187,7 +187,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 25] = [
+const BUILTIN: [(&str, &str); 28] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -219,6 +219,10 @@ const BUILTIN: [(&str, &str); 25] = [
     (
         "crash-while-restoring",
         include_str!("../../scenarios/crash-while-restoring.toml"),
+    ),
+    (
+        "dedup-repeats-across-crashes",
+        include_str!("../../scenarios/dedup-repeats-across-crashes.toml"),
     ),
     (
         "flapping-network",
@@ -285,23 +289,33 @@ const BUILTIN: [(&str, &str); 25] = [
         "taskmanager-disk-loss",
         include_str!("../../scenarios/taskmanager-disk-loss.toml"),
     ),
+    (
+        "two-stage-slow-link",
+        include_str!("../../scenarios/two-stage-slow-link.toml"),
+    ),
+    (
+        "windowed-crash-mid-window",
+        include_str!("../../scenarios/windowed-crash-mid-window.toml"),
+    ),
 ];
 
 fn builtin_file(name: &str) -> String {
     format!("scenarios/{name}.toml")
 }
 
-/// The built-in scenarios, sorted by name.
+/// The built-in scenarios, sorted by name. Only their text is read here:
+/// a built-in scenario may run a job of the root crate's registry
+/// (`flinch::jobs`), which loading it ([`load`]) resolves.
 pub fn builtin() -> Vec<BuiltinScenario> {
     let mut scenarios: Vec<_> = BUILTIN
         .iter()
         .map(|&(name, source)| {
-            let scenario = parse(source, &builtin_file(name))
-                .expect("built-in scenarios parse (every_built_in_scenario_parses)");
+            let raw = toml::from_str::<raw::RawScenario>(source)
+                .expect("built-in scenarios are scenario files (tests/scenarios.rs)");
             BuiltinScenario {
                 name,
                 source,
-                description: scenario.description,
+                description: raw.description.into_inner(),
             }
         })
         .collect();
@@ -469,17 +483,6 @@ mod tests {
         match load(name_or_path) {
             Ok(scenario) => panic!("expected {name_or_path:?} not to load, got {scenario:?}"),
             Err(error) => error.to_string(),
-        }
-    }
-
-    #[test]
-    fn every_built_in_scenario_parses() {
-        for (name, source) in BUILTIN {
-            let scenario = match parse(source, &builtin_file(name)) {
-                Ok(scenario) => scenario,
-                Err(error) => panic!("built-in scenario {name}: {error}"),
-            };
-            assert_eq!(scenario.name, name, "a built-in's name is its file stem");
         }
     }
 

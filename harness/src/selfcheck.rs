@@ -5,7 +5,7 @@
 use crate::coverage::probes_hit;
 use crate::scenario::Scenario;
 use crate::seed::run_seed;
-use flinch_engine::config::PlantedBug;
+use flinch_engine::config::{PlantedBug, Requires};
 use flinch_engine::probe::Probe;
 
 /// How one scenario fared against one bug (or against the correct engine).
@@ -43,11 +43,28 @@ pub struct BugVerdict {
     pub median_seeds: Option<u64>,
     /// Scenarios that caught it, of all tried.
     pub caught_in: usize,
+    /// Scenarios tried: those whose job the bug applies to ([`applies`]).
+    /// None means the bug cannot show with the job(s) given, and is no
+    /// miss.
     pub scenarios: usize,
     /// The scenario meant to catch it ([`PlantedBug::meant_to_catch`])
     /// caught it with a violation of the checker meant to: a catch by an
     /// unrelated violation does not count.
     pub by_its_checker: bool,
+}
+
+/// Whether `bug` can show in `scenario`: its job has what the bug needs
+/// ([`PlantedBug::requires`]). The self-check tries a bug only where it
+/// applies.
+pub fn applies(bug: PlantedBug, scenario: &Scenario) -> bool {
+    let needs = bug.requires();
+    needs == Requires::Nothing
+        || needs.met_by(
+            &scenario
+                .job
+                .model
+                .job(&scenario.config, scenario.seeds.start),
+        )
 }
 
 /// Run one scenario (with `bug` planted, if any) seed by seed from its

@@ -13,7 +13,7 @@ use super::{Output, EXIT_ENGINE_PANIC, EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_PA
 use clap::Args;
 use flinch_engine::config::PlantedBug;
 use flinch_harness::scenario::{builtin, Scenario};
-use flinch_harness::selfcheck::{trial, verdict, BugVerdict, Trial};
+use flinch_harness::selfcheck::{applies, trial, verdict, BugVerdict, Trial};
 use flinch_harness::violation::{ENGINE_PANIC, INTERNAL_ERROR};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -57,10 +57,13 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
     let bugs: Vec<Option<PlantedBug>> = std::iter::once(None)
         .chain(PlantedBug::ALL.into_iter().map(Some))
         .collect();
+    // A bug is tried only with the scenarios whose job it applies to.
     let jobs: Vec<(Option<PlantedBug>, usize)> = bugs
         .iter()
         .flat_map(|b| (0..scenarios.len()).map(move |s| (*b, s)))
+        .filter(|(b, s)| b.is_none_or(|bug| applies(bug, &scenarios[*s])))
         .collect();
+    let job_names = job_names(&scenarios);
     let seeds = args.seeds_per_scenario.max(1);
     let runner = |index: u64| {
         let (bug, s) = jobs[index as usize];
@@ -77,7 +80,21 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
         use std::io::Write as _;
         let _ = writeln!(std::io::stderr(), "flinch: {note}");
     }
-    let mut progress = BugProgress::new(&bugs, scenarios.len());
+    let mut progress = BugProgress::new(&bugs, &jobs);
+    if !args.json {
+        use std::io::Write as _;
+        for bug in PlantedBug::ALL {
+            if !jobs.iter().any(|(b, _)| *b == Some(bug)) {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "flinch: selfcheck: {} does not apply to {} ({})",
+                    bug.name(),
+                    job_names,
+                    bug.requires().describe()
+                );
+            }
+        }
+    }
     let timed = run_parallel(
         0..jobs.len() as u64,
         threads,
@@ -91,7 +108,7 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
             }
         },
     )?;
-    let report = Report::new(&timed, started.elapsed());
+    let report = Report::new(&timed, started.elapsed(), job_names);
     let code = report.exit_code();
     let stdout = if args.json {
         serde_json::to_string(&report.json())? + "\n"
@@ -112,10 +129,25 @@ struct BugProgress {
     done: usize,
 }
 
+/// The jobs the scenarios run, for the report: `"windowed-sum"`, or
+/// `"keyed-count, two-stage"` without `--job`.
+fn job_names(scenarios: &[Scenario]) -> String {
+    let mut names: Vec<&str> = scenarios.iter().map(|s| s.job.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
+}
+
 impl BugProgress {
-    fn new(bugs: &[Option<PlantedBug>], scenarios: usize) -> Self {
+    /// `trials`: the (bug, scenario) pairs that will run; a bug without
+    /// any (it applies to none of the scenarios' jobs) gets no line.
+    fn new(bugs: &[Option<PlantedBug>], trials: &[(Option<PlantedBug>, usize)]) -> Self {
+        let left = bugs
+            .iter()
+            .map(|b| (*b, trials.iter().filter(|(t, _)| t == b).count()))
+            .filter(|(_, n)| *n > 0);
         BugProgress {
-            left: bugs.iter().map(|b| (*b, scenarios)).collect(),
+            left: left.collect(),
             trials: Vec::new(),
             done: 0,
         }
@@ -175,11 +207,14 @@ struct Report {
     /// error.
     internal: Vec<Trial>,
     scenarios: usize,
+    /// The jobs the scenarios ran (`job_names`), which the bugs that do
+    /// not apply are named against.
+    jobs: String,
     wall: Duration,
 }
 
 impl Report {
-    fn new(timed: &[Timed], wall: Duration) -> Report {
+    fn new(timed: &[Timed], wall: Duration, jobs: String) -> Report {
         let trials: Vec<Trial> = timed.iter().map(|t| t.trial.clone()).collect();
         let verdicts = PlantedBug::ALL
             .into_iter()
@@ -208,8 +243,17 @@ impl Report {
             baseline,
             internal,
             scenarios,
+            jobs,
             wall,
         }
+    }
+
+    /// Bugs the scenarios' jobs can show: those with at least one trial.
+    fn applicable(&self) -> usize {
+        self.verdicts
+            .iter()
+            .filter(|(v, _)| v.scenarios > 0)
+            .count()
     }
 
     fn caught(&self) -> usize {
@@ -228,8 +272,8 @@ impl Report {
     }
 
     fn all_caught(&self) -> bool {
-        self.caught() == self.verdicts.len()
-            && self.by_their_checker() == self.verdicts.len()
+        self.caught() == self.applicable()
+            && self.by_their_checker() == self.applicable()
             && self.baseline.is_empty()
     }
 
@@ -253,6 +297,8 @@ impl Report {
         struct Bug<'a> {
             name: &'a str,
             incident: &'a str,
+            applies: bool,
+            requires: String,
             caught: bool,
             scenario: Option<&'a str>,
             seed: Option<u64>,
@@ -275,6 +321,7 @@ impl Report {
             bugs: Vec<Bug<'a>>,
             caught: usize,
             by_their_checker: usize,
+            applicable: usize,
             total: usize,
             baseline: Baseline<'a>,
             wall_seconds: f64,
@@ -287,6 +334,8 @@ impl Report {
                 Bug {
                     name: v.bug.name(),
                     incident: v.bug.incident(),
+                    applies: v.scenarios > 0,
+                    requires: v.bug.requires().describe(),
                     caught: by.is_some(),
                     scenario: by.map(|t| t.scenario.as_str()),
                     seed: by.and_then(|t| t.failed_seed),
@@ -310,6 +359,7 @@ impl Report {
             bugs,
             caught: self.caught(),
             by_their_checker: self.by_their_checker(),
+            applicable: self.applicable(),
             total: self.verdicts.len(),
             baseline: Baseline {
                 scenarios: self.scenarios,
@@ -325,6 +375,16 @@ impl Report {
             "bug", "caught", "own", "first caught by", "seed", "seeds", "median", "scenarios"
         );
         for (v, _) in &self.verdicts {
+            if v.scenarios == 0 {
+                out += &format!(
+                    "{:<26} {:<6} {:<4} {}\n",
+                    v.bug.name(),
+                    "n/a",
+                    "n/a",
+                    v.bug.requires().describe()
+                );
+                continue;
+            }
             let by = v.caught_by.as_ref();
             out += &format!(
                 "{:<26} {:<6} {:<4} {:<36} {:>5} {:>6} {:>7} {:>9}  {}\n",
@@ -358,11 +418,18 @@ impl Report {
                 }
             );
         }
+        let (scope, not_applicable) = match self.verdicts.len() - self.applicable() {
+            0 => (String::new(), String::new()),
+            n => (
+                format!(" that apply to {}", self.jobs),
+                format!("; {n} {} not apply", if n == 1 { "does" } else { "do" }),
+            ),
+        };
         out += &format!(
-            "\ncaught {} of {} planted bugs ({} by their own scenario and checker); the correct \
-             engine passed {} of {} scenarios; {:.1} s\n",
+            "\ncaught {} of {} planted bugs{scope} ({} by their own scenario and \
+             checker{not_applicable}); the correct engine passed {} of {} scenarios; {:.1} s\n",
             self.caught(),
-            self.verdicts.len(),
+            self.applicable(),
             self.by_their_checker(),
             self.scenarios - self.baseline.len(),
             self.scenarios,
@@ -419,6 +486,7 @@ mod tests {
             baseline,
             internal,
             scenarios: 19,
+            jobs: "keyed-count".into(),
             wall: Duration::from_secs(1),
         }
     }
@@ -437,6 +505,7 @@ mod tests {
                 wall: Duration::ZERO,
             }],
             Duration::from_secs(1),
+            "keyed-count".into(),
         );
         let human = r.human();
         assert!(
@@ -467,7 +536,8 @@ mod tests {
     fn progress_says_each_bug_once_when_its_last_scenario_is_done() {
         let bug = PlantedBug::CommitOnBarrier;
         let (meant, checker) = bug.meant_to_catch();
-        let mut p = BugProgress::new(&[None, Some(bug)], 2);
+        let trials = [(None, 0), (None, 1), (Some(bug), 0), (Some(bug), 1)];
+        let mut p = BugProgress::new(&[None, Some(bug)], &trials);
         let pass = |scenario: &str, bug| Trial {
             scenario: scenario.into(),
             bug,
@@ -502,6 +572,46 @@ mod tests {
         );
         // A trial of a bug already done is not counted again.
         assert_eq!(p.on_trial(&caught), None);
+    }
+
+    /// A bug no scenario's job can show is listed as not applicable, and
+    /// is no miss: the self-check still passes.
+    #[test]
+    fn a_bug_that_applies_to_no_scenario_is_not_a_miss() {
+        let bug = PlantedBug::RestoredWatermark;
+        let caught = failed("duplicated", Some(PlantedBug::CommitOnBarrier));
+        let timed = [Timed {
+            index: 0,
+            trial: Trial {
+                scenario: PlantedBug::CommitOnBarrier.meant_to_catch().0.into(),
+                checkers: vec![PlantedBug::CommitOnBarrier.meant_to_catch().1],
+                ..caught
+            },
+            wall: Duration::ZERO,
+        }];
+        let mut r = Report::new(&timed, Duration::from_secs(1), "keyed-count".into());
+        r.verdicts
+            .retain(|(v, _)| v.bug == bug || v.bug == PlantedBug::CommitOnBarrier);
+        assert_eq!(r.applicable(), 1);
+        assert_eq!(r.exit_code(), EXIT_PASSED);
+        let human = r.human();
+        assert!(
+            human.contains("restored-watermark         n/a    n/a  needs event time\n")
+                && human.contains(
+                    "caught 1 of 1 planted bugs that apply to keyed-count (1 by their own \
+                     scenario and checker; 1 does not apply)"
+                ),
+            "{human}"
+        );
+        let json = serde_json::to_value(r.json()).expect("serializes");
+        let mine = &json["bugs"][1];
+        assert_eq!(mine["name"], "restored-watermark");
+        assert_eq!(mine["applies"], false);
+        assert_eq!(mine["requires"], "needs event time");
+        assert_eq!(
+            (json["applicable"].clone(), json["total"].clone()),
+            (1.into(), 2.into())
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::io::{addr, mpsc, now, sleep, spawn, timeout, JoinHandle, TcpListener,
 use crate::job::Plan;
 use crate::probe::Probe;
 use crate::proto::{CheckpointMeta, DataFrame, Payload, ToJobManager, ToTaskManager};
-use crate::task::{keyed, source, Inbound, TaskEnv};
+use crate::task::{keyed, source, Inbound, TaskEnv, TaskManagerMemory};
 use crate::wire;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -47,20 +47,27 @@ impl Deployed {
 pub async fn run(ctx: HostContext, index: u32) -> HostResult {
     ctx.emit(Event::HostStarted);
     let routes: Routes = Rc::default();
+    let memory = TaskManagerMemory::default();
     let listener = TcpListener::bind(("0.0.0.0", addr::DATA_PORT)).await?;
     spawn(accept_channels(listener, routes.clone()));
     let timing = ctx.config.timing.clone();
     loop {
         let connect = TcpStream::connect((addr::JOBMANAGER, addr::JOBMANAGER_PORT));
         if let Ok(Ok(stream)) = timeout(timing.rpc_timeout, connect).await {
-            session(&ctx, index, stream, &routes).await;
+            session(&ctx, index, stream, &routes, &memory).await;
         }
         sleep(timing.heartbeat_interval).await;
     }
 }
 
 /// One connection to the jobmanager, until it breaks or goes silent.
-async fn session(ctx: &HostContext, index: u32, stream: TcpStream, routes: &Routes) {
+async fn session(
+    ctx: &HostContext,
+    index: u32,
+    stream: TcpStream,
+    routes: &Routes,
+    memory: &TaskManagerMemory,
+) {
     let timing = ctx.config.timing.clone();
     let (mut rd, mut wr) = stream.into_split();
     let (to_jm, mut outgoing) = mpsc::unbounded_channel::<ToJobManager>();
@@ -89,7 +96,7 @@ async fn session(ctx: &HostContext, index: u32, stream: TcpStream, routes: &Rout
             msg = from_jm.recv() => match msg {
                 Some(msg) => {
                     last_heard = now();
-                    on_message(ctx, index, msg, &mut deployed, routes, &to_jm);
+                    on_message(ctx, index, msg, &mut deployed, routes, &to_jm, memory);
                 }
                 None => break,
             },
@@ -120,6 +127,7 @@ fn on_message(
     deployed: &mut Option<Deployed>,
     routes: &Routes,
     to_jm: &mpsc::UnboundedSender<ToJobManager>,
+    memory: &TaskManagerMemory,
 ) {
     let current = deployed.as_ref().map(|d| d.epoch);
     match msg {
@@ -131,7 +139,7 @@ fn on_message(
             if let Some(d) = deployed.take() {
                 d.cancel(routes);
             }
-            *deployed = Some(deploy(ctx, epoch, tasks, restore, routes, to_jm));
+            *deployed = Some(deploy(ctx, epoch, tasks, restore, routes, to_jm, memory));
             let _ = to_jm.send(ToJobManager::Deployed { epoch });
             let _ = index;
         }
@@ -169,6 +177,7 @@ fn deploy(
     restore: Option<CheckpointMeta>,
     routes: &Routes,
     to_jm: &mpsc::UnboundedSender<ToJobManager>,
+    memory: &TaskManagerMemory,
 ) -> Deployed {
     let plan = Plan::new(&ctx.job.graph, &ctx.config);
     let mut running = Vec::new();
@@ -180,6 +189,7 @@ fn deploy(
             epoch,
             restore: restore.clone(),
             to_jm: to_jm.clone(),
+            memory: memory.clone(),
         };
         let handle = match plan.upstream(task.vertex) {
             None => spawn(env.clone().supervise(source::run(env, inbox))),

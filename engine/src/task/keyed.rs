@@ -115,7 +115,13 @@ pub async fn run(
         pending = snap.pending;
         restored = checkpoint;
     }
-    let mode = if env.ctx.bug(PlantedBug::SkipAlignment) {
+    // Fed by another keyed vertex, not by the sources: a later shuffle.
+    let after_keyed = plan
+        .upstream(env.task.vertex)
+        .is_some_and(|up| up.name != plan.source_vertex().name);
+    let mode = if env.ctx.bug(PlantedBug::SkipAlignment)
+        || (after_keyed && env.ctx.bug(PlantedBug::SkipSecondAlignment))
+    {
         CheckpointMode::AtLeastOnce // planted: exactly-once without alignment
     } else {
         config.checkpoint.mode
@@ -309,7 +315,10 @@ impl KeyedTask {
         if let Some((watermark, end_of_input)) = progress {
             self.input_watermarks[input] = self.input_watermarks[input].max(watermark);
             self.ended[input] |= end_of_input;
-            let low = self.input_watermarks.iter().copied().min().unwrap_or(0);
+            let mut low = self.input_watermarks.iter().copied().min().unwrap_or(0);
+            if self.env.ctx.bug(PlantedBug::RestoredWatermark) {
+                low = carried_watermark(&self.env, low);
+            }
             if low > self.watermark {
                 self.watermark = low;
                 changed |= self.operator.advance_watermark(low, out)? > 0;
@@ -502,4 +511,14 @@ impl Sink {
             Err(e) => Err(format!("sink: {e}")),
         }
     }
+}
+
+/// Planted ([`PlantedBug::RestoredWatermark`]): the watermark `low` the
+/// inputs give, raised to the one an earlier attempt of this subtask
+/// reached on this taskmanager, which is remembered in turn.
+fn carried_watermark(env: &TaskEnv, low: u64) -> u64 {
+    let mut memory = env.memory.borrow_mut();
+    let kept = memory.entry(env.task).or_insert(0);
+    *kept = (*kept).max(low);
+    *kept
 }

@@ -46,7 +46,19 @@ pub struct TaskEnv {
     pub epoch: u64,
     pub restore: Option<CheckpointMeta>,
     pub to_jm: UnboundedSender<ToJobManager>,
+    /// What the taskmanager process remembers of its subtasks across job
+    /// attempts: read only by the planted bug
+    /// [`crate::config::PlantedBug::RestoredWatermark`]; a correct task
+    /// recomputes everything it needs from its checkpoint and its inputs.
+    pub memory: TaskManagerMemory,
 }
+
+/// The watermark each subtask last reached on this taskmanager, kept for
+/// the life of the taskmanager process (a crash forgets it), across job
+/// attempts. Written and read only with
+/// [`crate::config::PlantedBug::RestoredWatermark`] planted.
+pub type TaskManagerMemory =
+    std::rc::Rc<std::cell::RefCell<std::collections::BTreeMap<TaskId, u64>>>;
 
 /// What a task body returns: `Ok(())` when its inbox closed (it was
 /// cancelled), or the error that failed it.

@@ -20,7 +20,7 @@ use crate::fault::{
 use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
 use flinch_engine::config::{
-    default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
+    default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug, Requires,
     RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
 use flinch_engine::event::{Event, HostRole, TaskId};
@@ -162,6 +162,18 @@ pub(super) fn scenario(
         checkpoint,
         restart,
     };
+    if let (Some(bug), Some(raw_bug)) = (config.planted_bug, raw.bug.as_ref()) {
+        let needs = bug.requires();
+        if needs != Requires::Nothing && !needs.met_by(&job.model.job(&config, 0)) {
+            let message = format!(
+                "planted bug \"{}\" {}, which job \"{}\" does not have: it could never show",
+                bug.name(),
+                needs.describe(),
+                job.name
+            );
+            return Err(cx.error(raw_bug.span(), "bug", message));
+        }
+    }
     let run = Run {
         config: &config,
         liveness_bound,
@@ -2188,6 +2200,22 @@ after = "300ms"
         assert_eq!(
             scenario.config.planted_bug,
             Some(PlantedBug::CommitOnBarrier)
+        );
+    }
+
+    /// A bug in code the job never runs could never show: a run with it
+    /// would pass and prove nothing.
+    #[test]
+    fn a_bug_the_job_cannot_show_is_rejected() {
+        check_error(
+            "bug = \"restored-watermark\"",
+            "test.toml:4: field `bug`: planted bug \"restored-watermark\" needs event time, which \
+             job \"keyed-count\" does not have: it could never show",
+        );
+        check_error(
+            "bug = \"skip-second-alignment\"",
+            "test.toml:4: field `bug`: planted bug \"skip-second-alignment\" needs 2 keyed \
+             stages, which job \"keyed-count\" does not have: it could never show",
         );
     }
 
