@@ -16,7 +16,7 @@
 //! `u64::MAX`, which fires every timer left.
 
 use crate::keygroup;
-use crate::record::{self, Record};
+use crate::record::{self, Bytes, Record};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -197,8 +197,8 @@ impl KeyedSnapshot {
 
 /// The state and timers of one key group, typed.
 struct Group<S> {
-    state: BTreeMap<Vec<u8>, S>,
-    timers: BTreeSet<(u64, Vec<u8>)>,
+    state: BTreeMap<Bytes, S>,
+    timers: BTreeSet<(u64, Bytes)>,
 }
 
 impl<S> Default for Group<S> {
@@ -251,7 +251,7 @@ impl<O: Operator> Keyed<O> {
     fn flush(
         &mut self,
         group: u32,
-        key: Vec<u8>,
+        key: Bytes,
         origin: Option<(u32, u64)>,
         out: &mut Vec<Record>,
     ) -> Result<(), OperatorError> {
@@ -270,7 +270,7 @@ impl<O: Operator> Keyed<O> {
             self.scratch = postcard::to_extend(&k, scratch).map_err(encoded)?;
             let key = match spare.take_if(|s| *s == self.scratch) {
                 Some(same) => same,
-                None => self.scratch.clone(),
+                None => Bytes::from_slice(&self.scratch),
             };
             out.push(Record {
                 key,
@@ -297,7 +297,7 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
         let group = keygroup::key_group(&input.key, self.max_parallelism);
         let states = &mut self.groups.entry(group).or_default().state;
         // One search for a key seen before; a new key's bytes are copied.
-        let state = match states.get_mut(&input.key) {
+        let state = match states.get_mut(input.key.as_slice()) {
             Some(state) => state,
             None => states.entry(input.key.clone()).or_default(),
         };
@@ -355,9 +355,9 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
                     what: "state",
                     source,
                 })?;
-                state.push((key.clone(), value));
+                state.push((key.to_vec(), value.into_vec()));
             }
-            let timers = g.timers.iter().cloned().collect();
+            let timers = g.timers.iter().map(|(t, k)| (*t, k.to_vec())).collect();
             groups.push(KeyGroupSnapshot {
                 group: *group,
                 state,
@@ -381,11 +381,13 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
             let mut group = Group::<O::State>::default();
             for (key, value) in g.state {
                 check(&key)?;
-                group.state.insert(key, decode(&value, "state")?);
+                group
+                    .state
+                    .insert(Bytes::from(key), decode(&value, "state")?);
             }
             for (time, key) in g.timers {
                 check(&key)?;
-                group.timers.insert((time, key));
+                group.timers.insert((time, Bytes::from(key)));
             }
             if groups.insert(filed, group).is_some() {
                 return Err(OperatorError::DuplicateKeyGroup(filed));

@@ -14,11 +14,9 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Record {
     /// The serialized key: its FNV-1a 64 decides the key group (`keygroup`).
-    #[serde(with = "bytes")]
-    pub key: Vec<u8>,
+    pub key: Bytes,
     /// The serialized value.
-    #[serde(with = "bytes")]
-    pub value: Vec<u8>,
+    pub value: Bytes,
     /// Event time in milliseconds. keyed-count's input carries no event
     /// time: its records are at 0.
     pub timestamp: u64,
@@ -50,42 +48,178 @@ pub struct RecordView<'a> {
 /// a `Vec<u8>` (a varint length, then the bytes), copied at once instead of
 /// byte by byte.
 mod bytes {
-    use serde::de::{Deserializer, SeqAccess, Visitor};
     use serde::Serializer;
-    use std::fmt;
 
     pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(bytes)
     }
+}
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        d.deserialize_byte_buf(Bytes)
+/// The bytes of a record's key or value (or any [`encode`]d value): up to
+/// [`Bytes::INLINE`] bytes are held inline, so the keys and small values
+/// most records carry cost no allocation; longer ones live on the heap.
+/// Compares, orders, hashes and prints as the byte slice it holds, and
+/// serializes as serde bytes: postcard's encoding of a `Vec<u8>` (a varint
+/// length, then the bytes).
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Bytes(smallvec::SmallVec<[u8; Bytes::INLINE]>);
+
+impl Bytes {
+    /// How many bytes are held without an allocation: an encoded `u64`
+    /// takes at most 10.
+    pub const INLINE: usize = 16;
+
+    /// No bytes.
+    #[inline]
+    pub const fn new() -> Bytes {
+        Bytes(smallvec::SmallVec::new_const())
     }
 
-    struct Bytes;
+    /// A copy of `bytes`.
+    #[inline]
+    pub fn from_slice(bytes: &[u8]) -> Bytes {
+        Bytes(smallvec::SmallVec::from_slice(bytes))
+    }
 
-    impl<'de> Visitor<'de> for Bytes {
-        type Value = Vec<u8>;
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        &self.0
+    }
 
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a byte string")
+    /// Whether the bytes live on the heap (more than [`Bytes::INLINE`]).
+    #[inline]
+    pub fn spilled(&self) -> bool {
+        self.0.spilled()
+    }
+
+    /// The bytes as a vector (no copy when they are on the heap).
+    #[inline]
+    pub fn into_vec(self) -> Vec<u8> {
+        self.0.into_vec()
+    }
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Bytes {
+    #[inline]
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<[u8]> for Bytes {
+    #[inline]
+    fn borrow(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Bytes {
+    #[inline]
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_slice(), f)
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    /// Inline when short enough, else the vector's own buffer.
+    #[inline]
+    fn from(v: Vec<u8>) -> Bytes {
+        if v.len() <= Bytes::INLINE {
+            Bytes::from_slice(&v)
+        } else {
+            Bytes(smallvec::SmallVec::from_vec(v))
         }
+    }
+}
 
-        fn visit_bytes<E>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-            Ok(v.to_vec())
-        }
+impl From<&[u8]> for Bytes {
+    #[inline]
+    fn from(v: &[u8]) -> Bytes {
+        Bytes::from_slice(v)
+    }
+}
 
-        fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-            Ok(v)
-        }
+impl<const N: usize> From<[u8; N]> for Bytes {
+    #[inline]
+    fn from(v: [u8; N]) -> Bytes {
+        Bytes::from_slice(&v)
+    }
+}
 
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
-            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-            while let Some(byte) = seq.next_element()? {
-                out.push(byte);
-            }
-            Ok(out)
+impl From<Bytes> for Vec<u8> {
+    #[inline]
+    fn from(b: Bytes) -> Vec<u8> {
+        b.into_vec()
+    }
+}
+
+impl PartialEq<[u8]> for Bytes {
+    #[inline]
+    fn eq(&self, other: &[u8]) -> bool {
+        self.as_slice() == other
+    }
+}
+
+impl PartialEq<Vec<u8>> for Bytes {
+    #[inline]
+    fn eq(&self, other: &Vec<u8>) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl PartialEq<Bytes> for Vec<u8> {
+    #[inline]
+    fn eq(&self, other: &Bytes) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+
+impl Serialize for Bytes {
+    #[inline]
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bytes {
+    #[inline]
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Bytes, D::Error> {
+        d.deserialize_byte_buf(BytesVisitor)
+    }
+}
+
+struct BytesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BytesVisitor {
+    type Value = Bytes;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a byte string")
+    }
+
+    fn visit_bytes<E>(self, v: &[u8]) -> Result<Bytes, E> {
+        Ok(Bytes::from_slice(v))
+    }
+
+    fn visit_byte_buf<E>(self, v: Vec<u8>) -> Result<Bytes, E> {
+        Ok(Bytes::from(v))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Bytes, A::Error> {
+        let mut out = smallvec::SmallVec::new();
+        while let Some(byte) = seq.next_element()? {
+            out.push(byte);
         }
+        Ok(Bytes(out))
     }
 }
 
@@ -98,11 +232,11 @@ mod bytes {
 /// carries) is encoded on the stack first and copied into a vector of its
 /// size, one allocation and no regrowth; a larger one is encoded again
 /// into a growing vector.
-pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, postcard::Error> {
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, postcard::Error> {
     let mut small = [0u8; SMALL];
     match postcard::to_slice(value, &mut small) {
-        Ok(bytes) => Ok(bytes.to_vec()),
-        Err(postcard::Error::SerializeBufferFull) => postcard::to_stdvec(value),
+        Ok(bytes) => Ok(Bytes::from_slice(bytes)),
+        Err(postcard::Error::SerializeBufferFull) => postcard::to_stdvec(value).map(Bytes::from),
         Err(e) => Err(e),
     }
 }
@@ -154,7 +288,7 @@ impl InputRecord {
     pub fn to_record(&self) -> Record {
         Record {
             key: encode(&self.key).expect("postcard encodes a u32"),
-            value: Vec::new(),
+            value: Bytes::new(),
             timestamp: 0,
             origin: Some((self.partition, self.offset)),
         }
@@ -260,11 +394,37 @@ mod tests {
         assert_eq!(encode(&()).unwrap(), Vec::<u8>::new());
     }
 
+    /// Short bytes stay inline, long ones on the heap, and either way they
+    /// compare, order, hash, print and encode as the byte vector would.
+    #[test]
+    fn bytes_behave_as_the_byte_vector_they_hold() {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        type Fixed = BuildHasherDefault<std::collections::hash_map::DefaultHasher>;
+        for len in [0, 1, Bytes::INLINE, Bytes::INLINE + 1, 300] {
+            let v: Vec<u8> = (0..len).map(|i| i as u8).collect();
+            let b = Bytes::from(v.clone());
+            assert_eq!(b.spilled(), len > Bytes::INLINE, "len {len}");
+            assert_eq!(b, v);
+            assert_eq!(b.as_slice(), &v[..]);
+            assert_eq!(format!("{b:?}"), format!("{v:?}"));
+            assert_eq!(Fixed::default().hash_one(&b), Fixed::default().hash_one(&v));
+            assert_eq!(
+                postcard::to_stdvec(&b).unwrap(),
+                postcard::to_stdvec(&v).unwrap()
+            );
+            let back: Bytes = postcard::from_bytes(&postcard::to_stdvec(&v).unwrap()).unwrap();
+            assert_eq!(back, b);
+            assert_eq!(b.clone().into_vec(), v);
+        }
+        let (a, b) = (Bytes::from_slice(&[1, 2]), Bytes::from(vec![1, 2, 0]));
+        assert!(a < b && [1u8, 2][..] < [1u8, 2, 0][..]);
+    }
+
     #[test]
     fn a_record_encodes_its_byte_strings_as_a_vec_of_bytes_would() {
         let record = Record {
-            key: vec![1, 2, 3],
-            value: Vec::new(),
+            key: vec![1, 2, 3].into(),
+            value: Vec::new().into(),
             timestamp: 5,
             origin: Some((1, 300)),
         };
@@ -286,22 +446,22 @@ mod tests {
         let big = vec![0xab; 300];
         let records = [
             Record {
-                key: vec![1, 2, 3],
-                value: Vec::new(),
+                key: vec![1, 2, 3].into(),
+                value: Vec::new().into(),
                 timestamp: 5,
                 origin: Some((1, 300)),
             },
             // Empty key, a value longer than one varint byte can count,
             // the largest numbers, no origin.
             Record {
-                key: Vec::new(),
-                value: big.clone(),
+                key: Vec::new().into(),
+                value: big.clone().into(),
                 timestamp: u64::MAX,
                 origin: None,
             },
             Record {
-                key: big,
-                value: vec![0],
+                key: big.into(),
+                value: vec![0].into(),
                 timestamp: 0,
                 origin: Some((u32::MAX, u64::MAX)),
             },

@@ -133,8 +133,8 @@ impl Model {
         let mut by_origin: BTreeMap<(u32, u64), Vec<&Record>> = BTreeMap::new();
         let mut findings = Vec::new();
         let finding = |r: &Record, kind, what: &str| Finding {
-            key: r.key.clone(),
-            value: r.value.clone(),
+            key: r.key.to_vec(),
+            value: r.value.to_vec(),
             kind,
             message: format!("{what}: {}", describe(r)),
         };
@@ -169,7 +169,7 @@ impl Model {
                     findings.push(finding(outs[0], kind, "duplicated"));
                 }
                 let values = outs.iter().filter_map(|out| typed(out).map(|t| t.1));
-                counts.entry(r.key.clone()).or_default().extend(values);
+                counts.entry(r.key.to_vec()).or_default().extend(values);
             }
         }
         for outs in by_origin.into_values() {
@@ -183,8 +183,8 @@ impl Model {
                 values.sort_unstable();
                 if values.iter().zip(1..).any(|(v, n)| *v != n) {
                     let r = Record {
-                        key,
-                        value: Vec::new(),
+                        key: key.into(),
+                        value: Vec::new().into(),
                         timestamp: 0,
                         origin: None,
                     };
@@ -240,7 +240,7 @@ impl JobModel for Model {
         let mut expected: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
         for (partition, &offset) in input.iter().zip(offsets) {
             for r in partition.iter().take(offset as usize) {
-                *expected.entry(r.key.clone()).or_default() += 1;
+                *expected.entry(r.key.to_vec()).or_default() += 1;
             }
         }
         let mut wrong = Vec::new();
@@ -293,7 +293,7 @@ mod tests {
         let mut output = Vec::new();
         for partition in &input {
             for r in partition {
-                let n = counts.entry(r.key.clone()).or_default();
+                let n = counts.entry(r.key.to_vec()).or_default();
                 *n += 1;
                 output.push(Record {
                     value: record::encode(&*n).unwrap(),
@@ -339,10 +339,10 @@ mod tests {
         for (p, &o) in input.iter().zip(&offsets) {
             for r in p.iter().take(o as usize) {
                 let n = state
-                    .entry(r.key.clone())
-                    .or_insert(record::encode(&0u64).unwrap());
+                    .entry(r.key.to_vec())
+                    .or_insert(record::encode(&0u64).unwrap().to_vec());
                 let next: u64 = record::decode::<u64>(n).unwrap() + 1;
-                *n = record::encode(&next).unwrap();
+                *n = record::encode(&next).unwrap().to_vec();
             }
         }
         let count = Vertex::named("count");

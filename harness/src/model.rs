@@ -63,7 +63,7 @@ pub type Multiset = BTreeMap<(Vec<u8>, Vec<u8>), u64>;
 fn count(output: &[Record]) -> Multiset {
     let mut found = Multiset::new();
     for r in output {
-        *found.entry((r.key.clone(), r.value.clone())).or_default() += 1;
+        *found.entry((r.key.to_vec(), r.value.to_vec())).or_default() += 1;
     }
     found
 }
@@ -155,13 +155,13 @@ mod tests {
     use super::*;
 
     fn encode<T: serde::Serialize>(v: &T) -> Vec<u8> {
-        flinch_engine::record::encode(v).unwrap()
+        flinch_engine::record::encode(v).unwrap().to_vec()
     }
 
     fn rec(key: u32, value: u64) -> Record {
         Record {
-            key: encode(&key),
-            value: encode(&value),
+            key: encode(&key).into(),
+            value: encode(&value).into(),
             timestamp: 0,
             origin: None,
         }

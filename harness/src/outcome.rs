@@ -126,13 +126,13 @@ mod tests {
             "txn-s1-e2-c3 holds a record that is not keyed-count's: no origin"
         );
         let bad_count = Record {
-            value: Vec::new(),
+            value: Vec::new().into(),
             ..record(4, Some((0, 0)))
         };
         let err = keyed_count_output(TXN, &bad_count).unwrap_err();
         assert!(err.starts_with("txn-s1-e2-c3 holds a record that is not keyed-count's: count"));
         let bad_key = Record {
-            key: vec![0xff; 6],
+            key: vec![0xff; 6].into(),
             ..record(4, Some((0, 0)))
         };
         assert!(keyed_count_output(TXN, &bad_key).is_err());

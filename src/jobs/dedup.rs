@@ -27,7 +27,7 @@
 //! run (there is no TTL); the generator makes `records × (1 -
 //! repeat_fraction)` distinct ids, about.
 
-use super::{encode, Finding, KeyedState, Multiset, ParamError, Timers};
+use super::{bytes, encode, Finding, KeyedState, Multiset, ParamError, Timers};
 use flinch_engine::config::WorkloadConfig;
 use flinch_engine::operator::{Context, Operator};
 use flinch_engine::record::{self, Record};
@@ -129,8 +129,8 @@ pub fn generate(params: &Params, workload: &WorkloadConfig, seed: u64) -> Vec<Ve
                 id
             };
             out[partition].push(Record {
-                key: encode(&id),
-                value: encode(&payload(id)),
+                key: bytes(&id),
+                value: bytes(&payload(id)),
                 timestamp: 0,
                 origin: Some((r.partition, r.offset)),
             });
@@ -166,7 +166,7 @@ impl Operator for Dedup {
 fn expected(input: &[Vec<Record>]) -> Multiset {
     let mut expected = Multiset::new();
     for r in input.iter().flatten() {
-        expected.insert((r.key.clone(), r.value.clone()), 1);
+        expected.insert((r.key.to_vec(), r.value.to_vec()), 1);
     }
     expected
 }
@@ -229,7 +229,7 @@ pub fn check_state(
     }
     let mut want = BTreeSet::new();
     for (log, &cut) in input.iter().zip(offsets) {
-        want.extend(log.iter().take(cut as usize).map(|r| r.key.clone()));
+        want.extend(log.iter().take(cut as usize).map(|r| r.key.to_vec()));
     }
     let mut problems = Vec::new();
     let seen_true = encode(&true);

@@ -134,6 +134,12 @@ fn show(d: Duration) -> String {
 /// The bytes of a job's key, value or state: the engine's encoding
 /// (postcard, [`flinch_engine::record::encode`]).
 pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
+    bytes(value).into_vec()
+}
+
+/// [`encode`] as a record's key or value ([`flinch_engine::record::Bytes`]:
+/// no allocation for the short ones).
+pub(crate) fn bytes<T: serde::Serialize>(value: &T) -> flinch_engine::record::Bytes {
     flinch_engine::record::encode(value).expect(
         "the jobs' keys, values and states are integers, tuples and maps: postcard encodes them",
     )

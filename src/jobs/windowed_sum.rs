@@ -74,7 +74,7 @@
 //! `out_of_orderness + window` of event time behind the watermark, plus
 //! those a lagging partition holds open) and one counter.
 
-use super::{encode, Finding, FindingKind, KeyedState, ParamError, Timers};
+use super::{bytes, encode, Finding, FindingKind, KeyedState, ParamError, Timers};
 use flinch_engine::config::WorkloadConfig;
 use flinch_engine::operator::{Context, Operator};
 use flinch_engine::record::{self, Record};
@@ -233,8 +233,8 @@ pub fn generate(params: &Valid, workload: &WorkloadConfig, seed: u64) -> Vec<Vec
                 rng.gen_range(1..=VALUE_MAX)
             };
             records.push(Record {
-                key: encode(&r.key),
-                value: encode(&value),
+                key: bytes(&r.key),
+                value: bytes(&value),
                 timestamp: ts,
                 origin: Some((r.partition, r.offset)),
             });
@@ -454,8 +454,8 @@ pub fn check_output(params: &Valid, input: &[Vec<Record>], output: &[Record]) ->
                 dropped.entry(key).or_default().push(count);
             }
             _ => findings.push(Finding {
-                key: r.key.clone(),
-                value: r.value.clone(),
+                key: r.key.to_vec(),
+                value: r.value.to_vec(),
                 kind: FindingKind::Unexpected { found: 1 },
                 message: format!(
                     "unexpected: output {:?} = {:?} is not a windowed-sum output",

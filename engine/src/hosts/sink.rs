@@ -399,7 +399,7 @@ mod tests {
         (0..n)
             .map(|i| Record {
                 key: crate::record::encode(&(i as u32 * 1000)).unwrap(),
-                value: vec![i as u8; i % 3],
+                value: vec![i as u8; i % 3].into(),
                 timestamp: i as u64,
                 origin: (i % 2 == 0).then_some((1, i as u64)),
             })

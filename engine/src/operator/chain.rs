@@ -26,7 +26,7 @@ fn decode<T: DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, Op
     record::decode(bytes).map_err(|source| OperatorError::Decode { what, source })
 }
 
-fn encode<T: Serialize>(value: &T, what: &'static str) -> Result<Vec<u8>, OperatorError> {
+fn encode<T: Serialize>(value: &T, what: &'static str) -> Result<record::Bytes, OperatorError> {
     record::encode(value).map_err(|source| OperatorError::Encode { what, source })
 }
 

@@ -92,7 +92,7 @@ fn a_snapshot_filing_a_key_under_another_key_group_is_refused() {
     let forged = KeyedSnapshot {
         groups: vec![KeyGroupSnapshot {
             group: filed,
-            state: vec![(key.clone(), record::encode(&1u64).unwrap())],
+            state: vec![(key.to_vec(), record::encode(&1u64).unwrap().to_vec())],
             timers: Vec::new(),
         }],
     };
@@ -118,7 +118,7 @@ fn a_snapshot_filing_a_key_under_another_key_group_is_refused() {
     let right = KeyedSnapshot {
         groups: vec![KeyGroupSnapshot {
             group: actual,
-            state: vec![(key, record::encode(&1u64).unwrap())],
+            state: vec![(key.to_vec(), record::encode(&1u64).unwrap().to_vec())],
             timers: Vec::new(),
         }],
     };
@@ -130,7 +130,7 @@ fn a_snapshot_filing_a_key_under_another_key_group_is_refused() {
 fn an_undecodable_input_key_is_an_error_not_a_panic() {
     let mut op = Keyed::new(KeyedCount, 8);
     let bad = Record {
-        key: vec![0xff; 6],
+        key: vec![0xff; 6].into(),
         ..input(1, 0)
     };
     assert!(matches!(

@@ -144,7 +144,9 @@ impl CountModel {
 
 /// A key or count in the engine's record encoding.
 fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    record::encode(value).expect("postcard encodes integers")
+    record::encode(value)
+        .expect("postcard encodes integers")
+        .to_vec()
 }
 
 /// Each input record with the count subtask its key goes to.

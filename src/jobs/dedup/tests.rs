@@ -106,15 +106,15 @@ fn the_model_catches_a_duplicated_a_lost_a_wrong_and_a_foreign_output() {
         }]
     );
     assert_eq!(
-        (&findings[0].key, &findings[0].value),
-        (&gone.key, &gone.value)
+        (&findings[0].key[..], &findings[0].value[..]),
+        (&gone.key[..], &gone.value[..])
     );
     assert_eq!(
         kinds(&check_output_at_least_once(&p, &input, &lost)),
         kinds(&findings)
     );
     let mut wrong = out.clone();
-    wrong[5].value = encode(&(payload(0) ^ 1));
+    wrong[5].value = bytes(&(payload(0) ^ 1));
     let found = kinds(&check_output(&p, &input, &wrong));
     assert_eq!(found.len(), 2, "{found:?}");
     assert!(found.contains(&FindingKind::Missing {
@@ -124,8 +124,8 @@ fn the_model_catches_a_duplicated_a_lost_a_wrong_and_a_foreign_output() {
     assert!(found.contains(&FindingKind::Unexpected { found: 1 }));
     let mut foreign = out.clone();
     foreign.push(Record {
-        key: encode(&u64::MAX),
-        value: encode(&payload(u64::MAX)),
+        key: bytes(&u64::MAX),
+        value: bytes(&payload(u64::MAX)),
         timestamp: 0,
         origin: None,
     });
@@ -206,7 +206,7 @@ fn every_parameter_is_bounded_and_its_extremes_run() {
         .validate()
         .expect("a bound is valid");
         let input = generate(&p, &workload(400, 2), 4);
-        let ids: BTreeSet<&Vec<u8>> = input.iter().flatten().map(|r| &r.key).collect();
+        let ids: BTreeSet<&[u8]> = input.iter().flatten().map(|r| &r.key[..]).collect();
         if fraction == 0.0 {
             assert_eq!(ids.len(), 400, "no repeats");
         } else {

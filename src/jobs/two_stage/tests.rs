@@ -1,4 +1,5 @@
 use super::*;
+use crate::jobs::bytes;
 use crate::jobs::testing::{
     map_record, run_with_crash, run_with_cuts, RestoreWatermark, Stage, MAX_PARALLELISM,
 };
@@ -108,7 +109,7 @@ fn the_model_catches_a_duplicated_a_lost_and_a_wrong_output() {
     let (n, region_of): (u64, u32) = record::decode(&out[7].value).unwrap();
     for wrong in [(n + 1_000, region_of), (n, region_of + 1)] {
         let mut bad = out.clone();
-        bad[7].value = encode(&wrong);
+        bad[7].value = bytes(&wrong);
         let found = kinds(&check_output(&p, &input, &bad));
         assert!(
             found.contains(&FindingKind::Missing {

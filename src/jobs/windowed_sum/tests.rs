@@ -195,7 +195,7 @@ fn the_model_catches_a_wrong_sum_count_or_dropped_count() {
         },
     ] {
         let mut bad = out.clone();
-        bad[i].value = encode(&wrong);
+        bad[i].value = bytes(&wrong);
         assert!(!check_output(&p, &input, &bad).is_empty(), "{wrong:?}");
     }
     let j = first(&out, true);
@@ -203,14 +203,14 @@ fn the_model_catches_a_wrong_sum_count_or_dropped_count() {
         unreachable!()
     };
     let mut bad = out.clone();
-    bad[j].value = encode(&WindowOutput::Dropped { count: count + 1 });
+    bad[j].value = bytes(&WindowOutput::Dropped { count: count + 1 });
     assert_eq!(
         kinds(&check_output(&p, &input, &bad)),
         vec![FindingKind::WrongValue]
     );
     let mut bad = out.clone();
     bad.push(Record {
-        key: encode(&99u32),
+        key: bytes(&99u32),
         ..out[j].clone()
     });
     assert_eq!(
