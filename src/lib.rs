@@ -1,12 +1,58 @@
-//! `flinch` as a library: what a user's own tests will build on (the public
-//! API of a later issue), beside the `flinch` command line (`src/main.rs`).
+//! `flinch` as a library: test your own stream-processing job for
+//! exactly-once under crashes, partitions and storage faults, from
+//! `cargo test` (docs/api.md).
 //!
-//! Today it holds [`jobs`], the built-in jobs beyond keyed-count
-//! (`windowed-sum`, `dedup`, `two-stage`): their parameters, operators,
-//! seeded input generators, watermarks and reference models, written only
-//! against what users have (the engine's `Operator` API and records), so
-//! that nothing moves when the API is published (docs/dataflow.md, "Where
-//! jobs live").
+//! A job is a [`JobGraph`] of [`Operator`]s with a reference model: the
+//! [`Job`] trait. [`Test`] runs it under a scenario's faults, seed after
+//! seed, and panics at the first seed whose committed output or
+//! checkpointed state the model rejects, with the violations, the fault
+//! plan shrunk to what still fails, and the command that replays it.
+//!
+//! [`jobs`] holds the built-in jobs beyond keyed-count (`windowed-sum`,
+//! `dedup`, `two-stage`), written with this same API.
+//!
+//! Every build of flinch, a user's included, needs `--cfg tokio_unstable`
+//! (in the user's `.cargo/config.toml`: `[build] rustflags = ["--cfg",
+//! "tokio_unstable"]`): the simulation is deterministic only then, and the
+//! engine refuses to build without it.
 #![forbid(unsafe_code)]
 
+mod job;
 pub mod jobs;
+mod runner;
+
+pub use job::Job;
+pub use runner::{Failure, Passed, Test, DEFAULT_SCENARIO, PLAN_VAR, SEED_VAR, SHRINK_MAX_RUNS};
+
+pub use flinch_engine::config::WorkloadConfig as Workload;
+pub use flinch_engine::graph::{GraphBuilder, GraphError, JobGraph, KeyedBuilder, Watermarks};
+pub use flinch_engine::operator::{Context, Operator};
+pub use flinch_engine::record::{decode, encode, Bytes, Record};
+pub use flinch_harness::model::{
+    check_multiset, check_multiset_at_least_once, Finding, FindingKind, KeyedState, Multiset,
+    Timers,
+};
+
+/// The reference workload's input log as records: `workload.records`
+/// records over `workload.partitions` partitions (round robin), each keyed
+/// by a `u32` in `0..workload.keys` drawn with the workload's skew, value
+/// `()`, timestamp 0, origin `(partition, offset)`. keyed-count reads this
+/// log; a job with no input of its own can too. A pure function of
+/// `workload` and `seed`.
+pub fn workload_records(workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
+    flinch_engine::workload::generate(workload, seed)
+        .iter()
+        .map(|partition| partition.iter().map(|r| r.to_record()).collect())
+        .collect()
+}
+
+/// The multiset of `(key, value)` bytes of `records`: what
+/// [`check_multiset`] expects when a job's output is a function of each
+/// input record (a filter, a map, a dedup of exact copies).
+pub fn multiset<'a>(records: impl IntoIterator<Item = &'a Record>) -> Multiset {
+    let mut set = Multiset::new();
+    for r in records {
+        *set.entry((r.key.to_vec(), r.value.to_vec())).or_default() += 1;
+    }
+    set
+}

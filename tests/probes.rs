@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 23] = [
+const WITNESSES: [(Probe, &str, u64); 24] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -64,6 +64,7 @@ const WITNESSES: [(Probe, &str, u64); 23] = [
         0,
     ),
     (Probe::StoreWriteLate, "metadata-lands-after-timeout", 0),
+    (Probe::TimersRestored, "windowed-crash-mid-window", 0),
     (Probe::JobManagerRecoveredCheckpoints, "jobmanager-crash", 0),
     (Probe::RestartsExhausted, "restarts-exhausted", 0),
     (Probe::RecoveryImpossible, "store-disk-loss", 0),
@@ -101,6 +102,7 @@ fn every_probe_is_required_and_every_fault_scenario_requires_one() {
 
 #[test]
 fn every_probe_is_hit_by_a_seed_of_a_scenario_that_requires_it() {
+    flinch::jobs::install();
     for (probe, name, seed) in WITNESSES {
         let scenario = load(name).expect("built-in scenarios load");
         assert!(

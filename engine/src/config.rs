@@ -306,13 +306,17 @@ pub enum Requires {
 }
 
 impl Requires {
-    /// Whether `job` has what the bug needs.
-    pub fn met_by(self, job: &crate::graph::Job) -> bool {
+    /// Whether a job with `graph`, and with watermarks if `event_time`,
+    /// has what the bug needs. Judged on the job's shape, not its
+    /// operators: event time means the job has watermarks, whether or not
+    /// an operator sets timers (a job with watermarks its operators ignore
+    /// meets [`Requires::EventTime`] yet cannot show the bug).
+    pub fn met_by(self, graph: &crate::graph::JobGraph, event_time: bool) -> bool {
         match self {
             Requires::Nothing => true,
-            Requires::EventTime => job.watermarks.is_some(),
+            Requires::EventTime => event_time,
             Requires::KeyedStages(n) => {
-                let keyed = job.graph.vertices().iter().filter(|v| v.keyed.is_some());
+                let keyed = graph.vertices().iter().filter(|v| v.keyed.is_some());
                 keyed.count() >= n
             }
         }

@@ -165,6 +165,8 @@ pub trait KeyedOperator {
     /// Replace the state with one [`snapshot`](Self::snapshot) wrote.
     /// Errors: undecodable bytes, a key filed under the wrong key group.
     fn restore(&mut self, bytes: &[u8]) -> Result<(), OperatorError>;
+    /// How many event-time timers are pending (registered, not fired).
+    fn pending_timers(&self) -> usize;
 }
 
 /// A keyed operator's snapshot: per key group, in ascending key group
@@ -344,6 +346,10 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
             self.flush(group, key_bytes, None, out)?;
         }
         Ok(fired)
+    }
+
+    fn pending_timers(&self) -> usize {
+        self.groups.values().map(|g| g.timers.len()).sum()
     }
 
     fn snapshot(&self) -> Result<Vec<u8>, OperatorError> {

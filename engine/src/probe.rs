@@ -100,6 +100,11 @@ pub enum Probe {
     /// `store`: a write arrived after its sender's deadline had passed
     /// (an S3 PUT that lands after the client gave up).
     StoreWriteLate,
+    /// `taskmanager`: a keyed subtask restored state holding event-time
+    /// timers (windows open at the checkpoint): they fire only once the
+    /// watermark, recomputed from the restored sources, passes them
+    /// (Flink's `InternalTimeServiceManager` restoring its timers).
+    TimersRestored,
     /// `jobmanager`: a restarted jobmanager found completed checkpoints in
     /// the register and recovers from them
     /// (`CheckpointRecoveryFactory`, `DefaultCompletedCheckpointStoreUtils`).
@@ -117,7 +122,7 @@ pub enum Probe {
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 23] = [
+    pub const ALL: [Probe; 24] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -138,6 +143,7 @@ impl Probe {
         Probe::UnknownOutcomeAborted,
         Probe::RegisterConflictAdopted,
         Probe::StoreWriteLate,
+        Probe::TimersRestored,
         Probe::JobManagerRecoveredCheckpoints,
         Probe::RestartsExhausted,
         Probe::RecoveryImpossible,
@@ -166,6 +172,7 @@ impl Probe {
             Probe::UnknownOutcomeAborted => "unknown-outcome-aborted",
             Probe::RegisterConflictAdopted => "register-conflict-adopted",
             Probe::StoreWriteLate => "store-write-late",
+            Probe::TimersRestored => "timers-restored",
             Probe::JobManagerRecoveredCheckpoints => "jobmanager-recovered-checkpoints",
             Probe::RestartsExhausted => "restarts-exhausted",
             Probe::RecoveryImpossible => "recovery-impossible",
@@ -185,6 +192,7 @@ impl Probe {
             | Probe::RecoveredTxnCommitted
             | Probe::RecoveredTxnAlreadyCommitted
             | Probe::StateUploadRetried
+            | Probe::TimersRestored
             | Probe::JobManagerHeartbeatTimeout => &[TaskManager],
             Probe::CorruptReadRetried => &[JobManager, TaskManager],
             Probe::StoreWriteLate => &[Store],

@@ -59,6 +59,9 @@ pub trait JobModel: Send + Sync + fmt::Debug {
     /// What a run under `config` with `seed` executes: [`JobModel::graph`],
     /// the input log (from `config.workload` and `seed`), the watermarks.
     fn job(&self, config: &JobConfig, seed: u64) -> Job;
+    /// Whether [`JobModel::job`] has watermarks (event time), known
+    /// without building its input.
+    fn event_time(&self) -> bool;
     /// The exactly-once check of all committed output (in no particular
     /// order) against the input. Empty: the output is right.
     fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding>;

@@ -221,6 +221,10 @@ impl JobModel for Model {
         job(config, seed)
     }
 
+    fn event_time(&self) -> bool {
+        false
+    }
+
     fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
         self.check(input, output, false)
     }

@@ -328,6 +328,21 @@ pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
     parse_with_job(source, file, None)
 }
 
+/// Which job a scenario runs when it is loaded.
+#[derive(Debug, Clone)]
+pub enum JobChoice {
+    /// The file's own `job` table (required).
+    File,
+    /// Another job instead of the file's (`--job`); the file's own must
+    /// still resolve.
+    Instead(ScenarioJob),
+    /// A job given in code (a user's test, `flinch::Test`): a scenario
+    /// file's `job` must be absent or name it, without parameters. A
+    /// built-in scenario runs it instead of its own ([`JobChoice::Instead`]),
+    /// as `--job` does.
+    Given(ScenarioJob),
+}
+
 /// [`parse`], running `job` instead of the file's own `job` (`--job`): the
 /// scenario is validated against `job`'s graph.
 pub fn parse_with_job(
@@ -335,9 +350,22 @@ pub fn parse_with_job(
     file: &str,
     job: Option<ScenarioJob>,
 ) -> Result<Scenario, ScenarioError> {
+    parse_choosing(
+        source,
+        file,
+        job.map_or(JobChoice::File, JobChoice::Instead),
+    )
+}
+
+/// [`parse`], the job chosen by `choice`.
+pub fn parse_choosing(
+    source: &str,
+    file: &str,
+    choice: JobChoice,
+) -> Result<Scenario, ScenarioError> {
     let raw = toml::from_str::<raw::RawScenario>(source)
         .map_err(|error| toml_error(source, file, &error))?;
-    validate::scenario(&validate::Ctx { file, source }, raw, job)
+    validate::scenario(&validate::Ctx { file, source }, raw, choice)
 }
 
 /// A built-in scenario by name, else a scenario file by path.
@@ -350,8 +378,20 @@ pub fn load_with_job(
     name_or_path: &str,
     job: Option<ScenarioJob>,
 ) -> Result<Scenario, ScenarioError> {
+    load_choosing(
+        name_or_path,
+        job.map_or(JobChoice::File, JobChoice::Instead),
+    )
+}
+
+/// [`load`], the job chosen by `choice`.
+pub fn load_choosing(name_or_path: &str, choice: JobChoice) -> Result<Scenario, ScenarioError> {
     if let Some(&(name, source)) = BUILTIN.iter().find(|(name, _)| *name == name_or_path) {
-        return parse_with_job(source, &builtin_file(name), job);
+        let choice = match choice {
+            JobChoice::Given(job) => JobChoice::Instead(job),
+            other => other,
+        };
+        return parse_choosing(source, &builtin_file(name), choice);
     }
     let path = Path::new(name_or_path);
     let looks_like_path = name_or_path.ends_with(".toml") || path.components().count() > 1;
@@ -373,7 +413,7 @@ pub fn load_with_job(
         field: None,
         message: format!("cannot read the scenario file: {error}"),
     })?;
-    parse_with_job(&source, name_or_path, job)
+    parse_choosing(&source, name_or_path, choice)
 }
 
 /// Parse a seed range `"A..B"` (B exclusive, A < B), as `[seeds] range`

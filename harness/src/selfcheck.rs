@@ -5,7 +5,7 @@
 use crate::coverage::probes_hit;
 use crate::scenario::Scenario;
 use crate::seed::run_seed;
-use flinch_engine::config::{PlantedBug, Requires};
+use flinch_engine::config::PlantedBug;
 use flinch_engine::probe::Probe;
 
 /// How one scenario fared against one bug (or against the correct engine).
@@ -57,14 +57,8 @@ pub struct BugVerdict {
 /// ([`PlantedBug::requires`]). The self-check tries a bug only where it
 /// applies.
 pub fn applies(bug: PlantedBug, scenario: &Scenario) -> bool {
-    let needs = bug.requires();
-    needs == Requires::Nothing
-        || needs.met_by(
-            &scenario
-                .job
-                .model
-                .job(&scenario.config, scenario.seeds.start),
-        )
+    let model = &scenario.job.model;
+    bug.requires().met_by(&model.graph(), model.event_time())
 }
 
 /// Run one scenario (with `bug` planted, if any) seed by seed from its

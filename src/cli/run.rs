@@ -884,8 +884,8 @@ impl RunSummary {
         } else if required > 0 && self.job_arg.is_some() {
             let _ = writeln!(
                 s,
-                "sometimes  not judged: the scenario's shares are set for its own job, and --job \
-                 ran another"
+                "sometimes  not judged: the scenario's shares are set for its own job and \
+                 parameters, and --job ran another (or other parameters)"
             );
         } else if required > 0 && run < MIN_SEEDS_TO_JUDGE {
             let _ = writeln!(

@@ -3,9 +3,9 @@
 //! watermarks and reference model behind [`JobSpec`] and [`JobModel`].
 
 use super::{dedup, two_stage, windowed_sum, Finding, FindingKind, KeyedState, Timers};
-use flinch_engine::config::JobConfig;
-use flinch_engine::event::Vertex;
-use flinch_engine::graph::{Job, JobGraph};
+use crate::job::{missing_only, Job, Model};
+use flinch_engine::config::WorkloadConfig;
+use flinch_engine::graph::{JobGraph, Watermarks};
 use flinch_engine::record::{self, Record};
 use flinch_harness::job::{JobModel, JobRegistry, JobSpec, ParamError};
 use serde::de::DeserializeOwned;
@@ -28,29 +28,14 @@ pub fn install() -> bool {
     flinch_harness::job::install(registry())
 }
 
-/// What the three built-in jobs have in common, so one [`JobSpec`] and one
-/// [`JobModel`] serve them.
-trait BuiltIn: Send + Sync + std::fmt::Debug + Sized + 'static {
+/// A built-in job as the registry configures it from a scenario's `job`
+/// table: its name, its one-line description and its typed parameters.
+trait BuiltIn: Job + Sized {
     const NAME: &'static str;
     const DESCRIPTION: &'static str;
     /// The parameters as a scenario writes them.
     type Params: DeserializeOwned + Default;
     fn validate(params: &Self::Params) -> Result<Self, super::ParamError>;
-    fn graph(&self) -> JobGraph;
-    fn input(&self, config: &JobConfig, seed: u64) -> Vec<Vec<Record>>;
-    /// `None`: no event time.
-    fn watermark(&self) -> Option<fn(&Self, u32, u64) -> u64>;
-    fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding>;
-    fn check_output_at_least_once(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding>;
-    fn check_state(
-        &self,
-        input: &[Vec<Record>],
-        offsets: &[u64],
-        vertex: &str,
-        state: &KeyedState,
-        timers: &Timers,
-    ) -> Vec<String>;
-    fn output_json(&self, r: &Record) -> Option<serde_json::Value>;
 }
 
 /// A built-in job behind the registry's [`JobSpec`].
@@ -61,13 +46,6 @@ impl<J> Default for Spec<J> {
     fn default() -> Self {
         Spec(std::marker::PhantomData)
     }
-}
-
-/// A configured built-in job, with its parameters as given.
-#[derive(Debug)]
-struct Model<J> {
-    job: Arc<J>,
-    params: toml::Table,
 }
 
 impl<J: BuiltIn> JobSpec for Spec<J> {
@@ -91,63 +69,7 @@ impl<J: BuiltIn> JobSpec for Spec<J> {
             field: Some(e.field.to_string()),
             message: format!("must be {}, got {}: {}", e.bound, e.got, e.why),
         })?;
-        Ok(Arc::new(Model {
-            job: Arc::new(job),
-            params: params.clone(),
-        }))
-    }
-}
-
-impl<J: BuiltIn> JobModel for Model<J> {
-    fn name(&self) -> &'static str {
-        J::NAME
-    }
-
-    fn params(&self) -> toml::Table {
-        self.params.clone()
-    }
-
-    fn graph(&self) -> JobGraph {
-        self.job.graph()
-    }
-
-    fn job(&self, config: &JobConfig, seed: u64) -> Job {
-        let watermarks = self.job.watermark().map(|w| {
-            let job = self.job.clone();
-            let f: flinch_engine::graph::Watermarks = Rc::new(move |p, n| w(&job, p, n));
-            f
-        });
-        Job {
-            graph: self.job.graph(),
-            input: Rc::new(self.job.input(config, seed)),
-            watermarks,
-        }
-    }
-
-    fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
-        self.job.check_output(input, output)
-    }
-
-    fn check_output_at_least_once(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
-        self.job.check_output_at_least_once(input, output)
-    }
-
-    fn check_state(
-        &self,
-        input: &[Vec<Record>],
-        offsets: &[u64],
-        vertex: Vertex,
-        state: &KeyedState,
-        timers: &Timers,
-    ) -> Vec<String> {
-        self.job
-            .check_state(input, offsets, vertex.as_str(), state, timers)
-    }
-
-    fn output_json(&self, r: &Record) -> serde_json::Value {
-        self.job.output_json(r).unwrap_or_else(|| {
-            serde_json::json!({ "key_bytes": r.key, "value_bytes": r.value, "origin": r.origin })
-        })
+        Ok(Arc::new(Model::with_params(job, params.clone())))
     }
 }
 
@@ -163,14 +85,6 @@ where
     Some(serde_json::json!({ "key": key, "value": value, "origin": r.origin }))
 }
 
-/// Only the lost outputs among `findings`: what an at-least-once run must
-/// not have (copies, and values that copies shifted, are allowed).
-fn missing_only(findings: Vec<Finding>) -> Vec<Finding> {
-    (findings.into_iter())
-        .filter(|f| matches!(f.kind, FindingKind::Missing { .. }))
-        .collect()
-}
-
 #[derive(Debug)]
 struct WindowedSum(windowed_sum::Valid);
 
@@ -183,6 +97,12 @@ impl BuiltIn for WindowedSum {
 
     fn validate(params: &Self::Params) -> Result<Self, super::ParamError> {
         params.validate().map(WindowedSum)
+    }
+}
+
+impl Job for WindowedSum {
+    fn name(&self) -> &'static str {
+        <Self as BuiltIn>::NAME
     }
 
     fn graph(&self) -> JobGraph {
@@ -197,12 +117,13 @@ impl BuiltIn for WindowedSum {
             .build()
     }
 
-    fn input(&self, config: &JobConfig, seed: u64) -> Vec<Vec<Record>> {
-        windowed_sum::generate(&self.0, &config.workload, seed)
+    fn input(&self, workload: &WorkloadConfig, seed: u64) -> Vec<Vec<Record>> {
+        windowed_sum::generate(&self.0, workload, seed)
     }
 
-    fn watermark(&self) -> Option<fn(&Self, u32, u64) -> u64> {
-        Some(|job, p, n| windowed_sum::watermark(&job.0, p, n))
+    fn watermarks(&self) -> Option<Watermarks> {
+        let valid = self.0;
+        Some(Rc::new(move |p, n| windowed_sum::watermark(&valid, p, n)))
     }
 
     fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
@@ -255,6 +176,12 @@ impl BuiltIn for Dedup {
     fn validate(params: &Self::Params) -> Result<Self, super::ParamError> {
         params.validate().map(Dedup)
     }
+}
+
+impl Job for Dedup {
+    fn name(&self) -> &'static str {
+        <Self as BuiltIn>::NAME
+    }
 
     fn graph(&self) -> JobGraph {
         JobGraph::source("source")
@@ -263,12 +190,8 @@ impl BuiltIn for Dedup {
             .build()
     }
 
-    fn input(&self, config: &JobConfig, seed: u64) -> Vec<Vec<Record>> {
-        dedup::generate(&self.0, &config.workload, seed)
-    }
-
-    fn watermark(&self) -> Option<fn(&Self, u32, u64) -> u64> {
-        None
+    fn input(&self, workload: &WorkloadConfig, seed: u64) -> Vec<Vec<Record>> {
+        dedup::generate(&self.0, workload, seed)
     }
 
     fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
@@ -307,6 +230,12 @@ impl BuiltIn for TwoStage {
     fn validate(params: &Self::Params) -> Result<Self, super::ParamError> {
         params.validate().map(TwoStage)
     }
+}
+
+impl Job for TwoStage {
+    fn name(&self) -> &'static str {
+        <Self as BuiltIn>::NAME
+    }
 
     fn graph(&self) -> JobGraph {
         JobGraph::source("source")
@@ -320,12 +249,8 @@ impl BuiltIn for TwoStage {
             .build()
     }
 
-    fn input(&self, config: &JobConfig, seed: u64) -> Vec<Vec<Record>> {
-        two_stage::generate(&self.0, &config.workload, seed)
-    }
-
-    fn watermark(&self) -> Option<fn(&Self, u32, u64) -> u64> {
-        None
+    fn input(&self, workload: &WorkloadConfig, seed: u64) -> Vec<Vec<Record>> {
+        two_stage::generate(&self.0, workload, seed)
     }
 
     fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {

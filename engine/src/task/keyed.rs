@@ -112,6 +112,9 @@ pub async fn run(
         let snap: Snapshot = postcard::from_bytes(&bytes)
             .map_err(|e| format!("undecodable state of {}: {e}", env.task))?;
         operator.restore(&snap.operator)?;
+        if operator.pending_timers() > 0 {
+            env.ctx.probe(Probe::TimersRestored);
+        }
         pending = snap.pending;
         restored = checkpoint;
     }

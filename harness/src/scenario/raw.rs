@@ -13,8 +13,10 @@ pub(super) type Field<T> = Option<Spanned<T>>;
 pub(super) struct RawScenario {
     pub name: Spanned<String>,
     pub description: Spanned<String>,
-    /// `{ name = "...", <the job's parameters> }`.
-    pub job: Spanned<toml::Table>,
+    /// `{ name = "...", <the job's parameters> }`; absent only in a file
+    /// for a job given in code ([`super::JobChoice::Given`]).
+    #[serde(default)]
+    pub job: Option<Spanned<toml::Table>>,
     #[serde(default)]
     pub topology: RawTopology,
     #[serde(default)]

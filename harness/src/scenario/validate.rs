@@ -9,7 +9,8 @@ use super::raw::{
 };
 use super::suggest;
 use super::{
-    duration::SimDuration, host_names, nemesis, parse_seed_range, restart, Scenario, ScenarioError,
+    duration::SimDuration, host_names, nemesis, parse_seed_range, restart, JobChoice, Scenario,
+    ScenarioError,
 };
 use crate::budget::{self, secs};
 use crate::coverage::{Sometimes, DEFAULT_MIN_SHARE};
@@ -20,7 +21,7 @@ use crate::fault::{
 use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
 use flinch_engine::config::{
-    default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug, Requires,
+    default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
     RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
 use flinch_engine::event::{Event, HostRole, TaskId};
@@ -112,12 +113,33 @@ impl Ctx<'_> {
 pub(super) fn scenario(
     cx: &Ctx,
     raw: RawScenario,
-    job_override: Option<ScenarioJob>,
+    choice: JobChoice,
 ) -> Result<Scenario, ScenarioError> {
     let name = not_blank(cx, &raw.name, "name")?;
     let description = not_blank(cx, &raw.description, "description")?;
-    let from_file = job(cx, &raw.job)?;
-    let job = job_override.unwrap_or(from_file);
+    let job = match choice {
+        JobChoice::File => match &raw.job {
+            Some(table) => job(cx, table)?,
+            None => {
+                let message = "missing: which job the scenario runs, e.g. \
+                               `job = { name = \"keyed-count\" }`";
+                return Err(cx.error(0..0, "job", message));
+            }
+        },
+        JobChoice::Instead(instead) => {
+            // The file's own job must still be one it could run.
+            if let Some(table) = &raw.job {
+                job(cx, table)?;
+            }
+            instead
+        }
+        JobChoice::Given(given) => {
+            if let Some(table) = &raw.job {
+                same_job(cx, table, &given)?;
+            }
+            given
+        }
+    };
     let topology = topology(cx, &raw.topology)?;
     let checkpoint = checkpoint(cx, &raw.checkpoint)?;
     let restart = match &raw.restart {
@@ -164,7 +186,7 @@ pub(super) fn scenario(
     };
     if let (Some(bug), Some(raw_bug)) = (config.planted_bug, raw.bug.as_ref()) {
         let needs = bug.requires();
-        if needs != Requires::Nothing && !needs.met_by(&job.model.job(&config, 0)) {
+        if !needs.met_by(&job.model.graph(), job.model.event_time()) {
             let message = format!(
                 "planted bug \"{}\" {}, which job \"{}\" does not have: it could never show",
                 bug.name(),
@@ -331,6 +353,37 @@ fn job(cx: &Ctx, raw: &Spanned<toml::Table>) -> Result<ScenarioJob, ScenarioErro
         let field = e.field.map_or("job".to_string(), |f| format!("job.{f}"));
         cx.error(raw.span(), &field, e.message)
     })
+}
+
+/// A file's `job` table, for a job given in code: it may only name that
+/// job, without parameters (the job's parameters are in the code).
+fn same_job(
+    cx: &Ctx,
+    raw: &Spanned<toml::Table>,
+    given: &ScenarioJob,
+) -> Result<(), ScenarioError> {
+    let table = raw.get_ref();
+    match table.get("name") {
+        Some(toml::Value::String(name)) if *name == given.name => {}
+        Some(toml::Value::String(name)) => {
+            let message = format!(
+                "this scenario is for job \"{name}\", but the test runs \"{}\": name it, or \
+                 leave `job` out",
+                given.name
+            );
+            return Err(cx.error(raw.span(), "job.name", message));
+        }
+        Some(_) => return Err(cx.error(raw.span(), "job.name", "must be a string")),
+        None => return Err(cx.error(raw.span(), "job.name", "missing: which job to run")),
+    }
+    if let Some(field) = table.keys().find(|k| *k != "name") {
+        let message = format!(
+            "job \"{}\" is given in code, with its parameters: leave `{field}` out",
+            given.name
+        );
+        return Err(cx.error(raw.span(), format!("job.{field}"), message));
+    }
+    Ok(())
 }
 
 fn topology(cx: &Ctx, raw: &RawTopology) -> Result<TopologyConfig, ScenarioError> {
@@ -1755,6 +1808,9 @@ after = "300ms"
         }
         fn job(&self, config: &JobConfig, seed: u64) -> flinch_engine::graph::Job {
             crate::keyed_count::job(config, seed)
+        }
+        fn event_time(&self) -> bool {
+            false
         }
         fn check_output(
             &self,

@@ -1,0 +1,410 @@
+//! [`Test`]: run a [`Job`] under a scenario's faults, seed after seed,
+//! from a `#[test]` (docs/api.md).
+
+use crate::job::{Job, Model};
+use crate::Record;
+use flinch_harness::job::ScenarioJob;
+use flinch_harness::plan::render;
+use flinch_harness::scenario::{load_choosing, JobChoice, Scenario};
+use flinch_harness::seed::{run_seed, SeedReport};
+use flinch_harness::shrink::{shrink_seed, shrunk_scenario};
+use std::fmt;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The scenario a [`Test`] runs unless told otherwise: a taskmanager
+/// crashes at a seeded time and comes back.
+pub const DEFAULT_SCENARIO: &str = "taskmanager-crash";
+
+/// Runs at most this many simulations to shrink a failing seed's fault
+/// plan (as `flinch run` does).
+pub const SHRINK_MAX_RUNS: usize = 100;
+
+/// The environment variable that makes [`Test::run`] run one seed.
+pub const SEED_VAR: &str = "FLINCH_SEED";
+/// The environment variable that makes [`Test::run`] run a scenario file
+/// (a shrunk plan it wrote) instead of the test's scenario.
+pub const PLAN_VAR: &str = "FLINCH_PLAN";
+
+/// A run of a user's [`Job`] under faults: a scenario (a built-in one by
+/// name, or a scenario file) and a range of seeds. [`Test::run`] panics at
+/// the first failing seed with the violations, the fault plan shrunk to
+/// what still fails (written to a file) and the command that replays it;
+/// [`Test::try_run`] returns the same as a [`Failure`].
+///
+/// ```
+/// # use flinch::{Job, JobGraph, Record, Finding, Workload, Operator, Context};
+/// # #[derive(Debug)]
+/// # struct Forward;
+/// # struct Pass;
+/// # impl Operator for Pass {
+/// #     type Key = u32; type In = (); type OutKey = u32; type Out = (); type State = ();
+/// #     fn process(&mut self, key: &u32, _: (), _: &mut (), ctx: &mut Context<'_, u32, ()>) {
+/// #         ctx.emit(*key, ());
+/// #     }
+/// # }
+/// # impl Job for Forward {
+/// #     fn name(&self) -> &'static str { "forward" }
+/// #     fn graph(&self) -> JobGraph {
+/// #         JobGraph::source("source").and_then(|s| s.key_by("pass", || Pass)).unwrap().build()
+/// #     }
+/// #     fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
+/// #         flinch::workload_records(workload, seed)
+/// #     }
+/// #     fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
+/// #         let expected = flinch::multiset(input.iter().flatten());
+/// #         flinch::check_multiset(expected, output, |k, v| format!("{k:?} {v:?}"))
+/// #     }
+/// # }
+/// flinch::Test::new(Forward)
+///     .scenario("taskmanager-crash")
+///     .seeds(0..3)
+///     .run();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Test {
+    job: ScenarioJob,
+    scenario: String,
+    seeds: Option<Range<u64>>,
+    name: Option<String>,
+}
+
+impl Test {
+    /// A test of `job` under [`DEFAULT_SCENARIO`], over its seeds.
+    ///
+    /// # Panics
+    /// If `job`'s name is not 1 to 32 characters of `a-z`, `0-9` and `-`
+    /// starting with a letter.
+    pub fn new(job: impl Job) -> Test {
+        let name = job.name();
+        assert!(
+            valid_name(name),
+            "flinch: job name {name:?}: must be 1 to 32 characters of a-z, 0-9 and -, starting \
+             with a letter"
+        );
+        Test {
+            job: ScenarioJob {
+                name: name.to_owned(),
+                params: toml::Table::new(),
+                model: Arc::new(Model::new(job)),
+            },
+            scenario: DEFAULT_SCENARIO.to_owned(),
+            seeds: None,
+            name: None,
+        }
+    }
+
+    /// Run under `name_or_path`: a built-in scenario's name (`flinch list`)
+    /// or a scenario file's path. A file's `job` must be absent or name
+    /// this job, without parameters; a built-in scenario runs this job
+    /// instead of its own.
+    pub fn scenario(mut self, name_or_path: &str) -> Test {
+        self.scenario = name_or_path.to_owned();
+        self
+    }
+
+    /// Run these seeds (`start..end`, end exclusive) instead of the
+    /// scenario's own range.
+    pub fn seeds(mut self, seeds: Range<u64>) -> Test {
+        self.seeds = Some(seeds);
+        self
+    }
+
+    /// The test's name as `cargo test` filters it (e.g. `tests::my_test`),
+    /// for the replay command and the plan file's name. Default: the name
+    /// of the thread running the test, which the test harness sets to it.
+    pub fn name(mut self, test_name: &str) -> Test {
+        self.name = Some(test_name.to_owned());
+        self
+    }
+
+    /// [`Test::try_run`], panicking with the [`Failure`]'s report.
+    ///
+    /// # Panics
+    /// On the first failing seed, or when the scenario does not load.
+    pub fn run(self) {
+        if let Err(failure) = self.try_run() {
+            panic!("{failure}");
+        }
+    }
+
+    /// Run the seeds in order and stop at the first that fails: shrink its
+    /// fault plan, write it as a scenario file under
+    /// `<target dir>/flinch/`, and return the report. The first seed runs
+    /// twice: different traces mean the job is not deterministic.
+    ///
+    /// With [`SEED_VAR`] set, only that seed runs; with [`PLAN_VAR`] too,
+    /// under that scenario file (what the replay command of a failure
+    /// sets).
+    pub fn try_run(&self) -> Result<Passed, Box<Failure>> {
+        let plan_file = std::env::var_os(PLAN_VAR).map(PathBuf::from);
+        let (scenario_arg, replaying) = match &plan_file {
+            Some(path) => (path.to_string_lossy().into_owned(), true),
+            None => (self.scenario.clone(), false),
+        };
+        let scenario = load_choosing(&scenario_arg, JobChoice::Given(self.job.clone()))
+            .map_err(|e| self.failure(None, format!("the scenario does not load: {e}")))?;
+        let seeds = match std::env::var(SEED_VAR) {
+            Ok(text) => {
+                let seed: u64 = text.trim().parse().map_err(|_| {
+                    self.failure(None, format!("{SEED_VAR}={text:?} is not a seed (a u64)"))
+                })?;
+                seed..seed.saturating_add(1)
+            }
+            Err(_) => self.seeds.clone().unwrap_or(scenario.seeds.clone()),
+        };
+        let mut passed = 0;
+        for seed in seeds.clone() {
+            let report = run_seed(&scenario, seed);
+            if seed == seeds.start {
+                let again = run_seed(&scenario, seed);
+                if let Some(diff) = nondeterminism(&report, &again) {
+                    return Err(self.failure(Some(seed), diff));
+                }
+            }
+            if !report.passed {
+                return Err(self.failed_seed(&scenario, &report, replaying));
+            }
+            passed += 1;
+        }
+        Ok(Passed {
+            scenario: scenario.name,
+            seeds: passed,
+        })
+    }
+
+    fn test_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            let thread = std::thread::current();
+            match thread.name() {
+                Some(name) if name != "main" => name.to_owned(),
+                _ => "<your test>".to_owned(),
+            }
+        })
+    }
+
+    fn failure(&self, seed: Option<u64>, report: String) -> Box<Failure> {
+        Box::new(Failure {
+            job: self.job.name.clone(),
+            scenario: self.scenario.clone(),
+            seed,
+            report,
+            plan_file: None,
+            replay: None,
+        })
+    }
+
+    /// The report of a failing seed: its violations, its plan shrunk and
+    /// written to a file (unless it is a replay of one), the replay line.
+    fn failed_seed(
+        &self,
+        scenario: &Scenario,
+        report: &SeedReport,
+        replaying: bool,
+    ) -> Box<Failure> {
+        let seed = report.seed;
+        let mut text = format!(
+            "seed {seed} of scenario {} FAILED: {} violation{}\n",
+            scenario.name,
+            report.violations.len(),
+            if report.violations.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        );
+        for v in report.violations.iter().take(MAX_SHOWN) {
+            text += &format!("  {v}\n");
+        }
+        if report.violations.len() > MAX_SHOWN {
+            text += &format!("  ... and {} more\n", report.violations.len() - MAX_SHOWN);
+        }
+        let file = if replaying || report.plan.is_empty() {
+            std::env::var_os(PLAN_VAR).map(PathBuf::from)
+        } else {
+            match shrink_seed(scenario, seed, SHRINK_MAX_RUNS, |_| {}) {
+                Ok(shrunk) => {
+                    text += &format!(
+                        "shrunk plan: {} of {} fault{} still fail{} ({} runs):\n",
+                        shrunk.shrunk.plan.len(),
+                        shrunk.original.len(),
+                        if shrunk.original.len() == 1 { "" } else { "s" },
+                        if shrunk.shrunk.plan.len() == 1 {
+                            "s"
+                        } else {
+                            ""
+                        },
+                        shrunk.shrunk.runs
+                    );
+                    for fault in &shrunk.shrunk.plan {
+                        text += &format!("  {}\n", flinch_harness::plan::fault_line(fault));
+                    }
+                    let file = self.plan_path(seed);
+                    let shrunk = shrunk_scenario(scenario, &shrunk);
+                    match write_plan(&file, &render(&shrunk)) {
+                        Ok(()) => Some(file),
+                        Err(e) => {
+                            text += &format!(
+                                "(the plan file {} could not be written: {e})\n",
+                                file.display()
+                            );
+                            None
+                        }
+                    }
+                }
+                Err(e) => {
+                    text += &format!("not shrunk: {e}\n");
+                    None
+                }
+            }
+        };
+        let replay = replay_command(&self.test_name(), seed, file.as_deref());
+        Box::new(Failure {
+            job: self.job.name.clone(),
+            scenario: scenario.name.clone(),
+            seed: Some(seed),
+            report: text,
+            plan_file: file,
+            replay: Some(replay),
+        })
+    }
+
+    /// `<target dir>/flinch/<test name>-seed-<seed>.toml`.
+    fn plan_path(&self, seed: u64) -> PathBuf {
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("CARGO_MANIFEST_DIR").map(|d| PathBuf::from(d).join("target"))
+            })
+            .unwrap_or_else(|| PathBuf::from("target"));
+        let stem: String = (self.test_name().chars())
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        target
+            .join("flinch")
+            .join(format!("{stem}-seed-{seed}.toml"))
+    }
+}
+
+/// Violations shown per failure; the rest are counted.
+const MAX_SHOWN: usize = 10;
+
+fn write_plan(file: &std::path::Path, text: &str) -> std::io::Result<()> {
+    if let Some(dir) = file.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(file, text)
+}
+
+/// `FLINCH_SEED=17 FLINCH_PLAN=<file> cargo test <test> -- --exact`.
+fn replay_command(test: &str, seed: u64, plan: Option<&std::path::Path>) -> String {
+    let plan = plan.map_or(String::new(), |p| format!("{PLAN_VAR}={} ", p.display()));
+    format!("{SEED_VAR}={seed} {plan}cargo test {test} -- --exact")
+}
+
+/// Why two runs of one seed differ, naming the first differing trace
+/// line; `None` if they are the same.
+fn nondeterminism(first: &SeedReport, second: &SeedReport) -> Option<String> {
+    if first.trace_hash == second.trace_hash {
+        // The trace has counts, not values: compare the output itself.
+        let records = |r: &SeedReport| -> Vec<Record> {
+            r.output
+                .iter()
+                .flat_map(|(_, records)| records.clone())
+                .collect()
+        };
+        let (a, b) = (records(first), records(second));
+        let at = a.iter().zip(&b).position(|(x, y)| x != y)?;
+        return Some(format!(
+            "the job is not deterministic: seed {} ran twice with the same trace but different \
+             committed output; record {} was\n  first:  {:?}\n  second: {:?}\n{ADVICE}",
+            first.seed,
+            at + 1,
+            a[at],
+            b[at]
+        ));
+    }
+    let (a, b) = (&first.trace, &second.trace);
+    let at = a.iter().zip(b).position(|(x, y)| x.line() != y.line());
+    let line = |t: &[flinch_harness::trace::TraceEvent], i: usize| {
+        t.get(i)
+            .map_or("(the trace ended)".to_owned(), |e| e.line())
+    };
+    let i = at.unwrap_or(a.len().min(b.len()));
+    Some(format!(
+        "the job is not deterministic: seed {} ran twice with different traces (hashes {:08x} \
+         and {:08x}); they part at line {}:\n  first:  {}\n  second: {}\n{ADVICE}",
+        first.seed,
+        first.trace_hash,
+        second.trace_hash,
+        i + 1,
+        line(a, i),
+        line(b, i)
+    ))
+}
+
+/// What an operator must not do, said with every nondeterminism found.
+const ADVICE: &str = "An operator must not iterate a HashMap or HashSet into its output or \
+                      state, read the clock, use OS randomness, do I/O or spawn threads.";
+
+fn valid_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// What a [`Test`] that passed ran.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passed {
+    /// The scenario's name.
+    pub scenario: String,
+    /// How many seeds passed.
+    pub seeds: u64,
+}
+
+/// A [`Test`] that failed: at a seed (with its report, the shrunk plan's
+/// file and the replay command), or before any (the scenario did not
+/// load). Its `Display` is the report [`Test::run`] panics with.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// The job's name.
+    pub job: String,
+    /// The scenario, as given or as named in its file.
+    pub scenario: String,
+    /// The failing seed; `None` when nothing ran.
+    pub seed: Option<u64>,
+    /// Violations and shrunk plan, or why nothing ran.
+    pub report: String,
+    /// Where the shrunk plan was written, as a scenario file.
+    pub plan_file: Option<PathBuf>,
+    /// The command that replays the failure.
+    pub replay: Option<String>,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "flinch: job {}, scenario {}:", self.job, self.scenario)?;
+        write!(f, "{}", self.report)?;
+        if !self.report.ends_with('\n') {
+            writeln!(f)?;
+        }
+        if let Some(file) = &self.plan_file {
+            writeln!(f, "plan: {}", file.display())?;
+        }
+        if let Some(replay) = &self.replay {
+            writeln!(f, "replay: {replay}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Failure {}

@@ -1,0 +1,226 @@
+//! The public API, used as a user would: only `flinch::` items. A user's
+//! operator that leaves part of its state out of the snapshot is caught
+//! with a shrunk plan, and the fixed operator passes.
+
+use flinch::{Context, Finding, Job, JobGraph, Multiset, Operator, Record, Test, Workload};
+use serde::{Deserialize, Serialize};
+
+/// Per key, how many records so far; emits `(key, n)` for the n-th.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Counted {
+    n: u64,
+}
+
+/// The same count, written by someone who thought it could be rebuilt:
+/// `n` is left out of the snapshot (`serde(skip)`), so a restore starts
+/// it again from 0.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Forgetful {
+    #[serde(skip)]
+    n: u64,
+    /// Kept in the snapshot: when the key was first seen (its timestamp).
+    first_seen: u64,
+}
+
+trait Count: Serialize + serde::de::DeserializeOwned + Default + std::fmt::Debug + 'static {
+    fn next(&mut self) -> u64;
+}
+
+impl Count for Counted {
+    fn next(&mut self) -> u64 {
+        self.n += 1;
+        self.n
+    }
+}
+
+impl Count for Forgetful {
+    fn next(&mut self) -> u64 {
+        self.n += 1;
+        self.n
+    }
+}
+
+struct Counter<S>(std::marker::PhantomData<S>);
+
+impl<S: Count> Operator for Counter<S> {
+    type Key = u32;
+    type In = ();
+    type OutKey = u32;
+    type Out = u64;
+    type State = S;
+
+    fn process(&mut self, key: &u32, _: (), state: &mut S, ctx: &mut Context<'_, u32, u64>) {
+        let n = state.next();
+        ctx.emit(*key, n);
+    }
+}
+
+/// A job counting records per key; exactly-once means each key's counts
+/// `1..=N` are committed once each, whatever the interleaving.
+#[derive(Debug)]
+struct PerKeyCount<S>(std::marker::PhantomData<fn() -> S>);
+
+impl<S: Count> Job for PerKeyCount<S> {
+    fn name(&self) -> &'static str {
+        "per-key-count"
+    }
+
+    fn graph(&self) -> JobGraph {
+        JobGraph::source("source")
+            .and_then(|s| s.key_by("count", || Counter::<S>(std::marker::PhantomData)))
+            .expect("valid, distinct vertex names")
+            .build()
+    }
+
+    fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
+        flinch::workload_records(workload, seed)
+    }
+
+    fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
+        let mut per_key = std::collections::BTreeMap::<u32, u64>::new();
+        for r in input.iter().flatten() {
+            let key: u32 = flinch::decode(&r.key).expect("the input's keys are u32");
+            *per_key.entry(key).or_default() += 1;
+        }
+        let mut expected = Multiset::new();
+        for (key, total) in per_key {
+            for n in 1..=total {
+                let k = flinch::encode(&key).expect("postcard encodes a u32");
+                let v = flinch::encode(&n).expect("postcard encodes a u64");
+                expected.insert((k.to_vec(), v.to_vec()), 1);
+            }
+        }
+        flinch::check_multiset(expected, output, |k, v| {
+            let key: Option<u32> = flinch::decode(k).ok();
+            let n: Option<u64> = flinch::decode(v).ok();
+            format!("key {key:?} count {n:?}")
+        })
+    }
+}
+
+fn job<S: Count>() -> PerKeyCount<S> {
+    PerKeyCount(std::marker::PhantomData)
+}
+
+#[test]
+fn an_operator_that_leaves_state_out_of_its_snapshot_is_caught_with_a_shrunk_plan() {
+    let failure = Test::new(job::<Forgetful>())
+        .scenario("taskmanager-crash")
+        .seeds(0..20)
+        .name("forgetful")
+        .try_run()
+        .expect_err("a count that restarts from 0 after a restore commits wrong counts");
+    let seed = failure.seed.expect("a seed failed");
+    let text = failure.to_string();
+    eprintln!("{text}");
+    assert!(
+        text.contains("[exactly-once]") && text.contains("shrunk plan: 1 of 1 fault still fails"),
+        "{text}"
+    );
+    let replay = failure.replay.as_deref().expect("a replay command");
+    let plan = failure
+        .plan_file
+        .clone()
+        .expect("the shrunk plan was written");
+    assert_eq!(
+        replay,
+        format!(
+            "FLINCH_SEED={seed} FLINCH_PLAN={} cargo test forgetful -- --exact",
+            plan.display()
+        )
+    );
+    // The plan file is a scenario for this job that fails the same way.
+    let again = Test::new(job::<Forgetful>())
+        .scenario(&plan.to_string_lossy())
+        .seeds(seed..seed + 1)
+        .try_run()
+        .expect_err("the shrunk plan still fails");
+    assert_eq!(again.seed, Some(seed));
+    assert!(again.to_string().contains("[exactly-once]"), "{again}");
+}
+
+#[test]
+fn the_fixed_operator_passes_two_hundred_seeds() {
+    let passed = Test::new(job::<Counted>())
+        .scenario("taskmanager-crash")
+        .seeds(0..200)
+        .try_run()
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    assert_eq!(passed.seeds, 200);
+}
+
+#[test]
+fn a_scenario_file_for_another_job_is_refused() {
+    let dir = std::env::temp_dir().join(format!("flinch-api-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("other.toml");
+    std::fs::write(
+        &file,
+        "name = \"other\"\ndescription = \"x\"\njob = { name = \"dedup\" }\n\
+         [expect]\noutcome = \"exactly-once\"\n",
+    )
+    .expect("write");
+    let failure = Test::new(job::<Counted>())
+        .scenario(&file.to_string_lossy())
+        .try_run()
+        .expect_err("the file is for dedup");
+    assert_eq!(failure.seed, None);
+    assert!(
+        failure.to_string().contains(
+            "field `job.name`: this scenario is for job \"dedup\", but the test runs \
+             \"per-key-count\""
+        ),
+        "{failure}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An operator whose output depends on a `HashMap`'s iteration order
+/// (different in every process and every map) is caught on the first seed.
+#[test]
+fn a_nondeterministic_operator_is_caught() {
+    struct Shuffled;
+    impl Operator for Shuffled {
+        type Key = u32;
+        type In = ();
+        type OutKey = u32;
+        type Out = u64;
+        type State = ();
+        fn process(&mut self, key: &u32, _: (), _: &mut (), ctx: &mut Context<'_, u32, u64>) {
+            // A fresh RandomState each time: the first key iterated differs.
+            let map: std::collections::HashMap<u64, ()> = (0..8).map(|i| (i, ())).collect();
+            let first = map.keys().next().copied().unwrap_or_default();
+            ctx.emit(*key, first);
+        }
+    }
+    #[derive(Debug)]
+    struct ShuffledJob;
+    impl Job for ShuffledJob {
+        fn name(&self) -> &'static str {
+            "shuffled"
+        }
+        fn graph(&self) -> JobGraph {
+            JobGraph::source("source")
+                .and_then(|s| s.key_by("shuffle", || Shuffled))
+                .expect("valid names")
+                .build()
+        }
+        fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
+            flinch::workload_records(workload, seed)
+        }
+        fn check_output(&self, _: &[Vec<Record>], _: &[Record]) -> Vec<Finding> {
+            Vec::new()
+        }
+    }
+    let failure = Test::new(ShuffledJob)
+        .scenario("steady")
+        .seeds(0..1)
+        .try_run()
+        .expect_err("two runs of seed 0 differ");
+    assert!(
+        failure
+            .to_string()
+            .contains("the job is not deterministic: seed 0 ran twice"),
+        "{failure}"
+    );
+}
