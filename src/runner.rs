@@ -122,7 +122,9 @@ impl Test {
     /// [`Test::try_run`], panicking with the [`Failure`]'s report.
     ///
     /// # Panics
-    /// On the first failing seed, or when the scenario does not load.
+    /// On the first failing seed, or when the scenario does not load (at
+    /// the caller: the report points at the user's test).
+    #[track_caller]
     pub fn run(self) {
         if let Err(failure) = self.try_run() {
             panic!("{failure}");
@@ -303,10 +305,12 @@ fn write_plan(file: &std::path::Path, text: &str) -> std::io::Result<()> {
     std::fs::write(file, text)
 }
 
-/// `FLINCH_SEED=17 FLINCH_PLAN=<file> cargo test <test> -- --exact`.
+/// `FLINCH_SEED=17 FLINCH_PLAN=<file> cargo test <test> -- --exact
+/// --include-ignored` (`--include-ignored`: the test may be `#[ignore]`d,
+/// as a test that fails on purpose is).
 fn replay_command(test: &str, seed: u64, plan: Option<&std::path::Path>) -> String {
     let plan = plan.map_or(String::new(), |p| format!("{PLAN_VAR}={} ", p.display()));
-    format!("{SEED_VAR}={seed} {plan}cargo test {test} -- --exact")
+    format!("{SEED_VAR}={seed} {plan}cargo test {test} -- --exact --include-ignored")
 }
 
 /// Why two runs of one seed differ, naming the first differing trace

@@ -125,7 +125,7 @@ fn an_operator_that_leaves_state_out_of_its_snapshot_is_caught_with_a_shrunk_pla
     assert_eq!(
         replay,
         format!(
-            "FLINCH_SEED={seed} FLINCH_PLAN={} cargo test forgetful -- --exact",
+            "FLINCH_SEED={seed} FLINCH_PLAN={} cargo test forgetful -- --exact --include-ignored",
             plan.display()
         )
     );
