@@ -2,104 +2,18 @@
 //! operator that leaves part of its state out of the snapshot is caught
 //! with a shrunk plan, and the fixed operator passes.
 
-use flinch::{Context, Finding, Job, JobGraph, Multiset, Operator, Record, Test, Workload};
-use serde::{Deserialize, Serialize};
+use flinch::{Context, Finding, Job, JobGraph, Operator, Record, Test, Workload};
 
-/// Per key, how many records so far; emits `(key, n)` for the n-th.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Counted {
-    n: u64,
-}
+/// The job of the example user crate (`examples/user-crate`): a per-key
+/// count, with `Counted` state, or `Forgetful` state that leaves the count
+/// out of the snapshot.
+#[path = "../examples/user-crate/src/lib.rs"]
+mod user_crate;
 
-/// The same count, written by someone who thought it could be rebuilt:
-/// `n` is left out of the snapshot (`serde(skip)`), so a restore starts
-/// it again from 0.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Forgetful {
-    #[serde(skip)]
-    n: u64,
-    /// Kept in the snapshot: when the key was first seen (its timestamp).
-    first_seen: u64,
-}
-
-trait Count: Serialize + serde::de::DeserializeOwned + Default + std::fmt::Debug + 'static {
-    fn next(&mut self) -> u64;
-}
-
-impl Count for Counted {
-    fn next(&mut self) -> u64 {
-        self.n += 1;
-        self.n
-    }
-}
-
-impl Count for Forgetful {
-    fn next(&mut self) -> u64 {
-        self.n += 1;
-        self.n
-    }
-}
-
-struct Counter<S>(std::marker::PhantomData<S>);
-
-impl<S: Count> Operator for Counter<S> {
-    type Key = u32;
-    type In = ();
-    type OutKey = u32;
-    type Out = u64;
-    type State = S;
-
-    fn process(&mut self, key: &u32, _: (), state: &mut S, ctx: &mut Context<'_, u32, u64>) {
-        let n = state.next();
-        ctx.emit(*key, n);
-    }
-}
-
-/// A job counting records per key; exactly-once means each key's counts
-/// `1..=N` are committed once each, whatever the interleaving.
-#[derive(Debug)]
-struct PerKeyCount<S>(std::marker::PhantomData<fn() -> S>);
-
-impl<S: Count> Job for PerKeyCount<S> {
-    fn name(&self) -> &'static str {
-        "per-key-count"
-    }
-
-    fn graph(&self) -> JobGraph {
-        JobGraph::source("source")
-            .and_then(|s| s.key_by("count", || Counter::<S>(std::marker::PhantomData)))
-            .expect("valid, distinct vertex names")
-            .build()
-    }
-
-    fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
-        flinch::workload_records(workload, seed)
-    }
-
-    fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
-        let mut per_key = std::collections::BTreeMap::<u32, u64>::new();
-        for r in input.iter().flatten() {
-            let key: u32 = flinch::decode(&r.key).expect("the input's keys are u32");
-            *per_key.entry(key).or_default() += 1;
-        }
-        let mut expected = Multiset::new();
-        for (key, total) in per_key {
-            for n in 1..=total {
-                let k = flinch::encode(&key).expect("postcard encodes a u32");
-                let v = flinch::encode(&n).expect("postcard encodes a u64");
-                expected.insert((k.to_vec(), v.to_vec()), 1);
-            }
-        }
-        flinch::check_multiset(expected, output, |k, v| {
-            let key: Option<u32> = flinch::decode(k).ok();
-            let n: Option<u64> = flinch::decode(v).ok();
-            format!("key {key:?} count {n:?}")
-        })
-    }
-}
+use user_crate::{Count, Counted, Forgetful, PerKeyCount};
 
 fn job<S: Count>() -> PerKeyCount<S> {
-    PerKeyCount(std::marker::PhantomData)
+    PerKeyCount::new()
 }
 
 #[test]
