@@ -140,6 +140,9 @@ impl Test {
     /// under that scenario file (what the replay command of a failure
     /// sets).
     pub fn try_run(&self) -> Result<Passed, Box<Failure>> {
+        // Built-in scenarios name built-in jobs: make them known (once per
+        // process; a registry installed before stays).
+        crate::jobs::install();
         let plan_file = std::env::var_os(PLAN_VAR).map(PathBuf::from);
         let (scenario_arg, replaying) = match &plan_file {
             Some(path) => (path.to_string_lossy().into_owned(), true),

@@ -35,7 +35,7 @@ mod registry;
 pub mod two_stage;
 pub mod windowed_sum;
 
-pub use registry::{install, registry};
+pub use registry::{install, registry, Dedup, TwoStage, WindowedSum};
 
 #[cfg(test)]
 mod testing;

@@ -85,8 +85,34 @@ where
     Some(serde_json::json!({ "key": key, "value": value, "origin": r.origin }))
 }
 
+/// Tumbling event-time windows summing a value per key, late records dropped and counted
+/// ([`windowed_sum`]), as a [`Job`].
+///
+/// Its default parameters are the scenario format's defaults; [`WindowedSum::new`]
+/// takes others. Run under faults from a test:
+///
+/// ```
+/// flinch::Test::new(flinch::jobs::WindowedSum::default())
+///     .scenario("windowed-crash-mid-window")
+///     .seeds(0..2)
+///     .run();
+/// ```
 #[derive(Debug)]
-struct WindowedSum(windowed_sum::Valid);
+pub struct WindowedSum(windowed_sum::Valid);
+
+impl WindowedSum {
+    /// The job with `params`. Errors: a parameter outside its bound.
+    pub fn new(params: &windowed_sum::Params) -> Result<WindowedSum, super::ParamError> {
+        <WindowedSum as BuiltIn>::validate(params)
+    }
+}
+
+impl Default for WindowedSum {
+    fn default() -> Self {
+        WindowedSum::new(&windowed_sum::Params::default())
+            .expect("the default parameters are within their bounds")
+    }
+}
 
 impl BuiltIn for WindowedSum {
     const NAME: &'static str = windowed_sum::NAME;
@@ -164,8 +190,33 @@ impl Job for WindowedSum {
     }
 }
 
+/// Drops records whose id was seen before ([`dedup`]), as a [`Job`].
+///
+/// Its default parameters are the scenario format's defaults; [`Dedup::new`]
+/// takes others. Run under faults from a test:
+///
+/// ```
+/// flinch::Test::new(flinch::jobs::Dedup::default())
+///     .scenario("dedup-repeats-across-crashes")
+///     .seeds(0..2)
+///     .run();
+/// ```
 #[derive(Debug)]
-struct Dedup(dedup::Params);
+pub struct Dedup(dedup::Params);
+
+impl Dedup {
+    /// The job with `params`. Errors: a parameter outside its bound.
+    pub fn new(params: &dedup::Params) -> Result<Dedup, super::ParamError> {
+        <Dedup as BuiltIn>::validate(params)
+    }
+}
+
+impl Default for Dedup {
+    fn default() -> Self {
+        Dedup::new(&dedup::Params::default())
+            .expect("the default parameters are within their bounds")
+    }
+}
 
 impl BuiltIn for Dedup {
     const NAME: &'static str = dedup::NAME;
@@ -218,8 +269,34 @@ impl Job for Dedup {
     }
 }
 
+/// A keyed count re-keyed by region into a second keyed stage ([`two_stage`]), as a
+/// [`Job`].
+///
+/// Its default parameters are the scenario format's defaults; [`TwoStage::new`]
+/// takes others. Run under faults from a test:
+///
+/// ```
+/// flinch::Test::new(flinch::jobs::TwoStage::default())
+///     .scenario("two-stage-slow-link")
+///     .seeds(0..2)
+///     .run();
+/// ```
 #[derive(Debug)]
-struct TwoStage(two_stage::Params);
+pub struct TwoStage(two_stage::Params);
+
+impl TwoStage {
+    /// The job with `params`. Errors: a parameter outside its bound.
+    pub fn new(params: &two_stage::Params) -> Result<TwoStage, super::ParamError> {
+        <TwoStage as BuiltIn>::validate(params)
+    }
+}
+
+impl Default for TwoStage {
+    fn default() -> Self {
+        TwoStage::new(&two_stage::Params::default())
+            .expect("the default parameters are within their bounds")
+    }
+}
 
 impl BuiltIn for TwoStage {
     const NAME: &'static str = two_stage::NAME;
