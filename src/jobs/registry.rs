@@ -38,6 +38,43 @@ trait BuiltIn: Job + Sized {
     fn validate(params: &Self::Params) -> Result<Self, super::ParamError>;
 }
 
+/// A built-in job's public type: a newtype of its validated parameters,
+/// with `new(params)` (errors: a parameter outside its bound), `Default`
+/// (the scenario format's defaults) and a doc example that runs it under
+/// `$scenario`; `$params` is what `new` takes. The type implements [`Job`]
+/// and [`BuiltIn`] below.
+macro_rules! built_in_job {
+    ($(#[doc = $doc:literal])* $name:ident($inner:ty), $params:ty, $scenario:literal) => {
+        $(#[doc = $doc])*
+        ///
+        /// Its default parameters are the scenario format's defaults; `new`
+        /// takes others. Run under faults from a test:
+        ///
+        /// ```
+        #[doc = concat!("flinch::Test::new(flinch::jobs::", stringify!($name), "::default())")]
+        #[doc = concat!("    .scenario(\"", $scenario, "\")")]
+        ///     .seeds(0..2)
+        ///     .run();
+        /// ```
+        #[derive(Debug)]
+        pub struct $name($inner);
+
+        impl $name {
+            /// The job with `params`. Errors: a parameter outside its bound.
+            pub fn new(params: &$params) -> Result<$name, super::ParamError> {
+                <$name as BuiltIn>::validate(params)
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::new(&<$params>::default())
+                    .expect("the default parameters are within their bounds")
+            }
+        }
+    };
+}
+
 /// A built-in job behind the registry's [`JobSpec`].
 #[derive(Debug)]
 struct Spec<J>(std::marker::PhantomData<fn() -> J>);
@@ -85,33 +122,10 @@ where
     Some(serde_json::json!({ "key": key, "value": value, "origin": r.origin }))
 }
 
+built_in_job! {
 /// Tumbling event-time windows summing a value per key, late records dropped and counted
 /// ([`windowed_sum`]), as a [`Job`].
-///
-/// Its default parameters are the scenario format's defaults; [`WindowedSum::new`]
-/// takes others. Run under faults from a test:
-///
-/// ```
-/// flinch::Test::new(flinch::jobs::WindowedSum::default())
-///     .scenario("windowed-crash-mid-window")
-///     .seeds(0..2)
-///     .run();
-/// ```
-#[derive(Debug)]
-pub struct WindowedSum(windowed_sum::Valid);
-
-impl WindowedSum {
-    /// The job with `params`. Errors: a parameter outside its bound.
-    pub fn new(params: &windowed_sum::Params) -> Result<WindowedSum, super::ParamError> {
-        <WindowedSum as BuiltIn>::validate(params)
-    }
-}
-
-impl Default for WindowedSum {
-    fn default() -> Self {
-        WindowedSum::new(&windowed_sum::Params::default())
-            .expect("the default parameters are within their bounds")
-    }
+    WindowedSum(windowed_sum::Valid), windowed_sum::Params, "windowed-crash-mid-window"
 }
 
 impl BuiltIn for WindowedSum {
@@ -190,32 +204,9 @@ impl Job for WindowedSum {
     }
 }
 
+built_in_job! {
 /// Drops records whose id was seen before ([`dedup`]), as a [`Job`].
-///
-/// Its default parameters are the scenario format's defaults; [`Dedup::new`]
-/// takes others. Run under faults from a test:
-///
-/// ```
-/// flinch::Test::new(flinch::jobs::Dedup::default())
-///     .scenario("dedup-repeats-across-crashes")
-///     .seeds(0..2)
-///     .run();
-/// ```
-#[derive(Debug)]
-pub struct Dedup(dedup::Params);
-
-impl Dedup {
-    /// The job with `params`. Errors: a parameter outside its bound.
-    pub fn new(params: &dedup::Params) -> Result<Dedup, super::ParamError> {
-        <Dedup as BuiltIn>::validate(params)
-    }
-}
-
-impl Default for Dedup {
-    fn default() -> Self {
-        Dedup::new(&dedup::Params::default())
-            .expect("the default parameters are within their bounds")
-    }
+    Dedup(dedup::Params), dedup::Params, "dedup-repeats-across-crashes"
 }
 
 impl BuiltIn for Dedup {
@@ -269,33 +260,10 @@ impl Job for Dedup {
     }
 }
 
+built_in_job! {
 /// A keyed count re-keyed by region into a second keyed stage ([`two_stage`]), as a
 /// [`Job`].
-///
-/// Its default parameters are the scenario format's defaults; [`TwoStage::new`]
-/// takes others. Run under faults from a test:
-///
-/// ```
-/// flinch::Test::new(flinch::jobs::TwoStage::default())
-///     .scenario("two-stage-slow-link")
-///     .seeds(0..2)
-///     .run();
-/// ```
-#[derive(Debug)]
-pub struct TwoStage(two_stage::Params);
-
-impl TwoStage {
-    /// The job with `params`. Errors: a parameter outside its bound.
-    pub fn new(params: &two_stage::Params) -> Result<TwoStage, super::ParamError> {
-        <TwoStage as BuiltIn>::validate(params)
-    }
-}
-
-impl Default for TwoStage {
-    fn default() -> Self {
-        TwoStage::new(&two_stage::Params::default())
-            .expect("the default parameters are within their bounds")
-    }
+    TwoStage(two_stage::Params), two_stage::Params, "two-stage-slow-link"
 }
 
 impl BuiltIn for TwoStage {
