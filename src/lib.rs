@@ -17,8 +17,14 @@
 //! engine refuses to build without it.
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod cli;
 mod job;
 pub mod jobs;
+// Without the command line, some of what `flinch run` reports goes unused.
+#[cfg_attr(not(feature = "cli"), allow(dead_code))]
+mod report;
 mod runner;
 
 pub use job::Job;

@@ -1,11 +1,11 @@
 //! `flinch`: deterministic fault injection for a small Flink-style streaming
 //! engine. The command line contract is docs/design.md §5; the commands live in
-//! `cli/`.
+//! the library's `cli` module (`src/cli/`, behind the `cli` feature), which
+//! shares the failure report with `flinch::Test`.
 #![forbid(unsafe_code)]
 
-mod cli;
-
 use clap::Parser;
+use flinch::cli;
 use std::io::{self, Write};
 use std::process::ExitCode;
 

@@ -2,6 +2,7 @@
 //! from a `#[test]` (docs/api.md).
 
 use crate::job::{Job, Model};
+use crate::report::{FailureReport, SeedSummary, ShrunkPlan};
 use crate::Record;
 use flinch_harness::job::ScenarioJob;
 use flinch_harness::plan::render;
@@ -169,7 +170,7 @@ impl Test {
                 }
             }
             if !report.passed {
-                return Err(self.failed_seed(&scenario, &report, replaying));
+                return Err(self.failed_seed(&scenario, report, replaying));
             }
             passed += 1;
         }
@@ -189,68 +190,53 @@ impl Test {
         })
     }
 
-    fn failure(&self, seed: Option<u64>, report: String) -> Box<Failure> {
+    /// A failure that is not a seed's verdict: the scenario did not load,
+    /// or (with `seed`) two runs of the seed differ.
+    fn failure(&self, seed: Option<u64>, why: String) -> Box<Failure> {
+        let replay = seed.map(|seed| replay_command(&self.test_name(), seed, None));
+        let mut report = match seed {
+            Some(seed) => format!("FAILED: seed {seed}\n{why}\n"),
+            None => format!("{why}\n"),
+        };
+        if let Some(replay) = &replay {
+            report += &format!("replay: {replay}\n");
+        }
         Box::new(Failure {
             job: self.job.name.clone(),
             scenario: self.scenario.clone(),
             seed,
             report,
+            violations: Vec::new(),
             plan_file: None,
-            replay: None,
+            replay,
         })
     }
 
-    /// The report of a failing seed: its violations, its plan shrunk and
-    /// written to a file (unless it is a replay of one), the replay line.
+    /// The report of a failing seed, as `flinch run` prints it: its
+    /// violations, its plan shrunk and written to a file (unless it is a
+    /// replay of one), the replay line, the trace's end.
     fn failed_seed(
         &self,
         scenario: &Scenario,
-        report: &SeedReport,
+        report: SeedReport,
         replaying: bool,
     ) -> Box<Failure> {
         let seed = report.seed;
-        let mut text = format!(
-            "seed {seed} of scenario {} FAILED: {} violation{}\n",
-            scenario.name,
-            report.violations.len(),
-            if report.violations.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        );
-        for v in report.violations.iter().take(MAX_SHOWN) {
-            text += &format!("  {v}\n");
-        }
-        if report.violations.len() > MAX_SHOWN {
-            text += &format!("  ... and {} more\n", report.violations.len() - MAX_SHOWN);
-        }
-        let file = if replaying || report.plan.is_empty() {
+        let violations = report.violations.iter().map(|v| v.to_string()).collect();
+        let summary = SeedSummary::from(report);
+        let mut notes = String::new();
+        let mut shrunk_plan = None;
+        let file = if replaying || summary.faults == 0 {
             std::env::var_os(PLAN_VAR).map(PathBuf::from)
         } else {
             match shrink_seed(scenario, seed, SHRINK_MAX_RUNS, |_| {}) {
                 Ok(shrunk) => {
-                    text += &format!(
-                        "shrunk plan: {} of {} fault{} still fail{} ({} runs):\n",
-                        shrunk.shrunk.plan.len(),
-                        shrunk.original.len(),
-                        if shrunk.original.len() == 1 { "" } else { "s" },
-                        if shrunk.shrunk.plan.len() == 1 {
-                            "s"
-                        } else {
-                            ""
-                        },
-                        shrunk.shrunk.runs
-                    );
-                    for fault in &shrunk.shrunk.plan {
-                        text += &format!("  {}\n", flinch_harness::plan::fault_line(fault));
-                    }
+                    shrunk_plan = Some(ShrunkPlan::from(&shrunk));
                     let file = self.plan_path(seed);
-                    let shrunk = shrunk_scenario(scenario, &shrunk);
-                    match write_plan(&file, &render(&shrunk)) {
+                    match write_plan(&file, &render(&shrunk_scenario(scenario, &shrunk))) {
                         Ok(()) => Some(file),
                         Err(e) => {
-                            text += &format!(
+                            notes += &format!(
                                 "(the plan file {} could not be written: {e})\n",
                                 file.display()
                             );
@@ -259,17 +245,36 @@ impl Test {
                     }
                 }
                 Err(e) => {
-                    text += &format!("not shrunk: {e}\n");
+                    notes += &format!("not shrunk: {e}\n");
                     None
                 }
             }
         };
         let replay = replay_command(&self.test_name(), seed, file.as_deref());
+        let shrunk_next = match &file {
+            Some(file) => format!(
+                "plan: {}  (the shrunk plan as a scenario file; {PLAN_VAR} runs it)",
+                file.display()
+            ),
+            None => "plan: (not written)".to_owned(),
+        };
+        let mut text = format!("FAILED: seed {seed}\n");
+        FailureReport {
+            seed: &summary,
+            replay: &replay,
+            shrunk: shrunk_plan.as_ref(),
+            shrunk_next: &shrunk_next,
+            shrink_further: "a test whose `.scenario(..)` is the plan file",
+            all_violations: "Failure::violations, from Test::try_run",
+        }
+        .render(&mut text);
+        text += &notes;
         Box::new(Failure {
             job: self.job.name.clone(),
             scenario: scenario.name.clone(),
             seed: Some(seed),
             report: text,
+            violations,
             plan_file: file,
             replay: Some(replay),
         })
@@ -297,9 +302,6 @@ impl Test {
             .join(format!("{stem}-seed-{seed}.toml"))
     }
 }
-
-/// Violations shown per failure; the rest are counted.
-const MAX_SHOWN: usize = 10;
 
 fn write_plan(file: &std::path::Path, text: &str) -> std::io::Result<()> {
     if let Some(dir) = file.parent() {
@@ -389,8 +391,14 @@ pub struct Failure {
     pub scenario: String,
     /// The failing seed; `None` when nothing ran.
     pub seed: Option<u64>,
-    /// Violations and shrunk plan, or why nothing ran.
+    /// The report `flinch run` prints for its first failing seed
+    /// (`FAILED: seed N`, the replay command, the violations, the shrunk
+    /// plan and where it was written, the trace's last lines), or why
+    /// nothing ran.
     pub report: String,
+    /// Every violation the checkers reported for the seed, one line each,
+    /// root cause first (the report shows the first ten).
+    pub violations: Vec<String>,
     /// Where the shrunk plan was written, as a scenario file.
     pub plan_file: Option<PathBuf>,
     /// The command that replays the failure.
@@ -403,12 +411,6 @@ impl fmt::Display for Failure {
         write!(f, "{}", self.report)?;
         if !self.report.ends_with('\n') {
             writeln!(f)?;
-        }
-        if let Some(file) = &self.plan_file {
-            writeln!(f, "plan: {}", file.display())?;
-        }
-        if let Some(replay) = &self.replay {
-            writeln!(f, "replay: {replay}")?;
         }
         Ok(())
     }

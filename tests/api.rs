@@ -138,3 +138,73 @@ fn a_nondeterministic_operator_is_caught() {
         "{failure}"
     );
 }
+
+/// `Test` fails with the report `flinch run` prints for its first failing
+/// seed: the same violations, shrunk plan and trace lines; only the replay
+/// command and the line after the shrunk plan (the plan file, not `flinch
+/// shrink`) are a test's own.
+#[test]
+fn a_failing_test_reports_what_flinch_run_prints() {
+    use flinch::jobs::windowed_sum::Params;
+    use std::time::Duration;
+    let dir = std::env::temp_dir().join(format!("flinch-api-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let scenario = dir.join("watermark.toml");
+    // windowed-crash-mid-window without its `job` line (the test gives the
+    // job), with a planted bug that restores the watermark.
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/windowed-crash-mid-window.toml"
+    ))
+    .expect("the built-in scenario's file");
+    let text = text
+        .lines()
+        .filter(|l| !l.starts_with("job = "))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replacen("[[fault]]", "bug = \"restored-watermark\"\n\n[[fault]]", 1);
+    std::fs::write(&scenario, text).expect("write the scenario");
+    let params = Params {
+        window: Duration::from_millis(500),
+        out_of_orderness: Duration::from_millis(100),
+        ..Params::default()
+    };
+    let job = flinch::jobs::WindowedSum::new(&params).expect("valid parameters");
+    let failure = Test::new(job)
+        .scenario(&scenario.to_string_lossy())
+        .seeds(0..1)
+        .name("report")
+        .try_run()
+        .expect_err("the planted bug fails seed 0");
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_flinch"))
+        .args([
+            "run",
+            &scenario.to_string_lossy(),
+            "--seeds",
+            "0..1",
+            "--job",
+        ])
+        .arg(r#"{ name = "windowed-sum", window = "500ms", out_of_orderness = "100ms" }"#)
+        .output()
+        .expect("flinch runs");
+    assert_eq!(cli.status.code(), Some(1));
+    let cli = String::from_utf8(cli.stdout).expect("utf-8");
+    // From the violations to the trace's end, except the line after the
+    // shrunk plan.
+    let body = |text: &str| -> Vec<String> {
+        let from = text.find("\nviolations: ").expect("a violations line");
+        text[from + 1..]
+            .lines()
+            .filter(|l| !l.starts_with("shrink: ") && !l.starts_with("plan: "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let report = failure.report.clone();
+    assert_eq!(body(&report), body(&cli), "test:\n{report}\ncli:\n{cli}");
+    assert!(report.starts_with("FAILED: seed 0\nreplay: FLINCH_SEED=0 FLINCH_PLAN="));
+    assert!(cli.contains("\nFAILED: seed 0\nreplay: flinch replay "));
+    for line in ["shrunk plan: ", "last 20 of "] {
+        assert!(report.contains(line), "{line:?} in\n{report}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

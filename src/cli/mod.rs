@@ -4,6 +4,10 @@
 //! Every command returns an [`Output`], the text for stdout and the exit
 //! code; `main` writes it. Errors (a bad scenario file, an unwritable
 //! `--output`) come back as `anyhow` errors and exit [`EXIT_USAGE`].
+//!
+//! It lives in the library, behind the `cli` feature and hidden from the
+//! docs, so that the binary and [`crate::Test`] share the failure report
+//! (`crate::report`); it is not a public API.
 
 mod check;
 mod exec;
@@ -15,10 +19,10 @@ mod seeds;
 mod selfcheck;
 mod shrink;
 
+use crate::report::FailureKind;
 use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use flinch_harness::scenario::{self, Scenario};
-use run::FailureKind;
 
 /// Every seed met the scenario's expectation.
 pub const EXIT_PASSED: u8 = 0;

@@ -3,8 +3,8 @@
 //! Exit codes as `flinch run`'s for its one seed: 0 passed, 1 failed a
 //! verdict about the job, 3 an engine panic, 4 an internal error.
 
-use super::run::FailureKind;
 use super::{exec, exit_code, load_scenario, replay_command, seeds, shrink_command, Output};
+use crate::report::FailureKind;
 use anyhow::Context as _;
 use clap::Args;
 use flinch_engine::record::OutputRecord;

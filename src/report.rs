@@ -1,0 +1,293 @@
+//! The report of a failing seed: what `flinch run` prints for its first
+//! failure and what [`crate::Test`] panics with, one renderer for both
+//! (docs/api.md, step 2). Only the replay command and where the shrunk plan
+//! goes next differ: `flinch replay ...` and `flinch shrink ...` on the
+//! command line, `FLINCH_SEED=.. FLINCH_PLAN=.. cargo test ..` and the plan
+//! file from a test.
+
+use flinch_engine::probe::Probe;
+use flinch_harness::coverage;
+use flinch_harness::fault::Fault;
+use flinch_harness::plan::fault_line;
+use flinch_harness::seed::{SeedReport, Stopped};
+use flinch_harness::shrink::ShrinkReport;
+use flinch_harness::violation::{Cause, Tally, Violation, ENGINE_PANIC};
+use serde::Serialize;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Violations printed for the first failing seed; `--json` has every one the
+/// checkers report (at most 20 of a kind, then a summary of the rest).
+pub(crate) const MAX_VIOLATIONS_SHOWN: usize = 10;
+/// Trace lines printed for the first failing seed.
+pub(crate) const TRACE_TAIL: usize = 20;
+/// The first failing seed's plan, shrunk.
+#[derive(Debug, Clone)]
+pub struct ShrunkPlan {
+    pub seed: u64,
+    pub original: usize,
+    pub plan: Vec<Fault>,
+    pub runs: usize,
+    pub exhausted: bool,
+}
+
+impl From<&ShrinkReport> for ShrunkPlan {
+    fn from(r: &ShrinkReport) -> Self {
+        ShrunkPlan {
+            seed: r.seed,
+            original: r.original.len(),
+            plan: r.shrunk.plan.clone(),
+            runs: r.shrunk.runs,
+            exhausted: r.shrunk.exhausted,
+        }
+    }
+}
+
+/// What `flinch run` keeps of one seed: enough for the summary, without the
+/// whole trace and output of thousands of seeds.
+#[derive(Debug, Clone)]
+pub struct SeedSummary {
+    pub seed: u64,
+    pub passed: bool,
+    pub violations: Vec<Violation>,
+    /// The last [`TRACE_TAIL`] trace lines, text form.
+    pub trace_tail: Vec<String>,
+    pub trace_len: usize,
+    pub sim_time: Duration,
+    pub records: u64,
+    /// Extra copies of output records (what at-least-once duplicated).
+    pub duplicates: u64,
+    /// Faults in the plan the seed ran.
+    pub faults: usize,
+    /// Set when the seed ran past `--timeout` and was stopped: it has no
+    /// verdict, no violations and no trace.
+    pub timed_out: Option<TimedOut>,
+    /// The probes its trace hit (none for a timed-out seed).
+    pub probes: BTreeSet<Probe>,
+}
+
+/// A seed stopped by `--timeout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut {
+    /// The `--timeout` it ran past (wall clock).
+    pub limit: Duration,
+    /// How far its simulation had come (simulated time).
+    pub sim_at: Duration,
+}
+
+impl From<SeedReport> for SeedSummary {
+    fn from(r: SeedReport) -> Self {
+        let skip = r.trace.len().saturating_sub(TRACE_TAIL);
+        SeedSummary {
+            seed: r.seed,
+            passed: r.passed,
+            trace_tail: r.trace[skip..].iter().map(|e| e.line()).collect(),
+            probes: coverage::probes_hit(&r.trace),
+            trace_len: r.trace.len(),
+            violations: r.violations,
+            sim_time: r.sim_time,
+            records: r.records,
+            duplicates: r.duplicates,
+            faults: r.plan.len(),
+            timed_out: None,
+        }
+    }
+}
+
+impl SeedSummary {
+    /// A seed the watchdog stopped after `limit`, with `faults` faults in
+    /// its plan. Its simulated time counts; its records do not (nothing
+    /// was checked).
+    pub fn timed_out(stopped: Stopped, limit: Duration, faults: usize) -> Self {
+        SeedSummary {
+            seed: stopped.seed,
+            passed: false,
+            violations: Vec::new(),
+            trace_tail: Vec::new(),
+            trace_len: 0,
+            sim_time: stopped.at,
+            records: 0,
+            duplicates: 0,
+            faults,
+            probes: BTreeSet::new(),
+            timed_out: Some(TimedOut {
+                limit,
+                sim_at: stopped.at,
+            }),
+        }
+    }
+
+    /// What kind of failure this seed is; `None` if it passed. The
+    /// violations come root cause first, so the first one says it.
+    pub fn kind(&self) -> Option<FailureKind> {
+        if self.passed {
+            return None;
+        }
+        if self.timed_out.is_some() {
+            return Some(FailureKind::TimedOut);
+        }
+        Some(FailureKind::of(&self.violations))
+    }
+}
+
+/// How a seed failed, root cause first: the `"kind"` of a `--json`
+/// failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// A host panicked in the engine's code: a found engine bug.
+    EnginePanic,
+    /// turmoil or flinch broke (a panic of theirs, a panic outside the
+    /// hosts, a host's error): the seed has no verdict to trust.
+    InternalError,
+    /// The seed ran past `--timeout` and was stopped, without a verdict.
+    TimedOut,
+    /// How the job ended or ran: not finished, failed, liveness, restarts,
+    /// a fault that never fired.
+    Job,
+    /// Checkpointed or restored state.
+    State,
+    /// Output records: missing, duplicated, unexpected, wrong counts.
+    Records,
+}
+
+impl FailureKind {
+    /// The kind of a failure with `violations` (root cause first, as
+    /// `run_seed` orders them): the first one's. A failure has violations;
+    /// `job` also stands for none.
+    pub fn of(violations: &[Violation]) -> FailureKind {
+        match violations.first().map(|v| (v.cause(), v.kind)) {
+            Some((Cause::Internal, ENGINE_PANIC)) => FailureKind::EnginePanic,
+            Some((Cause::Internal, _)) => FailureKind::InternalError,
+            Some((Cause::State, _)) => FailureKind::State,
+            Some((Cause::Record, _)) => FailureKind::Records,
+            Some((Cause::Job, _)) | None => FailureKind::Job,
+        }
+    }
+
+    /// What a person should make of a failure of this kind, when it is not
+    /// a verdict about the job.
+    pub fn meaning(self) -> Option<&'static str> {
+        match self {
+            FailureKind::EnginePanic => Some(
+                "engine panic: a host panicked in the engine's own code, a bug in the engine \
+                 (the violation says where)",
+            ),
+            FailureKind::InternalError => Some(
+                "internal error: turmoil or flinch broke, not the job under test, so this seed \
+                 has no verdict to trust",
+            ),
+            _ => None,
+        }
+    }
+
+    /// How the summary names a seed of this kind among others, if it
+    /// is not a verdict about the job.
+    pub(crate) fn tag(self) -> Option<&'static str> {
+        match self {
+            FailureKind::EnginePanic => Some("engine panic"),
+            FailureKind::InternalError => Some("internal error"),
+            FailureKind::TimedOut => Some("timed out"),
+            _ => None,
+        }
+    }
+}
+
+/// How a failing seed's report reads, after its `FAILED: seed N` line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FailureReport<'a> {
+    /// The failing seed.
+    pub seed: &'a SeedSummary,
+    /// The command that replays it.
+    pub replay: &'a str,
+    /// Its fault plan, shrunk (when it was).
+    pub shrunk: Option<&'a ShrunkPlan>,
+    /// The line after the shrunk plan: where it is written or how to print
+    /// it as a scenario file.
+    pub shrunk_next: &'a str,
+    /// Said when shrinking spent its budget: what goes further.
+    pub shrink_further: &'a str,
+    /// Where the violations not shown are.
+    pub all_violations: &'a str,
+}
+
+impl FailureReport<'_> {
+    /// Append the report to `s`: the replay command; what an engine panic
+    /// or internal error means; the violations, root cause first, under a
+    /// count of what they stand for (records, not lines); the shrunk plan,
+    /// one fault a line; the last [`TRACE_TAIL`] trace lines.
+    pub fn render(&self, s: &mut String) {
+        let first = self.seed;
+        // Writing to a String cannot fail.
+        let _ = writeln!(s, "replay: {}", self.replay);
+        if let Some(meaning) = first.kind().and_then(FailureKind::meaning) {
+            let _ = writeln!(s, "{meaning}");
+        }
+        if let Some(t) = first.timed_out {
+            let _ = writeln!(
+                s,
+                "timed out: still running after the --timeout of {:?} (wall clock), stopped at \
+                 {:.3} s of simulated time; the replay runs it to its verdict",
+                t.limit,
+                t.sim_at.as_secs_f64()
+            );
+            return;
+        }
+        let _ = writeln!(s, "violations: {}", Tally::of(&first.violations));
+        for v in first.violations.iter().take(MAX_VIOLATIONS_SHOWN) {
+            let _ = writeln!(s, "  {v}");
+        }
+        let left = first.violations.len().saturating_sub(MAX_VIOLATIONS_SHOWN);
+        if left > 0 {
+            let _ = writeln!(
+                s,
+                "  ... {left} more line{} (all in {})",
+                plural(left),
+                self.all_violations
+            );
+        }
+        if let Some(shrunk) = self.shrunk {
+            let _ = writeln!(
+                s,
+                "shrunk plan: {} of {} fault{} still fail{} ({} runs{}):",
+                shrunk.plan.len(),
+                shrunk.original,
+                plural(shrunk.original),
+                if shrunk.plan.len() == 1 { "s" } else { "" },
+                shrunk.runs,
+                if shrunk.exhausted {
+                    format!("; budget spent, {} goes further", self.shrink_further)
+                } else {
+                    String::new()
+                }
+            );
+            for fault in &shrunk.plan {
+                let _ = writeln!(s, "  {}", fault_line(fault));
+            }
+            let _ = writeln!(s, "{}", self.shrunk_next);
+        }
+        if first.trace_tail.is_empty() {
+            let _ = writeln!(s, "trace: (empty)");
+        } else {
+            let _ = writeln!(
+                s,
+                "last {} of {} trace lines:",
+                first.trace_tail.len(),
+                first.trace_len
+            );
+            for line in &first.trace_tail {
+                let _ = writeln!(s, "  {line}");
+            }
+        }
+    }
+}
+
+/// `""` for one, `"s"` for any other count.
+pub(crate) fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
