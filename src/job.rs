@@ -83,8 +83,12 @@ pub trait Job: Send + Sync + fmt::Debug + 'static {
     /// The input log: one `Vec` per partition (`workload.partitions` of
     /// them), each record's key and value encoded with [`crate::encode`],
     /// `timestamp` in ms, `origin = Some((partition, offset))`. A pure
-    /// function of `workload` and `seed`.
-    fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>>;
+    /// function of `workload` and `seed`. The default is the reference
+    /// workload's log ([`crate::workload_records`]): `u32` keys, `()`
+    /// values.
+    fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
+        crate::workload_records(workload, seed)
+    }
 
     /// Event time: the watermark (ms) the source of a partition emits after
     /// reading its offsets `0..next_offset`, a pure function of both

@@ -26,9 +26,14 @@ pub mod jobs;
 #[cfg_attr(not(feature = "cli"), allow(dead_code))]
 mod report;
 mod runner;
+mod scenario;
+pub mod strategy;
 
 pub use job::Job;
-pub use runner::{Failure, Passed, Test, DEFAULT_SCENARIO, PLAN_VAR, SEED_VAR, SHRINK_MAX_RUNS};
+pub use runner::{
+    Failure, Passed, ScenarioSource, Test, DEFAULT_SCENARIO, PLAN_VAR, SEED_VAR, SHRINK_MAX_RUNS,
+};
+pub use scenario::{Event, Fault, Scenario};
 
 pub use flinch_engine::config::WorkloadConfig as Workload;
 pub use flinch_engine::graph::{GraphBuilder, GraphError, JobGraph, KeyedBuilder, Watermarks};

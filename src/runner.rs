@@ -3,6 +3,7 @@
 
 use crate::job::{Job, Model};
 use crate::report::{FailureReport, SeedSummary, ShrunkPlan};
+use crate::scenario::Scenario as Built;
 use crate::Record;
 use flinch_harness::job::ScenarioJob;
 use flinch_harness::plan::render;
@@ -11,7 +12,7 @@ use flinch_harness::seed::{run_seed, SeedReport};
 use flinch_harness::shrink::{shrink_seed, shrunk_scenario};
 use std::fmt;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The scenario a [`Test`] runs unless told otherwise: a taskmanager
@@ -66,9 +67,69 @@ pub const PLAN_VAR: &str = "FLINCH_PLAN";
 #[derive(Debug, Clone)]
 pub struct Test {
     job: ScenarioJob,
-    scenario: String,
+    scenario: Source,
     seeds: Option<Range<u64>>,
     name: Option<String>,
+    shrink: bool,
+}
+
+/// What [`Test::scenario`] takes: a built-in scenario's name or a
+/// scenario file's path (`&str`, `String`, `&Path`, `PathBuf`), or a
+/// [`Scenario`](crate::Scenario) built in code.
+#[derive(Debug, Clone)]
+pub struct ScenarioSource(Source);
+
+#[derive(Debug, Clone)]
+enum Source {
+    Named(String),
+    Built(Box<Built>),
+}
+
+impl Source {
+    /// How failures name it: the name or path given, or the built
+    /// scenario's name.
+    fn label(&self) -> String {
+        match self {
+            Source::Named(name) => name.clone(),
+            Source::Built(scenario) => scenario.label(),
+        }
+    }
+}
+
+impl From<&str> for ScenarioSource {
+    fn from(name_or_path: &str) -> Self {
+        ScenarioSource(Source::Named(name_or_path.to_owned()))
+    }
+}
+
+impl From<String> for ScenarioSource {
+    fn from(name_or_path: String) -> Self {
+        ScenarioSource(Source::Named(name_or_path))
+    }
+}
+
+impl From<&String> for ScenarioSource {
+    fn from(name_or_path: &String) -> Self {
+        ScenarioSource(Source::Named(name_or_path.clone()))
+    }
+}
+
+impl From<&Path> for ScenarioSource {
+    fn from(path: &Path) -> Self {
+        ScenarioSource(Source::Named(path.to_string_lossy().into_owned()))
+    }
+}
+
+impl From<PathBuf> for ScenarioSource {
+    fn from(path: PathBuf) -> Self {
+        ScenarioSource::from(path.as_path())
+    }
+}
+
+impl From<Built> for ScenarioSource {
+    fn from(scenario: Built) -> Self {
+        ScenarioSource(Source::Built(Box::new(scenario)))
+    }
 }
 
 impl Test {
@@ -90,18 +151,26 @@ impl Test {
                 params: toml::Table::new(),
                 model: Arc::new(Model::new(job)),
             },
-            scenario: DEFAULT_SCENARIO.to_owned(),
+            scenario: Source::Named(DEFAULT_SCENARIO.to_owned()),
             seeds: None,
             name: None,
+            shrink: true,
         }
     }
 
-    /// Run under `name_or_path`: a built-in scenario's name (`flinch list`)
-    /// or a scenario file's path. A file's `job` must be absent or name
-    /// this job, without parameters; a built-in scenario runs this job
-    /// instead of its own.
-    pub fn scenario(mut self, name_or_path: &str) -> Test {
-        self.scenario = name_or_path.to_owned();
+    /// Run under `scenario`: a built-in scenario's name (`flinch list`), a
+    /// scenario file's path, or a [`Scenario`](crate::Scenario) built in code. A file's
+    /// `job` must be absent or name this job, without parameters; a
+    /// built-in scenario runs this job instead of its own.
+    pub fn scenario(mut self, scenario: impl Into<ScenarioSource>) -> Test {
+        self.scenario = scenario.into().0;
+        self
+    }
+
+    /// Do not shrink a failing seed's fault plan: write it as it ran.
+    /// For a property test ([`crate::strategy`]), where proptest shrinks.
+    pub fn no_shrink(mut self) -> Test {
+        self.shrink = false;
         self
     }
 
@@ -145,12 +214,21 @@ impl Test {
         // process; a registry installed before stays).
         crate::jobs::install();
         let plan_file = std::env::var_os(PLAN_VAR).map(PathBuf::from);
-        let (scenario_arg, replaying) = match &plan_file {
-            Some(path) => (path.to_string_lossy().into_owned(), true),
-            None => (self.scenario.clone(), false),
+        let replaying = plan_file.is_some();
+        let loaded = match (&plan_file, &self.scenario) {
+            (Some(path), _) => {
+                load_choosing(&path.to_string_lossy(), JobChoice::Given(self.job.clone()))
+                    .map_err(|e| e.to_string())
+            }
+            (None, Source::Named(name)) => {
+                load_choosing(name, JobChoice::Given(self.job.clone())).map_err(|e| e.to_string())
+            }
+            (None, Source::Built(built)) => built
+                .resolve(Some(&self.job))
+                .map_err(|e| format!("{e}\nthe scenario, as built:\n{}", built.to_toml())),
         };
-        let scenario = load_choosing(&scenario_arg, JobChoice::Given(self.job.clone()))
-            .map_err(|e| self.failure(None, format!("the scenario does not load: {e}")))?;
+        let scenario =
+            loaded.map_err(|e| self.failure(None, format!("the scenario does not load: {e}")))?;
         let seeds = match std::env::var(SEED_VAR) {
             Ok(text) => {
                 let seed: u64 = text.trim().parse().map_err(|_| {
@@ -203,7 +281,7 @@ impl Test {
         }
         Box::new(Failure {
             job: self.job.name.clone(),
-            scenario: self.scenario.clone(),
+            scenario: self.scenario.label(),
             seed,
             report,
             violations: Vec::new(),
@@ -226,23 +304,16 @@ impl Test {
         let summary = SeedSummary::from(report);
         let mut notes = String::new();
         let mut shrunk_plan = None;
-        let file = if replaying || summary.faults == 0 {
-            std::env::var_os(PLAN_VAR).map(PathBuf::from)
+        // The scenario file to write: the plan shrunk, or as it ran.
+        let plan = if replaying || summary.faults == 0 {
+            None
+        } else if !self.shrink {
+            Some(render(scenario))
         } else {
             match shrink_seed(scenario, seed, SHRINK_MAX_RUNS, |_| {}) {
                 Ok(shrunk) => {
                     shrunk_plan = Some(ShrunkPlan::from(&shrunk));
-                    let file = self.plan_path(seed);
-                    match write_plan(&file, &render(&shrunk_scenario(scenario, &shrunk))) {
-                        Ok(()) => Some(file),
-                        Err(e) => {
-                            notes += &format!(
-                                "(the plan file {} could not be written: {e})\n",
-                                file.display()
-                            );
-                            None
-                        }
-                    }
+                    Some(render(&shrunk_scenario(scenario, &shrunk)))
                 }
                 Err(e) => {
                     notes += &format!("not shrunk: {e}\n");
@@ -250,6 +321,28 @@ impl Test {
                 }
             }
         };
+        let file = match plan {
+            None => std::env::var_os(PLAN_VAR).map(PathBuf::from),
+            Some(text) => {
+                let file = self.plan_path(seed);
+                match write_plan(&file, &text) {
+                    Ok(()) => Some(file),
+                    Err(e) => {
+                        notes += &format!(
+                            "(the plan file {} could not be written: {e})\n",
+                            file.display()
+                        );
+                        None
+                    }
+                }
+            }
+        };
+        if let (None, Some(file), false) = (&shrunk_plan, &file, replaying) {
+            notes += &format!(
+                "plan: {}  (the scenario as it ran, as a file; {PLAN_VAR} runs it)\n",
+                file.display()
+            );
+        }
         let replay = replay_command(&self.test_name(), seed, file.as_deref());
         let shrunk_next = match &file {
             Some(file) => format!(

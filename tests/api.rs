@@ -4,11 +4,121 @@
 
 use flinch::{Context, Finding, Job, JobGraph, Operator, Record, Test, Workload};
 
-/// The job of the example user crate (`examples/user-crate`): a per-key
-/// count, with `Counted` state, or `Forgetful` state that leaves the count
-/// out of the snapshot.
-#[path = "../examples/user-crate/src/lib.rs"]
-mod user_crate;
+/// A per-key count, with `Counted` state, or `Forgetful` state that leaves
+/// the count out of the snapshot (the README's guide plants the same bug
+/// in `examples/user-crate`, whose code `tests/guide.rs` runs).
+mod user_crate {
+    use flinch::{Context, Finding, Job, JobGraph, Multiset, Operator, Record, Workload};
+    use serde::{Deserialize, Serialize};
+    use std::marker::PhantomData;
+
+    /// The state of one key: how many of its records so far.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    pub struct Counted {
+        n: u64,
+    }
+
+    /// The same state, written by someone who thought the count could be rebuilt: `n` is not
+    /// snapshotted, so a restore starts it from 0 again.
+    #[derive(Debug, Default, Serialize, Deserialize)]
+    pub struct Forgetful {
+        #[serde(skip)]
+        n: u64,
+    }
+
+    /// A per-key count state.
+    pub trait Count:
+        Serialize + serde::de::DeserializeOwned + Default + std::fmt::Debug + 'static
+    {
+        /// Count one more record; the new count.
+        fn next(&mut self) -> u64;
+    }
+
+    impl Count for Counted {
+        fn next(&mut self) -> u64 {
+            self.n += 1;
+            self.n
+        }
+    }
+
+    impl Count for Forgetful {
+        fn next(&mut self) -> u64 {
+            self.n += 1;
+            self.n
+        }
+    }
+
+    /// Emits `(key, n)` for the n-th record of each key.
+    pub struct Counter<S>(PhantomData<S>);
+
+    impl<S: Count> Operator for Counter<S> {
+        type Key = u32;
+        type In = ();
+        type OutKey = u32;
+        type Out = u64;
+        type State = S;
+
+        fn process(&mut self, key: &u32, _: (), state: &mut S, ctx: &mut Context<'_, u32, u64>) {
+            ctx.emit(*key, state.next());
+        }
+    }
+
+    /// The job: the reference workload's records, keyed by `u32`, counted per key. Exactly-once
+    /// means each key's counts `1..=N` are committed once each, however partitions interleave.
+    #[derive(Debug)]
+    pub struct PerKeyCount<S>(PhantomData<fn() -> S>);
+
+    impl<S> PerKeyCount<S> {
+        pub fn new() -> Self {
+            PerKeyCount(PhantomData)
+        }
+    }
+
+    impl<S> Default for PerKeyCount<S> {
+        fn default() -> Self {
+            PerKeyCount::new()
+        }
+    }
+
+    impl<S: Count> Job for PerKeyCount<S> {
+        fn name(&self) -> &'static str {
+            "per-key-count"
+        }
+
+        fn graph(&self) -> JobGraph {
+            JobGraph::source("source")
+                .and_then(|s| s.key_by("count", || Counter::<S>(PhantomData)))
+                .expect("valid, distinct vertex names")
+                .build()
+        }
+
+        fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
+            flinch::workload_records(workload, seed)
+        }
+
+        fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
+            let mut totals = std::collections::BTreeMap::<u32, u64>::new();
+            for r in input.iter().flatten() {
+                *totals
+                    .entry(flinch::decode(&r.key).expect("u32 keys"))
+                    .or_default() += 1;
+            }
+            let mut expected = Multiset::new();
+            for (key, total) in totals {
+                for n in 1..=total {
+                    let k = flinch::encode(&key).expect("postcard encodes a u32");
+                    let v = flinch::encode(&n).expect("postcard encodes a u64");
+                    expected.insert((k.to_vec(), v.to_vec()), 1);
+                }
+            }
+            flinch::check_multiset(expected, output, |k, v| {
+                let key: Option<u32> = flinch::decode(k).ok();
+                let n: Option<u64> = flinch::decode(v).ok();
+                format!("key {key:?}, count {n:?}")
+            })
+        }
+    }
+}
 
 use user_crate::{Count, Counted, Forgetful, PerKeyCount};
 
@@ -45,7 +155,7 @@ fn an_operator_that_leaves_state_out_of_its_snapshot_is_caught_with_a_shrunk_pla
     );
     // The plan file is a scenario for this job that fails the same way.
     let again = Test::new(job::<Forgetful>())
-        .scenario(&plan.to_string_lossy())
+        .scenario(plan.as_path())
         .seeds(seed..seed + 1)
         .try_run()
         .expect_err("the shrunk plan still fails");
@@ -75,7 +185,7 @@ fn a_scenario_file_for_another_job_is_refused() {
     )
     .expect("write");
     let failure = Test::new(job::<Counted>())
-        .scenario(&file.to_string_lossy())
+        .scenario(file.as_path())
         .try_run()
         .expect_err("the file is for dedup");
     assert_eq!(failure.seed, None);
@@ -141,8 +251,8 @@ fn a_nondeterministic_operator_is_caught() {
 
 /// `Test` fails with the report `flinch run` prints for its first failing
 /// seed: the same violations, shrunk plan and trace lines; only the replay
-/// command and the line after the shrunk plan (the plan file, not `flinch
-/// shrink`) are a test's own.
+/// command, the line after the shrunk plan (the plan file, not `flinch
+/// shrink`) and where the violations not shown are, are a test's own.
 #[test]
 fn a_failing_test_reports_what_flinch_run_prints() {
     use flinch::jobs::windowed_sum::Params;
@@ -171,7 +281,7 @@ fn a_failing_test_reports_what_flinch_run_prints() {
     };
     let job = flinch::jobs::WindowedSum::new(&params).expect("valid parameters");
     let failure = Test::new(job)
-        .scenario(&scenario.to_string_lossy())
+        .scenario(scenario.as_path())
         .seeds(0..1)
         .name("report")
         .try_run()
@@ -195,7 +305,9 @@ fn a_failing_test_reports_what_flinch_run_prints() {
         let from = text.find("\nviolations: ").expect("a violations line");
         text[from + 1..]
             .lines()
-            .filter(|l| !l.starts_with("shrink: ") && !l.starts_with("plan: "))
+            .filter(|l| {
+                !l.starts_with("shrink: ") && !l.starts_with("plan: ") && !l.starts_with("  ... ")
+            })
             .map(str::to_owned)
             .collect()
     };
@@ -206,5 +318,101 @@ fn a_failing_test_reports_what_flinch_run_prints() {
     for line in ["shrunk plan: ", "last 20 of "] {
         assert!(report.contains(line), "{line:?} in\n{report}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A scenario built in code runs like a file, and a bad field fails the
+/// test naming it, with the scenario as built.
+#[test]
+fn a_scenario_built_in_code_runs_and_its_bad_fields_are_named() {
+    use flinch::{Event, Fault, Scenario};
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    let crash = Scenario::new("crash-after-precommit")
+        .records(1_000)
+        .fault(
+            Fault::crash_restart("taskmanager-2", ms(300))
+                .on(Event::new("txn_pre_committed").checkpoint(2)),
+        )
+        .seeds(0..3);
+    let passed = Test::new(job::<Counted>())
+        .scenario(crash.clone())
+        .try_run()
+        .unwrap_or_else(|failure| panic!("{failure}"));
+    assert_eq!(
+        (passed.scenario.as_str(), passed.seeds),
+        ("crash-after-precommit", 3)
+    );
+    let failure = Test::new(job::<Forgetful>())
+        .scenario(crash)
+        .name("built")
+        .try_run()
+        .expect_err("the forgetful count fails after the crash");
+    assert!(
+        failure
+            .report
+            .contains("shrunk plan: 1 of 1 fault still fails"),
+        "{failure}"
+    );
+
+    let bad = Scenario::new("bad").fault(Fault::crash("taskmanager-9").at(ms(100)));
+    let failure = Test::new(job::<Counted>())
+        .scenario(bad)
+        .try_run()
+        .expect_err("there is no taskmanager-9");
+    let text = failure.to_string();
+    assert!(
+        text.contains("\"bad\" (built in code): field `fault[0].host`: unknown host")
+            && text.contains("the scenario, as built:\n# does not load:")
+            && text.contains("host = \"taskmanager-9\""),
+        "{text}"
+    );
+}
+
+/// The public proptest strategy finds the forgetful count, shrinks the
+/// plan, and proptest's failure persistence records the case.
+#[test]
+fn a_property_over_generated_fault_plans_finds_the_forgetful_count() {
+    use proptest::test_runner::{
+        Config, FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner,
+    };
+    let dir = std::env::temp_dir().join(format!("flinch-api-prop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("regressions.txt");
+    let path: &'static str = Box::leak(file.to_string_lossy().into_owned().into_boxed_str());
+    // A fixed RNG: the same cases every run.
+    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 32,
+            failure_persistence: Some(Box::new(FileFailurePersistence::Direct(path))),
+            ..Config::default()
+        },
+        rng,
+    );
+    let scenarios =
+        flinch::strategy::survivable(flinch::Scenario::new("generated").records(1_000), 3);
+    let result = runner.run(&scenarios, |scenario| {
+        Test::new(job::<Forgetful>())
+            .scenario(scenario)
+            .no_shrink()
+            .name("property")
+            .try_run()?;
+        Ok(())
+    });
+    match result {
+        Err(TestError::Fail(reason, minimal)) => {
+            assert!(reason.message().contains("[exactly-once]"), "{reason}");
+            let text = minimal.to_toml();
+            assert_eq!(
+                text.matches("[[fault]]").count(),
+                1,
+                "shrunk to one fault:\n{text}"
+            );
+        }
+        other => panic!("the forgetful count was not found: {other:?}"),
+    }
+    let persisted = std::fs::read_to_string(&file).expect("the failing case was persisted");
+    assert!(persisted.contains("cc "), "{persisted}");
     let _ = std::fs::remove_dir_all(dir);
 }

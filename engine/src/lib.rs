@@ -5,7 +5,9 @@
 // turmoil seeds tokio's scheduler, and reports host panics, only under this
 // cfg; `.cargo/config.toml` sets it, but a RUSTFLAGS variable replaces it.
 #[cfg(not(tokio_unstable))]
-compile_error!("flinch needs `--cfg tokio_unstable` for deterministic runs: .cargo/config.toml sets it; unset RUSTFLAGS or add it there");
+compile_error!(
+    "flinch needs `--cfg tokio_unstable` for deterministic runs: add `[build] rustflags = [\"--cfg\", \"tokio_unstable\"]` (and the same `rustdocflags`, for doc tests) to .cargo/config.toml; a RUSTFLAGS variable replaces that setting, so add it there too or unset it"
+);
 
 pub mod align;
 pub mod config;
