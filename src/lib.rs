@@ -6,7 +6,10 @@
 //! [`Job`] trait. [`Test`] runs it under a scenario's faults, seed after
 //! seed, and panics at the first seed whose committed output or
 //! checkpointed state the model rejects, with the violations, the fault
-//! plan shrunk to what still fails, and the command that replays it.
+//! plan shrunk to what still fails, and the command that replays it: the
+//! report `flinch run` prints. The scenario is a built-in one, a file, or
+//! a [`Scenario`] built in code; [`strategy`] draws fault plans for
+//! proptest. README.md, "Test your own job", walks through a whole crate.
 //!
 //! [`jobs`] holds the built-in jobs beyond keyed-count (`windowed-sum`,
 //! `dedup`, `two-stage`), written with this same API.
@@ -16,9 +19,11 @@
 //! "tokio_unstable"]`): the simulation is deterministic only then, and the
 //! engine refuses to build without it.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "cli")]
 #[doc(hidden)]
+#[allow(missing_docs)]
 pub mod cli;
 mod job;
 pub mod jobs;
@@ -38,7 +43,7 @@ pub use scenario::{Event, Fault, Scenario};
 pub use flinch_engine::config::WorkloadConfig as Workload;
 pub use flinch_engine::graph::{GraphBuilder, GraphError, JobGraph, KeyedBuilder, Watermarks};
 pub use flinch_engine::operator::{Context, Operator};
-pub use flinch_engine::record::{decode, encode, Bytes, Record};
+pub use flinch_engine::record::{Bytes, Record};
 pub use flinch_harness::model::{
     check_multiset, check_multiset_at_least_once, Finding, FindingKind, KeyedState, Multiset,
     Timers,
@@ -66,4 +71,30 @@ pub fn multiset<'a>(records: impl IntoIterator<Item = &'a Record>) -> Multiset {
         *set.entry((r.key.to_vec(), r.value.to_vec())).or_default() += 1;
     }
     set
+}
+
+/// Why a value did not encode, or bytes did not decode as the type asked
+/// for: postcard's message (the engine's encoding of keys, values and
+/// state).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CodecError(String);
+
+/// A key, value or state as the engine encodes it: postcard, whose
+/// encoding is canonical (equal values, equal bytes), so a model can
+/// build the exact bytes a job commits. Errors: only types postcard cannot
+/// encode (a sequence of unknown length).
+///
+/// ```
+/// let bytes = flinch::encode(&7u32).expect("a u32 encodes");
+/// assert_eq!(flinch::decode::<u32>(&bytes), Ok(7));
+/// ```
+pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Bytes, CodecError> {
+    flinch_engine::record::encode(value).map_err(|e| CodecError(e.to_string()))
+}
+
+/// The inverse of [`encode`]. Errors: bytes that are not the encoding of
+/// a `T`.
+pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    flinch_engine::record::decode(bytes).map_err(|e| CodecError(e.to_string()))
 }

@@ -466,6 +466,7 @@ fn valid_name(name: &str) -> bool {
 
 /// What a [`Test`] that passed ran.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Passed {
     /// The scenario's name.
     pub scenario: String,
@@ -477,6 +478,7 @@ pub struct Passed {
 /// file and the replay command), or before any (the scenario did not
 /// load). Its `Display` is the report [`Test::run`] panics with.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Failure {
     /// The job's name.
     pub job: String,

@@ -249,10 +249,20 @@ pub fn generate(params: &Valid, workload: &WorkloadConfig, seed: u64) -> Vec<Vec
 pub enum WindowOutput {
     /// A fired window `[start, start + window)` (ms) with the sum and
     /// number of the values it included; emitted at `start + window - 1`.
-    Window { start: u64, sum: u64, count: u64 },
+    Window {
+        /// The window's first millisecond of event time.
+        start: u64,
+        /// The sum of the values it included.
+        sum: u64,
+        /// How many values it included.
+        count: u64,
+    },
     /// How many of the key's records were dropped as late; emitted once,
     /// at end of input.
-    Dropped { count: u64 },
+    Dropped {
+        /// The records dropped.
+        count: u64,
+    },
 }
 
 /// One open window's running aggregate.
