@@ -136,6 +136,10 @@ pub trait Job: Send + Sync + fmt::Debug + 'static {
     }
 }
 
+/// This file as the compiler names it: the adapter's checks of what a
+/// job returns are the job's side of a panic's blame.
+pub(crate) const SOURCE: &str = file!();
+
 /// Only the lost outputs among `findings`: what an at-least-once run must
 /// not have (copies, and values that copies shifted, are allowed).
 pub(crate) fn missing_only(findings: Vec<Finding>) -> Vec<Finding> {
@@ -178,10 +182,22 @@ impl<J: Job> JobModel for Model<J> {
         self.job.graph()
     }
 
+    /// Panics (a `job-panic`: this file is the job's side, [`SOURCE`])
+    /// when the input does not have one `Vec` per partition.
     fn job(&self, config: &JobConfig, seed: u64) -> flinch_engine::graph::Job {
+        let input = self.job.input(&config.workload, seed);
+        let partitions = config.workload.partitions;
+        assert!(
+            input.len() == partitions as usize,
+            "Job::input of job {} returned {} partition{}, but the workload has {partitions} \
+             (`[workload] partitions`): it must return one Vec per partition",
+            self.job.name(),
+            input.len(),
+            if input.len() == 1 { "" } else { "s" }
+        );
         flinch_engine::graph::Job {
             graph: self.job.graph(),
-            input: Rc::new(self.job.input(&config.workload, seed)),
+            input: Rc::new(input),
             watermarks: self.job.watermarks(),
         }
     }

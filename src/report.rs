@@ -11,7 +11,7 @@ use flinch_harness::fault::Fault;
 use flinch_harness::plan::fault_line;
 use flinch_harness::seed::{SeedReport, Stopped};
 use flinch_harness::shrink::ShrinkReport;
-use flinch_harness::violation::{Cause, Tally, Violation, ENGINE_PANIC};
+use flinch_harness::violation::{Cause, Tally, Violation, ENGINE_PANIC, JOB_PANIC};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -138,6 +138,9 @@ impl SeedSummary {
 pub enum FailureKind {
     /// A host panicked in the engine's code: a found engine bug.
     EnginePanic,
+    /// The job's own code panicked (an operator, or its graph, input or
+    /// model): a bug of the job under test.
+    JobPanic,
     /// turmoil or flinch broke (a panic of theirs, a panic outside the
     /// hosts, a host's error): the seed has no verdict to trust.
     InternalError,
@@ -159,6 +162,7 @@ impl FailureKind {
     pub fn of(violations: &[Violation]) -> FailureKind {
         match violations.first().map(|v| (v.cause(), v.kind)) {
             Some((Cause::Internal, ENGINE_PANIC)) => FailureKind::EnginePanic,
+            Some((Cause::Internal, JOB_PANIC)) => FailureKind::JobPanic,
             Some((Cause::Internal, _)) => FailureKind::InternalError,
             Some((Cause::State, _)) => FailureKind::State,
             Some((Cause::Record, _)) => FailureKind::Records,
@@ -178,6 +182,10 @@ impl FailureKind {
                 "internal error: turmoil or flinch broke, not the job under test, so this seed \
                  has no verdict to trust",
             ),
+            FailureKind::JobPanic => Some(
+                "job panic: the job's own code (an operator, or its graph, input or model) \
+                 panicked, a bug in the job under test (the violation says where)",
+            ),
             _ => None,
         }
     }
@@ -187,6 +195,7 @@ impl FailureKind {
     pub(crate) fn tag(self) -> Option<&'static str> {
         match self {
             FailureKind::EnginePanic => Some("engine panic"),
+            FailureKind::JobPanic => Some("job panic"),
             FailureKind::InternalError => Some("internal error"),
             FailureKind::TimedOut => Some("timed out"),
             _ => None,
@@ -247,7 +256,16 @@ impl FailureReport<'_> {
                 self.all_violations
             );
         }
-        if let Some(shrunk) = self.shrunk {
+        if let Some(shrunk) = self.shrunk.filter(|s| s.plan.is_empty()) {
+            let _ = writeln!(
+                s,
+                "shrunk plan: no fault is needed, the seed fails without any ({} runs): the job \
+                 or its model is wrong even when nothing goes wrong",
+                shrunk.runs
+            );
+            let _ = writeln!(s, "{}", self.shrunk_next);
+        }
+        if let Some(shrunk) = self.shrunk.filter(|s| !s.plan.is_empty()) {
             let _ = writeln!(
                 s,
                 "shrunk plan: {} of {} fault{} still fail{} ({} runs{}):",
@@ -289,5 +307,18 @@ pub(crate) fn plural(n: usize) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+/// `s` as one word of a POSIX shell command: as it is when it has only
+/// characters no shell treats specially, else in single quotes.
+pub(crate) fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
     }
 }

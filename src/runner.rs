@@ -2,7 +2,7 @@
 //! from a `#[test]` (docs/api.md).
 
 use crate::job::{Job, Model};
-use crate::report::{FailureReport, SeedSummary, ShrunkPlan};
+use crate::report::{shell_quote, FailureReport, SeedSummary, ShrunkPlan};
 use crate::scenario::Scenario as Built;
 use crate::Record;
 use flinch_harness::job::ScenarioJob;
@@ -137,7 +137,8 @@ impl Test {
     ///
     /// # Panics
     /// If `job`'s name is not 1 to 32 characters of `a-z`, `0-9` and `-`
-    /// starting with a letter.
+    /// starting with a letter (at the caller).
+    #[track_caller]
     pub fn new(job: impl Job) -> Test {
         let name = job.name();
         assert!(
@@ -225,7 +226,7 @@ impl Test {
             }
             (None, Source::Built(built)) => built
                 .resolve(Some(&self.job))
-                .map_err(|e| format!("{e}\nthe scenario, as built:\n{}", built.to_toml())),
+                .map_err(|e| format!("{e}\nthe scenario, as built:\n{}", built.unchecked_toml())),
         };
         let scenario =
             loaded.map_err(|e| self.failure(None, format!("the scenario does not load: {e}")))?;
@@ -238,6 +239,13 @@ impl Test {
             }
             Err(_) => self.seeds.clone().unwrap_or(scenario.seeds.clone()),
         };
+        if seeds.is_empty() {
+            let message = format!(
+                "no seed to run: the seed range {}..{} is empty",
+                seeds.start, seeds.end
+            );
+            return Err(self.failure(None, message));
+        }
         let mut passed = 0;
         for seed in seeds.clone() {
             let report = run_seed(&scenario, seed);
@@ -407,7 +415,10 @@ fn write_plan(file: &std::path::Path, text: &str) -> std::io::Result<()> {
 /// --include-ignored` (`--include-ignored`: the test may be `#[ignore]`d,
 /// as a test that fails on purpose is).
 fn replay_command(test: &str, seed: u64, plan: Option<&std::path::Path>) -> String {
-    let plan = plan.map_or(String::new(), |p| format!("{PLAN_VAR}={} ", p.display()));
+    let plan = plan.map_or(String::new(), |p| {
+        format!("{PLAN_VAR}={} ", shell_quote(&p.to_string_lossy()))
+    });
+    let test = shell_quote(test);
     format!("{SEED_VAR}={seed} {plan}cargo test {test} -- --exact --include-ignored")
 }
 
@@ -491,8 +502,10 @@ pub struct Failure {
     /// plan and where it was written, the trace's last lines), or why
     /// nothing ran.
     pub report: String,
-    /// Every violation the checkers reported for the seed, one line each,
-    /// root cause first (the report shows the first ten).
+    /// The violations the checkers reported for the seed, one line each,
+    /// root cause first (the report shows the first ten). A checker lists
+    /// at most 20 of a kind, then one line counting the rest (`... and 80
+    /// more inconsistent-cut violations`).
     pub violations: Vec<String>,
     /// Where the shrunk plan was written, as a scenario file.
     pub plan_file: Option<PathBuf>,
@@ -512,3 +525,22 @@ impl fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_replay_command_quotes_what_the_shell_would_split() {
+        assert_eq!(
+            replay_command("tests::my_test", 17, Some(Path::new("target/flinch/a.toml"))),
+            "FLINCH_SEED=17 FLINCH_PLAN=target/flinch/a.toml cargo test tests::my_test -- --exact \
+             --include-ignored"
+        );
+        assert_eq!(
+            replay_command("a b", 3, Some(Path::new("my target/x.toml"))),
+            "FLINCH_SEED=3 FLINCH_PLAN='my target/x.toml' cargo test 'a b' -- --exact \
+             --include-ignored"
+        );
+    }
+}

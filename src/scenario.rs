@@ -9,7 +9,7 @@
 //! for the rest (restart strategies, the nemesis, disk capacities per
 //! host, `sometimes`), write a scenario file (README, "Scenarios").
 
-use flinch_harness::budget::default_max_sim_time;
+use flinch_harness::budget::{default_max_sim_time, MAX_SIM_TIME};
 use flinch_harness::fault::{Edge, EventTrigger, FaultKind, FaultTrigger, Trigger};
 use flinch_harness::job::ScenarioJob;
 use flinch_harness::plan::{duration, render};
@@ -151,16 +151,18 @@ impl Scenario {
     /// If a field is out of its bounds, the file is still written and
     /// reading it fails naming that field.
     pub fn to_toml(&self) -> String {
-        let job = ScenarioJob::keyed_count();
-        match (self.resolve(Some(&job)), self.assemble(&job)) {
-            (Ok(scenario), _) => render_without_job(&scenario),
-            (Err(error), Ok(assembled)) => {
-                format!(
-                    "# does not load: {error}\n{}",
-                    render_without_job(&assembled)
-                )
-            }
-            (Err(error), Err(_)) => format!("# does not load: {error}\n{}", self.head()),
+        match self.resolve(None) {
+            Ok(scenario) => render_without_job(&scenario),
+            Err(error) => format!("# does not load: {error}\n{}", self.unchecked_toml()),
+        }
+    }
+
+    /// The file as far as it can be written without checking its fields:
+    /// every field when the top-level ones read back, else those alone.
+    pub(crate) fn unchecked_toml(&self) -> String {
+        match self.assemble(&ScenarioJob::keyed_count()) {
+            Ok(assembled) => render_without_job(&assembled),
+            Err(_) => self.head(),
         }
     }
 
@@ -186,6 +188,9 @@ impl Scenario {
             self.parallelism
         );
         if let Some(records) = self.records {
+            // TOML integers are i64: a larger count reads back as the
+            // largest, which the bound on records then refuses.
+            let records = records.min(i64::MAX as u64);
             s += &format!("\n[workload]\nrecords = {records}\n");
         }
         if self.checkpoint_interval.is_some() || self.at_least_once {
@@ -226,12 +231,15 @@ impl Scenario {
             parse_choosing(&self.head(), &self.label(), JobChoice::Instead(job.clone()))
                 .map_err(without_line)?;
         scenario.faults.clone_from(&self.faults);
+        // At most the bound, so a fault too late to fit is refused at its
+        // own field, not at a `max_sim_time` the user never wrote.
         scenario.max_sim_time = default_max_sim_time(
             &scenario.config,
             scenario.liveness_bound,
             &scenario.faults,
             None,
-        );
+        )
+        .min(MAX_SIM_TIME);
         scenario.job = job.clone();
         Ok(scenario)
     }

@@ -4,9 +4,12 @@
 //! [`Test::scenario`](crate::Test::scenario) and
 //! [`Test::no_shrink`](crate::Test::no_shrink), and proptest shrinks a
 //! failing plan toward fewer, earlier and shorter faults and prints it as
-//! a scenario file. Its failure persistence (by default a file under
-//! `proptest-regressions/` beside the test's source) records the failing
-//! case, and the next `cargo test` runs it first.
+//! a scenario file. With [`regressions`] as its failure persistence,
+//! proptest records a failing case in `proptest-regressions/<name>.txt`
+//! of your crate, and the next `cargo test` runs it first (commit the
+//! file). proptest's default does not find `proptest-regressions/` for a
+//! test under `tests/`: it writes `tests/<file>.proptest-regressions`
+//! beside the test and warns that it found no `lib.rs`.
 //!
 //! Add proptest to your `[dev-dependencies]` (`proptest = "1"`, the major
 //! version flinch uses) for the `proptest!` macro.
@@ -36,7 +39,11 @@
 //! use proptest::prelude::*;
 //!
 //! proptest! {
-//!     #![proptest_config(ProptestConfig { cases: 4, ..ProptestConfig::default() })]
+//!     #![proptest_config(ProptestConfig {
+//!         cases: 4,
+//!         failure_persistence: strategy::regressions("forward"),
+//!         ..ProptestConfig::default()
+//!     })]
 //!     // (`#[test]` goes here in a test file)
 //!     fn forward_survives_generated_faults(
 //!         scenario in strategy::survivable(Scenario::new("generated").records(500), 3)
@@ -52,7 +59,31 @@ use flinch_engine::workload::earliest_end_of_input;
 use flinch_harness::scenario::host_names;
 use flinch_harness::strategy::{fault_plan, survivable_fault, SEEDS};
 use proptest::prelude::*;
+use proptest::test_runner::{FailurePersistence, FileFailurePersistence};
 use std::time::Duration;
+
+/// proptest's failure persistence for a property over your job: failing
+/// cases go to `proptest-regressions/<name>.txt`, relative to where cargo
+/// runs the test (your package's root), created if missing. Give each
+/// test file its own `name` (1 to 64 characters of `a-z`, `A-Z`, `0-9`,
+/// `-` and `_`).
+///
+/// # Panics
+/// If `name` is not such a name (it becomes a file name).
+#[track_caller]
+pub fn regressions(name: &str) -> Option<Box<dyn FailurePersistence>> {
+    assert!(
+        (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "flinch::strategy::regressions: {name:?} must be 1 to 64 characters of a-z, A-Z, 0-9, - \
+         and _"
+    );
+    // proptest keeps the path for the process's life; one leak per test.
+    let path: &'static str = Box::leak(format!("proptest-regressions/{name}.txt").into_boxed_str());
+    Some(Box::new(FileFailurePersistence::Direct(path)))
+}
 
 /// The most faults [`survivable`] adds to one scenario.
 pub const MAX_FAULTS: usize = 16;

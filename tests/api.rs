@@ -363,7 +363,7 @@ fn a_scenario_built_in_code_runs_and_its_bad_fields_are_named() {
     let text = failure.to_string();
     assert!(
         text.contains("\"bad\" (built in code): field `fault[0].host`: unknown host")
-            && text.contains("the scenario, as built:\n# does not load:")
+            && text.contains("the scenario, as built:\nname = \"bad\"")
             && text.contains("host = \"taskmanager-9\""),
         "{text}"
     );
@@ -415,4 +415,142 @@ fn a_property_over_generated_fault_plans_finds_the_forgetful_count() {
     let persisted = std::fs::read_to_string(&file).expect("the failing case was persisted");
     assert!(persisted.contains("cc "), "{persisted}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A job for the tests of a job's own mistakes: forwards each record,
+/// with the input and the operator the test gives.
+#[derive(Debug)]
+struct Faulty {
+    /// `Job::input` returns this many partitions (the workload's: 2).
+    partitions: usize,
+    /// The operator panics at this record of key 3 (0: never).
+    panic_at: u64,
+}
+
+struct Forward {
+    panic_at: u64,
+}
+
+impl Operator for Forward {
+    type Key = u32;
+    type In = ();
+    type OutKey = u32;
+    type Out = ();
+    type State = u64;
+
+    fn process(&mut self, key: &u32, _: (), seen: &mut u64, ctx: &mut Context<'_, u32, ()>) {
+        *seen += 1;
+        if *key == 3 && *seen == self.panic_at {
+            panic!("key 3 saw its record {}", self.panic_at);
+        }
+        ctx.emit(*key, ());
+    }
+}
+
+impl Job for Faulty {
+    fn name(&self) -> &'static str {
+        "faulty"
+    }
+
+    fn graph(&self) -> JobGraph {
+        let panic_at = self.panic_at;
+        JobGraph::source("source")
+            .and_then(|s| s.key_by("forward", move || Forward { panic_at }))
+            .expect("valid names")
+            .build()
+    }
+
+    fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
+        let mut input = flinch::workload_records(workload, seed);
+        input.resize(self.partitions, Vec::new());
+        input
+    }
+
+    fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
+        let expected = flinch::multiset(input.iter().flatten());
+        flinch::check_multiset(expected, output, |k, _| format!("key {k:?}"))
+    }
+}
+
+/// A panic in the user's operator, or an input of the wrong shape, is the
+/// job's bug (`job-panic`, naming the line), never flinch's.
+#[test]
+fn the_jobs_own_mistakes_are_blamed_on_the_job() {
+    let failure = Test::new(Faulty {
+        partitions: 2,
+        panic_at: 30,
+    })
+    .seeds(0..1)
+    .try_run()
+    .expect_err("the operator panics");
+    let text = failure.to_string();
+    assert!(
+        text.contains("job panic: the job's own code")
+            && text.contains(
+                "[expected-outcome] job-panic: the job's own code panicked at tests/api.rs:"
+            )
+            && text.contains("while the hosts ran: key 3 saw its record 30"),
+        "{text}"
+    );
+    let failure = Test::new(Faulty {
+        partitions: 3,
+        panic_at: 0,
+    })
+    .seeds(0..1)
+    .try_run()
+    .expect_err("three partitions for a workload of two");
+    let text = failure.to_string();
+    assert!(
+        text.contains("[expected-outcome] job-panic:")
+            && text
+                .contains("Job::input of job faulty returned 3 partitions, but the workload has 2"),
+        "{text}"
+    );
+}
+
+/// What a test is given wrong fails it with a message naming it.
+#[test]
+fn bad_seeds_and_scenario_fields_fail_the_test_naming_them() {
+    use flinch::{Fault, Scenario};
+    use std::time::Duration;
+    let ms = Duration::from_millis;
+    let no_seeds = Test::new(job::<Counted>())
+        .seeds(5..5)
+        .try_run()
+        .expect_err("no seeds");
+    assert!(
+        no_seeds
+            .to_string()
+            .contains("no seed to run: the seed range 5..5 is empty"),
+        "{no_seeds}"
+    );
+    let nan =
+        Scenario::new("nan").fault(Fault::message_loss("taskmanager-1", "*", f64::NAN, ms(100)));
+    let failure = Test::new(job::<Counted>())
+        .scenario(nan)
+        .try_run()
+        .expect_err("a NaN rate");
+    assert!(
+        failure.to_string().contains("field `fault[0].rate`"),
+        "{failure}"
+    );
+    let late = Scenario::new("late")
+        .fault(Fault::crash("taskmanager-1").at(Duration::from_secs(u64::MAX)));
+    let failure = Test::new(job::<Counted>())
+        .scenario(late)
+        .try_run()
+        .expect_err("a fault at the end of time");
+    assert!(
+        failure.to_string().contains("field `fault[0].at`"),
+        "{failure}"
+    );
+    let huge = Scenario::new("huge").records(u64::MAX);
+    let failure = Test::new(job::<Counted>())
+        .scenario(huge)
+        .try_run()
+        .expect_err("too many records");
+    assert!(
+        failure.to_string().contains("field `workload.records`"),
+        "{failure}"
+    );
 }

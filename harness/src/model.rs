@@ -94,6 +94,11 @@ pub fn check_multiset_at_least_once(
     compare(expected, count(output), describe, true)
 }
 
+/// `1 time`, `0 times`, `3 times`.
+fn times(n: u64) -> String {
+    format!("{n} time{}", if n == 1 { "" } else { "s" })
+}
+
 fn compare(
     expected: Multiset,
     mut found: Multiset,
@@ -105,7 +110,10 @@ fn compare(
         let got = found.remove(&(key.clone(), value.clone())).unwrap_or(0);
         let what = describe(&key, &value);
         let kind = if got < want.min(if at_least_once { 1 } else { want }) {
-            let message = format!("missing: {what} was committed {got} times, expected {want}");
+            let message = format!(
+                "missing: {what} was committed {}, expected {want}",
+                times(got)
+            );
             Some((
                 FindingKind::Missing {
                     expected: want,
@@ -114,7 +122,10 @@ fn compare(
                 message,
             ))
         } else if got > want && !at_least_once {
-            let message = format!("duplicated: {what} was committed {got} times, expected {want}");
+            let message = format!(
+                "duplicated: {what} was committed {}, expected {want}",
+                times(got)
+            );
             Some((
                 FindingKind::Duplicated {
                     expected: want,

@@ -19,6 +19,12 @@
 //!   standard library (reached from host code: std reports some panics at
 //!   its own line, e.g. `capacity overflow`; an arithmetic overflow or an
 //!   index out of bounds already names the engine's line).
+//! - **job panic** ([`JOB_PANIC`]): the panic came while the world was
+//!   built, the hosts ran, the output was read or the run was checked, at a
+//!   line of the job's own code: a file
+//!   that is not the engine's, the harness's, the standard library's, or a
+//!   dependency's (cargo's registry or git checkouts, `vendor/`). A user's
+//!   operator or model, or a built-in job's (`src/jobs/`).
 //! - **internal error** ([`INTERNAL_ERROR`]): every other panic: one in
 //!   turmoil, tokio, the harness or another crate (turmoil's `server socket
 //!   buffer full`), and any panic outside the hosts (building the world,
@@ -28,12 +34,12 @@
 //! its runtime) is recorded too, and [`catch`] reports it: a run ends at
 //! its first panic, whether or not it unwound.
 
-use crate::violation::{Checker, Violation, ENGINE_PANIC, INTERNAL_ERROR};
+use crate::violation::{Checker, Violation, ENGINE_PANIC, INTERNAL_ERROR, JOB_PANIC};
 use std::any::Any;
 use std::cell::RefCell;
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe, PanicHookInfo};
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 /// What the thread was doing when it panicked.
@@ -107,17 +113,74 @@ pub struct Panic {
 pub enum Blame {
     /// A found bug of the engine: [`ENGINE_PANIC`].
     Engine,
+    /// A found bug of the job under test (its operators or its model):
+    /// [`JOB_PANIC`].
+    Job,
     /// A limit or bug of turmoil or flinch: [`INTERNAL_ERROR`].
     Internal,
 }
 
 /// Whose bug a panic in `phase` at `file` is: the engine's when a host was
-/// running and the file is the engine's or the standard library's.
+/// running and the file is the engine's or the standard library's; the
+/// job's when the file is the job's own ([`in_job`]) and the panic came
+/// from building the world (the job's graph and input), the hosts, reading
+/// the output or checking the run (its model).
 pub fn blame(phase: Phase, file: Option<&str>) -> Blame {
     match (phase, file) {
         (Phase::Hosts, Some(file)) if in_engine(file) || in_std(file) => Blame::Engine,
+        (Phase::Build | Phase::Hosts | Phase::Output | Phase::Check, Some(file))
+            if in_job(file) =>
+        {
+            Blame::Job
+        }
         _ => Blame::Internal,
     }
+}
+
+/// The job's own code: not the engine's, the harness's, the standard
+/// library's, a dependency's, nor the rest of flinch's ([`claim_sources`]).
+fn in_job(file: &str) -> bool {
+    !in_engine(file)
+        && !in_harness(file)
+        && !in_std(file)
+        && !in_dependency(file)
+        && !in_claimed(file)
+}
+
+/// flinch's own sources beyond the engine and the harness, and the parts
+/// of them that are job code; see [`claim_sources`].
+static CLAIMED: OnceLock<(&'static str, Vec<&'static str>)> = OnceLock::new();
+
+/// Tell [`blame`] that files under `dir` (named as the compiler names
+/// them, like [`flinch_engine::source_dir`]) are flinch's, not the job's,
+/// except those starting with one of `job_code`: the `flinch` crate claims
+/// its `src/`, and gives the built-in jobs (`src/jobs/`) and the checks of
+/// what a user's job returns (`src/job.rs`) to the job, when it installs
+/// its jobs. The first claim stays.
+pub fn claim_sources(dir: &'static str, job_code: Vec<&'static str>) {
+    let _ = CLAIMED.set((dir, job_code));
+}
+
+fn in_claimed(file: &str) -> bool {
+    CLAIMED.get().is_some_and(|(dir, job_code)| {
+        file.starts_with(dir) && !job_code.iter().any(|code| file.starts_with(code))
+    })
+}
+
+/// This crate's sources, named as the compiler names them (as
+/// [`flinch_engine::source_dir`]).
+fn in_harness(file: &str) -> bool {
+    let lib = file!();
+    file.starts_with(lib.strip_suffix("panics.rs").unwrap_or(lib))
+}
+
+/// A crate from cargo's registry or a git checkout, or a vendored one
+/// (flinch's patched turmoil).
+fn in_dependency(file: &str) -> bool {
+    let file = file.replace('\\', "/");
+    ["/registry/src/", "/git/checkouts/", "vendor/"]
+        .iter()
+        .any(|dir| file.contains(dir))
 }
 
 fn in_engine(file: &str) -> bool {
@@ -168,11 +231,13 @@ impl Panic {
         blame(self.phase, self.location.as_ref().map(|l| l.file.as_str()))
     }
 
-    /// The violation a run that panicked fails with: `engine-panic` or
-    /// `internal-error`, with the panic's place, time and message.
+    /// The violation a run that panicked fails with: `engine-panic`,
+    /// `job-panic` or `internal-error`, with the panic's place, time and
+    /// message.
     pub fn violation(&self) -> Violation {
         let kind = match self.blame() {
             Blame::Engine => ENGINE_PANIC,
+            Blame::Job => JOB_PANIC,
             Blame::Internal => INTERNAL_ERROR,
         };
         Violation::new(Checker::ExpectedOutcome, kind, self.to_string())
@@ -199,6 +264,12 @@ impl fmt::Display for Panic {
                     self.message
                 )
             }
+            (Blame::Job, phase) => write!(
+                f,
+                "the job's own code panicked at {place} {at}, {}: {}",
+                phase.doing(),
+                self.message
+            ),
             (Blame::Internal, phase) => write!(
                 f,
                 "panic in {place} {at}, {}: {}",
@@ -351,7 +422,10 @@ mod tests {
             (Phase::Hosts, Some(TOKIO), Internal),
             (Phase::Hosts, Some(HARNESS), Internal),
             (Phase::Hosts, Some(POSTCARD), Internal),
-            (Phase::Hosts, Some("src/cli/run.rs"), Internal),
+            (Phase::Hosts, Some("vendor/turmoil/src/host.rs"), Internal),
+            (Phase::Hosts, Some("src/lib.rs"), Job),
+            (Phase::Hosts, Some("/home/me/my-job/src/operators.rs"), Job),
+            (Phase::Check, Some("tests/model.rs"), Job),
             (Phase::Hosts, None, Internal),
         ];
         for (phase, file, expected) in cases {
@@ -360,7 +434,7 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_outside_the_hosts_is_internal_wherever_it_is() {
+    fn a_panic_outside_the_hosts_is_internal_unless_the_jobs_model_panicked() {
         for phase in [
             Phase::Build,
             Phase::Faults,
@@ -375,6 +449,9 @@ mod tests {
                     "{phase:?} {file}"
                 );
             }
+        }
+        for phase in [Phase::Faults, Phase::Harness] {
+            assert_eq!(blame(phase, Some("src/lib.rs")), Blame::Internal);
         }
     }
 
@@ -411,6 +488,15 @@ mod tests {
                 INTERNAL_ERROR,
                 "panic in turmoil-0.7.2/src/host.rs:509:25 at 50.502 s of simulated time, while \
                  the hosts ran: server socket buffer full"
+            )
+        );
+        let job = panic_at("src/lib.rs", Phase::Hosts, "boom").violation();
+        assert_eq!(
+            (job.kind, job.message.as_str()),
+            (
+                JOB_PANIC,
+                "the job's own code panicked at src/lib.rs:509:25 at 50.502 s of simulated time, \
+                 while the hosts ran: boom"
             )
         );
         let checker = panic_at(HARNESS, Phase::Check, "no such key").violation();

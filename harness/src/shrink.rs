@@ -444,19 +444,29 @@ pub fn pin_orphans(plan: &[Fault], pins: &[(Trigger, Duration)]) -> Vec<Fault> {
 /// and a name and description that say where it came from.
 pub fn shrunk_scenario(scenario: &Scenario, shrink: &ShrinkReport) -> Scenario {
     let seed = shrink.seed;
-    let failure: Vec<String> = shrink
+    let name = |(checker, kind): &(Checker, &str)| format!("[{}] {kind}", checker.name());
+    // A plan is kept when it fails with any of the original failure's
+    // kinds ([`same_failure`]): say which it keeps, and which it lost.
+    let (kept, lost): (Vec<_>, Vec<_>) = shrink
         .signature
         .iter()
-        .map(|(checker, kind)| format!("[{}] {kind}", checker.name()))
-        .collect();
-    let origin = format!(
+        .partition(|sig| (shrink.report.violations.iter()).any(|v| (v.checker, v.kind) == **sig));
+    let kept: Vec<String> = kept.into_iter().map(name).collect();
+    let lost: Vec<String> = lost.into_iter().map(name).collect();
+    let mut origin = format!(
         "Shrunk from scenario {} seed {seed}: {} of its {} faults, the smallest plan found that \
          still fails with {}.",
         scenario.name,
         shrink.shrunk.plan.len(),
         shrink.original.len(),
-        failure.join(", "),
+        kept.join(", "),
     );
+    if !lost.is_empty() {
+        origin += &format!(
+            " The original plan also failed with {}, which this one does not.",
+            lost.join(", ")
+        );
+    }
     let description = format!("{}\n\n{}", wrap(&origin, 98), scenario.description);
     Scenario {
         name: format!("{}-seed-{seed}-shrunk", scenario.name),

@@ -128,8 +128,15 @@ pub const ENGINE_PANIC: &str = "engine-panic";
 /// any panic outside the hosts, or a host's error or a step turmoil
 /// refused. The run has no verdict to trust.
 pub const INTERNAL_ERROR: &str = "internal-error";
+/// The kind of the violation for a run in which the job's own code
+/// panicked: one of its operators while the hosts ran, or its model while
+/// the run was checked (a file that is neither the engine's, the
+/// harness's, the standard library's nor a dependency's): a bug of the job
+/// under test, `[expected-outcome] job-panic: src/lib.rs:44:37 at 0.238 s
+/// of simulated time, while the hosts ran: <message>`.
+pub const JOB_PANIC: &str = "job-panic";
 /// Kinds of [`Cause::Internal`].
-const INTERNAL_KINDS: [&str; 2] = [ENGINE_PANIC, INTERNAL_ERROR];
+const INTERNAL_KINDS: [&str; 3] = [ENGINE_PANIC, JOB_PANIC, INTERNAL_ERROR];
 /// The job-level verdicts that come first among [`Cause::Job`]: whether
 /// and how the job ended.
 const JOB_VERDICT_KINDS: [&str; 4] = [
@@ -148,7 +155,8 @@ const JOB_VERDICT_KINDS: [&str; 4] = [
 #[serde(rename_all = "kebab-case")]
 pub enum Cause {
     /// The simulation itself broke: a host panicked in the engine's code
-    /// ([`ENGINE_PANIC`]), or turmoil or flinch broke ([`INTERNAL_ERROR`]).
+    /// ([`ENGINE_PANIC`]), the job's own code panicked ([`JOB_PANIC`]), or
+    /// turmoil or flinch broke ([`INTERNAL_ERROR`]).
     Internal,
     /// The job as a whole: how it ended (`not-finished`, `job-failed`,
     /// `job-did-not-fail`, `wrong-failure-reason`, first), then liveness,

@@ -176,7 +176,12 @@ pub fn simulate_plan_until(
     faults: &[Fault],
     stop: &dyn Fn() -> bool,
 ) -> Result<RunOutcome, SimError> {
-    let job = scenario.job.model.job(&scenario.config, seed);
+    // The job's graph and input are the job's code: a panic there is
+    // placed and blamed like any other.
+    let job = panics::catch(Phase::Build, Duration::ZERO, || {
+        scenario.job.model.job(&scenario.config, seed)
+    })
+    .map_err(|panic| broken(Breakage::Panic(panic), Duration::ZERO, Vec::new()))?;
     let mut raw = simulate_job(scenario, seed, faults, job, stop)?;
     // The hosts are gone: the log is no longer shared, so no copy is made.
     let job_input =

@@ -19,7 +19,7 @@ mod seeds;
 mod selfcheck;
 mod shrink;
 
-use crate::report::FailureKind;
+use crate::report::{shell_quote, FailureKind};
 use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use flinch_harness::scenario::{self, Scenario};
@@ -166,17 +166,6 @@ pub fn shrink_command(scenario_arg: &str, job: Option<&str>, seed: u64) -> Strin
 /// ` --job <value>`, quoted, or nothing.
 fn job_flag(job: Option<&str>) -> String {
     job.map_or(String::new(), |j| format!(" --job {}", shell_quote(j)))
-}
-
-fn shell_quote(s: &str) -> String {
-    let plain = !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c));
-    if plain {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', r"'\''"))
-    }
 }
 
 #[cfg(test)]

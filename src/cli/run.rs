@@ -228,6 +228,7 @@ impl FailureKind {
             FailureKind::InternalError => EXIT_INTERNAL_ERROR,
             FailureKind::EnginePanic => EXIT_ENGINE_PANIC,
             FailureKind::TimedOut
+            | FailureKind::JobPanic
             | FailureKind::Job
             | FailureKind::State
             | FailureKind::Records => EXIT_FAILED,

@@ -23,8 +23,15 @@ pub fn registry() -> JobRegistry {
 }
 
 /// Make [`registry`] the process's registry (`flinch_harness::job::install`);
-/// `false` if another was installed first.
+/// `false` if another was installed first. Also tells the harness which
+/// panics are flinch's own (its `src/`) and which the built-in jobs'
+/// (`src/jobs/`).
 pub fn install() -> bool {
+    // flinch's sources are not the job's, except the built-in jobs' and
+    // the checks of what a job returns.
+    let jobs = file!().strip_suffix("registry.rs").unwrap_or(file!());
+    let src = jobs.strip_suffix("jobs/").unwrap_or(jobs);
+    flinch_harness::panics::claim_sources(src, vec![jobs, crate::job::SOURCE]);
     flinch_harness::job::install(registry())
 }
 
