@@ -219,6 +219,8 @@ pub(crate) struct FailureReport<'a> {
     pub shrink_further: &'a str,
     /// Where the violations not shown are.
     pub all_violations: &'a str,
+    /// Where the plan was written when it was not shrunk.
+    pub unshrunk_plan: Option<&'a str>,
 }
 
 impl FailureReport<'_> {
@@ -284,6 +286,9 @@ impl FailureReport<'_> {
                 let _ = writeln!(s, "  {}", fault_line(fault));
             }
             let _ = writeln!(s, "{}", self.shrunk_next);
+        }
+        if let (None, Some(line)) = (self.shrunk, self.unshrunk_plan) {
+            let _ = writeln!(s, "{line}");
         }
         if first.trace_tail.is_empty() {
             let _ = writeln!(s, "trace: (empty)");

@@ -345,12 +345,13 @@ impl Test {
                 }
             }
         };
-        if let (None, Some(file), false) = (&shrunk_plan, &file, replaying) {
-            notes += &format!(
-                "plan: {}  (the scenario as it ran, as a file; {PLAN_VAR} runs it)\n",
+        let unshrunk_plan = match (&shrunk_plan, &file, replaying) {
+            (None, Some(file), false) => Some(format!(
+                "plan: {}  (the scenario as it ran, as a file; {PLAN_VAR} runs it)",
                 file.display()
-            );
-        }
+            )),
+            _ => None,
+        };
         let replay = replay_command(&self.test_name(), seed, file.as_deref());
         let shrunk_next = match &file {
             Some(file) => format!(
@@ -367,6 +368,7 @@ impl Test {
             shrunk_next: &shrunk_next,
             shrink_further: "a test whose `.scenario(..)` is the plan file",
             all_violations: "Failure::violations, from Test::try_run",
+            unshrunk_plan: unshrunk_plan.as_deref(),
         }
         .render(&mut text);
         text += &notes;

@@ -606,6 +606,7 @@ impl RunSummary {
             shrunk_next: &shrunk_next,
             shrink_further: "`flinch shrink`",
             all_violations: "--json and flinch replay",
+            unshrunk_plan: None,
         }
         .render(&mut s);
         s
