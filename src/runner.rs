@@ -535,7 +535,11 @@ mod tests {
     #[test]
     fn the_replay_command_quotes_what_the_shell_would_split() {
         assert_eq!(
-            replay_command("tests::my_test", 17, Some(Path::new("target/flinch/a.toml"))),
+            replay_command(
+                "tests::my_test",
+                17,
+                Some(Path::new("target/flinch/a.toml"))
+            ),
             "FLINCH_SEED=17 FLINCH_PLAN=target/flinch/a.toml cargo test tests::my_test -- --exact \
              --include-ignored"
         );
