@@ -786,3 +786,66 @@ fn check_validates_without_running_and_suggests_the_name_meant() {
         assert!(stderr.trim_end().ends_with(hint), "{body}: {stderr}");
     }
 }
+
+/// `flinch bench --quick --json`: every field of the README's table, with
+/// the machine and the commit (the figures are timings: only their shape
+/// and sign are checked, never their size).
+#[test]
+fn bench_prints_every_field_of_its_contract() {
+    let (code, stdout, stderr) = flinch(&["bench", "--quick", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let bench: Value = serde_json::from_str(&stdout).expect("one JSON object");
+    assert_eq!(
+        keys(&bench),
+        [
+            "checkpoint_overhead",
+            "commit",
+            "machine",
+            "nemesis_mixed",
+            "parallel_speedup",
+            "repetitions",
+            "seeds",
+            "taskmanager_crash",
+            "taskmanager_crash_all_cores",
+            "wall_seconds",
+            "workloads"
+        ]
+    );
+    assert_eq!(keys(&bench["machine"]), ["cores", "cpu"]);
+    assert!(bench["machine"]["cores"].as_u64().is_some_and(|n| n >= 1));
+    assert!(!bench["commit"].as_str().expect("a string").is_empty());
+    for rate in [
+        "taskmanager_crash",
+        "taskmanager_crash_all_cores",
+        "nemesis_mixed",
+    ] {
+        assert_eq!(
+            keys(&bench[rate]),
+            ["seeds_per_second", "sim_seconds_per_wall_second", "threads"],
+            "{rate}"
+        );
+        assert!(bench[rate]["seeds_per_second"]
+            .as_f64()
+            .is_some_and(|r| r > 0.0));
+    }
+    let workloads = bench["workloads"].as_array().expect("an array");
+    assert_eq!(workloads.len(), 4);
+    for w in workloads {
+        assert_eq!(
+            keys(w),
+            [
+                "batch",
+                "checkpoint_interval_ms",
+                "faults",
+                "name",
+                "parallelism",
+                "rate",
+                "records",
+                "scenario",
+                "taskmanagers"
+            ]
+        );
+        assert_eq!(w["records"], 10_000);
+    }
+    assert!(stderr.is_empty(), "--json prints no progress: {stderr}");
+}

@@ -9,6 +9,7 @@
 //! docs, so that the binary and [`crate::Test`] share the failure report
 //! (`crate::report`); it is not a public API.
 
+mod bench;
 mod check;
 mod exec;
 mod interrupt;
@@ -68,6 +69,9 @@ pub enum Command {
     /// Prove the harness catches every planted bug: each bug against every
     /// built-in scenario, and the correct engine against them all.
     Selfcheck(selfcheck::SelfcheckArgs),
+    /// Measure how many seeds a second flinch runs, on pinned workloads,
+    /// with the machine and commit (BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 /// What a command leaves for `main`: its stdout and its exit code.
@@ -85,6 +89,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Output> {
         Command::Replay(args) => replay::replay(&args),
         Command::Shrink(args) => shrink::shrink(&args),
         Command::Selfcheck(args) => selfcheck::selfcheck(&args),
+        Command::Bench(args) => bench::bench(&args),
     }
 }
 
