@@ -36,7 +36,7 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// Print one JSON object (fields in README.md, "flinch bench").
+    /// Print one JSON object (fields in README.md, "`flinch bench`").
     #[arg(long)]
     pub json: bool,
     /// One repetition of 2 seeds per figure: checks the command works;
