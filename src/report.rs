@@ -327,3 +327,68 @@ pub(crate) fn shell_quote(s: &str) -> String {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flinch_harness::violation::Checker;
+
+    fn failed(faults: usize) -> SeedSummary {
+        SeedSummary {
+            seed: 4,
+            passed: false,
+            violations: vec![Violation::new(
+                Checker::ExactlyOnce,
+                "missing",
+                "key-1 was committed 0 times, expected 1",
+            )],
+            trace_tail: vec!["0.000s jobmanager job_state".to_owned()],
+            trace_len: 1,
+            sim_time: Duration::from_secs(1),
+            records: 10,
+            duplicates: 0,
+            faults,
+            timed_out: None,
+            probes: BTreeSet::new(),
+        }
+    }
+
+    fn render(seed: &SeedSummary, shrunk: Option<&ShrunkPlan>) -> String {
+        let mut s = String::new();
+        FailureReport {
+            seed,
+            replay: "flinch replay x --seed 4",
+            shrunk,
+            shrunk_next: "shrink: flinch shrink x --seed 4",
+            shrink_further: "`flinch shrink`",
+            all_violations: "--json",
+            unshrunk_plan: None,
+        }
+        .render(&mut s);
+        s
+    }
+
+    #[test]
+    fn a_plan_shrunk_to_no_fault_says_the_job_fails_without_any() {
+        let seed = failed(1);
+        let none = ShrunkPlan {
+            seed: 4,
+            original: 1,
+            plan: Vec::new(),
+            runs: 1,
+            exhausted: false,
+        };
+        let text = render(&seed, Some(&none));
+        assert!(
+            text.contains(
+                "shrunk plan: no fault is needed, the seed fails without any (1 runs): the job or \
+                 its model is wrong even when nothing goes wrong\nshrink: flinch shrink x --seed 4"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("still fail"), "{text}");
+        let unshrunk = render(&seed, None);
+        assert!(!unshrunk.contains("shrunk plan"), "{unshrunk}");
+        assert!(unshrunk.starts_with("replay: flinch replay x --seed 4\nviolations: "));
+    }
+}

@@ -216,10 +216,13 @@ impl Test {
         crate::jobs::install();
         let plan_file = std::env::var_os(PLAN_VAR).map(PathBuf::from);
         let replaying = plan_file.is_some();
+        let seed_var = std::env::var_os(SEED_VAR).map(|s| s.to_string_lossy().into_owned());
+        let replay_seed =
+            replay_seed(seed_var.as_deref(), replaying).map_err(|e| self.failure(None, e))?;
         let loaded = match (&plan_file, &self.scenario) {
             (Some(path), _) => {
                 load_choosing(&path.to_string_lossy(), JobChoice::Given(self.job.clone()))
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| format!("{PLAN_VAR}={}: {e}", path.display()))
             }
             (None, Source::Named(name)) => {
                 load_choosing(name, JobChoice::Given(self.job.clone())).map_err(|e| e.to_string())
@@ -230,14 +233,9 @@ impl Test {
         };
         let scenario =
             loaded.map_err(|e| self.failure(None, format!("the scenario does not load: {e}")))?;
-        let seeds = match std::env::var(SEED_VAR) {
-            Ok(text) => {
-                let seed: u64 = text.trim().parse().map_err(|_| {
-                    self.failure(None, format!("{SEED_VAR}={text:?} is not a seed (a u64)"))
-                })?;
-                seed..seed.saturating_add(1)
-            }
-            Err(_) => self.seeds.clone().unwrap_or(scenario.seeds.clone()),
+        let seeds = match replay_seed {
+            Some(seed) => seed..seed.saturating_add(1),
+            None => self.seeds.clone().unwrap_or(scenario.seeds.clone()),
         };
         if seeds.is_empty() {
             let message = format!(
@@ -413,6 +411,21 @@ fn write_plan(file: &std::path::Path, text: &str) -> std::io::Result<()> {
     std::fs::write(file, text)
 }
 
+/// The one seed to run, from [`SEED_VAR`]'s value (`seed`) and whether
+/// [`PLAN_VAR`] is set; `None`: run the test's seeds. Errors: a value that
+/// is not a u64, or a plan file without a seed (a replay runs one seed).
+fn replay_seed(seed: Option<&str>, plan_set: bool) -> Result<Option<u64>, String> {
+    match (seed, plan_set) {
+        (Some(text), _) => (text.trim().parse().map(Some))
+            .map_err(|_| format!("{SEED_VAR}={text:?} is not a seed (a u64)")),
+        (None, true) => Err(format!(
+            "{PLAN_VAR} is set but {SEED_VAR} is not: a replay runs one seed under the plan file, \
+             and its command sets both"
+        )),
+        (None, false) => Ok(None),
+    }
+}
+
 /// `FLINCH_SEED=17 FLINCH_PLAN=<file> cargo test <test> -- --exact
 /// --include-ignored` (`--include-ignored`: the test may be `#[ignore]`d,
 /// as a test that fails on purpose is).
@@ -531,6 +544,19 @@ impl std::error::Error for Failure {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_replay_runs_one_seed_and_a_plan_file_needs_it() {
+        assert_eq!(replay_seed(None, false), Ok(None));
+        assert_eq!(replay_seed(Some(" 17 "), false), Ok(Some(17)));
+        assert_eq!(replay_seed(Some("17"), true), Ok(Some(17)));
+        assert_eq!(
+            replay_seed(Some("-1"), true),
+            Err("FLINCH_SEED=\"-1\" is not a seed (a u64)".to_owned())
+        );
+        assert!(replay_seed(None, true)
+            .is_err_and(|e| e.starts_with("FLINCH_PLAN is set but FLINCH_SEED is not")));
+    }
 
     #[test]
     fn the_replay_command_quotes_what_the_shell_would_split() {

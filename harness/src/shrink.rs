@@ -734,6 +734,42 @@ mod tests {
         );
     }
 
+    /// A shrunk plan that keeps only some of the original failure's kinds
+    /// says which it keeps and which it lost.
+    #[test]
+    fn a_shrunk_files_description_says_which_failure_kinds_the_plan_keeps() {
+        use crate::violation::{Checker, Violation};
+        let s = crate::scenario::load("taskmanager-crash").expect("built-in");
+        let seed = 0;
+        let plan = file_order(resolve_jitter(&s.plan(seed), seed));
+        let mut report = crate::seed::run_plan(&s, seed, &plan);
+        // The shrunk plan's run kept one of the original's two kinds.
+        report.violations = vec![Violation::new(Checker::ExactlyOnce, "duplicated", "x")];
+        let shrink = ShrinkReport {
+            seed,
+            original: plan.clone(),
+            shrunk: Shrunk {
+                plan,
+                runs: 3,
+                exhausted: false,
+            },
+            signature: vec![
+                (Checker::ExactlyOnce, "duplicated"),
+                (Checker::ConsistentCut, "inconsistent-cut"),
+            ],
+            report,
+        };
+        let description = shrunk_scenario(&s, &shrink).description.replace('\n', " ");
+        assert!(
+            description.contains("still fails with [exactly-once] duplicated.")
+                && description.contains(
+                    "The original plan also failed with [consistent-cut] inconsistent-cut, which \
+                     this one does not."
+                ),
+            "{description}"
+        );
+    }
+
     /// The shrunk scenario file of a plan with dependents (at 0) lists
     /// each anchor first, and parses back to the same plan.
     #[test]

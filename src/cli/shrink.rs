@@ -11,6 +11,7 @@
 //! shrink), 2 a usage or scenario-file error.
 
 use super::{exec, load_scenario, seeds, shell_quote, Output, EXIT_FAILED, EXIT_PASSED};
+use crate::report::plural;
 use anyhow::anyhow;
 use clap::Args;
 use flinch_harness::plan;
@@ -202,14 +203,6 @@ fn header(scenario_arg: &str, report: &ShrinkReport, replay: &str) -> String {
     let _ = writeln!(s, "# Replay: save this as shrunk.toml, then: {replay}");
     let _ = writeln!(s, "#     or: flinch replay shrunk.toml --seed {seed}");
     s
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
 }
 
 #[derive(Serialize)]
