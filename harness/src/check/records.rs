@@ -16,34 +16,142 @@ struct Held {
     count: u64,
 }
 
-/// Committed output by the input record it answers; copies in commit order.
-type Index = BTreeMap<InputRecord, Vec<Held>>;
+/// Where an input record sits in the input: `input[partition][position]`.
+type Slot = (usize, usize);
+
+/// Committed output by the input record it answers, built in one pass over
+/// the committed records and looked up in constant time: the first copy of
+/// each input record in a table shaped like the input, the rarer rest
+/// (later copies, and output for records not in the input: each a
+/// violation) apart. Copies are in commit order.
+struct Index<'a> {
+    input: &'a [Vec<InputRecord>],
+    /// `first[p][i]`: the first committed copy of `input[p][i]`.
+    first: Vec<Vec<Option<Held>>>,
+    /// Copies after the first, by slot.
+    more: BTreeMap<Slot, Vec<Held>>,
+    /// Committed output whose record is not in the input, by record.
+    strays: BTreeMap<InputRecord, Vec<Held>>,
+    /// Input records not at `input[partition][offset]`, where the generated
+    /// input puts every record (so this is empty but for hand-made inputs).
+    elsewhere: BTreeMap<InputRecord, Slot>,
+}
+
+impl<'a> Index<'a> {
+    fn new(input: &'a [Vec<InputRecord>], committed: &[CommittedTxn]) -> Self {
+        let mut elsewhere = BTreeMap::new();
+        for (p, log) in input.iter().enumerate() {
+            for (i, record) in log.iter().enumerate() {
+                if !at_home(record, p, i) {
+                    elsewhere.entry(*record).or_insert((p, i));
+                }
+            }
+        }
+        let mut index = Index {
+            input,
+            first: input.iter().map(|log| vec![None; log.len()]).collect(),
+            more: BTreeMap::new(),
+            strays: BTreeMap::new(),
+            elsewhere,
+        };
+        for txn in committed {
+            for out in &txn.records {
+                let held = Held {
+                    txn: txn.txn,
+                    count: out.count,
+                };
+                index.add(out.input(), held);
+            }
+        }
+        index
+    }
+
+    fn add(&mut self, record: InputRecord, held: Held) {
+        match self.slot(&record) {
+            None => self.strays.entry(record).or_default().push(held),
+            Some((p, i)) => match &mut self.first[p][i] {
+                first @ None => *first = Some(held),
+                Some(_) => self.more.entry((p, i)).or_default().push(held),
+            },
+        }
+    }
+
+    /// Where `record` is in the input, if it is.
+    fn slot(&self, record: &InputRecord) -> Option<Slot> {
+        let home = usize::try_from(record.partition).ok().and_then(|p| {
+            let i = usize::try_from(record.offset).ok()?;
+            (self.input.get(p)?.get(i)? == record).then_some((p, i))
+        });
+        home.or_else(|| self.elsewhere.get(record).copied())
+    }
+
+    /// How many committed copies the input record at `slot` has.
+    fn copies(&self, (p, i): Slot) -> usize {
+        match self.first[p][i] {
+            None => 0,
+            Some(_) => 1 + self.more.get(&(p, i)).map_or(0, Vec::len),
+        }
+    }
+
+    /// Every committed copy of the input record at `slot`, in commit order.
+    fn held(&self, (p, i): Slot) -> Vec<Held> {
+        let more = self.more.get(&(p, i)).map_or(&[][..], Vec::as_slice);
+        self.first[p][i].iter().chain(more).copied().collect()
+    }
+
+    fn record(&self, (p, i): Slot) -> &'a InputRecord {
+        &self.input[p][i]
+    }
+
+    /// Every input record's slot, in (key, partition, offset) order, so one
+    /// key's records are together and in offset order within each
+    /// partition.
+    fn key_order(&self) -> Vec<Slot> {
+        let mut order: Vec<Slot> = (self.input.iter().enumerate())
+            .flat_map(|(p, log)| (0..log.len()).map(move |i| (p, i)))
+            .collect();
+        if self.elsewhere.is_empty() {
+            // Slots in order are records in (partition, offset) order: a
+            // stable sort by key alone finishes the job, comparing numbers.
+            order.sort_by_key(|&slot| self.record(slot).key);
+        } else {
+            order.sort_unstable_by_key(|&slot| self.record(slot));
+        }
+        order
+    }
+}
+
+/// Whether `record` is where the generated input puts it.
+fn at_home(record: &InputRecord, p: usize, i: usize) -> bool {
+    usize::try_from(record.partition) == Ok(p) && usize::try_from(record.offset) == Ok(i)
+}
 
 /// Each input record has exactly one committed output, and every key's
 /// counts are right. Keys with missing, duplicated or unexpected records
 /// are not also reported for their counts: those explain them.
+///
+/// Linear in the input and the committed output, but for sorting the input
+/// by key.
 pub fn exactly_once(outcome: &RunOutcome) -> Vec<Violation> {
-    let index = index(&outcome.committed);
-    let input = input_set(&outcome.input);
+    let index = Index::new(&outcome.input, &outcome.committed);
+    let order = index.key_order();
     let mut violations = Vec::new();
-    for record in &input {
-        violations.extend(missing_or_duplicated(record, held(&index, record)));
+    for &slot in &order {
+        violations.extend(missing_or_duplicated(&index, slot));
     }
-    violations.extend(unexpected(&index, &input));
+    violations.extend(unexpected(&index));
     let flawed: BTreeSet<Key> = violations.iter().filter_map(|v| v.key).collect();
-    violations.extend(wrong_counts(&index, &input, &flawed));
+    violations.extend(wrong_counts(&index, &order, &flawed));
     cap::limit(violations)
 }
 
 /// Each input record has at least one committed output; duplicates, and the
 /// counts they shift, are allowed.
 pub fn at_least_once(outcome: &RunOutcome) -> Vec<Violation> {
-    let index = index(&outcome.committed);
-    let input = input_set(&outcome.input);
-    let violations = input
-        .iter()
-        .filter(|record| held(&index, record).is_empty())
-        .map(missing)
+    let index = Index::new(&outcome.input, &outcome.committed);
+    let violations = (index.key_order().into_iter())
+        .filter(|&slot| index.copies(slot) == 0)
+        .map(|slot| missing(index.record(slot)))
         .collect();
     cap::limit(violations)
 }
@@ -54,43 +162,17 @@ pub fn at_least_once(outcome: &RunOutcome) -> Vec<Violation> {
 /// report and the `flinch run` summary (output for records not in the
 /// input is not counted: it is a violation of its own).
 pub fn duplicates(outcome: &RunOutcome) -> u64 {
-    let index = index(&outcome.committed);
-    let input = input_set(&outcome.input);
-    input
-        .iter()
-        .map(|record| held(&index, record).len().saturating_sub(1) as u64)
-        .sum()
+    let index = Index::new(&outcome.input, &outcome.committed);
+    index.more.values().map(|more| more.len() as u64).sum()
 }
 
-fn index(committed: &[CommittedTxn]) -> Index {
-    let mut index = Index::new();
-    for txn in committed {
-        for out in &txn.records {
-            index.entry(out.input()).or_default().push(Held {
-                txn: txn.txn,
-                count: out.count,
-            });
-        }
-    }
-    index
-}
-
-/// The input in (key, partition, offset) order, so one key's records are
-/// together and in offset order within each partition.
-fn input_set(input: &[Vec<InputRecord>]) -> BTreeSet<InputRecord> {
-    input.iter().flatten().copied().collect()
-}
-
-fn held<'a>(index: &'a Index, record: &InputRecord) -> &'a [Held] {
-    index.get(record).map_or(&[], Vec::as_slice)
-}
-
-fn missing_or_duplicated(record: &InputRecord, held: &[Held]) -> Option<Violation> {
-    match held.len() {
+fn missing_or_duplicated(index: &Index, slot: Slot) -> Option<Violation> {
+    let record = index.record(slot);
+    match index.copies(slot) {
         0 => Some(missing(record)),
         1 => None,
         n => {
-            let (names, txns) = holders(held);
+            let (names, txns) = holders(&index.held(slot));
             let message = format!("{record} was committed {n} times: in {names}");
             Some(about(record, kind::DUPLICATED, message, txns))
         }
@@ -103,9 +185,8 @@ fn missing(record: &InputRecord) -> Violation {
 }
 
 /// Output for records that are not in the input, one violation per record.
-fn unexpected(index: &Index, input: &BTreeSet<InputRecord>) -> Vec<Violation> {
-    let strays = index.iter().filter(|(r, _)| !input.contains(r));
-    strays
+fn unexpected(index: &Index) -> Vec<Violation> {
+    (index.strays.iter())
         .map(|(record, held)| {
             let (names, txns) = holders(held);
             let message =
@@ -122,38 +203,46 @@ struct Counted {
     txn: TxnId,
 }
 
-/// At most one `wrong-count` per key, for keys not in `flawed`.
-fn wrong_counts(
-    index: &Index,
-    input: &BTreeSet<InputRecord>,
-    flawed: &BTreeSet<Key>,
-) -> Vec<Violation> {
-    let mut by_key: BTreeMap<Key, Vec<Counted>> = BTreeMap::new();
-    for record in input.iter().filter(|r| !flawed.contains(&r.key)) {
-        let [only] = held(index, record) else {
-            unreachable!("{record} has one output: its key has no missing or duplicated records");
-        };
-        let counted = Counted {
-            record: *record,
-            count: only.count,
-            txn: only.txn,
-        };
-        by_key.entry(record.key).or_default().push(counted);
+/// At most one `wrong-count` per key, for keys not in `flawed`; `order`
+/// is every input record's slot in (key, partition, offset) order.
+fn wrong_counts(index: &Index, order: &[Slot], flawed: &BTreeSet<Key>) -> Vec<Violation> {
+    let mut violations = Vec::new();
+    let mut outputs: Vec<Counted> = Vec::new();
+    // Which record has each count so far, by count; reused from key to key.
+    let mut seen: Vec<Option<InputRecord>> = Vec::new();
+    for group in order.chunk_by(|&a, &b| index.record(a).key == index.record(b).key) {
+        if flawed.contains(&index.record(group[0]).key) {
+            continue;
+        }
+        outputs.clear();
+        for &(p, i) in group {
+            let record = index.record((p, i));
+            let Some(only) = index.first[p][i] else {
+                unreachable!("{record} has one output: its key has no missing records");
+            };
+            outputs.push(Counted {
+                record: *record,
+                count: only.count,
+                txn: only.txn,
+            });
+        }
+        seen.clear();
+        seen.resize(group.len() + 1, None);
+        violations.extend(first_wrong_count(&outputs, &mut seen));
     }
-    by_key
-        .values()
-        .filter_map(|c| first_wrong_count(c))
-        .collect()
+    violations
 }
 
-/// `outputs`: all of one key's records, in (partition, offset) order.
-fn first_wrong_count(outputs: &[Counted]) -> Option<Violation> {
+/// `outputs`: all of one key's records, in (partition, offset) order;
+/// `seen`: a `None` for each count from 0 to `outputs.len()`.
+fn first_wrong_count(outputs: &[Counted], seen: &mut [Option<InputRecord>]) -> Option<Violation> {
     let n = outputs.len() as u64;
-    let mut seen: BTreeMap<u64, InputRecord> = BTreeMap::new();
     for (i, out) in outputs.iter().enumerate() {
         let prev = i.checked_sub(1).map(|j| &outputs[j]);
         let prev = prev.filter(|p| p.record.partition == out.record.partition);
-        if let Some(problem) = count_problem(out, n, seen.get(&out.count), prev) {
+        let at = usize::try_from(out.count).ok().filter(|&c| c < seen.len());
+        let twin = at.and_then(|c| seen[c].as_ref());
+        if let Some(problem) = count_problem(out, n, twin, prev) {
             let message = format!("{} has a wrong count: {problem}", out.record);
             return Some(about(
                 &out.record,
@@ -162,7 +251,9 @@ fn first_wrong_count(outputs: &[Counted]) -> Option<Violation> {
                 vec![out.txn],
             ));
         }
-        seen.insert(out.count, out.record);
+        if let Some(c) = at {
+            seen[c] = Some(out.record);
+        }
     }
     None
 }

@@ -1,3 +1,4 @@
+use crate::FxIndexMap;
 use crate::envelope::{hex, Datagram, Protocol, Segment, Syn};
 #[cfg(feature = "unstable-fs")]
 use crate::fs::{Fs, FsConfig};
@@ -329,7 +330,7 @@ pub(crate) struct Tcp {
     server_socket_capacity: usize,
 
     /// Active stream sockets
-    sockets: IndexMap<SocketPair, StreamSocket>,
+    sockets: FxIndexMap<SocketPair, StreamSocket>,
 
     /// TcpStream channel capacity
     socket_capacity: usize,
@@ -346,7 +347,7 @@ struct ServerSocket {
 }
 
 struct StreamSocket {
-    buf: IndexMap<u64, SequencedSegment>,
+    buf: FxIndexMap<u64, SequencedSegment>,
     next_send_seq: u64,
     recv_seq: u64,
     sender: mpsc::Sender<SequencedSegment>,
@@ -378,7 +379,7 @@ impl StreamSocket {
         let (tx, rx) = mpsc::channel(capacity);
         let flow_control = BidiFlowControl::new(capacity);
         let sock = Self {
-            buf: IndexMap::new(),
+            buf: FxIndexMap::default(),
             next_send_seq: 1,
             recv_seq: 0,
             sender: tx,
@@ -428,7 +429,7 @@ impl Tcp {
     fn new(capacity: usize) -> Self {
         Self {
             binds: IndexMap::new(),
-            sockets: IndexMap::new(),
+            sockets: FxIndexMap::default(),
             server_socket_capacity: capacity,
             socket_capacity: capacity,
         }
@@ -505,7 +506,7 @@ impl Tcp {
                 // If bound, queue the syn; else we drop the syn triggering
                 // connection refused on the client.
                 if let Some(b) = self.binds.get_mut(&dst.port()) {
-                    // flinch patch (vendor/README.md): a full accept queue
+                    // flinch patch (PATCHES.md, 1): a full accept queue
                     // drops the syn, as a kernel drops a SYN past a
                     // listener's backlog; the client sees its connection
                     // refused. Upstream panics here.

@@ -225,6 +225,12 @@ pub use top::{LinkIter, LinksIter, SentRef};
 mod world;
 use world::World;
 
+/// flinch patch: an insertion-ordered map hashed with rustc's Fx hash instead
+/// of SipHash, for the maps turmoil looks up for every host every step (its
+/// hosts, runtimes, links and sockets). Iteration order is insertion order,
+/// as before: only the hashing is cheaper.
+pub(crate) type FxIndexMap<K, V> = indexmap::IndexMap<K, V, rustc_hash::FxBuildHasher>;
+
 const TRACING_TARGET: &str = "turmoil";
 
 /// Utility method for performing a function on all hosts in `a` against all

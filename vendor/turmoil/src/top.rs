@@ -1,9 +1,9 @@
+use crate::FxIndexMap;
 use crate::envelope::{Envelope, Protocol};
 use crate::host::Host;
 use crate::rt::Rt;
 use crate::{config, TRACING_TARGET};
 
-use indexmap::IndexMap;
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
 use std::collections::VecDeque;
@@ -17,12 +17,18 @@ pub(crate) struct Topology {
     config: config::Link,
 
     /// Specific configuration overrides between specific hosts.
-    links: IndexMap<Pair, Link>,
+    links: FxIndexMap<Pair, Link>,
 
-    /// We don't use a Rt for async. Right now, we just use it to tick time
-    /// forward in the same way we do it elsewhere. We'd like to represent
-    /// network state with async in the future.
-    rt: Rt<'static>,
+    /// flinch patch: the links of each host, as indices into `links` in
+    /// insertion order, so that delivering a host's messages visits its own
+    /// links (in the order a scan of all links would) instead of every link.
+    links_of: FxIndexMap<IpAddr, Vec<usize>>,
+
+    /// The network's time. flinch patch: upstream kept a tokio runtime here
+    /// only to tick it forward and read its clock; this is that clock, read
+    /// once from such a runtime and then advanced by a sum.
+    now: Instant,
+
 }
 
 /// This type is used as the key in the [`Topology::links`] map. See [`new`]
@@ -149,8 +155,10 @@ struct Link {
     /// or are on hold.
     sent: VecDeque<Sent>,
 
-    /// Messages that are ready to be delivered.
-    deliverable: IndexMap<IpAddr, VecDeque<Envelope>>,
+    /// Messages that are ready to be delivered, by destination host (at most
+    /// the link's two hosts). flinch patch: a list searched in place of a
+    /// hashed map, which hashed an address for every host every step.
+    deliverable: Vec<(IpAddr, VecDeque<Envelope>)>,
 
     /// The current network time, moved forward with [`Link::tick`].
     now: Instant,
@@ -176,15 +184,19 @@ impl Topology {
     pub(crate) fn new(config: config::Link) -> Topology {
         Topology {
             config,
-            links: IndexMap::new(),
-            rt: Rt::no_software(),
+            links: FxIndexMap::default(),
+            links_of: FxIndexMap::default(),
+            now: Rt::no_software().now(),
         }
     }
 
     /// Register a link between two hosts
     pub(crate) fn register(&mut self, a: IpAddr, b: IpAddr) {
         let pair = Pair::new(a, b);
-        assert!(self.links.insert(pair, Link::new(self.rt.now())).is_none());
+        let (index, old) = self.links.insert_full(pair, Link::new(self.now));
+        assert!(old.is_none());
+        self.links_of.entry(a).or_default().push(index);
+        self.links_of.entry(b).or_default().push(index);
     }
 
     pub(crate) fn set_max_message_latency(&mut self, value: Duration) {
@@ -250,10 +262,12 @@ impl Topology {
 
     // Move messages from any network links to the `dst` host.
     pub(crate) fn deliver_messages(&mut self, rand: &mut dyn RngCore, dst: &mut Host) {
-        for (pair, link) in &mut self.links {
-            if pair.0 == dst.addr || pair.1 == dst.addr {
-                link.deliver_messages(&self.config, rand, dst);
-            }
+        let Some(links) = self.links_of.get(&dst.addr) else {
+            return;
+        };
+        for &index in links {
+            let (_, link) = self.links.get_index_mut(index).expect("a registered link");
+            link.deliver_messages(&self.config, rand, dst);
         }
     }
 
@@ -284,9 +298,14 @@ impl Topology {
     }
 
     pub(crate) fn tick_by(&mut self, duration: Duration) {
-        let _ = self.rt.tick(duration);
+        // flinch patch: what ticking upstream's runtime did to the network's
+        // clock, without a runtime. Its clock was paused and started on a
+        // whole millisecond of its timer wheel, and a tick sleeps
+        // `duration`, which tokio's timer rounds up to the millisecond: so
+        // the clock moves by `duration` rounded up to a whole millisecond.
+        self.now += round_up_to_millisecond(duration);
         for link in self.links.values_mut() {
-            link.tick(self.rt.now());
+            link.tick(self.now);
         }
     }
 
@@ -323,6 +342,13 @@ enum DeliveryStatus {
     Hold,
 }
 
+/// `duration` rounded up to a whole number of milliseconds, as tokio's timer
+/// rounds a sleep's deadline (flinch patch).
+fn round_up_to_millisecond(duration: Duration) -> Duration {
+    let millis = duration.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
+}
+
 impl Link {
     fn new(now: Instant) -> Link {
         Link {
@@ -330,7 +356,7 @@ impl Link {
             state_b_a: State::Healthy,
             config: config::Link::default(),
             sent: VecDeque::new(),
-            deliverable: IndexMap::new(),
+            deliverable: Vec::new(),
             now,
         }
     }
@@ -427,10 +453,7 @@ impl Link {
                         dst: sent.dst,
                         message: sent.protocol,
                     };
-                    self.deliverable
-                        .entry(sent.dst.ip())
-                        .or_default()
-                        .push_back(envelope);
+                    self.deliverable_to(sent.dst.ip()).push_back(envelope);
                     deliverable += 1;
                 }
             }
@@ -446,12 +469,7 @@ impl Link {
         rand: &mut dyn RngCore,
         host: &mut Host,
     ) {
-        let deliverable = self
-            .deliverable
-            .entry(host.addr)
-            .or_default()
-            .drain(..)
-            .collect::<Vec<Envelope>>();
+        let deliverable = std::mem::take(self.deliverable_to(host.addr));
 
         for message in deliverable {
             let (src, dst) = (message.src, message.dst);
@@ -459,6 +477,18 @@ impl Link {
                 let _ = self.enqueue_message(global_config, rand, dst, src, message);
             }
         }
+    }
+
+    /// The queue of messages ready for `dst`, created empty if need be.
+    fn deliverable_to(&mut self, dst: IpAddr) -> &mut VecDeque<Envelope> {
+        let at = match self.deliverable.iter().position(|(ip, _)| *ip == dst) {
+            Some(at) => at,
+            None => {
+                self.deliverable.push((dst, VecDeque::new()));
+                self.deliverable.len() - 1
+            }
+        };
+        &mut self.deliverable[at].1
     }
 
     // Randomly break or repair this link.
