@@ -1,5 +1,7 @@
 //! Every built-in scenario meets its expectation, and runs byte-for-byte
-//! the same twice (same trace hash) for the same seed.
+//! the same twice (same trace hash) for the same seed: once as flinch runs
+//! it, skipping each host's idle steps, and once stepping every host every
+//! step as upstream turmoil does (vendor/turmoil/PATCHES.md, 5).
 
 use flinch_engine::config::RestartConfig;
 use flinch_engine::event::Event;
@@ -7,7 +9,7 @@ use flinch_harness::plan::render;
 use flinch_harness::scenario::{builtin, load, parse, Scenario};
 use flinch_harness::seed::run_seed;
 use flinch_harness::trace::What;
-use flinch_harness::world::resolve_jitter;
+use flinch_harness::world::{resolve_jitter, tick_idle_hosts};
 use std::collections::BTreeSet;
 
 /// Seeds per scenario here; `flinch run` sweeps hundreds.
@@ -32,13 +34,25 @@ fn every_built_in_scenario_passes_and_replays_identically() {
                 "{} seed {seed} failed: {shown:#?}",
                 entry.name
             );
-            let second = run_seed(&scenario, seed);
+            let second = tick_idle_hosts(|| run_seed(&scenario, seed));
             assert_eq!(
                 first.trace_hash, second.trace_hash,
-                "{} seed {seed} is not deterministic",
+                "{} seed {seed} is not deterministic, or runs differently when idle hosts \
+                 skip their steps",
                 entry.name
             );
             assert_eq!(first.committed, second.committed);
+            // The same host steps, only some skipped: and skipping is real.
+            let (skipping, ticking) = (first.host_steps, second.host_steps);
+            assert_eq!(ticking.skipped, 0);
+            assert_eq!(skipping.run + skipping.skipped, ticking.run);
+            assert!(
+                skipping.skipped > skipping.run,
+                "{} seed {seed}: most host steps are idle, but only {} of {} were skipped",
+                entry.name,
+                skipping.skipped,
+                ticking.run
+            );
         }
     }
 }

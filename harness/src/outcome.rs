@@ -69,6 +69,9 @@ pub struct RunOutcome {
     /// The job's last state: `None` if the run hit its time bound first.
     pub final_state: Option<JobState>,
     pub sim_time: Duration,
+    /// How many host steps the simulation ran, and how many it skipped
+    /// because the host was idle (for `flinch bench`; no checker reads it).
+    pub host_steps: turmoil::HostSteps,
     /// Faults of the plan whose time or event never came: a run in which
     /// a fault never fired proves nothing about that fault.
     pub unfired: Vec<Fault>,

@@ -25,6 +25,9 @@ pub struct SeedReport {
     pub trace: Vec<TraceEvent>,
     pub trace_hash: u32,
     pub sim_time: Duration,
+    /// How many host steps the simulation ran, and how many it skipped as
+    /// idle (all zero if the run broke before its end).
+    pub host_steps: turmoil::HostSteps,
     /// Input records of the run.
     pub records: u64,
     /// keyed-count's committed output, decoded (empty for other jobs).
@@ -98,6 +101,7 @@ pub fn run_plan_until(
         trace_hash: trace_hash(&broken.trace),
         trace: broken.trace,
         sim_time: broken.at,
+        host_steps: Default::default(),
         records,
         committed: Vec::new(),
         output: Vec::new(),
@@ -136,6 +140,7 @@ pub fn run_plan_until(
         violations,
         trace: outcome.trace,
         sim_time: outcome.sim_time,
+        host_steps: outcome.host_steps,
         records,
         committed: outcome.committed,
         output: outcome.output,

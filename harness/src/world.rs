@@ -68,6 +68,28 @@ pub fn tcp_capacity(config: &JobConfig) -> usize {
     usize::try_from(connectors.next_power_of_two() * 2).unwrap_or(usize::MAX)
 }
 
+thread_local! {
+    static SKIP_IDLE_HOSTS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Whether simulations built on this thread skip a host's step when it has
+/// nothing to do (turmoil's `skip_idle_hosts`, a flinch patch:
+/// vendor/turmoil/PATCHES.md). On unless [`tick_idle_hosts`] turned it off.
+pub fn skip_idle_hosts() -> bool {
+    SKIP_IDLE_HOSTS.with(std::cell::Cell::get)
+}
+
+/// Run `f` with simulations on this thread stepping every host on every
+/// step, idle or not, as upstream turmoil does: the reference that the
+/// skipping of idle hosts is checked against (a run must be the same, trace
+/// hash for trace hash, either way).
+pub fn tick_idle_hosts<R>(f: impl FnOnce() -> R) -> R {
+    let before = SKIP_IDLE_HOSTS.with(|skip| skip.replace(false));
+    let result = f();
+    SKIP_IDLE_HOSTS.with(|skip| skip.set(before));
+    result
+}
+
 /// How often the step loop asks its stop hook, in steps of [`TICK`]: every
 /// 32 ms of simulated time, which a debug build runs in about half a
 /// millisecond of wall time, so a stop takes effect well within a
@@ -227,6 +249,7 @@ pub fn simulate_plan_until(
         input,
         final_state: raw.final_state,
         sim_time: raw.sim_time,
+        host_steps: raw.host_steps,
         unfired,
         fired_at: raw.fired_at,
         snapshots: raw.snapshots,
@@ -266,6 +289,8 @@ pub struct RawOutcome {
     /// `None` if the run hit its time bound first.
     pub final_state: Option<JobState>,
     pub sim_time: Duration,
+    /// Host steps run and skipped as idle.
+    pub host_steps: turmoil::HostSteps,
     /// When each fault of the plan fired, in plan order (`None`: never).
     pub fired_at: Vec<Option<Duration>>,
     /// Every keyed operator snapshot taken, when the scenario's job is not
@@ -296,6 +321,7 @@ pub fn simulate_job(
         .map_err(|p| broken(Breakage::Panic(p), Duration::ZERO, Vec::new()))?;
     let ran = world.run(scenario, seed, faults, stop);
     let sim_time = world.sim.elapsed();
+    let host_steps = world.sim.host_steps();
     let committed = ran.and_then(|ran| {
         let read = panics::catch(Phase::Output, sim_time, || world.read_sink());
         world
@@ -317,6 +343,7 @@ pub fn simulate_job(
         pending,
         final_state: ran.final_state,
         sim_time,
+        host_steps,
         fired_at: ran.fired_at,
         snapshots,
         input,
@@ -447,6 +474,7 @@ impl World<'_> {
             .max_message_latency(LATENCY_MAX)
             .simulation_duration(scenario.max_sim_time + GRACE + Duration::from_secs(1))
             .tcp_capacity(tcp_capacity(&scenario.config))
+            .skip_idle_hosts(skip_idle_hosts())
             .build();
         let mut world = World {
             sim,

@@ -71,6 +71,7 @@ fn panicked(seed: u64, panic: &Panic) -> SeedReport {
         trace: Vec::new(),
         trace_hash: flinch_harness::trace::trace_hash(&[]),
         sim_time: Duration::ZERO,
+        host_steps: Default::default(),
         records: 0,
         committed: Vec::new(),
         output: Vec::new(),
@@ -423,6 +424,7 @@ pub mod tests {
             trace_hash: flinch_harness::trace::trace_hash(&trace),
             trace,
             sim_time: Duration::from_millis(1500),
+            host_steps: Default::default(),
             records: 100,
             committed: vec![CommittedTxn {
                 txn,

@@ -1,9 +1,9 @@
-use crate::FxIndexMap;
 use crate::envelope::{hex, Datagram, Protocol, Segment, Syn};
 #[cfg(feature = "unstable-fs")]
 use crate::fs::{Fs, FsConfig};
 use crate::net::tcp::stream::BidiFlowControl;
 use crate::net::{SocketPair, TcpListener, UdpSocket};
+use crate::FxIndexMap;
 use crate::{Envelope, TRACING_TARGET};
 
 use bytes::Bytes;

@@ -216,7 +216,7 @@ mod rt;
 use rt::Rt;
 
 mod sim;
-pub use sim::Sim;
+pub use sim::{HostSteps, Sim};
 
 mod top;
 use top::Topology;

@@ -66,6 +66,11 @@ pub struct Rt<'a> {
 
     /// Runtime configuration.
     config: Config,
+
+    /// flinch patch (PATCHES.md, 5): simulated time this runtime's clock is
+    /// behind, for the idle steps it skipped; added to the clock before its
+    /// next step that runs.
+    owed: Duration,
 }
 
 impl<'a> Rt<'a> {
@@ -84,6 +89,7 @@ impl<'a> Rt<'a> {
             nodename,
             handle: Some(handle),
             config,
+            owed: Duration::ZERO,
         }
     }
 
@@ -104,6 +110,7 @@ impl<'a> Rt<'a> {
             nodename,
             handle: Some(handle),
             config,
+            owed: Duration::ZERO,
         }
     }
 
@@ -118,6 +125,7 @@ impl<'a> Rt<'a> {
             nodename: String::new().into(),
             handle: None,
             config,
+            owed: Duration::ZERO,
         }
     }
 
@@ -135,7 +143,44 @@ impl<'a> Rt<'a> {
 
     pub(crate) fn now(&self) -> Instant {
         let _guard = self.tokio.enter();
-        Instant::now()
+        Instant::now() + self.owed
+    }
+
+    /// Whether a step of `tick` would do nothing on this runtime (flinch
+    /// patch, PATCHES.md, 5): its software is running, no task is woken (in
+    /// the local set or on the runtime), and no timer is due before the step
+    /// would end. The caller knows whether a message arrives for the host.
+    pub(crate) fn is_idle_for(&self, tick: Duration) -> bool {
+        if self.handle.is_none() || self.local.has_ready_tasks() {
+            return false;
+        }
+        let handle = self.tokio.handle();
+        if handle.metrics().num_alive_tasks() > 0 {
+            return false;
+        }
+        match handle.next_timer_in() {
+            None => true,
+            Some(next) => next > self.owed + step_length(tick),
+        }
+    }
+
+    /// Account for one step of `tick` in which this runtime is idle (see
+    /// [`Rt::is_idle_for`]) without running it: the clock falls behind by
+    /// the step, and the local set counts the poll the step would have made.
+    pub(crate) fn skip_idle(&mut self, tick: Duration) {
+        self.owed += step_length(tick);
+        self.local.skip_idle_tick();
+    }
+
+    /// Move the clock forward by the skipped steps, before a step runs.
+    fn catch_up(&mut self) {
+        if self.owed > Duration::ZERO {
+            self.tokio
+                .handle()
+                .advance_paused_clock(self.owed)
+                .expect("a host's clock is paused");
+            self.owed = Duration::ZERO;
+        }
     }
 
     // This method is called by [`Sim::run`], which iterates through all the
@@ -161,6 +206,7 @@ impl<'a> Rt<'a> {
     // that caused failure. Subsequent calls do not return the error as it is
     // expected to fail the simulation.
     pub(crate) fn tick(&mut self, duration: Duration) -> Result<bool> {
+        self.catch_up();
         self.tokio.block_on(async {
             self.local
                 .run_until(async {
@@ -223,10 +269,19 @@ impl<'a> Rt<'a> {
     /// Both the [`Runtime`] and [`LocalSet`] are replaced with new instances.
     fn cancel_tasks(&mut self) {
         let (tokio, local) = init(&mut self.config);
+        // A new runtime's clock starts afresh: nothing is owed to it.
+        self.owed = Duration::ZERO;
 
         _ = mem::replace(&mut self.tokio, tokio);
         drop(mem::replace(&mut self.local, local));
     }
+}
+
+/// How far a step of `tick` moves a paused runtime's clock: a step sleeps
+/// `tick`, and tokio's timer rounds a deadline up to the millisecond.
+pub(crate) fn step_length(tick: Duration) -> Duration {
+    let millis = tick.as_nanos().div_ceil(1_000_000);
+    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 fn init(config: &mut Config) -> (Runtime, LocalSet) {

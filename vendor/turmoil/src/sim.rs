@@ -36,6 +36,21 @@ pub struct Sim<'a> {
     elapsed: Duration,
 
     steps: usize,
+
+    /// flinch patch (PATCHES.md, 5): host steps run and skipped as idle.
+    host_steps: HostSteps,
+}
+
+/// How many steps of running hosts a simulation ran, and how many it
+/// skipped because the host had nothing to do (flinch patch, PATCHES.md, 5;
+/// see [`crate::Builder::skip_idle_hosts`]). A step of a crashed host is
+/// neither.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HostSteps {
+    /// Host steps whose runtime ran.
+    pub run: u64,
+    /// Host steps skipped: the host was idle.
+    pub skipped: u64,
 }
 
 impl<'a> Sim<'a> {
@@ -52,7 +67,14 @@ impl<'a> Sim<'a> {
             since_epoch,
             elapsed: Duration::ZERO,
             steps: 1, // bumped after each step
+            host_steps: HostSteps::default(),
         }
+    }
+
+    /// How many host steps ran and how many were skipped as idle, so far
+    /// (flinch patch, PATCHES.md, 5).
+    pub fn host_steps(&self) -> HostSteps {
+        self.host_steps
     }
 
     /// How much logical time has elapsed since the simulation started.
@@ -445,7 +467,21 @@ impl<'a> Sim<'a> {
                     hosts,
                     ..
                 } = world.deref_mut();
-                topology.deliver_messages(rng, hosts.get_mut(&addr).expect("missing host"));
+                let delivered =
+                    topology.deliver_messages(rng, hosts.get_mut(&addr).expect("missing host"));
+
+                // flinch patch (PATCHES.md, 5): a host with nothing to do this
+                // step skips it, as a crashed host does, and its clock catches
+                // up before its next step that runs.
+                if self.config.skip_idle_hosts && delivered == 0 && rt.is_idle_for(tick) {
+                    rt.skip_idle(tick);
+                    self.host_steps.skipped += 1;
+                    world.tick(addr, tick);
+                    if rt.is_client() {
+                        is_finished = false;
+                    }
+                    continue;
+                }
 
                 // Set the current host (see method docs)
                 world.current = Some(addr);
@@ -453,6 +489,7 @@ impl<'a> Sim<'a> {
                 world.current_host_mut().timer.now(rt.now());
             }
 
+            self.host_steps.run += 1;
             let is_software_finished = World::enter(&self.world, || rt.tick(tick))?;
 
             if rt.is_client() {

@@ -1,7 +1,7 @@
-use crate::FxIndexMap;
 use crate::envelope::{Envelope, Protocol};
 use crate::host::Host;
 use crate::rt::Rt;
+use crate::FxIndexMap;
 use crate::{config, TRACING_TARGET};
 
 use rand::{Rng, RngCore};
@@ -28,7 +28,6 @@ pub(crate) struct Topology {
     /// only to tick it forward and read its clock; this is that clock, read
     /// once from such a runtime and then advanced by a sum.
     now: Instant,
-
 }
 
 /// This type is used as the key in the [`Topology::links`] map. See [`new`]
@@ -260,15 +259,19 @@ impl Topology {
         }
     }
 
-    // Move messages from any network links to the `dst` host.
-    pub(crate) fn deliver_messages(&mut self, rand: &mut dyn RngCore, dst: &mut Host) {
+    // Move messages from any network links to the `dst` host. Returns how
+    // many messages were handed to the host (flinch patch: a host that gets
+    // none may be idle, PATCHES.md, 5).
+    pub(crate) fn deliver_messages(&mut self, rand: &mut dyn RngCore, dst: &mut Host) -> usize {
         let Some(links) = self.links_of.get(&dst.addr) else {
-            return;
+            return 0;
         };
+        let mut delivered = 0;
         for &index in links {
             let (_, link) = self.links.get_index_mut(index).expect("a registered link");
-            link.deliver_messages(&self.config, rand, dst);
+            delivered += link.deliver_messages(&self.config, rand, dst);
         }
+        delivered
     }
 
     pub(crate) fn hold(&mut self, a: IpAddr, b: IpAddr) {
@@ -303,7 +306,7 @@ impl Topology {
         // whole millisecond of its timer wheel, and a tick sleeps
         // `duration`, which tokio's timer rounds up to the millisecond: so
         // the clock moves by `duration` rounded up to a whole millisecond.
-        self.now += round_up_to_millisecond(duration);
+        self.now += crate::rt::step_length(duration);
         for link in self.links.values_mut() {
             link.tick(self.now);
         }
@@ -340,13 +343,6 @@ impl Sent {
 enum DeliveryStatus {
     DeliverAfter(Instant),
     Hold,
-}
-
-/// `duration` rounded up to a whole number of milliseconds, as tokio's timer
-/// rounds a sleep's deadline (flinch patch).
-fn round_up_to_millisecond(duration: Duration) -> Duration {
-    let millis = duration.as_nanos().div_ceil(1_000_000);
-    Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX))
 }
 
 impl Link {
@@ -468,8 +464,9 @@ impl Link {
         global_config: &config::Link,
         rand: &mut dyn RngCore,
         host: &mut Host,
-    ) {
+    ) -> usize {
         let deliverable = std::mem::take(self.deliverable_to(host.addr));
+        let delivered = deliverable.len();
 
         for message in deliverable {
             let (src, dst) = (message.src, message.dst);
@@ -477,6 +474,7 @@ impl Link {
                 let _ = self.enqueue_message(global_config, rand, dst, src, message);
             }
         }
+        delivered
     }
 
     /// The queue of messages ready for `dst`, created empty if need be.
