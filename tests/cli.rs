@@ -804,6 +804,7 @@ fn bench_prints_every_field_of_its_contract() {
             "nemesis_mixed",
             "parallel_speedup",
             "repetitions",
+            "scaling",
             "seeds",
             "taskmanager_crash",
             "taskmanager_crash_all_cores",
@@ -821,12 +822,39 @@ fn bench_prints_every_field_of_its_contract() {
     ] {
         assert_eq!(
             keys(&bench[rate]),
-            ["seeds_per_second", "sim_seconds_per_wall_second", "threads"],
+            [
+                "idle_host_steps_skipped",
+                "seeds_per_second",
+                "sim_seconds_per_wall_second",
+                "threads",
+                "us_per_host_step"
+            ],
             "{rate}"
         );
         assert!(bench[rate]["seeds_per_second"]
             .as_f64()
             .is_some_and(|r| r > 0.0));
+        let skipped = bench[rate]["idle_host_steps_skipped"].as_f64();
+        assert!(skipped.is_some_and(|s| s > 0.0 && s < 1.0), "{rate}");
+    }
+    assert_eq!(keys(&bench["scaling"]), ["records", "taskmanagers"]);
+    for series in ["records", "taskmanagers"] {
+        let sizes = bench["scaling"][series].as_array().expect("an array");
+        assert_eq!(sizes.len(), 3, "{series}");
+        for size in sizes {
+            assert_eq!(
+                keys(size),
+                [
+                    "peak_memory_bytes",
+                    "records",
+                    "seeds_per_second",
+                    "sim_seconds_per_wall_second",
+                    "taskmanagers"
+                ]
+            );
+            // Linux, where CI runs, says.
+            assert!(size["peak_memory_bytes"].as_u64().is_some_and(|b| b > 0));
+        }
     }
     let workloads = bench["workloads"].as_array().expect("an array");
     assert_eq!(workloads.len(), 4);
@@ -848,4 +876,32 @@ fn bench_prints_every_field_of_its_contract() {
         assert_eq!(w["records"], 10_000);
     }
     assert!(stderr.is_empty(), "--json prints no progress: {stderr}");
+
+    // `--baseline` compares with an earlier run: every figure's ratio.
+    let dir = TempDir::new("bench-baseline");
+    let old = dir.write("old.json", &stdout);
+    let (code, again, stderr) = flinch(&["bench", "--quick", "--json", "--baseline", &old]);
+    assert_eq!(code, 0, "{stderr}");
+    let again: Value = serde_json::from_str(&again).expect("one JSON object");
+    assert_eq!(keys(&again["baseline"]), ["commit", "ratios"]);
+    assert_eq!(again["baseline"]["commit"], bench["commit"]);
+    let ratios = again["baseline"]["ratios"].as_object().expect("an object");
+    for figure in [
+        "taskmanager_crash.seeds_per_second",
+        "checkpoint_overhead",
+        "scaling.records.2.peak_memory_bytes",
+    ] {
+        assert!(
+            ratios[figure].as_f64().is_some_and(|r| r > 0.0),
+            "{figure}: {ratios:?}"
+        );
+    }
+    assert!(!ratios.contains_key("seeds"), "settings are not figures");
+    assert!(!ratios.contains_key("taskmanager_crash.threads"));
+    let (code, _, stderr) = flinch(&["bench", "--quick", "--baseline", "Cargo.toml"]);
+    assert_ne!(code, 0);
+    assert!(
+        stderr.contains("Cargo.toml: not the JSON of `flinch bench --json`"),
+        "{stderr}"
+    );
 }

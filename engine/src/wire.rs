@@ -28,12 +28,23 @@ pub enum WireError {
     Timeout(Duration),
 }
 
-/// Encode one message into a complete frame. The body is encoded in place
-/// after a reserved header (one buffer, no copy of the body).
+/// Encode one message into a complete frame, in a buffer of exactly its
+/// size. The body is encoded after a reserved header into a scratch buffer
+/// this thread keeps (so a large message does not grow a fresh buffer step
+/// by step, reallocating and copying each time), then copied out once.
 pub fn encode<T: Serialize>(msg: &T) -> Vec<u8> {
-    let frame = postcard::to_extend(msg, vec![0u8; HEADER])
-        .expect("in-memory postcard encoding cannot fail");
-    seal(frame)
+    thread_local! {
+        static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    // Taken out while in use: a nested call (a `Serialize` that encodes a
+    // frame) finds it empty and grows its own.
+    let mut buffer = SCRATCH.take();
+    buffer.clear();
+    buffer.resize(HEADER, 0);
+    let buffer = postcard::to_extend(msg, buffer).expect("in-memory postcard encoding cannot fail");
+    let frame = seal(buffer.clone());
+    SCRATCH.set(buffer);
+    frame
 }
 
 /// The length of a frame's header: `len: u32` then `crc32: u32`.

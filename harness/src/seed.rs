@@ -16,6 +16,9 @@ use crate::world::{self, Breakage, Broken, SimError};
 use flinch_engine::record::{Record, TxnId};
 use std::time::Duration;
 
+/// Host steps a simulation ran and skipped as idle (turmoil's, patched:
+/// vendor/turmoil/PATCHES.md, 5).
+pub use turmoil::HostSteps;
 /// Everything a user needs about one seed.
 #[derive(Debug, Clone)]
 pub struct SeedReport {
@@ -27,7 +30,7 @@ pub struct SeedReport {
     pub sim_time: Duration,
     /// How many host steps the simulation ran, and how many it skipped as
     /// idle (all zero if the run broke before its end).
-    pub host_steps: turmoil::HostSteps,
+    pub host_steps: HostSteps,
     /// Input records of the run.
     pub records: u64,
     /// keyed-count's committed output, decoded (empty for other jobs).

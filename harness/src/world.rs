@@ -411,6 +411,10 @@ impl World<'_> {
         let mut end = scenario.max_sim_time;
         let mut final_state = None;
         let (mut steps, mut next_poll): (u64, u64) = (0, 0);
+        // How much of the trace has been searched for the job's end: each
+        // step searches only what it added (the whole trace every step was
+        // quadratic in a run's length).
+        let mut searched = 0;
         while self.sim.elapsed() < end {
             let at = self.sim.elapsed();
             if steps == next_poll {
@@ -437,7 +441,10 @@ impl World<'_> {
             });
             self.settle(stepped, at)?;
             if final_state.is_none() {
-                final_state = last_final_state(&self.trace.borrow());
+                let trace = self.trace.borrow();
+                final_state = last_final_state(&trace[searched..]);
+                searched = trace.len();
+                drop(trace);
                 if final_state.is_some() {
                     end = end.min(self.sim.elapsed() + GRACE);
                 }

@@ -43,6 +43,15 @@ pub struct BenchArgs {
     /// its figures mean nothing.
     #[arg(long)]
     pub quick: bool,
+    /// An earlier `flinch bench --json` output: also print each figure's
+    /// ratio to it (new over old).
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<std::path::PathBuf>,
+    /// Internal: run one seed of a scaled workload and print its figures as
+    /// JSON (the bench runs each size in a child process of its own, so that
+    /// the process's peak memory is that size's).
+    #[arg(long, hide = true, value_name = "RECORDS,TASKMANAGERS")]
+    pub scale_child: Option<String>,
 }
 
 /// A workload the figures are measured on, pinned so that runs compare.
@@ -70,6 +79,7 @@ struct Ran {
     seed: u64,
     passed: bool,
     sim: Duration,
+    host_steps: flinch_harness::seed::HostSteps,
 }
 
 impl HasSeed for Ran {
@@ -91,6 +101,12 @@ struct Rate {
     sim_seconds_per_wall_second: f64,
     /// Worker threads.
     threads: usize,
+    /// Wall time per host per simulation step (a step of one host, run or
+    /// skipped as idle), in microseconds: the repetition's wall time (on one
+    /// thread; core time on several) over its host steps.
+    us_per_host_step: f64,
+    /// The share of host steps skipped because the host was idle.
+    idle_host_steps_skipped: f64,
     /// The longest seed, in simulated time.
     #[serde(skip)]
     longest_seed: Duration,
@@ -125,11 +141,19 @@ struct Bench {
     /// Wall time of `steady` with a checkpoint every 100 ms over the same
     /// with only its final checkpoint.
     checkpoint_overhead: f64,
+    /// `taskmanager-crash`, seed 0, one size per child process.
+    scaling: Scaling,
+    /// Ratios to `--baseline`, if given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    baseline: Option<Baseline>,
     /// Wall time of the whole bench, in seconds.
     wall_seconds: f64,
 }
 
 pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
+    if let Some(spec) = &args.scale_child {
+        return scale_child(spec);
+    }
     let started = Instant::now();
     let (reps, seeds) = if args.quick {
         (QUICK_REPS, QUICK_SEEDS)
@@ -160,7 +184,9 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     let only_final = ceil_ms(with.longest_seed);
     let unchecked = pinned("steady-final-only", "steady", Some(only_final))?;
     let without = measure(&unchecked.1, seeds, reps, 1)?;
-    let bench = Bench {
+    say("scaling (a child process per size)");
+    let scaling = scaling(args.quick)?;
+    let mut bench = Bench {
         commit: env!("FLINCH_GIT_COMMIT"),
         machine: Machine {
             cores,
@@ -174,8 +200,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         nemesis_mixed: mixed,
         parallel_speedup: all.seeds_per_second / one.seeds_per_second,
         checkpoint_overhead: without.seeds_per_second / with.seeds_per_second,
+        scaling,
+        baseline: None,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
+    if let Some(path) = &args.baseline {
+        bench.baseline = Some(baseline(path, &serde_json::to_value(&bench)?)?);
+    }
     let stdout = if args.json {
         let mut text = serde_json::to_string_pretty(&bench)?;
         text.push('\n');
@@ -196,11 +227,23 @@ fn pinned(
     builtin: &'static str,
     interval: Option<Duration>,
 ) -> anyhow::Result<(Pinned, Scenario)> {
+    pinned_with(name, builtin, |scenario| {
+        if let Some(interval) = interval {
+            scenario.config.checkpoint.interval = interval;
+        }
+    })
+}
+
+/// A built-in scenario with [`RECORDS`] records, changed by `change`, read
+/// back through the scenario parser so it is a valid one.
+fn pinned_with(
+    name: &'static str,
+    builtin: &'static str,
+    change: impl FnOnce(&mut Scenario),
+) -> anyhow::Result<(Pinned, Scenario)> {
     let mut scenario = load_scenario(builtin, None)?;
     scenario.config.workload.records = RECORDS;
-    if let Some(interval) = interval {
-        scenario.config.checkpoint.interval = interval;
-    }
+    change(&mut scenario);
     scenario.max_sim_time = default_max_sim_time(
         &scenario.config,
         scenario.liveness_bound,
@@ -246,6 +289,7 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
                     seed,
                     passed: report.passed,
                     sim: report.sim_time,
+                    host_steps: report.host_steps,
                 }
             },
             |_| {},
@@ -263,17 +307,222 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
         }
         let sim: Duration = ran.iter().map(|r| r.sim).sum();
         let longest = ran.iter().map(|r| r.sim).max().unwrap_or_default();
-        runs.push((wall, sim, longest));
+        let run: u64 = ran.iter().map(|r| r.host_steps.run).sum();
+        let skipped: u64 = ran.iter().map(|r| r.host_steps.skipped).sum();
+        runs.push((wall, sim, longest, run, skipped));
     }
     runs.sort();
-    let (wall, sim, longest_seed) = runs[runs.len() / 2];
+    let (wall, sim, longest_seed, run, skipped) = runs[runs.len() / 2];
     let wall = wall.as_secs_f64().max(f64::MIN_POSITIVE);
+    let host_steps = (run + skipped).max(1) as f64;
     Ok(Rate {
         seeds_per_second: seeds as f64 / wall,
         sim_seconds_per_wall_second: sim.as_secs_f64() / wall,
         threads,
+        us_per_host_step: wall * 1e6 * threads as f64 / host_steps,
+        idle_host_steps_skipped: skipped as f64 / host_steps,
         longest_seed,
     })
+}
+
+/// Input sizes of the scaling figures, with 2 taskmanagers.
+const SCALE_RECORDS: [u64; 3] = [10_000, 100_000, 1_000_000];
+/// Taskmanager counts of the scaling figures, with [`RECORDS`] records
+/// (parallelism stays 2: the added taskmanagers are hosts to step, with
+/// slots to offer, as in a cluster bigger than the job).
+const SCALE_TASKMANAGERS: [u32; 3] = [2, 8, 64];
+/// `--quick`'s sizes: the same shape, small enough for a smoke test.
+const QUICK_SCALE_RECORDS: [u64; 3] = [1_000, 2_000, 4_000];
+const QUICK_SCALE_TASKMANAGERS: [u32; 3] = [2, 3, 4];
+
+/// How seeds/s and peak memory grow with the input and the cluster: seed 0
+/// of `taskmanager-crash`, each size in a child process of its own.
+#[derive(Debug, Serialize)]
+struct Scaling {
+    /// 2 taskmanagers, growing input.
+    records: Vec<Scaled>,
+    /// [`RECORDS`] records (1,000 with `--quick`), growing cluster.
+    taskmanagers: Vec<Scaled>,
+}
+
+/// One size's figures, as its child process measured them.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+struct Scaled {
+    records: u64,
+    taskmanagers: u32,
+    seeds_per_second: f64,
+    sim_seconds_per_wall_second: f64,
+    /// The child process's peak resident memory (`VmHWM`), in bytes; `null`
+    /// where /proc does not say.
+    peak_memory_bytes: Option<u64>,
+}
+
+/// Run every size of the scaling figures, each in a child process.
+fn scaling(quick: bool) -> anyhow::Result<Scaling> {
+    let (records, taskmanagers) = match quick {
+        true => (QUICK_SCALE_RECORDS, QUICK_SCALE_TASKMANAGERS),
+        false => (SCALE_RECORDS, SCALE_TASKMANAGERS),
+    };
+    let base = match quick {
+        true => QUICK_SCALE_RECORDS[0],
+        false => RECORDS,
+    };
+    let by_records = records.iter().map(|&r| child(r, 2));
+    let by_taskmanagers = taskmanagers.iter().map(|&t| child(base, t));
+    Ok(Scaling {
+        records: by_records.collect::<anyhow::Result<_>>()?,
+        taskmanagers: by_taskmanagers.collect::<anyhow::Result<_>>()?,
+    })
+}
+
+/// Run `flinch bench --scale-child RECORDS,TASKMANAGERS` and read its line.
+fn child(records: u64, taskmanagers: u32) -> anyhow::Result<Scaled> {
+    let exe = std::env::current_exe().context("finding the flinch executable")?;
+    let spec = format!("{records},{taskmanagers}");
+    let out = std::process::Command::new(&exe)
+        .args(["bench", "--scale-child", &spec])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .with_context(|| format!("running {} bench --scale-child {spec}", exe.display()))?;
+    if !out.status.success() {
+        return Err(anyhow!(
+            "the bench's child for {records} records and {taskmanagers} taskmanagers failed ({})",
+            out.status
+        ));
+    }
+    serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("reading the output of bench --scale-child {spec}"))
+}
+
+/// `--scale-child RECORDS,TASKMANAGERS`: run seed 0 of `taskmanager-crash`
+/// at that size and print its [`Scaled`] figures as one JSON line.
+fn scale_child(spec: &str) -> anyhow::Result<Output> {
+    let parsed = spec.split_once(',').and_then(|(r, t)| {
+        let records = r.trim().parse::<u64>().ok()?;
+        let taskmanagers = t.trim().parse::<u32>().ok()?;
+        Some((records, taskmanagers))
+    });
+    let Some((records, taskmanagers)) = parsed else {
+        return Err(anyhow!(
+            "--scale-child takes RECORDS,TASKMANAGERS (two whole numbers), not {spec:?}"
+        ));
+    };
+    let (_, scenario) = pinned_with("scaled", "taskmanager-crash", |s| {
+        s.config.workload.records = records;
+        s.config.topology.taskmanagers = taskmanagers;
+    })?;
+    let started = Instant::now();
+    let report = run_seed(&scenario, 0);
+    let wall = started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
+    if !report.passed {
+        return Err(anyhow!(
+            "seed 0 of the bench's taskmanager-crash with {records} records and {taskmanagers} \
+             taskmanagers failed"
+        ));
+    }
+    let scaled = Scaled {
+        records,
+        taskmanagers,
+        seeds_per_second: 1.0 / wall,
+        sim_seconds_per_wall_second: report.sim_time.as_secs_f64() / wall,
+        peak_memory_bytes: peak_memory(),
+    };
+    let mut stdout = serde_json::to_string(&scaled)?;
+    stdout.push('\n');
+    Ok(Output {
+        stdout,
+        code: EXIT_PASSED,
+    })
+}
+
+/// This process's peak resident memory in bytes, from `VmHWM` in
+/// /proc/self/status (Linux); `None` elsewhere.
+fn peak_memory() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Each figure's ratio to an earlier run's, new over old.
+#[derive(Debug, Serialize)]
+struct Baseline {
+    /// The earlier run's commit.
+    commit: String,
+    /// By the figure's path in the JSON (`taskmanager_crash.seeds_per_second`),
+    /// for every number both runs have, but the bench's settings.
+    ratios: std::collections::BTreeMap<String, f64>,
+}
+
+/// Fields that describe a run rather than measure it: not compared (at the
+/// top level; each rate's `threads` too).
+const SETTINGS: [&str; 5] = [
+    "repetitions",
+    "seeds",
+    "machine",
+    "workloads",
+    "wall_seconds",
+];
+
+/// Compare `new` (this run, as JSON) with the `--baseline` file.
+fn baseline(path: &std::path::Path, new: &serde_json::Value) -> anyhow::Result<Baseline> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the baseline {}", path.display()))?;
+    let old: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not the JSON of `flinch bench --json`", path.display()))?;
+    let commit = old
+        .get("commit")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| {
+            anyhow!(
+                "{}: no `commit` field: not the JSON of `flinch bench --json`",
+                path.display()
+            )
+        })?
+        .to_owned();
+    let mut ratios = std::collections::BTreeMap::new();
+    ratios_of(&old, new, String::new(), &mut ratios);
+    Ok(Baseline { commit, ratios })
+}
+
+/// Every number at the same path in `old` and `new` (arrays by index),
+/// skipping [`SETTINGS`] at the top level: its ratio, new over old.
+fn ratios_of(
+    old: &serde_json::Value,
+    new: &serde_json::Value,
+    path: String,
+    out: &mut std::collections::BTreeMap<String, f64>,
+) {
+    use serde_json::Value;
+    let join = |key: &str| match path.is_empty() {
+        true => key.to_owned(),
+        false => format!("{path}.{key}"),
+    };
+    match (old, new) {
+        (Value::Object(o), Value::Object(n)) => {
+            for (key, nv) in n {
+                if key == "threads" || (path.is_empty() && SETTINGS.contains(&key.as_str())) {
+                    continue;
+                }
+                if let Some(ov) = o.get(key) {
+                    ratios_of(ov, nv, join(key), out);
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(n)) => {
+            for (i, (ov, nv)) in o.iter().zip(n).enumerate() {
+                ratios_of(ov, nv, join(&i.to_string()), out);
+            }
+        }
+        (Value::Number(o), Value::Number(n)) => {
+            if let (Some(o), Some(n)) = (o.as_f64(), n.as_f64()) {
+                if o != 0.0 {
+                    out.insert(path, n / o);
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 /// `d` rounded up to the millisecond.
@@ -349,6 +598,38 @@ fn human(b: &Bench) -> String {
         b.checkpoint_overhead,
         CHECKPOINT_INTERVAL.as_millis()
     );
+    let _ = writeln!(
+        s,
+        "  host steps           {:.2} µs per host per step, {:.0} % skipped as idle \
+         (taskmanager-crash, 1 thread)",
+        b.taskmanager_crash.us_per_host_step,
+        b.taskmanager_crash.idle_host_steps_skipped * 100.0
+    );
+    let _ = writeln!(
+        s,
+        "\nscaling (taskmanager-crash, seed 0, a child process each)"
+    );
+    for r in b.scaling.records.iter().chain(&b.scaling.taskmanagers) {
+        let memory = match r.peak_memory_bytes {
+            Some(bytes) => format!("{:.0} MiB peak", bytes as f64 / (1 << 20) as f64),
+            None => "peak memory unknown".to_owned(),
+        };
+        let _ = writeln!(
+            s,
+            "  {:>9} records, {:>2} taskmanagers  {:>8.2} seeds/s  {:>7.1} simulated s per wall s  {}",
+            r.records, r.taskmanagers, r.seeds_per_second, r.sim_seconds_per_wall_second, memory
+        );
+    }
+    if let Some(base) = &b.baseline {
+        let _ = writeln!(
+            s,
+            "\nagainst the baseline (commit {}), new over old",
+            base.commit
+        );
+        for (figure, ratio) in &base.ratios {
+            let _ = writeln!(s, "  {figure:<58} {ratio:.2}x");
+        }
+    }
     let _ = writeln!(s, "\nwall time  {:.1} s", b.wall_seconds);
     s
 }
