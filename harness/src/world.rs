@@ -84,10 +84,16 @@ pub fn skip_idle_hosts() -> bool {
 /// skipping of idle hosts is checked against (a run must be the same, trace
 /// hash for trace hash, either way).
 pub fn tick_idle_hosts<R>(f: impl FnOnce() -> R) -> R {
-    let before = SKIP_IDLE_HOSTS.with(|skip| skip.replace(false));
-    let result = f();
-    SKIP_IDLE_HOSTS.with(|skip| skip.set(before));
-    result
+    /// Puts the setting back when dropped, so a panic in `f` (a failing
+    /// test) does not leave the thread stepping every host.
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SKIP_IDLE_HOSTS.with(|skip| skip.set(self.0));
+        }
+    }
+    let _restore = Restore(SKIP_IDLE_HOSTS.with(|skip| skip.replace(false)));
+    f()
 }
 
 /// How often the step loop asks its stop hook, in steps of [`TICK`]: every
@@ -1124,6 +1130,16 @@ mod tests {
 
     fn taskmanager_crash() -> Scenario {
         crate::scenario::load("taskmanager-crash").expect("built-in scenarios load")
+    }
+
+    #[test]
+    fn ticking_idle_hosts_is_undone_after_the_closure_even_if_it_panics() {
+        assert!(skip_idle_hosts());
+        assert!(!tick_idle_hosts(skip_idle_hosts));
+        assert!(skip_idle_hosts());
+        let panicked = std::panic::catch_unwind(|| tick_idle_hosts(|| panic!("a failing test")));
+        assert!(panicked.is_err());
+        assert!(skip_idle_hosts(), "restored after the panic");
     }
 
     #[test]
