@@ -60,6 +60,29 @@ fn a_dropped_record_is_missing_with_its_key_partition_and_offset() {
     );
 }
 
+/// The generated input holds partition p's record at offset o at
+/// `input[p][o]`, and the index finds records there; an input laid out
+/// otherwise (here, its partitions listed in reverse) is checked the same
+/// way through the index's fallback, passing and failing alike.
+#[test]
+fn an_input_not_laid_out_by_partition_and_offset_is_checked_the_same() {
+    assert_eq!(after(exactly_once, |run| run.input.reverse()), []);
+    let mut dropped = None;
+    let v = only(after(exactly_once, |run| {
+        run.input.reverse();
+        dropped = Some(run.committed[2].records.remove(5));
+    }));
+    let dropped = dropped.expect("the tamper ran");
+    assert_eq!(v.kind, kind::MISSING);
+    assert_eq!(at(&v), of(&dropped));
+    let v = only(after(exactly_once, |run| {
+        run.input.reverse();
+        let copy = run.committed[1].records[3];
+        run.committed[2].records.push(copy);
+    }));
+    assert_eq!(v.kind, kind::DUPLICATED);
+}
+
 #[test]
 fn a_transaction_committed_twice_duplicates_each_record_naming_both_transactions() {
     let run = {
