@@ -806,6 +806,7 @@ fn bench_prints_every_field_of_its_contract() {
             "repetitions",
             "scaling",
             "seeds",
+            "simulation_overhead",
             "taskmanager_crash",
             "taskmanager_crash_all_cores",
             "wall_seconds",
@@ -837,6 +838,23 @@ fn bench_prints_every_field_of_its_contract() {
         let skipped = bench[rate]["idle_host_steps_skipped"].as_f64();
         assert!(skipped.is_some_and(|s| s > 0.0 && s < 1.0), "{rate}");
     }
+    let overhead = &bench["simulation_overhead"];
+    assert_eq!(
+        keys(overhead),
+        [
+            "in_process_seconds",
+            "ratio",
+            "records",
+            "simulated_seconds"
+        ]
+    );
+    assert_eq!(overhead["records"], 4_000);
+    for figure in ["in_process_seconds", "ratio", "simulated_seconds"] {
+        assert!(
+            overhead[figure].as_f64().is_some_and(|r| r > 0.0),
+            "{figure}"
+        );
+    }
     assert_eq!(keys(&bench["scaling"]), ["records", "taskmanagers"]);
     for series in ["records", "taskmanagers"] {
         let sizes = bench["scaling"][series].as_array().expect("an array");
@@ -857,8 +875,8 @@ fn bench_prints_every_field_of_its_contract() {
         }
     }
     let workloads = bench["workloads"].as_array().expect("an array");
-    assert_eq!(workloads.len(), 4);
-    for w in workloads {
+    assert_eq!(workloads.len(), 5);
+    for (i, w) in workloads.iter().enumerate() {
         assert_eq!(
             keys(w),
             [
@@ -873,7 +891,9 @@ fn bench_prints_every_field_of_its_contract() {
                 "taskmanagers"
             ]
         );
-        assert_eq!(w["records"], 10_000);
+        // The simulation-overhead workload, last, is --quick's 4,000.
+        let records = if i == 4 { 4_000 } else { 10_000 };
+        assert_eq!(w["records"], records);
     }
     assert!(stderr.is_empty(), "--json prints no progress: {stderr}");
 

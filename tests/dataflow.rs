@@ -208,3 +208,38 @@ fn the_last_windows_fire_on_the_final_watermark_and_commit() {
         "the window ending at {end} ms committed"
     );
 }
+
+/// The in-process floor of `flinch bench`'s simulation-overhead ratio does
+/// the job's real work: with every built-in job, over `steady`'s input, the
+/// output it hands the sink passes the job's own exactly-once check, and
+/// the same output with one record dropped does not.
+#[test]
+fn the_in_process_floor_runs_every_built_in_job_exactly_once() {
+    let registry = flinch_harness::job::registry();
+    for spec in registry.specs() {
+        let name = spec.name();
+        let model = spec
+            .configure(&toml::Table::new())
+            .expect("default parameters");
+        let mut scenario = load("steady").expect("a built-in scenario");
+        scenario.config.workload.records = 600;
+        let config = &scenario.config;
+        let job = model.job(config, 3);
+        let ran = flinch_engine::inprocess::run_in_process(
+            &job,
+            config.topology.parallelism,
+            config.topology.max_parallelism,
+            config.workload.batch,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!ran.output.is_empty(), "{name}: some output");
+        let findings = model.check_output(&job.input, &ran.output);
+        assert!(findings.is_empty(), "{name}: {findings:?}");
+        let mut short = ran.output.clone();
+        short.remove(short.len() / 2);
+        assert!(
+            !model.check_output(&job.input, &short).is_empty(),
+            "{name}: a lost record is caught"
+        );
+    }
+}

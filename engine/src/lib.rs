@@ -15,6 +15,7 @@ pub mod coordinator;
 pub mod event;
 pub mod graph;
 pub mod hosts;
+pub mod inprocess;
 pub mod io;
 pub mod job;
 pub mod keygroup;

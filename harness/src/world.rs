@@ -421,6 +421,8 @@ impl World<'_> {
         // step searches only what it added (the whole trace every step was
         // quadratic in a run's length).
         let mut searched = 0;
+        // Whether the last step ran no host.
+        let mut idle = false;
         while self.sim.elapsed() < end {
             let at = self.sim.elapsed();
             if steps == next_poll {
@@ -436,6 +438,21 @@ impl World<'_> {
                 Ok(())
             });
             self.settle(applied, at)?;
+            // After a step in which no host ran, skip at once the steps in
+            // which none would (turmoil's `skip_idle_steps`, a flinch patch:
+            // vendor/turmoil/PATCHES.md), up to the next moment this loop
+            // does something between steps: a fault or heal due, a stop
+            // poll, the end. Not while messages are being lost: each step
+            // draws its losses.
+            if idle && self.losses.is_empty() && self.blips.is_empty() {
+                let max = self.quiet_steps(&plan, at, end, next_poll + 1 - steps);
+                let skipped = self.sim.skip_idle_steps(max);
+                if skipped > 0 {
+                    steps += skipped - 1;
+                    continue;
+                }
+            }
+            let ran = self.sim.host_steps().run;
             let stepped = panics::catch(Phase::Hosts, at, || {
                 self.sim.step().map_err(|e| {
                     format!(
@@ -446,6 +463,7 @@ impl World<'_> {
                 })
             });
             self.settle(stepped, at)?;
+            idle = self.sim.host_steps().run == ran;
             if final_state.is_none() {
                 let trace = self.trace.borrow();
                 final_state = last_final_state(&trace[searched..]);
@@ -460,6 +478,26 @@ impl World<'_> {
             fired_at: self.started.clone(),
             final_state,
         })
+    }
+
+    /// How many steps, from the one starting at `at`, the step loop may
+    /// skip at once, at most `polls` (the steps to the next stop poll,
+    /// this one included): up to, not including, the first step that
+    /// starts when an action of the plan is due or at `end`. An action
+    /// waiting for an event or for another fault is not due before some
+    /// step runs.
+    fn quiet_steps(&self, plan: &[Pending], at: Duration, end: Duration, polls: u64) -> u64 {
+        let next = plan
+            .iter()
+            .filter(|p| matches!(p.wait, Wait::Time))
+            .map(|p| p.at)
+            .fold(end, Duration::min);
+        // Steps j = 1..k-1 start at `at + j * TICK`, each before `next`.
+        let room = next
+            .saturating_sub(at)
+            .saturating_sub(Duration::from_nanos(1));
+        let steps = u64::try_from(room.as_nanos() / TICK.as_nanos()).unwrap_or(u64::MAX);
+        steps.saturating_add(1).min(polls)
     }
 
     /// What a caught part of the run gave, or how it broke the run at `at`.

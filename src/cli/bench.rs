@@ -141,6 +141,8 @@ struct Bench {
     /// Wall time of `steady` with a checkpoint every 100 ms over the same
     /// with only its final checkpoint.
     checkpoint_overhead: f64,
+    /// The job in turmoil over the same operators in-process.
+    simulation_overhead: Overhead,
     /// `taskmanager-crash`, seed 0, one size per child process.
     scaling: Scaling,
     /// Ratios to `--baseline`, if given.
@@ -184,6 +186,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     let only_final = ceil_ms(with.longest_seed);
     let unchecked = pinned("steady-final-only", "steady", Some(only_final))?;
     let without = measure(&unchecked.1, seeds, reps, 1)?;
+    say("simulation overhead");
+    let (floor, overhead) = simulation_overhead(args.quick, reps)?;
     say("scaling (a child process per size)");
     let scaling = scaling(args.quick)?;
     let mut bench = Bench {
@@ -194,12 +198,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         },
         repetitions: reps,
         seeds,
-        workloads: vec![crash.0, nemesis.0, checkpointed.0, unchecked.0],
+        workloads: vec![crash.0, nemesis.0, checkpointed.0, unchecked.0, floor],
         taskmanager_crash: one,
         taskmanager_crash_all_cores: all,
         nemesis_mixed: mixed,
         parallel_speedup: all.seeds_per_second / one.seeds_per_second,
         checkpoint_overhead: without.seeds_per_second / with.seeds_per_second,
+        simulation_overhead: overhead,
         scaling,
         baseline: None,
         wall_seconds: started.elapsed().as_secs_f64(),
@@ -323,6 +328,81 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
         idle_host_steps_skipped: skipped as f64 / host_steps,
         longest_seed,
     })
+}
+
+/// The input of the simulation-overhead figure (`--quick`: 4,000).
+const OVERHEAD_RECORDS: u64 = 1_000_000;
+const QUICK_OVERHEAD_RECORDS: u64 = 4_000;
+
+/// What the simulation costs over the job's own work: the median wall time
+/// of seed 0 of `steady` without faults and with only its final
+/// checkpoint, simulated (turmoil, hosts, network, disks; no checkers),
+/// over that of the same job's operators on the same input run in this
+/// process with the same framing and serialization and no network
+/// (`flinch_engine::inprocess`).
+#[derive(Debug, Serialize)]
+struct Overhead {
+    records: u64,
+    simulated_seconds: f64,
+    in_process_seconds: f64,
+    /// `simulated_seconds / in_process_seconds`.
+    ratio: f64,
+}
+
+/// Measure [`Overhead`]: `reps` runs of each side, medians. Errors: the
+/// two sides do not output the same number of records (one of them does
+/// not do the job's work), or either fails.
+fn simulation_overhead(quick: bool, reps: usize) -> anyhow::Result<(Pinned, Overhead)> {
+    let records = match quick {
+        true => QUICK_OVERHEAD_RECORDS,
+        false => OVERHEAD_RECORDS,
+    };
+    let (pinned, scenario) = pinned_with("steady-final-only-in-process", "steady", |s| {
+        s.config.workload.records = records;
+        // One checkpoint, the final one: the first interval ends after the
+        // input does.
+        let input = flinch_engine::workload::nominal_duration(&s.config.workload);
+        s.config.checkpoint.interval = ceil_ms(input + Duration::from_secs(1));
+    })?;
+    let config = &scenario.config;
+    let job = scenario.job.model.job(config, 0);
+    let (mut simulated, mut in_process) = (Vec::new(), Vec::new());
+    for _ in 0..reps {
+        let started = Instant::now();
+        let outcome = flinch_harness::world::simulate_plan(&scenario, 0, &[])
+            .map_err(|e| anyhow!("the bench's simulated {}: {e}", scenario.name))?;
+        simulated.push(started.elapsed());
+        let started = Instant::now();
+        let floor = flinch_engine::inprocess::run_in_process(
+            &job,
+            config.topology.parallelism,
+            config.topology.max_parallelism,
+            config.workload.batch,
+        )?;
+        in_process.push(started.elapsed());
+        let committed: usize = outcome.output.iter().map(|(_, r)| r.len()).sum();
+        if committed != floor.output.len() {
+            return Err(anyhow!(
+                "the bench's simulated run committed {committed} records and the in-process \
+                 floor {}: they must do the same work",
+                floor.output.len()
+            ));
+        }
+    }
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64().max(f64::MIN_POSITIVE)
+    };
+    let (simulated_seconds, in_process_seconds) = (median(simulated), median(in_process));
+    Ok((
+        pinned,
+        Overhead {
+            records,
+            simulated_seconds,
+            in_process_seconds,
+            ratio: simulated_seconds / in_process_seconds,
+        },
+    ))
 }
 
 /// Input sizes of the scaling figures, with 2 taskmanagers.
@@ -597,6 +677,13 @@ fn human(b: &Bench) -> String {
         "  checkpoint overhead  {:.2}x (every {} ms over one checkpoint, after the input)",
         b.checkpoint_overhead,
         CHECKPOINT_INTERVAL.as_millis()
+    );
+    let o = &b.simulation_overhead;
+    let _ = writeln!(
+        s,
+        "  simulation overhead  {:.1}x ({} records of steady in turmoil, {:.2} s, over its \
+         operators in-process, {:.3} s)",
+        o.ratio, o.records, o.simulated_seconds, o.in_process_seconds
     );
     let _ = writeln!(
         s,

@@ -230,6 +230,8 @@ use world::World;
 /// hosts, runtimes, links and sockets). Iteration order is insertion order,
 /// as before: only the hashing is cheaper.
 pub(crate) type FxIndexMap<K, V> = indexmap::IndexMap<K, V, rustc_hash::FxBuildHasher>;
+/// flinch patch (PATCHES.md, 4): an `IndexSet` hashed with Fx, as [`FxIndexMap`].
+pub(crate) type FxIndexSet<K> = indexmap::IndexSet<K, rustc_hash::FxBuildHasher>;
 
 const TRACING_TARGET: &str = "turmoil";
 

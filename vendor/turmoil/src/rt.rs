@@ -164,6 +164,28 @@ impl<'a> Rt<'a> {
         }
     }
 
+    /// flinch patch (PATCHES.md, 6): how many of the next steps of `tick`,
+    /// at most `max`, this runtime would skip as idle ([`Rt::is_idle_for`]
+    /// of each in turn), given that no message arrives meanwhile. A runtime
+    /// without running software skips every step.
+    pub(crate) fn idle_steps(&self, tick: Duration, max: u64) -> u64 {
+        if self.handle.is_none() {
+            return max;
+        }
+        if self.local.has_ready_tasks() || self.tokio.handle().metrics().num_alive_tasks() > 0 {
+            return 0;
+        }
+        match self.tokio.handle().next_timer_in() {
+            None => max,
+            Some(next) => {
+                // Idle for k steps while next > owed + k * step.
+                let ahead = next.saturating_sub(self.owed).as_nanos();
+                let steps = ahead.saturating_sub(1) / step_length(tick).as_nanos();
+                max.min(u64::try_from(steps).unwrap_or(u64::MAX))
+            }
+        }
+    }
+
     /// Account for one step of `tick` in which this runtime is idle (see
     /// [`Rt::is_idle_for`]) without running it: the clock falls behind by
     /// the step, and the local set counts the poll the step would have made.

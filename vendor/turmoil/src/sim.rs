@@ -77,6 +77,52 @@ impl<'a> Sim<'a> {
         self.host_steps
     }
 
+    /// Skip up to `max` whole steps in which no host would do anything, at
+    /// once (flinch patch, PATCHES.md, 6), and say how many were skipped: 0
+    /// unless [`crate::Builder::skip_idle_hosts`] is on and
+    /// `random_node_order` off. A step is skipped only if [`Sim::step`]
+    /// would have skipped every running host in it: no message is ready or
+    /// arrives during it for any host, and no runtime has a woken task or a
+    /// timer due before it ends. The clocks, the network and
+    /// [`Sim::host_steps`] end where those steps would have left them. The
+    /// caller bounds `max` by whatever it does between steps (a fault it
+    /// injects at a given time).
+    pub fn skip_idle_steps(&mut self, max: u64) -> u64 {
+        if !self.config.skip_idle_hosts || self.config.random_node_order || max == 0 {
+            return 0;
+        }
+        let tick = self.config.tick;
+        let mut steps = self
+            .world
+            .borrow()
+            .topology
+            .quiet_steps(crate::rt::step_length(tick), max);
+        for rt in self.rts.values() {
+            if steps == 0 {
+                return 0;
+            }
+            steps = rt.idle_steps(tick, steps);
+        }
+        if steps == 0 {
+            return 0;
+        }
+        let mut world = self.world.borrow_mut();
+        world.topology.tick_quiet(tick, steps);
+        let duration = tick * u32::try_from(steps).expect("fewer than 2^32 steps, as above");
+        for (&addr, rt) in self.rts.iter_mut() {
+            if rt.is_software_running() {
+                for _ in 0..steps {
+                    rt.skip_idle(tick);
+                }
+                self.host_steps.skipped += steps;
+            }
+            world.tick(addr, duration);
+        }
+        self.elapsed += duration;
+        self.steps += usize::try_from(steps).expect("fewer than 2^32 steps, as above");
+        steps
+    }
+
     /// How much logical time has elapsed since the simulation started.
     pub fn elapsed(&self) -> Duration {
         self.elapsed

@@ -28,7 +28,8 @@
 pub mod shim;
 
 use crate::world::World;
-use indexmap::{IndexMap, IndexSet};
+use crate::{FxIndexMap, FxIndexSet};
+use indexmap::IndexSet;
 use rand::{Rng, RngCore};
 use rand_distr::{Distribution, Exp};
 use std::cell::RefCell;
@@ -960,18 +961,18 @@ impl PageCache {
 pub(crate) struct Fs {
     /// File inode data (content, timestamps, mode). Data here survives crash,
     /// but is only reachable if the path is also in `synced_entries`.
-    pub(crate) persisted_files: IndexMap<PathBuf, FileData>,
+    pub(crate) persisted_files: FxIndexMap<PathBuf, FileData>,
     /// Directory inode data. Same reachability rules as files.
-    pub(crate) persisted_dirs: IndexMap<PathBuf, DirData>,
+    pub(crate) persisted_dirs: FxIndexMap<PathBuf, DirData>,
     /// Symlink inode data. Same reachability rules as files.
-    pub(crate) persisted_symlinks: IndexMap<PathBuf, SymlinkData>,
+    pub(crate) persisted_symlinks: FxIndexMap<PathBuf, SymlinkData>,
     /// Paths with durable directory entries. On crash, only paths in this set
     /// remain accessible; others are orphaned and cleaned up.
-    synced_entries: IndexSet<PathBuf>,
+    synced_entries: FxIndexSet<PathBuf>,
     /// Queue of pending operations (lost on crash unless synced)
     pub(crate) pending: Vec<PendingOp>,
     /// Open file handles: fd -> path
-    pub(crate) open_handles: IndexMap<u64, PathBuf>,
+    pub(crate) open_handles: FxIndexMap<u64, PathBuf>,
     /// Next file descriptor to assign
     next_fd: u64,
     /// Probability that writes are randomly synced to durable storage (0.0 - 1.0)
@@ -995,19 +996,19 @@ pub(crate) struct Fs {
 impl Fs {
     /// Create a new empty filesystem.
     pub(crate) fn new(config: FsConfig) -> Self {
-        let mut persisted_dirs = IndexMap::new();
-        let mut synced_entries = IndexSet::new();
+        let mut persisted_dirs = FxIndexMap::default();
+        let mut synced_entries = FxIndexSet::default();
         // Root directory exists from the start with epoch timestamp
         persisted_dirs.insert(PathBuf::from("/"), DirData::new(Duration::ZERO));
         synced_entries.insert(PathBuf::from("/"));
 
         Self {
-            persisted_files: IndexMap::new(),
+            persisted_files: FxIndexMap::default(),
             persisted_dirs,
-            persisted_symlinks: IndexMap::new(),
+            persisted_symlinks: FxIndexMap::default(),
             synced_entries,
             pending: Vec::new(),
-            open_handles: IndexMap::new(),
+            open_handles: FxIndexMap::default(),
             next_fd: 0,
             sync_probability: config.sync_probability,
             capacity: config.capacity,
