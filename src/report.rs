@@ -58,6 +58,8 @@ pub struct SeedSummary {
     pub records: u64,
     /// Extra copies of output records (what at-least-once duplicated).
     pub duplicates: u64,
+    /// Output records lost on purpose (`SeedReport::lost`).
+    pub lost: u64,
     /// Faults in the plan the seed ran.
     pub faults: usize,
     /// Set when the seed ran past `--timeout` and was stopped: it has no
@@ -89,6 +91,7 @@ impl From<SeedReport> for SeedSummary {
             sim_time: r.sim_time,
             records: r.records,
             duplicates: r.duplicates,
+            lost: r.lost.iter().map(|(_, n)| n).sum(),
             faults: r.plan.len(),
             timed_out: None,
         }
@@ -109,6 +112,7 @@ impl SeedSummary {
             sim_time: stopped.at,
             records: 0,
             duplicates: 0,
+            lost: 0,
             faults,
             probes: BTreeSet::new(),
             timed_out: Some(TimedOut {
@@ -347,6 +351,7 @@ mod tests {
             sim_time: Duration::from_secs(1),
             records: 10,
             duplicates: 0,
+            lost: 0,
             faults,
             timed_out: None,
             probes: BTreeSet::new(),

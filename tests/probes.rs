@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 24] = [
+const WITNESSES: [(Probe, &str, u64); 26] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -68,6 +68,12 @@ const WITNESSES: [(Probe, &str, u64); 24] = [
     (Probe::JobManagerRecoveredCheckpoints, "jobmanager-crash", 0),
     (Probe::RestartsExhausted, "restarts-exhausted", 0),
     (Probe::RecoveryImpossible, "store-disk-loss", 0),
+    (Probe::TxnTimedOut, "transaction-timeout-during-recovery", 0),
+    (
+        Probe::TxnLostAfterTimeout,
+        "transaction-timeout-loss-accepted",
+        0,
+    ),
 ];
 
 #[test]

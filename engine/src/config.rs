@@ -12,6 +12,7 @@ pub struct JobConfig {
     pub checkpoint: CheckpointConfig,
     pub restart: RestartConfig,
     pub timing: TimingConfig,
+    pub sink: SinkConfig,
     /// A deliberate defect for proving the harness catches it. Production
     /// code paths never set this; `None` is the correct engine.
     pub planted_bug: Option<PlantedBug>,
@@ -81,6 +82,25 @@ impl Default for WorkloadConfig {
             batch: 50,
         }
     }
+}
+
+/// The `sink` host's transactions: Flink's `TwoPhaseCommitSinkFunction`
+/// over a transactional store such as Kafka, whose broker aborts a
+/// transaction left open longer than `transaction.timeout.ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SinkConfig {
+    /// How long the sink keeps a pre-committed transaction before aborting
+    /// it, measured on the sink host's clock from the pre-commit (the sink
+    /// learns of a transaction only then; Kafka counts from its first
+    /// write). A sink that restarts counts again from its restart for the
+    /// transactions it finds on its disk. `None`: never (the default).
+    pub transaction_timeout: Option<Duration>,
+    /// Flink's `TwoPhaseCommitSinkFunction#ignoreFailuresAfterTransactionTimeout`:
+    /// a restore that finds the transaction it must commit aborted by the
+    /// timeout records the loss (`Event::TxnLost`) and goes on. Without it
+    /// (the default) the job fails at once naming the lost output: no
+    /// restart can bring it back.
+    pub ignore_failures_after_transaction_timeout: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -202,6 +202,23 @@ pub enum Event {
     TxnAborted {
         txn: TxnId,
     },
+    /// The sink aborted a pre-committed transaction, holding `records`
+    /// records, that stayed open longer than `sink.transaction_timeout`
+    /// (a Kafka broker aborting an expired transaction). Its records stay
+    /// on the sink's disk, invisible, under `/sink/timed-out/`.
+    TxnTimedOut {
+        txn: TxnId,
+        records: u64,
+    },
+    /// A restoring sink subtask found the transaction its checkpoint
+    /// recorded aborted by the sink's timeout, and went on without it
+    /// (`sink.ignore_failures_after_transaction_timeout`, Flink's
+    /// `ignoreFailuresAfterTransactionTimeout`): its `records` records are
+    /// lost, on purpose. Emitted by the taskmanager running the subtask.
+    TxnLost {
+        txn: TxnId,
+        records: u64,
+    },
     /// The sink host refused a request of an older job attempt.
     Fenced {
         txn: TxnId,
@@ -256,7 +273,7 @@ pub enum Event {
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 21] = [
+    pub const NAMES: [&'static str; 23] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -278,6 +295,8 @@ impl Event {
         "checkpoints_recovered",
         "store_write_late",
         "probe",
+        "txn_timed_out",
+        "txn_lost",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -303,6 +322,8 @@ impl Event {
             Event::CheckpointsRecovered { .. } => 18,
             Event::StoreWriteLate { .. } => 19,
             Event::Probe { .. } => 20,
+            Event::TxnTimedOut { .. } => 21,
+            Event::TxnLost { .. } => 22,
         };
         Event::NAMES[index]
     }
@@ -321,6 +342,8 @@ impl Event {
             Event::TxnPreCommitted { txn, .. }
             | Event::TxnCommitted { txn, .. }
             | Event::TxnAborted { txn }
+            | Event::TxnTimedOut { txn, .. }
+            | Event::TxnLost { txn, .. }
             | Event::Fenced { txn, .. } => Some(txn.checkpoint),
             _ => None,
         }
@@ -330,7 +353,7 @@ impl Event {
 impl Event {
     /// Names of the events that may carry a checkpoint ([`Event::checkpoint`]):
     /// a trigger's `checkpoint` filter is refused on any other event.
-    pub const WITH_CHECKPOINT: [&'static str; 11] = [
+    pub const WITH_CHECKPOINT: [&'static str; 13] = [
         "tasks_deployed",
         "checkpoint_triggered",
         "checkpoint_acknowledged",
@@ -341,25 +364,29 @@ impl Event {
         "txn_pre_committed",
         "txn_committed",
         "txn_aborted",
+        "txn_timed_out",
+        "txn_lost",
         "fenced",
     ];
 
     /// Names of the events about one task ([`Event::task`]): a trigger's
     /// `task` filter is refused on any other event.
-    pub const WITH_TASK: [&'static str; 8] = [
+    pub const WITH_TASK: [&'static str; 10] = [
         "checkpoint_acknowledged",
         "state_snapshotted",
         "state_restored",
         "txn_pre_committed",
         "txn_committed",
         "txn_aborted",
+        "txn_timed_out",
+        "txn_lost",
         "fenced",
         "task_failed",
     ];
 
     /// Names of the events that may carry a job attempt ([`Event::epoch`]):
     /// a trigger's `epoch` filter is refused on any other event.
-    pub const WITH_EPOCH: [&'static str; 12] = [
+    pub const WITH_EPOCH: [&'static str; 14] = [
         "job_state",
         "tasks_deployed",
         "checkpoint_triggered",
@@ -368,6 +395,8 @@ impl Event {
         "txn_pre_committed",
         "txn_committed",
         "txn_aborted",
+        "txn_timed_out",
+        "txn_lost",
         "fenced",
         "task_failed",
         "failover",
@@ -397,6 +426,8 @@ impl Event {
             Event::TxnPreCommitted { txn, .. }
             | Event::TxnCommitted { txn, .. }
             | Event::TxnAborted { txn }
+            | Event::TxnTimedOut { txn, .. }
+            | Event::TxnLost { txn, .. }
             | Event::Fenced { txn, .. } => Some(*txn),
             _ => None,
         }
@@ -420,6 +451,8 @@ impl Event {
             Event::TxnPreCommitted { txn, .. }
             | Event::TxnCommitted { txn, .. }
             | Event::TxnAborted { txn }
+            | Event::TxnTimedOut { txn, .. }
+            | Event::TxnLost { txn, .. }
             | Event::Fenced { txn, .. } => Some(txn.epoch),
             _ => None,
         }
@@ -471,10 +504,12 @@ impl Event {
     /// Names of the events about a transaction ([`Event::txn`]): their task
     /// is always a subtask of the job's last vertex, whose chained sink owns
     /// the transaction (`count[i]` in keyed-count), never a source.
-    pub const WITH_TXN: [&'static str; 4] = [
+    pub const WITH_TXN: [&'static str; 6] = [
         "txn_pre_committed",
         "txn_committed",
         "txn_aborted",
+        "txn_timed_out",
+        "txn_lost",
         "fenced",
     ];
 
@@ -503,7 +538,10 @@ impl Event {
             | "checkpoints_recovered" => &[JobManager],
             "state_snapshotted" | "state_restored" | "task_failed" => &[TaskManager],
             "corrupt_read" => &[JobManager, TaskManager],
-            "txn_pre_committed" | "txn_committed" | "txn_aborted" | "fenced" => &[Sink],
+            "txn_pre_committed" | "txn_committed" | "txn_aborted" | "txn_timed_out" | "fenced" => {
+                &[Sink]
+            }
+            "txn_lost" => &[TaskManager],
             "store_write_late" => &[Store],
             "probe" => &[JobManager, TaskManager, Sink, Store],
             _ => &[],
@@ -672,6 +710,8 @@ mod tests {
             Event::TxnPreCommitted { txn, records: 1 },
             Event::TxnCommitted { txn, records: 1 },
             Event::TxnAborted { txn },
+            Event::TxnTimedOut { txn, records: 1 },
+            Event::TxnLost { txn, records: 1 },
             Event::Fenced {
                 txn,
                 current_epoch: 4,

@@ -118,11 +118,21 @@ pub enum Probe {
     /// checkpoints are gone), or the register went back: the job fails at
     /// once (Flink's unrecoverable `SuppressRestartsException`).
     RecoveryImpossible,
+    /// `sink`: a pre-committed transaction stayed open longer than
+    /// `sink.transaction_timeout` and the sink aborted it (a Kafka
+    /// transaction coordinator expiring a transaction).
+    TxnTimedOut,
+    /// `count[k]`: a restore found the transaction its checkpoint recorded
+    /// aborted by the sink's timeout and went on without its output, as
+    /// `sink.ignore_failures_after_transaction_timeout` allows
+    /// (`TwoPhaseCommitSinkFunction#recoverAndCommitInternal` logging
+    /// "data loss might have occurred").
+    TxnLostAfterTimeout,
 }
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 24] = [
+    pub const ALL: [Probe; 26] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -147,6 +157,8 @@ impl Probe {
         Probe::JobManagerRecoveredCheckpoints,
         Probe::RestartsExhausted,
         Probe::RecoveryImpossible,
+        Probe::TxnTimedOut,
+        Probe::TxnLostAfterTimeout,
     ];
 
     /// The kebab-case name, as traces and scenario files spell it.
@@ -176,6 +188,8 @@ impl Probe {
             Probe::JobManagerRecoveredCheckpoints => "jobmanager-recovered-checkpoints",
             Probe::RestartsExhausted => "restarts-exhausted",
             Probe::RecoveryImpossible => "recovery-impossible",
+            Probe::TxnTimedOut => "txn-timed-out",
+            Probe::TxnLostAfterTimeout => "txn-lost-after-timeout",
         }
     }
 
@@ -185,7 +199,10 @@ impl Probe {
     pub fn emitters(self) -> &'static [HostRole] {
         use HostRole::*;
         match self {
-            Probe::WriteFenced | Probe::ZombieDataFenced | Probe::StaleTxnsAborted => &[Sink],
+            Probe::WriteFenced
+            | Probe::ZombieDataFenced
+            | Probe::StaleTxnsAborted
+            | Probe::TxnTimedOut => &[Sink],
             Probe::ChannelHeldForAlignment
             | Probe::SnapshotPastBarrier
             | Probe::ChannelSilent
@@ -193,7 +210,8 @@ impl Probe {
             | Probe::RecoveredTxnAlreadyCommitted
             | Probe::StateUploadRetried
             | Probe::TimersRestored
-            | Probe::JobManagerHeartbeatTimeout => &[TaskManager],
+            | Probe::JobManagerHeartbeatTimeout
+            | Probe::TxnLostAfterTimeout => &[TaskManager],
             Probe::CorruptReadRetried => &[JobManager, TaskManager],
             Probe::StoreWriteLate => &[Store],
             Probe::CheckpointAbortedTimeout

@@ -113,6 +113,12 @@ pub enum SinkResponse {
         txn: TxnId,
     },
     Error(String),
+    /// The sink aborted the transaction, holding `records` records, after
+    /// its timeout (`SinkConfig::transaction_timeout`): it can never be
+    /// committed. Appended last, so the other variants keep their encoding.
+    TimedOut {
+        records: u64,
+    },
 }
 
 // ---- taskmanager <-> jobmanager ----

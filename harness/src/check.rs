@@ -119,14 +119,27 @@ pub mod kind {
 /// in the order a person reads them: the output first, then the state, then
 /// the restarts, then when and how the job ended. (The consistent cut says
 /// nothing about at-least-once checkpoints: see `check/cut.rs`.)
+///
+/// Output the job declared lost on purpose ([`RunOutcome::output_lost`]:
+/// transactions the sink's timeout aborted, given up by a job that set
+/// `sink.ignore_failures_after_transaction_timeout`) counts as output for
+/// the output checkers: that loss, and only that, is forgiven, and it is
+/// still checked to be real output that nothing else committed again.
 pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     let expect = &scenario.expect;
     let keyed_count = scenario.job.is_keyed_count();
+    let with_lost;
+    let output = if outcome.output_lost.is_empty() {
+        outcome
+    } else {
+        with_lost = counting_lost_output(outcome);
+        &with_lost
+    };
     let mut violations = match expect {
-        _ if !keyed_count => model_output(outcome, scenario.job.model.as_ref(), expect),
-        Expectation::ExactlyOnce => exactly_once(outcome),
-        Expectation::AtLeastOnce => at_least_once(outcome),
-        Expectation::JobFailed { .. } => never_duplicated(outcome),
+        _ if !keyed_count => model_output(output, scenario.job.model.as_ref(), expect),
+        Expectation::ExactlyOnce => exactly_once(output),
+        Expectation::AtLeastOnce => at_least_once(output),
+        Expectation::JobFailed { .. } => never_duplicated(output),
     };
     violations.extend(recovered_state(&outcome.trace));
     violations.extend(restore_was_completed(&outcome.trace));
@@ -145,6 +158,15 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(expected_outcome(outcome, expect));
     violations
+}
+
+/// `outcome` with its declared-lost transactions appended to the committed
+/// output, as if committed last.
+fn counting_lost_output(outcome: &RunOutcome) -> RunOutcome {
+    let mut with = outcome.clone();
+    with.output.extend(outcome.output_lost.iter().cloned());
+    with.committed.extend(outcome.lost.iter().cloned());
+    with
 }
 
 /// A failed job may leave its output incomplete, but what it did commit must
@@ -313,6 +335,50 @@ mod tests {
         assert!(!found.is_empty());
         assert!(
             found.iter().all(|v| v.kind == kind::DUPLICATED),
+            "{found:?}"
+        );
+    }
+
+    /// Transaction `i` of the correct run taken out of the committed
+    /// output and declared lost on purpose, as a job that set
+    /// `sink.ignore_failures_after_transaction_timeout` leaves it.
+    fn lose(run: &mut RunOutcome, i: usize) {
+        let txn = run.committed.remove(i);
+        run.output.remove(i);
+        run.output_lost
+            .extend(super::fixture::raw(std::slice::from_ref(&txn)));
+        run.lost.push(txn);
+    }
+
+    #[test]
+    fn output_declared_lost_is_forgiven_and_nothing_else() {
+        let s = scenario(Expectation::ExactlyOnce);
+        let mut run = correct_run();
+        lose(&mut run, 1);
+        assert_eq!(check_all(&run, &s), [], "the declared loss is forgiven");
+        // The same records also committed: duplicated, not forgiven.
+        let again = run.lost[0].clone();
+        run.committed.push(again);
+        run.output = super::fixture::raw(&run.committed);
+        let found = kinds(&check_all(&run, &s));
+        assert!(
+            !found.is_empty() && found.iter().all(|k| *k == kind::DUPLICATED),
+            "{found:?}"
+        );
+        // A loss not declared, next to one that is: still missing.
+        let mut run = correct_run();
+        lose(&mut run, 1);
+        run.committed[0].records.remove(0);
+        run.output = super::fixture::raw(&run.committed);
+        assert_eq!(kinds(&check_all(&run, &s)), [kind::MISSING]);
+        // Without the declaration, the same loss is missing output.
+        let mut run = correct_run();
+        lose(&mut run, 1);
+        run.output_lost.clear();
+        run.lost.clear();
+        let found = kinds(&check_all(&run, &s));
+        assert!(
+            !found.is_empty() && found.iter().all(|k| *k == kind::MISSING),
             "{found:?}"
         );
     }

@@ -58,12 +58,21 @@ pub struct RunOutcome {
     /// copy of a transaction that is also committed is a commit whose
     /// cleanup did not happen (the sink's recovery removes it).
     pub output_pending: Vec<(TxnId, Vec<Record>)>,
+    /// Transactions the sink aborted after `sink.transaction_timeout` that
+    /// the job declared lost (`txn_lost`, with
+    /// `sink.ignore_failures_after_transaction_timeout`), as engine records:
+    /// output missing on purpose. The output checkers count it as output,
+    /// so that only this loss is forgiven, and reports say how much it was.
+    pub output_lost: Vec<(TxnId, Vec<Record>)>,
     /// The job's input log, partition by partition, in offset order.
     pub job_input: Vec<Vec<Record>>,
     /// keyed-count's committed output, decoded (empty for other jobs).
     pub committed: Vec<CommittedTxn>,
     /// keyed-count's pending transactions, decoded (empty for other jobs).
     pub pending: Vec<PendingTxn>,
+    /// keyed-count's declared-lost transactions ([`RunOutcome::output_lost`]),
+    /// decoded (empty for other jobs).
+    pub lost: Vec<CommittedTxn>,
     /// keyed-count's input log, typed (empty for other jobs).
     pub input: Vec<Vec<InputRecord>>,
     /// The job's last state: `None` if the run hit its time bound first.

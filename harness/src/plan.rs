@@ -11,7 +11,7 @@ use crate::expect::Expectation;
 use crate::fault::{format_duration, Fault, FaultKind, Trigger};
 use crate::nemesis::Nemesis;
 use crate::scenario::Scenario;
-use flinch_engine::config::{CheckpointMode, JobConfig, RestartConfig};
+use flinch_engine::config::{CheckpointMode, JobConfig, RestartConfig, SinkConfig};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -160,6 +160,21 @@ fn config_tables(s: &mut String, c: &JobConfig) {
     );
     line(s, "rpc_timeout", &duration(t.rpc_timeout));
     line(s, "slot_request_timeout", &duration(t.slot_request_timeout));
+
+    // Only when set, so files written before `[sink]` existed render as
+    // they did.
+    let k = &c.sink;
+    if *k != SinkConfig::default() {
+        s.push_str("\n[sink]\n");
+        if let Some(timeout) = k.transaction_timeout {
+            line(s, "transaction_timeout", &duration(timeout));
+        }
+        line(
+            s,
+            "ignore_failures_after_transaction_timeout",
+            &k.ignore_failures_after_transaction_timeout.to_string(),
+        );
+    }
 }
 
 fn restart_parameters(s: &mut String, restart: &RestartConfig) {

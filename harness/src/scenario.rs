@@ -187,7 +187,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 28] = [
+const BUILTIN: [(&str, &str); 30] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -288,6 +288,14 @@ const BUILTIN: [(&str, &str); 28] = [
     (
         "taskmanager-disk-loss",
         include_str!("../../scenarios/taskmanager-disk-loss.toml"),
+    ),
+    (
+        "transaction-timeout-during-recovery",
+        include_str!("../../scenarios/transaction-timeout-during-recovery.toml"),
+    ),
+    (
+        "transaction-timeout-loss-accepted",
+        include_str!("../../scenarios/transaction-timeout-loss-accepted.toml"),
     ),
     (
         "two-stage-slow-link",

@@ -42,6 +42,13 @@ pub struct SeedReport {
     /// exactly-once run reports each duplicate as a violation) and when the
     /// run broke before its output was read.
     pub duplicates: u64,
+    /// Output records the job declared lost on purpose, with the
+    /// transactions that held them: transactions the sink aborted after
+    /// `sink.transaction_timeout`, given up under
+    /// `sink.ignore_failures_after_transaction_timeout`
+    /// ([`crate::outcome::RunOutcome::output_lost`]). Empty for any other
+    /// run.
+    pub lost: Vec<(TxnId, u64)>,
     /// The fault plan this seed ran.
     pub plan: Vec<Fault>,
 }
@@ -109,6 +116,7 @@ pub fn run_plan_until(
         committed: Vec::new(),
         output: Vec::new(),
         duplicates: 0,
+        lost: Vec::new(),
         plan: plan.to_vec(),
     };
     let outcome = match run {
@@ -148,6 +156,9 @@ pub fn run_plan_until(
         committed: outcome.committed,
         output: outcome.output,
         duplicates,
+        lost: (outcome.output_lost.iter())
+            .map(|(txn, records)| (*txn, records.len() as u64))
+            .collect(),
         plan: plan.to_vec(),
     })
 }

@@ -32,8 +32,8 @@ use crate::plan;
 use crate::scenario::{host_names, Scenario};
 use crate::seed::{run_seed, SeedReport};
 use flinch_engine::config::{
-    CheckpointConfig, CheckpointMode, JobConfig, RestartConfig, TimingConfig, TopologyConfig,
-    WorkloadConfig,
+    CheckpointConfig, CheckpointMode, JobConfig, RestartConfig, SinkConfig, TimingConfig,
+    TopologyConfig, WorkloadConfig,
 };
 use flinch_engine::io::addr::{JOBMANAGER, STORE};
 use flinch_engine::workload::{earliest_end_of_input, max_rate};
@@ -473,6 +473,7 @@ pub fn survivable_case(mode: CheckpointMode) -> impl Strategy<Value = Case> {
                     checkpoint,
                     restart,
                     timing: TimingConfig::default(),
+                    sink: SinkConfig::default(),
                     planted_bug: None,
                 };
                 let plan = plan

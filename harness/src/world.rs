@@ -25,7 +25,7 @@ use flinch_engine::record::{InputRecord, Record, TxnId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::rc::Rc;
 use std::time::{Duration, SystemTime};
@@ -223,8 +223,10 @@ pub fn simulate_plan_until(
             .map(|(txn, records)| Ok((*txn, keyed_count_outputs(*txn, records)?)));
         decoded.collect::<Result<Vec<_>, String>>()
     };
-    let output = decode(&raw.committed).and_then(|c| Ok((c, decode(&raw.pending)?)));
-    let (committed, pending) = output.map_err(|e| {
+    let output = decode(&raw.committed)
+        .and_then(|c| Ok((c, decode(&raw.pending)?)))
+        .and_then(|(c, p)| Ok((c, p, decode(&raw.lost)?)));
+    let (committed, pending, lost) = output.map_err(|e| {
         let at = raw.sim_time;
         broken(Breakage::Error(e), at, raw.trace.clone())
     })?;
@@ -233,6 +235,9 @@ pub fn simulate_plan_until(
         .collect();
     let pending = (pending.into_iter())
         .map(|(txn, records)| PendingTxn { txn, records })
+        .collect();
+    let lost = (lost.into_iter())
+        .map(|(txn, records)| CommittedTxn { txn, records })
         .collect();
     let unfired = faults
         .iter()
@@ -249,9 +254,11 @@ pub fn simulate_plan_until(
         trace: raw.trace,
         output: raw.committed,
         output_pending: raw.pending,
+        output_lost: raw.lost,
         job_input,
         committed,
         pending,
+        lost,
         input,
         final_state: raw.final_state,
         sim_time: raw.sim_time,
@@ -292,6 +299,11 @@ pub struct RawOutcome {
     pub committed: Vec<(TxnId, Vec<Record>)>,
     /// Transactions still pre-committed after the run.
     pub pending: Vec<(TxnId, Vec<Record>)>,
+    /// Transactions the sink aborted after its transaction timeout and the
+    /// job then declared lost (a `txn_lost` event: the scenario set
+    /// `sink.ignore_failures_after_transaction_timeout`), in file-name
+    /// order: output missing on purpose.
+    pub lost: Vec<(TxnId, Vec<Record>)>,
     /// `None` if the run hit its time bound first.
     pub final_state: Option<JobState>,
     pub sim_time: Duration,
@@ -339,7 +351,21 @@ pub fn simulate_job(
     // Dropping the world drops every host's software: its drop code runs
     // here, and a panic in it ends a run that had not broken yet.
     let dropped = panics::catch(Phase::Hosts, sim_time, move || drop(world));
-    let (ran, (committed, pending)) = committed?;
+    let (ran, files) = committed?;
+    let SinkFiles {
+        committed,
+        pending,
+        timed_out,
+    } = files;
+    let declared: BTreeSet<TxnId> = (trace.iter())
+        .filter_map(|e| match &e.what {
+            What::Engine(Event::TxnLost { txn, .. }) => Some(*txn),
+            _ => None,
+        })
+        .collect();
+    let lost = (timed_out.into_iter())
+        .filter(|(txn, _)| declared.contains(txn))
+        .collect();
     if let Err(p) = dropped {
         return Err(broken(Breakage::Panic(p), sim_time, trace));
     }
@@ -347,6 +373,7 @@ pub fn simulate_job(
         trace,
         committed,
         pending,
+        lost,
         final_state: ran.final_state,
         sim_time,
         host_steps,
@@ -987,20 +1014,34 @@ impl World<'_> {
     /// The sink's committed transactions, in commit order, and those it
     /// still holds pre-committed, their engine records read back as
     /// keyed-count's output ([`keyed_count_outputs`]).
-    /// The sink's committed and pre-committed transactions, as engine records.
-    #[allow(clippy::type_complexity)]
-    fn read_sink(&self) -> Result<(Vec<(TxnId, Vec<Record>)>, Vec<(TxnId, Vec<Record>)>), String> {
+    /// The sink's committed, pre-committed and timed-out transactions, as
+    /// engine records.
+    fn read_sink(&self) -> Result<SinkFiles, String> {
         let fs = self.hosts[addr::SINK].fs.borrow();
         let Some(fs) = fs.as_ref() else {
-            return Ok((Vec::new(), Vec::new()));
+            return Ok(SinkFiles::default());
         };
         let _entered = fs.enter();
         let committed = hosts::sink::read_committed()
             .map_err(|e| format!("reading the sink's committed output: {e}"))?;
         let pending = hosts::sink::read_pending()
             .map_err(|e| format!("reading the sink's pending transactions: {e}"))?;
-        Ok((committed, pending))
+        let timed_out = hosts::sink::read_timed_out()
+            .map_err(|e| format!("reading the sink's timed-out transactions: {e}"))?;
+        Ok(SinkFiles {
+            committed,
+            pending,
+            timed_out,
+        })
     }
+}
+
+/// What the sink's disk holds after a run ([`World::read_sink`]).
+#[derive(Default)]
+struct SinkFiles {
+    committed: Vec<(TxnId, Vec<Record>)>,
+    pending: Vec<(TxnId, Vec<Record>)>,
+    timed_out: Vec<(TxnId, Vec<Record>)>,
 }
 
 fn observer(trace: Trace) -> Observer {

@@ -76,6 +76,7 @@ fn panicked(seed: u64, panic: &Panic) -> SeedReport {
         committed: Vec::new(),
         output: Vec::new(),
         duplicates: 0,
+        lost: Vec::new(),
         plan: Vec::new(),
     }
 }
@@ -445,6 +446,7 @@ pub mod tests {
             }],
             output: Vec::new(),
             duplicates: 0,
+            lost: Vec::new(),
             plan: Vec::new(),
         }
     }

@@ -87,6 +87,11 @@ pub struct ReplayJson<'a> {
     trace_hash: String,
     sim_seconds: f64,
     records: u64,
+    /// Output lost on purpose, by transaction: `[{"txn", "records"}]`, the
+    /// transactions the sink's timeout aborted that the job gave up under
+    /// `sink.ignore_failures_after_transaction_timeout`; left out when none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    lost: Vec<LostJson>,
     /// The fault plan the seed ran (a nemesis's drawn for this seed).
     plan: Vec<serde_json::Value>,
     trace: &'a [TraceEvent],
@@ -104,9 +109,22 @@ pub fn json<'a>(scenario: &'a str, r: &'a SeedReport) -> ReplayJson<'a> {
         trace_hash: format!("{:08x}", r.trace_hash),
         sim_seconds: r.sim_time.as_millis() as f64 / 1000.0,
         records: r.records,
+        lost: (r.lost.iter())
+            .map(|(txn, records)| LostJson {
+                txn: txn.to_string(),
+                records: *records,
+            })
+            .collect(),
         plan: r.plan.iter().map(fault_json).collect(),
         trace: &r.trace,
     }
+}
+
+/// One transaction of `lost` in [`ReplayJson`].
+#[derive(Serialize)]
+struct LostJson {
+    txn: String,
+    records: u64,
 }
 
 pub fn human(
@@ -145,6 +163,16 @@ pub fn human(
     );
     let _ = writeln!(s, "sim time   {:.3} s", r.sim_time.as_secs_f64());
     let _ = writeln!(s, "records    {}", r.records);
+    if !r.lost.is_empty() {
+        let records: u64 = r.lost.iter().map(|(_, n)| n).sum();
+        let txns: Vec<String> = r.lost.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+        let _ = writeln!(
+            s,
+            "lost       {records} output records on purpose, in {} (accepted: \
+             sink.ignore_failures_after_transaction_timeout)",
+            txns.join(", ")
+        );
+    }
     if !r.plan.is_empty() {
         let n = r.plan.len();
         let _ = writeln!(s, "plan       {n} fault{}:", if n == 1 { "" } else { "s" });

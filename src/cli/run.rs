@@ -141,6 +141,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         interrupted: swept.interrupted || interrupted_now(),
         failed_fast: swept.failed_fast,
         at_least_once: scenario.expect == Expectation::AtLeastOnce,
+        accepts_loss: scenario
+            .config
+            .sink
+            .ignore_failures_after_transaction_timeout,
     };
     let stdout = if args.json {
         let mut s = serde_json::to_string(&summary.json())?;
@@ -279,6 +283,9 @@ pub struct RunSummary {
     /// The scenario expects at-least-once output: duplicates are allowed,
     /// and the summary counts them.
     pub at_least_once: bool,
+    /// The scenario sets `sink.ignore_failures_after_transaction_timeout`:
+    /// output may be lost on purpose, and the summary counts it.
+    pub accepts_loss: bool,
 }
 
 #[derive(Serialize)]
@@ -295,6 +302,10 @@ struct RunJson<'a> {
     /// the seeds that reached a verdict, and how many seeds had any.
     #[serde(skip_serializing_if = "Option::is_none")]
     duplicates: Option<Duplicates>,
+    /// Scenarios that set `sink.ignore_failures_after_transaction_timeout`
+    /// only: output records lost on purpose, and how many seeds lost any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lost: Option<Duplicates>,
     /// Seeds stopped by `--timeout` (also counted in `failed`).
     timed_out: usize,
     /// Seeds of the range without a result: never started, or stopped by
@@ -470,6 +481,16 @@ impl RunSummary {
         })
     }
 
+    /// For a scenario that accepts losing output to the sink's transaction
+    /// timeout, what it lost: output records over all seeds, and the seeds
+    /// that lost any (the same shape as [`RunSummary::duplicates`]).
+    fn lost(&self) -> Option<Duplicates> {
+        self.accepts_loss.then(|| Duplicates {
+            records: self.results.iter().map(|r| r.lost).sum(),
+            seeds: self.results.iter().filter(|r| r.lost > 0).count(),
+        })
+    }
+
     /// The mean number of faults in the seeds' plans.
     pub fn faults_per_seed(&self) -> f64 {
         let faults: usize = self.results.iter().map(|r| r.faults).sum();
@@ -508,6 +529,7 @@ impl RunSummary {
             wall_seconds: millis(self.wall),
             records: self.records(),
             duplicates: self.duplicates(),
+            lost: self.lost(),
             timed_out: self.timed_out(),
             not_run: self.not_run(),
             interrupted: self.interrupted,
@@ -562,6 +584,16 @@ impl RunSummary {
                 d.records,
                 d.seeds,
                 plural(d.seeds)
+            );
+        }
+        if let Some(l) = self.lost() {
+            let _ = writeln!(
+                s,
+                "lost       {} output records in {} seed{} (accepted: \
+                 sink.ignore_failures_after_transaction_timeout)",
+                l.records,
+                l.seeds,
+                plural(l.seeds)
             );
         }
         let _ = writeln!(s, "faults     {:.2} per seed", self.faults_per_seed());
@@ -900,6 +932,7 @@ mod tests {
             interrupted: false,
             failed_fast: false,
             at_least_once: false,
+            accepts_loss: false,
         }
     }
 
@@ -1098,6 +1131,7 @@ mod tests {
         // No duplicates at all is still said: 0, not left out.
         let none = RunSummary {
             at_least_once: true,
+            accepts_loss: false,
             ..summary(vec![fake_report(0, 3, 0)])
         };
         assert!(none

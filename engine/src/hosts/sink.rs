@@ -4,21 +4,24 @@
 //! one seen are fenced off, so a zombie task cannot write or commit.
 //!
 //! Disk layout: `/sink/epoch` (the fence), `/sink/pending/<txn>`,
-//! `/sink/committed/<commit seq>-<txn>`. Every file is a checksummed frame
-//! (`wire::encode`), so a corrupt read is an error, never wrong data.
+//! `/sink/committed/<commit seq>-<txn>`, and `/sink/timed-out/<txn>` for
+//! transactions aborted after `sink.transaction_timeout` (kept, invisible,
+//! so a later commit of one is answered `TimedOut` and the harness can
+//! account for output a job chose to lose). Every file is a checksummed
+//! frame (`wire::encode`), so a corrupt read is an error, never wrong data.
 
 use super::{server, HostContext, HostResult};
 use crate::config::PlantedBug;
 use crate::event::Event;
 use crate::io::disk::{self, Disk};
-use crate::io::{addr, sleep};
+use crate::io::{addr, now, sleep, spawn};
 use crate::probe::Probe;
 use crate::proto::SinkResponse;
 use crate::record::{Record, RecordView, TxnId};
 use crate::wire;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -27,6 +30,7 @@ use std::rc::Rc;
 const FENCE: &str = "/sink/epoch";
 const PENDING: &str = "/sink/pending";
 const COMMITTED: &str = "/sink/committed";
+const TIMED_OUT: &str = "/sink/timed-out";
 
 /// A [`crate::proto::SinkRequest`] as the sink decodes it: the same
 /// fields and variants in the same order (so the same postcard bytes), but
@@ -102,6 +106,12 @@ struct Sink {
     pending: BTreeSet<TxnId>,
     committed: BTreeSet<TxnId>,
     next_seq: u64,
+    /// When each pending transaction was pre-committed (or found on the
+    /// disk at this host's start), in simulated time since the run began:
+    /// what `sink.transaction_timeout` counts from.
+    opened: BTreeMap<TxnId, std::time::Duration>,
+    /// Transactions aborted after their timeout, with their record counts.
+    timed_out: BTreeMap<TxnId, u64>,
 }
 
 pub async fn run(ctx: HostContext) -> HostResult {
@@ -114,7 +124,30 @@ pub async fn run(ctx: HostContext) -> HostResult {
             Err(_) => sleep(ctx.config.timing.heartbeat_interval).await,
         }
     };
-    server::serve(addr::SINK_PORT, Rc::new(RefCell::new(sink)), Sink::handle).await
+    let timeout = sink.ctx.config.sink.transaction_timeout;
+    let sink = Rc::new(RefCell::new(sink));
+    if let Some(timeout) = timeout {
+        spawn(expire_transactions(sink.clone(), timeout));
+    }
+    server::serve(addr::SINK_PORT, sink, Sink::handle).await
+}
+
+/// Abort each pending transaction when it has been open for `timeout`:
+/// sleep until the earliest deadline (or for `timeout` when nothing is
+/// open, since nothing pre-committed later can be due sooner), then
+/// expire. A deadline that passed without its abort (the disk failed)
+/// is tried again a heartbeat interval later.
+async fn expire_transactions(sink: Rc<RefCell<Sink>>, timeout: std::time::Duration) {
+    let retry = sink.borrow().ctx.config.timing.heartbeat_interval;
+    loop {
+        let wait = match sink.borrow().next_deadline(timeout) {
+            Some(deadline) if deadline > now() => deadline - now(),
+            Some(_) => retry,
+            None => timeout,
+        };
+        sleep(wait).await;
+        sink.borrow_mut().expire(timeout);
+    }
 }
 
 /// Every committed transaction on this host's disk, in commit order. The
@@ -133,6 +166,14 @@ pub fn read_committed() -> io::Result<Vec<(TxnId, Vec<Record>)>> {
 /// file that cannot be read or fails its checksum.
 pub fn read_pending() -> io::Result<Vec<(TxnId, Vec<Record>)>> {
     read_all(Path::new(PENDING))
+}
+
+/// Every transaction the sink aborted after `sink.transaction_timeout`
+/// (`/sink/timed-out/<txn>`), in file-name order, with the records it held.
+/// Like [`read_committed`], for the harness after the run. Errors: a file
+/// that cannot be read or fails its checksum.
+pub fn read_timed_out() -> io::Result<Vec<(TxnId, Vec<Record>)>> {
+    read_all(Path::new(TIMED_OUT))
 }
 
 /// Every transaction file in `dir`, in file-name order.
@@ -190,6 +231,25 @@ impl Sink {
             disk.remove(&pending_path(txn))?;
             pending.remove(&txn);
         }
+        let mut timed_out = BTreeMap::new();
+        for name in disk.list(Path::new(TIMED_OUT))? {
+            let path = Path::new(TIMED_OUT).join(name);
+            let (txn, records) = decode_header(&path, disk.read(&path)?.as_deref())?;
+            timed_out.insert(txn, records);
+        }
+        // A crash between the timed-out copy and the pending one's removal
+        // leaves both: the transaction timed out.
+        for txn in pending
+            .iter()
+            .filter(|t| timed_out.contains_key(t))
+            .copied()
+            .collect::<Vec<_>>()
+        {
+            disk.remove(&pending_path(txn))?;
+            pending.remove(&txn);
+        }
+        let started = now();
+        let opened = pending.iter().map(|txn| (*txn, started)).collect();
         Ok(Sink {
             ctx,
             disk,
@@ -197,7 +257,49 @@ impl Sink {
             pending,
             committed,
             next_seq,
+            opened,
+            timed_out,
         })
+    }
+
+    /// When the first pending transaction's `timeout` runs out.
+    fn next_deadline(&self, timeout: std::time::Duration) -> Option<std::time::Duration> {
+        self.opened.values().min().map(|opened| *opened + timeout)
+    }
+
+    /// Abort every pending transaction open for `timeout` or longer: its
+    /// file moves to `/sink/timed-out/` (written there before it leaves
+    /// `pending/`, so a crash between the two leaves it pending, to expire
+    /// again). A disk error leaves the rest for the next try.
+    fn expire(&mut self, timeout: std::time::Duration) {
+        let due: Vec<TxnId> = self
+            .opened
+            .iter()
+            .filter(|(_, opened)| **opened + timeout <= now())
+            .map(|(txn, _)| *txn)
+            .collect();
+        for txn in due {
+            if self.expire_one(txn).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn expire_one(&mut self, txn: TxnId) -> io::Result<()> {
+        let path = pending_path(txn);
+        let bytes = self.disk.read(&path)?;
+        let (_, records) = decode_header(&path, bytes.as_deref())?;
+        let bytes = bytes.expect("decode_header refuses a missing file");
+        self.disk.write_atomic(&timed_out_path(txn), &bytes)?;
+        self.pending.remove(&txn);
+        self.opened.remove(&txn);
+        self.timed_out.insert(txn, records);
+        // Left behind, the pending copy is removed by the sink's recovery
+        // (a transaction found both pending and timed out timed out).
+        let _ = self.disk.remove(&path);
+        self.ctx.probe(Probe::TxnTimedOut);
+        self.ctx.emit(Event::TxnTimedOut { txn, records });
+        Ok(())
     }
 
     fn txns(disk: &Disk, dir: &str) -> io::Result<BTreeSet<TxnId>> {
@@ -210,6 +312,11 @@ impl Sink {
     }
 
     fn handle(&mut self, req: Request) -> SinkResponse {
+        // A request after a deadline sees the transaction expired, whether
+        // or not the expiry task has run yet in this step.
+        if let Some(timeout) = self.ctx.config.sink.transaction_timeout {
+            self.expire(timeout);
+        }
         // Planted: no fence, an older attempt's request goes through.
         if req.epoch < self.fence && !self.ctx.bug(PlantedBug::NoEpochFence) {
             self.ctx.probe(Probe::WriteFenced);
@@ -256,10 +363,14 @@ impl Sink {
         if self.committed.contains(&txn) {
             return Ok(SinkResponse::AlreadyCommitted);
         }
+        if let Some(&records) = self.timed_out.get(&txn) {
+            return Ok(SinkResponse::TimedOut { records });
+        }
         let count = records.count as u64;
         self.disk
             .write_atomic(&pending_path(txn), &txn_file(txn, &records))?;
         self.pending.insert(txn);
+        self.opened.entry(txn).or_insert_with(now);
         self.ctx.emit(Event::TxnPreCommitted {
             txn,
             records: count,
@@ -273,6 +384,9 @@ impl Sink {
         }
         if self.committed.contains(&txn) {
             return Ok(SinkResponse::AlreadyCommitted);
+        }
+        if let Some(&records) = self.timed_out.get(&txn) {
+            return Ok(SinkResponse::TimedOut { records });
         }
         if !self.pending.contains(&txn) {
             return Ok(SinkResponse::UnknownTxn);
@@ -293,6 +407,7 @@ impl Sink {
         // The durable committed copy is the commit point: record it before
         // anything else can fail, or a retry would commit a second copy.
         self.pending.remove(&txn);
+        self.opened.remove(&txn);
         self.next_seq += 1;
         self.committed.insert(txn);
         // A pending copy that cannot be removed now is removed on recovery
@@ -335,6 +450,7 @@ impl Sink {
         for txn in stale {
             self.disk.remove(&pending_path(txn))?;
             self.pending.remove(&txn);
+            self.opened.remove(&txn);
             self.ctx.emit(Event::TxnAborted { txn });
         }
         Ok(SinkResponse::Done)
@@ -360,6 +476,10 @@ fn carries_data(op: &Op) -> bool {
 
 fn pending_path(txn: TxnId) -> PathBuf {
     PathBuf::from(PENDING).join(txn.to_string())
+}
+
+fn timed_out_path(txn: TxnId) -> PathBuf {
+    PathBuf::from(TIMED_OUT).join(txn.to_string())
 }
 
 fn committed_path(seq: u64, txn: TxnId) -> PathBuf {

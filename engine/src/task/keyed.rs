@@ -15,7 +15,7 @@ use super::output::Outputs;
 use super::{Inbound, TaskEnv, TaskError, TaskResult};
 use crate::align::{Aligned, Aligner};
 use crate::config::{CheckpointMode, PlantedBug};
-use crate::event::StateTap;
+use crate::event::{Event, StateTap};
 use crate::io::{addr, mpsc, now, sleep};
 use crate::job::Plan;
 use crate::operator::chain::{self, ChainedOperator};
@@ -402,6 +402,10 @@ impl Sink {
         for txn in pending {
             let probe = match self.commit(env, txn).await? {
                 SinkResponse::AlreadyCommitted => Probe::RecoveredTxnAlreadyCommitted,
+                SinkResponse::TimedOut { records } => {
+                    self.lost_to_timeout(env, txn, records)?;
+                    continue;
+                }
                 _ => Probe::RecoveredTxnCommitted,
             };
             env.ctx.probe(probe);
@@ -470,8 +474,35 @@ impl Sink {
         Ok(())
     }
 
+    /// The transaction `txn` the restored checkpoint recorded, holding
+    /// `records` records, was aborted by the sink's transaction timeout:
+    /// with `sink.ignore_failures_after_transaction_timeout` the loss is
+    /// recorded and the restore goes on (Flink's
+    /// `TwoPhaseCommitSinkFunction#recoverAndCommitInternal`); without it
+    /// the job fails at once, since no restart can commit it.
+    fn lost_to_timeout(&self, env: &TaskEnv, txn: TxnId, records: u64) -> TaskResult {
+        let sink = &env.ctx.config.sink;
+        if sink.ignore_failures_after_transaction_timeout {
+            env.ctx.probe(Probe::TxnLostAfterTimeout);
+            env.ctx.emit(Event::TxnLost { txn, records });
+            return Ok(());
+        }
+        let timeout = sink
+            .transaction_timeout
+            .map_or_else(|| "its".to_string(), |t| format!("{t:?}"));
+        Err(TaskError::RecoveryImpossible(format!(
+            "the sink aborted {txn} ({records} records of checkpoint {}) after its transaction \
+             timeout of {timeout}: that output is lost (sink.ignore_failures_after_transaction_timeout \
+             would accept the loss)",
+            txn.checkpoint
+        )))
+    }
+
     /// Checkpoint n completed: commit every pending transaction up to n, in
-    /// order (an earlier notice may have been skipped).
+    /// order (an earlier notice may have been skipped). A transaction the
+    /// sink aborted after its timeout fails the task, as a failed commit
+    /// does in Flink's `notifyCheckpointComplete`; the restore that follows
+    /// decides whether the job can go on.
     async fn on_complete(&mut self, env: &TaskEnv, checkpoint: u64) -> TaskResult {
         while let Some(txn) = self
             .pending
@@ -479,7 +510,12 @@ impl Sink {
             .copied()
             .filter(|t| t.checkpoint <= checkpoint)
         {
-            self.commit(env, txn).await?;
+            if let SinkResponse::TimedOut { records } = self.commit(env, txn).await? {
+                return Err(TaskError::Failed(format!(
+                    "commit of {txn} failed: the sink aborted it ({records} records) after its \
+                     transaction timeout"
+                )));
+            }
             self.pending.remove(0);
         }
         env.send(ToJobManager::Committed {
@@ -490,10 +526,14 @@ impl Sink {
         Ok(())
     }
 
-    /// Commit `txn`: `Done`, or `AlreadyCommitted` (commit is idempotent).
+    /// Commit `txn`: `Done`, `AlreadyCommitted` (commit is idempotent), or
+    /// `TimedOut` (the sink aborted it after its transaction timeout), for
+    /// the caller to judge.
     async fn commit(&mut self, env: &TaskEnv, txn: TxnId) -> Result<SinkResponse, String> {
         match self.call(env, SinkOp::Commit { txn }).await? {
-            answer @ (SinkResponse::Done | SinkResponse::AlreadyCommitted) => Ok(answer),
+            answer @ (SinkResponse::Done
+            | SinkResponse::AlreadyCommitted
+            | SinkResponse::TimedOut { .. }) => Ok(answer),
             other => Err(format!("commit of {txn} failed: {other:?}")),
         }
     }

@@ -26,6 +26,8 @@ pub(super) struct RawScenario {
     pub restart: Option<RawRestart>,
     #[serde(default)]
     pub timing: RawTiming,
+    #[serde(default)]
+    pub sink: RawSink,
     pub max_sim_time: Field<SimDuration>,
     pub liveness_bound: Field<SimDuration>,
     pub bug: Field<String>,
@@ -119,6 +121,13 @@ pub(super) struct RawTiming {
     pub channel_keepalive_timeout: Field<SimDuration>,
     pub rpc_timeout: Field<SimDuration>,
     pub slot_request_timeout: Field<SimDuration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSink {
+    pub transaction_timeout: Field<SimDuration>,
+    pub ignore_failures_after_transaction_timeout: Field<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -5,7 +5,7 @@ use super::limits::{self, Limit};
 use super::locate::line_of;
 use super::raw::{
     Field, RawCheckpoint, RawEdge, RawExpect, RawFault, RawFaultKind, RawMode, RawOutcome,
-    RawScenario, RawSometimes, RawTiming, RawTopology, RawTrigger, RawWorkload,
+    RawScenario, RawSink, RawSometimes, RawTiming, RawTopology, RawTrigger, RawWorkload,
 };
 use super::suggest;
 use super::{
@@ -22,7 +22,7 @@ use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
 use flinch_engine::config::{
     default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
-    RestartConfig, TimingConfig, TopologyConfig, WorkloadConfig,
+    RestartConfig, SinkConfig, TimingConfig, TopologyConfig, WorkloadConfig,
 };
 use flinch_engine::event::{Event, HostRole, TaskId};
 use flinch_engine::graph::SINK_ALIAS;
@@ -179,6 +179,7 @@ pub(super) fn scenario(
     let config = JobConfig {
         workload,
         timing: timing(cx, &raw.timing)?,
+        sink: sink(cx, &raw.sink)?,
         planted_bug: raw.bug.as_ref().map(|b| bug(cx, b)).transpose()?,
         topology,
         checkpoint,
@@ -563,6 +564,23 @@ fn timing(cx: &Ctx, raw: &RawTiming) -> Result<TimingConfig, ScenarioError> {
         return Err(cx.error(span, field, message));
     }
     Ok(timing)
+}
+
+/// `[sink]`: no transaction timeout unless one is given (then longer than
+/// 0, and at most an hour like every duration).
+fn sink(cx: &Ctx, raw: &RawSink) -> Result<SinkConfig, ScenarioError> {
+    let timeout = raw
+        .transaction_timeout
+        .as_ref()
+        .map(|t| cx.positive_duration(&Some(t.clone()), "sink.transaction_timeout", t.get_ref().0))
+        .transpose()?;
+    Ok(SinkConfig {
+        transaction_timeout: timeout,
+        ignore_failures_after_transaction_timeout: raw
+            .ignore_failures_after_transaction_timeout
+            .as_ref()
+            .is_some_and(|b| *b.get_ref()),
+    })
 }
 
 fn bug(cx: &Ctx, name: &Spanned<String>) -> Result<PlantedBug, ScenarioError> {
