@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 26] = [
+const WITNESSES: [(Probe, &str, u64); 28] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -72,6 +72,16 @@ const WITNESSES: [(Probe, &str, u64); 26] = [
     (
         Probe::TxnLostAfterTimeout,
         "transaction-timeout-loss-accepted",
+        0,
+    ),
+    (
+        Probe::LocalStateRestored,
+        "taskmanager-disk-loss-local-recovery",
+        0,
+    ),
+    (
+        Probe::LocalStateFallback,
+        "local-copy-stale-after-unclean-crash",
         0,
     ),
 ];

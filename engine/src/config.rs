@@ -118,6 +118,13 @@ pub struct CheckpointConfig {
     pub max_concurrent: u32,
     pub retained: u32,
     pub tolerable_failures: u32,
+    /// Task-local recovery (Flink's `execution.checkpointing.local-backup.enabled`,
+    /// formerly `state.backend.local-recovery`): each task also keeps its
+    /// latest snapshot on its taskmanager's disk, and a restore on that
+    /// taskmanager reads it there when it matches the handle in the
+    /// completed checkpoint's metadata (checkpoint, name, size, crc32),
+    /// else from `store`, which stays the source of truth. Off by default.
+    pub local_recovery: bool,
 }
 
 impl Default for CheckpointConfig {
@@ -130,6 +137,7 @@ impl Default for CheckpointConfig {
             max_concurrent: 1,
             retained: 1,
             tolerable_failures: 0,
+            local_recovery: false,
         }
     }
 }
@@ -308,6 +316,11 @@ pub enum PlantedBug {
     /// after restore. Only a job with two keyed stages can show it
     /// ([`Requires::KeyedStages`]).
     SkipSecondAlignment,
+    /// Task-local recovery restores whatever local copy its taskmanager
+    /// kept, without checking it against the checkpoint's handle: a copy
+    /// left by a newer checkpoint that never completed (the taskmanager
+    /// crashed first) is restored in place of the completed one.
+    LocalCopyUnchecked,
 }
 
 /// What a job must have for a planted bug to be able to show
@@ -354,7 +367,7 @@ impl Requires {
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 18] = [
+    pub const ALL: [PlantedBug; 19] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -373,6 +386,7 @@ impl PlantedBug {
         PlantedBug::StalePrecommitKept,
         PlantedBug::RestoredWatermark,
         PlantedBug::SkipSecondAlignment,
+        PlantedBug::LocalCopyUnchecked,
     ];
 
     pub fn name(self) -> &'static str {
@@ -395,6 +409,7 @@ impl PlantedBug {
             PlantedBug::StalePrecommitKept => "stale-precommit-kept",
             PlantedBug::RestoredWatermark => "restored-watermark",
             PlantedBug::SkipSecondAlignment => "skip-second-alignment",
+            PlantedBug::LocalCopyUnchecked => "local-copy-unchecked",
         }
     }
 
@@ -435,6 +450,9 @@ impl PlantedBug {
             PlantedBug::SkipSecondAlignment => {
                 "barriers aligned after the sources but not at a later shuffle"
             }
+            PlantedBug::LocalCopyUnchecked => {
+                "a leftover local state copy reused after an unclean crash"
+            }
         }
     }
 
@@ -467,6 +485,9 @@ impl PlantedBug {
             ),
             PlantedBug::RestoredWatermark => ("windowed-crash-mid-window", "exactly-once"),
             PlantedBug::SkipSecondAlignment => ("two-stage-slow-link", "consistent-cut"),
+            PlantedBug::LocalCopyUnchecked => {
+                ("local-copy-stale-after-unclean-crash", "recovered-state")
+            }
         }
     }
 

@@ -128,11 +128,19 @@ pub enum Probe {
     /// (`TwoPhaseCommitSinkFunction#recoverAndCommitInternal` logging
     /// "data loss might have occurred").
     TxnLostAfterTimeout,
+    /// `count[k]`/`source[k]`: a restore read the task's state from the
+    /// copy its taskmanager kept, which matched the completed checkpoint's
+    /// handle (Flink's task-local recovery, `TaskLocalStateStore`).
+    LocalStateRestored,
+    /// `count[k]`/`source[k]`: task-local recovery is on but the
+    /// taskmanager had no usable copy (none, one of another checkpoint, or
+    /// one failing its checksum): the restore read `store` instead.
+    LocalStateFallback,
 }
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 26] = [
+    pub const ALL: [Probe; 28] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -159,6 +167,8 @@ impl Probe {
         Probe::RecoveryImpossible,
         Probe::TxnTimedOut,
         Probe::TxnLostAfterTimeout,
+        Probe::LocalStateRestored,
+        Probe::LocalStateFallback,
     ];
 
     /// The kebab-case name, as traces and scenario files spell it.
@@ -190,6 +200,8 @@ impl Probe {
             Probe::RecoveryImpossible => "recovery-impossible",
             Probe::TxnTimedOut => "txn-timed-out",
             Probe::TxnLostAfterTimeout => "txn-lost-after-timeout",
+            Probe::LocalStateRestored => "local-state-restored",
+            Probe::LocalStateFallback => "local-state-fallback",
         }
     }
 
@@ -211,7 +223,9 @@ impl Probe {
             | Probe::StateUploadRetried
             | Probe::TimersRestored
             | Probe::JobManagerHeartbeatTimeout
-            | Probe::TxnLostAfterTimeout => &[TaskManager],
+            | Probe::TxnLostAfterTimeout
+            | Probe::LocalStateRestored
+            | Probe::LocalStateFallback => &[TaskManager],
             Probe::CorruptReadRetried => &[JobManager, TaskManager],
             Probe::StoreWriteLate => &[Store],
             Probe::CheckpointAbortedTimeout

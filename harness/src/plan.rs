@@ -144,6 +144,10 @@ fn config_tables(s: &mut String, c: &JobConfig) {
     line(s, "max_concurrent", &k.max_concurrent.to_string());
     line(s, "retained", &k.retained.to_string());
     line(s, "tolerable_failures", &k.tolerable_failures.to_string());
+    // Only when on, so files written before it existed render as they did.
+    if k.local_recovery {
+        line(s, "local_recovery", "true");
+    }
 
     s.push_str("\n[restart]\n");
     line(s, "strategy", &string(c.restart.name()));

@@ -187,7 +187,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 30] = [
+const BUILTIN: [(&str, &str); 32] = [
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -235,6 +235,10 @@ const BUILTIN: [(&str, &str); 30] = [
     (
         "late-precommit-after-failover",
         include_str!("../../scenarios/late-precommit-after-failover.toml"),
+    ),
+    (
+        "local-copy-stale-after-unclean-crash",
+        include_str!("../../scenarios/local-copy-stale-after-unclean-crash.toml"),
     ),
     (
         "metadata-lands-after-timeout",
@@ -288,6 +292,10 @@ const BUILTIN: [(&str, &str); 30] = [
     (
         "taskmanager-disk-loss",
         include_str!("../../scenarios/taskmanager-disk-loss.toml"),
+    ),
+    (
+        "taskmanager-disk-loss-local-recovery",
+        include_str!("../../scenarios/taskmanager-disk-loss-local-recovery.toml"),
     ),
     (
         "transaction-timeout-during-recovery",

@@ -147,6 +147,7 @@ pub fn checkpoint(mode: CheckpointMode) -> impl Strategy<Value = CheckpointConfi
                     max_concurrent,
                     retained,
                     tolerable_failures,
+                    local_recovery: false,
                 }
             },
         )

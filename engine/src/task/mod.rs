@@ -15,7 +15,7 @@ use crate::probe::Probe;
 use crate::proto::{
     CheckpointMeta, Payload, StateHandle, StoreRequest, StoreResponse, ToJobManager,
 };
-use crate::wire::RpcClient;
+use crate::wire::{self, RpcClient};
 
 /// Everything that reaches a running subtask, in one ordered queue.
 #[derive(Debug)]
@@ -113,6 +113,21 @@ impl From<String> for TaskError {
     }
 }
 
+/// Where task-local recovery keeps each task's latest snapshot on its
+/// taskmanager's disk.
+const LOCAL_DIR: &str = "/local";
+
+/// A task's local copy of its snapshot (task-local recovery), as a
+/// checksummed frame (`wire::encode`) at [`TaskEnv::local_copy_path`]:
+/// which checkpoint it was taken for and its name in `store`, so a restore
+/// can tell it from a copy of another checkpoint.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct LocalCopy {
+    checkpoint: u64,
+    name: String,
+    bytes: Vec<u8>,
+}
+
 /// Reads of a state blob whose checksum fails before it counts as corrupt.
 const READ_ATTEMPTS: u32 = 5;
 /// Attempts of one state upload that the store answers with a storage
@@ -157,6 +172,52 @@ impl TaskEnv {
             .map_err(|e| format!("store: {e}"))
     }
 
+    /// The name of this task's snapshot of `checkpoint` in `store`. The
+    /// epoch is in it: a late write of a zombie attempt can never
+    /// overwrite the state of the attempt that replaced it.
+    fn state_name(&self, checkpoint: u64) -> String {
+        format!("chk-{checkpoint:06}/e{}-{}", self.epoch, self.task)
+    }
+
+    /// Where this task's local copy lives on its taskmanager's disk
+    /// (task-local recovery): one file per task, its latest snapshot.
+    fn local_copy_path(&self) -> std::path::PathBuf {
+        let task = self.task;
+        std::path::PathBuf::from(format!("{LOCAL_DIR}/{}-{}", task.vertex, task.subtask))
+    }
+
+    /// Task-local recovery: keep `bytes`, this task's snapshot of
+    /// `checkpoint`, on the taskmanager's disk, in place of the copy
+    /// before it, synced. A failed write leaves the older copy, which a
+    /// restore then refuses by its checkpoint: the copy only saves a read
+    /// from `store`, so its loss is no failure.
+    fn keep_local_copy(&self, checkpoint: u64, bytes: &[u8]) {
+        let copy = LocalCopy {
+            checkpoint,
+            name: self.state_name(checkpoint),
+            bytes: bytes.to_vec(),
+        };
+        let _ = (self.ctx.disk).write_atomic(&self.local_copy_path(), &wire::encode(&copy));
+    }
+
+    /// Task-local recovery: the local copy's bytes if it is the state
+    /// `handle` of `checkpoint` names (same checkpoint and name, same size
+    /// and crc32), else `None` (no copy, another checkpoint's, unreadable or
+    /// corrupt), for the caller to read `store`.
+    fn local_state(&self, checkpoint: u64, handle: &StateHandle) -> Option<Vec<u8>> {
+        let bytes = self.ctx.disk.read(&self.local_copy_path()).ok()??;
+        let copy: LocalCopy = wire::decode(&bytes).ok()?;
+        // Planted: whatever copy the taskmanager kept is taken as is.
+        if self.ctx.bug(PlantedBug::LocalCopyUnchecked) {
+            return Some(copy.bytes);
+        }
+        let matches = copy.checkpoint == checkpoint
+            && copy.name == handle.name
+            && copy.bytes.len() as u64 == handle.size
+            && crc32fast::hash(&copy.bytes) == handle.crc;
+        matches.then_some(copy.bytes)
+    }
+
     /// Write this task's snapshot for `checkpoint`; returns its handle.
     pub async fn put_state(
         &self,
@@ -164,9 +225,7 @@ impl TaskEnv {
         checkpoint: u64,
         bytes: Vec<u8>,
     ) -> Result<StateHandle, String> {
-        // The epoch is in the name: a late write of a zombie attempt can
-        // never overwrite the state of the attempt that replaced it.
-        let name = format!("chk-{checkpoint:06}/e{}-{}", self.epoch, self.task);
+        let name = self.state_name(checkpoint);
         let handle = StateHandle {
             name: name.clone(),
             size: bytes.len() as u64,
@@ -227,6 +286,9 @@ impl TaskEnv {
             operator_digest,
         };
         self.ctx.emit(snapshotted);
+        if self.ctx.config.checkpoint.local_recovery {
+            self.keep_local_copy(checkpoint, &bytes);
+        }
         let stored = match self.store().await {
             Ok(mut store) => self.put_state(&mut store, checkpoint, bytes).await,
             Err(e) => Err(e),
@@ -263,6 +325,22 @@ impl TaskEnv {
             .handles
             .get(&self.task)
             .ok_or_else(|| format!("checkpoint {checkpoint} has no state for {}", self.task))?;
+        if self.ctx.config.checkpoint.local_recovery {
+            match self.local_state(checkpoint, handle) {
+                Some(bytes) => {
+                    self.ctx.probe(Probe::LocalStateRestored);
+                    let (task, epoch) = (self.task, self.epoch);
+                    self.ctx.emit(Event::StateRestored {
+                        checkpoint,
+                        task,
+                        epoch,
+                        digest: crc32fast::hash(&bytes),
+                    });
+                    return Ok(Some((checkpoint, bytes)));
+                }
+                None => self.ctx.probe(Probe::LocalStateFallback),
+            }
+        }
         let mut store = self.store().await?;
         // A read may come back corrupt on the way (the checksum says so);
         // read again a few times before calling the stored state corrupt.

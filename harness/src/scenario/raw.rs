@@ -68,6 +68,7 @@ pub(super) struct RawCheckpoint {
     pub max_concurrent: Field<u32>,
     pub retained: Field<u32>,
     pub tolerable_failures: Field<u32>,
+    pub local_recovery: Field<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -520,6 +520,10 @@ fn checkpoint(cx: &Ctx, raw: &RawCheckpoint) -> Result<CheckpointConfig, Scenari
             )?,
             None => default.tolerable_failures,
         },
+        local_recovery: raw
+            .local_recovery
+            .as_ref()
+            .map_or(default.local_recovery, |b| *b.get_ref()),
     })
 }
 
