@@ -120,4 +120,10 @@ fn the_sink_table_is_checked_at_load() {
     assert!(unknown.contains("transaction_timeuot"), "{unknown}");
     let long = bad("[sink]\ntransaction_timeout = \"2h\"");
     assert!(long.contains("sink.transaction_timeout"), "{long}");
+    // The opt-in without a timeout could never matter: refused, not ignored.
+    let idle = bad("[sink]\nignore_failures_after_transaction_timeout = true");
+    assert!(
+        idle.contains("field `sink.ignore_failures_after_transaction_timeout`: has no effect"),
+        "{idle}"
+    );
 }

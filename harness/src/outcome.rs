@@ -64,6 +64,10 @@ pub struct RunOutcome {
     /// output missing on purpose. The output checkers count it as output,
     /// so that only this loss is forgiven, and reports say how much it was.
     pub output_lost: Vec<(TxnId, Vec<Record>)>,
+    /// Every transaction the sink aborted after `sink.transaction_timeout`
+    /// (`/sink/timed-out/`). A pending copy of one is not lingering: only
+    /// its removal failed, and the sink counts it as timed out.
+    pub timed_out: Vec<TxnId>,
     /// The job's input log, partition by partition, in offset order.
     pub job_input: Vec<Vec<Record>>,
     /// keyed-count's committed output, decoded (empty for other jobs).

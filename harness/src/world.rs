@@ -255,6 +255,7 @@ pub fn simulate_plan_until(
         output: raw.committed,
         output_pending: raw.pending,
         output_lost: raw.lost,
+        timed_out: raw.timed_out,
         job_input,
         committed,
         pending,
@@ -304,6 +305,9 @@ pub struct RawOutcome {
     /// `sink.ignore_failures_after_transaction_timeout`), in file-name
     /// order: output missing on purpose.
     pub lost: Vec<(TxnId, Vec<Record>)>,
+    /// Every transaction the sink aborted after its transaction timeout
+    /// (`/sink/timed-out/`), lost on purpose or not.
+    pub timed_out: Vec<TxnId>,
     /// `None` if the run hit its time bound first.
     pub final_state: Option<JobState>,
     pub sim_time: Duration,
@@ -363,8 +367,15 @@ pub fn simulate_job(
             _ => None,
         })
         .collect();
+    // Forgiven only where the scenario allows it: a `txn_lost` without the
+    // opt-in is an engine defect, and its records count as missing.
+    let allowed = scenario
+        .config
+        .sink
+        .ignore_failures_after_transaction_timeout;
+    let timed_out_ids = timed_out.iter().map(|(txn, _)| *txn).collect();
     let lost = (timed_out.into_iter())
-        .filter(|(txn, _)| declared.contains(txn))
+        .filter(|(txn, _)| allowed && declared.contains(txn))
         .collect();
     if let Err(p) = dropped {
         return Err(broken(Breakage::Panic(p), sim_time, trace));
@@ -374,6 +385,7 @@ pub fn simulate_job(
         committed,
         pending,
         lost,
+        timed_out: timed_out_ids,
         final_state: ran.final_state,
         sim_time,
         host_steps,

@@ -4,7 +4,7 @@
 //! verdict about the job, 3 an engine panic, 4 an internal error.
 
 use super::{exec, exit_code, load_scenario, replay_command, seeds, shrink_command, Output};
-use crate::report::FailureKind;
+use crate::report::{plural, FailureKind};
 use anyhow::Context as _;
 use clap::Args;
 use flinch_engine::record::OutputRecord;
@@ -165,7 +165,15 @@ pub fn human(
     let _ = writeln!(s, "records    {}", r.records);
     if !r.lost.is_empty() {
         let records: u64 = r.lost.iter().map(|(_, n)| n).sum();
-        let txns: Vec<String> = r.lost.iter().map(|(t, n)| format!("{t} ({n})")).collect();
+        // Empty transactions lose nothing: counted, not listed.
+        let mut txns: Vec<String> = (r.lost.iter())
+            .filter(|(_, n)| *n > 0)
+            .map(|(t, n)| format!("{t} ({n})"))
+            .collect();
+        let empty = r.lost.iter().filter(|(_, n)| *n == 0).count();
+        if empty > 0 {
+            txns.push(format!("{empty} empty transaction{}", plural(empty)));
+        }
         let _ = writeln!(
             s,
             "lost       {records} output records on purpose, in {} (accepted: \

@@ -112,6 +112,9 @@ struct Sink {
     opened: BTreeMap<TxnId, std::time::Duration>,
     /// Transactions aborted after their timeout, with their record counts.
     timed_out: BTreeMap<TxnId, u64>,
+    /// Timed-out transactions whose pending copy could not be removed (a
+    /// disk error): removed at the next expiry, or by the sink's recovery.
+    leftovers: BTreeSet<TxnId>,
 }
 
 pub async fn run(ctx: HostContext) -> HostResult {
@@ -259,6 +262,7 @@ impl Sink {
             next_seq,
             opened,
             timed_out,
+            leftovers: BTreeSet::new(),
         })
     }
 
@@ -268,10 +272,17 @@ impl Sink {
     }
 
     /// Abort every pending transaction open for `timeout` or longer: its
-    /// file moves to `/sink/timed-out/` (written there before it leaves
-    /// `pending/`, so a crash between the two leaves it pending, to expire
-    /// again). A disk error leaves the rest for the next try.
+    /// file moves to `/sink/timed-out/`, written there before it leaves
+    /// `pending/`. A transaction whose move fails (a disk error) stays
+    /// pending and is tried again at the next expiry; one whose pending
+    /// copy alone could not be removed has timed out, and the copy is
+    /// removed later ([`Sink::leftovers`], or the sink's recovery).
     fn expire(&mut self, timeout: std::time::Duration) {
+        for txn in std::mem::take(&mut self.leftovers) {
+            if self.disk.remove(&pending_path(txn)).is_err() {
+                self.leftovers.insert(txn);
+            }
+        }
         let due: Vec<TxnId> = self
             .opened
             .iter()
@@ -279,9 +290,8 @@ impl Sink {
             .map(|(txn, _)| *txn)
             .collect();
         for txn in due {
-            if self.expire_one(txn).is_err() {
-                return;
-            }
+            // A failure leaves this one pending; the others still expire.
+            let _ = self.expire_one(txn);
         }
     }
 
@@ -294,9 +304,12 @@ impl Sink {
         self.pending.remove(&txn);
         self.opened.remove(&txn);
         self.timed_out.insert(txn, records);
-        // Left behind, the pending copy is removed by the sink's recovery
-        // (a transaction found both pending and timed out timed out).
-        let _ = self.disk.remove(&path);
+        // Left behind, the pending copy is removed at the next expiry, or
+        // by the sink's recovery (found both pending and timed out, a
+        // transaction timed out).
+        if self.disk.remove(&path).is_err() {
+            self.leftovers.insert(txn);
+        }
         self.ctx.probe(Probe::TxnTimedOut);
         self.ctx.emit(Event::TxnTimedOut { txn, records });
         Ok(())

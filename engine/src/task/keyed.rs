@@ -463,7 +463,14 @@ impl Sink {
         // records the loop appends to it do not regrow it step by step.
         let size = self.open.len();
         let records = std::mem::replace(&mut self.open, Vec::with_capacity(size));
-        self.call(env, SinkOp::PreCommit { txn, records }).await?;
+        if let SinkResponse::TimedOut { .. } =
+            self.call(env, SinkOp::PreCommit { txn, records }).await?
+        {
+            return Err(TaskError::Failed(format!(
+                "pre-commit of {txn} refused: the sink already aborted it after its transaction \
+                 timeout"
+            )));
+        }
         if env.ctx.config.planted_bug == Some(PlantedBug::CommitOnBarrier) {
             // Planted: commit as the barrier passes, before the checkpoint
             // is complete; a failover now replays committed output.

@@ -311,6 +311,19 @@ impl TaskEnv {
         });
     }
 
+    /// `bytes` are the state this task restores from `checkpoint`: trace
+    /// it (`state_restored`, with their crc32 as the digest) and hand it on.
+    fn restored(&self, checkpoint: u64, bytes: Vec<u8>) -> (u64, Vec<u8>) {
+        let (task, epoch) = (self.task, self.epoch);
+        self.ctx.emit(Event::StateRestored {
+            checkpoint,
+            task,
+            epoch,
+            digest: crc32fast::hash(&bytes),
+        });
+        (checkpoint, bytes)
+    }
+
     /// Read this task's restored state, verifying size and checksum: the
     /// checkpoint id and the bytes, or `None` for a task started from
     /// scratch. Errors: [`TaskError::RecoveryImpossible`] when the store no
@@ -329,14 +342,7 @@ impl TaskEnv {
             match self.local_state(checkpoint, handle) {
                 Some(bytes) => {
                     self.ctx.probe(Probe::LocalStateRestored);
-                    let (task, epoch) = (self.task, self.epoch);
-                    self.ctx.emit(Event::StateRestored {
-                        checkpoint,
-                        task,
-                        epoch,
-                        digest: crc32fast::hash(&bytes),
-                    });
-                    return Ok(Some((checkpoint, bytes)));
+                    return Ok(Some(self.restored(checkpoint, bytes)));
                 }
                 None => self.ctx.probe(Probe::LocalStateFallback),
             }
@@ -371,14 +377,7 @@ impl TaskEnv {
                 if verified && attempt > 0 {
                     self.ctx.probe(Probe::CorruptReadRetried);
                 }
-                let (task, epoch) = (self.task, self.epoch);
-                self.ctx.emit(Event::StateRestored {
-                    checkpoint,
-                    task,
-                    epoch,
-                    digest: crc,
-                });
-                return Ok(Some((checkpoint, bytes)));
+                return Ok(Some(self.restored(checkpoint, bytes)));
             }
             last = format!("crc {crc:08x}, expected {:08x}", handle.crc);
             self.ctx.emit(Event::CorruptRead {

@@ -137,6 +137,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
         output,
         output_pending: Vec::new(),
         output_lost: Vec::new(),
+        timed_out: Vec::new(),
         job_input,
         committed,
         pending: Vec::new(),

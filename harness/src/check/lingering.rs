@@ -34,14 +34,17 @@ use std::collections::BTreeSet;
 /// a finished job, naming the transaction (its sink subtask, epoch and
 /// checkpoint in `txns`, `checkpoint` and `task`), how many records it
 /// holds, when it was pre-committed and whether its checkpoint completed.
-/// A pending copy of a transaction that is also committed is not
-/// lingering: the commit happened, only the removal of the pending copy
-/// did not, and the sink's recovery counts it as committed.
+/// A pending copy of a transaction that is also committed, or also timed
+/// out (`/sink/timed-out/`), is not lingering: the commit or the abort
+/// happened, only the removal of the pending copy did not, and the sink's
+/// recovery counts it as committed or timed out.
 pub fn lingering_transactions(outcome: &RunOutcome, plan: &Plan) -> Vec<Violation> {
     if outcome.final_state != Some(JobState::Finished) {
         return Vec::new();
     }
-    let committed: BTreeSet<TxnId> = outcome.output.iter().map(|c| c.0).collect();
+    let committed: BTreeSet<TxnId> = (outcome.output.iter().map(|c| c.0))
+        .chain(outcome.timed_out.iter().copied())
+        .collect();
     let completed = completed_checkpoints(outcome);
     let violations = outcome
         .output_pending

@@ -578,12 +578,19 @@ fn sink(cx: &Ctx, raw: &RawSink) -> Result<SinkConfig, ScenarioError> {
         .as_ref()
         .map(|t| cx.positive_duration(&Some(t.clone()), "sink.transaction_timeout", t.get_ref().0))
         .transpose()?;
+    let ignore = &raw.ignore_failures_after_transaction_timeout;
+    if let (Some(flag), None) = (ignore, timeout) {
+        if *flag.get_ref() {
+            return Err(cx.error(
+                flag.span(),
+                "sink.ignore_failures_after_transaction_timeout",
+                "has no effect without sink.transaction_timeout: no transaction ever times out",
+            ));
+        }
+    }
     Ok(SinkConfig {
         transaction_timeout: timeout,
-        ignore_failures_after_transaction_timeout: raw
-            .ignore_failures_after_transaction_timeout
-            .as_ref()
-            .is_some_and(|b| *b.get_ref()),
+        ignore_failures_after_transaction_timeout: ignore.as_ref().is_some_and(|b| *b.get_ref()),
     })
 }
 
