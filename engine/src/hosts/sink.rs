@@ -224,30 +224,17 @@ impl Sink {
         // One file per commit (a planted non-idempotent commit writes two).
         let next_seq = disk.list(Path::new(COMMITTED))?.len() as u64;
         let mut pending = Sink::txns(&disk, PENDING)?;
-        // A crash between writing the committed copy and removing the
-        // pending one leaves both: the transaction is committed.
-        for txn in pending
-            .intersection(&committed)
-            .copied()
-            .collect::<Vec<_>>()
-        {
-            disk.remove(&pending_path(txn))?;
-            pending.remove(&txn);
-        }
         let mut timed_out = BTreeMap::new();
         for name in disk.list(Path::new(TIMED_OUT))? {
             let path = Path::new(TIMED_OUT).join(name);
             let (txn, records) = decode_header(&path, disk.read(&path)?.as_deref())?;
             timed_out.insert(txn, records);
         }
-        // A crash between the timed-out copy and the pending one's removal
-        // leaves both: the transaction timed out.
-        for txn in pending
-            .iter()
-            .filter(|t| timed_out.contains_key(t))
-            .copied()
-            .collect::<Vec<_>>()
-        {
+        // A crash (or a failed removal) between writing the committed or
+        // timed-out copy and removing the pending one leaves both: the
+        // transaction is committed, or timed out.
+        let resolved = |t: &&TxnId| committed.contains(t) || timed_out.contains_key(t);
+        for txn in pending.iter().filter(resolved).copied().collect::<Vec<_>>() {
             disk.remove(&pending_path(txn))?;
             pending.remove(&txn);
         }
