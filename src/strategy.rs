@@ -56,7 +56,7 @@
 
 use crate::scenario::Scenario;
 use flinch_engine::workload::earliest_end_of_input;
-use flinch_harness::scenario::host_names;
+use flinch_harness::scenario::topology_hosts;
 use flinch_harness::strategy::{fault_plan, survivable_fault, SEEDS};
 use proptest::prelude::*;
 use proptest::test_runner::{FailurePersistence, FileFailurePersistence};
@@ -115,7 +115,7 @@ pub fn survivable(base: Scenario, max_faults: usize) -> impl Strategy<Value = Sc
         .resolve(None)
         .unwrap_or_else(|e| panic!("flinch::strategy::survivable: {e}"));
     let window = Duration::ZERO..earliest_end_of_input(&loaded.config.workload);
-    let hosts = host_names(loaded.config.topology.taskmanagers);
+    let hosts = topology_hosts(&loaded.config.topology);
     (
         fault_plan(survivable_fault(hosts, window), max_faults),
         (0..SEEDS).no_shrink(),

@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 28] = [
+const WITNESSES: [(Probe, &str, u64); 30] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -82,6 +82,12 @@ const WITNESSES: [(Probe, &str, u64); 28] = [
     (
         Probe::LocalStateFallback,
         "local-copy-stale-after-unclean-crash",
+        0,
+    ),
+    (Probe::StoreReplicaRepaired, "store-replica-disk-loss", 0),
+    (
+        Probe::StoreQuorumWithoutReplica,
+        "store-replica-disk-loss",
         0,
     ),
 ];

@@ -27,7 +27,15 @@ pub struct TopologyConfig {
     pub parallelism: u32,
     /// Number of key groups (Flink's max parallelism).
     pub max_parallelism: u32,
+    /// Checkpoint storage replicas: 1 is the single host `store`; an odd
+    /// number above 1 runs hosts `store-1..=N`, where a blob or register
+    /// write is durable once a majority has it (docs/storage.md). At most
+    /// [`MAX_STORE_REPLICAS`].
+    pub store_replicas: u32,
 }
+
+/// The most checkpoint storage replicas a topology may have.
+pub const MAX_STORE_REPLICAS: u32 = 7;
 
 impl Default for TopologyConfig {
     fn default() -> Self {
@@ -35,6 +43,7 @@ impl Default for TopologyConfig {
             taskmanagers: 2,
             parallelism: 2,
             max_parallelism: default_max_parallelism(2),
+            store_replicas: 1,
         }
     }
 }
@@ -321,6 +330,17 @@ pub enum PlantedBug {
     /// left by a newer checkpoint that never completed (the taskmanager
     /// crashed first) is restored in place of the completed one.
     LocalCopyUnchecked,
+    /// Replicated checkpoint storage acknowledges a write, blob or
+    /// register, as soon as one replica has it, not a majority: losing that
+    /// replica's disk loses a checkpoint the job already counted completed.
+    DurableAtOneReplica,
+    /// Replicated checkpoint storage reads the register of completed
+    /// checkpoints from the first replica that answers, not from a
+    /// majority: a replica that missed the latest completions hands the
+    /// jobmanager an older register, so it restores an older checkpoint
+    /// whose output the sink already committed, or finds the register gone
+    /// back and fails the job.
+    StaleRegisterRead,
 }
 
 /// What a job must have for a planted bug to be able to show
@@ -367,7 +387,7 @@ impl Requires {
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 19] = [
+    pub const ALL: [PlantedBug; 21] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -387,6 +407,8 @@ impl PlantedBug {
         PlantedBug::RestoredWatermark,
         PlantedBug::SkipSecondAlignment,
         PlantedBug::LocalCopyUnchecked,
+        PlantedBug::DurableAtOneReplica,
+        PlantedBug::StaleRegisterRead,
     ];
 
     pub fn name(self) -> &'static str {
@@ -410,6 +432,8 @@ impl PlantedBug {
             PlantedBug::RestoredWatermark => "restored-watermark",
             PlantedBug::SkipSecondAlignment => "skip-second-alignment",
             PlantedBug::LocalCopyUnchecked => "local-copy-unchecked",
+            PlantedBug::DurableAtOneReplica => "durable-at-one-replica",
+            PlantedBug::StaleRegisterRead => "stale-register-read",
         }
     }
 
@@ -453,6 +477,12 @@ impl PlantedBug {
             PlantedBug::LocalCopyUnchecked => {
                 "a leftover local state copy reused after an unclean crash"
             }
+            PlantedBug::DurableAtOneReplica => {
+                "replicated storage acknowledges a write before a majority has it"
+            }
+            PlantedBug::StaleRegisterRead => {
+                "a new leader recovers from a stale replica, not the latest checkpoint"
+            }
         }
     }
 
@@ -488,6 +518,11 @@ impl PlantedBug {
             PlantedBug::LocalCopyUnchecked => {
                 ("local-copy-stale-after-unclean-crash", "recovered-state")
             }
+            PlantedBug::DurableAtOneReplica => (
+                "store-replica-disk-loss-during-checkpoint",
+                "expected-outcome",
+            ),
+            PlantedBug::StaleRegisterRead => ("store-replica-stale-register", "exactly-once"),
         }
     }
 

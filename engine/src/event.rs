@@ -264,6 +264,16 @@ pub enum Event {
         late_ms: u64,
         applied: bool,
     },
+    /// A store replica that came back with an empty disk copied `blobs`
+    /// blobs and the newest register copy from the replicas `from`, and
+    /// votes again. `complete`: enough replicas answered to be sure nothing
+    /// durable was missed; false when a majority had lost its disks, and
+    /// what only they held is gone.
+    StoreReplicaRepaired {
+        from: Vec<String>,
+        blobs: u64,
+        complete: bool,
+    },
     /// The host took a protocol path that handles a fault (see
     /// [`crate::probe`]); the trace shows `probe {"probe":"write-fenced"}`.
     Probe {
@@ -273,7 +283,7 @@ pub enum Event {
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 23] = [
+    pub const NAMES: [&'static str; 24] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -297,6 +307,7 @@ impl Event {
         "probe",
         "txn_timed_out",
         "txn_lost",
+        "store_replica_repaired",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -324,6 +335,7 @@ impl Event {
             Event::Probe { .. } => 20,
             Event::TxnTimedOut { .. } => 21,
             Event::TxnLost { .. } => 22,
+            Event::StoreReplicaRepaired { .. } => 23,
         };
         Event::NAMES[index]
     }
@@ -480,6 +492,12 @@ impl HostRole {
             "log" => Some(HostRole::Log),
             "sink" => Some(HostRole::Sink),
             "store" => Some(HostRole::Store),
+            _ if host
+                .strip_prefix("store-")
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
+            {
+                Some(HostRole::Store)
+            }
             _ => {
                 let n = host.strip_prefix("taskmanager-")?;
                 let numbered = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
@@ -542,7 +560,7 @@ impl Event {
                 &[Sink]
             }
             "txn_lost" => &[TaskManager],
-            "store_write_late" => &[Store],
+            "store_write_late" | "store_replica_repaired" => &[Store],
             "probe" => &[JobManager, TaskManager, Sink, Store],
             _ => &[],
         }
@@ -749,6 +767,11 @@ mod tests {
             },
             Event::Probe {
                 probe: crate::probe::Probe::WriteFenced,
+            },
+            Event::StoreReplicaRepaired {
+                from: vec![],
+                blobs: 1,
+                complete: true,
             },
         ]
     }

@@ -89,6 +89,11 @@ pub mod disk {
         Ok(names)
     }
 
+    /// Whether `path` is a directory (false when it does not exist).
+    pub fn is_dir(path: &Path) -> bool {
+        fs::metadata(path).is_ok_and(|m| m.is_dir())
+    }
+
     fn parent(path: &Path) -> &Path {
         path.parent().unwrap_or(Path::new("/"))
     }
@@ -239,6 +244,20 @@ pub mod addr {
     pub const LOG_PORT: u16 = 9092;
     pub const SINK_PORT: u16 = 9093;
     pub const STORE_PORT: u16 = 9000;
+
+    /// The checkpoint storage hosts of a topology with `replicas` replicas:
+    /// `store` alone, or `store-1..=replicas`.
+    pub fn stores(replicas: u32) -> Vec<String> {
+        if replicas <= 1 {
+            return vec![STORE.to_owned()];
+        }
+        (1..=replicas).map(|n| format!("{STORE}-{n}")).collect()
+    }
+
+    /// How many of `replicas` make a majority.
+    pub fn majority(replicas: usize) -> usize {
+        replicas / 2 + 1
+    }
 
     /// `taskmanager-1` is index 0.
     pub fn taskmanager(index: u32) -> String {

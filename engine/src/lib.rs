@@ -25,6 +25,7 @@ pub mod proto;
 pub mod record;
 pub mod register;
 pub mod restart;
+pub mod storage;
 pub mod task;
 pub mod wire;
 pub mod workload;

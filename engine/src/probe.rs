@@ -136,11 +136,19 @@ pub enum Probe {
     /// taskmanager had no usable copy (none, one of another checkpoint, or
     /// one failing its checksum): the restore read `store` instead.
     LocalStateFallback,
+    /// `store-N`: a replica that came back with an empty disk copied what
+    /// its peers hold and votes again (a ZooKeeper or etcd member rejoining
+    /// and catching up from the leader's snapshot).
+    StoreReplicaRepaired,
+    /// `jobmanager`/`taskmanager-N`: a write to replicated checkpoint
+    /// storage became durable at a majority while a replica did not take
+    /// it (down, cut off, repairing, or failing): the quorum write at work.
+    StoreQuorumWithoutReplica,
 }
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 28] = [
+    pub const ALL: [Probe; 30] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -169,6 +177,8 @@ impl Probe {
         Probe::TxnLostAfterTimeout,
         Probe::LocalStateRestored,
         Probe::LocalStateFallback,
+        Probe::StoreReplicaRepaired,
+        Probe::StoreQuorumWithoutReplica,
     ];
 
     /// The kebab-case name, as traces and scenario files spell it.
@@ -202,6 +212,8 @@ impl Probe {
             Probe::TxnLostAfterTimeout => "txn-lost-after-timeout",
             Probe::LocalStateRestored => "local-state-restored",
             Probe::LocalStateFallback => "local-state-fallback",
+            Probe::StoreReplicaRepaired => "store-replica-repaired",
+            Probe::StoreQuorumWithoutReplica => "store-quorum-without-replica",
         }
     }
 
@@ -227,7 +239,8 @@ impl Probe {
             | Probe::LocalStateRestored
             | Probe::LocalStateFallback => &[TaskManager],
             Probe::CorruptReadRetried => &[JobManager, TaskManager],
-            Probe::StoreWriteLate => &[Store],
+            Probe::StoreWriteLate | Probe::StoreReplicaRepaired => &[Store],
+            Probe::StoreQuorumWithoutReplica => &[JobManager, TaskManager],
             Probe::CheckpointAbortedTimeout
             | Probe::CheckpointAbortedDeclined
             | Probe::CheckpointAbortedStorage

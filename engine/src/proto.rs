@@ -56,6 +56,45 @@ pub enum StoreRequest {
         bytes: Vec<u8>,
         deadline: Duration,
     },
+    // Replicated storage only (`TopologyConfig::store_replicas` > 1); appended
+    // last, so the requests above keep their encoding.
+    /// A replica's copy of the register of completed checkpoints.
+    ReadRegister,
+    /// Replace a replica's copy of the register with `entry` if `entry` is
+    /// newer by (epoch, version); else `Refused` with the replica's copy.
+    WriteRegister {
+        entry: ReplicaRegister,
+        deadline: Duration,
+    },
+    /// From a replica repairing its disk: whether this replica holds data
+    /// (`Status`), and the name of every blob it holds (`Inventory`).
+    Status,
+    Inventory,
+}
+
+/// One replica's copy of the register of completed checkpoints: the
+/// register's bytes ([`crate::register::Register`]) with the job attempt that
+/// wrote them (`epoch`), its version, and which jobmanager process wrote it
+/// (`writer`: the simulated time it started, in µs). Copies are ordered by
+/// [`ReplicaRegister::rank`]: a replica refuses a write that is not newer,
+/// so a write of a fenced attempt never replaces the fence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReplicaRegister {
+    pub epoch: u64,
+    pub version: u64,
+    pub writer: u64,
+    pub bytes: Option<Vec<u8>>,
+}
+
+impl ReplicaRegister {
+    /// The order replicas and readers compare copies by: (epoch, version),
+    /// then the writer, so that two jobmanager processes that wrote the
+    /// same (epoch, version) (the first one's write landed at a minority
+    /// only, then it crashed, and its successor's read missed it) never
+    /// leave two copies of equal rank: the later process wins.
+    pub fn rank(&self) -> (u64, u64, u64) {
+        (self.epoch, self.version, self.writer)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -75,6 +114,18 @@ pub enum StoreResponse {
     NotApplied(String),
     /// The request failed, and may or may not have changed the blob.
     Error(String),
+    // Replicated storage only; appended last (see `StoreRequest`).
+    /// A replica's copy of the register (`ReadRegister`, or a
+    /// `WriteRegister` it applied).
+    Register(ReplicaRegister),
+    /// A `WriteRegister` was refused: this copy is as new or newer.
+    Refused(ReplicaRegister),
+    /// The replica came back with an empty disk and is being repaired from
+    /// the others: it answers nothing and votes in no quorum until then.
+    Repairing,
+    /// `Status`: whether the replica holds data (its incarnation marker is
+    /// on its disk), and is not repairing.
+    Initialized(bool),
 }
 
 // ---- sink subtask (the last vertex's) <-> sink ----

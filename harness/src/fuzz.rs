@@ -16,7 +16,7 @@
 
 pub mod sketch;
 
-use crate::scenario::{self, host_names, limits, Scenario};
+use crate::scenario::{self, limits, Scenario};
 use crate::seed::{run_seed_until, SeedReport};
 use crate::violation::Cause;
 use arbitrary::Unstructured;
@@ -155,7 +155,7 @@ pub fn check_run(data: &[u8]) -> Result<RunEnd, Finding> {
 /// The step budget of one run of `scenario`: [`HOST_STEPS`] shared by its
 /// hosts.
 pub fn step_budget(scenario: &Scenario) -> u64 {
-    let hosts = host_names(scenario.config.topology.taskmanagers).len() as u64;
+    let hosts = scenario::topology_hosts(&scenario.config.topology).len() as u64;
     HOST_STEPS / hosts.max(1)
 }
 

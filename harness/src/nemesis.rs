@@ -27,8 +27,21 @@ use std::time::Duration;
 const NEMESIS_SEED: u64 = 0x6e65_6d65_7369_7321;
 /// At most this many faults in one plan, whatever the intensity.
 pub const MAX_FAULTS: usize = 100;
-/// Hosts that keep durable data on their disk: disk faults target them.
+/// Hosts that keep durable data on their disk: disk faults target them,
+/// and the replicas `store-N` of replicated checkpoint storage
+/// ([`is_disk_host`]).
 pub const DISK_HOSTS: [&str; 2] = ["sink", "store"];
+
+/// Whether `host` keeps durable data on its disk: one of [`DISK_HOSTS`] or
+/// a store replica `store-N`.
+pub fn is_disk_host(host: &str) -> bool {
+    DISK_HOSTS.contains(&host) || store_replica(host).is_some()
+}
+
+/// `N` of a store replica `store-N`.
+fn store_replica(host: &str) -> Option<u32> {
+    host.strip_prefix("store-")?.parse().ok()
+}
 /// "Every host", in `hosts`.
 pub const ALL_HOSTS: &str = "*";
 
@@ -220,7 +233,12 @@ impl NemesisKind {
     /// means something and is survivable unless `expect` allows otherwise.
     pub fn targets(self, all: &[String], expect: &Expectation) -> Vec<String> {
         all.iter()
-            .filter(|h| !self.on_disk() || DISK_HOSTS.contains(&h.as_str()))
+            .filter(|h| !self.on_disk() || is_disk_host(h))
+            // Losing the disks of a majority of store replicas is not
+            // survivable, and a nemesis draws faults independently, so it
+            // takes one replica's disk only: store-1's, as often as it
+            // likes (an empty replica loses nothing more).
+            .filter(|h| self != NemesisKind::DiskLoss || store_replica(h).is_none_or(|n| n == 1))
             .filter(|h| {
                 self != NemesisKind::DiskLoss
                     || allows_unsurvivable(expect)
@@ -252,7 +270,7 @@ impl Nemesis {
     /// The plan for `seed`: faults in time order, none jittered, none
     /// triggered by an event. `hosts` is every host of the topology.
     pub fn plan(&self, seed: u64, config: &JobConfig, expect: &Expectation) -> Vec<Fault> {
-        let all = crate::scenario::host_names(config.topology.taskmanagers);
+        let all = crate::scenario::topology_hosts(&config.topology);
         let choices: Vec<(NemesisKind, Vec<String>)> = self
             .kinds
             .iter()

@@ -29,8 +29,12 @@ pub fn render(scenario: &Scenario) -> String {
     job.extend(scenario.job.params.clone());
     line(&mut s, "job", &toml::Value::Table(job).to_string());
     let t = &c.topology;
+    let replicas = match t.store_replicas {
+        1 => String::new(),
+        n => format!(", store_replicas = {n}"),
+    };
     let topology = format!(
-        "{{ taskmanagers = {}, parallelism = {}, max_parallelism = {} }}",
+        "{{ taskmanagers = {}, parallelism = {}, max_parallelism = {}{replicas} }}",
         t.taskmanagers, t.parallelism, t.max_parallelism
     );
     line(&mut s, "topology", &topology);

@@ -68,7 +68,7 @@ use crate::expect::Expectation;
 use crate::fault::Fault;
 use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
-use flinch_engine::config::JobConfig;
+use flinch_engine::config::{JobConfig, TopologyConfig};
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
@@ -121,13 +121,24 @@ impl Scenario {
     }
 }
 
-/// Every host of a topology with `taskmanagers` taskmanagers, by the names
-/// scenarios target them with (docs/design.md §2).
+/// Every host of a topology with `taskmanagers` taskmanagers and one
+/// `store`, by the names scenarios target them with (docs/design.md §2).
 pub fn host_names(taskmanagers: u32) -> Vec<String> {
-    let taskmanagers = (1..=taskmanagers).map(|n| format!("taskmanager-{n}"));
+    topology_hosts(&TopologyConfig {
+        taskmanagers,
+        store_replicas: 1,
+        ..TopologyConfig::default()
+    })
+}
+
+/// Every host of `topology`: [`host_names`], with `store-1..=N` in place of
+/// `store` when checkpoint storage is replicated.
+pub fn topology_hosts(topology: &TopologyConfig) -> Vec<String> {
+    let taskmanagers = (1..=topology.taskmanagers).map(|n| format!("taskmanager-{n}"));
     std::iter::once("jobmanager".to_owned())
         .chain(taskmanagers)
-        .chain(["log", "sink", "store"].map(str::to_owned))
+        .chain(["log", "sink"].map(str::to_owned))
+        .chain(flinch_engine::io::addr::stores(topology.store_replicas))
         .collect()
 }
 
@@ -187,7 +198,11 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 32] = [
+const BUILTIN: [(&str, &str); 36] = [
+    (
+        "all-replicas-lost",
+        include_str!("../../scenarios/all-replicas-lost.toml"),
+    ),
     (
         "at-least-once-crash",
         include_str!("../../scenarios/at-least-once-crash.toml"),
@@ -276,6 +291,18 @@ const BUILTIN: [(&str, &str); 32] = [
     (
         "store-disk-loss",
         include_str!("../../scenarios/store-disk-loss.toml"),
+    ),
+    (
+        "store-replica-disk-loss",
+        include_str!("../../scenarios/store-replica-disk-loss.toml"),
+    ),
+    (
+        "store-replica-disk-loss-during-checkpoint",
+        include_str!("../../scenarios/store-replica-disk-loss-during-checkpoint.toml"),
+    ),
+    (
+        "store-replica-stale-register",
+        include_str!("../../scenarios/store-replica-stale-register.toml"),
     ),
     (
         "store-unsynced-loss",

@@ -95,6 +95,7 @@ pub fn topology() -> impl Strategy<Value = TopologyConfig> {
             taskmanagers,
             parallelism,
             max_parallelism,
+            store_replicas: 1,
         },
     )
 }

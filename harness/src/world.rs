@@ -594,7 +594,9 @@ impl World<'_> {
             HostContext::new(config.clone(), job.clone(), seed, observer.clone(), name)
         };
         world.host(ctx(addr::LOG), hosts::log::run);
-        world.host(ctx(addr::STORE), hosts::store::run);
+        for store in addr::stores(config.topology.store_replicas) {
+            world.host(ctx(&store), hosts::store::run);
+        }
         world.host(ctx(addr::SINK), hosts::sink::run);
         world.host(ctx(addr::JOBMANAGER), hosts::jobmanager::run);
         for i in 0..config.topology.taskmanagers {
@@ -621,6 +623,7 @@ impl World<'_> {
             },
         );
         self.sim.host(name, move || {
+            ctx.count_start();
             let software = main(ctx.clone());
             let fs = fs.clone();
             async move {

@@ -370,8 +370,13 @@ impl Report {
     }
 
     fn human(&self) -> String {
+        // The scenario column fits the longest name it shows.
+        let w = (self.verdicts.iter())
+            .filter_map(|(v, _)| v.caught_by.as_ref())
+            .map(|t| t.scenario.len())
+            .fold("first caught by".len(), usize::max);
         let mut out = format!(
-            "{:<26} {:<6} {:<4} {:<36} {:>5} {:>6} {:>7} {:>9}  checker\n",
+            "{:<26} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9}  checker\n",
             "bug", "caught", "own", "first caught by", "seed", "seeds", "median", "scenarios"
         );
         for (v, _) in &self.verdicts {
@@ -387,7 +392,7 @@ impl Report {
             }
             let by = v.caught_by.as_ref();
             out += &format!(
-                "{:<26} {:<6} {:<4} {:<36} {:>5} {:>6} {:>7} {:>9}  {}\n",
+                "{:<26} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9}  {}\n",
                 v.bug.name(),
                 if by.is_some() { "yes" } else { "NO" },
                 if v.by_its_checker { "yes" } else { "NO" },

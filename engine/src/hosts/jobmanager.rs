@@ -20,11 +20,12 @@ use crate::event::{Event, JobState, TaskId};
 use crate::io::{addr, mpsc, now, sleep, spawn, TcpListener, TcpStream};
 use crate::job::Plan;
 use crate::probe::Probe;
-use crate::proto::{CheckpointMeta, StoreRequest, StoreResponse, ToJobManager, ToTaskManager};
+use crate::proto::{CheckpointMeta, StoreResponse, ToJobManager, ToTaskManager};
 use crate::register::{metadata_name, Register, RegisteredCheckpoint, Versioned, REGISTER_BLOB};
 use crate::restart::{RestartDecision, RestartStrategy};
+use crate::storage::{Storage, Swap};
 use crate::task::RECOVERY_IMPOSSIBLE;
-use crate::wire::{self, RpcClient};
+use crate::wire;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -40,18 +41,6 @@ const MAX_CORRUPT_READS: u32 = 20;
 /// Fences tried in a row while the register keeps changing under them
 /// (each conflict is a swap this jobmanager did not make landing late).
 const MAX_FENCE_CONFLICTS: u32 = 4;
-
-/// What a compare-and-set on the register came to.
-enum Swap {
-    Swapped(u64),
-    /// The register is at another version; nothing was written.
-    Conflict(Versioned),
-    /// Nothing was written (the request never left, or the store refused
-    /// it before writing).
-    NotApplied(String),
-    /// The swap may or may not have landed, or may land later.
-    Unknown(String),
-}
 
 /// What a fence came to.
 enum Fence {
@@ -114,7 +103,7 @@ enum Phase {
 struct JobManager {
     ctx: HostContext,
     plan: Plan,
-    store: Option<RpcClient>,
+    store: Storage,
     tms: BTreeMap<u32, Tm>,
     coordinator: Coordinator,
     restart: RestartStrategy,
@@ -212,9 +201,9 @@ impl JobManager {
         let restart = RestartStrategy::new(&config.restart, ctx.seed);
         let started = now();
         let mut jm = JobManager {
+            store: Storage::new(&ctx),
             ctx,
             plan,
-            store: None,
             tms: BTreeMap::new(),
             coordinator,
             restart,
@@ -271,12 +260,7 @@ impl JobManager {
             self.phase = Phase::Ended;
             return Ok(());
         }
-        let stored = match self.get(REGISTER_BLOB).await? {
-            Some(bytes) => {
-                wire::decode(&bytes).map_err(|e| format!("corrupt {REGISTER_BLOB}: {e}"))?
-            }
-            None => Versioned::default(),
-        };
+        let stored = self.store.read_register().await?;
         let (version, register) = decode_register(stored)?;
         let completed = self.read_checkpoints(&register).await?;
         if version > 0 {
@@ -334,12 +318,7 @@ impl JobManager {
     /// Planted `trust-metadata-listing`: every metadata file in the store
     /// counts as a completed checkpoint, whatever the register says.
     async fn list_checkpoints(&mut self) -> Result<Vec<CheckpointMeta>, String> {
-        let names = match self
-            .store_call(StoreRequest::List {
-                prefix: "meta".into(),
-            })
-            .await?
-        {
+        let names = match store_call(self.store.list("meta").await)? {
             StoreResponse::Names(names) => names,
             other => return Err(format!("store: {other:?}")),
         };
@@ -356,57 +335,11 @@ impl JobManager {
         Ok(completed)
     }
 
-    /// Connect to the store unless connected. Until this succeeds no
-    /// request has left.
-    async fn connect_store(&mut self) -> Result<&mut RpcClient, String> {
-        if self.store.is_none() {
-            let limit = self.ctx.config.timing.rpc_timeout;
-            let client = RpcClient::connect(addr::STORE, addr::STORE_PORT, limit)
-                .await
-                .map_err(|e| format!("store: {e}"))?;
-            self.store = Some(client);
-        }
-        Ok(self.store.as_mut().expect("connected just above"))
-    }
-
-    /// One request; an error of the connection poisons it.
-    async fn store_rpc(&mut self, req: &StoreRequest) -> Result<StoreResponse, String> {
-        let answer = self.connect_store().await?.call(req).await;
-        if answer.is_err() {
-            self.store = None;
-        }
-        answer.map_err(|e| format!("store: {e}"))
-    }
-
-    async fn store_call(&mut self, req: StoreRequest) -> Result<StoreResponse, String> {
-        match self.store_rpc(&req).await? {
-            StoreResponse::Error(e) | StoreResponse::NotApplied(e) => Err(format!("store: {e}")),
-            answer => Ok(answer),
-        }
-    }
-
-    fn deadline(&self) -> Duration {
-        now() + self.ctx.config.timing.rpc_timeout
-    }
-
     /// Swap the register for `next`, expecting the version last seen.
     async fn swap(&mut self, next: &Register) -> Swap {
-        if let Err(e) = self.connect_store().await {
-            return Swap::NotApplied(e);
-        }
-        let req = StoreRequest::CompareAndSet {
-            name: REGISTER_BLOB.into(),
-            expected: self.version,
-            bytes: wire::encode(next),
-            deadline: self.deadline(),
-        };
-        match self.store_rpc(&req).await {
-            Ok(StoreResponse::Swapped { version }) => Swap::Swapped(version),
-            Ok(StoreResponse::Conflict(current)) => Swap::Conflict(current),
-            Ok(StoreResponse::NotApplied(e)) => Swap::NotApplied(format!("store: {e}")),
-            Ok(other) => Swap::Unknown(format!("store: {other:?}")),
-            Err(e) => Swap::Unknown(e),
-        }
+        (self.store)
+            .swap(self.version, next.epoch, wire::encode(next))
+            .await
     }
 
     /// Fence the register for the next job attempt, so that no swap of an
@@ -489,32 +422,19 @@ impl JobManager {
     }
 
     async fn get(&mut self, name: &str) -> Result<Option<Vec<u8>>, String> {
-        match self
-            .store_call(StoreRequest::Get { name: name.into() })
-            .await?
-        {
+        match store_call(self.store.get(name).await)? {
             StoreResponse::Blob(blob) => Ok(blob),
             other => Err(format!("store: {other:?}")),
         }
     }
 
     async fn put(&mut self, name: String, bytes: Vec<u8>) -> Result<(), String> {
-        let deadline = self.deadline();
-        self.store_call(StoreRequest::Put {
-            name,
-            bytes,
-            deadline,
-        })
-        .await
-        .map(|_| ())
+        store_call(self.store.put(&name, &bytes).await).map(|_| ())
     }
 
     /// Best effort: metadata that no register will name is garbage.
     async fn delete(&mut self, name: String) {
-        let deadline = self.deadline();
-        let _ = self
-            .store_call(StoreRequest::Delete { name, deadline })
-            .await;
+        let _ = self.store.delete(&name).await;
     }
 
     fn broadcast(&self, msg: ToTaskManager) {
@@ -916,10 +836,7 @@ impl JobManager {
             checkpoint,
         });
         if !dropped.is_empty() {
-            spawn(delete_checkpoints(
-                dropped,
-                self.ctx.config.timing.rpc_timeout,
-            ));
+            spawn(delete_checkpoints(dropped, Storage::new(&self.ctx)));
         }
     }
 
@@ -978,23 +895,24 @@ impl JobManager {
 /// Delete checkpoints that are no longer retained, off the main loop (a
 /// slow store must not delay heartbeats). Best effort: a leftover blob
 /// wastes space but is never read.
-async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, limit: Duration) {
-    let Ok(mut store) = RpcClient::connect(addr::STORE, addr::STORE_PORT, limit).await else {
-        return;
-    };
+async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, mut store: Storage) {
     for old in dropped {
         let names = std::iter::once(metadata_name(old.checkpoint, old.epoch))
             .chain(old.handles.into_values().map(|h| h.name));
         for name in names {
-            let deadline = store.deadline();
-            if store
-                .call::<_, StoreResponse>(&StoreRequest::Delete { name, deadline })
-                .await
-                .is_err()
-            {
+            if store.delete(&name).await.is_err() {
                 return;
             }
         }
+    }
+}
+
+/// A storage answer as the jobmanager takes it: a failure of any kind is
+/// an `Err` naming it.
+fn store_call(answer: Result<StoreResponse, String>) -> Result<StoreResponse, String> {
+    match answer? {
+        StoreResponse::Error(e) | StoreResponse::NotApplied(e) => Err(format!("store: {e}")),
+        answer => Ok(answer),
     }
 }
 

@@ -29,6 +29,10 @@ pub struct HostContext {
     pub name: Rc<str>,
     /// This host's disk, through the faults the harness switches on.
     pub disk: Disk,
+    /// How many times this host's software has started, counted by whoever
+    /// runs it (the orchestrator), not by the host: 1 at its first start.
+    /// A store replica formats its disk only then.
+    started: Rc<std::cell::Cell<u32>>,
 }
 
 impl HostContext {
@@ -47,7 +51,20 @@ impl HostContext {
             observer,
             name: name.into(),
             disk,
+            started: Rc::default(),
         }
+    }
+
+    /// Count a start of this host's software (the harness calls it before
+    /// each start).
+    pub fn count_start(&self) {
+        self.started.set(self.started.get() + 1);
+    }
+
+    /// How many times this host's software has started, this start
+    /// included (0 if the harness never counted).
+    pub fn starts(&self) -> u32 {
+        self.started.get()
     }
 
     /// Whether this run plants `bug` (never true in production paths).

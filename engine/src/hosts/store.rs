@@ -1,40 +1,74 @@
-//! The `store` host: checkpoint storage (like S3), plus compare-and-set on
-//! versioned blobs for the register of completed checkpoints (the role
+//! The checkpoint storage hosts: one `store` (like S3, with compare-and-set
+//! on versioned blobs for the register of completed checkpoints: the role
 //! ZooKeeper or a Kubernetes ConfigMap plays for Flink's high-availability
-//! services). A put is durable when it is acknowledged: written to a temp
-//! file, synced, renamed, directory synced.
+//! services), or replicas `store-1..=N` (docs/storage.md).
+//!
+//! A put is durable when it is acknowledged: written to a temp file,
+//! synced, renamed, directory synced. A replica also frames every blob with
+//! its length and crc32, so that it never serves or copies a blob that does
+//! not verify, and keeps its copy of the register beside an incarnation
+//! marker: a replica that starts without the marker lost its disk, answers
+//! nothing ([`StoreResponse::Repairing`]) and votes in no quorum until it
+//! has copied what its peers hold.
 
 use super::{server, HostContext, HostResult};
 use crate::config::PlantedBug;
 use crate::event::Event;
 use crate::io::disk::{self, Disk};
-use crate::io::{addr, now};
+use crate::io::{addr, now, sleep, spawn};
 use crate::probe::Probe;
-use crate::proto::{StoreRequest, StoreResponse};
+use crate::proto::{ReplicaRegister, StoreRequest, StoreResponse};
 use crate::register::Versioned;
-use crate::wire;
+use crate::wire::{self, RpcClient};
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::Duration;
 
 const ROOT: &str = "/store";
+/// A replica's copy of the register.
+const REPLICA_REGISTER: &str = "/replica/register";
+/// Written once a replica holds data (formatted at its first start, or
+/// repaired): its absence at a later start means the disk was lost.
+const INCARNATION: &str = "/replica/incarnation";
+/// How long a repairing replica waits before asking its peers again.
+const REPAIR_RETRY: Duration = Duration::from_millis(100);
 
 struct Store {
     ctx: HostContext,
     disk: Disk,
     /// Planted bug `ack-before-sync`.
     ack_before_sync: bool,
+    /// Replicated storage: frame blobs, answer the replica requests.
+    replicated: bool,
+    /// This replica lost its disk and has not been repaired yet.
+    repairing: bool,
 }
 
 pub async fn run(ctx: HostContext) -> HostResult {
     ctx.emit(Event::HostStarted);
-    let store = Store {
-        disk: ctx.disk.clone(),
+    let replicated = ctx.config.topology.store_replicas > 1;
+    let disk = ctx.disk.clone();
+    let mut repairing = false;
+    if replicated && disk::read(Path::new(INCARNATION))?.is_none() {
+        if ctx.starts() == 1 {
+            // The replica's first start: the cluster is created with the job.
+            disk::write_atomic(Path::new(INCARNATION), b"1")?;
+        } else {
+            repairing = true;
+        }
+    }
+    let store = Rc::new(RefCell::new(Store {
+        disk,
         ack_before_sync: ctx.bug(PlantedBug::AckBeforeSync),
-        ctx,
-    };
-    server::serve(addr::STORE_PORT, Rc::new(RefCell::new(store)), handle).await
+        replicated,
+        repairing,
+        ctx: ctx.clone(),
+    }));
+    if repairing {
+        spawn(repair(store.clone(), ctx));
+    }
+    server::serve(addr::STORE_PORT, store, handle).await
 }
 
 fn path(name: &str) -> PathBuf {
@@ -42,11 +76,23 @@ fn path(name: &str) -> PathBuf {
 }
 
 fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
+    if store.repairing {
+        return match req {
+            StoreRequest::Status => StoreResponse::Initialized(false),
+            _ => StoreResponse::Repairing,
+        };
+    }
     let (disk, ack_before_sync) = (&store.disk, store.ack_before_sync);
+    let framed = |bytes: &[u8]| -> Vec<u8> {
+        match store.replicated {
+            true => wire::encode(&bytes),
+            false => bytes.to_vec(),
+        }
+    };
     let (answer, write) = match req {
         // Planted: acknowledge a put that is not yet durable.
         StoreRequest::Put { name, bytes, .. } if ack_before_sync => {
-            let put = disk.write_unsynced(&path(&name), &bytes);
+            let put = disk.write_unsynced(&path(&name), &framed(&bytes));
             (put.map(|()| StoreResponse::Done), None)
         }
         StoreRequest::Put {
@@ -54,12 +100,13 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
             bytes,
             deadline,
         } => {
-            let put = disk.write_atomic(&path(&name), &bytes);
+            let put = disk.write_atomic(&path(&name), &framed(&bytes));
             (
                 put.map(|()| StoreResponse::Done),
                 Some(("put", name, deadline)),
             )
         }
+        StoreRequest::Get { name } if store.replicated => (Ok(get_framed(disk, &name)), None),
         StoreRequest::Get { name } => (disk.read(&path(&name)).map(StoreResponse::Blob), None),
         StoreRequest::List { prefix } => {
             let names = disk.list(&path(&prefix));
@@ -68,6 +115,10 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
         StoreRequest::Delete { name, deadline } => {
             let removed = disk.remove(&path(&name)).map(|()| StoreResponse::Done);
             (removed, Some(("delete", name, deadline)))
+        }
+        StoreRequest::CompareAndSet { .. } if store.replicated => {
+            let refused = "a replica keeps the register by (epoch, version), not compare-and-set";
+            (Ok(StoreResponse::NotApplied(refused.into())), None)
         }
         StoreRequest::CompareAndSet {
             name,
@@ -78,13 +129,93 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
             let swapped = compare_and_set(disk, &name, expected, bytes);
             (Ok(swapped), Some(("compare_and_set", name, deadline)))
         }
+        StoreRequest::ReadRegister => (Ok(read_register(disk)), None),
+        StoreRequest::WriteRegister { entry, deadline } => {
+            let name = "register".to_owned();
+            (
+                Ok(write_register(disk, entry)),
+                Some(("write_register", name, deadline)),
+            )
+        }
+        StoreRequest::Status => (Ok(StoreResponse::Initialized(true)), None),
+        StoreRequest::Inventory => (inventory(disk).map(StoreResponse::Names), None),
     };
     let answer = answer.unwrap_or_else(|e| StoreResponse::Error(e.to_string()));
     if let Some((op, name, deadline)) = write {
-        let applied = matches!(answer, StoreResponse::Done | StoreResponse::Swapped { .. });
+        let applied = matches!(
+            answer,
+            StoreResponse::Done | StoreResponse::Swapped { .. } | StoreResponse::Register(_)
+        );
         store.late(op, &name, deadline, applied);
     }
     answer
+}
+
+/// A replica's blob, unframed; a frame that fails its crc32 is refused
+/// (`NotApplied`), so the reader takes another replica's copy.
+fn get_framed(disk: &Disk, name: &str) -> StoreResponse {
+    match disk.read(&path(name)) {
+        Ok(None) => StoreResponse::Blob(None),
+        Ok(Some(raw)) => match wire::decode::<Vec<u8>>(&raw) {
+            Ok(bytes) => StoreResponse::Blob(Some(bytes)),
+            Err(e) => StoreResponse::NotApplied(format!("corrupt {name}: {e}")),
+        },
+        Err(e) => StoreResponse::NotApplied(e.to_string()),
+    }
+}
+
+/// This replica's copy of the register (the empty one if it has none).
+fn read_register(disk: &Disk) -> StoreResponse {
+    match disk.read(Path::new(REPLICA_REGISTER)) {
+        Ok(None) => StoreResponse::Register(ReplicaRegister::default()),
+        Ok(Some(raw)) => match wire::decode::<ReplicaRegister>(&raw) {
+            Ok(copy) => StoreResponse::Register(copy),
+            Err(e) => StoreResponse::NotApplied(format!("corrupt register copy: {e}")),
+        },
+        Err(e) => StoreResponse::NotApplied(e.to_string()),
+    }
+}
+
+/// Take `entry` if it is newer by (epoch, version) than this replica's copy.
+fn write_register(disk: &Disk, entry: ReplicaRegister) -> StoreResponse {
+    let current = match read_register(disk) {
+        StoreResponse::Register(current) => current,
+        refused => return refused,
+    };
+    if entry.rank() <= current.rank() {
+        return StoreResponse::Refused(current);
+    }
+    let bytes = wire::encode(&entry);
+    let at = Path::new(REPLICA_REGISTER);
+    if let Err(e) = disk.admit_write(at, bytes.len()) {
+        return StoreResponse::NotApplied(e.to_string());
+    }
+    match disk::write_atomic(at, &bytes) {
+        Ok(()) => StoreResponse::Register(entry),
+        Err(e) => StoreResponse::Error(e.to_string()),
+    }
+}
+
+/// Every blob name this replica holds, sorted (`chk-000003/e1-count[0]`).
+fn inventory(disk: &Disk) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
+    let mut dirs = vec![String::new()];
+    while let Some(dir) = dirs.pop() {
+        for entry in disk.list(&path(&dir))? {
+            let name = if dir.is_empty() {
+                entry
+            } else {
+                format!("{dir}/{entry}")
+            };
+            if disk::is_dir(&path(&name)) {
+                dirs.push(name);
+            } else {
+                names.push(name);
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
 }
 
 /// Swap the versioned blob `name` to `expected + 1` if it is at `expected`.
@@ -116,6 +247,103 @@ fn compare_and_set(disk: &Disk, name: &str, expected: u64, bytes: Vec<u8>) -> St
         },
         Err(e) => StoreResponse::Error(e.to_string()),
     }
+}
+
+/// Repair a replica that came back with an empty disk: once enough peers
+/// answer, copy every blob any of them holds and the newest register copy,
+/// then write the incarnation marker and start voting.
+///
+/// A blob durable at a majority that included this replica survives on at
+/// least `n / 2` peers; copying from `n - n / 2` peers is sure to meet one
+/// of them. With fewer holding data and every peer answering, a majority
+/// lost its disks: the replica takes what is left and says so
+/// (`complete: false`); the clients then find the lost register or blobs
+/// missing and fail the job.
+async fn repair(store: Rc<RefCell<Store>>, ctx: HostContext) {
+    let replicas = ctx.config.topology.store_replicas;
+    let peers: Vec<String> = addr::stores(replicas)
+        .into_iter()
+        .filter(|h| **h != *ctx.name)
+        .collect();
+    let needed = replicas as usize - replicas as usize / 2;
+    let limit = ctx.config.timing.rpc_timeout;
+    loop {
+        let mut holding = Vec::new();
+        let mut answered = 0;
+        for peer in &peers {
+            if let Ok(mut client) = RpcClient::connect(peer, addr::STORE_PORT, limit).await {
+                match client.call(&StoreRequest::Status).await {
+                    Ok(StoreResponse::Initialized(true)) => holding.push((peer.clone(), client)),
+                    Ok(StoreResponse::Initialized(false)) => answered += 1,
+                    _ => {}
+                }
+            }
+        }
+        let all_answered = answered + holding.len() == peers.len();
+        if holding.len() >= needed || all_answered {
+            if let Some(blobs) = copy_from(&store, &mut holding).await {
+                let from = holding.into_iter().map(|(peer, _)| peer).collect();
+                let complete = blobs.1;
+                let marked = disk::write_atomic(Path::new(INCARNATION), b"1");
+                if marked.is_ok() {
+                    let mut s = store.borrow_mut();
+                    s.repairing = false;
+                    s.ctx.probe(Probe::StoreReplicaRepaired);
+                    s.ctx.emit(Event::StoreReplicaRepaired {
+                        from,
+                        blobs: blobs.0,
+                        complete,
+                    });
+                    return;
+                }
+            }
+        }
+        sleep(REPAIR_RETRY).await;
+    }
+}
+
+/// Copy every blob and the newest register copy from `peers` onto this
+/// replica's disk: the number of blobs copied and whether `peers` were
+/// enough to be sure nothing durable was missed; `None` if a peer failed
+/// midway (the caller starts over).
+async fn copy_from(
+    store: &Rc<RefCell<Store>>,
+    peers: &mut [(String, RpcClient)],
+) -> Option<(u64, bool)> {
+    let replicas = store.borrow().ctx.config.topology.store_replicas as usize;
+    let complete = peers.len() >= replicas - replicas / 2;
+    let mut names = std::collections::BTreeSet::new();
+    let mut newest = ReplicaRegister::default();
+    for (_, client) in peers.iter_mut() {
+        match client.call(&StoreRequest::Inventory).await.ok()? {
+            StoreResponse::Names(held) => names.extend(held),
+            _ => return None,
+        }
+        match client.call(&StoreRequest::ReadRegister).await.ok()? {
+            StoreResponse::Register(copy) if copy.rank() > newest.rank() => newest = copy,
+            StoreResponse::Register(_) => {}
+            _ => return None,
+        }
+    }
+    let mut copied = 0;
+    for name in names {
+        for (_, client) in peers.iter_mut() {
+            let get = StoreRequest::Get { name: name.clone() };
+            if let Ok(StoreResponse::Blob(Some(bytes))) = client.call(&get).await {
+                let disk = store.borrow().disk.clone();
+                disk.write_atomic(&path(&name), &wire::encode(&bytes))
+                    .ok()?;
+                copied += 1;
+                break;
+            }
+        }
+    }
+    if newest.rank() > (0, 0, 0) {
+        let disk = store.borrow().disk.clone();
+        disk.write_atomic(Path::new(REPLICA_REGISTER), &wire::encode(&newest))
+            .ok()?;
+    }
+    Some((copied, complete))
 }
 
 impl Store {

@@ -10,12 +10,11 @@ use crate::config::PlantedBug;
 use crate::event::{Event, TaskId};
 use crate::hosts::HostContext;
 use crate::io::mpsc::UnboundedSender;
-use crate::io::{addr, sleep};
+use crate::io::sleep;
 use crate::probe::Probe;
-use crate::proto::{
-    CheckpointMeta, Payload, StateHandle, StoreRequest, StoreResponse, ToJobManager,
-};
-use crate::wire::{self, RpcClient};
+use crate::proto::{CheckpointMeta, Payload, StateHandle, StoreResponse, ToJobManager};
+use crate::storage::Storage;
+use crate::wire;
 
 /// Everything that reaches a running subtask, in one ordered queue.
 #[derive(Debug)]
@@ -165,11 +164,9 @@ impl TaskEnv {
         let _ = self.to_jm.send(msg);
     }
 
-    pub async fn store(&self) -> Result<RpcClient, String> {
-        let limit = self.ctx.config.timing.rpc_timeout;
-        RpcClient::connect(addr::STORE, addr::STORE_PORT, limit)
-            .await
-            .map_err(|e| format!("store: {e}"))
+    /// Checkpoint storage, connected at its first request.
+    pub fn store(&self) -> Storage {
+        Storage::new(&self.ctx)
     }
 
     /// The name of this task's snapshot of `checkpoint` in `store`. The
@@ -221,7 +218,7 @@ impl TaskEnv {
     /// Write this task's snapshot for `checkpoint`; returns its handle.
     pub async fn put_state(
         &self,
-        store: &mut RpcClient,
+        store: &mut Storage,
         checkpoint: u64,
         bytes: Vec<u8>,
     ) -> Result<StateHandle, String> {
@@ -233,12 +230,7 @@ impl TaskEnv {
         };
         let mut failed = 0;
         loop {
-            let put = StoreRequest::Put {
-                name: name.clone(),
-                bytes: bytes.clone(),
-                deadline: store.deadline(),
-            };
-            let answer = store.call(&put).await;
+            let answer = store.put(&name, &bytes).await;
             match answer {
                 Ok(StoreResponse::Done) => {
                     if failed > 0 {
@@ -259,7 +251,7 @@ impl TaskEnv {
                         "store refused state of checkpoint {checkpoint}: {other:?}"
                     ))
                 }
-                Err(e) => return Err(format!("store: {e}")),
+                Err(e) => return Err(e),
             }
         }
     }
@@ -289,10 +281,7 @@ impl TaskEnv {
         if self.ctx.config.checkpoint.local_recovery {
             self.keep_local_copy(checkpoint, &bytes);
         }
-        let stored = match self.store().await {
-            Ok(mut store) => self.put_state(&mut store, checkpoint, bytes).await,
-            Err(e) => Err(e),
-        };
+        let stored = self.put_state(&mut self.store(), checkpoint, bytes).await;
         self.send(match stored {
             Ok(handle) => ToJobManager::Ack {
                 epoch,
@@ -347,15 +336,12 @@ impl TaskEnv {
                 None => self.ctx.probe(Probe::LocalStateFallback),
             }
         }
-        let mut store = self.store().await?;
+        let mut store = self.store();
         // A read may come back corrupt on the way (the checksum says so);
         // read again a few times before calling the stored state corrupt.
         let mut last = String::new();
         for attempt in 0..READ_ATTEMPTS {
-            let req = StoreRequest::Get {
-                name: handle.name.clone(),
-            };
-            let bytes = match store.call(&req).await.map_err(|e| format!("store: {e}"))? {
+            let bytes = match store.get(&handle.name).await? {
                 StoreResponse::Blob(Some(bytes)) => bytes,
                 StoreResponse::Blob(None) => {
                     return Err(TaskError::RecoveryImpossible(format!(

@@ -22,6 +22,10 @@ pub const TASKMANAGERS: Limit = Limit {
     max: 256,
     why: "each taskmanager is a simulated host, and turmoil's cost per tick grows with every host",
 };
+pub const STORE_REPLICAS: Limit = Limit {
+    max: flinch_engine::config::MAX_STORE_REPLICAS as u64,
+    why: "every write goes to every replica, and each replica is a simulated host",
+};
 pub const PARALLELISM: Limit = Limit {
     max: 256,
     why: "every source keeps a channel to every keyed subtask, so channels grow with the product",

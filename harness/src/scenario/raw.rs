@@ -45,6 +45,7 @@ pub(super) struct RawTopology {
     pub taskmanagers: Field<u32>,
     pub parallelism: Field<u32>,
     pub max_parallelism: Field<u32>,
+    pub store_replicas: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -9,7 +9,7 @@ use super::raw::{
 };
 use super::suggest;
 use super::{
-    duration::SimDuration, host_names, nemesis, parse_seed_range, restart, JobChoice, Scenario,
+    duration::SimDuration, nemesis, parse_seed_range, restart, topology_hosts, JobChoice, Scenario,
     ScenarioError,
 };
 use crate::budget::{self, secs};
@@ -150,7 +150,7 @@ pub(super) fn scenario(
     let liveness_bound = limited_duration(cx, &raw.liveness_bound, "liveness_bound")?;
     let workload = workload(cx, &raw.workload)?;
     let shape = Shape {
-        hosts: host_names(topology.taskmanagers),
+        hosts: topology_hosts(&topology),
         plan: Plan::new(
             &job.model.graph(),
             &JobConfig {
@@ -167,7 +167,7 @@ pub(super) fn scenario(
     let nemesis = match &raw.nemesis {
         Some(n) => {
             let context = nemesis::Context {
-                hosts: &host_names(topology.taskmanagers),
+                hosts: &topology_hosts(&topology),
                 expect: &expect,
                 workload: &workload,
                 max_sim_time: explicit_max_sim_time.unwrap_or(budget::MAX_SIM_TIME),
@@ -410,7 +410,25 @@ fn topology(cx: &Ctx, raw: &RawTopology) -> Result<TopologyConfig, ScenarioError
             default_max_parallelism(parallelism),
             limits::MAX_PARALLELISM,
         )?,
+        store_replicas: cx.count(
+            &raw.store_replicas,
+            "topology.store_replicas",
+            default.store_replicas,
+            limits::STORE_REPLICAS,
+        )?,
     };
+    if let Some(replicas) = raw
+        .store_replicas
+        .as_ref()
+        .filter(|r| *r.get_ref() % 2 == 0)
+    {
+        let message = format!(
+            "must be odd, got {}: a majority of an even number of replicas is no more \
+             available than of one fewer",
+            replicas.get_ref()
+        );
+        return Err(cx.error(replicas.span(), "topology.store_replicas", message));
+    }
     if topology.parallelism > topology.max_parallelism {
         let (span, field) = match (&raw.parallelism, &raw.max_parallelism) {
             (_, Some(max)) => (max.span(), "topology.max_parallelism"),
