@@ -218,17 +218,30 @@ pub mod disk {
     }
 
     /// Remove everything on the current disk, durably: the disk of a host
-    /// that comes back empty. The harness calls it with that host's fs entered.
+    /// that comes back empty. The harness calls it with that host's fs
+    /// entered. Bottom-up: a directory's removals are synced before the
+    /// directory itself goes, since a removal is durable only once its
+    /// parent directory is synced, and a file whose removal was never
+    /// synced would come back at the host's next crash.
     pub fn wipe() -> io::Result<()> {
-        for name in list(Path::new("/"))? {
-            let path = Path::new("/").join(&name);
+        wipe_dir(Path::new("/"))
+    }
+
+    fn wipe_dir(dir: &Path) -> io::Result<()> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            names.push(entry?.file_name());
+        }
+        for name in names {
+            let path = dir.join(name);
             if fs::metadata(&path)?.is_dir() {
-                fs::remove_dir_all(&path)?;
+                wipe_dir(&path)?;
+                fs::remove_dir(&path)?;
             } else {
                 fs::remove_file(&path)?;
             }
         }
-        fs::sync_dir("/")
+        fs::sync_dir(dir)
     }
 }
 

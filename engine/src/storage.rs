@@ -7,20 +7,23 @@
 //! versioned blob. With replicas:
 //! - a blob put goes to every replica at once and is durable when a
 //!   majority acknowledged it; a delete likewise, best effort;
-//! - a blob get asks the replicas in turn and takes the first copy (each
-//!   replica checks its own copy's crc32 and refuses a bad one); the blob
-//!   is lost only when a majority of replicas answer that they lack it;
+//! - a blob get asks every replica at once and takes the first copy to
+//!   come back (each replica checks its own copy's crc32 and refuses a bad
+//!   one); the blob is lost only when a majority of replicas answer that
+//!   they lack it;
 //! - the register is read from a majority, taking the newest copy by
-//!   (epoch, version), and a compare-and-set is that read, then a write of
+//!   (epoch, version, writer) and writing it back where too few hold it,
+//!   and a compare-and-set is that read, then a write of
 //!   (epoch, version + 1) to every replica, done when a majority took it.
 //!   A replica refuses a copy not newer than its own, so a fenced attempt's
 //!   late write can never replace the fence (the ZooKeeper or etcd role in
 //!   Flink's high-availability services, reduced to what the register
 //!   needs: one writer per epoch, fenced by epoch).
 //!
-//! Replicas that do not answer (down, cut off, repairing their disk) only
-//! matter when too few answer for a majority: then the operation fails and
-//! its caller retries, as it would a single store that is down.
+//! Every operation but `list` returns once it has enough answers; a replica
+//! that does not answer (down, cut off, repairing its disk) only matters
+//! when too few answer for a majority: then the operation fails and its
+//! caller retries, as it would a single store that is down.
 
 use crate::config::PlantedBug;
 use crate::hosts::HostContext;
@@ -191,7 +194,7 @@ impl Storage {
         Ok(self.write(req).await)
     }
 
-    /// Delete a blob: as [`Storage::put`].
+    /// Delete a blob: as [`Storage::put`]; `Err` when no replica answered.
     pub async fn delete(&mut self, name: &str) -> Result<StoreResponse, String> {
         let req = StoreRequest::Delete {
             name: name.to_owned(),
@@ -200,7 +203,16 @@ impl Storage {
         if !self.replicated() {
             return self.single(&req).await.map_err(|(_, e)| e);
         }
-        Ok(self.write(req).await)
+        let quorum = self.quorum();
+        let answers = self.gather(req, true, |a| count(a, took) >= quorum).await;
+        if self.durable(&answers) {
+            return Ok(StoreResponse::Done);
+        }
+        let why = self.no_quorum(&answers);
+        match answers.iter().flatten().any(Result::is_ok) {
+            true => Ok(StoreResponse::Error(why)),
+            false => Err(format!("store: {why}")),
+        }
     }
 
     /// A blob write to every replica: `Done` once a quorum took it, else

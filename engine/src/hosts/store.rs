@@ -328,13 +328,22 @@ async fn copy_from(
     let mut copied = 0;
     for name in names {
         for (_, client) in peers.iter_mut() {
+            // Anything but a copy or a definite "not here" (deleted since the
+            // inventory) abandons the attempt: a skipped blob would leave a
+            // durable write on fewer replicas than a majority, and a call
+            // that failed leaves its connection out of step (its answer may
+            // still come, as the answer to the next request).
             let get = StoreRequest::Get { name: name.clone() };
-            if let Ok(StoreResponse::Blob(Some(bytes))) = client.call(&get).await {
-                let disk = store.borrow().disk.clone();
-                disk.write_atomic(&path(&name), &wire::encode(&bytes))
-                    .ok()?;
-                copied += 1;
-                break;
+            match client.call(&get).await.ok()? {
+                StoreResponse::Blob(Some(bytes)) => {
+                    let disk = store.borrow().disk.clone();
+                    disk.write_atomic(&path(&name), &wire::encode(&bytes))
+                        .ok()?;
+                    copied += 1;
+                    break;
+                }
+                StoreResponse::Blob(None) => {}
+                _ => return None,
             }
         }
     }
