@@ -174,9 +174,12 @@ fn every_kind_has_a_target(
         {
             let why = match kind {
                 NemesisKind::IoErrors | NemesisKind::ReadCorruption | NemesisKind::DiskFull => {
-                    "disk faults target the hosts that keep data on disk: sink, store"
+                    "disk faults target the hosts that keep data on disk: sink, store or store-N"
                 }
-                _ => "disk_loss of sink or store cannot be survived",
+                _ => {
+                    "disk_loss of sink or store cannot be survived, and of store replicas the \
+                     nemesis takes only store-1's disk (two lost at once may be a majority)"
+                }
             };
             let message = format!(
                 "{} has no host to target among nemesis.hosts: {why}",
@@ -334,7 +337,7 @@ mod tests {
     fn a_kind_without_a_host_to_target_is_refused() {
         check_error(
             "[nemesis]\nkinds = [\"crash_restart\", \"io_errors\"]\nhosts = [\"taskmanager-1\"]",
-            "test.toml:5: field `nemesis.kinds`: io_errors has no host to target among nemesis.hosts: disk faults target the hosts that keep data on disk: sink, store",
+            "test.toml:5: field `nemesis.kinds`: io_errors has no host to target among nemesis.hosts: disk faults target the hosts that keep data on disk: sink, store or store-N",
         );
     }
 
