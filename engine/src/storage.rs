@@ -154,16 +154,19 @@ impl Storage {
         }
         let durable = write && enough(&answers);
         let failed = |a: &Result<StoreResponse, String>| !a.as_ref().is_ok_and(took);
-        if durable && answers.iter().flatten().any(failed) {
+        let missed = durable && answers.iter().flatten().any(failed);
+        if missed {
             self.ctx.probe(Probe::StoreQuorumWithoutReplica);
-        } else if !pending.is_empty() {
-            let ctx = self.ctx.clone();
+        }
+        if !pending.is_empty() {
+            // The probe is owed if a straggler fails and none did before.
+            let owed = (durable && !missed).then(|| self.ctx.clone());
             spawn(async move {
                 let mut missed = false;
                 while let Some((_, answer)) = pending.next().await {
                     missed |= failed(&answer);
                 }
-                if durable && missed {
+                if let Some(ctx) = owed.filter(|_| missed) {
                     ctx.probe(Probe::StoreQuorumWithoutReplica);
                 }
             });
