@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 30] = [
+const WITNESSES: [(Probe, &str, u64); 32] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -88,6 +88,16 @@ const WITNESSES: [(Probe, &str, u64); 30] = [
     (
         Probe::StoreQuorumWithoutReplica,
         "store-replica-disk-loss",
+        0,
+    ),
+    (
+        Probe::CheckpointFallback,
+        "checkpoint-unreadable-fallback",
+        0,
+    ),
+    (
+        Probe::CheckpointFallbackRefused,
+        "checkpoint-unreadable-after-commit",
         0,
     ),
 ];

@@ -82,6 +82,12 @@ impl Coordinator {
         self.completed.back()
     }
 
+    /// Drop `checkpoint` from the completed checkpoints a restore may take:
+    /// it cannot be read. Its id stays used.
+    pub fn forget(&mut self, checkpoint: u64) {
+        self.completed.retain(|m| m.checkpoint != checkpoint);
+    }
+
     /// The completed checkpoint before the latest, if still retained.
     pub fn previous(&self) -> Option<&CheckpointMeta> {
         self.completed.iter().rev().nth(1)

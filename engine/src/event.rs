@@ -274,6 +274,23 @@ pub enum Event {
         blobs: u64,
         complete: bool,
     },
+    /// The jobmanager gave up reading retained checkpoint `checkpoint`: its
+    /// metadata, or a task's state of it, failed its check on every read
+    /// (`reason` says which blob and how). It is never restored; an older
+    /// one may be ([`Event::CheckpointFallback`]).
+    CheckpointUnreadable {
+        checkpoint: u64,
+        reason: String,
+    },
+    /// Recovery restores `restore` (`None`: no checkpoint, from the start)
+    /// although newer retained checkpoints `unreadable` exist, because the
+    /// sink confirmed that the newest checkpoint any subtask committed,
+    /// `newest_committed` (`None`: nothing committed), is not newer.
+    CheckpointFallback {
+        restore: Option<u64>,
+        unreadable: Vec<u64>,
+        newest_committed: Option<u64>,
+    },
     /// The host took a protocol path that handles a fault (see
     /// [`crate::probe`]); the trace shows `probe {"probe":"write-fenced"}`.
     Probe {
@@ -283,7 +300,7 @@ pub enum Event {
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 24] = [
+    pub const NAMES: [&'static str; 26] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -308,6 +325,8 @@ impl Event {
         "txn_timed_out",
         "txn_lost",
         "store_replica_repaired",
+        "checkpoint_unreadable",
+        "checkpoint_fallback",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -336,6 +355,8 @@ impl Event {
             Event::TxnTimedOut { .. } => 21,
             Event::TxnLost { .. } => 22,
             Event::StoreReplicaRepaired { .. } => 23,
+            Event::CheckpointUnreadable { .. } => 24,
+            Event::CheckpointFallback { .. } => 25,
         };
         Event::NAMES[index]
     }
@@ -349,8 +370,11 @@ impl Event {
             | Event::CheckpointCompleted { checkpoint, .. }
             | Event::CheckpointAborted { checkpoint, .. }
             | Event::StateSnapshotted { checkpoint, .. }
-            | Event::StateRestored { checkpoint, .. } => Some(*checkpoint),
-            Event::TasksDeployed { restore, .. } => *restore,
+            | Event::StateRestored { checkpoint, .. }
+            | Event::CheckpointUnreadable { checkpoint, .. } => Some(*checkpoint),
+            Event::TasksDeployed { restore, .. } | Event::CheckpointFallback { restore, .. } => {
+                *restore
+            }
             Event::TxnPreCommitted { txn, .. }
             | Event::TxnCommitted { txn, .. }
             | Event::TxnAborted { txn }
@@ -365,7 +389,7 @@ impl Event {
 impl Event {
     /// Names of the events that may carry a checkpoint ([`Event::checkpoint`]):
     /// a trigger's `checkpoint` filter is refused on any other event.
-    pub const WITH_CHECKPOINT: [&'static str; 13] = [
+    pub const WITH_CHECKPOINT: [&'static str; 15] = [
         "tasks_deployed",
         "checkpoint_triggered",
         "checkpoint_acknowledged",
@@ -379,6 +403,8 @@ impl Event {
         "txn_timed_out",
         "txn_lost",
         "fenced",
+        "checkpoint_unreadable",
+        "checkpoint_fallback",
     ];
 
     /// Names of the events about one task ([`Event::task`]): a trigger's
@@ -553,7 +579,9 @@ impl Event {
             | "task_manager_lost"
             | "failover"
             | "restart_scheduled"
-            | "checkpoints_recovered" => &[JobManager],
+            | "checkpoints_recovered"
+            | "checkpoint_unreadable"
+            | "checkpoint_fallback" => &[JobManager],
             "state_snapshotted" | "state_restored" | "task_failed" => &[TaskManager],
             "corrupt_read" => &[JobManager, TaskManager],
             "txn_pre_committed" | "txn_committed" | "txn_aborted" | "txn_timed_out" | "fenced" => {
@@ -767,6 +795,15 @@ mod tests {
             },
             Event::Probe {
                 probe: crate::probe::Probe::WriteFenced,
+            },
+            Event::CheckpointUnreadable {
+                checkpoint: 3,
+                reason: String::new(),
+            },
+            Event::CheckpointFallback {
+                restore: Some(2),
+                unreadable: vec![3],
+                newest_committed: Some(2),
             },
             Event::StoreReplicaRepaired {
                 from: vec![],

@@ -2,7 +2,7 @@
 //! module names turmoil: network, filesystem, time and spawning all come
 //! from here, so swapping the world (or faulting it) happens in one place.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use tokio::sync::mpsc;
@@ -215,6 +215,43 @@ pub mod disk {
             self.check("list", dir)?;
             list(dir)
         }
+    }
+
+    /// Bit rot, for the harness (the `bit_rot` fault), with the host's fs
+    /// entered: flip every bit of the middle byte of the last file, in path
+    /// order, whose path starts with `prefix` (temp files of unfinished
+    /// writes, `*.tmp`, aside), durably. Returns that file's path, or `None`
+    /// when no non-empty file matches.
+    pub fn rot(prefix: &str) -> io::Result<Option<String>> {
+        let mut files = Vec::new();
+        collect_files(Path::new("/"), &mut files)?;
+        let victim = files
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .filter(|p| p.starts_with(prefix) && !p.ends_with(".tmp"))
+            .max();
+        let Some(victim) = victim else {
+            return Ok(None);
+        };
+        let Some(mut bytes) = read(Path::new(&victim))?.filter(|b| !b.is_empty()) else {
+            return Ok(None);
+        };
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xFF;
+        write_atomic(Path::new(&victim), &bytes)?;
+        Ok(Some(victim))
+    }
+
+    fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> io::Result<()> {
+        for entry in fs::read_dir(dir)? {
+            let path = dir.join(entry?.file_name());
+            if fs::metadata(&path)?.is_dir() {
+                collect_files(&path, files)?;
+            } else {
+                files.push(path);
+            }
+        }
+        Ok(())
     }
 
     /// Remove everything on the current disk, durably: the disk of a host

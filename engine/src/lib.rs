@@ -13,6 +13,7 @@ pub mod align;
 pub mod config;
 pub mod coordinator;
 pub mod event;
+pub mod format;
 pub mod graph;
 pub mod hosts;
 pub mod inprocess;

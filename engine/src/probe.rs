@@ -144,11 +144,20 @@ pub enum Probe {
     /// storage became durable at a majority while a replica did not take
     /// it (down, cut off, repairing, or failing): the quorum write at work.
     StoreQuorumWithoutReplica,
+    /// `jobmanager`: a retained checkpoint newer than the one restored
+    /// could not be read (its metadata or a task's state failed its check
+    /// on every read), and the sink confirmed that nothing newer than the
+    /// one restored was committed, so the older one is restored.
+    CheckpointFallback,
+    /// `jobmanager`: a retained checkpoint could not be read, and the sink
+    /// had committed output newer than any checkpoint left to restore: the
+    /// job fails naming what was lost rather than duplicate that output.
+    CheckpointFallbackRefused,
 }
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 30] = [
+    pub const ALL: [Probe; 32] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -179,6 +188,8 @@ impl Probe {
         Probe::LocalStateFallback,
         Probe::StoreReplicaRepaired,
         Probe::StoreQuorumWithoutReplica,
+        Probe::CheckpointFallback,
+        Probe::CheckpointFallbackRefused,
     ];
 
     /// The kebab-case name, as traces and scenario files spell it.
@@ -214,6 +225,8 @@ impl Probe {
             Probe::LocalStateFallback => "local-state-fallback",
             Probe::StoreReplicaRepaired => "store-replica-repaired",
             Probe::StoreQuorumWithoutReplica => "store-quorum-without-replica",
+            Probe::CheckpointFallback => "checkpoint-fallback",
+            Probe::CheckpointFallbackRefused => "checkpoint-fallback-refused",
         }
     }
 
@@ -251,7 +264,9 @@ impl Probe {
             | Probe::RegisterConflictAdopted
             | Probe::JobManagerRecoveredCheckpoints
             | Probe::RestartsExhausted
-            | Probe::RecoveryImpossible => &[JobManager],
+            | Probe::RecoveryImpossible
+            | Probe::CheckpointFallback
+            | Probe::CheckpointFallbackRefused => &[JobManager],
         }
     }
 

@@ -147,6 +147,13 @@ pub enum SinkOp {
     /// older than the request's epoch. `from_scratch`: the subtask starts
     /// without a checkpoint, which is only sound if it never committed.
     AbortStale { subtask: u32, from_scratch: bool },
+    /// From the jobmanager, before it restores a checkpoint older than a
+    /// newer one it cannot read: the newest committed transaction of each
+    /// subtask that committed any ([`SinkResponse::NewestCommitted`]). Like
+    /// every request it raises the sink's fence to the request's epoch, so
+    /// no older attempt commits after the answer. Appended last, so the
+    /// other variants keep their encoding.
+    NewestCommitted,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +177,10 @@ pub enum SinkResponse {
     TimedOut {
         records: u64,
     },
+    /// The answer to [`SinkOp::NewestCommitted`]: per subtask that ever
+    /// committed, its committed transaction of the highest checkpoint, by
+    /// subtask.
+    NewestCommitted(Vec<TxnId>),
 }
 
 // ---- taskmanager <-> jobmanager ----
@@ -252,6 +263,9 @@ pub enum ToJobManager {
         reason: String,
         /// No restart can mend it: fail the job now.
         fatal: bool,
+        /// The task could not read its state of this checkpoint (it failed
+        /// its check on every read): the checkpoint cannot be restored.
+        unreadable: Option<u64>,
     },
     /// A sink subtask committed everything up to `checkpoint`.
     Committed {

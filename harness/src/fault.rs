@@ -257,6 +257,13 @@ pub enum FaultKind {
         #[serde(rename = "for", serialize_with = "ser_duration")]
         duration: Duration,
     },
+    /// Bit rot (a latent sector error): one byte of a file at rest on
+    /// `host`'s disk changes, durably, so every later read of that file
+    /// fails its checksum. The file is the last, in path order, of those
+    /// whose path starts with `path` (leftover `.tmp` files aside): with
+    /// `path = "/store/meta/"` the newest checkpoint's metadata. Instant:
+    /// its end edge is its start. Nothing matching is traced, not an error.
+    BitRot { path: String },
 }
 
 impl FaultKind {
@@ -274,6 +281,7 @@ impl FaultKind {
             FaultKind::IoErrors { .. } => "io_errors",
             FaultKind::ReadCorruption { .. } => "read_corruption",
             FaultKind::DiskFull { .. } => "disk_full",
+            FaultKind::BitRot { .. } => "bit_rot",
         }
     }
 
@@ -287,7 +295,7 @@ impl FaultKind {
     pub fn duration(&self) -> Option<Duration> {
         match self {
             FaultKind::Crash => None,
-            FaultKind::Restart => Some(Duration::ZERO),
+            FaultKind::Restart | FaultKind::BitRot { .. } => Some(Duration::ZERO),
             FaultKind::CrashRestart { after } | FaultKind::DiskLoss { after } => Some(*after),
             FaultKind::Partition { duration, .. }
             | FaultKind::Stall { duration, .. }
@@ -305,7 +313,7 @@ impl FaultKind {
     /// for a crash or restart, which have none of their own.
     pub fn duration_mut(&mut self) -> Option<&mut Duration> {
         match self {
-            FaultKind::Crash | FaultKind::Restart => None,
+            FaultKind::Crash | FaultKind::Restart | FaultKind::BitRot { .. } => None,
             FaultKind::CrashRestart { after } | FaultKind::DiskLoss { after } => Some(after),
             FaultKind::Partition { duration, .. }
             | FaultKind::Stall { duration, .. }
@@ -347,6 +355,7 @@ impl fmt::Display for Fault {
                 write!(f, " probability {probability}")?
             }
             FaultKind::DiskFull { capacity, .. } => write!(f, " capacity {capacity}")?,
+            FaultKind::BitRot { path } => write!(f, " path {path:?}")?,
             _ => {}
         }
         if let Some(id) = &self.id {
@@ -478,6 +487,9 @@ mod tests {
                 capacity: 4096,
                 duration: s(1),
             },
+            FaultKind::BitRot {
+                path: "/store/meta/".into(),
+            },
         ]
         .into_iter()
         .map(|kind| on_store(kind).to_string())
@@ -494,6 +506,7 @@ mod tests {
                 "io_errors store probability 0.5 at 1500ms for 1s",
                 "read_corruption store probability 0.01 at 1500ms for 1s",
                 "disk_full store capacity 4096 at 1500ms for 1s",
+                "bit_rot store path \"/store/meta/\" at 1500ms",
             ]
         );
     }

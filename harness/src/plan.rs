@@ -309,6 +309,7 @@ fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
             fields.push(("capacity", capacity.to_string()));
             fields.push(("for", d(duration)));
         }
+        FaultKind::BitRot { path } => fields.push(("path", string(path))),
     }
     fields
 }

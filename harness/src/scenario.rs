@@ -198,7 +198,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 36] = [
+const BUILTIN: [(&str, &str); 39] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -214,6 +214,18 @@ const BUILTIN: [(&str, &str); 36] = [
     (
         "checkpoint-read-corruption",
         include_str!("../../scenarios/checkpoint-read-corruption.toml"),
+    ),
+    (
+        "checkpoint-state-unreadable-fallback",
+        include_str!("../../scenarios/checkpoint-state-unreadable-fallback.toml"),
+    ),
+    (
+        "checkpoint-unreadable-after-commit",
+        include_str!("../../scenarios/checkpoint-unreadable-after-commit.toml"),
+    ),
+    (
+        "checkpoint-unreadable-fallback",
+        include_str!("../../scenarios/checkpoint-unreadable-fallback.toml"),
     ),
     (
         "crash-after-partition-heals",

@@ -69,6 +69,11 @@ pub enum FaultEvent {
         capacity: u64,
     },
     DiskHealed,
+    /// `file`: the file whose byte changed; `None` when no file matched.
+    BitRot {
+        path: String,
+        file: Option<String>,
+    },
 }
 
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

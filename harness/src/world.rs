@@ -711,7 +711,10 @@ impl World<'_> {
             for p in due {
                 if let Some(index) = p.fault {
                     self.started[index] = Some(now);
-                    if matches!(p.action, Action::Fault(FaultKind::Restart)) {
+                    if matches!(
+                        p.action,
+                        Action::Fault(FaultKind::Restart | FaultKind::BitRot { .. })
+                    ) {
                         self.ended[index] = Some(now);
                     }
                 }
@@ -924,6 +927,17 @@ impl World<'_> {
                     );
                     later(*duration, Heal::Disk)
                 }
+                FaultKind::BitRot { path } => {
+                    let file = self.rot(host, path)?;
+                    self.record(
+                        host,
+                        FaultEvent::BitRot {
+                            path: path.clone(),
+                            file,
+                        },
+                    );
+                    None
+                }
                 FaultKind::DiskFull { capacity, duration } => {
                     self.disk(host).faults(|f| f.capacity = Some(*capacity));
                     self.record(
@@ -1014,6 +1028,17 @@ impl World<'_> {
             panics::within(Phase::Hosts, || self.sim.bounce(host));
             self.record(host, FaultEvent::Restart);
         }
+    }
+
+    /// Bit rot: change one byte of the last file under `path` on `host`'s
+    /// disk, durably; the file's path, or `None` when nothing matched.
+    fn rot(&mut self, host: &str, path: &str) -> Result<Option<String>, String> {
+        let fs = self.hosts[host].fs.borrow();
+        let Some(fs) = fs.as_ref() else {
+            return Ok(None);
+        };
+        let _entered = fs.enter();
+        disk::rot(path).map_err(|e| format!("bit rot on the disk of {host}: {e}"))
     }
 
     /// Empty a (crashed) host's disk, durably.

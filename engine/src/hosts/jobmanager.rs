@@ -17,15 +17,19 @@ use super::{HostContext, HostResult};
 use crate::config::PlantedBug;
 use crate::coordinator::{Coordinator, Decision};
 use crate::event::{Event, JobState, TaskId};
+use crate::format::{self, BlobKind};
 use crate::io::{addr, mpsc, now, sleep, spawn, TcpListener, TcpStream};
 use crate::job::Plan;
 use crate::probe::Probe;
-use crate::proto::{CheckpointMeta, StoreResponse, ToJobManager, ToTaskManager};
+use crate::proto::{
+    CheckpointMeta, SinkOp, SinkRequest, SinkResponse, StoreResponse, ToJobManager, ToTaskManager,
+};
+use crate::record::TxnId;
 use crate::register::{metadata_name, Register, RegisteredCheckpoint, Versioned, REGISTER_BLOB};
 use crate::restart::{RestartDecision, RestartStrategy};
 use crate::storage::{Storage, Swap};
 use crate::task::RECOVERY_IMPOSSIBLE;
-use crate::wire;
+use crate::wire::{self, RpcClient};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -35,9 +39,23 @@ const TICK: Duration = Duration::from_millis(10);
 /// must not run a finished or failed job again. `None` is finished,
 /// `Some(reason)` failed.
 const END_BLOB: &str = "job/end";
-/// Reads of the same metadata that may fail their checksum before the
-/// jobmanager calls it corrupt on disk rather than on the way.
+/// Reads of the register or the job's end that may fail their checksum
+/// before the jobmanager calls them corrupt on disk rather than on the way:
+/// recovery is then impossible.
 const MAX_CORRUPT_READS: u32 = 20;
+/// Reads of one checkpoint's metadata, a heartbeat interval apart, that
+/// must all fail their check before the jobmanager gives the checkpoint up
+/// as unreadable (corrupt at rest, not on the way): 1 s by default, twice
+/// what the transient `read_corruption` faults of the built-in scenarios
+/// last at half their probability.
+const METADATA_READS: u32 = 10;
+/// How long restores must keep finding one checkpoint's state unreadable
+/// (each report after `task::READ_ATTEMPTS` reads failed their check), with
+/// no checkpoint completing meanwhile, before the jobmanager gives the
+/// checkpoint up: the same 1 s as [`METADATA_READS`], so corruption on
+/// the way, which a later read gets past, is not taken for corruption at
+/// rest. At least two reports, whatever the time between them.
+const STATE_PATIENCE: Duration = Duration::from_secs(1);
 /// Fences tried in a row while the register keeps changing under them
 /// (each conflict is a swap this jobmanager did not make landing late).
 const MAX_FENCE_CONFLICTS: u32 = 4;
@@ -100,6 +118,13 @@ enum Phase {
     Ended,
 }
 
+/// A checkpoint whose state restores found unreadable.
+#[derive(Debug, Clone, Copy)]
+struct Suspect {
+    since: Duration,
+    failures: u32,
+}
+
 struct JobManager {
     ctx: HostContext,
     plan: Plan,
@@ -113,8 +138,10 @@ struct JobManager {
     version: u64,
     /// A completion whose swap timed out, until a fence decides it.
     unknown: Option<(RegisteredCheckpoint, CheckpointMeta)>,
-    /// Why the last fence did not succeed, for the slot request timeout.
-    fence_failure: Option<String>,
+    /// Why the last deploy did not go ahead (the fence, or the sink's
+    /// confirmation of a fallback), as a clause for the slot request
+    /// timeout's message.
+    deploy_blocked: Option<String>,
     phase: Phase,
     /// The first checkpoint of this attempt that completed with every task
     /// acknowledging it as finished (FLIP-147's final checkpoint): it was
@@ -126,6 +153,16 @@ struct JobManager {
     next_heartbeat: Duration,
     /// Deploying needs the store; after a failed attempt, wait before the next.
     next_deploy: Duration,
+    /// Retained checkpoints given up as unreadable, with why: never
+    /// restored, and a restore of an older one needs the sink's word that
+    /// nothing newer was committed ([`JobManager::confirm_fallback`]).
+    unreadable: BTreeMap<u64, String>,
+    /// Failed reads so far of each retained checkpoint's metadata, in a
+    /// row, for checkpoints not (yet) given up.
+    bad_metadata: BTreeMap<u64, u32>,
+    /// Restores so far that reported a checkpoint's state unreadable, with
+    /// the time of the first, for checkpoints not (yet) given up.
+    suspect: BTreeMap<u64, Suspect>,
 }
 
 pub async fn run(ctx: HostContext) -> HostResult {
@@ -211,12 +248,15 @@ impl JobManager {
             register: Register::default(),
             version: 0,
             unknown: None,
-            fence_failure: None,
+            deploy_blocked: None,
             phase: Phase::Waiting { since: started },
             final_checkpoint: None,
             committed: BTreeMap::new(),
             next_heartbeat: started,
             next_deploy: started,
+            unreadable: BTreeMap::new(),
+            bad_metadata: BTreeMap::new(),
+            suspect: BTreeMap::new(),
         };
         // The store may be down or its reads faulty: keep trying for a
         // while, but a checksum that keeps failing is data that is really
@@ -232,6 +272,8 @@ impl JobManager {
                 }
                 Err(reason) => reason,
             };
+            // Corrupt metadata is counted by checkpoint (`suspect`), and
+            // given up on its own; this counts the register and the end.
             if reason.starts_with("corrupt") {
                 corrupt_reads += 1;
                 jm.ctx.emit(Event::CorruptRead {
@@ -254,8 +296,8 @@ impl JobManager {
 
     async fn load(&mut self) -> Result<(), String> {
         if let Some(bytes) = self.get(END_BLOB).await? {
-            let failed: Option<String> =
-                wire::decode(&bytes).map_err(|e| format!("corrupt {END_BLOB}: {e}"))?;
+            let failed: Option<String> = format::decode(BlobKind::End, &bytes)
+                .map_err(|e| format!("corrupt {END_BLOB}: {e}"))?;
             self.announce(failed.map_or(JobState::Finished, |reason| JobState::Failed { reason }));
             self.phase = Phase::Ended;
             return Ok(());
@@ -283,7 +325,10 @@ impl JobManager {
     }
 
     /// The metadata of every checkpoint `register` names, oldest first, each
-    /// checked against the crc the register holds for it.
+    /// checked against the crc the register holds for it. A checkpoint whose
+    /// metadata failed its check on [`METADATA_READS`] loads in a row is
+    /// given up as unreadable and left out; one that failed fewer times is
+    /// an `Err`, so the caller reads again a heartbeat later.
     async fn read_checkpoints(
         &mut self,
         register: &Register,
@@ -292,27 +337,158 @@ impl JobManager {
             return self.list_checkpoints().await;
         }
         let mut completed = Vec::new();
+        let mut retry = None;
         for entry in &register.checkpoints {
+            let checkpoint = entry.checkpoint;
+            if self.unreadable.contains_key(&checkpoint) {
+                continue;
+            }
             let name = &entry.metadata;
             let bytes = self.get(name).await?.ok_or_else(|| {
-                format!(
-                    "store lost {name}, the metadata of completed checkpoint {}",
-                    entry.checkpoint
-                )
+                format!("store lost {name}, the metadata of completed checkpoint {checkpoint}")
             })?;
             let meta = if crc32fast::hash(&bytes) == entry.crc {
-                wire::decode::<CheckpointMeta>(&bytes).map_err(|e| e.to_string())
+                format::decode::<CheckpointMeta>(BlobKind::Metadata, &bytes)
+                    .map_err(|e| e.to_string())
             } else {
                 Err("its crc differs from the one the register holds".into())
             };
-            match meta {
-                Ok(meta) => completed.push(meta),
-                // Planted: a checkpoint that does not read back is skipped.
-                Err(_) if self.ctx.bug(PlantedBug::SkipCorruptMetadata) => continue,
-                Err(e) => return Err(format!("corrupt checkpoint metadata {name}: {e}")),
+            let e = match meta {
+                Ok(meta) => {
+                    if self.bad_metadata.remove(&checkpoint).is_some() {
+                        self.ctx.probe(Probe::CorruptReadRetried);
+                    }
+                    completed.push(meta);
+                    continue;
+                }
+                Err(e) => e,
+            };
+            self.ctx.emit(Event::CorruptRead { name: name.clone() });
+            // Planted: a checkpoint that does not read back is skipped at
+            // once, and nobody asks the sink whether that is safe.
+            if self.ctx.bug(PlantedBug::SkipCorruptMetadata) {
+                continue;
+            }
+            let reads = self.bad_metadata.entry(checkpoint).or_default();
+            *reads += 1;
+            let reads = *reads;
+            if reads >= METADATA_READS {
+                let reason =
+                    format!("its metadata {name} failed its check on {METADATA_READS} reads: {e}");
+                self.give_up(checkpoint, reason);
+            } else {
+                retry.get_or_insert(format!(
+                    "checkpoint metadata {name} failed its check ({reads} of {METADATA_READS} \
+                     reads): {e}"
+                ));
             }
         }
-        Ok(completed)
+        match retry {
+            Some(reason) => Err(reason),
+            None => Ok(completed),
+        }
+    }
+
+    /// Give retained checkpoint `checkpoint` up as unreadable: it is never
+    /// restored again by this jobmanager.
+    fn give_up(&mut self, checkpoint: u64, reason: String) {
+        self.bad_metadata.remove(&checkpoint);
+        self.suspect.remove(&checkpoint);
+        if self.unreadable.contains_key(&checkpoint) {
+            return;
+        }
+        self.ctx.emit(Event::CheckpointUnreadable {
+            checkpoint,
+            reason: reason.clone(),
+        });
+        self.unreadable.insert(checkpoint, reason);
+        self.coordinator.forget(checkpoint);
+    }
+
+    /// A task could not read its state of `checkpoint`: give the checkpoint
+    /// up once restores have said so for [`STATE_PATIENCE`].
+    fn state_unreadable(&mut self, checkpoint: u64, reason: &str) {
+        let t = now();
+        let suspect = self.suspect.entry(checkpoint).or_insert(Suspect {
+            since: t,
+            failures: 0,
+        });
+        suspect.failures += 1;
+        let Suspect { since, failures } = *suspect;
+        let patience = now().saturating_sub(since);
+        if failures >= 2 && patience >= STATE_PATIENCE {
+            let reason = format!(
+                "{failures} restores over {} ms failed: {reason}",
+                patience.as_millis()
+            );
+            self.give_up(checkpoint, reason);
+        }
+    }
+
+    /// Before restoring `restore` (`None`: from the start) when a newer
+    /// retained checkpoint is unreadable: ask the sink for the newest
+    /// checkpoint any subtask committed, as job attempt `epoch` (which
+    /// fences older attempts off the sink first). The fallback is sound
+    /// only if nothing newer than `restore` was committed, or its output
+    /// would be committed twice. `Ok(true)`: go on; `Ok(false)`: the job
+    /// has failed naming what was lost; `Err`: ask again later.
+    async fn confirm_fallback(&mut self, epoch: u64, restore: Option<u64>) -> Result<bool, String> {
+        let newer: Vec<u64> = (self.unreadable.keys())
+            .filter(|c| restore.is_none_or(|r| **c > r))
+            .copied()
+            .collect();
+        if newer.is_empty() {
+            return Ok(true);
+        }
+        let newest = self.newest_committed(epoch).await?;
+        let newest_committed = newest.iter().map(|t| t.checkpoint).max();
+        let restored = restore.map_or("no checkpoint (the start of the input)".into(), |r| {
+            format!("checkpoint {r}")
+        });
+        if newest_committed > restore {
+            let txn = (newest.iter())
+                .max_by_key(|t| t.checkpoint)
+                .expect("a newest committed checkpoint has its transaction");
+            let why: Vec<String> = (newer.iter())
+                .map(|c| format!("checkpoint {c}: {}", self.unreadable[c]))
+                .collect();
+            self.ctx.probe(Probe::CheckpointFallbackRefused);
+            self.ctx.probe(Probe::RecoveryImpossible);
+            self.end(JobState::Failed {
+                reason: format!(
+                    "{RECOVERY_IMPOSSIBLE}: checkpoints {newer:?} cannot be read ({}); the sink \
+                     committed {txn} of checkpoint {}, so restoring {restored} would commit \
+                     that output twice: the state of checkpoints {newer:?} is lost",
+                    why.join("; "),
+                    txn.checkpoint,
+                ),
+            });
+            return Ok(false);
+        }
+        self.ctx.probe(Probe::CheckpointFallback);
+        self.ctx.emit(Event::CheckpointFallback {
+            restore,
+            unreadable: newer,
+            newest_committed,
+        });
+        Ok(true)
+    }
+
+    /// Per sink subtask that committed any, its newest committed
+    /// transaction, asked as job attempt `epoch`.
+    async fn newest_committed(&mut self, epoch: u64) -> Result<Vec<TxnId>, String> {
+        let limit = self.ctx.config.timing.rpc_timeout;
+        let mut sink = RpcClient::connect(addr::SINK, addr::SINK_PORT, limit)
+            .await
+            .map_err(|e| format!("sink: {e}"))?;
+        let req = SinkRequest {
+            epoch,
+            op: SinkOp::NewestCommitted,
+        };
+        match sink.call(&req).await.map_err(|e| format!("sink: {e}"))? {
+            SinkResponse::NewestCommitted(newest) => Ok(newest),
+            other => Err(format!("sink: {other:?}")),
+        }
     }
 
     /// Planted `trust-metadata-listing`: every metadata file in the store
@@ -327,7 +503,7 @@ impl JobManager {
             let Some(bytes) = self.get(&format!("meta/{name}")).await? else {
                 continue;
             };
-            let meta: CheckpointMeta = wire::decode(&bytes)
+            let meta: CheckpointMeta = format::decode(BlobKind::Metadata, &bytes)
                 .map_err(|e| format!("corrupt checkpoint metadata meta/{name}: {e}"))?;
             completed.push(meta);
         }
@@ -338,7 +514,11 @@ impl JobManager {
     /// Swap the register for `next`, expecting the version last seen.
     async fn swap(&mut self, next: &Register) -> Swap {
         (self.store)
-            .swap(self.version, next.epoch, wire::encode(next))
+            .swap(
+                self.version,
+                next.epoch,
+                format::encode(BlobKind::Register, next),
+            )
             .await
     }
 
@@ -565,7 +745,17 @@ impl JobManager {
                 task,
                 reason,
                 fatal,
-            } if epoch == current && self.is_active() => {
+                unreadable,
+            } if epoch == current => {
+                // Counted even when another task's failure already failed
+                // the attempt over: each restore that found the state
+                // unreadable is evidence.
+                if let Some(checkpoint) = unreadable {
+                    self.state_unreadable(checkpoint, &reason);
+                }
+                if !self.is_active() {
+                    return;
+                }
                 let cause = format!("{task} failed: {reason}");
                 if fatal {
                     self.ctx.probe(Probe::RecoveryImpossible);
@@ -632,10 +822,8 @@ impl JobManager {
             Phase::Waiting { since } if t.saturating_sub(*since) > timing.slot_request_timeout => {
                 let have = self.tms.len();
                 let want = self.plan.taskmanagers;
-                let fence = match &self.fence_failure {
-                    Some(e) => {
-                        format!("; the register of completed checkpoints could not be fenced: {e}")
-                    }
+                let fence = match &self.deploy_blocked {
+                    Some(e) => format!("; {e}"),
                     None => String::new(),
                 };
                 self.fail(format!(
@@ -666,7 +854,7 @@ impl JobManager {
                     _ => None,
                 };
                 let durable = self
-                    .put(END_BLOB.into(), wire::encode(&failed))
+                    .put(END_BLOB.into(), format::encode(BlobKind::End, &failed))
                     .await
                     .is_ok();
                 // Without storage the end cannot be made durable; announce it
@@ -684,7 +872,9 @@ impl JobManager {
         let epoch = match self.fence().await {
             Fence::Fenced(epoch) => epoch,
             Fence::Retry(e) => {
-                self.fence_failure = Some(e);
+                self.deploy_blocked = Some(format!(
+                    "the register of completed checkpoints could not be fenced: {e}"
+                ));
                 self.next_deploy = now() + self.ctx.config.timing.heartbeat_interval;
                 return; // stay waiting; the slot request timeout bounds this
             }
@@ -694,7 +884,7 @@ impl JobManager {
             }
         };
         self.epoch = epoch;
-        self.fence_failure = None;
+        self.deploy_blocked = None;
         let restore = if self.ctx.bug(PlantedBug::RestoreOlderCheckpoint) {
             // Planted: the checkpoint before the latest, when there is one.
             self.coordinator
@@ -704,6 +894,21 @@ impl JobManager {
         } else {
             self.coordinator.latest().cloned()
         };
+        match self
+            .confirm_fallback(epoch, restore.as_ref().map(|m| m.checkpoint))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                self.deploy_blocked = Some(format!(
+                    "the sink could not confirm that nothing newer than the checkpoint to \
+                     restore was committed: {e}"
+                ));
+                self.next_deploy = now() + self.ctx.config.timing.heartbeat_interval;
+                return;
+            }
+        }
         for (index, tm) in &self.tms {
             let tasks = self.plan.tasks_on(*index);
             let _ = tm.tx.send(ToTaskManager::Deploy {
@@ -780,7 +985,7 @@ impl JobManager {
     async fn complete(&mut self, meta: CheckpointMeta, finished: bool) {
         let checkpoint = meta.checkpoint;
         let name = metadata_name(checkpoint, meta.epoch);
-        let bytes = wire::encode(&meta);
+        let bytes = format::encode(BlobKind::Metadata, &meta);
         let entry = RegisteredCheckpoint {
             checkpoint,
             metadata: name.clone(),
@@ -796,7 +1001,12 @@ impl JobManager {
         let retained = self.ctx.config.checkpoint.retained;
         let (next, _) = self.register.with_completed(entry.clone(), retained);
         match self.swap(&next).await {
-            Swap::Swapped(version) => (self.register, self.version) = (next, version),
+            Swap::Swapped(version) => {
+                (self.register, self.version) = (next, version);
+                // Restores found the state they read: what failed was on
+                // the way (a newer checkpoint is restored from now on).
+                self.suspect.clear();
+            }
             Swap::NotApplied(reason) => {
                 self.delete(name).await;
                 let reason = format!("register write failed: {reason}");
@@ -919,7 +1129,8 @@ fn store_call(answer: Result<StoreResponse, String>) -> Result<StoreResponse, St
 /// The register in a versioned blob (none yet: the empty register).
 fn decode_register(stored: Versioned) -> Result<(u64, Register), String> {
     let register = match &stored.bytes {
-        Some(bytes) => wire::decode(bytes).map_err(|e| format!("corrupt {REGISTER_BLOB}: {e}"))?,
+        Some(bytes) => format::decode(BlobKind::Register, bytes)
+            .map_err(|e| format!("corrupt {REGISTER_BLOB}: {e}"))?,
         None => Register::default(),
     };
     Ok((stored.version, register))

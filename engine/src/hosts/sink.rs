@@ -49,6 +49,7 @@ enum Op {
     PreCommit { txn: TxnId, records: EncodedRecords },
     Commit { txn: TxnId },
     AbortStale { subtask: u32, from_scratch: bool },
+    NewestCommitted,
 }
 
 /// The records of a pre-commit as postcard bytes: `count` records, each
@@ -346,8 +347,21 @@ impl Sink {
                     _ => self.abort_stale(subtask, req.epoch),
                 }
             }
+            Op::NewestCommitted => Ok(SinkResponse::NewestCommitted(self.newest_committed())),
         });
         result.unwrap_or_else(|e| SinkResponse::Error(e.to_string()))
+    }
+
+    /// Per subtask, its committed transaction of the highest checkpoint.
+    fn newest_committed(&self) -> Vec<TxnId> {
+        let mut newest: BTreeMap<u32, TxnId> = BTreeMap::new();
+        for txn in &self.committed {
+            let entry = newest.entry(txn.subtask).or_insert(*txn);
+            if txn.checkpoint > entry.checkpoint {
+                *entry = *txn;
+            }
+        }
+        newest.into_values().collect()
     }
 
     fn raise_fence(&mut self, epoch: u64) -> io::Result<()> {
@@ -460,7 +474,7 @@ impl Sink {
 fn op_txn(op: &Op) -> Option<TxnId> {
     match op {
         Op::PreCommit { txn, .. } | Op::Commit { txn } => Some(*txn),
-        Op::AbortStale { .. } => None,
+        Op::AbortStale { .. } | Op::NewestCommitted => None,
     }
 }
 
@@ -470,7 +484,7 @@ fn carries_data(op: &Op) -> bool {
     match op {
         Op::PreCommit { records, .. } => records.count > 0,
         Op::Commit { .. } => true,
-        Op::AbortStale { .. } => false,
+        Op::AbortStale { .. } | Op::NewestCommitted => false,
     }
 }
 

@@ -8,13 +8,13 @@ pub mod source;
 
 use crate::config::PlantedBug;
 use crate::event::{Event, TaskId};
+use crate::format::{self, BlobKind};
 use crate::hosts::HostContext;
 use crate::io::mpsc::UnboundedSender;
 use crate::io::sleep;
 use crate::probe::Probe;
 use crate::proto::{CheckpointMeta, Payload, StateHandle, StoreResponse, ToJobManager};
 use crate::storage::Storage;
-use crate::wire;
 
 /// Everything that reaches a running subtask, in one ordered queue.
 #[derive(Debug)]
@@ -94,6 +94,13 @@ pub enum TaskError {
     /// its output: a failover restores the job.
     #[error("keyed operator: {0}")]
     Operator(#[from] crate::operator::OperatorError),
+    /// The state the task restores fails its check on every read
+    /// ([`READ_ATTEMPTS`]): checkpoint `checkpoint` cannot be restored. Not
+    /// fatal: the jobmanager may fall back to an older retained checkpoint
+    /// if the sink confirms nothing newer was committed
+    /// (`ToJobManager::TaskFailed.unreadable`). Displayed as the reason.
+    #[error("{reason}")]
+    Unreadable { checkpoint: u64, reason: String },
 }
 
 impl TaskError {
@@ -101,6 +108,15 @@ impl TaskError {
     /// the job instead of failing it over.
     pub fn is_fatal(&self) -> bool {
         matches!(self, TaskError::RecoveryImpossible(_))
+    }
+
+    /// The checkpoint whose state could not be read, for
+    /// [`TaskError::Unreadable`].
+    pub fn unreadable(&self) -> Option<u64> {
+        match self {
+            TaskError::Unreadable { checkpoint, .. } => Some(*checkpoint),
+            _ => None,
+        }
     }
 }
 
@@ -116,10 +132,12 @@ impl From<String> for TaskError {
 /// taskmanager's disk.
 const LOCAL_DIR: &str = "/local";
 
-/// A task's local copy of its snapshot (task-local recovery), as a
-/// checksummed frame (`wire::encode`) at [`TaskEnv::local_copy_path`]:
-/// which checkpoint it was taken for and its name in `store`, so a restore
-/// can tell it from a copy of another checkpoint.
+/// A task's local copy of its snapshot (task-local recovery), as a blob of
+/// the state format (`format::encode`, kind `LocalCopy`) at
+/// [`TaskEnv::local_copy_path`]: which checkpoint it was taken for and its
+/// name in `store`, so a restore can tell it from a copy of another
+/// checkpoint. `bytes` is the state blob as stored
+/// (`format::encode_state`).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 struct LocalCopy {
     checkpoint: u64,
@@ -127,8 +145,9 @@ struct LocalCopy {
     bytes: Vec<u8>,
 }
 
-/// Reads of a state blob whose checksum fails before it counts as corrupt.
-const READ_ATTEMPTS: u32 = 5;
+/// Reads of a state or metadata blob whose checksum fails before it counts
+/// as corrupt at rest, not on the way.
+pub const READ_ATTEMPTS: u32 = 5;
 /// Attempts of one state upload that the store answers with a storage
 /// error (nothing was written), as Flink's changelog uploader retries
 /// (`dstl.dfs.upload.max-attempts`, default 3). A timeout is not retried:
@@ -153,6 +172,7 @@ impl TaskEnv {
                 epoch: self.epoch,
                 task: self.task,
                 fatal: error.is_fatal(),
+                unreadable: error.unreadable(),
                 reason,
             });
         }
@@ -194,7 +214,8 @@ impl TaskEnv {
             name: self.state_name(checkpoint),
             bytes: bytes.to_vec(),
         };
-        let _ = (self.ctx.disk).write_atomic(&self.local_copy_path(), &wire::encode(&copy));
+        let blob = format::encode(BlobKind::LocalCopy, &copy);
+        let _ = (self.ctx.disk).write_atomic(&self.local_copy_path(), &blob);
     }
 
     /// Task-local recovery: the local copy's bytes if it is the state
@@ -203,7 +224,7 @@ impl TaskEnv {
     /// corrupt), for the caller to read `store`.
     fn local_state(&self, checkpoint: u64, handle: &StateHandle) -> Option<Vec<u8>> {
         let bytes = self.ctx.disk.read(&self.local_copy_path()).ok()??;
-        let copy: LocalCopy = wire::decode(&bytes).ok()?;
+        let copy: LocalCopy = format::decode(BlobKind::LocalCopy, &bytes).ok()?;
         // Planted: whatever copy the taskmanager kept is taken as is.
         if self.ctx.bug(PlantedBug::LocalCopyUnchecked) {
             return Some(copy.bytes);
@@ -278,10 +299,12 @@ impl TaskEnv {
             operator_digest,
         };
         self.ctx.emit(snapshotted);
+        let blob = format::encode_state(checkpoint, task, &bytes);
+        drop(bytes);
         if self.ctx.config.checkpoint.local_recovery {
-            self.keep_local_copy(checkpoint, &bytes);
+            self.keep_local_copy(checkpoint, &blob);
         }
-        let stored = self.put_state(&mut self.store(), checkpoint, bytes).await;
+        let stored = self.put_state(&mut self.store(), checkpoint, blob).await;
         self.send(match stored {
             Ok(handle) => ToJobManager::Ack {
                 epoch,
@@ -327,11 +350,19 @@ impl TaskEnv {
             .handles
             .get(&self.task)
             .ok_or_else(|| format!("checkpoint {checkpoint} has no state for {}", self.task))?;
+        let task = self.task;
         if self.ctx.config.checkpoint.local_recovery {
-            match self.local_state(checkpoint, handle) {
-                Some(bytes) => {
+            let state = self.local_state(checkpoint, handle).and_then(|blob| {
+                // Planted: whatever state the copy holds is restored.
+                if self.ctx.bug(PlantedBug::LocalCopyUnchecked) {
+                    return Some(format::state_unchecked(&blob));
+                }
+                format::decode_state(checkpoint, task, &blob).ok()
+            });
+            match state {
+                Some(state) => {
                     self.ctx.probe(Probe::LocalStateRestored);
-                    return Ok(Some(self.restored(checkpoint, bytes)));
+                    return Ok(Some(self.restored(checkpoint, state)));
                 }
                 None => self.ctx.probe(Probe::LocalStateFallback),
             }
@@ -356,24 +387,37 @@ impl TaskEnv {
                     )))
                 }
             };
-            let crc = crc32fast::hash(&bytes);
-            let verified = crc == handle.crc && bytes.len() as u64 == handle.size;
             // Planted: use what was read without checking it.
-            if verified || self.ctx.bug(PlantedBug::UnverifiedRestore) {
-                if verified && attempt > 0 {
-                    self.ctx.probe(Probe::CorruptReadRetried);
-                }
-                return Ok(Some(self.restored(checkpoint, bytes)));
+            if self.ctx.bug(PlantedBug::UnverifiedRestore) {
+                let state = format::state_unchecked(&bytes);
+                return Ok(Some(self.restored(checkpoint, state)));
             }
-            last = format!("crc {crc:08x}, expected {:08x}", handle.crc);
+            let crc = crc32fast::hash(&bytes);
+            let checked = if crc != handle.crc || bytes.len() as u64 != handle.size {
+                Err(format!("crc {crc:08x}, expected {:08x}", handle.crc))
+            } else {
+                format::decode_state(checkpoint, task, &bytes).map_err(|e| e.to_string())
+            };
+            match checked {
+                Ok(state) => {
+                    if attempt > 0 {
+                        self.ctx.probe(Probe::CorruptReadRetried);
+                    }
+                    return Ok(Some(self.restored(checkpoint, state)));
+                }
+                Err(e) => last = e,
+            }
             self.ctx.emit(Event::CorruptRead {
                 name: handle.name.clone(),
             });
         }
-        Err(TaskError::Failed(format!(
-            "state {} of checkpoint {checkpoint} is corrupt ({READ_ATTEMPTS} reads): {last}",
-            handle.name
-        )))
+        Err(TaskError::Unreadable {
+            checkpoint,
+            reason: format!(
+                "state {} of checkpoint {checkpoint} is corrupt ({READ_ATTEMPTS} reads): {last}",
+                handle.name
+            ),
+        })
     }
 }
 

@@ -22,7 +22,7 @@ const MAX_FAULTS: usize = 6;
 
 /// Every fault kind, and the parameters each takes besides `kind`, `host`
 /// and its time (as validation requires them).
-const FAULT_KINDS: [(&str, &[&str]); 11] = [
+const FAULT_KINDS: [(&str, &[&str]); 12] = [
     ("crash", &[]),
     ("restart", &[]),
     ("crash_restart", &["after"]),
@@ -34,6 +34,7 @@ const FAULT_KINDS: [(&str, &[&str]); 11] = [
     ("io_errors", &["probability", "for"]),
     ("read_corruption", &["probability", "for"]),
     ("disk_full", &["capacity", "for"]),
+    ("bit_rot", &["path"]),
 ];
 
 /// The scenario file the choices in `u` describe.
@@ -277,7 +278,10 @@ impl Sketch<'_, '_> {
             put(&mut t, "id", self.word(&[&id], &["Bad Id", "", "f0"])?);
             ids.push(id);
         }
-        let disk = matches!(kind, "io_errors" | "read_corruption" | "disk_full");
+        let disk = matches!(
+            kind,
+            "io_errors" | "read_corruption" | "disk_full" | "bit_rot"
+        );
         let host = if disk && !self.wild {
             Value::String((*self.u.choose(&DISK_HOSTS)?).to_owned())
         } else {
@@ -371,6 +375,7 @@ impl Sketch<'_, '_> {
             "rate",
             "probability",
             "capacity",
+            "path",
         ] {
             let takes = params.contains(&param);
             // A wild sketch sometimes gives a kind a parameter it does not take.
@@ -391,6 +396,10 @@ impl Sketch<'_, '_> {
                 "oneway" => Value::Boolean(self.u.arbitrary()?),
                 "rate" | "probability" => self.float(&[0.1, 0.5, 1.0], &[0.0, 1.5])?,
                 "capacity" => self.count(&[0, 4_096, 1_000_000], &[-1])?,
+                "path" => self.word(
+                    &["/store/meta/", "/store/chk-", "/local/", "/"],
+                    &["", "store/meta", "/nowhere"],
+                )?,
                 _ => self.duration()?,
             };
             put(&mut t, param, v);

@@ -75,3 +75,8 @@ pub const OCCURRENCE: Limit = Limit {
     max: 1_000_000,
     why: "no engine event happens this often in a simulated hour",
 };
+/// Characters in a `bit_rot` fault's `path`.
+pub const PATH_LEN: Limit = Limit {
+    max: 256,
+    why: "a path on a simulated disk; the engine's longest is under 64 characters",
+};

@@ -150,6 +150,7 @@ pub(super) struct RawFault {
     pub rate: Field<f64>,
     pub probability: Field<f64>,
     pub capacity: Field<u64>,
+    pub path: Field<String>,
 }
 
 /// `on = { ... }`: an engine event with its filters, or another fault's
@@ -191,6 +192,7 @@ pub(super) enum RawFaultKind {
     IoErrors,
     ReadCorruption,
     DiskFull,
+    BitRot,
 }
 
 /// `[nemesis]`: kinds and hosts as names, checked in validation so that an

@@ -1089,6 +1089,7 @@ fn parameters(kind: RawFaultKind) -> &'static [&'static str] {
         RawFaultKind::MessageLoss => &["peer", "rate", "for"],
         RawFaultKind::IoErrors | RawFaultKind::ReadCorruption => &["probability", "for"],
         RawFaultKind::DiskFull => &["capacity", "for"],
+        RawFaultKind::BitRot => &["path"],
     }
 }
 
@@ -1105,6 +1106,7 @@ fn kind_name(kind: RawFaultKind) -> &'static str {
         RawFaultKind::IoErrors => "io_errors",
         RawFaultKind::ReadCorruption => "read_corruption",
         RawFaultKind::DiskFull => "disk_full",
+        RawFaultKind::BitRot => "bit_rot",
     }
 }
 
@@ -1119,6 +1121,7 @@ fn given(raw: &RawFault) -> Vec<(&'static str, Range<usize>)> {
         ("rate", raw.rate.as_ref().map(Spanned::span)),
         ("probability", raw.probability.as_ref().map(Spanned::span)),
         ("capacity", raw.capacity.as_ref().map(Spanned::span)),
+        ("path", raw.path.as_ref().map(Spanned::span)),
     ];
     spans
         .into_iter()
@@ -1253,6 +1256,36 @@ fn fault_kind(
                 .ok_or_else(|| need("capacity", "the disk's size in bytes"))?,
             duration: positive(&raw.duration, "for", lasts)?,
         },
+        RawFaultKind::BitRot => {
+            let host = raw.host.get_ref();
+            let role = HostRole::of(host);
+            if !matches!(role, Some(HostRole::Store | HostRole::TaskManager)) {
+                let message = format!(
+                    "bit_rot faults target checkpoint storage (store or store-N) or a \
+                     taskmanager (its task-local copies), whose data the job verifies; not \
+                     \"{host}\" (the sink's committed output is what the checkers judge, and \
+                     is assumed durable)"
+                );
+                return Err(cx.error(raw.host.span(), field("host"), message));
+            }
+            let Some(path) = &raw.path else {
+                return Err(need(
+                    "path",
+                    "the start of the path of the file to rot, e.g. \"/store/meta/\"",
+                ));
+            };
+            let text = path.get_ref();
+            if !text.starts_with('/') {
+                let message = "must be an absolute path on the host's disk, starting with `/`";
+                return Err(cx.error(path.span(), field("path"), message));
+            }
+            let limit = limits::PATH_LEN;
+            if text.chars().count() as u64 > limit.max {
+                let message = format!("longer than {} characters ({})", limit.max, limit.why);
+                return Err(cx.error(path.span(), field("path"), message));
+            }
+            FaultKind::BitRot { path: text.clone() }
+        }
     })
 }
 
@@ -2214,6 +2247,14 @@ after = "300ms"
     #[test]
     fn each_fault_kind_takes_its_own_parameters() {
         let cases = [
+            ("kind = \"bit_rot\"\nhost = \"store\"\nat = \"1s\"",
+             "test.toml:5: field `fault[0].path`: a bit_rot fault needs `path`"),
+            ("kind = \"bit_rot\"\nhost = \"store\"\nat = \"1s\"\npath = \"store/meta\"",
+             "test.toml:8: field `fault[0].path`: must be an absolute path on the host's disk, starting with `/`"),
+            ("kind = \"bit_rot\"\nhost = \"sink\"\nat = \"1s\"\npath = \"/sink/\"",
+             "test.toml:6: field `fault[0].host`: bit_rot faults target checkpoint storage (store or store-N) or a taskmanager"),
+            ("kind = \"bit_rot\"\nhost = \"store\"\nat = \"1s\"\npath = \"/store/meta/\"\nfor = \"1s\"",
+             "test.toml:9: field `fault[0].for`: `for` is not a parameter of bit_rot faults; they take path"),
             ("kind = \"crash_restart\"\nhost = \"sink\"\nat = \"1s\"",
              "test.toml:5: field `fault[0].after`: a crash_restart fault needs `after`"),
             ("kind = \"crash\"\nhost = \"sink\"\nat = \"1s\"\nafter = \"1s\"",
