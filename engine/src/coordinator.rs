@@ -82,6 +82,11 @@ impl Coordinator {
         self.completed.back()
     }
 
+    /// The retained completed checkpoint `checkpoint`, if any.
+    pub fn completed(&self, checkpoint: u64) -> Option<&CheckpointMeta> {
+        self.completed.iter().find(|m| m.checkpoint == checkpoint)
+    }
+
     /// Drop `checkpoint` from the completed checkpoints a restore may take:
     /// it cannot be read. Its id stays used.
     pub fn forget(&mut self, checkpoint: u64) {

@@ -268,7 +268,8 @@ pub enum Event {
     /// blobs and the newest register copy from the replicas `from`, and
     /// votes again. `complete`: enough replicas answered to be sure nothing
     /// durable was missed; false when a majority had lost its disks, and
-    /// what only they held is gone.
+    /// what only they held is gone, or when a peer's copy of a blob or of
+    /// the register kept failing its check (rot).
     StoreReplicaRepaired {
         from: Vec<String>,
         blobs: u64,

@@ -27,7 +27,7 @@
 //! file systems.
 
 use crate::event::TaskId;
-use crate::wire::{self, WireError};
+use crate::wire;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use thiserror::Error;
@@ -84,13 +84,16 @@ impl BlobKind {
 /// Why a blob did not read back.
 #[derive(Debug, Error)]
 pub enum FormatError {
-    /// Length or crc32 wrong, or too short for a frame.
-    #[error("{0}")]
-    Frame(WireError),
+    #[error("{0} bytes, shorter than a frame's {HEADER}-byte header", HEADER = wire::HEADER)]
+    Truncated(usize),
+    #[error("its length field says {said} bytes, and it holds {holds}")]
+    Length { said: u32, holds: usize },
+    #[error("crc32 {actual:08x}, expected {expected:08x}")]
+    Checksum { expected: u32, actual: u32 },
     #[error("not a flinch blob (magic {0:02x?})")]
     Magic(Vec<u8>),
-    #[error("state format version {found}, this build reads up to {FORMAT_VERSION}")]
-    Version { found: u16 },
+    #[error("a {} blob in format version {found}; this build reads up to {FORMAT_VERSION}", expected.name())]
+    Version { expected: BlobKind, found: u16 },
     #[error("a {found} blob where a {} blob was expected", expected.name())]
     Kind {
         expected: BlobKind,
@@ -140,7 +143,10 @@ fn open(kind: BlobKind, blob: &[u8]) -> Result<&[u8], FormatError> {
     }
     let found = u16::from_le_bytes([body[4], body[5]]);
     if found == 0 || found > FORMAT_VERSION {
-        return Err(FormatError::Version { found });
+        return Err(FormatError::Version {
+            expected: kind,
+            found,
+        });
     }
     if body[6] != kind as u8 {
         let found = BlobKind::from_byte(body[6]).map_or("unknown", BlobKind::name);
@@ -155,16 +161,17 @@ fn open(kind: BlobKind, blob: &[u8]) -> Result<&[u8], FormatError> {
 /// A frame's body after its length and crc32 check out.
 fn frame_body(blob: &[u8]) -> Result<&[u8], FormatError> {
     if blob.len() < wire::HEADER {
-        return Err(FormatError::Frame(WireError::Closed));
+        return Err(FormatError::Truncated(blob.len()));
     }
-    let len = u32::from_le_bytes(blob[0..4].try_into().expect("4 bytes"));
-    if len as usize != blob.len() - wire::HEADER {
-        return Err(FormatError::Frame(WireError::TooLarge(len)));
+    let said = u32::from_le_bytes(blob[0..4].try_into().expect("4 bytes"));
+    let holds = blob.len() - wire::HEADER;
+    if said as usize != holds {
+        return Err(FormatError::Length { said, holds });
     }
     let expected = u32::from_le_bytes(blob[4..8].try_into().expect("4 bytes"));
     let actual = crc32fast::hash(&blob[wire::HEADER..]);
     if actual != expected {
-        return Err(FormatError::Frame(WireError::Checksum { expected, actual }));
+        return Err(FormatError::Checksum { expected, actual });
     }
     Ok(&blob[wire::HEADER..])
 }
@@ -256,8 +263,24 @@ mod tests {
         assert_eq!(
             err.to_string(),
             format!(
-                "state format version {}, this build reads up to {FORMAT_VERSION}",
+                "a register blob in format version {}; this build reads up to {FORMAT_VERSION}",
                 FORMAT_VERSION + 1
+            )
+        );
+        assert_eq!(
+            decode::<u64>(BlobKind::Register, &blob[..5])
+                .unwrap_err()
+                .to_string(),
+            "5 bytes, shorter than a frame's 8-byte header"
+        );
+        assert_eq!(
+            decode::<u64>(BlobKind::Register, &blob[..blob.len() - 1])
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "its length field says {} bytes, and it holds {}",
+                blob.len() - wire::HEADER,
+                blob.len() - wire::HEADER - 1
             )
         );
         // A bare wire frame (no header) is not a blob.

@@ -5,16 +5,123 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use clock::{sleep, timeout};
 pub use tokio::sync::mpsc;
 pub use tokio::task::{spawn_local as spawn, JoinHandle};
-pub use tokio::time::{sleep, timeout, Instant};
 pub use turmoil::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 pub use turmoil::net::{TcpListener, TcpStream};
 
-/// Simulated time since the run started; the same clock on every host, and
-/// it keeps running across a host's crash and restart.
+/// Time since the run started on the calling host's clock: simulated time,
+/// unless the harness made this host's clock drift ([`clock`]). It keeps
+/// running across a host's crash and restart.
 pub fn now() -> Duration {
-    turmoil::sim_elapsed().unwrap_or_default()
+    clock::local(turmoil::sim_elapsed().unwrap_or_default())
+}
+
+/// Each host's clock. turmoil gives every host the same one; a real
+/// host's clock drifts (a crystal off by some parts per million, a VM
+/// whose clock falls behind), and lease protocols are only safe if they
+/// allow for it. The harness sets a host's drift (`clock_drift` faults);
+/// the engine's [`now`], [`sleep`] and [`timeout`] then run on that
+/// host's clock: with drift `d`, its clock advances `1 + d` seconds per
+/// simulated second, and a sleep of `t` on it lasts `t / (1 + d)` of
+/// simulated time (at the drift in force when the sleep starts).
+pub mod clock {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::future::Future;
+    use std::net::IpAddr;
+    use std::time::Duration;
+
+    /// The largest drift either way: a clock at most half again as fast,
+    /// or half as slow, as simulated time.
+    pub const MAX_DRIFT: f64 = 0.5;
+
+    /// One host's clock: `local` at simulated time `since`, advancing at
+    /// `1 + drift` from there.
+    #[derive(Debug, Clone, Copy)]
+    struct Clock {
+        since: Duration,
+        local: Duration,
+        drift: f64,
+    }
+
+    impl Clock {
+        fn at(&self, sim: Duration) -> Duration {
+            let elapsed = sim.saturating_sub(self.since);
+            self.local + elapsed.mul_f64(1.0 + self.drift)
+        }
+    }
+
+    thread_local! {
+        /// The clocks that differ from simulated time, by host address.
+        /// One simulation runs on a thread at a time; the harness resets
+        /// this when it builds one.
+        static CLOCKS: RefCell<BTreeMap<IpAddr, Clock>> = const { RefCell::new(BTreeMap::new()) };
+    }
+
+    /// Every host's clock back to simulated time (a new simulation).
+    pub fn reset() {
+        CLOCKS.with(|c| c.borrow_mut().clear());
+    }
+
+    /// From simulated time `sim` on, host `host`'s clock runs at
+    /// `1 + drift` times simulated time, from where it stands then.
+    /// `drift` is clamped to [`MAX_DRIFT`] either way.
+    pub fn set_drift(host: IpAddr, sim: Duration, drift: f64) {
+        let drift = drift.clamp(-MAX_DRIFT, MAX_DRIFT);
+        CLOCKS.with(|c| {
+            let mut clocks = c.borrow_mut();
+            let local = clocks.get(&host).map_or(sim, |clock| clock.at(sim));
+            clocks.insert(
+                host,
+                Clock {
+                    since: sim,
+                    local,
+                    drift,
+                },
+            );
+        });
+    }
+
+    /// Host `host`'s clock at simulated time `sim`.
+    pub fn host_time(host: IpAddr, sim: Duration) -> Duration {
+        CLOCKS.with(|c| c.borrow().get(&host).map_or(sim, |clock| clock.at(sim)))
+    }
+
+    fn current() -> Option<Clock> {
+        CLOCKS.with(|c| {
+            let clocks = c.borrow();
+            if clocks.is_empty() {
+                return None;
+            }
+            clocks.get(&turmoil::current_host()?).copied()
+        })
+    }
+
+    /// The calling host's clock at simulated time `sim`.
+    pub(crate) fn local(sim: Duration) -> Duration {
+        current().map_or(sim, |clock| clock.at(sim))
+    }
+
+    /// How much simulated time `d` on the calling host's clock lasts.
+    fn simulated(d: Duration) -> Duration {
+        current().map_or(d, |clock| d.div_f64(1.0 + clock.drift))
+    }
+
+    /// Sleep for `d` on the calling host's clock.
+    pub async fn sleep(d: Duration) {
+        tokio::time::sleep(simulated(d)).await
+    }
+
+    /// `future`, or [`tokio::time::error::Elapsed`] after `d` on the
+    /// calling host's clock.
+    pub async fn timeout<F: Future>(
+        d: Duration,
+        future: F,
+    ) -> Result<F::Output, tokio::time::error::Elapsed> {
+        tokio::time::timeout(simulated(d), future).await
+    }
 }
 
 /// Durable files on the host's simulated disk. Writes that return `Ok` have
@@ -312,5 +419,62 @@ pub mod addr {
     /// `taskmanager-1` is index 0.
     pub fn taskmanager(index: u32) -> String {
         format!("taskmanager-{}", index + 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// What each host saw when it woke from a sleep of 1 s on its clock:
+    /// its clock, and simulated time.
+    type Woke = Rc<RefCell<Vec<(&'static str, Duration, Duration)>>>;
+
+    async fn sleeper(name: &'static str, woke: Woke) -> turmoil::Result {
+        sleep(Duration::from_secs(1)).await;
+        let sim = turmoil::sim_elapsed().expect("inside the simulation");
+        woke.borrow_mut().push((name, now(), sim));
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+
+    #[test]
+    fn a_drifting_clock_runs_at_its_rate_and_its_sleeps_follow_it() {
+        clock::reset();
+        let mut sim = turmoil::Builder::new()
+            .tick_duration(Duration::from_millis(1))
+            .build();
+        let woke: Woke = Rc::default();
+        let w = woke.clone();
+        sim.host("fast", move || sleeper("fast", w.clone()));
+        let w = woke.clone();
+        sim.host("slow", move || sleeper("slow", w.clone()));
+        let w = woke.clone();
+        sim.host("true", move || sleeper("true", w.clone()));
+        clock::set_drift(sim.lookup("fast"), Duration::ZERO, 0.25);
+        clock::set_drift(sim.lookup("slow"), Duration::ZERO, -0.5);
+        while sim.elapsed() < Duration::from_millis(2_100) {
+            sim.step().expect("the hosts run");
+        }
+        let woke = woke.borrow();
+        let at = |host| {
+            let (_, local, sim) = woke.iter().find(|w| w.0 == host).expect("it woke");
+            (local.as_millis(), sim.as_millis())
+        };
+        // 1 s on a clock 25 % fast is 800 ms of simulated time; on one
+        // half as fast, 2 s. Each host's clock reads 1 s as it wakes.
+        assert_eq!(at("true"), (1_000, 1_000));
+        assert_eq!(at("fast"), (1_000, 800));
+        assert_eq!(at("slow"), (1_000, 2_000));
+        // A clock that stops drifting keeps what it gained.
+        clock::set_drift(sim.lookup("fast"), Duration::from_secs(2), 0.0);
+        let fast = sim.lookup("fast");
+        assert_eq!(
+            clock::host_time(fast, Duration::from_secs(3)),
+            Duration::from_millis(3_500)
+        );
+        clock::reset();
     }
 }

@@ -264,6 +264,25 @@ pub enum FaultKind {
     /// `path = "/store/meta/"` the newest checkpoint's metadata. Instant:
     /// its end edge is its start. Nothing matching is traced, not an error.
     BitRot { path: String },
+    /// The host's software stops for `duration` and then carries on as if
+    /// nothing happened (a long garbage collection, `SIGSTOP`, a migrated
+    /// VM): no task runs, nothing is delivered to it meanwhile (messages
+    /// wait), and its timers that came due fire at once when it resumes. A
+    /// crash ends the pause.
+    Pause {
+        #[serde(rename = "for", serialize_with = "ser_duration")]
+        duration: Duration,
+    },
+    /// The host's clock runs `1 + drift` times as fast as simulated time
+    /// for `duration` (negative: slower), then at the right rate again,
+    /// off by what it gained or lost (`engine/src/io.rs`, `clock`). What
+    /// the host's timers, timeouts and leases see; the trace keeps
+    /// simulated time.
+    ClockDrift {
+        drift: f64,
+        #[serde(rename = "for", serialize_with = "ser_duration")]
+        duration: Duration,
+    },
 }
 
 impl FaultKind {
@@ -282,6 +301,8 @@ impl FaultKind {
             FaultKind::ReadCorruption { .. } => "read_corruption",
             FaultKind::DiskFull { .. } => "disk_full",
             FaultKind::BitRot { .. } => "bit_rot",
+            FaultKind::Pause { .. } => "pause",
+            FaultKind::ClockDrift { .. } => "clock_drift",
         }
     }
 
@@ -303,7 +324,9 @@ impl FaultKind {
             | FaultKind::MessageLoss { duration, .. }
             | FaultKind::IoErrors { duration, .. }
             | FaultKind::ReadCorruption { duration, .. }
-            | FaultKind::DiskFull { duration, .. } => Some(*duration),
+            | FaultKind::DiskFull { duration, .. }
+            | FaultKind::Pause { duration }
+            | FaultKind::ClockDrift { duration, .. } => Some(*duration),
         }
     }
 }
@@ -321,7 +344,9 @@ impl FaultKind {
             | FaultKind::MessageLoss { duration, .. }
             | FaultKind::IoErrors { duration, .. }
             | FaultKind::ReadCorruption { duration, .. }
-            | FaultKind::DiskFull { duration, .. } => Some(duration),
+            | FaultKind::DiskFull { duration, .. }
+            | FaultKind::Pause { duration }
+            | FaultKind::ClockDrift { duration, .. } => Some(duration),
         }
     }
 }
@@ -356,6 +381,7 @@ impl fmt::Display for Fault {
             }
             FaultKind::DiskFull { capacity, .. } => write!(f, " capacity {capacity}")?,
             FaultKind::BitRot { path } => write!(f, " path {path:?}")?,
+            FaultKind::ClockDrift { drift, .. } => write!(f, " drift {drift}")?,
             _ => {}
         }
         if let Some(id) = &self.id {
@@ -490,6 +516,11 @@ mod tests {
             FaultKind::BitRot {
                 path: "/store/meta/".into(),
             },
+            FaultKind::Pause { duration: s(2) },
+            FaultKind::ClockDrift {
+                drift: -0.25,
+                duration: s(1),
+            },
         ]
         .into_iter()
         .map(|kind| on_store(kind).to_string())
@@ -507,6 +538,8 @@ mod tests {
                 "read_corruption store probability 0.01 at 1500ms for 1s",
                 "disk_full store capacity 4096 at 1500ms for 1s",
                 "bit_rot store path \"/store/meta/\" at 1500ms",
+                "pause store at 1500ms for 2s",
+                "clock_drift store drift -0.25 at 1500ms for 1s",
             ]
         );
     }

@@ -310,6 +310,11 @@ fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
             fields.push(("for", d(duration)));
         }
         FaultKind::BitRot { path } => fields.push(("path", string(path))),
+        FaultKind::Pause { duration } => fields.push(("for", d(duration))),
+        FaultKind::ClockDrift { drift, duration } => {
+            fields.push(("drift", float(*drift)));
+            fields.push(("for", d(duration)));
+        }
     }
     fields
 }

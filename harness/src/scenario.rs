@@ -198,7 +198,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 39] = [
+const BUILTIN: [(&str, &str); 40] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -335,6 +335,10 @@ const BUILTIN: [(&str, &str); 39] = [
     (
         "taskmanager-disk-loss-local-recovery",
         include_str!("../../scenarios/taskmanager-disk-loss-local-recovery.toml"),
+    ),
+    (
+        "taskmanager-pause",
+        include_str!("../../scenarios/taskmanager-pause.toml"),
     ),
     (
         "transaction-timeout-during-recovery",

@@ -69,6 +69,19 @@ pub enum FaultEvent {
         capacity: u64,
     },
     DiskHealed,
+    /// The host's software stopped ([`crate::fault::FaultKind::Pause`]).
+    Pause,
+    /// A paused host's software carries on.
+    Resume,
+    /// The host's clock starts to drift (as text, so events stay `Eq`).
+    ClockDrift {
+        drift: String,
+    },
+    /// The host's clock runs at the right rate again, `offset_ms` ahead of
+    /// simulated time (negative: behind).
+    ClockDriftEnded {
+        offset_ms: i64,
+    },
     /// `file`: the file whose byte changed; `None` when no file matched.
     BitRot {
         path: String,

@@ -19,8 +19,8 @@ use flinch_engine::config::JobConfig;
 use flinch_engine::event::{Event, JobState, Observer, StateTap, TaskId};
 use flinch_engine::graph::Job;
 use flinch_engine::hosts::{self, HostContext, HostResult};
-use flinch_engine::io::addr;
 use flinch_engine::io::disk::{self, Disk};
+use flinch_engine::io::{addr, clock};
 use flinch_engine::record::{InputRecord, Record, TxnId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -556,6 +556,8 @@ impl World<'_> {
     fn build(scenario: &Scenario, seed: u64, job: Rc<Job>) -> Self {
         let config = Rc::new(scenario.config.clone());
         let trace: Trace = Rc::default();
+        // Clocks are kept per thread; a thread runs one simulation at a time.
+        clock::reset();
         let sim = turmoil::Builder::new()
             .rng_seed(seed)
             .epoch(SystemTime::UNIX_EPOCH + Duration::from_secs(SIM_EPOCH_SECS))
@@ -927,6 +929,26 @@ impl World<'_> {
                     );
                     later(*duration, Heal::Disk)
                 }
+                FaultKind::ClockDrift { drift, duration } => {
+                    let ip = self.sim.lookup(host);
+                    clock::set_drift(ip, now, *drift);
+                    self.record(
+                        host,
+                        FaultEvent::ClockDrift {
+                            drift: drift.to_string(),
+                        },
+                    );
+                    later(*duration, Heal::Clock)
+                }
+                FaultKind::Pause { duration } => {
+                    // Pausing a crashed host does nothing (and is not
+                    // traced); its end still comes, for faults waiting on it.
+                    if self.sim.is_host_running(host) {
+                        self.sim.pause(host);
+                        self.record(host, FaultEvent::Pause);
+                    }
+                    later(*duration, Heal::Resume)
+                }
                 FaultKind::BitRot { path } => {
                     let file = self.rot(host, path)?;
                     self.record(
@@ -959,6 +981,21 @@ impl World<'_> {
     fn heal(&mut self, host: &str, heal: &Heal) {
         match heal {
             Heal::Restart => self.restart(host),
+            Heal::Clock => {
+                let ip = self.sim.lookup(host);
+                let now = self.sim.elapsed();
+                clock::set_drift(ip, now, 0.0);
+                let local = clock::host_time(ip, now);
+                let offset_ms = local.as_millis() as i64 - now.as_millis() as i64;
+                self.record(host, FaultEvent::ClockDriftEnded { offset_ms });
+            }
+            Heal::Resume => {
+                // A crash meanwhile ended the pause.
+                if self.sim.is_host_paused(host) {
+                    self.sim.resume(host);
+                    self.record(host, FaultEvent::Resume);
+                }
+            }
             Heal::Repair { peer, oneway } => {
                 for p in self.peers(host, peer) {
                     self.uncut(host, &p);
@@ -1106,6 +1143,10 @@ enum Action {
 #[derive(Debug, Clone)]
 enum Heal {
     Restart,
+    /// A paused host carries on.
+    Resume,
+    /// A drifting clock runs at the right rate again.
+    Clock,
     Repair {
         peer: String,
         oneway: bool,

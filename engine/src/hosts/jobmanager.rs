@@ -56,6 +56,15 @@ const METADATA_READS: u32 = 10;
 /// the way, which a later read gets past, is not taken for corruption at
 /// rest. At least two reports, whatever the time between them.
 const STATE_PATIENCE: Duration = Duration::from_secs(1);
+/// Fences in a row, a heartbeat interval apart, that may fail because the
+/// register fails its check before a running jobmanager calls it corrupt at
+/// rest and fails the job: 5 s by default.
+const CORRUPT_FENCES: u32 = 50;
+/// Reads, one right after another, the jobmanager makes of a blob before
+/// it gives the blob's checkpoint up, when patience has run out: a read
+/// corrupted on the way, even nine times in ten, lets one of them through
+/// (0.9^100 is 0.003 %); rot lets none.
+const VERIFY_READS: u32 = 100;
 /// Fences tried in a row while the register keeps changing under them
 /// (each conflict is a swap this jobmanager did not make landing late).
 const MAX_FENCE_CONFLICTS: u32 = 4;
@@ -157,6 +166,8 @@ struct JobManager {
     /// restored, and a restore of an older one needs the sink's word that
     /// nothing newer was committed ([`JobManager::confirm_fallback`]).
     unreadable: BTreeMap<u64, String>,
+    /// Fences in a row that failed because the register failed its check.
+    corrupt_fences: u32,
     /// Failed reads so far of each retained checkpoint's metadata, in a
     /// row, for checkpoints not (yet) given up.
     bad_metadata: BTreeMap<u64, u32>,
@@ -255,6 +266,7 @@ impl JobManager {
             next_heartbeat: started,
             next_deploy: started,
             unreadable: BTreeMap::new(),
+            corrupt_fences: 0,
             bad_metadata: BTreeMap::new(),
             suspect: BTreeMap::new(),
         };
@@ -274,13 +286,21 @@ impl JobManager {
             };
             // Corrupt metadata is counted by checkpoint (`suspect`), and
             // given up on its own; this counts the register and the end.
-            if reason.starts_with("corrupt") {
+            if let Some(blob) = reason.strip_prefix("corrupt ") {
                 corrupt_reads += 1;
-                jm.ctx.emit(Event::CorruptRead {
-                    name: reason.clone(),
-                });
+                // "corrupt <blob>: <why>": the event names the blob.
+                let name = blob.split(':').next().unwrap_or(blob).to_owned();
+                jm.ctx.emit(Event::CorruptRead { name });
             }
-            let patience = config.timing.slot_request_timeout;
+            // While some metadata is being counted towards giving its
+            // checkpoint up, the count gets that many heartbeats more than
+            // the usual patience, so that a store slow to answer at first
+            // does not cut it short.
+            let counting = config.timing.heartbeat_interval * (METADATA_READS + 1);
+            let patience = match jm.bad_metadata.is_empty() {
+                true => config.timing.slot_request_timeout,
+                false => config.timing.slot_request_timeout + counting,
+            };
             if corrupt_reads >= MAX_CORRUPT_READS || now().saturating_sub(started) > patience {
                 jm.ctx.probe(Probe::RecoveryImpossible);
                 jm.announce(JobState::Failed {
@@ -344,16 +364,7 @@ impl JobManager {
                 continue;
             }
             let name = &entry.metadata;
-            let bytes = self.get(name).await?.ok_or_else(|| {
-                format!("store lost {name}, the metadata of completed checkpoint {checkpoint}")
-            })?;
-            let meta = if crc32fast::hash(&bytes) == entry.crc {
-                format::decode::<CheckpointMeta>(BlobKind::Metadata, &bytes)
-                    .map_err(|e| e.to_string())
-            } else {
-                Err("its crc differs from the one the register holds".into())
-            };
-            let e = match meta {
+            let e = match self.read_metadata(entry).await? {
                 Ok(meta) => {
                     if self.bad_metadata.remove(&checkpoint).is_some() {
                         self.ctx.probe(Probe::CorruptReadRetried);
@@ -373,8 +384,18 @@ impl JobManager {
             *reads += 1;
             let reads = *reads;
             if reads >= METADATA_READS {
-                let reason =
-                    format!("its metadata {name} failed its check on {METADATA_READS} reads: {e}");
+                // A last burst of reads: corruption on the way lets one
+                // through, rot none.
+                if let Some(meta) = self.verify_metadata(entry).await? {
+                    self.bad_metadata.remove(&checkpoint);
+                    self.ctx.probe(Probe::CorruptReadRetried);
+                    completed.push(meta);
+                    continue;
+                }
+                let reason = format!(
+                    "its metadata {name} failed its check on {} reads: {e}",
+                    METADATA_READS + VERIFY_READS
+                );
                 self.give_up(checkpoint, reason);
             } else {
                 retry.get_or_insert(format!(
@@ -387,6 +408,40 @@ impl JobManager {
             Some(reason) => Err(reason),
             None => Ok(completed),
         }
+    }
+
+    /// One read of a retained checkpoint's metadata: `Err` if the store
+    /// failed or lost it, `Ok(Err(why))` if it failed its check.
+    async fn read_metadata(
+        &mut self,
+        entry: &RegisteredCheckpoint,
+    ) -> Result<Result<CheckpointMeta, String>, String> {
+        let (name, checkpoint) = (&entry.metadata, entry.checkpoint);
+        let bytes = self.get(name).await?.ok_or_else(|| {
+            format!("store lost {name}, the metadata of completed checkpoint {checkpoint}")
+        })?;
+        Ok(if crc32fast::hash(&bytes) == entry.crc {
+            format::decode::<CheckpointMeta>(BlobKind::Metadata, &bytes).map_err(|e| e.to_string())
+        } else {
+            Err("its crc differs from the one the register holds".into())
+        })
+    }
+
+    /// Up to [`VERIFY_READS`] reads of a checkpoint's metadata, one right
+    /// after another: the first that verifies, or `None`.
+    async fn verify_metadata(
+        &mut self,
+        entry: &RegisteredCheckpoint,
+    ) -> Result<Option<CheckpointMeta>, String> {
+        for _ in 0..VERIFY_READS {
+            match self.read_metadata(entry).await? {
+                Ok(meta) => return Ok(Some(meta)),
+                Err(_) => self.ctx.emit(Event::CorruptRead {
+                    name: entry.metadata.clone(),
+                }),
+            }
+        }
+        Ok(None)
     }
 
     /// Give retained checkpoint `checkpoint` up as unreadable: it is never
@@ -405,9 +460,12 @@ impl JobManager {
         self.coordinator.forget(checkpoint);
     }
 
-    /// A task could not read its state of `checkpoint`: give the checkpoint
-    /// up once restores have said so for [`STATE_PATIENCE`].
-    fn state_unreadable(&mut self, checkpoint: u64, reason: &str) {
+    /// Task `task` could not read its state of `checkpoint`. Once tasks
+    /// have said so for [`STATE_PATIENCE`] (at least twice), the jobmanager
+    /// reads that state itself: if one of its reads verifies, what failed
+    /// was on the way and the count starts over; if every one fails its
+    /// check, the checkpoint is given up.
+    async fn state_unreadable(&mut self, checkpoint: u64, task: TaskId, reason: &str) {
         let t = now();
         let suspect = self.suspect.entry(checkpoint).or_insert(Suspect {
             since: t,
@@ -415,14 +473,56 @@ impl JobManager {
         });
         suspect.failures += 1;
         let Suspect { since, failures } = *suspect;
-        let patience = now().saturating_sub(since);
-        if failures >= 2 && patience >= STATE_PATIENCE {
-            let reason = format!(
-                "{failures} restores over {} ms failed: {reason}",
-                patience.as_millis()
-            );
-            self.give_up(checkpoint, reason);
+        let patience = t.saturating_sub(since);
+        if failures < 2 || patience < STATE_PATIENCE {
+            return;
         }
+        match self.verify_state(checkpoint, task).await {
+            Some(true) => {
+                self.suspect.remove(&checkpoint);
+            }
+            Some(false) => {
+                let reason = format!(
+                    "{failures} task reports over {} ms, and {VERIFY_READS} reads by the \
+                     jobmanager, failed: {reason}",
+                    patience.as_millis()
+                );
+                self.give_up(checkpoint, reason);
+            }
+            // The store did not answer: decide at the next report.
+            None => {}
+        }
+    }
+
+    /// Whether task `task`'s state of retained checkpoint `checkpoint`
+    /// verifies on one of [`VERIFY_READS`] reads (its handle's size and
+    /// crc32, then the state format); `None` when the store does not
+    /// answer or the checkpoint is not retained.
+    async fn verify_state(&mut self, checkpoint: u64, task: TaskId) -> Option<bool> {
+        let handle = self
+            .coordinator
+            .completed(checkpoint)?
+            .handles
+            .get(&task)?
+            .clone();
+        for attempt in 0..VERIFY_READS {
+            let Some(bytes) = self.get(&handle.name).await.ok()? else {
+                return Some(false);
+            };
+            let verified = bytes.len() as u64 == handle.size
+                && crc32fast::hash(&bytes) == handle.crc
+                && format::decode_state(checkpoint, task, &bytes).is_ok();
+            if verified {
+                if attempt > 0 {
+                    self.ctx.probe(Probe::CorruptReadRetried);
+                }
+                return Some(true);
+            }
+            self.ctx.emit(Event::CorruptRead {
+                name: handle.name.clone(),
+            });
+        }
+        Some(false)
     }
 
     /// Before restoring `restore` (`None`: from the start) when a newer
@@ -751,7 +851,7 @@ impl JobManager {
                 // the attempt over: each restore that found the state
                 // unreadable is evidence.
                 if let Some(checkpoint) = unreadable {
-                    self.state_unreadable(checkpoint, &reason);
+                    self.state_unreadable(checkpoint, task, &reason).await;
                 }
                 if !self.is_active() {
                     return;
@@ -870,8 +970,26 @@ impl JobManager {
 
     async fn deploy(&mut self) {
         let epoch = match self.fence().await {
-            Fence::Fenced(epoch) => epoch,
+            Fence::Fenced(epoch) => {
+                self.corrupt_fences = 0;
+                epoch
+            }
             Fence::Retry(e) => {
+                // A register that keeps failing its check is corrupt at
+                // rest: nothing says which checkpoints completed.
+                self.corrupt_fences = match e.contains("corrupt") {
+                    true => self.corrupt_fences + 1,
+                    false => 0,
+                };
+                if self.corrupt_fences >= CORRUPT_FENCES {
+                    self.ctx.probe(Probe::RecoveryImpossible);
+                    return self.end(JobState::Failed {
+                        reason: format!(
+                            "{RECOVERY_IMPOSSIBLE}: the register of completed checkpoints failed \
+                             its check on {CORRUPT_FENCES} fences in a row: {e}"
+                        ),
+                    });
+                }
                 self.deploy_blocked = Some(format!(
                     "the register of completed checkpoints could not be fenced: {e}"
                 ));

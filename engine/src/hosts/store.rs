@@ -311,7 +311,7 @@ async fn copy_from(
     peers: &mut [(String, RpcClient)],
 ) -> Option<(u64, bool)> {
     let replicas = store.borrow().ctx.config.topology.store_replicas as usize;
-    let complete = peers.len() >= replicas - replicas / 2;
+    let mut complete = peers.len() >= replicas - replicas / 2;
     let mut names = std::collections::BTreeSet::new();
     let mut newest = ReplicaRegister::default();
     for (_, client) in peers.iter_mut() {
@@ -319,9 +319,12 @@ async fn copy_from(
             StoreResponse::Names(held) => names.extend(held),
             _ => return None,
         }
-        match client.call(&StoreRequest::ReadRegister).await.ok()? {
+        match read_checked(client, &StoreRequest::ReadRegister).await? {
             StoreResponse::Register(copy) if copy.rank() > newest.rank() => newest = copy,
             StoreResponse::Register(_) => {}
+            // A peer whose copy keeps failing its check (rotten) has none
+            // to give; without it the peers may miss the newest.
+            StoreResponse::NotApplied(e) if e.starts_with("corrupt") => complete = false,
             _ => return None,
         }
     }
@@ -334,7 +337,7 @@ async fn copy_from(
             // that failed leaves its connection out of step (its answer may
             // still come, as the answer to the next request).
             let get = StoreRequest::Get { name: name.clone() };
-            match client.call(&get).await.ok()? {
+            match read_checked(client, &get).await? {
                 StoreResponse::Blob(Some(bytes)) => {
                     let disk = store.borrow().disk.clone();
                     disk.write_atomic(&path(&name), &wire::encode(&bytes))
@@ -343,6 +346,11 @@ async fn copy_from(
                     break;
                 }
                 StoreResponse::Blob(None) => {}
+                // This peer's copy keeps failing its check (rotten):
+                // another peer's may not. If none has a good one, the blob
+                // is as lost as if the peers lacked it, and readers find it
+                // so.
+                StoreResponse::NotApplied(e) if e.starts_with("corrupt") => complete = false,
                 _ => return None,
             }
         }
@@ -353,6 +361,27 @@ async fn copy_from(
             .ok()?;
     }
     Some((copied, complete))
+}
+
+/// Reads of one blob or register copy from a peer during a repair that may
+/// fail their check, one right after another, before the peer's copy is
+/// taken for rotten: a read corrupted on the way passes on a later one.
+const REPAIR_READS: u32 = 20;
+
+/// `request`'s answer from `client`, read again while the peer's copy
+/// fails its check (`NotApplied("corrupt ...")`), at most [`REPAIR_READS`]
+/// times; `None` if a call failed (its connection is out of step).
+async fn read_checked(client: &mut RpcClient, request: &StoreRequest) -> Option<StoreResponse> {
+    let mut answer = client.call(request).await.ok()?;
+    for _ in 1..REPAIR_READS {
+        match &answer {
+            StoreResponse::NotApplied(e) if e.starts_with("corrupt") => {
+                answer = client.call(request).await.ok()?;
+            }
+            _ => break,
+        }
+    }
+    Some(answer)
 }
 
 impl Store {

@@ -22,7 +22,7 @@ const MAX_FAULTS: usize = 6;
 
 /// Every fault kind, and the parameters each takes besides `kind`, `host`
 /// and its time (as validation requires them).
-const FAULT_KINDS: [(&str, &[&str]); 12] = [
+const FAULT_KINDS: [(&str, &[&str]); 14] = [
     ("crash", &[]),
     ("restart", &[]),
     ("crash_restart", &["after"]),
@@ -35,6 +35,8 @@ const FAULT_KINDS: [(&str, &[&str]); 12] = [
     ("read_corruption", &["probability", "for"]),
     ("disk_full", &["capacity", "for"]),
     ("bit_rot", &["path"]),
+    ("pause", &["for"]),
+    ("clock_drift", &["drift", "for"]),
 ];
 
 /// The scenario file the choices in `u` describe.
@@ -376,6 +378,7 @@ impl Sketch<'_, '_> {
             "probability",
             "capacity",
             "path",
+            "drift",
         ] {
             let takes = params.contains(&param);
             // A wild sketch sometimes gives a kind a parameter it does not take.
@@ -396,6 +399,7 @@ impl Sketch<'_, '_> {
                 "oneway" => Value::Boolean(self.u.arbitrary()?),
                 "rate" | "probability" => self.float(&[0.1, 0.5, 1.0], &[0.0, 1.5])?,
                 "capacity" => self.count(&[0, 4_096, 1_000_000], &[-1])?,
+                "drift" => self.float(&[-0.3, 0.1, 0.5], &[0.6, -1.0])?,
                 "path" => self.word(
                     &["/store/meta/", "/store/chk-", "/local/", "/"],
                     &["", "store/meta", "/nowhere"],

@@ -151,6 +151,7 @@ pub(super) struct RawFault {
     pub probability: Field<f64>,
     pub capacity: Field<u64>,
     pub path: Field<String>,
+    pub drift: Field<f64>,
 }
 
 /// `on = { ... }`: an engine event with its filters, or another fault's
@@ -193,6 +194,8 @@ pub(super) enum RawFaultKind {
     ReadCorruption,
     DiskFull,
     BitRot,
+    Pause,
+    ClockDrift,
 }
 
 /// `[nemesis]`: kinds and hosts as names, checked in validation so that an

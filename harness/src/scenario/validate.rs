@@ -1090,6 +1090,8 @@ fn parameters(kind: RawFaultKind) -> &'static [&'static str] {
         RawFaultKind::IoErrors | RawFaultKind::ReadCorruption => &["probability", "for"],
         RawFaultKind::DiskFull => &["capacity", "for"],
         RawFaultKind::BitRot => &["path"],
+        RawFaultKind::Pause => &["for"],
+        RawFaultKind::ClockDrift => &["drift", "for"],
     }
 }
 
@@ -1107,6 +1109,8 @@ fn kind_name(kind: RawFaultKind) -> &'static str {
         RawFaultKind::ReadCorruption => "read_corruption",
         RawFaultKind::DiskFull => "disk_full",
         RawFaultKind::BitRot => "bit_rot",
+        RawFaultKind::Pause => "pause",
+        RawFaultKind::ClockDrift => "clock_drift",
     }
 }
 
@@ -1122,6 +1126,7 @@ fn given(raw: &RawFault) -> Vec<(&'static str, Range<usize>)> {
         ("probability", raw.probability.as_ref().map(Spanned::span)),
         ("capacity", raw.capacity.as_ref().map(Spanned::span)),
         ("path", raw.path.as_ref().map(Spanned::span)),
+        ("drift", raw.drift.as_ref().map(Spanned::span)),
     ];
     spans
         .into_iter()
@@ -1256,6 +1261,33 @@ fn fault_kind(
                 .ok_or_else(|| need("capacity", "the disk's size in bytes"))?,
             duration: positive(&raw.duration, "for", lasts)?,
         },
+        RawFaultKind::ClockDrift => {
+            let max = flinch_engine::io::clock::MAX_DRIFT;
+            let drift = match &raw.drift {
+                None => {
+                    return Err(need(
+                        "drift",
+                        "how much faster the clock runs than simulated time, e.g. 0.2 or -0.2",
+                    ))
+                }
+                Some(d) if !(-max..=max).contains(d.get_ref()) => {
+                    let message = format!(
+                        "must be from -{max} to {max} (a clock at most half again as fast, or \
+                         half as slow), got {}",
+                        d.get_ref()
+                    );
+                    return Err(cx.error(d.span(), field("drift"), message));
+                }
+                Some(d) => *d.get_ref(),
+            };
+            FaultKind::ClockDrift {
+                drift,
+                duration: positive(&raw.duration, "for", lasts)?,
+            }
+        }
+        RawFaultKind::Pause => FaultKind::Pause {
+            duration: positive(&raw.duration, "for", "how long the host's software stops")?,
+        },
         RawFaultKind::BitRot => {
             let host = raw.host.get_ref();
             let role = HostRole::of(host);
@@ -1277,6 +1309,25 @@ fn fault_kind(
             let text = path.get_ref();
             if !text.starts_with('/') {
                 let message = "must be an absolute path on the host's disk, starting with `/`";
+                return Err(cx.error(path.span(), field("path"), message));
+            }
+            if text.split('/').any(|part| part == "." || part == "..") || text.contains('\0') {
+                let message = "must not hold `.` or `..` parts or NUL: it is matched as written";
+                return Err(cx.error(path.span(), field("path"), message));
+            }
+            // Where each kind of host keeps data: a path outside it matches nothing.
+            let roots: &[&str] = match role {
+                Some(HostRole::TaskManager) => &["/local/"],
+                _ => &["/store/", "/replica/"],
+            };
+            if !roots
+                .iter()
+                .any(|root| text.starts_with(root) || root.starts_with(text.as_str()))
+            {
+                let message = format!(
+                    "matches no file {host} keeps: its files are under {}",
+                    roots.join(" and ")
+                );
                 return Err(cx.error(path.span(), field("path"), message));
             }
             let limit = limits::PATH_LEN;
@@ -2253,6 +2304,16 @@ after = "300ms"
              "test.toml:8: field `fault[0].path`: must be an absolute path on the host's disk, starting with `/`"),
             ("kind = \"bit_rot\"\nhost = \"sink\"\nat = \"1s\"\npath = \"/sink/\"",
              "test.toml:6: field `fault[0].host`: bit_rot faults target checkpoint storage (store or store-N) or a taskmanager"),
+            ("kind = \"bit_rot\"\nhost = \"taskmanager-1\"\nat = \"1s\"\npath = \"/store/meta/\"",
+             "test.toml:8: field `fault[0].path`: matches no file taskmanager-1 keeps: its files are under /local/"),
+            ("kind = \"bit_rot\"\nhost = \"store\"\nat = \"1s\"\npath = \"/store/../store/meta/\"",
+             "test.toml:8: field `fault[0].path`: must not hold `.` or `..` parts or NUL"),
+            ("kind = \"clock_drift\"\nhost = \"sink\"\nat = \"1s\"\nfor = \"1s\"",
+             "test.toml:5: field `fault[0].drift`: a clock_drift fault needs `drift`"),
+            ("kind = \"clock_drift\"\nhost = \"sink\"\nat = \"1s\"\ndrift = 0.7\nfor = \"1s\"",
+             "test.toml:8: field `fault[0].drift`: must be from -0.5 to 0.5"),
+            ("kind = \"pause\"\nhost = \"sink\"\nat = \"1s\"",
+             "test.toml:5: field `fault[0].for`: a pause fault needs `for`"),
             ("kind = \"bit_rot\"\nhost = \"store\"\nat = \"1s\"\npath = \"/store/meta/\"\nfor = \"1s\"",
              "test.toml:9: field `fault[0].for`: `for` is not a parameter of bit_rot faults; they take path"),
             ("kind = \"crash_restart\"\nhost = \"sink\"\nat = \"1s\"",

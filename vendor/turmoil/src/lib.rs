@@ -295,6 +295,12 @@ pub fn since_epoch() -> Option<Duration> {
     .flatten()
 }
 
+/// The address of the host whose software is running now, if any (flinch
+/// patch, PATCHES.md, 8): what a per-host clock keys on.
+pub fn current_host() -> Option<IpAddr> {
+    World::try_current(|world| world.current).ok().flatten()
+}
+
 /// Lookup an IP address by host name.
 ///
 /// Must be called from within a Turmoil simulation.

@@ -39,6 +39,9 @@ pub struct Sim<'a> {
 
     /// flinch patch (PATCHES.md, 5): host steps run and skipped as idle.
     host_steps: HostSteps,
+
+    /// flinch patch (PATCHES.md, 7): hosts whose software is paused.
+    paused: std::collections::BTreeSet<IpAddr>,
 }
 
 /// How many steps of running hosts a simulation ran, and how many it
@@ -68,6 +71,7 @@ impl<'a> Sim<'a> {
             elapsed: Duration::ZERO,
             steps: 1, // bumped after each step
             host_steps: HostSteps::default(),
+            paused: Default::default(),
         }
     }
 
@@ -89,6 +93,11 @@ impl<'a> Sim<'a> {
     /// injects at a given time).
     pub fn skip_idle_steps(&mut self, max: u64) -> u64 {
         if !self.config.skip_idle_hosts || self.config.random_node_order || max == 0 {
+            return 0;
+        }
+        // flinch patch (PATCHES.md, 7): nothing is skipped at once while a
+        // host is paused (its pending work would stop every skip anyway).
+        if !self.paused.is_empty() {
             return 0;
         }
         let tick = self.config.tick;
@@ -232,6 +241,8 @@ impl<'a> Sim<'a> {
         let hosts = self.world.borrow_mut().lookup_many(addrs);
         for h in hosts {
             let rt = self.rts.get_mut(&h).expect("missing host");
+            // flinch patch (PATCHES.md, 7): a crash ends a pause.
+            self.paused.remove(&h);
 
             self.world.borrow_mut().current = Some(h);
 
@@ -252,6 +263,32 @@ impl<'a> Sim<'a> {
         }
 
         self.world.borrow_mut().current = None;
+    }
+
+    /// Pause the resolved hosts' software (flinch patch, PATCHES.md, 7): a
+    /// process stopped by a long garbage collection or `SIGSTOP`. A paused
+    /// host takes no steps, so none of its tasks runs and no message is
+    /// delivered to it (messages wait on the network); its clock falls
+    /// behind and catches up at its next step after [`Sim::resume`], so its
+    /// timers that came due meanwhile fire at once. A crash ends the pause.
+    pub fn pause(&mut self, addrs: impl ToIpAddrs) {
+        let hosts = self.world.borrow_mut().lookup_many(addrs);
+        self.paused.extend(hosts);
+    }
+
+    /// Resume paused hosts (flinch patch, PATCHES.md, 7); a host that is
+    /// not paused is left alone.
+    pub fn resume(&mut self, addrs: impl ToIpAddrs) {
+        let hosts = self.world.borrow_mut().lookup_many(addrs);
+        for h in hosts {
+            self.paused.remove(&h);
+        }
+    }
+
+    /// Whether the host at `addr` is paused (flinch patch, PATCHES.md, 7).
+    pub fn is_host_paused(&self, addr: impl ToIpAddr) -> bool {
+        let host = self.world.borrow_mut().lookup(addr);
+        self.paused.contains(&host)
     }
 
     /// Bounces the resolved hosts. The software is restarted.
@@ -503,6 +540,17 @@ impl<'a> Sim<'a> {
 
         for (&addr, rt) in running {
             let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
+            // flinch patch (PATCHES.md, 7): a paused host skips its step
+            // whatever it has to do, as an idle one does (patch 5), and its
+            // messages stay on the network.
+            if self.paused.contains(&addr) {
+                rt.skip_idle(tick);
+                self.world.borrow_mut().tick(addr, tick);
+                if rt.is_client() {
+                    is_finished = false;
+                }
+                continue;
+            }
             {
                 let mut world = self.world.borrow_mut();
                 // We need to move deliverable messages off the network and
