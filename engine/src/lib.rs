@@ -20,6 +20,7 @@ pub mod inprocess;
 pub mod io;
 pub mod job;
 pub mod keygroup;
+pub mod lease;
 pub mod operator;
 pub mod probe;
 pub mod proto;
