@@ -27,6 +27,7 @@
 //! file systems.
 
 use crate::event::TaskId;
+use crate::proto::StateHandle;
 use crate::wire;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -203,6 +204,24 @@ pub fn decode_state(checkpoint: u64, task: TaskId, blob: &[u8]) -> Result<Vec<u8
         });
     }
     Ok(state.to_vec())
+}
+
+/// The operator's snapshot bytes of the state blob `handle` names: its
+/// size and crc32 as the handle records them, then [`decode_state`]'s
+/// checks. `Err` says what failed. What every restore of task state
+/// (from checkpoint storage or a task-local copy) and the jobmanager's own
+/// verifying reads check.
+pub fn open_state(
+    handle: &StateHandle,
+    checkpoint: u64,
+    task: TaskId,
+    blob: &[u8],
+) -> Result<Vec<u8>, String> {
+    let crc = crc32fast::hash(blob);
+    if crc != handle.crc || blob.len() as u64 != handle.size {
+        return Err(format!("crc {crc:08x}, expected {:08x}", handle.crc));
+    }
+    decode_state(checkpoint, task, blob).map_err(|e| e.to_string())
 }
 
 /// The operator's snapshot bytes of a state blob, checking nothing: what

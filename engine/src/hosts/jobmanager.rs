@@ -509,10 +509,7 @@ impl JobManager {
             let Some(bytes) = self.get(&handle.name).await.ok()? else {
                 return Some(false);
             };
-            let verified = bytes.len() as u64 == handle.size
-                && crc32fast::hash(&bytes) == handle.crc
-                && format::decode_state(checkpoint, task, &bytes).is_ok();
-            if verified {
+            if format::open_state(&handle, checkpoint, task, &bytes).is_ok() {
                 if attempt > 0 {
                     self.ctx.probe(Probe::CorruptReadRetried);
                 }

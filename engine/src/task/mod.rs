@@ -218,22 +218,23 @@ impl TaskEnv {
         let _ = (self.ctx.disk).write_atomic(&self.local_copy_path(), &blob);
     }
 
-    /// Task-local recovery: the local copy's bytes if it is the state
-    /// `handle` of `checkpoint` names (same checkpoint and name, same size
-    /// and crc32), else `None` (no copy, another checkpoint's, unreadable or
-    /// corrupt), for the caller to read `store`.
+    /// Task-local recovery: the operator state in the local copy if it is
+    /// the state `handle` of `checkpoint` names (same checkpoint and name,
+    /// then [`format::open_state`]'s checks), else `None` (no copy, another
+    /// checkpoint's, unreadable or corrupt), for the caller to read
+    /// `store`.
     fn local_state(&self, checkpoint: u64, handle: &StateHandle) -> Option<Vec<u8>> {
         let bytes = self.ctx.disk.read(&self.local_copy_path()).ok()??;
         let copy: LocalCopy = format::decode(BlobKind::LocalCopy, &bytes).ok()?;
-        // Planted: whatever copy the taskmanager kept is taken as is.
+        // Planted: whatever state the copy the taskmanager kept holds is
+        // restored.
         if self.ctx.bug(PlantedBug::LocalCopyUnchecked) {
-            return Some(copy.bytes);
+            return Some(format::state_unchecked(&copy.bytes));
         }
-        let matches = copy.checkpoint == checkpoint
-            && copy.name == handle.name
-            && copy.bytes.len() as u64 == handle.size
-            && crc32fast::hash(&copy.bytes) == handle.crc;
-        matches.then_some(copy.bytes)
+        if copy.checkpoint != checkpoint || copy.name != handle.name {
+            return None;
+        }
+        format::open_state(handle, checkpoint, self.task, &copy.bytes).ok()
     }
 
     /// Write this task's snapshot for `checkpoint`; returns its handle.
@@ -352,14 +353,7 @@ impl TaskEnv {
             .ok_or_else(|| format!("checkpoint {checkpoint} has no state for {}", self.task))?;
         let task = self.task;
         if self.ctx.config.checkpoint.local_recovery {
-            let state = self.local_state(checkpoint, handle).and_then(|blob| {
-                // Planted: whatever state the copy holds is restored.
-                if self.ctx.bug(PlantedBug::LocalCopyUnchecked) {
-                    return Some(format::state_unchecked(&blob));
-                }
-                format::decode_state(checkpoint, task, &blob).ok()
-            });
-            match state {
+            match self.local_state(checkpoint, handle) {
                 Some(state) => {
                     self.ctx.probe(Probe::LocalStateRestored);
                     return Ok(Some(self.restored(checkpoint, state)));
@@ -392,13 +386,7 @@ impl TaskEnv {
                 let state = format::state_unchecked(&bytes);
                 return Ok(Some(self.restored(checkpoint, state)));
             }
-            let crc = crc32fast::hash(&bytes);
-            let checked = if crc != handle.crc || bytes.len() as u64 != handle.size {
-                Err(format!("crc {crc:08x}, expected {:08x}", handle.crc))
-            } else {
-                format::decode_state(checkpoint, task, &bytes).map_err(|e| e.to_string())
-            };
-            match checked {
+            match format::open_state(handle, checkpoint, task, &bytes) {
                 Ok(state) => {
                     if attempt > 0 {
                         self.ctx.probe(Probe::CorruptReadRetried);
