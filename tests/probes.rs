@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 32] = [
+const WITNESSES: [(Probe, &str, u64); 35] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -100,6 +100,13 @@ const WITNESSES: [(Probe, &str, u64); 32] = [
         "checkpoint-unreadable-after-commit",
         0,
     ),
+    (Probe::JobManagerTakeover, "jobmanager-failover-standby", 0),
+    (
+        Probe::LeaderLeaseExpired,
+        "jobmanager-leader-partitioned-from-ha",
+        0,
+    ),
+    (Probe::LeaderFenced, "jobmanager-leader-paused", 14),
 ];
 
 #[test]

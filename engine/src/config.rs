@@ -32,10 +32,18 @@ pub struct TopologyConfig {
     /// write is durable once a majority has it (docs/storage.md). At most
     /// [`MAX_STORE_REPLICAS`].
     pub store_replicas: u32,
+    /// Jobmanagers: 1 is the single host `jobmanager`; more run hosts
+    /// `jobmanager-1..=N` and the coordination host `ha`, which grants one
+    /// of them the leader lease at a time (Flink's high-availability
+    /// services: docs/high-availability.md). At most [`MAX_JOBMANAGERS`].
+    pub jobmanagers: u32,
 }
 
 /// The most checkpoint storage replicas a topology may have.
 pub const MAX_STORE_REPLICAS: u32 = 7;
+
+/// The most jobmanagers a topology may have.
+pub const MAX_JOBMANAGERS: u32 = 3;
 
 impl Default for TopologyConfig {
     fn default() -> Self {
@@ -44,6 +52,7 @@ impl Default for TopologyConfig {
             parallelism: 2,
             max_parallelism: default_max_parallelism(2),
             store_replicas: 1,
+            jobmanagers: 1,
         }
     }
 }
@@ -230,6 +239,12 @@ pub struct TimingConfig {
     /// How long a restart waits for every taskmanager to be registered
     /// before it counts as another failure.
     pub slot_request_timeout: Duration,
+    /// How long the `ha` host's leader lease lasts on its clock, from a
+    /// grant or renewal (with `jobmanagers` > 1 only): a leader renews it
+    /// every eighth of it, and a standby takes over at most this long
+    /// after the leader stopped renewing (Flink's
+    /// `high-availability.kubernetes.leader-election.lease-duration`).
+    pub lease_ttl: Duration,
 }
 
 impl Default for TimingConfig {
@@ -240,6 +255,7 @@ impl Default for TimingConfig {
             channel_keepalive_timeout: Duration::from_millis(500),
             rpc_timeout: Duration::from_millis(500),
             slot_request_timeout: Duration::from_secs(3),
+            lease_ttl: Duration::from_secs(2),
         }
     }
 }
@@ -341,6 +357,11 @@ pub enum PlantedBug {
     /// whose output the sink already committed, or finds the register gone
     /// back and fails the job.
     StaleRegisterRead,
+    /// A jobmanager whose leader lease ran out, or whose write checkpoint
+    /// storage refused for a newer leader's epoch, keeps acting as the
+    /// leader: it triggers and completes checkpoints, and fails the job
+    /// over, beside the leader `ha` elected after it (split brain).
+    OldLeaderKeepsActing,
 }
 
 /// What a job must have for a planted bug to be able to show
@@ -387,7 +408,7 @@ impl Requires {
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 21] = [
+    pub const ALL: [PlantedBug; 22] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -409,6 +430,7 @@ impl PlantedBug {
         PlantedBug::LocalCopyUnchecked,
         PlantedBug::DurableAtOneReplica,
         PlantedBug::StaleRegisterRead,
+        PlantedBug::OldLeaderKeepsActing,
     ];
 
     pub fn name(self) -> &'static str {
@@ -434,6 +456,7 @@ impl PlantedBug {
             PlantedBug::LocalCopyUnchecked => "local-copy-unchecked",
             PlantedBug::DurableAtOneReplica => "durable-at-one-replica",
             PlantedBug::StaleRegisterRead => "stale-register-read",
+            PlantedBug::OldLeaderKeepsActing => "old-leader-keeps-acting",
         }
     }
 
@@ -483,6 +506,9 @@ impl PlantedBug {
             PlantedBug::StaleRegisterRead => {
                 "a new leader recovers from a stale replica, not the latest checkpoint"
             }
+            PlantedBug::OldLeaderKeepsActing => {
+                "a deposed leader keeps acting after a new one was elected (split brain)"
+            }
         }
     }
 
@@ -523,6 +549,9 @@ impl PlantedBug {
                 "expected-outcome",
             ),
             PlantedBug::StaleRegisterRead => ("store-replica-stale-register", "exactly-once"),
+            PlantedBug::OldLeaderKeepsActing => {
+                ("jobmanager-leader-partitioned-from-ha", "single-leader")
+            }
         }
     }
 

@@ -297,11 +297,28 @@ pub enum Event {
     Probe {
         probe: Probe,
     },
+    /// `ha` granted the leader lease to jobmanager `candidate` with leader
+    /// epoch `leader`, newer than any before (renewals are not traced).
+    LeaseGranted {
+        candidate: String,
+        leader: u64,
+    },
+    /// This jobmanager heard its grant of leader epoch `leader` and leads
+    /// from now on: it recovers the job from checkpoint storage.
+    LeaderElected {
+        leader: u64,
+    },
+    /// This jobmanager stopped leading: its lease could have run out, or
+    /// storage refused its write for a newer leader's.
+    LeaderRevoked {
+        leader: u64,
+        reason: String,
+    },
 }
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 26] = [
+    pub const NAMES: [&'static str; 29] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -328,6 +345,9 @@ impl Event {
         "store_replica_repaired",
         "checkpoint_unreadable",
         "checkpoint_fallback",
+        "lease_granted",
+        "leader_elected",
+        "leader_revoked",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -358,6 +378,9 @@ impl Event {
             Event::StoreReplicaRepaired { .. } => 23,
             Event::CheckpointUnreadable { .. } => 24,
             Event::CheckpointFallback { .. } => 25,
+            Event::LeaseGranted { .. } => 26,
+            Event::LeaderElected { .. } => 27,
+            Event::LeaderRevoked { .. } => 28,
         };
         Event::NAMES[index]
     }
@@ -499,8 +522,8 @@ impl Event {
 }
 
 /// The kinds of host a job runs on (docs/design.md §2). A host's role is its
-/// name without the `-N` of a taskmanager: `jobmanager`, `taskmanager-2`,
-/// `log`, `sink`, `store`.
+/// name without the `-N` of a taskmanager, a store replica or a jobmanager
+/// with `ha`: `jobmanager`, `taskmanager-2`, `log`, `sink`, `store`, `ha`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HostRole {
     JobManager,
@@ -508,6 +531,7 @@ pub enum HostRole {
     Log,
     Sink,
     Store,
+    Ha,
 }
 
 impl HostRole {
@@ -519,12 +543,9 @@ impl HostRole {
             "log" => Some(HostRole::Log),
             "sink" => Some(HostRole::Sink),
             "store" => Some(HostRole::Store),
-            _ if host
-                .strip_prefix("store-")
-                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) =>
-            {
-                Some(HostRole::Store)
-            }
+            "ha" => Some(HostRole::Ha),
+            _ if numbered(host, "store-") => Some(HostRole::Store),
+            _ if numbered(host, "jobmanager-") => Some(HostRole::JobManager),
             _ => {
                 let n = host.strip_prefix("taskmanager-")?;
                 let numbered = !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit());
@@ -541,8 +562,15 @@ impl HostRole {
             HostRole::Log => "log",
             HostRole::Sink => "sink",
             HostRole::Store => "store",
+            HostRole::Ha => "ha",
         }
     }
+}
+
+/// Whether `host` is `prefix` and a number (`store-` and `store-2`).
+fn numbered(host: &str, prefix: &str) -> bool {
+    host.strip_prefix(prefix)
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Event {
@@ -570,7 +598,7 @@ impl Event {
     pub fn emitters(name: &str) -> &'static [HostRole] {
         use HostRole::*;
         match name {
-            "host_started" => &[JobManager, TaskManager, Log, Sink, Store],
+            "host_started" => &[JobManager, TaskManager, Log, Sink, Store, Ha],
             "job_state"
             | "tasks_deployed"
             | "checkpoint_triggered"
@@ -582,7 +610,10 @@ impl Event {
             | "restart_scheduled"
             | "checkpoints_recovered"
             | "checkpoint_unreadable"
-            | "checkpoint_fallback" => &[JobManager],
+            | "checkpoint_fallback"
+            | "leader_elected"
+            | "leader_revoked" => &[JobManager],
+            "lease_granted" => &[Ha],
             "state_snapshotted" | "state_restored" | "task_failed" => &[TaskManager],
             "corrupt_read" => &[JobManager, TaskManager],
             "txn_pre_committed" | "txn_committed" | "txn_aborted" | "txn_timed_out" | "fenced" => {
@@ -810,6 +841,15 @@ mod tests {
                 from: vec![],
                 blobs: 1,
                 complete: true,
+            },
+            Event::LeaseGranted {
+                candidate: "jobmanager-1".into(),
+                leader: 1,
+            },
+            Event::LeaderElected { leader: 1 },
+            Event::LeaderRevoked {
+                leader: 1,
+                reason: String::new(),
             },
         ]
     }

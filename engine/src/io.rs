@@ -395,12 +395,26 @@ pub mod addr {
     pub const LOG: &str = "log";
     pub const SINK: &str = "sink";
     pub const STORE: &str = "store";
+    /// The coordination host of a topology with more than one jobmanager.
+    pub const HA: &str = "ha";
 
     pub const JOBMANAGER_PORT: u16 = 6123;
     pub const DATA_PORT: u16 = 6121;
     pub const LOG_PORT: u16 = 9092;
     pub const SINK_PORT: u16 = 9093;
     pub const STORE_PORT: u16 = 9000;
+    pub const HA_PORT: u16 = 2181;
+
+    /// The jobmanager hosts of a topology with `jobmanagers` jobmanagers:
+    /// `jobmanager` alone, or `jobmanager-1..=jobmanagers` (with `ha`).
+    pub fn jobmanagers(jobmanagers: u32) -> Vec<String> {
+        if jobmanagers <= 1 {
+            return vec![JOBMANAGER.to_owned()];
+        }
+        (1..=jobmanagers)
+            .map(|n| format!("{JOBMANAGER}-{n}"))
+            .collect()
+    }
 
     /// The checkpoint storage hosts of a topology with `replicas` replicas:
     /// `store` alone, or `store-1..=replicas`.

@@ -153,11 +153,24 @@ pub enum Probe {
     /// had committed output newer than any checkpoint left to restore: the
     /// job fails naming what was lost rather than duplicate that output.
     CheckpointFallbackRefused,
+    /// `jobmanager-N`: a standby took the leader lease after another
+    /// jobmanager had held it, and recovered the job from checkpoint
+    /// storage (Flink's `DefaultLeaderElectionService` granting leadership
+    /// to a new `JobMaster`, which restores from the
+    /// `CompletedCheckpointStore`).
+    #[serde(rename = "jobmanager-takeover")]
+    JobManagerTakeover,
+    /// `jobmanager-N`: a leader stopped leading because its lease could
+    /// have run out before a renewal came (cut off from `ha`, or `ha` down).
+    LeaderLeaseExpired,
+    /// `jobmanager-N`: checkpoint storage refused a register write for a
+    /// newer leader's epoch, and the deposed leader stepped down.
+    LeaderFenced,
 }
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 32] = [
+    pub const ALL: [Probe; 35] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -190,6 +203,9 @@ impl Probe {
         Probe::StoreQuorumWithoutReplica,
         Probe::CheckpointFallback,
         Probe::CheckpointFallbackRefused,
+        Probe::JobManagerTakeover,
+        Probe::LeaderLeaseExpired,
+        Probe::LeaderFenced,
     ];
 
     /// The kebab-case name, as traces and scenario files spell it.
@@ -227,6 +243,9 @@ impl Probe {
             Probe::StoreQuorumWithoutReplica => "store-quorum-without-replica",
             Probe::CheckpointFallback => "checkpoint-fallback",
             Probe::CheckpointFallbackRefused => "checkpoint-fallback-refused",
+            Probe::JobManagerTakeover => "jobmanager-takeover",
+            Probe::LeaderLeaseExpired => "leader-lease-expired",
+            Probe::LeaderFenced => "leader-fenced",
         }
     }
 
@@ -266,7 +285,10 @@ impl Probe {
             | Probe::RestartsExhausted
             | Probe::RecoveryImpossible
             | Probe::CheckpointFallback
-            | Probe::CheckpointFallbackRefused => &[JobManager],
+            | Probe::CheckpointFallbackRefused
+            | Probe::JobManagerTakeover
+            | Probe::LeaderLeaseExpired
+            | Probe::LeaderFenced => &[JobManager],
         }
     }
 

@@ -50,11 +50,14 @@ pub enum StoreRequest {
     /// Replace the versioned blob `name` (see [`crate::register::Versioned`])
     /// with `bytes` at version `expected + 1`, only if its version is
     /// `expected` (0: the blob does not exist yet).
+    /// `leader` is the writer's leader epoch (0 without `ha`): a store
+    /// that has taken a swap of a higher one refuses it (`Fenced`).
     CompareAndSet {
         name: String,
         expected: u64,
         bytes: Vec<u8>,
         deadline: Duration,
+        leader: u64,
     },
     // Replicated storage only (`TopologyConfig::store_replicas` > 1); appended
     // last, so the requests above keep their encoding.
@@ -73,13 +76,16 @@ pub enum StoreRequest {
 }
 
 /// One replica's copy of the register of completed checkpoints: the
-/// register's bytes ([`crate::register::Register`]) with the job attempt that
-/// wrote them (`epoch`), its version, and which jobmanager process wrote it
+/// register's bytes ([`crate::register::Register`]) with the leader epoch
+/// of the jobmanager that wrote them (`leader`: 0 without `ha`), its job
+/// attempt (`epoch`), its version, and which jobmanager process wrote it
 /// (`writer`: the simulated time it started, in µs). Copies are ordered by
 /// [`ReplicaRegister::rank`]: a replica refuses a write that is not newer,
-/// so a write of a fenced attempt never replaces the fence.
+/// so a write of a fenced attempt, or of a deposed leader, never replaces
+/// the fence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ReplicaRegister {
+    pub leader: u64,
     pub epoch: u64,
     pub version: u64,
     pub writer: u64,
@@ -87,13 +93,13 @@ pub struct ReplicaRegister {
 }
 
 impl ReplicaRegister {
-    /// The order replicas and readers compare copies by: (epoch, version),
-    /// then the writer, so that two jobmanager processes that wrote the
-    /// same (epoch, version) (the first one's write landed at a minority
-    /// only, then it crashed, and its successor's read missed it) never
-    /// leave two copies of equal rank: the later process wins.
-    pub fn rank(&self) -> (u64, u64, u64) {
-        (self.epoch, self.version, self.writer)
+    /// The order replicas and readers compare copies by: (leader, epoch,
+    /// version), then the writer, so that two jobmanager processes that
+    /// wrote the same (epoch, version) (the first one's write landed at a
+    /// minority only, then it crashed, and its successor's read missed it)
+    /// never leave two copies of equal rank: the later process wins.
+    pub fn rank(&self) -> (u64, u64, u64, u64) {
+        (self.leader, self.epoch, self.version, self.writer)
     }
 }
 
@@ -126,6 +132,41 @@ pub enum StoreResponse {
     /// `Status`: whether the replica holds data (its incarnation marker is
     /// on its disk), and is not repairing.
     Initialized(bool),
+    /// A `CompareAndSet` from a deposed leader: the store has taken a swap
+    /// of this newer leader epoch. Nothing was written.
+    Fenced {
+        leader: u64,
+    },
+}
+
+// ---- jobmanager or taskmanager <-> ha ----
+
+/// A request to the `ha` host (`jobmanagers` > 1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum HaRequest {
+    /// A jobmanager asks for the leader lease, or renews it, for
+    /// `timing.lease_ttl` on `ha`'s clock
+    /// ([`crate::lease::LeaseTable::acquire`]).
+    Acquire { candidate: String },
+    /// Who leads now: a taskmanager looking for its jobmanager.
+    Leader,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum HaResponse {
+    /// The caller holds the lease with this leader epoch (new or renewed).
+    Granted { epoch: u64 },
+    /// Another candidate holds it (or nobody may hold it yet: an empty
+    /// `candidate`, after `ha` restarted).
+    Held { candidate: String, epoch: u64 },
+    /// The current leader, if any.
+    Leader {
+        candidate: Option<String>,
+        epoch: u64,
+    },
+    /// `ha` lost the leader epochs it had granted (its disk): no leader
+    /// can be elected safely again.
+    Lost(String),
 }
 
 // ---- sink subtask (the last vertex's) <-> sink ----
@@ -207,8 +248,11 @@ pub struct CheckpointMeta {
 pub enum ToTaskManager {
     /// Set up these tasks of attempt `epoch`, restoring `restore` if any;
     /// answer `Deployed` when their inputs are ready to accept connections.
+    /// `leader`: the sender's leader epoch (0 without `ha`); a
+    /// taskmanager that has deployed for a newer leader ignores it.
     Deploy {
         epoch: u64,
+        leader: u64,
         tasks: Vec<TaskId>,
         restore: Option<CheckpointMeta>,
     },

@@ -48,6 +48,10 @@ pub enum Swap {
     NotApplied(String),
     /// The swap may or may not have landed, or may land later.
     Unknown(String),
+    /// Storage has taken a swap of this newer leader epoch: the writer
+    /// has been deposed (`ha`). Nothing was written, or (replicas) what
+    /// landed is outranked by the newer leader's copies.
+    Fenced(u64),
 }
 
 /// A connection to checkpoint storage, opened lazily and reopened after a
@@ -59,6 +63,8 @@ pub struct Storage {
     /// process of the same host ([`ReplicaRegister::writer`]): when it was
     /// created, in µs of simulated time.
     writer: u64,
+    /// The leader epoch register writes carry ([`Storage::set_leader`]).
+    leader: u64,
 }
 
 #[derive(Clone)]
@@ -80,6 +86,7 @@ impl Storage {
         let hosts = addr::stores(ctx.config.topology.store_replicas);
         Storage {
             writer: now().as_micros() as u64,
+            leader: 0,
             ctx: ctx.clone(),
             replicas: hosts
                 .into_iter()
@@ -89,6 +96,13 @@ impl Storage {
                 })
                 .collect(),
         }
+    }
+
+    /// Stamp register writes with leader epoch `leader` (granted by `ha`):
+    /// storage that has taken a write of a newer leader refuses them
+    /// ([`Swap::Fenced`]). 0, the default, is a jobmanager without `ha`.
+    pub fn set_leader(&mut self, leader: u64) {
+        self.leader = leader;
     }
 
     fn limit(&self) -> Duration {
@@ -409,9 +423,11 @@ impl Storage {
                 expected,
                 bytes,
                 deadline: now() + self.limit(),
+                leader: self.leader,
             };
             return match self.single(&req).await {
                 Ok(StoreResponse::Swapped { version }) => Swap::Swapped(version),
+                Ok(StoreResponse::Fenced { leader }) => Swap::Fenced(leader),
                 Ok(StoreResponse::Conflict(current)) => Swap::Conflict(current),
                 Ok(StoreResponse::NotApplied(e)) => Swap::NotApplied(format!("store: {e}")),
                 Ok(other) => Swap::Unknown(format!("store: {other:?}")),
@@ -423,6 +439,9 @@ impl Storage {
             Ok(current) => current,
             Err(e) => return Swap::NotApplied(e),
         };
+        if current.leader > self.leader {
+            return Swap::Fenced(current.leader);
+        }
         if current.version != expected {
             return Swap::Conflict(Versioned {
                 version: current.version,
@@ -430,6 +449,7 @@ impl Storage {
             });
         }
         let entry = ReplicaRegister {
+            leader: self.leader,
             epoch,
             version: expected + 1,
             writer: self.writer,
@@ -443,6 +463,14 @@ impl Storage {
         let answers = self.gather(req, true, |a| count(a, took) >= quorum).await;
         if self.durable(&answers) {
             return Swap::Swapped(expected + 1);
+        }
+        let newer =
+            |a: &StoreResponse| matches!(a, StoreResponse::Refused(c) if c.leader > self.leader);
+        if let Some(Some(Ok(StoreResponse::Refused(copy)))) = answers
+            .iter()
+            .find(|a| matches!(a, Some(Ok(r)) if newer(r)))
+        {
+            return Swap::Fenced(copy.leader);
         }
         let why = self.no_quorum(&answers);
         // Nothing landed only if every replica answered without writing.

@@ -47,7 +47,10 @@ pub struct Margin {
     /// so one of the timeouts must fire. The longest of the heartbeat
     /// timeout (plus one heartbeat interval: the last heartbeat may have
     /// come that long before the heal), the data channels' keepalive
-    /// timeout and the RPC timeout.
+    /// timeout and the RPC timeout. With standby jobmanagers, plus an
+    /// election: `lease_ttl` (a restarted `ha` grants nothing for that
+    /// long, and a leader's lease may run that long) and one campaign
+    /// interval (`lease_ttl / 8`).
     pub detect: Duration,
     /// The restart strategy's longest delay: fixed-delay's and
     /// failure-rate's `delay`, exponential-delay's `max_backoff` (or its
@@ -76,9 +79,13 @@ impl Margin {
         let heartbeat = timing
             .heartbeat_timeout
             .saturating_add(timing.heartbeat_interval);
-        let detect = heartbeat
+        let mut detect = heartbeat
             .max(timing.channel_keepalive_timeout)
             .max(timing.rpc_timeout);
+        if config.topology.jobmanagers > 1 {
+            let election = timing.lease_ttl.saturating_add(timing.lease_ttl / 8);
+            detect = detect.saturating_add(election);
+        }
         let checkpoint = &config.checkpoint;
         Margin {
             detect,

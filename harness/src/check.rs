@@ -15,6 +15,8 @@
 //! - [`restart_conformance`]: every failover was restarted or given up on as
 //!   the configured strategy says, judged by an independent model of Flink's
 //!   strategies (`check/restarts.rs`, `check/restart_model.rs`);
+//! - [`single_leader`]: with `ha`, no jobmanager acted as the leader after
+//!   `ha` granted a newer leader epoch to another (`check/leader.rs`);
 //! - [`liveness`]: after the last fault heals, the job ends within a
 //!   [`LivenessBound`] judged from the input it has left (`check/liveness.rs`);
 //! - [`expected_outcome`]: the job ended the way the scenario said it would
@@ -35,6 +37,7 @@ mod cut;
 mod expected;
 #[cfg(test)]
 mod fixture;
+mod leader;
 mod lingering;
 mod liveness;
 mod model;
@@ -47,6 +50,7 @@ mod state;
 pub use cap::MAX_PER_KIND;
 pub use cut::consistent_cut;
 pub use expected::expected_outcome;
+pub use leader::single_leader;
 pub use lingering::lingering_transactions;
 pub use liveness::{liveness, LivenessBound};
 pub use model::{model_cut, model_output};
@@ -113,6 +117,9 @@ pub mod kind {
     /// A transaction still pre-committed, neither committed nor aborted,
     /// after the job finished.
     pub const LINGERING: &str = "lingering";
+    /// A jobmanager acted as the leader under an epoch older than one `ha`
+    /// had granted to another.
+    pub const SPLIT_BRAIN: &str = "split-brain";
 }
 
 /// Every checker, with the output checker that `scenario.expect` calls for,
@@ -154,6 +161,7 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
         &outcome.trace,
         &scenario.config.restart,
     ));
+    violations.extend(single_leader(&outcome.trace));
     violations.extend(lingering_transactions(outcome, &plan));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(expected_outcome(outcome, expect));

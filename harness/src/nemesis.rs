@@ -214,11 +214,16 @@ pub mod ranges {
 /// when it can. The sink's disk holds the committed output (what users
 /// saw), the store's every checkpoint: once either is gone, no recovery can
 /// make the output exactly-once again, and the only correct outcome is a
-/// job failure that names what was lost.
+/// job failure that names what was lost. `ha`'s holds the leader epochs:
+/// without them a new leader cannot be fenced from an old one, and the
+/// engine fails the job rather than risk two leaders.
 pub fn unsurvivable(kind: &FaultKind, host: &str) -> Option<&'static str> {
     match (kind, host) {
         (FaultKind::DiskLoss { .. }, "sink") => Some("it holds the committed output"),
         (FaultKind::DiskLoss { .. }, "store") => Some("it holds every checkpoint"),
+        (FaultKind::DiskLoss { .. }, "ha") => {
+            Some("it holds the leader epochs that fence a deposed jobmanager")
+        }
         _ => None,
     }
 }

@@ -29,10 +29,13 @@ pub fn render(scenario: &Scenario) -> String {
     job.extend(scenario.job.params.clone());
     line(&mut s, "job", &toml::Value::Table(job).to_string());
     let t = &c.topology;
-    let replicas = match t.store_replicas {
+    let mut replicas = match t.store_replicas {
         1 => String::new(),
         n => format!(", store_replicas = {n}"),
     };
+    if t.jobmanagers > 1 {
+        replicas.push_str(&format!(", jobmanagers = {}", t.jobmanagers));
+    }
     let topology = format!(
         "{{ taskmanagers = {}, parallelism = {}, max_parallelism = {}{replicas} }}",
         t.taskmanagers, t.parallelism, t.max_parallelism
@@ -168,6 +171,10 @@ fn config_tables(s: &mut String, c: &JobConfig) {
     );
     line(s, "rpc_timeout", &duration(t.rpc_timeout));
     line(s, "slot_request_timeout", &duration(t.slot_request_timeout));
+    // Only with `ha`, so files without it render as they did.
+    if c.topology.jobmanagers > 1 {
+        line(s, "lease_ttl", &duration(t.lease_ttl));
+    }
 
     // Only when set, so files written before `[sink]` existed render as
     // they did.

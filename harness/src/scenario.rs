@@ -132,13 +132,18 @@ pub fn host_names(taskmanagers: u32) -> Vec<String> {
 }
 
 /// Every host of `topology`: [`host_names`], with `store-1..=N` in place of
-/// `store` when checkpoint storage is replicated.
+/// `store` when checkpoint storage is replicated, and `jobmanager-1..=N`
+/// and `ha` in place of `jobmanager` with more than one jobmanager.
 pub fn topology_hosts(topology: &TopologyConfig) -> Vec<String> {
+    use flinch_engine::io::addr;
     let taskmanagers = (1..=topology.taskmanagers).map(|n| format!("taskmanager-{n}"));
-    std::iter::once("jobmanager".to_owned())
+    let ha = (topology.jobmanagers > 1).then(|| addr::HA.to_owned());
+    addr::jobmanagers(topology.jobmanagers)
+        .into_iter()
         .chain(taskmanagers)
         .chain(["log", "sink"].map(str::to_owned))
-        .chain(flinch_engine::io::addr::stores(topology.store_replicas))
+        .chain(addr::stores(topology.store_replicas))
+        .chain(ha)
         .collect()
 }
 
@@ -198,7 +203,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 40] = [
+const BUILTIN: [(&str, &str); 44] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -256,8 +261,24 @@ const BUILTIN: [(&str, &str); 40] = [
         include_str!("../../scenarios/flapping-network.toml"),
     ),
     (
+        "ha-disk-loss",
+        include_str!("../../scenarios/ha-disk-loss.toml"),
+    ),
+    (
         "jobmanager-crash",
         include_str!("../../scenarios/jobmanager-crash.toml"),
+    ),
+    (
+        "jobmanager-failover-standby",
+        include_str!("../../scenarios/jobmanager-failover-standby.toml"),
+    ),
+    (
+        "jobmanager-leader-partitioned-from-ha",
+        include_str!("../../scenarios/jobmanager-leader-partitioned-from-ha.toml"),
+    ),
+    (
+        "jobmanager-leader-paused",
+        include_str!("../../scenarios/jobmanager-leader-paused.toml"),
     ),
     (
         "late-precommit-after-failover",

@@ -96,6 +96,7 @@ pub fn topology() -> impl Strategy<Value = TopologyConfig> {
             parallelism,
             max_parallelism,
             store_replicas: 1,
+            jobmanagers: 1,
         },
     )
 }

@@ -23,6 +23,9 @@ pub enum Checker {
     /// (`check/lingering.rs`).
     LingeringTransaction,
     RestartConformance,
+    /// A deposed jobmanager acted beside the leader `ha` elected after it
+    /// (`check/leader.rs`).
+    SingleLeader,
     Liveness,
     ExpectedOutcome,
 }
@@ -36,6 +39,7 @@ impl Checker {
             Checker::ConsistentCut => "consistent-cut",
             Checker::LingeringTransaction => "lingering-transaction",
             Checker::RestartConformance => "restart-conformance",
+            Checker::SingleLeader => "single-leader",
             Checker::Liveness => "liveness",
             Checker::ExpectedOutcome => "expected-outcome",
         }
@@ -98,9 +102,10 @@ impl Violation {
     pub fn cause(&self) -> Cause {
         match self.checker {
             Checker::ExpectedOutcome if INTERNAL_KINDS.contains(&self.kind) => Cause::Internal,
-            Checker::ExpectedOutcome | Checker::Liveness | Checker::RestartConformance => {
-                Cause::Job
-            }
+            Checker::ExpectedOutcome
+            | Checker::Liveness
+            | Checker::RestartConformance
+            | Checker::SingleLeader => Cause::Job,
             Checker::RecoveredState
             | Checker::RestoreWasCompleted
             | Checker::ConsistentCut

@@ -600,7 +600,12 @@ impl World<'_> {
             world.host(ctx(&store), hosts::store::run);
         }
         world.host(ctx(addr::SINK), hosts::sink::run);
-        world.host(ctx(addr::JOBMANAGER), hosts::jobmanager::run);
+        for jobmanager in addr::jobmanagers(config.topology.jobmanagers) {
+            world.host(ctx(&jobmanager), hosts::jobmanager::run);
+        }
+        if config.topology.jobmanagers > 1 {
+            world.host(ctx(addr::HA), hosts::ha::run);
+        }
         for i in 0..config.topology.taskmanagers {
             world.host(ctx(&addr::taskmanager(i)), move |ctx| {
                 hosts::taskmanager::run(ctx, i)

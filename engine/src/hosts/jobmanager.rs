@@ -18,11 +18,13 @@ use crate::config::PlantedBug;
 use crate::coordinator::{Coordinator, Decision};
 use crate::event::{Event, JobState, TaskId};
 use crate::format::{self, BlobKind};
-use crate::io::{addr, mpsc, now, sleep, spawn, TcpListener, TcpStream};
+use crate::io::{addr, clock, mpsc, now, sleep, spawn, TcpListener, TcpStream};
 use crate::job::Plan;
+use crate::lease::act_until;
 use crate::probe::Probe;
 use crate::proto::{
-    CheckpointMeta, SinkOp, SinkRequest, SinkResponse, StoreResponse, ToJobManager, ToTaskManager,
+    CheckpointMeta, HaRequest, HaResponse, SinkOp, SinkRequest, SinkResponse, StoreResponse,
+    ToJobManager, ToTaskManager,
 };
 use crate::record::TxnId;
 use crate::register::{metadata_name, Register, RegisteredCheckpoint, Versioned, REGISTER_BLOB};
@@ -30,7 +32,9 @@ use crate::restart::{RestartDecision, RestartStrategy};
 use crate::storage::{Storage, Swap};
 use crate::task::RECOVERY_IMPOSSIBLE;
 use crate::wire::{self, RpcClient};
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 use std::time::Duration;
 
 /// How often the jobmanager looks at its timers when nothing arrives.
@@ -136,6 +140,8 @@ struct Suspect {
 
 struct JobManager {
     ctx: HostContext,
+    /// The leader lease it acts on (`None`: no `ha`, it always leads).
+    lease: Option<Rc<Lease>>,
     plan: Plan,
     store: Storage,
     tms: BTreeMap<u32, Tm>,
@@ -178,26 +184,197 @@ struct JobManager {
 
 pub async fn run(ctx: HostContext) -> HostResult {
     ctx.emit(Event::HostStarted);
+    if ctx.config.topology.jobmanagers <= 1 {
+        return lead(ctx, None).await;
+    }
+    // With `ha`: campaign for the lease, lead while it holds, and campaign
+    // again after stepping down. The first start of `jobmanager-2..` waits
+    // a little, so that `jobmanager-1` is the first leader.
+    let standby: u32 = (ctx.name.rsplit('-').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    if ctx.starts() <= 1 && standby > 1 {
+        sleep(ctx.config.timing.heartbeat_interval * 2 * (standby - 1)).await;
+    }
+    loop {
+        match campaign(&ctx).await {
+            Ok(lease) => lead(ctx.clone(), Some(lease)).await?,
+            Err(lost) => return fail_without_ha(ctx, lost).await,
+        }
+    }
+}
+
+/// Until when, past a check, an action can still take effect on this
+/// host: the check and the action it guards run in the same step.
+const LEASE_MARGIN: Duration = TICK;
+
+/// The leader lease a jobmanager with `ha` acts on.
+struct Lease {
+    /// The leader epoch `ha` granted: the fencing token of every register
+    /// write.
+    epoch: u64,
+    /// Until when, on this host's clock, this jobmanager may act
+    /// ([`crate::lease::act_until`]); pushed on by each renewal.
+    until: Cell<Duration>,
+    /// Why it stopped leading before `until`, with the probe to mark.
+    revoked: RefCell<Option<(Probe, String)>>,
+}
+
+impl Lease {
+    fn holds(&self) -> bool {
+        self.revoked.borrow().is_none() && now() < self.until.get()
+    }
+
+    fn revoke(&self, probe: Probe, reason: String) {
+        self.revoked.borrow_mut().get_or_insert((probe, reason));
+    }
+}
+
+/// One request to `ha`, on a fresh connection, given up after `limit`
+/// to connect and `limit` to answer.
+async fn ask_ha(req: HaRequest, limit: Duration) -> Result<HaResponse, String> {
+    let mut ha = RpcClient::connect(addr::HA, addr::HA_PORT, limit)
+        .await
+        .map_err(|e| format!("ha: {e}"))?;
+    ha.call(&req).await.map_err(|e| format!("ha: {e}"))
+}
+
+/// Ask `ha` for the lease until it is granted: `Err` if `ha` lost the
+/// epochs it granted.
+async fn campaign(ctx: &HostContext) -> Result<Rc<Lease>, String> {
+    let ttl = ctx.config.timing.lease_ttl;
+    loop {
+        let sent = now();
+        let req = HaRequest::Acquire {
+            candidate: ctx.name.to_string(),
+        };
+        match ask_ha(req, ctx.config.timing.rpc_timeout).await {
+            Ok(HaResponse::Granted { epoch }) => {
+                let until = act_until(sent, ttl, clock::MAX_DRIFT, LEASE_MARGIN);
+                return Ok(Rc::new(Lease {
+                    epoch,
+                    until: Cell::new(until),
+                    revoked: RefCell::default(),
+                }));
+            }
+            Ok(HaResponse::Lost(why)) => return Err(why),
+            Ok(_) | Err(_) => sleep(ttl / RENEWALS).await,
+        }
+    }
+}
+
+/// A leader renews its lease this many times per `lease_ttl`.
+const RENEWALS: u32 = 8;
+
+/// Renew `lease` every `lease_ttl / RENEWALS`; a refusal, or a grant of
+/// another epoch (the lease ran out at `ha` meanwhile), ends it. A renewal
+/// that gets no answer changes nothing: the lease runs out on its own.
+/// Each gives up after a renewal interval (or the RPC timeout, if
+/// shorter), so one lost request does not delay the next.
+async fn renew(ctx: HostContext, lease: Rc<Lease>) {
+    let ttl = ctx.config.timing.lease_ttl;
+    let limit = (ttl / RENEWALS).min(ctx.config.timing.rpc_timeout);
+    loop {
+        sleep(ttl / RENEWALS).await;
+        let sent = now();
+        let req = HaRequest::Acquire {
+            candidate: ctx.name.to_string(),
+        };
+        match ask_ha(req, limit).await {
+            Ok(HaResponse::Granted { epoch }) if epoch == lease.epoch => {
+                let until = act_until(sent, ttl, clock::MAX_DRIFT, LEASE_MARGIN);
+                lease.until.set(lease.until.get().max(until));
+            }
+            Ok(other) => {
+                let why = format!("ha no longer grants it the lease: {other:?}");
+                return lease.revoke(Probe::LeaderLeaseExpired, why);
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// `ha` lost its disk: fail the job, durably, naming why (a loud failure:
+/// no leader can be fenced from another any more). Stays up, idle.
+///
+/// First it waits out any leader's lease: the last renewal any leader got
+/// came before `ha` lost its disk, so a leader may act for at most
+/// `lease_ttl` (real time) after it; this host's clock may run fast by
+/// [`clock::MAX_DRIFT`], so it waits that much longer on its own clock.
+/// No output is committed after the job is announced failed.
+async fn fail_without_ha(ctx: HostContext, lost: String) -> HostResult {
+    let ttl = ctx.config.timing.lease_ttl;
+    sleep(ttl.mul_f64(1.0 + clock::MAX_DRIFT) + LEASE_MARGIN).await;
+    let reason = format!("{RECOVERY_IMPOSSIBLE}: {lost}");
+    let failed = Some(reason.clone());
+    let mut store = Storage::new(&ctx);
+    let bytes = format::encode(BlobKind::End, &failed);
+    let started = now();
+    while now().saturating_sub(started) < ctx.config.timing.slot_request_timeout {
+        if store_call(store.put(END_BLOB, &bytes).await).is_ok() {
+            break;
+        }
+        sleep(ctx.config.timing.heartbeat_interval).await;
+    }
+    ctx.probe(Probe::RecoveryImpossible);
+    ctx.emit(Event::JobState(JobState::Failed { reason }));
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// Run the job as its jobmanager: for ever without `ha` (`lease` is
+/// `None`), or while `lease` holds, then step down: stop listening, drop
+/// every taskmanager's connection, and return.
+async fn lead(ctx: HostContext, lease: Option<Rc<Lease>>) -> HostResult {
     let (conn_tx, mut conns) = mpsc::unbounded_channel();
     let listener = TcpListener::bind(("0.0.0.0", addr::JOBMANAGER_PORT)).await?;
-    spawn(accept(listener, conn_tx));
-    let mut jm = JobManager::recover(ctx).await;
-    loop {
+    let acceptor = spawn(accept(listener, conn_tx));
+    let renewer = lease.clone().map(|l| spawn(renew(ctx.clone(), l)));
+    if let Some(lease) = &lease {
+        ctx.emit(Event::LeaderElected {
+            leader: lease.epoch,
+        });
+        if lease.epoch > 1 {
+            ctx.probe(Probe::JobManagerTakeover);
+        }
+    }
+    let mut jm = JobManager::recover(ctx.clone(), lease.clone()).await;
+    while jm.leading() {
         tokio::select! {
             biased;
             conn = conns.recv() => match conn {
                 Some(conn) => jm.on_conn(conn).await,
-                None => return Ok(()),
+                None => break,
             },
             _ = sleep(TICK) => {}
         }
         // Handle everything that queued up (e.g. during a slow store call)
         // before timers judge anyone silent.
-        while let Ok(conn) = conns.try_recv() {
+        while jm.leading() {
+            let Ok(conn) = conns.try_recv() else { break };
             jm.on_conn(conn).await;
         }
-        jm.tick().await;
+        if jm.leading() {
+            jm.tick().await;
+        }
     }
+    acceptor.abort();
+    if let Some(renewer) = renewer {
+        renewer.abort();
+    }
+    drop(jm);
+    if let Some(lease) = lease {
+        let (probe, reason) = lease.revoked.borrow().clone().unwrap_or_else(|| {
+            let why = "its lease could have run out: no renewal came in time";
+            (Probe::LeaderLeaseExpired, why.to_owned())
+        });
+        ctx.probe(probe);
+        ctx.emit(Event::LeaderRevoked {
+            leader: lease.epoch,
+            reason,
+        });
+    }
+    Ok(())
 }
 
 async fn accept(listener: TcpListener, conns: mpsc::UnboundedSender<Conn>) {
@@ -229,12 +406,16 @@ async fn connection(stream: TcpStream, session: u64, conns: mpsc::UnboundedSende
     });
     let _ = conns.send(Conn::Registered { tm, session, tx });
     while let Ok(msg) = wire::recv(&mut rd).await {
-        let _ = conns.send(Conn::Msg {
+        let msg = Conn::Msg {
             tm,
             session,
             msg,
             at: now(),
-        });
+        };
+        // The jobmanager stepped down: drop the connection.
+        if conns.send(msg).is_err() {
+            break;
+        }
     }
     let _ = conns.send(Conn::Closed { tm, session });
     writer.abort();
@@ -242,15 +423,18 @@ async fn connection(stream: TcpStream, session: u64, conns: mpsc::UnboundedSende
 
 impl JobManager {
     /// Start (or restart) from what checkpoint storage holds.
-    async fn recover(ctx: HostContext) -> JobManager {
+    async fn recover(ctx: HostContext, lease: Option<Rc<Lease>>) -> JobManager {
         let config = ctx.config.clone();
         let plan = Plan::new(&ctx.job.graph, &config);
         let coordinator = Coordinator::new(config.checkpoint.clone(), plan.tasks(), Vec::new());
         let restart = RestartStrategy::new(&config.restart, ctx.seed);
         let started = now();
+        let mut store = Storage::new(&ctx);
+        store.set_leader(lease.as_ref().map_or(0, |l| l.epoch));
         let mut jm = JobManager {
-            store: Storage::new(&ctx),
+            store,
             ctx,
+            lease,
             plan,
             tms: BTreeMap::new(),
             coordinator,
@@ -274,11 +458,11 @@ impl JobManager {
         // while, but a checksum that keeps failing is data that is really
         // corrupt, and a store that never answers makes recovery impossible.
         let mut corrupt_reads = 0;
-        loop {
+        while jm.leading() {
             let reason = match jm.load().await {
                 Ok(()) => {
                     if corrupt_reads > 0 {
-                        jm.ctx.probe(Probe::CorruptReadRetried);
+                        jm.probe(Probe::CorruptReadRetried);
                     }
                     break;
                 }
@@ -290,7 +474,7 @@ impl JobManager {
                 corrupt_reads += 1;
                 // "corrupt <blob>: <why>": the event names the blob.
                 let name = blob.split(':').next().unwrap_or(blob).to_owned();
-                jm.ctx.emit(Event::CorruptRead { name });
+                jm.emit(Event::CorruptRead { name });
             }
             // While some metadata is being counted towards giving its
             // checkpoint up, the count gets that many heartbeats more than
@@ -302,7 +486,7 @@ impl JobManager {
                 false => config.timing.slot_request_timeout + counting,
             };
             if corrupt_reads >= MAX_CORRUPT_READS || now().saturating_sub(started) > patience {
-                jm.ctx.probe(Probe::RecoveryImpossible);
+                jm.probe(Probe::RecoveryImpossible);
                 jm.announce(JobState::Failed {
                     reason: format!("{RECOVERY_IMPOSSIBLE}: {reason}"),
                 });
@@ -327,9 +511,9 @@ impl JobManager {
         let completed = self.read_checkpoints(&register).await?;
         if version > 0 {
             if !completed.is_empty() {
-                self.ctx.probe(Probe::JobManagerRecoveredCheckpoints);
+                self.probe(Probe::JobManagerRecoveredCheckpoints);
             }
-            self.ctx.emit(Event::CheckpointsRecovered {
+            self.emit(Event::CheckpointsRecovered {
                 version,
                 epoch: register.epoch,
                 checkpoints: completed.iter().map(|m| m.checkpoint).collect(),
@@ -367,14 +551,14 @@ impl JobManager {
             let e = match self.read_metadata(entry).await? {
                 Ok(meta) => {
                     if self.bad_metadata.remove(&checkpoint).is_some() {
-                        self.ctx.probe(Probe::CorruptReadRetried);
+                        self.probe(Probe::CorruptReadRetried);
                     }
                     completed.push(meta);
                     continue;
                 }
                 Err(e) => e,
             };
-            self.ctx.emit(Event::CorruptRead { name: name.clone() });
+            self.emit(Event::CorruptRead { name: name.clone() });
             // Planted: a checkpoint that does not read back is skipped at
             // once, and nobody asks the sink whether that is safe.
             if self.ctx.bug(PlantedBug::SkipCorruptMetadata) {
@@ -388,7 +572,7 @@ impl JobManager {
                 // through, rot none.
                 if let Some(meta) = self.verify_metadata(entry).await? {
                     self.bad_metadata.remove(&checkpoint);
-                    self.ctx.probe(Probe::CorruptReadRetried);
+                    self.probe(Probe::CorruptReadRetried);
                     completed.push(meta);
                     continue;
                 }
@@ -436,7 +620,7 @@ impl JobManager {
         for _ in 0..VERIFY_READS {
             match self.read_metadata(entry).await? {
                 Ok(meta) => return Ok(Some(meta)),
-                Err(_) => self.ctx.emit(Event::CorruptRead {
+                Err(_) => self.emit(Event::CorruptRead {
                     name: entry.metadata.clone(),
                 }),
             }
@@ -452,7 +636,7 @@ impl JobManager {
         if self.unreadable.contains_key(&checkpoint) {
             return;
         }
-        self.ctx.emit(Event::CheckpointUnreadable {
+        self.emit(Event::CheckpointUnreadable {
             checkpoint,
             reason: reason.clone(),
         });
@@ -511,11 +695,11 @@ impl JobManager {
             };
             if format::open_state(&handle, checkpoint, task, &bytes).is_ok() {
                 if attempt > 0 {
-                    self.ctx.probe(Probe::CorruptReadRetried);
+                    self.probe(Probe::CorruptReadRetried);
                 }
                 return Some(true);
             }
-            self.ctx.emit(Event::CorruptRead {
+            self.emit(Event::CorruptRead {
                 name: handle.name.clone(),
             });
         }
@@ -549,8 +733,8 @@ impl JobManager {
             let why: Vec<String> = (newer.iter())
                 .map(|c| format!("checkpoint {c}: {}", self.unreadable[c]))
                 .collect();
-            self.ctx.probe(Probe::CheckpointFallbackRefused);
-            self.ctx.probe(Probe::RecoveryImpossible);
+            self.probe(Probe::CheckpointFallbackRefused);
+            self.probe(Probe::RecoveryImpossible);
             self.end(JobState::Failed {
                 reason: format!(
                     "{RECOVERY_IMPOSSIBLE}: checkpoints {newer:?} cannot be read ({}); the sink \
@@ -562,8 +746,8 @@ impl JobManager {
             });
             return Ok(false);
         }
-        self.ctx.probe(Probe::CheckpointFallback);
-        self.ctx.emit(Event::CheckpointFallback {
+        self.probe(Probe::CheckpointFallback);
+        self.emit(Event::CheckpointFallback {
             restore,
             unreadable: newer,
             newest_committed,
@@ -629,8 +813,15 @@ impl JobManager {
             match self.swap(&fenced).await {
                 Swap::Swapped(version) => {
                     (self.register, self.version) = (fenced, version);
+                    if !self.leading() {
+                        return Fence::Retry("its leader lease ran out".into());
+                    }
                     self.decide_unknown();
                     return Fence::Fenced(epoch);
+                }
+                Swap::Fenced(newer) => {
+                    self.fenced(newer);
+                    return Fence::Retry(format!("deposed by leader epoch {newer}"));
                 }
                 Swap::Conflict(current) => {
                     if let Err(fence) = self.adopt(current).await {
@@ -663,8 +854,8 @@ impl JobManager {
             .read_checkpoints(&register)
             .await
             .map_err(Fence::Retry)?;
-        self.ctx.probe(Probe::RegisterConflictAdopted);
-        self.ctx.emit(Event::CheckpointsRecovered {
+        self.probe(Probe::RegisterConflictAdopted);
+        self.emit(Event::CheckpointsRecovered {
             version,
             epoch: register.epoch,
             checkpoints: completed.iter().map(|m| m.checkpoint).collect(),
@@ -683,8 +874,8 @@ impl JobManager {
         };
         let checkpoint = meta.checkpoint;
         if self.register.names(&entry) {
-            self.ctx.probe(Probe::UnknownOutcomeCompleted);
-            self.ctx.emit(Event::CheckpointCompleted {
+            self.probe(Probe::UnknownOutcomeCompleted);
+            self.emit(Event::CheckpointCompleted {
                 checkpoint,
                 offsets: meta.offsets,
             });
@@ -692,7 +883,7 @@ impl JobManager {
             let reason = "its register write had an unknown outcome, and the register fenced \
                           for the next attempt does not name it"
                 .into();
-            self.ctx.probe(Probe::UnknownOutcomeAborted);
+            self.probe(Probe::UnknownOutcomeAborted);
             self.ctx
                 .emit(Event::CheckpointAborted { checkpoint, reason });
         }
@@ -714,7 +905,47 @@ impl JobManager {
         let _ = self.store.delete(&name).await;
     }
 
+    /// Whether this jobmanager may act as the job's leader now: always
+    /// without `ha`; with it, while its lease holds. Checked in the same
+    /// step as each action it guards (a trigger, a completion, a deploy,
+    /// a failover, an announcement, a message to the taskmanagers).
+    fn leading(&self) -> bool {
+        // Planted: a deposed leader never notices.
+        if self.ctx.bug(PlantedBug::OldLeaderKeepsActing) {
+            return true;
+        }
+        self.lease.as_ref().is_none_or(|l| l.holds())
+    }
+
+    /// Trace `event`, as the job's leader: nothing once this jobmanager
+    /// has stepped down (what it still does until its loop sees that is
+    /// fenced, and no event of it may read as the leader's).
+    fn emit(&self, event: Event) {
+        if self.leading() {
+            self.ctx.emit(event);
+        }
+    }
+
+    fn probe(&self, probe: Probe) {
+        self.emit(Event::Probe { probe });
+    }
+
+    /// Storage refused a write for leader epoch `newer`: step down.
+    fn fenced(&mut self, newer: u64) {
+        if let Some(lease) = &self.lease {
+            let reason = format!(
+                "checkpoint storage refused its register write (leader epoch {}) for leader \
+                 epoch {newer}",
+                lease.epoch
+            );
+            lease.revoke(Probe::LeaderFenced, reason);
+        }
+    }
+
     fn broadcast(&self, msg: ToTaskManager) {
+        if !self.leading() {
+            return;
+        }
         for tm in self.tms.values() {
             let _ = tm.tx.send(msg.clone());
         }
@@ -762,7 +993,7 @@ impl JobManager {
 
     fn lost(&mut self, tm: u32, reason: String) {
         let taskmanager = addr::taskmanager(tm);
-        self.ctx.emit(Event::TaskManagerLost {
+        self.emit(Event::TaskManagerLost {
             taskmanager: taskmanager.clone(),
             reason: reason.clone(),
         });
@@ -788,7 +1019,7 @@ impl JobManager {
             return;
         }
         let next = self.epoch + 1;
-        self.ctx.emit(Event::Failover { epoch: next, cause });
+        self.emit(Event::Failover { epoch: next, cause });
         self.broadcast(ToTaskManager::Cancel { epoch: self.epoch });
         self.coordinator.stop();
         self.ctx
@@ -855,7 +1086,7 @@ impl JobManager {
                 }
                 let cause = format!("{task} failed: {reason}");
                 if fatal {
-                    self.ctx.probe(Probe::RecoveryImpossible);
+                    self.probe(Probe::RecoveryImpossible);
                     self.end(JobState::Failed { reason: cause });
                 } else {
                     self.fail(cause);
@@ -907,7 +1138,7 @@ impl JobManager {
             .map(|(i, _)| *i)
             .collect();
         for tm in silent {
-            self.ctx.probe(Probe::TaskManagerHeartbeatTimeout);
+            self.probe(Probe::TaskManagerHeartbeatTimeout);
             self.tms.remove(&tm);
             self.lost(
                 tm,
@@ -944,6 +1175,7 @@ impl JobManager {
                 self.decide(decisions, Some(Probe::CheckpointAbortedTimeout))
                     .await;
             }
+            Phase::Ending { .. } if !self.leading() => {}
             Phase::Ending { end, since } => {
                 let (end, since) = (end.clone(), *since);
                 let failed = match &end {
@@ -979,7 +1211,7 @@ impl JobManager {
                     false => 0,
                 };
                 if self.corrupt_fences >= CORRUPT_FENCES {
-                    self.ctx.probe(Probe::RecoveryImpossible);
+                    self.probe(Probe::RecoveryImpossible);
                     return self.end(JobState::Failed {
                         reason: format!(
                             "{RECOVERY_IMPOSSIBLE}: the register of completed checkpoints failed \
@@ -994,7 +1226,7 @@ impl JobManager {
                 return; // stay waiting; the slot request timeout bounds this
             }
             Fence::Lost(reason) => {
-                self.ctx.probe(Probe::RecoveryImpossible);
+                self.probe(Probe::RecoveryImpossible);
                 return self.end(JobState::Failed { reason });
             }
         };
@@ -1024,10 +1256,14 @@ impl JobManager {
                 return;
             }
         }
+        if !self.leading() {
+            return;
+        }
         for (index, tm) in &self.tms {
             let tasks = self.plan.tasks_on(*index);
             let _ = tm.tx.send(ToTaskManager::Deploy {
                 epoch,
+                leader: self.leader_epoch(),
                 tasks,
                 restore: restore.clone(),
             });
@@ -1040,12 +1276,20 @@ impl JobManager {
         };
     }
 
+    /// The leader epoch this jobmanager acts under (0 without `ha`).
+    fn leader_epoch(&self) -> u64 {
+        self.lease.as_ref().map_or(0, |l| l.epoch)
+    }
+
     fn start(&mut self) {
+        if !self.leading() {
+            return;
+        }
         let epoch = self.epoch;
         self.broadcast(ToTaskManager::Start { epoch });
         let restore = self.coordinator.latest().map(|m| m.checkpoint);
-        self.ctx.emit(Event::TasksDeployed { epoch, restore });
-        self.ctx.emit(Event::JobState(JobState::Running { epoch }));
+        self.emit(Event::TasksDeployed { epoch, restore });
+        self.emit(Event::JobState(JobState::Running { epoch }));
         self.coordinator.start(epoch, now());
         self.phase = Phase::Running;
     }
@@ -1072,6 +1316,9 @@ impl JobManager {
         for decision in decisions {
             match decision {
                 Decision::Trigger(checkpoint) => {
+                    if !self.leading() {
+                        continue;
+                    }
                     let epoch = self.epoch;
                     self.ctx
                         .emit(Event::CheckpointTriggered { checkpoint, epoch });
@@ -1079,13 +1326,13 @@ impl JobManager {
                 }
                 Decision::Abort { checkpoint, reason } => {
                     if let Some(probe) = abort_probe {
-                        self.ctx.probe(probe);
+                        self.probe(probe);
                     }
                     self.ctx
                         .emit(Event::CheckpointAborted { checkpoint, reason });
                 }
                 Decision::Failover { reason } => {
-                    self.ctx.probe(Probe::TolerableFailuresExceeded);
+                    self.probe(Probe::TolerableFailuresExceeded);
                     self.fail(reason)
                 }
             }
@@ -1116,11 +1363,23 @@ impl JobManager {
         let retained = self.ctx.config.checkpoint.retained;
         let (next, _) = self.register.with_completed(entry.clone(), retained);
         match self.swap(&next).await {
+            // The answer came after the lease could have run out: a new
+            // leader may already have read the register without it, so
+            // this one must not act on it (the new leader decides).
+            Swap::Swapped(_) if !self.leading() => {
+                self.unknown = Some((entry, meta));
+                return;
+            }
             Swap::Swapped(version) => {
                 (self.register, self.version) = (next, version);
                 // Restores found the state they read: what failed was on
                 // the way (a newer checkpoint is restored from now on).
                 self.suspect.clear();
+            }
+            Swap::Fenced(newer) => {
+                // Planted `old-leader-keeps-acting`: it fails over instead.
+                self.fenced(newer);
+                return self.fail(format!("deposed by leader epoch {newer}"));
             }
             Swap::NotApplied(reason) => {
                 self.delete(name).await;
@@ -1148,7 +1407,7 @@ impl JobManager {
                 ));
             }
         }
-        self.ctx.emit(Event::CheckpointCompleted {
+        self.emit(Event::CheckpointCompleted {
             checkpoint,
             offsets: meta.offsets.clone(),
         });
@@ -1173,6 +1432,9 @@ impl JobManager {
     /// Fail the current attempt over: cancel everything and ask the
     /// restart strategy whether and when to deploy the next attempt.
     fn fail(&mut self, cause: String) {
+        if !self.leading() {
+            return; // stepping down: the next leader recovers the job
+        }
         if matches!(
             self.phase,
             Phase::Restarting { .. } | Phase::Ending { .. } | Phase::Ended
@@ -1180,7 +1442,7 @@ impl JobManager {
             return; // the attempt is already cancelled; this failure belongs to it
         }
         let next = self.epoch + 1;
-        self.ctx.emit(Event::Failover {
+        self.emit(Event::Failover {
             epoch: next,
             cause: cause.clone(),
         });
@@ -1189,7 +1451,7 @@ impl JobManager {
         match self.restart.on_failure(now()) {
             RestartDecision::Restart { delay, attempt } => {
                 let delay_ms = delay.as_millis() as u64;
-                self.ctx.emit(Event::RestartScheduled { attempt, delay_ms });
+                self.emit(Event::RestartScheduled { attempt, delay_ms });
                 self.ctx
                     .emit(Event::JobState(JobState::Restarting { epoch: next }));
                 self.phase = Phase::Restarting {
@@ -1197,7 +1459,7 @@ impl JobManager {
                 };
             }
             RestartDecision::GiveUp { reason } => {
-                self.ctx.probe(Probe::RestartsExhausted);
+                self.probe(Probe::RestartsExhausted);
                 self.end(JobState::Failed {
                     reason: format!("{reason}; last failure: {cause}"),
                 })
@@ -1213,7 +1475,10 @@ impl JobManager {
     }
 
     fn announce(&mut self, end: JobState) {
-        self.ctx.emit(Event::JobState(end));
+        if !self.leading() {
+            return;
+        }
+        self.emit(Event::JobState(end));
     }
 }
 

@@ -125,8 +125,12 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
             expected,
             bytes,
             deadline,
+            leader,
         } => {
-            let swapped = compare_and_set(disk, &name, expected, bytes);
+            let swapped = match fence_leader(disk, leader) {
+                Ok(()) => compare_and_set(disk, &name, expected, bytes),
+                Err(refused) => refused,
+            };
             (Ok(swapped), Some(("compare_and_set", name, deadline)))
         }
         StoreRequest::ReadRegister => (Ok(read_register(disk)), None),
@@ -221,6 +225,41 @@ fn inventory(disk: &Disk) -> std::io::Result<Vec<String>> {
 /// Swap the versioned blob `name` to `expected + 1` if it is at `expected`.
 /// Everything that can fail before the write answers `NotApplied`; only the
 /// write itself can leave the outcome unknown (`Error`).
+/// Where the single store keeps the newest leader epoch a swap carried.
+const LEADER_BLOB: &str = "job/leader-epoch";
+
+/// Take a swap of leader epoch `leader` (0: a jobmanager without `ha`,
+/// never fenced): refused (`Fenced`) if a swap of a newer leader came
+/// first; a newer one is recorded durably before its swap is applied.
+fn fence_leader(disk: &Disk, leader: u64) -> Result<(), StoreResponse> {
+    if leader == 0 {
+        return Ok(());
+    }
+    let at = path(LEADER_BLOB);
+    let newest = match disk.read(&at) {
+        Ok(None) => 0,
+        Ok(Some(raw)) => match wire::decode::<u64>(&raw) {
+            Ok(newest) => newest,
+            Err(e) => {
+                let why = format!("corrupt {LEADER_BLOB}: {e}");
+                return Err(StoreResponse::NotApplied(why));
+            }
+        },
+        Err(e) => return Err(StoreResponse::NotApplied(e.to_string())),
+    };
+    if leader < newest {
+        return Err(StoreResponse::Fenced { leader: newest });
+    }
+    if leader == newest {
+        return Ok(());
+    }
+    let bytes = wire::encode(&leader);
+    if let Err(e) = disk.admit_write(&at, bytes.len()) {
+        return Err(StoreResponse::NotApplied(e.to_string()));
+    }
+    disk::write_atomic(&at, &bytes).map_err(|e| StoreResponse::NotApplied(e.to_string()))
+}
+
 fn compare_and_set(disk: &Disk, name: &str, expected: u64, bytes: Vec<u8>) -> StoreResponse {
     let at = path(name);
     let current = match disk.read(&at) {
@@ -355,7 +394,7 @@ async fn copy_from(
             }
         }
     }
-    if newest.rank() > (0, 0, 0) {
+    if newest.rank() > (0, 0, 0, 0) {
         let disk = store.borrow().disk.clone();
         disk.write_atomic(Path::new(REPLICA_REGISTER), &wire::encode(&newest))
             .ok()?;

@@ -2,17 +2,22 @@
 //! starts, triggers, notifies and cancels its subtasks; accepts data
 //! channels on its data port and checks every frame's sequence and epoch.
 //! Losing the jobmanager for longer than the heartbeat timeout cancels all
-//! of its tasks (no zombie keeps running behind a partition).
+//! of its tasks (no zombie keeps running behind a partition). With `ha`
+//! (`topology.jobmanagers` > 1) it asks `ha` which jobmanager leads before
+//! each connection (Flink's leader retrieval service), and ignores a
+//! deploy from a leader older than one it has deployed for.
 
 use super::{HostContext, HostResult};
 use crate::event::{Event, TaskId, Vertex};
 use crate::io::{addr, mpsc, now, sleep, spawn, timeout, JoinHandle, TcpListener, TcpStream};
 use crate::job::Plan;
 use crate::probe::Probe;
-use crate::proto::{CheckpointMeta, DataFrame, Payload, ToJobManager, ToTaskManager};
+use crate::proto::{
+    CheckpointMeta, DataFrame, HaRequest, HaResponse, Payload, ToJobManager, ToTaskManager,
+};
 use crate::task::{keyed, source, Inbound, TaskEnv, TaskManagerMemory};
-use crate::wire;
-use std::cell::RefCell;
+use crate::wire::{self, RpcClient};
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -51,23 +56,54 @@ pub async fn run(ctx: HostContext, index: u32) -> HostResult {
     let listener = TcpListener::bind(("0.0.0.0", addr::DATA_PORT)).await?;
     spawn(accept_channels(listener, routes.clone()));
     let timing = ctx.config.timing.clone();
+    let newest_leader = Cell::new(0);
     loop {
-        let connect = TcpStream::connect((addr::JOBMANAGER, addr::JOBMANAGER_PORT));
-        if let Ok(Ok(stream)) = timeout(timing.rpc_timeout, connect).await {
-            session(&ctx, index, stream, &routes, &memory).await;
+        if let Some(jobmanager) = leader(&ctx).await {
+            let connect = TcpStream::connect((jobmanager.as_str(), addr::JOBMANAGER_PORT));
+            if let Ok(Ok(stream)) = timeout(timing.rpc_timeout, connect).await {
+                let tm = Tm {
+                    ctx: &ctx,
+                    index,
+                    routes: &routes,
+                    memory: &memory,
+                    newest_leader: &newest_leader,
+                };
+                session(&tm, stream).await;
+            }
         }
         sleep(timing.heartbeat_interval).await;
     }
 }
 
-/// One connection to the jobmanager, until it breaks or goes silent.
-async fn session(
-    ctx: &HostContext,
+/// The jobmanager to connect to: `jobmanager`, or with `ha` the leader it
+/// names (`None` if it names none or does not answer).
+async fn leader(ctx: &HostContext) -> Option<String> {
+    if ctx.config.topology.jobmanagers <= 1 {
+        return Some(addr::JOBMANAGER.to_owned());
+    }
+    let limit = ctx.config.timing.rpc_timeout;
+    let mut ha = RpcClient::connect(addr::HA, addr::HA_PORT, limit)
+        .await
+        .ok()?;
+    match ha.call(&HaRequest::Leader).await {
+        Ok(HaResponse::Leader { candidate, .. }) => candidate,
+        _ => None,
+    }
+}
+
+/// What a taskmanager's sessions share.
+struct Tm<'a> {
+    ctx: &'a HostContext,
     index: u32,
-    stream: TcpStream,
-    routes: &Routes,
-    memory: &TaskManagerMemory,
-) {
+    routes: &'a Routes,
+    memory: &'a TaskManagerMemory,
+    /// The newest leader epoch a deploy came from (0 without `ha`).
+    newest_leader: &'a Cell<u64>,
+}
+
+/// One connection to the jobmanager, until it breaks or goes silent.
+async fn session(tm: &Tm<'_>, stream: TcpStream) {
+    let (ctx, index, routes) = (tm.ctx, tm.index, tm.routes);
     let timing = ctx.config.timing.clone();
     let (mut rd, mut wr) = stream.into_split();
     let (to_jm, mut outgoing) = mpsc::unbounded_channel::<ToJobManager>();
@@ -96,7 +132,7 @@ async fn session(
             msg = from_jm.recv() => match msg {
                 Some(msg) => {
                     last_heard = now();
-                    on_message(ctx, index, msg, &mut deployed, routes, &to_jm, memory);
+                    on_message(tm, msg, &mut deployed, &to_jm);
                 }
                 None => break,
             },
@@ -121,27 +157,28 @@ async fn session(
 }
 
 fn on_message(
-    ctx: &HostContext,
-    index: u32,
+    tm: &Tm<'_>,
     msg: ToTaskManager,
     deployed: &mut Option<Deployed>,
-    routes: &Routes,
     to_jm: &mpsc::UnboundedSender<ToJobManager>,
-    memory: &TaskManagerMemory,
 ) {
+    let (ctx, routes, memory) = (tm.ctx, tm.routes, tm.memory);
     let current = deployed.as_ref().map(|d| d.epoch);
     match msg {
+        // A deposed leader's deploy, sent before it stepped down.
+        ToTaskManager::Deploy { leader, .. } if leader < tm.newest_leader.get() => {}
         ToTaskManager::Deploy {
             epoch,
+            leader,
             tasks,
             restore,
         } => {
+            tm.newest_leader.set(leader);
             if let Some(d) = deployed.take() {
                 d.cancel(routes);
             }
             *deployed = Some(deploy(ctx, epoch, tasks, restore, routes, to_jm, memory));
             let _ = to_jm.send(ToJobManager::Deployed { epoch });
-            let _ = index;
         }
         ToTaskManager::Start { epoch } if current == Some(epoch) => {
             // Every subtask with outputs connects them now; sources then read.

@@ -13,7 +13,8 @@
 //!   the end is durable (a jobmanager crash in between may lose it);
 //! - a jobmanager that (re)starts builds a fresh strategy, as Flink's
 //!   JobMaster does after a failover of its own: the model starts afresh at
-//!   every `host_started` of the jobmanager.
+//!   every `host_started` of the jobmanager, and with `ha` at every
+//!   `leader_elected` (a standby's start is no failover of the leader's).
 
 use super::restart_model::{Decision, RestartModel};
 use super::state::secs;
@@ -57,6 +58,7 @@ pub fn restart_conformance(trace: &[TraceEvent], config: &RestartConfig) -> Vec<
         };
         match event {
             Event::HostStarted if e.host == JOBMANAGER => model = RestartModel::new(config),
+            Event::LeaderElected { .. } => model = RestartModel::new(config),
             Event::Failover { cause, .. } => {
                 let observed = observe(trace, i);
                 let chosen = match &observed {

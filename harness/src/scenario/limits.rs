@@ -26,6 +26,10 @@ pub const STORE_REPLICAS: Limit = Limit {
     max: flinch_engine::config::MAX_STORE_REPLICAS as u64,
     why: "every write goes to every replica, and each replica is a simulated host",
 };
+pub const JOBMANAGERS: Limit = Limit {
+    max: flinch_engine::config::MAX_JOBMANAGERS as u64,
+    why: "one leader and standbys: each standby is a simulated host polling ha",
+};
 pub const PARALLELISM: Limit = Limit {
     max: 256,
     why: "every source keeps a channel to every keyed subtask, so channels grow with the product",

@@ -46,6 +46,7 @@ pub(super) struct RawTopology {
     pub parallelism: Field<u32>,
     pub max_parallelism: Field<u32>,
     pub store_replicas: Field<u32>,
+    pub jobmanagers: Field<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,6 +124,7 @@ pub(super) struct RawTiming {
     pub channel_keepalive_timeout: Field<SimDuration>,
     pub rpc_timeout: Field<SimDuration>,
     pub slot_request_timeout: Field<SimDuration>,
+    pub lease_ttl: Field<SimDuration>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -416,6 +416,12 @@ fn topology(cx: &Ctx, raw: &RawTopology) -> Result<TopologyConfig, ScenarioError
             default.store_replicas,
             limits::STORE_REPLICAS,
         )?,
+        jobmanagers: cx.count(
+            &raw.jobmanagers,
+            "topology.jobmanagers",
+            default.jobmanagers,
+            limits::JOBMANAGERS,
+        )?,
     };
     if let Some(replicas) = raw
         .store_replicas
@@ -545,6 +551,9 @@ fn checkpoint(cx: &Ctx, raw: &RawCheckpoint) -> Result<CheckpointConfig, Scenari
     })
 }
 
+/// The shortest `timing.lease_ttl`.
+const MIN_LEASE_TTL: Duration = Duration::from_millis(200);
+
 fn timing(cx: &Ctx, raw: &RawTiming) -> Result<TimingConfig, ScenarioError> {
     let default = TimingConfig::default();
     let positive = |value, name: &str, default| {
@@ -572,7 +581,20 @@ fn timing(cx: &Ctx, raw: &RawTiming) -> Result<TimingConfig, ScenarioError> {
             "slot_request_timeout",
             default.slot_request_timeout,
         )?,
+        lease_ttl: positive(&raw.lease_ttl, "lease_ttl", default.lease_ttl)?,
     };
+    if let Some(ttl) = raw
+        .lease_ttl
+        .as_ref()
+        .filter(|_| timing.lease_ttl < MIN_LEASE_TTL)
+    {
+        let message = format!(
+            "must be at least {MIN_LEASE_TTL:?}, got {:?}: a leader acts for a third of it after \
+             each renewal and renews every eighth, so a shorter lease leaves it no time to act",
+            timing.lease_ttl
+        );
+        return Err(cx.error(ttl.span(), "timing.lease_ttl", message));
+    }
     if timing.heartbeat_timeout <= timing.heartbeat_interval {
         let (span, field) = match (&raw.heartbeat_timeout, &raw.heartbeat_interval) {
             (Some(t), _) => (t.span(), "timing.heartbeat_timeout"),
