@@ -147,6 +147,15 @@ fn jobmanagers_are_bounded_and_faults_name_the_hosts_of_the_topology() {
         "{err}"
     );
     assert!(parse(&scenario(2, &crash("ha")), "r.toml").is_ok());
+    let on_election = "[[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-1\"\nafter = \"100ms\"\non = { event = \"leader_elected\" }\n";
+    let err = parse(&scenario(1, on_election), "r.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("fault[0].on.event") && err.contains("standby jobmanagers"),
+        "{err}"
+    );
+    assert!(parse(&scenario(2, on_election), "r.toml").is_ok());
     let disk = "[[fault]]\nkind = \"disk_loss\"\nhost = \"ha\"\nat = \"1s\"\nafter = \"1s\"\n";
     let err = parse(&scenario(2, disk), "r.toml").unwrap_err().to_string();
     assert!(err.contains("disk_loss of ha cannot be survived"), "{err}");

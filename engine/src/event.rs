@@ -557,7 +557,7 @@ impl HostRole {
     /// How hosts of this role are named, for messages (`taskmanager-N`).
     pub fn name(self) -> &'static str {
         match self {
-            HostRole::JobManager => "jobmanager",
+            HostRole::JobManager => "jobmanager or jobmanager-N",
             HostRole::TaskManager => "taskmanager-N",
             HostRole::Log => "log",
             HostRole::Sink => "sink",
@@ -585,6 +585,13 @@ impl Event {
         "txn_lost",
         "fenced",
     ];
+
+    /// Whether events named `name` come only from a topology with `ha`
+    /// (`topology.jobmanagers` above 1): a trigger on one elsewhere never
+    /// fires.
+    pub fn needs_ha(name: &str) -> bool {
+        matches!(name, "lease_granted" | "leader_elected" | "leader_revoked")
+    }
 
     /// The roles of the hosts that emit events named `name` (one of
     /// [`Event::NAMES`]; empty for any other name): a trigger's `host`

@@ -292,6 +292,15 @@ impl Probe {
         }
     }
 
+    /// Whether only a topology with `ha` (`topology.jobmanagers` above 1)
+    /// takes this path.
+    pub fn needs_ha(self) -> bool {
+        matches!(
+            self,
+            Probe::JobManagerTakeover | Probe::LeaderLeaseExpired | Probe::LeaderFenced
+        )
+    }
+
     /// The probe named `name`, if any.
     pub fn from_name(name: &str) -> Option<Probe> {
         Probe::ALL.into_iter().find(|p| p.name() == name)

@@ -144,18 +144,27 @@ pub enum StoreResponse {
 /// A request to the `ha` host (`jobmanagers` > 1).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum HaRequest {
-    /// A jobmanager asks for the leader lease, or renews it, for
-    /// `timing.lease_ttl` on `ha`'s clock
-    /// ([`crate::lease::LeaseTable::acquire`]).
+    /// A jobmanager campaigns for the leader lease: granted, for
+    /// `timing.lease_ttl` on `ha`'s clock, only if nobody holds it (the
+    /// caller included: a jobmanager that stepped down does not get back a
+    /// lease it still holds at `ha`, so a standby can win once it runs out).
     Acquire { candidate: String },
+    /// The leader renews the lease it holds with leader epoch `epoch`;
+    /// anything else is refused (`Held`).
+    Renew { candidate: String, epoch: u64 },
     /// Who leads now: a taskmanager looking for its jobmanager.
     Leader,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum HaResponse {
-    /// The caller holds the lease with this leader epoch (new or renewed).
-    Granted { epoch: u64 },
+    /// The caller holds the lease with this leader epoch (new or renewed);
+    /// `previous`: who held the epoch before it, if anyone did (`ha`
+    /// keeps it with the epoch).
+    Granted {
+        epoch: u64,
+        previous: Option<String>,
+    },
     /// Another candidate holds it (or nobody may hold it yet: an empty
     /// `candidate`, after `ha` restarted).
     Held { candidate: String, epoch: u64 },

@@ -216,8 +216,10 @@ struct Lease {
     /// Until when, on this host's clock, this jobmanager may act
     /// ([`crate::lease::act_until`]); pushed on by each renewal.
     until: Cell<Duration>,
+    /// Whether an earlier leader held the lease before (another jobmanager).
+    takeover: bool,
     /// Why it stopped leading before `until`, with the probe to mark.
-    revoked: RefCell<Option<(Probe, String)>>,
+    revoked: RefCell<Option<(Option<Probe>, String)>>,
 }
 
 impl Lease {
@@ -225,7 +227,7 @@ impl Lease {
         self.revoked.borrow().is_none() && now() < self.until.get()
     }
 
-    fn revoke(&self, probe: Probe, reason: String) {
+    fn revoke(&self, probe: Option<Probe>, reason: String) {
         self.revoked.borrow_mut().get_or_insert((probe, reason));
     }
 }
@@ -249,10 +251,11 @@ async fn campaign(ctx: &HostContext) -> Result<Rc<Lease>, String> {
             candidate: ctx.name.to_string(),
         };
         match ask_ha(req, ctx.config.timing.rpc_timeout).await {
-            Ok(HaResponse::Granted { epoch }) => {
+            Ok(HaResponse::Granted { epoch, previous }) => {
                 let until = act_until(sent, ttl, clock::MAX_DRIFT, LEASE_MARGIN);
                 return Ok(Rc::new(Lease {
                     epoch,
+                    takeover: previous.is_some_and(|p| *p != *ctx.name),
                     until: Cell::new(until),
                     revoked: RefCell::default(),
                 }));
@@ -277,17 +280,18 @@ async fn renew(ctx: HostContext, lease: Rc<Lease>) {
     loop {
         sleep(ttl / RENEWALS).await;
         let sent = now();
-        let req = HaRequest::Acquire {
+        let req = HaRequest::Renew {
             candidate: ctx.name.to_string(),
+            epoch: lease.epoch,
         };
         match ask_ha(req, limit).await {
-            Ok(HaResponse::Granted { epoch }) if epoch == lease.epoch => {
+            Ok(HaResponse::Granted { epoch, .. }) if epoch == lease.epoch => {
                 let until = act_until(sent, ttl, clock::MAX_DRIFT, LEASE_MARGIN);
                 lease.until.set(lease.until.get().max(until));
             }
             Ok(other) => {
                 let why = format!("ha no longer grants it the lease: {other:?}");
-                return lease.revoke(Probe::LeaderLeaseExpired, why);
+                return lease.revoke(Some(Probe::LeaderLeaseExpired), why);
             }
             Err(_) => {}
         }
@@ -327,14 +331,25 @@ async fn fail_without_ha(ctx: HostContext, lost: String) -> HostResult {
 /// every taskmanager's connection, and return.
 async fn lead(ctx: HostContext, lease: Option<Rc<Lease>>) -> HostResult {
     let (conn_tx, mut conns) = mpsc::unbounded_channel();
-    let listener = TcpListener::bind(("0.0.0.0", addr::JOBMANAGER_PORT)).await?;
+    let listener = loop {
+        match TcpListener::bind(("0.0.0.0", addr::JOBMANAGER_PORT)).await {
+            Ok(listener) => break listener,
+            Err(e) => match &lease {
+                None => return Err(e.into()),
+                // The listener of a leadership that just ended may not
+                // be dropped yet: try again while the lease holds.
+                Some(lease) if lease.holds() => sleep(TICK).await,
+                Some(_) => return Ok(()),
+            },
+        }
+    };
     let acceptor = spawn(accept(listener, conn_tx));
     let renewer = lease.clone().map(|l| spawn(renew(ctx.clone(), l)));
     if let Some(lease) = &lease {
         ctx.emit(Event::LeaderElected {
             leader: lease.epoch,
         });
-        if lease.epoch > 1 {
+        if lease.takeover {
             ctx.probe(Probe::JobManagerTakeover);
         }
     }
@@ -366,9 +381,11 @@ async fn lead(ctx: HostContext, lease: Option<Rc<Lease>>) -> HostResult {
     if let Some(lease) = lease {
         let (probe, reason) = lease.revoked.borrow().clone().unwrap_or_else(|| {
             let why = "its lease could have run out: no renewal came in time";
-            (Probe::LeaderLeaseExpired, why.to_owned())
+            (Some(Probe::LeaderLeaseExpired), why.to_owned())
         });
-        ctx.probe(probe);
+        if let Some(probe) = probe {
+            ctx.probe(probe);
+        }
         ctx.emit(Event::LeaderRevoked {
             leader: lease.epoch,
             reason,
@@ -485,7 +502,22 @@ impl JobManager {
                 true => config.timing.slot_request_timeout,
                 false => config.timing.slot_request_timeout + counting,
             };
-            if corrupt_reads >= MAX_CORRUPT_READS || now().saturating_sub(started) > patience {
+            let waited = now().saturating_sub(started);
+            // With `ha`, checkpoint storage out of reach of this jobmanager
+            // (its requests fail: "store: ...") may be in reach of another:
+            // step down. What storage answers (data lost or corrupt) is the
+            // same for every jobmanager.
+            let unreachable = reason.starts_with("store:") && corrupt_reads < MAX_CORRUPT_READS;
+            if let Some(lease) = jm.lease.as_ref().filter(|_| unreachable) {
+                if waited > patience {
+                    let why = format!(
+                        "it could not recover the job from checkpoint storage in {}ms: {reason}",
+                        patience.as_millis()
+                    );
+                    lease.revoke(None, why);
+                    break;
+                }
+            } else if corrupt_reads >= MAX_CORRUPT_READS || waited > patience {
                 jm.probe(Probe::RecoveryImpossible);
                 jm.announce(JobState::Failed {
                     reason: format!("{RECOVERY_IMPOSSIBLE}: {reason}"),
@@ -884,8 +916,7 @@ impl JobManager {
                           for the next attempt does not name it"
                 .into();
             self.probe(Probe::UnknownOutcomeAborted);
-            self.ctx
-                .emit(Event::CheckpointAborted { checkpoint, reason });
+            self.emit(Event::CheckpointAborted { checkpoint, reason });
         }
     }
 
@@ -938,7 +969,7 @@ impl JobManager {
                  epoch {newer}",
                 lease.epoch
             );
-            lease.revoke(Probe::LeaderFenced, reason);
+            lease.revoke(Some(Probe::LeaderFenced), reason);
         }
     }
 
@@ -1022,8 +1053,7 @@ impl JobManager {
         self.emit(Event::Failover { epoch: next, cause });
         self.broadcast(ToTaskManager::Cancel { epoch: self.epoch });
         self.coordinator.stop();
-        self.ctx
-            .emit(Event::JobState(JobState::Restarting { epoch: next }));
+        self.emit(Event::JobState(JobState::Restarting { epoch: next }));
         self.phase = Phase::Restarting { until: now() };
     }
 
@@ -1047,8 +1077,7 @@ impl JobManager {
                 source_offset,
                 finished,
             } if running && epoch == current => {
-                self.ctx
-                    .emit(Event::CheckpointAcknowledged { checkpoint, task });
+                self.emit(Event::CheckpointAcknowledged { checkpoint, task });
                 if let Some(all) =
                     self.coordinator
                         .on_ack(checkpoint, task, handle, source_offset, finished)
@@ -1214,8 +1243,9 @@ impl JobManager {
                     self.probe(Probe::RecoveryImpossible);
                     return self.end(JobState::Failed {
                         reason: format!(
-                            "{RECOVERY_IMPOSSIBLE}: the register of completed checkpoints failed \
-                             its check on {CORRUPT_FENCES} fences in a row: {e}"
+                            "{RECOVERY_IMPOSSIBLE}: {CORRUPT_FENCES} fences in a row of the \
+                             register of completed checkpoints failed a check ({e}): the \
+                             register, or the leader epoch that fences it, is corrupt at rest"
                         ),
                     });
                 }
@@ -1320,16 +1350,14 @@ impl JobManager {
                         continue;
                     }
                     let epoch = self.epoch;
-                    self.ctx
-                        .emit(Event::CheckpointTriggered { checkpoint, epoch });
+                    self.emit(Event::CheckpointTriggered { checkpoint, epoch });
                     self.broadcast(ToTaskManager::Trigger { epoch, checkpoint });
                 }
                 Decision::Abort { checkpoint, reason } => {
                     if let Some(probe) = abort_probe {
                         self.probe(probe);
                     }
-                    self.ctx
-                        .emit(Event::CheckpointAborted { checkpoint, reason });
+                    self.emit(Event::CheckpointAborted { checkpoint, reason });
                 }
                 Decision::Failover { reason } => {
                     self.probe(Probe::TolerableFailuresExceeded);
@@ -1452,8 +1480,7 @@ impl JobManager {
             RestartDecision::Restart { delay, attempt } => {
                 let delay_ms = delay.as_millis() as u64;
                 self.emit(Event::RestartScheduled { attempt, delay_ms });
-                self.ctx
-                    .emit(Event::JobState(JobState::Restarting { epoch: next }));
+                self.emit(Event::JobState(JobState::Restarting { epoch: next }));
                 self.phase = Phase::Restarting {
                     until: now() + delay,
                 };

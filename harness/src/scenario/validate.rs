@@ -948,6 +948,18 @@ fn trigger(
         }
         None => None,
     };
+    let ha_only = Event::needs_ha(name) || probe.is_some_and(Probe::needs_ha);
+    if ha_only && !shape.hosts.iter().any(|h| h == "ha") {
+        let (span, field, what) = match (&raw.probe, probe) {
+            (Some(p), Some(probe)) => (p.span(), "probe", format!("the {probe} probe")),
+            _ => (event.span(), "event", format!("{name} events")),
+        };
+        let message = format!(
+            "{what} come only from a topology with standby jobmanagers (topology.jobmanagers \
+             above 1), so this trigger would never fire"
+        );
+        return Err(cx.error(span, sub(field), message));
+    }
     let host = match &raw.host {
         Some(h) => {
             let text = h.get_ref();
