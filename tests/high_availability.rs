@@ -156,6 +156,18 @@ fn jobmanagers_are_bounded_and_faults_name_the_hosts_of_the_topology() {
         "{err}"
     );
     assert!(parse(&scenario(2, on_election), "r.toml").is_ok());
+    let expecting = |jobmanagers: u32| {
+        scenario(jobmanagers, "").replace(
+            "outcome = \"exactly-once\"\n",
+            "outcome = \"exactly-once\"\nsometimes = [\"leader-fenced\"]\n",
+        )
+    };
+    let err = parse(&expecting(1), "r.toml").unwrap_err().to_string();
+    assert!(
+        err.contains("expect.sometimes[0]") && err.contains("standby jobmanagers"),
+        "{err}"
+    );
+    assert!(parse(&expecting(2), "r.toml").is_ok());
     let disk = "[[fault]]\nkind = \"disk_loss\"\nhost = \"ha\"\nat = \"1s\"\nafter = \"1s\"\n";
     let err = parse(&scenario(2, disk), "r.toml").unwrap_err().to_string();
     assert!(err.contains("disk_loss of ha cannot be survived"), "{err}");

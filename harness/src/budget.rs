@@ -47,10 +47,11 @@ pub struct Margin {
     /// so one of the timeouts must fire. The longest of the heartbeat
     /// timeout (plus one heartbeat interval: the last heartbeat may have
     /// come that long before the heal), the data channels' keepalive
-    /// timeout and the RPC timeout. With standby jobmanagers, plus an
-    /// election: `lease_ttl` (a restarted `ha` grants nothing for that
-    /// long, and a leader's lease may run that long) and one campaign
-    /// interval (`lease_ttl / 8`).
+    /// timeout and the RPC timeout. With `n` jobmanagers (`n` > 1), plus
+    /// `n + 1` elections, each `lease_ttl` (a restarted `ha` grants nothing
+    /// for that long, and a leader's lease may run that long) and one
+    /// campaign interval (`lease_ttl / 8`): each jobmanager may step down
+    /// once when checkpoint storage is out of its reach (see `redeploy`).
     pub detect: Duration,
     /// The restart strategy's longest delay: fixed-delay's and
     /// failure-rate's `delay`, exponential-delay's `max_backoff` (or its
@@ -61,7 +62,9 @@ pub struct Margin {
     /// `slot_request_timeout`, how long the jobmanager waits for that before
     /// it counts as another failure. (It takes a few round trips when the
     /// faults have healed: a taskmanager cut off reconnects within one
-    /// heartbeat interval of noticing, which `detect` covers.)
+    /// heartbeat interval of noticing, which `detect` covers.) With `n`
+    /// jobmanagers, `n + 1` times that: each may give up recovering once
+    /// and step down before one fails the job.
     pub redeploy: Duration,
     /// The final checkpoint, whose offsets are the input's ends: a
     /// checkpoint in flight may first have to time out (`timeout`), the
@@ -82,15 +85,18 @@ impl Margin {
         let mut detect = heartbeat
             .max(timing.channel_keepalive_timeout)
             .max(timing.rpc_timeout);
-        if config.topology.jobmanagers > 1 {
+        let mut redeploy = timing.slot_request_timeout;
+        let jobmanagers = config.topology.jobmanagers;
+        if jobmanagers > 1 {
             let election = timing.lease_ttl.saturating_add(timing.lease_ttl / 8);
-            detect = detect.saturating_add(election);
+            detect = detect.saturating_add(election.saturating_mul(jobmanagers + 1));
+            redeploy = redeploy.saturating_mul(jobmanagers + 1);
         }
         let checkpoint = &config.checkpoint;
         Margin {
             detect,
             restart: longest_restart_delay(&config.restart),
-            redeploy: timing.slot_request_timeout,
+            redeploy,
             checkpoint: checkpoint
                 .timeout
                 .saturating_add(checkpoint.interval)

@@ -12,7 +12,8 @@
 //!
 //! Losing `ha`'s disk loses the epochs: a new grant could repeat one a
 //! deposed leader holds, and fencing by epoch would no longer tell them
-//! apart. A restarted `ha` without its incarnation marker knows this,
+//! apart. A restarted `ha` without its incarnation marker (written when it was
+//! first set up, before it served anyone: [`HostContext::provisioned`]) knows this,
 //! grants nothing, and answers [`HaResponse::Lost`]: the jobmanagers fail
 //! the job, saying so (a loud failure, never a second leader).
 
@@ -79,8 +80,10 @@ impl Ha {
             lost: None,
         };
         if disk.read(Path::new(INCARNATION))?.is_none() {
-            if ctx.starts() <= 1 {
+            if !ctx.provisioned() {
+                // Set up with the cluster; it serves only once this holds.
                 disk.write_atomic(Path::new(INCARNATION), b"1")?;
+                ctx.set_provisioned();
             } else {
                 ha.lost = Some(
                     "the ha host restarted without its disk: the leader epochs it granted are \

@@ -196,9 +196,17 @@ pub async fn run(ctx: HostContext) -> HostResult {
     if ctx.starts() <= 1 && standby > 1 {
         sleep(ctx.config.timing.heartbeat_interval * 2 * (standby - 1)).await;
     }
+    // Whether this jobmanager's last leadership ended because checkpoint
+    // storage was out of its reach: then it may not step down for that
+    // again, and the next time fails the job as without `ha`.
+    let mut yielded = false;
     loop {
         match campaign(&ctx).await {
-            Ok(lease) => lead(ctx.clone(), Some(lease)).await?,
+            Ok(lease) => {
+                lease.may_yield.set(!yielded);
+                lead(ctx.clone(), Some(lease.clone())).await?;
+                yielded = lease.yielded.get();
+            }
             Err(lost) => return fail_without_ha(ctx, lost).await,
         }
     }
@@ -218,6 +226,11 @@ struct Lease {
     until: Cell<Duration>,
     /// Whether an earlier leader held the lease before (another jobmanager).
     takeover: bool,
+    /// Whether it may step down when checkpoint storage is out of its
+    /// reach while it recovers (not twice in a row: see `run`), and
+    /// whether it did.
+    may_yield: Cell<bool>,
+    yielded: Cell<bool>,
     /// Why it stopped leading before `until`, with the probe to mark.
     revoked: RefCell<Option<(Option<Probe>, String)>>,
 }
@@ -256,6 +269,8 @@ async fn campaign(ctx: &HostContext) -> Result<Rc<Lease>, String> {
                 return Ok(Rc::new(Lease {
                     epoch,
                     takeover: previous.is_some_and(|p| *p != *ctx.name),
+                    may_yield: Cell::new(true),
+                    yielded: Cell::new(false),
                     until: Cell::new(until),
                     revoked: RefCell::default(),
                 }));
@@ -272,14 +287,16 @@ const RENEWALS: u32 = 8;
 /// Renew `lease` every `lease_ttl / RENEWALS`; a refusal, or a grant of
 /// another epoch (the lease ran out at `ha` meanwhile), ends it. A renewal
 /// that gets no answer changes nothing: the lease runs out on its own.
-/// Each gives up after a renewal interval (or the RPC timeout, if
-/// shorter), so one lost request does not delay the next.
+/// Each waits for its answer as long as the lease may still act (at least
+/// a renewal interval, at most the RPC timeout): an answer after that is
+/// of no use, and a slow one before it still is.
 async fn renew(ctx: HostContext, lease: Rc<Lease>) {
     let ttl = ctx.config.timing.lease_ttl;
-    let limit = (ttl / RENEWALS).min(ctx.config.timing.rpc_timeout);
     loop {
         sleep(ttl / RENEWALS).await;
         let sent = now();
+        let left = lease.until.get().saturating_sub(sent);
+        let limit = left.max(ttl / RENEWALS).min(ctx.config.timing.rpc_timeout);
         let req = HaRequest::Renew {
             candidate: ctx.name.to_string(),
             epoch: lease.epoch,
@@ -508,13 +525,15 @@ impl JobManager {
             // step down. What storage answers (data lost or corrupt) is the
             // same for every jobmanager.
             let unreachable = reason.starts_with("store:") && corrupt_reads < MAX_CORRUPT_READS;
-            if let Some(lease) = jm.lease.as_ref().filter(|_| unreachable) {
+            let yielding = |l: &&Rc<Lease>| unreachable && l.may_yield.get();
+            if let Some(lease) = jm.lease.as_ref().filter(yielding) {
                 if waited > patience {
                     let why = format!(
                         "it could not recover the job from checkpoint storage in {}ms: {reason}",
                         patience.as_millis()
                     );
                     lease.revoke(None, why);
+                    lease.yielded.set(true);
                     break;
                 }
             } else if corrupt_reads >= MAX_CORRUPT_READS || waited > patience {

@@ -34,6 +34,10 @@ pub struct HostContext {
     /// runs it (the orchestrator), not by the host: 1 at its first start.
     /// A store replica formats its disk only then.
     started: Rc<std::cell::Cell<u32>>,
+    /// Whether the host's disk was formatted for the cluster (`ha` writes
+    /// its incarnation marker once, as an operator provisioning it would):
+    /// kept by the harness across restarts, like [`HostContext::starts`].
+    provisioned: Rc<std::cell::Cell<bool>>,
 }
 
 impl HostContext {
@@ -53,7 +57,21 @@ impl HostContext {
             name: name.into(),
             disk,
             started: Rc::default(),
+            provisioned: Rc::default(),
         }
+    }
+
+    /// Whether this host's disk was provisioned: a host that finds no
+    /// incarnation marker after that lost its disk; before, it is still
+    /// being set up (its first start may have crashed, or failed to write
+    /// the marker, before it served anyone).
+    pub fn provisioned(&self) -> bool {
+        self.provisioned.get()
+    }
+
+    /// Record that this host's disk holds its incarnation marker.
+    pub fn set_provisioned(&self) {
+        self.provisioned.set(true);
     }
 
     /// Count a start of this host's software (the harness calls it before

@@ -162,7 +162,7 @@ pub(super) fn scenario(
     };
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
-    let sometimes = sometimes(cx, raw.expect.sometimes.as_ref())?;
+    let sometimes = sometimes(cx, raw.expect.sometimes.as_ref(), topology.jobmanagers > 1)?;
     nemesis::unsurvivable_faults(cx, &raw.fault, &faults, &expect)?;
     let nemesis = match &raw.nemesis {
         Some(n) => {
@@ -1404,11 +1404,13 @@ fn expect(cx: &Ctx, raw: &RawExpect, mode: CheckpointMode) -> Result<Expectation
 
 /// `[expect] sometimes`: each probe known (with a hint when misspelt), at
 /// most once, with a `min_share` in (0, 1] ([`DEFAULT_MIN_SHARE`] when left
-/// out). At most one entry per probe of the catalogue, so the list is
-/// bounded by it.
+/// out), and one a topology without `ha` can take when `with_ha` is false.
+/// At most one entry per probe of the catalogue, so the list is bounded by
+/// it.
 fn sometimes(
     cx: &Ctx,
     raw: Option<&Spanned<Vec<Spanned<RawSometimes>>>>,
+    with_ha: bool,
 ) -> Result<Vec<Sometimes>, ScenarioError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
@@ -1423,6 +1425,13 @@ fn sometimes(
             let message = suggest::hint(message, probe, names);
             return Err(cx.error(entry.span(), field, message));
         };
+        if known.needs_ha() && !with_ha {
+            let message = format!(
+                "the {known} probe comes only from a topology with standby jobmanagers \
+                 (topology.jobmanagers above 1), so no seed could hit it"
+            );
+            return Err(cx.error(entry.span(), field, message));
+        }
         if out.iter().any(|s| s.probe == known) {
             let message = format!("probe \"{probe}\" is required twice");
             return Err(cx.error(entry.span(), field, message));
