@@ -23,10 +23,11 @@ use crate::io::disk::Disk;
 use crate::io::{addr, now, sleep};
 use crate::lease::{Grant, LeaseTable};
 use crate::proto::{HaRequest, HaResponse};
-use crate::wire;
+use crate::wire::{self, RpcClient};
 use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
+use std::time::Duration;
 
 /// The newest leader epoch granted, and to whom.
 const EPOCH: &str = "/ha/epoch";
@@ -65,6 +66,16 @@ pub async fn run(ctx: HostContext) -> HostResult {
         }
     };
     server::serve(addr::HA_PORT, Rc::new(RefCell::new(ha)), Ha::handle).await
+}
+
+/// One request to `ha`, on a fresh connection, given up after `limit` to
+/// connect and `limit` to answer: how jobmanagers campaign and renew, and
+/// how taskmanagers find the leader.
+pub async fn ask(req: HaRequest, limit: Duration) -> Result<HaResponse, String> {
+    let mut ha = RpcClient::connect(addr::HA, addr::HA_PORT, limit)
+        .await
+        .map_err(|e| format!("ha: {e}"))?;
+    ha.call(&req).await.map_err(|e| format!("ha: {e}"))
 }
 
 impl Ha {

@@ -13,7 +13,7 @@
 //! is decided by the fence: completed if the fenced register names it,
 //! aborted otherwise.
 
-use super::{HostContext, HostResult};
+use super::{ha, HostContext, HostResult};
 use crate::config::PlantedBug;
 use crate::coordinator::{Coordinator, Decision};
 use crate::event::{Event, JobState, TaskId};
@@ -201,9 +201,8 @@ pub async fn run(ctx: HostContext) -> HostResult {
     // again, and the next time fails the job as without `ha`.
     let mut yielded = false;
     loop {
-        match campaign(&ctx).await {
+        match campaign(&ctx, !yielded).await {
             Ok(lease) => {
-                lease.may_yield.set(!yielded);
                 lead(ctx.clone(), Some(lease.clone())).await?;
                 yielded = lease.yielded.get();
             }
@@ -229,7 +228,7 @@ struct Lease {
     /// Whether it may step down when checkpoint storage is out of its
     /// reach while it recovers (not twice in a row: see `run`), and
     /// whether it did.
-    may_yield: Cell<bool>,
+    may_yield: bool,
     yielded: Cell<bool>,
     /// Why it stopped leading before `until`, with the probe to mark.
     revoked: RefCell<Option<(Option<Probe>, String)>>,
@@ -245,31 +244,22 @@ impl Lease {
     }
 }
 
-/// One request to `ha`, on a fresh connection, given up after `limit`
-/// to connect and `limit` to answer.
-async fn ask_ha(req: HaRequest, limit: Duration) -> Result<HaResponse, String> {
-    let mut ha = RpcClient::connect(addr::HA, addr::HA_PORT, limit)
-        .await
-        .map_err(|e| format!("ha: {e}"))?;
-    ha.call(&req).await.map_err(|e| format!("ha: {e}"))
-}
-
-/// Ask `ha` for the lease until it is granted: `Err` if `ha` lost the
-/// epochs it granted.
-async fn campaign(ctx: &HostContext) -> Result<Rc<Lease>, String> {
+/// Ask `ha` for the lease until it is granted (a lease that `may_yield`:
+/// see [`Lease`]): `Err` if `ha` lost the epochs it granted.
+async fn campaign(ctx: &HostContext, may_yield: bool) -> Result<Rc<Lease>, String> {
     let ttl = ctx.config.timing.lease_ttl;
     loop {
         let sent = now();
         let req = HaRequest::Acquire {
             candidate: ctx.name.to_string(),
         };
-        match ask_ha(req, ctx.config.timing.rpc_timeout).await {
+        match ha::ask(req, ctx.config.timing.rpc_timeout).await {
             Ok(HaResponse::Granted { epoch, previous }) => {
                 let until = act_until(sent, ttl, clock::MAX_DRIFT, LEASE_MARGIN);
                 return Ok(Rc::new(Lease {
                     epoch,
                     takeover: previous.is_some_and(|p| *p != *ctx.name),
-                    may_yield: Cell::new(true),
+                    may_yield,
                     yielded: Cell::new(false),
                     until: Cell::new(until),
                     revoked: RefCell::default(),
@@ -301,7 +291,7 @@ async fn renew(ctx: HostContext, lease: Rc<Lease>) {
             candidate: ctx.name.to_string(),
             epoch: lease.epoch,
         };
-        match ask_ha(req, limit).await {
+        match ha::ask(req, limit).await {
             Ok(HaResponse::Granted { epoch, .. }) if epoch == lease.epoch => {
                 let until = act_until(sent, ttl, clock::MAX_DRIFT, LEASE_MARGIN);
                 lease.until.set(lease.until.get().max(until));
@@ -525,7 +515,7 @@ impl JobManager {
             // step down. What storage answers (data lost or corrupt) is the
             // same for every jobmanager.
             let unreachable = reason.starts_with("store:") && corrupt_reads < MAX_CORRUPT_READS;
-            let yielding = |l: &&Rc<Lease>| unreachable && l.may_yield.get();
+            let yielding = |l: &&Rc<Lease>| unreachable && l.may_yield;
             if let Some(lease) = jm.lease.as_ref().filter(yielding) {
                 if waited > patience {
                     let why = format!(

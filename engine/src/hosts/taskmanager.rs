@@ -7,7 +7,7 @@
 //! each connection (Flink's leader retrieval service), and ignores a
 //! deploy from a leader older than one it has deployed for.
 
-use super::{HostContext, HostResult};
+use super::{ha, HostContext, HostResult};
 use crate::event::{Event, TaskId, Vertex};
 use crate::io::{addr, mpsc, now, sleep, spawn, timeout, JoinHandle, TcpListener, TcpStream};
 use crate::job::Plan;
@@ -16,7 +16,7 @@ use crate::proto::{
     CheckpointMeta, DataFrame, HaRequest, HaResponse, Payload, ToJobManager, ToTaskManager,
 };
 use crate::task::{keyed, source, Inbound, TaskEnv, TaskManagerMemory};
-use crate::wire::{self, RpcClient};
+use crate::wire;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -81,11 +81,7 @@ async fn leader(ctx: &HostContext) -> Option<String> {
     if ctx.config.topology.jobmanagers <= 1 {
         return Some(addr::JOBMANAGER.to_owned());
     }
-    let limit = ctx.config.timing.rpc_timeout;
-    let mut ha = RpcClient::connect(addr::HA, addr::HA_PORT, limit)
-        .await
-        .ok()?;
-    match ha.call(&HaRequest::Leader).await {
+    match ha::ask(HaRequest::Leader, ctx.config.timing.rpc_timeout).await {
         Ok(HaResponse::Leader { candidate, .. }) => candidate,
         _ => None,
     }
