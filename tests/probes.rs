@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 35] = [
+const WITNESSES: [(Probe, &str, u64); 37] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -107,6 +107,8 @@ const WITNESSES: [(Probe, &str, u64); 35] = [
         0,
     ),
     (Probe::LeaderFenced, "jobmanager-leader-paused", 14),
+    (Probe::KeyedStateRescaled, "rescale-up", 0),
+    (Probe::RemovedSubtaskTxnsAborted, "rescale-down", 0),
 ];
 
 #[test]
@@ -122,11 +124,15 @@ fn every_probe_is_required_and_every_fault_scenario_requires_one() {
     let mut required = std::collections::BTreeSet::new();
     for entry in builtin() {
         let scenario = load(entry.name).expect("built-in scenarios load");
-        let has_faults = !scenario.faults.is_empty() || scenario.nemesis.is_some();
+        // A lifecycle's stops and resumes take fault-handling paths too.
+        let has_faults = !scenario.faults.is_empty()
+            || scenario.nemesis.is_some()
+            || !scenario.lifecycle.is_empty();
         assert_eq!(
             has_faults,
             !scenario.sometimes.is_empty(),
-            "{}: a fault scenario declares the probes it exists for, a fault-free one none",
+            "{}: a fault or lifecycle scenario declares the probes it exists for, a fault-free \
+             one none",
             entry.name
         );
         required.extend(scenario.sometimes.iter().map(|s| s.probe));

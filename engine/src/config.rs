@@ -362,6 +362,29 @@ pub enum PlantedBug {
     /// leader: it triggers and completes checkpoints, and fails the job
     /// over, beside the leader `ha` elected after it (split brain).
     OldLeaderKeepsActing,
+    /// A restore at another parallelism hands each keyed subtask the key
+    /// groups its index owned at the old parallelism, reading that old
+    /// subtask's snapshot whole (index modulo the old parallelism past its
+    /// end), as a restore that ignores the change would: keys whose group
+    /// moved are routed to a subtask without their state, and groups are
+    /// restored twice.
+    KeyGroupMisassigned,
+    /// After a downscale, each sink subtask aborts the transactions left
+    /// open only under its own subtask id: those of the old subtasks that
+    /// no longer exist stay pre-committed on the sink for ever.
+    DownscaledTxnNotAborted,
+    /// A jobmanager restores what its first deploy restored at every
+    /// failover after it, not the newest completed checkpoint: a job
+    /// resumed from a checkpoint or savepoint goes back to it again (the
+    /// `-s` path applied to every restart), replaying output its newer
+    /// checkpoints committed.
+    FailoverRestoresResumePoint,
+    /// A jobmanager deletes the checkpoint its first deploy restored as
+    /// soon as that attempt runs, not when a newer checkpoint subsumes it
+    /// (a resumed job that claims its checkpoint and discards it too
+    /// early): a failover before the job's first checkpoint finds the state
+    /// gone.
+    ClaimedCheckpointDeletedEarly,
 }
 
 /// What a job must have for a planted bug to be able to show
@@ -408,7 +431,7 @@ impl Requires {
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 22] = [
+    pub const ALL: [PlantedBug; 26] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -431,6 +454,10 @@ impl PlantedBug {
         PlantedBug::DurableAtOneReplica,
         PlantedBug::StaleRegisterRead,
         PlantedBug::OldLeaderKeepsActing,
+        PlantedBug::KeyGroupMisassigned,
+        PlantedBug::DownscaledTxnNotAborted,
+        PlantedBug::FailoverRestoresResumePoint,
+        PlantedBug::ClaimedCheckpointDeletedEarly,
     ];
 
     pub fn name(self) -> &'static str {
@@ -457,6 +484,10 @@ impl PlantedBug {
             PlantedBug::DurableAtOneReplica => "durable-at-one-replica",
             PlantedBug::StaleRegisterRead => "stale-register-read",
             PlantedBug::OldLeaderKeepsActing => "old-leader-keeps-acting",
+            PlantedBug::KeyGroupMisassigned => "key-group-misassigned",
+            PlantedBug::DownscaledTxnNotAborted => "downscaled-txn-not-aborted",
+            PlantedBug::FailoverRestoresResumePoint => "failover-restores-resume-point",
+            PlantedBug::ClaimedCheckpointDeletedEarly => "claimed-checkpoint-deleted-early",
         }
     }
 
@@ -509,6 +540,18 @@ impl PlantedBug {
             PlantedBug::OldLeaderKeepsActing => {
                 "a deposed leader keeps acting after a new one was elected (split brain)"
             }
+            PlantedBug::KeyGroupMisassigned => {
+                "rescaled restore hands out key groups by the old parallelism"
+            }
+            PlantedBug::DownscaledTxnNotAborted => {
+                "after a downscale, removed subtasks' open transactions are never aborted"
+            }
+            PlantedBug::FailoverRestoresResumePoint => {
+                "a resumed job's failovers go back to the checkpoint it resumed from"
+            }
+            PlantedBug::ClaimedCheckpointDeletedEarly => {
+                "a claimed restored checkpoint deleted before a newer one subsumes it"
+            }
         }
     }
 
@@ -551,6 +594,12 @@ impl PlantedBug {
             PlantedBug::StaleRegisterRead => ("store-replica-stale-register", "exactly-once"),
             PlantedBug::OldLeaderKeepsActing => {
                 ("jobmanager-leader-partitioned-from-ha", "single-leader")
+            }
+            PlantedBug::KeyGroupMisassigned => ("rescale-up", "key-group-coverage"),
+            PlantedBug::DownscaledTxnNotAborted => ("rescale-down", "lingering-transaction"),
+            PlantedBug::FailoverRestoresResumePoint => ("failover-after-resume", "exactly-once"),
+            PlantedBug::ClaimedCheckpointDeletedEarly => {
+                ("resume-from-retained", "expected-outcome")
             }
         }
     }

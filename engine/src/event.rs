@@ -3,6 +3,7 @@
 
 use crate::probe::Probe;
 use crate::record::TxnId;
+use crate::rescale::KeyGroupRange;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::rc::Rc;
@@ -185,11 +186,29 @@ pub enum Event {
         operator_digest: Option<u32>,
     },
     /// A task restored the state of a checkpoint; digest of what it read.
+    /// `from`: the task whose snapshot it read, when not its own (a restore
+    /// at another parallelism reads the snapshots of every old subtask whose
+    /// key groups or transactions it takes over, one event each:
+    /// docs/savepoints.md).
     StateRestored {
         checkpoint: u64,
         task: TaskId,
         epoch: u64,
         digest: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        from: Option<TaskId>,
+    },
+    /// A keyed subtask restored checkpoint `checkpoint` as subtask
+    /// `task.subtask` of `parallelism`, keeping the key groups
+    /// `key_groups` (`first..=last`) of what it read: the
+    /// `key-group-coverage` checker's evidence. Sources, which have no key
+    /// groups, do not trace it.
+    KeyGroupsRestored {
+        checkpoint: u64,
+        task: TaskId,
+        epoch: u64,
+        parallelism: u32,
+        key_groups: KeyGroupRange,
     },
     TxnPreCommitted {
         txn: TxnId,
@@ -318,7 +337,7 @@ pub enum Event {
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 29] = [
+    pub const NAMES: [&'static str; 30] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -348,6 +367,7 @@ impl Event {
         "lease_granted",
         "leader_elected",
         "leader_revoked",
+        "key_groups_restored",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -381,6 +401,7 @@ impl Event {
             Event::LeaseGranted { .. } => 26,
             Event::LeaderElected { .. } => 27,
             Event::LeaderRevoked { .. } => 28,
+            Event::KeyGroupsRestored { .. } => 29,
         };
         Event::NAMES[index]
     }
@@ -395,6 +416,7 @@ impl Event {
             | Event::CheckpointAborted { checkpoint, .. }
             | Event::StateSnapshotted { checkpoint, .. }
             | Event::StateRestored { checkpoint, .. }
+            | Event::KeyGroupsRestored { checkpoint, .. }
             | Event::CheckpointUnreadable { checkpoint, .. } => Some(*checkpoint),
             Event::TasksDeployed { restore, .. } | Event::CheckpointFallback { restore, .. } => {
                 *restore
@@ -413,7 +435,7 @@ impl Event {
 impl Event {
     /// Names of the events that may carry a checkpoint ([`Event::checkpoint`]):
     /// a trigger's `checkpoint` filter is refused on any other event.
-    pub const WITH_CHECKPOINT: [&'static str; 15] = [
+    pub const WITH_CHECKPOINT: [&'static str; 16] = [
         "tasks_deployed",
         "checkpoint_triggered",
         "checkpoint_acknowledged",
@@ -429,11 +451,12 @@ impl Event {
         "fenced",
         "checkpoint_unreadable",
         "checkpoint_fallback",
+        "key_groups_restored",
     ];
 
     /// Names of the events about one task ([`Event::task`]): a trigger's
     /// `task` filter is refused on any other event.
-    pub const WITH_TASK: [&'static str; 10] = [
+    pub const WITH_TASK: [&'static str; 11] = [
         "checkpoint_acknowledged",
         "state_snapshotted",
         "state_restored",
@@ -444,11 +467,12 @@ impl Event {
         "txn_lost",
         "fenced",
         "task_failed",
+        "key_groups_restored",
     ];
 
     /// Names of the events that may carry a job attempt ([`Event::epoch`]):
     /// a trigger's `epoch` filter is refused on any other event.
-    pub const WITH_EPOCH: [&'static str; 14] = [
+    pub const WITH_EPOCH: [&'static str; 15] = [
         "job_state",
         "tasks_deployed",
         "checkpoint_triggered",
@@ -463,6 +487,7 @@ impl Event {
         "task_failed",
         "failover",
         "checkpoints_recovered",
+        "key_groups_restored",
     ];
 
     /// The task the event is about, if it names one: the task of an
@@ -477,6 +502,7 @@ impl Event {
             Event::CheckpointAcknowledged { task, .. }
             | Event::StateSnapshotted { task, .. }
             | Event::StateRestored { task, .. }
+            | Event::KeyGroupsRestored { task, .. }
             | Event::TaskFailed { task, .. } => Some(*task),
             _ => None,
         }
@@ -507,6 +533,7 @@ impl Event {
             | Event::CheckpointTriggered { epoch, .. }
             | Event::StateSnapshotted { epoch, .. }
             | Event::StateRestored { epoch, .. }
+            | Event::KeyGroupsRestored { epoch, .. }
             | Event::TaskFailed { epoch, .. }
             | Event::Failover { epoch, .. }
             | Event::CheckpointsRecovered { epoch, .. } => Some(*epoch),
@@ -621,7 +648,9 @@ impl Event {
             | "leader_elected"
             | "leader_revoked" => &[JobManager],
             "lease_granted" => &[Ha],
-            "state_snapshotted" | "state_restored" | "task_failed" => &[TaskManager],
+            "state_snapshotted" | "state_restored" | "key_groups_restored" | "task_failed" => {
+                &[TaskManager]
+            }
             "corrupt_read" => &[JobManager, TaskManager],
             "txn_pre_committed" | "txn_committed" | "txn_aborted" | "txn_timed_out" | "fenced" => {
                 &[Sink]
@@ -791,6 +820,14 @@ mod tests {
                 task,
                 epoch: 1,
                 digest: 0,
+                from: None,
+            },
+            Event::KeyGroupsRestored {
+                checkpoint: 1,
+                task,
+                epoch: 1,
+                parallelism: 2,
+                key_groups: KeyGroupRange { first: 0, last: 63 },
             },
             Event::TxnPreCommitted { txn, records: 1 },
             Event::TxnCommitted { txn, records: 1 },

@@ -26,6 +26,7 @@ pub mod probe;
 pub mod proto;
 pub mod record;
 pub mod register;
+pub mod rescale;
 pub mod restart;
 pub mod storage;
 pub mod task;

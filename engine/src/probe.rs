@@ -166,11 +166,22 @@ pub enum Probe {
     /// `jobmanager-N`: checkpoint storage refused a register write for a
     /// newer leader's epoch, and the deposed leader stepped down.
     LeaderFenced,
+    /// `taskmanager`: a keyed subtask restored a checkpoint taken at
+    /// another parallelism, taking its key groups out of other subtasks'
+    /// snapshots (Flink's `StateAssignmentOperation` reassigning key-group
+    /// ranges: docs/savepoints.md).
+    KeyedStateRescaled,
+    /// `sink`: a restore aborted transactions left open under a subtask id
+    /// other than the restoring subtask's own: one it took over after a
+    /// downscale, or one no subtask has any more (Flink's
+    /// `TwoPhaseCommitSinkFunction` aborting per transactional id, and
+    /// `KafkaSink` probing ids past its parallelism).
+    RemovedSubtaskTxnsAborted,
 }
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 35] = [
+    pub const ALL: [Probe; 37] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -206,6 +217,8 @@ impl Probe {
         Probe::JobManagerTakeover,
         Probe::LeaderLeaseExpired,
         Probe::LeaderFenced,
+        Probe::KeyedStateRescaled,
+        Probe::RemovedSubtaskTxnsAborted,
     ];
 
     /// The kebab-case name, as traces and scenario files spell it.
@@ -246,6 +259,8 @@ impl Probe {
             Probe::JobManagerTakeover => "jobmanager-takeover",
             Probe::LeaderLeaseExpired => "leader-lease-expired",
             Probe::LeaderFenced => "leader-fenced",
+            Probe::KeyedStateRescaled => "keyed-state-rescaled",
+            Probe::RemovedSubtaskTxnsAborted => "removed-subtask-txns-aborted",
         }
     }
 
@@ -258,6 +273,7 @@ impl Probe {
             Probe::WriteFenced
             | Probe::ZombieDataFenced
             | Probe::StaleTxnsAborted
+            | Probe::RemovedSubtaskTxnsAborted
             | Probe::TxnTimedOut => &[Sink],
             Probe::ChannelHeldForAlignment
             | Probe::SnapshotPastBarrier
@@ -269,7 +285,8 @@ impl Probe {
             | Probe::JobManagerHeartbeatTimeout
             | Probe::TxnLostAfterTimeout
             | Probe::LocalStateRestored
-            | Probe::LocalStateFallback => &[TaskManager],
+            | Probe::LocalStateFallback
+            | Probe::KeyedStateRescaled => &[TaskManager],
             Probe::CorruptReadRetried => &[JobManager, TaskManager],
             Probe::StoreWriteLate | Probe::StoreReplicaRepaired => &[Store],
             Probe::StoreQuorumWithoutReplica => &[JobManager, TaskManager],

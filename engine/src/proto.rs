@@ -196,7 +196,16 @@ pub enum SinkOp {
     /// Abort every pre-committed transaction of `subtask` from an attempt
     /// older than the request's epoch. `from_scratch`: the subtask starts
     /// without a checkpoint, which is only sound if it never committed.
-    AbortStale { subtask: u32, from_scratch: bool },
+    /// `also`: more subtask ids whose stale transactions go too (those of
+    /// the old subtasks a rescaled restore took over:
+    /// [`crate::rescale::Assignment::abort_ids`]); `and_from`: every subtask
+    /// id at or above it too ([`crate::rescale::Assignment::abort_from`]).
+    AbortStale {
+        subtask: u32,
+        from_scratch: bool,
+        also: Vec<u32>,
+        and_from: Option<u32>,
+    },
     /// From the jobmanager, before it restores a checkpoint older than a
     /// newer one it cannot read: the newest committed transaction of each
     /// subtask that committed any ([`SinkResponse::NewestCommitted`]). Like

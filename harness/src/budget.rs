@@ -215,6 +215,39 @@ pub fn default_max_sim_time(
         .saturating_add(GRACE)
 }
 
+/// How much longer than [`default_max_sim_time`] a job with `config` and
+/// the lifecycle `steps` may need: per step, when its stop comes after its
+/// run started (`at` plus `jitter`; waiting for an engine event, also
+/// [`needed_sim_time`] of that run and the trigger's delay), plus how long
+/// the job stays stopped. The resumed run's own time is the
+/// [`needed_sim_time`] that [`default_max_sim_time`] already counts for
+/// the job after the last heal, taken here for the slowest run.
+pub fn lifecycle_time(
+    config: &JobConfig,
+    liveness_bound: Option<Duration>,
+    steps: &[crate::lifecycle::Step],
+) -> Duration {
+    let runs = (0..=steps.len()).map(|run| crate::lifecycle::run_config(config, steps, run));
+    let slowest = runs
+        .map(|c| needed_sim_time(&c, liveness_bound))
+        .max()
+        .unwrap_or(Duration::ZERO);
+    let needed = needed_sim_time(config, liveness_bound);
+    steps
+        .iter()
+        .fold(slowest.saturating_sub(needed), |sum, step| {
+            let waits = step
+                .stop
+                .on
+                .as_ref()
+                .map_or(Duration::ZERO, |on| slowest.saturating_add(on.delay));
+            sum.saturating_add(step.stop.at)
+                .saturating_add(step.stop.jitter)
+                .saturating_add(waits)
+                .saturating_add(step.resume.after)
+        })
+}
+
 /// The longest a fault a nemesis draws lasts ([`ranges`]): 1 s.
 fn longest_drawn_fault() -> Duration {
     let lasting = [

@@ -10,6 +10,9 @@
 //! - [`restore_was_completed`]: every restore read a checkpoint the
 //!   coordinator announced completed and never declared failed
 //!   (`check/restore.rs`);
+//! - [`key_group_coverage`]: after every restore each key group is restored
+//!   by exactly one subtask, its owner at the restored parallelism
+//!   (`check/keygroups.rs`);
 //! - [`consistent_cut`]: every completed checkpoint's keyed state is the
 //!   oracle's at its source offsets (`check/cut.rs`);
 //! - [`restart_conformance`]: every failover was restarted or given up on as
@@ -37,6 +40,7 @@ mod cut;
 mod expected;
 #[cfg(test)]
 mod fixture;
+mod keygroups;
 mod leader;
 mod lingering;
 mod liveness;
@@ -50,6 +54,7 @@ mod state;
 pub use cap::MAX_PER_KIND;
 pub use cut::consistent_cut;
 pub use expected::expected_outcome;
+pub use keygroups::key_group_coverage;
 pub use leader::single_leader;
 pub use lingering::lingering_transactions;
 pub use liveness::{liveness, LivenessBound};
@@ -120,6 +125,12 @@ pub mod kind {
     /// A jobmanager acted as the leader under an epoch older than one `ha`
     /// had granted to another.
     pub const SPLIT_BRAIN: &str = "split-brain";
+    /// A subtask restored other key groups than it owns at its parallelism.
+    pub const KEY_GROUP_MISASSIGNED: &str = "key-group-misassigned";
+    /// Two subtasks of one job attempt restored the same key group.
+    pub const KEY_GROUP_RESTORED_TWICE: &str = "key-group-restored-twice";
+    /// Every subtask of a job attempt restored, and none restored this group.
+    pub const KEY_GROUP_NOT_RESTORED: &str = "key-group-not-restored";
 }
 
 /// Every checker, with the output checker that `scenario.expect` calls for,
@@ -150,6 +161,10 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     };
     violations.extend(recovered_state(&outcome.trace));
     violations.extend(restore_was_completed(&outcome.trace));
+    violations.extend(key_group_coverage(
+        &outcome.trace,
+        scenario.config.topology.max_parallelism,
+    ));
     let plan = flinch_engine::job::Plan::new(&scenario.job.model.graph(), &scenario.config);
     if keyed_count {
         violations.extend(consistent_cut(outcome, &scenario.config));

@@ -447,7 +447,7 @@ impl fmt::Display for Trigger {
 }
 
 /// Durations serialize as scenario files write them: `"250ms"`.
-fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn ser_duration<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_duration(*d))
 }
 

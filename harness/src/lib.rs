@@ -11,6 +11,7 @@ pub mod fault;
 pub mod fuzz;
 pub mod job;
 pub mod keyed_count;
+pub mod lifecycle;
 pub mod model;
 pub mod nemesis;
 pub mod outcome;

@@ -9,6 +9,7 @@
 
 use crate::expect::Expectation;
 use crate::fault::{format_duration, Fault, FaultKind, Trigger};
+use crate::lifecycle::Step;
 use crate::nemesis::Nemesis;
 use crate::scenario::Scenario;
 use flinch_engine::config::{CheckpointMode, JobConfig, RestartConfig, SinkConfig};
@@ -57,6 +58,9 @@ pub fn render(scenario: &Scenario) -> String {
     }
     if let Some(nemesis) = &scenario.nemesis {
         nemesis_table(&mut s, nemesis);
+    }
+    for step in &scenario.lifecycle {
+        lifecycle_step(&mut s, step);
     }
     s.push_str("\n[expect]\n");
     match &scenario.expect {
@@ -126,6 +130,37 @@ pub fn fault_json(fault: &Fault) -> serde_json::Value {
         object.insert("on".into(), on);
     }
     serde_json::Value::Object(object)
+}
+
+/// A `[[lifecycle]]` step; its resumed topology gives only what may
+/// change (the rest is the first run's).
+fn lifecycle_step(s: &mut String, step: &Step) {
+    s.push_str("\n[[lifecycle]]\n");
+    let stop = &step.stop;
+    let mut fields = Vec::new();
+    if !stop.at.is_zero() || stop.on.is_none() {
+        fields.push(format!("at = {}", duration(stop.at)));
+    }
+    if !stop.jitter.is_zero() {
+        fields.push(format!("jitter = {}", duration(stop.jitter)));
+    }
+    if let Some(on) = &stop.on {
+        fields.push(format!("on = {}", trigger(&Trigger::Event(on.clone()))));
+    }
+    fields.push(format!("with = {}", string(stop.with.name())));
+    line(s, "stop", &format!("{{ {} }}", fields.join(", ")));
+    let resume = &step.resume;
+    let t = &resume.topology;
+    let resume = format!(
+        "{{ from = {}, restore_mode = {}, after = {}, topology = {{ taskmanagers = {}, \
+         parallelism = {} }} }}",
+        string(resume.from.name()),
+        string(resume.restore_mode.name()),
+        duration(resume.after),
+        t.taskmanagers,
+        t.parallelism
+    );
+    line(s, "resume", &resume);
 }
 
 fn config_tables(s: &mut String, c: &JobConfig) {

@@ -53,6 +53,7 @@
 //! Durations are strings with a unit: `"250ms"`, `"2s"`, `"1.5s"`, `"1m"`.
 
 mod duration;
+mod lifecycle;
 pub mod limits;
 mod locate;
 mod nemesis;
@@ -86,6 +87,9 @@ pub struct Scenario {
     pub faults: Vec<Fault>,
     /// Faults drawn from each seed (`[nemesis]`), on top of `faults`.
     pub nemesis: Option<Nemesis>,
+    /// `[[lifecycle]]`: the job's stops and resumes after its first run
+    /// (runs under `config`), in order; empty for a job that runs once.
+    pub lifecycle: Vec<crate::lifecycle::Step>,
     pub expect: Expectation,
     /// `[expect] sometimes`: probes a sweep's seeds must hit, each in at
     /// least its share of them (judged by `flinch run` over at least
@@ -203,7 +207,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 44] = [
+const BUILTIN: [(&str, &str); 48] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -255,6 +259,10 @@ const BUILTIN: [(&str, &str); 44] = [
     (
         "dedup-repeats-across-crashes",
         include_str!("../../scenarios/dedup-repeats-across-crashes.toml"),
+    ),
+    (
+        "failover-after-resume",
+        include_str!("../../scenarios/failover-after-resume.toml"),
     ),
     (
         "flapping-network",
@@ -309,8 +317,20 @@ const BUILTIN: [(&str, &str); 44] = [
         include_str!("../../scenarios/register-write-unknown-outcome.toml"),
     ),
     (
+        "rescale-down",
+        include_str!("../../scenarios/rescale-down.toml"),
+    ),
+    (
+        "rescale-up",
+        include_str!("../../scenarios/rescale-up.toml"),
+    ),
+    (
         "restarts-exhausted",
         include_str!("../../scenarios/restarts-exhausted.toml"),
+    ),
+    (
+        "resume-from-retained",
+        include_str!("../../scenarios/resume-from-retained.toml"),
     ),
     (
         "stall-during-alignment",

@@ -419,6 +419,7 @@ impl Case {
             config: self.config.clone(),
             faults: self.plan.clone(),
             nemesis: None,
+            lifecycle: Vec::new(),
             expect,
             sometimes: Vec::new(),
             seeds: self.seed..self.seed + 1,

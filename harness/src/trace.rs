@@ -82,6 +82,21 @@ pub enum FaultEvent {
     ClockDriftEnded {
         offset_ms: i64,
     },
+    /// Lifecycle step: run `run` (from 1) of the job was stopped, `with`
+    /// as the step says (`cancel`).
+    JobStopped {
+        run: u32,
+        with: String,
+    },
+    /// Lifecycle step: run `run` (from 2) starts on a new cluster, restoring
+    /// `from` (`retained`) in `restore_mode` (`claim`).
+    JobResumed {
+        run: u32,
+        from: String,
+        restore_mode: String,
+        parallelism: u32,
+        taskmanagers: u32,
+    },
     /// `file`: the file whose byte changed; `None` when no file matched.
     BitRot {
         path: String,

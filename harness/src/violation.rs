@@ -18,6 +18,9 @@ pub enum Checker {
     ExactlyOnce,
     RecoveredState,
     RestoreWasCompleted,
+    /// A restore left a key group to the wrong subtask, to two, or to none
+    /// (`check/keygroups.rs`).
+    KeyGroupCoverage,
     ConsistentCut,
     /// A finished job left a transaction pre-committed on the sink
     /// (`check/lingering.rs`).
@@ -36,6 +39,7 @@ impl Checker {
             Checker::ExactlyOnce => "exactly-once",
             Checker::RecoveredState => "recovered-state",
             Checker::RestoreWasCompleted => "restore-was-completed",
+            Checker::KeyGroupCoverage => "key-group-coverage",
             Checker::ConsistentCut => "consistent-cut",
             Checker::LingeringTransaction => "lingering-transaction",
             Checker::RestartConformance => "restart-conformance",
@@ -108,6 +112,7 @@ impl Violation {
             | Checker::SingleLeader => Cause::Job,
             Checker::RecoveredState
             | Checker::RestoreWasCompleted
+            | Checker::KeyGroupCoverage
             | Checker::ConsistentCut
             | Checker::LingeringTransaction => Cause::State,
             Checker::ExactlyOnce => Cause::Record,

@@ -10,6 +10,7 @@
 //! same run, step for step, as one without a hook.
 
 use crate::fault::{Edge, EventTrigger, Fault, FaultKind, Trigger, ALL_PEERS};
+use crate::lifecycle::{self, Step};
 use crate::outcome::{keyed_count_outputs, CommittedTxn, PendingTxn, RunOutcome};
 use crate::panics::{self, Panic, Phase};
 use crate::scenario::Scenario;
@@ -170,6 +171,9 @@ const LOSS_SEED: u64 = 0x1055_b11b;
 struct HostHandles {
     disk: Disk,
     fs: Rc<RefCell<Option<FsHandle>>>,
+    /// What the host's software starts with: a resume swaps in the resumed
+    /// run's configuration before it starts the host again.
+    slot: Rc<RefCell<HostContext>>,
 }
 
 /// Run one seed with the scenario's own fault plan: its hand-written faults
@@ -430,7 +434,23 @@ struct World<'a> {
     /// Links cut by a loss blip for the current tick, repaired at the next.
     blips: Vec<(String, String)>,
     loss_rng: SmallRng,
+    /// The scenario's `[[lifecycle]]` and the first run's configuration.
+    steps: Vec<Step>,
+    first: JobConfig,
+    /// Draws each stop's jitter ([`STOP_SEED`]).
+    stop_rng: SmallRng,
+    /// The jobmanagers, and every run's taskmanagers (`taskmanager-1..`):
+    /// the job's cluster, which each resume replaces.
+    jobmanagers: Vec<String>,
+    taskmanagers: Vec<String>,
+    /// From where in the trace the job's end counts: the start of its last
+    /// run (`None` while an earlier run is on).
+    last_run_from: Option<usize>,
 }
+
+/// Seeds the harness's RNG for the lifecycle's stop jitter, mixed with the
+/// run's seed (apart from the faults' and the losses' draws).
+const STOP_SEED: u64 = 0x5709_11fe;
 
 /// A message loss in force: each tick, each link between `host` and one
 /// of `peers` is cut for the tick with probability `rate`.
@@ -451,6 +471,7 @@ impl World<'_> {
         stop: &dyn Fn() -> bool,
     ) -> Result<Ran, SimError> {
         let mut plan = expand(faults, seed);
+        plan.extend(self.next_stop(0));
         self.started = vec![None; faults.len()];
         self.ended = vec![None; faults.len()];
         let mut end = scenario.max_sim_time;
@@ -503,8 +524,10 @@ impl World<'_> {
             });
             self.settle(stepped, at)?;
             idle = self.sim.host_steps().run == ran;
-            if final_state.is_none() {
+            if let (None, Some(from)) = (&final_state, self.last_run_from) {
                 let trace = self.trace.borrow();
+                // Only the last run's end ends the lifecycle.
+                searched = searched.max(from);
                 final_state = last_final_state(&trace[searched..]);
                 searched = trace.len();
                 drop(trace);
@@ -582,6 +605,12 @@ impl World<'_> {
             next_loss: 0,
             blips: Vec::new(),
             loss_rng: SmallRng::seed_from_u64(seed ^ LOSS_SEED),
+            steps: scenario.lifecycle.clone(),
+            first: scenario.config.clone(),
+            stop_rng: SmallRng::seed_from_u64(seed ^ STOP_SEED),
+            jobmanagers: Vec::new(),
+            taskmanagers: Vec::new(),
+            last_run_from: scenario.lifecycle.is_empty().then_some(0),
         };
         let mut observer = observer(trace);
         if !scenario.job.is_keyed_count() {
@@ -602,14 +631,23 @@ impl World<'_> {
         world.host(ctx(addr::SINK), hosts::sink::run);
         for jobmanager in addr::jobmanagers(config.topology.jobmanagers) {
             world.host(ctx(&jobmanager), hosts::jobmanager::run);
+            world.jobmanagers.push(jobmanager);
         }
         if config.topology.jobmanagers > 1 {
             world.host(ctx(addr::HA), hosts::ha::run);
         }
-        for i in 0..config.topology.taskmanagers {
-            world.host(ctx(&addr::taskmanager(i)), move |ctx| {
-                hosts::taskmanager::run(ctx, i)
+        // Every run's taskmanagers; one a run does not use sits idle.
+        let widest = lifecycle::widest_of(&config.topology, &scenario.lifecycle);
+        for i in 0..widest.taskmanagers {
+            let name = addr::taskmanager(i);
+            world.host(ctx(&name), move |ctx| async move {
+                if i < ctx.config.topology.taskmanagers {
+                    hosts::taskmanager::run(ctx, i).await
+                } else {
+                    std::future::pending().await
+                }
             });
+            world.taskmanagers.push(name);
         }
         world
     }
@@ -622,16 +660,19 @@ impl World<'_> {
     {
         let name = ctx.name.to_string();
         let fs: Rc<RefCell<Option<FsHandle>>> = Rc::default();
+        let slot = Rc::new(RefCell::new(ctx.clone()));
         self.hosts.insert(
             name.clone(),
             HostHandles {
                 disk: ctx.disk.clone(),
                 fs: fs.clone(),
+                slot: slot.clone(),
             },
         );
         self.sim.host(name, move || {
+            let ctx = slot.borrow().clone();
             ctx.count_start();
-            let software = main(ctx.clone());
+            let software = main(ctx);
             let fs = fs.clone();
             async move {
                 // Inside the future: turmoil sets the current host only while polling.
@@ -811,6 +852,8 @@ impl World<'_> {
         let now = self.sim.elapsed();
         let later = |after: Duration, heal: Heal| Some(Pending::heal(host, now + after, heal));
         Ok(match action {
+            Action::Stop(step) => self.stop_job(*step),
+            Action::Resume(step) => self.resume_job(*step)?,
             Action::Fault(kind) => match kind {
                 FaultKind::Crash => {
                     self.crash(host);
@@ -1050,6 +1093,106 @@ impl World<'_> {
         }
     }
 
+    /// The pending stop of lifecycle step `step`, whose run started now:
+    /// due `at` (plus its jitter's draw) from now, or, waiting for an
+    /// event, counting events from then. `None` past the last step.
+    fn next_stop(&mut self, step: usize) -> Option<Pending> {
+        let stop = self.steps.get(step)?.stop.clone();
+        let jitter = stop.jitter.as_millis().max(1) as u64;
+        let draw = Duration::from_millis(self.stop_rng.gen_range(0..jitter));
+        Some(Pending {
+            host: lifecycle::CLIENT.to_string(),
+            action: Action::Stop(step),
+            at: self.sim.elapsed() + stop.at + draw,
+            wait: match stop.on {
+                Some(trigger) => Wait::Event { trigger, count: 0 },
+                None => Wait::Time,
+            },
+            fault: None,
+            ends: None,
+        })
+    }
+
+    /// The cluster of run `run` (0: the first): every jobmanager and the
+    /// taskmanagers it uses.
+    fn cluster(&self, run: usize) -> Vec<String> {
+        let config = lifecycle::run_config(&self.first, &self.steps, run);
+        let used = config.topology.taskmanagers as usize;
+        let taskmanagers = self.taskmanagers.iter().take(used);
+        self.jobmanagers
+            .iter()
+            .chain(taskmanagers)
+            .cloned()
+            .collect()
+    }
+
+    /// Stop the job as lifecycle step `step` says: with `cancel`, its
+    /// cluster goes away at once. Returns the pending resume.
+    fn stop_job(&mut self, step: usize) -> Option<Pending> {
+        let Step { stop, resume } = self.steps[step].clone();
+        self.record(
+            lifecycle::CLIENT,
+            FaultEvent::JobStopped {
+                run: step as u32 + 1,
+                with: stop.with.name().to_string(),
+            },
+        );
+        for host in self.cluster(step) {
+            self.crash(&host);
+        }
+        Some(Pending {
+            host: lifecycle::CLIENT.to_string(),
+            action: Action::Resume(step),
+            at: self.sim.elapsed() + resume.after,
+            wait: Wait::Time,
+            fault: None,
+            ends: None,
+        })
+    }
+
+    /// Resume the job as lifecycle step `step` says, on a new cluster:
+    /// every host the stopped run used stopped (a fault may have started
+    /// one again meanwhile) with its disk emptied, and the hosts of the
+    /// resumed run started with its configuration (a taskmanager the
+    /// stopped run did not use was idle, with nothing on its disk). Returns
+    /// the next step's pending stop, if any.
+    fn resume_job(&mut self, step: usize) -> Result<Option<Pending>, String> {
+        let resume = self.steps[step].resume.clone();
+        let run = step + 1;
+        let config = Rc::new(lifecycle::run_config(&self.first, &self.steps, run));
+        let stopped = self.cluster(step);
+        for host in &stopped {
+            self.crash(host);
+            self.wipe(host)?;
+        }
+        for host in self.jobmanagers.iter().chain(&self.taskmanagers) {
+            let slot = &self.hosts[host].slot;
+            let next = slot.borrow().for_run(config.clone());
+            *slot.borrow_mut() = next;
+        }
+        self.record(
+            lifecycle::CLIENT,
+            FaultEvent::JobResumed {
+                run: run as u32 + 1,
+                from: resume.from.name().to_string(),
+                restore_mode: resume.restore_mode.name().to_string(),
+                parallelism: resume.topology.parallelism,
+                taskmanagers: resume.topology.taskmanagers,
+            },
+        );
+        if run == self.steps.len() {
+            self.last_run_from = Some(self.trace.borrow().len());
+        }
+        for host in self.cluster(run) {
+            if !stopped.contains(&host) {
+                // Idle until now: its software starts over, untraced.
+                panics::within(Phase::Hosts, || self.sim.crash(host.as_str()));
+            }
+            self.restart(&host);
+        }
+        Ok(self.next_stop(run))
+    }
+
     fn disk(&self, host: &str) -> Disk {
         self.hosts[host].disk.clone()
     }
@@ -1142,6 +1285,10 @@ fn observer(trace: Trace) -> Observer {
 enum Action {
     Fault(FaultKind),
     Heal(Heal),
+    /// Stop the job as lifecycle step `n` says.
+    Stop(usize),
+    /// Resume the job as lifecycle step `n` says.
+    Resume(usize),
 }
 
 /// How a fault that lasts ends.
@@ -1617,7 +1764,7 @@ mod tests {
         // One partition heals: the other still holds the link cut.
         let heal = |p: Option<Pending>| match p.expect("a partition heals").action {
             Action::Heal(h) => h,
-            Action::Fault(_) => unreachable!("a heal"),
+            _ => unreachable!("a heal"),
         };
         world.heal(tm1, &heal(first));
         world.lose_messages();

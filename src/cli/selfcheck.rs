@@ -375,14 +375,18 @@ impl Report {
             .filter_map(|(v, _)| v.caught_by.as_ref())
             .map(|t| t.scenario.len())
             .fold("first caught by".len(), usize::max);
+        // And the bug column the longest bug name.
+        let b = (self.verdicts.iter())
+            .map(|(v, _)| v.bug.name().len())
+            .fold("bug".len(), usize::max);
         let mut out = format!(
-            "{:<26} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9}  checker\n",
+            "{:<b$} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9}  checker\n",
             "bug", "caught", "own", "first caught by", "seed", "seeds", "median", "scenarios"
         );
         for (v, _) in &self.verdicts {
             if v.scenarios == 0 {
                 out += &format!(
-                    "{:<26} {:<6} {:<4} {}\n",
+                    "{:<b$} {:<6} {:<4} {}\n",
                     v.bug.name(),
                     "n/a",
                     "n/a",
@@ -392,7 +396,7 @@ impl Report {
             }
             let by = v.caught_by.as_ref();
             out += &format!(
-                "{:<26} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9}  {}\n",
+                "{:<b$} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9}  {}\n",
                 v.bug.name(),
                 if by.is_some() { "yes" } else { "NO" },
                 if v.by_its_checker { "yes" } else { "NO" },
@@ -412,7 +416,7 @@ impl Report {
             };
             let probes: Vec<&str> = t.probes.iter().map(|p| p.name()).collect();
             out += &format!(
-                "{:<26} {} seed {}: {}\n",
+                "{:<b$} {} seed {}: {}\n",
                 v.bug.name(),
                 t.scenario,
                 t.failed_seed.unwrap_or_default(),

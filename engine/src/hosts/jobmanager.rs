@@ -180,6 +180,11 @@ struct JobManager {
     /// Restores so far that reported a checkpoint's state unreadable, with
     /// the time of the first, for checkpoints not (yet) given up.
     suspect: BTreeMap<u64, Suspect>,
+    /// What this process's first deploy restored (`None` before it):
+    /// read only by the planted bugs
+    /// [`PlantedBug::FailoverRestoresResumePoint`] and
+    /// [`PlantedBug::ClaimedCheckpointDeletedEarly`].
+    first_restore: Option<Option<CheckpointMeta>>,
 }
 
 pub async fn run(ctx: HostContext) -> HostResult {
@@ -476,6 +481,7 @@ impl JobManager {
             unreadable: BTreeMap::new(),
             corrupt_fences: 0,
             bad_metadata: BTreeMap::new(),
+            first_restore: None,
             suspect: BTreeMap::new(),
         };
         // The store may be down or its reads faulty: keep trying for a
@@ -1280,6 +1286,13 @@ impl JobManager {
         } else {
             self.coordinator.latest().cloned()
         };
+        let restore = match &self.first_restore {
+            // Planted: every deploy restores what the first one did.
+            Some(Some(first)) if self.ctx.bug(PlantedBug::FailoverRestoresResumePoint) => {
+                Some(first.clone())
+            }
+            _ => restore,
+        };
         match self
             .confirm_fallback(epoch, restore.as_ref().map(|m| m.checkpoint))
             .await
@@ -1307,6 +1320,9 @@ impl JobManager {
                 restore: restore.clone(),
             });
         }
+        if self.first_restore.is_none() {
+            self.first_restore = Some(restore);
+        }
         self.final_checkpoint = None;
         self.committed.clear();
         self.phase = Phase::Deploying {
@@ -1326,6 +1342,14 @@ impl JobManager {
         }
         let epoch = self.epoch;
         self.broadcast(ToTaskManager::Start { epoch });
+        if self.ctx.bug(PlantedBug::ClaimedCheckpointDeletedEarly) {
+            // Planted: the checkpoint this process started from is deleted
+            // as soon as its first attempt runs, not once a newer one
+            // subsumes it.
+            if let Some(Some(first)) = self.first_restore.as_mut().map(Option::take) {
+                spawn(delete_checkpoints(vec![first], Storage::new(&self.ctx)));
+            }
+        }
         let restore = self.coordinator.latest().map(|m| m.checkpoint);
         self.emit(Event::TasksDeployed { epoch, restore });
         self.emit(Event::JobState(JobState::Running { epoch }));

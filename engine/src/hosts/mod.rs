@@ -61,6 +61,16 @@ impl HostContext {
         }
     }
 
+    /// This host's context for another run of the job (a lifecycle's
+    /// resume, which replaces the job's cluster): the same host and disk,
+    /// run under `config`.
+    pub fn for_run(&self, config: Rc<JobConfig>) -> HostContext {
+        HostContext {
+            config,
+            ..self.clone()
+        }
+    }
+
     /// Whether this host's disk was provisioned: a host that finds no
     /// incarnation marker after that lost its disk; before, it is still
     /// being set up (its first start may have crashed, or failed to write

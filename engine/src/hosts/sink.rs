@@ -46,9 +46,19 @@ struct Request {
 /// [`crate::proto::SinkOp`], variant for variant.
 #[derive(Debug, serde::Deserialize)]
 enum Op {
-    PreCommit { txn: TxnId, records: EncodedRecords },
-    Commit { txn: TxnId },
-    AbortStale { subtask: u32, from_scratch: bool },
+    PreCommit {
+        txn: TxnId,
+        records: EncodedRecords,
+    },
+    Commit {
+        txn: TxnId,
+    },
+    AbortStale {
+        subtask: u32,
+        from_scratch: bool,
+        also: Vec<u32>,
+        and_from: Option<u32>,
+    },
     NewestCommitted,
 }
 
@@ -340,11 +350,23 @@ impl Sink {
             Op::AbortStale {
                 subtask,
                 from_scratch,
+                also,
+                and_from,
             } => {
                 let committed = self.committed.iter().find(|t| t.subtask == subtask);
                 match committed {
                     Some(txn) if from_scratch => Ok(SinkResponse::CommittedBefore { txn: *txn }),
-                    _ => self.abort_stale(subtask, req.epoch),
+                    _ => {
+                        let others = |s: u32| also.contains(&s) || and_from.is_some_and(|f| s >= f);
+                        let stale = self.pending.iter().filter(|t| t.epoch < req.epoch);
+                        if stale
+                            .clone()
+                            .any(|t| t.subtask != subtask && others(t.subtask))
+                        {
+                            self.ctx.probe(Probe::RemovedSubtaskTxnsAborted);
+                        }
+                        self.abort_stale(|s| s == subtask || others(s), req.epoch)
+                    }
                 }
             }
             Op::NewestCommitted => Ok(SinkResponse::NewestCommitted(self.newest_committed())),
@@ -451,11 +473,17 @@ impl Sink {
         Ok(SinkResponse::Done)
     }
 
-    fn abort_stale(&mut self, subtask: u32, epoch: u64) -> io::Result<SinkResponse> {
+    /// Abort every pending transaction of an attempt older than `epoch`
+    /// whose subtask id `subtask` accepts.
+    fn abort_stale(
+        &mut self,
+        subtask: impl Fn(u32) -> bool,
+        epoch: u64,
+    ) -> io::Result<SinkResponse> {
         let stale: Vec<TxnId> = self
             .pending
             .iter()
-            .filter(|t| t.subtask == subtask && t.epoch < epoch)
+            .filter(|t| subtask(t.subtask) && t.epoch < epoch)
             .copied()
             .collect();
         if !stale.is_empty() {
@@ -584,6 +612,8 @@ mod tests {
             op: SinkOp::AbortStale {
                 subtask: u32::MAX,
                 from_scratch: true,
+                also: vec![3, 5],
+                and_from: Some(9),
             },
         };
         let req: Request = wire::decode(&wire::encode(&abort)).unwrap();
@@ -591,8 +621,10 @@ mod tests {
             req.op,
             Op::AbortStale {
                 subtask: u32::MAX,
-                from_scratch: true
-            }
+                from_scratch: true,
+                ref also,
+                and_from: Some(9),
+            } if also == &[3, 5]
         ));
     }
 

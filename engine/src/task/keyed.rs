@@ -19,10 +19,11 @@ use crate::event::{Event, StateTap};
 use crate::io::{addr, mpsc, now, sleep};
 use crate::job::Plan;
 use crate::operator::chain::{self, ChainedOperator};
-use crate::operator::KeyedOperator;
+use crate::operator::{KeyedOperator, KeyedSnapshot};
 use crate::probe::Probe;
 use crate::proto::{Payload, SinkOp, SinkRequest, SinkResponse, ToJobManager};
 use crate::record::{Record, TxnId};
+use crate::rescale;
 use crate::wire::RpcClient;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -43,6 +44,129 @@ struct Sink {
     /// Output of the open transaction, sent to the sink at pre-commit.
     open: Vec<Record>,
     pending: Vec<TxnId>,
+    /// Whose transactions left open by older attempts the restore aborts
+    /// besides its own.
+    takeover: Takeover,
+}
+
+/// The other subtask ids a restored sink subtask aborts the stale
+/// transactions of ([`rescale::Assignment`]): the old subtasks whose
+/// pending transactions it took over, and, on subtask 0, every id from
+/// `and_from` on.
+#[derive(Debug, Default)]
+struct Takeover {
+    also: Vec<u32>,
+    and_from: Option<u32>,
+}
+
+/// What a keyed subtask restores from a checkpoint.
+struct RestoredState {
+    checkpoint: u64,
+    /// The keyed operator's snapshot (a postcard `KeyedSnapshot`).
+    operator: Vec<u8>,
+    pending: Vec<TxnId>,
+    takeover: Takeover,
+}
+
+/// Read what this subtask restores, if anything: its own snapshot at the
+/// parallelism the checkpoint was taken at; at another, its key groups
+/// out of every old snapshot that has some and the pending transactions
+/// of the old subtasks it takes over ([`rescale::assign`],
+/// docs/savepoints.md). Traces `key_groups_restored`. Errors: a snapshot
+/// unreadable or undecodable, or a checkpoint taken at a parallelism this
+/// job's key groups cannot hold.
+async fn restore(env: &TaskEnv, plan: &Plan) -> Result<Option<RestoredState>, TaskError> {
+    let Some(old) = env.restored_parallelism() else {
+        return Ok(None);
+    };
+    let max = plan.max_parallelism;
+    let parallelism = plan
+        .vertex(env.task.vertex)
+        .expect("a deployed task is a vertex of the plan")
+        .parallelism;
+    if old == 0 || old > max {
+        return Err(TaskError::RecoveryImpossible(format!(
+            "the checkpoint holds state of {old} subtasks of {}, which {max} key groups cannot \
+             hold (is it another job's?)",
+            env.task.vertex
+        )));
+    }
+    let mut assignment = rescale::assign(env.task.subtask, parallelism, old, max);
+    if old != parallelism && env.ctx.bug(PlantedBug::KeyGroupMisassigned) {
+        // Planted: the old subtask of the same index (modulo the old
+        // parallelism), its key groups and its snapshot whole.
+        let index = env.task.subtask % old;
+        assignment.key_groups = rescale::key_group_range(index, old, max);
+        assignment.keyed_from = vec![index];
+        assignment.list_from = vec![index];
+    }
+    if env.ctx.bug(PlantedBug::DownscaledTxnNotAborted) {
+        // Planted: only its own id's open transactions are aborted.
+        assignment.abort_ids = vec![env.task.subtask];
+        assignment.abort_from = None;
+    }
+    let (checkpoint, snapshots) = env
+        .restored_snapshots(&assignment.reads())
+        .await?
+        .expect("a task with a parallelism to restore from has a checkpoint");
+    let decode = |subtask: u32, bytes: &[u8]| -> Result<Snapshot, TaskError> {
+        postcard::from_bytes(bytes).map_err(|e| {
+            TaskError::Failed(format!(
+                "undecodable state of {}[{subtask}] in checkpoint {checkpoint}: {e}",
+                env.task.vertex
+            ))
+        })
+    };
+    let (operator, pending) = if old == parallelism {
+        // Its own snapshot, whole.
+        let (subtask, bytes) = &snapshots[0];
+        let snap = decode(*subtask, bytes)?;
+        (snap.operator, snap.pending)
+    } else {
+        env.ctx.probe(Probe::KeyedStateRescaled);
+        let mut groups = Vec::new();
+        let mut pending = Vec::new();
+        for (subtask, bytes) in &snapshots {
+            let snap = decode(*subtask, bytes)?;
+            if assignment.keyed_from.contains(subtask) {
+                let keyed: KeyedSnapshot = postcard::from_bytes(&snap.operator).map_err(|e| {
+                    TaskError::Failed(format!(
+                        "undecodable keyed state of {}[{subtask}] in checkpoint {checkpoint}: {e}",
+                        env.task.vertex
+                    ))
+                })?;
+                let range = assignment.key_groups;
+                groups.extend(keyed.groups.into_iter().filter(|g| range.contains(g.group)));
+            }
+            if assignment.list_from.contains(subtask) {
+                pending.extend(snap.pending);
+            }
+        }
+        // Old ranges are contiguous and read in ascending order, so the
+        // groups are ascending as a snapshot keeps them.
+        (KeyedSnapshot { groups }.encode(), pending)
+    };
+    env.ctx.emit(Event::KeyGroupsRestored {
+        checkpoint,
+        task: env.task,
+        epoch: env.epoch,
+        parallelism,
+        key_groups: assignment.key_groups,
+    });
+    let own = env.task.subtask;
+    Ok(Some(RestoredState {
+        checkpoint,
+        operator,
+        pending,
+        takeover: Takeover {
+            also: assignment
+                .abort_ids
+                .into_iter()
+                .filter(|&id| id != own)
+                .collect(),
+            and_from: assignment.abort_from,
+        },
+    }))
 }
 
 /// Where a keyed subtask's output goes.
@@ -108,15 +232,15 @@ pub async fn run(
     let chain = vertex.build_chain();
     let mut pending = Vec::new();
     let mut restored = 0;
-    if let Some((checkpoint, bytes)) = env.restored_state().await? {
-        let snap: Snapshot = postcard::from_bytes(&bytes)
-            .map_err(|e| format!("undecodable state of {}: {e}", env.task))?;
-        operator.restore(&snap.operator)?;
+    let mut takeover = Takeover::default();
+    if let Some(state) = restore(&env, &plan).await? {
+        operator.restore(&state.operator)?;
         if operator.pending_timers() > 0 {
             env.ctx.probe(Probe::TimersRestored);
         }
-        pending = snap.pending;
-        restored = checkpoint;
+        pending = state.pending;
+        restored = state.checkpoint;
+        takeover = state.takeover;
     }
     // Fed by another keyed vertex, not by the sources: a later shuffle.
     let after_keyed = plan
@@ -138,6 +262,7 @@ pub async fn run(
             client,
             open: Vec::new(),
             pending,
+            takeover,
         }),
         None => {
             // The next vertex's channels accept connections once every
@@ -439,6 +564,8 @@ impl Sink {
                 SinkOp::AbortStale {
                     subtask,
                     from_scratch,
+                    also: self.takeover.also.clone(),
+                    and_from: self.takeover.and_from,
                 },
             )
             .await?

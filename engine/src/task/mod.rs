@@ -324,39 +324,88 @@ impl TaskEnv {
         });
     }
 
-    /// `bytes` are the state this task restores from `checkpoint`: trace
-    /// it (`state_restored`, with their crc32 as the digest) and hand it on.
-    fn restored(&self, checkpoint: u64, bytes: Vec<u8>) -> (u64, Vec<u8>) {
+    /// `bytes` are the state this task restores from `checkpoint`, read
+    /// from the snapshot of `from`: trace it (`state_restored`, with their
+    /// crc32 as the digest, and `from` when it is another task's) and hand
+    /// it on.
+    fn restored(&self, checkpoint: u64, from: TaskId, bytes: Vec<u8>) -> Vec<u8> {
         let (task, epoch) = (self.task, self.epoch);
         self.ctx.emit(Event::StateRestored {
             checkpoint,
             task,
             epoch,
             digest: crc32fast::hash(&bytes),
+            from: (from != task).then_some(from),
         });
-        (checkpoint, bytes)
+        bytes
     }
 
     /// Read this task's restored state, verifying size and checksum: the
     /// checkpoint id and the bytes, or `None` for a task started from
-    /// scratch. Errors: [`TaskError::RecoveryImpossible`] when the store no
-    /// longer has the blob, else [`TaskError::Failed`] (store unreachable,
-    /// checksum failing [`READ_ATTEMPTS`] times in a row).
+    /// scratch. Errors: as [`TaskEnv::read_state`].
     pub async fn restored_state(&self) -> Result<Option<(u64, Vec<u8>)>, TaskError> {
         let Some(meta) = &self.restore else {
             return Ok(None);
         };
+        let bytes = self.read_state(meta, self.task).await?;
+        Ok(Some((meta.checkpoint, bytes)))
+    }
+
+    /// How many subtasks this task's vertex had when the restored
+    /// checkpoint was taken (the subtasks it has state of), or `None`
+    /// for a task started from scratch.
+    pub fn restored_parallelism(&self) -> Option<u32> {
+        let meta = self.restore.as_ref()?;
+        let count = meta
+            .handles
+            .keys()
+            .filter(|t| t.vertex == self.task.vertex)
+            .count();
+        Some(u32::try_from(count).unwrap_or(u32::MAX))
+    }
+
+    /// Read the snapshots of the old subtasks `from` of this task's vertex
+    /// in the restored checkpoint, each verified: the checkpoint id and
+    /// (old subtask, bytes) in `from`'s order, or `None` for a task started
+    /// from scratch. How a restore at another parallelism reads
+    /// ([`crate::rescale::Assignment::reads`]). Errors: as
+    /// [`TaskEnv::read_state`].
+    pub async fn restored_snapshots(
+        &self,
+        from: &[u32],
+    ) -> Result<Option<(u64, Vec<(u32, Vec<u8>)>)>, TaskError> {
+        let Some(meta) = &self.restore else {
+            return Ok(None);
+        };
+        let mut read = Vec::with_capacity(from.len());
+        for &subtask in from {
+            let owner = TaskId {
+                vertex: self.task.vertex,
+                subtask,
+            };
+            read.push((subtask, self.read_state(meta, owner).await?));
+        }
+        Ok(Some((meta.checkpoint, read)))
+    }
+
+    /// Read the snapshot of task `owner` in checkpoint `meta`, verifying
+    /// size and checksum (from this taskmanager's local copy when it is
+    /// this task's own and local recovery is on and the copy matches).
+    /// Errors: [`TaskError::RecoveryImpossible`] when the store no longer
+    /// has the blob, else [`TaskError::Failed`] (no such task in the
+    /// checkpoint, store unreachable) or [`TaskError::Unreadable`]
+    /// (checksum failing [`READ_ATTEMPTS`] times in a row).
+    async fn read_state(&self, meta: &CheckpointMeta, owner: TaskId) -> Result<Vec<u8>, TaskError> {
         let checkpoint = meta.checkpoint;
         let handle = meta
             .handles
-            .get(&self.task)
-            .ok_or_else(|| format!("checkpoint {checkpoint} has no state for {}", self.task))?;
-        let task = self.task;
-        if self.ctx.config.checkpoint.local_recovery {
+            .get(&owner)
+            .ok_or_else(|| format!("checkpoint {checkpoint} has no state for {owner}"))?;
+        if owner == self.task && self.ctx.config.checkpoint.local_recovery {
             match self.local_state(checkpoint, handle) {
                 Some(state) => {
                     self.ctx.probe(Probe::LocalStateRestored);
-                    return Ok(Some(self.restored(checkpoint, state)));
+                    return Ok(self.restored(checkpoint, owner, state));
                 }
                 None => self.ctx.probe(Probe::LocalStateFallback),
             }
@@ -384,14 +433,14 @@ impl TaskEnv {
             // Planted: use what was read without checking it.
             if self.ctx.bug(PlantedBug::UnverifiedRestore) {
                 let state = format::state_unchecked(&bytes);
-                return Ok(Some(self.restored(checkpoint, state)));
+                return Ok(self.restored(checkpoint, owner, state));
             }
-            match format::open_state(handle, checkpoint, task, &bytes) {
+            match format::open_state(handle, checkpoint, owner, &bytes) {
                 Ok(state) => {
                     if attempt > 0 {
                         self.ctx.probe(Probe::CorruptReadRetried);
                     }
-                    return Ok(Some(self.restored(checkpoint, state)));
+                    return Ok(self.restored(checkpoint, owner, state));
                 }
                 Err(e) => last = e,
             }

@@ -58,13 +58,23 @@ pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation
     if config.checkpoint.mode == CheckpointMode::AtLeastOnce {
         return Vec::new();
     }
-    let plan = crate::keyed_count::plan(config);
-    let routed = route(&outcome.input, &plan);
-    let counts = plan.sink_vertex();
-    let mut oracle = Oracle::new(&routed, counts.parallelism, plan.max_parallelism);
+    let mut plan = crate::keyed_count::plan(config);
+    let mut routed = route(&outcome.input, &plan);
+    let mut counts = plan.sink_vertex();
+    let mut oracle = Oracle::new(counts.parallelism, plan.max_parallelism, routed.len());
     let mut snapshots: BTreeMap<(u64, TaskId), Snapshot> = BTreeMap::new();
     let mut violations = Vec::new();
     for e in &outcome.trace {
+        if let Some(parallelism) = crate::lifecycle::resumed_parallelism(e) {
+            // A resumed run routes by its own parallelism.
+            let mut resumed = config.clone();
+            resumed.topology.parallelism = parallelism;
+            plan = crate::keyed_count::plan(&resumed);
+            routed = route(&outcome.input, &plan);
+            counts = plan.sink_vertex();
+            oracle = Oracle::new(counts.parallelism, plan.max_parallelism, routed.len());
+            continue;
+        }
         match &e.what {
             What::Engine(Event::StateSnapshotted {
                 checkpoint,
@@ -89,7 +99,7 @@ pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation
                     offsets,
                     at: e.at,
                 };
-                let expected = oracle.at(offsets);
+                let expected = oracle.at(&routed, offsets);
                 for (k, expected) in (0..counts.parallelism).zip(&expected) {
                     let task = plan.sink(k);
                     let snapshot = snapshots.get(&(*checkpoint, task));
@@ -161,8 +171,7 @@ fn route(input: &[Vec<InputRecord>], plan: &Plan) -> Vec<Vec<(InputRecord, u32)>
 
 /// Every count subtask's keyed count after the input records below some
 /// offsets.
-struct Oracle<'a> {
-    routed: &'a [Vec<(InputRecord, u32)>],
+struct Oracle {
     counts: u32,
     max_parallelism: u32,
     ops: Vec<CountModel>,
@@ -173,26 +182,26 @@ struct Oracle<'a> {
     fed: Vec<(u64, usize)>,
 }
 
-impl<'a> Oracle<'a> {
-    fn new(routed: &'a [Vec<(InputRecord, u32)>], counts: u32, max_parallelism: u32) -> Self {
+impl Oracle {
+    fn new(counts: u32, max_parallelism: u32, partitions: usize) -> Self {
         Oracle {
-            routed,
             counts,
             max_parallelism,
             ops: vec![CountModel::default(); counts as usize],
             records: vec![0; counts as usize],
-            fed: vec![(0, 0); routed.len()],
+            fed: vec![(0, 0); partitions],
         }
     }
 
     /// The state of every count subtask after the records below `offsets`
-    /// (a partition without an offset contributes nothing).
-    fn at(&mut self, offsets: &[u64]) -> Vec<Expected> {
+    /// (a partition without an offset contributes nothing) of the input
+    /// `routed` to them (always the same between two calls of [`Oracle::new`]).
+    fn at(&mut self, routed: &[Vec<(InputRecord, u32)>], offsets: &[u64]) -> Vec<Expected> {
         let bound = |p: usize| offsets.get(p).copied().unwrap_or(0);
         if (0..self.fed.len()).any(|p| bound(p) < self.fed[p].0) {
-            *self = Oracle::new(self.routed, self.counts, self.max_parallelism);
+            *self = Oracle::new(self.counts, self.max_parallelism, self.fed.len());
         }
-        for (p, log) in self.routed.iter().enumerate() {
+        for (p, log) in routed.iter().enumerate() {
             let (_, done) = self.fed[p];
             let below = log[done..].iter().take_while(|(r, _)| r.offset < bound(p));
             let mut fed = 0;

@@ -389,6 +389,7 @@ fn failover() -> Vec<(&'static str, Event)> {
             task,
             epoch,
             digest: digest(RESTORED, task),
+            from: None,
         };
         events.push(("taskmanager-1", restored));
     }

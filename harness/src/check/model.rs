@@ -61,7 +61,13 @@ pub fn model_cut(
     }
     let mut violations = Vec::new();
     let mut epoch = 0;
+    // Keyed vertices run at one parallelism, which a resumed run may change.
+    let mut parallelism = plan.sink_vertex().parallelism;
     for e in &outcome.trace {
+        if let Some(resumed) = crate::lifecycle::resumed_parallelism(e) {
+            parallelism = resumed;
+            continue;
+        }
         match &e.what {
             What::Engine(Event::JobState(JobState::Running { epoch: e })) => epoch = *e,
             What::Engine(Event::CheckpointCompleted {
@@ -76,7 +82,7 @@ pub fn model_cut(
                     offsets,
                 };
                 for vertex in plan.vertices.iter().skip(1) {
-                    violations.extend(cut.vertex(vertex.name, vertex.parallelism));
+                    violations.extend(cut.vertex(vertex.name, parallelism));
                 }
             }
             _ => {}

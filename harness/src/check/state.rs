@@ -40,10 +40,13 @@ pub fn recovered_state(trace: &[TraceEvent]) -> Vec<Violation> {
                 task,
                 epoch,
                 digest,
+                from,
             }) => {
                 let restored = digest_at(e.at, *checkpoint, *task, *epoch, *digest);
-                let snapshot = snapshots.get(&(*checkpoint, *task));
-                violations.extend(check_restore(&restored, snapshot));
+                // A restore at another parallelism reads other tasks' snapshots.
+                let owner = from.unwrap_or(*task);
+                let snapshot = snapshots.get(&(*checkpoint, owner));
+                violations.extend(check_restore(&restored, owner, snapshot));
             }
             _ => {}
         }
@@ -61,12 +64,20 @@ fn digest_at(at: Duration, checkpoint: u64, task: TaskId, epoch: u64, digest: u3
     }
 }
 
-fn check_restore(restored: &Digest, snapshot: Option<&Digest>) -> Option<Violation> {
+/// The violation, if any, of `restored`, which read the snapshot of
+/// `owner` (the restoring task itself unless the parallelism changed),
+/// against that snapshot as traced.
+fn check_restore(restored: &Digest, owner: TaskId, snapshot: Option<&Digest>) -> Option<Violation> {
     let Digest {
         checkpoint, task, ..
     } = *restored;
+    let whose = if owner == task {
+        String::new()
+    } else {
+        format!(" from {owner}'s snapshot")
+    };
     let read = format!(
-        "at {} {task} restored checkpoint {checkpoint} in epoch {} and read digest {:#010x}",
+        "at {} {task} restored checkpoint {checkpoint}{whose} in epoch {} and read digest {:#010x}",
         secs(restored.at),
         restored.epoch,
         restored.digest
@@ -75,7 +86,7 @@ fn check_restore(restored: &Digest, snapshot: Option<&Digest>) -> Option<Violati
         None => (
             kind::UNKNOWN_CHECKPOINT,
             format!(
-                "{read}, but no snapshot of checkpoint {checkpoint} by {task} was recorded before"
+                "{read}, but no snapshot of checkpoint {checkpoint} by {owner} was recorded before"
             ),
         ),
         Some(s) if s.digest != restored.digest => (
@@ -126,6 +137,7 @@ mod tests {
             task,
             epoch,
             digest,
+            from: None,
         }
     }
 

@@ -34,6 +34,8 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub fault: Vec<RawFault>,
     pub nemesis: Option<Spanned<RawNemesis>>,
+    #[serde(default)]
+    pub lifecycle: Vec<Spanned<RawStep>>,
     pub expect: RawExpect,
     #[serde(default)]
     pub seeds: RawSeeds,
@@ -172,6 +174,51 @@ pub(super) struct RawTrigger {
     pub fault: Field<String>,
     pub edge: Field<RawEdge>,
     pub delay: Field<SimDuration>,
+}
+
+/// One `[[lifecycle]]` step: `stop = { ... }` and `resume = { ... }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStep {
+    pub stop: Spanned<RawStop>,
+    pub resume: Spanned<RawResume>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStop {
+    pub at: Field<SimDuration>,
+    pub jitter: Field<SimDuration>,
+    pub on: Field<RawTrigger>,
+    pub with: Spanned<RawStopWith>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawStopWith {
+    Cancel,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawResume {
+    pub from: Spanned<RawResumeFrom>,
+    pub restore_mode: Spanned<RawRestoreMode>,
+    pub after: Field<SimDuration>,
+    #[serde(default)]
+    pub topology: RawTopology,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawResumeFrom {
+    Retained,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawRestoreMode {
+    Claim,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -9,8 +9,8 @@ use super::raw::{
 };
 use super::suggest;
 use super::{
-    duration::SimDuration, nemesis, parse_seed_range, restart, topology_hosts, JobChoice, Scenario,
-    ScenarioError,
+    duration::SimDuration, lifecycle, nemesis, parse_seed_range, restart, topology_hosts,
+    JobChoice, Scenario, ScenarioError,
 };
 use crate::budget::{self, secs};
 use crate::coverage::{Sometimes, DEFAULT_MIN_SHARE};
@@ -141,6 +141,9 @@ pub(super) fn scenario(
         }
     };
     let topology = topology(cx, &raw.topology)?;
+    let resumed = lifecycle::topologies(cx, &raw.lifecycle, &topology)?;
+    // Faults and stops may name any host or task of any run.
+    let widest = crate::lifecycle::widest(&topology, &resumed);
     let checkpoint = checkpoint(cx, &raw.checkpoint)?;
     let restart = match &raw.restart {
         Some(raw) => restart::restart(cx, raw)?,
@@ -150,17 +153,18 @@ pub(super) fn scenario(
     let liveness_bound = limited_duration(cx, &raw.liveness_bound, "liveness_bound")?;
     let workload = workload(cx, &raw.workload)?;
     let shape = Shape {
-        hosts: topology_hosts(&topology),
+        hosts: topology_hosts(&widest),
         plan: Plan::new(
             &job.model.graph(),
             &JobConfig {
-                topology: topology.clone(),
+                topology: widest,
                 workload: workload.clone(),
                 ..JobConfig::default()
             },
         ),
     };
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
+    let lifecycle = lifecycle::steps(cx, &raw.lifecycle, resumed, &shape)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
     let sometimes = sometimes(cx, raw.expect.sometimes.as_ref(), topology.jobmanagers > 1)?;
     nemesis::unsurvivable_faults(cx, &raw.fault, &faults, &expect)?;
@@ -202,6 +206,7 @@ pub(super) fn scenario(
         liveness_bound,
         faults: &faults,
         nemesis: nemesis.as_ref(),
+        lifecycle: &lifecycle,
     };
     let max_sim_time = max_sim_time(cx, &raw, &run)?;
     Ok(Scenario {
@@ -211,6 +216,7 @@ pub(super) fn scenario(
         config,
         faults,
         nemesis,
+        lifecycle,
         expect,
         sometimes,
         seeds: seeds(cx, raw.seeds.range.as_ref())?,
@@ -254,6 +260,7 @@ struct Run<'a> {
     liveness_bound: Option<Duration>,
     faults: &'a [Fault],
     nemesis: Option<&'a Nemesis>,
+    lifecycle: &'a [crate::lifecycle::Step],
 }
 
 /// The scenario's `max_sim_time`, or the default that follows from its
@@ -277,7 +284,12 @@ fn max_sim_time(cx: &Ctx, raw: &RawScenario, run: &Run) -> Result<Duration, Scen
         return Ok(given);
     }
     let default =
-        budget::default_max_sim_time(run.config, run.liveness_bound, run.faults, run.nemesis);
+        budget::default_max_sim_time(run.config, run.liveness_bound, run.faults, run.nemesis)
+            .saturating_add(budget::lifecycle_time(
+                run.config,
+                run.liveness_bound,
+                run.lifecycle,
+            ));
     if default > budget::MAX_SIM_TIME {
         let input_fits = needed.saturating_add(crate::world::GRACE) <= budget::MAX_SIM_TIME;
         let (span, field, fix) = match (&raw.workload.records, &raw.workload.rate) {
@@ -388,41 +400,90 @@ fn same_job(
 }
 
 fn topology(cx: &Ctx, raw: &RawTopology) -> Result<TopologyConfig, ScenarioError> {
-    let default = TopologyConfig::default();
+    topology_at(cx, raw, "topology", None)
+}
+
+/// The topology `raw` at `prefix` (`topology`, or a resume's
+/// `lifecycle[i].resume.topology`). A resume's (`before`: the topology of
+/// the run it resumes) takes what it leaves out from `before`, and keeps
+/// `before`'s key groups, store replicas and jobmanagers: giving another
+/// is an error.
+pub(super) fn topology_at(
+    cx: &Ctx,
+    raw: &RawTopology,
+    prefix: &str,
+    before: Option<&TopologyConfig>,
+) -> Result<TopologyConfig, ScenarioError> {
+    let default = before.cloned().unwrap_or_default();
+    let field = |name: &str| format!("{prefix}.{name}");
     let taskmanagers = cx.count(
         &raw.taskmanagers,
-        "topology.taskmanagers",
+        &field("taskmanagers"),
         default.taskmanagers,
         limits::TASKMANAGERS,
     )?;
     let parallelism = cx.count(
         &raw.parallelism,
-        "topology.parallelism",
+        &field("parallelism"),
         default.parallelism,
         limits::PARALLELISM,
     )?;
+    let default_max = before.map_or(default_max_parallelism(parallelism), |b| b.max_parallelism);
     let topology = TopologyConfig {
         taskmanagers,
         parallelism,
         max_parallelism: cx.count(
             &raw.max_parallelism,
-            "topology.max_parallelism",
-            default_max_parallelism(parallelism),
+            &field("max_parallelism"),
+            default_max,
             limits::MAX_PARALLELISM,
         )?,
         store_replicas: cx.count(
             &raw.store_replicas,
-            "topology.store_replicas",
+            &field("store_replicas"),
             default.store_replicas,
             limits::STORE_REPLICAS,
         )?,
         jobmanagers: cx.count(
             &raw.jobmanagers,
-            "topology.jobmanagers",
+            &field("jobmanagers"),
             default.jobmanagers,
             limits::JOBMANAGERS,
         )?,
     };
+    if let Some(before) = before {
+        let fixed = [
+            (
+                "max_parallelism",
+                raw.max_parallelism
+                    .as_ref()
+                    .map(|v| (v.span(), *v.get_ref())),
+                before.max_parallelism,
+                "key groups are fixed for a job's life, as in Flink: a checkpoint's keyed state \
+                 is filed by key group",
+            ),
+            (
+                "store_replicas",
+                raw.store_replicas
+                    .as_ref()
+                    .map(|v| (v.span(), *v.get_ref())),
+                before.store_replicas,
+                "checkpoint storage outlives the job's cluster, so every run uses the same",
+            ),
+            (
+                "jobmanagers",
+                raw.jobmanagers.as_ref().map(|v| (v.span(), *v.get_ref())),
+                before.jobmanagers,
+                "`ha` outlives the job's cluster, so every run has as many jobmanagers",
+            ),
+        ];
+        for (name, given, kept, why) in fixed {
+            if let Some((span, value)) = given.filter(|(_, v)| *v != kept) {
+                let message = format!("must stay {kept}, the first run's, got {value}: {why}");
+                return Err(cx.error(span, field(name), message));
+            }
+        }
+    }
     if let Some(replicas) = raw
         .store_replicas
         .as_ref()
@@ -433,19 +494,19 @@ fn topology(cx: &Ctx, raw: &RawTopology) -> Result<TopologyConfig, ScenarioError
              available than of one fewer",
             replicas.get_ref()
         );
-        return Err(cx.error(replicas.span(), "topology.store_replicas", message));
+        return Err(cx.error(replicas.span(), field("store_replicas"), message));
     }
     if topology.parallelism > topology.max_parallelism {
-        let (span, field) = match (&raw.parallelism, &raw.max_parallelism) {
-            (_, Some(max)) => (max.span(), "topology.max_parallelism"),
-            (Some(p), None) => (p.span(), "topology.parallelism"),
+        let (span, name) = match (&raw.parallelism, &raw.max_parallelism) {
+            (_, Some(max)) => (max.span(), "max_parallelism"),
+            (Some(p), None) => (p.span(), "parallelism"),
             (None, None) => unreachable!("the defaults have parallelism <= max_parallelism"),
         };
         let message = format!(
             "parallelism {} exceeds max_parallelism {}: there would be fewer key groups than subtasks",
             topology.parallelism, topology.max_parallelism
         );
-        return Err(cx.error(span, field, message));
+        return Err(cx.error(span, field(name), message));
     }
     Ok(topology)
 }
@@ -648,7 +709,7 @@ fn bug(cx: &Ctx, name: &Spanned<String>) -> Result<PlantedBug, ScenarioError> {
 }
 
 /// What a fault's host and an event trigger's `host` and `task` may name.
-struct Shape {
+pub(super) struct Shape {
     hosts: Vec<String>,
     /// The job graph: which tasks exist.
     plan: Plan,
@@ -855,7 +916,7 @@ fn cycle_message(cycle: &[usize]) -> String {
     )
 }
 
-fn trigger(
+pub(super) fn trigger(
     cx: &Ctx,
     raw: &RawTrigger,
     shape: &Shape,

@@ -271,8 +271,9 @@ fn the_oracle_follows_offsets_forward_and_back() {
     let input = input();
     let plan = crate::keyed_count::plan(&config());
     let routed = route(&input, &plan);
-    let fresh = |offsets: &[u64]| Oracle::new(&routed, 1, plan.max_parallelism).at(offsets);
-    let mut oracle = Oracle::new(&routed, 1, plan.max_parallelism);
+    let n = routed.len();
+    let fresh = |offsets: &[u64]| Oracle::new(1, plan.max_parallelism, n).at(&routed, offsets);
+    let mut oracle = Oracle::new(1, plan.max_parallelism, n);
     for offsets in [
         [20, 20, 20],
         [40, 41, 40],
@@ -281,7 +282,7 @@ fn the_oracle_follows_offsets_forward_and_back() {
         [80, 80, 80],
         [99, 0, 3],
     ] {
-        let (moved, from_scratch) = (oracle.at(&offsets), fresh(&offsets));
+        let (moved, from_scratch) = (oracle.at(&routed, &offsets), fresh(&offsets));
         assert_eq!(moved[0].digest, from_scratch[0].digest, "{offsets:?}");
         assert_eq!(moved[0].records, from_scratch[0].records, "{offsets:?}");
     }

@@ -1,0 +1,158 @@
+//! A job's lifecycle beyond one run (a scenario's `[[lifecycle]]`,
+//! docs/savepoints.md): each step stops the running job and resumes it, maybe
+//! at another parallelism and on another number of taskmanagers, from what
+//! the stopped run left in checkpoint storage. One input log and one sink
+//! span every run, so the exactly-once oracle judges the whole lifecycle.
+//!
+//! The runs share the hosts that outlive a Flink job (`log`, `sink`, the
+//! checkpoint store, `ha`); each resume replaces the job's cluster: every
+//! jobmanager and taskmanager is stopped, its disk emptied (new machines,
+//! as a new application cluster on Kubernetes gets), and started again with
+//! the resumed run's configuration. Taskmanagers a run does not use sit
+//! idle.
+
+use crate::fault::EventTrigger;
+use flinch_engine::config::{JobConfig, TopologyConfig};
+use std::time::Duration;
+
+/// The name the trace gives the one who stops and resumes the job (its
+/// `job_stopped` and `job_resumed` lines).
+pub const CLIENT: &str = "client";
+
+/// The most lifecycle steps a scenario may have: each is a whole run of
+/// the job, and a run's length bounds a seed's.
+pub const MAX_STEPS: usize = 4;
+
+/// One step: stop the running job, then resume it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub stop: Stop,
+    pub resume: Resume,
+}
+
+/// When and how the running job is stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stop {
+    /// Simulated time after the start of the run it stops (the first run
+    /// starts at 0, a resumed one when it resumes); with `on`, events count
+    /// from then.
+    pub at: Duration,
+    /// The stop comes at a time drawn from `[at, at + jitter)` by the seed
+    /// (whole milliseconds), as a fault's does.
+    pub jitter: Duration,
+    /// Stop on an engine event (and its `delay`) instead of at a time.
+    pub on: Option<EventTrigger>,
+    pub with: StopWith,
+}
+
+/// How a job is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopWith {
+    /// The cluster goes away at once, as `flink cancel` of an application
+    /// cluster or deleting its deployment: no final checkpoint, whatever
+    /// was pre-committed stays open on the sink, and the retained
+    /// checkpoints stay in checkpoint storage.
+    Cancel,
+}
+
+/// How the stopped job resumes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resume {
+    pub from: ResumeFrom,
+    pub restore_mode: RestoreMode,
+    /// How long the job stays stopped before its new cluster starts.
+    pub after: Duration,
+    /// The resumed run's topology: taskmanagers and parallelism may change;
+    /// `max_parallelism`, `store_replicas` and `jobmanagers` stay the first
+    /// run's (key groups are fixed for a job's life, as in Flink).
+    pub topology: TopologyConfig,
+}
+
+/// What a resumed job restores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResumeFrom {
+    /// The latest checkpoint the stopped job completed and retained
+    /// (Flink's externalized checkpoints, `-s <checkpoint>`).
+    Retained,
+}
+
+/// Who owns the restored checkpoint (Flink's `RestoreMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreMode {
+    /// The resumed job owns it: it is subsumed and deleted like one of its
+    /// own checkpoints once newer ones are retained.
+    Claim,
+}
+
+impl StopWith {
+    /// Its name in a scenario file.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopWith::Cancel => "cancel",
+        }
+    }
+}
+
+impl ResumeFrom {
+    /// Its name in a scenario file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ResumeFrom::Retained => "retained",
+        }
+    }
+}
+
+impl RestoreMode {
+    /// Its name in a scenario file.
+    pub fn name(self) -> &'static str {
+        match self {
+            RestoreMode::Claim => "claim",
+        }
+    }
+}
+
+/// The configuration run `run` (0: the first, `k`: the one step `k - 1`
+/// resumes) of a job configured by `first` runs under: `first` with the
+/// resuming step's topology. Runs past the last step get the last's.
+pub fn run_config(first: &JobConfig, steps: &[Step], run: usize) -> JobConfig {
+    match run
+        .checked_sub(1)
+        .and_then(|i| steps.get(i).or(steps.last()))
+    {
+        Some(step) => JobConfig {
+            topology: step.resume.topology.clone(),
+            ..first.clone()
+        },
+        None => first.clone(),
+    }
+}
+
+/// The topology with the most of each kind of host over the first run's
+/// `first` and the resumed runs' `resumed`: the hosts a lifecycle's
+/// simulation holds, and the tasks its triggers may name.
+pub fn widest(first: &TopologyConfig, resumed: &[TopologyConfig]) -> TopologyConfig {
+    let mut widest = first.clone();
+    for t in resumed {
+        widest.taskmanagers = widest.taskmanagers.max(t.taskmanagers);
+        widest.parallelism = widest.parallelism.max(t.parallelism);
+    }
+    widest
+}
+
+/// [`widest`] of a scenario's first run and its steps.
+pub fn widest_of(first: &TopologyConfig, steps: &[Step]) -> TopologyConfig {
+    let resumed: Vec<TopologyConfig> = steps.iter().map(|s| s.resume.topology.clone()).collect();
+    widest(first, &resumed)
+}
+
+/// The parallelism of the run that `event` resumes, if it is a resume's
+/// trace line (`job_resumed`): the checkers that model the job's keyed
+/// subtasks follow the trace from one run to the next with it.
+pub fn resumed_parallelism(event: &crate::trace::TraceEvent) -> Option<u32> {
+    match &event.what {
+        crate::trace::What::Fault(crate::trace::FaultEvent::JobResumed { parallelism, .. }) => {
+            Some(*parallelism)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,238 @@
+//! `[[lifecycle]]`: the steps that stop the job and resume it
+//! ([`crate::lifecycle`]), validated with file, line and field.
+
+use super::raw::{RawRestoreMode, RawResumeFrom, RawStep, RawStopWith};
+use super::validate::{topology_at, trigger, Ctx, Shape};
+use super::ScenarioError;
+use crate::fault::Trigger;
+use crate::lifecycle::{RestoreMode, Resume, ResumeFrom, Step, Stop, StopWith, MAX_STEPS};
+use flinch_engine::config::TopologyConfig;
+use std::time::Duration;
+use toml::Spanned;
+
+/// Each step's resumed topology, in order: a step takes what its
+/// `resume.topology` leaves out from the run before it. Errors: more than
+/// [`MAX_STEPS`] steps, or a topology field out of its bounds or changing
+/// what a job keeps for life.
+pub(super) fn topologies(
+    cx: &Ctx,
+    raw: &[Spanned<RawStep>],
+    first: &TopologyConfig,
+) -> Result<Vec<TopologyConfig>, ScenarioError> {
+    if raw.len() > MAX_STEPS {
+        let message = format!(
+            "at most {MAX_STEPS} lifecycle steps, got {}: each resumes a whole run of the job, \
+             and a seed's run must stay within max_sim_time",
+            raw.len()
+        );
+        return Err(cx.error(
+            raw[MAX_STEPS].span(),
+            format!("lifecycle[{MAX_STEPS}]"),
+            message,
+        ));
+    }
+    let mut topologies: Vec<TopologyConfig> = Vec::with_capacity(raw.len());
+    for (i, step) in raw.iter().enumerate() {
+        let before = topologies.last().unwrap_or(first).clone();
+        let prefix = format!("lifecycle[{i}].resume.topology");
+        let resume = step.get_ref().resume.get_ref();
+        topologies.push(topology_at(cx, &resume.topology, &prefix, Some(&before))?);
+    }
+    Ok(topologies)
+}
+
+/// The steps, with their resumed `topologies` ([`topologies`]). `shape`
+/// is the widest run's, which a stop's event filters are checked against.
+pub(super) fn steps(
+    cx: &Ctx,
+    raw: &[Spanned<RawStep>],
+    topologies: Vec<TopologyConfig>,
+    shape: &Shape,
+) -> Result<Vec<Step>, ScenarioError> {
+    let mut steps = Vec::with_capacity(raw.len());
+    for (i, (step, topology)) in raw.iter().zip(topologies).enumerate() {
+        let field = |name: &str| format!("lifecycle[{i}].{name}");
+        let step = step.get_ref();
+        let stop = step.stop.get_ref();
+        let on = match &stop.on {
+            Some(on) => match trigger(cx, on.get_ref(), shape, &field("stop.on"))? {
+                Trigger::Event(event) => Some(event),
+                Trigger::Fault(_) => {
+                    let message = "a stop waits for a time (`at`) or an engine event \
+                                   (`on = { event = ... }`), not for a fault";
+                    return Err(cx.error(on.span(), field("stop.on"), message));
+                }
+            },
+            None => None,
+        };
+        let at = match (&stop.at, &on) {
+            (Some(at), _) => at.get_ref().0,
+            (None, Some(_)) => Duration::ZERO,
+            (None, None) => {
+                let message = "a stop needs `at` (a time after its run starts) or `on` (an \
+                               engine event)";
+                return Err(cx.error(step.stop.span(), field("stop.at"), message));
+            }
+        };
+        let with = match stop.with.get_ref() {
+            RawStopWith::Cancel => StopWith::Cancel,
+        };
+        let resume = step.resume.get_ref();
+        let from = match resume.from.get_ref() {
+            RawResumeFrom::Retained => ResumeFrom::Retained,
+        };
+        let restore_mode = match resume.restore_mode.get_ref() {
+            RawRestoreMode::Claim => RestoreMode::Claim,
+        };
+        steps.push(Step {
+            stop: Stop {
+                at,
+                jitter: stop
+                    .jitter
+                    .as_ref()
+                    .map_or(Duration::ZERO, |j| j.get_ref().0),
+                on,
+                with,
+            },
+            resume: Resume {
+                from,
+                restore_mode,
+                after: resume
+                    .after
+                    .as_ref()
+                    .map_or(Duration::ZERO, |a| a.get_ref().0),
+                topology,
+            },
+        });
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lifecycle::{run_config, widest_of, ResumeFrom, StopWith};
+    use crate::scenario::{parse, Scenario, ScenarioError};
+    use std::time::Duration;
+
+    const HEAD: &str = r#"
+name = "lifecycle"
+description = "A job resumed at another parallelism."
+job = { name = "keyed-count" }
+topology = { taskmanagers = 2, parallelism = 2 }
+"#;
+
+    const EXPECT: &str = "\n[expect]\noutcome = \"exactly-once\"\n";
+
+    fn load(steps: &str) -> Result<Scenario, ScenarioError> {
+        parse(&format!("{HEAD}{steps}{EXPECT}"), "lifecycle.toml")
+    }
+
+    fn error(steps: &str) -> ScenarioError {
+        load(steps).expect_err("the step is refused")
+    }
+
+    #[test]
+    fn a_step_resumes_with_its_topology_and_keeps_the_rest() {
+        let s = load(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", jitter = "100ms", with = "cancel" }
+resume = { from = "retained", restore_mode = "claim", after = "50ms", topology = { parallelism = 3 } }
+"#,
+        )
+        .expect("loads");
+        let step = &s.lifecycle[0];
+        assert_eq!(step.stop.at, Duration::from_millis(500));
+        assert_eq!(step.stop.with, StopWith::Cancel);
+        assert_eq!(step.resume.from, ResumeFrom::Retained);
+        assert_eq!(step.resume.after, Duration::from_millis(50));
+        let resumed = run_config(&s.config, &s.lifecycle, 1);
+        assert_eq!(resumed.topology.parallelism, 3);
+        assert_eq!(resumed.topology.taskmanagers, 2, "kept from the first run");
+        assert_eq!(
+            resumed.topology.max_parallelism, s.config.topology.max_parallelism,
+            "key groups are the first run's"
+        );
+        assert_eq!(run_config(&s.config, &s.lifecycle, 0), s.config);
+        assert_eq!(widest_of(&s.config.topology, &s.lifecycle).parallelism, 3);
+        // The rendered file loads back the same.
+        let text = crate::plan::render(&s);
+        assert_eq!(parse(&text, "rendered.toml").expect("renders back"), s);
+    }
+
+    #[test]
+    fn a_resume_may_not_change_what_a_job_keeps_for_life() {
+        let e = error(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "cancel" }
+resume = { from = "retained", restore_mode = "claim", topology = { max_parallelism = 256 } }
+"#,
+        );
+        assert_eq!(
+            e.field.as_deref(),
+            Some("lifecycle[0].resume.topology.max_parallelism")
+        );
+        assert_eq!(e.line, Some(9), "the resume's line");
+        assert!(e.message.contains("must stay 128"), "{e}");
+        let e = error(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "cancel" }
+resume = { from = "retained", restore_mode = "claim", topology = { parallelism = 200 } }
+"#,
+        );
+        assert!(e.message.contains("exceeds max_parallelism 128"), "{e}");
+    }
+
+    #[test]
+    fn a_stop_needs_a_time_or_an_event_and_no_fault() {
+        let e = error(
+            r#"
+[[lifecycle]]
+stop = { with = "cancel" }
+resume = { from = "retained", restore_mode = "claim" }
+"#,
+        );
+        assert_eq!(e.field.as_deref(), Some("lifecycle[0].stop.at"));
+        let e = error(
+            r#"
+[[lifecycle]]
+stop = { on = { fault = "x", edge = "end" }, with = "cancel" }
+resume = { from = "retained", restore_mode = "claim" }
+"#,
+        );
+        assert_eq!(e.field.as_deref(), Some("lifecycle[0].stop.on"));
+        assert!(e.message.contains("not for a fault"), "{e}");
+        // A task only the resumed run has is a task the stop may name.
+        load(
+            r#"
+[[lifecycle]]
+stop = { on = { event = "state_restored", task = "count[2]" }, with = "cancel" }
+resume = { from = "retained", restore_mode = "claim", topology = { parallelism = 3 } }
+"#,
+        )
+        .expect("count[2] exists in the resumed run");
+    }
+
+    #[test]
+    fn at_most_four_steps() {
+        let step = r#"
+[[lifecycle]]
+stop = { at = "100ms", with = "cancel" }
+resume = { from = "retained", restore_mode = "claim" }
+"#;
+        load(&step.repeat(4)).expect("four steps");
+        let e = error(&step.repeat(5));
+        assert_eq!(e.field.as_deref(), Some("lifecycle[4]"));
+        assert!(e.message.contains("at most 4 lifecycle steps"), "{e}");
+        let e = error(
+            r#"
+[[lifecycle]]
+stop = { at = "100ms", with = "savepoint" }
+resume = { from = "retained", restore_mode = "claim" }
+"#,
+        );
+        assert!(e.message.contains("cancel"), "{e}");
+    }
+}
