@@ -16,6 +16,11 @@ pub struct JobConfig {
     /// A deliberate defect for proving the harness catches it. Production
     /// code paths never set this; `None` is the correct engine.
     pub planted_bug: Option<PlantedBug>,
+    /// Which run of the job's lifecycle this is, from 0 (docs/savepoints.md):
+    /// each resume submits the job anew, so the end an earlier run recorded
+    /// in checkpoint storage (finished, or failed) is not this run's, and a
+    /// failed job can be resumed from its retained checkpoint.
+    pub run: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -131,6 +131,9 @@ pub mod kind {
     pub const KEY_GROUP_RESTORED_TWICE: &str = "key-group-restored-twice";
     /// Every subtask of a job attempt restored, and none restored this group.
     pub const KEY_GROUP_NOT_RESTORED: &str = "key-group-not-restored";
+    /// The run ended before a lifecycle step's stop came: the job ran
+    /// fewer runs than its `[[lifecycle]]` describes.
+    pub const LIFECYCLE_INCOMPLETE: &str = "lifecycle-incomplete";
 }
 
 /// Every checker, with the output checker that `scenario.expect` calls for,
@@ -179,8 +182,49 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     violations.extend(single_leader(&outcome.trace));
     violations.extend(lingering_transactions(outcome, &plan));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
+    violations.extend(lifecycle_completed(outcome, &scenario.lifecycle));
     violations.extend(expected_outcome(outcome, expect));
     violations
+}
+
+/// A violation when the run ended before every `[[lifecycle]]` step
+/// resumed the job: a stop that never came (its event never happened, or
+/// came too late for `max_sim_time`) leaves the job in an earlier run,
+/// which the other verdicts would judge as if it were the last.
+fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> Vec<Violation> {
+    let resumed = (outcome.trace.iter())
+        .filter(|e| crate::lifecycle::resumed_parallelism(e).is_some())
+        .count();
+    let Some(step) = steps.get(resumed) else {
+        return Vec::new();
+    };
+    let stopped = outcome.trace.iter().any(|e| {
+        matches!(&e.what, crate::trace::What::Fault(crate::trace::FaultEvent::JobStopped { run, .. })
+            if *run as usize == resumed + 1)
+    });
+    let waited = match (&step.stop.on, stopped) {
+        (_, true) => "its stop came, but the run ended before the resume".to_string(),
+        (Some(on), false) => format!(
+            "its stop, on {}, never came",
+            crate::fault::Trigger::Event(on.clone())
+        ),
+        (None, false) => format!(
+            "its stop, {} after run {} started, never came",
+            crate::fault::format_duration(step.stop.at),
+            resumed + 1
+        ),
+    };
+    let message = format!(
+        "the lifecycle has {} runs, but the job ran {}: lifecycle[{resumed}] did not resume it ({waited}; the run lasted {:.3}s of max_sim_time)",
+        steps.len() + 1,
+        resumed + 1,
+        outcome.sim_time.as_secs_f64()
+    );
+    vec![Violation::new(
+        crate::violation::Checker::ExpectedOutcome,
+        kind::LIFECYCLE_INCOMPLETE,
+        message,
+    )]
 }
 
 /// `outcome` with its declared-lost transactions appended to the committed
@@ -232,6 +276,40 @@ mod tests {
         assert_eq!(check_all(&run, &scenario(Expectation::ExactlyOnce)), []);
         assert_eq!(check_all(&run, &scenario(Expectation::AtLeastOnce)), []);
         assert_eq!(check_all(&failed_run(), &failed_scenario()), []);
+    }
+
+    #[test]
+    fn a_lifecycle_step_that_never_resumed_the_job_is_a_verdict_ranked_first() {
+        use crate::lifecycle::{RestoreMode, Resume, ResumeFrom, Step, Stop, StopWith};
+        let mut s = scenario(Expectation::ExactlyOnce);
+        let step = Step {
+            stop: Stop {
+                at: std::time::Duration::from_millis(400),
+                jitter: std::time::Duration::ZERO,
+                on: None,
+                with: StopWith::Cancel,
+            },
+            resume: Resume {
+                from: ResumeFrom::Retained,
+                restore_mode: RestoreMode::Claim,
+                after: std::time::Duration::ZERO,
+                topology: s.config.topology.clone(),
+            },
+        };
+        s.lifecycle = vec![step];
+        // The correct run of one run: the step never stopped it.
+        let mut violations = check_all(&correct_run(), &s);
+        crate::violation::root_cause_first(&mut violations);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        let v = &violations[0];
+        assert_eq!(v.kind, kind::LIFECYCLE_INCOMPLETE);
+        assert!(
+            v.message.contains(
+                "the lifecycle has 2 runs, but the job ran 1: lifecycle[0] did not resume it \
+                 (its stop, 400ms after run 1 started, never came"
+            ),
+            "{v}"
+        );
     }
 
     #[test]

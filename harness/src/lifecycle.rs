@@ -121,6 +121,7 @@ pub fn run_config(first: &JobConfig, steps: &[Step], run: usize) -> JobConfig {
     {
         Some(step) => JobConfig {
             topology: step.resume.topology.clone(),
+            run: u32::try_from(run.min(steps.len())).unwrap_or(u32::MAX),
             ..first.clone()
         },
         None => first.clone(),
@@ -155,4 +156,20 @@ pub fn resumed_parallelism(event: &crate::trace::TraceEvent) -> Option<u32> {
         }
         _ => None,
     }
+}
+
+/// The trace cut into the job's runs: before the first `job_resumed`, then
+/// from each to the next. A job's end, and what it may do after it, is
+/// judged within one run: a resume submits the job anew.
+pub fn runs(trace: &[crate::trace::TraceEvent]) -> Vec<&[crate::trace::TraceEvent]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    for (i, e) in trace.iter().enumerate() {
+        if resumed_parallelism(e).is_some() {
+            runs.push(&trace[start..i]);
+            start = i;
+        }
+    }
+    runs.push(&trace[start..]);
+    runs
 }

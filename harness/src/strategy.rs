@@ -479,6 +479,7 @@ pub fn survivable_case(mode: CheckpointMode) -> impl Strategy<Value = Case> {
                     timing: TimingConfig::default(),
                     sink: SinkConfig::default(),
                     planted_bug: None,
+                    run: 0,
                 };
                 let plan = plan
                     .into_iter()

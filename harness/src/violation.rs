@@ -149,7 +149,8 @@ pub const JOB_PANIC: &str = "job-panic";
 const INTERNAL_KINDS: [&str; 3] = [ENGINE_PANIC, JOB_PANIC, INTERNAL_ERROR];
 /// The job-level verdicts that come first among [`Cause::Job`]: whether
 /// and how the job ended.
-const JOB_VERDICT_KINDS: [&str; 4] = [
+const JOB_VERDICT_KINDS: [&str; 5] = [
+    crate::check::kind::LIFECYCLE_INCOMPLETE,
     crate::check::kind::NOT_FINISHED,
     crate::check::kind::JOB_FAILED,
     crate::check::kind::JOB_DID_NOT_FAIL,

@@ -443,9 +443,12 @@ struct World<'a> {
     /// the job's cluster, which each resume replaces.
     jobmanagers: Vec<String>,
     taskmanagers: Vec<String>,
-    /// From where in the trace the job's end counts: the start of its last
-    /// run (`None` while an earlier run is on).
-    last_run_from: Option<usize>,
+    /// The run on (0: the first), and where in the trace it started.
+    run: usize,
+    run_from: usize,
+    /// The hosts a stop took down, until the resume: a fault's heal does
+    /// not start them again meanwhile (the job is stopped).
+    stopped: BTreeSet<String>,
 }
 
 /// Seeds the harness's RNG for the lifecycle's stop jitter, mixed with the
@@ -475,7 +478,11 @@ impl World<'_> {
         self.started = vec![None; faults.len()];
         self.ended = vec![None; faults.len()];
         let mut end = scenario.max_sim_time;
+        // The end of the current run, if it ended: the job's end once it is
+        // the last run's (or once an earlier run ends for good, its stop
+        // waiting for an event that may never come).
         let mut final_state = None;
+        let mut run = self.run;
         let (mut steps, mut next_poll): (u64, u64) = (0, 0);
         // How much of the trace has been searched for the job's end: each
         // step searches only what it added (the whole trace every step was
@@ -498,6 +505,12 @@ impl World<'_> {
                 Ok(())
             });
             self.settle(applied, at)?;
+            if self.run != run {
+                // A resume: the job runs again, whatever the run before did.
+                run = self.run;
+                final_state = None;
+                end = scenario.max_sim_time;
+            }
             // After a step in which no host ran, skip at once the steps in
             // which none would (turmoil's `skip_idle_steps`, a flinch patch:
             // vendor/turmoil/PATCHES.md), up to the next moment this loop
@@ -524,14 +537,20 @@ impl World<'_> {
             });
             self.settle(stepped, at)?;
             idle = self.sim.host_steps().run == ran;
-            if let (None, Some(from)) = (&final_state, self.last_run_from) {
+            if final_state.is_none() {
                 let trace = self.trace.borrow();
-                // Only the last run's end ends the lifecycle.
-                searched = searched.max(from);
+                searched = searched.max(self.run_from);
                 final_state = last_final_state(&trace[searched..]);
                 searched = trace.len();
                 drop(trace);
-                if final_state.is_some() {
+                // The last run's end ends the lifecycle; an earlier run's
+                // only when its stop waits for an event, which may never
+                // come now (a stop at a time comes anyway).
+                let waits = plan.iter().any(|p| {
+                    matches!(p.action, Action::Stop(step) if step == run)
+                        && matches!(p.wait, Wait::Event { .. })
+                });
+                if final_state.is_some() && (run == self.steps.len() || waits) {
                     end = end.min(self.sim.elapsed() + GRACE);
                 }
             }
@@ -610,7 +629,9 @@ impl World<'_> {
             stop_rng: SmallRng::seed_from_u64(seed ^ STOP_SEED),
             jobmanagers: Vec::new(),
             taskmanagers: Vec::new(),
-            last_run_from: scenario.lifecycle.is_empty().then_some(0),
+            run: 0,
+            run_from: 0,
+            stopped: BTreeSet::new(),
         };
         let mut observer = observer(trace);
         if !scenario.job.is_keyed_count() {
@@ -1139,6 +1160,7 @@ impl World<'_> {
         );
         for host in self.cluster(step) {
             self.crash(&host);
+            self.stopped.insert(host);
         }
         Some(Pending {
             host: lifecycle::CLIENT.to_string(),
@@ -1180,9 +1202,9 @@ impl World<'_> {
                 taskmanagers: resume.topology.taskmanagers,
             },
         );
-        if run == self.steps.len() {
-            self.last_run_from = Some(self.trace.borrow().len());
-        }
+        self.run = run;
+        self.run_from = self.trace.borrow().len();
+        self.stopped.clear();
         for host in self.cluster(run) {
             if !stopped.contains(&host) {
                 // Idle until now: its software starts over, untraced.
@@ -1206,9 +1228,14 @@ impl World<'_> {
         }
     }
 
-    /// Restarting a running host does nothing (and is not traced). A
+    /// Restarting a running host does nothing (and is not traced), nor does
+    /// restarting one a lifecycle stop took down, until its resume. A
     /// restart drops what is left of the host's software and starts it anew.
     fn restart(&mut self, host: &str) {
+        if self.stopped.contains(host) {
+            // The job is stopped: its hosts stay down until the resume.
+            return;
+        }
         if !self.sim.is_host_running(host) {
             panics::within(Phase::Hosts, || self.sim.bounce(host));
             self.record(host, FaultEvent::Restart);

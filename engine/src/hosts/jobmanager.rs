@@ -43,6 +43,16 @@ const TICK: Duration = Duration::from_millis(10);
 /// must not run a finished or failed job again. `None` is finished,
 /// `Some(reason)` failed.
 const END_BLOB: &str = "job/end";
+
+/// Where run `run` of the job records its end: [`END_BLOB`] for the first,
+/// `job/end-<run>` for a resumed one, which must not find the end of the
+/// run it resumes ([`crate::config::JobConfig::run`]).
+fn end_blob(run: u32) -> String {
+    match run {
+        0 => END_BLOB.to_string(),
+        n => format!("{END_BLOB}-{n}"),
+    }
+}
 /// Reads of the register or the job's end that may fail their checksum
 /// before the jobmanager calls them corrupt on disk rather than on the way:
 /// recovery is then impossible.
@@ -327,7 +337,7 @@ async fn fail_without_ha(ctx: HostContext, lost: String) -> HostResult {
     let bytes = format::encode(BlobKind::End, &failed);
     let started = now();
     while now().saturating_sub(started) < ctx.config.timing.slot_request_timeout {
-        if store_call(store.put(END_BLOB, &bytes).await).is_ok() {
+        if store_call(store.put(&end_blob(ctx.config.run), &bytes).await).is_ok() {
             break;
         }
         sleep(ctx.config.timing.heartbeat_interval).await;
@@ -546,9 +556,10 @@ impl JobManager {
     }
 
     async fn load(&mut self) -> Result<(), String> {
-        if let Some(bytes) = self.get(END_BLOB).await? {
-            let failed: Option<String> = format::decode(BlobKind::End, &bytes)
-                .map_err(|e| format!("corrupt {END_BLOB}: {e}"))?;
+        let end = end_blob(self.ctx.config.run);
+        if let Some(bytes) = self.get(&end).await? {
+            let failed: Option<String> =
+                format::decode(BlobKind::End, &bytes).map_err(|e| format!("corrupt {end}: {e}"))?;
             self.announce(failed.map_or(JobState::Finished, |reason| JobState::Failed { reason }));
             self.phase = Phase::Ended;
             return Ok(());
@@ -1227,7 +1238,10 @@ impl JobManager {
                     _ => None,
                 };
                 let durable = self
-                    .put(END_BLOB.into(), format::encode(BlobKind::End, &failed))
+                    .put(
+                        end_blob(self.ctx.config.run),
+                        format::encode(BlobKind::End, &failed),
+                    )
                     .await
                     .is_ok();
                 // Without storage the end cannot be made durable; announce it

@@ -232,7 +232,18 @@ pub async fn run(
     let chain = vertex.build_chain();
     let mut pending = Vec::new();
     let mut restored = 0;
-    let mut takeover = Takeover::default();
+    // From scratch, subtask 0 still aborts what ids past the parallelism
+    // left open (a job resumed at a lower parallelism before any checkpoint
+    // completed): no other subtask has them.
+    let mut takeover = Takeover {
+        also: Vec::new(),
+        and_from: (env.task.subtask == 0)
+            .then(|| plan.vertex(env.task.vertex).map(|v| v.parallelism))
+            .flatten(),
+    };
+    if env.ctx.bug(PlantedBug::DownscaledTxnNotAborted) {
+        takeover.and_from = None; // planted: only its own id
+    }
     if let Some(state) = restore(&env, &plan).await? {
         operator.restore(&state.operator)?;
         if operator.pending_timers() > 0 {

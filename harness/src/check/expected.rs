@@ -18,11 +18,14 @@ pub fn expected_outcome(outcome: &RunOutcome, expect: &Expectation) -> Vec<Viola
         }
         Expectation::JobFailed { reason } => {
             let mut v: Vec<Violation> = failed_with(outcome, reason).into_iter().collect();
-            v.extend(committed_after_failure(&outcome.trace));
+            let runs = crate::lifecycle::runs(&outcome.trace);
+            v.extend(runs.into_iter().flat_map(committed_after_failure));
             v
         }
     };
-    violations.extend(resumed_after_end(&outcome.trace));
+    // Within each run of a lifecycle: a resume submits the job anew.
+    let runs = crate::lifecycle::runs(&outcome.trace);
+    violations.extend(runs.into_iter().filter_map(resumed_after_end));
     cap::limit(violations)
 }
 
@@ -71,6 +74,7 @@ fn failed_with(outcome: &RunOutcome, expected: &str) -> Option<Violation> {
 
 /// A job that ended (finished or failed) must stay ended: running it again,
 /// e.g. after a jobmanager restart, replays work it already gave up or did.
+/// `trace` is one run's ([`crate::lifecycle::runs`]).
 fn resumed_after_end(trace: &[TraceEvent]) -> Option<Violation> {
     let is_state = |e: &TraceEvent| match &e.what {
         What::Engine(Event::JobState(state)) => Some((e.at, state.clone())),
@@ -92,7 +96,8 @@ fn resumed_after_end(trace: &[TraceEvent]) -> Option<Violation> {
     Some(verdict(kind::RESUMED_AFTER_END, message))
 }
 
-/// Every transaction committed after the first time the job failed.
+/// Every transaction committed after the first time the job failed, in
+/// one run's `trace`.
 fn committed_after_failure(trace: &[TraceEvent]) -> Vec<Violation> {
     let failed = trace.iter().position(|e| {
         matches!(

@@ -183,7 +183,10 @@ fn ended(outcome: &RunOutcome) -> Option<(Duration, &JobState)> {
     if !matches!(state, JobState::Finished | JobState::Failed { .. }) {
         return None;
     }
-    let first_end = outcome.trace.iter().find_map(|e| match &e.what {
+    // In the last run of a lifecycle: an earlier run's end is not the job's.
+    let runs = crate::lifecycle::runs(&outcome.trace);
+    let last = runs.last().copied().unwrap_or(&outcome.trace);
+    let first_end = last.iter().find_map(|e| match &e.what {
         What::Engine(Event::JobState(JobState::Finished | JobState::Failed { .. })) => Some(e.at),
         _ => None,
     });

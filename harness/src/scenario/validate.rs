@@ -162,6 +162,7 @@ pub(super) fn scenario(
                 ..JobConfig::default()
             },
         ),
+        resumed: !raw.lifecycle.is_empty(),
     };
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
     let lifecycle = lifecycle::steps(cx, &raw.lifecycle, resumed, &shape)?;
@@ -188,6 +189,7 @@ pub(super) fn scenario(
         topology,
         checkpoint,
         restart,
+        run: 0,
     };
     if let (Some(bug), Some(raw_bug)) = (config.planted_bug, raw.bug.as_ref()) {
         let needs = bug.requires();
@@ -293,6 +295,12 @@ fn max_sim_time(cx: &Ctx, raw: &RawScenario, run: &Run) -> Result<Duration, Scen
     if default > budget::MAX_SIM_TIME {
         let input_fits = needed.saturating_add(crate::world::GRACE) <= budget::MAX_SIM_TIME;
         let (span, field, fix) = match (&raw.workload.records, &raw.workload.rate) {
+            _ if input_fits && !run.lifecycle.is_empty() => (
+                None,
+                "max_sim_time",
+                "the faults or the lifecycle's stops and resumes come late: set max_sim_time to \
+                 at most 1h, or move them earlier",
+            ),
             _ if input_fits => (
                 None,
                 "max_sim_time",
@@ -711,8 +719,11 @@ fn bug(cx: &Ctx, name: &Spanned<String>) -> Result<PlantedBug, ScenarioError> {
 /// What a fault's host and an event trigger's `host` and `task` may name.
 pub(super) struct Shape {
     hosts: Vec<String>,
-    /// The job graph: which tasks exist.
+    /// The job graph: which tasks exist (in the widest run of a lifecycle).
     plan: Plan,
+    /// Whether a `[[lifecycle]]` resumes the job: `plan` is then the
+    /// widest run's, which errors say.
+    resumed: bool,
 }
 
 fn faults(
@@ -1159,6 +1170,11 @@ fn task_id(
     };
     let (bound, why) = if vertex == plan.source_vertex() {
         (vertex.parallelism, "workload.partitions")
+    } else if shape.resumed {
+        (
+            vertex.parallelism,
+            "the highest parallelism of any run of the lifecycle",
+        )
     } else {
         (vertex.parallelism, "topology.parallelism")
     };
