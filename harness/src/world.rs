@@ -482,6 +482,8 @@ impl World<'_> {
         // the last run's (or once an earlier run ends for good, its stop
         // waiting for an event that may never come).
         let mut final_state = None;
+        // When the current run's end was found.
+        let mut ended_at: Option<Duration> = None;
         let mut run = self.run;
         let (mut steps, mut next_poll): (u64, u64) = (0, 0);
         // How much of the trace has been searched for the job's end: each
@@ -509,6 +511,7 @@ impl World<'_> {
                 // A resume: the job runs again, whatever the run before did.
                 run = self.run;
                 final_state = None;
+                ended_at = None;
                 end = scenario.max_sim_time;
             }
             // After a step in which no host ran, skip at once the steps in
@@ -543,16 +546,25 @@ impl World<'_> {
                 final_state = last_final_state(&trace[searched..]);
                 searched = trace.len();
                 drop(trace);
-                // The last run's end ends the lifecycle; an earlier run's
-                // only when its stop waits for an event, which may never
-                // come now (a stop at a time comes anyway).
+                if final_state.is_some() {
+                    ended_at = Some(self.sim.elapsed());
+                }
+            }
+            // The last run's end ends the lifecycle; an earlier run's only
+            // while its stop still waits for an event, which may never come
+            // now (a stop at a time, or one whose event came, and the resume
+            // after it, come anyway: checked each step, as the event may
+            // come with the end or after it).
+            if let Some(t) = ended_at {
                 let waits = plan.iter().any(|p| {
                     matches!(p.action, Action::Stop(step) if step == run)
                         && matches!(p.wait, Wait::Event { .. })
                 });
-                if final_state.is_some() && (run == self.steps.len() || waits) {
-                    end = end.min(self.sim.elapsed() + GRACE);
-                }
+                end = if run == self.steps.len() || waits {
+                    scenario.max_sim_time.min(t + GRACE)
+                } else {
+                    scenario.max_sim_time
+                };
             }
         }
         Ok(Ran {
@@ -777,6 +789,9 @@ impl World<'_> {
             if due.is_empty() {
                 break;
             }
+            // A lifecycle's stop or resume first: a fault due at the same
+            // tick then meets the cluster it leaves.
+            due.sort_by_key(|p| !matches!(p.action, Action::Stop(_) | Action::Resume(_)));
             for p in due {
                 if let Some(index) = p.fault {
                     self.started[index] = Some(now);

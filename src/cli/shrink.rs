@@ -190,6 +190,8 @@ fn header(scenario_arg: &str, report: &ShrinkReport, replay: &str) -> String {
         report.shrunk.runs,
         if report.shrunk.exhausted {
             "; the run budget ran out, so a smaller plan may exist (raise --max-runs)."
+        } else if n == 0 {
+            "; the seed fails without any fault."
         } else {
             "; removing any one of them, or halving how long it lasts, makes the seed pass."
         }

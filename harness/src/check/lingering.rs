@@ -28,7 +28,7 @@ use crate::violation::{Checker, Violation};
 use flinch_engine::event::{Event, JobState};
 use flinch_engine::job::Plan;
 use flinch_engine::record::TxnId;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One violation per transaction the sink still holds pre-committed after
 /// a finished job, naming the transaction (its sink subtask, epoch and
@@ -55,17 +55,48 @@ pub fn lingering_transactions(outcome: &RunOutcome, plan: &Plan) -> Vec<Violatio
     cap::limit(violations)
 }
 
-/// Checkpoints the trace shows completed: announced by the coordinator, or
-/// found in the register by a jobmanager that recovered them.
-fn completed_checkpoints(outcome: &RunOutcome) -> BTreeSet<u64> {
-    let mut completed = BTreeSet::new();
+/// Checkpoints the trace shows completed: announced by the coordinator
+/// (with the job attempt that triggered them: a checkpoint id an attempt
+/// gave up may be handed out again by a later one), or found in the
+/// register by a jobmanager that recovered them (an id the register names
+/// is never handed out again).
+#[derive(Debug, Default)]
+struct Completed {
+    /// (epoch, checkpoint)
+    announced: BTreeSet<(u64, u64)>,
+    recovered: BTreeSet<u64>,
+}
+
+impl Completed {
+    /// Whether the checkpoint that pre-committed `txn` completed.
+    fn of(&self, txn: TxnId) -> bool {
+        self.announced.contains(&(txn.epoch, txn.checkpoint))
+            || self.recovered.contains(&txn.checkpoint)
+    }
+
+    /// Another attempt that completed a checkpoint of `txn`'s id.
+    fn reused(&self, txn: TxnId) -> Option<u64> {
+        (self.announced.iter())
+            .find(|(e, c)| *c == txn.checkpoint && *e != txn.epoch)
+            .map(|(e, _)| *e)
+    }
+}
+
+fn completed_checkpoints(outcome: &RunOutcome) -> Completed {
+    let mut completed = Completed::default();
+    // The attempt that last triggered each checkpoint id.
+    let mut triggered: BTreeMap<u64, u64> = BTreeMap::new();
     for e in &outcome.trace {
         match &e.what {
+            What::Engine(Event::CheckpointTriggered { checkpoint, epoch }) => {
+                triggered.insert(*checkpoint, *epoch);
+            }
             What::Engine(Event::CheckpointCompleted { checkpoint, .. }) => {
-                completed.insert(*checkpoint);
+                let epoch = triggered.get(checkpoint).copied().unwrap_or_default();
+                completed.announced.insert((epoch, *checkpoint));
             }
             What::Engine(Event::CheckpointsRecovered { checkpoints, .. }) => {
-                completed.extend(checkpoints.iter().copied());
+                completed.recovered.extend(checkpoints.iter().copied());
             }
             _ => {}
         }
@@ -78,17 +109,21 @@ fn lingering(
     plan: &Plan,
     txn: TxnId,
     records: usize,
-    completed: &BTreeSet<u64>,
+    completed: &Completed,
 ) -> Violation {
     let pre_committed = outcome.trace.iter().rev().find_map(|e| match &e.what {
         What::Engine(Event::TxnPreCommitted { txn: t, .. }) if *t == txn => Some(e.at),
         _ => None,
     });
     let when = pre_committed.map_or(String::new(), |at| format!(" at {}", secs(at)));
-    let checkpoint = if completed.contains(&txn.checkpoint) {
-        format!("its checkpoint {} completed", txn.checkpoint)
-    } else {
-        format!("its checkpoint {} never completed", txn.checkpoint)
+    let checkpoint = match (completed.of(txn), completed.reused(txn)) {
+        (true, _) => format!("its checkpoint {} completed", txn.checkpoint),
+        (false, Some(epoch)) => format!(
+            "its checkpoint {} never completed in epoch {}; epoch {epoch} completed a \
+             checkpoint {} of its own",
+            txn.checkpoint, txn.epoch, txn.checkpoint
+        ),
+        (false, None) => format!("its checkpoint {} never completed", txn.checkpoint),
     };
     let message = format!(
         "{txn} (sink subtask {}, epoch {}, checkpoint {}) was pre-committed{when} with \
@@ -153,8 +188,28 @@ mod tests {
     #[test]
     fn a_pending_transaction_of_a_completed_checkpoint_says_so() {
         let mut run = correct_run();
-        // An older attempt's transaction at checkpoint 3, which completed in
-        // epoch 2: restore should have aborted it.
+        // Checkpoint 2 completed in epoch 1, the attempt of the transaction
+        // left pending (a restore should have committed it).
+        let kept = TxnId {
+            subtask: 1,
+            epoch: 1,
+            checkpoint: 2,
+        };
+        leave_pending(&mut run, kept, 1);
+        let found = lingering_transactions(&run, &plan());
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains("its checkpoint 2 completed"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn an_id_another_attempt_completed_is_not_this_attempts_checkpoint() {
+        let mut run = correct_run();
+        // An older attempt's transaction at checkpoint 3, an id epoch 2
+        // handed out again and completed: epoch 1's checkpoint 3 never did.
         let stale = TxnId {
             subtask: 0,
             epoch: 1,
@@ -164,7 +219,10 @@ mod tests {
         let found = lingering_transactions(&run, &plan());
         assert_eq!(found.len(), 1);
         assert!(
-            found[0].message.contains("its checkpoint 3 completed"),
+            found[0].message.contains(
+                "its checkpoint 3 never completed in epoch 1; epoch 2 completed a checkpoint 3 \
+                 of its own"
+            ),
             "{}",
             found[0].message
         );
