@@ -100,11 +100,6 @@ async fn restore(env: &TaskEnv, plan: &Plan) -> Result<Option<RestoredState>, Ta
         assignment.keyed_from = vec![index];
         assignment.list_from = vec![index];
     }
-    if env.ctx.bug(PlantedBug::DownscaledTxnNotAborted) {
-        // Planted: only its own id's open transactions are aborted.
-        assignment.abort_ids = vec![env.task.subtask];
-        assignment.abort_from = None;
-    }
     let (checkpoint, snapshots) = env
         .restored_snapshots(&assignment.reads())
         .await?
@@ -241,9 +236,6 @@ pub async fn run(
             .then(|| plan.vertex(env.task.vertex).map(|v| v.parallelism))
             .flatten(),
     };
-    if env.ctx.bug(PlantedBug::DownscaledTxnNotAborted) {
-        takeover.and_from = None; // planted: only its own id
-    }
     if let Some(state) = restore(&env, &plan).await? {
         operator.restore(&state.operator)?;
         if operator.pending_timers() > 0 {
@@ -252,6 +244,10 @@ pub async fn run(
         pending = state.pending;
         restored = state.checkpoint;
         takeover = state.takeover;
+    }
+    if env.ctx.bug(PlantedBug::DownscaledTxnNotAborted) {
+        // Planted: only its own id's open transactions are aborted.
+        takeover = Takeover::default();
     }
     // Fed by another keyed vertex, not by the sources: a later shuffle.
     let after_keyed = plan
