@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 37] = [
+const WITNESSES: [(Probe, &str, u64); 38] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -109,6 +109,7 @@ const WITNESSES: [(Probe, &str, u64); 37] = [
     (Probe::LeaderFenced, "jobmanager-leader-paused", 14),
     (Probe::KeyedStateRescaled, "rescale-up", 0),
     (Probe::RemovedSubtaskTxnsAborted, "rescale-down", 0),
+    (Probe::StopWithSavepointFailed, "crash-during-savepoint", 0),
 ];
 
 #[test]

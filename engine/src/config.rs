@@ -21,6 +21,33 @@ pub struct JobConfig {
     /// in checkpoint storage (finished, or failed) is not this run's, and a
     /// failed job can be resumed from its retained checkpoint.
     pub run: u32,
+    /// Who owns the checkpoint or savepoint a resumed run (`run` above 0)
+    /// restores: Flink's `RestoreMode`, applied to the register at the
+    /// run's first fence ([`crate::register::Register::fenced`]).
+    pub restore_mode: RestoreMode,
+}
+
+/// Who owns the snapshot a resumed job restores (Flink's `RestoreMode`,
+/// FLIP-193 "Snapshots ownership").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RestoreMode {
+    /// The resumed job owns it: it deletes it like one of its own
+    /// checkpoints once a newer one subsumes it.
+    Claim,
+    /// The resumed job never deletes it (Flink's default): it stays in
+    /// storage, the user's, whatever the job retains.
+    #[default]
+    NoClaim,
+}
+
+impl RestoreMode {
+    /// Its name in a scenario file and the trace.
+    pub fn name(self) -> &'static str {
+        match self {
+            RestoreMode::Claim => "claim",
+            RestoreMode::NoClaim => "no-claim",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -390,6 +417,15 @@ pub enum PlantedBug {
     /// early): a failover before the job's first checkpoint finds the state
     /// gone.
     ClaimedCheckpointDeletedEarly,
+    /// A stop-with-savepoint ends the job FINISHED as soon as its savepoint
+    /// completes, without notifying the sink of the completion: the
+    /// savepoint's transactions stay pre-committed, the stopped job's last
+    /// output invisible until (unless) a resumed job restores it.
+    SavepointTxnNotCommitted,
+    /// A jobmanager deletes every checkpoint a newer one subsumes, whether
+    /// it owns it or not: a savepoint, or the checkpoint a resume in
+    /// restore mode `no-claim` restored, is deleted under its owner.
+    NoClaimSnapshotDeleted,
 }
 
 /// What a job must have for a planted bug to be able to show
@@ -436,7 +472,7 @@ impl Requires {
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 26] = [
+    pub const ALL: [PlantedBug; 28] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -463,6 +499,8 @@ impl PlantedBug {
         PlantedBug::DownscaledTxnNotAborted,
         PlantedBug::FailoverRestoresResumePoint,
         PlantedBug::ClaimedCheckpointDeletedEarly,
+        PlantedBug::SavepointTxnNotCommitted,
+        PlantedBug::NoClaimSnapshotDeleted,
     ];
 
     pub fn name(self) -> &'static str {
@@ -493,6 +531,8 @@ impl PlantedBug {
             PlantedBug::DownscaledTxnNotAborted => "downscaled-txn-not-aborted",
             PlantedBug::FailoverRestoresResumePoint => "failover-restores-resume-point",
             PlantedBug::ClaimedCheckpointDeletedEarly => "claimed-checkpoint-deleted-early",
+            PlantedBug::SavepointTxnNotCommitted => "savepoint-txn-not-committed",
+            PlantedBug::NoClaimSnapshotDeleted => "no-claim-snapshot-deleted",
         }
     }
 
@@ -557,6 +597,12 @@ impl PlantedBug {
             PlantedBug::ClaimedCheckpointDeletedEarly => {
                 "a claimed restored checkpoint deleted before a newer one subsumes it"
             }
+            PlantedBug::SavepointTxnNotCommitted => {
+                "stop-with-savepoint finishes without committing the savepoint's transaction"
+            }
+            PlantedBug::NoClaimSnapshotDeleted => {
+                "a snapshot restored without claim is deleted once a newer checkpoint subsumes it"
+            }
         }
     }
 
@@ -606,6 +652,10 @@ impl PlantedBug {
             PlantedBug::ClaimedCheckpointDeletedEarly => {
                 ("resume-from-retained", "expected-outcome")
             }
+            PlantedBug::SavepointTxnNotCommitted => {
+                ("crash-during-savepoint", "lingering-transaction")
+            }
+            PlantedBug::NoClaimSnapshotDeleted => ("crash-during-savepoint", "snapshot-ownership"),
         }
     }
 

@@ -158,20 +158,29 @@ impl Coordinator {
             return out;
         }
         if self.may_trigger(now) {
-            let id = self.next_id;
-            self.next_id += 1;
-            self.last_trigger = Some(now);
-            let pending = Pending {
-                triggered_at: now,
-                acks: BTreeMap::new(),
-                offsets: BTreeMap::new(),
-                finished: true,
-                writing: false,
-            };
-            self.pending.insert(id, pending);
-            out.push(Decision::Trigger(id));
+            out.push(Decision::Trigger(self.trigger(now)));
         }
         out
+    }
+
+    /// Trigger a checkpoint at `now` whatever the interval, the pause and
+    /// the concurrent checkpoints say, and return its id: a savepoint, which
+    /// Flink's `CheckpointCoordinator.triggerSavepoint` takes on request,
+    /// outside the periodic schedule. It completes, expires and fails as a
+    /// checkpoint does.
+    pub fn trigger(&mut self, now: Duration) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.last_trigger = Some(now);
+        let pending = Pending {
+            triggered_at: now,
+            acks: BTreeMap::new(),
+            offsets: BTreeMap::new(),
+            finished: true,
+            writing: false,
+        };
+        self.pending.insert(id, pending);
+        id
     }
 
     fn may_trigger(&self, now: Duration) -> bool {

@@ -210,6 +210,20 @@ pub enum Event {
         parallelism: u32,
         key_groups: KeyGroupRange,
     },
+    /// The jobmanager triggered checkpoint `checkpoint` of attempt `epoch`
+    /// as the synchronous savepoint of a stop-with-savepoint a client asked
+    /// for (after its `checkpoint_triggered`): after its barrier the
+    /// sources read no more (docs/savepoints.md).
+    SavepointTriggered {
+        checkpoint: u64,
+        epoch: u64,
+    },
+    /// The stop-with-savepoint's savepoint `checkpoint` completed (after
+    /// its `checkpoint_completed`): the job finishes once the sink has
+    /// committed it.
+    SavepointCompleted {
+        checkpoint: u64,
+    },
     TxnPreCommitted {
         txn: TxnId,
         records: u64,
@@ -337,7 +351,7 @@ pub enum Event {
 
 impl Event {
     /// Every event's name, as the trace and scenario triggers spell it.
-    pub const NAMES: [&'static str; 30] = [
+    pub const NAMES: [&'static str; 32] = [
         "host_started",
         "job_state",
         "tasks_deployed",
@@ -368,6 +382,8 @@ impl Event {
         "leader_elected",
         "leader_revoked",
         "key_groups_restored",
+        "savepoint_triggered",
+        "savepoint_completed",
     ];
 
     pub fn name(&self) -> &'static str {
@@ -402,6 +418,8 @@ impl Event {
             Event::LeaderElected { .. } => 27,
             Event::LeaderRevoked { .. } => 28,
             Event::KeyGroupsRestored { .. } => 29,
+            Event::SavepointTriggered { .. } => 30,
+            Event::SavepointCompleted { .. } => 31,
         };
         Event::NAMES[index]
     }
@@ -417,6 +435,8 @@ impl Event {
             | Event::StateSnapshotted { checkpoint, .. }
             | Event::StateRestored { checkpoint, .. }
             | Event::KeyGroupsRestored { checkpoint, .. }
+            | Event::SavepointTriggered { checkpoint, .. }
+            | Event::SavepointCompleted { checkpoint }
             | Event::CheckpointUnreadable { checkpoint, .. } => Some(*checkpoint),
             Event::TasksDeployed { restore, .. } | Event::CheckpointFallback { restore, .. } => {
                 *restore
@@ -435,7 +455,7 @@ impl Event {
 impl Event {
     /// Names of the events that may carry a checkpoint ([`Event::checkpoint`]):
     /// a trigger's `checkpoint` filter is refused on any other event.
-    pub const WITH_CHECKPOINT: [&'static str; 16] = [
+    pub const WITH_CHECKPOINT: [&'static str; 18] = [
         "tasks_deployed",
         "checkpoint_triggered",
         "checkpoint_acknowledged",
@@ -452,6 +472,8 @@ impl Event {
         "checkpoint_unreadable",
         "checkpoint_fallback",
         "key_groups_restored",
+        "savepoint_triggered",
+        "savepoint_completed",
     ];
 
     /// Names of the events about one task ([`Event::task`]): a trigger's
@@ -472,7 +494,7 @@ impl Event {
 
     /// Names of the events that may carry a job attempt ([`Event::epoch`]):
     /// a trigger's `epoch` filter is refused on any other event.
-    pub const WITH_EPOCH: [&'static str; 15] = [
+    pub const WITH_EPOCH: [&'static str; 16] = [
         "job_state",
         "tasks_deployed",
         "checkpoint_triggered",
@@ -488,6 +510,7 @@ impl Event {
         "failover",
         "checkpoints_recovered",
         "key_groups_restored",
+        "savepoint_triggered",
     ];
 
     /// The task the event is about, if it names one: the task of an
@@ -534,6 +557,7 @@ impl Event {
             | Event::StateSnapshotted { epoch, .. }
             | Event::StateRestored { epoch, .. }
             | Event::KeyGroupsRestored { epoch, .. }
+            | Event::SavepointTriggered { epoch, .. }
             | Event::TaskFailed { epoch, .. }
             | Event::Failover { epoch, .. }
             | Event::CheckpointsRecovered { epoch, .. } => Some(*epoch),
@@ -646,7 +670,9 @@ impl Event {
             | "checkpoint_unreadable"
             | "checkpoint_fallback"
             | "leader_elected"
-            | "leader_revoked" => &[JobManager],
+            | "leader_revoked"
+            | "savepoint_triggered"
+            | "savepoint_completed" => &[JobManager],
             "lease_granted" => &[Ha],
             "state_snapshotted" | "state_restored" | "key_groups_restored" | "task_failed" => {
                 &[TaskManager]
@@ -829,6 +855,11 @@ mod tests {
                 parallelism: 2,
                 key_groups: KeyGroupRange { first: 0, last: 63 },
             },
+            Event::SavepointTriggered {
+                checkpoint: 1,
+                epoch: 1,
+            },
+            Event::SavepointCompleted { checkpoint: 1 },
             Event::TxnPreCommitted { txn, records: 1 },
             Event::TxnCommitted { txn, records: 1 },
             Event::TxnAborted { txn },

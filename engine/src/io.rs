@@ -399,6 +399,12 @@ pub mod addr {
     pub const HA: &str = "ha";
 
     pub const JOBMANAGER_PORT: u16 = 6123;
+    /// The leading jobmanager's REST port, for the `client` host (Flink's
+    /// `rest.port`).
+    pub const REST_PORT: u16 = 8081;
+    /// The host that sends commands to the job from outside
+    /// (stop-with-savepoint), as Flink's CLI or an operator would.
+    pub const CLIENT: &str = "client";
     pub const DATA_PORT: u16 = 6121;
     pub const LOG_PORT: u16 = 9092;
     pub const SINK_PORT: u16 = 9093;

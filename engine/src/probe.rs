@@ -177,11 +177,16 @@ pub enum Probe {
     /// `TwoPhaseCommitSinkFunction` aborting per transactional id, and
     /// `KafkaSink` probing ids past its parallelism).
     RemovedSubtaskTxnsAborted,
+    /// `jobmanager`: a stop-with-savepoint failed (its savepoint was
+    /// aborted, or the job failed over before it finished): the job fails
+    /// over and runs on, and the client may ask again (Flink restarts a
+    /// job whose synchronous savepoint failed: docs/savepoints.md).
+    StopWithSavepointFailed,
 }
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 37] = [
+    pub const ALL: [Probe; 38] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -219,6 +224,7 @@ impl Probe {
         Probe::LeaderFenced,
         Probe::KeyedStateRescaled,
         Probe::RemovedSubtaskTxnsAborted,
+        Probe::StopWithSavepointFailed,
     ];
 
     /// The kebab-case name, as traces and scenario files spell it.
@@ -261,6 +267,7 @@ impl Probe {
             Probe::LeaderFenced => "leader-fenced",
             Probe::KeyedStateRescaled => "keyed-state-rescaled",
             Probe::RemovedSubtaskTxnsAborted => "removed-subtask-txns-aborted",
+            Probe::StopWithSavepointFailed => "stop-with-savepoint-failed",
         }
     }
 
@@ -305,7 +312,8 @@ impl Probe {
             | Probe::CheckpointFallbackRefused
             | Probe::JobManagerTakeover
             | Probe::LeaderLeaseExpired
-            | Probe::LeaderFenced => &[JobManager],
+            | Probe::LeaderFenced
+            | Probe::StopWithSavepointFailed => &[JobManager],
         }
     }
 

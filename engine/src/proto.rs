@@ -278,9 +278,13 @@ pub enum ToTaskManager {
     Start {
         epoch: u64,
     },
+    /// Take checkpoint `checkpoint`. `stop`: it is the synchronous
+    /// savepoint of a stop-with-savepoint, after whose barrier the sources
+    /// read no more (Flink's `SavepointType.terminate`, without drain).
     Trigger {
         epoch: u64,
         checkpoint: u64,
+        stop: bool,
     },
     Notify {
         epoch: u64,
@@ -335,6 +339,42 @@ pub enum ToJobManager {
         checkpoint: u64,
         task: TaskId,
     },
+}
+
+// ---- client <-> jobmanager (its REST port) ----
+
+/// A request from the `client` host to the leading jobmanager, after
+/// Flink's REST API: a stop is triggered, then its status polled by the
+/// request id the client chose (Flink's trigger id).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum ClientRequest {
+    /// Stop the job with a savepoint (`POST /jobs/:id/stop`, without
+    /// drain). Sending it again for a request whose savepoint failed tries
+    /// again; for one under way or done it changes nothing.
+    StopWithSavepoint { request: u64 },
+    /// How request `request` stands (`GET /jobs/:id/savepoints/:trigger`).
+    Status { request: u64 },
+}
+
+/// The jobmanager's answer to a [`ClientRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientResponse {
+    /// The stop is under way (or done): poll its status.
+    Accepted,
+    /// Not now, and why (the job is restarting, or not running).
+    Refused(String),
+    /// The savepoint has not completed or failed yet.
+    Pending,
+    /// The savepoint completed: checkpoint `savepoint` of the register.
+    Completed { savepoint: u64 },
+    /// The savepoint failed, and why; the job failed over.
+    Failed(String),
+    /// The job has ended (finished or failed) without this stop: there is
+    /// nothing to stop.
+    Ended(String),
+    /// This jobmanager knows no such request (it started since, or
+    /// another one leads now).
+    Unknown,
 }
 
 // ---- data channels (a subtask -> a subtask of the next vertex) ----

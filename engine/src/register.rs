@@ -44,6 +44,12 @@ pub struct RegisteredCheckpoint {
     pub metadata: String,
     /// crc32 of the metadata blob's bytes.
     pub crc: u32,
+    /// Whether the job owns it and deletes it once a newer checkpoint
+    /// subsumes it (FLIP-193): true for its own checkpoints; false for a
+    /// savepoint (the user's), for a checkpoint a resumed run restored in
+    /// restore mode `no-claim`, and for the other checkpoints a resumed run
+    /// found of the runs before it (their job's, left alone).
+    pub owned: bool,
 }
 
 /// The register's content. Its version lives beside it ([`Versioned`]).
@@ -59,6 +65,10 @@ pub struct Register {
     /// jobmanager numbers on from here, not from the latest completed
     /// checkpoint, so an aborted checkpoint's id is not reused.
     pub next_checkpoint: u64,
+    /// The run of the job's lifecycle that last fenced the register
+    /// ([`crate::config::JobConfig::run`]): a run's first fence applies its
+    /// restore mode.
+    pub run: u32,
 }
 
 impl Register {
@@ -79,18 +89,45 @@ impl Register {
             epoch: self.epoch,
             next_checkpoint: self.next_checkpoint.max(completed_id + 1),
             checkpoints,
+            run: self.run,
         };
         (next, dropped)
     }
 
-    /// The register fenced by job attempt `epoch`: the same checkpoints,
-    /// the new attempt recorded, and ids below `next_checkpoint` used up.
-    pub fn fenced(&self, epoch: u64, next_checkpoint: u64) -> Register {
+    /// The register fenced by job attempt `epoch` of lifecycle run `run`:
+    /// the same checkpoints, the new attempt recorded, and ids below
+    /// `next_checkpoint` used up. The first fence of a resumed run (`run`
+    /// above the register's) gives up the checkpoints of the runs before
+    /// it, the one it restores (the newest) excepted, which it owns with
+    /// restore mode `claim` (Flink's `RestoreMode`).
+    pub fn fenced(
+        &self,
+        epoch: u64,
+        next_checkpoint: u64,
+        run: u32,
+        mode: crate::config::RestoreMode,
+    ) -> Register {
+        let mut checkpoints = self.checkpoints.clone();
+        if run > self.run {
+            let newest = checkpoints.len().saturating_sub(1);
+            for (i, c) in checkpoints.iter_mut().enumerate() {
+                c.owned = i == newest && mode == crate::config::RestoreMode::Claim;
+            }
+        }
         Register {
             epoch,
-            checkpoints: self.checkpoints.clone(),
+            checkpoints,
             next_checkpoint: self.next_checkpoint.max(next_checkpoint),
+            run: self.run.max(run),
         }
+    }
+
+    /// Whether the job may delete `checkpoint` once it is no longer
+    /// retained: it owns it, or the register does not name it.
+    pub fn owns(&self, checkpoint: u64) -> bool {
+        (self.checkpoints.iter())
+            .filter(|c| c.checkpoint == checkpoint)
+            .all(|c| c.owned)
     }
 
     /// Whether the register names `checkpoint` with exactly this metadata:
@@ -115,18 +152,20 @@ pub fn metadata_name(checkpoint: u64, epoch: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::RestoreMode;
 
     fn entry(checkpoint: u64) -> RegisteredCheckpoint {
         RegisteredCheckpoint {
             checkpoint,
             metadata: metadata_name(checkpoint, 1),
             crc: checkpoint as u32,
+            owned: true,
         }
     }
 
     #[test]
     fn a_completion_keeps_the_newest_retained_and_returns_the_rest() {
-        let mut register = Register::default().fenced(1, 0);
+        let mut register = Register::default().fenced(1, 0, 0, RestoreMode::Claim);
         let mut dropped_all = vec![];
         for id in 1..=4 {
             let (next, dropped) = register.with_completed(entry(id), 2);
@@ -147,10 +186,39 @@ mod tests {
     #[test]
     fn a_fence_records_the_attempt_and_keeps_the_checkpoints() {
         let (register, _) = Register::default().with_completed(entry(7), 1);
-        let fenced = register.fenced(3, 5);
+        let fenced = register.fenced(3, 5, 0, RestoreMode::Claim);
         assert_eq!((fenced.epoch, fenced.ids()), (3, vec![7]));
         assert_eq!(fenced.next_checkpoint, 8, "never below a completed id");
-        assert_eq!(register.fenced(3, 12).next_checkpoint, 12);
+        assert_eq!(
+            register
+                .fenced(3, 12, 0, RestoreMode::Claim)
+                .next_checkpoint,
+            12
+        );
+        assert!(fenced.owns(7), "a run's own fence keeps ownership");
+    }
+
+    #[test]
+    fn a_resumed_runs_first_fence_owns_only_what_it_claims() {
+        let mut register = Register::default();
+        for id in 1..=3 {
+            register = register.with_completed(entry(id), 3).0;
+        }
+        let claimed = register.fenced(2, 0, 1, RestoreMode::Claim);
+        assert_eq!(
+            (claimed.owns(1), claimed.owns(2), claimed.owns(3)),
+            (false, false, true)
+        );
+        assert_eq!(claimed.run, 1);
+        let not_claimed = register.fenced(2, 0, 1, RestoreMode::NoClaim);
+        assert!(
+            !not_claimed.owns(3),
+            "no-claim: the restored one stays the user's"
+        );
+        // A later fence of the same run changes nothing.
+        let again = not_claimed.fenced(3, 0, 1, RestoreMode::Claim);
+        assert!(!again.owns(3));
+        assert!(again.owns(99), "a checkpoint the register does not name");
     }
 
     #[test]

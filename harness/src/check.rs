@@ -25,8 +25,11 @@
 //! - [`expected_outcome`]: the job ended the way the scenario said it would
 //!   (`check/expected.rs`);
 //! - [`lingering_transactions`]: a finished job leaves no transaction
-//!   pre-committed and neither committed nor aborted on the sink
-//!   (`check/lingering.rs`).
+//!   pre-committed and neither committed nor aborted on the sink, nor does
+//!   a stop-with-savepoint at its end (`check/lingering.rs`);
+//! - [`snapshot_ownership`]: a job deletes no snapshot it does not own: a
+//!   savepoint, or what a resume in restore mode `no-claim` restored
+//!   (`check/ownership.rs`).
 //!
 //! Each checker reports at most [`MAX_PER_KIND`] violations of one kind, then
 //! one violation of the same kind saying how many more it left out, so a run
@@ -45,6 +48,7 @@ mod leader;
 mod lingering;
 mod liveness;
 mod model;
+mod ownership;
 mod records;
 pub mod restart_model;
 mod restarts;
@@ -59,15 +63,18 @@ pub use leader::single_leader;
 pub use lingering::lingering_transactions;
 pub use liveness::{liveness, LivenessBound};
 pub use model::{model_cut, model_output};
+pub use ownership::snapshot_ownership;
 pub use records::{at_least_once, duplicates, exactly_once};
 pub use restarts::restart_conformance;
 pub use restore::restore_was_completed;
 pub use state::recovered_state;
 
 use crate::expect::Expectation;
+use crate::lifecycle::StopWith;
 use crate::outcome::RunOutcome;
 use crate::scenario::Scenario;
 use crate::violation::Violation;
+use flinch_engine::event::Event;
 
 /// The `kind` of every violation these checkers report.
 pub mod kind {
@@ -122,6 +129,12 @@ pub mod kind {
     /// A transaction still pre-committed, neither committed nor aborted,
     /// after the job finished.
     pub const LINGERING: &str = "lingering";
+    /// A run of a lifecycle that ended FINISHED (a stop-with-savepoint)
+    /// with a transaction its sink pre-committed still open.
+    pub const OPEN_AT_STOP: &str = "open-at-stop";
+    /// A savepoint, or a checkpoint a `no-claim` resume restored, is gone
+    /// from checkpoint storage: the job deleted a snapshot it did not own.
+    pub const UNOWNED_SNAPSHOT_DELETED: &str = "unowned-snapshot-deleted";
     /// A jobmanager acted as the leader under an epoch older than one `ha`
     /// had granted to another.
     pub const SPLIT_BRAIN: &str = "split-brain";
@@ -181,6 +194,7 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     ));
     violations.extend(single_leader(&outcome.trace));
     violations.extend(lingering_transactions(outcome, &plan));
+    violations.extend(snapshot_ownership(outcome));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
     violations.extend(lifecycle_completed(outcome, &scenario.lifecycle));
     violations.extend(expected_outcome(outcome, expect));
@@ -195,8 +209,9 @@ fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -
     let resumed = (outcome.trace.iter())
         .filter(|e| crate::lifecycle::resumed_parallelism(e).is_some())
         .count();
+    let mut violations = savepoints_taken(outcome, steps);
     let Some(step) = steps.get(resumed) else {
-        return Vec::new();
+        return violations;
     };
     let stopped = outcome.trace.iter().any(|e| {
         matches!(&e.what, crate::trace::What::Fault(crate::trace::FaultEvent::JobStopped { run, .. })
@@ -220,11 +235,45 @@ fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -
         resumed + 1,
         outcome.sim_time.as_secs_f64()
     );
-    vec![Violation::new(
+    violations.push(Violation::new(
         crate::violation::Checker::ExpectedOutcome,
         kind::LIFECYCLE_INCOMPLETE,
         message,
-    )]
+    ));
+    violations
+}
+
+/// A violation for each run a stop-with-savepoint ended that completed no
+/// savepoint (the job ended before the stop could take one, or the client
+/// gave up): its resume `from = "savepoint"` had none to restore.
+fn savepoints_taken(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> Vec<Violation> {
+    let runs = crate::lifecycle::runs(&outcome.trace);
+    let stopped = runs.iter().zip(steps).enumerate().take(runs.len() - 1);
+    let savepoint_stops = stopped.filter(|(_, (_, s))| s.stop.with == StopWith::Savepoint);
+    let mut violations = Vec::new();
+    for (i, (run, _)) in savepoint_stops {
+        let took = run.iter().any(|e| {
+            matches!(
+                e.what,
+                crate::trace::What::Engine(Event::SavepointCompleted { .. })
+            )
+        });
+        if !took {
+            let message = format!(
+                "lifecycle[{i}] stops run {} with a savepoint, but the run ended without \
+                 completing one (the job ended before the stop took it, or the client gave up \
+                 after {}s of retries)",
+                i + 1,
+                flinch_engine::hosts::client::PATIENCE.as_secs()
+            );
+            violations.push(Violation::new(
+                crate::violation::Checker::ExpectedOutcome,
+                kind::LIFECYCLE_INCOMPLETE,
+                message,
+            ));
+        }
+    }
+    violations
 }
 
 /// `outcome` with its declared-lost transactions appended to the committed

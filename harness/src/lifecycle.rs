@@ -53,6 +53,14 @@ pub enum StopWith {
     /// was pre-committed stays open on the sink, and the retained
     /// checkpoints stay in checkpoint storage.
     Cancel,
+    /// Stop-with-savepoint, without drain (`flink stop`): the `client` host
+    /// asks the leading jobmanager, which triggers a savepoint after whose
+    /// barrier the sources read no more; once it completed and the sink
+    /// committed its transactions, the job ends FINISHED. A savepoint that
+    /// fails fails the job over, and the client asks again (bounded by
+    /// `flinch_engine::hosts::client::PATIENCE`). The job's cluster goes
+    /// away at the resume.
+    Savepoint,
 }
 
 /// How the stopped job resumes.
@@ -74,21 +82,21 @@ pub enum ResumeFrom {
     /// The latest checkpoint the stopped job completed and retained
     /// (Flink's externalized checkpoints, `-s <checkpoint>`).
     Retained,
+    /// The savepoint the step's stop-with-savepoint took (`-s <savepoint>`):
+    /// the newest checkpoint in the register when the stopped job finished.
+    Savepoint,
 }
 
-/// Who owns the restored checkpoint (Flink's `RestoreMode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestoreMode {
-    /// The resumed job owns it: it is subsumed and deleted like one of its
-    /// own checkpoints once newer ones are retained.
-    Claim,
-}
+/// Who owns the restored checkpoint (Flink's `RestoreMode`): `claim`, or
+/// `no-claim`, the default.
+pub use flinch_engine::config::RestoreMode;
 
 impl StopWith {
     /// Its name in a scenario file.
     pub fn name(self) -> &'static str {
         match self {
             StopWith::Cancel => "cancel",
+            StopWith::Savepoint => "savepoint",
         }
     }
 }
@@ -98,15 +106,7 @@ impl ResumeFrom {
     pub fn name(self) -> &'static str {
         match self {
             ResumeFrom::Retained => "retained",
-        }
-    }
-}
-
-impl RestoreMode {
-    /// Its name in a scenario file.
-    pub fn name(self) -> &'static str {
-        match self {
-            RestoreMode::Claim => "claim",
+            ResumeFrom::Savepoint => "savepoint",
         }
     }
 }
@@ -122,6 +122,7 @@ pub fn run_config(first: &JobConfig, steps: &[Step], run: usize) -> JobConfig {
         Some(step) => JobConfig {
             topology: step.resume.topology.clone(),
             run: u32::try_from(run.min(steps.len())).unwrap_or(u32::MAX),
+            restore_mode: step.resume.restore_mode,
             ..first.clone()
         },
         None => first.clone(),

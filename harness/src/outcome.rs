@@ -95,6 +95,10 @@ pub struct RunOutcome {
     /// job other than keyed-count (empty for keyed-count, whose
     /// consistent-cut check compares digests).
     pub snapshots: crate::world::Snapshots,
+    /// The ids of the checkpoints and savepoints whose metadata checkpoint
+    /// storage still holds after the run (on any replica): what the job
+    /// did not delete (the `snapshot-ownership` checker).
+    pub stored_checkpoints: std::collections::BTreeSet<u64>,
 }
 
 #[cfg(test)]

@@ -207,7 +207,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 48] = [
+const BUILTIN: [(&str, &str); 49] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -251,6 +251,10 @@ const BUILTIN: [(&str, &str); 48] = [
     (
         "crash-during-checkpoint",
         include_str!("../../scenarios/crash-during-checkpoint.toml"),
+    ),
+    (
+        "crash-during-savepoint",
+        include_str!("../../scenarios/crash-during-savepoint.toml"),
     ),
     (
         "crash-while-restoring",

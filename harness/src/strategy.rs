@@ -480,6 +480,7 @@ pub fn survivable_case(mode: CheckpointMode) -> impl Strategy<Value = Case> {
                     sink: SinkConfig::default(),
                     planted_bug: None,
                     run: 0,
+                    restore_mode: Default::default(),
                 };
                 let plan = plan
                     .into_iter()

@@ -25,6 +25,9 @@ pub enum Checker {
     /// A finished job left a transaction pre-committed on the sink
     /// (`check/lingering.rs`).
     LingeringTransaction,
+    /// A job deleted a snapshot it does not own: a savepoint, or what a
+    /// `no-claim` resume restored (`check/ownership.rs`).
+    SnapshotOwnership,
     RestartConformance,
     /// A deposed jobmanager acted beside the leader `ha` elected after it
     /// (`check/leader.rs`).
@@ -42,6 +45,7 @@ impl Checker {
             Checker::KeyGroupCoverage => "key-group-coverage",
             Checker::ConsistentCut => "consistent-cut",
             Checker::LingeringTransaction => "lingering-transaction",
+            Checker::SnapshotOwnership => "snapshot-ownership",
             Checker::RestartConformance => "restart-conformance",
             Checker::SingleLeader => "single-leader",
             Checker::Liveness => "liveness",
@@ -114,7 +118,8 @@ impl Violation {
             | Checker::RestoreWasCompleted
             | Checker::KeyGroupCoverage
             | Checker::ConsistentCut
-            | Checker::LingeringTransaction => Cause::State,
+            | Checker::LingeringTransaction
+            | Checker::SnapshotOwnership => Cause::State,
             Checker::ExactlyOnce => Cause::Record,
         }
     }

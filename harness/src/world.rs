@@ -10,7 +10,7 @@
 //! same run, step for step, as one without a hook.
 
 use crate::fault::{Edge, EventTrigger, Fault, FaultKind, Trigger, ALL_PEERS};
-use crate::lifecycle::{self, Step};
+use crate::lifecycle::{self, Step, StopWith};
 use crate::outcome::{keyed_count_outputs, CommittedTxn, PendingTxn, RunOutcome};
 use crate::panics::{self, Panic, Phase};
 use crate::scenario::Scenario;
@@ -25,7 +25,7 @@ use flinch_engine::io::{addr, clock};
 use flinch_engine::record::{InputRecord, Record, TxnId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::rc::Rc;
@@ -271,6 +271,7 @@ pub fn simulate_plan_until(
         unfired,
         fired_at: raw.fired_at,
         snapshots: raw.snapshots,
+        stored_checkpoints: raw.stored_checkpoints,
     })
 }
 
@@ -324,6 +325,9 @@ pub struct RawOutcome {
     pub snapshots: Snapshots,
     /// The job's input log.
     pub input: Rc<Vec<Vec<Record>>>,
+    /// The checkpoints and savepoints whose metadata checkpoint storage
+    /// still holds after the run, on any replica.
+    pub stored_checkpoints: BTreeSet<u64>,
 }
 
 /// Keyed operator snapshots (postcard `KeyedSnapshot`s) by (epoch,
@@ -349,7 +353,9 @@ pub fn simulate_job(
     let sim_time = world.sim.elapsed();
     let host_steps = world.sim.host_steps();
     let committed = ran.and_then(|ran| {
-        let read = panics::catch(Phase::Output, sim_time, || world.read_sink());
+        let read = panics::catch(Phase::Output, sim_time, || {
+            Ok((world.read_sink()?, world.read_stored_checkpoints()?))
+        });
         world
             .settle(read, sim_time)
             .map(|committed| (ran, committed))
@@ -359,7 +365,7 @@ pub fn simulate_job(
     // Dropping the world drops every host's software: its drop code runs
     // here, and a panic in it ends a run that had not broken yet.
     let dropped = panics::catch(Phase::Hosts, sim_time, move || drop(world));
-    let (ran, files) = committed?;
+    let (ran, (files, stored_checkpoints)) = committed?;
     let SinkFiles {
         committed,
         pending,
@@ -396,6 +402,7 @@ pub fn simulate_job(
         fired_at: ran.fired_at,
         snapshots,
         input,
+        stored_checkpoints,
     })
 }
 
@@ -449,6 +456,9 @@ struct World<'a> {
     /// The hosts a stop took down, until the resume: a fault's heal does
     /// not start them again meanwhile (the job is stopped).
     stopped: BTreeSet<String>,
+    /// The `client` host's command, with a lifecycle that stops with a
+    /// savepoint (`None`: the simulation has no `client` host).
+    command: Option<Rc<Cell<Option<hosts::client::Command>>>>,
 }
 
 /// Seeds the harness's RNG for the lifecycle's stop jitter, mixed with the
@@ -550,6 +560,15 @@ impl World<'_> {
                     ended_at = Some(self.sim.elapsed());
                 }
             }
+            // A stop-with-savepoint's resume comes once the run has ended.
+            if ended_at.is_some() {
+                let now = self.sim.elapsed();
+                for p in plan.iter_mut() {
+                    if let Wait::RunEnd { after } = p.wait {
+                        (p.at, p.wait) = (now + after, Wait::Time);
+                    }
+                }
+            }
             // The last run's end ends the lifecycle; an earlier run's only
             // while its stop still waits for an event, which may never come
             // now (a stop at a time, or one whose event came, and the resume
@@ -644,6 +663,7 @@ impl World<'_> {
             run: 0,
             run_from: 0,
             stopped: BTreeSet::new(),
+            command: None,
         };
         let mut observer = observer(trace);
         if !scenario.job.is_keyed_count() {
@@ -681,6 +701,26 @@ impl World<'_> {
                 }
             });
             world.taskmanagers.push(name);
+        }
+        let savepoints = scenario.lifecycle.iter();
+        if savepoints
+            .clone()
+            .any(|s| s.stop.with == StopWith::Savepoint)
+        {
+            // Idle until a stop gives it a command; a restart runs the
+            // command again.
+            let command: Rc<Cell<Option<hosts::client::Command>>> = Rc::default();
+            let given = command.clone();
+            world.host(ctx(addr::CLIENT), move |ctx| {
+                let command = given.get();
+                async move {
+                    match command {
+                        Some(command) => hosts::client::run(ctx, command).await,
+                        None => std::future::pending().await,
+                    }
+                }
+            });
+            world.command = Some(command);
         }
         world
     }
@@ -1173,6 +1213,28 @@ impl World<'_> {
                 with: stop.with.name().to_string(),
             },
         );
+        if stop.with == StopWith::Savepoint {
+            // The client asks the jobmanager; the resume waits for the
+            // run's end, however it ends.
+            let command = self
+                .command
+                .as_ref()
+                .expect("a savepoint stop has a client host");
+            command.set(Some(hosts::client::Command::StopWithSavepoint {
+                request: step as u64 + 1,
+            }));
+            panics::within(Phase::Hosts, || self.sim.bounce(addr::CLIENT));
+            return Some(Pending {
+                host: lifecycle::CLIENT.to_string(),
+                action: Action::Resume(step),
+                at: self.sim.elapsed(),
+                wait: Wait::RunEnd {
+                    after: resume.after,
+                },
+                fault: None,
+                ends: None,
+            });
+        }
         for host in self.cluster(step) {
             self.crash(&host);
             self.stopped.insert(host);
@@ -1283,6 +1345,21 @@ impl World<'_> {
     /// keyed-count's output ([`keyed_count_outputs`]).
     /// The sink's committed, pre-committed and timed-out transactions, as
     /// engine records.
+    fn read_stored_checkpoints(&self) -> Result<BTreeSet<u64>, String> {
+        let mut ids = BTreeSet::new();
+        for store in addr::stores(self.first.topology.store_replicas) {
+            let fs = self.hosts[&store].fs.borrow();
+            let Some(fs) = fs.as_ref() else {
+                continue;
+            };
+            let _entered = fs.enter();
+            let stored = hosts::store::read_stored_checkpoints()
+                .map_err(|e| format!("listing the checkpoints on {store}'s disk: {e}"))?;
+            ids.extend(stored);
+        }
+        Ok(ids)
+    }
+
     fn read_sink(&self) -> Result<SinkFiles, String> {
         let fs = self.hosts[addr::SINK].fs.borrow();
         let Some(fs) = fs.as_ref() else {
@@ -1387,6 +1464,9 @@ enum Wait {
         edge: Edge,
         delay: Duration,
     },
+    /// The end (finished or failed) of the run on, plus `after`: a
+    /// stop-with-savepoint's resume.
+    RunEnd { after: Duration },
 }
 
 impl Pending {

@@ -23,8 +23,8 @@ use crate::job::Plan;
 use crate::lease::act_until;
 use crate::probe::Probe;
 use crate::proto::{
-    CheckpointMeta, HaRequest, HaResponse, SinkOp, SinkRequest, SinkResponse, StoreResponse,
-    ToJobManager, ToTaskManager,
+    CheckpointMeta, ClientRequest, ClientResponse, HaRequest, HaResponse, SinkOp, SinkRequest,
+    SinkResponse, StoreResponse, ToJobManager, ToTaskManager,
 };
 use crate::record::TxnId;
 use crate::register::{metadata_name, Register, RegisteredCheckpoint, Versioned, REGISTER_BLOB};
@@ -111,6 +111,23 @@ enum Conn {
         tm: u32,
         session: u64,
     },
+    /// A request of the `client` host on the REST port, and where its
+    /// answer goes.
+    Client {
+        request: ClientRequest,
+        reply: mpsc::UnboundedSender<ClientResponse>,
+    },
+}
+
+/// How a stop-with-savepoint a client asked for stands.
+#[derive(Debug, Clone)]
+enum StopStatus {
+    /// Asked for; `savepoint` once triggered.
+    Pending { savepoint: Option<u64> },
+    /// Savepoint `0` completed; the job finishes once the sink committed it.
+    Completed(u64),
+    /// The savepoint failed, or the job failed over before it finished.
+    Failed(String),
 }
 
 struct Tm {
@@ -195,7 +212,19 @@ struct JobManager {
     /// [`PlantedBug::FailoverRestoresResumePoint`] and
     /// [`PlantedBug::ClaimedCheckpointDeletedEarly`].
     first_restore: Option<Option<CheckpointMeta>>,
+    /// The stops-with-savepoint clients asked this process for, by request
+    /// id, at most [`MAX_STOP_REQUESTS`] (the oldest are forgotten).
+    stops: BTreeMap<u64, StopStatus>,
+    /// The request whose stop is under way (its savepoint pending or
+    /// completed, the job not finished yet).
+    stopping: Option<u64>,
+    /// How the job ended, once announced.
+    ended: Option<JobState>,
 }
+
+/// Stop-with-savepoint requests a jobmanager remembers; a client whose
+/// request was forgotten hears `Unknown` and asks again.
+const MAX_STOP_REQUESTS: usize = 16;
 
 pub async fn run(ctx: HostContext) -> HostResult {
     ctx.emit(Event::HostStarted);
@@ -365,6 +394,19 @@ async fn lead(ctx: HostContext, lease: Option<Rc<Lease>>) -> HostResult {
             },
         }
     };
+    // The REST port, for the `client` host, is served by the leader only
+    // (a client tries each jobmanager until one answers).
+    let rest = loop {
+        match TcpListener::bind(("0.0.0.0", addr::REST_PORT)).await {
+            Ok(listener) => break listener,
+            Err(e) => match &lease {
+                None => return Err(e.into()),
+                Some(lease) if lease.holds() => sleep(TICK).await,
+                Some(_) => return Ok(()),
+            },
+        }
+    };
+    let rest = spawn(accept_clients(rest, conn_tx.clone()));
     let acceptor = spawn(accept(listener, conn_tx));
     let renewer = lease.clone().map(|l| spawn(renew(ctx.clone(), l)));
     if let Some(lease) = &lease {
@@ -396,6 +438,7 @@ async fn lead(ctx: HostContext, lease: Option<Rc<Lease>>) -> HostResult {
         }
     }
     acceptor.abort();
+    rest.abort();
     if let Some(renewer) = renewer {
         renewer.abort();
     }
@@ -425,6 +468,33 @@ async fn accept(listener: TcpListener, conns: mpsc::UnboundedSender<Conn>) {
                 spawn(connection(stream, session, conns.clone()));
             }
             // A failed accept loses that one connection; the taskmanager retries.
+            Err(_) => sleep(TICK).await,
+        }
+    }
+}
+
+/// Serve the REST port: one task per client connection, each request
+/// answered in turn by the jobmanager's loop.
+async fn accept_clients(listener: TcpListener, conns: mpsc::UnboundedSender<Conn>) {
+    loop {
+        match listener.accept().await {
+            Ok((mut stream, _)) => {
+                let conns = conns.clone();
+                spawn(async move {
+                    while let Ok(request) = wire::recv::<_, ClientRequest>(&mut stream).await {
+                        let (reply, mut answer) = mpsc::unbounded_channel();
+                        if conns.send(Conn::Client { request, reply }).is_err() {
+                            break;
+                        }
+                        let Some(answer) = answer.recv().await else {
+                            break;
+                        };
+                        if wire::send(&mut stream, &answer).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
             Err(_) => sleep(TICK).await,
         }
     }
@@ -493,6 +563,9 @@ impl JobManager {
             bad_metadata: BTreeMap::new(),
             first_restore: None,
             suspect: BTreeMap::new(),
+            stops: BTreeMap::new(),
+            stopping: None,
+            ended: None,
         };
         // The store may be down or its reads faulty: keep trying for a
         // while, but a checksum that keeps failing is data that is really
@@ -867,7 +940,9 @@ impl JobManager {
     async fn fence(&mut self) -> Fence {
         for _ in 0..MAX_FENCE_CONFLICTS {
             let epoch = self.epoch.max(self.register.epoch) + 1;
-            let fenced = self.register.fenced(epoch, self.coordinator.next_id());
+            let config = &self.ctx.config;
+            let (run, mode) = (config.run, config.restore_mode);
+            let fenced = (self.register).fenced(epoch, self.coordinator.next_id(), run, mode);
             match self.swap(&fenced).await {
                 Swap::Swapped(version) => {
                     (self.register, self.version) = (fenced, version);
@@ -1045,6 +1120,94 @@ impl JobManager {
                 t.last_heard = t.last_heard.max(at);
                 self.on_message(tm, msg).await;
             }
+            Conn::Client { request, reply } => {
+                let _ = reply.send(self.on_client(request));
+            }
+        }
+    }
+
+    /// Answer a client (Flink's REST handlers for stop-with-savepoint).
+    fn on_client(&mut self, request: ClientRequest) -> ClientResponse {
+        let ended = match &self.phase {
+            Phase::Ending { end, .. } => Some(end.clone()),
+            _ => self.ended.clone(),
+        };
+        match request {
+            ClientRequest::StopWithSavepoint { request } => {
+                match self.stops.get(&request) {
+                    Some(StopStatus::Pending { .. } | StopStatus::Completed(_)) => {
+                        return ClientResponse::Accepted
+                    }
+                    Some(StopStatus::Failed(_)) | None => {}
+                }
+                if let Some(end) = ended {
+                    return ClientResponse::Ended(format!("{end:?}"));
+                }
+                if !matches!(self.phase, Phase::Running) {
+                    return ClientResponse::Refused(format!(
+                        "the job is not running: {:?}",
+                        self.phase
+                    ));
+                }
+                if let Some(other) = self.stopping {
+                    return ClientResponse::Refused(format!("stop {other} is under way"));
+                }
+                if self.stops.len() >= MAX_STOP_REQUESTS {
+                    self.stops.pop_first();
+                }
+                self.stops
+                    .insert(request, StopStatus::Pending { savepoint: None });
+                self.stopping = Some(request);
+                self.coordinator.hold_triggers(true);
+                ClientResponse::Accepted
+            }
+            ClientRequest::Status { request } => match self.stops.get(&request) {
+                None => ClientResponse::Unknown,
+                Some(StopStatus::Failed(reason)) => ClientResponse::Failed(reason.clone()),
+                Some(StopStatus::Completed(savepoint)) if ended == Some(JobState::Finished) => {
+                    ClientResponse::Completed {
+                        savepoint: *savepoint,
+                    }
+                }
+                Some(_) => ClientResponse::Pending,
+            },
+        }
+    }
+
+    /// Trigger the savepoint of the stop under way, if it has none yet
+    /// (the job is running).
+    fn trigger_savepoint(&mut self) {
+        let Some(request) = self.stopping else {
+            return;
+        };
+        let Some(StopStatus::Pending { savepoint: None }) = self.stops.get(&request) else {
+            return;
+        };
+        if !self.leading() {
+            return;
+        }
+        let checkpoint = self.coordinator.trigger(now());
+        let epoch = self.epoch;
+        self.stops.insert(
+            request,
+            StopStatus::Pending {
+                savepoint: Some(checkpoint),
+            },
+        );
+        self.emit(Event::CheckpointTriggered { checkpoint, epoch });
+        self.emit(Event::SavepointTriggered { checkpoint, epoch });
+        self.broadcast(ToTaskManager::Trigger {
+            epoch,
+            checkpoint,
+            stop: true,
+        });
+    }
+
+    /// The savepoint of the stop under way, once triggered.
+    fn stop_savepoint(&self) -> Option<u64> {
+        match self.stops.get(&self.stopping?) {
+            Some(StopStatus::Pending { savepoint }) => *savepoint,
+            _ => None,
         }
     }
 
@@ -1224,6 +1387,7 @@ impl JobManager {
                 self.fail("deployment timed out".into());
             }
             Phase::Running => {
+                self.trigger_savepoint();
                 self.hold_after_final();
                 // The only aborts a poll decides are expiries.
                 let decisions = self.coordinator.poll(t);
@@ -1378,6 +1542,10 @@ impl JobManager {
     /// Flink's `TwoPhaseCommitSinkFunction`), and the job finishes only when
     /// every count task has committed the newest checkpoint triggered.
     fn hold_after_final(&mut self) {
+        if self.stopping.is_some() && self.final_checkpoint.is_none() {
+            // A stop-with-savepoint: no checkpoint after its savepoint.
+            return self.coordinator.hold_triggers(true);
+        }
         let Some(_) = self.final_checkpoint else {
             return self.coordinator.hold_triggers(false);
         };
@@ -1398,13 +1566,29 @@ impl JobManager {
                     }
                     let epoch = self.epoch;
                     self.emit(Event::CheckpointTriggered { checkpoint, epoch });
-                    self.broadcast(ToTaskManager::Trigger { epoch, checkpoint });
+                    self.broadcast(ToTaskManager::Trigger {
+                        epoch,
+                        checkpoint,
+                        stop: false,
+                    });
                 }
                 Decision::Abort { checkpoint, reason } => {
                     if let Some(probe) = abort_probe {
                         self.probe(probe);
                     }
-                    self.emit(Event::CheckpointAborted { checkpoint, reason });
+                    let savepoint = self.stop_savepoint() == Some(checkpoint);
+                    self.emit(Event::CheckpointAborted {
+                        checkpoint,
+                        reason: reason.clone(),
+                    });
+                    if savepoint {
+                        // Its sources read no more: the job fails over, as
+                        // Flink restarts a job whose synchronous savepoint
+                        // failed, and the client may ask again.
+                        self.fail(format!(
+                            "stop-with-savepoint: savepoint {checkpoint} failed: {reason}"
+                        ));
+                    }
                 }
                 Decision::Failover { reason } => {
                     self.probe(Probe::TolerableFailuresExceeded);
@@ -1427,6 +1611,8 @@ impl JobManager {
             checkpoint,
             metadata: name.clone(),
             crc: crc32fast::hash(&bytes),
+            // A savepoint is the user's, never deleted by the job.
+            owned: self.stop_savepoint() != Some(checkpoint),
         };
         if let Err(reason) = self.put(name.clone(), bytes).await {
             self.delete(name).await;
@@ -1436,6 +1622,11 @@ impl JobManager {
                 .await;
         }
         let retained = self.ctx.config.checkpoint.retained;
+        // What the job does not own stays in storage once subsumed.
+        let unowned: BTreeSet<u64> = (self.register.checkpoints.iter())
+            .filter(|c| !c.owned)
+            .map(|c| c.checkpoint)
+            .collect();
         let (next, _) = self.register.with_completed(entry.clone(), retained);
         match self.swap(&next).await {
             // The answer came after the lease could have run out: a new
@@ -1489,7 +1680,31 @@ impl JobManager {
         if finished && self.final_checkpoint.is_none() {
             self.final_checkpoint = Some(checkpoint);
         }
-        let dropped = self.coordinator.on_written(meta, now());
+        let stop = self
+            .stopping
+            .filter(|_| self.stop_savepoint() == Some(checkpoint));
+        if let Some(request) = stop {
+            // The stop's savepoint: the job finishes once the sink has
+            // committed it (it is the newest checkpoint triggered).
+            self.emit(Event::SavepointCompleted { checkpoint });
+            self.stops
+                .insert(request, StopStatus::Completed(checkpoint));
+            self.final_checkpoint = Some(checkpoint);
+        }
+        let mut dropped = self.coordinator.on_written(meta, now());
+        // Planted: what the job does not own is deleted too.
+        if !self.ctx.bug(PlantedBug::NoClaimSnapshotDeleted) {
+            dropped.retain(|m| !unowned.contains(&m.checkpoint));
+        }
+        if stop.is_some() && self.ctx.bug(PlantedBug::SavepointTxnNotCommitted) {
+            // Planted: the job ends FINISHED as soon as its savepoint
+            // completes, its sink never told to commit the savepoint's
+            // transactions.
+            if !dropped.is_empty() {
+                spawn(delete_checkpoints(dropped, Storage::new(&self.ctx)));
+            }
+            return self.end(JobState::Finished);
+        }
         self.broadcast(ToTaskManager::Notify {
             epoch: self.epoch,
             checkpoint,
@@ -1517,6 +1732,14 @@ impl JobManager {
             return; // the attempt is already cancelled; this failure belongs to it
         }
         let next = self.epoch + 1;
+        if let Some(request) = self.stopping.take() {
+            // The stop fails: the job runs on from its latest checkpoint
+            // (the savepoint, if it completed) and the client may ask again.
+            self.probe(Probe::StopWithSavepointFailed);
+            let why = format!("the job failed over: {cause}");
+            self.stops.insert(request, StopStatus::Failed(why));
+            self.coordinator.hold_triggers(false);
+        }
         self.emit(Event::Failover {
             epoch: next,
             cause: cause.clone(),
@@ -1549,6 +1772,7 @@ impl JobManager {
     }
 
     fn announce(&mut self, end: JobState) {
+        self.ended = Some(end.clone());
         if !self.leading() {
             return;
         }

@@ -2,6 +2,7 @@
 //! function the harness registers with turmoil as a host factory; a crash
 //! drops it, a restart calls it again.
 
+pub mod client;
 pub mod ha;
 pub mod jobmanager;
 pub mod log;

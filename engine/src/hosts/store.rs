@@ -71,6 +71,19 @@ pub async fn run(ctx: HostContext) -> HostResult {
     server::serve(addr::STORE_PORT, store, handle).await
 }
 
+/// The ids of the checkpoints and savepoints whose metadata this host's
+/// disk holds (`meta/<checkpoint>-<epoch>`, [`crate::register::metadata_name`]),
+/// sorted: read by the harness after a run, from the store's own disk,
+/// to judge who deleted what (the `snapshot-ownership` checker). Errors: the
+/// directory could not be listed.
+pub fn read_stored_checkpoints() -> std::io::Result<Vec<u64>> {
+    let names = disk::list(&path("meta"))?;
+    let id = |name: &String| name.split('-').next()?.parse::<u64>().ok();
+    let mut ids: Vec<u64> = names.iter().filter_map(id).collect();
+    ids.dedup();
+    Ok(ids)
+}
+
 fn path(name: &str) -> PathBuf {
     PathBuf::from(ROOT).join(name)
 }

@@ -184,10 +184,17 @@ fn on_message(
                 }
             }
         }
-        ToTaskManager::Trigger { epoch, checkpoint } if current == Some(epoch) => {
-            deployed
-                .iter()
-                .for_each(|d| d.tell(d.plan.source_vertex().name, || Inbound::Trigger(checkpoint)));
+        ToTaskManager::Trigger {
+            epoch,
+            checkpoint,
+            stop,
+        } if current == Some(epoch) => {
+            deployed.iter().for_each(|d| {
+                d.tell(d.plan.source_vertex().name, || Inbound::Trigger {
+                    checkpoint,
+                    stop,
+                })
+            });
         }
         ToTaskManager::Notify { epoch, checkpoint } if current == Some(epoch) => {
             deployed

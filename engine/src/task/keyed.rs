@@ -350,7 +350,7 @@ impl KeyedTask {
                 Downstream::Sink(sink) => sink.on_complete(&self.env, checkpoint).await,
                 Downstream::Shuffle(_) => Ok(()),
             },
-            Inbound::Start | Inbound::Trigger(_) => Ok(()),
+            Inbound::Start | Inbound::Trigger { .. } => Ok(()),
         }
     }
 

@@ -21,7 +21,12 @@ use crate::storage::Storage;
 pub enum Inbound {
     /// All taskmanagers deployed: sources may start reading.
     Start,
-    Trigger(u64),
+    /// Take checkpoint `checkpoint`; `stop`: read no more after it
+    /// ([`crate::proto::ToTaskManager::Trigger`]).
+    Trigger {
+        checkpoint: u64,
+        stop: bool,
+    },
     Notify(u64),
     /// A checked frame from input channel `input` (sequence and epoch verified).
     Data {

@@ -49,6 +49,8 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
     let watermarks = env.ctx.job.watermarks.clone();
     // The watermark last sent, and whether end of input was (this attempt).
     let (mut watermark, mut ended) = (0, false);
+    // Whether a stop-with-savepoint's barrier went out: no more reading.
+    let mut stopped = false;
     // A restored source sends the watermark of its offset before anything
     // else, so a barrier never overtakes it: at a checkpoint, every keyed
     // task's watermark is the cut's (a pure function of its offsets).
@@ -65,7 +67,7 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
         tokio::select! {
             biased;
             msg = inbox.recv() => match msg {
-                Some(Inbound::Trigger(checkpoint)) => {
+                Some(Inbound::Trigger { checkpoint, stop }) => {
                     let recorded = if env.ctx.bug(PlantedBug::OffsetAfterBarrier) {
                         // Planted: the offset after the next batch, read past the barrier.
                         offset.saturating_add(u64::from(config.workload.batch)).min(end)
@@ -73,11 +75,15 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                         offset
                     };
                     snapshot(&env, &mut outputs, checkpoint, recorded, ended).await?;
+                    // A stop-with-savepoint (no drain): nothing after its
+                    // barrier; the job ends once it completed and the sink
+                    // committed, or fails over if it did not complete.
+                    stopped |= stop;
                 }
                 Some(_) => {}
                 None => return Ok(()),
             },
-            _ = sleep(wait) => {
+            _ = sleep(wait), if !stopped => {
                 next_batch = next_slot(next_batch, period, now());
                 let mut batch = if offset < end {
                     let req = FetchRequest { partition, from: offset, max: config.workload.batch };

@@ -149,6 +149,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
         unfired: Vec::new(),
         fired_at: Vec::new(),
         snapshots: Default::default(),
+        stored_checkpoints: Default::default(),
     }
 }
 

@@ -13,6 +13,13 @@
 //! that finished has had its last checkpoint completed and committed, so
 //! nothing may be left.
 //!
+//! A run of a lifecycle that a stop-with-savepoint ended FINISHED is judged
+//! from the trace at its end (kind `open-at-stop`): Flink's stop commits
+//! the savepoint's transactions before the job finishes, so the stopped
+//! job's output is visible whether or not anyone resumes it. A transaction
+//! pre-committed in the run and neither committed, aborted nor timed out
+//! when the run's `job_state finished` was traced is open at the stop.
+//!
 //! Only a **finished** job is judged. A job that ended FAILED (or never
 //! ended) leaves its open transactions, in Flink as here, to whoever resumes
 //! the job from its last checkpoint, whose restore commits or aborts them,
@@ -20,7 +27,7 @@
 //! could have resolved them, so a leftover there is no defect.
 
 use super::cap;
-use super::kind::LINGERING;
+use super::kind::{LINGERING, OPEN_AT_STOP};
 use super::state::secs;
 use crate::outcome::RunOutcome;
 use crate::trace::What;
@@ -39,20 +46,75 @@ use std::collections::{BTreeMap, BTreeSet};
 /// happened, only the removal of the pending copy did not, and the sink's
 /// recovery counts it as committed or timed out.
 pub fn lingering_transactions(outcome: &RunOutcome, plan: &Plan) -> Vec<Violation> {
+    let mut violations = open_at_stop(outcome, plan);
     if outcome.final_state != Some(JobState::Finished) {
-        return Vec::new();
+        return cap::limit(violations);
     }
     let committed: BTreeSet<TxnId> = (outcome.output.iter().map(|c| c.0))
         .chain(outcome.timed_out.iter().copied())
         .collect();
     let completed = completed_checkpoints(outcome);
-    let violations = outcome
-        .output_pending
-        .iter()
-        .filter(|(txn, _)| !committed.contains(txn))
-        .map(|(txn, records)| lingering(outcome, plan, *txn, records.len(), &completed))
-        .collect();
+    violations.extend(
+        (outcome.output_pending.iter())
+            .filter(|(txn, _)| !committed.contains(txn))
+            .map(|(txn, records)| lingering(outcome, plan, *txn, records.len(), &completed)),
+    );
     cap::limit(violations)
+}
+
+/// One violation per transaction a lifecycle's run other than the last
+/// (the last is judged by the sink's disk) left open when it ended
+/// FINISHED, by the trace.
+fn open_at_stop(outcome: &RunOutcome, plan: &Plan) -> Vec<Violation> {
+    let runs = crate::lifecycle::runs(&outcome.trace);
+    let mut violations = Vec::new();
+    for (index, run) in runs.iter().enumerate().take(runs.len().saturating_sub(1)) {
+        let Some(end) = run
+            .iter()
+            .position(|e| matches!(&e.what, What::Engine(Event::JobState(JobState::Finished))))
+        else {
+            continue;
+        };
+        // Each transaction's state at the end, in trace order.
+        let mut open: BTreeMap<TxnId, (std::time::Duration, u64)> = BTreeMap::new();
+        for e in &run[..end] {
+            match &e.what {
+                What::Engine(Event::TxnPreCommitted { txn, records }) => {
+                    open.insert(*txn, (e.at, *records));
+                }
+                What::Engine(
+                    Event::TxnCommitted { txn, .. }
+                    | Event::TxnAborted { txn }
+                    | Event::TxnTimedOut { txn, .. },
+                ) => {
+                    open.remove(txn);
+                }
+                _ => {}
+            }
+        }
+        let finished = run[end].at;
+        for (txn, (at, records)) in open {
+            let message = format!(
+                "{txn} (sink subtask {}, epoch {}, checkpoint {}) was pre-committed at {} with \
+                 {records} records and was still open when run {} of the lifecycle ended \
+                 FINISHED at {}: a stop-with-savepoint commits the savepoint's transactions \
+                 before the job finishes",
+                txn.subtask,
+                txn.epoch,
+                txn.checkpoint,
+                secs(at),
+                index + 1,
+                secs(finished)
+            );
+            violations.push(Violation {
+                txns: vec![txn],
+                checkpoint: Some(txn.checkpoint),
+                task: Some(plan.sink(txn.subtask)),
+                ..Violation::new(Checker::LingeringTransaction, OPEN_AT_STOP, message)
+            });
+        }
+    }
+    violations
 }
 
 /// Checkpoints the trace shows completed: announced by the coordinator

@@ -76,13 +76,21 @@ pub(super) fn steps(
         };
         let with = match stop.with.get_ref() {
             RawStopWith::Cancel => StopWith::Cancel,
+            RawStopWith::Savepoint => StopWith::Savepoint,
         };
         let resume = step.resume.get_ref();
         let from = match resume.from.get_ref() {
             RawResumeFrom::Retained => ResumeFrom::Retained,
+            RawResumeFrom::Savepoint if with != StopWith::Savepoint => {
+                let message = "a resume from a savepoint needs a stop that takes one: \
+                               `stop.with = \"savepoint\"` (or resume `from = \"retained\"`)";
+                return Err(cx.error(resume.from.span(), field("resume.from"), message));
+            }
+            RawResumeFrom::Savepoint => ResumeFrom::Savepoint,
         };
-        let restore_mode = match resume.restore_mode.get_ref() {
-            RawRestoreMode::Claim => RestoreMode::Claim,
+        let restore_mode = match resume.restore_mode.as_ref().map(|m| *m.get_ref()) {
+            Some(RawRestoreMode::Claim) => RestoreMode::Claim,
+            Some(RawRestoreMode::NoClaim) | None => RestoreMode::NoClaim,
         };
         steps.push(Step {
             stop: Stop {
@@ -129,6 +137,39 @@ topology = { taskmanagers = 2, parallelism = 2 }
 
     fn error(steps: &str) -> ScenarioError {
         load(steps).expect_err("the step is refused")
+    }
+
+    #[test]
+    fn a_resume_from_a_savepoint_needs_a_stop_that_takes_one() {
+        let e = error(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "cancel" }
+resume = { from = "savepoint" }
+"#,
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("lifecycle[0].resume.from")
+                && text.contains("a resume from a savepoint needs a stop that takes one"),
+            "{text}"
+        );
+        let s = load(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "savepoint" }
+resume = { from = "savepoint" }
+"#,
+        )
+        .expect("a stop-with-savepoint resumed from its savepoint loads");
+        let step = &s.lifecycle[0];
+        assert_eq!(step.stop.with, StopWith::Savepoint);
+        assert_eq!(step.resume.from, ResumeFrom::Savepoint);
+        assert_eq!(
+            step.resume.restore_mode,
+            crate::lifecycle::RestoreMode::NoClaim,
+            "Flink's default restore mode"
+        );
     }
 
     #[test]
@@ -216,6 +257,29 @@ resume = { from = "retained", restore_mode = "claim", topology = { parallelism =
     }
 
     #[test]
+    fn faults_may_name_the_client_only_when_a_stop_takes_a_savepoint() {
+        let fault = r#"
+[[fault]]
+kind = "crash_restart"
+host = "client"
+at = "450ms"
+after = "100ms"
+"#;
+        let savepoint = r#"
+[[lifecycle]]
+stop = { at = "400ms", with = "savepoint" }
+resume = { from = "savepoint" }
+"#;
+        load(&format!("{fault}{savepoint}")).expect("the client is a host of this run");
+        let cancel = savepoint
+            .replace("\"savepoint\" }\nresume", "\"cancel\" }\nresume")
+            .replace("from = \"savepoint\"", "from = \"retained\"");
+        let e = error(&format!("{fault}{cancel}"));
+        assert_eq!(e.field.as_deref(), Some("fault[0].host"), "{e}");
+        assert!(e.message.contains("unknown host \"client\""), "{e}");
+    }
+
+    #[test]
     fn at_most_four_steps() {
         let step = r#"
 [[lifecycle]]
@@ -229,10 +293,13 @@ resume = { from = "retained", restore_mode = "claim" }
         let e = error(
             r#"
 [[lifecycle]]
-stop = { at = "100ms", with = "savepoint" }
+stop = { at = "100ms", with = "kill" }
 resume = { from = "retained", restore_mode = "claim" }
 "#,
         );
-        assert!(e.message.contains("cancel"), "{e}");
+        assert!(
+            e.message.contains("cancel") && e.message.contains("savepoint"),
+            "{e}"
+        );
     }
 }

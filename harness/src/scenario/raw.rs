@@ -197,13 +197,14 @@ pub(super) struct RawStop {
 #[serde(rename_all = "kebab-case")]
 pub(super) enum RawStopWith {
     Cancel,
+    Savepoint,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawResume {
     pub from: Spanned<RawResumeFrom>,
-    pub restore_mode: Spanned<RawRestoreMode>,
+    pub restore_mode: Field<RawRestoreMode>,
     pub after: Field<SimDuration>,
     #[serde(default)]
     pub topology: RawTopology,
@@ -213,12 +214,14 @@ pub(super) struct RawResume {
 #[serde(rename_all = "kebab-case")]
 pub(super) enum RawResumeFrom {
     Retained,
+    Savepoint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(super) enum RawRestoreMode {
     Claim,
+    NoClaim,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -152,8 +152,18 @@ pub(super) fn scenario(
     let explicit_max_sim_time = limited_duration(cx, &raw.max_sim_time, "max_sim_time")?;
     let liveness_bound = limited_duration(cx, &raw.liveness_bound, "liveness_bound")?;
     let workload = workload(cx, &raw.workload)?;
+    // A lifecycle that stops with a savepoint has a `client` host, which
+    // faults may name too.
+    let mut hosts = topology_hosts(&widest);
+    let stops_with_savepoint = raw
+        .lifecycle
+        .iter()
+        .any(|s| *s.get_ref().stop.get_ref().with.get_ref() == super::raw::RawStopWith::Savepoint);
+    if stops_with_savepoint {
+        hosts.push(flinch_engine::io::addr::CLIENT.to_owned());
+    }
     let shape = Shape {
-        hosts: topology_hosts(&widest),
+        hosts,
         plan: Plan::new(
             &job.model.graph(),
             &JobConfig {
@@ -190,6 +200,7 @@ pub(super) fn scenario(
         checkpoint,
         restart,
         run: 0,
+        restore_mode: Default::default(),
     };
     if let (Some(bug), Some(raw_bug)) = (config.planted_bug, raw.bug.as_ref()) {
         let needs = bug.requires();

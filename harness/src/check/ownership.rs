@@ -1,0 +1,193 @@
+//! Snapshot ownership (Flink's FLIP-193, `RestoreMode`): a job deletes only
+//! the checkpoints it owns. A savepoint is the user's; a checkpoint a
+//! resumed job restored in restore mode `no-claim` stays the old job's.
+//! Neither may be gone from checkpoint storage after the run, unless a
+//! resume in restore mode `claim` took the savepoint over (the resumed job
+//! then owns it and deletes it once subsumed).
+//!
+//! Judged from the trace (`savepoint_completed`, and each `job_resumed`
+//! with the first `tasks_deployed` after it, which names the restored
+//! checkpoint) against the metadata left on the store hosts' disks
+//! ([`crate::outcome::RunOutcome::stored_checkpoints`]). A run in which a
+//! store host lost its disk (`disk_wiped` on `store` or `store-N`) is not
+//! judged: the fault, not the job, may have taken the snapshot.
+
+use super::kind::UNOWNED_SNAPSHOT_DELETED;
+use super::state::secs;
+use crate::outcome::RunOutcome;
+use crate::trace::{FaultEvent, What};
+use crate::violation::{Checker, Violation};
+use flinch_engine::config::RestoreMode;
+use flinch_engine::event::{Event, HostRole};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One violation per snapshot the job did not own that checkpoint storage
+/// no longer holds after the run: a savepoint no `claim` resume took over,
+/// or the restore point of a `no-claim` resume. `checkpoint` names it.
+pub fn snapshot_ownership(outcome: &RunOutcome) -> Vec<Violation> {
+    let store_lost = outcome.trace.iter().any(|e| {
+        matches!(e.what, What::Fault(FaultEvent::DiskWiped))
+            && HostRole::of(&e.host) == Some(HostRole::Store)
+    });
+    if store_lost {
+        return Vec::new();
+    }
+    // Each snapshot the job must leave, with why.
+    let mut unowned: BTreeMap<u64, String> = BTreeMap::new();
+    // The restore mode of the resume whose first deploy is still to come.
+    let mut resuming: Option<(u32, String, Duration)> = None;
+    for e in &outcome.trace {
+        match &e.what {
+            What::Engine(Event::SavepointCompleted { checkpoint }) => {
+                let why = format!("savepoint {checkpoint}, completed at {}", secs(e.at));
+                unowned.insert(*checkpoint, why);
+            }
+            What::Fault(FaultEvent::JobResumed {
+                run, restore_mode, ..
+            }) => resuming = Some((*run, restore_mode.clone(), e.at)),
+            What::Engine(Event::TasksDeployed { restore, .. }) => {
+                let Some((run, mode, at)) = resuming.take() else {
+                    continue;
+                };
+                let Some(restored) = restore else {
+                    continue;
+                };
+                if mode == RestoreMode::Claim.name() {
+                    // The resumed job owns it now, savepoint or not.
+                    unowned.remove(restored);
+                } else {
+                    let why = format!(
+                        "the checkpoint run {run}, resumed at {} in restore mode {mode}, restored",
+                        secs(at)
+                    );
+                    unowned.entry(*restored).or_insert(why);
+                }
+            }
+            _ => {}
+        }
+    }
+    (unowned.into_iter())
+        .filter(|(checkpoint, _)| !outcome.stored_checkpoints.contains(checkpoint))
+        .map(|(checkpoint, why)| {
+            let message = format!(
+                "checkpoint {checkpoint} ({why}) is gone from checkpoint storage after the run: \
+                 the job deleted a snapshot it does not own (only a resume in restore mode \
+                 claim hands a job the snapshot it restores)"
+            );
+            Violation {
+                checkpoint: Some(checkpoint),
+                ..Violation::new(
+                    Checker::SnapshotOwnership,
+                    UNOWNED_SNAPSHOT_DELETED,
+                    message,
+                )
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::fixture::correct_run;
+    use crate::trace::TraceEvent;
+
+    fn at(ms: u64, host: &str, what: What) -> TraceEvent {
+        TraceEvent {
+            at: Duration::from_millis(ms),
+            host: host.into(),
+            what,
+        }
+    }
+
+    fn resumed(ms: u64, mode: RestoreMode, restore: u64) -> [TraceEvent; 2] {
+        [
+            at(
+                ms,
+                "client",
+                What::Fault(FaultEvent::JobResumed {
+                    run: 2,
+                    from: "savepoint".into(),
+                    restore_mode: mode.name().into(),
+                    parallelism: 3,
+                    taskmanagers: 3,
+                }),
+            ),
+            at(
+                ms + 20,
+                "jobmanager",
+                What::Engine(Event::TasksDeployed {
+                    epoch: 3,
+                    restore: Some(restore),
+                }),
+            ),
+        ]
+    }
+
+    /// A run that took savepoint 7 and resumed from it in `mode`, with
+    /// `stored` left in storage.
+    fn savepoint_run(mode: RestoreMode, stored: &[u64]) -> RunOutcome {
+        let mut run = correct_run();
+        let completed = at(
+            1_000,
+            "jobmanager",
+            What::Engine(Event::SavepointCompleted { checkpoint: 7 }),
+        );
+        run.trace.push(completed);
+        run.trace.extend(resumed(1_200, mode, 7));
+        run.stored_checkpoints = stored.iter().copied().collect();
+        run
+    }
+
+    #[test]
+    fn a_savepoint_restored_without_claim_must_stay_in_storage() {
+        let kept = savepoint_run(RestoreMode::NoClaim, &[7, 9]);
+        assert_eq!(snapshot_ownership(&kept), []);
+        let deleted = savepoint_run(RestoreMode::NoClaim, &[9]);
+        let found = snapshot_ownership(&deleted);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, UNOWNED_SNAPSHOT_DELETED);
+        assert_eq!(found[0].checker, Checker::SnapshotOwnership);
+        assert_eq!(found[0].checkpoint, Some(7));
+        assert!(
+            found[0].message.starts_with(
+                "checkpoint 7 (savepoint 7, completed at 1.000s) is gone from checkpoint storage"
+            ),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn a_claimed_savepoint_is_the_jobs_to_delete() {
+        assert_eq!(
+            snapshot_ownership(&savepoint_run(RestoreMode::Claim, &[9])),
+            []
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_restored_without_claim_must_stay_too() {
+        let mut run = correct_run();
+        run.trace.extend(resumed(1_200, RestoreMode::NoClaim, 4));
+        run.stored_checkpoints = [5].into();
+        let found = snapshot_ownership(&run);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].message.contains(
+                "the checkpoint run 2, resumed at 1.200s in restore mode no-claim, restored"
+            ),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
+    fn a_store_that_lost_its_disk_is_not_judged() {
+        let mut run = savepoint_run(RestoreMode::NoClaim, &[]);
+        run.trace
+            .push(at(1_500, "store", What::Fault(FaultEvent::DiskWiped)));
+        assert_eq!(snapshot_ownership(&run), []);
+    }
+}
