@@ -37,6 +37,8 @@ struct Pending {
     finished: bool,
     /// All acks are in and the metadata is being written.
     writing: bool,
+    /// A savepoint a client asked for ([`Coordinator::trigger_savepoint`]).
+    savepoint: bool,
 }
 
 #[derive(Debug)]
@@ -158,17 +160,22 @@ impl Coordinator {
             return out;
         }
         if self.may_trigger(now) {
-            out.push(Decision::Trigger(self.trigger(now)));
+            out.push(Decision::Trigger(self.trigger(now, false)));
         }
         out
     }
 
-    /// Trigger a checkpoint at `now` whatever the interval, the pause and
-    /// the concurrent checkpoints say, and return its id: a savepoint, which
-    /// Flink's `CheckpointCoordinator.triggerSavepoint` takes on request,
-    /// outside the periodic schedule. It completes, expires and fails as a
-    /// checkpoint does.
-    pub fn trigger(&mut self, now: Duration) -> u64 {
+    /// Trigger a savepoint at `now` whatever the interval, the pause and
+    /// the concurrent checkpoints say, and return its id (from the same
+    /// counter as checkpoints'), as Flink's
+    /// `CheckpointCoordinator.triggerSavepoint` takes one on request,
+    /// outside the periodic schedule. It is acknowledged and expires as a
+    /// checkpoint is; its failure counts for no `tolerable_failures`.
+    pub fn trigger_savepoint(&mut self, now: Duration) -> u64 {
+        self.trigger(now, true)
+    }
+
+    fn trigger(&mut self, now: Duration, savepoint: bool) -> u64 {
         let id = self.next_id;
         self.next_id += 1;
         self.last_trigger = Some(now);
@@ -178,9 +185,18 @@ impl Coordinator {
             offsets: BTreeMap::new(),
             finished: true,
             writing: false,
+            savepoint,
         };
         self.pending.insert(id, pending);
         id
+    }
+
+    /// A plain savepoint's metadata is durable: it is done, and nothing
+    /// else changes (it is not a completed checkpoint: never restored,
+    /// never retained here, subsuming nothing). False if it was no longer
+    /// pending (the attempt failed over meanwhile).
+    pub fn savepoint_written(&mut self, savepoint: u64) -> bool {
+        self.pending.remove(&savepoint).is_some()
     }
 
     fn may_trigger(&self, now: Duration) -> bool {
@@ -263,14 +279,18 @@ impl Coordinator {
 
     /// The checkpoint failed (declined, or its metadata could not be written).
     pub fn fail(&mut self, checkpoint: u64, reason: String) -> Vec<Decision> {
-        if self.pending.remove(&checkpoint).is_none() {
+        let Some(pending) = self.pending.remove(&checkpoint) else {
             return Vec::new();
-        }
-        self.consecutive_failures += 1;
+        };
         let mut out = vec![Decision::Abort {
             checkpoint,
             reason: reason.clone(),
         }];
+        if pending.savepoint {
+            // Flink's CheckpointFailureManager counts checkpoints only.
+            return out;
+        }
+        self.consecutive_failures += 1;
         if self.consecutive_failures > self.config.tolerable_failures {
             let failures = self.consecutive_failures;
             let tolerable = self.config.tolerable_failures;

@@ -210,17 +210,21 @@ pub enum Event {
         parallelism: u32,
         key_groups: KeyGroupRange,
     },
-    /// The jobmanager triggered checkpoint `checkpoint` of attempt `epoch`
-    /// as the synchronous savepoint of a stop-with-savepoint a client asked
-    /// for (after its `checkpoint_triggered`): after its barrier the
-    /// sources read no more (docs/savepoints.md).
+    /// The jobmanager triggered checkpoint id `checkpoint` of attempt
+    /// `epoch` as a savepoint a client asked for (after its
+    /// `checkpoint_triggered`). `stop`: the synchronous savepoint of a
+    /// stop-with-savepoint, after whose barrier the sources read no more;
+    /// otherwise a plain savepoint, the job running on (docs/savepoints.md).
     SavepointTriggered {
         checkpoint: u64,
         epoch: u64,
+        stop: bool,
     },
-    /// The stop-with-savepoint's savepoint `checkpoint` completed (after
-    /// its `checkpoint_completed`): the job finishes once the sink has
-    /// committed it.
+    /// Savepoint `checkpoint` completed. A stop's comes after its
+    /// `checkpoint_completed` (it enters the register; the job finishes
+    /// once the sink has committed it); a plain savepoint has no
+    /// `checkpoint_completed`: it is never restored by a failover and
+    /// commits nothing.
     SavepointCompleted {
         checkpoint: u64,
     },
@@ -858,6 +862,7 @@ mod tests {
             Event::SavepointTriggered {
                 checkpoint: 1,
                 epoch: 1,
+                stop: true,
             },
             Event::SavepointCompleted { checkpoint: 1 },
             Event::TxnPreCommitted { txn, records: 1 },

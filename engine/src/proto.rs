@@ -345,29 +345,38 @@ pub enum ToJobManager {
 
 /// A request from the `client` host to the leading jobmanager, after
 /// Flink's REST API: a stop is triggered, then its status polled by the
-/// request id the client chose (Flink's trigger id).
+/// request id the client chose (Flink's trigger id). `run` names the job
+/// the request is for, as Flink's job id does: each run of a lifecycle is
+/// a job of its own ([`crate::config::JobConfig::run`]), and a jobmanager
+/// of another run answers [`ClientResponse::Ended`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ClientRequest {
     /// Stop the job with a savepoint (`POST /jobs/:id/stop`, without
     /// drain). Sending it again for a request whose savepoint failed tries
     /// again; for one under way or done it changes nothing.
-    StopWithSavepoint { request: u64 },
+    StopWithSavepoint { run: u32, request: u64 },
+    /// Take a savepoint while the job runs on (`POST
+    /// /jobs/:id/savepoints`): it commits nothing and is never restored by
+    /// a failover. Asked again after a failure, it tries again.
+    TriggerSavepoint { run: u32, request: u64 },
     /// How request `request` stands (`GET /jobs/:id/savepoints/:trigger`).
-    Status { request: u64 },
+    Status { run: u32, request: u64 },
 }
 
 /// The jobmanager's answer to a [`ClientRequest`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientResponse {
-    /// The stop is under way (or done): poll its status.
+    /// The request is under way (or done): poll its status.
     Accepted,
     /// Not now, and why (the job is restarting, or not running).
     Refused(String),
     /// The savepoint has not completed or failed yet.
     Pending,
-    /// The savepoint completed: checkpoint `savepoint` of the register.
+    /// The savepoint completed (checkpoint id `savepoint`), and for a stop
+    /// the job finished.
     Completed { savepoint: u64 },
-    /// The savepoint failed, and why; the job failed over.
+    /// The savepoint failed, and why (a stop's failure failed the job
+    /// over).
     Failed(String),
     /// The job has ended (finished or failed) without this stop: there is
     /// nothing to stop.

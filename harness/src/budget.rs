@@ -248,6 +248,27 @@ pub fn lifecycle_time(
         })
 }
 
+/// How much longer than [`default_max_sim_time`] a job may need for its
+/// plain savepoints (`[[savepoint]]`) to come: the latest one's `at` plus
+/// `jitter` (waiting for an engine event, also [`needed_sim_time`] and the
+/// trigger's delay). A savepoint holds no source back, so the job's own
+/// time is not stretched by it.
+pub fn savepoint_time(
+    config: &JobConfig,
+    liveness_bound: Option<Duration>,
+    savepoints: &[crate::lifecycle::Savepoint],
+) -> Duration {
+    let needed = needed_sim_time(config, liveness_bound);
+    (savepoints.iter())
+        .map(|s| {
+            let waits =
+                (s.on.as_ref()).map_or(Duration::ZERO, |on| needed.saturating_add(on.delay));
+            s.at.saturating_add(s.jitter).saturating_add(waits)
+        })
+        .max()
+        .unwrap_or(Duration::ZERO)
+}
+
 /// The longest a fault a nemesis draws lasts ([`ranges`]): 1 s.
 fn longest_drawn_fault() -> Duration {
     let lasting = [

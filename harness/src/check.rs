@@ -74,7 +74,7 @@ use crate::lifecycle::StopWith;
 use crate::outcome::RunOutcome;
 use crate::scenario::Scenario;
 use crate::violation::Violation;
-use flinch_engine::event::Event;
+use flinch_engine::event::{Event, JobState};
 
 /// The `kind` of every violation these checkers report.
 pub mod kind {
@@ -243,26 +243,47 @@ fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -
     violations
 }
 
-/// A violation for each run a stop-with-savepoint ended that completed no
-/// savepoint (the job ended before the stop could take one, or the client
-/// gave up): its resume `from = "savepoint"` had none to restore.
+/// A violation for each run a stop-with-savepoint was to end that it did
+/// not: the run must end FINISHED after a savepoint of the stop completed,
+/// with no failover between the two (a failover fails the stop, and the job
+/// reads on past the savepoint). Otherwise the job ended before the stop
+/// took a savepoint, or a failed stop was not asked again (the client
+/// crashed, was cut off, or ran out of patience), and the resume `from =
+/// "savepoint"` would restore something else.
 fn savepoints_taken(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> Vec<Violation> {
+    use crate::trace::What;
     let runs = crate::lifecycle::runs(&outcome.trace);
     let stopped = runs.iter().zip(steps).enumerate().take(runs.len() - 1);
     let savepoint_stops = stopped.filter(|(_, (_, s))| s.stop.with == StopWith::Savepoint);
     let mut violations = Vec::new();
     for (i, (run, _)) in savepoint_stops {
-        let took = run.iter().any(|e| {
-            matches!(
-                e.what,
-                crate::trace::What::Engine(Event::SavepointCompleted { .. })
-            )
-        });
-        if !took {
+        // The stop's savepoints (not a plain one the run also took), and
+        // whether the last one completed with nothing failing after it.
+        let mut stops = Vec::new();
+        let mut stopped_by_it = false;
+        for e in run.iter() {
+            match &e.what {
+                What::Engine(Event::SavepointTriggered {
+                    checkpoint,
+                    stop: true,
+                    ..
+                }) => stops.push(*checkpoint),
+                What::Engine(Event::SavepointCompleted { checkpoint })
+                    if stops.contains(checkpoint) =>
+                {
+                    stopped_by_it = true;
+                }
+                What::Engine(Event::Failover { .. }) => stopped_by_it = false,
+                What::Engine(Event::JobState(JobState::Finished)) => break,
+                _ => {}
+            }
+        }
+        if !stopped_by_it {
             let message = format!(
-                "lifecycle[{i}] stops run {} with a savepoint, but the run ended without \
-                 completing one (the job ended before the stop took it, or the client gave up \
-                 after {}s of retries)",
+                "lifecycle[{i}] stops run {} with a savepoint, but the run did not end by it: no \
+                 savepoint of the stop completed with the job finishing after it (the job ended \
+                 before the stop took one, or a failed stop was not asked again: the client \
+                 crashed, was cut off, or gave up after {}s)",
                 i + 1,
                 flinch_engine::hosts::client::PATIENCE.as_secs()
             );
@@ -358,6 +379,79 @@ mod tests {
                  (its stop, 400ms after run 1 started, never came"
             ),
             "{v}"
+        );
+    }
+
+    #[test]
+    fn a_stop_with_savepoint_counts_only_if_the_job_finished_after_its_savepoint() {
+        use crate::lifecycle::{RestoreMode, Resume, ResumeFrom, Step, Stop, StopWith};
+        use crate::trace::{FaultEvent, TraceEvent};
+        use std::time::Duration;
+        let step = Step {
+            stop: Stop {
+                at: Duration::from_millis(400),
+                jitter: Duration::ZERO,
+                on: None,
+                with: StopWith::Savepoint,
+            },
+            resume: Resume {
+                from: ResumeFrom::Savepoint,
+                restore_mode: RestoreMode::NoClaim,
+                after: Duration::ZERO,
+                topology: Default::default(),
+            },
+        };
+        let at = |ms: u64, what: What| TraceEvent {
+            at: Duration::from_millis(ms),
+            host: "jobmanager".into(),
+            what,
+        };
+        // Run 1: savepoint 6 of the stop completes, then `between` (if
+        // any), then the job finishes; run 2 resumes.
+        let run = |between: Option<Event>| {
+            let mut outcome = correct_run();
+            let mut trace = vec![
+                at(
+                    100,
+                    What::Engine(Event::SavepointTriggered {
+                        checkpoint: 6,
+                        epoch: 1,
+                        stop: true,
+                    }),
+                ),
+                at(
+                    120,
+                    What::Engine(Event::SavepointCompleted { checkpoint: 6 }),
+                ),
+            ];
+            trace.extend(between.map(|e| at(130, What::Engine(e))));
+            trace.push(at(140, What::Engine(Event::JobState(JobState::Finished))));
+            trace.push(at(
+                200,
+                What::Fault(FaultEvent::JobResumed {
+                    run: 2,
+                    from: "savepoint".into(),
+                    restore_mode: "no-claim".into(),
+                    parallelism: 2,
+                    taskmanagers: 2,
+                }),
+            ));
+            outcome.trace = trace;
+            outcome
+        };
+        assert_eq!(savepoints_taken(&run(None), &[step.clone()]), []);
+        let failover = Event::Failover {
+            epoch: 2,
+            cause: "taskmanager-1 lost".into(),
+        };
+        let found = savepoints_taken(&run(Some(failover)), &[step]);
+        assert_eq!(kinds(&found), [kind::LIFECYCLE_INCOMPLETE]);
+        assert!(
+            found[0].message.contains(
+                "lifecycle[0] stops run 1 with a savepoint, but the run did not end by it"
+            ),
+            "{}",
+            found[0].message
         );
     }
 

@@ -23,6 +23,30 @@ pub const CLIENT: &str = "client";
 /// the job, and a run's length bounds a seed's.
 pub const MAX_STEPS: usize = 4;
 
+/// The most plain savepoints (`[[savepoint]]`) a scenario may ask for.
+pub const MAX_SAVEPOINTS: usize = 4;
+
+/// A plain savepoint the `client` host asks for while the job runs on
+/// (`flink savepoint`; a scenario's `[[savepoint]]`): it commits nothing,
+/// a failover never restores it, and the job never deletes it
+/// (docs/savepoints.md).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Savepoint {
+    /// Simulated time from the start of the simulation, as a fault's; with
+    /// `on`, events count from then.
+    pub at: Duration,
+    /// The request comes at a time drawn from `[at, at + jitter)`.
+    pub jitter: Duration,
+    /// Ask on an engine event (and its `delay`) instead of at a time.
+    pub on: Option<EventTrigger>,
+}
+
+/// The `client` host's request id for `[[savepoint]]` number `n` (from 0):
+/// apart from a lifecycle step's stop (step `k` asks as `k + 1`).
+pub fn savepoint_request(n: usize) -> u64 {
+    1_000 + n as u64
+}
+
 /// One step: stop the running job, then resume it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {

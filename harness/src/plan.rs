@@ -59,6 +59,18 @@ pub fn render(scenario: &Scenario) -> String {
     if let Some(nemesis) = &scenario.nemesis {
         nemesis_table(&mut s, nemesis);
     }
+    for savepoint in &scenario.savepoints {
+        s.push_str("\n[[savepoint]]\n");
+        if !savepoint.at.is_zero() || savepoint.on.is_none() {
+            line(&mut s, "at", &duration(savepoint.at));
+        }
+        if !savepoint.jitter.is_zero() {
+            line(&mut s, "jitter", &duration(savepoint.jitter));
+        }
+        if let Some(on) = &savepoint.on {
+            line(&mut s, "on", &trigger(&Trigger::Event(on.clone())));
+        }
+    }
     for step in &scenario.lifecycle {
         lifecycle_step(&mut s, step);
     }

@@ -90,6 +90,9 @@ pub struct Scenario {
     /// `[[lifecycle]]`: the job's stops and resumes after its first run
     /// (runs under `config`), in order; empty for a job that runs once.
     pub lifecycle: Vec<crate::lifecycle::Step>,
+    /// `[[savepoint]]`: plain savepoints the `client` host asks for while
+    /// the job runs (docs/savepoints.md).
+    pub savepoints: Vec<crate::lifecycle::Savepoint>,
     pub expect: Expectation,
     /// `[expect] sometimes`: probes a sweep's seeds must hit, each in at
     /// least its share of them (judged by `flinch run` over at least
@@ -207,7 +210,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 49] = [
+const BUILTIN: [(&str, &str); 50] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -335,6 +338,10 @@ const BUILTIN: [(&str, &str); 49] = [
     (
         "resume-from-retained",
         include_str!("../../scenarios/resume-from-retained.toml"),
+    ),
+    (
+        "savepoint-while-running",
+        include_str!("../../scenarios/savepoint-while-running.toml"),
     ),
     (
         "stall-during-alignment",

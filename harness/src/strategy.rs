@@ -420,6 +420,7 @@ impl Case {
             faults: self.plan.clone(),
             nemesis: None,
             lifecycle: Vec::new(),
+            savepoints: Vec::new(),
             expect,
             sometimes: Vec::new(),
             seeds: self.seed..self.seed + 1,

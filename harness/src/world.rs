@@ -443,6 +443,8 @@ struct World<'a> {
     loss_rng: SmallRng,
     /// The scenario's `[[lifecycle]]` and the first run's configuration.
     steps: Vec<Step>,
+    /// The scenario's `[[savepoint]]`.
+    savepoints: Vec<lifecycle::Savepoint>,
     first: JobConfig,
     /// Draws each stop's jitter ([`STOP_SEED`]).
     stop_rng: SmallRng,
@@ -464,6 +466,8 @@ struct World<'a> {
 /// Seeds the harness's RNG for the lifecycle's stop jitter, mixed with the
 /// run's seed (apart from the faults' and the losses' draws).
 const STOP_SEED: u64 = 0x5709_11fe;
+/// Seeds the draws of the plain savepoints' jitter, apart from the stops'.
+const SAVEPOINT_SEED: u64 = 0x5a7e_9017;
 
 /// A message loss in force: each tick, each link between `host` and one
 /// of `peers` is cut for the tick with probability `rate`.
@@ -485,6 +489,7 @@ impl World<'_> {
     ) -> Result<Ran, SimError> {
         let mut plan = expand(faults, seed);
         plan.extend(self.next_stop(0));
+        plan.extend(self.savepoint_requests(seed));
         self.started = vec![None; faults.len()];
         self.ended = vec![None; faults.len()];
         let mut end = scenario.max_sim_time;
@@ -656,6 +661,7 @@ impl World<'_> {
             blips: Vec::new(),
             loss_rng: SmallRng::seed_from_u64(seed ^ LOSS_SEED),
             steps: scenario.lifecycle.clone(),
+            savepoints: scenario.savepoints.clone(),
             first: scenario.config.clone(),
             stop_rng: SmallRng::seed_from_u64(seed ^ STOP_SEED),
             jobmanagers: Vec::new(),
@@ -702,11 +708,8 @@ impl World<'_> {
             });
             world.taskmanagers.push(name);
         }
-        let savepoints = scenario.lifecycle.iter();
-        if savepoints
-            .clone()
-            .any(|s| s.stop.with == StopWith::Savepoint)
-        {
+        let mut steps = scenario.lifecycle.iter();
+        if steps.any(|s| s.stop.with == StopWith::Savepoint) || !scenario.savepoints.is_empty() {
             // Idle until a stop gives it a command; a restart runs the
             // command again.
             let command: Rc<Cell<Option<hosts::client::Command>>> = Rc::default();
@@ -929,6 +932,19 @@ impl World<'_> {
         let later = |after: Duration, heal: Heal| Some(Pending::heal(host, now + after, heal));
         Ok(match action {
             Action::Stop(step) => self.stop_job(*step),
+            Action::Savepoint(n) => {
+                let request = lifecycle::savepoint_request(*n);
+                self.record(
+                    lifecycle::CLIENT,
+                    FaultEvent::SavepointRequested {
+                        n: *n as u32,
+                        request,
+                    },
+                );
+                let run = self.run as u32;
+                self.command(hosts::client::Command::TriggerSavepoint { run, request });
+                None
+            }
             Action::Resume(step) => self.resume_job(*step)?,
             Action::Fault(kind) => match kind {
                 FaultKind::Crash => {
@@ -1189,6 +1205,44 @@ impl World<'_> {
         })
     }
 
+    /// Give the `client` host `command`, and start it over with it (a
+    /// command it was still at is dropped; the jobmanager answers the one
+    /// under way first). A client a fault took down gets it when it
+    /// restarts.
+    fn command(&mut self, command: hosts::client::Command) {
+        let cell = (self.command.as_ref()).expect("a simulation with savepoints has a client host");
+        cell.set(Some(command));
+        if self.sim.is_host_running(addr::CLIENT) {
+            panics::within(Phase::Hosts, || self.sim.bounce(addr::CLIENT));
+        }
+    }
+
+    /// The pending requests of the scenario's plain savepoints, due `at`
+    /// (plus its jitter's draw, from [`SAVEPOINT_SEED`]) or on their event.
+    fn savepoint_requests(&self, seed: u64) -> Vec<Pending> {
+        let mut rng = SmallRng::seed_from_u64(seed ^ SAVEPOINT_SEED);
+        (self.savepoints.iter().enumerate())
+            .map(|(n, s)| {
+                let jitter = s.jitter.as_millis().max(1) as u64;
+                let draw = Duration::from_millis(rng.gen_range(0..jitter));
+                Pending {
+                    host: lifecycle::CLIENT.to_string(),
+                    action: Action::Savepoint(n),
+                    at: s.at + draw,
+                    wait: match &s.on {
+                        Some(trigger) => Wait::Event {
+                            trigger: trigger.clone(),
+                            count: 0,
+                        },
+                        None => Wait::Time,
+                    },
+                    fault: None,
+                    ends: None,
+                }
+            })
+            .collect()
+    }
+
     /// The cluster of run `run` (0: the first): every jobmanager and the
     /// taskmanagers it uses.
     fn cluster(&self, run: usize) -> Vec<String> {
@@ -1216,14 +1270,10 @@ impl World<'_> {
         if stop.with == StopWith::Savepoint {
             // The client asks the jobmanager; the resume waits for the
             // run's end, however it ends.
-            let command = self
-                .command
-                .as_ref()
-                .expect("a savepoint stop has a client host");
-            command.set(Some(hosts::client::Command::StopWithSavepoint {
+            self.command(hosts::client::Command::StopWithSavepoint {
+                run: step as u32,
                 request: step as u64 + 1,
-            }));
-            panics::within(Phase::Hosts, || self.sim.bounce(addr::CLIENT));
+            });
             return Some(Pending {
                 host: lifecycle::CLIENT.to_string(),
                 action: Action::Resume(step),
@@ -1282,6 +1332,12 @@ impl World<'_> {
         self.run = run;
         self.run_from = self.trace.borrow().len();
         self.stopped.clear();
+        // The stopped run's command is done with: a client still at it
+        // hears from the new jobmanager that its run is over, and one that
+        // restarts from now on idles.
+        if let Some(command) = &self.command {
+            command.set(None);
+        }
         for host in self.cluster(run) {
             if !stopped.contains(&host) {
                 // Idle until now: its software starts over, untraced.
@@ -1406,6 +1462,8 @@ enum Action {
     Heal(Heal),
     /// Stop the job as lifecycle step `n` says.
     Stop(usize),
+    /// Ask for plain savepoint `n` of the scenario's `[[savepoint]]`.
+    Savepoint(usize),
     /// Resume the job as lifecycle step `n` says.
     Resume(usize),
 }

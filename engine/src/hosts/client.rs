@@ -4,8 +4,8 @@
 //! the host; a crash of the client loses its connection, and its restart
 //! sends the same command again, under the same request id.
 //!
-//! Stop-with-savepoint follows Flink's REST shape: trigger
-//! (`POST /jobs/:id/stop`), then poll the request's status
+//! Savepoints and stop-with-savepoint follow Flink's REST shape: trigger
+//! (`POST /jobs/:id/stop` or `/savepoints`), then poll the request's status
 //! (`GET /jobs/:id/savepoints/:trigger`) until the savepoint completed and
 //! the job finished, or it failed; a failed stop is asked again, each
 //! jobmanager in turn, until [`PATIENCE`] runs out.
@@ -29,15 +29,29 @@ pub const POLL: Duration = Duration::from_millis(50);
 /// A command for the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
-    /// Stop the job with a savepoint (no drain), request id `request`.
-    StopWithSavepoint { request: u64 },
+    /// Stop run `run` of the job with a savepoint (no drain), request id
+    /// `request`.
+    StopWithSavepoint { run: u32, request: u64 },
+    /// Take a savepoint of run `run` while it runs on, request id `request`.
+    TriggerSavepoint { run: u32, request: u64 },
 }
 
 /// Run `command` against the leading jobmanager until it is done (the
-/// savepoint completed and the job finished, or the job ended anyway) or
-/// [`PATIENCE`] runs out, then idle.
+/// savepoint completed, and for a stop the job finished; or the job ended
+/// anyway) or [`PATIENCE`] runs out, then idle.
 pub async fn run(ctx: HostContext, command: Command) -> HostResult {
-    let Command::StopWithSavepoint { request } = command;
+    let (trigger, run, request) = match command {
+        Command::StopWithSavepoint { run, request } => (
+            ClientRequest::StopWithSavepoint { run, request },
+            run,
+            request,
+        ),
+        Command::TriggerSavepoint { run, request } => (
+            ClientRequest::TriggerSavepoint { run, request },
+            run,
+            request,
+        ),
+    };
     let started = now();
     let limit = ctx.config.timing.rpc_timeout;
     let jobmanagers = addr::jobmanagers(ctx.config.topology.jobmanagers);
@@ -46,7 +60,6 @@ pub async fn run(ctx: HostContext, command: Command) -> HostResult {
             let Ok(mut rest) = RpcClient::connect(jobmanager, addr::REST_PORT, limit).await else {
                 continue;
             };
-            let trigger = ClientRequest::StopWithSavepoint { request };
             match rest.call::<_, ClientResponse>(&trigger).await {
                 Ok(ClientResponse::Accepted) => {}
                 Ok(ClientResponse::Ended(_)) => break 'asking,
@@ -56,7 +69,7 @@ pub async fn run(ctx: HostContext, command: Command) -> HostResult {
             // again, of whichever jobmanager leads by then).
             while now().saturating_sub(started) < PATIENCE {
                 sleep(POLL).await;
-                match rest.call(&ClientRequest::Status { request }).await {
+                match rest.call(&ClientRequest::Status { run, request }).await {
                     Ok(ClientResponse::Pending) => {}
                     Ok(ClientResponse::Completed { .. } | ClientResponse::Ended(_)) => {
                         break 'asking

@@ -119,14 +119,23 @@ enum Conn {
     },
 }
 
-/// How a stop-with-savepoint a client asked for stands.
+/// A savepoint a client asked for: `stop` for a stop-with-savepoint.
+#[derive(Debug, Clone)]
+struct SavepointRequest {
+    stop: bool,
+    status: StopStatus,
+}
+
+/// How a savepoint a client asked for stands.
 #[derive(Debug, Clone)]
 enum StopStatus {
     /// Asked for; `savepoint` once triggered.
     Pending { savepoint: Option<u64> },
-    /// Savepoint `0` completed; the job finishes once the sink committed it.
+    /// Savepoint `0` completed; a stop is done once the sink committed it
+    /// and the job finished.
     Completed(u64),
-    /// The savepoint failed, or the job failed over before it finished.
+    /// The savepoint failed, or, for a stop, the job failed over before it
+    /// finished.
     Failed(String),
 }
 
@@ -212,11 +221,12 @@ struct JobManager {
     /// [`PlantedBug::FailoverRestoresResumePoint`] and
     /// [`PlantedBug::ClaimedCheckpointDeletedEarly`].
     first_restore: Option<Option<CheckpointMeta>>,
-    /// The stops-with-savepoint clients asked this process for, by request
-    /// id, at most [`MAX_STOP_REQUESTS`] (the oldest are forgotten).
-    stops: BTreeMap<u64, StopStatus>,
-    /// The request whose stop is under way (its savepoint pending or
-    /// completed, the job not finished yet).
+    /// The savepoints (and stops-with-savepoint) clients asked this process
+    /// for, by request id, at most [`MAX_STOP_REQUESTS`] (the oldest are
+    /// forgotten).
+    stops: BTreeMap<u64, SavepointRequest>,
+    /// The request under way: a savepoint pending, or a stop not finished
+    /// yet (its savepoint pending or completed). One at a time.
     stopping: Option<u64>,
     /// How the job ended, once announced.
     ended: Option<JobState>,
@@ -1126,88 +1136,148 @@ impl JobManager {
         }
     }
 
-    /// Answer a client (Flink's REST handlers for stop-with-savepoint).
+    /// Answer a client (Flink's REST handlers for savepoints and
+    /// stop-with-savepoint).
     fn on_client(&mut self, request: ClientRequest) -> ClientResponse {
         let ended = match &self.phase {
             Phase::Ending { end, .. } => Some(end.clone()),
             _ => self.ended.clone(),
         };
-        match request {
-            ClientRequest::StopWithSavepoint { request } => {
-                match self.stops.get(&request) {
-                    Some(StopStatus::Pending { .. } | StopStatus::Completed(_)) => {
-                        return ClientResponse::Accepted
+        let ours = self.ctx.config.run;
+        let (run, request, stop) = match request {
+            ClientRequest::StopWithSavepoint { run, request } => (run, request, true),
+            ClientRequest::TriggerSavepoint { run, request } => (run, request, false),
+            ClientRequest::Status { run, request } if run == ours => {
+                return match self.stops.get(&request).map(|r| (r.stop, &r.status)) {
+                    None => ClientResponse::Unknown,
+                    Some((_, StopStatus::Failed(reason))) => ClientResponse::Failed(reason.clone()),
+                    // A stop is done once the job finished; a savepoint
+                    // once it completed.
+                    Some((stop, StopStatus::Completed(savepoint)))
+                        if !stop || ended == Some(JobState::Finished) =>
+                    {
+                        ClientResponse::Completed {
+                            savepoint: *savepoint,
+                        }
                     }
-                    Some(StopStatus::Failed(_)) | None => {}
-                }
-                if let Some(end) = ended {
-                    return ClientResponse::Ended(format!("{end:?}"));
-                }
-                if !matches!(self.phase, Phase::Running) {
-                    return ClientResponse::Refused(format!(
-                        "the job is not running: {:?}",
-                        self.phase
-                    ));
-                }
-                if let Some(other) = self.stopping {
-                    return ClientResponse::Refused(format!("stop {other} is under way"));
-                }
-                if self.stops.len() >= MAX_STOP_REQUESTS {
-                    self.stops.pop_first();
-                }
-                self.stops
-                    .insert(request, StopStatus::Pending { savepoint: None });
-                self.stopping = Some(request);
-                self.coordinator.hold_triggers(true);
-                ClientResponse::Accepted
+                    // Under way, unless the job ended meanwhile.
+                    Some(_) => match &ended {
+                        Some(end) => ClientResponse::Ended(format!("{end:?}")),
+                        None => ClientResponse::Pending,
+                    },
+                };
             }
-            ClientRequest::Status { request } => match self.stops.get(&request) {
-                None => ClientResponse::Unknown,
-                Some(StopStatus::Failed(reason)) => ClientResponse::Failed(reason.clone()),
-                Some(StopStatus::Completed(savepoint)) if ended == Some(JobState::Finished) => {
-                    ClientResponse::Completed {
-                        savepoint: *savepoint,
-                    }
-                }
-                Some(_) => ClientResponse::Pending,
-            },
+            ClientRequest::Status { run, .. } => (run, 0, false),
+        };
+        if run != ours {
+            // Another job (run) of the lifecycle, as another job id would
+            // be in Flink: not this one's to stop.
+            return ClientResponse::Ended(format!(
+                "run {run} of the job is over; this is run {ours}"
+            ));
         }
+        match self.stops.get(&request).map(|r| &r.status) {
+            Some(StopStatus::Pending { .. } | StopStatus::Completed(_)) => {
+                return ClientResponse::Accepted
+            }
+            Some(StopStatus::Failed(_)) | None => {}
+        }
+        if let Some(end) = ended {
+            return ClientResponse::Ended(format!("{end:?}"));
+        }
+        if !matches!(self.phase, Phase::Running) {
+            return ClientResponse::Refused(format!("the job is not running: {:?}", self.phase));
+        }
+        if let Some(other) = self.stopping {
+            return ClientResponse::Refused(format!("savepoint request {other} is under way"));
+        }
+        if self.stops.len() >= MAX_STOP_REQUESTS {
+            self.stops.pop_first();
+        }
+        let status = StopStatus::Pending { savepoint: None };
+        self.stops
+            .insert(request, SavepointRequest { stop, status });
+        self.stopping = Some(request);
+        if stop {
+            self.coordinator.hold_triggers(true);
+        }
+        ClientResponse::Accepted
     }
 
-    /// Trigger the savepoint of the stop under way, if it has none yet
+    /// The savepoint request under way, and whether it stops the job.
+    fn in_flight(&self) -> Option<(u64, &SavepointRequest)> {
+        let request = self.stopping?;
+        self.stops.get(&request).map(|r| (request, r))
+    }
+
+    /// Whether a stop-with-savepoint is under way.
+    fn stopping_job(&self) -> bool {
+        self.in_flight().is_some_and(|(_, r)| r.stop)
+    }
+
+    /// Trigger the savepoint of the request under way, if it has none yet
     /// (the job is running).
     fn trigger_savepoint(&mut self) {
-        let Some(request) = self.stopping else {
+        let Some((request, r)) = self.in_flight() else {
             return;
         };
-        let Some(StopStatus::Pending { savepoint: None }) = self.stops.get(&request) else {
+        let StopStatus::Pending { savepoint: None } = r.status else {
             return;
         };
+        let stop = r.stop;
         if !self.leading() {
             return;
         }
-        let checkpoint = self.coordinator.trigger(now());
+        let checkpoint = self.coordinator.trigger_savepoint(now());
         let epoch = self.epoch;
-        self.stops.insert(
-            request,
-            StopStatus::Pending {
-                savepoint: Some(checkpoint),
-            },
-        );
+        let status = StopStatus::Pending {
+            savepoint: Some(checkpoint),
+        };
+        self.stops
+            .insert(request, SavepointRequest { stop, status });
         self.emit(Event::CheckpointTriggered { checkpoint, epoch });
-        self.emit(Event::SavepointTriggered { checkpoint, epoch });
+        self.emit(Event::SavepointTriggered {
+            checkpoint,
+            epoch,
+            stop,
+        });
         self.broadcast(ToTaskManager::Trigger {
             epoch,
             checkpoint,
-            stop: true,
+            stop,
         });
+    }
+
+    /// The savepoint of the request under way, once triggered, and whether
+    /// it stops the job.
+    fn pending_savepoint(&self) -> Option<(u64, bool)> {
+        let (_, r) = self.in_flight()?;
+        match r.status {
+            StopStatus::Pending {
+                savepoint: Some(savepoint),
+            } => Some((savepoint, r.stop)),
+            _ => None,
+        }
     }
 
     /// The savepoint of the stop under way, once triggered.
     fn stop_savepoint(&self) -> Option<u64> {
-        match self.stops.get(&self.stopping?) {
-            Some(StopStatus::Pending { savepoint }) => *savepoint,
-            _ => None,
+        self.pending_savepoint()
+            .filter(|(_, stop)| *stop)
+            .map(|(savepoint, _)| savepoint)
+    }
+
+    /// Record the outcome of the request under way; a plain savepoint's
+    /// ends its request.
+    fn settle_request(&mut self, status: StopStatus) {
+        let Some((request, r)) = self.in_flight() else {
+            return;
+        };
+        let stop = r.stop;
+        self.stops
+            .insert(request, SavepointRequest { stop, status });
+        if !stop {
+            self.stopping = None;
         }
     }
 
@@ -1542,7 +1612,7 @@ impl JobManager {
     /// Flink's `TwoPhaseCommitSinkFunction`), and the job finishes only when
     /// every count task has committed the newest checkpoint triggered.
     fn hold_after_final(&mut self) {
-        if self.stopping.is_some() && self.final_checkpoint.is_none() {
+        if self.stopping_job() && self.final_checkpoint.is_none() {
             // A stop-with-savepoint: no checkpoint after its savepoint.
             return self.coordinator.hold_triggers(true);
         }
@@ -1576,18 +1646,25 @@ impl JobManager {
                     if let Some(probe) = abort_probe {
                         self.probe(probe);
                     }
-                    let savepoint = self.stop_savepoint() == Some(checkpoint);
+                    let savepoint = (self.pending_savepoint())
+                        .filter(|(savepoint, _)| *savepoint == checkpoint)
+                        .map(|(_, stop)| stop);
                     self.emit(Event::CheckpointAborted {
                         checkpoint,
                         reason: reason.clone(),
                     });
-                    if savepoint {
+                    match savepoint {
                         // Its sources read no more: the job fails over, as
                         // Flink restarts a job whose synchronous savepoint
                         // failed, and the client may ask again.
-                        self.fail(format!(
+                        Some(true) => self.fail(format!(
                             "stop-with-savepoint: savepoint {checkpoint} failed: {reason}"
-                        ));
+                        )),
+                        // The job runs on; the client hears why.
+                        Some(false) => self.settle_request(StopStatus::Failed(format!(
+                            "savepoint {checkpoint} failed: {reason}"
+                        ))),
+                        None => {}
                     }
                 }
                 Decision::Failover { reason } => {
@@ -1605,6 +1682,9 @@ impl JobManager {
     /// acknowledged it as finished, so once complete it is the final one.
     async fn complete(&mut self, meta: CheckpointMeta, finished: bool) {
         let checkpoint = meta.checkpoint;
+        if self.pending_savepoint() == Some((checkpoint, false)) {
+            return self.complete_savepoint(meta).await;
+        }
         let name = metadata_name(checkpoint, meta.epoch);
         let bytes = format::encode(BlobKind::Metadata, &meta);
         let entry = RegisteredCheckpoint {
@@ -1680,15 +1760,12 @@ impl JobManager {
         if finished && self.final_checkpoint.is_none() {
             self.final_checkpoint = Some(checkpoint);
         }
-        let stop = self
-            .stopping
-            .filter(|_| self.stop_savepoint() == Some(checkpoint));
-        if let Some(request) = stop {
+        let stop = (self.stop_savepoint() == Some(checkpoint)).then_some(checkpoint);
+        if stop.is_some() {
             // The stop's savepoint: the job finishes once the sink has
             // committed it (it is the newest checkpoint triggered).
             self.emit(Event::SavepointCompleted { checkpoint });
-            self.stops
-                .insert(request, StopStatus::Completed(checkpoint));
+            self.settle_request(StopStatus::Completed(checkpoint));
             self.final_checkpoint = Some(checkpoint);
         }
         let mut dropped = self.coordinator.on_written(meta, now());
@@ -1714,6 +1791,29 @@ impl JobManager {
         }
     }
 
+    /// All acknowledged a plain savepoint (a client's `TriggerSavepoint`):
+    /// its metadata is written, and that is all. As in Flink since
+    /// FLIP-193, it does not enter the register (a failover never restores
+    /// it: it is the user's, never deleted by the job) and commits no side
+    /// effects: the sink is not notified, and the transactions its barrier
+    /// pre-committed are committed with the next checkpoint's completion.
+    async fn complete_savepoint(&mut self, meta: CheckpointMeta) {
+        let checkpoint = meta.checkpoint;
+        let name = metadata_name(checkpoint, meta.epoch);
+        let bytes = format::encode(BlobKind::Metadata, &meta);
+        if let Err(reason) = self.put(name.clone(), bytes).await {
+            self.delete(name).await;
+            let reason = format!("metadata write failed: {reason}");
+            let probe = Some(Probe::CheckpointAbortedStorage);
+            return self.checkpoint_failed(checkpoint, reason, probe).await;
+        }
+        if !self.coordinator.savepoint_written(checkpoint) {
+            return; // the attempt failed over meanwhile
+        }
+        self.emit(Event::SavepointCompleted { checkpoint });
+        self.settle_request(StopStatus::Completed(checkpoint));
+    }
+
     async fn checkpoint_failed(&mut self, checkpoint: u64, reason: String, probe: Option<Probe>) {
         let decisions = self.coordinator.fail(checkpoint, reason);
         self.decide(decisions, probe).await;
@@ -1732,13 +1832,17 @@ impl JobManager {
             return; // the attempt is already cancelled; this failure belongs to it
         }
         let next = self.epoch + 1;
-        if let Some(request) = self.stopping.take() {
-            // The stop fails: the job runs on from its latest checkpoint
-            // (the savepoint, if it completed) and the client may ask again.
-            self.probe(Probe::StopWithSavepointFailed);
+        if let Some((_, r)) = self.in_flight() {
+            // The request fails: the job runs on from its latest checkpoint
+            // (a stop's savepoint, if it completed) and the client may ask
+            // again.
+            if r.stop {
+                self.probe(Probe::StopWithSavepointFailed);
+                self.coordinator.hold_triggers(false);
+            }
             let why = format!("the job failed over: {cause}");
-            self.stops.insert(request, StopStatus::Failed(why));
-            self.coordinator.hold_triggers(false);
+            self.settle_request(StopStatus::Failed(why));
+            self.stopping = None;
         }
         self.emit(Event::Failover {
             epoch: next,

@@ -1,11 +1,13 @@
 //! `[[lifecycle]]`: the steps that stop the job and resume it
 //! ([`crate::lifecycle`]), validated with file, line and field.
 
-use super::raw::{RawRestoreMode, RawResumeFrom, RawStep, RawStopWith};
+use super::raw::{RawRestoreMode, RawResumeFrom, RawSavepoint, RawStep, RawStopWith};
 use super::validate::{topology_at, trigger, Ctx, Shape};
 use super::ScenarioError;
 use crate::fault::Trigger;
-use crate::lifecycle::{RestoreMode, Resume, ResumeFrom, Step, Stop, StopWith, MAX_STEPS};
+use crate::lifecycle::{
+    RestoreMode, Resume, ResumeFrom, Savepoint, Step, Stop, StopWith, MAX_SAVEPOINTS, MAX_STEPS,
+};
 use flinch_engine::config::TopologyConfig;
 use std::time::Duration;
 use toml::Spanned;
@@ -114,6 +116,52 @@ pub(super) fn steps(
         });
     }
     Ok(steps)
+}
+
+/// The scenario's plain savepoints (`[[savepoint]]`), each at a time or
+/// on an engine event (checked against `shape`). Errors: more than
+/// [`MAX_SAVEPOINTS`], neither `at` nor `on`, or a fault trigger.
+pub(super) fn savepoints(
+    cx: &Ctx,
+    raw: &[Spanned<RawSavepoint>],
+    shape: &Shape,
+) -> Result<Vec<Savepoint>, ScenarioError> {
+    if raw.len() > MAX_SAVEPOINTS {
+        let message = format!(
+            "at most {MAX_SAVEPOINTS} savepoints, got {}: each is a snapshot of the whole job",
+            raw.len()
+        );
+        let span = raw[MAX_SAVEPOINTS].span();
+        return Err(cx.error(span, format!("savepoint[{MAX_SAVEPOINTS}]"), message));
+    }
+    let mut savepoints = Vec::with_capacity(raw.len());
+    for (i, spanned) in raw.iter().enumerate() {
+        let field = |name: &str| format!("savepoint[{i}].{name}");
+        let s = spanned.get_ref();
+        let on = match &s.on {
+            Some(on) => match trigger(cx, on.get_ref(), shape, &field("on"))? {
+                Trigger::Event(event) => Some(event),
+                Trigger::Fault(_) => {
+                    let message = "a savepoint is asked for at a time (`at`) or on an engine \
+                                   event (`on = { event = ... }`), not on a fault";
+                    return Err(cx.error(on.span(), field("on"), message));
+                }
+            },
+            None => None,
+        };
+        let at = match (&s.at, &on) {
+            (Some(at), _) => at.get_ref().0,
+            (None, Some(_)) => Duration::ZERO,
+            (None, None) => {
+                let message = "a savepoint needs `at` (a time from the start) or `on` (an \
+                               engine event)";
+                return Err(cx.error(spanned.span(), field("at"), message));
+            }
+        };
+        let jitter = s.jitter.as_ref().map_or(Duration::ZERO, |j| j.get_ref().0);
+        savepoints.push(Savepoint { at, jitter, on });
+    }
+    Ok(savepoints)
 }
 
 #[cfg(test)]
@@ -277,6 +325,36 @@ resume = { from = "savepoint" }
         let e = error(&format!("{fault}{cancel}"));
         assert_eq!(e.field.as_deref(), Some("fault[0].host"), "{e}");
         assert!(e.message.contains("unknown host \"client\""), "{e}");
+    }
+
+    #[test]
+    fn a_plain_savepoint_needs_a_time_or_an_event_and_brings_the_client() {
+        let s = load(
+            r#"
+[[savepoint]]
+at = "300ms"
+jitter = "100ms"
+
+[[savepoint]]
+on = { event = "checkpoint_completed", checkpoint = 3 }
+
+[[fault]]
+kind = "crash_restart"
+host = "client"
+at = "310ms"
+after = "50ms"
+"#,
+        )
+        .expect("two savepoints, and a fault on the client they bring");
+        assert_eq!(s.savepoints.len(), 2);
+        assert_eq!(s.savepoints[0].at, Duration::from_millis(300));
+        assert!(s.savepoints[1].on.is_some());
+        let e = error("\n[[savepoint]]\njitter = \"5ms\"\n");
+        assert_eq!(e.field.as_deref(), Some("savepoint[0].at"), "{e}");
+        let five = "\n[[savepoint]]\nat = \"1s\"\n".repeat(5);
+        let e = error(&five);
+        assert_eq!(e.field.as_deref(), Some("savepoint[4]"), "{e}");
+        assert!(e.message.contains("at most 4 savepoints"), "{e}");
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub(super) struct RawScenario {
     pub nemesis: Option<Spanned<RawNemesis>>,
     #[serde(default)]
     pub lifecycle: Vec<Spanned<RawStep>>,
+    #[serde(default)]
+    pub savepoint: Vec<Spanned<RawSavepoint>>,
     pub expect: RawExpect,
     #[serde(default)]
     pub seeds: RawSeeds,
@@ -174,6 +176,16 @@ pub(super) struct RawTrigger {
     pub fault: Field<String>,
     pub edge: Field<RawEdge>,
     pub delay: Field<SimDuration>,
+}
+
+/// One `[[savepoint]]`: a plain savepoint the `client` asks for while the
+/// job runs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSavepoint {
+    pub at: Field<SimDuration>,
+    pub jitter: Field<SimDuration>,
+    pub on: Field<RawTrigger>,
 }
 
 /// One `[[lifecycle]]` step: `stop = { ... }` and `resume = { ... }`.

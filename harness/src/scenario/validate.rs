@@ -152,14 +152,14 @@ pub(super) fn scenario(
     let explicit_max_sim_time = limited_duration(cx, &raw.max_sim_time, "max_sim_time")?;
     let liveness_bound = limited_duration(cx, &raw.liveness_bound, "liveness_bound")?;
     let workload = workload(cx, &raw.workload)?;
-    // A lifecycle that stops with a savepoint has a `client` host, which
-    // faults may name too.
+    // A lifecycle that stops with a savepoint, or plain savepoints, have a
+    // `client` host, which faults may name too.
     let mut hosts = topology_hosts(&widest);
     let stops_with_savepoint = raw
         .lifecycle
         .iter()
         .any(|s| *s.get_ref().stop.get_ref().with.get_ref() == super::raw::RawStopWith::Savepoint);
-    if stops_with_savepoint {
+    if stops_with_savepoint || !raw.savepoint.is_empty() {
         hosts.push(flinch_engine::io::addr::CLIENT.to_owned());
     }
     let shape = Shape {
@@ -176,13 +176,15 @@ pub(super) fn scenario(
     };
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
     let lifecycle = lifecycle::steps(cx, &raw.lifecycle, resumed, &shape)?;
+    let savepoints = lifecycle::savepoints(cx, &raw.savepoint, &shape)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
     let sometimes = sometimes(cx, raw.expect.sometimes.as_ref(), topology.jobmanagers > 1)?;
     nemesis::unsurvivable_faults(cx, &raw.fault, &faults, &expect)?;
     let nemesis = match &raw.nemesis {
         Some(n) => {
             let context = nemesis::Context {
-                hosts: &topology_hosts(&topology),
+                // Every host of every run, the `client` with savepoints.
+                hosts: &shape.hosts,
                 expect: &expect,
                 workload: &workload,
                 max_sim_time: explicit_max_sim_time.unwrap_or(budget::MAX_SIM_TIME),
@@ -220,6 +222,7 @@ pub(super) fn scenario(
         faults: &faults,
         nemesis: nemesis.as_ref(),
         lifecycle: &lifecycle,
+        savepoints: &savepoints,
     };
     let max_sim_time = max_sim_time(cx, &raw, &run)?;
     Ok(Scenario {
@@ -230,6 +233,7 @@ pub(super) fn scenario(
         faults,
         nemesis,
         lifecycle,
+        savepoints,
         expect,
         sometimes,
         seeds: seeds(cx, raw.seeds.range.as_ref())?,
@@ -274,6 +278,7 @@ struct Run<'a> {
     faults: &'a [Fault],
     nemesis: Option<&'a Nemesis>,
     lifecycle: &'a [crate::lifecycle::Step],
+    savepoints: &'a [crate::lifecycle::Savepoint],
 }
 
 /// The scenario's `max_sim_time`, or the default that follows from its
@@ -302,6 +307,11 @@ fn max_sim_time(cx: &Ctx, raw: &RawScenario, run: &Run) -> Result<Duration, Scen
                 run.config,
                 run.liveness_bound,
                 run.lifecycle,
+            ))
+            .saturating_add(budget::savepoint_time(
+                run.config,
+                run.liveness_bound,
+                run.savepoints,
             ));
     if default > budget::MAX_SIM_TIME {
         let input_fits = needed.saturating_add(crate::world::GRACE) <= budget::MAX_SIM_TIME;
