@@ -392,29 +392,13 @@ async fn fail_without_ha(ctx: HostContext, lost: String) -> HostResult {
 /// every taskmanager's connection, and return.
 async fn lead(ctx: HostContext, lease: Option<Rc<Lease>>) -> HostResult {
     let (conn_tx, mut conns) = mpsc::unbounded_channel();
-    let listener = loop {
-        match TcpListener::bind(("0.0.0.0", addr::JOBMANAGER_PORT)).await {
-            Ok(listener) => break listener,
-            Err(e) => match &lease {
-                None => return Err(e.into()),
-                // The listener of a leadership that just ended may not
-                // be dropped yet: try again while the lease holds.
-                Some(lease) if lease.holds() => sleep(TICK).await,
-                Some(_) => return Ok(()),
-            },
-        }
+    let Some(listener) = bind(addr::JOBMANAGER_PORT, &lease).await? else {
+        return Ok(());
     };
     // The REST port, for the `client` host, is served by the leader only
     // (a client tries each jobmanager until one answers).
-    let rest = loop {
-        match TcpListener::bind(("0.0.0.0", addr::REST_PORT)).await {
-            Ok(listener) => break listener,
-            Err(e) => match &lease {
-                None => return Err(e.into()),
-                Some(lease) if lease.holds() => sleep(TICK).await,
-                Some(_) => return Ok(()),
-            },
-        }
+    let Some(rest) = bind(addr::REST_PORT, &lease).await? else {
+        return Ok(());
     };
     let rest = spawn(accept_clients(rest, conn_tx.clone()));
     let acceptor = spawn(accept(listener, conn_tx));
@@ -467,6 +451,25 @@ async fn lead(ctx: HostContext, lease: Option<Rc<Lease>>) -> HostResult {
         });
     }
     Ok(())
+}
+
+/// Listen on `port`; `None` once `lease` no longer holds. The listener of
+/// a leadership that just ended may not be dropped yet: with a lease, a
+/// failed bind is tried again while it holds; without one it is an error.
+async fn bind(
+    port: u16,
+    lease: &Option<Rc<Lease>>,
+) -> Result<Option<TcpListener>, Box<dyn std::error::Error>> {
+    loop {
+        match TcpListener::bind(("0.0.0.0", port)).await {
+            Ok(listener) => return Ok(Some(listener)),
+            Err(e) => match lease {
+                None => return Err(e.into()),
+                Some(lease) if lease.holds() => sleep(TICK).await,
+                Some(_) => return Ok(None),
+            },
+        }
+    }
 }
 
 async fn accept(listener: TcpListener, conns: mpsc::UnboundedSender<Conn>) {

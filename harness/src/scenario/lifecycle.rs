@@ -56,26 +56,13 @@ pub(super) fn steps(
         let field = |name: &str| format!("lifecycle[{i}].{name}");
         let step = step.get_ref();
         let stop = step.stop.get_ref();
-        let on = match &stop.on {
-            Some(on) => match trigger(cx, on.get_ref(), shape, &field("stop.on"))? {
-                Trigger::Event(event) => Some(event),
-                Trigger::Fault(_) => {
-                    let message = "a stop waits for a time (`at`) or an engine event \
-                                   (`on = { event = ... }`), not for a fault";
-                    return Err(cx.error(on.span(), field("stop.on"), message));
-                }
-            },
-            None => None,
-        };
-        let at = match (&stop.at, &on) {
-            (Some(at), _) => at.get_ref().0,
-            (None, Some(_)) => Duration::ZERO,
-            (None, None) => {
-                let message = "a stop needs `at` (a time after its run starts) or `on` (an \
-                               engine event)";
-                return Err(cx.error(step.stop.span(), field("stop.at"), message));
-            }
-        };
+        let (at, on) = when(
+            cx,
+            (&stop.at, &stop.on, step.stop.span()),
+            shape,
+            &field("stop"),
+            ("a stop", "a time after its run starts"),
+        )?;
         let with = match stop.with.get_ref() {
             RawStopWith::Cancel => StopWith::Cancel,
             RawStopWith::Savepoint => StopWith::Savepoint,
@@ -118,6 +105,48 @@ pub(super) fn steps(
     Ok(steps)
 }
 
+/// When a stop or a savepoint comes: `at`, or `on` an engine event (then
+/// counted from `at`, 0 if not given), validated against `shape`. `raw` is
+/// the `at` and `on` fields and the span of the table holding them,
+/// `prefix` its field path; `what` names it and what its `at` counts from,
+/// for messages. Errors: neither field, or `on` a fault.
+fn when(
+    cx: &Ctx,
+    raw: (
+        &Option<Spanned<super::duration::SimDuration>>,
+        &Option<Spanned<super::raw::RawTrigger>>,
+        std::ops::Range<usize>,
+    ),
+    shape: &Shape,
+    prefix: &str,
+    what: (&str, &str),
+) -> Result<(Duration, Option<crate::fault::EventTrigger>), ScenarioError> {
+    let (at, on, span) = raw;
+    let (name, from) = what;
+    let on = match on {
+        Some(on) => match trigger(cx, on.get_ref(), shape, &format!("{prefix}.on"))? {
+            Trigger::Event(event) => Some(event),
+            Trigger::Fault(_) => {
+                let message = format!(
+                    "{name} comes at a time (`at`) or on an engine event (`on = {{ event = ... \
+                     }}`), not on a fault"
+                );
+                return Err(cx.error(on.span(), format!("{prefix}.on"), message));
+            }
+        },
+        None => None,
+    };
+    let at = match (at, &on) {
+        (Some(at), _) => at.get_ref().0,
+        (None, Some(_)) => Duration::ZERO,
+        (None, None) => {
+            let message = format!("{name} needs `at` ({from}) or `on` (an engine event)");
+            return Err(cx.error(span, format!("{prefix}.at"), message));
+        }
+    };
+    Ok((at, on))
+}
+
 /// The scenario's plain savepoints (`[[savepoint]]`), each at a time or
 /// on an engine event (checked against `shape`). Errors: more than
 /// [`MAX_SAVEPOINTS`], neither `at` nor `on`, or a fault trigger.
@@ -136,28 +165,14 @@ pub(super) fn savepoints(
     }
     let mut savepoints = Vec::with_capacity(raw.len());
     for (i, spanned) in raw.iter().enumerate() {
-        let field = |name: &str| format!("savepoint[{i}].{name}");
         let s = spanned.get_ref();
-        let on = match &s.on {
-            Some(on) => match trigger(cx, on.get_ref(), shape, &field("on"))? {
-                Trigger::Event(event) => Some(event),
-                Trigger::Fault(_) => {
-                    let message = "a savepoint is asked for at a time (`at`) or on an engine \
-                                   event (`on = { event = ... }`), not on a fault";
-                    return Err(cx.error(on.span(), field("on"), message));
-                }
-            },
-            None => None,
-        };
-        let at = match (&s.at, &on) {
-            (Some(at), _) => at.get_ref().0,
-            (None, Some(_)) => Duration::ZERO,
-            (None, None) => {
-                let message = "a savepoint needs `at` (a time from the start) or `on` (an \
-                               engine event)";
-                return Err(cx.error(spanned.span(), field("at"), message));
-            }
-        };
+        let (at, on) = when(
+            cx,
+            (&s.at, &s.on, spanned.span()),
+            shape,
+            &format!("savepoint[{i}]"),
+            ("a savepoint", "a time from the start"),
+        )?;
         let jitter = s.jitter.as_ref().map_or(Duration::ZERO, |j| j.get_ref().0);
         savepoints.push(Savepoint { at, jitter, on });
     }
@@ -292,7 +307,7 @@ resume = { from = "retained", restore_mode = "claim" }
 "#,
         );
         assert_eq!(e.field.as_deref(), Some("lifecycle[0].stop.on"));
-        assert!(e.message.contains("not for a fault"), "{e}");
+        assert!(e.message.contains("not on a fault"), "{e}");
         // A task only the resumed run has is a task the stop may name.
         load(
             r#"
