@@ -264,11 +264,15 @@ fn every_bug_applies_to_its_own_scenario_and_every_job_meets_some_bug() {
             .filter(|n| !skip.contains(n))
             .collect()
     };
-    let (event_time, second) = ("restored-watermark", "skip-second-alignment");
-    assert_eq!(applicable("keyed-count"), all_but(&[event_time, second]));
+    let (watermark, drain) = ("restored-watermark", "drain-without-max-watermark");
+    let second = "skip-second-alignment";
+    assert_eq!(
+        applicable("keyed-count"),
+        all_but(&[watermark, second, drain])
+    );
     assert_eq!(applicable("windowed-sum"), all_but(&[second]));
-    assert_eq!(applicable("dedup"), all_but(&[event_time, second]));
-    assert_eq!(applicable("two-stage"), all_but(&[event_time]));
+    assert_eq!(applicable("dedup"), all_but(&[watermark, second, drain]));
+    assert_eq!(applicable("two-stage"), all_but(&[watermark, drain]));
 }
 
 /// Each bug that applies to a job is caught with that job by the bug's

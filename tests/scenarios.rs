@@ -339,3 +339,58 @@ fn plans_with_the_nemesis_expanded_and_jitter_resolved_render_back_equal() {
         }
     }
 }
+
+/// A stop-with-savepoint counts only if its run ended by it: here the
+/// stop's savepoint completes, then the client crashes and the jobmanager
+/// restarts before the job finished. The new jobmanager redeploys from the
+/// savepoint (no failover event), nobody asks for the stop again, and the
+/// job reads to the end of its input: the lifecycle is incomplete, and the
+/// checker must say so although a savepoint of the stop did complete.
+#[test]
+fn a_stop_whose_jobmanager_restarts_after_the_savepoint_did_not_end_the_run() {
+    let source = r#"
+name = "jobmanager-restarts-after-the-stops-savepoint"
+description = "An inline scenario of this test."
+job = { name = "keyed-count" }
+topology = { taskmanagers = 2, parallelism = 2 }
+
+[workload]
+records = 3000
+
+[[fault]]
+kind = "crash"
+host = "client"
+on = { event = "savepoint_completed" }
+
+[[fault]]
+kind = "crash_restart"
+host = "jobmanager"
+on = { event = "savepoint_completed" }
+after = "100ms"
+
+[[lifecycle]]
+stop = { at = "500ms", jitter = "300ms", with = "savepoint" }
+resume = { from = "savepoint", after = "100ms" }
+
+[expect]
+outcome = "exactly-once"
+"#;
+    let scenario = flinch_harness::scenario::parse(source, "inline.toml").expect("valid");
+    for seed in 0..3 {
+        let report = run_seed(&scenario, seed);
+        let kinds: Vec<_> = report.violations.iter().map(|v| v.kind).collect();
+        assert_eq!(
+            kinds,
+            ["lifecycle-incomplete"],
+            "seed {seed}: {:#?}",
+            report.violations
+        );
+        assert!(
+            report.violations[0].message.contains(
+                "a jobmanager that restarted or took over, redeployed it past the savepoint"
+            ),
+            "{}",
+            report.violations[0].message
+        );
+    }
+}

@@ -205,3 +205,57 @@ fn a_plan_with_fault_triggers_shrinks_to_anchors_that_are_all_there() {
         "seed {seed}: nothing removed from {plan:?}"
     );
 }
+
+/// Shrinking also drops the plain savepoints (`[[savepoint]]`) the failure
+/// does not need: `no-claim-snapshot-deleted` deletes the stop's savepoint
+/// that a `no-claim` resume restored, whatever plain savepoints the run
+/// also took, so both of these go, and the printed file still fails.
+#[test]
+fn shrinking_drops_the_plain_savepoints_the_failure_does_not_need() {
+    let source = r#"
+name = "two-idle-savepoints"
+description = "An inline scenario of this test."
+job = { name = "keyed-count" }
+topology = { taskmanagers = 2, parallelism = 2 }
+bug = "no-claim-snapshot-deleted"
+
+[workload]
+records = 3000
+
+[checkpoint]
+retained = 2
+
+[[savepoint]]
+at = "200ms"
+jitter = "100ms"
+
+[[savepoint]]
+at = "1300ms"
+jitter = "100ms"
+
+[[lifecycle]]
+stop = { at = "500ms", with = "savepoint" }
+resume = { from = "savepoint", restore_mode = "no-claim", after = "100ms" }
+
+[expect]
+outcome = "exactly-once"
+"#;
+    let scenario = parse(source, "inline.toml").expect("valid");
+    let seed = 0;
+    assert!(
+        !run_seed(&scenario, seed).passed,
+        "the planted bug must fail seed 0"
+    );
+    let report = shrink_seed(&scenario, seed, 50, |_| {}).expect("fails, so it shrinks");
+    assert_eq!(report.original_savepoints, 2);
+    assert_eq!(report.savepoints, [], "neither savepoint is needed");
+    let shrunk = shrunk_scenario(&scenario, &report);
+    let again = parse(&render(&shrunk), "shrunk.toml").expect("the printed file parses");
+    assert!(again.savepoints.is_empty());
+    let rerun = run_seed(&again, seed);
+    assert!(
+        (rerun.violations.iter()).any(|v| v.kind == "unowned-snapshot-deleted"),
+        "{:#?}",
+        rerun.violations
+    );
+}

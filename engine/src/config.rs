@@ -426,6 +426,11 @@ pub enum PlantedBug {
     /// it owns it or not: a savepoint, or the checkpoint a resume in
     /// restore mode `no-claim` restored, is deleted under its owner.
     NoClaimSnapshotDeleted,
+    /// A stop-with-savepoint with drain ends each source's input with the
+    /// watermark it stood at, not `MAX`: event-time windows still open at
+    /// the stop never fire, and their output is lost with the job's end
+    /// (the drain exists to flush them, `flink stop --drain`).
+    DrainWithoutMaxWatermark,
 }
 
 /// What a job must have for a planted bug to be able to show
@@ -472,7 +477,7 @@ impl Requires {
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 28] = [
+    pub const ALL: [PlantedBug; 29] = [
         PlantedBug::CommitOnBarrier,
         PlantedBug::SourceNoRewind,
         PlantedBug::SkipAlignment,
@@ -501,6 +506,7 @@ impl PlantedBug {
         PlantedBug::ClaimedCheckpointDeletedEarly,
         PlantedBug::SavepointTxnNotCommitted,
         PlantedBug::NoClaimSnapshotDeleted,
+        PlantedBug::DrainWithoutMaxWatermark,
     ];
 
     pub fn name(self) -> &'static str {
@@ -533,6 +539,7 @@ impl PlantedBug {
             PlantedBug::ClaimedCheckpointDeletedEarly => "claimed-checkpoint-deleted-early",
             PlantedBug::SavepointTxnNotCommitted => "savepoint-txn-not-committed",
             PlantedBug::NoClaimSnapshotDeleted => "no-claim-snapshot-deleted",
+            PlantedBug::DrainWithoutMaxWatermark => "drain-without-max-watermark",
         }
     }
 
@@ -603,6 +610,9 @@ impl PlantedBug {
             PlantedBug::NoClaimSnapshotDeleted => {
                 "a snapshot restored without claim is deleted once a newer checkpoint subsumes it"
             }
+            PlantedBug::DrainWithoutMaxWatermark => {
+                "a drained stop ends the input without the MAX watermark: open windows never fire"
+            }
         }
     }
 
@@ -656,6 +666,7 @@ impl PlantedBug {
                 ("crash-during-savepoint", "lingering-transaction")
             }
             PlantedBug::NoClaimSnapshotDeleted => ("crash-during-savepoint", "snapshot-ownership"),
+            PlantedBug::DrainWithoutMaxWatermark => ("stop-with-drain", "consistent-cut"),
         }
     }
 
@@ -664,7 +675,9 @@ impl PlantedBug {
     /// its [`PlantedBug::meant_to_catch`] scenario's own job always does.
     pub fn requires(self) -> Requires {
         match self {
-            PlantedBug::RestoredWatermark => Requires::EventTime,
+            PlantedBug::RestoredWatermark | PlantedBug::DrainWithoutMaxWatermark => {
+                Requires::EventTime
+            }
             PlantedBug::SkipSecondAlignment => Requires::KeyedStages(2),
             _ => Requires::Nothing,
         }

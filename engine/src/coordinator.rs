@@ -250,6 +250,7 @@ impl Coordinator {
         }
         pending.writing = true;
         let meta = CheckpointMeta {
+            drained: false,
             checkpoint,
             epoch: self.epoch,
             offsets: pending.offsets.values().copied().collect(),

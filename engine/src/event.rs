@@ -215,10 +215,13 @@ pub enum Event {
     /// `checkpoint_triggered`). `stop`: the synchronous savepoint of a
     /// stop-with-savepoint, after whose barrier the sources read no more;
     /// otherwise a plain savepoint, the job running on (docs/savepoints.md).
+    /// `drain` (with `stop`): the sources end their input before its
+    /// barrier (`flink stop --drain`).
     SavepointTriggered {
         checkpoint: u64,
         epoch: u64,
         stop: bool,
+        drain: bool,
     },
     /// Savepoint `checkpoint` completed. A stop's comes after its
     /// `checkpoint_completed` (it enters the register; the job finishes
@@ -863,6 +866,7 @@ mod tests {
                 checkpoint: 1,
                 epoch: 1,
                 stop: true,
+                drain: false,
             },
             Event::SavepointCompleted { checkpoint: 1 },
             Event::TxnPreCommitted { txn, records: 1 },

@@ -260,6 +260,12 @@ pub struct CheckpointMeta {
     /// Source offsets by partition.
     pub offsets: Vec<u64>,
     pub handles: BTreeMap<TaskId, StateHandle>,
+    /// The synchronous savepoint of a stop-with-savepoint with drain: every
+    /// source ended its input at its offset before the barrier, and a
+    /// restore of it reads no more (the restored job ends its input at
+    /// once and finishes), as Flink restores a finished task finished
+    /// (FLIP-147) rather than run the drained state on.
+    pub drained: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -280,11 +286,15 @@ pub enum ToTaskManager {
     },
     /// Take checkpoint `checkpoint`. `stop`: it is the synchronous
     /// savepoint of a stop-with-savepoint, after whose barrier the sources
-    /// read no more (Flink's `SavepointType.terminate`, without drain).
+    /// read no more (Flink's `SavepointType.suspend`, FLIP-34's
+    /// suspension); `drain` (with `stop`): each source first sends the
+    /// `MAX` watermark and end of input, so every window and timer fires
+    /// before the barrier (`SavepointType.terminate`, `flink stop --drain`).
     Trigger {
         epoch: u64,
         checkpoint: u64,
         stop: bool,
+        drain: bool,
     },
     Notify {
         epoch: u64,
@@ -351,10 +361,12 @@ pub enum ToJobManager {
 /// of another run answers [`ClientResponse::Ended`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum ClientRequest {
-    /// Stop the job with a savepoint (`POST /jobs/:id/stop`, without
-    /// drain). Sending it again for a request whose savepoint failed tries
-    /// again; for one under way or done it changes nothing.
-    StopWithSavepoint { run: u32, request: u64 },
+    /// Stop the job with a savepoint (`POST /jobs/:id/stop`), with `drain`
+    /// (`"drain": true`: the `MAX` watermark and end of input before the
+    /// savepoint) or without. Sending it again for a request whose
+    /// savepoint failed tries again; for one under way or done it changes
+    /// nothing.
+    StopWithSavepoint { run: u32, request: u64, drain: bool },
     /// Take a savepoint while the job runs on (`POST
     /// /jobs/:id/savepoints`): it commits nothing and is never restored by
     /// a failover. Asked again after a failure, it tries again.

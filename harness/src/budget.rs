@@ -244,7 +244,7 @@ pub fn lifecycle_time(
             sum.saturating_add(step.stop.at)
                 .saturating_add(step.stop.jitter)
                 .saturating_add(waits)
-                .saturating_add(step.resume.after)
+                .saturating_add(step.resume.as_ref().map_or(Duration::ZERO, |r| r.after))
         })
 }
 

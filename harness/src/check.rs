@@ -210,6 +210,9 @@ fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -
         .filter(|e| crate::lifecycle::resumed_parallelism(e).is_some())
         .count();
     let mut violations = savepoints_taken(outcome, steps);
+    if resumed + 1 >= crate::lifecycle::run_count(steps) {
+        return violations;
+    }
     let Some(step) = steps.get(resumed) else {
         return violations;
     };
@@ -231,7 +234,7 @@ fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -
     };
     let message = format!(
         "the lifecycle has {} runs, but the job ran {}: lifecycle[{resumed}] did not resume it ({waited}; the run lasted {:.3}s of max_sim_time)",
-        steps.len() + 1,
+        crate::lifecycle::run_count(steps),
         resumed + 1,
         outcome.sim_time.as_secs_f64()
     );
@@ -245,22 +248,34 @@ fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -
 
 /// A violation for each run a stop-with-savepoint was to end that it did
 /// not: the run must end FINISHED after a savepoint of the stop completed,
-/// with no failover between the two (a failover fails the stop, and the job
-/// reads on past the savepoint). Otherwise the job ended before the stop
+/// with no failover and no redeploy between the two (a failover fails the
+/// stop, and a jobmanager that restarts or takes over redeploys the job
+/// without one; either way the job reads on past the savepoint). Otherwise the job ended before the stop
 /// took a savepoint, or a failed stop was not asked again (the client
 /// crashed, was cut off, or ran out of patience), and the resume `from =
 /// "savepoint"` would restore something else.
+///
+/// A drained stop (the last step, which does not resume) is judged on the
+/// last run: a failover after its savepoint completed restores the drained
+/// savepoint, whose sources end their input at once, so the job still ends
+/// by it; a redeploy that restores anything else reads on.
 fn savepoints_taken(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> Vec<Violation> {
     use crate::trace::What;
     let runs = crate::lifecycle::runs(&outcome.trace);
-    let stopped = runs.iter().zip(steps).enumerate().take(runs.len() - 1);
-    let savepoint_stops = stopped.filter(|(_, (_, s))| s.stop.with == StopWith::Savepoint);
+    let judged = runs.iter().zip(steps).enumerate().filter(|(i, (_, s))| {
+        // A resumed step once the run after it started; the drained last
+        // step on its own run.
+        s.stop.with == StopWith::Savepoint && (i + 1 < runs.len() || s.resume.is_none())
+    });
     let mut violations = Vec::new();
-    for (i, (run, _)) in savepoint_stops {
+    for (i, (run, step)) in judged {
+        let drain = step.stop.drain;
         // The stop's savepoints (not a plain one the run also took), and
         // whether the last one completed with nothing failing after it.
         let mut stops = Vec::new();
+        let mut completed = Vec::new();
         let mut stopped_by_it = false;
+        let mut finished = false;
         for e in run.iter() {
             match &e.what {
                 What::Engine(Event::SavepointTriggered {
@@ -272,19 +287,29 @@ fn savepoints_taken(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> V
                     if stops.contains(checkpoint) =>
                 {
                     stopped_by_it = true;
+                    completed.push(*checkpoint);
                 }
-                What::Engine(Event::Failover { .. }) => stopped_by_it = false,
-                What::Engine(Event::JobState(JobState::Finished)) => break,
+                What::Engine(Event::Failover { .. }) if !drain => stopped_by_it = false,
+                What::Engine(Event::TasksDeployed { restore, .. }) => {
+                    let drained = restore.is_some_and(|r| completed.contains(&r));
+                    stopped_by_it &= drain && drained;
+                }
+                What::Engine(Event::JobState(JobState::Finished)) => {
+                    finished = true;
+                    break;
+                }
                 _ => {}
             }
         }
-        if !stopped_by_it {
+        if !(stopped_by_it && finished) {
             let message = format!(
-                "lifecycle[{i}] stops run {} with a savepoint, but the run did not end by it: no \
+                "lifecycle[{i}] stops run {} with a {}savepoint, but the run did not end by it: no \
                  savepoint of the stop completed with the job finishing after it (the job ended \
-                 before the stop took one, or a failed stop was not asked again: the client \
-                 crashed, was cut off, or gave up after {}s)",
+                 before the stop took one; a failover, or a jobmanager that restarted or took \
+                 over, redeployed it past the savepoint; or a failed stop was not asked again: \
+                 the client crashed, was cut off, or gave up after {}s)",
                 i + 1,
+                if drain { "drained " } else { "" },
                 flinch_engine::hosts::client::PATIENCE.as_secs()
             );
             violations.push(Violation::new(
@@ -358,13 +383,14 @@ mod tests {
                 jitter: std::time::Duration::ZERO,
                 on: None,
                 with: StopWith::Cancel,
+                drain: false,
             },
-            resume: Resume {
+            resume: Some(Resume {
                 from: ResumeFrom::Retained,
                 restore_mode: RestoreMode::Claim,
                 after: std::time::Duration::ZERO,
                 topology: s.config.topology.clone(),
-            },
+            }),
         };
         s.lifecycle = vec![step];
         // The correct run of one run: the step never stopped it.
@@ -393,13 +419,14 @@ mod tests {
                 jitter: Duration::ZERO,
                 on: None,
                 with: StopWith::Savepoint,
+                drain: false,
             },
-            resume: Resume {
+            resume: Some(Resume {
                 from: ResumeFrom::Savepoint,
                 restore_mode: RestoreMode::NoClaim,
                 after: Duration::ZERO,
                 topology: Default::default(),
-            },
+            }),
         };
         let at = |ms: u64, what: What| TraceEvent {
             at: Duration::from_millis(ms),
@@ -417,6 +444,7 @@ mod tests {
                         checkpoint: 6,
                         epoch: 1,
                         stop: true,
+                        drain: false,
                     }),
                 ),
                 at(
@@ -440,16 +468,65 @@ mod tests {
             outcome
         };
         assert_eq!(savepoints_taken(&run(None), &[step.clone()]), []);
+        // A failover, or a redeploy by a jobmanager that restarted or took
+        // over (no failover event), between the savepoint and the end.
         let failover = Event::Failover {
             epoch: 2,
             cause: "taskmanager-1 lost".into(),
         };
-        let found = savepoints_taken(&run(Some(failover)), &[step]);
+        let redeploy = Event::TasksDeployed {
+            epoch: 2,
+            restore: Some(6),
+        };
+        for between in [failover, redeploy] {
+            let found = savepoints_taken(&run(Some(between.clone())), &[step.clone()]);
+            assert_eq!(kinds(&found), [kind::LIFECYCLE_INCOMPLETE], "{between:?}");
+            assert!(
+                found[0].message.contains(
+                    "lifecycle[0] stops run 1 with a savepoint, but the run did not end by it"
+                ),
+                "{}",
+                found[0].message
+            );
+        }
+        // The run must also have ended FINISHED.
+        let mut unfinished = run(None);
+        (unfinished.trace).retain(|e| !matches!(e.what, What::Engine(Event::JobState(_))));
+        let found = savepoints_taken(&unfinished, &[step.clone()]);
+        assert_eq!(kinds(&found), [kind::LIFECYCLE_INCOMPLETE]);
+
+        // A drained last step (no resume) is judged on the last run: a
+        // failover whose redeploy restores the drained savepoint still
+        // ends the run by it (its sources end their input at once); one
+        // that restores an older checkpoint reads on.
+        let drained = Step {
+            stop: Stop {
+                drain: true,
+                ..step.stop.clone()
+            },
+            resume: None,
+        };
+        let redeployed = |restore: u64| {
+            let failover = Event::Failover {
+                epoch: 2,
+                cause: "taskmanager-1 lost".into(),
+            };
+            let mut outcome = run(Some(failover));
+            outcome.trace.retain(|e| matches!(e.what, What::Engine(_)));
+            let deployed = Event::TasksDeployed {
+                epoch: 2,
+                restore: Some(restore),
+            };
+            outcome.trace.insert(3, at(135, What::Engine(deployed)));
+            outcome
+        };
+        assert_eq!(savepoints_taken(&redeployed(6), &[drained.clone()]), []);
+        let found = savepoints_taken(&redeployed(5), &[drained]);
         assert_eq!(kinds(&found), [kind::LIFECYCLE_INCOMPLETE]);
         assert!(
-            found[0].message.contains(
-                "lifecycle[0] stops run 1 with a savepoint, but the run did not end by it"
-            ),
+            found[0]
+                .message
+                .contains("stops run 1 with a drained savepoint, but the run did not end by it"),
             "{}",
             found[0].message
         );

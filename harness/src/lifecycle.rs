@@ -47,11 +47,13 @@ pub fn savepoint_request(n: usize) -> u64 {
     1_000 + n as u64
 }
 
-/// One step: stop the running job, then resume it.
+/// One step: stop the running job, then resume it. Only the last step
+/// may leave `resume` out, and then its stop drains: the job ends there for
+/// good.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Step {
     pub stop: Stop,
-    pub resume: Resume,
+    pub resume: Option<Resume>,
 }
 
 /// When and how the running job is stopped.
@@ -67,6 +69,13 @@ pub struct Stop {
     /// Stop on an engine event (and its `delay`) instead of at a time.
     pub on: Option<EventTrigger>,
     pub with: StopWith,
+    /// With [`StopWith::Savepoint`]: stop with drain (`flink stop
+    /// --drain`): the sources send the `MAX` watermark and end of input
+    /// before the savepoint, so every window and timer fires and the job
+    /// ends as at the end of its input. Only a last step without a resume
+    /// drains; the oracle then expects the output of the input up to where
+    /// the sources stopped.
+    pub drain: bool,
 }
 
 /// How a job is stopped.
@@ -77,7 +86,7 @@ pub enum StopWith {
     /// was pre-committed stays open on the sink, and the retained
     /// checkpoints stay in checkpoint storage.
     Cancel,
-    /// Stop-with-savepoint, without drain (`flink stop`): the `client` host
+    /// Stop-with-savepoint (`flink stop`, with [`Stop::drain`] `--drain`): the `client` host
     /// asks the leading jobmanager, which triggers a savepoint after whose
     /// barrier the sources read no more; once it completed and the sink
     /// committed its transactions, the job ends FINISHED. A savepoint that
@@ -135,18 +144,25 @@ impl ResumeFrom {
     }
 }
 
+/// How many runs a lifecycle of `steps` has: the first, and one per step
+/// that resumes the job.
+pub fn run_count(steps: &[Step]) -> usize {
+    1 + steps.iter().filter(|s| s.resume.is_some()).count()
+}
+
 /// The configuration run `run` (0: the first, `k`: the one step `k - 1`
 /// resumes) of a job configured by `first` runs under: `first` with the
-/// resuming step's topology. Runs past the last step get the last's.
+/// resuming step's topology. Runs past the last resume get the last's.
 pub fn run_config(first: &JobConfig, steps: &[Step], run: usize) -> JobConfig {
+    let resumes: Vec<&Resume> = steps.iter().filter_map(|s| s.resume.as_ref()).collect();
     match run
         .checked_sub(1)
-        .and_then(|i| steps.get(i).or(steps.last()))
+        .and_then(|i| resumes.get(i).or(resumes.last()))
     {
-        Some(step) => JobConfig {
-            topology: step.resume.topology.clone(),
-            run: u32::try_from(run.min(steps.len())).unwrap_or(u32::MAX),
-            restore_mode: step.resume.restore_mode,
+        Some(resume) => JobConfig {
+            topology: resume.topology.clone(),
+            run: u32::try_from(run.min(resumes.len())).unwrap_or(u32::MAX),
+            restore_mode: resume.restore_mode,
             ..first.clone()
         },
         None => first.clone(),
@@ -167,7 +183,9 @@ pub fn widest(first: &TopologyConfig, resumed: &[TopologyConfig]) -> TopologyCon
 
 /// [`widest`] of a scenario's first run and its steps.
 pub fn widest_of(first: &TopologyConfig, steps: &[Step]) -> TopologyConfig {
-    let resumed: Vec<TopologyConfig> = steps.iter().map(|s| s.resume.topology.clone()).collect();
+    let resumed: Vec<TopologyConfig> = (steps.iter())
+        .filter_map(|s| Some(s.resume.as_ref()?.topology.clone()))
+        .collect();
     widest(first, &resumed)
 }
 
@@ -181,6 +199,30 @@ pub fn resumed_parallelism(event: &crate::trace::TraceEvent) -> Option<u32> {
         }
         _ => None,
     }
+}
+
+/// Where each partition's input ended, when the lifecycle's last step
+/// stops the job with a drain and its run ended FINISHED: the offsets of
+/// the run's final checkpoint (the last `checkpoint_completed` before the
+/// job finished), which is where its sources stopped. The job's input, for
+/// every verdict, is the log up to there; `None` otherwise (the whole log).
+pub fn drained_input_ends(trace: &[crate::trace::TraceEvent], steps: &[Step]) -> Option<Vec<u64>> {
+    use crate::trace::What;
+    use flinch_engine::event::{Event, JobState};
+    let last = steps.last()?;
+    if last.resume.is_some() || !last.stop.drain {
+        return None;
+    }
+    let run = runs(trace).pop()?;
+    let mut ends = None;
+    for e in run {
+        match &e.what {
+            What::Engine(Event::CheckpointCompleted { offsets, .. }) => ends = Some(offsets),
+            What::Engine(Event::JobState(JobState::Finished)) => return ends.cloned(),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The trace cut into the job's runs: before the first `job_resumed`, then

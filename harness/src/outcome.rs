@@ -70,6 +70,11 @@ pub struct RunOutcome {
     pub timed_out: Vec<TxnId>,
     /// The job's input log, partition by partition, in offset order.
     pub job_input: Vec<Vec<Record>>,
+    /// Where each partition's input ended when the lifecycle ended the job
+    /// with a drained stop ([`crate::lifecycle::drained_input_ends`]):
+    /// the output is judged against the log up to there
+    /// ([`RunOutcome::judged_input`]). `None`: the whole log.
+    pub drained_ends: Option<Vec<u64>>,
     /// keyed-count's committed output, decoded (empty for other jobs).
     pub committed: Vec<CommittedTxn>,
     /// keyed-count's pending transactions, decoded (empty for other jobs).
@@ -77,7 +82,8 @@ pub struct RunOutcome {
     /// keyed-count's declared-lost transactions ([`RunOutcome::output_lost`]),
     /// decoded (empty for other jobs).
     pub lost: Vec<CommittedTxn>,
-    /// keyed-count's input log, typed (empty for other jobs).
+    /// keyed-count's input log, typed (empty for other jobs); up to
+    /// [`RunOutcome::drained_ends`], if any.
     pub input: Vec<Vec<InputRecord>>,
     /// The job's last state: `None` if the run hit its time bound first.
     pub final_state: Option<JobState>,
@@ -95,10 +101,37 @@ pub struct RunOutcome {
     /// job other than keyed-count (empty for keyed-count, whose
     /// consistent-cut check compares digests).
     pub snapshots: crate::world::Snapshots,
-    /// The ids of the checkpoints and savepoints whose metadata checkpoint
-    /// storage still holds after the run (on any replica): what the job
-    /// did not delete (the `snapshot-ownership` checker).
-    pub stored_checkpoints: std::collections::BTreeSet<u64>,
+    /// The checkpoints and savepoints whose metadata checkpoint storage
+    /// still holds after the run (on any replica), as (checkpoint id, epoch
+    /// that took it): what the job did not delete (the
+    /// `snapshot-ownership` checker).
+    pub stored_checkpoints: std::collections::BTreeSet<(u64, u64)>,
+}
+
+impl RunOutcome {
+    /// The input the output is judged against: [`RunOutcome::job_input`],
+    /// up to [`RunOutcome::drained_ends`] if the job was drained.
+    pub fn judged_input(&self) -> std::borrow::Cow<'_, [Vec<Record>]> {
+        judged(&self.job_input, self.drained_ends.as_deref())
+    }
+}
+
+/// `log` with each partition cut at its entry in `ends`, if given.
+pub fn judged<'a>(
+    log: &'a [Vec<Record>],
+    ends: Option<&[u64]>,
+) -> std::borrow::Cow<'a, [Vec<Record>]> {
+    let Some(ends) = ends else {
+        return std::borrow::Cow::Borrowed(log);
+    };
+    let cut = |(partition, end): (&Vec<Record>, Option<&u64>)| {
+        let end = end.map_or(partition.len(), |e| {
+            usize::try_from(*e).unwrap_or(usize::MAX)
+        });
+        partition[..end.min(partition.len())].to_vec()
+    };
+    let ends = ends.iter().map(Some).chain(std::iter::repeat(None));
+    std::borrow::Cow::Owned(log.iter().zip(ends).map(cut).collect())
 }
 
 #[cfg(test)]

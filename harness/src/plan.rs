@@ -160,8 +160,13 @@ fn lifecycle_step(s: &mut String, step: &Step) {
         fields.push(format!("on = {}", trigger(&Trigger::Event(on.clone()))));
     }
     fields.push(format!("with = {}", string(stop.with.name())));
+    if stop.drain {
+        fields.push("drain = true".to_string());
+    }
     line(s, "stop", &format!("{{ {} }}", fields.join(", ")));
-    let resume = &step.resume;
+    let Some(resume) = &step.resume else {
+        return;
+    };
     let t = &resume.topology;
     let resume = format!(
         "{{ from = {}, restore_mode = {}, after = {}, topology = {{ taskmanagers = {}, \

@@ -210,7 +210,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 50] = [
+const BUILTIN: [(&str, &str); 51] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -348,6 +348,10 @@ const BUILTIN: [(&str, &str); 50] = [
         include_str!("../../scenarios/stall-during-alignment.toml"),
     ),
     ("steady", include_str!("../../scenarios/steady.toml")),
+    (
+        "stop-with-drain",
+        include_str!("../../scenarios/stop-with-drain.toml"),
+    ),
     (
         "store-and-jobmanager-loss",
         include_str!("../../scenarios/store-and-jobmanager-loss.toml"),

@@ -16,6 +16,11 @@
 //! most `max_runs` plans are run: when the budget runs out the smallest
 //! failing plan found so far is returned, marked `exhausted`.
 //!
+//! Then [`shrink_seed`] tries removing each of the scenario's plain
+//! savepoints (`[[savepoint]]`), the last first, keeping each removal after
+//! which the shrunk plan still fails the same way (one run each, within the
+//! same budget); their times are pinned first, as the faults' are.
+//!
 //! [`shrink_seed`] wires it to simulations. Two things keep it sound:
 //! - **Pinned times.** A fault's jitter is resolved by one draw per fault
 //!   in plan order ([`resolve_jitter`]), so removing a fault would move
@@ -41,10 +46,11 @@
 //!   reference.
 
 use crate::fault::{Fault, Trigger};
+use crate::lifecycle::Savepoint;
 use crate::scenario::Scenario;
 use crate::seed::{run_plan_until, SeedReport};
 use crate::violation::{Checker, Violation};
-use crate::world::resolve_jitter;
+use crate::world::{resolve_jitter, resolve_savepoint_jitter};
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -264,6 +270,11 @@ pub struct ShrinkReport {
     /// The seed's plan with every fault's time pinned, in time order.
     pub original: Vec<Fault>,
     pub shrunk: Shrunk,
+    /// How many plain savepoints (`[[savepoint]]`) the scenario has.
+    pub original_savepoints: usize,
+    /// Those the shrunk plan still needs to fail, each one's time pinned
+    /// ([`resolve_savepoint_jitter`]).
+    pub savepoints: Vec<Savepoint>,
     /// The failure being preserved.
     pub signature: Vec<(Checker, &'static str)>,
     /// The run of the shrunk plan.
@@ -314,13 +325,15 @@ pub fn shrink_seed_until(
     }
     let signature = signature(&first.violations);
     let was_stopped = Cell::new(false);
-    let fails = |plan: &[Fault]| match run_plan_until(scenario, seed, plan, stop) {
-        Ok(r) => !r.passed && same_failure(&signature, &r.violations),
-        Err(_) => {
-            was_stopped.set(true);
-            false
-        }
-    };
+    let fails_in =
+        |scenario: &Scenario, plan: &[Fault]| match run_plan_until(scenario, seed, plan, stop) {
+            Ok(r) => !r.passed && same_failure(&signature, &r.violations),
+            Err(_) => {
+                was_stopped.set(true);
+                false
+            }
+        };
+    let fails = |plan: &[Fault]| fails_in(scenario, plan);
     let pinned = file_order(resolve_jitter(&first.plan, seed));
     if pinned != first.plan && !fails(&pinned) {
         if was_stopped.get() {
@@ -332,14 +345,32 @@ pub fn shrink_seed_until(
     let fails = |plan: &[Fault]| fails(&pin_orphans(plan, &pins));
     let mut shrunk = shrink(pinned.clone(), max_runs, fails, progress);
     shrunk.plan = pin_orphans(&shrunk.plan, &pins);
+    // The savepoints, the last first: each one the plan fails without is
+    // dropped.
+    let mut kept = scenario.clone();
+    kept.savepoints = resolve_savepoint_jitter(&scenario.savepoints, seed);
+    for n in (0..kept.savepoints.len()).rev() {
+        if shrunk.runs >= max_runs {
+            shrunk.exhausted = true;
+            break;
+        }
+        let mut without = kept.clone();
+        without.savepoints.remove(n);
+        shrunk.runs += 1;
+        if fails_in(&without, &shrunk.plan) {
+            kept = without;
+        }
+    }
     if was_stopped.get() {
         return Err(stopped);
     }
-    let report = run_plan_until(scenario, seed, &shrunk.plan, stop).map_err(|_| stopped.clone())?;
+    let report = run_plan_until(&kept, seed, &shrunk.plan, stop).map_err(|_| stopped.clone())?;
     Ok(ShrinkReport {
         seed,
         original: pinned,
         shrunk,
+        original_savepoints: scenario.savepoints.len(),
+        savepoints: kept.savepoints,
         signature,
         report,
     })
@@ -472,6 +503,7 @@ pub fn shrunk_scenario(scenario: &Scenario, shrink: &ShrinkReport) -> Scenario {
         name: format!("{}-seed-{seed}-shrunk", scenario.name),
         description,
         faults: shrink.shrunk.plan.clone(),
+        savepoints: shrink.savepoints.clone(),
         nemesis: None,
         // One seed judges no share of seeds: the file is a regression case.
         sometimes: Vec::new(),
@@ -753,6 +785,8 @@ mod tests {
                 runs: 3,
                 exhausted: false,
             },
+            original_savepoints: 0,
+            savepoints: Vec::new(),
             signature: vec![
                 (Checker::ExactlyOnce, "duplicated"),
                 (Checker::ConsistentCut, "inconsistent-cut"),
@@ -786,6 +820,8 @@ mod tests {
                 runs: 0,
                 exhausted: false,
             },
+            original_savepoints: 0,
+            savepoints: Vec::new(),
             signature: Vec::new(),
             report: crate::seed::run_plan(&s, seed, &plan),
         };

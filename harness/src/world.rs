@@ -25,7 +25,7 @@ use flinch_engine::io::{addr, clock};
 use flinch_engine::record::{InputRecord, Record, TxnId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::rc::Rc;
@@ -218,6 +218,9 @@ pub fn simulate_plan_until(
     // The hosts are gone: the log is no longer shared, so no copy is made.
     let job_input =
         Rc::try_unwrap(std::mem::take(&mut raw.input)).unwrap_or_else(|rc| (*rc).clone());
+    // A lifecycle that ends with a drained stop ends the input where the
+    // sources stopped: the output is judged against the log up to there.
+    let drained_ends = crate::lifecycle::drained_input_ends(&raw.trace, &scenario.lifecycle);
     // keyed-count's record-level view: its checkers read it.
     let keyed_count = scenario.job.is_keyed_count();
     let decode = |txns: &[(TxnId, Vec<Record>)]| {
@@ -250,7 +253,7 @@ pub fn simulate_plan_until(
         .map(|(f, _)| f.clone())
         .collect();
     let input = match keyed_count {
-        true => typed_input(&job_input)
+        true => typed_input(&crate::outcome::judged(&job_input, drained_ends.as_deref()))
             .map_err(|e| broken(Breakage::Error(e), raw.sim_time, raw.trace.clone()))?,
         false => Vec::new(),
     };
@@ -261,6 +264,7 @@ pub fn simulate_plan_until(
         output_lost: raw.lost,
         timed_out: raw.timed_out,
         job_input,
+        drained_ends,
         committed,
         pending,
         lost,
@@ -327,7 +331,7 @@ pub struct RawOutcome {
     pub input: Rc<Vec<Vec<Record>>>,
     /// The checkpoints and savepoints whose metadata checkpoint storage
     /// still holds after the run, on any replica.
-    pub stored_checkpoints: BTreeSet<u64>,
+    pub stored_checkpoints: BTreeSet<(u64, u64)>,
 }
 
 /// Keyed operator snapshots (postcard `KeyedSnapshot`s) by (epoch,
@@ -458,9 +462,10 @@ struct World<'a> {
     /// The hosts a stop took down, until the resume: a fault's heal does
     /// not start them again meanwhile (the job is stopped).
     stopped: BTreeSet<String>,
-    /// The `client` host's command, with a lifecycle that stops with a
-    /// savepoint (`None`: the simulation has no `client` host).
-    command: Option<Rc<Cell<Option<hosts::client::Command>>>>,
+    /// The `client` host's commands, with a lifecycle that stops with a
+    /// savepoint or plain savepoints (`None`: the simulation has no
+    /// `client` host).
+    commands: Option<hosts::client::Commands>,
 }
 
 /// Seeds the harness's RNG for the lifecycle's stop jitter, mixed with the
@@ -584,7 +589,7 @@ impl World<'_> {
                     matches!(p.action, Action::Stop(step) if step == run)
                         && matches!(p.wait, Wait::Event { .. })
                 });
-                end = if run == self.steps.len() || waits {
+                end = if run + 1 == lifecycle::run_count(&self.steps) || waits {
                     scenario.max_sim_time.min(t + GRACE)
                 } else {
                     scenario.max_sim_time
@@ -669,7 +674,7 @@ impl World<'_> {
             run: 0,
             run_from: 0,
             stopped: BTreeSet::new(),
-            command: None,
+            commands: None,
         };
         let mut observer = observer(trace);
         if !scenario.job.is_keyed_count() {
@@ -710,20 +715,14 @@ impl World<'_> {
         }
         let mut steps = scenario.lifecycle.iter();
         if steps.any(|s| s.stop.with == StopWith::Savepoint) || !scenario.savepoints.is_empty() {
-            // Idle until a stop gives it a command; a restart runs the
-            // command again.
-            let command: Rc<Cell<Option<hosts::client::Command>>> = Rc::default();
-            let given = command.clone();
+            // Idle until given a command; a restart sends each command not
+            // yet done again.
+            let commands = hosts::client::Commands::default();
+            let given = commands.clone();
             world.host(ctx(addr::CLIENT), move |ctx| {
-                let command = given.get();
-                async move {
-                    match command {
-                        Some(command) => hosts::client::run(ctx, command).await,
-                        None => std::future::pending().await,
-                    }
-                }
+                hosts::client::run(ctx, given.clone())
             });
-            world.command = Some(command);
+            world.commands = Some(commands);
         }
         world
     }
@@ -1205,42 +1204,44 @@ impl World<'_> {
         })
     }
 
-    /// Give the `client` host `command`, and start it over with it (a
-    /// command it was still at is dropped; the jobmanager answers the one
-    /// under way first). A client a fault took down gets it when it
+    /// Give the `client` host `command`, beside those it is still at (the
+    /// jobmanager refuses a second request while one is under way, and the
+    /// client asks again). A client a fault took down works at it when it
     /// restarts.
     fn command(&mut self, command: hosts::client::Command) {
-        let cell = (self.command.as_ref()).expect("a simulation with savepoints has a client host");
-        cell.set(Some(command));
-        if self.sim.is_host_running(addr::CLIENT) {
-            panics::within(Phase::Hosts, || self.sim.bounce(addr::CLIENT));
-        }
+        let commands =
+            (self.commands.as_ref()).expect("a simulation with savepoints has a client host");
+        // At most MAX_STEPS stops and MAX_SAVEPOINTS savepoints are given.
+        const _: () = assert!(
+            lifecycle::MAX_STEPS + lifecycle::MAX_SAVEPOINTS <= hosts::client::MAX_COMMANDS
+        );
+        commands
+            .give(command)
+            .expect("a scenario gives the client fewer than MAX_COMMANDS commands");
     }
 
     /// The pending requests of the scenario's plain savepoints, due `at`
-    /// (plus its jitter's draw, from [`SAVEPOINT_SEED`]) or on their event.
+    /// (plus its jitter's draw, [`resolve_savepoint_jitter`]) or on their
+    /// event.
     fn savepoint_requests(&self, seed: u64) -> Vec<Pending> {
-        let mut rng = SmallRng::seed_from_u64(seed ^ SAVEPOINT_SEED);
-        (self.savepoints.iter().enumerate())
-            .map(|(n, s)| {
-                let jitter = s.jitter.as_millis().max(1) as u64;
-                let draw = Duration::from_millis(rng.gen_range(0..jitter));
-                Pending {
-                    host: lifecycle::CLIENT.to_string(),
-                    action: Action::Savepoint(n),
-                    at: s.at + draw,
-                    wait: match &s.on {
-                        Some(trigger) => Wait::Event {
-                            trigger: trigger.clone(),
-                            count: 0,
-                        },
-                        None => Wait::Time,
-                    },
-                    fault: None,
-                    ends: None,
-                }
-            })
-            .collect()
+        (resolve_savepoint_jitter(&self.savepoints, seed)
+            .iter()
+            .enumerate())
+        .map(|(n, s)| Pending {
+            host: lifecycle::CLIENT.to_string(),
+            action: Action::Savepoint(n),
+            at: s.at,
+            wait: match &s.on {
+                Some(trigger) => Wait::Event {
+                    trigger: trigger.clone(),
+                    count: 0,
+                },
+                None => Wait::Time,
+            },
+            fault: None,
+            ends: None,
+        })
+        .collect()
     }
 
     /// The cluster of run `run` (0: the first): every jobmanager and the
@@ -1269,22 +1270,25 @@ impl World<'_> {
         );
         if stop.with == StopWith::Savepoint {
             // The client asks the jobmanager; the resume waits for the
-            // run's end, however it ends.
+            // run's end, however it ends (a drained stop has none: the job
+            // ends for good).
             self.command(hosts::client::Command::StopWithSavepoint {
                 run: step as u32,
                 request: step as u64 + 1,
+                drain: stop.drain,
             });
             return Some(Pending {
                 host: lifecycle::CLIENT.to_string(),
                 action: Action::Resume(step),
                 at: self.sim.elapsed(),
                 wait: Wait::RunEnd {
-                    after: resume.after,
+                    after: resume?.after,
                 },
                 fault: None,
                 ends: None,
             });
         }
+        let resume = resume.expect("only a drained stop, with a savepoint, has no resume");
         for host in self.cluster(step) {
             self.crash(&host);
             self.stopped.insert(host);
@@ -1306,7 +1310,8 @@ impl World<'_> {
     /// stopped run did not use was idle, with nothing on its disk). Returns
     /// the next step's pending stop, if any.
     fn resume_job(&mut self, step: usize) -> Result<Option<Pending>, String> {
-        let resume = self.steps[step].resume.clone();
+        let resume =
+            (self.steps[step].resume.clone()).expect("only a step with a resume schedules one");
         let run = step + 1;
         let config = Rc::new(lifecycle::run_config(&self.first, &self.steps, run));
         let stopped = self.cluster(step);
@@ -1332,11 +1337,11 @@ impl World<'_> {
         self.run = run;
         self.run_from = self.trace.borrow().len();
         self.stopped.clear();
-        // The stopped run's command is done with: a client still at it
+        // The stopped run's commands are done with: a client still at one
         // hears from the new jobmanager that its run is over, and one that
-        // restarts from now on idles.
-        if let Some(command) = &self.command {
-            command.set(None);
+        // restarts from now on sends none of them.
+        if let Some(commands) = &self.commands {
+            commands.retire_all();
         }
         for host in self.cluster(run) {
             if !stopped.contains(&host) {
@@ -1396,12 +1401,9 @@ impl World<'_> {
         Ok(())
     }
 
-    /// The sink's committed transactions, in commit order, and those it
-    /// still holds pre-committed, their engine records read back as
-    /// keyed-count's output ([`keyed_count_outputs`]).
-    /// The sink's committed, pre-committed and timed-out transactions, as
-    /// engine records.
-    fn read_stored_checkpoints(&self) -> Result<BTreeSet<u64>, String> {
+    /// The checkpoints and savepoints whose metadata the store hosts' disks
+    /// hold after the run, as (checkpoint id, epoch).
+    fn read_stored_checkpoints(&self) -> Result<BTreeSet<(u64, u64)>, String> {
         let mut ids = BTreeSet::new();
         for store in addr::stores(self.first.topology.store_replicas) {
             let fs = self.hosts[&store].fs.borrow();
@@ -1416,6 +1418,8 @@ impl World<'_> {
         Ok(ids)
     }
 
+    /// The sink's committed, pre-committed and timed-out transactions, as
+    /// engine records.
     fn read_sink(&self) -> Result<SinkFiles, String> {
         let fs = self.hosts[addr::SINK].fs.borrow();
         let Some(fs) = fs.as_ref() else {
@@ -1589,6 +1593,30 @@ pub fn resolve_jitter(faults: &[Fault], seed: u64) -> Vec<Fault> {
         resolved
     };
     faults.iter().map(&mut resolve).collect()
+}
+
+/// The scenario's plain savepoints with each one's jitter resolved by the
+/// seed, as [`resolve_jitter`] resolves the faults': `at` becomes the time
+/// drawn from `[at, at + jitter)` (whole milliseconds; with `on`, when
+/// events start to count) and `jitter` zero. One draw per savepoint in
+/// order, from an RNG of their own ([`SAVEPOINT_SEED`]); resolved, they run
+/// exactly as before, which lets shrinking remove one without moving the
+/// others.
+pub fn resolve_savepoint_jitter(
+    savepoints: &[lifecycle::Savepoint],
+    seed: u64,
+) -> Vec<lifecycle::Savepoint> {
+    let mut rng = SmallRng::seed_from_u64(seed ^ SAVEPOINT_SEED);
+    (savepoints.iter())
+        .map(|s| {
+            let jitter = s.jitter.as_millis().max(1) as u64;
+            lifecycle::Savepoint {
+                at: s.at + Duration::from_millis(rng.gen_range(0..jitter)),
+                jitter: Duration::ZERO,
+                on: s.on.clone(),
+            }
+        })
+        .collect()
 }
 
 /// A link between two hosts regardless of direction (a stall holds both).

@@ -115,6 +115,8 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Output> {
             passed: false,
             failure: failure_names(&report),
             original_faults: report.original.len(),
+            original_savepoints: report.original_savepoints,
+            savepoints: report.savepoints.len(),
             plan: report.shrunk.plan.iter().map(plan::fault_json).collect(),
             runs: report.shrunk.runs,
             minimal: !report.shrunk.exhausted,
@@ -196,6 +198,20 @@ fn header(scenario_arg: &str, report: &ShrinkReport, replay: &str) -> String {
             "; removing any one of them, or halving how long it lasts, makes the seed pass."
         }
     );
+    if report.original_savepoints > 0 {
+        let k = report.savepoints.len();
+        let _ = writeln!(
+            s,
+            "# {k} of {} plain savepoint{} remain{}",
+            report.original_savepoints,
+            plural(report.original_savepoints),
+            if k == 0 {
+                "; the seed fails without any."
+            } else {
+                "; removing any one of them makes the seed pass."
+            }
+        );
+    }
     let _ = writeln!(
         s,
         "# Fails with {}; violations: {}.",
@@ -216,6 +232,10 @@ struct ShrinkJson<'a> {
     failure: Vec<String>,
     original_faults: usize,
     plan: Vec<serde_json::Value>,
+    /// The scenario's plain savepoints, and how many of them the shrunk
+    /// plan still needs (the `toml` lists them).
+    original_savepoints: usize,
+    savepoints: usize,
     runs: usize,
     /// 1-minimal: the run budget did not run out.
     minimal: bool,

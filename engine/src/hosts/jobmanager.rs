@@ -123,6 +123,8 @@ enum Conn {
 #[derive(Debug, Clone)]
 struct SavepointRequest {
     stop: bool,
+    /// A stop with drain: the sources end their input before its barrier.
+    drain: bool,
     status: StopStatus,
 }
 
@@ -1147,9 +1149,13 @@ impl JobManager {
             _ => self.ended.clone(),
         };
         let ours = self.ctx.config.run;
-        let (run, request, stop) = match request {
-            ClientRequest::StopWithSavepoint { run, request } => (run, request, true),
-            ClientRequest::TriggerSavepoint { run, request } => (run, request, false),
+        let (run, request, stop, drain) = match request {
+            ClientRequest::StopWithSavepoint {
+                run,
+                request,
+                drain,
+            } => (run, request, true, drain),
+            ClientRequest::TriggerSavepoint { run, request } => (run, request, false, false),
             ClientRequest::Status { run, request } if run == ours => {
                 return match self.stops.get(&request).map(|r| (r.stop, &r.status)) {
                     None => ClientResponse::Unknown,
@@ -1170,7 +1176,7 @@ impl JobManager {
                     },
                 };
             }
-            ClientRequest::Status { run, .. } => (run, 0, false),
+            ClientRequest::Status { run, .. } => (run, 0, false, false),
         };
         if run != ours {
             // Another job (run) of the lifecycle, as another job id would
@@ -1198,8 +1204,12 @@ impl JobManager {
             self.stops.pop_first();
         }
         let status = StopStatus::Pending { savepoint: None };
-        self.stops
-            .insert(request, SavepointRequest { stop, status });
+        let r = SavepointRequest {
+            stop,
+            drain,
+            status,
+        };
+        self.stops.insert(request, r);
         self.stopping = Some(request);
         if stop {
             self.coordinator.hold_triggers(true);
@@ -1227,7 +1237,7 @@ impl JobManager {
         let StopStatus::Pending { savepoint: None } = r.status else {
             return;
         };
-        let stop = r.stop;
+        let (stop, drain) = (r.stop, r.drain);
         if !self.leading() {
             return;
         }
@@ -1236,19 +1246,26 @@ impl JobManager {
         let status = StopStatus::Pending {
             savepoint: Some(checkpoint),
         };
-        self.stops
-            .insert(request, SavepointRequest { stop, status });
+        self.set_status(request, status);
         self.emit(Event::CheckpointTriggered { checkpoint, epoch });
         self.emit(Event::SavepointTriggered {
             checkpoint,
             epoch,
             stop,
+            drain,
         });
         self.broadcast(ToTaskManager::Trigger {
             epoch,
             checkpoint,
             stop,
+            drain,
         });
+    }
+
+    fn set_status(&mut self, request: u64, status: StopStatus) {
+        if let Some(r) = self.stops.get_mut(&request) {
+            r.status = status;
+        }
     }
 
     /// The savepoint of the request under way, once triggered, and whether
@@ -1277,8 +1294,7 @@ impl JobManager {
             return;
         };
         let stop = r.stop;
-        self.stops
-            .insert(request, SavepointRequest { stop, status });
+        self.set_status(request, status);
         if !stop {
             self.stopping = None;
         }
@@ -1643,6 +1659,7 @@ impl JobManager {
                         epoch,
                         checkpoint,
                         stop: false,
+                        drain: false,
                     });
                 }
                 Decision::Abort { checkpoint, reason } => {
@@ -1683,10 +1700,13 @@ impl JobManager {
     /// tasks commit.
     /// Write `meta` and complete its checkpoint; `finished`: every task
     /// acknowledged it as finished, so once complete it is the final one.
-    async fn complete(&mut self, meta: CheckpointMeta, finished: bool) {
+    async fn complete(&mut self, mut meta: CheckpointMeta, finished: bool) {
         let checkpoint = meta.checkpoint;
         if self.pending_savepoint() == Some((checkpoint, false)) {
             return self.complete_savepoint(meta).await;
+        }
+        if self.stop_savepoint() == Some(checkpoint) {
+            meta.drained = self.in_flight().is_some_and(|(_, r)| r.drain);
         }
         let name = metadata_name(checkpoint, meta.epoch);
         let bytes = format::encode(BlobKind::Metadata, &meta);
@@ -1705,12 +1725,12 @@ impl JobManager {
                 .await;
         }
         let retained = self.ctx.config.checkpoint.retained;
+        let (next, subsumed) = self.register.with_completed(entry.clone(), retained);
         // What the job does not own stays in storage once subsumed.
-        let unowned: BTreeSet<u64> = (self.register.checkpoints.iter())
+        let unowned: BTreeSet<u64> = (subsumed.iter())
             .filter(|c| !c.owned)
             .map(|c| c.checkpoint)
             .collect();
-        let (next, _) = self.register.with_completed(entry.clone(), retained);
         match self.swap(&next).await {
             // The answer came after the lease could have run out: a new
             // leader may already have read the register without it, so

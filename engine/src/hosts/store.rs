@@ -71,17 +71,24 @@ pub async fn run(ctx: HostContext) -> HostResult {
     server::serve(addr::STORE_PORT, store, handle).await
 }
 
-/// The ids of the checkpoints and savepoints whose metadata this host's
-/// disk holds (`meta/<checkpoint>-<epoch>`, [`crate::register::metadata_name`]),
-/// sorted: read by the harness after a run, from the store's own disk,
-/// to judge who deleted what (the `snapshot-ownership` checker). Errors: the
-/// directory could not be listed.
-pub fn read_stored_checkpoints() -> std::io::Result<Vec<u64>> {
+/// The checkpoints and savepoints whose metadata this host's disk holds,
+/// as (checkpoint id, epoch that took it) from their names
+/// (`meta/<checkpoint>-<epoch>`, [`crate::register::metadata_name`]),
+/// sorted: read by the harness after a run, from the store's own disk, to
+/// judge who deleted what (the `snapshot-ownership` checker). The epoch
+/// tells apart two snapshots of one id: a plain savepoint's id is not
+/// recorded in the register, and a jobmanager that restarts may hand it out
+/// again. Errors: the directory could not be listed.
+pub fn read_stored_checkpoints() -> std::io::Result<Vec<(u64, u64)>> {
     let names = disk::list(&path("meta"))?;
-    let id = |name: &String| name.split('-').next()?.parse::<u64>().ok();
-    let mut ids: Vec<u64> = names.iter().filter_map(id).collect();
-    ids.dedup();
-    Ok(ids)
+    let parse = |name: &String| {
+        let (checkpoint, epoch) = name.split_once('-')?;
+        Some((checkpoint.parse::<u64>().ok()?, epoch.parse::<u64>().ok()?))
+    };
+    let mut stored: Vec<(u64, u64)> = names.iter().filter_map(parse).collect();
+    stored.sort_unstable();
+    stored.dedup();
+    Ok(stored)
 }
 
 fn path(name: &str) -> PathBuf {

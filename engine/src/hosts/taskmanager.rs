@@ -188,11 +188,13 @@ fn on_message(
             epoch,
             checkpoint,
             stop,
+            drain,
         } if current == Some(epoch) => {
             deployed.iter().for_each(|d| {
                 d.tell(d.plan.source_vertex().name, || Inbound::Trigger {
                     checkpoint,
                     stop,
+                    drain,
                 })
             });
         }

@@ -21,11 +21,13 @@ use crate::storage::Storage;
 pub enum Inbound {
     /// All taskmanagers deployed: sources may start reading.
     Start,
-    /// Take checkpoint `checkpoint`; `stop`: read no more after it
+    /// Take checkpoint `checkpoint`; `stop`: read no more after it;
+    /// `drain`: end the input before it
     /// ([`crate::proto::ToTaskManager::Trigger`]).
     Trigger {
         checkpoint: u64,
         stop: bool,
+        drain: bool,
     },
     Notify(u64),
     /// A checked frame from input channel `input` (sequence and epoch verified).

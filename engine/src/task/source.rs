@@ -11,6 +11,13 @@
 //! `MAX` watermark and end of input, in the same frame, so no barrier comes
 //! between them; a checkpoint whose offset is the partition's end was then
 //! taken after end of input, and the source acknowledges it as finished.
+//!
+//! A stop-with-savepoint with drain ends the input where the source stands:
+//! before the savepoint's barrier it sends the `MAX` watermark and end of
+//! input (firing every window and timer downstream), then acknowledges the
+//! savepoint as finished. A source restored from a drained savepoint
+//! ([`crate::proto::CheckpointMeta::drained`]) ends its input at once at
+//! the restored offset.
 
 use super::output::Outputs;
 use super::{Inbound, TaskEnv, TaskError, TaskResult};
@@ -45,7 +52,10 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
         .map_err(|e| format!("log: {e}"))?;
     let mut outputs = Outputs::connect(&env, &plan).await?;
     let mut offset = restored_offset(&env).await?;
-    let mut end = u64::MAX;
+    // The end of the input: the partition's (learnt from the log), or
+    // where a drain ended it.
+    let drained = env.restore.as_ref().is_some_and(|m| m.drained);
+    let mut end = if drained { offset } else { u64::MAX };
     let watermarks = env.ctx.job.watermarks.clone();
     // The watermark last sent, and whether end of input was (this attempt).
     let (mut watermark, mut ended) = (0, false);
@@ -67,7 +77,21 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
         tokio::select! {
             biased;
             msg = inbox.recv() => match msg {
-                Some(Inbound::Trigger { checkpoint, stop }) => {
+                Some(Inbound::Trigger { checkpoint, stop, drain }) => {
+                    if drain && !ended {
+                        // The input ends here, before the barrier: the MAX
+                        // watermark fires every window and timer.
+                        (ended, end) = (true, offset);
+                        let progress = if env.ctx.bug(PlantedBug::DrainWithoutMaxWatermark) {
+                            // Planted: end of input with the watermark the
+                            // source stood at, not MAX.
+                            (watermark, true)
+                        } else {
+                            (u64::MAX, true)
+                        };
+                        watermark = progress.0;
+                        outputs.emit(Vec::new(), true, Some(progress)).await?;
+                    }
                     let recorded = if env.ctx.bug(PlantedBug::OffsetAfterBarrier) {
                         // Planted: the offset after the next batch, read past the barrier.
                         offset.saturating_add(u64::from(config.workload.batch)).min(end)
@@ -75,9 +99,9 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                         offset
                     };
                     snapshot(&env, &mut outputs, checkpoint, recorded, ended).await?;
-                    // A stop-with-savepoint (no drain): nothing after its
-                    // barrier; the job ends once it completed and the sink
-                    // committed, or fails over if it did not complete.
+                    // A stop-with-savepoint: nothing after its barrier; the
+                    // job ends once it completed and the sink committed, or
+                    // fails over if it did not complete.
                     stopped |= stop;
                 }
                 Some(_) => {}

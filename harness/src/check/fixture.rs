@@ -150,6 +150,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
         fired_at: Vec::new(),
         snapshots: Default::default(),
         stored_checkpoints: Default::default(),
+        drained_ends: None,
     }
 }
 

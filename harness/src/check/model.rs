@@ -29,7 +29,7 @@ pub fn model_output(
     let output: Vec<Record> = (outcome.output.iter())
         .flat_map(|(_, records)| records.iter().cloned())
         .collect();
-    let input = &outcome.job_input;
+    let input = &outcome.judged_input();
     let findings = match expect {
         Expectation::AtLeastOnce => model.check_output_at_least_once(input, &output),
         Expectation::ExactlyOnce => model.check_output(input, &output),
@@ -50,6 +50,12 @@ pub fn model_output(
 /// job's model says it is at the checkpoint's source offsets
 /// ([`JobModel::check_state`]). Nothing in at-least-once mode, where a
 /// snapshot may hold records past its barrier.
+///
+/// A drained checkpoint is judged as one taken at the end of the input: a
+/// drain's savepoint (the checkpoints its attempt completed from it on),
+/// and every checkpoint of an attempt that restored a drained one (its
+/// sources end their input at once). Its input is the log up to its
+/// offsets.
 pub fn model_cut(
     outcome: &RunOutcome,
     model: &dyn JobModel,
@@ -63,6 +69,11 @@ pub fn model_cut(
     let mut epoch = 0;
     // Keyed vertices run at one parallelism, which a resumed run may change.
     let mut parallelism = plan.sink_vertex().parallelism;
+    // Per attempt, the first checkpoint id taken after the input ended (a
+    // drain's, or 0 for an attempt that restored a drained checkpoint); and
+    // the drained checkpoints completed so far.
+    let mut drained_from: std::collections::BTreeMap<u64, u64> = Default::default();
+    let mut drained: std::collections::BTreeSet<u64> = Default::default();
     for e in &outcome.trace {
         if let Some(resumed) = crate::lifecycle::resumed_parallelism(e) {
             parallelism = resumed;
@@ -70,16 +81,37 @@ pub fn model_cut(
         }
         match &e.what {
             What::Engine(Event::JobState(JobState::Running { epoch: e })) => epoch = *e,
+            What::Engine(Event::SavepointTriggered {
+                checkpoint,
+                epoch,
+                drain: true,
+                ..
+            }) => {
+                drained_from.entry(*epoch).or_insert(*checkpoint);
+            }
+            What::Engine(Event::TasksDeployed {
+                epoch,
+                restore: Some(restore),
+            }) if drained.contains(restore) => {
+                drained_from.insert(*epoch, 0);
+            }
             What::Engine(Event::CheckpointCompleted {
                 checkpoint,
                 offsets,
             }) => {
+                let ended = drained_from
+                    .get(&epoch)
+                    .is_some_and(|from| checkpoint >= from);
+                if ended {
+                    drained.insert(*checkpoint);
+                }
                 let cut = Cut {
                     outcome,
                     model,
                     epoch,
                     checkpoint: *checkpoint,
                     offsets,
+                    ended,
                 };
                 for vertex in plan.vertices.iter().skip(1) {
                     violations.extend(cut.vertex(vertex.name, parallelism));
@@ -98,6 +130,8 @@ struct Cut<'a> {
     epoch: u64,
     checkpoint: u64,
     offsets: &'a [u64],
+    /// Taken after a drain ended the input at `offsets`.
+    ended: bool,
 }
 
 impl Cut<'_> {
@@ -139,10 +173,14 @@ impl Cut<'_> {
                 timers.extend(group.timers);
             }
         }
-        let input = &self.outcome.job_input;
+        let log = &self.outcome.job_input;
+        let input = match self.ended {
+            true => crate::outcome::judged(log, Some(self.offsets)),
+            false => std::borrow::Cow::Borrowed(log.as_slice()),
+        };
         let wrong = self
             .model
-            .check_state(input, self.offsets, vertex, &state, &timers);
+            .check_state(&input, self.offsets, vertex, &state, &timers);
         let task = TaskId { vertex, subtask: 0 };
         (wrong.into_iter())
             .map(|why| Violation {

@@ -37,8 +37,12 @@ pub(super) fn topologies(
     for (i, step) in raw.iter().enumerate() {
         let before = topologies.last().unwrap_or(first).clone();
         let prefix = format!("lifecycle[{i}].resume.topology");
-        let resume = step.get_ref().resume.get_ref();
-        topologies.push(topology_at(cx, &resume.topology, &prefix, Some(&before))?);
+        // A step without a resume ends the job: no run takes a topology.
+        let topology = match &step.get_ref().resume {
+            Some(resume) => topology_at(cx, &resume.get_ref().topology, &prefix, Some(&before))?,
+            None => before,
+        };
+        topologies.push(topology);
     }
     Ok(topologies)
 }
@@ -67,7 +71,43 @@ pub(super) fn steps(
             RawStopWith::Cancel => StopWith::Cancel,
             RawStopWith::Savepoint => StopWith::Savepoint,
         };
-        let resume = step.resume.get_ref();
+        let drain = stop.drain.as_ref().is_some_and(|d| *d.get_ref());
+        let last = i + 1 == raw.len();
+        if let Some(d) = stop.drain.as_ref().filter(|_| drain) {
+            let refuse = |message: &str| Err(cx.error(d.span(), field("stop.drain"), message));
+            if with != StopWith::Savepoint {
+                return refuse("only a stop with a savepoint drains: `with = \"savepoint\"`");
+            }
+            if step.resume.is_some() {
+                return refuse(
+                    "a drained job does not resume: its windows and timers have all fired, \
+                     and a resumed run would judge the later records late; drain on the last \
+                     step, without `resume`",
+                );
+            }
+        }
+        let stop = Stop {
+            at,
+            jitter: stop
+                .jitter
+                .as_ref()
+                .map_or(Duration::ZERO, |j| j.get_ref().0),
+            on,
+            with,
+            drain,
+        };
+        let Some(resume) = &step.resume else {
+            if !last || !drain {
+                let message = "only the last step may leave out `resume`, and it must then stop \
+                               with a drained savepoint (`with = \"savepoint\", drain = true`): \
+                               the job ends there, and the oracle expects the output of the \
+                               input up to where its sources stopped";
+                return Err(cx.error(raw[i].span(), field("resume"), message));
+            }
+            steps.push(Step { stop, resume: None });
+            continue;
+        };
+        let resume = resume.get_ref();
         let from = match resume.from.get_ref() {
             RawResumeFrom::Retained => ResumeFrom::Retained,
             RawResumeFrom::Savepoint if with != StopWith::Savepoint => {
@@ -82,16 +122,8 @@ pub(super) fn steps(
             Some(RawRestoreMode::NoClaim) | None => RestoreMode::NoClaim,
         };
         steps.push(Step {
-            stop: Stop {
-                at,
-                jitter: stop
-                    .jitter
-                    .as_ref()
-                    .map_or(Duration::ZERO, |j| j.get_ref().0),
-                on,
-                with,
-            },
-            resume: Resume {
+            stop,
+            resume: Some(Resume {
                 from,
                 restore_mode,
                 after: resume
@@ -99,7 +131,7 @@ pub(super) fn steps(
                     .as_ref()
                     .map_or(Duration::ZERO, |a| a.get_ref().0),
                 topology,
-            },
+            }),
         });
     }
     Ok(steps)
@@ -227,11 +259,71 @@ resume = { from = "savepoint" }
         .expect("a stop-with-savepoint resumed from its savepoint loads");
         let step = &s.lifecycle[0];
         assert_eq!(step.stop.with, StopWith::Savepoint);
-        assert_eq!(step.resume.from, ResumeFrom::Savepoint);
+        let resume = step.resume.as_ref().expect("it resumes");
+        assert_eq!(resume.from, ResumeFrom::Savepoint);
         assert_eq!(
-            step.resume.restore_mode,
+            resume.restore_mode,
             crate::lifecycle::RestoreMode::NoClaim,
             "Flink's default restore mode"
+        );
+    }
+
+    #[test]
+    fn only_the_last_step_may_drain_and_it_then_does_not_resume() {
+        let s = load(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "savepoint" }
+resume = { from = "savepoint" }
+
+[[lifecycle]]
+stop = { at = "300ms", with = "savepoint", drain = true }
+"#,
+        )
+        .expect("a last step that drains, without a resume, loads");
+        assert!(s.lifecycle[1].stop.drain && s.lifecycle[1].resume.is_none());
+        assert_eq!(crate::lifecycle::run_count(&s.lifecycle), 2);
+        let refused = |text: &str, field: &str, says: &str| {
+            let e = load(text).expect_err("refused");
+            assert_eq!(e.field.as_deref(), Some(field), "{e}");
+            assert!(e.to_string().contains(says), "{e}");
+        };
+        refused(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "savepoint", drain = true }
+resume = { from = "savepoint" }
+"#,
+            "lifecycle[0].stop.drain",
+            "a drained job does not resume",
+        );
+        refused(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "cancel", drain = true }
+"#,
+            "lifecycle[0].stop.drain",
+            "only a stop with a savepoint drains",
+        );
+        refused(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "savepoint" }
+"#,
+            "lifecycle[0].resume",
+            "only the last step may leave out `resume`",
+        );
+        refused(
+            r#"
+[[lifecycle]]
+stop = { at = "500ms", with = "savepoint", drain = true }
+
+[[lifecycle]]
+stop = { at = "500ms", with = "cancel" }
+resume = { from = "retained" }
+"#,
+            "lifecycle[0].resume",
+            "only the last step may leave out `resume`",
         );
     }
 
@@ -248,8 +340,9 @@ resume = { from = "retained", restore_mode = "claim", after = "50ms", topology =
         let step = &s.lifecycle[0];
         assert_eq!(step.stop.at, Duration::from_millis(500));
         assert_eq!(step.stop.with, StopWith::Cancel);
-        assert_eq!(step.resume.from, ResumeFrom::Retained);
-        assert_eq!(step.resume.after, Duration::from_millis(50));
+        let resume = step.resume.as_ref().expect("it resumes");
+        assert_eq!(resume.from, ResumeFrom::Retained);
+        assert_eq!(resume.after, Duration::from_millis(50));
         let resumed = run_config(&s.config, &s.lifecycle, 1);
         assert_eq!(resumed.topology.parallelism, 3);
         assert_eq!(resumed.topology.taskmanagers, 2, "kept from the first run");

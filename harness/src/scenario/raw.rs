@@ -188,12 +188,13 @@ pub(super) struct RawSavepoint {
     pub on: Field<RawTrigger>,
 }
 
-/// One `[[lifecycle]]` step: `stop = { ... }` and `resume = { ... }`.
+/// One `[[lifecycle]]` step: `stop = { ... }` and `resume = { ... }` (the
+/// last step's may be left out when its stop drains).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawStep {
     pub stop: Spanned<RawStop>,
-    pub resume: Spanned<RawResume>,
+    pub resume: Option<Spanned<RawResume>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -203,6 +204,7 @@ pub(super) struct RawStop {
     pub jitter: Field<SimDuration>,
     pub on: Field<RawTrigger>,
     pub with: Spanned<RawStopWith>,
+    pub drain: Field<bool>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
