@@ -196,7 +196,12 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
     violations.extend(lingering_transactions(outcome, &plan));
     violations.extend(snapshot_ownership(outcome));
     violations.extend(liveness(outcome, &LivenessBound::of(scenario)));
-    violations.extend(lifecycle_completed(outcome, &scenario.lifecycle));
+    let expects_failure = matches!(expect, Expectation::JobFailed { .. });
+    violations.extend(lifecycle_completed(
+        outcome,
+        &scenario.lifecycle,
+        expects_failure,
+    ));
     violations.extend(expected_outcome(outcome, expect));
     violations
 }
@@ -205,11 +210,17 @@ pub fn check_all(outcome: &RunOutcome, scenario: &Scenario) -> Vec<Violation> {
 /// resumed the job: a stop that never came (its event never happened, or
 /// came too late for `max_sim_time`) leaves the job in an earlier run,
 /// which the other verdicts would judge as if it were the last.
-fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> Vec<Violation> {
+/// `expects_failure`: the scenario expects the job to fail, so the last
+/// run may end FAILED before its stop (with a savepoint) ended it.
+fn lifecycle_completed(
+    outcome: &RunOutcome,
+    steps: &[crate::lifecycle::Step],
+    expects_failure: bool,
+) -> Vec<Violation> {
     let resumed = (outcome.trace.iter())
         .filter(|e| crate::lifecycle::resumed_parallelism(e).is_some())
         .count();
-    let mut violations = savepoints_taken(outcome, steps);
+    let mut violations = savepoints_taken(outcome, steps, expects_failure);
     if resumed + 1 >= crate::lifecycle::run_count(steps) {
         return violations;
     }
@@ -258,14 +269,22 @@ fn lifecycle_completed(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -
 /// A drained stop (the last step, which does not resume) is judged on the
 /// last run: a failover after its savepoint completed restores the drained
 /// savepoint, whose sources end their input at once, so the job still ends
-/// by it; a redeploy that restores anything else reads on.
-fn savepoints_taken(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> Vec<Violation> {
+/// by it; a redeploy that restores anything else reads on. A redeploy that
+/// restores the drained savepoint proves it completed, even where the trace
+/// has no `savepoint_completed` (the jobmanager went down after the
+/// register write that completed it landed, before it could say so).
+fn savepoints_taken(
+    outcome: &RunOutcome,
+    steps: &[crate::lifecycle::Step],
+    expects_failure: bool,
+) -> Vec<Violation> {
     use crate::trace::What;
     let runs = crate::lifecycle::runs(&outcome.trace);
     let judged = runs.iter().zip(steps).enumerate().filter(|(i, (_, s))| {
         // A resumed step once the run after it started; the drained last
-        // step on its own run.
-        s.stop.with == StopWith::Savepoint && (i + 1 < runs.len() || s.resume.is_none())
+        // step on its own run, unless the job is expected to fail in it.
+        let last = s.resume.is_none() && !expects_failure;
+        s.stop.with == StopWith::Savepoint && (i + 1 < runs.len() || last)
     });
     let mut violations = Vec::new();
     for (i, (run, step)) in judged {
@@ -273,11 +292,17 @@ fn savepoints_taken(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> V
         // The stop's savepoints (not a plain one the run also took), and
         // whether the last one completed with nothing failing after it.
         let mut stops = Vec::new();
-        let mut completed = Vec::new();
         let mut stopped_by_it = false;
         let mut finished = false;
         for e in run.iter() {
             match &e.what {
+                // An id handed out again (a jobmanager that restarted
+                // before the savepoint entered the register) is another
+                // snapshot; the savepoint's own `checkpoint_triggered`
+                // comes just before its `savepoint_triggered`.
+                What::Engine(Event::CheckpointTriggered { checkpoint, .. }) => {
+                    stops.retain(|s| s != checkpoint)
+                }
                 What::Engine(Event::SavepointTriggered {
                     checkpoint,
                     stop: true,
@@ -287,12 +312,10 @@ fn savepoints_taken(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> V
                     if stops.contains(checkpoint) =>
                 {
                     stopped_by_it = true;
-                    completed.push(*checkpoint);
                 }
                 What::Engine(Event::Failover { .. }) if !drain => stopped_by_it = false,
                 What::Engine(Event::TasksDeployed { restore, .. }) => {
-                    let drained = restore.is_some_and(|r| completed.contains(&r));
-                    stopped_by_it &= drain && drained;
+                    stopped_by_it = drain && restore.is_some_and(|r| stops.contains(&r));
                 }
                 What::Engine(Event::JobState(JobState::Finished)) => {
                     finished = true;
@@ -300,6 +323,35 @@ fn savepoints_taken(outcome: &RunOutcome, steps: &[crate::lifecycle::Step]) -> V
                 }
                 _ => {}
             }
+        }
+        let asked = outcome.trace.iter().any(|e| {
+            matches!(&e.what, What::Fault(crate::trace::FaultEvent::JobStopped { run, .. })
+                if *run as usize == i + 1)
+        });
+        if !asked {
+            // The stop never came: say when it was due, and when the run ended.
+            let due = match &step.stop.on {
+                Some(on) => format!("on {}", crate::fault::Trigger::Event(on.clone())),
+                None => format!(
+                    "{} after run {} started",
+                    crate::fault::format_duration(step.stop.at),
+                    i + 1
+                ),
+            };
+            let ended = run.last().map_or(std::time::Duration::ZERO, |e| e.at);
+            let message = format!(
+                "lifecycle[{i}] stops run {} with a {}savepoint, but its stop, {due}, never came: \
+                 the run ended first (its last trace line is at {:.3}s)",
+                i + 1,
+                if drain { "drained " } else { "" },
+                ended.as_secs_f64()
+            );
+            violations.push(Violation::new(
+                crate::violation::Checker::ExpectedOutcome,
+                kind::LIFECYCLE_INCOMPLETE,
+                message,
+            ));
+            continue;
         }
         if !(stopped_by_it && finished) {
             let message = format!(
@@ -437,7 +489,12 @@ mod tests {
         // any), then the job finishes; run 2 resumes.
         let run = |between: Option<Event>| {
             let mut outcome = correct_run();
+            let stopped = FaultEvent::JobStopped {
+                run: 1,
+                with: "savepoint".into(),
+            };
             let mut trace = vec![
+                at(90, What::Fault(stopped)),
                 at(
                     100,
                     What::Engine(Event::SavepointTriggered {
@@ -467,7 +524,7 @@ mod tests {
             outcome.trace = trace;
             outcome
         };
-        assert_eq!(savepoints_taken(&run(None), &[step.clone()]), []);
+        assert_eq!(savepoints_taken(&run(None), &[step.clone()], false), []);
         // A failover, or a redeploy by a jobmanager that restarted or took
         // over (no failover event), between the savepoint and the end.
         let failover = Event::Failover {
@@ -479,7 +536,7 @@ mod tests {
             restore: Some(6),
         };
         for between in [failover, redeploy] {
-            let found = savepoints_taken(&run(Some(between.clone())), &[step.clone()]);
+            let found = savepoints_taken(&run(Some(between.clone())), &[step.clone()], false);
             assert_eq!(kinds(&found), [kind::LIFECYCLE_INCOMPLETE], "{between:?}");
             assert!(
                 found[0].message.contains(
@@ -492,7 +549,7 @@ mod tests {
         // The run must also have ended FINISHED.
         let mut unfinished = run(None);
         (unfinished.trace).retain(|e| !matches!(e.what, What::Engine(Event::JobState(_))));
-        let found = savepoints_taken(&unfinished, &[step.clone()]);
+        let found = savepoints_taken(&unfinished, &[step.clone()], false);
         assert_eq!(kinds(&found), [kind::LIFECYCLE_INCOMPLETE]);
 
         // A drained last step (no resume) is judged on the last run: a
@@ -512,21 +569,43 @@ mod tests {
                 cause: "taskmanager-1 lost".into(),
             };
             let mut outcome = run(Some(failover));
-            outcome.trace.retain(|e| matches!(e.what, What::Engine(_)));
+            (outcome.trace)
+                .retain(|e| !matches!(e.what, What::Fault(FaultEvent::JobResumed { .. })));
             let deployed = Event::TasksDeployed {
                 epoch: 2,
                 restore: Some(restore),
             };
-            outcome.trace.insert(3, at(135, What::Engine(deployed)));
+            outcome.trace.insert(4, at(135, What::Engine(deployed)));
             outcome
         };
-        assert_eq!(savepoints_taken(&redeployed(6), &[drained.clone()]), []);
-        let found = savepoints_taken(&redeployed(5), &[drained]);
+        assert_eq!(
+            savepoints_taken(&redeployed(6), &[drained.clone()], false),
+            []
+        );
+        // Restored, its completion untraced (the jobmanager went down as
+        // its register write landed): it completed all the same.
+        let mut untraced = redeployed(6);
+        (untraced.trace)
+            .retain(|e| !matches!(e.what, What::Engine(Event::SavepointCompleted { .. })));
+        assert_eq!(savepoints_taken(&untraced, &[drained.clone()], false), []);
+        let found = savepoints_taken(&redeployed(5), &[drained.clone()], false);
         assert_eq!(kinds(&found), [kind::LIFECYCLE_INCOMPLETE]);
         assert!(
             found[0]
                 .message
                 .contains("stops run 1 with a drained savepoint, but the run did not end by it"),
+            "{}",
+            found[0].message
+        );
+        // A stop that never came says so, and when the run ended.
+        let mut never = redeployed(6);
+        (never.trace).retain(|e| !matches!(e.what, What::Fault(FaultEvent::JobStopped { .. })));
+        let found = savepoints_taken(&never, &[drained], false);
+        assert!(
+            found[0].message.contains(
+                "but its stop, 400ms after run 1 started, never came: the run ended first \
+                 (its last trace line is at 0.140s)"
+            ),
             "{}",
             found[0].message
         );

@@ -202,10 +202,12 @@ pub fn resumed_parallelism(event: &crate::trace::TraceEvent) -> Option<u32> {
 }
 
 /// Where each partition's input ended, when the lifecycle's last step
-/// stops the job with a drain and its run ended FINISHED: the offsets of
-/// the run's final checkpoint (the last `checkpoint_completed` before the
-/// job finished), which is where its sources stopped. The job's input, for
-/// every verdict, is the log up to there; `None` otherwise (the whole log).
+/// stops the job with a drain: the offsets of the last run's last completed
+/// checkpoint, which is where its sources stopped, once the run ended
+/// FINISHED or a drained savepoint of the stop completed (traced, or
+/// proved by a restore of it; the job may still fail after, its drained
+/// output committed). The output is judged against the log up to there;
+/// `None` otherwise (the whole log).
 pub fn drained_input_ends(trace: &[crate::trace::TraceEvent], steps: &[Step]) -> Option<Vec<u64>> {
     use crate::trace::What;
     use flinch_engine::event::{Event, JobState};
@@ -214,15 +216,32 @@ pub fn drained_input_ends(trace: &[crate::trace::TraceEvent], steps: &[Step]) ->
         return None;
     }
     let run = runs(trace).pop()?;
-    let mut ends = None;
+    let (mut ends, mut drained) = (None, false);
+    // The drain's savepoints (an id handed out again is another snapshot).
+    let mut drains: Vec<u64> = Vec::new();
     for e in run {
         match &e.what {
+            What::Engine(Event::CheckpointTriggered { checkpoint, .. }) => {
+                drains.retain(|d| d != checkpoint)
+            }
+            What::Engine(Event::SavepointTriggered {
+                checkpoint,
+                drain: true,
+                ..
+            }) => drains.push(*checkpoint),
+            What::Engine(Event::SavepointCompleted { checkpoint }) => {
+                drained |= drains.contains(checkpoint)
+            }
+            What::Engine(Event::TasksDeployed {
+                restore: Some(restore),
+                ..
+            }) => drained |= drains.contains(restore),
             What::Engine(Event::CheckpointCompleted { offsets, .. }) => ends = Some(offsets),
-            What::Engine(Event::JobState(JobState::Finished)) => return ends.cloned(),
+            What::Engine(Event::JobState(JobState::Finished)) => drained = true,
             _ => {}
         }
     }
-    None
+    ends.filter(|_| drained).cloned()
 }
 
 /// The trace cut into the job's runs: before the first `job_resumed`, then

@@ -54,8 +54,8 @@ pub fn model_output(
 /// A drained checkpoint is judged as one taken at the end of the input: a
 /// drain's savepoint (the checkpoints its attempt completed from it on),
 /// and every checkpoint of an attempt that restored a drained one (its
-/// sources end their input at once). Its input is the log up to its
-/// offsets.
+/// sources end their input at once; a restore proves the drain's savepoint
+/// completed, traced or not). Its input is the log up to its offsets.
 pub fn model_cut(
     outcome: &RunOutcome,
     model: &dyn JobModel,
@@ -71,7 +71,7 @@ pub fn model_cut(
     let mut parallelism = plan.sink_vertex().parallelism;
     // Per attempt, the first checkpoint id taken after the input ended (a
     // drain's, or 0 for an attempt that restored a drained checkpoint); and
-    // the drained checkpoints completed so far.
+    // the drained checkpoints triggered or completed so far.
     let mut drained_from: std::collections::BTreeMap<u64, u64> = Default::default();
     let mut drained: std::collections::BTreeSet<u64> = Default::default();
     for e in &outcome.trace {
@@ -81,6 +81,11 @@ pub fn model_cut(
         }
         match &e.what {
             What::Engine(Event::JobState(JobState::Running { epoch: e })) => epoch = *e,
+            // An id handed out again is another snapshot (a drain's own
+            // `checkpoint_triggered` comes just before its savepoint's).
+            What::Engine(Event::CheckpointTriggered { checkpoint, .. }) => {
+                drained.remove(checkpoint);
+            }
             What::Engine(Event::SavepointTriggered {
                 checkpoint,
                 epoch,
@@ -88,6 +93,7 @@ pub fn model_cut(
                 ..
             }) => {
                 drained_from.entry(*epoch).or_insert(*checkpoint);
+                drained.insert(*checkpoint);
             }
             What::Engine(Event::TasksDeployed {
                 epoch,
