@@ -291,33 +291,23 @@ fn savepoints_taken(
         let drain = step.stop.drain;
         // The stop's savepoints (not a plain one the run also took), and
         // whether the last one completed with nothing failing after it.
-        let mut stops = Vec::new();
+        let mut stops = crate::lifecycle::StopSavepoints::new(false);
         let mut stopped_by_it = false;
         let mut finished = false;
         for e in run.iter() {
-            match &e.what {
-                // An id handed out again (a jobmanager that restarted
-                // before the savepoint entered the register) is another
-                // snapshot; the savepoint's own `checkpoint_triggered`
-                // comes just before its `savepoint_triggered`.
-                What::Engine(Event::CheckpointTriggered { checkpoint, .. }) => {
-                    stops.retain(|s| s != checkpoint)
-                }
-                What::Engine(Event::SavepointTriggered {
-                    checkpoint,
-                    stop: true,
-                    ..
-                }) => stops.push(*checkpoint),
-                What::Engine(Event::SavepointCompleted { checkpoint })
-                    if stops.contains(checkpoint) =>
-                {
+            let What::Engine(event) = &e.what else {
+                continue;
+            };
+            stops.follow(event);
+            match event {
+                Event::SavepointCompleted { checkpoint } if stops.contains(*checkpoint) => {
                     stopped_by_it = true;
                 }
-                What::Engine(Event::Failover { .. }) if !drain => stopped_by_it = false,
-                What::Engine(Event::TasksDeployed { restore, .. }) => {
-                    stopped_by_it = drain && restore.is_some_and(|r| stops.contains(&r));
+                Event::Failover { .. } if !drain => stopped_by_it = false,
+                Event::TasksDeployed { restore, .. } => {
+                    stopped_by_it = drain && restore.is_some_and(|r| stops.contains(r));
                 }
-                What::Engine(Event::JobState(JobState::Finished)) => {
+                Event::JobState(JobState::Finished) => {
                     finished = true;
                     break;
                 }

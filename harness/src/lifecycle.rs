@@ -201,6 +201,50 @@ pub fn resumed_parallelism(event: &crate::trace::TraceEvent) -> Option<u32> {
     }
 }
 
+/// The savepoints of stop-with-savepoint requests a trace triggered, as it
+/// is read in order (`savepoint_triggered` with `stop`; only a drain's, if
+/// `drained_only`). An id that a later `checkpoint_triggered` hands out
+/// again (a jobmanager that restarted before the savepoint entered the
+/// register numbers on from the register) is another snapshot, and leaves
+/// the set; a savepoint's own `checkpoint_triggered` comes just before its
+/// `savepoint_triggered`. A restore of an id in the set restores the
+/// savepoint, which proves it completed, traced or not.
+#[derive(Debug, Clone, Default)]
+pub struct StopSavepoints {
+    ids: Vec<u64>,
+    drained_only: bool,
+}
+
+impl StopSavepoints {
+    /// Every stop's savepoints, or with `drained_only` a drain's only.
+    pub fn new(drained_only: bool) -> Self {
+        StopSavepoints {
+            ids: Vec::new(),
+            drained_only,
+        }
+    }
+
+    /// Follow the trace: `event` is the next engine event.
+    pub fn follow(&mut self, event: &flinch_engine::event::Event) {
+        use flinch_engine::event::Event;
+        match event {
+            Event::CheckpointTriggered { checkpoint, .. } => self.ids.retain(|i| i != checkpoint),
+            Event::SavepointTriggered {
+                checkpoint,
+                stop: true,
+                drain,
+                ..
+            } if *drain || !self.drained_only => self.ids.push(*checkpoint),
+            _ => {}
+        }
+    }
+
+    /// Whether `checkpoint` is one of them.
+    pub fn contains(&self, checkpoint: u64) -> bool {
+        self.ids.contains(&checkpoint)
+    }
+}
+
 /// Where each partition's input ended, when the lifecycle's last step
 /// stops the job with a drain: the offsets of the last run's last completed
 /// checkpoint, which is where its sources stopped, once the run ended
@@ -217,27 +261,20 @@ pub fn drained_input_ends(trace: &[crate::trace::TraceEvent], steps: &[Step]) ->
     }
     let run = runs(trace).pop()?;
     let (mut ends, mut drained) = (None, false);
-    // The drain's savepoints (an id handed out again is another snapshot).
-    let mut drains: Vec<u64> = Vec::new();
+    let mut drains = StopSavepoints::new(true);
     for e in run {
-        match &e.what {
-            What::Engine(Event::CheckpointTriggered { checkpoint, .. }) => {
-                drains.retain(|d| d != checkpoint)
-            }
-            What::Engine(Event::SavepointTriggered {
-                checkpoint,
-                drain: true,
-                ..
-            }) => drains.push(*checkpoint),
-            What::Engine(Event::SavepointCompleted { checkpoint }) => {
-                drained |= drains.contains(checkpoint)
-            }
-            What::Engine(Event::TasksDeployed {
+        let What::Engine(event) = &e.what else {
+            continue;
+        };
+        drains.follow(event);
+        match event {
+            Event::SavepointCompleted { checkpoint } => drained |= drains.contains(*checkpoint),
+            Event::TasksDeployed {
                 restore: Some(restore),
                 ..
-            }) => drained |= drains.contains(restore),
-            What::Engine(Event::CheckpointCompleted { offsets, .. }) => ends = Some(offsets),
-            What::Engine(Event::JobState(JobState::Finished)) => drained = true,
+            } => drained |= drains.contains(*restore),
+            Event::CheckpointCompleted { offsets, .. } => ends = Some(offsets),
+            Event::JobState(JobState::Finished) => drained = true,
             _ => {}
         }
     }

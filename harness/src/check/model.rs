@@ -70,19 +70,22 @@ pub fn model_cut(
     // Keyed vertices run at one parallelism, which a resumed run may change.
     let mut parallelism = plan.sink_vertex().parallelism;
     // Per attempt, the first checkpoint id taken after the input ended (a
-    // drain's, or 0 for an attempt that restored a drained checkpoint); and
-    // the drained checkpoints triggered or completed so far.
+    // drain's, or 0 for an attempt that restored a drained checkpoint); the
+    // drains' savepoints; and the other drained checkpoints completed.
     let mut drained_from: std::collections::BTreeMap<u64, u64> = Default::default();
+    let mut drains = crate::lifecycle::StopSavepoints::new(true);
     let mut drained: std::collections::BTreeSet<u64> = Default::default();
     for e in &outcome.trace {
         if let Some(resumed) = crate::lifecycle::resumed_parallelism(e) {
             parallelism = resumed;
             continue;
         }
+        if let What::Engine(event) = &e.what {
+            drains.follow(event);
+        }
         match &e.what {
             What::Engine(Event::JobState(JobState::Running { epoch: e })) => epoch = *e,
-            // An id handed out again is another snapshot (a drain's own
-            // `checkpoint_triggered` comes just before its savepoint's).
+            // An id handed out again is another snapshot.
             What::Engine(Event::CheckpointTriggered { checkpoint, .. }) => {
                 drained.remove(checkpoint);
             }
@@ -93,12 +96,11 @@ pub fn model_cut(
                 ..
             }) => {
                 drained_from.entry(*epoch).or_insert(*checkpoint);
-                drained.insert(*checkpoint);
             }
             What::Engine(Event::TasksDeployed {
                 epoch,
                 restore: Some(restore),
-            }) if drained.contains(restore) => {
+            }) if drains.contains(*restore) || drained.contains(restore) => {
                 drained_from.insert(*epoch, 0);
             }
             What::Engine(Event::CheckpointCompleted {
