@@ -260,11 +260,13 @@ pub struct CheckpointMeta {
     /// Source offsets by partition.
     pub offsets: Vec<u64>,
     pub handles: BTreeMap<TaskId, StateHandle>,
-    /// The synchronous savepoint of a stop-with-savepoint with drain: every
-    /// source ended its input at its offset before the barrier, and a
-    /// restore of it reads no more (the restored job ends its input at
-    /// once and finishes), as Flink restores a finished task finished
-    /// (FLIP-147) rather than run the drained state on.
+    /// Taken after a drain ended the input: the synchronous savepoint of a
+    /// stop-with-savepoint with drain (every source ended its input at its
+    /// offset before the barrier), or a later checkpoint of an attempt
+    /// whose input a drain ended. A restore of it reads no more (the
+    /// restored job ends its input at once and finishes), as Flink
+    /// restores a finished task finished (FLIP-147) rather than run the
+    /// drained state on.
     pub drained: bool,
 }
 

@@ -292,6 +292,8 @@ fn savepoints_taken(
         // The stop's savepoints (not a plain one the run also took), and
         // whether the last one completed with nothing failing after it.
         let mut stops = crate::lifecycle::StopSavepoints::new(false);
+        // With a drain: the checkpoints completed after it, drained too.
+        let mut drained = std::collections::BTreeSet::new();
         let mut stopped_by_it = false;
         let mut finished = false;
         for e in run.iter() {
@@ -300,12 +302,19 @@ fn savepoints_taken(
             };
             stops.follow(event);
             match event {
+                Event::CheckpointTriggered { checkpoint, .. } => {
+                    drained.remove(checkpoint);
+                }
+                Event::CheckpointCompleted { checkpoint, .. } if drain && stopped_by_it => {
+                    drained.insert(*checkpoint);
+                }
                 Event::SavepointCompleted { checkpoint } if stops.contains(*checkpoint) => {
                     stopped_by_it = true;
                 }
                 Event::Failover { .. } if !drain => stopped_by_it = false,
                 Event::TasksDeployed { restore, .. } => {
-                    stopped_by_it = drain && restore.is_some_and(|r| stops.contains(r));
+                    let restored = |r: &u64| stops.contains(*r) || drained.contains(r);
+                    stopped_by_it = drain && restore.is_some_and(|r| restored(&r));
                 }
                 Event::JobState(JobState::Finished) => {
                     finished = true;

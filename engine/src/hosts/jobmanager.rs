@@ -200,6 +200,13 @@ struct JobManager {
     /// acknowledging it as finished (FLIP-147's final checkpoint): it was
     /// taken after every vertex saw end of input, so it holds all output.
     final_checkpoint: Option<u64>,
+    /// The attempt's input was ended by a drain from this checkpoint id
+    /// on: 0 when it restored a drained checkpoint (its sources end their
+    /// input at once), else the drain's savepoint once triggered. Every
+    /// checkpoint it completes from there is drained
+    /// ([`CheckpointMeta::drained`]), so a later restore of any of them
+    /// reads no more either.
+    drained_from: Option<u64>,
     /// The newest checkpoint each count task of this attempt has committed
     /// (it commits every pending transaction up to it).
     committed: BTreeMap<TaskId, u64>,
@@ -570,6 +577,7 @@ impl JobManager {
             deploy_blocked: None,
             phase: Phase::Waiting { since: started },
             final_checkpoint: None,
+            drained_from: None,
             committed: BTreeMap::new(),
             next_heartbeat: started,
             next_deploy: started,
@@ -1243,6 +1251,9 @@ impl JobManager {
         }
         let checkpoint = self.coordinator.trigger_savepoint(now());
         let epoch = self.epoch;
+        if drain {
+            self.drained_from.get_or_insert(checkpoint);
+        }
         let status = StopStatus::Pending {
             savepoint: Some(checkpoint),
         };
@@ -1587,6 +1598,7 @@ impl JobManager {
                 restore: restore.clone(),
             });
         }
+        self.drained_from = restore.as_ref().filter(|m| m.drained).map(|_| 0);
         if self.first_restore.is_none() {
             self.first_restore = Some(restore);
         }
@@ -1705,9 +1717,7 @@ impl JobManager {
         if self.pending_savepoint() == Some((checkpoint, false)) {
             return self.complete_savepoint(meta).await;
         }
-        if self.stop_savepoint() == Some(checkpoint) {
-            meta.drained = self.in_flight().is_some_and(|(_, r)| r.drain);
-        }
+        meta.drained = self.drained_from.is_some_and(|d| checkpoint >= d);
         let name = metadata_name(checkpoint, meta.epoch);
         let bytes = format::encode(BlobKind::Metadata, &meta);
         let entry = RegisteredCheckpoint {
