@@ -11,6 +11,7 @@ use flinch_engine::event::TaskId;
 use flinch_engine::record::{Key, TxnId};
 use serde::Serialize;
 use std::fmt;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -80,6 +81,24 @@ pub struct Violation {
     /// out. `None` on every other violation, which stands for itself.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub omitted: Option<u64>,
+    /// The simulated time (since the start of the run) the violation
+    /// refers to, as each checker defines it: when the wrong record was
+    /// committed, when the bad state was restored, when the job ended.
+    /// `None` when nothing in the run marks a moment (a record that was
+    /// never committed at all). `--json`: `at_ms`, in milliseconds.
+    #[serde(
+        rename = "at_ms",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_opt_ms"
+    )]
+    pub at: Option<Duration>,
+}
+
+fn ser_opt_ms<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+        None => s.serialize_none(),
+    }
 }
 
 impl Violation {
@@ -97,6 +116,7 @@ impl Violation {
             checkpoint: None,
             task: None,
             omitted: None,
+            at: None,
         }
     }
 
