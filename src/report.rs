@@ -11,6 +11,7 @@ use flinch_harness::fault::Fault;
 use flinch_harness::plan::fault_line;
 use flinch_harness::seed::{SeedReport, Stopped};
 use flinch_harness::shrink::ShrinkReport;
+use flinch_harness::trace::{TraceEvent, What};
 use flinch_harness::violation::{Cause, Tally, Violation, ENGINE_PANIC, JOB_PANIC};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -20,8 +21,12 @@ use std::time::Duration;
 /// Violations printed for the first failing seed; `--json` has every one the
 /// checkers report (at most 20 of a kind, then a summary of the rest).
 pub(crate) const MAX_VIOLATIONS_SHOWN: usize = 10;
-/// Trace lines printed for the first failing seed.
-pub(crate) const TRACE_TAIL: usize = 20;
+/// Trace lines printed for the first failing seed: around the first
+/// violation's moment ([`Violation::at`]), or the trace's end.
+pub(crate) const TRACE_WINDOW: usize = 20;
+/// Of [`TRACE_WINDOW`], how many lines come after the one at the moment:
+/// the rest lead up to it.
+const TRACE_AFTER: usize = 5;
 /// The first failing seed's plan, shrunk.
 #[derive(Debug, Clone)]
 pub struct ShrunkPlan {
@@ -51,9 +56,8 @@ pub struct SeedSummary {
     pub seed: u64,
     pub passed: bool,
     pub violations: Vec<Violation>,
-    /// The last [`TRACE_TAIL`] trace lines, text form.
-    pub trace_tail: Vec<String>,
-    pub trace_len: usize,
+    /// The trace lines printed for it (see [`TraceExcerpt`]).
+    pub trace_excerpt: TraceExcerpt,
     pub sim_time: Duration,
     pub records: u64,
     /// Extra copies of output records (what at-least-once duplicated).
@@ -69,6 +73,113 @@ pub struct SeedSummary {
     pub probes: BTreeSet<Probe>,
 }
 
+/// The trace lines a failure report prints: [`TRACE_WINDOW`] lines around
+/// the first violation's moment (the first, root cause first, that has
+/// one), the line at that moment marked, and the fault nearest to it in
+/// simulated time, wherever it is; the last [`TRACE_WINDOW`] lines when no
+/// violation has a moment. Lines are numbered from 1, as in the trace
+/// `flinch replay` prints.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TraceExcerpt {
+    /// The moment the excerpt is centred on (simulated time).
+    pub moment: Option<Duration>,
+    /// The lines shown, as (line number from 1, text form), in trace order.
+    pub lines: Vec<(usize, String)>,
+    /// The line number of the last line at or before the moment.
+    pub marked: Option<usize>,
+    /// The line number of the fault nearest to the moment: the last one
+    /// at or before it (what may have caused it), else the first after it;
+    /// `None` when the trace has no fault.
+    pub nearest_fault: Option<usize>,
+    /// How many lines the whole trace has.
+    pub trace_len: usize,
+}
+
+impl TraceExcerpt {
+    /// The excerpt of `trace` for a seed with `violations` (root cause
+    /// first).
+    pub fn of(trace: &[TraceEvent], violations: &[Violation]) -> Self {
+        let moment = violations.iter().find_map(|v| v.at);
+        let window = TRACE_WINDOW.min(trace.len());
+        let (start, marked) = match moment {
+            None => (trace.len() - window, None),
+            Some(at) => {
+                // The last line at or before the moment (the first line if
+                // none is).
+                let at_or_before = trace.partition_point(|e| e.at <= at).max(1) - 1;
+                let end = (at_or_before + 1 + TRACE_AFTER).min(trace.len());
+                (end.saturating_sub(window), Some(at_or_before))
+            }
+        };
+        // The last fault at or before the moment (what may have caused
+        // it), else the first after it.
+        let is_fault = |e: &TraceEvent| matches!(e.what, What::Fault(_));
+        let nearest_fault = moment.and_then(|at| {
+            let before = trace.iter().rposition(|e| e.at <= at && is_fault(e));
+            before.or_else(|| trace.iter().position(|e| e.at > at && is_fault(e)))
+        });
+        let mut shown: Vec<usize> = (start..start + window).collect();
+        if let Some(f) = nearest_fault.filter(|f| !shown.contains(f)) {
+            shown.push(f);
+            shown.sort_unstable();
+        }
+        TraceExcerpt {
+            moment: moment.filter(|_| !trace.is_empty()),
+            lines: shown
+                .into_iter()
+                .map(|i| (i + 1, trace[i].line()))
+                .collect(),
+            marked: marked.filter(|_| !trace.is_empty()).map(|i| i + 1),
+            nearest_fault: nearest_fault.map(|i| i + 1),
+            trace_len: trace.len(),
+        }
+    }
+
+    /// Append the excerpt to `s`: a heading that says what it shows, then
+    /// one line each, numbered, `>` before the moment's line, `...` where
+    /// lines are left out.
+    fn render(&self, s: &mut String) {
+        let Some(last) = self.lines.last() else {
+            let _ = writeln!(s, "trace: (empty)");
+            return;
+        };
+        let heading = match self.moment {
+            None => format!(
+                "last {} of {} trace lines",
+                self.lines.len(),
+                self.trace_len
+            ),
+            Some(at) => {
+                let fault = match self.nearest_fault {
+                    Some(n) if self.marked.is_some_and(|m| n <= m) => {
+                        format!("with the last fault before it, line {n}")
+                    }
+                    Some(n) => format!("with the first fault after it, line {n} (none before)"),
+                    None => "no fault in the trace".to_string(),
+                };
+                format!(
+                    "trace at the first violation's moment, {:.3}s (> marks it), {fault}; lines \
+                     {} of {}",
+                    at.as_secs_f64(),
+                    ranges(self.lines.iter().map(|(n, _)| *n)),
+                    self.trace_len
+                )
+            }
+        };
+        let _ = writeln!(s, "{heading}:");
+        let width = last.0.to_string().len();
+        let mut previous = None;
+        for (n, line) in &self.lines {
+            if previous.is_some_and(|p| p + 1 < *n) {
+                let _ = writeln!(s, "  {:>width$}", "...");
+            }
+            let mark = if self.marked == Some(*n) { '>' } else { ' ' };
+            let _ = writeln!(s, "{mark} {n:>width$} {line}");
+            previous = Some(*n);
+        }
+    }
+}
+
 /// A seed stopped by `--timeout`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimedOut {
@@ -80,13 +191,11 @@ pub struct TimedOut {
 
 impl From<SeedReport> for SeedSummary {
     fn from(r: SeedReport) -> Self {
-        let skip = r.trace.len().saturating_sub(TRACE_TAIL);
         SeedSummary {
             seed: r.seed,
             passed: r.passed,
-            trace_tail: r.trace[skip..].iter().map(|e| e.line()).collect(),
+            trace_excerpt: TraceExcerpt::of(&r.trace, &r.violations),
             probes: coverage::probes_hit(&r.trace),
-            trace_len: r.trace.len(),
             violations: r.violations,
             sim_time: r.sim_time,
             records: r.records,
@@ -107,8 +216,7 @@ impl SeedSummary {
             seed: stopped.seed,
             passed: false,
             violations: Vec::new(),
-            trace_tail: Vec::new(),
-            trace_len: 0,
+            trace_excerpt: TraceExcerpt::default(),
             sim_time: stopped.at,
             records: 0,
             duplicates: 0,
@@ -231,7 +339,8 @@ impl FailureReport<'_> {
     /// Append the report to `s`: the replay command; what an engine panic
     /// or internal error means; the violations, root cause first, under a
     /// count of what they stand for (records, not lines); the shrunk plan,
-    /// one fault a line; the last [`TRACE_TAIL`] trace lines.
+    /// one fault a line; the trace around the first violation's moment
+    /// ([`TraceExcerpt`]).
     pub fn render(&self, s: &mut String) {
         let first = self.seed;
         // Writing to a String cannot fail.
@@ -294,19 +403,32 @@ impl FailureReport<'_> {
         if let (None, Some(line)) = (self.shrunk, self.unshrunk_plan) {
             let _ = writeln!(s, "{line}");
         }
-        if first.trace_tail.is_empty() {
-            let _ = writeln!(s, "trace: (empty)");
-        } else {
-            let _ = writeln!(
-                s,
-                "last {} of {} trace lines:",
-                first.trace_tail.len(),
-                first.trace_len
-            );
-            for line in &first.trace_tail {
-                let _ = writeln!(s, "  {line}");
-            }
+        first.trace_excerpt.render(s);
+    }
+}
+
+/// Ascending line numbers as ranges: `185-204 and 217`.
+fn ranges(numbers: impl Iterator<Item = usize>) -> String {
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    for n in numbers {
+        match spans.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => spans.push((n, n)),
         }
+    }
+    let words: Vec<String> = (spans.iter())
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect();
+    match words.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -346,8 +468,13 @@ mod tests {
                 "missing",
                 "key-1 was committed 0 times, expected 1",
             )],
-            trace_tail: vec!["0.000s jobmanager job_state".to_owned()],
-            trace_len: 1,
+            trace_excerpt: TraceExcerpt {
+                moment: None,
+                lines: vec![(1, "0.000s jobmanager job_state".to_owned())],
+                marked: None,
+                nearest_fault: None,
+                trace_len: 1,
+            },
             sim_time: Duration::from_secs(1),
             records: 10,
             duplicates: 0,
@@ -395,5 +522,93 @@ mod tests {
         let unshrunk = render(&seed, None);
         assert!(!unshrunk.contains("shrunk plan"), "{unshrunk}");
         assert!(unshrunk.starts_with("replay: flinch replay x --seed 4\nviolations: "));
+    }
+
+    fn line(ms: u64, what: What) -> TraceEvent {
+        TraceEvent {
+            at: Duration::from_millis(ms),
+            host: "taskmanager-1".into(),
+            what,
+        }
+    }
+
+    /// A trace of 60 engine events, one every 10 ms, with a crash at
+    /// 45 ms and another at 505 ms.
+    fn trace() -> Vec<TraceEvent> {
+        use flinch_engine::event::Event;
+        use flinch_harness::trace::FaultEvent;
+        let mut trace: Vec<TraceEvent> = (0..60)
+            .map(|i| line(i * 10, What::Engine(Event::HostStarted)))
+            .collect();
+        trace.insert(5, line(45, What::Fault(FaultEvent::Crash)));
+        trace.insert(52, line(505, What::Fault(FaultEvent::Crash)));
+        trace
+    }
+
+    fn at(ms: u64) -> Violation {
+        Violation {
+            at: Some(Duration::from_millis(ms)),
+            ..Violation::new(Checker::Liveness, "not-live", "x")
+        }
+    }
+
+    #[test]
+    fn the_trace_excerpt_is_centred_on_the_first_violations_moment_with_the_fault_before_it() {
+        let trace = trace();
+        // The first violation with a moment counts; lines at 300 ms and
+        // before lead up to it, five follow.
+        let excerpt = TraceExcerpt::of(
+            &trace,
+            &[
+                Violation::new(Checker::ExactlyOnce, "missing", "x"),
+                at(300),
+            ],
+        );
+        assert_eq!(excerpt.marked, Some(32), "{excerpt:?}");
+        let numbers: Vec<usize> = excerpt.lines.iter().map(|(n, _)| *n).collect();
+        let mut expected = vec![6];
+        expected.extend(18..=37);
+        assert_eq!(numbers, expected);
+        assert_eq!(excerpt.nearest_fault, Some(6));
+        let mut s = String::new();
+        excerpt.render(&mut s);
+        assert!(
+            s.starts_with(
+                "trace at the first violation's moment, 0.300s (> marks it), with the last fault \
+                 before it, line 6; lines 6 and 18-37 of 62:\n   6     0.045s taskmanager-1"
+            ),
+            "{s}"
+        );
+        assert!(s.contains("\n  ...\n  18 "), "{s}");
+        assert!(s.contains("\n> 32     0.300s "), "{s}");
+    }
+
+    #[test]
+    fn a_moment_before_any_fault_shows_the_first_fault_after_it_and_none_shows_the_end() {
+        let trace = trace();
+        let early = TraceExcerpt::of(&trace, &[at(0)]);
+        assert_eq!(early.marked, Some(1));
+        assert_eq!(early.nearest_fault, Some(6));
+        assert_eq!(
+            early.lines.len(),
+            TRACE_WINDOW,
+            "the fault is within the window"
+        );
+        let mut s = String::new();
+        early.render(&mut s);
+        assert!(
+            s.contains("with the first fault after it, line 6 (none before)"),
+            "{s}"
+        );
+        let none = TraceExcerpt::of(&trace, &[]);
+        assert_eq!(none.moment, None);
+        assert_eq!(none.lines.first().map(|l| l.0), Some(62 - TRACE_WINDOW + 1));
+        let mut s = String::new();
+        none.render(&mut s);
+        assert!(s.starts_with("last 20 of 62 trace lines:\n"), "{s}");
+        let empty = TraceExcerpt::of(&[], &[at(5)]);
+        let mut s = String::new();
+        empty.render(&mut s);
+        assert_eq!(s, "trace: (empty)\n");
     }
 }

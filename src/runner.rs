@@ -298,7 +298,8 @@ impl Test {
 
     /// The report of a failing seed, as `flinch run` prints it: its
     /// violations, its plan shrunk and written to a file (unless it is a
-    /// replay of one), the replay line, the trace's end.
+    /// replay of one), the replay line, the trace around the first
+    /// violation's moment.
     fn failed_seed(
         &self,
         scenario: &Scenario,

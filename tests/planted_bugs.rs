@@ -174,6 +174,23 @@ fn every_planted_bug_is_caught_by_its_checker_in_its_scenario() {
             bug.name(),
             report.violations
         );
+        assert_placed(&report, &format!("{} in {scenario}", bug.name()));
+    }
+}
+
+/// Every violation of `report` but a checker's summary line says when it
+/// happened, within the run (the terminal summary and the report's
+/// timeline point there).
+fn assert_placed(report: &SeedReport, what: &str) {
+    for v in &report.violations {
+        match v.at {
+            None if v.omitted.is_some() => {}
+            Some(at) if at <= report.sim_time => {}
+            _ => panic!(
+                "{what}, seed {}: {v} has no moment within the run of {:?}: {:?}",
+                report.seed, report.sim_time, v.at
+            ),
+        }
     }
 }
 
@@ -293,6 +310,7 @@ fn every_applicable_bug_is_caught_with(job: &str) {
             bug.name(),
             report.violations
         );
+        assert_placed(&report, &format!("{} in {scenario} with {job}", bug.name()));
     }
 }
 

@@ -48,6 +48,7 @@ mod leader;
 mod lingering;
 mod liveness;
 mod model;
+pub mod moment;
 mod ownership;
 mod records;
 pub mod restart_model;

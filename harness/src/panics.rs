@@ -240,7 +240,10 @@ impl Panic {
             Blame::Job => JOB_PANIC,
             Blame::Internal => INTERNAL_ERROR,
         };
-        Violation::new(Checker::ExpectedOutcome, kind, self.to_string())
+        Violation {
+            at: Some(self.at),
+            ..Violation::new(Checker::ExpectedOutcome, kind, self.to_string())
+        }
     }
 }
 

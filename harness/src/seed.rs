@@ -143,6 +143,7 @@ pub fn run_plan_until(
         (violations, duplicates)
     });
     let (mut violations, duplicates) = checked.unwrap_or_else(|panic| (vec![panic.violation()], 0));
+    check::moment::place(&mut violations, &outcome.trace, outcome.sim_time);
     root_cause_first(&mut violations);
     Ok(SeedReport {
         seed,

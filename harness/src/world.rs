@@ -147,9 +147,10 @@ impl Broken {
     pub fn violation(&self) -> Violation {
         match &self.breakage {
             Breakage::Panic(panic) => panic.violation(),
-            Breakage::Error(message) => {
-                Violation::new(Checker::ExpectedOutcome, INTERNAL_ERROR, message.clone())
-            }
+            Breakage::Error(message) => Violation {
+                at: Some(self.at),
+                ..Violation::new(Checker::ExpectedOutcome, INTERNAL_ERROR, message.clone())
+            },
         }
     }
 }

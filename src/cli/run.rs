@@ -1463,7 +1463,10 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains(" trace lines:\n"), "{text}");
+        assert!(
+            text.contains("trace at the first violation's moment, 0.034s (> marks it)"),
+            "{text}"
+        );
         println!("{text}");
         let json = serde_json::to_value(s.json()).expect("serializes");
         assert_eq!(json["failures"][0]["kind"], "engine-panic");

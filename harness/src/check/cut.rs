@@ -272,6 +272,7 @@ fn check_cut(
     Some(Violation {
         checkpoint: Some(checkpoint),
         task: Some(task),
+        at: Some(at),
         ..Violation::new(Checker::ConsistentCut, kind, message)
     })
 }

@@ -45,7 +45,10 @@ fn finished(outcome: &RunOutcome) -> Option<Violation> {
             ),
         ),
     };
-    Some(verdict(kind, message))
+    Some(Violation {
+        at: Some(ended_at(outcome)),
+        ..verdict(kind, message)
+    })
 }
 
 fn failed_with(outcome: &RunOutcome, expected: &str) -> Option<Violation> {
@@ -69,7 +72,10 @@ fn failed_with(outcome: &RunOutcome, expected: &str) -> Option<Violation> {
             ),
         ),
     };
-    Some(verdict(kind, message))
+    Some(Violation {
+        at: Some(ended_at(outcome)),
+        ..verdict(kind, message)
+    })
 }
 
 /// A job that ended (finished or failed) must stay ended: running it again,
@@ -93,7 +99,10 @@ fn resumed_after_end(trace: &[TraceEvent]) -> Option<Violation> {
         describe(&again),
         secs(at)
     );
-    Some(verdict(kind::RESUMED_AFTER_END, message))
+    Some(Violation {
+        at: Some(at),
+        ..verdict(kind::RESUMED_AFTER_END, message)
+    })
 }
 
 /// Every transaction committed after the first time the job failed, in
@@ -122,10 +131,25 @@ fn committed_after_failure(trace: &[TraceEvent]) -> Vec<Violation> {
             );
             Violation {
                 txns: vec![txn],
+                at: Some(at),
                 ..verdict(kind::COMMITTED_AFTER_FAILURE, message)
             }
         })
         .collect()
+}
+
+/// The moment a verdict on how the job ended refers to: when it reached
+/// its final state (the last `job_state` finished or failed), or the end
+/// of the run for a job that never ended.
+fn ended_at(outcome: &RunOutcome) -> std::time::Duration {
+    let ended = outcome.trace.iter().rev().find_map(|e| match &e.what {
+        What::Engine(Event::JobState(JobState::Finished | JobState::Failed { .. })) => Some(e.at),
+        _ => None,
+    });
+    match outcome.final_state {
+        Some(JobState::Finished | JobState::Failed { .. }) => ended.unwrap_or(outcome.sim_time),
+        _ => outcome.sim_time,
+    }
 }
 
 /// Where a job that did not end stood: its last state and the last

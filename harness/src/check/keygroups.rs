@@ -181,6 +181,7 @@ fn violation(kind: &'static str, r: &Restore, epoch: u64, why: String) -> Violat
     Violation {
         checkpoint: Some(r.checkpoint),
         task: Some(r.task),
+        at: Some(r.at),
         ..Violation::new(Checker::KeyGroupCoverage, kind, message)
     }
 }

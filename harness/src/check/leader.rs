@@ -73,17 +73,16 @@ pub fn single_leader(trace: &[TraceEvent]) -> Vec<Violation> {
             Some(a) => format!("under leader epoch {a}"),
             None => "never elected".to_owned(),
         };
-        violations.push(Violation::new(
-            Checker::SingleLeader,
-            kind::SPLIT_BRAIN,
-            format!(
-                "{} {action} at {} {under}, after ha granted leader epoch {granted} to {holder} \
-                 at {}",
-                e.host,
-                secs(e.at),
-                secs(since)
-            ),
-        ));
+        let message = format!(
+            "{} {action} at {} {under}, after ha granted leader epoch {granted} to {holder} at {}",
+            e.host,
+            secs(e.at),
+            secs(since)
+        );
+        violations.push(Violation {
+            at: Some(e.at),
+            ..Violation::new(Checker::SingleLeader, kind::SPLIT_BRAIN, message)
+        });
     }
     cap::limit(violations)
 }

@@ -110,6 +110,7 @@ fn open_at_stop(outcome: &RunOutcome, plan: &Plan) -> Vec<Violation> {
                 txns: vec![txn],
                 checkpoint: Some(txn.checkpoint),
                 task: Some(plan.sink(txn.subtask)),
+                at: Some(finished),
                 ..Violation::new(Checker::LingeringTransaction, OPEN_AT_STOP, message)
             });
         }
@@ -193,10 +194,16 @@ fn lingering(
          aborted ({checkpoint}); read-committed consumers would wait behind it",
         txn.subtask, txn.epoch, txn.checkpoint
     );
+    // The moment: the job finished with it still pending.
+    let finished = outcome.trace.iter().rev().find_map(|e| match &e.what {
+        What::Engine(Event::JobState(JobState::Finished)) => Some(e.at),
+        _ => None,
+    });
     Violation {
         txns: vec![txn],
         checkpoint: Some(txn.checkpoint),
         task: Some(plan.sink(txn.subtask)),
+        at: Some(finished.unwrap_or(outcome.sim_time)),
         ..Violation::new(Checker::LingeringTransaction, LINGERING, message)
     }
 }

@@ -149,7 +149,11 @@ pub fn liveness(outcome: &RunOutcome, bound: &LivenessBound) -> Vec<Violation> {
             pending(outcome)
         ),
     };
-    let violation = Violation::new(Checker::Liveness, kind::NOT_LIVE, message);
+    // The moment: the deadline the job missed.
+    let violation = Violation {
+        at: Some(deadline),
+        ..Violation::new(Checker::Liveness, kind::NOT_LIVE, message)
+    };
     cap::limit(vec![violation])
 }
 

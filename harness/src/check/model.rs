@@ -120,6 +120,7 @@ pub fn model_cut(
                     checkpoint: *checkpoint,
                     offsets,
                     ended,
+                    completed_at: e.at,
                 };
                 for vertex in plan.vertices.iter().skip(1) {
                     violations.extend(cut.vertex(vertex.name, parallelism));
@@ -140,6 +141,8 @@ struct Cut<'a> {
     offsets: &'a [u64],
     /// Taken after a drain ended the input at `offsets`.
     ended: bool,
+    /// When it completed: the moment its violations refer to.
+    completed_at: std::time::Duration,
 }
 
 impl Cut<'_> {
@@ -150,6 +153,7 @@ impl Cut<'_> {
         let at = |task: TaskId| Violation {
             checkpoint: Some(checkpoint),
             task: Some(task),
+            at: Some(self.completed_at),
             ..Violation::new(Checker::ConsistentCut, kind::INCONSISTENT_CUT, "")
         };
         for subtask in 0..parallelism {

@@ -179,7 +179,10 @@ fn compare(
         failover.cause,
         describe(config)
     );
-    Some(Violation::new(Checker::RestartConformance, kind, message))
+    Some(Violation {
+        at: Some(failover.at),
+        ..Violation::new(Checker::RestartConformance, kind, message)
+    })
 }
 
 fn gave_up(next: &Option<(Duration, JobState)>) -> String {
@@ -203,11 +206,14 @@ fn unasked_restart(at: Duration, attempt: u32, delay_ms: u64) -> Violation {
          at that instant asked the strategy",
         secs(at)
     );
-    Violation::new(
-        Checker::RestartConformance,
-        kind::UNEXPECTED_RESTART,
-        message,
-    )
+    Violation {
+        at: Some(at),
+        ..Violation::new(
+            Checker::RestartConformance,
+            kind::UNEXPECTED_RESTART,
+            message,
+        )
+    }
 }
 
 fn unasked_give_up(at: Duration, reason: &str) -> Violation {
@@ -216,11 +222,14 @@ fn unasked_give_up(at: Duration, reason: &str) -> Violation {
          a restart",
         secs(at)
     );
-    Violation::new(
-        Checker::RestartConformance,
-        kind::UNEXPECTED_GIVE_UP,
-        message,
-    )
+    Violation {
+        at: Some(at),
+        ..Violation::new(
+            Checker::RestartConformance,
+            kind::UNEXPECTED_GIVE_UP,
+            message,
+        )
+    }
 }
 
 /// The strategy with its options, as a scenario file names them.

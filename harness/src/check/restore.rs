@@ -117,6 +117,7 @@ fn judge(restore: &Restore, status: Option<&Status>) -> Option<Violation> {
     Some(Violation {
         checkpoint: Some(*checkpoint),
         task: Some(*task),
+        at: Some(restore.at),
         ..Violation::new(Checker::RestoreWasCompleted, kind, message)
     })
 }

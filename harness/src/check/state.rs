@@ -103,6 +103,7 @@ fn check_restore(restored: &Digest, owner: TaskId, snapshot: Option<&Digest>) ->
     Some(Violation {
         checkpoint: Some(checkpoint),
         task: Some(task),
+        at: Some(restored.at),
         ..Violation::new(Checker::RecoveredState, kind, message)
     })
 }
