@@ -479,9 +479,9 @@ code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, mono
 code.command { background: #f3f3f3; padding: .1em .4em; border-radius: 3px; user-select: all; }
 .badge { display: inline-block; font-weight: bold; padding: .2em .7em; border-radius: 4px; color: #fff; margin: 0 0 .6em; }
 .badge.passed { background: #2ca02c; } .badge.failed { background: #d62728; }
-dl.facts { display: grid; grid-template-columns: max-content auto; gap: .15em 1em; margin: 0; }
+dl.facts { display: grid; grid-template-columns: repeat(3, max-content) 1fr; gap: .15em 1em; margin: 0; }
 dl.facts dt { color: #666; }
-dl.facts dd { margin: 0; }
+dl.facts dd { margin: 0 2.5em 0 0; }
 dl.evidence { display: flex; flex-wrap: wrap; gap: 0 .4em; margin: .2em 0 .6em; font-size: 13px; color: #444; }
 dl.evidence dt { color: #888; } dl.evidence dt::after { content: ":"; }
 dl.evidence dd { margin: 0 .8em 0 0; }
