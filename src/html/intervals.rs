@@ -305,7 +305,16 @@ pub struct FaultBand {
     pub span: Span,
     pub fired: Fired,
     pub ended: Ended,
+    /// Which row of its lane it is drawn in (from 0), so that faults
+    /// overlapping on one host do not hide each other.
+    pub row: usize,
+    /// How many rows its lane's bands take (at most [`FAULT_ROWS`]).
+    pub rows: usize,
 }
+
+/// Rows the fault bands of one lane may take when they overlap; the last
+/// row takes the rest.
+pub const FAULT_ROWS: usize = 3;
 
 /// One band per fault of `plan`, in plan order (see the module's docs).
 /// `end` is the end of the run.
@@ -369,9 +378,38 @@ pub fn fault_bands(
             },
             fired,
             ended,
+            row: 0,
+            rows: 1,
         });
     }
+    assign_fault_rows(&mut bands);
     bands
+}
+
+/// Put each band in the first row of its host's lane that is free when it
+/// starts (the last of [`FAULT_ROWS`] if none), in order of start, and
+/// tell every band how many rows its lane uses.
+fn assign_fault_rows(bands: &mut [FaultBand]) {
+    let mut order: Vec<usize> = (0..bands.len()).collect();
+    order.sort_by_key(|&i| (bands[i].host.clone(), bands[i].span.start, i));
+    let mut lane_rows: BTreeMap<String, Vec<Duration>> = BTreeMap::new();
+    for &i in &order {
+        let ends = lane_rows.entry(bands[i].host.clone()).or_default();
+        let span = bands[i].span;
+        let row = match ends.iter().position(|&end| end < span.start) {
+            Some(row) => row,
+            None if ends.len() < FAULT_ROWS => {
+                ends.push(Duration::ZERO);
+                ends.len() - 1
+            }
+            None => FAULT_ROWS - 1,
+        };
+        ends[row] = ends[row].max(span.end);
+        bands[i].row = row;
+    }
+    for band in bands.iter_mut() {
+        band.rows = lane_rows.get(&band.host).map_or(1, Vec::len);
+    }
 }
 
 /// When a fault that fired at `start` ended, from the trace's fault lines

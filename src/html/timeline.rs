@@ -355,10 +355,11 @@ fn lane(t: &Timeline, host: &str, y: f64, i: usize, scale: Scale) -> Markup {
             }
             @for b in bands {
                 @let (x, w) = scale.span(b.span);
+                @let h = (LANE - 6.0) / b.rows.max(1) as f64;
                 rect.fault.unfired[b.fired == Fired::Never].open[b.ended == Ended::Open]
                     id=(format!("fault-{}", b.index)) data-fault=(b.index) data-kind=(b.kind)
                     data-host=(b.host) data-peer=[b.peer.as_deref()]
-                    x=(px(x)) y=(px(y + 3.0)) width=(px(w)) height=(px(LANE - 6.0)) {
+                    x=(px(x)) y=(px(y + 3.0 + b.row as f64 * h)) width=(px(w)) height=(px(h)) {
                     title { (fault_title(b)) }
                 }
             }

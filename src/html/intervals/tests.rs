@@ -220,6 +220,12 @@ fn each_fault_of_the_plan_is_one_band_from_when_it_fired_to_its_own_end() {
         ]
     );
     assert_eq!(bands[1].peer.as_deref(), Some("jobmanager"));
+    // The two partitions overlap on taskmanager-1's lane: two rows there.
+    let rows: Vec<(usize, usize)> = bands.iter().map(|b| (b.row, b.rows)).collect();
+    assert_eq!(
+        rows,
+        [(0, 1), (0, 2), (1, 2), (0, 1), (0, 1), (0, 2), (1, 2)]
+    );
     assert_eq!(
         bands[0].text,
         "crash_restart taskmanager-2 at 300ms for 300ms"
