@@ -63,20 +63,22 @@ pub const PAGE_BYTES_MAX: usize = 2 * 1024 * 1024;
 /// The page's file name inside the report folder.
 pub const INDEX: &str = "index.html";
 
-/// Writing the report failed; names the path.
+/// Writing the report failed; names the path and says why (the I/O
+/// error is part of the message, not a separate source, so that `{:#}`
+/// prints it once).
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The folder could not be created.
-    #[error("cannot create the report folder {}: {source}", path.display())]
+    #[error("cannot create the report folder {}: {error}", path.display())]
     CreateDir {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The page could not be written.
-    #[error("cannot write the report {}: {source}", path.display())]
+    #[error("cannot write the report {}: {error}", path.display())]
     Write {
         path: PathBuf,
-        source: std::io::Error,
+        error: std::io::Error,
     },
 }
 
@@ -86,14 +88,14 @@ pub enum WriteError {
 /// # Errors
 /// [`WriteError`], naming the folder or file that could not be written.
 pub fn write(dir: &Path, page: &str) -> Result<PathBuf, WriteError> {
-    std::fs::create_dir_all(dir).map_err(|source| WriteError::CreateDir {
+    std::fs::create_dir_all(dir).map_err(|error| WriteError::CreateDir {
         path: dir.to_owned(),
-        source,
+        error,
     })?;
     let path = dir.join(INDEX);
-    std::fs::write(&path, page).map_err(|source| WriteError::Write {
+    std::fs::write(&path, page).map_err(|error| WriteError::Write {
         path: path.clone(),
-        source,
+        error,
     })?;
     Ok(path)
 }

@@ -389,6 +389,14 @@ fn writing_a_report_creates_the_folder_and_an_error_names_the_path() {
     assert_eq!(std::fs::read_to_string(&path).expect("reads"), "<p>x</p>");
     // A folder under a file cannot be made.
     let err = write(&path.join("c"), "x").expect_err("a file is in the way");
+    // Said once, also where the whole chain is printed.
+    assert_eq!(
+        format!("{:#}", anyhow::Error::new(err))
+            .matches("Not a directory")
+            .count(),
+        1
+    );
+    let err = write(&path.join("c"), "x").expect_err("a file is in the way");
     assert!(
         err.to_string().starts_with(&format!(
             "cannot create the report folder {}",
