@@ -25,6 +25,11 @@
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod cli;
+/// The HTML report of one seed (`flinch replay --report DIR`); part of the
+/// command line, not a public API.
+#[cfg(feature = "cli")]
+#[doc(hidden)]
+pub mod html;
 mod job;
 pub mod jobs;
 // Without the command line, some of what `flinch run` reports goes unused.

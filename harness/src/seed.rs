@@ -51,6 +51,11 @@ pub struct SeedReport {
     pub lost: Vec<(TxnId, u64)>,
     /// The fault plan this seed ran.
     pub plan: Vec<Fault>,
+    /// When each fault of [`SeedReport::plan`] fired (simulated time since
+    /// the start of the run), in plan order; `None` for one that never
+    /// fired. Empty when the run broke before its end (a panic or a host's
+    /// error): then only the trace says what fired.
+    pub fired_at: Vec<Option<Duration>>,
 }
 
 /// A seed whose run was stopped from outside before its verdict (the
@@ -118,6 +123,7 @@ pub fn run_plan_until(
         duplicates: 0,
         lost: Vec::new(),
         plan: plan.to_vec(),
+        fired_at: Vec::new(),
     };
     let outcome = match run {
         Ok(Ok(outcome)) => outcome,
@@ -131,6 +137,7 @@ pub fn run_plan_until(
             }))
         }
     };
+    let fired_at = outcome.fired_at.clone();
     let checked = panics::catch(Phase::Check, outcome.sim_time, || {
         let mut violations = check::check_all(&outcome, scenario);
         violations.extend(vacuity(plan, &outcome.fired_at));
@@ -161,6 +168,7 @@ pub fn run_plan_until(
             .map(|(txn, records)| (*txn, records.len() as u64))
             .collect(),
         plan: plan.to_vec(),
+        fired_at,
     })
 }
 

@@ -78,6 +78,7 @@ fn panicked(seed: u64, panic: &Panic) -> SeedReport {
         duplicates: 0,
         lost: Vec::new(),
         plan: Vec::new(),
+        fired_at: Vec::new(),
     }
 }
 
@@ -448,6 +449,7 @@ pub mod tests {
             duplicates: 0,
             lost: Vec::new(),
             plan: Vec::new(),
+            fired_at: Vec::new(),
         }
     }
 

@@ -270,6 +270,13 @@ mod tests {
             Some(std::path::Path::new("out.jsonl"))
         );
         assert!(!args.json);
+        assert_eq!(args.report, None);
+        let cli = Cli::try_parse_from(["flinch", "replay", "x", "--seed", "7", "--report", "r"])
+            .expect("valid arguments");
+        let Command::Replay(args) = cli.command else {
+            panic!("expected replay, got {:?}", cli.command)
+        };
+        assert_eq!(args.report.as_deref(), Some(std::path::Path::new("r")));
 
         let cli = Cli::try_parse_from(["flinch", "shrink", "nemesis-mixed", "--seed", "6"])
             .expect("valid arguments");

@@ -1,4 +1,4 @@
-//! `flinch replay <SCENARIO> --seed S [--json] [--output FILE]`
+//! `flinch replay <SCENARIO> --seed S [--json] [--output FILE] [--report DIR]`
 //!
 //! Exit codes as `flinch run`'s for its one seed: 0 passed, 1 failed a
 //! verdict about the job, 3 an engine panic, 4 an internal error.
@@ -39,6 +39,11 @@ pub struct ReplayArgs {
     /// (`{ name = "windowed-sum", window = "2s" }`).
     #[arg(long, value_name = "JOB")]
     pub job: Option<String>,
+    /// Write an HTML report of the seed to DIR/index.html (creating DIR): a
+    /// timeline of hosts, faults, checkpoints and failovers, the verdict
+    /// and its evidence, the fault plan and a window of the trace.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<Output> {
@@ -49,6 +54,12 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<Output> {
         let n = write_output(path, &scenario, &report)
             .with_context(|| format!("cannot write the committed output to {}", path.display()))?;
         written = Some((path.as_path(), n));
+    }
+    let mut page = None;
+    if let Some(dir) = &args.report {
+        let replay = replay_command(&args.scenario, args.job.as_deref(), args.seed);
+        let html = crate::html::page(&scenario, &report, &replay);
+        page = Some(crate::html::write(dir, &html)?);
     }
     let stdout = if args.json {
         let mut s = serde_json::to_string(&json(&scenario.name, &report))?;
@@ -61,6 +72,7 @@ pub fn replay(args: &ReplayArgs) -> anyhow::Result<Output> {
             args.job.as_deref(),
             &report,
             written,
+            page.as_deref(),
         )
     };
     Ok(Output {
@@ -133,6 +145,7 @@ pub fn human(
     job_arg: Option<&str>,
     r: &SeedReport,
     written: Option<(&Path, usize)>,
+    page: Option<&Path>,
 ) -> String {
     let mut s = String::new();
     // Writing to a String cannot fail.
@@ -195,6 +208,9 @@ pub fn human(
             if n == 1 { "" } else { "s" },
             path.display()
         );
+    }
+    if let Some(page) = page {
+        let _ = writeln!(s, "report     {}", page.display());
     }
     if !r.passed && !r.plan.is_empty() {
         let _ = writeln!(
@@ -351,6 +367,7 @@ mod tests {
             None,
             &r,
             Some((Path::new("out.jsonl"), 2)),
+            None,
         );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], r.trace[0].line());
@@ -373,7 +390,7 @@ mod tests {
         println!("{text}");
 
         let ok = fake_report(8, 0, 0);
-        let text = human("tm-crash", "tm-crash", None, &ok, None);
+        let text = human("tm-crash", "tm-crash", None, &ok, None, None);
         assert!(text.contains("verdict    PASSED\n"), "{text}");
         assert!(!text.contains("replay"), "{text}");
     }

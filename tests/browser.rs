@@ -1,0 +1,227 @@
+//! The HTML report (`flinch replay --report DIR`) as a browser sees it:
+//! headless Chromium loads the page, and the DOM it built is checked for the
+//! timeline a person looks at: one lane per host of the run, one band per
+//! fault of the plan (the crash on a taskmanager's lane), a failover, its
+//! restart delay and the restored checkpoint. It also takes the screenshot
+//! the README shows (docs/report.png is one), and checks it is a PNG.
+//!
+//! Chromium is Debian's `chromium` (or `chromium-browser`), found on PATH.
+//! Without it the test prints a note and passes, except under CI (`CI` set),
+//! where it fails: `.ci/run` installs it. Each Chromium run is killed after
+//! [`BROWSER_TIMEOUT`].
+
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long one Chromium run may take before it is killed.
+const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
+/// The browser's names, in the order they are looked for on PATH.
+const BROWSERS: [&str; 2] = ["chromium", "chromium-browser"];
+/// The screenshot's window, as the README's was taken.
+const WINDOW: &str = "--window-size=1400,1000";
+
+/// The first of [`BROWSERS`] on PATH.
+fn browser() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    BROWSERS.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// Run Chromium headless with `args`, stdout to `stdout`; killed after
+/// [`BROWSER_TIMEOUT`]. Panics, with its stderr, unless it exits 0.
+fn run_browser(browser: &Path, args: &[&str], dir: &Path, stdout: &Path) {
+    let stderr = dir.join("chromium.stderr");
+    let mut child = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(File::create(stdout).expect("create the stdout file"))
+        .stderr(File::create(&stderr).expect("create the stderr file"))
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", browser.display()));
+    let started = Instant::now();
+    let status = loop {
+        match child.try_wait().expect("wait for chromium") {
+            Some(status) => break status,
+            None if started.elapsed() > BROWSER_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "chromium ran for more than {BROWSER_TIMEOUT:?} and was killed: {}",
+                    fs::read_to_string(&stderr).unwrap_or_default()
+                );
+            }
+            None => thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    assert!(
+        status.success(),
+        "chromium {args:?} failed ({status}): {}",
+        fs::read_to_string(&stderr).unwrap_or_default()
+    );
+}
+
+/// One element's start tag: its name and attributes, as the DOM dump
+/// writes them (`<rect class="fault" data-fault="0" ...>`).
+#[derive(Debug)]
+struct Element {
+    name: String,
+    attributes: Vec<(String, String)>,
+}
+
+impl Element {
+    fn attr(&self, name: &str) -> Option<&str> {
+        (self.attributes.iter())
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn has_class(&self, class: &str) -> bool {
+        self.attr("class")
+            .is_some_and(|c| c.split_whitespace().any(|c| c == class))
+    }
+}
+
+/// Every start tag of `html`, in order: a scan for `<name attr="value"
+/// ...>`, enough for Chromium's serialization (attributes always quoted
+/// with `"`, and `"` inside a value escaped).
+fn elements(html: &str) -> Vec<Element> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open + 1..];
+        let name_len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(rest.len());
+        if name_len == 0 {
+            continue;
+        }
+        let name = rest[..name_len].to_ascii_lowercase();
+        let end = rest.find('>').unwrap_or(rest.len());
+        let mut tag = &rest[name_len..end];
+        let mut attributes = Vec::new();
+        while let Some(eq) = tag.find("=\"") {
+            let attr = tag[..eq].trim().to_owned();
+            let value_len = tag[eq + 2..].find('"').unwrap_or(tag.len() - eq - 2);
+            attributes.push((attr, tag[eq + 2..eq + 2 + value_len].to_owned()));
+            tag = &tag[(eq + 3 + value_len).min(tag.len())..];
+        }
+        out.push(Element { name, attributes });
+        rest = &rest[end..];
+    }
+    out
+}
+
+#[test]
+fn chromium_shows_the_timeline_of_a_taskmanager_crash() {
+    let Some(browser) = browser() else {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "chromium is missing: the browser test needs `chromium` (or `chromium-browser`) \
+                 on PATH under CI; .ci/run installs Debian's (apt-get install -y chromium)"
+            );
+        }
+        eprintln!(
+            "note: chromium is not on PATH, so the report was not checked in a browser \
+             (apt-get install -y chromium)"
+        );
+        return;
+    };
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create the test's folder");
+    let report = dir.join("report");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_flinch"))
+        .args(["replay", "taskmanager-crash", "--seed", "7", "--json"])
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .expect("flinch runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    let page = report.join("index.html");
+    assert!(page.is_file(), "no {}", page.display());
+
+    let dom_file = dir.join("dom.html");
+    let url = format!("file://{}", page.display());
+    run_browser(&browser, &["--dump-dom", &url], &dir, &dom_file);
+    let dom = fs::read_to_string(&dom_file).expect("the dumped DOM");
+    let elements = elements(&dom);
+    let with =
+        |class: &str| -> Vec<&Element> { elements.iter().filter(|e| e.has_class(class)).collect() };
+
+    let svg = with("timeline");
+    assert!(
+        svg.len() == 1 && svg[0].name == "svg",
+        "one timeline SVG: {svg:?}"
+    );
+    // One lane per host of the run: every host the trace names.
+    let hosts: BTreeSet<&str> = (run["trace"].as_array().expect("a trace"))
+        .iter()
+        .map(|e| e["host"].as_str().expect("a host"))
+        .collect();
+    let lanes: Vec<&str> = (with("lane").iter())
+        .map(|e| e.attr("data-host").expect("a lane names its host"))
+        .collect();
+    assert_eq!(lanes.len(), hosts.len(), "{lanes:?}");
+    assert_eq!(lanes.iter().copied().collect::<BTreeSet<_>>(), hosts);
+    assert_eq!(lanes[0], "jobmanager", "jobmanager's lane first: {lanes:?}");
+    // One band per fault of the plan; the crash on a taskmanager's lane.
+    let plan = run["plan"].as_array().expect("a plan");
+    let faults = with("fault");
+    assert_eq!(faults.len(), plan.len(), "{faults:?}");
+    let crash = faults[0];
+    assert_eq!(crash.attr("data-fault"), Some("0"));
+    assert_eq!(crash.attr("data-kind"), Some("crash_restart"));
+    let host = crash.attr("data-host").expect("a band names its host");
+    assert!(host.starts_with("taskmanager-"), "{host}");
+    assert_eq!(Some(host), plan[0]["host"].as_str());
+    // The recovery: a failover, the restart delay after it, the restore.
+    assert!(!with("failover").is_empty(), "no failover");
+    assert!(!with("restart-delay").is_empty(), "no restart delay");
+    let restored = with("restored");
+    assert!(!restored.is_empty(), "no restored checkpoint");
+    assert!(
+        restored[0]
+            .attr("data-checkpoint")
+            .is_some_and(|c| c.parse::<u64>().is_ok()),
+        "{restored:?}"
+    );
+    assert!(!with("completed").is_empty(), "no completed checkpoint");
+
+    let png = dir.join("report.png");
+    let shot = format!("--screenshot={}", png.display());
+    run_browser(
+        &browser,
+        &[&shot, WINDOW, &url],
+        &dir,
+        &dir.join("shot.out"),
+    );
+    let bytes = fs::read(&png).expect("chromium wrote the screenshot");
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000,
+        "not a PNG of a page: {} bytes",
+        bytes.len()
+    );
+    println!("the screenshot: {}", png.display());
+}
