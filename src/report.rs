@@ -11,6 +11,7 @@ use flinch_harness::fault::Fault;
 use flinch_harness::plan::fault_line;
 use flinch_harness::seed::{SeedReport, Stopped};
 use flinch_harness::shrink::ShrinkReport;
+use flinch_harness::stats::SeedStats;
 use flinch_harness::trace::{TraceEvent, What};
 use flinch_harness::violation::{Cause, Tally, Violation, ENGINE_PANIC, JOB_PANIC};
 use serde::Serialize;
@@ -71,6 +72,9 @@ pub struct SeedSummary {
     pub timed_out: Option<TimedOut>,
     /// The probes its trace hit (none for a timed-out seed).
     pub probes: BTreeSet<Probe>,
+    /// Its failovers, recoveries and checkpoints, for a sweep's report
+    /// (all zero for a timed-out seed).
+    pub stats: SeedStats,
 }
 
 /// The trace lines a failure report prints: [`TRACE_WINDOW`] lines around
@@ -196,6 +200,7 @@ impl From<SeedReport> for SeedSummary {
             passed: r.passed,
             trace_excerpt: TraceExcerpt::of(&r.trace, &r.violations),
             probes: coverage::probes_hit(&r.trace),
+            stats: SeedStats::of(&r.trace),
             violations: r.violations,
             sim_time: r.sim_time,
             records: r.records,
@@ -223,6 +228,7 @@ impl SeedSummary {
             lost: 0,
             faults,
             probes: BTreeSet::new(),
+            stats: SeedStats::default(),
             timed_out: Some(TimedOut {
                 limit,
                 sim_at: stopped.at,
@@ -482,6 +488,7 @@ mod tests {
             faults,
             timed_out: None,
             probes: BTreeSet::new(),
+            stats: SeedStats::default(),
         }
     }
 

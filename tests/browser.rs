@@ -126,9 +126,11 @@ fn elements(html: &str) -> Vec<Element> {
     out
 }
 
-#[test]
-fn chromium_shows_the_timeline_of_a_taskmanager_crash() {
-    let Some(browser) = browser() else {
+/// The browser, or `None` (with a note) where there is none and `CI` is
+/// not set; panics under CI without one.
+fn browser_or_note() -> Option<PathBuf> {
+    let browser = browser();
+    if browser.is_none() {
         if std::env::var_os("CI").is_some() {
             panic!(
                 "chromium is missing: the browser test needs `chromium` (or `chromium-browser`) \
@@ -139,6 +141,13 @@ fn chromium_shows_the_timeline_of_a_taskmanager_crash() {
             "note: chromium is not on PATH, so the report was not checked in a browser \
              (apt-get install -y chromium)"
         );
+    }
+    browser
+}
+
+#[test]
+fn chromium_shows_the_timeline_of_a_taskmanager_crash() {
+    let Some(browser) = browser_or_note() else {
         return;
     };
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
@@ -224,4 +233,99 @@ fn chromium_shows_the_timeline_of_a_taskmanager_crash() {
         bytes.len()
     );
     println!("the screenshot: {}", png.display());
+}
+
+/// The counts of each histogram table (`table.histogram`, its
+/// `data-histogram` and `data-seeds`, and the `data-count` of each of its
+/// cells), in page order.
+fn histogram_counts(elements: &[Element]) -> Vec<(String, u64, Vec<u64>)> {
+    let mut tables: Vec<(String, u64, Vec<u64>)> = Vec::new();
+    for e in elements {
+        if e.name == "table" && e.has_class("histogram") {
+            let id = e.attr("data-histogram").expect("a histogram's id");
+            let seeds = e.attr("data-seeds").expect("a histogram's seeds");
+            tables.push((id.to_owned(), seeds.parse().expect("a number"), Vec::new()));
+        } else if let (Some(count), Some(table)) = (e.attr("data-count"), tables.last_mut()) {
+            table.2.push(count.parse().expect("a count"));
+        }
+    }
+    tables
+}
+
+/// `flinch run --report`: the sweep page has a cell per seed, and each of
+/// its histograms counts every seed once, in the page as written and as the
+/// browser built it; the first failing seed's own page is beside it.
+#[test]
+fn a_sweeps_histograms_add_up_to_its_seeds() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-sweep");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create the test's folder");
+    let report = dir.join("report");
+    // commit-on-barrier planted in nemesis-mixed: some seeds fail.
+    let seeds = 20;
+    let out = Command::new(env!("CARGO_BIN_EXE_flinch"))
+        .args(["run", "tests/readme/planted.toml", "--seeds", "0..20"])
+        .args(["--no-shrink", "--json", "--report"])
+        .arg(&report)
+        .output()
+        .expect("flinch runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    assert_eq!(run["seeds"], seeds);
+    let first = run["failures"][0]["seed"].as_u64().expect("a failing seed");
+    let page = report.join("index.html");
+    assert_eq!(run["report"].as_str(), Some(page.to_str().expect("utf-8")));
+    let seed_page = format!("seed-{first}.html");
+    assert!(report.join(&seed_page).is_file(), "no {seed_page}");
+
+    let check = |html: &str, what: &str| {
+        let elements = elements(html);
+        let cells = (elements.iter())
+            .filter(|e| e.has_class("seed-cell"))
+            .count();
+        assert_eq!(cells, seeds as usize, "{what}: a cell per seed");
+        let failed =
+            (elements.iter()).filter(|e| e.has_class("seed-cell") && e.has_class("failed"));
+        assert_eq!(
+            failed.count() as u64,
+            run["failed"].as_u64().expect("failed"),
+            "{what}"
+        );
+        let tables = histogram_counts(&elements);
+        let ids: Vec<&str> = tables.iter().map(|(id, _, _)| id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["faults", "failovers", "recovery", "checkpoint"],
+            "{what}"
+        );
+        for (id, total, counts) in &tables {
+            assert_eq!(*total, seeds, "{what}: {id}");
+            assert_eq!(
+                counts.iter().sum::<u64>(),
+                seeds,
+                "{what}: {id}: {counts:?}"
+            );
+        }
+        assert!(
+            (elements.iter()).any(|e| e.name == "a" && e.attr("href") == Some(seed_page.as_str())),
+            "{what}: no link to {seed_page}"
+        );
+    };
+    check(&fs::read_to_string(&page).expect("the page"), "the file");
+
+    let Some(browser) = browser_or_note() else {
+        return;
+    };
+    let dom_file = dir.join("dom.html");
+    let url = format!("file://{}", page.display());
+    run_browser(&browser, &["--dump-dom", &url], &dir, &dom_file);
+    check(
+        &fs::read_to_string(&dom_file).expect("the dumped DOM"),
+        "the DOM",
+    );
 }

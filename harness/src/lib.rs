@@ -21,6 +21,7 @@ pub mod scenario;
 pub mod seed;
 pub mod selfcheck;
 pub mod shrink;
+pub mod stats;
 pub mod strategy;
 pub mod trace;
 pub mod violation;

@@ -12,6 +12,7 @@ use super::{
     exit_code, interrupt, load_scenario, replay_command, seeds, shrink_command, Output,
     EXIT_ENGINE_PANIC, EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED,
 };
+use crate::html;
 use crate::report::{plural, FailureKind, FailureReport, SeedSummary, ShrunkPlan};
 use anyhow::bail;
 use clap::Args;
@@ -27,6 +28,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
 use std::ops::Range;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -70,6 +72,13 @@ pub struct RunArgs {
     /// (`{ name = "windowed-sum", window = "2s" }`).
     #[arg(long, value_name = "JOB")]
     pub job: Option<String>,
+    /// Write an HTML report of the sweep to DIR/index.html (creating DIR):
+    /// pass or fail per seed, histograms of faults, failovers, recovery
+    /// times and checkpoint durations, the probe table, and the first
+    /// failing seed with its shrunk plan and its own full page
+    /// (DIR/seed-N.html).
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
@@ -145,7 +154,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
             .config
             .sink
             .ignore_failures_after_transaction_timeout,
+        report: None,
     };
+    let mut summary = summary;
+    if let Some(dir) = &args.report {
+        summary.report = Some(write_report(dir, &scenario, &summary)?);
+    }
     let stdout = if args.json {
         let mut s = serde_json::to_string(&summary.json())?;
         s.push('\n');
@@ -157,6 +171,63 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         stdout,
         code: summary.exit_code(),
     })
+}
+
+/// Write the sweep's report into `dir`: `index.html`, and the first failing
+/// seed's full page, run again for its trace (a timed-out seed has none:
+/// it would run as long again). Returns the path of `index.html`.
+fn write_report(dir: &Path, scenario: &Scenario, summary: &RunSummary) -> anyhow::Result<PathBuf> {
+    let first = summary.failures().next();
+    let mut page = None;
+    if let Some(first) = first.filter(|f| f.timed_out.is_none()) {
+        let report = exec::run_one(scenario, first.seed)?;
+        let replay = summary.replay_command(first.seed);
+        let name = html::sweep::seed_page_name(first.seed);
+        html::write_file(dir, &name, &html::page(scenario, &report, &replay))?;
+        page = Some(name);
+    }
+    let replay = first.map(|f| summary.replay_command(f.seed));
+    let shrink =
+        first.map(|f| shrink_command(&summary.scenario_arg, summary.job_arg.as_deref(), f.seed));
+    let command = format!(
+        "flinch run {}{} --seeds {}..{}",
+        crate::report::shell_quote(&summary.scenario_arg),
+        summary
+            .job_arg
+            .as_deref()
+            .map_or(String::new(), |j| format!(
+                " --job {}",
+                crate::report::shell_quote(j)
+            )),
+        summary.seeds.start,
+        summary.seeds.end
+    );
+    let probes = (summary.probe_rows().into_iter())
+        .map(|row| html::sweep::ProbeLine {
+            probe: row.probe.name(),
+            seeds: row.hits.seeds,
+            first: row.hits.first,
+            required: row.required.map(|(req, judgement)| {
+                format!("{}: {}", share(req.min_share), verdict(judgement))
+            }),
+        })
+        .collect();
+    let sweep = html::sweep::Sweep {
+        scenario,
+        command: &command,
+        seeds: summary.seeds.clone(),
+        results: &summary.results,
+        not_run: summary.not_run(),
+        probes,
+        first_failure: first.map(|seed| html::sweep::FirstFailure {
+            seed,
+            page,
+            replay: replay.as_deref().unwrap_or_default(),
+            shrunk: summary.shrunk_for(seed.seed),
+            shrink: shrink.as_deref().unwrap_or_default(),
+        }),
+    };
+    Ok(html::write(dir, &html::sweep::page(&sweep))?)
 }
 
 /// One seed as a worker runs it: its summary, a timed-out summary when the
@@ -286,6 +357,8 @@ pub struct RunSummary {
     /// The scenario sets `sink.ignore_failures_after_transaction_timeout`:
     /// output may be lost on purpose, and the summary counts it.
     pub accepts_loss: bool,
+    /// Where `--report` wrote the sweep's page, if asked.
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -320,6 +393,9 @@ struct RunJson<'a> {
     probes: Vec<ProbeJson>,
     /// Required probes whose share was missed (0 when not judged).
     sometimes_missed: usize,
+    /// The sweep's HTML page, with `--report`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -497,6 +573,11 @@ impl RunSummary {
         faults as f64 / self.results.len().max(1) as f64
     }
 
+    /// The command that replays `seed`.
+    fn replay_command(&self, seed: u64) -> String {
+        replay_command(&self.scenario_arg, self.job_arg.as_deref(), seed)
+    }
+
     fn shrunk_for(&self, seed: u64) -> Option<&ShrunkPlan> {
         self.shrunk.as_ref().filter(|s| s.seed == seed)
     }
@@ -550,6 +631,7 @@ impl RunSummary {
                 })
                 .collect(),
             sometimes_missed: self.sometimes_missed(),
+            report: (self.report.as_ref()).map(|p| p.display().to_string()),
         }
     }
 
@@ -597,6 +679,9 @@ impl RunSummary {
             );
         }
         let _ = writeln!(s, "faults     {:.2} per seed", self.faults_per_seed());
+        if let Some(report) = &self.report {
+            let _ = writeln!(s, "report     {}", report.display());
+        }
         self.human_probes(&mut s);
 
         let mut failures = self.failures();
@@ -933,6 +1018,7 @@ mod tests {
             failed_fast: false,
             at_least_once: false,
             accepts_loss: false,
+            report: None,
         }
     }
 

@@ -219,17 +219,8 @@ pub fn fault_peer(kind: &FaultKind) -> Option<&str> {
 fn start_event(kind: &FaultKind) -> &'static str {
     match kind {
         FaultKind::Crash | FaultKind::CrashRestart { .. } | FaultKind::DiskLoss { .. } => "crash",
-        FaultKind::Restart => "restart",
-        FaultKind::Partition { .. } => "partition",
-        FaultKind::Stall { .. } => "stall",
-        FaultKind::Latency { .. } => "latency",
-        FaultKind::MessageLoss { .. } => "message_loss",
-        FaultKind::IoErrors { .. } => "io_errors",
-        FaultKind::ReadCorruption { .. } => "read_corruption",
-        FaultKind::DiskFull { .. } => "disk_full",
-        FaultKind::BitRot { .. } => "bit_rot",
-        FaultKind::Pause { .. } => "pause",
-        FaultKind::ClockDrift { .. } => "clock_drift",
+        // The others' trace events are named as the kinds are.
+        other => other.name(),
     }
 }
 

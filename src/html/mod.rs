@@ -20,8 +20,10 @@
 //! bounds itself (at most 1,000 faults, a few hundred hosts): a page stays
 //! under [`PAGE_BYTES_MAX`] (a test builds one at every limit).
 
+pub mod histogram;
 pub mod intervals;
 pub mod plot;
+pub mod sweep;
 pub mod timeline;
 
 use crate::report::FailureKind;
@@ -88,11 +90,21 @@ pub enum WriteError {
 /// # Errors
 /// [`WriteError`], naming the folder or file that could not be written.
 pub fn write(dir: &Path, page: &str) -> Result<PathBuf, WriteError> {
+    write_file(dir, INDEX, page)
+}
+
+/// Write `page` as `dir/name`, creating `dir` (and its parents) if needed;
+/// returns the page's path. A sweep's report writes its first failing
+/// seed's page beside its own `index.html`.
+///
+/// # Errors
+/// [`WriteError`], naming the folder or file that could not be written.
+pub fn write_file(dir: &Path, name: &str, page: &str) -> Result<PathBuf, WriteError> {
     std::fs::create_dir_all(dir).map_err(|error| WriteError::CreateDir {
         path: dir.to_owned(),
         error,
     })?;
-    let path = dir.join(INDEX);
+    let path = dir.join(name);
     std::fs::write(&path, page).map_err(|error| WriteError::Write {
         path: path.clone(),
         error,
@@ -106,6 +118,21 @@ pub fn write(dir: &Path, page: &str) -> Result<PathBuf, WriteError> {
 pub fn page(scenario: &Scenario, report: &SeedReport, replay: &str) -> String {
     let timeline = Timeline::of(report);
     let title = format!("flinch: {} seed {}", scenario.name, report.seed);
+    let body = html! {
+        (header(scenario, report, replay))
+        (verdict(report, &timeline))
+        (timeline_section(&timeline))
+        (figure_section(report))
+        (plan_section(&timeline, report))
+        (probes_section(scenario, report))
+        (trace_section(report, replay))
+    };
+    document(&title, "", body)
+}
+
+/// A complete HTML document: `title`, the pages' [`CSS`] and `more_css`
+/// inline, and `body`.
+fn document(title: &str, more_css: &str, body: Markup) -> String {
     let doc = html! {
         (DOCTYPE)
         html lang="en" {
@@ -113,17 +140,9 @@ pub fn page(scenario: &Scenario, report: &SeedReport, replay: &str) -> String {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
-                style { (PreEscaped(CSS)) }
+                style { (PreEscaped(CSS)) (PreEscaped(more_css)) }
             }
-            body {
-                (header(scenario, report, replay))
-                (verdict(report, &timeline))
-                (timeline_section(&timeline))
-                (figure_section(report))
-                (plan_section(&timeline, report))
-                (probes_section(scenario, report))
-                (trace_section(report, replay))
-            }
+            body { (body) }
         }
     };
     doc.into_string()
