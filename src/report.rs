@@ -92,8 +92,10 @@ pub struct TraceExcerpt {
     /// The line number of the last line at or before the moment.
     pub marked: Option<usize>,
     /// The line number of the fault nearest to the moment: the last one
-    /// at or before it (what may have caused it), else the first after it;
-    /// `None` when the trace has no fault.
+    /// that began at or before it (what may have caused it), else the first
+    /// after it; `None` when the trace has no fault. Heals and lifecycle
+    /// steps are no faults here
+    /// ([`flinch_harness::trace::FaultEvent::is_onset`]).
     pub nearest_fault: Option<usize>,
     /// How many lines the whole trace has.
     pub trace_len: usize,
@@ -117,7 +119,7 @@ impl TraceExcerpt {
         };
         // The last fault at or before the moment (what may have caused
         // it), else the first after it.
-        let is_fault = |e: &TraceEvent| matches!(e.what, What::Fault(_));
+        let is_fault = |e: &TraceEvent| matches!(&e.what, What::Fault(f) if f.is_onset());
         let nearest_fault = moment.and_then(|at| {
             let before = trace.iter().rposition(|e| e.at <= at && is_fault(e));
             before.or_else(|| trace.iter().position(|e| e.at > at && is_fault(e)))

@@ -101,6 +101,28 @@ fn a_sweep_that_misses_a_required_probe_fails_and_a_short_one_is_not_judged() {
     );
 }
 
+/// A report folder that cannot be written is an error before any seed
+/// runs, not after a long sweep that then prints nothing.
+#[test]
+fn a_report_folder_that_cannot_be_written_fails_before_any_seed_runs() {
+    let dir = TempDir::new("report-in-the-way");
+    let file = dir.write("a-file", "x");
+    let under = format!("{file}/report");
+    for args in [
+        &["run", "steady", "--seeds", "0..1000", "--report", &under][..],
+        &["replay", "steady", "--seed", "0", "--report", &under][..],
+    ] {
+        let (code, stdout, stderr) = flinch(args);
+        assert_eq!(code, 2, "{args:?}: {stdout}\n{stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+        assert!(
+            stderr.contains(&format!("cannot create the report folder {under}")),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("seeds"), "{args:?}: no seed ran: {stderr}");
+    }
+}
+
 #[test]
 fn run_json_prints_one_summary_object_last() {
     let (code, stdout, stderr) = flinch(&["run", "steady", "--seeds", "0..3", "--json"]);

@@ -3,28 +3,36 @@
 //! function of the trace, small enough to keep for every seed of a sweep
 //! of thousands (a few numbers each, not the trace).
 
-use crate::trace::{TraceEvent, What};
-use flinch_engine::event::{Event, JobState};
+use crate::trace::{FaultEvent, TraceEvent, What};
+use flinch_engine::event::{Event, HostRole, JobState};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// What one seed's trace says about recovery and checkpointing.
 ///
-/// - A **recovery** runs from a `failover` (the jobmanager cancelled every
-///   task to restart the job: Flink's global failover) to the next
-///   `job_state running`: the restart strategy's delay, redeploying and
-///   restoring. A failover the job never ran again after (it failed, or the
-///   run ended first) is counted in `failovers` but has no recovery time.
-///   Detecting the failure (a heartbeat timeout) comes before the
-///   failover and is not included.
+/// - A **failover** is a task failover, a `failover` event (the jobmanager
+///   cancelled every task to restart the job: Flink's global failover), or
+///   a jobmanager failover: the jobmanager that leads the job (the last to
+///   trace its state or deploy its tasks) crashed or paused while the job
+///   ran, and a restarted or standby jobmanager recovers it from
+///   checkpoint storage (the engine traces no `failover` for that).
+/// - A **recovery** runs from a failover to the next `job_state running`:
+///   the restart strategy's delay (or the new leader's election),
+///   redeploying and restoring. A failover the job never ran again after
+///   (it failed, or the run ended first) is counted in `failovers` but has
+///   no recovery time. A failover while another's recovery is under way
+///   joins it. Detecting a task's failure (a heartbeat timeout) comes
+///   before its failover and is not included.
 /// - A **checkpoint's duration** runs from its `checkpoint_triggered` to
 ///   its `checkpoint_completed` (or, for a plain savepoint, which has
 ///   none, its `savepoint_completed`); aborted checkpoints have none.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SeedStats {
-    /// `failover` events.
+    /// Task failovers (`failover` events) and jobmanager failovers.
     pub failovers: u32,
+    /// Of `failovers`, the jobmanager's.
+    pub jobmanager_failovers: u32,
     /// Failovers after which the job ran again.
     pub recoveries: u32,
     /// The longest recovery (simulated time); `None` with no recovery.
@@ -47,10 +55,28 @@ impl SeedStats {
         // When each checkpoint id was last triggered (an id may be handed
         // out again by a later attempt; the latest trigger counts).
         let mut triggered: BTreeMap<u64, Duration> = BTreeMap::new();
+        // The jobmanager leading the job, and whether the job runs.
+        let mut leader: Option<&str> = None;
+        let mut running = false;
         for e in trace {
-            let What::Engine(event) = &e.what else {
-                continue;
+            let event = match &e.what {
+                What::Engine(event) => event,
+                What::Fault(FaultEvent::Crash | FaultEvent::Pause)
+                    if running && leader == Some(e.host.as_str()) =>
+                {
+                    stats.failovers += 1;
+                    stats.jobmanager_failovers += 1;
+                    failed_at.get_or_insert(e.at);
+                    leader = None;
+                    continue;
+                }
+                What::Fault(_) => continue,
             };
+            if matches!(event, Event::JobState(_) | Event::TasksDeployed { .. })
+                && HostRole::of(&e.host) == Some(HostRole::JobManager)
+            {
+                leader = Some(e.host.as_str());
+            }
             match event {
                 Event::Failover { .. } => {
                     stats.failovers += 1;
@@ -59,12 +85,17 @@ impl SeedStats {
                     failed_at.get_or_insert(e.at);
                 }
                 Event::JobState(JobState::Running { .. }) => {
+                    running = true;
                     if let Some(from) = failed_at.take() {
                         stats.recoveries += 1;
                         stats.longest_recovery = stats.longest_recovery.max(Some(e.at - from));
                     }
                 }
-                Event::JobState(JobState::Failed { .. } | JobState::Finished) => failed_at = None,
+                Event::JobState(JobState::Restarting { .. }) => running = true,
+                Event::JobState(JobState::Failed { .. } | JobState::Finished) => {
+                    failed_at = None;
+                    running = false;
+                }
                 Event::CheckpointTriggered { checkpoint, .. } => {
                     triggered.insert(*checkpoint, e.at);
                 }
@@ -160,6 +191,13 @@ mod tests {
             ),
             failover(800),
             running(830),
+            // The leading jobmanager crashes; its restart runs the job again.
+            TraceEvent {
+                at: Duration::from_millis(860),
+                host: "jobmanager".into(),
+                what: What::Fault(FaultEvent::Crash),
+            },
+            running(890),
             // Never ran again.
             failover(900),
             at(
@@ -168,13 +206,20 @@ mod tests {
                     reason: "gave up".into(),
                 }),
             ),
+            // A crash after the job ended is no failover.
+            TraceEvent {
+                at: Duration::from_millis(990),
+                host: "jobmanager".into(),
+                what: What::Fault(FaultEvent::Crash),
+            },
         ];
         let stats = SeedStats::of(&trace);
         assert_eq!(
             stats,
             SeedStats {
-                failovers: 4,
-                recoveries: 2,
+                failovers: 5,
+                jobmanager_failovers: 1,
+                recoveries: 3,
                 longest_recovery: Some(Duration::from_millis(120)),
                 checkpoints: 2,
                 longest_checkpoint: Some(Duration::from_millis(90)),

@@ -110,6 +110,42 @@ pub enum FaultEvent {
     },
 }
 
+impl FaultEvent {
+    /// Whether a fault begins here: a crash, a disk wiped, a link cut,
+    /// stalled, slowed or lossy, storage failing, rotting or full, a pause,
+    /// a clock drifting. Not a heal (`restart`, `repair`, `release`,
+    /// `resume`, `..._restored`, `..._ended`, `disk_healed`: a `restart`
+    /// is how a crashed host comes back, even when a plan asks for it), and
+    /// not a lifecycle step or a savepoint request, which are no faults.
+    pub fn is_onset(&self) -> bool {
+        match self {
+            FaultEvent::Crash
+            | FaultEvent::DiskWiped
+            | FaultEvent::Partition { .. }
+            | FaultEvent::Stall { .. }
+            | FaultEvent::Latency { .. }
+            | FaultEvent::MessageLoss { .. }
+            | FaultEvent::IoErrors { .. }
+            | FaultEvent::ReadCorruption { .. }
+            | FaultEvent::DiskFull { .. }
+            | FaultEvent::Pause
+            | FaultEvent::ClockDrift { .. }
+            | FaultEvent::BitRot { .. } => true,
+            FaultEvent::Restart
+            | FaultEvent::Repair { .. }
+            | FaultEvent::Release { .. }
+            | FaultEvent::LatencyRestored { .. }
+            | FaultEvent::MessageLossEnded
+            | FaultEvent::DiskHealed
+            | FaultEvent::Resume
+            | FaultEvent::ClockDriftEnded { .. }
+            | FaultEvent::JobStopped { .. }
+            | FaultEvent::SavepointRequested { .. }
+            | FaultEvent::JobResumed { .. } => false,
+        }
+    }
+}
+
 fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
 }

@@ -48,6 +48,9 @@ pub struct ReplayArgs {
 
 pub fn replay(args: &ReplayArgs) -> anyhow::Result<Output> {
     let scenario = load_scenario(&args.scenario, args.job.as_deref())?;
+    if let Some(dir) = &args.report {
+        crate::html::prepare(dir)?;
+    }
     let report = exec::run_one(&scenario, args.seed)?;
     let mut written = None;
     if let Some(path) = &args.output {

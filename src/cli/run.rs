@@ -92,6 +92,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
             seeds.end
         );
     }
+    if let Some(dir) = &args.report {
+        html::prepare(dir)?;
+    }
     let count = seeds.end - seeds.start;
     let (jobs, note) = seeds::bound_jobs(args.jobs, seeds::default_jobs(), count);
     if let Some(note) = note {
@@ -158,7 +161,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
     };
     let mut summary = summary;
     if let Some(dir) = &args.report {
-        summary.report = Some(write_report(dir, &scenario, &summary)?);
+        summary.report = Some(write_report(dir, &scenario, &summary, args)?);
     }
     let stdout = if args.json {
         let mut s = serde_json::to_string(&summary.json())?;
@@ -176,7 +179,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
 /// Write the sweep's report into `dir`: `index.html`, and the first failing
 /// seed's full page, run again for its trace (a timed-out seed has none:
 /// it would run as long again). Returns the path of `index.html`.
-fn write_report(dir: &Path, scenario: &Scenario, summary: &RunSummary) -> anyhow::Result<PathBuf> {
+fn write_report(
+    dir: &Path,
+    scenario: &Scenario,
+    summary: &RunSummary,
+    args: &RunArgs,
+) -> anyhow::Result<PathBuf> {
     let first = summary.failures().next();
     let mut page = None;
     if let Some(first) = first.filter(|f| f.timed_out.is_none()) {
@@ -189,19 +197,30 @@ fn write_report(dir: &Path, scenario: &Scenario, summary: &RunSummary) -> anyhow
     let replay = first.map(|f| summary.replay_command(f.seed));
     let shrink =
         first.map(|f| shrink_command(&summary.scenario_arg, summary.job_arg.as_deref(), f.seed));
-    let command = format!(
-        "flinch run {}{} --seeds {}..{}",
+    // The sweep again: what changes which seeds run and what is reported.
+    let job = (summary.job_arg.as_deref()).map_or(String::new(), |j| {
+        format!(" --job {}", crate::report::shell_quote(j))
+    });
+    let mut command = format!(
+        "flinch run {}{job} --seeds {}..{}",
         crate::report::shell_quote(&summary.scenario_arg),
-        summary
-            .job_arg
-            .as_deref()
-            .map_or(String::new(), |j| format!(
-                " --job {}",
-                crate::report::shell_quote(j)
-            )),
         summary.seeds.start,
         summary.seeds.end
     );
+    if let Some(timeout) = args.timeout {
+        let _ = write!(command, " --timeout {}ms", timeout.as_millis());
+    }
+    if args.fail_fast {
+        command.push_str(" --fail-fast");
+    }
+    if args.no_shrink {
+        command.push_str(" --no-shrink");
+    }
+    let not_run = match (summary.not_run(), summary.interrupted) {
+        (0, _) => None,
+        (n, true) => Some(format!("{n} not run: Ctrl-C stopped the sweep")),
+        (n, false) => Some(format!("{n} not run: --fail-fast stopped the sweep")),
+    };
     let probes = (summary.probe_rows().into_iter())
         .map(|row| html::sweep::ProbeLine {
             probe: row.probe.name(),
@@ -217,7 +236,7 @@ fn write_report(dir: &Path, scenario: &Scenario, summary: &RunSummary) -> anyhow
         command: &command,
         seeds: summary.seeds.clone(),
         results: &summary.results,
-        not_run: summary.not_run(),
+        not_run,
         probes,
         first_failure: first.map(|seed| html::sweep::FirstFailure {
             seed,

@@ -12,7 +12,8 @@ use plotters::prelude::*;
 use std::time::Duration;
 
 /// Buckets of values at most, besides the `none` and `no verdict` ones:
-/// wider values are grouped into ranges of a round width.
+/// wider values are grouped into ranges of a round width (1, 2, 5, 10,
+/// 20, ...), from the multiple of it at or below the least value.
 pub const MAX_BUCKETS: usize = 20;
 /// A histogram's size, in CSS pixels.
 pub const SIZE: (u32, u32) = (560, 260);
@@ -68,30 +69,34 @@ impl Histogram {
         (axis, unit): (&'static str, &str),
         values: &[Value],
     ) -> Histogram {
-        let max = values
-            .iter()
-            .filter_map(|v| match v {
-                Value::Of(n) => Some(*n),
-                _ => None,
-            })
-            .max();
+        let of = |v: &Value| match v {
+            Value::Of(n) => Some(*n),
+            _ => None,
+        };
+        let min = values.iter().filter_map(of).min();
+        let max = values.iter().filter_map(of).max();
         let mut buckets = Vec::new();
-        if let Some(max) = max {
-            let width = round_width(max);
-            let n = usize::try_from(max / width).expect("at most MAX_BUCKETS buckets") + 1;
+        if let (Some(min), Some(max)) = (min, max) {
+            let width = round_width(min, max);
+            let first = min / width;
+            let n = usize::try_from(max / width - first).expect("at most MAX_BUCKETS buckets") + 1;
             let mut counts = vec![0u64; n];
-            for v in values {
-                if let Value::Of(x) = v {
-                    counts[usize::try_from(x / width).expect("within the buckets")] += 1;
-                }
+            for x in values.iter().filter_map(of) {
+                counts[usize::try_from(x / width - first).expect("within the buckets")] += 1;
             }
             for (i, count) in counts.into_iter().enumerate() {
-                let low = (i as u64).saturating_mul(width);
-                let label = match width {
-                    1 => format!("{low}{unit}"),
-                    _ => format!("{low}-{}{unit}", low.saturating_add(width - 1)),
+                let low = (first + i as u64).saturating_mul(width);
+                let high = low.saturating_add(width - 1);
+                let (label, tick) = match width {
+                    1 => (format!("{low}{unit}"), low.to_string()),
+                    _ => (format!("{low}-{high}{unit}"), format!("{low}-{high}")),
                 };
-                let tick = low.to_string();
+                // A range too long for its bar's width names its lower bound.
+                let tick = if tick.len() <= 5 {
+                    tick
+                } else {
+                    low.to_string()
+                };
                 buckets.push(Bucket { label, tick, count });
             }
         }
@@ -117,15 +122,15 @@ impl Histogram {
     }
 }
 
-/// The width of buckets for values `0..=max`: 1 while that makes at most
-/// [`MAX_BUCKETS`], else the least of 1, 2 or 5 times a power of ten that
-/// does.
-fn round_width(max: u64) -> u64 {
+/// The width of buckets for values `min..=max`, buckets starting at a
+/// multiple of it: the least of 1, 2 or 5 times a power of ten that makes
+/// at most [`MAX_BUCKETS`].
+fn round_width(min: u64, max: u64) -> u64 {
     let mut power = 1u64;
     loop {
         for m in [1, 2, 5] {
             let width = power.saturating_mul(m);
-            if max / width < MAX_BUCKETS as u64 {
+            if max / width - min / width < MAX_BUCKETS as u64 {
                 return width;
             }
         }
@@ -162,7 +167,9 @@ fn draw(h: &Histogram, out: &mut String) -> Result<(), DrawingAreaErrorKind<std:
         .margin(10)
         .x_label_area_size(48)
         .y_label_area_size(48)
-        .build_cartesian_2d((0u32..n).into_segmented(), 0u64..top)?;
+        // n segments: 0..n-1 with its last value's segment (0..n would
+        // draw one more, empty).
+        .build_cartesian_2d((0u32..n - 1).into_segmented(), 0u64..top)?;
     let labels: Vec<&str> = h.buckets.iter().map(|b| b.tick.as_str()).collect();
     let label = |x: &SegmentValue<u32>| match x {
         SegmentValue::CenterOf(i) => (labels.get(*i as usize).copied())

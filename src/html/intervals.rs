@@ -666,6 +666,9 @@ pub struct Failover {
     pub restart: Span,
     /// Whether the tasks were deployed again (`restart.end` is then when).
     pub deployed: bool,
+    /// Whether another failover came first and replaced it (`restart.end`
+    /// is then that failover's time).
+    pub replaced: bool,
 }
 
 /// Every failover, thinned to [`MAX_FAILOVERS`].
@@ -678,6 +681,12 @@ pub fn failovers(trace: &[TraceEvent], end: Duration) -> Thinned<Failover> {
         };
         match event {
             Event::Failover { epoch, cause } => {
+                // A failover before the last one's tasks were deployed
+                // replaces it: the earlier one's wait ends here.
+                if let Some(i) = open.take() {
+                    all[i].restart.end = e.at;
+                    all[i].replaced = true;
+                }
                 all.push(Failover {
                     at: e.at,
                     epoch: *epoch,
@@ -686,6 +695,7 @@ pub fn failovers(trace: &[TraceEvent], end: Duration) -> Thinned<Failover> {
                     delay_ms: None,
                     restart: Span { start: e.at, end },
                     deployed: false,
+                    replaced: false,
                 });
                 open = Some(all.len() - 1);
             }

@@ -93,6 +93,17 @@ pub fn write(dir: &Path, page: &str) -> Result<PathBuf, WriteError> {
     write_file(dir, INDEX, page)
 }
 
+/// Make sure a report can be written into `dir` before the work it reports
+/// on: create `dir` (and its parents) and an empty `dir/index.html`, which
+/// [`write`] later replaces. A sweep of thousands of seeds must not run to
+/// its end only to find its folder is a file or read-only.
+///
+/// # Errors
+/// [`WriteError`], naming the folder or file that could not be written.
+pub fn prepare(dir: &Path) -> Result<(), WriteError> {
+    write(dir, "").map(|_| ())
+}
+
 /// Write `page` as `dir/name`, creating `dir` (and its parents) if needed;
 /// returns the page's path. A sweep's report writes its first failing
 /// seed's page beside its own `index.html`.
@@ -264,7 +275,19 @@ fn swatch(style: &str, text: &str) -> Markup {
 }
 
 /// The legend: (swatch style, text).
-const LEGEND: [(&str, &str); 22] = [
+const LEGEND: [(&str, &str); 28] = [
+    ("background:#c7e9c0", "job running"),
+    ("background:#fdd0a2", "job restarting"),
+    ("background:#74c476", "job finished"),
+    ("background:#d62728", "job failed"),
+    (
+        "border-left:2px dashed #d62728;width:2px;border-radius:0",
+        "failover",
+    ),
+    (
+        "border-left:3px solid #d62728;width:3px;border-radius:0",
+        "a violation's moment",
+    ),
     ("background:#d62728;opacity:.7", "crash (until restart)"),
     ("background:#ff7f0e;opacity:.7", "partition"),
     ("background:#bcbd22;opacity:.7", "stall"),
@@ -284,7 +307,7 @@ const LEGEND: [(&str, &str); 22] = [
     ("background:#9ecae1", "pre-commit"),
     ("background:#1f77b4", "commit"),
     ("background:#d62728", "abort"),
-    ("background:#fd8d3c", "restart delay"),
+    ("background:#fd8d3c", "failover until redeployed"),
     ("background:#d62728;border-radius:50%", "task failed"),
     ("background:#1f77b4;border-radius:50%", "state restored"),
     ("background:#2ca02c;border-radius:50%", "host started"),
@@ -303,8 +326,10 @@ fn timeline_section(t: &Timeline) -> Markup {
             }
             p {
                 "Simulated time runs left to right. The " em { "job" } " track shows the job's state "
-                "(running, restarting, finished, failed), each failover (a red line) and the restart "
-                "delay after it, until the next attempt's tasks were deployed. The "
+                "(running, restarting, finished, failed), each failover (a dashed red line) and the "
+                "wait after it until the next attempt's tasks were deployed: the restart strategy's "
+                "delay, then deploying (hover for the strategy's own delay). A solid red line is "
+                "a violation's moment. The "
                 em { "checkpoints" } " track has a bar from each checkpoint's trigger to its "
                 "completion or abort (outlined: a savepoint), and a diamond where an attempt "
                 "restored one, joined to its completion. The " em { "transactions" } " track marks "

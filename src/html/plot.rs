@@ -49,17 +49,17 @@ pub struct Figure {
 
 /// What each line means (the page prints these beside the figure).
 pub const CHECKPOINTED: &str = "checkpointed input: the input records the sources had read at \
-     each completed checkpoint (the sum over partitions of `checkpoint_completed`'s `offsets`). \
+     each completed checkpoint (the sum over partitions of the offsets in checkpoint_completed). \
      A failover rewinds the sources to the restored checkpoint's offsets; they read on from there.";
 /// See [`CHECKPOINTED`].
 pub const PRE_COMMITTED: &str = "pre-committed output: output records the sink pre-committed \
-     so far (`txn_pre_committed`, each transaction counted once), whether later committed or \
+     so far (txn_pre_committed, each transaction counted once), whether later committed or \
      aborted.";
 /// See [`CHECKPOINTED`].
 pub const COMMITTED: &str = "committed output: output records the sink committed so far \
-     (`txn_committed`, each transaction counted once): what a reader sees. keyed-count writes \
-     one output record per input record, so its committed output ends on the input line; the \
-     gap between pre-committed and committed is output that was aborted and written again.";
+     (txn_committed, each transaction counted once): what a reader sees. A job that writes one \
+     output record per input record (keyed-count) ends on the input line; the gap between \
+     pre-committed and committed is output that was aborted and written again.";
 
 /// The figure of one run.
 pub fn figure(report: &SeedReport) -> Figure {

@@ -38,8 +38,9 @@ pub struct Sweep<'a> {
     pub seeds: Range<u64>,
     /// Each seed that ran, by seed.
     pub results: &'a [SeedSummary],
-    /// Seeds of the range without a result (Ctrl-C, `--fail-fast`).
-    pub not_run: u64,
+    /// Seeds of the range without a result, and why, in words (`48 not
+    /// run: --fail-fast stopped the sweep`); `None` when all ran.
+    pub not_run: Option<String>,
     /// The probe table, in catalogue order.
     pub probes: Vec<ProbeLine>,
     /// The lowest failing seed, if any.
@@ -105,8 +106,10 @@ pub fn histograms(results: &[SeedSummary]) -> Vec<Histogram> {
         Histogram::of(
             "failovers",
             "Failovers per seed",
-            "how many times the job failed over (failover events: every task cancelled and \
-             the job restarted from its latest completed checkpoint)",
+            "how many times the job failed over: task failovers (failover events: every task \
+             cancelled and the job restarted from its latest completed checkpoint) and \
+             jobmanager failovers (the leading jobmanager crashed or paused while the job ran, \
+             and a restarted or standby one recovered it)",
             ("failovers", ""),
             &per_seed(&|r| Value::Of(u64::from(r.stats.failovers))),
         ),
@@ -114,10 +117,10 @@ pub fn histograms(results: &[SeedSummary]) -> Vec<Histogram> {
             "recovery",
             "Longest recovery per seed",
             "simulated milliseconds from a failover until the job was running again (the restart \
-             strategy's delay, redeploying and restoring; detecting the failure comes before and \
-             is not counted), the longest of the seed; none: it never failed over, or never ran \
-             again",
-            ("simulated ms (each bar from its lower bound)", " ms"),
+             strategy's delay or a new leader's election, redeploying and restoring; detecting a \
+             task's failure comes before and is not counted), the longest of the seed; none: it \
+             never failed over, or never ran again",
+            ("simulated ms (a long range named by its lower bound; the counts table has each range)", " ms"),
             &per_seed(&|r| millis(r.stats.longest_recovery)),
         ),
         Histogram::of(
@@ -126,7 +129,7 @@ pub fn histograms(results: &[SeedSummary]) -> Vec<Histogram> {
             "simulated milliseconds from a checkpoint's trigger to its completion, the slowest \
              of the seed (savepoints included; aborted checkpoints have no duration); none: no \
              checkpoint completed",
-            ("simulated ms (each bar from its lower bound)", " ms"),
+            ("simulated ms (a long range named by its lower bound; the counts table has each range)", " ms"),
             &per_seed(&|r| millis(r.stats.longest_checkpoint)),
         ),
     ]
@@ -164,7 +167,7 @@ fn header(s: &Sweep) -> Markup {
             }
             dl.facts {
                 dt { "command" } dd { code.command { (s.command) } }
-                dt { "seeds run" } dd { (ran) @if s.not_run > 0 { " (" (s.not_run) " not run)" } }
+                dt { "seeds run" } dd { (ran) @if let Some(why) = &s.not_run { " (" (why) ")" } }
                 dt { "passed" } dd { (ran - failed) }
                 dt { "failed" } dd { (failed) (kinds(s.results)) }
                 dt { "sim time" } dd { (format!("{sim:.3} s")) " (all seeds)" }

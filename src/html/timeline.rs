@@ -192,6 +192,7 @@ fn job_track(t: &Timeline, scale: Scale, layout: &Layout) -> Markup {
                         "restart delay before attempt " (f.epoch) ": failed over at "
                         (secs(f.restart.start))
                         @if f.deployed { ", tasks deployed again at " (secs(f.restart.end)) }
+                        @else if f.replaced { ", replaced by another failover at " (secs(f.restart.end)) }
                         @else { ", tasks never deployed again" }
                         @if let Some(d) = f.delay_ms { " (the strategy's delay: " (d) " ms)" }
                     }

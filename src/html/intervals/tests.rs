@@ -576,3 +576,34 @@ fn violations_at_one_millisecond_share_a_moment_and_moments_are_capped() {
     assert_eq!((m.shown.len(), m.total), (MAX_VIOLATION_MARKS, many.len()));
     assert_eq!(m.shown[0].at, ms(0));
 }
+
+#[test]
+fn a_failover_replaced_by_another_waits_only_until_it() {
+    let failover = |at, epoch| {
+        engine(
+            at,
+            "jobmanager",
+            Event::Failover {
+                epoch,
+                cause: "x".into(),
+            },
+        )
+    };
+    let trace = vec![
+        failover(100, 2),
+        failover(400, 3),
+        engine(
+            600,
+            "jobmanager",
+            Event::TasksDeployed {
+                epoch: 3,
+                restore: Some(1),
+            },
+        ),
+    ];
+    let shown = failovers(&trace, ms(900)).shown;
+    let ends: Vec<_> = (shown.iter())
+        .map(|f| (f.restart.end, f.deployed, f.replaced))
+        .collect();
+    assert_eq!(ends, [(ms(400), false, true), (ms(600), true, false)]);
+}

@@ -37,6 +37,7 @@ fn ms(n: u64) -> Option<Duration> {
 fn results() -> Vec<SeedSummary> {
     let recovered = |failovers, recovery, checkpoint| SeedStats {
         failovers,
+        jobmanager_failovers: 0,
         recoveries: failovers,
         longest_recovery: recovery,
         checkpoints: 5,
@@ -123,7 +124,7 @@ fn the_sweep_page_has_a_cell_per_seed_its_histograms_and_the_first_failure() {
         command: "flinch run taskmanager-crash --seeds 0..5",
         seeds: 0..5,
         results: &results,
-        not_run: 0,
+        not_run: None,
         probes: vec![ProbeLine {
             probe: "recovered-txn-committed",
             seeds: 2,
