@@ -253,7 +253,7 @@ impl SeedSummary {
 
 /// How a seed failed, root cause first: the `"kind"` of a `--json`
 /// failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// A host panicked in the engine's code: a found engine bug.

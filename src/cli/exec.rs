@@ -127,6 +127,12 @@ pub struct Controls<'a> {
     /// Set (by Ctrl-C) to start no more seeds and ask running ones to stop
     /// ([`StopReason::Interrupted`]).
     pub interrupt: Option<&'a AtomicBool>,
+    /// When set, start no seed at or after this instant; running seeds
+    /// finish (`flinch campaign run --minutes`).
+    pub deadline: Option<Instant>,
+    /// Hand each result to `on_event` only, and keep none: a long campaign
+    /// writes them out as they come, and [`Swept::results`] stays empty.
+    pub discard_results: bool,
 }
 
 /// Why a running seed was asked to stop.
@@ -193,6 +199,8 @@ pub struct Swept<T> {
     pub interrupted: bool,
     /// A failure stopped the sweep from starting seeds (`fail_fast`).
     pub failed_fast: bool,
+    /// [`Controls::deadline`] passed before the sweep ended.
+    pub deadline_passed: bool,
 }
 
 /// How often the calling thread wakes at least: to show progress, and to
@@ -252,6 +260,7 @@ where
         not_started: 0,
         interrupted: false,
         failed_fast: false,
+        deadline_passed: false,
     };
     thread::scope(|scope| -> anyhow::Result<()> {
         let (tx, rx) = mpsc::channel::<Message<T>>();
@@ -262,6 +271,7 @@ where
             let (next, closed, failed_fast) = (&next, &closed, &failed_fast);
             let start = seeds.start;
             let interrupt = controls.interrupt;
+            let sweep_deadline = controls.deadline;
             let spawned = thread::Builder::new()
                 .name(format!("seed-worker-{n}"))
                 .stack_size(WORKER_STACK)
@@ -272,6 +282,7 @@ where
                     let open = || {
                         !closed.load(Ordering::Relaxed)
                             && !interrupt.is_some_and(|i| i.load(Ordering::Relaxed))
+                            && sweep_deadline.is_none_or(|d| Instant::now() < d)
                     };
                     let claim = || {
                         next.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |i| {
@@ -330,7 +341,9 @@ where
                     match result {
                         Some(r) => {
                             on_event(Some(&r));
-                            swept.results.push(r);
+                            if !controls.discard_results {
+                                swept.results.push(r);
+                            }
                         }
                         None => swept.stopped += 1,
                     }
@@ -350,6 +363,9 @@ where
                 swept.interrupted = true;
                 closed.store(true, Ordering::Relaxed);
             }
+            if controls.deadline.is_some_and(|d| now >= d) {
+                closed.store(true, Ordering::Relaxed);
+            }
         }
         Ok(())
     })?;
@@ -357,6 +373,8 @@ where
     swept.not_started = count - claimed;
     swept.interrupted |= interrupted();
     swept.failed_fast = failed_fast.load(Ordering::Relaxed);
+    swept.deadline_passed =
+        swept.not_started > 0 && controls.deadline.is_some_and(|d| Instant::now() >= d);
     swept.results.sort_by_key(HasSeed::seed);
     Ok(swept)
 }
@@ -670,6 +688,37 @@ pub mod tests {
                 "verdict"
             ]
         );
+    }
+
+    #[test]
+    fn past_the_deadline_no_seed_starts_and_running_ones_finish() {
+        let controls = Controls {
+            jobs: 2,
+            deadline: Some(Instant::now() + Duration::from_millis(50)),
+            discard_results: true,
+            ..Controls::default()
+        };
+        let mut seen = Vec::new();
+        let swept = sweep(
+            0..1_000_000,
+            &controls,
+            |seed, stop: &Stop| {
+                std::thread::sleep(Duration::from_millis(20));
+                // The deadline stops no running seed.
+                assert!(!stop.requested());
+                ran(seed, false)
+            },
+            |r: Option<&Ran>| seen.extend(r.map(|r| r.seed)),
+        )
+        .expect("threads start");
+        assert!(swept.deadline_passed && !swept.interrupted);
+        assert!(swept.results.is_empty(), "discarded");
+        // About 50 ms / 20 ms per seed on each of 2 threads; every seed
+        // started also finished.
+        assert!((2..=40).contains(&seen.len()), "{seen:?}");
+        seen.sort_unstable();
+        assert_eq!(seen, (0..seen.len() as u64).collect::<Vec<_>>());
+        assert_eq!(swept.not_started, 1_000_000 - seen.len() as u64);
     }
 
     #[test]

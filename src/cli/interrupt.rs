@@ -1,7 +1,9 @@
 //! Ctrl-C for `flinch run`: the first one asks the sweep to stop (no new
 //! seed starts, running seeds are stopped at their next poll, and the
 //! summary of the finished seeds is printed, exit code 130); a second one
-//! ends the process at once, still with 130.
+//! ends the process at once, still with 130. SIGTERM and SIGHUP (ctrlc's
+//! `termination` feature) count as Ctrl-C: what a batch scheduler sends to
+//! stop a `flinch campaign run` shard, which then stops the same clean way.
 //!
 //! The handler comes from the `ctrlc` crate rather than our own: installing
 //! a signal handler takes `unsafe` (which flinch forbids), and ctrlc is the

@@ -10,6 +10,7 @@
 //! (`crate::report`); it is not a public API.
 
 mod bench;
+mod campaign;
 mod check;
 mod exec;
 mod interrupt;
@@ -72,6 +73,9 @@ pub enum Command {
     /// Measure how many seeds a second flinch runs, on pinned workloads,
     /// with the machine and commit (BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Run long seed sweeps as shards of a campaign (any batch scheduler
+    /// runs them) and merge their results into one verdict.
+    Campaign(campaign::CampaignArgs),
 }
 
 /// What a command leaves for `main`: its stdout and its exit code.
@@ -90,6 +94,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<Output> {
         Command::Shrink(args) => shrink::shrink(&args),
         Command::Selfcheck(args) => selfcheck::selfcheck(&args),
         Command::Bench(args) => bench::bench(&args),
+        Command::Campaign(args) => campaign::campaign(&args),
     }
 }
 

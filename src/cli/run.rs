@@ -115,6 +115,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         fail_fast: args.fail_fast,
         timeout: args.timeout,
         interrupt,
+        ..Controls::default()
     };
 
     let started = Instant::now();
@@ -876,7 +877,7 @@ impl RunSummary {
 }
 
 /// How a requirement's judgement reads in the table and `--json`.
-fn verdict(judgement: Judgement) -> &'static str {
+pub(super) fn verdict(judgement: Judgement) -> &'static str {
     match judgement {
         Judgement::Met { .. } => "met",
         Judgement::Missed { .. } => "missed",
@@ -890,7 +891,7 @@ fn percent(hit: usize, run: usize) -> String {
 }
 
 /// A required share as a percentage, as short as it is exact: `20 %`.
-fn share(min_share: f64) -> String {
+pub(super) fn share(min_share: f64) -> String {
     let p = min_share * 100.0;
     if (p - p.round()).abs() < 1e-9 {
         format!(">= {} %", p.round())

@@ -128,7 +128,10 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Output> {
         s.push('\n');
         s
     } else {
-        format!("{}{toml}", header(&args.scenario, &report, &replay))
+        format!(
+            "{}{toml}",
+            header(&args.scenario, &report, "shrunk.toml", &replay)
+        )
     };
     Ok(Output {
         stdout,
@@ -175,7 +178,13 @@ fn failure_names(report: &ShrinkReport) -> Vec<String> {
 }
 
 /// The comment block on top of the printed scenario file.
-fn header(scenario_arg: &str, report: &ShrinkReport, replay: &str) -> String {
+/// `file` is where the scenario is (to be) saved.
+pub(super) fn header(
+    scenario_arg: &str,
+    report: &ShrinkReport,
+    file: &str,
+    replay: &str,
+) -> String {
     let mut s = String::new();
     let seed = report.seed;
     let n = report.shrunk.plan.len();
@@ -218,8 +227,8 @@ fn header(scenario_arg: &str, report: &ShrinkReport, replay: &str) -> String {
         failure_names(report).join(", "),
         Tally::of(&report.report.violations)
     );
-    let _ = writeln!(s, "# Replay: save this as shrunk.toml, then: {replay}");
-    let _ = writeln!(s, "#     or: flinch replay shrunk.toml --seed {seed}");
+    let _ = writeln!(s, "# Replay: save this as {file}, then: {replay}");
+    let _ = writeln!(s, "#     or: flinch replay {file} --seed {seed}");
     s
 }
 

@@ -20,6 +20,7 @@
 //! bounds itself (at most 1,000 faults, a few hundred hosts): a page stays
 //! under [`PAGE_BYTES_MAX`] (a test builds one at every limit).
 
+pub mod campaign;
 pub mod histogram;
 pub mod intervals;
 pub mod plot;

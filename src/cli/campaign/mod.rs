@@ -1,0 +1,100 @@
+//! `flinch campaign`: long seed sweeps split into shards that an existing
+//! batch system runs (a CI matrix, a Kubernetes Indexed Job, a Slurm array,
+//! GNU parallel), and the merge of their results into one verdict
+//! (docs/campaigns.md). There is no scheduler here: a shard is one process
+//! that runs its part of the (scenario, seed) space and appends a line per
+//! finished pair to its results file ([`results`]); `merge` reads any
+//! number of those files.
+
+mod merge;
+mod results;
+mod run;
+mod shard;
+
+use super::Output;
+use anyhow::{anyhow, bail, Context as _};
+use clap::{Args, Subcommand};
+use flinch_harness::scenario::{self, JobChoice, Scenario};
+
+#[derive(Args, Debug)]
+pub struct CampaignArgs {
+    #[command(subcommand)]
+    pub command: CampaignCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CampaignCommand {
+    /// Run this shard's part of the (scenario, seed) space, appending one
+    /// JSON line per finished seed to --out; run again, it resumes.
+    Run(run::CampaignRunArgs),
+    /// Merge results files into one summary (exit 1 if any seed failed).
+    Merge(merge::MergeArgs),
+}
+
+pub fn campaign(args: &CampaignArgs) -> anyhow::Result<Output> {
+    match &args.command {
+        CampaignCommand::Run(args) => run::run(args),
+        CampaignCommand::Merge(args) => merge::merge(args),
+    }
+}
+
+/// The most scenarios one campaign runs: every built-in and then some.
+pub const MAX_SCENARIOS: usize = 1000;
+
+/// A scenario of a campaign: as the user named it, loaded, and the CRC-32
+/// of its file's text (a built-in's shipped text).
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The built-in name or the path, as given: the key of its lines.
+    pub arg: String,
+    pub scenario: Scenario,
+    /// [`results::hex`] of the text's CRC-32.
+    pub hash: String,
+}
+
+impl Entry {
+    /// Load a built-in scenario by name or a scenario file by path.
+    pub fn load(arg: &str) -> anyhow::Result<Entry> {
+        let scenario = scenario::load_choosing(arg, JobChoice::File).map_err(|e| anyhow!("{e}"))?;
+        let source = match scenario::builtin().into_iter().find(|b| b.name == arg) {
+            Some(builtin) => builtin.source.to_owned(),
+            None => std::fs::read_to_string(arg)
+                .with_context(|| format!("{arg}: cannot read the scenario file"))?,
+        };
+        Ok(Entry {
+            arg: arg.to_owned(),
+            scenario,
+            hash: results::hex(crc32fast::hash(source.as_bytes())),
+        })
+    }
+}
+
+/// `--scenarios`: `all` (every built-in, by name) or a comma-separated list
+/// of built-in names and scenario files, each once.
+pub fn scenarios(list: &str) -> anyhow::Result<Vec<Entry>> {
+    let names: Vec<String> = if list.trim() == "all" {
+        scenario::builtin()
+            .iter()
+            .map(|b| b.name.to_owned())
+            .collect()
+    } else {
+        list.split(',').map(|s| s.trim().to_owned()).collect()
+    };
+    if names.len() > MAX_SCENARIOS {
+        bail!(
+            "--scenarios: {} scenarios; a campaign runs at most {MAX_SCENARIOS}",
+            names.len()
+        );
+    }
+    let mut entries: Vec<Entry> = Vec::with_capacity(names.len());
+    for name in names {
+        if name.is_empty() {
+            bail!("--scenarios: an empty name in \"{list}\"");
+        }
+        if entries.iter().any(|e| e.arg == name) {
+            bail!("--scenarios: {name} is named twice");
+        }
+        entries.push(Entry::load(&name)?);
+    }
+    Ok(entries)
+}

@@ -1,0 +1,405 @@
+//! A campaign's results file: one JSON object per line, one line per
+//! finished (scenario, seed), appended as each finishes (JSON Lines). The
+//! fields are the contract in README.md ("Campaigns").
+//!
+//! Reading tolerates what a killed writer leaves: a last line without its
+//! newline is *torn* (a shard stopped mid-write), reported with its file
+//! and line and never counted; `campaign run` cuts it off and runs its seed
+//! again. Any other line that does not parse is *malformed*, reported the
+//! same way.
+
+use crate::report::FailureKind;
+use anyhow::{anyhow, Context as _};
+use flinch_engine::probe::Probe;
+use flinch_harness::seed::SeedReport;
+use serde::{Deserialize, Serialize};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The longest line read: a seed's violations are capped per kind
+/// (`MAX_PER_KIND`), so a real line is a few kilobytes; a longer one is
+/// reported as malformed, not read into memory.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// The build flinch is: the git commit it was built from (`unknown`
+/// outside a git checkout), as every line records it.
+pub const BUILD: &str = env!("FLINCH_GIT_COMMIT");
+
+/// One finished (scenario, seed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// The scenario as the campaign named it: a built-in name or a path.
+    pub scenario: String,
+    pub seed: u64,
+    pub passed: bool,
+    /// How it failed (`run --json`'s failure kinds); `null` when it passed.
+    pub kind: Option<String>,
+    /// Violations by cause, root cause first, as `run --json` has them.
+    pub violations: Vec<serde_json::Value>,
+    /// The simulated time of its first violation (the least `at_ms`), or of
+    /// its end when no violation marks a moment; `null` when it passed.
+    pub first_violation_ms: Option<u64>,
+    /// Probes its trace hit, by name, in catalogue order.
+    pub probes: Vec<String>,
+    /// Faults in its plan.
+    pub faults: usize,
+    /// Input records.
+    pub records: u64,
+    /// Simulated time of the run, in milliseconds.
+    pub sim_ms: u64,
+    /// Wall-clock time of the run, in milliseconds (the one field two runs
+    /// of the same seed differ in).
+    pub wall_ms: u64,
+    /// CRC-32 of the trace, 8 hex digits: equal for equal runs.
+    pub trace_hash: String,
+    /// CRC-32 of the scenario file's text, 8 hex digits.
+    pub scenario_hash: String,
+    /// [`BUILD`] of the flinch that ran it.
+    pub build: String,
+    /// The shard that ran it, `K/N`.
+    pub shard: String,
+}
+
+/// Milliseconds, saturating.
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// 8 lowercase hex digits of a CRC-32.
+pub fn hex(crc: u32) -> String {
+    format!("{crc:08x}")
+}
+
+impl Line {
+    /// The line of `report`, a run of `scenario` (as named) whose file's
+    /// text hashes to `scenario_hash`.
+    pub fn of(
+        scenario: &str,
+        scenario_hash: &str,
+        shard: &str,
+        report: &SeedReport,
+        wall: Duration,
+    ) -> Line {
+        let probes = flinch_harness::coverage::probes_hit(&report.trace);
+        let first = (!report.passed).then(|| {
+            report
+                .violations
+                .iter()
+                .filter_map(|v| v.at)
+                .min()
+                .unwrap_or(report.sim_time)
+        });
+        Line {
+            scenario: scenario.to_owned(),
+            seed: report.seed,
+            passed: report.passed,
+            kind: (!report.passed).then(|| kind_name(FailureKind::of(&report.violations))),
+            violations: (report.violations.iter())
+                .map(|v| serde_json::to_value(v).expect("a violation serializes"))
+                .collect(),
+            first_violation_ms: first.map(ms),
+            probes: probes.iter().map(|p| p.name().to_owned()).collect(),
+            faults: report.plan.len(),
+            records: report.records,
+            sim_ms: ms(report.sim_time),
+            wall_ms: ms(wall),
+            trace_hash: hex(report.trace_hash),
+            scenario_hash: scenario_hash.to_owned(),
+            build: BUILD.to_owned(),
+            shard: shard.to_owned(),
+        }
+    }
+
+    /// The line as written: JSON and a newline.
+    pub fn text(&self) -> String {
+        let mut s = serde_json::to_string(self).expect("a line serializes");
+        s.push('\n');
+        s
+    }
+
+    /// What must be equal in two runs of the same seed by the same build:
+    /// everything but the wall time and the shard that ran it.
+    pub fn verdict(&self) -> Line {
+        Line {
+            wall_ms: 0,
+            shard: String::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The probes it hit that this build knows (a line of another build
+    /// may name others).
+    pub fn known_probes(&self) -> impl Iterator<Item = Probe> + '_ {
+        self.probes
+            .iter()
+            .filter_map(|name| Probe::ALL.into_iter().find(|p| p.name() == name))
+    }
+
+    /// `[checker] kind` of each distinct violation, sorted: what tells
+    /// failures apart.
+    pub fn violation_kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = (self.violations.iter())
+            .map(|v| {
+                let field = |name: &str| v.get(name).and_then(|f| f.as_str()).unwrap_or("?");
+                format!("[{}] {}", field("checker"), field("kind"))
+            })
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+    }
+}
+
+/// A failure kind's `--json` name (`records`, `engine-panic`, ...).
+fn kind_name(kind: FailureKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .expect("a failure kind serializes as a string")
+}
+
+/// A line that is not counted, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    pub file: PathBuf,
+    /// 1-based.
+    pub line: usize,
+    pub reason: String,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.reason)
+    }
+}
+
+/// What a results file holds.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// Its lines that parsed, with their line numbers (1-based).
+    pub lines: Vec<(usize, Line)>,
+    /// Lines that did not parse, in file order (a torn last line among them).
+    pub bad: Vec<BadLine>,
+    /// The byte offset where a torn last line starts (it has no newline).
+    pub torn_at: Option<u64>,
+}
+
+/// Read the results file at `path` (see the module's docs for torn and
+/// malformed lines). Errors only when the file cannot be read.
+pub fn read(path: &Path) -> anyhow::Result<Read> {
+    let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    read_from(BufReader::new(file), path)
+}
+
+fn read_from(mut reader: impl BufRead, path: &Path) -> anyhow::Result<Read> {
+    let mut read = Read::default();
+    let mut offset = 0u64;
+    let mut buf = Vec::new();
+    for number in 1.. {
+        buf.clear();
+        let n = (&mut reader)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        let start = offset;
+        offset += n as u64;
+        let bad = |reason: String| BadLine {
+            file: path.to_owned(),
+            line: number,
+            reason,
+        };
+        if buf.last() != Some(&b'\n') {
+            if n > MAX_LINE {
+                let (skipped, newline) = skip_line(&mut reader, path)?;
+                offset += skipped;
+                if newline {
+                    read.bad.push(bad(format!(
+                        "longer than {MAX_LINE} bytes: not a results line"
+                    )));
+                    continue;
+                }
+            }
+            read.bad.push(bad(
+                "truncated: the last line has no newline (a shard stopped while writing it?)"
+                    .to_owned(),
+            ));
+            read.torn_at = Some(start);
+            break;
+        }
+        if buf.iter().all(u8::is_ascii_whitespace) {
+            read.bad.push(bad("empty line".to_owned()));
+            continue;
+        }
+        match serde_json::from_slice::<Line>(&buf) {
+            Ok(line) => read.lines.push((number, line)),
+            Err(e) => read.bad.push(bad(format!("not a results line: {e}"))),
+        }
+    }
+    Ok(read)
+}
+
+/// Read to the end of the current line: how many bytes that took, and
+/// whether it ended in a newline (else at the end of the file).
+fn skip_line(reader: &mut impl BufRead, path: &Path) -> anyhow::Result<(u64, bool)> {
+    let mut total = 0;
+    let mut chunk = Vec::new();
+    loop {
+        chunk.clear();
+        let n = reader
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', &mut chunk)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        total += n as u64;
+        if n == 0 || chunk.last() == Some(&b'\n') {
+            return Ok((total, n > 0));
+        }
+    }
+}
+
+/// A results file open for appending, locked for as long as it is open.
+pub struct Writer {
+    file: File,
+    path: PathBuf,
+}
+
+impl Writer {
+    /// Open (creating) `path` for appending and lock it; then read what it
+    /// holds, cutting off a torn last line. Fails when another process
+    /// holds the lock (a shard running twice) or the file cannot be
+    /// written.
+    pub fn open(path: &Path) -> anyhow::Result<(Writer, Read)> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .with_context(|| format!("cannot open {} to append results", path.display()))?;
+        match fs4::FileExt::try_lock(&file) {
+            Ok(()) => {}
+            Err(fs4::TryLockError::WouldBlock) => {
+                return Err(anyhow!(
+                    "{} is locked by another flinch campaign run (the same shard started twice, \
+                     or a retried one whose first run still lives); wait for it, or write to \
+                     another --out",
+                    path.display()
+                ))
+            }
+            Err(fs4::TryLockError::Error(e)) => {
+                return Err(anyhow!("cannot lock {}: {e}", path.display()))
+            }
+        }
+        file.seek(SeekFrom::Start(0))
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let read = read_from(BufReader::new(&file), path)?;
+        if let Some(at) = read.torn_at {
+            file.set_len(at)
+                .with_context(|| format!("cannot cut the torn last line of {}", path.display()))?;
+        }
+        let path = path.to_owned();
+        Ok((Writer { file, path }, read))
+    }
+
+    /// Append `line`, whole, in one write.
+    pub fn append(&mut self, line: &Line) -> anyhow::Result<()> {
+        self.file
+            .write_all(line.text().as_bytes())
+            .with_context(|| format!("cannot append to {}", self.path.display()))
+    }
+
+    /// Flush what was written to the disk.
+    pub fn sync(&self) -> anyhow::Result<()> {
+        self.file
+            .sync_data()
+            .with_context(|| format!("cannot sync {}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn line(scenario: &str, seed: u64, passed: bool) -> Line {
+        Line {
+            scenario: scenario.to_owned(),
+            seed,
+            passed,
+            kind: (!passed).then(|| "records".to_owned()),
+            violations: if passed {
+                Vec::new()
+            } else {
+                vec![
+                    serde_json::json!({"checker": "exactly-once", "kind": "missing", "message": "m", "at_ms": 40}),
+                ]
+            },
+            first_violation_ms: (!passed).then_some(40),
+            probes: vec!["checkpoint-completed".to_owned()],
+            faults: 1,
+            records: 100,
+            sim_ms: 1000,
+            wall_ms: 3,
+            trace_hash: hex(7),
+            scenario_hash: hex(9),
+            build: BUILD.to_owned(),
+            shard: "0/1".to_owned(),
+        }
+    }
+
+    #[test]
+    fn lines_round_trip_and_bad_ones_are_reported_with_their_line() {
+        let a = line("steady", 1, true).text();
+        let b = line("steady", 2, false).text();
+        let text = format!("{a}not json\n\n{b}{{\"scenario\":\"ste");
+        let read = read_from(text.as_bytes(), Path::new("r.jsonl")).expect("reads");
+        assert_eq!(read.lines.len(), 2);
+        assert_eq!(read.lines[0], (1, line("steady", 1, true)));
+        assert_eq!(read.lines[1], (4, line("steady", 2, false)));
+        let bad: Vec<String> = read.bad.iter().map(ToString::to_string).collect();
+        assert_eq!(bad.len(), 3, "{bad:?}");
+        assert!(
+            bad[0].starts_with("r.jsonl:2: not a results line"),
+            "{bad:?}"
+        );
+        assert!(bad[1].starts_with("r.jsonl:3: empty line"), "{bad:?}");
+        assert!(bad[2].starts_with("r.jsonl:5: truncated"), "{bad:?}");
+        assert_eq!(read.torn_at, Some((a.len() + 9 + 1 + b.len()) as u64));
+    }
+
+    #[test]
+    fn a_line_too_long_is_malformed_and_reading_goes_on() {
+        let long = "x".repeat(MAX_LINE + 10);
+        let ok = line("steady", 3, true).text();
+        let text = format!("{long}\n{ok}");
+        let read = read_from(text.as_bytes(), Path::new("r")).expect("reads");
+        assert_eq!(read.lines, vec![(2, line("steady", 3, true))]);
+        assert_eq!(read.bad.len(), 1);
+        assert!(read.bad[0].reason.contains("longer than"), "{:?}", read.bad);
+        assert_eq!(read.torn_at, None);
+    }
+
+    #[test]
+    fn the_writer_cuts_a_torn_line_and_holds_a_lock() {
+        let dir = std::env::temp_dir().join(format!("flinch-results-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let path = dir.join("r.jsonl");
+        let whole = line("steady", 1, true).text();
+        std::fs::write(&path, format!("{whole}{{\"scen")).expect("written");
+        {
+            let (mut writer, read) = Writer::open(&path).expect("opens");
+            assert_eq!(read.lines.len(), 1);
+            assert_eq!(read.torn_at, Some(whole.len() as u64));
+            let second = Writer::open(&path).err().expect("the lock is held");
+            assert!(second.to_string().contains("locked"), "{second}");
+            writer.append(&line("steady", 2, true)).expect("appends");
+        }
+        let text = std::fs::read_to_string(&path).expect("reads");
+        assert_eq!(text, format!("{whole}{}", line("steady", 2, true).text()));
+        let (_writer, read) = Writer::open(&path).expect("the lock went with the writer");
+        assert_eq!((read.lines.len(), read.bad.len()), (2, 0));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
