@@ -1,5 +1,9 @@
 //! Build script of the `flinch` crate: the git commit it is built from, for
-//! `flinch bench` (`FLINCH_GIT_COMMIT`, `unknown` outside a git checkout).
+//! `flinch bench` and every `flinch campaign` results line
+//! (`FLINCH_GIT_COMMIT`, `unknown` outside a git checkout). A checkout with
+//! uncommitted changes to tracked files adds `-dirty-` and a hash of the
+//! diff, so two different uncommitted builds are two builds to
+//! `campaign merge`, not one build that runs two ways.
 
 use std::path::Path;
 use std::process::Command;
@@ -14,13 +18,47 @@ fn main() {
         .map(|text| text.trim().to_owned())
         .filter(|commit| !commit.is_empty())
         .unwrap_or_else(|| "unknown".to_owned());
+    let commit = match git(&["diff", "HEAD"]) {
+        Some(diff) if commit != "unknown" && !diff.is_empty() => {
+            format!("{commit}-dirty-{:08x}", fnv1a(diff.as_bytes()))
+        }
+        _ => commit,
+    };
     println!("cargo:rustc-env=FLINCH_GIT_COMMIT={commit}");
     // Run again when HEAD moves (a commit, a checkout); only paths that
     // exist, since a missing one would make every build run it again.
-    for path in [".git/HEAD", ".git/refs/heads", ".git/packed-refs"] {
+    // And when the index or the sources change: the diff may have.
+    for path in [
+        ".git/HEAD",
+        ".git/refs/heads",
+        ".git/packed-refs",
+        ".git/index",
+        "src",
+        "engine/src",
+        "harness/src",
+        "scenarios",
+        "vendor",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
         if Path::new(path).exists() {
             println!("cargo:rerun-if-changed={path}");
         }
     }
     println!("cargo:rerun-if-changed=build.rs");
+}
+
+/// What `git args` prints, if git runs and succeeds.
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git").args(args).output().ok()?;
+    out.status.success().then_some(())?;
+    String::from_utf8(out.stdout).ok()
+}
+
+/// 32-bit FNV-1a: a build script has no crc32fast, and this only tells
+/// diffs apart.
+fn fnv1a(bytes: &[u8]) -> u32 {
+    bytes.iter().fold(0x811c_9dc5, |h: u32, b| {
+        (h ^ u32::from(*b)).wrapping_mul(0x0100_0193)
+    })
 }

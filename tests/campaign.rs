@@ -292,10 +292,11 @@ fn auto_shards_read_the_schedulers_index() {
         .output()
         .expect("flinch runs");
     assert_eq!(status.status.code(), Some(0));
-    let seeds: Vec<u64> = lines(&out)
+    let mut seeds: Vec<u64> = lines(&out)
         .iter()
         .map(|l| l["seed"].as_u64().unwrap())
         .collect();
+    seeds.sort_unstable();
     assert_eq!(seeds, vec![2, 5]);
     assert!(lines(&out).iter().all(|l| l["shard"] == "2/3"));
 }
@@ -413,12 +414,16 @@ fn a_failing_campaign_names_its_fastest_failure_and_writes_regression_cases() {
     .expect("readable");
     let text = original.replacen("\n[", "\nbug = \"source-no-rewind\"\n\n[", 1);
     let scenario = dir.write("no-rewind.toml", &text);
+    // A copy elsewhere: the same `name` and file stem, another scenario to
+    // the campaign; its regression case must not overwrite the first's.
+    fs::create_dir_all(dir.0.join("copy")).unwrap();
+    let copy = dir.write("copy/no-rewind.toml", &text);
     let out = path(&dir, "r.jsonl");
     let (code, stdout, stderr) = flinch(&[
         "campaign",
         "run",
         "--scenarios",
-        &scenario,
+        &format!("{scenario},{copy}"),
         "--seeds",
         "0..3",
         "--out",
@@ -443,6 +448,12 @@ fn a_failing_campaign_names_its_fastest_failure_and_writes_regression_cases() {
     let merged: Value = serde_json::from_str(stdout.trim()).expect("JSON");
     let written = merged["regressions"].as_array().expect("an array");
     assert!(!written.is_empty(), "{merged}");
+    let files: BTreeSet<&str> = written.iter().filter_map(|w| w["file"].as_str()).collect();
+    assert_eq!(files.len(), written.len(), "{merged}");
+    assert!(
+        written.len() >= 2,
+        "one case per scenario at least: {merged}"
+    );
     for w in written {
         let file = w["file"].as_str().unwrap_or_else(|| panic!("{w}"));
         let (code, stdout, _) = flinch(&["run", file]);
@@ -492,5 +503,212 @@ fn sigterm_stops_a_shard_cleanly_with_whole_lines_and_a_summary() {
     assert!(
         stdout.contains(&format!("seeds      {n} run over 1 scenario")),
         "{stdout}"
+    );
+}
+
+/// A last line without its newline that is not the start of a results
+/// line is not ours to cut: the run refuses and leaves the file as it was.
+#[test]
+fn a_file_that_is_not_results_is_refused_and_left_untouched() {
+    let dir = TempDir::new("campaign-not-ours");
+    for text in [
+        "just one line, no newline",
+        "notes\nline two without a newline",
+    ] {
+        let file = dir.write("notes.txt", text);
+        let (code, _, stderr) = flinch(&[
+            "campaign",
+            "run",
+            "--scenarios",
+            "steady",
+            "--seeds",
+            "0..2",
+            "--out",
+            &file,
+        ]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("notes.txt:1:") && stderr.contains("left as it is"),
+            "{stderr}"
+        );
+        assert_eq!(fs::read_to_string(&file).unwrap(), text);
+    }
+}
+
+/// Scenarios whose own ranges lie far apart alternate step by step: the
+/// run does not walk the seeds between them.
+#[test]
+fn scenarios_with_ranges_far_apart_run_without_walking_the_gap() {
+    let dir = TempDir::new("campaign-far");
+    let steady =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/steady.toml"))
+            .expect("readable");
+    assert!(
+        !steady.contains("[seeds]"),
+        "steady keeps the default range"
+    );
+    let far = dir.write(
+        "far.toml",
+        &format!("{steady}\n[seeds]\nrange = \"100000000..100000003\"\n"),
+    );
+    let out = path(&dir, "r.jsonl");
+    let started = Instant::now();
+    let (code, stdout, stderr) = flinch(&[
+        "campaign",
+        "run",
+        "--scenarios",
+        &format!("steady,{far}"),
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    let lines = lines(&out);
+    let far_seeds: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["scenario"] == far.as_str())
+        .map(|l| l["seed"].as_u64().unwrap())
+        .collect();
+    assert_eq!(far_seeds.len(), 3, "{far_seeds:?}");
+    assert!(far_seeds
+        .iter()
+        .all(|s| (100_000_000..100_000_003).contains(s)));
+    // The two alternate: the far scenario's seeds run among steady's first.
+    let position = lines
+        .iter()
+        .position(|l| l["scenario"] == far.as_str())
+        .unwrap();
+    assert!(position < 4, "{position}");
+}
+
+/// A shard's own summary leaves `sometimes` to the merge: it never fails a
+/// shard for a share that only the whole campaign can judge.
+#[test]
+fn a_shards_summary_leaves_sometimes_to_the_merge() {
+    let dir = TempDir::new("campaign-shard-sometimes");
+    let original =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/steady.toml"))
+            .expect("readable");
+    // No fault-free run hits this probe: judged, it is missed.
+    let text = original.replace(
+        "outcome = \"exactly-once\"",
+        "outcome = \"exactly-once\"\nsometimes = [\"write-fenced\"]",
+    );
+    assert_ne!(text, original);
+    let scenario = dir.write("needs-probe.toml", &text);
+    let mut files = Vec::new();
+    for k in 0..2 {
+        let out = path(&dir, &format!("r-{k}.jsonl"));
+        let (code, stdout, stderr) = flinch(&[
+            "campaign",
+            "run",
+            "--scenarios",
+            &scenario,
+            "--seeds",
+            "0..50",
+            "--shard",
+            &format!("{k}/2"),
+            "--out",
+            s(&out),
+        ]);
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        assert!(stdout.contains("not judged: a shard"), "{stdout}");
+        files.push(out);
+    }
+    let (code, stdout, _) = flinch(&["campaign", "merge", s(&files[0]), s(&files[1])]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("sometimes write-fenced: 0 of 50 seeds"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("missed"), "{stdout}");
+}
+
+/// `--timeout` writes a stopped seed as `timed-out`, so a resume gets past
+/// it; merged beside a run with verdicts, the verdicts count and nothing is
+/// called nondeterminism.
+#[test]
+fn timed_out_seeds_get_a_line_and_give_way_to_verdicts() {
+    let dir = TempDir::new("campaign-timeout");
+    let stopped = path(&dir, "stopped.jsonl");
+    let (code, stdout, stderr) = flinch(&[
+        "campaign",
+        "run",
+        "--scenarios",
+        "taskmanager-crash",
+        "--seeds",
+        "0..4",
+        "--timeout",
+        "1ms",
+        "--out",
+        s(&stopped),
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let timed_out = lines(&stopped);
+    assert_eq!(timed_out.len(), 4);
+    assert!(timed_out
+        .iter()
+        .all(|l| l["kind"] == "timed-out" && l["passed"] == false));
+    let (code, _, stderr) = flinch(&[
+        "campaign",
+        "run",
+        "--scenarios",
+        "taskmanager-crash",
+        "--seeds",
+        "0..4",
+        "--timeout",
+        "1ms",
+        "--out",
+        s(&stopped),
+    ]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("0 seeds to run (4 already in"), "{stderr}");
+    let full = path(&dir, "full.jsonl");
+    let (code, _, _) = flinch(&[
+        "campaign",
+        "run",
+        "--scenarios",
+        "taskmanager-crash",
+        "--seeds",
+        "0..4",
+        "--out",
+        s(&full),
+    ]);
+    assert_eq!(code, 0);
+    for order in [[&stopped, &full], [&full, &stopped]] {
+        let (code, stdout, _) = flinch(&["campaign", "merge", "--json", s(order[0]), s(order[1])]);
+        assert_eq!(code, 0, "{stdout}");
+        let merged: Value = serde_json::from_str(stdout.trim()).unwrap();
+        assert_eq!(
+            (merged["seeds"].as_u64(), merged["failed"].as_u64()),
+            (Some(4), Some(0))
+        );
+        assert_eq!(merged["nondeterminism_seeds"], 0);
+    }
+}
+
+#[test]
+fn a_seed_that_ran_three_ways_is_one_nondeterministic_seed_and_an_empty_merge_is_an_error() {
+    let dir = TempDir::new("campaign-three-ways");
+    let files: Vec<String> = ["00000001", "00000002", "00000003"]
+        .iter()
+        .enumerate()
+        .map(|(i, hash)| dir.write(&format!("{i}.jsonl"), &line(1, "b1", hash)))
+        .collect();
+    let (code, stdout, _) = flinch(&[
+        "campaign", "merge", "--json", &files[0], &files[1], &files[2],
+    ]);
+    assert_eq!(code, 4, "{stdout}");
+    let merged: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(merged["nondeterminism_seeds"], 1, "{merged}");
+    assert_eq!(merged["nondeterminism"].as_array().unwrap().len(), 1);
+
+    let empty = dir.write("empty.jsonl", "");
+    let garbage = dir.write("garbage.jsonl", "\u{1}\u{2}junk\n");
+    let (code, _, stderr) = flinch(&["campaign", "merge", &empty, &garbage]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no results to merge") && stderr.contains("garbage.jsonl:1"),
+        "{stderr}"
     );
 }

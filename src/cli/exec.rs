@@ -113,7 +113,7 @@ where
 }
 
 /// How [`sweep`] runs seeds besides the runner.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Default, Clone, Copy)]
 pub struct Controls<'a> {
     /// Worker threads (at least 1 is used; the caller bounds it, see
     /// `seeds::bound_jobs`).
@@ -133,6 +133,10 @@ pub struct Controls<'a> {
     /// Hand each result to `on_event` only, and keep none: a long campaign
     /// writes them out as they come, and [`Swept::results`] stays empty.
     pub discard_results: bool,
+    /// Seeds a worker passes over without running them or telling the
+    /// calling thread (a campaign's pairs already in its results file):
+    /// they have no result, and count as neither run nor not started.
+    pub skip: Option<&'a (dyn Fn(u64) -> bool + Sync)>,
 }
 
 /// Why a running seed was asked to stop.
@@ -272,6 +276,7 @@ where
             let start = seeds.start;
             let interrupt = controls.interrupt;
             let sweep_deadline = controls.deadline;
+            let skip = controls.skip;
             let spawned = thread::Builder::new()
                 .name(format!("seed-worker-{n}"))
                 .stack_size(WORKER_STACK)
@@ -291,6 +296,9 @@ where
                     };
                     while let Ok(i) = claim() {
                         let seed = start + i;
+                        if skip.is_some_and(|skip| skip(seed)) {
+                            continue;
+                        }
                         let stop = Stop {
                             switch: Arc::new(AtomicU8::new(RUN)),
                             interrupt,

@@ -28,10 +28,14 @@ pub struct Campaign {
     pub failed: usize,
     /// Required probes that missed their share.
     pub sometimes_missed: usize,
-    /// Lines not counted: `file:line: why`.
+    /// Lines not counted: `file:line: why` (the first of them).
     pub not_counted: Vec<String>,
-    /// Runs of the same input that disagree, in words.
+    /// How many lines were not counted.
+    pub not_counted_lines: usize,
+    /// Runs of the same input that disagree, in words (the first of them).
     pub nondeterminism: Vec<String>,
+    /// How many seeds ran two ways.
+    pub nondeterministic_seeds: usize,
     pub scenarios: Vec<ScenarioRow>,
 }
 
@@ -62,10 +66,10 @@ pub fn page(c: &Campaign) -> String {
         (requirements_section(c))
         (list("nondeterminism", "Nondeterminism",
             "The same (scenario, seed), build and scenario content ran two different ways: a bug of flinch or turmoil.",
-            &c.nondeterminism))
+            &c.nondeterminism, c.nondeterministic_seeds))
         (list("not-counted", "Lines not counted",
             "Lines of the results files that could not be read (a shard killed mid-write leaves a truncated last line).",
-            &c.not_counted))
+            &c.not_counted, c.not_counted_lines))
     };
     super::document(&title, CAMPAIGN_CSS, body)
 }
@@ -74,10 +78,11 @@ fn header(c: &Campaign) -> Markup {
     html! {
         header {
             h1 { "Campaign " span.seed { (c.seeds) " seeds over " (c.scenarios.len()) " scenarios" } }
-            @if !c.nondeterminism.is_empty() {
-                p.badge.failed { "NONDETERMINISM: " (c.nondeterminism.len()) " seeds ran two ways" }
+            @if c.nondeterministic_seeds > 0 {
+                p.badge.failed { "NONDETERMINISM: " (c.nondeterministic_seeds) " seeds ran two ways" }
             } @else if c.failed == 0 && c.sometimes_missed == 0 {
-                p.badge.passed { "PASSED: all " (c.seeds) " seeds" }
+                p.badge.passed { "PASSED: all " (c.seeds) " seeds"
+                    @if c.not_counted_lines > 0 { " (" (c.not_counted_lines) " lines not counted)" } }
             } @else {
                 p.badge.failed { "FAILED: " (c.failed) " of " (c.seeds) " seeds"
                     @if c.sometimes_missed > 0 { ", " (c.sometimes_missed) " required probes missed" } }
@@ -86,7 +91,7 @@ fn header(c: &Campaign) -> Markup {
                 dt { "files" } dd { (c.files.len()) }
                 dt { "lines" } dd { (c.lines) }
                 dt { "build" } dd { (c.builds.join(" + ")) }
-                dt { "not counted" } dd { (c.not_counted.len()) " lines" }
+                dt { "not counted" } dd { (c.not_counted_lines) " lines" }
             }
         }
     }
@@ -152,8 +157,8 @@ fn requirements_section(c: &Campaign) -> Markup {
     }
 }
 
-fn list(id: &str, title: &str, what: &str, items: &[String]) -> Markup {
-    if items.is_empty() {
+fn list(id: &str, title: &str, what: &str, items: &[String], total: usize) -> Markup {
+    if total == 0 {
         return html! {};
     }
     html! {
@@ -161,7 +166,7 @@ fn list(id: &str, title: &str, what: &str, items: &[String]) -> Markup {
             h2 { (title) }
             p { (what) }
             ul { @for item in items.iter().take(MAX_LISTED) { li { code { (item) } } } }
-            (more(items.len(), MAX_LISTED, "more"))
+            (more(total, items.len().min(MAX_LISTED), "more"))
         }
     }
 }
@@ -192,7 +197,9 @@ mod tests {
             failed,
             sometimes_missed: 0,
             not_counted: vec!["r-1.jsonl:9: truncated".into()],
+            not_counted_lines: 3,
             nondeterminism: Vec::new(),
+            nondeterministic_seeds: 0,
             scenarios: (0..rows)
                 .map(|i| ScenarioRow {
                     name: format!("s<{i}>"),
@@ -215,9 +222,13 @@ mod tests {
         assert!(page.contains("flinch replay s --seed 3"));
         assert!(page.contains("first violation at 1.234 s"));
         assert!(page.contains("r-1.jsonl:9: truncated"));
+        assert!(page.contains("... and 2 more not shown."), "{page}");
         assert!(page.contains(">= 20 %: met") || page.contains("&gt;= 20 %: met"));
         let passed = super::page(&campaign(0, 1));
-        assert!(passed.contains("PASSED: all 40 seeds"));
+        assert!(
+            passed.contains("PASSED: all 40 seeds (3 lines not counted)"),
+            "{passed}"
+        );
         let big = super::page(&campaign(0, MAX_ROWS + 5));
         assert!(big.contains("... and 5 scenarios not shown."));
         assert_eq!(big.matches("data-scenario=").count(), MAX_ROWS);

@@ -18,7 +18,7 @@ use crate::cli::run::{share, verdict};
 use crate::cli::shrink::{header, shrink_on_worker, StderrProgress};
 use crate::cli::{exit_code, replay_command, Output, EXIT_FAILED, EXIT_INTERNAL_ERROR};
 use crate::html;
-use crate::report::{plural, FailureKind};
+use crate::report::{plural, shell_quote, FailureKind};
 use anyhow::bail;
 use clap::Args;
 use flinch_engine::probe::Probe;
@@ -65,7 +65,38 @@ pub struct MergeArgs {
 }
 
 pub fn merge(args: &MergeArgs) -> anyhow::Result<Output> {
-    let mut merged = Merged::of(&args.files, args.force)?;
+    // A file named twice (a glob and its own name) is read once.
+    let mut files: Vec<PathBuf> = Vec::with_capacity(args.files.len());
+    let mut seen = BTreeSet::new();
+    for file in &args.files {
+        let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        if seen.insert(key) {
+            files.push(file.clone());
+        } else if !args.json {
+            let _ = writeln!(
+                std::io::stderr(),
+                "flinch: {} is named twice: read once",
+                file.display()
+            );
+        }
+    }
+    let mut merged = Merged::of(&files, args.force)?;
+    if merged.lines == 0 {
+        bail!(
+            "no results to merge: {} file{} with no line that parsed ({} not counted{})",
+            files.len(),
+            plural(files.len()),
+            merged.bad_lines,
+            merged
+                .bad
+                .first()
+                .map_or_else(String::new, |b| format!("; the first: {b}"))
+        );
+    }
+    // Both folders are checked before anything is shrunk or written.
+    if let Some(dir) = &args.regressions {
+        prepare_regressions(dir)?;
+    }
     if let Some(dir) = &args.report {
         html::prepare(dir)?;
     }
@@ -120,40 +151,101 @@ pub struct Nondeterminism {
     pub fields: Vec<String>,
 }
 
+/// Two lines of one (scenario, seed) that disagree: the scenario, the
+/// seed, and each line as (file index, line number).
+type Clash = (String, u64, (usize, usize), (usize, usize));
+
+/// What merge keeps of one (scenario, seed): its verdict, compactly (a
+/// campaign has millions), and where its line is.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub seed: u64,
+    pub passed: bool,
+    /// How it failed (`null`, as in the line, when it passed).
+    pub kind: Option<String>,
+    /// Simulated ms to its first violation (failures only).
+    pub first_ms: Option<u64>,
+    /// The probes of this build's catalogue it hit.
+    pub probes: Vec<Probe>,
+    /// `[checker] kind` of its violations (failures only).
+    pub kinds: Vec<String>,
+    /// CRC-32 of the line's [`Line::verdict`]: equal for equal runs.
+    verdict: u32,
+    /// `--timeout` stopped it: no verdict of the simulation's.
+    timed_out: bool,
+    /// The build and scenario content it ran (an index into
+    /// `Merged::identities`).
+    identity: usize,
+    /// Its line: the file (an index into `Merged::files`) and number.
+    file: usize,
+    line: usize,
+}
+
+impl Seen {
+    /// What merge keeps of `line`, found at (file index, line number).
+    fn of(line: Line, verdict: u32, identity: usize, (file, number): (usize, usize)) -> Seen {
+        let timed_out = line.is_timed_out();
+        Seen {
+            seed: line.seed,
+            passed: line.passed,
+            kinds: if line.passed {
+                Vec::new()
+            } else {
+                line.violation_kinds()
+            },
+            probes: line.known_probes().collect(),
+            first_ms: (line.first_violation_ms)
+                .or((!line.passed && !timed_out).then_some(line.sim_ms)),
+            timed_out,
+            kind: line.kind,
+            verdict,
+            identity,
+            file,
+            line: number,
+        }
+    }
+
+    /// The first violation's time, else the end of the run: what orders
+    /// failures by how fast they fail.
+    fn fails_at(&self) -> u64 {
+        self.first_ms.unwrap_or(u64::MAX)
+    }
+}
+
+/// CRC-32 of the line's verdict (everything but wall time and shard).
+fn verdict_crc(line: &Line) -> u32 {
+    let json = serde_json::to_vec(&line.verdict()).expect("a line serializes");
+    crc32fast::hash(&json)
+}
+
 /// One scenario over the whole campaign.
 #[derive(Debug, Default)]
 pub struct ScenarioResults {
     /// Content hashes its lines carry (one, unless forced).
     pub hashes: BTreeSet<String>,
-    /// Each seed's line, by seed.
-    pub seeds: BTreeMap<u64, Line>,
+    /// Each seed's result, by seed.
+    pub seeds: BTreeMap<u64, Seen>,
 }
 
 impl ScenarioResults {
-    fn failures(&self) -> impl Iterator<Item = &Line> {
+    fn failures(&self) -> impl Iterator<Item = &Seen> {
         self.seeds.values().filter(|l| !l.passed)
     }
 
     /// The failing seed with the least simulated time to its first
-    /// violation (the lowest such seed on a tie).
-    fn fastest(
-        lines: impl Iterator<Item = impl std::ops::Deref<Target = Line>>,
-    ) -> Option<(u64, u64)> {
-        lines
-            .filter(|l| !l.passed)
-            .map(|l| (l.first_violation_ms.unwrap_or(l.sim_ms), l.seed))
+    /// violation (the lowest such seed on a tie): (that time, seed).
+    fn fastest<'a>(seen: impl Iterator<Item = &'a Seen>) -> Option<(u64, u64)> {
+        seen.filter(|l| !l.passed)
+            .map(|l| (l.fails_at(), l.seed))
             .min()
     }
 
     /// Distinct failures: the violation kinds a failing seed shows, with
     /// the seeds that show them.
-    fn classes(&self) -> BTreeMap<Vec<String>, Vec<&Line>> {
-        let mut classes: BTreeMap<Vec<String>, Vec<&Line>> = BTreeMap::new();
-        for line in self.failures() {
-            classes
-                .entry(line.violation_kinds())
-                .or_default()
-                .push(line);
+    fn classes(&self) -> BTreeMap<&[String], Vec<&Seen>> {
+        let mut classes: BTreeMap<&[String], Vec<&Seen>> = BTreeMap::new();
+        for seen in self.failures() {
+            classes.entry(&seen.kinds).or_default().push(seen);
         }
         classes
     }
@@ -161,9 +253,9 @@ impl ScenarioResults {
     /// Seeds per violation kind.
     fn kinds(&self) -> BTreeMap<String, usize> {
         let mut kinds = BTreeMap::new();
-        for line in self.failures() {
-            for kind in line.violation_kinds() {
-                *kinds.entry(kind).or_insert(0) += 1;
+        for seen in self.failures() {
+            for kind in &seen.kinds {
+                *kinds.entry(kind.clone()).or_insert(0) += 1;
             }
         }
         kinds
@@ -176,14 +268,19 @@ pub struct Merged {
     pub files: Vec<PathBuf>,
     /// Lines that parsed.
     pub lines: usize,
-    /// Lines not counted, with why.
+    /// Lines not counted, with why (the first [`results::MAX_BAD_KEPT`]).
     pub bad: Vec<BadLine>,
+    /// How many lines were not counted.
+    pub bad_lines: usize,
     /// Lines equal to one read before (a retried shard), merged into it.
     pub duplicates: usize,
     /// Lines of another build or content than the first read for their
     /// pair (only with `--force`).
     pub superseded: usize,
+    /// Seeds that ran two ways, the first [`JSON_LISTED`] of them.
     pub nondeterminism: Vec<Nondeterminism>,
+    /// How many seeds ran two ways.
+    pub nondeterministic_seeds: usize,
     /// Builds of the lines.
     pub builds: BTreeSet<String>,
     /// By scenario (as named in the lines).
@@ -205,46 +302,77 @@ impl Merged {
             files: files.to_vec(),
             ..Merged::default()
         };
-        // Where each kept line came from.
-        let mut origin: BTreeMap<(String, u64), At> = BTreeMap::new();
+        let mut identities: Vec<(String, String)> = Vec::new();
         let mut first_of_build: BTreeMap<String, At> = BTreeMap::new();
-        for file in files {
-            let read = results::read(file)?;
-            merged.bad.extend(read.bad);
-            for (number, line) in read.lines {
+        // Nondeterminism: (scenario, seed, first line, second line).
+        let mut clashes: Vec<Clash> = Vec::new();
+        let mut clashed: BTreeSet<(String, u64)> = BTreeSet::new();
+        for (index, file) in files.iter().enumerate() {
+            let scan = results::scan(file, |number, line| {
                 merged.lines += 1;
-                let at = At {
-                    file: file.clone(),
-                    line: number,
-                };
-                first_of_build
-                    .entry(line.build.clone())
-                    .or_insert_with(|| at.clone());
-                merged.builds.insert(line.build.clone());
-                let scenario = merged.scenarios.entry(line.scenario.clone()).or_default();
-                scenario.hashes.insert(line.scenario_hash.clone());
-                let key = (line.scenario.clone(), line.seed);
-                match scenario.seeds.get(&line.seed) {
-                    None => {
-                        origin.insert(key, at);
-                        scenario.seeds.insert(line.seed, line);
-                    }
-                    Some(kept)
-                        if kept.build != line.build || kept.scenario_hash != line.scenario_hash =>
-                    {
-                        merged.superseded += 1;
-                    }
-                    Some(kept) if kept.verdict() == line.verdict() => merged.duplicates += 1,
-                    Some(kept) => merged.nondeterminism.push(Nondeterminism {
-                        scenario: line.scenario.clone(),
-                        seed: line.seed,
-                        first: origin[&key].clone(),
-                        second: at,
-                        fields: differing(kept, &line),
-                    }),
+                if !merged.builds.contains(&line.build) {
+                    let at = At {
+                        file: file.clone(),
+                        line: number,
+                    };
+                    first_of_build.insert(line.build.clone(), at);
+                    merged.builds.insert(line.build.clone());
                 }
-            }
+                let identity = (line.build.clone(), line.scenario_hash.clone());
+                let identity = match identities.iter().position(|i| *i == identity) {
+                    Some(i) => i,
+                    None => {
+                        identities.push(identity);
+                        identities.len() - 1
+                    }
+                };
+                let scenario = merged.scenarios.entry(line.scenario.clone()).or_default();
+                if !scenario.hashes.contains(&line.scenario_hash) {
+                    scenario.hashes.insert(line.scenario_hash.clone());
+                }
+                let verdict = verdict_crc(&line);
+                let timed_out = line.is_timed_out();
+                let kept = (scenario.seeds.get(&line.seed))
+                    .map(|k| (k.identity, k.verdict, k.timed_out, k.file, k.line));
+                match kept {
+                    None => {
+                        let seen = Seen::of(line, verdict, identity, (index, number));
+                        scenario.seeds.insert(seen.seed, seen);
+                    }
+                    Some((kept, ..)) if kept != identity => merged.superseded += 1,
+                    // A verdict replaces a seed `--timeout` stopped (whose
+                    // outcome was the wall clock's); a stopped seed adds
+                    // nothing to one with a verdict.
+                    Some((_, _, true, ..)) if !timed_out => {
+                        merged.duplicates += 1;
+                        let seen = Seen::of(line, verdict, identity, (index, number));
+                        scenario.seeds.insert(seen.seed, seen);
+                    }
+                    Some((_, kept, kept_timed_out, ..))
+                        if kept == verdict || timed_out || kept_timed_out =>
+                    {
+                        merged.duplicates += 1;
+                    }
+                    Some((.., file, number_kept)) => {
+                        // Each seed once, with its first disagreement.
+                        if clashed.insert((line.scenario.clone(), line.seed)) {
+                            clashes.push((
+                                line.scenario,
+                                line.seed,
+                                (file, number_kept),
+                                (index, number),
+                            ));
+                        }
+                    }
+                }
+                Ok(())
+            })?;
+            merged.bad_lines += scan.bad_lines;
+            let room = results::MAX_BAD_KEPT.saturating_sub(merged.bad.len());
+            merged.bad.extend(scan.bad.into_iter().take(room));
         }
+        merged.nondeterminism = nondeterminism(files, &clashes)?;
+        merged.nondeterministic_seeds = clashes.len();
         if !force {
             if merged.builds.len() > 1 {
                 let builds: Vec<String> = (first_of_build.iter())
@@ -268,6 +396,14 @@ impl Merged {
         }
         merged.judge();
         Ok(merged)
+    }
+
+    /// Leave every `[expect] sometimes` unjudged, saying `why` (a shard's
+    /// own summary: only the whole campaign is judged).
+    pub fn not_judged_here(&mut self, why: &str) {
+        for judged in self.judged.values_mut() {
+            *judged = Err(format!("not judged: {why}"));
+        }
     }
 
     /// Judge each scenario's `[expect] sometimes` over all its seeds, as
@@ -325,7 +461,7 @@ impl Merged {
     /// 4 on nondeterminism; else the gravest failure's code, at least 1
     /// when a required probe missed its share; 0 when all passed.
     pub fn exit_code(&self) -> u8 {
-        if !self.nondeterminism.is_empty() {
+        if self.nondeterministic_seeds > 0 {
             return EXIT_INTERNAL_ERROR;
         }
         let kinds = (self.scenarios.values())
@@ -358,38 +494,38 @@ impl Merged {
             plural(self.scenarios.len()),
             self.failed()
         );
-        if self.duplicates + self.superseded > 0 {
+        if self.duplicates > 0 {
             let _ = writeln!(
                 s,
-                "merged     {} duplicate line{} (a seed run twice the same way){}",
+                "merged     {} duplicate line{} (a seed run again the same way, or stopped by \
+                 --timeout once)",
                 self.duplicates,
                 plural(self.duplicates),
-                if self.superseded > 0 {
-                    format!(
-                        "; {} line{} of another build or content not counted (--force)",
-                        self.superseded,
-                        plural(self.superseded)
-                    )
-                } else {
-                    String::new()
-                }
+            );
+        }
+        if self.superseded > 0 {
+            let _ = writeln!(
+                s,
+                "forced     {} line{} of another build or scenario content not counted",
+                self.superseded,
+                plural(self.superseded)
             );
         }
         for bad in self.bad.iter().take(LISTED) {
             let _ = writeln!(s, "not counted {bad}");
         }
-        if self.bad.len() > LISTED {
+        if self.bad_lines > LISTED {
             let _ = writeln!(
                 s,
                 "not counted ... and {} more lines",
-                self.bad.len() - LISTED
+                self.bad_lines - LISTED
             );
         }
-        if self.nondeterminism.len() > LISTED {
+        if self.nondeterministic_seeds > LISTED {
             let _ = writeln!(
                 s,
                 "NONDETERMINISM in {} seeds; the first {LISTED}:",
-                self.nondeterminism.len()
+                self.nondeterministic_seeds
             );
         }
         for n in self.nondeterminism.iter().take(LISTED) {
@@ -465,12 +601,20 @@ impl Merged {
             .flatten()
             .filter(|(_, j)| matches!(j, Judgement::NotJudged { .. }))
             .count();
+        let unjudged = self.judged.values().filter(|j| j.is_err()).count();
         let _ = writeln!(
             s,
-            "\nsometimes  {met} met, {} missed, {not_judged} not judged (fewer than {} seeds), over \
-             the whole campaign",
+            "\nsometimes  {met} met, {} missed, {not_judged} not judged (fewer than {} seeds){}",
             self.sometimes_missed(),
-            coverage::MIN_SEEDS_TO_JUDGE
+            coverage::MIN_SEEDS_TO_JUDGE,
+            if unjudged > 0 {
+                format!(
+                    "; {unjudged} scenario{} not judged (see above)",
+                    plural(unjudged)
+                )
+            } else {
+                ", over the whole campaign".to_owned()
+            }
         );
         if let Some(report) = &self.report {
             let _ = writeln!(s, "report     {}", report.display());
@@ -535,11 +679,11 @@ impl Merged {
         serde_json::json!({
             "files": self.files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>(),
             "lines": self.lines,
-            "not_counted_lines": self.bad.len(),
+            "not_counted_lines": self.bad_lines,
             "not_counted": self.bad.iter().take(JSON_LISTED).map(|b| serde_json::json!({"file": b.file.display().to_string(), "line": b.line, "reason": b.reason})).collect::<Vec<_>>(),
             "duplicates": self.duplicates,
             "superseded": self.superseded,
-            "nondeterminism_seeds": self.nondeterminism.len(),
+            "nondeterminism_seeds": self.nondeterministic_seeds,
             "nondeterminism": self.nondeterminism.iter().take(JSON_LISTED).map(|n| serde_json::json!({"scenario": n.scenario, "seed": n.seed, "first": n.first.to_string(), "second": n.second.to_string(), "fields": n.fields})).collect::<Vec<_>>(),
             "builds": self.builds,
             "seeds": self.seeds(),
@@ -591,6 +735,8 @@ impl Merged {
             failed: self.failed(),
             sometimes_missed: self.sometimes_missed(),
             not_counted: self.bad.iter().map(ToString::to_string).collect(),
+            not_counted_lines: self.bad_lines,
+            nondeterministic_seeds: self.nondeterministic_seeds,
             nondeterminism: (self.nondeterminism.iter())
                 .map(|n| {
                     format!(
@@ -611,9 +757,9 @@ impl Merged {
 /// Seeds per probe hit, over a scenario's seeds.
 fn hits(results: &ScenarioResults) -> BTreeMap<Probe, usize> {
     let mut hits = BTreeMap::new();
-    for line in results.seeds.values() {
-        for probe in line.known_probes() {
-            *hits.entry(probe).or_insert(0) += 1;
+    for seen in results.seeds.values() {
+        for probe in &seen.probes {
+            *hits.entry(*probe).or_insert(0) += 1;
         }
     }
     hits
@@ -641,17 +787,94 @@ fn differing(a: &Line, b: &Line) -> Vec<String> {
         .collect()
 }
 
+/// The first [`JSON_LISTED`] clashes, described: both lines read again
+/// (each file once) to name the fields that differ.
+fn nondeterminism(files: &[PathBuf], clashes: &[Clash]) -> anyhow::Result<Vec<Nondeterminism>> {
+    let clashes = &clashes[..clashes.len().min(JSON_LISTED)];
+    let mut wanted: BTreeMap<(usize, usize), Option<Line>> = BTreeMap::new();
+    for (_, _, a, b) in clashes {
+        wanted.insert(*a, None);
+        wanted.insert(*b, None);
+    }
+    for (index, file) in files.iter().enumerate() {
+        if !wanted.keys().any(|(f, _)| *f == index) {
+            continue;
+        }
+        results::scan(file, |number, line| {
+            if let Some(slot) = wanted.get_mut(&(index, number)) {
+                *slot = Some(line);
+            }
+            Ok(())
+        })?;
+    }
+    let at = |(file, line): (usize, usize)| At {
+        file: files[file].clone(),
+        line,
+    };
+    Ok(clashes
+        .iter()
+        .map(|(scenario, seed, a, b)| Nondeterminism {
+            scenario: scenario.clone(),
+            seed: *seed,
+            first: at(*a),
+            second: at(*b),
+            fields: match (&wanted[a], &wanted[b]) {
+                (Some(a), Some(b)) => differing(a, b),
+                // A file changed while it was merged.
+                _ => vec!["(a file changed while merging)".to_owned()],
+            },
+        })
+        .collect())
+}
+
+/// Create `dir` and make sure it takes files, before anything is shrunk.
+fn prepare_regressions(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("--regressions: cannot create {}: {e}", dir.display()))?;
+    let probe = dir.join(".flinch-write-test");
+    std::fs::write(&probe, b"")
+        .map_err(|e| anyhow::anyhow!("--regressions: cannot write into {}: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// `STEM-SEED.toml` for the scenario `name` (a built-in name or a path:
+/// its file stem), with `-2`, `-3`, ... when taken already in `names`.
+fn unique_name(names: &mut BTreeSet<String>, name: &str, seed: u64) -> String {
+    let stem = Path::new(name).file_stem().map_or_else(
+        || "scenario".to_owned(),
+        |s| s.to_string_lossy().into_owned(),
+    );
+    let stem: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut file = format!("{stem}-{seed}.toml");
+    let mut n = 2;
+    while !names.insert(file.clone()) {
+        file = format!("{stem}-{seed}-{n}.toml");
+        n += 1;
+    }
+    file
+}
+
 /// `--regressions DIR`: for each distinct failure of each scenario (its
 /// violation kinds), shrink the fastest-failing seed's plan and write the
-/// shrunk scenario as `DIR/SCENARIO-SEED.toml`.
+/// shrunk scenario as `DIR/STEM-SEED.toml` ([`unique_name`]); what cannot be
+/// shrunk or written is an `Err` entry, and the rest goes on.
 fn write_regressions(
     merged: &Merged,
     dir: &Path,
     json: bool,
 ) -> anyhow::Result<Vec<Result<PathBuf, String>>> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| anyhow::anyhow!("--regressions: cannot create {}: {e}", dir.display()))?;
     let mut written = Vec::new();
+    let mut names = BTreeSet::new();
     for (name, results) in &merged.scenarios {
         let classes = results.classes();
         if classes.is_empty() {
@@ -679,40 +902,51 @@ fn write_regressions(
                 SHRINK_MAX_RUNS,
                 |p| progress.report(p),
                 &|| false,
-            )?;
+            );
             let report = match shrunk {
-                Ok(report) => report,
-                Err(e) => {
+                Ok(Ok(report)) => report,
+                Ok(Err(e)) => {
                     written.push(Err(format!("{name} seed {seed}: {e}")));
                     continue;
                 }
+                Err(e) => {
+                    written.push(Err(format!("{name} seed {seed}: {e:#}")));
+                    continue;
+                }
             };
-            let stem = Path::new(&entry.scenario.name).file_stem().map_or_else(
-                || "scenario".to_owned(),
-                |s| s.to_string_lossy().into_owned(),
-            );
-            let path = dir.join(format!("{stem}-{seed}.toml"));
+            // Named after the scenario as the campaign named it (two copies
+            // of one built-in share its `name`), once each.
+            let path = dir.join(unique_name(&mut names, name, seed));
+            let shown = shell_quote(&path.display().to_string());
             let text = format!(
                 "{}{}",
                 header(
                     name,
                     &report,
-                    &path.display().to_string(),
+                    &shown,
                     &format!(
-                        "flinch run {} --seeds {seed}..{}",
-                        path.display(),
+                        "flinch run {shown} --seeds {seed}..{}",
                         seed.saturating_add(1)
                     )
                 ),
                 plan::render(&shrink::shrunk_scenario(&entry.scenario, &report))
             );
-            std::fs::write(&path, text).map_err(|e| {
-                anyhow::anyhow!("--regressions: cannot write {}: {e}", path.display())
-            })?;
-            if !json {
-                let _ = writeln!(std::io::stderr(), "flinch: wrote {}", path.display());
+            // Whole or not at all: written beside it, then renamed.
+            let partial = path.with_extension("toml.partial");
+            let wrote =
+                std::fs::write(&partial, text).and_then(|()| std::fs::rename(&partial, &path));
+            match wrote {
+                Ok(()) => {
+                    if !json {
+                        let _ = writeln!(std::io::stderr(), "flinch: wrote {}", path.display());
+                    }
+                    written.push(Ok(path));
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    written.push(Err(format!("cannot write {}: {e}", path.display())));
+                }
             }
-            written.push(Ok(path));
         }
     }
     Ok(written)

@@ -12,7 +12,7 @@ mod run;
 mod shard;
 
 use super::Output;
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, bail};
 use clap::{Args, Subcommand};
 use flinch_harness::scenario::{self, JobChoice, Scenario};
 
@@ -55,11 +55,28 @@ pub struct Entry {
 impl Entry {
     /// Load a built-in scenario by name or a scenario file by path.
     pub fn load(arg: &str) -> anyhow::Result<Entry> {
-        let scenario = scenario::load_choosing(arg, JobChoice::File).map_err(|e| anyhow!("{e}"))?;
-        let source = match scenario::builtin().into_iter().find(|b| b.name == arg) {
-            Some(builtin) => builtin.source.to_owned(),
-            None => std::fs::read_to_string(arg)
-                .with_context(|| format!("{arg}: cannot read the scenario file"))?,
+        // The text is read once: the hash is of the text that runs.
+        let (scenario, source) = match scenario::builtin().into_iter().find(|b| b.name == arg) {
+            Some(builtin) => (
+                scenario::load_choosing(arg, JobChoice::File).map_err(|e| anyhow!("{e}"))?,
+                builtin.source.to_owned(),
+            ),
+            None => {
+                let Ok(source) = std::fs::read_to_string(arg) else {
+                    // Not a readable file: load's error says why (and lists
+                    // the built-in names).
+                    return Err(anyhow!(
+                        "{}",
+                        scenario::load(arg).err().map_or_else(
+                            || format!("{arg}: cannot read the scenario file"),
+                            |e| e.to_string()
+                        )
+                    ));
+                };
+                let scenario = scenario::parse_choosing(&source, arg, JobChoice::File)
+                    .map_err(|e| anyhow!("{e}"))?;
+                (scenario, source)
+            }
         };
         Ok(Entry {
             arg: arg.to_owned(),
@@ -80,6 +97,9 @@ pub fn scenarios(list: &str) -> anyhow::Result<Vec<Entry>> {
     } else {
         list.split(',').map(|s| s.trim().to_owned()).collect()
     };
+    if names.len() > 1 && names.iter().any(|n| n == "all") {
+        bail!("--scenarios: `all` stands alone (every built-in); list names without it");
+    }
     if names.len() > MAX_SCENARIOS {
         bail!(
             "--scenarios: {} scenarios; a campaign runs at most {MAX_SCENARIOS}",

@@ -11,7 +11,7 @@
 use crate::report::FailureKind;
 use anyhow::{anyhow, Context as _};
 use flinch_engine::probe::Probe;
-use flinch_harness::seed::SeedReport;
+use flinch_harness::seed::{SeedReport, Stopped};
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
@@ -34,7 +34,8 @@ pub struct Line {
     pub scenario: String,
     pub seed: u64,
     pub passed: bool,
-    /// How it failed (`run --json`'s failure kinds); `null` when it passed.
+    /// How it failed (`run --json`'s failure kinds, `timed-out` when
+    /// `--timeout` stopped it); `null` when it passed.
     pub kind: Option<String>,
     /// Violations by cause, root cause first, as `run --json` has them.
     pub violations: Vec<serde_json::Value>,
@@ -112,6 +113,41 @@ impl Line {
         }
     }
 
+    /// The line of a seed `--timeout` stopped: failed, kind `timed-out`,
+    /// no violations, probes or trace; `sim_ms` is how far it came.
+    pub fn timed_out(
+        scenario: &str,
+        scenario_hash: &str,
+        shard: &str,
+        stopped: &Stopped,
+        faults: usize,
+        limit: Duration,
+    ) -> Line {
+        Line {
+            scenario: scenario.to_owned(),
+            seed: stopped.seed,
+            passed: false,
+            kind: Some(kind_name(FailureKind::TimedOut)),
+            violations: Vec::new(),
+            first_violation_ms: None,
+            probes: Vec::new(),
+            faults,
+            records: 0,
+            sim_ms: ms(stopped.at),
+            wall_ms: ms(limit),
+            trace_hash: String::new(),
+            scenario_hash: scenario_hash.to_owned(),
+            build: BUILD.to_owned(),
+            shard: shard.to_owned(),
+        }
+    }
+
+    /// Whether `--timeout` stopped it: its verdict is the wall clock's, not
+    /// the simulation's.
+    pub fn is_timed_out(&self) -> bool {
+        self.kind.as_deref() == Some(TIMED_OUT)
+    }
+
     /// The line as written: JSON and a newline.
     pub fn text(&self) -> String {
         let mut s = serde_json::to_string(self).expect("a line serializes");
@@ -152,6 +188,9 @@ impl Line {
     }
 }
 
+/// [`FailureKind::TimedOut`]'s name.
+pub const TIMED_OUT: &str = "timed-out";
+
 /// A failure kind's `--json` name (`records`, `engine-panic`, ...).
 fn kind_name(kind: FailureKind) -> String {
     serde_json::to_value(kind)
@@ -175,28 +214,60 @@ impl std::fmt::Display for BadLine {
     }
 }
 
-/// What a results file holds.
+/// Bad lines kept at most per scan (a file of garbage has millions);
+/// [`Scan::bad_lines`] counts them all.
+pub const MAX_BAD_KEPT: usize = 1000;
+
+/// What a scan of a results file found besides its lines.
 #[derive(Debug, Default)]
-pub struct Read {
-    /// Its lines that parsed, with their line numbers (1-based).
-    pub lines: Vec<(usize, Line)>,
-    /// Lines that did not parse, in file order (a torn last line among them).
+pub struct Scan {
+    /// Lines that did not parse, in file order (a torn last line among
+    /// them), the first [`MAX_BAD_KEPT`].
     pub bad: Vec<BadLine>,
-    /// The byte offset where a torn last line starts (it has no newline).
-    pub torn_at: Option<u64>,
+    /// How many lines did not parse.
+    pub bad_lines: usize,
+    /// The torn last line (it has no newline), and the byte offset where
+    /// it starts.
+    pub torn: Option<(BadLine, u64)>,
+    /// The torn line begins as a results line does (`{"scenario":`, or a
+    /// start of it): a line a writer was stopped in, not text of another
+    /// kind.
+    pub torn_is_ours: bool,
 }
 
-/// Read the results file at `path` (see the module's docs for torn and
-/// malformed lines). Errors only when the file cannot be read.
-pub fn read(path: &Path) -> anyhow::Result<Read> {
+/// How every results line begins (`scenario` is [`Line`]'s first field).
+const LINE_START: &[u8] = b"{\"scenario\":";
+
+/// Read the results file at `path`, line by line, handing each line that
+/// parses to `each` with its number (1-based); see the module's docs for
+/// torn and malformed lines. Errors when the file cannot be read, or when
+/// `each` fails.
+pub fn scan(
+    path: &Path,
+    each: impl FnMut(usize, Line) -> anyhow::Result<()>,
+) -> anyhow::Result<Scan> {
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    read_from(BufReader::new(file), path)
+    scan_from(BufReader::new(file), path, each)
 }
 
-fn read_from(mut reader: impl BufRead, path: &Path) -> anyhow::Result<Read> {
-    let mut read = Read::default();
+fn scan_from(
+    mut reader: impl BufRead,
+    path: &Path,
+    mut each: impl FnMut(usize, Line) -> anyhow::Result<()>,
+) -> anyhow::Result<Scan> {
+    let mut scan = Scan::default();
     let mut offset = 0u64;
     let mut buf = Vec::new();
+    let bad = |scan: &mut Scan, line: usize, reason: String| {
+        scan.bad_lines += 1;
+        if scan.bad.len() < MAX_BAD_KEPT {
+            scan.bad.push(BadLine {
+                file: path.to_owned(),
+                line,
+                reason,
+            });
+        }
+    };
     for number in 1.. {
         buf.clear();
         let n = (&mut reader)
@@ -208,39 +279,42 @@ fn read_from(mut reader: impl BufRead, path: &Path) -> anyhow::Result<Read> {
         }
         let start = offset;
         offset += n as u64;
-        let bad = |reason: String| BadLine {
-            file: path.to_owned(),
-            line: number,
-            reason,
-        };
         if buf.last() != Some(&b'\n') {
             if n > MAX_LINE {
                 let (skipped, newline) = skip_line(&mut reader, path)?;
                 offset += skipped;
                 if newline {
-                    read.bad.push(bad(format!(
-                        "longer than {MAX_LINE} bytes: not a results line"
-                    )));
+                    bad(
+                        &mut scan,
+                        number,
+                        format!("longer than {MAX_LINE} bytes: not a results line"),
+                    );
                     continue;
                 }
             }
-            read.bad.push(bad(
-                "truncated: the last line has no newline (a shard stopped while writing it?)"
-                    .to_owned(),
-            ));
-            read.torn_at = Some(start);
+            let torn = BadLine {
+                file: path.to_owned(),
+                line: number,
+                reason:
+                    "truncated: the last line has no newline (a shard stopped while writing it?)"
+                        .to_owned(),
+            };
+            bad(&mut scan, number, torn.reason.clone());
+            scan.torn = Some((torn, start));
+            // Cut anywhere, even inside its first bytes.
+            scan.torn_is_ours = buf.starts_with(LINE_START) || LINE_START.starts_with(&buf);
             break;
         }
         if buf.iter().all(u8::is_ascii_whitespace) {
-            read.bad.push(bad("empty line".to_owned()));
+            bad(&mut scan, number, "empty line".to_owned());
             continue;
         }
         match serde_json::from_slice::<Line>(&buf) {
-            Ok(line) => read.lines.push((number, line)),
-            Err(e) => read.bad.push(bad(format!("not a results line: {e}"))),
+            Ok(line) => each(number, line)?,
+            Err(e) => bad(&mut scan, number, format!("not a results line: {e}")),
         }
     }
-    Ok(read)
+    Ok(scan)
 }
 
 /// Read to the end of the current line: how many bytes that took, and
@@ -269,10 +343,14 @@ pub struct Writer {
 
 impl Writer {
     /// Open (creating) `path` for appending and lock it; then read what it
-    /// holds, cutting off a torn last line. Fails when another process
-    /// holds the lock (a shard running twice) or the file cannot be
-    /// written.
-    pub fn open(path: &Path) -> anyhow::Result<(Writer, Read)> {
+    /// holds ([`Writer::cut`] cuts a torn last line off). Fails when
+    /// another process holds the lock (a shard running twice) or the file
+    /// cannot be written.
+    /// `each` gets every line the file holds, as [`scan`] gives them.
+    pub fn open(
+        path: &Path,
+        each: impl FnMut(usize, Line) -> anyhow::Result<()>,
+    ) -> anyhow::Result<(Writer, Scan)> {
         let mut file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -295,13 +373,16 @@ impl Writer {
         }
         file.seek(SeekFrom::Start(0))
             .with_context(|| format!("cannot read {}", path.display()))?;
-        let read = read_from(BufReader::new(&file), path)?;
-        if let Some(at) = read.torn_at {
-            file.set_len(at)
-                .with_context(|| format!("cannot cut the torn last line of {}", path.display()))?;
-        }
+        let scan = scan_from(BufReader::new(&file), path, each)?;
         let path = path.to_owned();
-        Ok((Writer { file, path }, read))
+        Ok((Writer { file, path }, scan))
+    }
+
+    /// Cut the file at byte `at` (where a torn last line starts).
+    pub fn cut(&self, at: u64) -> anyhow::Result<()> {
+        self.file
+            .set_len(at)
+            .with_context(|| format!("cannot cut the torn last line of {}", self.path.display()))
     }
 
     /// Append `line`, whole, in one write.
@@ -349,36 +430,65 @@ mod tests {
         }
     }
 
+    /// Every line of `text` that parses, and the scan.
+    fn scan_text(text: &str, path: &str) -> (Vec<(usize, Line)>, Scan) {
+        let mut lines = Vec::new();
+        let scan = scan_from(text.as_bytes(), Path::new(path), |n, l| {
+            lines.push((n, l));
+            Ok(())
+        })
+        .expect("reads");
+        (lines, scan)
+    }
+
     #[test]
     fn lines_round_trip_and_bad_ones_are_reported_with_their_line() {
         let a = line("steady", 1, true).text();
         let b = line("steady", 2, false).text();
         let text = format!("{a}not json\n\n{b}{{\"scenario\":\"ste");
-        let read = read_from(text.as_bytes(), Path::new("r.jsonl")).expect("reads");
-        assert_eq!(read.lines.len(), 2);
-        assert_eq!(read.lines[0], (1, line("steady", 1, true)));
-        assert_eq!(read.lines[1], (4, line("steady", 2, false)));
-        let bad: Vec<String> = read.bad.iter().map(ToString::to_string).collect();
-        assert_eq!(bad.len(), 3, "{bad:?}");
+        let (lines, scan) = scan_text(&text, "r.jsonl");
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0], (1, line("steady", 1, true)));
+        assert_eq!(lines[1], (4, line("steady", 2, false)));
+        let bad: Vec<String> = scan.bad.iter().map(ToString::to_string).collect();
+        assert_eq!((bad.len(), scan.bad_lines), (3, 3), "{bad:?}");
         assert!(
             bad[0].starts_with("r.jsonl:2: not a results line"),
             "{bad:?}"
         );
         assert!(bad[1].starts_with("r.jsonl:3: empty line"), "{bad:?}");
         assert!(bad[2].starts_with("r.jsonl:5: truncated"), "{bad:?}");
-        assert_eq!(read.torn_at, Some((a.len() + 9 + 1 + b.len()) as u64));
+        let (torn, at) = scan.torn.expect("a torn line");
+        assert_eq!(torn.line, 5);
+        assert_eq!(at, (a.len() + 9 + 1 + b.len()) as u64);
     }
 
     #[test]
     fn a_line_too_long_is_malformed_and_reading_goes_on() {
         let long = "x".repeat(MAX_LINE + 10);
         let ok = line("steady", 3, true).text();
-        let text = format!("{long}\n{ok}");
-        let read = read_from(text.as_bytes(), Path::new("r")).expect("reads");
-        assert_eq!(read.lines, vec![(2, line("steady", 3, true))]);
-        assert_eq!(read.bad.len(), 1);
-        assert!(read.bad[0].reason.contains("longer than"), "{:?}", read.bad);
-        assert_eq!(read.torn_at, None);
+        let (lines, scan) = scan_text(&format!("{long}\n{ok}"), "r");
+        assert_eq!(lines, vec![(2, line("steady", 3, true))]);
+        assert_eq!(scan.bad.len(), 1);
+        assert!(scan.bad[0].reason.contains("longer than"), "{:?}", scan.bad);
+        assert!(scan.torn.is_none());
+        // A long last line without its newline is torn.
+        let (_, scan) = scan_text(&format!("{ok}{long}"), "r");
+        assert_eq!(
+            scan.torn.map(|(b, at)| (b.line, at)),
+            Some((2, ok.len() as u64))
+        );
+    }
+
+    #[test]
+    fn garbage_is_counted_but_only_so_much_is_kept() {
+        let text = "junk\n".repeat(MAX_BAD_KEPT + 7);
+        let (lines, scan) = scan_text(&text, "r");
+        assert!(lines.is_empty());
+        assert_eq!(
+            (scan.bad.len(), scan.bad_lines),
+            (MAX_BAD_KEPT, MAX_BAD_KEPT + 7)
+        );
     }
 
     #[test]
@@ -388,18 +498,28 @@ mod tests {
         let path = dir.join("r.jsonl");
         let whole = line("steady", 1, true).text();
         std::fs::write(&path, format!("{whole}{{\"scen")).expect("written");
+        let count = |path: &Path| {
+            let mut n = 0;
+            let opened = Writer::open(path, |_, _| {
+                n += 1;
+                Ok(())
+            });
+            opened.map(|(w, scan)| (w, scan, n))
+        };
         {
-            let (mut writer, read) = Writer::open(&path).expect("opens");
-            assert_eq!(read.lines.len(), 1);
-            assert_eq!(read.torn_at, Some(whole.len() as u64));
-            let second = Writer::open(&path).err().expect("the lock is held");
+            let (mut writer, scan, n) = count(&path).expect("opens");
+            assert_eq!(n, 1);
+            assert_eq!(scan.torn.map(|(_, at)| at), Some(whole.len() as u64));
+            assert!(scan.torn_is_ours);
+            writer.cut(whole.len() as u64).expect("cuts");
+            let second = count(&path).err().expect("the lock is held");
             assert!(second.to_string().contains("locked"), "{second}");
             writer.append(&line("steady", 2, true)).expect("appends");
         }
         let text = std::fs::read_to_string(&path).expect("reads");
         assert_eq!(text, format!("{whole}{}", line("steady", 2, true).text()));
-        let (_writer, read) = Writer::open(&path).expect("the lock went with the writer");
-        assert_eq!((read.lines.len(), read.bad.len()), (2, 0));
+        let (_writer, scan, n) = count(&path).expect("the lock went with the writer");
+        assert_eq!((n, scan.bad_lines), (2, 0));
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -5,13 +5,13 @@ use super::merge::{self, Merged};
 use super::results::{Line, Writer, BUILD};
 use super::shard::{self, Shard, ShardSpec};
 use super::{scenarios, Entry};
-use crate::cli::exec::{self, Controls, HasSeed, Stop};
+use crate::cli::exec::{self, Controls, HasSeed, Stop, StopReason};
 use crate::cli::{interrupt, seeds, Output, EXIT_INTERRUPTED};
 use crate::report::plural;
 use anyhow::{anyhow, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write as _};
 use std::ops::Range;
 use std::path::PathBuf;
@@ -56,6 +56,11 @@ pub struct CampaignRunArgs {
     /// progress.
     #[arg(long)]
     pub json: bool,
+    /// Wall-clock limit of one seed, as "500ms" or "10s" (1ms to 24h): a
+    /// seed still running then is stopped and written as `timed-out`, so a
+    /// resumed shard gets past it. [default: none]
+    #[arg(long, value_name = "DURATION", value_parser = seeds::parse_timeout)]
+    pub timeout: Option<Duration>,
 }
 
 /// `--minutes`: a positive number of minutes, at most [`MAX_MINUTES`].
@@ -82,78 +87,88 @@ fn minutes(m: f64) -> String {
 }
 
 /// The (scenario, seed) pairs of a shard, in the order it runs them:
-/// seed by seed, every scenario in turn. Index `i` is seed number
-/// `i / scenarios` of the shard and scenario `i % scenarios`.
+/// step by step, every scenario in turn. Index `i` is step `i / scenarios`
+/// of scenario `i % scenarios`: its shard's seed number `i / scenarios`
+/// within its range, so scenarios with ranges far apart still alternate.
 struct Space {
     entries: Vec<Entry>,
     shard: Shard,
-    /// The seeds to take the shard's from.
-    range: Range<u64>,
-    /// The shard's lowest seed of `range`.
-    first: u64,
-    /// Each scenario's own range is kept (no `--seeds`).
-    own_ranges: bool,
-    /// Pairs the results file holds: not run again.
-    done: BTreeSet<(String, u64)>,
+    /// Per scenario: the seeds to take the shard's from (`--seeds`, or its
+    /// own range), the shard's first seed there, and how many it has.
+    ranges: Vec<Range<u64>>,
+    firsts: Vec<u64>,
+    counts: Vec<u64>,
+    /// No end but the clock (`--minutes` without `--seeds`).
+    unbounded: bool,
+    /// Per scenario: seeds the results file holds, not run again.
+    done: Vec<BTreeSet<u64>>,
 }
 
 impl Space {
+    fn new(entries: Vec<Entry>, shard: Shard, seeds: Option<Range<u64>>, unbounded: bool) -> Self {
+        let ranges: Vec<Range<u64>> = (entries.iter())
+            .map(|e| seeds.clone().unwrap_or_else(|| e.scenario.seeds.clone()))
+            .collect();
+        Space {
+            firsts: (ranges.iter())
+                .map(|r| shard.seeds(r.clone()).next().unwrap_or(r.end))
+                .collect(),
+            counts: ranges.iter().map(|r| shard.count_in(r.clone())).collect(),
+            done: vec![BTreeSet::new(); entries.len()],
+            entries,
+            shard,
+            ranges,
+            unbounded,
+        }
+    }
+
     /// How many indices the sweep walks (saturating: `--minutes` alone
     /// names more than it can run).
     fn indices(&self) -> u64 {
-        self.shard
-            .count_in(self.range.clone())
-            .saturating_mul(self.entries.len() as u64)
+        let steps = self.counts.iter().copied().max().unwrap_or(0);
+        steps.saturating_mul(self.entries.len() as u64)
     }
 
-    /// The pair at index `i`, or `None` when it is not to run: already in
-    /// the file, or outside its scenario's own range.
+    /// The pair at index `i`, or `None` when there is none to run: the
+    /// scenario has fewer seeds, or the file holds it.
     fn pair(&self, i: u64) -> Option<(&Entry, u64)> {
         let n = self.entries.len() as u64;
-        let seed = self
-            .first
-            .checked_add((i / n).checked_mul(self.shard.count)?)?;
-        let entry = &self.entries[usize::try_from(i % n).ok()?];
-        let skip = (self.own_ranges && !entry.scenario.seeds.contains(&seed))
-            || self.done.contains(&(entry.arg.clone(), seed));
-        (!skip).then_some((entry, seed))
+        let (step, e) = (i / n, usize::try_from(i % n).ok()?);
+        if step >= self.counts[e] {
+            return None;
+        }
+        let seed = self.firsts[e].checked_add(step.checked_mul(self.shard.count)?)?;
+        (!self.done[e].contains(&seed)).then_some((&self.entries[e], seed))
+    }
+
+    /// Pairs of this shard the file holds.
+    fn already_done(&self) -> u64 {
+        (self.done.iter().zip(&self.ranges))
+            .map(|(done, range)| {
+                done.range(range.clone())
+                    .filter(|s| self.shard.owns(**s))
+                    .count() as u64
+            })
+            .sum()
     }
 
     /// How many pairs are to run, when that is bounded.
     fn to_run(&self) -> Option<u64> {
-        if self.range.end == u64::MAX {
-            return None;
-        }
-        let mut total = 0u64;
-        for entry in &self.entries {
-            let range = if self.own_ranges {
-                entry.scenario.seeds.clone()
-            } else {
-                self.range.clone()
-            };
-            let done = (self.done.iter())
-                .filter(|(arg, seed)| {
-                    *arg == entry.arg && range.contains(seed) && self.shard.owns(*seed)
-                })
-                .count() as u64;
-            total = total.saturating_add(self.shard.count_in(range) - done);
-        }
-        Some(total)
+        (!self.unbounded).then(|| {
+            self.counts
+                .iter()
+                .sum::<u64>()
+                .saturating_sub(self.already_done())
+        })
     }
 }
 
-/// What a worker hands back for one index.
-enum Ran {
-    /// Not run: in the file already, or outside its range.
-    Skipped(u64),
-    Line(u64, Box<Line>),
-}
+/// A seed's line, by its index in the [`Space`].
+struct Ran(u64, Box<Line>);
 
 impl HasSeed for Ran {
     fn seed(&self) -> u64 {
-        match self {
-            Ran::Skipped(i) | Ran::Line(i, _) => *i,
-        }
+        self.0
     }
 }
 
@@ -165,88 +180,107 @@ pub fn run(args: &CampaignRunArgs) -> anyhow::Result<Output> {
             .map_err(|e| anyhow!(e))?,
     };
     let entries = scenarios(&args.scenarios)?;
-    let (own_ranges, range) = match (&args.seeds, args.minutes) {
-        (Some(range), _) => (false, range.clone()),
-        (None, Some(_)) => (false, 0..u64::MAX),
-        (None, None) => {
-            let start = entries.iter().map(|e| e.scenario.seeds.start).min();
-            let end = entries.iter().map(|e| e.scenario.seeds.end).max();
-            (true, start.unwrap_or(0)..end.unwrap_or(0))
-        }
-    };
-    let (mut writer, held) = Writer::open(&args.out)?;
-    // A torn last line is the last bad one, cut off already; any other is
-    // not ours to skip or to overwrite.
-    let complete = held.bad.len() - usize::from(held.torn_at.is_some());
-    if let Some(bad) = held.bad[..complete].first() {
-        bail!(
-            "{bad}; {} holds lines that are not results: remove them, or write to another --out",
-            args.out.display()
-        );
-    }
-    let mut done = BTreeSet::new();
-    for (number, line) in &held.lines {
-        let at = format!("{}:{number}", args.out.display());
-        if line.build != BUILD {
-            bail!(
-                "{at}: a result of build {}, and this flinch is build {BUILD}: resume with that \
-                 build, or write to another --out (merge refuses mixed builds)",
-                line.build
-            );
-        }
-        if let Some(entry) = entries.iter().find(|e| e.arg == line.scenario) {
-            if line.scenario_hash != entry.hash {
-                bail!(
-                    "{at}: a result of {} as it was (content hash {}); the file now hashes to \
-                     {}: write to another --out",
-                    line.scenario,
-                    line.scenario_hash,
-                    entry.hash
-                );
-            }
-        }
-        done.insert((line.scenario.clone(), line.seed));
-    }
-    if held.torn_at.is_some() && !args.json {
+    if BUILD == "unknown" && !args.json {
         let _ = writeln!(
             std::io::stderr(),
-            "flinch: {}: cut off a torn last line (its seed runs again)",
-            held.bad
-                .last()
-                .map_or_else(String::new, ToString::to_string)
+            "flinch: this flinch was built outside a git checkout: its lines say build \
+             `unknown`, and merge cannot tell two such builds apart"
         );
     }
-    let first = shard.seeds(range.clone()).next().unwrap_or(range.end);
-    let space = Arc::new(Space {
-        entries,
-        shard,
-        range,
-        first,
-        own_ranges,
-        done,
-    });
-    let jobs = seeds::bound_jobs(args.jobs, seeds::default_jobs(), u64::MAX).0;
-    let interrupt = match interrupt::install() {
-        Ok(flag) => Some(flag),
+    let unbounded = args.minutes.is_some() && args.seeds.is_none();
+    let seeds = match (&args.seeds, unbounded) {
+        (Some(range), _) => Some(range.clone()),
+        (None, true) => Some(0..u64::MAX),
+        (None, false) => None,
+    };
+    let mut space = Space::new(entries, shard, seeds, unbounded);
+    let out = args.out.display().to_string();
+    let (mut writer, held) = {
+        let by_name: BTreeMap<&str, usize> = (space.entries.iter().enumerate())
+            .map(|(i, e)| (e.arg.as_str(), i))
+            .collect();
+        let (entries, done) = (&space.entries, &mut space.done);
+        Writer::open(&args.out, |number, line| {
+            if line.build != BUILD {
+                bail!(
+                    "{out}:{number}: a result of build {}, and this flinch is build {BUILD}: \
+                     resume with that build, or write to another --out (merge refuses mixed \
+                     builds)",
+                    line.build
+                );
+            }
+            if let Some(&i) = by_name.get(line.scenario.as_str()) {
+                if line.scenario_hash != entries[i].hash {
+                    bail!(
+                        "{out}:{number}: a result of {} as it was (content hash {}); the file \
+                         now hashes to {}: write to another --out",
+                        line.scenario,
+                        line.scenario_hash,
+                        entries[i].hash
+                    );
+                }
+                done[i].insert(line.seed);
+            }
+            Ok(())
+        })?
+    };
+    // Only a torn last line that began as a results line is cut off: any
+    // other line that is not a result is not ours to skip or to overwrite.
+    let complete_bad = held.bad_lines - usize::from(held.torn_is_ours);
+    if complete_bad > 0 {
+        let first = held
+            .bad
+            .first()
+            .map_or_else(String::new, ToString::to_string);
+        bail!(
+            "{first}; {out} holds {complete_bad} line{} that {} not results: remove them, or \
+             write to another --out (the file is left as it is)",
+            plural(complete_bad),
+            if complete_bad == 1 { "is" } else { "are" }
+        );
+    }
+    if let (Some((torn, at)), true) = (&held.torn, held.torn_is_ours) {
+        writer.cut(*at)?;
+        if !args.json {
+            let _ = writeln!(
+                std::io::stderr(),
+                "flinch: {torn}: cut off a torn last line (its seed runs again)"
+            );
+        }
+    }
+    let space = Arc::new(space);
+    let (jobs, note) = seeds::bound_jobs(args.jobs, seeds::default_jobs(), u64::MAX);
+    if let Some(note) = note {
+        let _ = writeln!(std::io::stderr(), "flinch: {note}");
+    }
+    // Ctrl-C and SIGTERM set the handler's flag, which the sweep watches;
+    // without a handler, a flag of our own (for a failed write).
+    let local = AtomicBool::new(false);
+    let flag: &AtomicBool = match interrupt::install() {
+        Ok(flag) => flag,
         Err(e) => {
             let _ = writeln!(
                 std::io::stderr(),
                 "flinch: {e}; Ctrl-C and SIGTERM will end the shard at once (a torn last line is \
                  cut off on resume)"
             );
-            None
+            &local
         }
     };
-    // Ctrl-C or a failed write: the sweep's interrupt, set by `on_event`.
-    let stop = AtomicBool::new(false);
     let deadline = args
         .minutes
         .and_then(|m| Instant::now().checked_add(Duration::from_secs_f64(m * 60.0)));
+    let skip = {
+        let space = Arc::clone(&space);
+        move |i: u64| space.pair(i).is_none()
+    };
     let controls = Controls {
         jobs,
-        interrupt: Some(&stop),
+        interrupt: Some(flag),
         deadline,
+        timeout: args.timeout,
         discard_results: true,
+        skip: Some(&skip),
         ..Controls::default()
     };
     let mut progress = Progress::new(args, &space, jobs);
@@ -257,49 +291,59 @@ pub fn run(args: &CampaignRunArgs) -> anyhow::Result<Output> {
         &controls,
         {
             let space = Arc::clone(&space);
-            move |i, stop: &Stop| match space.pair(i) {
-                None => Some(Ran::Skipped(i)),
-                Some((entry, seed)) => {
-                    let started = Instant::now();
-                    let report = exec::run_guarded_until(&entry.scenario, seed, stop).ok()?;
-                    let line = Line::of(
+            let timeout = args.timeout;
+            move |i, stop: &Stop| {
+                let (entry, seed) = space.pair(i)?;
+                let started = Instant::now();
+                let line = match exec::run_guarded_until(&entry.scenario, seed, stop) {
+                    Ok(report) => Line::of(
                         &entry.arg,
                         &entry.hash,
                         &shard_name,
                         &report,
                         started.elapsed(),
-                    );
-                    Some(Ran::Line(i, Box::new(line)))
-                }
+                    ),
+                    Err(stopped) => match (stop.reason(), timeout) {
+                        (Some(StopReason::TimedOut), Some(limit)) => Line::timed_out(
+                            &entry.arg,
+                            &entry.hash,
+                            &shard_name,
+                            &stopped,
+                            entry.scenario.plan(seed).len(),
+                            limit,
+                        ),
+                        // Interrupted: no line; it runs again on resume.
+                        _ => return None,
+                    },
+                };
+                Some(Ran(i, Box::new(line)))
             }
         },
         |event| {
-            if let Some(Ran::Line(_, line)) = event {
+            if let Some(Ran(_, line)) = event {
                 if write_error.is_none() {
                     if let Err(e) = writer.append(line) {
                         write_error = Some(e);
+                        flag.store(true, Ordering::Relaxed);
                     }
                 }
                 progress.ran(line);
             } else {
                 progress.tick();
             }
-            let interrupted = interrupt.is_some_and(|i| i.load(Ordering::Relaxed));
-            if interrupted || write_error.is_some() {
-                stop.store(true, Ordering::Relaxed);
-            }
         },
     )?;
-    progress.finish(interrupt.is_some_and(|i| i.load(Ordering::Relaxed)));
+    let interrupted = swept.interrupted && write_error.is_none();
+    progress.finish(interrupted);
     if let Some(e) = write_error {
         return Err(e);
     }
     writer.sync()?;
     drop(writer);
-    let interrupted = swept.interrupted;
     if !args.json {
         let why = if interrupted {
-            "stopped by a signal (Ctrl-C or SIGTERM): running seeds were dropped and run again on resume"
+            "stopped by a signal (Ctrl-C or SIGTERM): running seeds were dropped and run again on \
+             resume"
         } else if swept.deadline_passed {
             "--minutes passed"
         } else {
@@ -307,11 +351,18 @@ pub fn run(args: &CampaignRunArgs) -> anyhow::Result<Output> {
         };
         let _ = writeln!(
             std::io::stderr(),
-            "flinch: campaign shard {shard} ended: {why}; the summary of {} follows",
-            args.out.display()
+            "flinch: campaign shard {shard} ended: {why}; the summary of {out} follows{}",
+            if shard.count > 1 {
+                " (`sometimes` is judged by campaign merge, over every shard)"
+            } else {
+                ""
+            }
         );
     }
-    let merged = Merged::of(std::slice::from_ref(&args.out), true)?;
+    let mut merged = Merged::of(std::slice::from_ref(&args.out), true)?;
+    if shard.count > 1 {
+        merged.not_judged_here("a shard: campaign merge judges it over every shard");
+    }
     let mut output = merge::output(&merged, args.json)?;
     if interrupted {
         output.code = EXIT_INTERRUPTED;
@@ -347,7 +398,7 @@ impl Progress {
                 (None, Some(m)) => format!("{} of seeds", minutes(m)),
                 (None, None) => "every seed".to_owned(),
             },
-            space.done.len(),
+            space.already_done(),
             args.out.display(),
             plural(jobs),
         );

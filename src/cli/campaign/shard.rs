@@ -23,6 +23,9 @@ pub const SLURM_INDEX: &str = "SLURM_ARRAY_TASK_ID";
 /// Slurm's lowest index of the array: subtracted from [`SLURM_INDEX`], so
 /// `--array=1-4` and `--array=0-3` both give shards 0 to 3.
 pub const SLURM_MIN: &str = "SLURM_ARRAY_TASK_MIN";
+/// Slurm's step of the array (`--array=0-6:2` has 2): the index is divided
+/// by it, so `--array=0-6:2` gives shards 0 to 3 too.
+pub const SLURM_STEP: &str = "SLURM_ARRAY_TASK_STEP";
 
 /// Shard `index` of `count`: `index < count <= MAX_SHARDS`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,10 +129,21 @@ impl ShardSpec {
             (index, K8S_INDEX.to_owned())
         } else if let Some(task) = read(SLURM_INDEX)? {
             let min = read(SLURM_MIN)?.unwrap_or(0);
-            let index = task.checked_sub(min).ok_or_else(|| {
+            let step = read(SLURM_STEP)?.unwrap_or(1).max(1);
+            let offset = task.checked_sub(min).ok_or_else(|| {
                 format!("--shard auto/{count}: {SLURM_INDEX}={task} is below {SLURM_MIN}={min}")
             })?;
-            (index, format!("{SLURM_INDEX} - {SLURM_MIN}"))
+            if offset % step != 0 {
+                return Err(format!(
+                    "--shard auto/{count}: {SLURM_INDEX}={task} is not {SLURM_MIN}={min} plus a \
+                     multiple of {SLURM_STEP}={step}: a campaign needs an array of evenly spaced \
+                     indices (--array=A-B or A-B:S)"
+                ));
+            }
+            (
+                offset / step,
+                format!("({SLURM_INDEX} - {SLURM_MIN}) / {SLURM_STEP}"),
+            )
         } else {
             return Err(format!(
                 "--shard auto/{count}: neither {K8S_INDEX} (a Kubernetes Indexed Job) nor \
@@ -224,11 +238,23 @@ mod tests {
             auto.resolve(env(&[(SLURM_INDEX, "0")])),
             Ok(Shard { index: 0, count: 4 })
         );
+        assert_eq!(
+            auto.resolve(env(&[
+                (SLURM_INDEX, "6"),
+                (SLURM_MIN, "0"),
+                (SLURM_STEP, "2")
+            ])),
+            Ok(Shard { index: 3, count: 4 })
+        );
         for (vars, says) in [
             (&[][..], "neither"),
             (&[(K8S_INDEX, "4")][..], "shards are 0 to 3"),
             (&[(K8S_INDEX, "x")][..], "not a whole number"),
             (&[(SLURM_INDEX, "1"), (SLURM_MIN, "2")][..], "below"),
+            (
+                &[(SLURM_INDEX, "3"), (SLURM_STEP, "2")][..],
+                "evenly spaced",
+            ),
         ] {
             let err = auto.resolve(env(vars)).expect_err(says);
             assert!(err.contains(says), "{err}");
