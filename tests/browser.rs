@@ -329,3 +329,92 @@ fn a_sweeps_histograms_add_up_to_its_seeds() {
         "the DOM",
     );
 }
+
+/// `flinch campaign merge --report`: a row per scenario, the failing ones
+/// marked, and each fastest failure's replay command, in the page as
+/// written and as the browser built it.
+#[test]
+fn a_campaigns_page_has_a_row_per_scenario_and_its_fastest_failures() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-campaign");
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("create the test's folder");
+    let results = dir.join("results.jsonl");
+    // commit-on-barrier planted in nemesis-mixed fails some seeds; steady
+    // fails none.
+    let out = Command::new(env!("CARGO_BIN_EXE_flinch"))
+        .args([
+            "campaign",
+            "run",
+            "--scenarios",
+            "steady,tests/readme/planted.toml",
+        ])
+        .args(["--seeds", "0..10", "--out"])
+        .arg(&results)
+        .output()
+        .expect("flinch runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = dir.join("report");
+    let out = Command::new(env!("CARGO_BIN_EXE_flinch"))
+        .args(["campaign", "merge", "--json", "--report"])
+        .arg(&report)
+        .arg(&results)
+        .output()
+        .expect("flinch runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: Value = serde_json::from_slice(&out.stdout).expect("--json prints JSON");
+    let page = report.join("index.html");
+    assert_eq!(
+        merged["report"].as_str(),
+        Some(page.to_str().expect("utf-8"))
+    );
+    let scenarios = merged["scenarios"].as_array().expect("scenarios");
+    let planted = (scenarios.iter())
+        .find(|s| s["scenario"] == "tests/readme/planted.toml")
+        .expect("the planted scenario");
+    assert!(
+        planted["failed"].as_u64().is_some_and(|n| n > 0),
+        "{planted}"
+    );
+    let replay = planted["fastest_failure"]["replay"]
+        .as_str()
+        .expect("a replay command");
+
+    let check = |html: &str, what: &str| {
+        let elements = elements(html);
+        let rows: Vec<&Element> = (elements.iter())
+            .filter(|e| e.name == "tr" && e.attr("data-scenario").is_some())
+            .collect();
+        let names: Vec<&str> = rows
+            .iter()
+            .filter_map(|e| e.attr("data-scenario"))
+            .collect();
+        assert_eq!(names, ["steady", "tests/readme/planted.toml"], "{what}");
+        assert!(
+            rows[1].has_class("failed") && rows[0].has_class("passed"),
+            "{what}"
+        );
+        assert!(html.contains(replay), "{what}: no {replay}");
+    };
+    check(&fs::read_to_string(&page).expect("the page"), "the file");
+
+    let Some(browser) = browser_or_note() else {
+        return;
+    };
+    let dom_file = dir.join("dom.html");
+    let url = format!("file://{}", page.display());
+    run_browser(&browser, &["--dump-dom", &url], &dir, &dom_file);
+    check(
+        &fs::read_to_string(&dom_file).expect("the dumped DOM"),
+        "the DOM",
+    );
+}
