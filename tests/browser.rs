@@ -126,6 +126,22 @@ fn elements(html: &str) -> Vec<Element> {
     out
 }
 
+/// Run `check` on `page` as written, then (where Chromium is) on the DOM
+/// the browser built from it; `check` gets the HTML and which it is.
+fn check_file_and_dom(dir: &Path, page: &Path, check: impl Fn(&str, &str)) {
+    check(&fs::read_to_string(page).expect("the page"), "the file");
+    let Some(browser) = browser_or_note() else {
+        return;
+    };
+    let dom_file = dir.join("dom.html");
+    let url = format!("file://{}", page.display());
+    run_browser(&browser, &["--dump-dom", &url], dir, &dom_file);
+    check(
+        &fs::read_to_string(&dom_file).expect("the dumped DOM"),
+        "the DOM",
+    );
+}
+
 /// The browser, or `None` (with a note) where there is none and `CI` is
 /// not set; panics under CI without one.
 fn browser_or_note() -> Option<PathBuf> {
@@ -316,18 +332,7 @@ fn a_sweeps_histograms_add_up_to_its_seeds() {
             "{what}: no link to {seed_page}"
         );
     };
-    check(&fs::read_to_string(&page).expect("the page"), "the file");
-
-    let Some(browser) = browser_or_note() else {
-        return;
-    };
-    let dom_file = dir.join("dom.html");
-    let url = format!("file://{}", page.display());
-    run_browser(&browser, &["--dump-dom", &url], &dir, &dom_file);
-    check(
-        &fs::read_to_string(&dom_file).expect("the dumped DOM"),
-        "the DOM",
-    );
+    check_file_and_dom(&dir, &page, check);
 }
 
 /// `flinch campaign merge --report`: a row per scenario, the failing ones
@@ -405,16 +410,5 @@ fn a_campaigns_page_has_a_row_per_scenario_and_its_fastest_failures() {
         );
         assert!(html.contains(replay), "{what}: no {replay}");
     };
-    check(&fs::read_to_string(&page).expect("the page"), "the file");
-
-    let Some(browser) = browser_or_note() else {
-        return;
-    };
-    let dom_file = dir.join("dom.html");
-    let url = format!("file://{}", page.display());
-    run_browser(&browser, &["--dump-dom", &url], &dir, &dom_file);
-    check(
-        &fs::read_to_string(&dom_file).expect("the dumped DOM"),
-        "the DOM",
-    );
+    check_file_and_dom(&dir, &page, check);
 }

@@ -58,6 +58,20 @@ fn pairs(lines: &[Value]) -> Vec<(String, u64)> {
     pairs
 }
 
+/// `flinch campaign run --scenarios SCENARIOS --seeds SEEDS` and `more`.
+fn campaign_run(scenarios: &str, seeds: &str, more: &[&str]) -> (i32, String, String) {
+    let mut args = vec![
+        "campaign",
+        "run",
+        "--scenarios",
+        scenarios,
+        "--seeds",
+        seeds,
+    ];
+    args.extend_from_slice(more);
+    flinch(&args)
+}
+
 fn path(dir: &TempDir, name: &str) -> PathBuf {
     dir.0.join(name)
 }
@@ -117,16 +131,7 @@ fn four_shards_in_parallel_merge_into_exactly_the_unsharded_run() {
         files.push(out);
     }
     let whole = path(&dir, "whole.jsonl");
-    let (code, _, stderr) = flinch(&[
-        "campaign",
-        "run",
-        "--scenarios",
-        SCENARIOS,
-        "--seeds",
-        "0..24",
-        "--out",
-        s(&whole),
-    ]);
+    let (code, _, stderr) = campaign_run(SCENARIOS, "0..24", &["--out", s(&whole)]);
     assert_eq!(code, 0, "{stderr}");
     let unsharded = lines(&whole);
     assert_eq!(unsharded.len(), 3 * 24);
@@ -370,32 +375,14 @@ fn merge_names_bad_lines_refuses_mixed_builds_and_reports_nondeterminism() {
 fn resuming_refuses_a_file_of_another_build_or_with_lines_that_are_not_results() {
     let dir = TempDir::new("campaign-resume-refuses");
     let other = dir.write("other.jsonl", &line(0, "not-this-build", "00000001"));
-    let (code, _, stderr) = flinch(&[
-        "campaign",
-        "run",
-        "--scenarios",
-        "steady",
-        "--seeds",
-        "0..2",
-        "--out",
-        &other,
-    ]);
+    let (code, _, stderr) = campaign_run("steady", "0..2", &["--out", &other]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("other.jsonl:1: a result of build not-this-build"),
         "{stderr}"
     );
     let junk = dir.write("junk.jsonl", "junk\n");
-    let (code, _, stderr) = flinch(&[
-        "campaign",
-        "run",
-        "--scenarios",
-        "steady",
-        "--seeds",
-        "0..2",
-        "--out",
-        &junk,
-    ]);
+    let (code, _, stderr) = campaign_run("steady", "0..2", &["--out", &junk]);
     assert_eq!(code, 2, "{stderr}");
     assert!(
         stderr.contains("junk.jsonl:1: not a results line"),
@@ -516,16 +503,7 @@ fn a_file_that_is_not_results_is_refused_and_left_untouched() {
         "notes\nline two without a newline",
     ] {
         let file = dir.write("notes.txt", text);
-        let (code, _, stderr) = flinch(&[
-            "campaign",
-            "run",
-            "--scenarios",
-            "steady",
-            "--seeds",
-            "0..2",
-            "--out",
-            &file,
-        ]);
+        let (code, _, stderr) = campaign_run("steady", "0..2", &["--out", &file]);
         assert_eq!(code, 2, "{stderr}");
         assert!(
             stderr.contains("notes.txt:1:") && stderr.contains("left as it is"),
@@ -599,18 +577,11 @@ fn a_shards_summary_leaves_sometimes_to_the_merge() {
     let mut files = Vec::new();
     for k in 0..2 {
         let out = path(&dir, &format!("r-{k}.jsonl"));
-        let (code, stdout, stderr) = flinch(&[
-            "campaign",
-            "run",
-            "--scenarios",
+        let (code, stdout, stderr) = campaign_run(
             &scenario,
-            "--seeds",
             "0..50",
-            "--shard",
-            &format!("{k}/2"),
-            "--out",
-            s(&out),
-        ]);
+            &["--shard", &format!("{k}/2"), "--out", s(&out)],
+        );
         assert_eq!(code, 0, "{stdout}\n{stderr}");
         assert!(stdout.contains("not judged: a shard"), "{stdout}");
         files.push(out);
@@ -631,49 +602,26 @@ fn a_shards_summary_leaves_sometimes_to_the_merge() {
 fn timed_out_seeds_get_a_line_and_give_way_to_verdicts() {
     let dir = TempDir::new("campaign-timeout");
     let stopped = path(&dir, "stopped.jsonl");
-    let (code, stdout, stderr) = flinch(&[
-        "campaign",
-        "run",
-        "--scenarios",
+    let (code, stdout, stderr) = campaign_run(
         "taskmanager-crash",
-        "--seeds",
         "0..4",
-        "--timeout",
-        "1ms",
-        "--out",
-        s(&stopped),
-    ]);
+        &["--timeout", "1ms", "--out", s(&stopped)],
+    );
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     let timed_out = lines(&stopped);
     assert_eq!(timed_out.len(), 4);
     assert!(timed_out
         .iter()
         .all(|l| l["kind"] == "timed-out" && l["passed"] == false));
-    let (code, _, stderr) = flinch(&[
-        "campaign",
-        "run",
-        "--scenarios",
+    let (code, _, stderr) = campaign_run(
         "taskmanager-crash",
-        "--seeds",
         "0..4",
-        "--timeout",
-        "1ms",
-        "--out",
-        s(&stopped),
-    ]);
+        &["--timeout", "1ms", "--out", s(&stopped)],
+    );
     assert_eq!(code, 1);
     assert!(stderr.contains("0 seeds to run (4 already in"), "{stderr}");
     let full = path(&dir, "full.jsonl");
-    let (code, _, _) = flinch(&[
-        "campaign",
-        "run",
-        "--scenarios",
-        "taskmanager-crash",
-        "--seeds",
-        "0..4",
-        "--out",
-        s(&full),
-    ]);
+    let (code, _, _) = campaign_run("taskmanager-crash", "0..4", &["--out", s(&full)]);
     assert_eq!(code, 0);
     for order in [[&stopped, &full], [&full, &stopped]] {
         let (code, stdout, _) = flinch(&["campaign", "merge", "--json", s(order[0]), s(order[1])]);
