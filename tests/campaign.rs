@@ -140,6 +140,19 @@ fn four_shards_in_parallel_merge_into_exactly_the_unsharded_run() {
 
     // Merged, the shards and the unsharded run (a second run of every pair)
     // agree: every line of one is a duplicate of the other's.
+    // Without the last shard's file, merge names the shard it lacks.
+    let (code, stdout, _) = flinch(&[
+        "campaign",
+        "merge",
+        s(&files[0]),
+        s(&files[1]),
+        s(&files[2]),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(
+        stdout.contains("shards     MISSING 1: no line from 3/4"),
+        "{stdout}"
+    );
     let mut args = vec!["campaign", "merge", "--json"];
     args.extend(files.iter().map(|f| s(f)));
     args.push(s(&whole));
@@ -620,6 +633,23 @@ fn timed_out_seeds_get_a_line_and_give_way_to_verdicts() {
     );
     assert_eq!(code, 1);
     assert!(stderr.contains("0 seeds to run (4 already in"), "{stderr}");
+    // Alone, they are failures without a verdict: counted, never the
+    // fastest failure, never shrunk, and not judged for `sometimes`.
+    let (code, stdout, _) = flinch(&[
+        "campaign",
+        "merge",
+        s(&stopped),
+        "--regressions",
+        s(&path(&dir, "reg")),
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("timed out (--timeout, no verdict): 4 seeds"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("fastest failure"), "{stdout}");
+    assert!(stdout.contains("4 seeds timed out, not shrunk"), "{stdout}");
+    assert!(stdout.contains("0 of 0 seeds"), "{stdout}");
     let full = path(&dir, "full.jsonl");
     let (code, _, _) = campaign_run("taskmanager-crash", "0..4", &["--out", s(&full)]);
     assert_eq!(code, 0);

@@ -36,6 +36,8 @@ pub struct Campaign {
     pub nondeterminism: Vec<String>,
     /// How many seeds ran two ways.
     pub nondeterministic_seeds: usize,
+    /// Shards `K/N` with no line in the files merged.
+    pub shards_missing: Vec<String>,
     pub scenarios: Vec<ScenarioRow>,
 }
 
@@ -67,6 +69,9 @@ pub fn page(c: &Campaign) -> String {
         (list("nondeterminism", "Nondeterminism",
             "The same (scenario, seed), build and scenario content ran two different ways: a bug of flinch or turmoil.",
             &c.nondeterminism, c.nondeterministic_seeds))
+        (list("shards-missing", "Shards with no line",
+            "No file merged holds a line of these shards: a shard that did not run, a file not given, or a shard with no seed to run.",
+            &c.shards_missing, c.shards_missing.len()))
         (list("not-counted", "Lines not counted",
             "Lines of the results files that could not be read (a shard killed mid-write leaves a truncated last line).",
             &c.not_counted, c.not_counted_lines))
@@ -200,6 +205,7 @@ mod tests {
             not_counted_lines: 3,
             nondeterminism: Vec::new(),
             nondeterministic_seeds: 0,
+            shards_missing: vec!["2/4".into()],
             scenarios: (0..rows)
                 .map(|i| ScenarioRow {
                     name: format!("s<{i}>"),
@@ -223,6 +229,7 @@ mod tests {
         assert!(page.contains("first violation at 1.234 s"));
         assert!(page.contains("r-1.jsonl:9: truncated"));
         assert!(page.contains("... and 2 more not shown."), "{page}");
+        assert!(page.contains("Shards with no line") && page.contains("2/4"));
         assert!(page.contains(">= 20 %: met") || page.contains("&gt;= 20 %: met"));
         let passed = super::page(&campaign(0, 1));
         assert!(

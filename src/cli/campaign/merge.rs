@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Plans run at most to shrink one failure for `--regressions` (as
 /// `flinch shrink`'s default).
@@ -161,14 +162,15 @@ type Clash = (String, u64, (usize, usize), (usize, usize));
 pub struct Seen {
     pub seed: u64,
     pub passed: bool,
-    /// How it failed (`null`, as in the line, when it passed).
-    pub kind: Option<String>,
+    /// How it failed; `None` when it passed.
+    pub kind: Option<FailureKind>,
     /// Simulated ms to its first violation (failures only).
     pub first_ms: Option<u64>,
     /// The probes of this build's catalogue it hit.
     pub probes: Vec<Probe>,
-    /// `[checker] kind` of its violations (failures only).
-    pub kinds: Vec<String>,
+    /// `[checker] kind` of its violations (failures only), shared by every
+    /// seed that shows the same ones.
+    pub kinds: Arc<[String]>,
     /// CRC-32 of the line's [`Line::verdict`]: equal for equal runs.
     verdict: u32,
     /// `--timeout` stopped it: no verdict of the simulation's.
@@ -183,21 +185,36 @@ pub struct Seen {
 
 impl Seen {
     /// What merge keeps of `line`, found at (file index, line number).
-    fn of(line: Line, verdict: u32, identity: usize, (file, number): (usize, usize)) -> Seen {
+    fn of(
+        line: Line,
+        verdict: u32,
+        identity: usize,
+        (file, number): (usize, usize),
+        interned: &mut BTreeSet<Arc<[String]>>,
+    ) -> Seen {
         let timed_out = line.is_timed_out();
+        let kinds: Vec<String> = if line.passed {
+            Vec::new()
+        } else {
+            line.violation_kinds()
+        };
+        let kinds = match interned.get(&kinds[..]) {
+            Some(shared) => Arc::clone(shared),
+            None => {
+                let shared: Arc<[String]> = kinds.into();
+                interned.insert(Arc::clone(&shared));
+                shared
+            }
+        };
         Seen {
             seed: line.seed,
             passed: line.passed,
-            kinds: if line.passed {
-                Vec::new()
-            } else {
-                line.violation_kinds()
-            },
+            kinds,
             probes: line.known_probes().collect(),
             first_ms: (line.first_violation_ms)
                 .or((!line.passed && !timed_out).then_some(line.sim_ms)),
             timed_out,
-            kind: line.kind,
+            kind: (!line.passed).then(|| parse_kind(line.kind.as_deref())),
             verdict,
             identity,
             file,
@@ -205,10 +222,9 @@ impl Seen {
         }
     }
 
-    /// The first violation's time, else the end of the run: what orders
-    /// failures by how fast they fail.
-    fn fails_at(&self) -> u64 {
-        self.first_ms.unwrap_or(u64::MAX)
+    /// Whether it has a verdict: it was not stopped by `--timeout`.
+    fn judged(&self) -> bool {
+        !self.timed_out
     }
 }
 
@@ -234,17 +250,24 @@ impl ScenarioResults {
 
     /// The failing seed with the least simulated time to its first
     /// violation (the lowest such seed on a tie): (that time, seed).
+    /// Seeds `--timeout` stopped have no first violation, and are never
+    /// the fastest.
     fn fastest<'a>(seen: impl Iterator<Item = &'a Seen>) -> Option<(u64, u64)> {
         seen.filter(|l| !l.passed)
-            .map(|l| (l.fails_at(), l.seed))
+            .filter_map(|l| Some((l.first_ms?, l.seed)))
             .min()
+    }
+
+    /// Seeds `--timeout` stopped.
+    fn timed_out(&self) -> usize {
+        self.seeds.values().filter(|s| s.timed_out).count()
     }
 
     /// Distinct failures: the violation kinds a failing seed shows, with
     /// the seeds that show them.
     fn classes(&self) -> BTreeMap<&[String], Vec<&Seen>> {
         let mut classes: BTreeMap<&[String], Vec<&Seen>> = BTreeMap::new();
-        for seen in self.failures() {
+        for seen in self.failures().filter(|s| s.judged()) {
             classes.entry(&seen.kinds).or_default().push(seen);
         }
         classes
@@ -254,7 +277,7 @@ impl ScenarioResults {
     fn kinds(&self) -> BTreeMap<String, usize> {
         let mut kinds = BTreeMap::new();
         for seen in self.failures() {
-            for kind in &seen.kinds {
+            for kind in seen.kinds.iter() {
                 *kinds.entry(kind.clone()).or_insert(0) += 1;
             }
         }
@@ -283,6 +306,12 @@ pub struct Merged {
     pub nondeterministic_seeds: usize,
     /// Builds of the lines.
     pub builds: BTreeSet<String>,
+    /// The shard counts `N` of the lines' `K/N`.
+    pub shard_counts: Vec<u64>,
+    /// Shards `K/N` of those counts with no line in the files (the first
+    /// [`JSON_LISTED`] of each count): a shard that never ran, or whose
+    /// file is missing, or that had no seed to run.
+    pub shards_missing: Vec<String>,
     /// By scenario (as named in the lines).
     pub scenarios: BTreeMap<String, ScenarioResults>,
     /// Probe requirements per scenario, judged over the campaign; a
@@ -307,9 +336,16 @@ impl Merged {
         // Nondeterminism: (scenario, seed, first line, second line).
         let mut clashes: Vec<Clash> = Vec::new();
         let mut clashed: BTreeSet<(String, u64)> = BTreeSet::new();
+        let mut interned: BTreeSet<Arc<[String]>> = BTreeSet::new();
+        let mut shards: BTreeMap<u64, BTreeSet<u64>> = BTreeMap::new();
         for (index, file) in files.iter().enumerate() {
             let scan = results::scan(file, |number, line| {
                 merged.lines += 1;
+                if let Some((k, n)) = line.shard.split_once('/') {
+                    if let (Ok(k), Ok(n)) = (k.parse::<u64>(), n.parse::<u64>()) {
+                        shards.entry(n).or_default().insert(k);
+                    }
+                }
                 if !merged.builds.contains(&line.build) {
                     let at = At {
                         file: file.clone(),
@@ -336,7 +372,8 @@ impl Merged {
                     .map(|k| (k.identity, k.verdict, k.timed_out, k.file, k.line));
                 match kept {
                     None => {
-                        let seen = Seen::of(line, verdict, identity, (index, number));
+                        let seen =
+                            Seen::of(line, verdict, identity, (index, number), &mut interned);
                         scenario.seeds.insert(seen.seed, seen);
                     }
                     Some((kept, ..)) if kept != identity => merged.superseded += 1,
@@ -345,7 +382,8 @@ impl Merged {
                     // nothing to one with a verdict.
                     Some((_, _, true, ..)) if !timed_out => {
                         merged.duplicates += 1;
-                        let seen = Seen::of(line, verdict, identity, (index, number));
+                        let seen =
+                            Seen::of(line, verdict, identity, (index, number), &mut interned);
                         scenario.seeds.insert(seen.seed, seen);
                     }
                     Some((_, kept, kept_timed_out, ..))
@@ -370,6 +408,13 @@ impl Merged {
             merged.bad_lines += scan.bad_lines;
             let room = results::MAX_BAD_KEPT.saturating_sub(merged.bad.len());
             merged.bad.extend(scan.bad.into_iter().take(room));
+        }
+        merged.shard_counts = shards.keys().copied().collect();
+        for (n, present) in &shards {
+            let missing = (0..*n).filter(|k| !present.contains(k));
+            merged
+                .shards_missing
+                .extend(missing.take(JSON_LISTED).map(|k| format!("{k}/{n}")));
         }
         merged.nondeterminism = nondeterminism(files, &clashes)?;
         merged.nondeterministic_seeds = clashes.len();
@@ -424,7 +469,8 @@ impl Merged {
                 )),
                 Ok(entry) => {
                     let hits = hits(results);
-                    let run = results.seeds.len();
+                    // Over seeds with a verdict, as `flinch run` judges.
+                    let run = results.seeds.values().filter(|s| s.judged()).count();
                     Ok(entry
                         .scenario
                         .sometimes
@@ -466,7 +512,7 @@ impl Merged {
         }
         let kinds = (self.scenarios.values())
             .flat_map(|s| s.failures())
-            .map(|l| parse_kind(l.kind.as_deref()));
+            .map(|l| l.kind.unwrap_or(FailureKind::Job));
         let code = exit_code(kinds);
         if self.sometimes_missed() > 0 {
             code.max(EXIT_FAILED)
@@ -494,6 +540,32 @@ impl Merged {
             plural(self.scenarios.len()),
             self.failed()
         );
+        if !self.shards_missing.is_empty() {
+            let _ = writeln!(
+                s,
+                "shards     MISSING {}: no line from {} (a shard that did not run, a file not \
+                 given, or a shard with no seed to run)",
+                self.shards_missing.len(),
+                self.shards_missing
+                    .iter()
+                    .take(LISTED)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        if self.shard_counts.len() > 1 {
+            let _ = writeln!(
+                s,
+                "shards     the lines come from campaigns split {} ways: N = {}",
+                self.shard_counts.len(),
+                self.shard_counts
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         if self.duplicates > 0 {
             let _ = writeln!(
                 s,
@@ -556,6 +628,14 @@ impl Merged {
             let _ = writeln!(s, "{name:<width$}  {:>7}  {failed:>6}", results.seeds.len());
             for (kind, seeds) in results.kinds() {
                 let _ = writeln!(s, "    {kind}: {seeds} seed{}", plural(seeds));
+            }
+            let timed_out = results.timed_out();
+            if timed_out > 0 {
+                let _ = writeln!(
+                    s,
+                    "    timed out (--timeout, no verdict): {timed_out} seed{}",
+                    plural(timed_out)
+                );
             }
             if let Some((ms, seed)) = ScenarioResults::fastest(results.seeds.values()) {
                 let _ = writeln!(
@@ -668,6 +748,7 @@ impl Merged {
                     "scenario_hash": results.hashes,
                     "seeds": results.seeds.len(),
                     "failed": results.failures().count(),
+                    "timed_out": results.timed_out(),
                     "failing_seeds": results.failures().map(|l| l.seed).take(FAILING_SEEDS_SHOWN).collect::<Vec<_>>(),
                     "violation_kinds": results.kinds().into_iter().map(|(kind, seeds)| serde_json::json!({"kind": kind, "seeds": seeds})).collect::<Vec<_>>(),
                     "fastest_failure": fastest,
@@ -689,6 +770,8 @@ impl Merged {
             "seeds": self.seeds(),
             "failed": self.failed(),
             "sometimes_missed": self.sometimes_missed(),
+            "timed_out": self.scenarios.values().map(ScenarioResults::timed_out).sum::<usize>(),
+            "shards_missing": self.shards_missing,
             "scenarios": scenarios,
             "report": self.report.as_ref().map(|p| p.display().to_string()),
             "regressions": self.regressions.as_ref().map(|r| r.iter().map(|w| match w {
@@ -737,6 +820,7 @@ impl Merged {
             not_counted: self.bad.iter().map(ToString::to_string).collect(),
             not_counted_lines: self.bad_lines,
             nondeterministic_seeds: self.nondeterministic_seeds,
+            shards_missing: self.shards_missing.clone(),
             nondeterminism: (self.nondeterminism.iter())
                 .map(|n| {
                     format!(
@@ -877,6 +961,14 @@ fn write_regressions(
     let mut names = BTreeSet::new();
     for (name, results) in &merged.scenarios {
         let classes = results.classes();
+        if let Some(seen) = results.seeds.values().find(|s| s.timed_out) {
+            written.push(Err(format!(
+                "{name}: {} seed{} timed out, not shrunk (no verdict to keep); replay one: {}",
+                results.timed_out(),
+                plural(results.timed_out()),
+                replay_command(name, None, seen.seed)
+            )));
+        }
         if classes.is_empty() {
             continue;
         }

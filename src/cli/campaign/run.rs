@@ -41,8 +41,8 @@ pub struct CampaignRunArgs {
     #[arg(long, value_name = "M", value_parser = parse_minutes)]
     pub minutes: Option<f64>,
     /// Run shard K of N (0-based): the seeds s with s mod N = K. `auto/N`
-    /// takes K from JOB_COMPLETION_INDEX (Kubernetes) or
-    /// SLURM_ARRAY_TASK_ID minus SLURM_ARRAY_TASK_MIN (Slurm).
+    /// takes K from JOB_COMPLETION_INDEX (Kubernetes), or from Slurm:
+    /// (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN) / SLURM_ARRAY_TASK_STEP.
     #[arg(long, value_name = "K/N", value_parser = shard::parse)]
     pub shard: Option<ShardSpec>,
     /// The results file: one JSON line per finished (scenario, seed),
@@ -173,6 +173,22 @@ impl HasSeed for Ran {
 }
 
 pub fn run(args: &CampaignRunArgs) -> anyhow::Result<Output> {
+    // First: a signal while the results file is read stops the shard
+    // cleanly too.
+    // Ctrl-C and SIGTERM set the handler's flag, which the sweep watches;
+    // without a handler, a flag of our own (for a failed write).
+    let local = AtomicBool::new(false);
+    let flag: &AtomicBool = match interrupt::install() {
+        Ok(flag) => flag,
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "flinch: {e}; Ctrl-C and SIGTERM will end the shard at once (a torn last line is \
+                 cut off on resume)"
+            );
+            &local
+        }
+    };
     let shard = match args.shard {
         None => Shard::ALL,
         Some(spec) => spec
@@ -253,20 +269,6 @@ pub fn run(args: &CampaignRunArgs) -> anyhow::Result<Output> {
     if let Some(note) = note {
         let _ = writeln!(std::io::stderr(), "flinch: {note}");
     }
-    // Ctrl-C and SIGTERM set the handler's flag, which the sweep watches;
-    // without a handler, a flag of our own (for a failed write).
-    let local = AtomicBool::new(false);
-    let flag: &AtomicBool = match interrupt::install() {
-        Ok(flag) => flag,
-        Err(e) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "flinch: {e}; Ctrl-C and SIGTERM will end the shard at once (a torn last line is \
-                 cut off on resume)"
-            );
-            &local
-        }
-    };
     let deadline = args
         .minutes
         .and_then(|m| Instant::now().checked_add(Duration::from_secs_f64(m * 60.0)));

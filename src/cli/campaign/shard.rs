@@ -23,6 +23,8 @@ pub const SLURM_INDEX: &str = "SLURM_ARRAY_TASK_ID";
 /// Slurm's lowest index of the array: subtracted from [`SLURM_INDEX`], so
 /// `--array=1-4` and `--array=0-3` both give shards 0 to 3.
 pub const SLURM_MIN: &str = "SLURM_ARRAY_TASK_MIN";
+/// How many tasks Slurm's array has: it must be the shard count `N`.
+pub const SLURM_COUNT: &str = "SLURM_ARRAY_TASK_COUNT";
 /// Slurm's step of the array (`--array=0-6:2` has 2): the index is divided
 /// by it, so `--array=0-6:2` gives shards 0 to 3 too.
 pub const SLURM_STEP: &str = "SLURM_ARRAY_TASK_STEP";
@@ -140,6 +142,14 @@ impl ShardSpec {
                      indices (--array=A-B or A-B:S)"
                 ));
             }
+            if let Some(tasks) = read(SLURM_COUNT)?.filter(|t| *t != count) {
+                return Err(format!(
+                    "--shard auto/{count}: the Slurm array has {SLURM_COUNT}={tasks} tasks, so \
+                     {} shard{} would never run (or run twice): pass --shard auto/{tasks}",
+                    count.abs_diff(tasks),
+                    if count.abs_diff(tasks) == 1 { "" } else { "s" }
+                ));
+            }
             (
                 offset / step,
                 format!("({SLURM_INDEX} - {SLURM_MIN}) / {SLURM_STEP}"),
@@ -254,6 +264,10 @@ mod tests {
             (
                 &[(SLURM_INDEX, "3"), (SLURM_STEP, "2")][..],
                 "evenly spaced",
+            ),
+            (
+                &[(SLURM_INDEX, "1"), (SLURM_COUNT, "8")][..],
+                "SLURM_ARRAY_TASK_COUNT=8",
             ),
         ] {
             let err = auto.resolve(env(vars)).expect_err(says);
