@@ -416,6 +416,7 @@ impl Merged {
                 .shards_missing
                 .extend(missing.take(JSON_LISTED).map(|k| format!("{k}/{n}")));
         }
+        clashes.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
         merged.nondeterminism = nondeterminism(files, &clashes)?;
         merged.nondeterministic_seeds = clashes.len();
         if !force {
@@ -446,8 +447,11 @@ impl Merged {
     /// Leave every `[expect] sometimes` unjudged, saying `why` (a shard's
     /// own summary: only the whole campaign is judged).
     pub fn not_judged_here(&mut self, why: &str) {
+        // Only requirements there are; another reason not to judge stays.
         for judged in self.judged.values_mut() {
-            *judged = Err(format!("not judged: {why}"));
+            if judged.as_ref().is_ok_and(|j| !j.is_empty()) {
+                *judged = Err(format!("not judged: {why}"));
+            }
         }
     }
 
@@ -923,8 +927,9 @@ fn prepare_regressions(dir: &Path) -> anyhow::Result<()> {
 }
 
 /// `STEM-SEED.toml` for the scenario `name` (a built-in name or a path:
-/// its file stem), with `-2`, `-3`, ... when taken already in `names`.
-fn unique_name(names: &mut BTreeSet<String>, name: &str, seed: u64) -> String {
+/// its file stem), with `-2`, `-3`, ... after the seed when taken already
+/// in `names` or by a file in `dir` (an earlier merge's is never overwritten).
+fn unique_name(dir: &Path, names: &mut BTreeSet<String>, name: &str, seed: u64) -> String {
     let stem = Path::new(name).file_stem().map_or_else(
         || "scenario".to_owned(),
         |s| s.to_string_lossy().into_owned(),
@@ -941,7 +946,7 @@ fn unique_name(names: &mut BTreeSet<String>, name: &str, seed: u64) -> String {
         .collect();
     let mut file = format!("{stem}-{seed}.toml");
     let mut n = 2;
-    while !names.insert(file.clone()) {
+    while dir.join(&file).exists() || !names.insert(file.clone()) {
         file = format!("{stem}-{seed}-{n}.toml");
         n += 1;
     }
@@ -1008,7 +1013,7 @@ fn write_regressions(
             };
             // Named after the scenario as the campaign named it (two copies
             // of one built-in share its `name`), once each.
-            let path = dir.join(unique_name(&mut names, name, seed));
+            let path = dir.join(unique_name(dir, &mut names, name, seed));
             let shown = shell_quote(&path.display().to_string());
             let text = format!(
                 "{}{}",
