@@ -699,6 +699,36 @@ pub mod tests {
     }
 
     #[test]
+    fn skipped_seeds_are_neither_run_nor_reported_nor_counted_as_not_started() {
+        let skip = |seed: u64| !seed.is_multiple_of(3);
+        let controls = Controls {
+            jobs: 2,
+            skip: Some(&skip),
+            ..Controls::default()
+        };
+        let mut reported = Vec::new();
+        let swept = sweep(
+            0..30,
+            &controls,
+            |seed, _: &Stop| {
+                assert!(
+                    seed.is_multiple_of(3),
+                    "seed {seed} was skipped, yet it ran"
+                );
+                ran(seed, false)
+            },
+            |r: Option<&Ran>| reported.extend(r.map(|r| r.seed)),
+        )
+        .expect("threads start");
+        let expected: Vec<u64> = (0..30).step_by(3).collect();
+        reported.sort_unstable();
+        assert_eq!(reported, expected);
+        let results: Vec<u64> = swept.results.iter().map(|r| r.seed).collect();
+        assert_eq!(results, expected);
+        assert_eq!((swept.not_started, swept.stopped), (0, 0));
+    }
+
+    #[test]
     fn past_the_deadline_no_seed_starts_and_running_ones_finish() {
         let controls = Controls {
             jobs: 2,

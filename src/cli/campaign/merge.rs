@@ -54,7 +54,7 @@ pub struct MergeArgs {
     #[arg(long)]
     pub force: bool,
     /// Write each distinct failure (scenario and violation kinds) as a
-    /// shrunk scenario file into DIR, named SCENARIO-SEED.toml, ready for
+    /// shrunk scenario file into DIR, named STEM-SEED.toml, ready for
     /// tests/regressions/.
     #[arg(long, value_name = "DIR")]
     pub regressions: Option<PathBuf>,
