@@ -831,6 +831,7 @@ fn bench_prints_every_field_of_its_contract() {
             "simulation_overhead",
             "taskmanager_crash",
             "taskmanager_crash_all_cores",
+            "taskmanager_crash_scenario_rate",
             "wall_seconds",
             "workloads"
         ]
@@ -841,6 +842,7 @@ fn bench_prints_every_field_of_its_contract() {
     for rate in [
         "taskmanager_crash",
         "taskmanager_crash_all_cores",
+        "taskmanager_crash_scenario_rate",
         "nemesis_mixed",
     ] {
         assert_eq!(
@@ -897,7 +899,7 @@ fn bench_prints_every_field_of_its_contract() {
         }
     }
     let workloads = bench["workloads"].as_array().expect("an array");
-    assert_eq!(workloads.len(), 5);
+    assert_eq!(workloads.len(), 6);
     for (i, w) in workloads.iter().enumerate() {
         assert_eq!(
             keys(w),
@@ -914,8 +916,17 @@ fn bench_prints_every_field_of_its_contract() {
             ]
         );
         // The simulation-overhead workload, last, is --quick's 4,000.
-        let records = if i == 4 { 4_000 } else { 10_000 };
+        let records = if i == 5 { 4_000 } else { 10_000 };
         assert_eq!(w["records"], records);
+        // Each scenario's rate scaled as its records are (the defaults:
+        // 2,000 records, 6,000 for nemesis-mixed, at 1,000/s), but the one
+        // at the scenario's own rate.
+        let rate = match w["name"].as_str() {
+            Some("taskmanager-crash-scenario-rate") => 1_000,
+            Some("nemesis-mixed") => 1_667,
+            _ => 5_000,
+        };
+        assert_eq!(w["rate"], rate, "{w}");
     }
     assert!(stderr.is_empty(), "--json prints no progress: {stderr}");
 

@@ -19,6 +19,7 @@ pub struct FetchRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FetchResponse {
     /// Offsets `from..from + records.len()` of the partition.
+    #[serde(with = "crate::record::batch")]
     pub records: Vec<Record>,
     /// The partition's length: the source is done when it reaches it.
     pub end: u64,
@@ -190,7 +191,11 @@ pub struct SinkRequest {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum SinkOp {
     /// Make the transaction durable but invisible.
-    PreCommit { txn: TxnId, records: Vec<Record> },
+    PreCommit {
+        txn: TxnId,
+        #[serde(with = "crate::record::batch")]
+        records: Vec<Record>,
+    },
     /// Make it visible; committing a committed transaction is success.
     Commit { txn: TxnId },
     /// Abort every pre-committed transaction of `subtask` from an attempt
@@ -414,7 +419,7 @@ pub struct DataFrame {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     Hello,
-    Records(Vec<Record>),
+    Records(#[serde(with = "crate::record::batch")] Vec<Record>),
     Barrier(u64),
     Keepalive,
     /// Records (maybe none), then the sender's watermark (ms) after them:
@@ -424,6 +429,7 @@ pub enum Payload {
     /// `EndOfData` with the final `MAX_WATERMARK`, FLIP-147); the
     /// watermark is then `u64::MAX`.
     Progress {
+        #[serde(with = "crate::record::batch")]
         records: Vec<Record>,
         watermark: u64,
         end_of_input: bool,

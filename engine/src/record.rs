@@ -25,35 +25,7 @@ pub struct Record {
     pub origin: Option<(u32, u64)>,
 }
 
-/// A [`Record`] borrowed from the bytes it was decoded from (key and value
-/// are slices of them), for a host that passes records on without using
-/// them: it decodes and encodes exactly as a [`Record`] does (the same
-/// postcard bytes), without allocating. Decoding it needs a deserializer
-/// that lends its input (postcard's `from_bytes`, as `wire` decodes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordView<'a> {
-    /// [`Record::key`].
-    #[serde(serialize_with = "bytes::serialize", borrow)]
-    pub key: &'a [u8],
-    /// [`Record::value`].
-    #[serde(serialize_with = "bytes::serialize", borrow)]
-    pub value: &'a [u8],
-    /// [`Record::timestamp`].
-    pub timestamp: u64,
-    /// [`Record::origin`].
-    pub origin: Option<(u32, u64)>,
-}
-
-/// Byte strings through serde's bytes calls: the same postcard encoding as
-/// a `Vec<u8>` (a varint length, then the bytes), copied at once instead of
-/// byte by byte.
-mod bytes {
-    use serde::Serializer;
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
-    }
-}
+pub mod batch;
 
 /// The bytes of a record's key or value (or any [`encode`]d value): up to
 /// [`Bytes::INLINE`] bytes are held inline, so the keys and small values
@@ -439,43 +411,5 @@ mod tests {
         assert_eq!(decode::<Record>(&bytes).unwrap(), record);
         let json = serde_json::to_string(&record).unwrap();
         assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), record);
-    }
-
-    #[test]
-    fn a_record_view_decodes_and_encodes_as_the_record_it_borrows_from() {
-        let big = vec![0xab; 300];
-        let records = [
-            Record {
-                key: vec![1, 2, 3].into(),
-                value: Vec::new().into(),
-                timestamp: 5,
-                origin: Some((1, 300)),
-            },
-            // Empty key, a value longer than one varint byte can count,
-            // the largest numbers, no origin.
-            Record {
-                key: Vec::new().into(),
-                value: big.clone().into(),
-                timestamp: u64::MAX,
-                origin: None,
-            },
-            Record {
-                key: big.into(),
-                value: vec![0].into(),
-                timestamp: 0,
-                origin: Some((u32::MAX, u64::MAX)),
-            },
-        ];
-        for record in records {
-            let bytes = encode(&record).unwrap();
-            let view: RecordView<'_> = postcard::from_bytes(&bytes).unwrap();
-            assert_eq!(view.key, &record.key[..]);
-            assert_eq!(view.value, &record.value[..]);
-            assert_eq!(
-                (view.timestamp, view.origin),
-                (record.timestamp, record.origin)
-            );
-            assert_eq!(encode(&view).unwrap(), bytes);
-        }
     }
 }

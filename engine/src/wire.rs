@@ -70,23 +70,31 @@ pub fn seal(mut frame: Vec<u8>) -> Vec<u8> {
 
 /// Decode a complete frame (the inverse of [`encode`]).
 pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, WireError> {
-    if frame.len() < 8 {
+    Ok(postcard::from_bytes(body(frame)?)?)
+}
+
+/// The body of a complete frame, its length and checksum verified, for a
+/// reader that decodes it by hand. Errors: a frame shorter than its
+/// header ([`WireError::Closed`]), a length that is not the body's
+/// ([`WireError::TooLarge`]), a checksum mismatch.
+pub fn body(frame: &[u8]) -> Result<&[u8], WireError> {
+    if frame.len() < HEADER {
         return Err(WireError::Closed);
     }
     let len = u32::from_le_bytes(frame[0..4].try_into().expect("4 bytes"));
-    if len as usize != frame.len() - 8 {
+    if len as usize != frame.len() - HEADER {
         return Err(WireError::TooLarge(len));
     }
     let expected = u32::from_le_bytes(frame[4..8].try_into().expect("4 bytes"));
-    check_body(expected, &frame[8..])
+    checked(expected, &frame[HEADER..])
 }
 
-fn check_body<T: DeserializeOwned>(expected: u32, body: &[u8]) -> Result<T, WireError> {
+fn checked(expected: u32, body: &[u8]) -> Result<&[u8], WireError> {
     let actual = crc32fast::hash(body);
     if actual != expected {
         return Err(WireError::Checksum { expected, actual });
     }
-    Ok(postcard::from_bytes(body)?)
+    Ok(body)
 }
 
 pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(
@@ -111,7 +119,7 @@ pub async fn recv<R: AsyncRead + Unpin, T: DeserializeOwned>(r: &mut R) -> Resul
     let expected = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
     let mut body = vec![0u8; len as usize];
     r.read_exact(&mut body).await?;
-    check_body(expected, &body)
+    Ok(postcard::from_bytes(checked(expected, &body)?)?)
 }
 
 /// A request/response client for the `log`, `sink` and `store` hosts. Every

@@ -13,6 +13,7 @@ use super::seeds::default_jobs;
 use super::{load_scenario, Output, EXIT_PASSED};
 use anyhow::{anyhow, Context as _};
 use clap::Args;
+use flinch_engine::config::WorkloadConfig;
 use flinch_harness::budget::default_max_sim_time;
 use flinch_harness::plan::render;
 use flinch_harness::scenario::{parse, Scenario};
@@ -31,6 +32,25 @@ const QUICK_REPS: usize = 1;
 const QUICK_SEEDS: u64 = 2;
 /// The input of every pinned workload, in records.
 pub const RECORDS: u64 = 10_000;
+/// A pinned workload's rate, in records per simulated second per source
+/// subtask: its scenario's rate scaled as its records are (to [`RECORDS`]),
+/// rounded up, so that the input spans the simulated time the scenario's
+/// faults are timed for. `taskmanager-crash` and `steady` (2,000 records
+/// at 1,000 a second) run at 5,000 a second, one simulated second of
+/// input; `nemesis-mixed` (6,000, with faults until 3 s) at 1,667, three
+/// seconds. At its own rate `taskmanager-crash`'s 10,000 records would take
+/// five seconds, its crash (300 to 900 ms) falling in their first fifth and
+/// the rest of the run spent waiting between batches. Errors: a rate
+/// beyond what the sources honour (`workload::max_rate`).
+fn scaled_rate(workload: &WorkloadConfig) -> anyhow::Result<u64> {
+    let records = workload.records.max(1);
+    let rate = (u128::from(workload.rate) * u128::from(RECORDS)).div_ceil(u128::from(records));
+    let max = flinch_engine::workload::max_rate(workload.batch);
+    u64::try_from(rate)
+        .ok()
+        .filter(|&rate| rate <= max)
+        .ok_or_else(|| anyhow!("the bench's rate {rate}/s exceeds the sources' most, {max}/s"))
+}
 /// The checkpoint interval whose cost the checkpoint-overhead ratio gives.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
@@ -107,9 +127,6 @@ struct Rate {
     us_per_host_step: f64,
     /// The share of host steps skipped because the host was idle.
     idle_host_steps_skipped: f64,
-    /// The longest seed, in simulated time.
-    #[serde(skip)]
-    longest_seed: Duration,
 }
 
 #[derive(Debug, Serialize)]
@@ -134,6 +151,8 @@ struct Bench {
     taskmanager_crash: Rate,
     /// `taskmanager-crash`, one worker per core.
     taskmanager_crash_all_cores: Rate,
+    /// `taskmanager-crash` at its scenario's own rate, one worker thread.
+    taskmanager_crash_scenario_rate: Rate,
     /// `nemesis-mixed`, one worker thread.
     nemesis_mixed: Rate,
     /// All cores over one thread, on `taskmanager-crash`.
@@ -164,6 +183,11 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     };
     let cores = default_jobs();
     let crash = pinned("taskmanager-crash", "taskmanager-crash", None)?;
+    let slow = pinned_with(
+        "taskmanager-crash-scenario-rate",
+        "taskmanager-crash",
+        |s| s.config.workload.rate = WorkloadConfig::default().rate,
+    )?;
     let nemesis = pinned("nemesis-mixed", "nemesis-mixed", None)?;
     let checkpointed = pinned("steady-100ms", "steady", Some(CHECKPOINT_INTERVAL))?;
     let say = |what: &str| {
@@ -175,15 +199,20 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     let one = measure(&crash.1, seeds, reps, 1)?;
     say("taskmanager-crash, all cores");
     let all = measure(&crash.1, seeds, reps, cores)?;
+    say("taskmanager-crash at its scenario's rate, one thread");
+    let at_scenario_rate = measure(&slow.1, seeds, reps, 1)?;
     say("nemesis-mixed, one thread");
     let mixed = measure(&nemesis.1, seeds, reps, 1)?;
     say("checkpoint overhead");
     let with = measure(&checkpointed.1, seeds, reps, 1)?;
     // The engine takes a checkpoint at each interval and the job ends with
-    // the first one after its input: an interval as long as the longest
-    // checkpointed run gives one checkpoint, right after the input ends,
-    // and runs as long in simulated time.
-    let only_final = ceil_ms(with.longest_seed);
+    // the first one after its input. The checkpointed run's last comes at
+    // most one interval after the input ends; an interval of the input's
+    // duration plus one more gives one checkpoint at about the same time,
+    // so both runs last about as long in simulated time (an idle host
+    // still costs: a longer run without checkpoints would flatter them).
+    let input = flinch_engine::workload::nominal_duration(&checkpointed.1.config.workload);
+    let only_final = ceil_ms(input + CHECKPOINT_INTERVAL);
     let unchecked = pinned("steady-final-only", "steady", Some(only_final))?;
     let without = measure(&unchecked.1, seeds, reps, 1)?;
     say("simulation overhead");
@@ -198,9 +227,17 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         },
         repetitions: reps,
         seeds,
-        workloads: vec![crash.0, nemesis.0, checkpointed.0, unchecked.0, floor],
+        workloads: vec![
+            crash.0,
+            slow.0,
+            nemesis.0,
+            checkpointed.0,
+            unchecked.0,
+            floor,
+        ],
         taskmanager_crash: one,
         taskmanager_crash_all_cores: all,
+        taskmanager_crash_scenario_rate: at_scenario_rate,
         nemesis_mixed: mixed,
         parallel_speedup: all.seeds_per_second / one.seeds_per_second,
         checkpoint_overhead: without.seeds_per_second / with.seeds_per_second,
@@ -225,7 +262,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     })
 }
 
-/// A built-in scenario with [`RECORDS`] records (and `interval`, if
+/// A built-in scenario with [`RECORDS`] records at its [`scaled_rate`] (and `interval`, if
 /// given), read back through the scenario parser so it is a valid one.
 fn pinned(
     name: &'static str,
@@ -239,14 +276,16 @@ fn pinned(
     })
 }
 
-/// A built-in scenario with [`RECORDS`] records, changed by `change`, read
-/// back through the scenario parser so it is a valid one.
+/// A built-in scenario with [`RECORDS`] records at its [`scaled_rate`],
+/// changed by `change`, read back through the scenario parser so it is a
+/// valid one.
 fn pinned_with(
     name: &'static str,
     builtin: &'static str,
     change: impl FnOnce(&mut Scenario),
 ) -> anyhow::Result<(Pinned, Scenario)> {
     let mut scenario = load_scenario(builtin, None)?;
+    scenario.config.workload.rate = scaled_rate(&scenario.config.workload)?;
     scenario.config.workload.records = RECORDS;
     change(&mut scenario);
     scenario.max_sim_time = default_max_sim_time(
@@ -301,23 +340,28 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
         )?;
         let wall = started.elapsed();
         if let Some(failed) = ran.iter().find(|r| !r.passed) {
+            let w = &scenario.config.workload;
             return Err(anyhow!(
-                "seed {} of the bench's {} failed; run it: flinch replay {} --seed {}",
+                "seed {} of the bench's {} failed; run it: flinch replay {} --seed {}, with \
+                 `[workload] records = {}, rate = {}` and the checkpoint interval {:?} in a \
+                 copy of the scenario",
                 failed.seed,
                 scenario.name,
                 scenario.name,
-                failed.seed
+                failed.seed,
+                w.records,
+                w.rate,
+                scenario.config.checkpoint.interval,
             ))
             .context("a bench workload must pass");
         }
         let sim: Duration = ran.iter().map(|r| r.sim).sum();
-        let longest = ran.iter().map(|r| r.sim).max().unwrap_or_default();
         let run: u64 = ran.iter().map(|r| r.host_steps.run).sum();
         let skipped: u64 = ran.iter().map(|r| r.host_steps.skipped).sum();
-        runs.push((wall, sim, longest, run, skipped));
+        runs.push((wall, sim, run, skipped));
     }
     runs.sort();
-    let (wall, sim, longest_seed, run, skipped) = runs[runs.len() / 2];
+    let (wall, sim, run, skipped) = runs[runs.len() / 2];
     let wall = wall.as_secs_f64().max(f64::MIN_POSITIVE);
     let host_steps = (run + skipped).max(1) as f64;
     Ok(Rate {
@@ -326,7 +370,6 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
         threads,
         us_per_host_step: wall * 1e6 * threads as f64 / host_steps,
         idle_host_steps_skipped: skipped as f64 / host_steps,
-        longest_seed,
     })
 }
 
@@ -488,7 +531,12 @@ fn scale_child(spec: &str) -> anyhow::Result<Output> {
         ));
     };
     let (_, scenario) = pinned_with("scaled", "taskmanager-crash", |s| {
-        s.config.workload.records = records;
+        // Fewer records than the bench's (`--quick`) at a rate as much
+        // lower, so the input still spans the scenario's crash; more at
+        // the bench's rate, over a longer run.
+        let w = &mut s.config.workload;
+        w.rate = (w.rate * records.min(RECORDS)).div_ceil(RECORDS).max(1);
+        w.records = records;
         s.config.topology.taskmanagers = taskmanagers;
     })?;
     let started = Instant::now();
@@ -665,6 +713,11 @@ fn human(b: &Bench) -> String {
         s,
         "  taskmanager-crash  {}",
         rate(&b.taskmanager_crash_all_cores)
+    );
+    let _ = writeln!(
+        s,
+        "  taskmanager-crash  {}  at the scenario's rate",
+        rate(&b.taskmanager_crash_scenario_rate)
     );
     let _ = writeln!(s, "  nemesis-mixed      {}", rate(&b.nemesis_mixed));
     let _ = writeln!(

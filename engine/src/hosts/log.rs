@@ -6,7 +6,7 @@ use super::{server, HostContext, HostResult};
 use crate::event::Event;
 use crate::io::addr;
 use crate::proto::FetchRequest;
-use crate::record::Record;
+use crate::record::{batch, Record};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,8 +23,8 @@ struct Log(Rc<Vec<Vec<Record>>>);
 /// The answer to a fetch: records `from..to` of a partition of the log,
 /// served from the log itself instead of a copy. It goes on the wire as
 /// the [`crate::proto::FetchResponse`] `{ records, end }` it stands for
-/// (the same postcard bytes: a struct is its fields in order, a slice a
-/// `Vec`), and the source decodes it as one.
+/// (the same postcard bytes: a struct is its fields in order, and the
+/// records a `record::batch` either way), and the source decodes it as one.
 struct Fetched {
     log: Rc<Vec<Vec<Record>>>,
     /// `None` for a partition the log does not have (no records, end 0).
@@ -46,7 +46,7 @@ impl Fetched {
 impl Serialize for Fetched {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut response = s.serialize_struct("FetchResponse", 2)?;
-        response.serialize_field("records", self.records())?;
+        response.serialize_field("records", &batch::Ser(self.records()))?;
         response.serialize_field("end", &self.end)?;
         response.end()
     }

@@ -17,12 +17,10 @@ use crate::io::disk::{self, Disk};
 use crate::io::{addr, now, sleep, spawn};
 use crate::probe::Probe;
 use crate::proto::SinkResponse;
-use crate::record::{Record, RecordView, TxnId};
+use crate::record::{batch, Record, TxnId};
 use crate::wire;
-use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -34,7 +32,7 @@ const TIMED_OUT: &str = "/sink/timed-out";
 
 /// A [`crate::proto::SinkRequest`] as the sink decodes it: the same
 /// fields and variants in the same order (so the same postcard bytes), but
-/// a pre-commit's records stay in their encoded form ([`EncodedRecords`]):
+/// a pre-commit's records stay in their encoded form ([`batch::Encoded`]):
 /// the sink only stores them, and decoding each into a [`Record`] to encode
 /// it again cost two allocations a record.
 #[derive(Debug, serde::Deserialize)]
@@ -48,7 +46,7 @@ struct Request {
 enum Op {
     PreCommit {
         txn: TxnId,
-        records: EncodedRecords,
+        records: batch::Encoded,
     },
     Commit {
         txn: TxnId,
@@ -62,50 +60,12 @@ enum Op {
     NewestCommitted,
 }
 
-/// The records of a pre-commit as postcard bytes: `count` records, each
-/// decoded (so malformed input is refused here, as decoding a
-/// `Vec<Record>` would) and its encoding appended to `bytes`, without the
-/// sequence's length prefix.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct EncodedRecords {
-    count: usize,
-    bytes: Vec<u8>,
-}
-
-impl<'de> Deserialize<'de> for EncodedRecords {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Records;
-
-        impl<'de> Visitor<'de> for Records {
-            type Value = EncodedRecords;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a sequence of records")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<EncodedRecords, A::Error> {
-                let mut out = EncodedRecords::default();
-                while let Some(record) = seq.next_element::<RecordView<'de>>()? {
-                    let bytes = std::mem::take(&mut out.bytes);
-                    out.bytes = postcard::to_extend(&record, bytes)
-                        .map_err(|e| serde::de::Error::custom(format!("re-encoding: {e}")))?;
-                    out.count += 1;
-                }
-                Ok(out)
-            }
-        }
-
-        d.deserialize_seq(Records)
-    }
-}
-
 /// A transaction file: `wire::encode(&(txn, records))` with the records
-/// `Vec<Record>`, put together from their encoded form (a `Vec`'s postcard
-/// encoding is its length, as a varint `usize`, then its elements).
-fn txn_file(txn: TxnId, records: &EncodedRecords) -> Vec<u8> {
-    let encode = "in-memory postcard encoding of a transaction id and a length cannot fail";
-    let frame = postcard::to_extend(&txn, vec![0u8; wire::HEADER]).expect(encode);
-    let mut frame = postcard::to_extend(&records.count, frame).expect(encode);
+/// a `Vec<Record>`, put together from the pre-commit's batch, which is
+/// already the postcard encoding of that `Vec` (`record::batch`).
+fn txn_file(txn: TxnId, records: &batch::Encoded) -> Vec<u8> {
+    let encode = "in-memory postcard encoding of a transaction id cannot fail";
+    let mut frame = postcard::to_extend(&txn, vec![0u8; wire::HEADER]).expect(encode);
     frame.extend_from_slice(&records.bytes);
     wire::seal(frame)
 }
@@ -197,15 +157,21 @@ fn read_all(dir: &Path) -> io::Result<Vec<(TxnId, Vec<Record>)>> {
     names.iter().map(read).collect()
 }
 
+/// A transaction file's id and records: its frame checked, the id read by
+/// postcard and the records by `record::batch` (the same bytes as a
+/// postcard `Vec<Record>`, read without serde).
 fn decode(path: &Path, bytes: Option<Vec<u8>>) -> io::Result<(TxnId, Vec<Record>)> {
     let bytes =
         bytes.ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, path.display().to_string()))?;
-    wire::decode(&bytes).map_err(|e| {
+    let invalid = |e: &dyn std::fmt::Display| {
         io::Error::new(
             io::ErrorKind::InvalidData,
             format!("{}: {e}", path.display()),
         )
-    })
+    };
+    let body = wire::body(&bytes).map_err(|e| invalid(&e))?;
+    let (txn, records) = postcard::take_from_bytes::<TxnId>(body).map_err(|e| invalid(&e))?;
+    Ok((txn, batch::decode(records).map_err(|e| invalid(&e))?))
 }
 
 /// A transaction file's id and record count, its checksum verified, without
@@ -395,14 +361,14 @@ impl Sink {
         Ok(())
     }
 
-    fn pre_commit(&mut self, txn: TxnId, records: EncodedRecords) -> io::Result<SinkResponse> {
+    fn pre_commit(&mut self, txn: TxnId, records: batch::Encoded) -> io::Result<SinkResponse> {
         if self.committed.contains(&txn) {
             return Ok(SinkResponse::AlreadyCommitted);
         }
         if let Some(&records) = self.timed_out.get(&txn) {
             return Ok(SinkResponse::TimedOut { records });
         }
-        let count = records.count as u64;
+        let count = records.count;
         self.disk
             .write_atomic(&pending_path(txn), &txn_file(txn, &records))?;
         self.pending.insert(txn);
@@ -594,7 +560,7 @@ mod tests {
             else {
                 panic!("a pre-commit decodes as one: {:?}", req.op);
             };
-            assert_eq!((got, encoded.count), (txn, n));
+            assert_eq!((got, encoded.count), (txn, n as u64));
             // The file is what encoding the decoded records would write.
             let file = txn_file(txn, &encoded);
             assert_eq!(file, wire::encode(&(txn, &records)));

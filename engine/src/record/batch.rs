@@ -1,0 +1,509 @@
+//! Record batches: the records a frame carries (a fetch's, a channel's, a
+//! pre-commit's), encoded by hand instead of through serde.
+//!
+//! A batch's bytes are exactly postcard's encoding of a `Vec<Record>`: the
+//! count as a varint, then each record's fields in order (key and value
+//! as a varint length and their bytes, the timestamp as a varint, the
+//! origin as a tag byte `0` or `1` and, after `1`, partition and offset as
+//! varints). In a message the batch is one serde byte string (a length,
+//! then those bytes), so postcard copies it in and lends it out whole. The
+//! sink keeps a pre-commit's batch as it came and writes it into its
+//! transaction file unchanged (the file holds `(txn, Vec<Record>)` in
+//! postcard, as before).
+//!
+//! Why: through serde, postcard spent about 280 instructions to encode a
+//! record and 245 to decode one, per frame (BENCHMARKS.md); by hand it is
+//! a few dozen. Records cross two or three frames on their way to the
+//! sink, so this was the largest share of the engine's own work.
+//!
+//! Fields holding a batch say `#[serde(with = "crate::record::batch")]`.
+
+use super::{Bytes, Record};
+use serde::de::{Deserializer, Error as _, SeqAccess, Visitor};
+use serde::Serializer;
+use std::fmt;
+use thiserror::Error;
+
+/// Why bytes are not a batch. Every frame is checksummed before it is
+/// decoded, so these mean a bug or a corruption the checksum missed.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum BatchError {
+    #[error("record batch ends inside {0}")]
+    Truncated(&'static str),
+    #[error("record batch: a varint for {0} overflows its type")]
+    Overflow(&'static str),
+    #[error("record batch: origin tag {0} is neither 0 nor 1")]
+    BadOrigin(u8),
+    #[error("record batch: {0} bytes after its last record")]
+    Trailing(usize),
+}
+
+/// The fewest bytes a record takes: empty key and value (one byte each),
+/// a one-byte timestamp and no origin.
+const MIN_RECORD: usize = 4;
+
+/// Append `records`' batch encoding to `out`.
+pub fn encode_into(records: &[Record], out: &mut Vec<u8>) {
+    varint(out, records.len() as u64);
+    // A record whose key and value are inline (at most `Bytes::INLINE`
+    // bytes each, as most are) is put together on the stack and appended
+    // in one copy; a longer one field by field.
+    let mut small = [0u8; SMALL_RECORD];
+    for r in records {
+        let (key, value) = (r.key.as_slice(), r.value.as_slice());
+        if key.len() > Bytes::INLINE || value.len() > Bytes::INLINE {
+            varint(out, key.len() as u64);
+            out.extend_from_slice(key);
+            varint(out, value.len() as u64);
+            out.extend_from_slice(value);
+            let mut tail = [0u8; 30];
+            let n = fixed(&mut tail, r);
+            out.extend_from_slice(&tail[..n]);
+            continue;
+        }
+        let mut n = 0;
+        for field in [key, value] {
+            small[n] = field.len() as u8;
+            small[n + 1..n + 1 + field.len()].copy_from_slice(field);
+            n += 1 + field.len();
+        }
+        n += fixed(&mut small[n..], r);
+        out.extend_from_slice(&small[..n]);
+    }
+}
+
+/// The most an inline record takes: two one-byte lengths, two inline byte
+/// strings, and at most 30 bytes of [`fixed`] fields.
+const SMALL_RECORD: usize = 2 * (1 + Bytes::INLINE) + 30;
+
+/// Write a record's timestamp and origin into `to` (at least 30 bytes: a
+/// timestamp and an offset of 10 bytes each at most, the tag, a partition
+/// of 5); returns how many bytes.
+#[inline(always)]
+fn fixed(to: &mut [u8], r: &Record) -> usize {
+    let mut n = put_varint(to, r.timestamp);
+    match r.origin {
+        None => {
+            to[n] = 0;
+            n += 1;
+        }
+        Some((partition, offset)) => {
+            to[n] = 1;
+            n += 1;
+            n += put_varint(&mut to[n..], u64::from(partition));
+            n += put_varint(&mut to[n..], offset);
+        }
+    }
+    n
+}
+
+/// [`varint`] into a slice of at least 10 bytes; returns how many it wrote.
+#[inline(always)]
+fn put_varint(to: &mut [u8], mut v: u64) -> usize {
+    let mut n = 0;
+    while v >= 0x80 {
+        to[n] = v as u8 | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    to[n] = v as u8;
+    n + 1
+}
+
+/// `records`' batch encoding, in a vector of its own.
+pub fn encode(records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_into(records, &mut out);
+    out
+}
+
+/// The records of a batch. Errors: [`BatchError`], for bytes that are not
+/// exactly one batch (a truncated one, or bytes after it).
+pub fn decode(bytes: &[u8]) -> Result<Vec<Record>, BatchError> {
+    let mut cursor = Cursor(bytes);
+    let count = cursor.varint_u64("the record count")?;
+    // A garbled count cannot allocate more than the bytes could hold.
+    let bound = bytes.len() / MIN_RECORD;
+    let mut records = Vec::with_capacity(usize::try_from(count).unwrap_or(bound).min(bound));
+    for _ in 0..count {
+        records.push(cursor.record()?);
+    }
+    cursor.finish()?;
+    Ok(records)
+}
+
+/// How many records a batch holds, checking that every one decodes,
+/// without building them: what the sink does with a pre-commit it only
+/// stores. Errors: as [`decode`].
+pub fn count(bytes: &[u8]) -> Result<u64, BatchError> {
+    let mut cursor = Cursor(bytes);
+    let count = cursor.varint_u64("the record count")?;
+    for _ in 0..count {
+        cursor.skip_record()?;
+    }
+    cursor.finish()?;
+    Ok(count)
+}
+
+/// For `#[serde(serialize_with)]`: the batch as one byte string. The
+/// batch is encoded into a buffer this thread keeps, then copied into the
+/// serializer's output.
+pub fn serialize<S: Serializer>(records: &[Record], s: S) -> Result<S::Ok, S::Error> {
+    thread_local! {
+        static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+    }
+    // Taken while in use, so a nested call finds it empty (and grows its own).
+    let mut scratch = SCRATCH.take();
+    scratch.clear();
+    encode_into(records, &mut scratch);
+    let result = s.serialize_bytes(&scratch);
+    SCRATCH.set(scratch);
+    result
+}
+
+/// A batch to serialize from a borrowed slice (a log's records), as
+/// `#[serde(with = "batch")]` does for a `Vec<Record>` field.
+pub struct Ser<'a>(pub &'a [Record]);
+
+impl serde::Serialize for Ser<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize(self.0, s)
+    }
+}
+
+/// For `#[serde(deserialize_with)]`: the records of a batch byte string.
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Record>, D::Error> {
+    struct Records;
+
+    impl<'de> Visitor<'de> for Records {
+        type Value = Vec<Record>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a record batch as a byte string")
+        }
+
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<Record>, E> {
+            decode(v).map_err(E::custom)
+        }
+
+        // Formats without byte strings (JSON) write them as sequences.
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Record>, A::Error> {
+            let mut bytes = Vec::new();
+            while let Some(byte) = seq.next_element::<u8>()? {
+                bytes.push(byte);
+            }
+            decode(&bytes).map_err(A::Error::custom)
+        }
+    }
+
+    d.deserialize_bytes(Records)
+}
+
+/// A batch kept as its bytes ([`count`] checked them): what the sink
+/// stores without decoding a record.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Encoded {
+    /// How many records.
+    pub count: u64,
+    /// The batch encoding, count included.
+    pub bytes: Vec<u8>,
+}
+
+impl<'de> serde::Deserialize<'de> for Encoded {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Encoded, D::Error> {
+        struct Checked;
+
+        impl<'de> Visitor<'de> for Checked {
+            type Value = Encoded;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record batch as a byte string")
+            }
+
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Encoded, E> {
+                Ok(Encoded {
+                    count: count(v).map_err(E::custom)?,
+                    bytes: v.to_vec(),
+                })
+            }
+        }
+
+        d.deserialize_bytes(Checked)
+    }
+}
+
+/// A postcard varint: seven bits a byte, least significant first, the
+/// high bit set on every byte but the last.
+#[inline]
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    /// A varint of at most 10 bytes whose value fits a `u64`, as postcard
+    /// reads one (it accepts a non-minimal encoding, and so does this).
+    /// One byte (a value below 128: most lengths, partitions and
+    /// timestamps of 0) is read inline; longer ones out of line.
+    #[inline(always)]
+    fn varint_u64(&mut self, what: &'static str) -> Result<u64, BatchError> {
+        match self.0.split_first() {
+            Some((&byte, rest)) if byte < 0x80 => {
+                self.0 = rest;
+                Ok(u64::from(byte))
+            }
+            _ => self.long_varint(what, 10, 1),
+        }
+    }
+
+    /// A varint whose value fits a `u32` (at most 5 bytes).
+    #[inline(always)]
+    fn varint_u32(&mut self, what: &'static str) -> Result<u32, BatchError> {
+        match self.0.split_first() {
+            Some((&byte, rest)) if byte < 0x80 => {
+                self.0 = rest;
+                Ok(u32::from(byte))
+            }
+            _ => self
+                .long_varint(what, 5, 0x0f)
+                .map(|v| u32::try_from(v).expect("5 varint bytes ending <= 0x0f fit a u32")),
+        }
+    }
+
+    /// A varint of at most `max_len` bytes whose last may be at most
+    /// `max_last` if it is the `max_len`th.
+    #[inline(never)]
+    fn long_varint(
+        &mut self,
+        what: &'static str,
+        max_len: usize,
+        max_last: u8,
+    ) -> Result<u64, BatchError> {
+        let mut value = 0u64;
+        for i in 0..max_len {
+            let Some((&byte, rest)) = self.0.split_first() else {
+                return Err(BatchError::Truncated(what));
+            };
+            self.0 = rest;
+            if i == max_len - 1 && byte > max_last {
+                return Err(BatchError::Overflow(what));
+            }
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        unreachable!("the last byte either ends the varint or overflows")
+    }
+
+    #[inline]
+    fn bytes(&mut self, what: &'static str) -> Result<&'a [u8], BatchError> {
+        let len = self.varint_u64(what)?;
+        let len = usize::try_from(len).map_err(|_| BatchError::Truncated(what))?;
+        if len > self.0.len() {
+            return Err(BatchError::Truncated(what));
+        }
+        let (bytes, rest) = self.0.split_at(len);
+        self.0 = rest;
+        Ok(bytes)
+    }
+
+    #[inline]
+    fn origin(&mut self) -> Result<Option<(u32, u64)>, BatchError> {
+        let Some((&tag, rest)) = self.0.split_first() else {
+            return Err(BatchError::Truncated("an origin"));
+        };
+        self.0 = rest;
+        match tag {
+            0 => Ok(None),
+            1 => Ok(Some((
+                self.varint_u32("an origin's partition")?,
+                self.varint_u64("an origin's offset")?,
+            ))),
+            other => Err(BatchError::BadOrigin(other)),
+        }
+    }
+
+    #[inline]
+    fn record(&mut self) -> Result<Record, BatchError> {
+        Ok(Record {
+            key: Bytes::from_slice(self.bytes("a key")?),
+            value: Bytes::from_slice(self.bytes("a value")?),
+            timestamp: self.varint_u64("a timestamp")?,
+            origin: self.origin()?,
+        })
+    }
+
+    #[inline]
+    fn skip_record(&mut self) -> Result<(), BatchError> {
+        self.bytes("a key")?;
+        self.bytes("a value")?;
+        self.varint_u64("a timestamp")?;
+        self.origin()?;
+        Ok(())
+    }
+
+    fn finish(&self) -> Result<(), BatchError> {
+        match self.0.len() {
+            0 => Ok(()),
+            n => Err(BatchError::Trailing(n)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records() -> Vec<Record> {
+        let big = vec![0xab; 300];
+        vec![
+            Record {
+                key: vec![1, 2, 3].into(),
+                value: Vec::new().into(),
+                timestamp: 5,
+                origin: Some((1, 300)),
+            },
+            // Empty key, a value longer than one varint byte can count,
+            // the largest numbers, no origin.
+            Record {
+                key: Vec::new().into(),
+                value: big.clone().into(),
+                timestamp: u64::MAX,
+                origin: None,
+            },
+            Record {
+                key: big.into(),
+                value: vec![0].into(),
+                timestamp: 0,
+                origin: Some((u32::MAX, u64::MAX)),
+            },
+            Record {
+                key: vec![0x80].into(),
+                value: vec![0x7f; 16].into(),
+                timestamp: 127,
+                origin: Some((128, 16_384)),
+            },
+        ]
+    }
+
+    #[test]
+    fn a_batch_is_postcards_encoding_of_the_vec_and_decodes_back() {
+        let all = records();
+        for n in 0..=all.len() {
+            let batch = &all[..n];
+            let bytes = encode(batch);
+            assert_eq!(bytes, postcard::to_stdvec(&batch.to_vec()).unwrap(), "{n}");
+            assert_eq!(decode(&bytes).unwrap(), batch);
+            assert_eq!(count(&bytes).unwrap(), n as u64);
+        }
+    }
+
+    #[test]
+    fn every_truncation_and_trailing_byte_is_an_error_and_so_is_postcards() {
+        let bytes = encode(&records());
+        for cut in 0..bytes.len() {
+            let short = &bytes[..cut];
+            assert!(decode(short).is_err(), "cut at {cut}");
+            assert!(count(short).is_err(), "cut at {cut}");
+        }
+        let mut long = bytes.clone();
+        long.push(0);
+        assert_eq!(decode(&long), Err(BatchError::Trailing(1)));
+        assert_eq!(count(&long), Err(BatchError::Trailing(1)));
+    }
+
+    /// Any bytes: the hand decoder accepts exactly what postcard accepts,
+    /// with the same records, so no frame means one thing to one reader
+    /// and another to the other.
+    #[test]
+    fn the_decoder_agrees_with_postcard_on_every_corruption() {
+        let bytes = encode(&records()[..2]);
+        let mut seen = 0;
+        for i in 0..bytes.len() {
+            for value in [0x00, 0x01, 0x02, 0x0f, 0x10, 0x7f, 0x80, 0xff] {
+                let mut bad = bytes.clone();
+                bad[i] = value;
+                let ours = decode(&bad).ok();
+                let theirs = postcard_exactly(&bad);
+                assert_eq!(ours, theirs, "byte {i} set to {value:#x}");
+                assert_eq!(count(&bad).ok(), ours.map(|r| r.len() as u64));
+                seen += 1;
+            }
+        }
+        // Varints at and past their types' limits.
+        let overflow = [
+            vec![0x80; 11],
+            [vec![0xff; 9], vec![0x02]].concat(),
+            [
+                vec![0x01, 0x00, 0x00, 0x00, 0x01],
+                vec![0xff; 4],
+                vec![0x10],
+            ]
+            .concat(),
+            [
+                vec![0x01, 0x00, 0x00, 0x00, 0x01],
+                vec![0xff; 4],
+                vec![0x0f, 0x00],
+            ]
+            .concat(),
+        ];
+        for bad in overflow {
+            let ours = decode(&bad).ok();
+            assert_eq!(ours, postcard_exactly(&bad), "{bad:?}");
+            seen += 1;
+        }
+        assert!(seen > 100);
+    }
+
+    /// Postcard's reading of `bytes` as a `Vec<Record>` that uses them all
+    /// (its `from_bytes` ignores bytes after the value).
+    fn postcard_exactly(bytes: &[u8]) -> Option<Vec<Record>> {
+        match postcard::take_from_bytes::<Vec<Record>>(bytes) {
+            Ok((records, [])) => Some(records),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn in_a_message_a_batch_is_one_byte_string_in_postcard_and_json() {
+        #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+        struct Message {
+            #[serde(with = "super")]
+            records: Vec<Record>,
+            end: u64,
+        }
+        let message = Message {
+            records: records(),
+            end: 9,
+        };
+        let bytes = postcard::to_stdvec(&message).unwrap();
+        let inner = encode(&message.records);
+        assert_eq!(
+            bytes,
+            postcard::to_stdvec(&(&serde_bytes_of(&inner), 9u64)).unwrap()
+        );
+        assert_eq!(postcard::from_bytes::<Message>(&bytes).unwrap(), message);
+        let json = serde_json::to_string(&message).unwrap();
+        assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), message);
+        // The sink's view: the count and the bytes, unchanged.
+        let (encoded, end): (Encoded, u64) = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!((encoded.count, encoded.bytes, end), (4, inner, 9));
+    }
+
+    /// A byte string as serde writes one (postcard: a length, then the bytes).
+    fn serde_bytes_of(bytes: &[u8]) -> impl serde::Serialize + '_ {
+        struct B<'a>(&'a [u8]);
+        impl serde::Serialize for B<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(self.0)
+            }
+        }
+        B(bytes)
+    }
+}
