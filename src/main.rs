@@ -9,6 +9,10 @@ use flinch::cli;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+/// mimalloc, for speed (Cargo.toml says why).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // clap prints its own usage errors and exits with status 2.
     let args = cli::Cli::parse();

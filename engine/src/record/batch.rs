@@ -45,69 +45,32 @@ const MIN_RECORD: usize = 4;
 /// Append `records`' batch encoding to `out`.
 pub fn encode_into(records: &[Record], out: &mut Vec<u8>) {
     varint(out, records.len() as u64);
-    // A record whose key and value are inline (at most `Bytes::INLINE`
-    // bytes each, as most are) is put together on the stack and appended
-    // in one copy; a longer one field by field.
-    let mut small = [0u8; SMALL_RECORD];
     for r in records {
         let (key, value) = (r.key.as_slice(), r.value.as_slice());
-        if key.len() > Bytes::INLINE || value.len() > Bytes::INLINE {
-            varint(out, key.len() as u64);
-            out.extend_from_slice(key);
-            varint(out, value.len() as u64);
-            out.extend_from_slice(value);
-            let mut tail = [0u8; 30];
-            let n = fixed(&mut tail, r);
-            out.extend_from_slice(&tail[..n]);
-            continue;
-        }
-        let mut n = 0;
+        // The most a record's fixed fields take: two lengths, timestamp
+        // and offset (10 bytes each at most), the tag and the partition.
+        out.reserve(key.len() + value.len() + 4 * 10 + 1 + 5);
         for field in [key, value] {
-            small[n] = field.len() as u8;
-            small[n + 1..n + 1 + field.len()].copy_from_slice(field);
-            n += 1 + field.len();
+            varint(out, field.len() as u64);
+            if field.len() <= Bytes::INLINE {
+                // Byte by byte: cheaper than a call to copy a few bytes.
+                for &b in field {
+                    out.push(b);
+                }
+            } else {
+                out.extend_from_slice(field);
+            }
         }
-        n += fixed(&mut small[n..], r);
-        out.extend_from_slice(&small[..n]);
-    }
-}
-
-/// The most an inline record takes: two one-byte lengths, two inline byte
-/// strings, and at most 30 bytes of [`fixed`] fields.
-const SMALL_RECORD: usize = 2 * (1 + Bytes::INLINE) + 30;
-
-/// Write a record's timestamp and origin into `to` (at least 30 bytes: a
-/// timestamp and an offset of 10 bytes each at most, the tag, a partition
-/// of 5); returns how many bytes.
-#[inline(always)]
-fn fixed(to: &mut [u8], r: &Record) -> usize {
-    let mut n = put_varint(to, r.timestamp);
-    match r.origin {
-        None => {
-            to[n] = 0;
-            n += 1;
-        }
-        Some((partition, offset)) => {
-            to[n] = 1;
-            n += 1;
-            n += put_varint(&mut to[n..], u64::from(partition));
-            n += put_varint(&mut to[n..], offset);
+        varint(out, r.timestamp);
+        match r.origin {
+            None => out.push(0),
+            Some((partition, offset)) => {
+                out.push(1);
+                varint(out, u64::from(partition));
+                varint(out, offset);
+            }
         }
     }
-    n
-}
-
-/// [`varint`] into a slice of at least 10 bytes; returns how many it wrote.
-#[inline(always)]
-fn put_varint(to: &mut [u8], mut v: u64) -> usize {
-    let mut n = 0;
-    while v >= 0x80 {
-        to[n] = v as u8 | 0x80;
-        v >>= 7;
-        n += 1;
-    }
-    to[n] = v as u8;
-    n + 1
 }
 
 /// `records`' batch encoding, in a vector of its own.
@@ -119,7 +82,17 @@ pub fn encode(records: &[Record]) -> Vec<u8> {
 
 /// The records of a batch. Errors: [`BatchError`], for bytes that are not
 /// exactly one batch (a truncated one, or bytes after it).
+///
+/// A fast pass reads well-formed bytes; at the first thing it does not
+/// expect, the batch is read again by the careful reader, which says
+/// what is wrong (or, for the rare well-formed batch the fast pass does
+/// not take, such as a varint longer than it needs to be, reads it).
 pub fn decode(bytes: &[u8]) -> Result<Vec<Record>, BatchError> {
+    fast::decode(bytes).map_or_else(|| decode_carefully(bytes), Ok)
+}
+
+/// [`decode`], one field at a time, each error named.
+fn decode_carefully(bytes: &[u8]) -> Result<Vec<Record>, BatchError> {
     let mut cursor = Cursor(bytes);
     let count = cursor.varint_u64("the record count")?;
     // A garbled count cannot allocate more than the bytes could hold.
@@ -136,6 +109,11 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Record>, BatchError> {
 /// without building them: what the sink does with a pre-commit it only
 /// stores. Errors: as [`decode`].
 pub fn count(bytes: &[u8]) -> Result<u64, BatchError> {
+    fast::count(bytes).map_or_else(|| count_carefully(bytes), Ok)
+}
+
+/// [`count`], one field at a time, each error named.
+fn count_carefully(bytes: &[u8]) -> Result<u64, BatchError> {
     let mut cursor = Cursor(bytes);
     let count = cursor.varint_u64("the record count")?;
     for _ in 0..count {
@@ -229,6 +207,99 @@ impl<'de> serde::Deserialize<'de> for Encoded {
         }
 
         d.deserialize_bytes(Checked)
+    }
+}
+
+/// The decoder for well-formed batches: `None` at anything unexpected,
+/// for [`decode_carefully`] to explain.
+mod fast {
+    use super::{Bytes, Record, MIN_RECORD};
+
+    pub(super) fn decode(mut bytes: &[u8]) -> Option<Vec<Record>> {
+        let count = varint(&mut bytes)?;
+        let bound = bytes.len() / MIN_RECORD + 1;
+        let mut records = Vec::with_capacity(usize::try_from(count).ok()?.min(bound));
+        for _ in 0..count {
+            let key = field(&mut bytes)?;
+            let value = field(&mut bytes)?;
+            let timestamp = varint(&mut bytes)?;
+            let origin = origin(&mut bytes)?;
+            records.push(Record {
+                key,
+                value,
+                timestamp,
+                origin,
+            });
+        }
+        bytes.is_empty().then_some(records)
+    }
+
+    pub(super) fn count(mut bytes: &[u8]) -> Option<u64> {
+        let count = varint(&mut bytes)?;
+        for _ in 0..count {
+            for _field in 0..2 {
+                let (&len, rest) = bytes.split_first()?;
+                let len = usize::from(len);
+                if len > Bytes::INLINE {
+                    return None;
+                }
+                bytes = rest.get(len..)?;
+            }
+            varint(&mut bytes)?;
+            origin(&mut bytes)?;
+        }
+        bytes.is_empty().then_some(count)
+    }
+
+    /// The origin's tag, and after a `1` the partition and offset.
+    #[inline(always)]
+    fn origin(bytes: &mut &[u8]) -> Option<Option<(u32, u64)>> {
+        let (&tag, rest) = bytes.split_first()?;
+        *bytes = rest;
+        match tag {
+            0 => Some(None),
+            1 => Some(Some((u32::try_from(varint(bytes)?).ok()?, varint(bytes)?))),
+            _ => None,
+        }
+    }
+
+    /// A varint of at most three bytes (values below 2^21: the offsets of
+    /// partitions of up to two million records); `None` for a longer one,
+    /// or one longer than it needs to be (the careful reader takes both).
+    #[inline(always)]
+    fn varint(bytes: &mut &[u8]) -> Option<u64> {
+        match **bytes {
+            [b0, ref rest @ ..] if b0 < 0x80 => {
+                *bytes = rest;
+                Some(u64::from(b0))
+            }
+            [b0, b1, ref rest @ ..] if b1 < 0x80 && b1 != 0 => {
+                *bytes = rest;
+                Some(u64::from(b0 & 0x7f) | u64::from(b1) << 7)
+            }
+            [b0, b1, b2, ref rest @ ..] if b1 >= 0x80 && b2 < 0x80 && b2 != 0 => {
+                *bytes = rest;
+                Some(u64::from(b0 & 0x7f) | u64::from(b1 & 0x7f) << 7 | u64::from(b2) << 14)
+            }
+            _ => None,
+        }
+    }
+
+    /// A byte string of at most [`Bytes::INLINE`] bytes.
+    #[inline(always)]
+    fn field(bytes: &mut &[u8]) -> Option<Bytes> {
+        let (&len, rest) = bytes.split_first()?;
+        let len = usize::from(len);
+        if len > Bytes::INLINE || len > rest.len() {
+            return None;
+        }
+        let field = match rest.first_chunk::<{ Bytes::INLINE }>() {
+            // A fixed-size copy of the bytes and some after them.
+            Some(&chunk) => Bytes::from_prefix(chunk, len),
+            None => Bytes::from_slice(&rest[..len]),
+        };
+        *bytes = &rest[len..];
+        Some(field)
     }
 }
 
@@ -423,17 +494,26 @@ mod tests {
     /// and another to the other.
     #[test]
     fn the_decoder_agrees_with_postcard_on_every_corruption() {
-        let bytes = encode(&records()[..2]);
+        let all = records();
+        // Short fields only (the fast reader's), and long ones too.
+        let mut three_byte = all[3].clone();
+        three_byte.origin = Some((128, (1 << 21) - 1));
+        let short = [all[0].clone(), three_byte];
+        assert!(fast::decode(&encode(&short)).is_some());
+        assert_eq!(fast::count(&encode(&short)), Some(2));
+        assert!(fast::decode(&encode(&all[..2])).is_none());
         let mut seen = 0;
-        for i in 0..bytes.len() {
-            for value in [0x00, 0x01, 0x02, 0x0f, 0x10, 0x7f, 0x80, 0xff] {
-                let mut bad = bytes.clone();
-                bad[i] = value;
-                let ours = decode(&bad).ok();
-                let theirs = postcard_exactly(&bad);
-                assert_eq!(ours, theirs, "byte {i} set to {value:#x}");
-                assert_eq!(count(&bad).ok(), ours.map(|r| r.len() as u64));
-                seen += 1;
+        for bytes in [encode(&short), encode(&all[..2])] {
+            for i in 0..bytes.len() {
+                for value in [0x00, 0x01, 0x02, 0x0f, 0x10, 0x11, 0x7f, 0x80, 0x81, 0xff] {
+                    let mut bad = bytes.clone();
+                    bad[i] = value;
+                    let ours = decode(&bad).ok();
+                    let theirs = postcard_exactly(&bad);
+                    assert_eq!(ours, theirs, "byte {i} set to {value:#x}");
+                    assert_eq!(count(&bad).ok(), ours.map(|r| r.len() as u64));
+                    seen += 1;
+                }
             }
         }
         // Varints at and past their types' limits.

@@ -159,13 +159,18 @@ fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
         .to_vec()
 }
 
-/// Each input record with the count subtask its key goes to.
+/// Each input record with the count subtask its key goes to. A key is
+/// encoded and routed once: the input has many records per key.
 fn route(input: &[Vec<InputRecord>], plan: &Plan) -> Vec<Vec<(InputRecord, u32)>> {
     let parallelism = plan.sink_vertex().parallelism;
-    let with_subtask = |r: &InputRecord| (*r, plan.route(&encode(&r.key), parallelism));
+    let mut routes: BTreeMap<Key, u32> = BTreeMap::new();
+    let mut with_subtask = |r: &InputRecord| {
+        let to = *(routes.entry(r.key)).or_insert_with(|| plan.route(&encode(&r.key), parallelism));
+        (*r, to)
+    };
     input
         .iter()
-        .map(|log| log.iter().map(with_subtask).collect())
+        .map(|log| log.iter().map(&mut with_subtask).collect())
         .collect()
 }
 

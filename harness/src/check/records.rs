@@ -107,15 +107,37 @@ impl<'a> Index<'a> {
     /// key's records are together and in offset order within each
     /// partition.
     fn key_order(&self) -> Vec<Slot> {
-        let mut order: Vec<Slot> = (self.input.iter().enumerate())
-            .flat_map(|(p, log)| (0..log.len()).map(move |i| (p, i)))
-            .collect();
-        if self.elsewhere.is_empty() {
-            // Slots in order are records in (partition, offset) order: a
-            // stable sort by key alone finishes the job, comparing numbers.
-            order.sort_by_key(|&slot| self.record(slot).key);
-        } else {
+        let slots = || {
+            (self.input.iter().enumerate()).flat_map(|(p, log)| (0..log.len()).map(move |i| (p, i)))
+        };
+        let total: usize = self.input.iter().map(Vec::len).sum();
+        let keys = (self.input.iter().flatten().map(|r| r.key).max()).map_or(0, |k| k as usize + 1);
+        if !self.elsewhere.is_empty() {
+            let mut order: Vec<Slot> = slots().collect();
             order.sort_unstable_by_key(|&slot| self.record(slot));
+            return order;
+        }
+        // Slots in order are records in (partition, offset) order: a stable
+        // sort by key alone finishes the job. Keys are few next to records
+        // (keyed-count's are 0..keys): counted, then placed, in one pass
+        // each; else sorted.
+        if keys > total.saturating_mul(4).max(1 << 16) {
+            let mut order: Vec<Slot> = slots().collect();
+            order.sort_by_key(|&slot| self.record(slot).key);
+            return order;
+        }
+        let mut start = vec![0usize; keys + 1];
+        for r in self.input.iter().flatten() {
+            start[r.key as usize + 1] += 1;
+        }
+        for k in 1..start.len() {
+            start[k] += start[k - 1];
+        }
+        let mut order = vec![(0, 0); total];
+        for slot in slots() {
+            let next = &mut start[self.record(slot).key as usize];
+            order[*next] = slot;
+            *next += 1;
         }
         order
     }

@@ -252,3 +252,39 @@ fn dropping_a_hundred_records_reports_twenty_and_a_summary_of_the_rest() {
         Some("... and 160 more missing records")
     );
 }
+
+/// The three ways of putting the input in key order (counted for few
+/// keys, sorted for many, sorted whole when records are away from home)
+/// agree with sorting by (key, partition, offset).
+#[test]
+fn key_order_is_key_then_partition_then_offset_for_few_keys_and_many() {
+    let record = |key, partition, offset| InputRecord {
+        key,
+        partition,
+        offset,
+    };
+    // By the records' own fields (where the input holds them, at home).
+    let reference = |input: &[Vec<InputRecord>]| {
+        let mut all: Vec<(InputRecord, usize, usize)> = (input.iter().enumerate())
+            .flat_map(|(p, log)| log.iter().enumerate().map(move |(i, r)| (*r, p, i)))
+            .collect();
+        all.sort();
+        all.into_iter().map(|(_, p, i)| (p, i)).collect::<Vec<_>>()
+    };
+    let few = |p: u32| {
+        (0..50)
+            .map(|i| record((i * 7 + p) % 5, p, u64::from(i)))
+            .collect()
+    };
+    let many = |p: u32| {
+        (0..50)
+            .map(|i| record(u32::MAX - (i * 7 + p) % 5, p, u64::from(i)))
+            .collect()
+    };
+    let mut away: Vec<Vec<InputRecord>> = vec![few(0), few(1)];
+    away[1][3].offset = 99;
+    for input in [vec![few(0), few(1)], vec![many(0), many(1)], away, vec![]] {
+        let index = Index::new(&input, &[]);
+        assert_eq!(index.key_order(), reference(&input), "{input:?}");
+    }
+}
