@@ -441,7 +441,7 @@ fn replay_command(test: &str, seed: u64, plan: Option<&std::path::Path>) -> Stri
 /// Why two runs of one seed differ, naming the first differing trace
 /// line; `None` if they are the same.
 fn nondeterminism(first: &SeedReport, second: &SeedReport) -> Option<String> {
-    if first.trace_hash == second.trace_hash {
+    if first.trace_hash() == second.trace_hash() {
         // The trace has counts, not values: compare the output itself.
         let records = |r: &SeedReport| -> Vec<Record> {
             r.output
@@ -471,8 +471,8 @@ fn nondeterminism(first: &SeedReport, second: &SeedReport) -> Option<String> {
         "the job is not deterministic: seed {} ran twice with different traces (hashes {:08x} \
          and {:08x}); they part at line {}:\n  first:  {}\n  second: {}\n{ADVICE}",
         first.seed,
-        first.trace_hash,
-        second.trace_hash,
+        first.trace_hash(),
+        second.trace_hash(),
         i + 1,
         line(a, i),
         line(b, i)

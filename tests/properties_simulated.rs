@@ -156,7 +156,7 @@ proptest! {
     ) {
         let first = case.run();
         let second = case.run();
-        prop_assert_eq!(first.trace_hash, second.trace_hash);
+        prop_assert_eq!(first.trace_hash(), second.trace_hash());
         prop_assert_eq!(first.trace, second.trace);
     }
 }

@@ -36,7 +36,8 @@ fn every_built_in_scenario_passes_and_replays_identically() {
             );
             let second = tick_idle_hosts(|| run_seed(&scenario, seed));
             assert_eq!(
-                first.trace_hash, second.trace_hash,
+                first.trace_hash(),
+                second.trace_hash(),
                 "{} seed {seed} is not deterministic, or runs differently when idle hosts \
                  skip their steps",
                 entry.name
@@ -90,8 +91,9 @@ fn under_the_default_strategy_a_crash_restarts_after_a_jittered_backoff() {
 #[test]
 fn different_seeds_give_different_runs() {
     let scenario = load("taskmanager-crash").expect("built-in");
-    let hashes: std::collections::BTreeSet<u32> =
-        (0..4).map(|s| run_seed(&scenario, s).trace_hash).collect();
+    let hashes: std::collections::BTreeSet<u32> = (0..4)
+        .map(|s| run_seed(&scenario, s).trace_hash())
+        .collect();
     assert_eq!(
         hashes.len(),
         4,

@@ -98,8 +98,8 @@ fn a_plan_with_its_jitter_pinned_runs_exactly_as_the_jittered_one() {
             "pinning is idempotent"
         );
         assert_eq!(
-            run_plan(&s, seed, &plan).trace_hash,
-            run_plan(&s, seed, &pinned).trace_hash,
+            run_plan(&s, seed, &plan).trace_hash(),
+            run_plan(&s, seed, &pinned).trace_hash(),
             "seed {seed}"
         );
     }

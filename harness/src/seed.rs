@@ -25,8 +25,8 @@ pub struct SeedReport {
     pub seed: u64,
     pub passed: bool,
     pub violations: Vec<Violation>,
+    /// Every event of the run, in order ([`SeedReport::trace_hash`] hashes it).
     pub trace: Vec<TraceEvent>,
-    pub trace_hash: u32,
     pub sim_time: Duration,
     /// How many host steps the simulation ran, and how many it skipped as
     /// idle (all zero if the run broke before its end).
@@ -56,6 +56,16 @@ pub struct SeedReport {
     /// fired. Empty when the run broke before its end (a panic or a host's
     /// error): then only the trace says what fired.
     pub fired_at: Vec<Option<Duration>>,
+}
+
+impl SeedReport {
+    /// CRC-32 over the trace's lines ([`trace_hash`]): what `replay`
+    /// prints and a campaign records. Computed when asked, since formatting
+    /// every event of a run costs about as much as a checkpoint's work, and
+    /// most runs (a sweep's passing seeds) are never asked.
+    pub fn trace_hash(&self) -> u32 {
+        trace_hash(&self.trace)
+    }
 }
 
 /// A seed whose run was stopped from outside before its verdict (the
@@ -113,7 +123,6 @@ pub fn run_plan_until(
         seed,
         passed: false,
         violations: vec![broken.violation()],
-        trace_hash: trace_hash(&broken.trace),
         trace: broken.trace,
         sim_time: broken.at,
         host_steps: Default::default(),
@@ -155,7 +164,6 @@ pub fn run_plan_until(
     Ok(SeedReport {
         seed,
         passed: violations.is_empty(),
-        trace_hash: trace_hash(&outcome.trace),
         violations,
         trace: outcome.trace,
         sim_time: outcome.sim_time,
@@ -240,7 +248,7 @@ mod tests {
         );
         let full = run_seed_until(&s, 4, &|| false).expect("never stopped");
         assert!(full.passed, "{:?}", full.violations);
-        assert_eq!(full.trace_hash, run_seed(&s, 4).trace_hash);
+        assert_eq!(full.trace_hash(), run_seed(&s, 4).trace_hash());
     }
 
     /// The one violation of a run that broke, after checking what the
@@ -256,7 +264,7 @@ mod tests {
         );
         let last = report.trace.last().expect("the trace up to the break");
         assert!(last.at <= report.sim_time + TICK, "{last:?}");
-        assert_eq!(report.trace_hash, trace_hash(&report.trace));
+        assert_eq!(report.trace_hash(), trace_hash(&report.trace));
         let at = format!(
             "at {:.3} s of simulated time",
             report.sim_time.as_secs_f64()
@@ -285,8 +293,8 @@ mod tests {
         // Deterministic, like any run: the same place, time and trace.
         let again = run_seed(&s, 2);
         assert_eq!(
-            (again.violations, again.trace_hash),
-            (report.violations.clone(), report.trace_hash)
+            (again.violations.clone(), again.trace_hash()),
+            (report.violations.clone(), report.trace_hash())
         );
     }
 

@@ -121,7 +121,7 @@ pub fn json<'a>(scenario: &'a str, r: &'a SeedReport) -> ReplayJson<'a> {
         kind: (!r.passed).then(|| FailureKind::of(&r.violations)),
         counts: (!r.passed).then(|| Tally::of(&r.violations)),
         violations: &r.violations,
-        trace_hash: format!("{:08x}", r.trace_hash),
+        trace_hash: format!("{:08x}", r.trace_hash()),
         sim_seconds: r.sim_time.as_millis() as f64 / 1000.0,
         records: r.records,
         lost: (r.lost.iter())
@@ -175,7 +175,7 @@ pub fn human(
         s,
         "trace      {} events, hash {:08x}",
         r.trace.len(),
-        r.trace_hash
+        r.trace_hash()
     );
     let _ = writeln!(s, "sim time   {:.3} s", r.sim_time.as_secs_f64());
     let _ = writeln!(s, "records    {}", r.records);
@@ -342,7 +342,7 @@ mod tests {
         assert_eq!(j["records"], 100);
         let hash = j["trace_hash"].as_str().expect("a string");
         assert_eq!(hash.len(), 8);
-        assert_eq!(u32::from_str_radix(hash, 16), Ok(r.trace_hash));
+        assert_eq!(u32::from_str_radix(hash, 16), Ok(r.trace_hash()));
         assert_eq!(j["trace"].as_array().map(Vec::len), Some(2));
         assert_eq!(j["trace"][1]["at"], 100);
         assert_eq!(j["trace"][1]["host"], "jobmanager");
@@ -381,7 +381,7 @@ mod tests {
         );
         assert!(text.contains("  [exactly-once] missing: key-0 has no output\n"));
         assert!(
-            text.contains(&format!("hash {:08x}\n", r.trace_hash)),
+            text.contains(&format!("hash {:08x}\n", r.trace_hash())),
             "{text}"
         );
         assert!(text.contains("sim time   1.500 s\n"), "{text}");

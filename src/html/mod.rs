@@ -181,7 +181,7 @@ fn header(scenario: &Scenario, r: &SeedReport, replay: &str) -> Markup {
             dl.facts {
                 dt { "replay" } dd { code.command { (replay) } }
                 dt { "expected" } dd { (expectation(&scenario.expect)) }
-                dt { "trace" } dd { (r.trace.len()) " events, hash " code { (format!("{:08x}", r.trace_hash)) } }
+                dt { "trace" } dd { (r.trace.len()) " events, hash " code { (format!("{:08x}", r.trace_hash())) } }
                 dt { "sim time" } dd { (format!("{:.3} s", r.sim_time.as_secs_f64())) }
                 dt { "records" } dd { (r.records) " input records" }
                 @if !r.lost.is_empty() {

@@ -37,7 +37,6 @@ fn report(
         seed: 3,
         passed: violations.is_empty(),
         violations,
-        trace_hash: flinch_harness::trace::trace_hash(&trace),
         trace,
         sim_time,
         host_steps: Default::default(),
@@ -95,7 +94,7 @@ fn the_page_of_a_crash_has_its_lanes_band_failover_and_restore() {
     assert!(count_class(&page, "restored") >= 1);
     assert!(count_class(&page, "completed") >= 1);
     assert!(page.contains(replay));
-    assert!(page.contains(&format!("hash <code>{:08x}</code>", r.trace_hash)));
+    assert!(page.contains(&format!("hash <code>{:08x}</code>", r.trace_hash())));
     // plotters' text is SVG text (no font library draws it as paths).
     assert!(page.contains("<text") && page.contains("simulated time (s)"));
     // The same seed, the same page, byte for byte.

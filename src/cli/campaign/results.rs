@@ -106,7 +106,7 @@ impl Line {
             records: report.records,
             sim_ms: ms(report.sim_time),
             wall_ms: ms(wall),
-            trace_hash: hex(report.trace_hash),
+            trace_hash: hex(report.trace_hash()),
             scenario_hash: scenario_hash.to_owned(),
             build: BUILD.to_owned(),
             shard: shard.to_owned(),
