@@ -98,7 +98,11 @@ pub fn generate(config: &WorkloadConfig, seed: u64) -> Vec<Vec<InputRecord>> {
     let weights = key_weights(config.keys, config.skew);
     let total: f64 = weights.iter().sum();
     let partitions = config.partitions.max(1);
-    let mut out: Vec<Vec<InputRecord>> = (0..partitions).map(|_| Vec::new()).collect();
+    let per_partition =
+        usize::try_from(config.records.div_ceil(u64::from(partitions))).unwrap_or(0);
+    let mut out: Vec<Vec<InputRecord>> = (0..partitions)
+        .map(|_| Vec::with_capacity(per_partition))
+        .collect();
     for i in 0..config.records {
         let partition = (i % u64::from(partitions)) as u32;
         let key = pick(&weights, total, rng.gen::<f64>());
