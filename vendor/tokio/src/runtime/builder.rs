@@ -1803,6 +1803,8 @@ impl Builder {
                 seed_generator: seed_generator_1,
                 metrics_poll_count_histogram: self.metrics_poll_count_histogram_builder(),
                 track_task_schedule_latency: self.track_task_schedule_latency,
+                // flinch patch (PATCHES.md, 5).
+                measure_busy_time: !self.start_paused,
                 metrics_schedule_latency_histogram: self
                     .metrics_schedule_latency_histogram_builder(),
             },
@@ -2223,6 +2225,8 @@ cfg_rt_multi_thread! {
                     seed_generator: seed_generator_1,
                     metrics_poll_count_histogram: self.metrics_poll_count_histogram_builder(),
                     track_task_schedule_latency: self.track_task_schedule_latency,
+                    // flinch patch (PATCHES.md, 5).
+                    measure_busy_time: true,
                     metrics_schedule_latency_histogram: self.metrics_schedule_latency_histogram_builder(),
                 },
                 self.timer_flavor,

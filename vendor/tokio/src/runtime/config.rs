@@ -51,6 +51,11 @@ pub(crate) struct Config {
     /// Whether to track task schedule latency.
     pub(crate) track_task_schedule_latency: bool,
 
+    /// flinch patch (PATCHES.md, 5): whether workers measure the wall time
+    /// they spend processing tasks (`worker_total_busy_duration`), two
+    /// clock reads per batch of tasks. Not when the clock starts paused.
+    pub(crate) measure_busy_time: bool,
+
     /// How to build schedule latency histograms
     #[cfg_attr(
         not(all(tokio_unstable, feature = "schedule-latency")),

@@ -82,6 +82,11 @@ struct Core {
     /// True if a task panicked without being handled and the runtime is
     /// configured to shutdown on unhandled panic.
     unhandled_panic: bool,
+
+    /// flinch patch (PATCHES.md, 5): whether to measure the wall time spent
+    /// processing tasks (`worker_total_busy_duration`); not when the clock
+    /// starts paused.
+    measure_busy_time: bool,
 }
 
 /// Scheduler state shared between threads.
@@ -187,6 +192,7 @@ impl CurrentThread {
             metrics: MetricsBatch::new(&handle.shared.worker_metrics),
             global_queue_interval,
             unhandled_panic: false,
+            measure_busy_time: handle.shared.config.measure_busy_time,
         })));
 
         let scheduler = CurrentThread {
@@ -327,6 +333,21 @@ impl fmt::Debug for CurrentThread {
 // ===== impl Core =====
 
 impl Core {
+    /// flinch patch (PATCHES.md, 5): `MetricsBatch`'s busy-time bracket,
+    /// skipped when the clock started paused.
+    fn start_processing_scheduled_tasks(&mut self) {
+        if self.measure_busy_time {
+            self.metrics.start_processing_scheduled_tasks();
+        }
+    }
+
+    /// flinch patch (PATCHES.md, 5): see `start_processing_scheduled_tasks`.
+    fn end_processing_scheduled_tasks(&mut self) {
+        if self.measure_busy_time {
+            self.metrics.end_processing_scheduled_tasks();
+        }
+    }
+
     /// Get and increment the current tick
     fn tick(&mut self) {
         self.tick = self.tick.wrapping_add(1);
@@ -820,7 +841,7 @@ impl CoreGuard<'_> {
             let waker = Handle::waker_ref(&context.handle);
             let mut cx = std::task::Context::from_waker(&waker);
 
-            core.metrics.start_processing_scheduled_tasks();
+            core.start_processing_scheduled_tasks();
 
             'outer: loop {
                 let handle = &context.handle;
@@ -850,7 +871,7 @@ impl CoreGuard<'_> {
                     let task = match entry {
                         Some(entry) => entry,
                         None => {
-                            core.metrics.end_processing_scheduled_tasks();
+                            core.end_processing_scheduled_tasks();
 
                             core = if context.has_pending_work(&core) {
                                 context.park_yield(core, handle)
@@ -858,7 +879,7 @@ impl CoreGuard<'_> {
                                 context.park(core, handle)
                             };
 
-                            core.metrics.start_processing_scheduled_tasks();
+                            core.start_processing_scheduled_tasks();
 
                             // Try polling the `block_on` future next
                             continue 'outer;
@@ -872,13 +893,13 @@ impl CoreGuard<'_> {
                     core = c;
                 }
 
-                core.metrics.end_processing_scheduled_tasks();
+                core.end_processing_scheduled_tasks();
 
                 // Yield to the driver, this drives the timer and pulls any
                 // pending I/O events.
                 core = context.park_yield(core, handle);
 
-                core.metrics.start_processing_scheduled_tasks();
+                core.start_processing_scheduled_tasks();
             }
         });
 
