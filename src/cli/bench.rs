@@ -158,7 +158,8 @@ struct Bench {
     /// All cores over one thread, on `taskmanager-crash`.
     parallel_speedup: f64,
     /// Wall time of `steady` with a checkpoint every 100 ms over the same
-    /// with only its final checkpoint.
+    /// with only its final checkpoint: the median of one ratio per
+    /// repetition, the two runs of each back to back.
     checkpoint_overhead: f64,
     /// The job in turmoil over the same operators in-process.
     simulation_overhead: Overhead,
@@ -204,7 +205,6 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     say("nemesis-mixed, one thread");
     let mixed = measure(&nemesis.1, seeds, reps, 1)?;
     say("checkpoint overhead");
-    let with = measure(&checkpointed.1, seeds, reps, 1)?;
     // The engine takes a checkpoint at each interval and the job ends with
     // the first one after its input. The checkpointed run's last comes at
     // most one interval after the input ends; an interval of the input's
@@ -214,7 +214,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     let input = flinch_engine::workload::nominal_duration(&checkpointed.1.config.workload);
     let only_final = ceil_ms(input + CHECKPOINT_INTERVAL);
     let unchecked = pinned("steady-final-only", "steady", Some(only_final))?;
-    let without = measure(&unchecked.1, seeds, reps, 1)?;
+    let checkpoint_overhead = overhead(&checkpointed.1, &unchecked.1, seeds, reps)?;
     say("simulation overhead");
     let (floor, overhead) = simulation_overhead(args.quick, reps)?;
     say("scaling (a child process per size)");
@@ -240,7 +240,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         taskmanager_crash_scenario_rate: at_scenario_rate,
         nemesis_mixed: mixed,
         parallel_speedup: all.seeds_per_second / one.seeds_per_second,
-        checkpoint_overhead: without.seeds_per_second / with.seeds_per_second,
+        checkpoint_overhead,
         simulation_overhead: overhead,
         scaling,
         baseline: None,
@@ -321,56 +321,87 @@ fn pinned_with(
 /// the median repetition by wall time. Errors: a seed that fails (a bench
 /// of a failing workload measures the failure, not the harness).
 fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyhow::Result<Rate> {
-    let mut runs = Vec::with_capacity(reps);
+    let runs = (0..reps)
+        .map(|_| repetition(scenario, seeds, threads))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(median_rate(runs, seeds, threads))
+}
+
+/// The wall time of `with` over that of `without`, one thread: the median
+/// of `reps` ratios, each of a repetition of `with` and one of `without`
+/// run right after it, so that a machine that speeds up or slows down
+/// during the bench moves both sides of a ratio alike. Errors: as
+/// [`measure`].
+fn overhead(with: &Scenario, without: &Scenario, seeds: u64, reps: usize) -> anyhow::Result<f64> {
+    let mut ratios = Vec::with_capacity(reps);
     for _ in 0..reps {
-        let started = Instant::now();
-        let ran = run_parallel(
-            0..seeds,
-            threads,
-            |seed| {
-                let report = run_seed(scenario, seed);
-                Ran {
-                    seed,
-                    passed: report.passed,
-                    sim: report.sim_time,
-                    host_steps: report.host_steps,
-                }
-            },
-            |_| {},
-        )?;
-        let wall = started.elapsed();
-        if let Some(failed) = ran.iter().find(|r| !r.passed) {
-            let w = &scenario.config.workload;
-            return Err(anyhow!(
-                "seed {} of the bench's {} failed; run it: flinch replay {} --seed {}, with \
-                 `[workload] records = {}, rate = {}` and the checkpoint interval {:?} in a \
-                 copy of the scenario",
-                failed.seed,
-                scenario.name,
-                scenario.name,
-                failed.seed,
-                w.records,
-                w.rate,
-                scenario.config.checkpoint.interval,
-            ))
-            .context("a bench workload must pass");
-        }
-        let sim: Duration = ran.iter().map(|r| r.sim).sum();
-        let run: u64 = ran.iter().map(|r| r.host_steps.run).sum();
-        let skipped: u64 = ran.iter().map(|r| r.host_steps.skipped).sum();
-        runs.push((wall, sim, run, skipped));
+        let (a, ..) = repetition(with, seeds, 1)?;
+        let (b, ..) = repetition(without, seeds, 1)?;
+        ratios.push(a.as_secs_f64() / b.as_secs_f64().max(f64::MIN_POSITIVE));
     }
+    ratios.sort_by(f64::total_cmp);
+    Ok(ratios[ratios.len() / 2])
+}
+
+/// One repetition: seeds `0..seeds` of `scenario` on `threads` workers.
+/// Returns its wall time, the simulated time of all its seeds, and the
+/// host steps run and skipped. Errors: a seed that fails.
+fn repetition(
+    scenario: &Scenario,
+    seeds: u64,
+    threads: usize,
+) -> anyhow::Result<(Duration, Duration, u64, u64)> {
+    let started = Instant::now();
+    let ran = run_parallel(
+        0..seeds,
+        threads,
+        |seed| {
+            let report = run_seed(scenario, seed);
+            Ran {
+                seed,
+                passed: report.passed,
+                sim: report.sim_time,
+                host_steps: report.host_steps,
+            }
+        },
+        |_| {},
+    )?;
+    let wall = started.elapsed();
+    if let Some(failed) = ran.iter().find(|r| !r.passed) {
+        let w = &scenario.config.workload;
+        return Err(anyhow!(
+            "seed {} of the bench's {} failed; run it: flinch replay {} --seed {}, with \
+             `[workload] records = {}, rate = {}` and the checkpoint interval {:?} in a copy of \
+             the scenario",
+            failed.seed,
+            scenario.name,
+            scenario.name,
+            failed.seed,
+            w.records,
+            w.rate,
+            scenario.config.checkpoint.interval,
+        ))
+        .context("a bench workload must pass");
+    }
+    let sim: Duration = ran.iter().map(|r| r.sim).sum();
+    let run: u64 = ran.iter().map(|r| r.host_steps.run).sum();
+    let skipped: u64 = ran.iter().map(|r| r.host_steps.skipped).sum();
+    Ok((wall, sim, run, skipped))
+}
+
+/// The [`Rate`] of the median repetition by wall time.
+fn median_rate(mut runs: Vec<(Duration, Duration, u64, u64)>, seeds: u64, threads: usize) -> Rate {
     runs.sort();
     let (wall, sim, run, skipped) = runs[runs.len() / 2];
     let wall = wall.as_secs_f64().max(f64::MIN_POSITIVE);
     let host_steps = (run + skipped).max(1) as f64;
-    Ok(Rate {
+    Rate {
         seeds_per_second: seeds as f64 / wall,
         sim_seconds_per_wall_second: sim.as_secs_f64() / wall,
         threads,
         us_per_host_step: wall * 1e6 * threads as f64 / host_steps,
         idle_host_steps_skipped: skipped as f64 / host_steps,
-    })
+    }
 }
 
 /// The input of the simulation-overhead figure (`--quick`: 4,000).
