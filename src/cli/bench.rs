@@ -14,10 +14,12 @@ use super::{load_scenario, Output, EXIT_PASSED};
 use anyhow::{anyhow, Context as _};
 use clap::Args;
 use flinch_engine::config::WorkloadConfig;
+use flinch_engine::event::Event;
 use flinch_harness::budget::default_max_sim_time;
 use flinch_harness::plan::render;
 use flinch_harness::scenario::{parse, Scenario};
 use flinch_harness::seed::run_seed;
+use flinch_harness::trace::{TraceEvent, What};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -100,6 +102,8 @@ struct Ran {
     passed: bool,
     sim: Duration,
     host_steps: flinch_harness::seed::HostSteps,
+    /// Checkpoints the seed completed.
+    checkpoints: usize,
 }
 
 impl HasSeed for Ran {
@@ -184,10 +188,14 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     };
     let cores = default_jobs();
     let crash = pinned("taskmanager-crash", "taskmanager-crash", None)?;
+    let own_rate = load_scenario("taskmanager-crash", None)?
+        .config
+        .workload
+        .rate;
     let slow = pinned_with(
         "taskmanager-crash-scenario-rate",
         "taskmanager-crash",
-        |s| s.config.workload.rate = WorkloadConfig::default().rate,
+        |s| s.config.workload.rate = own_rate,
     )?;
     let nemesis = pinned("nemesis-mixed", "nemesis-mixed", None)?;
     let checkpointed = pinned("steady-100ms", "steady", Some(CHECKPOINT_INTERVAL))?;
@@ -329,39 +337,60 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
 
 /// The wall time of `with` over that of `without`, one thread: the median
 /// of `reps` ratios, each of a repetition of `with` and one of `without`
-/// run right after it, so that a machine that speeds up or slows down
-/// during the bench moves both sides of a ratio alike. Errors: as
-/// [`measure`].
+/// run right before or after it (each first in turn), so that a machine
+/// that speeds up or slows down during the bench moves both sides of a
+/// ratio alike. Errors: as [`measure`], and a seed of `without` that
+/// completed more than one checkpoint (its single checkpoint came before
+/// the end of its input, and it ran on to another: it would not measure a
+/// run without checkpoints).
 fn overhead(with: &Scenario, without: &Scenario, seeds: u64, reps: usize) -> anyhow::Result<f64> {
     let mut ratios = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        let (a, ..) = repetition(with, seeds, 1)?;
-        let (b, ..) = repetition(without, seeds, 1)?;
-        ratios.push(a.as_secs_f64() / b.as_secs_f64().max(f64::MIN_POSITIVE));
+    for rep in 0..reps {
+        let (a, b) = if rep % 2 == 0 {
+            let a = repetition(with, seeds, 1)?;
+            (a, repetition(without, seeds, 1)?)
+        } else {
+            let b = repetition(without, seeds, 1)?;
+            (repetition(with, seeds, 1)?, b)
+        };
+        if b.4 > 1 {
+            return Err(anyhow!(
+                "a seed of the bench's {} with a checkpoint every {:?} completed {} checkpoints, \
+                 where the interval was meant to give one after its input",
+                without.name,
+                without.config.checkpoint.interval,
+                b.4
+            ));
+        }
+        ratios.push(a.0.as_secs_f64() / b.0.as_secs_f64().max(f64::MIN_POSITIVE));
     }
     ratios.sort_by(f64::total_cmp);
     Ok(ratios[ratios.len() / 2])
 }
 
 /// One repetition: seeds `0..seeds` of `scenario` on `threads` workers.
-/// Returns its wall time, the simulated time of all its seeds, and the
-/// host steps run and skipped. Errors: a seed that fails.
+/// Returns its wall time, the simulated time of all its seeds, the host
+/// steps run and skipped, and the most checkpoints a seed completed.
+/// Errors: a seed that fails.
 fn repetition(
     scenario: &Scenario,
     seeds: u64,
     threads: usize,
-) -> anyhow::Result<(Duration, Duration, u64, u64)> {
+) -> anyhow::Result<(Duration, Duration, u64, u64, usize)> {
     let started = Instant::now();
     let ran = run_parallel(
         0..seeds,
         threads,
         |seed| {
             let report = run_seed(scenario, seed);
+            let completed =
+                |e: &&TraceEvent| matches!(e.what, What::Engine(Event::CheckpointCompleted { .. }));
             Ran {
                 seed,
                 passed: report.passed,
                 sim: report.sim_time,
                 host_steps: report.host_steps,
+                checkpoints: report.trace.iter().filter(completed).count(),
             }
         },
         |_| {},
@@ -386,13 +415,18 @@ fn repetition(
     let sim: Duration = ran.iter().map(|r| r.sim).sum();
     let run: u64 = ran.iter().map(|r| r.host_steps.run).sum();
     let skipped: u64 = ran.iter().map(|r| r.host_steps.skipped).sum();
-    Ok((wall, sim, run, skipped))
+    let checkpoints = ran.iter().map(|r| r.checkpoints).max().unwrap_or(0);
+    Ok((wall, sim, run, skipped, checkpoints))
 }
 
 /// The [`Rate`] of the median repetition by wall time.
-fn median_rate(mut runs: Vec<(Duration, Duration, u64, u64)>, seeds: u64, threads: usize) -> Rate {
+fn median_rate(
+    mut runs: Vec<(Duration, Duration, u64, u64, usize)>,
+    seeds: u64,
+    threads: usize,
+) -> Rate {
     runs.sort();
-    let (wall, sim, run, skipped) = runs[runs.len() / 2];
+    let (wall, sim, run, skipped, _) = runs[runs.len() / 2];
     let wall = wall.as_secs_f64().max(f64::MIN_POSITIVE);
     let host_steps = (run + skipped).max(1) as f64;
     Rate {

@@ -65,7 +65,18 @@ cfg_test_util! {
     #[derive(Debug)]
     pub(crate) struct Clock {
         inner: Mutex<Inner>,
+        /// flinch patch (PATCHES.md, 6): `now()` of a frozen clock without
+        /// the mutex. The instant the clock was made; every `base` is at or
+        /// after it (it only moves forward).
+        origin: std::time::Instant,
+        /// flinch patch (PATCHES.md, 6): `base - origin` in nanoseconds
+        /// while the clock is frozen, `u64::MAX` while it runs. Written
+        /// under the mutex, read without it.
+        frozen_at: std::sync::atomic::AtomicU64,
     }
+
+    /// flinch patch (PATCHES.md, 6): `frozen_at` of a running clock.
+    const RUNNING: u64 = u64::MAX;
 
     // Used to track if the clock was ever paused. This is an optimization to
     // avoid touching the mutex if `test-util` was accidentally enabled in
@@ -191,6 +202,8 @@ cfg_test_util! {
             }
 
             inner.unfrozen = Some(std::time::Instant::now());
+            // flinch patch (PATCHES.md, 6).
+            clock.frozen_at.store(RUNNING, std::sync::atomic::Ordering::Release);
             Ok(())
         });
     }
@@ -308,6 +321,8 @@ cfg_test_util! {
                     unfrozen: Some(now),
                     auto_advance_inhibit_count: 0,
                 }),
+                origin: now,
+                frozen_at: std::sync::atomic::AtomicU64::new(RUNNING),
             };
 
             if start_paused {
@@ -336,6 +351,7 @@ cfg_test_util! {
             };
             inner.base += elapsed;
             inner.unfrozen = None;
+            self.publish_frozen(&inner);
 
             Ok(())
         }
@@ -364,10 +380,31 @@ cfg_test_util! {
             }
 
             inner.base += duration;
+            self.publish_frozen(&inner);
             Ok(())
         }
 
+        /// flinch patch (PATCHES.md, 6): make a frozen clock's `base`
+        /// readable without the mutex (called with it held). A base too far
+        /// from `origin` for nanoseconds in a `u64` (585 years) is left to
+        /// the mutex.
+        fn publish_frozen(&self, inner: &Inner) {
+            let nanos = u64::try_from((inner.base - self.origin).as_nanos())
+                .ok()
+                .filter(|&n| n != RUNNING)
+                .unwrap_or(RUNNING);
+            self.frozen_at.store(nanos, std::sync::atomic::Ordering::Release);
+        }
+
         pub(crate) fn now(&self) -> Instant {
+            // flinch patch (PATCHES.md, 6): a frozen clock reads its base
+            // without the mutex; a running one (or a base beyond the fast
+            // path's range) as before.
+            let frozen_at = self.frozen_at.load(std::sync::atomic::Ordering::Acquire);
+            if frozen_at != RUNNING {
+                return Instant::from_std(self.origin + Duration::from_nanos(frozen_at));
+            }
+
             let inner = self.inner.lock();
 
             let mut ret = inner.base;
