@@ -103,8 +103,11 @@ pub fn generate(config: &WorkloadConfig, seed: u64) -> Vec<Vec<InputRecord>> {
     let mut out: Vec<Vec<InputRecord>> = (0..partitions)
         .map(|_| Vec::with_capacity(per_partition))
         .collect();
-    for i in 0..config.records {
-        let partition = (i % u64::from(partitions)) as u32;
+    // Round-robin over the partitions (record i to partition i mod
+    // partitions), counted rather than divided: a division per record was
+    // a visible share of a seed's time.
+    let mut partition = 0u32;
+    for _ in 0..config.records {
         let key = pick(&weights, total, rng.gen::<f64>());
         let log = &mut out[partition as usize];
         let offset = log.len() as u64;
@@ -113,6 +116,10 @@ pub fn generate(config: &WorkloadConfig, seed: u64) -> Vec<Vec<InputRecord>> {
             partition,
             offset,
         });
+        partition += 1;
+        if partition == partitions {
+            partition = 0;
+        }
     }
     out
 }
