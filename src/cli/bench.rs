@@ -838,3 +838,29 @@ fn human(b: &Bench) -> String {
     let _ = writeln!(s, "\nwall time  {:.1} s", b.wall_seconds);
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The overhead figure refuses a run "without checkpoints" that took
+    /// several: its interval did not leave one after the input.
+    #[test]
+    fn a_run_without_checkpoints_that_took_several_is_refused() {
+        let (_, every_100ms) = pinned_with("steady-100ms", "steady", |s| {
+            s.config.workload.records = 2_000;
+            s.config.checkpoint.interval = CHECKPOINT_INTERVAL;
+        })
+        .expect("a valid scenario");
+        let err = overhead(&every_100ms, &every_100ms, 1, 1).expect_err("several checkpoints");
+        assert!(err.to_string().contains("checkpoints"), "{err}");
+        let (_, only_final) = pinned_with("steady-final-only", "steady", |s| {
+            s.config.workload.records = 2_000;
+            let input = flinch_engine::workload::nominal_duration(&s.config.workload);
+            s.config.checkpoint.interval = ceil_ms(input + CHECKPOINT_INTERVAL);
+        })
+        .expect("a valid scenario");
+        let ratio = overhead(&every_100ms, &only_final, 1, 1).expect("one checkpoint");
+        assert!(ratio > 0.0);
+    }
+}

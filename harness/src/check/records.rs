@@ -110,13 +110,13 @@ impl<'a> Index<'a> {
         let slots = || {
             (self.input.iter().enumerate()).flat_map(|(p, log)| (0..log.len()).map(move |i| (p, i)))
         };
-        let total: usize = self.input.iter().map(Vec::len).sum();
-        let keys = (self.input.iter().flatten().map(|r| r.key).max()).map_or(0, |k| k as usize + 1);
         if !self.elsewhere.is_empty() {
             let mut order: Vec<Slot> = slots().collect();
             order.sort_unstable_by_key(|&slot| self.record(slot));
             return order;
         }
+        let total: usize = self.input.iter().map(Vec::len).sum();
+        let keys = (self.input.iter().flatten().map(|r| r.key).max()).map_or(0, |k| k as usize + 1);
         // Slots in order are records in (partition, offset) order: a stable
         // sort by key alone finishes the job. Keys are few next to records
         // (keyed-count's are 0..keys): counted, then placed, in one pass
