@@ -223,8 +223,9 @@ pub struct Keyed<O: Operator> {
     watermark: u64,
     emitted: Vec<(O::OutKey, O::Out, u64)>,
     timers: Vec<u64>,
-    /// Where an output key is encoded first, to reuse the input key's
-    /// bytes when they are the same (one allocation less per record).
+    /// Where an output key too long to be held inline is encoded first, to
+    /// reuse the input key's bytes when they are the same (one allocation
+    /// less per record).
     scratch: Vec<u8>,
 }
 
@@ -267,12 +268,24 @@ impl<O: Operator> Keyed<O> {
                 what: "output key",
                 source,
             };
-            self.scratch.clear();
-            let scratch = std::mem::take(&mut self.scratch);
-            self.scratch = postcard::to_extend(&k, scratch).map_err(encoded)?;
-            let key = match spare.take_if(|s| *s == self.scratch) {
-                Some(same) => same,
-                None => Bytes::from_slice(&self.scratch),
+            // A short key is encoded in place and copied whole; a longer
+            // one takes the input key's bytes when they are the same.
+            let mut inline = [0u8; Bytes::INLINE];
+            let key = match postcard::to_slice(&k, &mut inline) {
+                Ok(bytes) => {
+                    let len = bytes.len();
+                    Bytes::from_prefix(inline, len)
+                }
+                Err(postcard::Error::SerializeBufferFull) => {
+                    self.scratch.clear();
+                    let scratch = std::mem::take(&mut self.scratch);
+                    self.scratch = postcard::to_extend(&k, scratch).map_err(encoded)?;
+                    match spare.take_if(|s| *s == self.scratch) {
+                        Some(same) => same,
+                        None => Bytes::from_slice(&self.scratch),
+                    }
+                }
+                Err(e) => return Err(encoded(e)),
             };
             out.push(Record {
                 key,

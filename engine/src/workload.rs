@@ -107,8 +107,14 @@ pub fn generate(config: &WorkloadConfig, seed: u64) -> Vec<Vec<InputRecord>> {
     // partitions), counted rather than divided: a division per record was
     // a visible share of a seed's time.
     let mut partition = 0u32;
+    let uniform = config.skew == 0.0;
     for _ in 0..config.records {
-        let key = pick(&weights, total, rng.gen::<f64>());
+        let u = rng.gen::<f64>();
+        let key = if uniform {
+            pick_uniform(weights.len(), u)
+        } else {
+            pick(&weights, total, u)
+        };
         let log = &mut out[partition as usize];
         let offset = log.len() as u64;
         log.push(InputRecord {
@@ -131,6 +137,15 @@ fn key_weights(keys: u32, skew: f64) -> Vec<f64> {
         .collect()
 }
 
+/// [`pick`] when every weight is 1 (skew 0), without the walk: there
+/// `pick`'s target starts at `u × keys` and drops by exactly 1 a key (a
+/// float below 2^53 minus 1 is exact), so it stops at the target's whole
+/// part, or at the last key when `u × keys` rounds up to `keys`.
+fn pick_uniform(keys: usize, u: f64) -> Key {
+    let at = (u * keys as f64) as usize;
+    at.min(keys - 1) as Key
+}
+
 fn pick(weights: &[f64], total: f64, u: f64) -> Key {
     let mut target = u * total;
     for (k, w) in weights.iter().enumerate() {
@@ -145,6 +160,25 @@ fn pick(weights: &[f64], total: f64, u: f64) -> Key {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_uniform_pick_is_the_walk_over_equal_weights() {
+        let mut rng = SmallRng::seed_from_u64(3);
+        for keys in [1u32, 2, 3, 7, 16, 1000, 1 << 16] {
+            let weights = key_weights(keys, 0.0);
+            let total: f64 = weights.iter().sum();
+            let edges = [0.0, 0.5, 1.0 - f64::EPSILON / 2.0, 1.0 - f64::EPSILON];
+            let drawn = (0..2000).map(|_| rng.gen::<f64>());
+            for u in edges.into_iter().chain(drawn) {
+                let walked = pick(&weights, total, u);
+                assert_eq!(
+                    pick_uniform(weights.len(), u),
+                    walked,
+                    "{keys} keys, u = {u}"
+                );
+            }
+        }
+    }
 
     fn config(records: u64, keys: u32, partitions: u32, skew: f64) -> WorkloadConfig {
         WorkloadConfig {

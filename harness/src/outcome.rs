@@ -16,8 +16,8 @@ use std::time::Duration;
 /// (keyed-count never emits from a timer), naming the transaction.
 pub fn keyed_count_output(txn: TxnId, r: &Record) -> Result<OutputRecord, String> {
     let bad = |what: &str| format!("{txn} holds a record that is not keyed-count's: {what}");
-    let key = record::decode(&r.key).map_err(|e| bad(&format!("key: {e}")))?;
-    let count = record::decode(&r.value).map_err(|e| bad(&format!("count: {e}")))?;
+    let key = record::decode_uint(&r.key).map_err(|e| bad(&format!("key: {e}")))?;
+    let count = record::decode_uint(&r.value).map_err(|e| bad(&format!("count: {e}")))?;
     let (partition, offset) = r.origin.ok_or_else(|| bad("no origin"))?;
     Ok(OutputRecord {
         key,

@@ -286,7 +286,7 @@ fn typed_input(input: &[Vec<Record>]) -> Result<Vec<Vec<InputRecord>>, String> {
     let typed = |(p, partition): (usize, &Vec<Record>)| {
         (partition.iter().enumerate())
             .map(|(o, r)| {
-                let key = flinch_engine::record::decode(&r.key).map_err(|e| {
+                let key = flinch_engine::record::decode_uint(&r.key).map_err(|e| {
                     format!("keyed-count's input at partition {p}, offset {o}: {e}")
                 })?;
                 Ok(InputRecord {

@@ -116,15 +116,51 @@ pub fn consistent_cut(outcome: &RunOutcome, config: &JobConfig) -> Vec<Violation
 /// how many records of each key it has counted. Only its encoding is the
 /// engine's ([`KeyedSnapshot`]: per key group, keys and counts in postcard),
 /// because the consistent-cut check compares digests of bytes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Keys below [`DENSE_KEYS`] (those of most workloads) are counted in
+/// a table indexed by key, the rest in a map: one record costs an index,
+/// not a tree search.
+#[derive(Debug, Clone, Default)]
 pub(crate) struct CountModel {
-    counts: BTreeMap<Key, u64>,
+    /// `dense[k]`: the count of key `k` (0: not counted), for `k` below
+    /// [`DENSE_KEYS`]; as long as the largest such key counted, plus one.
+    dense: Vec<u64>,
+    /// The counts of keys from [`DENSE_KEYS`] up.
+    sparse: BTreeMap<Key, u64>,
 }
+
+/// The keys [`CountModel`] and [`route`] keep in tables indexed by key (a
+/// table of this many counts is 512 KiB; keyed-count's default workload
+/// has 16 keys). Larger keys go to a map.
+const DENSE_KEYS: Key = 1 << 16;
+
+impl PartialEq for CountModel {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for CountModel {}
 
 impl CountModel {
     /// Count one record of `key`.
     pub(crate) fn count(&mut self, key: Key) {
-        *self.counts.entry(key).or_insert(0) += 1;
+        if key < DENSE_KEYS {
+            let k = key as usize;
+            if k >= self.dense.len() {
+                self.dense.resize(k + 1, 0);
+            }
+            self.dense[k] += 1;
+        } else {
+            *self.sparse.entry(key).or_insert(0) += 1;
+        }
+    }
+
+    /// Each counted key with its count, in key order.
+    fn iter(&self) -> impl Iterator<Item = (Key, u64)> + '_ {
+        let dense = (0..).zip(self.dense.iter().copied());
+        let dense = dense.filter(|&(_, count)| count > 0);
+        dense.chain(self.sparse.iter().map(|(k, c)| (*k, *c)))
     }
 
     /// The crc32 of this state encoded as a keyed operator's snapshot over
@@ -132,14 +168,14 @@ impl CountModel {
     /// holding it reports.
     pub(crate) fn digest(&self, max_parallelism: u32) -> u32 {
         let mut groups: BTreeMap<u32, KeyGroupSnapshot> = BTreeMap::new();
-        for (key, count) in &self.counts {
-            let key = encode(key);
+        for (key, count) in self.iter() {
+            let key = encode(&key);
             let group = keygroup::key_group(&key, max_parallelism);
             let snapshot = groups.entry(group).or_insert_with(|| KeyGroupSnapshot {
                 group,
                 ..KeyGroupSnapshot::default()
             });
-            snapshot.state.push((key, encode(count)));
+            snapshot.state.push((key, encode(&count)));
         }
         let mut snapshot = KeyedSnapshot {
             groups: groups.into_values().collect(),
@@ -163,9 +199,21 @@ fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
 /// encoded and routed once: the input has many records per key.
 fn route(input: &[Vec<InputRecord>], plan: &Plan) -> Vec<Vec<(InputRecord, u32)>> {
     let parallelism = plan.sink_vertex().parallelism;
-    let mut routes: BTreeMap<Key, u32> = BTreeMap::new();
+    // Each key is routed once: small keys remembered by index, the rest
+    // in a map.
+    let mut dense: Vec<Option<u32>> = Vec::new();
+    let mut sparse: BTreeMap<Key, u32> = BTreeMap::new();
     let mut with_subtask = |r: &InputRecord| {
-        let to = *(routes.entry(r.key)).or_insert_with(|| plan.route(&encode(&r.key), parallelism));
+        let subtask = || plan.route(&encode(&r.key), parallelism);
+        let to = if r.key < DENSE_KEYS {
+            let k = r.key as usize;
+            if k >= dense.len() {
+                dense.resize(k + 1, None);
+            }
+            *dense[k].get_or_insert_with(subtask)
+        } else {
+            *sparse.entry(r.key).or_insert_with(subtask)
+        };
         (*r, to)
     };
     input

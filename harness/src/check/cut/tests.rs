@@ -323,3 +323,57 @@ fn the_models_digest_is_the_engines_for_the_same_records() {
         );
     }
 }
+
+#[test]
+fn the_models_digest_is_the_engines_for_keys_in_its_table_and_beyond() {
+    use crate::keyed_count::KeyedCount;
+    use flinch_engine::operator::{Keyed, KeyedOperator};
+    use flinch_engine::record::InputRecord;
+    // Keys below, at and above the table's end, some twice, out of order.
+    let keys = [
+        3,
+        DENSE_KEYS + 5,
+        3,
+        0,
+        DENSE_KEYS - 1,
+        DENSE_KEYS,
+        u32::MAX,
+        7,
+    ];
+    let mut engine = Keyed::new(KeyedCount, 128);
+    let (mut model, mut reversed) = (CountModel::default(), CountModel::default());
+    for (offset, &key) in (0..).zip(&keys) {
+        let r = InputRecord {
+            key,
+            partition: 0,
+            offset,
+        };
+        engine.process(r.to_record(), &mut Vec::new()).unwrap();
+        model.count(key);
+    }
+    for &key in keys.iter().rev() {
+        reversed.count(key);
+    }
+    assert_eq!(
+        crc32fast::hash(&engine.snapshot().unwrap()),
+        model.digest(128)
+    );
+    let counted: Vec<(Key, u64)> = model.iter().collect();
+    let expected = [
+        0,
+        3,
+        7,
+        DENSE_KEYS - 1,
+        DENSE_KEYS,
+        DENSE_KEYS + 5,
+        u32::MAX,
+    ];
+    let counts = [1, 2, 1, 1, 1, 1, 1];
+    assert_eq!(
+        counted,
+        expected.into_iter().zip(counts).collect::<Vec<_>>()
+    );
+    assert_eq!(model, reversed, "the order records came in does not matter");
+    reversed.count(DENSE_KEYS + 5);
+    assert_ne!(model, reversed, "one record more");
+}
