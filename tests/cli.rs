@@ -833,9 +833,12 @@ fn bench_prints_every_field_of_its_contract() {
             "taskmanager_crash_all_cores",
             "taskmanager_crash_scenario_rate",
             "wall_seconds",
+            "warm_up_seconds",
             "workloads"
         ]
     );
+    // `--quick` skips the warm-up.
+    assert_eq!(bench["warm_up_seconds"].as_f64(), Some(0.0));
     assert_eq!(keys(&bench["machine"]), ["cores", "cpu"]);
     assert!(bench["machine"]["cores"].as_u64().is_some_and(|n| n >= 1));
     assert!(!bench["commit"].as_str().expect("a string").is_empty());

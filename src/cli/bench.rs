@@ -6,7 +6,10 @@
 //! workload, and every ratio compares two runs of this same process, so a
 //! figure means the same on another machine only as a ratio. Seeds run
 //! through [`run_parallel`], on worker threads as `flinch run` runs them;
-//! "one thread" is one worker.
+//! "one thread" is one worker. Before the first figure, the bench runs
+//! `taskmanager-crash` unmeasured for [`WARM_UP`] (a warm-up, as criterion
+//! does): a process's first second ran up to a fifth slower on the machine
+//! of BENCHMARKS.md, and the first figure measured would pay for it.
 
 use super::exec::{run_parallel, HasSeed};
 use super::seeds::default_jobs;
@@ -25,7 +28,12 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 /// Repetitions of each measurement; its figure is their median.
-pub const REPS: usize = 5;
+pub const REPS: usize = 7;
+/// How long the warm-up runs before the first figure: whole repetitions
+/// of `taskmanager-crash` on one thread, unmeasured, until this much wall
+/// time has passed (at most [`WARM_UP_REPS`]; none with `--quick`).
+pub const WARM_UP: Duration = Duration::from_secs(2);
+const WARM_UP_REPS: usize = 50;
 /// Seeds of each repetition.
 pub const SEEDS: u64 = 40;
 /// `--quick`: one repetition of 2 seeds, for a smoke test of the command
@@ -150,6 +158,9 @@ struct Bench {
     /// repetition.
     repetitions: usize,
     seeds: u64,
+    /// Wall seconds of unmeasured repetitions before the first figure
+    /// ([`WARM_UP`]).
+    warm_up_seconds: f64,
     workloads: Vec<Pinned>,
     /// `taskmanager-crash`, one worker thread.
     taskmanager_crash: Rate,
@@ -204,6 +215,12 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
             eprintln!("flinch: bench: {what}");
         }
     };
+    say("warm-up: taskmanager-crash, one thread, not measured");
+    let warm_up = warm_up(
+        &crash.1,
+        seeds,
+        if args.quick { Duration::ZERO } else { WARM_UP },
+    )?;
     say("taskmanager-crash, one thread");
     let one = measure(&crash.1, seeds, reps, 1)?;
     say("taskmanager-crash, all cores");
@@ -235,6 +252,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         },
         repetitions: reps,
         seeds,
+        warm_up_seconds: warm_up.as_secs_f64(),
         workloads: vec![
             crash.0,
             slow.0,
@@ -323,6 +341,23 @@ fn pinned_with(
         faults,
     };
     Ok((pinned, scenario))
+}
+
+/// Whole repetitions of `scenario` on one thread, unmeasured, until `at_least`
+/// has passed (at most [`WARM_UP_REPS`]); how long they took. Errors: as
+/// [`measure`].
+fn warm_up(scenario: &Scenario, seeds: u64, at_least: Duration) -> anyhow::Result<Duration> {
+    if at_least.is_zero() {
+        return Ok(Duration::ZERO);
+    }
+    let started = Instant::now();
+    for _ in 0..WARM_UP_REPS {
+        if started.elapsed() >= at_least {
+            break;
+        }
+        repetition(scenario, seeds, 1)?;
+    }
+    Ok(started.elapsed())
 }
 
 /// Run seeds `0..seeds` of `scenario` on `threads` workers, `reps` times;
@@ -649,9 +684,10 @@ struct Baseline {
 
 /// Fields that describe a run rather than measure it: not compared (at the
 /// top level; each rate's `threads` too).
-const SETTINGS: [&str; 5] = [
+const SETTINGS: [&str; 6] = [
     "repetitions",
     "seeds",
+    "warm_up_seconds",
     "machine",
     "workloads",
     "wall_seconds",
@@ -753,8 +789,8 @@ fn human(b: &Bench) -> String {
     let _ = writeln!(s, "machine    {} cores, {}", b.machine.cores, b.machine.cpu);
     let _ = writeln!(
         s,
-        "runs       median of {} repetitions of seeds 0..{}",
-        b.repetitions, b.seeds
+        "runs       median of {} repetitions of seeds 0..{}, after a warm-up of {:.1} s",
+        b.repetitions, b.seeds, b.warm_up_seconds
     );
     let _ = writeln!(s, "\nworkloads");
     for w in &b.workloads {
