@@ -16,6 +16,15 @@ pub struct FetchRequest {
     pub max: u32,
 }
 
+/// A [`FetchResponse`] read with its records left as the batch's bytes
+/// (checked by [`crate::record::batch::Encoded`]): what a source that
+/// forwards them without decoding them reads. The same bytes on the wire.
+#[derive(Debug, Deserialize)]
+pub struct FetchedBatch {
+    pub records: crate::record::batch::Encoded,
+    pub end: u64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FetchResponse {
     /// Offsets `from..from + records.len()` of the partition.
@@ -416,6 +425,41 @@ pub struct DataFrame {
     pub payload: Payload,
 }
 
+/// A [`DataFrame`] of records to send whose records are a batch's bytes
+/// already ([`crate::record::batch::Builder`]): it serializes to the same
+/// bytes as the `DataFrame` of those records (a test holds the two to
+/// it), and the receiver reads it as one.
+#[derive(Debug, Serialize)]
+pub struct EncodedFrame<'a> {
+    pub channel: u32,
+    pub epoch: u64,
+    pub seq: u64,
+    pub payload: EncodedPayload<'a>,
+}
+
+/// [`Payload`]'s variants in its order (postcard writes a variant's
+/// index), `Records` and `Progress` holding a batch's bytes. Only those two
+/// are built; the others keep the indices.
+#[derive(Debug, Serialize)]
+pub enum EncodedPayload<'a> {
+    Hello,
+    Records(#[serde(serialize_with = "batch_bytes")] &'a [u8]),
+    Barrier(u64),
+    Keepalive,
+    Progress {
+        #[serde(serialize_with = "batch_bytes")]
+        records: &'a [u8],
+        watermark: u64,
+        end_of_input: bool,
+    },
+}
+
+/// A batch's bytes as `#[serde(with = "crate::record::batch")]` writes
+/// them: one byte string.
+fn batch_bytes<S: serde::Serializer>(bytes: &&[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(bytes)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Payload {
     Hello,
@@ -434,4 +478,80 @@ pub enum Payload {
         watermark: u64,
         end_of_input: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::batch;
+    use crate::wire;
+
+    fn records(n: u64) -> Vec<Record> {
+        (0..n)
+            .map(|i| Record {
+                key: vec![i as u8 % 7].into(),
+                value: vec![1, 2].into(),
+                timestamp: i,
+                origin: Some((1, 1000 + i)),
+            })
+            .collect()
+    }
+
+    /// A frame of records sent as their batch's bytes is the frame of the
+    /// records: the same bytes, which the receiver reads back.
+    #[test]
+    fn an_encoded_frame_is_the_data_frame_of_its_records() {
+        for n in [0, 1, 3, 200] {
+            let records = records(n);
+            let bytes = batch::encode(&records);
+            let frame = |payload| DataFrame {
+                channel: 2,
+                epoch: 3,
+                seq: 4,
+                payload,
+            };
+            let encoded = |payload| EncodedFrame {
+                channel: 2,
+                epoch: 3,
+                seq: 4,
+                payload,
+            };
+            let plain = wire::encode(&frame(Payload::Records(records.clone())));
+            assert_eq!(
+                wire::encode(&encoded(EncodedPayload::Records(&bytes))),
+                plain
+            );
+            assert_eq!(
+                wire::decode::<DataFrame>(&plain).unwrap(),
+                frame(Payload::Records(records.clone()))
+            );
+            for (watermark, end_of_input) in [(0, false), (u64::MAX, true)] {
+                let progress = Payload::Progress {
+                    records: records.clone(),
+                    watermark,
+                    end_of_input,
+                };
+                let sent = EncodedPayload::Progress {
+                    records: &bytes,
+                    watermark,
+                    end_of_input,
+                };
+                assert_eq!(wire::encode(&encoded(sent)), wire::encode(&frame(progress)));
+            }
+        }
+    }
+
+    /// A fetch's response read with its batch left as bytes holds the
+    /// bytes of the records the response holds.
+    #[test]
+    fn a_fetched_batch_is_the_fetch_responses_batch() {
+        let response = FetchResponse {
+            records: records(5),
+            end: 99,
+        };
+        let fetched: FetchedBatch = wire::decode(&wire::encode(&response)).unwrap();
+        assert_eq!(fetched.end, 99);
+        assert_eq!(fetched.records.count, 5);
+        assert_eq!(fetched.records.bytes, batch::encode(&response.records));
+    }
 }

@@ -101,7 +101,12 @@ pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(
     w: &mut W,
     msg: &T,
 ) -> Result<(), WireError> {
-    w.write_all(&encode(msg)).await?;
+    send_encoded(w, &encode(msg)).await
+}
+
+/// Write a frame [`encode`] made (or one encoded as it would have).
+pub async fn send_encoded<W: AsyncWrite + Unpin>(w: &mut W, frame: &[u8]) -> Result<(), WireError> {
+    w.write_all(frame).await?;
     Ok(())
 }
 

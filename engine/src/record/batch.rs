@@ -46,31 +46,124 @@ const MIN_RECORD: usize = 4;
 pub fn encode_into(records: &[Record], out: &mut Vec<u8>) {
     varint(out, records.len() as u64);
     for r in records {
-        let (key, value) = (r.key.as_slice(), r.value.as_slice());
-        // The most a record's fixed fields take: two lengths, timestamp
-        // and offset (10 bytes each at most), the tag and the partition.
-        out.reserve(key.len() + value.len() + 4 * 10 + 1 + 5);
-        for field in [key, value] {
-            varint(out, field.len() as u64);
-            if field.len() <= Bytes::INLINE {
-                // Byte by byte: cheaper than a call to copy a few bytes.
-                for &b in field {
-                    out.push(b);
-                }
-            } else {
-                out.extend_from_slice(field);
+        encode_record(r, out);
+    }
+}
+
+/// Append one record's encoding (a batch's bytes after its count are its
+/// records', one after another) to `out`.
+#[inline]
+pub fn encode_record(r: &Record, out: &mut Vec<u8>) {
+    let (key, value) = (r.key.as_slice(), r.value.as_slice());
+    // The most a record's fixed fields take: two lengths, timestamp
+    // and offset (10 bytes each at most), the tag and the partition.
+    out.reserve(key.len() + value.len() + 4 * 10 + 1 + 5);
+    for field in [key, value] {
+        varint(out, field.len() as u64);
+        if field.len() <= Bytes::INLINE {
+            // Byte by byte: cheaper than a call to copy a few bytes.
+            for &b in field {
+                out.push(b);
             }
-        }
-        varint(out, r.timestamp);
-        match r.origin {
-            None => out.push(0),
-            Some((partition, offset)) => {
-                out.push(1);
-                varint(out, u64::from(partition));
-                varint(out, offset);
-            }
+        } else {
+            out.extend_from_slice(field);
         }
     }
+    varint(out, r.timestamp);
+    match r.origin {
+        None => out.push(0),
+        Some((partition, offset)) => {
+            out.push(1);
+            varint(out, u64::from(partition));
+            varint(out, offset);
+        }
+    }
+}
+
+/// A batch put together record by record from their encodings
+/// ([`encode_record`], or a [`RawRecord`]'s bytes), serialized as the
+/// batch of those records: what a subtask's output channel fills between
+/// frames. The count is written in front when the batch is sent.
+#[derive(Debug, Default)]
+pub struct Builder {
+    /// [`COUNT_ROOM`] bytes of room for the count, then the records.
+    bytes: Vec<u8>,
+    count: u64,
+}
+
+/// The most bytes a count's varint takes.
+const COUNT_ROOM: usize = 10;
+
+impl Builder {
+    /// Append one record.
+    #[inline]
+    pub fn push(&mut self, r: &Record) {
+        self.room();
+        encode_record(r, &mut self.bytes);
+        self.count += 1;
+    }
+
+    /// Append one record given as its encoding (from [`split`]).
+    #[inline]
+    pub fn push_raw(&mut self, r: &RawRecord<'_>) {
+        self.room();
+        self.bytes.extend_from_slice(r.bytes);
+        self.count += 1;
+    }
+
+    fn room(&mut self) {
+        if self.bytes.is_empty() {
+            self.bytes.resize(COUNT_ROOM, 0);
+        }
+    }
+
+    /// How many records.
+    pub fn len(&self) -> u64 {
+        self.count
+    }
+
+    /// Whether it holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The batch's encoding, count included (what [`encode`] gives for
+    /// the same records), for `f`; then empty again, its buffer kept.
+    pub fn take<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        self.room();
+        // The count's varint, ending where the records begin.
+        let (mut count, mut n, mut v) = ([0u8; COUNT_ROOM], 0, self.count);
+        while v >= 0x80 {
+            count[n] = v as u8 | 0x80;
+            v >>= 7;
+            n += 1;
+        }
+        count[n] = v as u8;
+        n += 1;
+        let start = COUNT_ROOM - n;
+        self.bytes[start..COUNT_ROOM].copy_from_slice(&count[..n]);
+        let result = f(&self.bytes[start..]);
+        self.bytes.clear();
+        self.count = 0;
+        result
+    }
+}
+
+/// One record of a batch as its bytes, with what routing it needs: read by
+/// [`split`] from a batch the fast reader takes, so its bytes are what
+/// [`encode_record`] writes for the record they decode to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawRecord<'a> {
+    pub key: &'a [u8],
+    pub origin: Option<(u32, u64)>,
+    pub bytes: &'a [u8],
+}
+
+/// The records of a batch (its bytes, count included) without decoding
+/// them: `None` for a batch the fast reader does not take (decode it
+/// instead; [`decode`] says what is wrong, if anything).
+pub fn split(bytes: &[u8]) -> Option<Vec<RawRecord<'_>>> {
+    fast::split(bytes)
 }
 
 /// `records`' batch encoding, in a vector of its own.
@@ -213,7 +306,7 @@ impl<'de> serde::Deserialize<'de> for Encoded {
 /// The decoder for well-formed batches: `None` at anything unexpected,
 /// for [`decode_carefully`] to explain.
 mod fast {
-    use super::{Bytes, Record, MIN_RECORD};
+    use super::{Bytes, RawRecord, Record, MIN_RECORD};
 
     pub(super) fn decode(mut bytes: &[u8]) -> Option<Vec<Record>> {
         let count = varint(&mut bytes)?;
@@ -232,6 +325,39 @@ mod fast {
             });
         }
         bytes.is_empty().then_some(records)
+    }
+
+    pub(super) fn split(mut bytes: &[u8]) -> Option<Vec<RawRecord<'_>>> {
+        let count = varint(&mut bytes)?;
+        let bound = bytes.len() / MIN_RECORD + 1;
+        let mut records = Vec::with_capacity(usize::try_from(count).ok()?.min(bound));
+        for _ in 0..count {
+            let start = bytes;
+            let key = field_bytes(&mut bytes)?;
+            field_bytes(&mut bytes)?;
+            varint(&mut bytes)?;
+            let origin = origin(&mut bytes)?;
+            let len = start.len() - bytes.len();
+            records.push(RawRecord {
+                key,
+                origin,
+                bytes: &start[..len],
+            });
+        }
+        bytes.is_empty().then_some(records)
+    }
+
+    /// A byte string of at most [`Bytes::INLINE`] bytes, borrowed.
+    #[inline(always)]
+    fn field_bytes<'a>(bytes: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let (&len, rest) = bytes.split_first()?;
+        let len = usize::from(len);
+        if len > Bytes::INLINE {
+            return None;
+        }
+        let field = rest.get(..len)?;
+        *bytes = &rest[len..];
+        Some(field)
     }
 
     pub(super) fn count(mut bytes: &[u8]) -> Option<u64> {
@@ -472,6 +598,59 @@ mod tests {
             assert_eq!(bytes, postcard::to_stdvec(&batch.to_vec()).unwrap(), "{n}");
             assert_eq!(decode(&bytes).unwrap(), batch);
             assert_eq!(count(&bytes).unwrap(), n as u64);
+        }
+    }
+
+    /// A builder's batch is `encode`'s, whether its records came as records
+    /// or as `split`'s raw records, and however many batches it built
+    /// before.
+    #[test]
+    fn a_builder_writes_the_batch_encode_writes() {
+        let all = records();
+        let mut builder = Builder::default();
+        for _round in 0..2 {
+            for n in 0..=all.len() {
+                let batch = &all[..n];
+                for r in batch {
+                    builder.push(r);
+                }
+                assert_eq!(builder.len(), n as u64);
+                assert_eq!(builder.take(<[u8]>::to_vec), encode(batch), "{n}");
+                assert!(builder.is_empty());
+            }
+        }
+        // 200 records: a count of two varint bytes.
+        let many: Vec<Record> = (0..200).map(|i| all[i % 2 * 3].clone()).collect();
+        for r in &many {
+            builder.push(r);
+        }
+        assert_eq!(builder.take(<[u8]>::to_vec), encode(&many));
+    }
+
+    /// `split` hands each record's bytes (its encoding), key and origin,
+    /// for the batches the fast reader takes, and nothing for the rest.
+    #[test]
+    fn split_records_are_their_encodings() {
+        let all = records();
+        // Records 0 and 3 have short fields; 1 and 2 do not.
+        let short = [all[0].clone(), all[3].clone(), all[0].clone()];
+        let bytes = encode(&short);
+        let raw = split(&bytes).expect("short fields");
+        assert_eq!(raw.len(), short.len());
+        let mut builder = Builder::default();
+        for (r, record) in raw.iter().zip(&short) {
+            assert_eq!(r.key, record.key.as_slice());
+            assert_eq!(r.origin, record.origin);
+            let mut one = Vec::new();
+            encode_record(record, &mut one);
+            assert_eq!(r.bytes, one);
+            builder.push_raw(r);
+        }
+        assert_eq!(builder.take(<[u8]>::to_vec), bytes);
+        assert_eq!(split(&encode(&[])), Some(Vec::new()));
+        assert_eq!(split(&encode(&all)), None, "long fields");
+        for cut in 0..bytes.len() {
+            assert_eq!(split(&bytes[..cut]), None, "cut at {cut}");
         }
     }
 

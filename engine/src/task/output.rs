@@ -6,7 +6,8 @@ use super::{TaskEnv, TaskError, TaskResult};
 use crate::event::TaskId;
 use crate::io::{addr, timeout, OwnedWriteHalf, TcpStream};
 use crate::job::Plan;
-use crate::proto::{DataFrame, Payload};
+use crate::proto::{DataFrame, EncodedFrame, EncodedPayload, Payload};
+use crate::record::batch::{Builder, RawRecord};
 use crate::record::Record;
 use crate::wire;
 use std::time::Duration;
@@ -28,8 +29,9 @@ pub struct Outputs {
     max_parallelism: u32,
     /// How long a send may block before the channel counts as broken.
     limit: Duration,
-    /// Records per channel, reused from frame to frame.
-    per_channel: Vec<Vec<Record>>,
+    /// The next frame's records per channel, encoded as they are routed;
+    /// the buffers are reused from frame to frame.
+    per_channel: Vec<Builder>,
 }
 
 impl Outputs {
@@ -58,7 +60,7 @@ impl Outputs {
         });
         let channels = futures_util::future::try_join_all(connects).await?;
         Ok(Outputs {
-            per_channel: vec![Vec::new(); channels.len()],
+            per_channel: (0..channels.len()).map(|_| Builder::default()).collect(),
             channels,
             max_parallelism: plan.max_parallelism,
             limit,
@@ -79,29 +81,66 @@ impl Outputs {
         progress: Option<(u64, bool)>,
     ) -> TaskResult {
         let parallelism = self.channels.len() as u32;
-        for record in records {
+        for record in &records {
             let to = crate::keygroup::route(&record.key, parallelism, self.max_parallelism);
             self.per_channel[to as usize].push(record);
         }
-        for i in 0..self.channels.len() {
-            // The next frame's buffer is sized like this one (one
-            // allocation per frame instead of one per doubling).
-            let size = self.per_channel[i].len();
-            let records = std::mem::replace(&mut self.per_channel[i], Vec::with_capacity(size));
-            let payload = if let Some((watermark, end_of_input)) = progress {
-                Payload::Progress {
-                    records,
-                    watermark,
-                    end_of_input,
+        drop(records);
+        self.send_batches(keepalive_empty, progress).await
+    }
+
+    /// [`Outputs::emit`] of records given as their encodings (a fetch's
+    /// batch, [`crate::record::batch::split`]): each is routed by its key
+    /// and copied into its channel's frame as it is, without being decoded
+    /// and encoded again. The frames are byte for byte `emit`'s.
+    pub async fn emit_raw(
+        &mut self,
+        records: &[RawRecord<'_>],
+        keepalive_empty: bool,
+        progress: Option<(u64, bool)>,
+    ) -> TaskResult {
+        let parallelism = self.channels.len() as u32;
+        for record in records {
+            let to = crate::keygroup::route(record.key, parallelism, self.max_parallelism);
+            self.per_channel[to as usize].push_raw(record);
+        }
+        self.send_batches(keepalive_empty, progress).await
+    }
+
+    /// Send each channel's routed records: a `Progress` frame on every
+    /// channel when `progress` says so, else a `Records` frame where there
+    /// are records and (if `keepalive_empty`) a keepalive where there are
+    /// none.
+    async fn send_batches(
+        &mut self,
+        keepalive_empty: bool,
+        progress: Option<(u64, bool)>,
+    ) -> TaskResult {
+        for (out, batch) in self.channels.iter_mut().zip(&mut self.per_channel) {
+            if progress.is_none() && batch.is_empty() {
+                if keepalive_empty {
+                    send(out, Payload::Keepalive, self.limit).await?;
                 }
-            } else if !records.is_empty() {
-                Payload::Records(records)
-            } else if keepalive_empty {
-                Payload::Keepalive
-            } else {
                 continue;
-            };
-            send(&mut self.channels[i], payload, self.limit).await?;
+            }
+            let (channel, epoch, seq) = (out.channel, out.epoch, out.seq);
+            let frame = batch.take(|records| {
+                let payload = match progress {
+                    Some((watermark, end_of_input)) => EncodedPayload::Progress {
+                        records,
+                        watermark,
+                        end_of_input,
+                    },
+                    None => EncodedPayload::Records(records),
+                };
+                wire::encode(&EncodedFrame {
+                    channel,
+                    epoch,
+                    seq,
+                    payload,
+                })
+            });
+            send_frame(out, &frame, self.limit).await?;
         }
         Ok(())
     }
@@ -159,9 +198,15 @@ async fn send(out: &mut Channel, payload: Payload, limit: Duration) -> TaskResul
         seq: out.seq,
         payload,
     };
+    send_frame(out, &wire::encode(&frame), limit).await
+}
+
+/// Write `frame` (a [`DataFrame`] with `out`'s next sequence number,
+/// encoded by [`wire::encode`]) on `out`.
+async fn send_frame(out: &mut Channel, frame: &[u8], limit: Duration) -> TaskResult {
     out.seq += 1;
     out.sent = true;
-    match timeout(limit, wire::send(&mut out.stream, &frame)).await {
+    match timeout(limit, wire::send_encoded(&mut out.stream, frame)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(TaskError::Failed(format!("channel {}: {e}", out.channel))),
         Err(_) => Err(TaskError::Failed(format!(

@@ -25,7 +25,8 @@ use crate::config::PlantedBug;
 use crate::io::{addr, mpsc, now, sleep};
 use crate::job::Plan;
 use crate::operator::chain;
-use crate::proto::{FetchRequest, FetchResponse, Payload};
+use crate::proto::{FetchRequest, FetchedBatch, Payload};
+use crate::record::batch;
 use crate::wire::RpcClient;
 use crate::workload;
 use std::time::Duration;
@@ -109,19 +110,40 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
             },
             _ = sleep(wait), if !stopped => {
                 next_batch = next_slot(next_batch, period, now());
-                let mut batch = if offset < end {
+                let fetched = if offset < end {
                     let req = FetchRequest { partition, from: offset, max: config.workload.batch };
-                    let resp: FetchResponse = log.call(&req).await.map_err(|e| format!("log: {e}"))?;
+                    let resp: FetchedBatch = log.call(&req).await.map_err(|e| format!("log: {e}"))?;
                     end = resp.end;
-                    resp.records
+                    Some(resp.records.bytes)
                 } else {
-                    Vec::new()
+                    None
                 };
-                for record in &mut batch {
-                    record.origin = Some((partition, offset));
-                    offset += 1;
-                }
-                let batch = chain::run(&mut chain, batch, &mut scratch)?;
+                let from = offset;
+                // The records as the log sent them, when they go on as they
+                // are: no chained operator, and each already carrying the
+                // origin the source gives it (its partition and offset), as
+                // keyed-count's log does. Else decoded, stamped and chained.
+                let raw = fetched.as_deref().filter(|_| chain.is_empty()).and_then(batch::split);
+                let raw = raw.filter(|records| {
+                    (records.iter().zip(from..)).all(|(r, o)| r.origin == Some((partition, o)))
+                });
+                let out = match raw {
+                    Some(records) => {
+                        offset += records.len() as u64;
+                        Batch::Raw(records)
+                    }
+                    None => {
+                        let mut batch = match &fetched {
+                            Some(bytes) => batch::decode(bytes).map_err(|e| format!("log: {e}"))?,
+                            None => Vec::new(),
+                        };
+                        for record in &mut batch {
+                            record.origin = Some((partition, offset));
+                            offset += 1;
+                        }
+                        Batch::Records(chain::run(&mut chain, batch, &mut scratch)?)
+                    }
+                };
                 // End of input goes with the batch that reached it, so no
                 // barrier comes between the two.
                 let progress = if !ended && offset == end {
@@ -134,10 +156,20 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                 if let Some((w, _)) = progress {
                     watermark = w;
                 }
-                outputs.emit(batch, true, progress).await?;
+                match out {
+                    Batch::Raw(records) => outputs.emit_raw(&records, true, progress).await?,
+                    Batch::Records(records) => outputs.emit(records, true, progress).await?,
+                }
             }
         }
     }
+}
+
+/// A fetched batch on its way out: its records as the log encoded them, or
+/// decoded (and run through the chained operators).
+enum Batch<'a> {
+    Raw(Vec<batch::RawRecord<'a>>),
+    Records(Vec<crate::record::Record>),
 }
 
 /// When the batch after the one due at `due` is due, `now` being when that
