@@ -16,12 +16,13 @@ pub struct FetchRequest {
     pub max: u32,
 }
 
-/// A [`FetchResponse`] read with its records left as the batch's bytes
-/// (checked by [`crate::record::batch::Encoded`]): what a source that
-/// forwards them without decoding them reads. The same bytes on the wire.
+/// A [`FetchResponse`] read with its records left as the batch's bytes,
+/// checked when they are read ([`crate::record::batch::split`] or
+/// `decode`): what a source that forwards them without decoding them
+/// reads. The same bytes on the wire.
 #[derive(Debug, Deserialize)]
 pub struct FetchedBatch {
-    pub records: crate::record::batch::Encoded,
+    pub records: crate::record::batch::Unchecked,
     pub end: u64,
 }
 
@@ -195,6 +196,25 @@ pub enum HaResponse {
 pub struct SinkRequest {
     pub epoch: u64,
     pub op: SinkOp,
+}
+
+/// A [`SinkRequest`] pre-committing records borrowed from the open
+/// transaction: the same bytes as the request with
+/// `SinkOp::PreCommit { txn, records }` (a test holds the two to it), so
+/// the sender keeps its buffer.
+#[derive(Debug, Serialize)]
+pub struct PreCommitRequest<'a> {
+    pub epoch: u64,
+    pub op: PreCommitOp<'a>,
+}
+
+/// [`SinkOp`]'s first variant, `PreCommit`, with borrowed records.
+#[derive(Debug, Serialize)]
+pub enum PreCommitOp<'a> {
+    PreCommit {
+        txn: TxnId,
+        records: crate::record::batch::Ser<'a>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -541,6 +561,34 @@ mod tests {
         }
     }
 
+    /// A pre-commit of borrowed records is the pre-commit of the records.
+    #[test]
+    fn a_borrowed_pre_commit_is_the_pre_commit() {
+        let txn = TxnId {
+            subtask: 1,
+            epoch: 2,
+            checkpoint: 3,
+        };
+        for n in [0, 2, 300] {
+            let records = records(n);
+            let owned = SinkRequest {
+                epoch: 7,
+                op: SinkOp::PreCommit {
+                    txn,
+                    records: records.clone(),
+                },
+            };
+            let borrowed = PreCommitRequest {
+                epoch: 7,
+                op: PreCommitOp::PreCommit {
+                    txn,
+                    records: batch::Ser(&records),
+                },
+            };
+            assert_eq!(wire::encode(&borrowed), wire::encode(&owned), "{n} records");
+        }
+    }
+
     /// A fetch's response read with its batch left as bytes holds the
     /// bytes of the records the response holds.
     #[test]
@@ -551,7 +599,6 @@ mod tests {
         };
         let fetched: FetchedBatch = wire::decode(&wire::encode(&response)).unwrap();
         assert_eq!(fetched.end, 99);
-        assert_eq!(fetched.records.count, 5);
-        assert_eq!(fetched.records.bytes, batch::encode(&response.records));
+        assert_eq!(fetched.records.0, batch::encode(&response.records));
     }
 }

@@ -29,7 +29,12 @@ pub fn keyed_count_output(txn: TxnId, r: &Record) -> Result<OutputRecord, String
 
 /// Every record of a transaction as keyed-count's output.
 pub fn keyed_count_outputs(txn: TxnId, records: &[Record]) -> Result<Vec<OutputRecord>, String> {
-    records.iter().map(|r| keyed_count_output(txn, r)).collect()
+    // Sized up front: collecting `Result`s gives no size hint.
+    let mut outputs = Vec::with_capacity(records.len());
+    for r in records {
+        outputs.push(keyed_count_output(txn, r)?);
+    }
+    Ok(outputs)
 }
 
 /// One committed transaction as found on the sink's disk, in commit order.

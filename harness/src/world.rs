@@ -284,18 +284,18 @@ pub fn simulate_plan_until(
 /// partition and offset.
 fn typed_input(input: &[Vec<Record>]) -> Result<Vec<Vec<InputRecord>>, String> {
     let typed = |(p, partition): (usize, &Vec<Record>)| {
-        (partition.iter().enumerate())
-            .map(|(o, r)| {
-                let key = flinch_engine::record::decode_uint(&r.key).map_err(|e| {
-                    format!("keyed-count's input at partition {p}, offset {o}: {e}")
-                })?;
-                Ok(InputRecord {
-                    key,
-                    partition: p as u32,
-                    offset: o as u64,
-                })
-            })
-            .collect()
+        // Sized up front: collecting `Result`s gives no size hint.
+        let mut typed = Vec::with_capacity(partition.len());
+        for (o, r) in partition.iter().enumerate() {
+            let key = flinch_engine::record::decode_uint(&r.key)
+                .map_err(|e| format!("keyed-count's input at partition {p}, offset {o}: {e}"))?;
+            typed.push(InputRecord {
+                key,
+                partition: p as u32,
+                offset: o as u64,
+            });
+        }
+        Ok(typed)
     };
     input.iter().enumerate().map(typed).collect()
 }

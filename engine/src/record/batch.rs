@@ -234,6 +234,7 @@ pub fn serialize<S: Serializer>(records: &[Record], s: S) -> Result<S::Ok, S::Er
 
 /// A batch to serialize from a borrowed slice (a log's records), as
 /// `#[serde(with = "batch")]` does for a `Vec<Record>` field.
+#[derive(Debug)]
 pub struct Ser<'a>(pub &'a [Record]);
 
 impl serde::Serialize for Ser<'_> {
@@ -278,6 +279,41 @@ pub struct Encoded {
     pub count: u64,
     /// The batch encoding, count included.
     pub bytes: Vec<u8>,
+}
+
+/// A batch's bytes as they came, not yet checked: read them with [`split`]
+/// (the fast reader) or [`decode`] (which names what is wrong). What a
+/// source reads a fetch's records as.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Unchecked(pub Vec<u8>);
+
+impl<'de> serde::Deserialize<'de> for Unchecked {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Unchecked, D::Error> {
+        struct Raw;
+
+        impl<'de> Visitor<'de> for Raw {
+            type Value = Unchecked;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a record batch as a byte string")
+            }
+
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Unchecked, E> {
+                Ok(Unchecked(v.to_vec()))
+            }
+
+            // Formats without byte strings (JSON) write them as sequences.
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unchecked, A::Error> {
+                let mut bytes = Vec::new();
+                while let Some(byte) = seq.next_element::<u8>()? {
+                    bytes.push(byte);
+                }
+                Ok(Unchecked(bytes))
+            }
+        }
+
+        d.deserialize_bytes(Raw)
+    }
 }
 
 impl<'de> serde::Deserialize<'de> for Encoded {

@@ -21,10 +21,12 @@ use crate::job::Plan;
 use crate::operator::chain::{self, ChainedOperator};
 use crate::operator::{KeyedOperator, KeyedSnapshot};
 use crate::probe::Probe;
-use crate::proto::{Payload, SinkOp, SinkRequest, SinkResponse, ToJobManager};
-use crate::record::{Record, TxnId};
+use crate::proto::{
+    Payload, PreCommitOp, PreCommitRequest, SinkOp, SinkRequest, SinkResponse, ToJobManager,
+};
+use crate::record::{batch, Record, TxnId};
 use crate::rescale;
-use crate::wire::RpcClient;
+use crate::wire::{RpcClient, WireError};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -593,13 +595,19 @@ impl Sink {
             epoch: env.epoch,
             checkpoint,
         };
-        // The next transaction's buffer is sized like this one, so the
-        // records the loop appends to it do not regrow it step by step.
-        let size = self.open.len();
-        let records = std::mem::replace(&mut self.open, Vec::with_capacity(size));
-        if let SinkResponse::TimedOut { .. } =
-            self.call(env, SinkOp::PreCommit { txn, records }).await?
-        {
+        // Sent from the open transaction's buffer, which the next
+        // transaction reuses (no buffer per transaction, regrown as it
+        // fills).
+        let req = PreCommitRequest {
+            epoch: env.epoch,
+            op: PreCommitOp::PreCommit {
+                txn,
+                records: batch::Ser(&self.open),
+            },
+        };
+        let answer = answered(env, self.client.call(&req).await);
+        self.open.clear();
+        if let SinkResponse::TimedOut { .. } = answer? {
             return Err(TaskError::Failed(format!(
                 "pre-commit of {txn} refused: the sink already aborted it after its transaction \
                  timeout"
@@ -684,16 +692,24 @@ impl Sink {
             epoch: env.epoch,
             op,
         };
-        match self.client.call(&req).await {
-            Ok(SinkResponse::Fenced { current_epoch }) => Err(format!(
-                "fenced off by the sink: attempt {} is older than {current_epoch}",
-                env.epoch
-            )),
-            Ok(SinkResponse::Error(e)) => Err(format!("sink: {e}")),
-            Ok(SinkResponse::UnknownTxn) => Err("sink: unknown transaction".to_string()),
-            Ok(answer) => Ok(answer),
-            Err(e) => Err(format!("sink: {e}")),
-        }
+        answered(env, self.client.call(&req).await)
+    }
+}
+
+/// The sink's answer to a request of `env`'s attempt, its refusals as errors.
+fn answered(
+    env: &TaskEnv,
+    answer: Result<SinkResponse, WireError>,
+) -> Result<SinkResponse, String> {
+    match answer {
+        Ok(SinkResponse::Fenced { current_epoch }) => Err(format!(
+            "fenced off by the sink: attempt {} is older than {current_epoch}",
+            env.epoch
+        )),
+        Ok(SinkResponse::Error(e)) => Err(format!("sink: {e}")),
+        Ok(SinkResponse::UnknownTxn) => Err("sink: unknown transaction".to_string()),
+        Ok(answer) => Ok(answer),
+        Err(e) => Err(format!("sink: {e}")),
     }
 }
 

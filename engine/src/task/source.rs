@@ -114,7 +114,7 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                     let req = FetchRequest { partition, from: offset, max: config.workload.batch };
                     let resp: FetchedBatch = log.call(&req).await.map_err(|e| format!("log: {e}"))?;
                     end = resp.end;
-                    Some(resp.records.bytes)
+                    Some(resp.records.0)
                 } else {
                     None
                 };

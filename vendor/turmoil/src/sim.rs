@@ -530,20 +530,39 @@ impl<'a> Sim<'a> {
         // completes, extract the result and return early if an error is
         // encountered.
 
-        let (mut running, stopped): (Vec<_>, Vec<_>) = self
-            .rts
-            .iter_mut()
-            .partition(|(_, rt)| rt.is_software_running());
+        // flinch patch (PATCHES.md, 9): the running hosts are visited in
+        // place, by index in the same order, unless they are shuffled;
+        // collecting them (and the stopped ones) into two vectors every
+        // step cost an allocation and its growth each time. Hosts not
+        // running as the step starts are collected (no allocation when
+        // every host runs, as is usual).
+        let stopped: Vec<IpAddr> = (self.rts.iter())
+            .filter(|(_, rt)| !rt.is_software_running())
+            .map(|(addr, _)| *addr)
+            .collect();
+        let mut shuffled: Vec<usize> = Vec::new();
         if self.config.random_node_order {
-            running.shuffle(&mut self.world.borrow_mut().rng);
+            shuffled = (0..self.rts.len())
+                .filter(|&i| self.rts[i].is_software_running())
+                .collect();
+            shuffled.shuffle(&mut self.world.borrow_mut().rng);
         }
+        let in_order = (!self.config.random_node_order).then_some(0..self.rts.len());
+        let order = shuffled.into_iter().chain(in_order.into_iter().flatten());
 
-        for (&addr, rt) in running {
+        for i in order {
+            let (&addr, rt) = self
+                .rts
+                .get_index_mut(i)
+                .expect("an index below the length");
+            if !self.config.random_node_order && !rt.is_software_running() {
+                continue;
+            }
             let _span_guard = tracing::span!(Level::INFO, "node", name = &*rt.nodename,).entered();
             // flinch patch (PATCHES.md, 7): a paused host skips its step
             // whatever it has to do, as an idle one does (patch 5), and its
             // messages stay on the network.
-            if self.paused.contains(&addr) {
+            if !self.paused.is_empty() && self.paused.contains(&addr) {
                 rt.skip_idle(tick);
                 self.world.borrow_mut().tick(addr, tick);
                 if rt.is_client() {
@@ -599,7 +618,7 @@ impl<'a> Sim<'a> {
 
         // Tick the nodes that are not actively running (i.e., crashed) to ensure their clock keeps up
         // with the rest of the simulation when they are restarted (bounced).
-        for (&addr, _rt) in stopped {
+        for addr in stopped {
             let mut world = self.world.borrow_mut();
             world.tick(addr, tick);
         }
