@@ -685,6 +685,16 @@ mod tests {
         assert_eq!(builder.take(<[u8]>::to_vec), bytes);
         assert_eq!(split(&encode(&[])), Some(Vec::new()));
         assert_eq!(split(&encode(&all)), None, "long fields");
+        // A varint longer than it needs to be (a timestamp of 5 as two
+        // bytes) decodes, but is not what `encode_record` writes: `split`
+        // refuses it, so a forwarded record is always its re-encoding.
+        let mut long_varint = encode(&short[..1]);
+        let at = 1 + 1 + 3 + 1; // the count, the key's length and bytes, the empty value
+        assert_eq!(long_varint[at], 5);
+        long_varint[at] = 0x85;
+        long_varint.insert(at + 1, 0);
+        assert_eq!(decode(&long_varint).unwrap()[0].timestamp, 5);
+        assert_eq!(split(&long_varint), None, "a varint in a longer form");
         for cut in 0..bytes.len() {
             assert_eq!(split(&bytes[..cut]), None, "cut at {cut}");
         }
