@@ -318,24 +318,9 @@ impl<'de> serde::Deserialize<'de> for Unchecked {
 
 impl<'de> serde::Deserialize<'de> for Encoded {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Encoded, D::Error> {
-        struct Checked;
-
-        impl<'de> Visitor<'de> for Checked {
-            type Value = Encoded;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a record batch as a byte string")
-            }
-
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Encoded, E> {
-                Ok(Encoded {
-                    count: count(v).map_err(E::custom)?,
-                    bytes: v.to_vec(),
-                })
-            }
-        }
-
-        d.deserialize_bytes(Checked)
+        let Unchecked(bytes) = Unchecked::deserialize(d)?;
+        let count = count(&bytes).map_err(D::Error::custom)?;
+        Ok(Encoded { count, bytes })
     }
 }
 
