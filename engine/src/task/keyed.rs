@@ -482,9 +482,7 @@ impl KeyedTask {
                     self.sent_watermark = watermark;
                 }
                 if progress.is_some() || !out.is_empty() {
-                    outputs
-                        .emit(std::mem::take(&mut out), false, progress)
-                        .await?;
+                    outputs.emit(&mut out, false, progress).await?;
                 }
             }
         }

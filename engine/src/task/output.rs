@@ -73,19 +73,20 @@ impl Outputs {
     /// `keepalive_empty` channels without records get nothing (see
     /// [`Outputs::keepalive_idle`]). With `progress = Some((watermark,
     /// end_of_input))` every channel gets a `Payload::Progress` frame with
-    /// its records (maybe none) instead.
+    /// its records (maybe none) instead. `records` is left empty, its
+    /// buffer kept for the caller's next frame.
     pub async fn emit(
         &mut self,
-        records: Vec<Record>,
+        records: &mut Vec<Record>,
         keepalive_empty: bool,
         progress: Option<(u64, bool)>,
     ) -> TaskResult {
         let parallelism = self.channels.len() as u32;
-        for record in &records {
+        for record in records.iter() {
             let to = crate::keygroup::route(&record.key, parallelism, self.max_parallelism);
             self.per_channel[to as usize].push(record);
         }
-        drop(records);
+        records.clear();
         self.send_batches(keepalive_empty, progress).await
     }
 

@@ -67,7 +67,9 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
     // task's watermark is the cut's (a pure function of its offsets).
     if let Some(first) = watermarks.as_ref().map(|w| w(partition, offset)) {
         if first > 0 {
-            outputs.emit(Vec::new(), true, Some((first, false))).await?;
+            outputs
+                .emit(&mut Vec::new(), true, Some((first, false)))
+                .await?;
             watermark = first;
         }
     }
@@ -91,7 +93,7 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                             (u64::MAX, true)
                         };
                         watermark = progress.0;
-                        outputs.emit(Vec::new(), true, Some(progress)).await?;
+                        outputs.emit(&mut Vec::new(), true, Some(progress)).await?;
                     }
                     let recorded = if env.ctx.bug(PlantedBug::OffsetAfterBarrier) {
                         // Planted: the offset after the next batch, read past the barrier.
@@ -158,7 +160,7 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                 }
                 match out {
                     Batch::Raw(records) => outputs.emit_raw(&records, true, progress).await?,
-                    Batch::Records(records) => outputs.emit(records, true, progress).await?,
+                    Batch::Records(mut records) => outputs.emit(&mut records, true, progress).await?,
                 }
             }
         }
