@@ -25,7 +25,11 @@
 //!   - Pending writes to synced files are lost; durable data survives
 //! - Each host has its own isolated filesystem namespace
 
+// flinch patch (PATCHES.md, 10): paths normalized once, compared and hashed as bytes.
+mod path;
 pub mod shim;
+
+pub(crate) use path::{key, normalize, parent_of, FsPath};
 
 use crate::world::World;
 use crate::{FxIndexMap, FxIndexSet};
@@ -718,7 +722,7 @@ impl FsConfig {
 pub(crate) enum PendingOp {
     /// Create a file (durable when parent dir synced)
     CreateFile {
-        path: PathBuf,
+        path: FsPath,
         /// Timestamp when file was created
         time: Duration,
         /// Unix permission bits
@@ -726,7 +730,7 @@ pub(crate) enum PendingOp {
     },
     /// Create a directory (durable when parent dir synced)
     CreateDir {
-        path: PathBuf,
+        path: FsPath,
         /// Timestamp when directory was created
         time: Duration,
         /// Unix permission bits
@@ -734,19 +738,19 @@ pub(crate) enum PendingOp {
     },
     /// Create a symlink (durable when parent dir synced)
     CreateSymlink {
-        path: PathBuf,
+        path: FsPath,
         target: PathBuf,
         time: Duration,
     },
     /// Create a hard link (durable when parent dir synced)
     CreateHardLink {
-        path: PathBuf,
-        target: PathBuf,
+        path: FsPath,
+        target: FsPath,
         time: Duration,
     },
     /// Write data to a file (durable when file synced)
     Write {
-        path: PathBuf,
+        path: FsPath,
         offset: u64,
         data: Vec<u8>,
         /// Timestamp when write occurred
@@ -754,23 +758,23 @@ pub(crate) enum PendingOp {
     },
     /// Truncate/extend a file (durable when file synced)
     SetLen {
-        path: PathBuf,
+        path: FsPath,
         len: u64,
         /// Timestamp when truncate/extend occurred
         time: Duration,
     },
     /// Change file permissions
     SetPermissions {
-        path: PathBuf,
+        path: FsPath,
         mode: u32,
         time: Duration,
     },
     /// Rename a file or directory (durable when parent dir synced)
-    Rename { from: PathBuf, to: PathBuf },
+    Rename { from: FsPath, to: FsPath },
     /// Remove a file (durable when parent dir synced)
-    RemoveFile { path: PathBuf },
+    RemoveFile { path: FsPath },
     /// Remove a directory (durable when parent dir synced)
-    RemoveDir { path: PathBuf },
+    RemoveDir { path: FsPath },
 }
 
 /// Stored file data including content and timestamps.
@@ -961,18 +965,18 @@ impl PageCache {
 pub(crate) struct Fs {
     /// File inode data (content, timestamps, mode). Data here survives crash,
     /// but is only reachable if the path is also in `synced_entries`.
-    pub(crate) persisted_files: FxIndexMap<PathBuf, FileData>,
+    pub(crate) persisted_files: FxIndexMap<FsPath, FileData>,
     /// Directory inode data. Same reachability rules as files.
-    pub(crate) persisted_dirs: FxIndexMap<PathBuf, DirData>,
+    pub(crate) persisted_dirs: FxIndexMap<FsPath, DirData>,
     /// Symlink inode data. Same reachability rules as files.
-    pub(crate) persisted_symlinks: FxIndexMap<PathBuf, SymlinkData>,
+    pub(crate) persisted_symlinks: FxIndexMap<FsPath, SymlinkData>,
     /// Paths with durable directory entries. On crash, only paths in this set
     /// remain accessible; others are orphaned and cleaned up.
-    synced_entries: FxIndexSet<PathBuf>,
+    synced_entries: FxIndexSet<FsPath>,
     /// Queue of pending operations (lost on crash unless synced)
     pub(crate) pending: Vec<PendingOp>,
     /// Open file handles: fd -> path
-    pub(crate) open_handles: FxIndexMap<u64, PathBuf>,
+    pub(crate) open_handles: FxIndexMap<u64, FsPath>,
     /// Next file descriptor to assign
     next_fd: u64,
     /// Probability that writes are randomly synced to durable storage (0.0 - 1.0)
@@ -999,8 +1003,8 @@ impl Fs {
         let mut persisted_dirs = FxIndexMap::default();
         let mut synced_entries = FxIndexSet::default();
         // Root directory exists from the start with epoch timestamp
-        persisted_dirs.insert(PathBuf::from("/"), DirData::new(Duration::ZERO));
-        synced_entries.insert(PathBuf::from("/"));
+        persisted_dirs.insert(FsPath::from(Path::new("/")), DirData::new(Duration::ZERO));
+        synced_entries.insert(FsPath::from(Path::new("/")));
 
         Self {
             persisted_files: FxIndexMap::default(),
@@ -1132,11 +1136,11 @@ impl Fs {
         // This models POSIX behavior where fsync(file) makes inode durable but
         // fsync(dir) is needed to make the directory entry durable.
         self.persisted_files
-            .retain(|path, _| self.synced_entries.contains(path));
+            .retain(|path, _| self.synced_entries.contains(&key(path)));
         self.persisted_dirs
-            .retain(|path, _| self.synced_entries.contains(path));
+            .retain(|path, _| self.synced_entries.contains(&key(path)));
         self.persisted_symlinks
-            .retain(|path, _| self.synced_entries.contains(path));
+            .retain(|path, _| self.synced_entries.contains(&key(path)));
     }
 
     /// Apply torn writes for pending Write operations.
@@ -1158,7 +1162,7 @@ impl Fs {
                 {
                     // Only process writes to files that exist and have synced directory entries
                     // (otherwise the file would be orphaned anyway)
-                    if !self.synced_entries.contains(path) {
+                    if !self.synced_entries.contains(&key(path)) {
                         return None;
                     }
 
@@ -1192,7 +1196,7 @@ impl Fs {
 
         // Apply the torn writes to persisted state
         for (path, offset, data, time) in torn_writes {
-            if let Some(file_data) = self.persisted_files.get_mut(&path) {
+            if let Some(file_data) = self.persisted_files.get_mut(&key(&path)) {
                 let end = offset as usize + data.len();
                 if end > file_data.content.len() {
                     file_data.content.resize(end, 0);
@@ -1225,10 +1229,10 @@ impl Fs {
             PendingOp::CreateHardLink { path, target, time } => {
                 // Hard link: create a new file entry pointing to the same content
                 // In our simple model, we copy the file data and increment nlink on both
-                if let Some(target_data) = self.persisted_files.get(target).cloned() {
+                if let Some(target_data) = self.persisted_files.get(&key(target)).cloned() {
                     let new_nlink = target_data.nlink + 1;
                     // Increment nlink on the target
-                    if let Some(t) = self.persisted_files.get_mut(target) {
+                    if let Some(t) = self.persisted_files.get_mut(&key(target)) {
                         t.nlink = new_nlink;
                         t.ctime = *time; // ctime updates when nlink changes
                     }
@@ -1244,7 +1248,7 @@ impl Fs {
                 data,
                 time,
             } => {
-                if let Some(file_data) = self.persisted_files.get_mut(path) {
+                if let Some(file_data) = self.persisted_files.get_mut(&key(path)) {
                     let end = *offset as usize + data.len();
                     if end > file_data.content.len() {
                         file_data.content.resize(end, 0);
@@ -1256,7 +1260,7 @@ impl Fs {
                 }
             }
             PendingOp::SetLen { path, len, time } => {
-                if let Some(file_data) = self.persisted_files.get_mut(path) {
+                if let Some(file_data) = self.persisted_files.get_mut(&key(path)) {
                     file_data.content.resize(*len as usize, 0);
                     // Update mtime and ctime
                     file_data.mtime = *time;
@@ -1264,38 +1268,38 @@ impl Fs {
                 }
             }
             PendingOp::SetPermissions { path, mode, time } => {
-                if let Some(file_data) = self.persisted_files.get_mut(path) {
+                if let Some(file_data) = self.persisted_files.get_mut(&key(path)) {
                     file_data.mode = *mode;
                     file_data.ctime = *time;
-                } else if let Some(dir_data) = self.persisted_dirs.get_mut(path) {
+                } else if let Some(dir_data) = self.persisted_dirs.get_mut(&key(path)) {
                     dir_data.mode = *mode;
                     dir_data.ctime = *time;
                 }
             }
             PendingOp::Rename { from, to } => {
-                if let Some(file_data) = self.persisted_files.swap_remove(from) {
+                if let Some(file_data) = self.persisted_files.swap_remove(&key(from)) {
                     self.persisted_files.insert(to.clone(), file_data);
-                } else if let Some(dir_data) = self.persisted_dirs.swap_remove(from) {
+                } else if let Some(dir_data) = self.persisted_dirs.swap_remove(&key(from)) {
                     self.persisted_dirs.insert(to.clone(), dir_data);
-                } else if let Some(symlink_data) = self.persisted_symlinks.swap_remove(from) {
+                } else if let Some(symlink_data) = self.persisted_symlinks.swap_remove(&key(from)) {
                     self.persisted_symlinks.insert(to.clone(), symlink_data);
                 }
             }
             PendingOp::RemoveFile { path } => {
                 // Remove from files or symlinks (unlink works on both)
-                self.persisted_files.swap_remove(path);
-                self.persisted_symlinks.swap_remove(path);
+                self.persisted_files.swap_remove(&key(path));
+                self.persisted_symlinks.swap_remove(&key(path));
             }
             PendingOp::RemoveDir { path } => {
-                self.persisted_dirs.swap_remove(path);
+                self.persisted_dirs.swap_remove(&key(path));
             }
         }
     }
 
     /// Resolve the effective persisted path after accounting for pending renames.
     /// Returns the path where data is currently stored in persisted state.
-    fn resolve_persisted_path(&self, path: &Path) -> PathBuf {
-        let mut current = path.to_path_buf();
+    fn resolve_persisted_path(&self, path: &Path) -> FsPath {
+        let mut current = FsPath::from(path);
         // Walk backwards through renames to find the original persisted path
         for op in self.pending.iter().rev() {
             if let PendingOp::Rename { from, to } = op {
@@ -1309,7 +1313,7 @@ impl Fs {
 
     /// Resolve hard link target if path is a pending hard link.
     /// Returns the target path if this is a hard link, otherwise returns None.
-    fn resolve_hardlink_target(&self, path: &Path) -> Option<PathBuf> {
+    fn resolve_hardlink_target(&self, path: &Path) -> Option<FsPath> {
         for op in &self.pending {
             if let PendingOp::CreateHardLink {
                 path: p, target, ..
@@ -1324,7 +1328,7 @@ impl Fs {
     }
 
     /// Resolve the effective content path for a file (handles hard links and renames).
-    fn resolve_content_path(&self, path: &Path) -> PathBuf {
+    fn resolve_content_path(&self, path: &Path) -> FsPath {
         // First check if this is a hard link
         if let Some(target) = self.resolve_hardlink_target(path) {
             // Recursively resolve in case the target is also a link or renamed
@@ -1336,7 +1340,7 @@ impl Fs {
 
     /// Check if a file exists (persisted or pending creation).
     pub(crate) fn file_exists(&self, path: &Path) -> bool {
-        let mut exists = self.persisted_files.contains_key(path);
+        let mut exists = self.persisted_files.contains_key(&key(path));
         for op in &self.pending {
             match op {
                 PendingOp::CreateFile { path: p, .. } if p == path => exists = true,
@@ -1352,7 +1356,7 @@ impl Fs {
 
     /// Check if a directory exists (persisted or pending creation).
     pub(crate) fn dir_exists(&self, path: &Path) -> bool {
-        let mut exists = self.persisted_dirs.contains_key(path);
+        let mut exists = self.persisted_dirs.contains_key(&key(path));
         for op in &self.pending {
             match op {
                 PendingOp::CreateDir { path: p, .. } if p == path => exists = true,
@@ -1360,14 +1364,14 @@ impl Fs {
                 // For renames, we need to check if the source was a directory
                 PendingOp::Rename { from, to: _ } if from == path => {
                     // Source directory is being renamed away
-                    if self.persisted_dirs.contains_key(from) {
+                    if self.persisted_dirs.contains_key(&key(from)) {
                         exists = false;
                     }
                 }
                 PendingOp::Rename { from, to } if to == path => {
                     // Something is being renamed to this path - only mark as directory
                     // if the source was a directory
-                    if self.persisted_dirs.contains_key(from) {
+                    if self.persisted_dirs.contains_key(&key(from)) {
                         exists = true;
                     }
                 }
@@ -1379,7 +1383,7 @@ impl Fs {
 
     /// Check if a symlink exists (persisted or pending creation).
     pub(crate) fn symlink_exists(&self, path: &Path) -> bool {
-        let mut exists = self.persisted_symlinks.contains_key(path);
+        let mut exists = self.persisted_symlinks.contains_key(&key(path));
         for op in &self.pending {
             match op {
                 PendingOp::CreateSymlink { path: p, .. } if p == path => exists = true,
@@ -1388,14 +1392,14 @@ impl Fs {
                 PendingOp::Rename { from, to: _ } if from == path => {
                     // Source symlink is being renamed away - it no longer exists at 'from'
                     // Check both persisted and if 'exists' was set by a prior pending create
-                    if self.persisted_symlinks.contains_key(from) || exists {
+                    if self.persisted_symlinks.contains_key(&key(from)) || exists {
                         exists = false;
                     }
                 }
                 PendingOp::Rename { from, to } if to == path => {
                     // Something is being renamed to this path - only mark as symlink
                     // if the source was a symlink (persisted or pending)
-                    if self.persisted_symlinks.contains_key(from)
+                    if self.persisted_symlinks.contains_key(&key(from))
                         || self.was_symlink_created_at(from)
                     {
                         exists = true;
@@ -1473,7 +1477,7 @@ impl Fs {
         mode: u32,
     ) -> Result<(), &'static str> {
         // Check parent exists
-        if let Some(parent) = path.parent() {
+        if let Some(parent) = parent_of(path) {
             if !parent.as_os_str().is_empty() && !self.dir_exists(parent) {
                 return Err("No such file or directory");
             }
@@ -1485,7 +1489,7 @@ impl Fs {
         }
 
         self.pending.push(PendingOp::CreateDir {
-            path: path.to_path_buf(),
+            path: path.into(),
             time,
             mode,
         });
@@ -1503,9 +1507,8 @@ impl Fs {
             return Err("Directory not empty");
         }
 
-        self.pending.push(PendingOp::RemoveDir {
-            path: path.to_path_buf(),
-        });
+        self.pending
+            .push(PendingOp::RemoveDir { path: path.into() });
         Ok(())
     }
 
@@ -1513,36 +1516,36 @@ impl Fs {
     fn dir_has_children(&self, path: &Path) -> bool {
         // Check persisted files that still exist
         for file_path in self.persisted_files.keys() {
-            if file_path.parent() == Some(path) && self.file_exists(file_path) {
+            if file_path.is_in(path) && self.file_exists(file_path) {
                 return true;
             }
         }
         // Check persisted dirs that still exist
         for dir_path in self.persisted_dirs.keys() {
-            if dir_path.parent() == Some(path) && self.dir_exists(dir_path) {
+            if dir_path.is_in(path) && self.dir_exists(dir_path) {
                 return true;
             }
         }
         // Check persisted symlinks that still exist
         for symlink_path in self.persisted_symlinks.keys() {
-            if symlink_path.parent() == Some(path) && self.symlink_exists(symlink_path) {
+            if symlink_path.is_in(path) && self.symlink_exists(symlink_path) {
                 return true;
             }
         }
         // Check pending creates (using exists checks to account for later removals)
         for op in &self.pending {
             match op {
-                PendingOp::CreateFile { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateFile { path: p, .. } if p.is_in(path) => {
                     if self.file_exists(p) {
                         return true;
                     }
                 }
-                PendingOp::CreateDir { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateDir { path: p, .. } if p.is_in(path) => {
                     if self.dir_exists(p) {
                         return true;
                     }
                 }
-                PendingOp::CreateSymlink { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateSymlink { path: p, .. } if p.is_in(path) => {
                     if self.symlink_exists(p) {
                         return true;
                     }
@@ -1555,7 +1558,7 @@ impl Fs {
 
     /// Check if parent directory exists for a file path.
     pub(crate) fn parent_exists(&self, path: &Path) -> bool {
-        match path.parent() {
+        match parent_of(path) {
             None => true,
             Some(parent) if parent.as_os_str().is_empty() => true,
             Some(parent) => self.dir_exists(parent),
@@ -1573,9 +1576,8 @@ impl Fs {
             cache.invalidate_file(path);
         }
 
-        self.pending.push(PendingOp::RemoveFile {
-            path: path.to_path_buf(),
-        });
+        self.pending
+            .push(PendingOp::RemoveFile { path: path.into() });
         Ok(())
     }
 
@@ -1593,8 +1595,8 @@ impl Fs {
                 return Err("Is a directory");
             }
             self.pending.push(PendingOp::Rename {
-                from: from.to_path_buf(),
-                to: to.to_path_buf(),
+                from: from.into(),
+                to: to.into(),
             });
             return Ok(());
         }
@@ -1610,8 +1612,8 @@ impl Fs {
                 return Err("Directory not empty");
             }
             self.pending.push(PendingOp::Rename {
-                from: from.to_path_buf(),
-                to: to.to_path_buf(),
+                from: from.into(),
+                to: to.into(),
             });
             return Ok(());
         }
@@ -1623,8 +1625,8 @@ impl Fs {
                 return Err("Is a directory");
             }
             self.pending.push(PendingOp::Rename {
-                from: from.to_path_buf(),
-                to: to.to_path_buf(),
+                from: from.into(),
+                to: to.into(),
             });
             return Ok(());
         }
@@ -1649,18 +1651,21 @@ impl Fs {
 
         // Flush pending ops that affect this file's DATA only
         // CreateFile is a directory entry op, handled by sync_dir
-        let (to_flush, to_keep): (Vec<_>, Vec<_>) =
-            self.pending.drain(..).partition(|op| match op {
+        let to_flush: Vec<_> = self
+            .pending
+            .extract_if(.., |op| match op {
                 PendingOp::Write { path: p, .. } => p == path,
                 PendingOp::SetLen { path: p, .. } => p == path,
                 _ => false,
-            });
+            })
+            .collect();
 
         // Ensure file exists in persisted_files for writes to be applied
-        // (CreateFile may still be pending in to_keep, but we need somewhere to write data)
-        if !self.persisted_files.contains_key(path) {
-            // Look for pending CreateFile in to_keep to get the creation timestamp
-            let (crtime, mode) = to_keep
+        // (CreateFile may still be pending, but we need somewhere to write data)
+        if !self.persisted_files.contains_key(&key(path)) {
+            // Look for a pending CreateFile to get the creation timestamp
+            let (crtime, mode) = self
+                .pending
                 .iter()
                 .find_map(|op| match op {
                     PendingOp::CreateFile {
@@ -1672,10 +1677,9 @@ impl Fs {
                 })
                 .unwrap_or((Duration::ZERO, 0o644));
             self.persisted_files
-                .insert(path.to_path_buf(), FileData::with_mode(crtime, mode));
+                .insert(path.into(), FileData::with_mode(crtime, mode));
         }
 
-        self.pending = to_keep;
         for op in &to_flush {
             self.apply_op_to_persisted(op);
         }
@@ -1691,17 +1695,20 @@ impl Fs {
         }
 
         // Flush only data ops (Write, SetLen), NOT CreateFile
-        let (to_flush, to_keep): (Vec<_>, Vec<_>) =
-            self.pending.drain(..).partition(|op| match op {
+        let to_flush: Vec<_> = self
+            .pending
+            .extract_if(.., |op| match op {
                 PendingOp::Write { path: p, .. } => p == path,
                 PendingOp::SetLen { path: p, .. } => p == path,
                 _ => false,
-            });
+            })
+            .collect();
 
         // Ensure file exists in persisted_files for data ops to be applied
-        // (CreateFile may still be pending in to_keep)
-        if !self.persisted_files.contains_key(path) {
-            let (crtime, mode) = to_keep
+        // (CreateFile may still be pending)
+        if !self.persisted_files.contains_key(&key(path)) {
+            let (crtime, mode) = self
+                .pending
                 .iter()
                 .find_map(|op| match op {
                     PendingOp::CreateFile {
@@ -1713,10 +1720,9 @@ impl Fs {
                 })
                 .unwrap_or((Duration::ZERO, 0o644));
             self.persisted_files
-                .insert(path.to_path_buf(), FileData::with_mode(crtime, mode));
+                .insert(path.into(), FileData::with_mode(crtime, mode));
         }
 
-        self.pending = to_keep;
         for op in &to_flush {
             self.apply_op_to_persisted(op);
         }
@@ -1739,27 +1745,26 @@ impl Fs {
         }
 
         // Flush pending ops that affect this directory's entries
-        let (to_flush, to_keep): (Vec<_>, Vec<_>) = self.pending.drain(..).partition(|op| {
-            match op {
-                // Directory's own creation
-                PendingOp::CreateDir { path: p, .. } if p == path => true,
-                // Files/dirs/symlinks/hardlinks created in this directory
-                PendingOp::CreateFile { path: p, .. } => p.parent() == Some(path),
-                PendingOp::CreateDir { path: p, .. } => p.parent() == Some(path),
-                PendingOp::CreateSymlink { path: p, .. } => p.parent() == Some(path),
-                PendingOp::CreateHardLink { path: p, .. } => p.parent() == Some(path),
-                // Files/dirs removed from this directory
-                PendingOp::RemoveFile { path: p } => p.parent() == Some(path),
-                PendingOp::RemoveDir { path: p } => p.parent() == Some(path),
-                // Renames affecting this directory
-                PendingOp::Rename { from, to } => {
-                    from.parent() == Some(path) || to.parent() == Some(path)
+        let to_flush: Vec<_> = self
+            .pending
+            .extract_if(.., |op| {
+                match op {
+                    // Directory's own creation
+                    PendingOp::CreateDir { path: p, .. } if p == path => true,
+                    // Files/dirs/symlinks/hardlinks created in this directory
+                    PendingOp::CreateFile { path: p, .. } => p.is_in(path),
+                    PendingOp::CreateDir { path: p, .. } => p.is_in(path),
+                    PendingOp::CreateSymlink { path: p, .. } => p.is_in(path),
+                    PendingOp::CreateHardLink { path: p, .. } => p.is_in(path),
+                    // Files/dirs removed from this directory
+                    PendingOp::RemoveFile { path: p } => p.is_in(path),
+                    PendingOp::RemoveDir { path: p } => p.is_in(path),
+                    // Renames affecting this directory
+                    PendingOp::Rename { from, to } => from.is_in(path) || to.is_in(path),
+                    _ => false,
                 }
-                _ => false,
-            }
-        });
-
-        self.pending = to_keep;
+            })
+            .collect();
 
         // Track if we need to update this directory's mtime
         let mut dir_modified = false;
@@ -1767,7 +1772,7 @@ impl Fs {
         for op in &to_flush {
             // Check if this op modifies our directory's contents and update synced_entries
             match op {
-                PendingOp::CreateFile { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateFile { path: p, .. } if p.is_in(path) => {
                     dir_modified = true;
                     self.synced_entries.insert(p.clone());
                 }
@@ -1775,32 +1780,32 @@ impl Fs {
                     // Directory's own creation - mark it as synced
                     self.synced_entries.insert(p.clone());
                 }
-                PendingOp::CreateDir { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateDir { path: p, .. } if p.is_in(path) => {
                     dir_modified = true;
                     self.synced_entries.insert(p.clone());
                 }
-                PendingOp::CreateSymlink { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateSymlink { path: p, .. } if p.is_in(path) => {
                     dir_modified = true;
                     self.synced_entries.insert(p.clone());
                 }
-                PendingOp::CreateHardLink { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateHardLink { path: p, .. } if p.is_in(path) => {
                     dir_modified = true;
                     self.synced_entries.insert(p.clone());
                 }
-                PendingOp::RemoveFile { path: p } if p.parent() == Some(path) => {
+                PendingOp::RemoveFile { path: p } if p.is_in(path) => {
                     dir_modified = true;
-                    self.synced_entries.swap_remove(p);
+                    self.synced_entries.swap_remove(&key(p));
                 }
-                PendingOp::RemoveDir { path: p } if p.parent() == Some(path) => {
+                PendingOp::RemoveDir { path: p } if p.is_in(path) => {
                     dir_modified = true;
-                    self.synced_entries.swap_remove(p);
+                    self.synced_entries.swap_remove(&key(p));
                 }
                 PendingOp::Rename { from, to } => {
-                    if from.parent() == Some(path) {
+                    if from.is_in(path) {
                         dir_modified = true;
-                        self.synced_entries.swap_remove(from);
+                        self.synced_entries.swap_remove(&key(from));
                     }
-                    if to.parent() == Some(path) {
+                    if to.is_in(path) {
                         dir_modified = true;
                         self.synced_entries.insert(to.clone());
                     }
@@ -1812,7 +1817,7 @@ impl Fs {
 
         // Update directory mtime if contents changed
         if dir_modified {
-            if let Some(dir_data) = self.persisted_dirs.get_mut(path) {
+            if let Some(dir_data) = self.persisted_dirs.get_mut(&key(path)) {
                 dir_data.mtime = time;
                 dir_data.ctime = time;
             }
@@ -1842,7 +1847,7 @@ impl Fs {
         let content_path = self.resolve_content_path(path);
 
         // Copy persisted data in range
-        if let Some(file_data) = self.persisted_files.get(&content_path) {
+        if let Some(file_data) = self.persisted_files.get(&key(&content_path)) {
             let persisted_end = (file_data.content.len() as u64).min(offset + to_read as u64);
             if offset < persisted_end {
                 let src_start = offset as usize;
@@ -1884,7 +1889,7 @@ impl Fs {
 
     /// Check if `from` was renamed to `to` via pending ops.
     fn path_renamed_to(&self, from: &Path, to: &Path) -> bool {
-        let mut current = from.to_path_buf();
+        let mut current = FsPath::from(from);
         for op in &self.pending {
             if let PendingOp::Rename { from: f, to: t } = op {
                 if f == &current {
@@ -1892,14 +1897,14 @@ impl Fs {
                 }
             }
         }
-        current == to
+        current == *to
     }
 
     /// Write to a file (adds to pending queue).
     pub(crate) fn write_file(&mut self, path: &Path, offset: u64, data: &[u8], time: Duration) {
         if !data.is_empty() {
             self.pending.push(PendingOp::Write {
-                path: path.to_path_buf(),
+                path: path.into(),
                 offset,
                 data: data.to_vec(),
                 time,
@@ -1917,7 +1922,7 @@ impl Fs {
         }
 
         self.pending.push(PendingOp::SetLen {
-            path: path.to_path_buf(),
+            path: path.into(),
             len,
             time,
         });
@@ -1932,7 +1937,7 @@ impl Fs {
     /// Create a file with specified mode (adds to pending queue).
     pub(crate) fn create_file_with_mode(&mut self, path: &Path, time: Duration, mode: u32) {
         self.pending.push(PendingOp::CreateFile {
-            path: path.to_path_buf(),
+            path: path.into(),
             time,
             mode,
         });
@@ -1956,7 +1961,7 @@ impl Fs {
         }
 
         self.pending.push(PendingOp::CreateSymlink {
-            path: path.to_path_buf(),
+            path: path.into(),
             target: target.to_path_buf(),
             time,
         });
@@ -1986,8 +1991,8 @@ impl Fs {
         }
 
         self.pending.push(PendingOp::CreateHardLink {
-            path: path.to_path_buf(),
-            target: target.to_path_buf(),
+            path: path.into(),
+            target: target.into(),
             time,
         });
         Ok(())
@@ -2022,8 +2027,8 @@ impl Fs {
 
     /// Resolve a symlink path through pending renames.
     /// If path was created via rename, returns the original source path.
-    fn resolve_symlink_path(&self, path: &Path) -> PathBuf {
-        let mut current = path.to_path_buf();
+    fn resolve_symlink_path(&self, path: &Path) -> FsPath {
+        let mut current = FsPath::from(path);
         // Walk backwards through renames to find the original path
         for op in self.pending.iter().rev() {
             if let PendingOp::Rename { from, to } = op {
@@ -2046,7 +2051,7 @@ impl Fs {
             return Err("No such file or directory");
         }
         self.pending.push(PendingOp::SetPermissions {
-            path: path.to_path_buf(),
+            path: path.into(),
             mode,
             time,
         });
@@ -2068,7 +2073,7 @@ impl Fs {
                 _ => {}
             }
         }
-        self.persisted_files.get(path).map(|f| f.mode)
+        self.persisted_files.get(&key(path)).map(|f| f.mode)
     }
 
     /// Get directory permissions.
@@ -2086,7 +2091,7 @@ impl Fs {
                 _ => {}
             }
         }
-        self.persisted_dirs.get(path).map(|d| d.mode)
+        self.persisted_dirs.get(&key(path)).map(|d| d.mode)
     }
 
     /// Get nlink count for a file, accounting for pending hard links.
@@ -2098,7 +2103,11 @@ impl Fs {
             return self.file_nlink(&target);
         }
 
-        let mut nlink = self.persisted_files.get(path).map(|f| f.nlink).unwrap_or(1);
+        let mut nlink = self
+            .persisted_files
+            .get(&key(path))
+            .map(|f| f.nlink)
+            .unwrap_or(1);
 
         // Count pending hard links that reference this file as target
         for op in &self.pending {
@@ -2155,7 +2164,7 @@ impl Fs {
         // Start with persisted timestamps
         let mut timestamps = self
             .persisted_dirs
-            .get(path)
+            .get(&key(path))
             .map(|d| (d.crtime, d.mtime, d.ctime));
 
         // Apply pending ops that affect timestamps
@@ -2165,19 +2174,19 @@ impl Fs {
                     // New dir creation sets all timestamps
                     timestamps = Some((*time, *time, *time));
                 }
-                PendingOp::CreateFile { path: p, time, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateFile { path: p, time, .. } if p.is_in(path) => {
                     // File created in this directory updates mtime
                     if let Some((crtime, _, _)) = timestamps {
                         timestamps = Some((crtime, *time, *time));
                     }
                 }
-                PendingOp::CreateDir { path: p, time, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateDir { path: p, time, .. } if p.is_in(path) => {
                     // Subdir created in this directory updates mtime
                     if let Some((crtime, _, _)) = timestamps {
                         timestamps = Some((crtime, *time, *time));
                     }
                 }
-                PendingOp::RemoveFile { path: p } if p.parent() == Some(path) => {
+                PendingOp::RemoveFile { path: p } if p.is_in(path) => {
                     // File removed from this directory updates mtime
                     // Use current latest mtime as proxy (removal doesn't carry timestamp)
                     // In real fs, this would use current time
@@ -2185,7 +2194,7 @@ impl Fs {
                         timestamps = Some((crtime, mtime, mtime));
                     }
                 }
-                PendingOp::RemoveDir { path: p } if p.parent() == Some(path) => {
+                PendingOp::RemoveDir { path: p } if p.is_in(path) => {
                     // Subdir removed from this directory updates mtime
                     if let Some((crtime, mtime, _)) = timestamps {
                         timestamps = Some((crtime, mtime, mtime));
@@ -2193,7 +2202,7 @@ impl Fs {
                 }
                 PendingOp::Rename { from, to } => {
                     // Rename affects both source and destination parent directories
-                    if from.parent() == Some(path) || to.parent() == Some(path) {
+                    if from.is_in(path) || to.is_in(path) {
                         if let Some((crtime, mtime, _)) = timestamps {
                             timestamps = Some((crtime, mtime, mtime));
                         }
@@ -2212,7 +2221,7 @@ impl Fs {
         // Start with persisted timestamps
         let mut timestamps = self
             .persisted_symlinks
-            .get(path)
+            .get(&key(path))
             .map(|s| (s.crtime, s.mtime, s.ctime));
 
         // Apply pending ops that affect timestamps
@@ -2232,25 +2241,25 @@ impl Fs {
     pub(crate) fn dir_entries(&self, path: &Path) -> Vec<PathBuf> {
         use std::collections::HashSet;
 
-        let mut entries: HashSet<PathBuf> = HashSet::new();
+        let mut entries: HashSet<FsPath> = HashSet::new();
 
         // Add persisted files in this directory
         for file_path in self.persisted_files.keys() {
-            if file_path.parent() == Some(path) && self.file_exists(file_path) {
+            if file_path.is_in(path) && self.file_exists(file_path) {
                 entries.insert(file_path.clone());
             }
         }
 
         // Add persisted directories in this directory
         for dir_path in self.persisted_dirs.keys() {
-            if dir_path.parent() == Some(path) && self.dir_exists(dir_path) {
+            if dir_path.is_in(path) && self.dir_exists(dir_path) {
                 entries.insert(dir_path.clone());
             }
         }
 
         // Add persisted symlinks in this directory
         for symlink_path in self.persisted_symlinks.keys() {
-            if symlink_path.parent() == Some(path) && self.symlink_exists(symlink_path) {
+            if symlink_path.is_in(path) && self.symlink_exists(symlink_path) {
                 entries.insert(symlink_path.clone());
             }
         }
@@ -2258,22 +2267,22 @@ impl Fs {
         // Add pending creations
         for op in &self.pending {
             match op {
-                PendingOp::CreateFile { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateFile { path: p, .. } if p.is_in(path) => {
                     if self.file_exists(p) {
                         entries.insert(p.clone());
                     }
                 }
-                PendingOp::CreateDir { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateDir { path: p, .. } if p.is_in(path) => {
                     if self.dir_exists(p) {
                         entries.insert(p.clone());
                     }
                 }
-                PendingOp::CreateSymlink { path: p, .. } if p.parent() == Some(path) => {
+                PendingOp::CreateSymlink { path: p, .. } if p.is_in(path) => {
                     if self.symlink_exists(p) {
                         entries.insert(p.clone());
                     }
                 }
-                PendingOp::Rename { to, .. } if to.parent() == Some(path) => {
+                PendingOp::Rename { to, .. } if to.is_in(path) => {
                     // Check if it still exists (wasn't removed later)
                     if self.file_exists(to) || self.dir_exists(to) || self.symlink_exists(to) {
                         entries.insert(to.clone());
@@ -2283,7 +2292,7 @@ impl Fs {
             }
         }
 
-        entries.into_iter().collect()
+        entries.into_iter().map(FsPath::into_path_buf).collect()
     }
 }
 

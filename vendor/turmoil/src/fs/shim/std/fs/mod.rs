@@ -107,7 +107,8 @@
 //! - **Symlink cycle detection**: [`canonicalize`] detects cycles and returns an
 //!   error, matching POSIX ELOOP behavior.
 
-use crate::fs::FsContext;
+// flinch patch (PATCHES.md, 10): every path argument is normalized on entry.
+use crate::fs::{normalize, FsContext};
 use std::io::{Error, ErrorKind, Result};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -124,13 +125,13 @@ const O_DIRECT: i32 = 0x4000;
 /// Like file creation, directory creation is not durable until the parent
 /// directory is synced.
 pub fn create_dir<P: AsRef<Path>>(path: P) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| ctx.fs.mkdir(&path, ctx.now).map_err(Error::other))
 }
 
 /// Creates a directory and all of its parent components if they are missing.
 pub fn create_dir_all<P: AsRef<Path>>(path: P) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         // Collect all ancestors that need to be created
         let mut to_create = Vec::new();
@@ -162,7 +163,7 @@ pub fn create_dir_all<P: AsRef<Path>>(path: P) -> Result<()> {
 
 /// Removes an empty directory.
 pub fn remove_dir<P: AsRef<Path>>(path: P) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| ctx.fs.rmdir(&path).map_err(Error::other))
 }
 
@@ -230,7 +231,7 @@ pub fn remove_dir<P: AsRef<Path>>(path: P) -> Result<()> {
 /// platform_specific_dir_sync(parent)?;
 /// ```
 pub fn sync_dir<P: AsRef<Path>>(path: P) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| ctx.fs.sync_dir(&path, ctx.now).map_err(Error::other))
 }
 
@@ -238,7 +239,7 @@ pub fn sync_dir<P: AsRef<Path>>(path: P) -> Result<()> {
 ///
 /// Note: The deletion is not durable until the parent directory is synced.
 pub fn remove_file<P: AsRef<Path>>(path: P) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         ctx.fs
             .unlink(&path)
@@ -251,8 +252,8 @@ pub fn remove_file<P: AsRef<Path>>(path: P) -> Result<()> {
 /// This is atomic - if the destination exists, it will be replaced.
 /// The rename is not durable until the parent directory is synced.
 pub fn rename<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> Result<()> {
-    let from = from.as_ref().to_path_buf();
-    let to = to.as_ref().to_path_buf();
+    let from = normalize(from.as_ref());
+    let to = normalize(to.as_ref());
     FsContext::current(|ctx| ctx.fs.rename(&from, &to).map_err(Error::other))
 }
 
@@ -274,12 +275,12 @@ pub fn rename<P: AsRef<Path>, Q: AsRef<Path>>(from: P, to: Q) -> Result<()> {
 /// assert!(exists("/data/file.txt"));
 /// ```
 pub fn exists<P: AsRef<Path>>(path: P) -> bool {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         // Follow symlinks
         let resolved = if ctx.fs.symlink_exists(&path) {
             match ctx.fs.read_link(&path) {
-                Ok(target) => target,
+                Ok(target) => normalize(&target),
                 Err(_) => return false,
             }
         } else {
@@ -297,12 +298,13 @@ pub fn exists<P: AsRef<Path>>(path: P) -> bool {
 /// This function follows symbolic links. Use [`symlink_metadata`] to get
 /// metadata for the symlink itself.
 pub fn metadata<P: AsRef<Path>>(path: P) -> Result<Metadata> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         // Follow symlinks - resolve the target path
         let resolved = if ctx.fs.symlink_exists(&path) {
             ctx.fs
                 .read_link(&path)
+                .map(|target| normalize(&target))
                 .map_err(|e| Error::new(ErrorKind::NotFound, e))?
         } else {
             path.clone()
@@ -364,7 +366,7 @@ pub fn metadata<P: AsRef<Path>>(path: P) -> Result<Metadata> {
 /// The iterator yields instances of `Result<DirEntry>`. Each entry can be
 /// inspected for its path, file name, and metadata.
 pub fn read_dir<P: AsRef<Path>>(path: P) -> Result<ReadDir> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         if !ctx.fs.dir_exists(&path) {
             return Err(Error::new(ErrorKind::NotFound, "directory not found"));
@@ -715,7 +717,7 @@ impl File {
     ///
     /// Returns `None` if the file handle is no longer valid.
     pub fn path(&self) -> Option<PathBuf> {
-        FsContext::current(|ctx| ctx.fs.open_handles.get(&self.fd).cloned())
+        FsContext::current(|ctx| ctx.fs.open_handles.get(&self.fd).map(|p| p.to_path_buf()))
     }
 
     /// Internal read implementation.
@@ -1222,13 +1224,14 @@ impl OpenOptions {
 
     /// Opens a file at `path` with the options specified by `self`.
     pub fn open<P: AsRef<Path>>(&self, path: P) -> Result<File> {
-        let path = path.as_ref().to_path_buf();
+        let path = normalize(path.as_ref());
 
         FsContext::current(|ctx| {
             // Follow symlinks to resolve the actual file path
             let resolved_path = if ctx.fs.symlink_exists(&path) {
                 ctx.fs
                     .read_link(&path)
+                    .map(|target| normalize(&target))
                     .map_err(|e| Error::new(ErrorKind::NotFound, e))?
             } else {
                 path.clone()
@@ -1266,7 +1269,7 @@ impl OpenOptions {
 
             // Allocate file descriptor - store the resolved path
             let fd = ctx.fs.alloc_fd();
-            ctx.fs.open_handles.insert(fd, resolved_path);
+            ctx.fs.open_handles.insert(fd, resolved_path.into());
 
             // Check for direct I/O (bypasses page cache)
             // Can be set via direct_io() method or custom_flags(O_DIRECT)
@@ -1342,7 +1345,7 @@ impl std::os::unix::fs::PermissionsExt for Permissions {
 
 /// Set the permissions of a file or directory.
 pub fn set_permissions<P: AsRef<Path>>(path: P, perm: Permissions) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         ctx.fs
             .set_permissions(&path, perm.mode, ctx.now)
@@ -1355,7 +1358,7 @@ pub fn set_permissions<P: AsRef<Path>>(path: P, perm: Permissions) -> Result<()>
 /// The `link` path will be a symbolic link pointing to the `original` path.
 pub fn symlink<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> Result<()> {
     let original = original.as_ref().to_path_buf();
-    let link = link.as_ref().to_path_buf();
+    let link = normalize(link.as_ref());
     FsContext::current(|ctx| {
         ctx.fs
             .create_symlink(&link, &original, ctx.now)
@@ -1365,7 +1368,7 @@ pub fn symlink<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> Result<(
 
 /// Reads the target of a symbolic link.
 pub fn read_link<P: AsRef<Path>>(path: P) -> Result<std::path::PathBuf> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         ctx.fs
             .read_link(&path)
@@ -1378,7 +1381,7 @@ pub fn read_link<P: AsRef<Path>>(path: P) -> Result<std::path::PathBuf> {
 /// If `path` is a symlink, this returns metadata for the symlink itself,
 /// not the target.
 pub fn symlink_metadata<P: AsRef<Path>>(path: P) -> Result<Metadata> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         // Check if it's a symlink first (don't follow)
         if ctx.fs.symlink_exists(&path) {
@@ -1455,8 +1458,8 @@ pub fn symlink_metadata<P: AsRef<Path>>(path: P) -> Result<Metadata> {
 /// The `link` path will be a hard link to the `original` file.
 /// Both paths will refer to the same file content.
 pub fn hard_link<P: AsRef<Path>, Q: AsRef<Path>>(original: P, link: Q) -> Result<()> {
-    let original = original.as_ref().to_path_buf();
-    let link = link.as_ref().to_path_buf();
+    let original = normalize(original.as_ref());
+    let link = normalize(link.as_ref());
     FsContext::current(|ctx| {
         ctx.fs
             .create_hard_link(&link, &original, ctx.now)
@@ -1507,7 +1510,7 @@ impl std::os::unix::fs::DirBuilderExt for DirBuilder {
 
 /// Create a directory with specified mode.
 fn create_dir_with_mode<P: AsRef<Path>>(path: P, mode: u32) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         ctx.fs
             .mkdir_with_mode(&path, ctx.now, mode)
@@ -1517,7 +1520,7 @@ fn create_dir_with_mode<P: AsRef<Path>>(path: P, mode: u32) -> Result<()> {
 
 /// Create directories recursively with specified mode.
 fn create_dir_all_with_mode<P: AsRef<Path>>(path: P, mode: u32) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         // Collect all ancestors that need to be created
         let mut to_create = Vec::new();
@@ -1615,7 +1618,7 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> Result<std::path::PathBuf> {
 
                     // Check if this component is a symlink and resolve it
                     // Keep resolving while the current path is a symlink
-                    while ctx.fs.symlink_exists(&result) {
+                    while ctx.fs.symlink_exists(&normalize(&result)) {
                         // Check for too many symlinks (ELOOP)
                         symlink_count += 1;
                         if symlink_count > MAX_SYMLINK_FOLLOWS {
@@ -1629,7 +1632,7 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> Result<std::path::PathBuf> {
 
                         let target = ctx
                             .fs
-                            .read_link(&result)
+                            .read_link(&normalize(&result))
                             .map_err(|e| Error::new(ErrorKind::NotFound, e))?;
 
                         // If target is absolute, replace result; otherwise append
@@ -1648,6 +1651,7 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> Result<std::path::PathBuf> {
         }
 
         // Verify the final path exists
+        let result = normalize(&result);
         if !ctx.fs.file_exists(&result)
             && !ctx.fs.dir_exists(&result)
             && !ctx.fs.symlink_exists(&result)
@@ -1688,7 +1692,7 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> Result<std::path::PathBuf> {
 /// assert!(metadata("/data").is_err());
 /// ```
 pub fn remove_dir_all<P: AsRef<Path>>(path: P) -> Result<()> {
-    let path = path.as_ref().to_path_buf();
+    let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         if !ctx.fs.dir_exists(&path) {
             return Err(Error::new(ErrorKind::NotFound, "directory not found"));
