@@ -234,7 +234,7 @@ fn deploy(
             memory: memory.clone(),
         };
         let handle = match plan.upstream(task.vertex) {
-            None => spawn(env.clone().supervise(source::run(env, inbox))),
+            None => spawn(env.clone().supervise(move || source::run(env, inbox))),
             Some(upstream) => {
                 for s in 0..upstream.parallelism {
                     let from = TaskId {
@@ -247,7 +247,10 @@ fn deploy(
                         .insert((epoch, plan.channel(from, task.subtask)), route);
                 }
                 let inputs = upstream.parallelism as usize;
-                spawn(env.clone().supervise(keyed::run(env, inputs, inbox)))
+                spawn(
+                    env.clone()
+                        .supervise(move || keyed::run(env, inputs, inbox)),
+                )
             }
         };
         running.push((task, inbox_tx, handle));
