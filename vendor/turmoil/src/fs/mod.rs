@@ -2238,10 +2238,12 @@ impl Fs {
 
     /// List entries in a directory.
     /// Returns paths of files, directories, and symlinks that are direct children of the given path.
+    /// In name order (flinch patch 11, PATCHES.md: was a `HashSet`'s
+    /// order, which differs from process to process).
     pub(crate) fn dir_entries(&self, path: &Path) -> Vec<PathBuf> {
-        use std::collections::HashSet;
+        use std::collections::BTreeSet;
 
-        let mut entries: HashSet<FsPath> = HashSet::new();
+        let mut entries: BTreeSet<FsPath> = BTreeSet::new();
 
         // Add persisted files in this directory
         for file_path in self.persisted_files.keys() {

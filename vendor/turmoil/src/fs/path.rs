@@ -92,6 +92,7 @@ impl FsPath {
     /// Whether `dir` is this path's parent (`self.parent() == Some(dir)`,
     /// for a normalized `dir`).
     pub(crate) fn is_in(&self, dir: &Path) -> bool {
+        debug_assert!(is_normal(bytes(dir)), "{dir:?} is not normalized");
         parent(self.bytes()) == Some(bytes(dir))
     }
 
@@ -232,6 +233,71 @@ mod tests {
             assert_eq!(parent_of(&path), path.parent(), "{s:?}");
             if let Some(dir) = path.parent() {
                 assert!(FsPath::from(path.clone()).is_in(dir), "{s:?}");
+            }
+        }
+    }
+
+    /// Pseudo-random byte strings over a wider alphabet (two letters, a
+    /// multi-byte UTF-8 character, a byte that is not UTF-8, `..`), up to
+    /// 14 bytes (a review's property test).
+    #[cfg(unix)]
+    fn random_paths() -> Vec<PathBuf> {
+        use std::ffi::OsStr;
+        use std::os::unix::ffi::OsStrExt;
+        let pieces: [&[u8]; 8] = [
+            b"/",
+            b"/",
+            b".",
+            b"..",
+            b"a",
+            b"b",
+            "\u{e9}".as_bytes(),
+            b"\xff",
+        ];
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..20_000)
+            .map(|_| {
+                let mut s = Vec::new();
+                for _ in 0..next() % 9 {
+                    s.extend_from_slice(pieces[(next() % 8) as usize]);
+                }
+                PathBuf::from(OsStr::from_bytes(&s))
+            })
+            .collect()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn normalize_parent_and_is_in_agree_with_path_on_a_wider_alphabet() {
+        let all = random_paths();
+        let normal: Vec<PathBuf> = all.iter().map(|p| normalize(p)).collect();
+        for (p, n) in all.iter().zip(&normal) {
+            let collected: PathBuf = p.components().collect();
+            assert_eq!(bytes(n), bytes(&collected), "{p:?}");
+            assert!(is_normal(bytes(n)), "{p:?}");
+            assert_eq!(p.as_path(), n.as_path(), "{p:?}");
+            assert_eq!(parent_of(n), n.parent(), "{p:?}");
+            if let Some(up) = n.parent() {
+                // `create_dir_all` walks `Path::parent` of a normalized path.
+                assert!(is_normal(bytes(up)), "{p:?}: parent {up:?}");
+            }
+        }
+        for (i, a) in normal.iter().enumerate().step_by(97) {
+            let path = FsPath::from(a.clone());
+            for (j, d) in normal.iter().enumerate() {
+                assert_eq!(
+                    path.is_in(d),
+                    a.parent() == Some(d.as_path()),
+                    "{a:?} in {d:?}"
+                );
+                let same = all[i].as_path() == all[j].as_path();
+                assert_eq!(same, bytes(a) == bytes(d), "{:?} {:?}", all[i], all[j]);
             }
         }
     }

@@ -9,6 +9,7 @@
 //! - `durability`: Crash consistency and sync tests
 //! - `links`: Symlinks and hard links
 //! - `metadata`: File/directory metadata and timestamps
+//! - `spellings`: Paths spelled with `//`, `/./` or a trailing `/` (flinch patch 10)
 //! - `threads`: Worker thread filesystem access
 //! - `tokio`: Async filesystem operations
 
@@ -21,5 +22,6 @@ mod dirs;
 mod durability;
 mod links;
 mod metadata;
+mod spellings;
 mod threads;
 mod tokio;
