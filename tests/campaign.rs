@@ -608,29 +608,45 @@ fn a_shards_summary_leaves_sometimes_to_the_merge() {
     assert!(stdout.contains("missed"), "{stdout}");
 }
 
+/// A scenario whose seeds run far longer than a 1 ms `--timeout` (200,000
+/// records: about 90 ms a seed in a debug build), so that the watchdog
+/// stops every one of them however late its thread is scheduled on a
+/// loaded machine. `taskmanager-crash`'s seeds took under 10 ms, and a busy
+/// CI once let one finish before the watchdog ran.
+const SLOW: &str = r#"
+name = "slow-steady"
+description = "steady with 200,000 records: seeds far longer than a 1 ms timeout"
+job = { name = "keyed-count" }
+topology = { taskmanagers = 2, parallelism = 2 }
+
+[workload]
+records = 200000
+rate = 20000
+batch = 200
+
+[expect]
+outcome = "exactly-once"
+sometimes = ["channel-held-for-alignment"]
+"#;
+
 /// `--timeout` writes a stopped seed as `timed-out`, so a resume gets past
 /// it; merged beside a run with verdicts, the verdicts count and nothing is
 /// called nondeterminism.
 #[test]
 fn timed_out_seeds_get_a_line_and_give_way_to_verdicts() {
     let dir = TempDir::new("campaign-timeout");
+    let slow = dir.write("slow.toml", SLOW);
     let stopped = path(&dir, "stopped.jsonl");
-    let (code, stdout, stderr) = campaign_run(
-        "taskmanager-crash",
-        "0..4",
-        &["--timeout", "1ms", "--out", s(&stopped)],
-    );
+    let (code, stdout, stderr) =
+        campaign_run(&slow, "0..4", &["--timeout", "1ms", "--out", s(&stopped)]);
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     let timed_out = lines(&stopped);
     assert_eq!(timed_out.len(), 4);
     assert!(timed_out
         .iter()
         .all(|l| l["kind"] == "timed-out" && l["passed"] == false));
-    let (code, _, stderr) = campaign_run(
-        "taskmanager-crash",
-        "0..4",
-        &["--timeout", "1ms", "--out", s(&stopped)],
-    );
+    let (code, _, stderr) =
+        campaign_run(&slow, "0..4", &["--timeout", "1ms", "--out", s(&stopped)]);
     assert_eq!(code, 1);
     assert!(stderr.contains("0 seeds to run (4 already in"), "{stderr}");
     // Alone, they are failures without a verdict: counted, never the
@@ -651,7 +667,7 @@ fn timed_out_seeds_get_a_line_and_give_way_to_verdicts() {
     assert!(stdout.contains("4 seeds timed out, not shrunk"), "{stdout}");
     assert!(stdout.contains("0 of 0 seeds"), "{stdout}");
     let full = path(&dir, "full.jsonl");
-    let (code, _, _) = campaign_run("taskmanager-crash", "0..4", &["--out", s(&full)]);
+    let (code, _, _) = campaign_run(&slow, "0..4", &["--out", s(&full)]);
     assert_eq!(code, 0);
     for order in [[&stopped, &full], [&full, &stopped]] {
         let (code, stdout, _) = flinch(&["campaign", "merge", "--json", s(order[0]), s(order[1])]);
