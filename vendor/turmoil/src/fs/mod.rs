@@ -1136,11 +1136,11 @@ impl Fs {
         // This models POSIX behavior where fsync(file) makes inode durable but
         // fsync(dir) is needed to make the directory entry durable.
         self.persisted_files
-            .retain(|path, _| self.synced_entries.contains(&key(path)));
+            .retain(|path, _| self.synced_entries.contains(path));
         self.persisted_dirs
-            .retain(|path, _| self.synced_entries.contains(&key(path)));
+            .retain(|path, _| self.synced_entries.contains(path));
         self.persisted_symlinks
-            .retain(|path, _| self.synced_entries.contains(&key(path)));
+            .retain(|path, _| self.synced_entries.contains(path));
     }
 
     /// Apply torn writes for pending Write operations.
@@ -1162,7 +1162,7 @@ impl Fs {
                 {
                     // Only process writes to files that exist and have synced directory entries
                     // (otherwise the file would be orphaned anyway)
-                    if !self.synced_entries.contains(&key(path)) {
+                    if !self.synced_entries.contains(path) {
                         return None;
                     }
 
@@ -1196,7 +1196,7 @@ impl Fs {
 
         // Apply the torn writes to persisted state
         for (path, offset, data, time) in torn_writes {
-            if let Some(file_data) = self.persisted_files.get_mut(&key(&path)) {
+            if let Some(file_data) = self.persisted_files.get_mut(&path) {
                 let end = offset as usize + data.len();
                 if end > file_data.content.len() {
                     file_data.content.resize(end, 0);
@@ -1229,10 +1229,10 @@ impl Fs {
             PendingOp::CreateHardLink { path, target, time } => {
                 // Hard link: create a new file entry pointing to the same content
                 // In our simple model, we copy the file data and increment nlink on both
-                if let Some(target_data) = self.persisted_files.get(&key(target)).cloned() {
+                if let Some(target_data) = self.persisted_files.get(target).cloned() {
                     let new_nlink = target_data.nlink + 1;
                     // Increment nlink on the target
-                    if let Some(t) = self.persisted_files.get_mut(&key(target)) {
+                    if let Some(t) = self.persisted_files.get_mut(target) {
                         t.nlink = new_nlink;
                         t.ctime = *time; // ctime updates when nlink changes
                     }
@@ -1248,7 +1248,7 @@ impl Fs {
                 data,
                 time,
             } => {
-                if let Some(file_data) = self.persisted_files.get_mut(&key(path)) {
+                if let Some(file_data) = self.persisted_files.get_mut(path) {
                     let end = *offset as usize + data.len();
                     if end > file_data.content.len() {
                         file_data.content.resize(end, 0);
@@ -1260,7 +1260,7 @@ impl Fs {
                 }
             }
             PendingOp::SetLen { path, len, time } => {
-                if let Some(file_data) = self.persisted_files.get_mut(&key(path)) {
+                if let Some(file_data) = self.persisted_files.get_mut(path) {
                     file_data.content.resize(*len as usize, 0);
                     // Update mtime and ctime
                     file_data.mtime = *time;
@@ -1268,30 +1268,30 @@ impl Fs {
                 }
             }
             PendingOp::SetPermissions { path, mode, time } => {
-                if let Some(file_data) = self.persisted_files.get_mut(&key(path)) {
+                if let Some(file_data) = self.persisted_files.get_mut(path) {
                     file_data.mode = *mode;
                     file_data.ctime = *time;
-                } else if let Some(dir_data) = self.persisted_dirs.get_mut(&key(path)) {
+                } else if let Some(dir_data) = self.persisted_dirs.get_mut(path) {
                     dir_data.mode = *mode;
                     dir_data.ctime = *time;
                 }
             }
             PendingOp::Rename { from, to } => {
-                if let Some(file_data) = self.persisted_files.swap_remove(&key(from)) {
+                if let Some(file_data) = self.persisted_files.swap_remove(from) {
                     self.persisted_files.insert(to.clone(), file_data);
-                } else if let Some(dir_data) = self.persisted_dirs.swap_remove(&key(from)) {
+                } else if let Some(dir_data) = self.persisted_dirs.swap_remove(from) {
                     self.persisted_dirs.insert(to.clone(), dir_data);
-                } else if let Some(symlink_data) = self.persisted_symlinks.swap_remove(&key(from)) {
+                } else if let Some(symlink_data) = self.persisted_symlinks.swap_remove(from) {
                     self.persisted_symlinks.insert(to.clone(), symlink_data);
                 }
             }
             PendingOp::RemoveFile { path } => {
                 // Remove from files or symlinks (unlink works on both)
-                self.persisted_files.swap_remove(&key(path));
-                self.persisted_symlinks.swap_remove(&key(path));
+                self.persisted_files.swap_remove(path);
+                self.persisted_symlinks.swap_remove(path);
             }
             PendingOp::RemoveDir { path } => {
-                self.persisted_dirs.swap_remove(&key(path));
+                self.persisted_dirs.swap_remove(path);
             }
         }
     }
@@ -1364,14 +1364,14 @@ impl Fs {
                 // For renames, we need to check if the source was a directory
                 PendingOp::Rename { from, to: _ } if from == path => {
                     // Source directory is being renamed away
-                    if self.persisted_dirs.contains_key(&key(from)) {
+                    if self.persisted_dirs.contains_key(from) {
                         exists = false;
                     }
                 }
                 PendingOp::Rename { from, to } if to == path => {
                     // Something is being renamed to this path - only mark as directory
                     // if the source was a directory
-                    if self.persisted_dirs.contains_key(&key(from)) {
+                    if self.persisted_dirs.contains_key(from) {
                         exists = true;
                     }
                 }
@@ -1392,14 +1392,14 @@ impl Fs {
                 PendingOp::Rename { from, to: _ } if from == path => {
                     // Source symlink is being renamed away - it no longer exists at 'from'
                     // Check both persisted and if 'exists' was set by a prior pending create
-                    if self.persisted_symlinks.contains_key(&key(from)) || exists {
+                    if self.persisted_symlinks.contains_key(from) || exists {
                         exists = false;
                     }
                 }
                 PendingOp::Rename { from, to } if to == path => {
                     // Something is being renamed to this path - only mark as symlink
                     // if the source was a symlink (persisted or pending)
-                    if self.persisted_symlinks.contains_key(&key(from))
+                    if self.persisted_symlinks.contains_key(from)
                         || self.was_symlink_created_at(from)
                     {
                         exists = true;
@@ -1794,16 +1794,16 @@ impl Fs {
                 }
                 PendingOp::RemoveFile { path: p } if p.is_in(path) => {
                     dir_modified = true;
-                    self.synced_entries.swap_remove(&key(p));
+                    self.synced_entries.swap_remove(p);
                 }
                 PendingOp::RemoveDir { path: p } if p.is_in(path) => {
                     dir_modified = true;
-                    self.synced_entries.swap_remove(&key(p));
+                    self.synced_entries.swap_remove(p);
                 }
                 PendingOp::Rename { from, to } => {
                     if from.is_in(path) {
                         dir_modified = true;
-                        self.synced_entries.swap_remove(&key(from));
+                        self.synced_entries.swap_remove(from);
                     }
                     if to.is_in(path) {
                         dir_modified = true;
@@ -1847,7 +1847,7 @@ impl Fs {
         let content_path = self.resolve_content_path(path);
 
         // Copy persisted data in range
-        if let Some(file_data) = self.persisted_files.get(&key(&content_path)) {
+        if let Some(file_data) = self.persisted_files.get(&content_path) {
             let persisted_end = (file_data.content.len() as u64).min(offset + to_read as u64);
             if offset < persisted_end {
                 let src_start = offset as usize;

@@ -115,12 +115,6 @@ impl From<PathBuf> for FsPath {
     }
 }
 
-impl From<&PathBuf> for FsPath {
-    fn from(path: &PathBuf) -> FsPath {
-        FsPath::from(path.as_path())
-    }
-}
-
 impl Deref for FsPath {
     type Target = Path;
     fn deref(&self) -> &Path {
@@ -144,12 +138,6 @@ impl Eq for FsPath {}
 
 impl PartialEq<Path> for FsPath {
     fn eq(&self, other: &Path) -> bool {
-        self.bytes() == bytes(other)
-    }
-}
-
-impl PartialEq<PathBuf> for FsPath {
-    fn eq(&self, other: &PathBuf) -> bool {
         self.bytes() == bytes(other)
     }
 }
