@@ -379,6 +379,21 @@ impl Fault {
             FaultKind::IoErrors {
                 probability,
                 duration: lasting,
+                path: None,
+            },
+        )
+    }
+
+    /// As [`Fault::io_errors`], striking only operations on paths that
+    /// start with `path` (e.g. `"/store/chk-"`: checkpoint state, not
+    /// metadata); the scenario file's `io_errors` with `path`.
+    pub fn io_errors_under(host: &str, path: &str, probability: f64, lasting: Duration) -> Fault {
+        Fault::new(
+            host,
+            FaultKind::IoErrors {
+                probability,
+                duration: lasting,
+                path: Some(path.to_owned()),
             },
         )
     }

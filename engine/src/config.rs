@@ -631,7 +631,7 @@ impl PlantedBug {
             PlantedBug::RestoreOlderCheckpoint => ("jobmanager-crash", "exactly-once"),
             PlantedBug::SkipCorruptMetadata => ("checkpoint-read-corruption", "exactly-once"),
             PlantedBug::CommitNewerTxn => ("crash-between-precommit-and-commit", "exactly-once"),
-            PlantedBug::SwallowedWriteError => ("store-write-errors", "expected-outcome"),
+            PlantedBug::SwallowedWriteError => ("state-upload-errors", "expected-outcome"),
             PlantedBug::AckBeforeSync => ("store-unsynced-loss", "expected-outcome"),
             PlantedBug::TrustMetadataListing => {
                 ("metadata-lands-after-timeout", "restore-was-completed")

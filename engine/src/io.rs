@@ -231,6 +231,9 @@ pub mod disk {
     #[derive(Debug)]
     pub struct DiskFaults {
         pub io_error_probability: f64,
+        /// With `Some`, I/O errors strike only operations on paths that
+        /// start with it (compared as strings, as the scenario wrote it).
+        pub io_error_path: Option<String>,
         pub corruption_probability: f64,
         pub capacity: Option<u64>,
         rng: SmallRng,
@@ -246,6 +249,7 @@ pub mod disk {
         pub fn new(seed: u64) -> Disk {
             let faults = DiskFaults {
                 io_error_probability: 0.0,
+                io_error_path: None,
                 corruption_probability: 0.0,
                 capacity: None,
                 rng: SmallRng::seed_from_u64(seed),
@@ -261,7 +265,9 @@ pub mod disk {
         fn check(&self, op: &str, path: &Path) -> io::Result<()> {
             let mut f = self.0.borrow_mut();
             let p = f.io_error_probability;
-            if p > 0.0 && f.rng.gen_bool(p) {
+            let aimed = (f.io_error_path.as_deref())
+                .is_none_or(|prefix| path.to_str().is_some_and(|p| p.starts_with(prefix)));
+            if p > 0.0 && aimed && f.rng.gen_bool(p) {
                 let message = format!("injected I/O error: {op} {}", path.display());
                 return Err(io::Error::other(message));
             }
@@ -496,5 +502,23 @@ mod tests {
             Duration::from_millis(3_500)
         );
         clock::reset();
+    }
+
+    /// An I/O error fault aimed at a path prefix strikes only operations on
+    /// paths that start with it, and one without a prefix strikes any.
+    #[test]
+    fn io_errors_aimed_at_a_path_spare_the_other_paths() {
+        use std::path::Path;
+        let disk = disk::Disk::new(7);
+        disk.faults(|f| {
+            f.io_error_probability = 1.0;
+            f.io_error_path = Some("/store/chk-".into());
+        });
+        let state = Path::new("/store/chk-000002/e1-count[0]");
+        let metadata = Path::new("/store/meta/2-1");
+        assert!(disk.admit_write(state, 10).is_err());
+        assert!(disk.admit_write(metadata, 10).is_ok());
+        disk.faults(|f| f.io_error_path = None);
+        assert!(disk.admit_write(metadata, 10).is_err());
     }
 }

@@ -239,11 +239,15 @@ pub enum FaultKind {
         #[serde(rename = "for", serialize_with = "ser_duration")]
         duration: Duration,
     },
-    /// Disk operations on `host` fail with an I/O error with this probability.
+    /// Disk operations on `host` fail with an I/O error with this
+    /// probability; with `path`, only those on paths that start with it (a
+    /// storage service throttling or failing one prefix, as S3 does).
     IoErrors {
         probability: f64,
         #[serde(rename = "for", serialize_with = "ser_duration")]
         duration: Duration,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
     },
     /// Bytes read from `host`'s disk are corrupted with this probability.
     ReadCorruption {
@@ -375,8 +379,15 @@ impl fmt::Display for Fault {
         match &self.kind {
             FaultKind::Latency { max, .. } => write!(f, " max {}", format_duration(*max))?,
             FaultKind::MessageLoss { rate, .. } => write!(f, " rate {rate}")?,
-            FaultKind::IoErrors { probability, .. }
-            | FaultKind::ReadCorruption { probability, .. } => {
+            FaultKind::IoErrors {
+                probability, path, ..
+            } => {
+                write!(f, " probability {probability}")?;
+                if let Some(path) = path {
+                    write!(f, " path {path:?}")?;
+                }
+            }
+            FaultKind::ReadCorruption { probability, .. } => {
                 write!(f, " probability {probability}")?
             }
             FaultKind::DiskFull { capacity, .. } => write!(f, " capacity {capacity}")?,
@@ -504,6 +515,12 @@ mod tests {
             FaultKind::IoErrors {
                 probability: 0.5,
                 duration: s(1),
+                path: None,
+            },
+            FaultKind::IoErrors {
+                probability: 0.5,
+                duration: s(1),
+                path: Some("/store/chk-".into()),
             },
             FaultKind::ReadCorruption {
                 probability: 0.01,
@@ -535,6 +552,7 @@ mod tests {
                 "latency store <-> * max 80ms at 1500ms for 1s",
                 "message_loss store <-> jobmanager rate 0.25 at 1500ms for 1s",
                 "io_errors store probability 0.5 at 1500ms for 1s",
+                "io_errors store probability 0.5 path \"/store/chk-\" at 1500ms for 1s",
                 "read_corruption store probability 0.01 at 1500ms for 1s",
                 "disk_full store capacity 4096 at 1500ms for 1s",
                 "bit_rot store path \"/store/meta/\" at 1500ms",

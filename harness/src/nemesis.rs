@@ -168,6 +168,7 @@ impl NemesisKind {
             NemesisKind::IoErrors => FaultKind::IoErrors {
                 probability: fraction(rng, DISK_TENTHS, 10.0),
                 duration: ms(rng, DISK_MS),
+                path: None,
             },
             NemesisKind::ReadCorruption => FaultKind::ReadCorruption {
                 probability: fraction(rng, DISK_TENTHS, 10.0),

@@ -356,8 +356,15 @@ fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
         FaultKind::IoErrors {
             probability,
             duration,
+            path,
+        } => {
+            fields.push(("probability", float(*probability)));
+            fields.push(("for", d(duration)));
+            if let Some(path) = path {
+                fields.push(("path", string(path)));
+            }
         }
-        | FaultKind::ReadCorruption {
+        FaultKind::ReadCorruption {
             probability,
             duration,
         } => {

@@ -210,7 +210,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 51] = [
+const BUILTIN: [(&str, &str); 52] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -346,6 +346,10 @@ const BUILTIN: [(&str, &str); 51] = [
     (
         "stall-during-alignment",
         include_str!("../../scenarios/stall-during-alignment.toml"),
+    ),
+    (
+        "state-upload-errors",
+        include_str!("../../scenarios/state-upload-errors.toml"),
     ),
     ("steady", include_str!("../../scenarios/steady.toml")),
     (

@@ -290,6 +290,7 @@ fn kind(kind: NemesisKind) -> BoxedStrategy<FaultKind> {
             .prop_map(|(probability, duration)| FaultKind::IoErrors {
                 probability,
                 duration,
+                path: None,
             })
             .boxed(),
         NemesisKind::ReadCorruption => (fraction(DISK_TENTHS, 10.0), ms(DISK_MS))

@@ -61,6 +61,9 @@ pub enum FaultEvent {
     MessageLossEnded,
     IoErrors {
         probability: String,
+        /// The start of the paths the errors are limited to, if any.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
     },
     ReadCorruption {
         probability: String,

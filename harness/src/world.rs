@@ -1044,13 +1044,17 @@ impl World<'_> {
                 FaultKind::IoErrors {
                     probability,
                     duration,
+                    path,
                 } => {
-                    self.disk(host)
-                        .faults(|f| f.io_error_probability = *probability);
+                    self.disk(host).faults(|f| {
+                        f.io_error_probability = *probability;
+                        f.io_error_path = path.clone();
+                    });
                     self.record(
                         host,
                         FaultEvent::IoErrors {
                             probability: probability.to_string(),
+                            path: path.clone(),
                         },
                     );
                     later(*duration, Heal::Disk)
@@ -1171,6 +1175,7 @@ impl World<'_> {
             Heal::Disk => {
                 self.disk(host).faults(|f| {
                     f.io_error_probability = 0.0;
+                    f.io_error_path = None;
                     f.corruption_probability = 0.0;
                     f.capacity = None;
                 });

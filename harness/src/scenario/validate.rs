@@ -1219,7 +1219,8 @@ fn parameters(kind: RawFaultKind) -> &'static [&'static str] {
         RawFaultKind::Stall => &["peer", "for"],
         RawFaultKind::Latency => &["peer", "max", "for"],
         RawFaultKind::MessageLoss => &["peer", "rate", "for"],
-        RawFaultKind::IoErrors | RawFaultKind::ReadCorruption => &["probability", "for"],
+        RawFaultKind::IoErrors => &["probability", "for", "path"],
+        RawFaultKind::ReadCorruption => &["probability", "for"],
         RawFaultKind::DiskFull => &["capacity", "for"],
         RawFaultKind::BitRot => &["path"],
         RawFaultKind::Pause => &["for"],
@@ -1376,6 +1377,14 @@ fn fault_kind(
                 "the probability that a disk operation fails",
             )?,
             duration: positive(&raw.duration, "for", lasts)?,
+            path: match &raw.path {
+                None => None,
+                Some(path) => {
+                    let host = raw.host.get_ref();
+                    let role = HostRole::of(host);
+                    Some(disk_path(cx, index, path, host, data_roots(role))?)
+                }
+            },
         },
         RawFaultKind::ReadCorruption => FaultKind::ReadCorruption {
             probability: fraction(
@@ -1438,38 +1447,65 @@ fn fault_kind(
                     "the start of the path of the file to rot, e.g. \"/store/meta/\"",
                 ));
             };
-            let text = path.get_ref();
-            if !text.starts_with('/') {
-                let message = "must be an absolute path on the host's disk, starting with `/`";
-                return Err(cx.error(path.span(), field("path"), message));
+            FaultKind::BitRot {
+                path: disk_path(cx, index, path, host, data_roots(role))?,
             }
-            if text.split('/').any(|part| part == "." || part == "..") || text.contains('\0') {
-                let message = "must not hold `.` or `..` parts or NUL: it is matched as written";
-                return Err(cx.error(path.span(), field("path"), message));
-            }
-            // Where each kind of host keeps data: a path outside it matches nothing.
-            let roots: &[&str] = match role {
-                Some(HostRole::TaskManager) => &["/local/"],
-                _ => &["/store/", "/replica/"],
-            };
-            if !roots
-                .iter()
-                .any(|root| text.starts_with(root) || root.starts_with(text.as_str()))
-            {
-                let message = format!(
-                    "matches no file {host} keeps: its files are under {}",
-                    roots.join(" and ")
-                );
-                return Err(cx.error(path.span(), field("path"), message));
-            }
-            let limit = limits::PATH_LEN;
-            if text.chars().count() as u64 > limit.max {
-                let message = format!("longer than {} characters ({})", limit.max, limit.why);
-                return Err(cx.error(path.span(), field("path"), message));
-            }
-            FaultKind::BitRot { path: text.clone() }
         }
     })
+}
+
+/// Where a host of `role` keeps its files: a fault's `path` outside them
+/// matches nothing, and is refused as a mistake.
+fn data_roots(role: Option<HostRole>) -> &'static [&'static str] {
+    match role {
+        Some(HostRole::TaskManager) => &["/local/"],
+        Some(HostRole::Store) => &["/store/", "/replica/"],
+        Some(HostRole::Sink) => &["/sink/"],
+        Some(HostRole::Ha) => &["/ha/"],
+        Some(HostRole::JobManager | HostRole::Log) | None => &[],
+    }
+}
+
+/// A fault's `path`, the start of the paths it picks on `host`'s disk:
+/// absolute, without `.` or `..` parts or NUL (it is matched as written),
+/// under one of `roots` (or a start of one), and at most
+/// [`limits::PATH_LEN`] characters. Errors name the field.
+fn disk_path(
+    cx: &Ctx,
+    index: usize,
+    path: &Spanned<String>,
+    host: &str,
+    roots: &[&str],
+) -> Result<String, ScenarioError> {
+    let field = |param: &str| format!("fault[{index}].{param}");
+    let text = path.get_ref();
+    if !text.starts_with('/') {
+        let message = "must be an absolute path on the host's disk, starting with `/`";
+        return Err(cx.error(path.span(), field("path"), message));
+    }
+    if text.split('/').any(|part| part == "." || part == "..") || text.contains('\0') {
+        let message = "must not hold `.` or `..` parts or NUL: it is matched as written";
+        return Err(cx.error(path.span(), field("path"), message));
+    }
+    if !roots
+        .iter()
+        .any(|root| text.starts_with(root) || root.starts_with(text.as_str()))
+    {
+        let message = match roots {
+            [] => format!("matches no file: {host} keeps none on its disk"),
+            _ => format!(
+                "matches no file {host} keeps: its files are under {}",
+                roots.join(" and ")
+            ),
+        };
+        return Err(cx.error(path.span(), field("path"), message));
+    }
+    let limit = limits::PATH_LEN;
+    if text.chars().count() as u64 > limit.max {
+        let message = format!("longer than {} characters ({})", limit.max, limit.why);
+        return Err(cx.error(path.span(), field("path"), message));
+    }
+    Ok(text.clone())
 }
 
 fn expect(cx: &Ctx, raw: &RawExpect, mode: CheckpointMode) -> Result<Expectation, ScenarioError> {
@@ -2449,6 +2485,14 @@ after = "300ms"
              "test.toml:8: field `fault[0].path`: matches no file taskmanager-1 keeps: its files are under /local/"),
             ("kind = \"bit_rot\"\nhost = \"store\"\nat = \"1s\"\npath = \"/store/../store/meta/\"",
              "test.toml:8: field `fault[0].path`: must not hold `.` or `..` parts or NUL"),
+            ("kind = \"io_errors\"\nhost = \"store\"\nat = \"1s\"\nprobability = 0.5\nfor = \"1s\"\npath = \"chk-\"",
+             "test.toml:10: field `fault[0].path`: must be an absolute path on the host's disk, starting with `/`"),
+            ("kind = \"io_errors\"\nhost = \"sink\"\nat = \"1s\"\nprobability = 0.5\nfor = \"1s\"\npath = \"/store/chk-\"",
+             "test.toml:10: field `fault[0].path`: matches no file sink keeps: its files are under /sink/"),
+            ("kind = \"io_errors\"\nhost = \"jobmanager\"\nat = \"1s\"\nprobability = 0.5\nfor = \"1s\"\npath = \"/ha/\"",
+             "test.toml:10: field `fault[0].path`: matches no file: jobmanager keeps none on its disk"),
+            ("kind = \"read_corruption\"\nhost = \"store\"\nat = \"1s\"\nprobability = 0.5\nfor = \"1s\"\npath = \"/store/\"",
+             "test.toml:10: field `fault[0].path`: `path` is not a parameter of read_corruption faults; they take probability, for"),
             ("kind = \"clock_drift\"\nhost = \"sink\"\nat = \"1s\"\nfor = \"1s\"",
              "test.toml:5: field `fault[0].drift`: a clock_drift fault needs `drift`"),
             ("kind = \"clock_drift\"\nhost = \"sink\"\nat = \"1s\"\ndrift = 0.7\nfor = \"1s\"",
