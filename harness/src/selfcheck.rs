@@ -31,6 +31,10 @@ pub struct Trial {
     /// when no seed failed): the fault-handling paths the catching run went
     /// through, which the self-check report shows per bug.
     pub probes: Vec<Probe>,
+    /// For a trial run by [`trial_counting`]: how many of its seeds had a
+    /// violation of the checker it counted, and how many ran (all of them:
+    /// it goes on past the first failure).
+    pub catches: Option<(u64, u64)>,
 }
 
 /// What the self-check found for one bug.
@@ -51,6 +55,13 @@ pub struct BugVerdict {
     /// caught it with a violation of the checker meant to: a catch by an
     /// unrelated violation does not count.
     pub by_its_checker: bool,
+    /// Of the seeds its meant scenario ran (all of them, [`trial_counting`]),
+    /// how many caught it with its meant checker, and how many ran: the
+    /// bug's catch rate there, which says more than the index of the first
+    /// catch (one draw of a geometric distribution, drawn again by any
+    /// change of the run's timing). `None` when that scenario was not run
+    /// counting (its job is not one the bug applies to).
+    pub meant_catches: Option<(u64, u64)>,
 }
 
 /// Whether `bug` can show in `scenario`: its job has what the bug needs
@@ -64,6 +75,27 @@ pub fn applies(bug: PlantedBug, scenario: &Scenario) -> bool {
 /// Run one scenario (with `bug` planted, if any) seed by seed from its
 /// range's start until a seed fails or `seeds` seeds passed.
 pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial {
+    run_trial(scenario, bug, seeds, None)
+}
+
+/// As [`trial`], but every one of the `seeds` seeds runs, and
+/// [`Trial::catches`] counts those with a violation of `checker` (a
+/// checker's name). The first failure is reported as [`trial`] reports it.
+pub fn trial_counting(
+    scenario: &Scenario,
+    bug: Option<PlantedBug>,
+    seeds: u64,
+    checker: &str,
+) -> Trial {
+    run_trial(scenario, bug, seeds, Some(checker))
+}
+
+fn run_trial(
+    scenario: &Scenario,
+    bug: Option<PlantedBug>,
+    seeds: u64,
+    counting: Option<&str>,
+) -> Trial {
     let mut s = scenario.clone();
     s.config.planted_bug = bug;
     let start = scenario.seeds.start;
@@ -77,10 +109,20 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
         violation: None,
         checkers: Vec::new(),
         probes: Vec::new(),
+        catches: counting.map(|_| (0, 0)),
     };
     for seed in start..start.saturating_add(seeds) {
-        outcome.seeds_tried += 1;
         let report = run_seed(&s, seed);
+        if let (Some(checker), Some((catches, run))) = (counting, outcome.catches.as_mut()) {
+            *run += 1;
+            if (report.violations.iter()).any(|v| v.checker.name() == checker) {
+                *catches += 1;
+            }
+            if outcome.failed_seed.is_some() {
+                continue;
+            }
+        }
+        outcome.seeds_tried += 1;
         if !report.passed {
             outcome.failed_seed = Some(seed);
             outcome.checker = report
@@ -98,7 +140,9 @@ pub fn trial(scenario: &Scenario, bug: Option<PlantedBug>, seeds: u64) -> Trial 
                 }
             }
             outcome.probes = probes_hit(&report.trace).into_iter().collect();
-            break;
+            if counting.is_none() {
+                break;
+            }
         }
     }
     outcome
@@ -123,6 +167,9 @@ pub fn verdict(bug: PlantedBug, trials: &[Trial]) -> BugVerdict {
     let by_its_checker = caught
         .iter()
         .any(|t| t.scenario == scenario && t.checkers.contains(&checker));
+    let meant_catches = (mine.iter())
+        .find(|t| t.scenario == scenario)
+        .and_then(|t| t.catches);
     BugVerdict {
         bug,
         caught_by,
@@ -130,6 +177,7 @@ pub fn verdict(bug: PlantedBug, trials: &[Trial]) -> BugVerdict {
         caught_in: caught.len(),
         scenarios: mine.len(),
         by_its_checker,
+        meant_catches,
     }
 }
 
@@ -148,6 +196,7 @@ mod tests {
             violation: None,
             checkers: failed_after.map_or(Vec::new(), |_| vec!["exactly-once"]),
             probes: Vec::new(),
+            catches: None,
         }
     }
 
@@ -180,5 +229,37 @@ mod tests {
         };
         let v = verdict(bug, &[other, unrelated]);
         assert!(v.caught_by.is_some() && !v.by_its_checker);
+    }
+
+    /// Counting goes on past the first failure, and reports the first
+    /// failure as the trial that stops there does; the verdict takes the
+    /// count of the meant scenario only.
+    #[test]
+    fn a_counting_trial_runs_every_seed_and_reports_the_first_catch_alike() {
+        let bug = PlantedBug::SourceNoRewind;
+        let (meant, checker) = bug.meant_to_catch();
+        let scenario = crate::scenario::load(meant).expect("a built-in scenario");
+        let first = trial(&scenario, Some(bug), 4);
+        let counted = trial_counting(&scenario, Some(bug), 4, checker);
+        assert!(
+            first.failed_seed.is_some(),
+            "{meant} catches {}",
+            bug.name()
+        );
+        assert_eq!(
+            (counted.failed_seed, counted.seeds_tried, &counted.checkers),
+            (first.failed_seed, first.seeds_tried, &first.checkers)
+        );
+        let (catches, run) = counted.catches.expect("counted");
+        assert_eq!(run, 4);
+        assert!((1..=4).contains(&catches), "{catches} of 4");
+        assert_eq!(first.catches, None);
+        let other = Trial {
+            scenario: "steady".into(),
+            catches: Some((0, 4)),
+            ..counted.clone()
+        };
+        let v = verdict(bug, &[other, counted]);
+        assert_eq!(v.meant_catches, Some((catches, 4)));
     }
 }

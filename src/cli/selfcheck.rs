@@ -13,7 +13,7 @@ use super::{Output, EXIT_ENGINE_PANIC, EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_PA
 use clap::Args;
 use flinch_engine::config::PlantedBug;
 use flinch_harness::scenario::{builtin, Scenario};
-use flinch_harness::selfcheck::{applies, trial, verdict, BugVerdict, Trial};
+use flinch_harness::selfcheck::{applies, trial, trial_counting, verdict, BugVerdict, Trial};
 use flinch_harness::violation::{ENGINE_PANIC, INTERNAL_ERROR};
 use serde::Serialize;
 use std::time::{Duration, Instant};
@@ -68,7 +68,13 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
     let runner = |index: u64| {
         let (bug, s) = jobs[index as usize];
         let t = Instant::now();
-        let trial = trial(&scenarios[s], bug, seeds);
+        // A bug's own scenario runs every seed, counting its catches.
+        let trial = match bug.map(PlantedBug::meant_to_catch) {
+            Some((meant, checker)) if scenarios[s].name == meant => {
+                trial_counting(&scenarios[s], bug, seeds, checker)
+            }
+            _ => trial(&scenarios[s], bug, seeds),
+        };
         Timed {
             index,
             trial,
@@ -307,6 +313,10 @@ impl Report {
             by_its_checker: bool,
             median_seeds: Option<u64>,
             caught_in_scenarios: usize,
+            /// Of its own scenario's seeds, how many caught it with its
+            /// own checker, and how many ran.
+            own_catches: Option<u64>,
+            own_seeds: Option<u64>,
             /// The coverage probes the catching seed hit.
             probes: Vec<&'static str>,
             wall_seconds: f64,
@@ -344,6 +354,8 @@ impl Report {
                     by_its_checker: v.by_its_checker,
                     median_seeds: v.median_seeds,
                     caught_in_scenarios: v.caught_in,
+                    own_catches: v.meant_catches.map(|(caught, _)| caught),
+                    own_seeds: v.meant_catches.map(|(_, run)| run),
                     probes: by
                         .map_or_else(Vec::new, |t| t.probes.iter().map(|p| p.name()).collect()),
                     wall_seconds: round(spent.as_secs_f64()),
@@ -380,8 +392,16 @@ impl Report {
             .map(|(v, _)| v.bug.name().len())
             .fold(26, usize::max);
         let mut out = format!(
-            "{:<b$} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9}  checker\n",
-            "bug", "caught", "own", "first caught by", "seed", "seeds", "median", "scenarios"
+            "{:<b$} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9} {:>7}  checker\n",
+            "bug",
+            "caught",
+            "own",
+            "first caught by",
+            "seed",
+            "seeds",
+            "median",
+            "scenarios",
+            "own/n"
         );
         for (v, _) in &self.verdicts {
             if v.scenarios == 0 {
@@ -396,7 +416,7 @@ impl Report {
             }
             let by = v.caught_by.as_ref();
             out += &format!(
-                "{:<b$} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9}  {}\n",
+                "{:<b$} {:<6} {:<4} {:<w$} {:>5} {:>6} {:>7} {:>9} {:>7}  {}\n",
                 v.bug.name(),
                 if by.is_some() { "yes" } else { "NO" },
                 if v.by_its_checker { "yes" } else { "NO" },
@@ -406,6 +426,8 @@ impl Report {
                 by.map_or("-".into(), |t| t.seeds_tried.to_string()),
                 v.median_seeds.map_or("-".into(), |m| m.to_string()),
                 format!("{}/{}", v.caught_in, v.scenarios),
+                v.meant_catches
+                    .map_or("-".into(), |(caught, run)| format!("{caught}/{run}")),
                 by.and_then(|t| t.checker.as_deref()).unwrap_or("-"),
             );
         }
@@ -486,6 +508,7 @@ mod tests {
             violation: Some(format!("{kind}: ...")),
             checkers: vec!["expected-outcome"],
             probes: Vec::new(),
+            catches: None,
         }
     }
 
@@ -557,6 +580,7 @@ mod tests {
             violation: None,
             checkers: Vec::new(),
             probes: Vec::new(),
+            catches: None,
         };
         let caught = Trial {
             failed_seed: Some(4),
