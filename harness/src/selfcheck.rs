@@ -5,6 +5,7 @@
 use crate::coverage::probes_hit;
 use crate::scenario::Scenario;
 use crate::seed::run_seed;
+use crate::violation::{Violation, ENGINE_PANIC, INTERNAL_ERROR, JOB_PANIC};
 use flinch_engine::config::PlantedBug;
 use flinch_engine::probe::Probe;
 
@@ -32,9 +33,14 @@ pub struct Trial {
     /// through, which the self-check report shows per bug.
     pub probes: Vec<Probe>,
     /// For a trial run by [`trial_counting`]: how many of its seeds had a
-    /// violation of the checker it counted, and how many ran (all of them:
-    /// it goes on past the first failure).
+    /// violation of the checker it counted ([`is_catch`]), and how many ran
+    /// (all of them: it goes on past the first failure).
     pub catches: Option<(u64, u64)>,
+    /// For a trial run by [`trial_counting`]: the first seed after the
+    /// first failure that hit an internal error, with its violation (kind
+    /// and message). Such a seed proves nothing, and the self-check says
+    /// so as it does for a first failure of that kind.
+    pub internal_after: Option<(u64, String)>,
 }
 
 /// What the self-check found for one bug.
@@ -110,15 +116,20 @@ fn run_trial(
         checkers: Vec::new(),
         probes: Vec::new(),
         catches: counting.map(|_| (0, 0)),
+        internal_after: None,
     };
     for seed in start..start.saturating_add(seeds) {
         let report = run_seed(&s, seed);
         if let (Some(checker), Some((catches, run))) = (counting, outcome.catches.as_mut()) {
             *run += 1;
-            if (report.violations.iter()).any(|v| v.checker.name() == checker) {
+            if (report.violations.iter()).any(|v| is_catch(v, checker)) {
                 *catches += 1;
             }
             if outcome.failed_seed.is_some() {
+                let internal = (report.violations.iter()).find(|v| v.kind == INTERNAL_ERROR);
+                if let Some(v) = internal.filter(|_| outcome.internal_after.is_none()) {
+                    outcome.internal_after = Some((seed, format!("{}: {}", v.kind, v.message)));
+                }
                 continue;
             }
         }
@@ -148,6 +159,15 @@ fn run_trial(
     outcome
 }
 
+/// Whether `v` is a catch by the checker named `checker`: a violation of
+/// it that is no engine or job panic, internal error, or fault that never
+/// fired (`vacuous`), which that checker files too but which prove
+/// nothing about the bug.
+pub fn is_catch(v: &Violation, checker: &str) -> bool {
+    v.checker.name() == checker
+        && ![ENGINE_PANIC, JOB_PANIC, INTERNAL_ERROR, "vacuous"].contains(&v.kind)
+}
+
 /// Summarize the trials of one bug.
 pub fn verdict(bug: PlantedBug, trials: &[Trial]) -> BugVerdict {
     let mine: Vec<&Trial> = trials.iter().filter(|t| t.bug == Some(bug)).collect();
@@ -164,12 +184,14 @@ pub fn verdict(bug: PlantedBug, trials: &[Trial]) -> BugVerdict {
     seeds.sort_unstable();
     let median_seeds = (!seeds.is_empty()).then(|| seeds[seeds.len() / 2]);
     let (scenario, checker) = bug.meant_to_catch();
-    let by_its_checker = caught
-        .iter()
-        .any(|t| t.scenario == scenario && t.checkers.contains(&checker));
     let meant_catches = (mine.iter())
         .find(|t| t.scenario == scenario)
         .and_then(|t| t.catches);
+    // Counted, any seed of the meant scenario decides; else its first catch.
+    let by_its_checker = match meant_catches {
+        Some((catches, _)) => catches > 0,
+        None => (caught.iter()).any(|t| t.scenario == scenario && t.checkers.contains(&checker)),
+    };
     BugVerdict {
         bug,
         caught_by,
@@ -197,6 +219,7 @@ mod tests {
             checkers: failed_after.map_or(Vec::new(), |_| vec!["exactly-once"]),
             probes: Vec::new(),
             catches: None,
+            internal_after: None,
         }
     }
 
@@ -261,5 +284,39 @@ mod tests {
         };
         let v = verdict(bug, &[other, counted]);
         assert_eq!(v.meant_catches, Some((catches, 4)));
+    }
+
+    /// Panics, internal errors and faults that never fired are filed under
+    /// `expected-outcome` too, and are no catch of a bug.
+    #[test]
+    fn a_catch_is_a_violation_of_the_checker_that_proves_something() {
+        use crate::violation::Checker;
+        let v = |kind| Violation::new(Checker::ExpectedOutcome, kind, "...");
+        assert!(is_catch(&v("job-failed"), "expected-outcome"));
+        assert!(!is_catch(&v("job-failed"), "exactly-once"));
+        for nothing in [ENGINE_PANIC, JOB_PANIC, INTERNAL_ERROR, "vacuous"] {
+            assert!(!is_catch(&v(nothing), "expected-outcome"), "{nothing}");
+        }
+    }
+
+    /// Counted, the meant scenario's every seed decides whether its own
+    /// checker caught the bug, not its first catch alone.
+    #[test]
+    fn a_counted_scenario_judges_its_own_checker_over_all_its_seeds() {
+        let bug = PlantedBug::CommitOnBarrier;
+        let (meant, _) = bug.meant_to_catch();
+        let other_first = Trial {
+            checkers: vec!["liveness"],
+            catches: Some((3, 20)),
+            ..t(meant, Some(2))
+        };
+        let v = verdict(bug, &[other_first.clone()]);
+        assert!(v.by_its_checker);
+        assert_eq!(v.meant_catches, Some((3, 20)));
+        let never = Trial {
+            catches: Some((0, 20)),
+            ..t(meant, Some(2))
+        };
+        assert!(!verdict(bug, &[never]).by_its_checker);
     }
 }

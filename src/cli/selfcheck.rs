@@ -239,10 +239,21 @@ impl Report {
             .filter(|t| t.failed_seed.is_some())
             .cloned()
             .collect();
+        // A counted trial's later seeds may hit one too: reported as its own.
+        let later = (trials.iter()).filter_map(|t| {
+            let (seed, violation) = t.internal_after.clone()?;
+            Some(Trial {
+                failed_seed: Some(seed),
+                kind: Some(INTERNAL_ERROR),
+                violation: Some(violation),
+                ..t.clone()
+            })
+        });
         let internal = trials
             .iter()
             .filter(|t| t.kind == Some(INTERNAL_ERROR))
             .cloned()
+            .chain(later)
             .collect();
         Report {
             verdicts,
@@ -509,6 +520,7 @@ mod tests {
             checkers: vec!["expected-outcome"],
             probes: Vec::new(),
             catches: None,
+            internal_after: None,
         }
     }
 
@@ -581,6 +593,7 @@ mod tests {
             checkers: Vec::new(),
             probes: Vec::new(),
             catches: None,
+            internal_after: None,
         };
         let caught = Trial {
             failed_seed: Some(4),
@@ -666,6 +679,33 @@ mod tests {
                 "INTERNAL ERROR: steady with commit-on-barrier failed seed 3 for a reason of \
                  turmoil's or flinch's, so it proves nothing: internal-error: ...\n"
             ),
+            "{text}"
+        );
+    }
+
+    /// An internal error in a seed a counting trial ran after its first
+    /// catch is reported as one, with that seed.
+    #[test]
+    fn an_internal_error_after_the_first_catch_is_reported() {
+        let bug = PlantedBug::CommitOnBarrier;
+        let counted = Trial {
+            catches: Some((5, 20)),
+            internal_after: Some((11, "internal-error: a host refused a step".into())),
+            ..failed("duplicated", Some(bug))
+        };
+        let r = Report::new(
+            &[Timed {
+                index: 0,
+                trial: counted,
+                wall: Duration::ZERO,
+            }],
+            Duration::from_secs(1),
+            "keyed-count".into(),
+        );
+        assert_eq!(r.exit_code(), EXIT_INTERNAL_ERROR);
+        let text = r.human();
+        assert!(
+            text.contains("INTERNAL ERROR: steady with commit-on-barrier failed seed 11"),
             "{text}"
         );
     }
