@@ -524,6 +524,16 @@ mod tests {
         }
     }
 
+    /// The report of one trial, of keyed-count's scenarios.
+    fn report_of(trial: Trial) -> Report {
+        let timed = [Timed {
+            index: 0,
+            trial,
+            wall: Duration::ZERO,
+        }];
+        Report::new(&timed, Duration::from_secs(1), "keyed-count".into())
+    }
+
     fn report(baseline: Vec<Trial>, internal: Vec<Trial>) -> Report {
         Report {
             verdicts: Vec::new(),
@@ -542,15 +552,7 @@ mod tests {
             probes: vec![Probe::RecoveredTxnAlreadyCommitted, Probe::StaleTxnsAborted],
             ..failed("lingering", Some(bug))
         };
-        let r = Report::new(
-            &[Timed {
-                index: 0,
-                trial: caught,
-                wall: Duration::ZERO,
-            }],
-            Duration::from_secs(1),
-            "keyed-count".into(),
-        );
+        let r = report_of(caught);
         let human = r.human();
         // The bug column fits the longest bug name.
         let b = PlantedBug::ALL.iter().map(|b| b.name().len()).max();
@@ -693,15 +695,7 @@ mod tests {
             internal_after: Some((11, "internal-error: a host refused a step".into())),
             ..failed("duplicated", Some(bug))
         };
-        let r = Report::new(
-            &[Timed {
-                index: 0,
-                trial: counted,
-                wall: Duration::ZERO,
-            }],
-            Duration::from_secs(1),
-            "keyed-count".into(),
-        );
+        let r = report_of(counted);
         assert_eq!(r.exit_code(), EXIT_INTERNAL_ERROR);
         let text = r.human();
         assert!(

@@ -1377,14 +1377,9 @@ fn fault_kind(
                 "the probability that a disk operation fails",
             )?,
             duration: positive(&raw.duration, "for", lasts)?,
-            path: match &raw.path {
-                None => None,
-                Some(path) => {
-                    let host = raw.host.get_ref();
-                    let role = HostRole::of(host);
-                    Some(disk_path(cx, index, path, host, data_roots(role))?)
-                }
-            },
+            path: (raw.path.as_ref())
+                .map(|path| disk_path(cx, index, path, raw.host.get_ref()))
+                .transpose()?,
         },
         RawFaultKind::ReadCorruption => FaultKind::ReadCorruption {
             probability: fraction(
@@ -1448,7 +1443,7 @@ fn fault_kind(
                 ));
             };
             FaultKind::BitRot {
-                path: disk_path(cx, index, path, host, data_roots(role))?,
+                path: disk_path(cx, index, path, host)?,
             }
         }
     })
@@ -1468,15 +1463,15 @@ fn data_roots(role: Option<HostRole>) -> &'static [&'static str] {
 
 /// A fault's `path`, the start of the paths it picks on `host`'s disk:
 /// absolute, without `.` or `..` parts or NUL (it is matched as written),
-/// under one of `roots` (or a start of one), and at most
+/// under one of the host's [`data_roots`] (or a start of one), and at most
 /// [`limits::PATH_LEN`] characters. Errors name the field.
 fn disk_path(
     cx: &Ctx,
     index: usize,
     path: &Spanned<String>,
     host: &str,
-    roots: &[&str],
 ) -> Result<String, ScenarioError> {
+    let roots = data_roots(HostRole::of(host));
     let field = |param: &str| format!("fault[{index}].{param}");
     let text = path.get_ref();
     if !text.starts_with('/') {
