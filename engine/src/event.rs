@@ -4,6 +4,7 @@
 use crate::probe::Probe;
 use crate::record::TxnId;
 use crate::rescale::KeyGroupRange;
+use crate::text::{Ascii, TextVisitor};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::rc::Rc;
@@ -11,8 +12,7 @@ use std::rc::Rc;
 /// A subtask of the job graph, e.g. `source[1]` or `count[0]`: a vertex's
 /// name and the subtask's index (also its serialized form, so traces and
 /// JSON read as people write them). Ordered by vertex name, then subtask.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TaskId {
     pub vertex: Vertex,
     pub subtask: u32,
@@ -105,22 +105,24 @@ impl fmt::Debug for Vertex {
     }
 }
 
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}[{}]", self.vertex, self.subtask)
+impl TaskId {
+    /// The text form, `count[0]`, on the stack: a vertex name of at most
+    /// [`Vertex::MAX_LEN`] bytes, brackets and a `u32` fit in 32.
+    pub(crate) fn text(&self) -> Ascii<32> {
+        let mut text = Ascii::new();
+        text.push(self.vertex.as_str())
+            .push("[")
+            .uint(u64::from(self.subtask))
+            .push("]");
+        text
     }
-}
 
-impl From<TaskId> for String {
-    fn from(task: TaskId) -> String {
-        task.to_string()
-    }
-}
-
-impl TryFrom<String> for TaskId {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<TaskId, String> {
+    /// Parse the text form `count[0]`.
+    ///
+    /// # Errors
+    /// Text that is not a vertex name (see [`Vertex::new`]) followed by a
+    /// subtask index in brackets.
+    pub fn parse(text: &str) -> Result<TaskId, String> {
         let bad = || format!("not a task id like \"count[0]\": {text:?}");
         let (name, rest) = text.split_once('[').ok_or_else(bad)?;
         let subtask = rest
@@ -130,6 +132,43 @@ impl TryFrom<String> for TaskId {
             .ok_or_else(bad)?;
         let vertex = Vertex::new(name).map_err(|_| bad())?;
         Ok(TaskId { vertex, subtask })
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text().as_str())
+    }
+}
+
+impl From<TaskId> for String {
+    fn from(task: TaskId) -> String {
+        task.text().as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for TaskId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<TaskId, String> {
+        TaskId::parse(&text)
+    }
+}
+
+/// Serialized as its text form (`count[0]`), so traces and JSON read as
+/// people write them.
+impl Serialize for TaskId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.text().as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<TaskId, D::Error> {
+        deserializer.deserialize_str(TextVisitor::new(
+            "a task id like \"count[0]\"",
+            TaskId::parse,
+        ))
     }
 }
 

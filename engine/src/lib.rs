@@ -30,6 +30,7 @@ pub mod rescale;
 pub mod restart;
 pub mod storage;
 pub mod task;
+mod text;
 pub mod wire;
 pub mod workload;
 

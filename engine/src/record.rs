@@ -3,6 +3,7 @@
 //! ones, and the identities that tie an output record back to the input
 //! record that produced it.
 
+use crate::text::{Ascii, TextVisitor};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -335,34 +336,33 @@ impl fmt::Display for InputRecord {
 /// A sink transaction: the sink subtask that opened it, the job attempt
 /// (epoch) it belongs to, and the checkpoint whose barrier closes it.
 /// Serialized as its display form, `txn-s0-e2-c5`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TxnId {
     pub subtask: u32,
     pub epoch: u64,
     pub checkpoint: u64,
 }
 
-impl fmt::Display for TxnId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "txn-s{}-e{}-c{}",
-            self.subtask, self.epoch, self.checkpoint
-        )
+impl TxnId {
+    /// The text form, `txn-s0-e2-c5`, on the stack: its 9 fixed bytes and
+    /// up to 10 + 20 + 20 digits fit in 64.
+    pub(crate) fn text(&self) -> Ascii<64> {
+        let mut text = Ascii::new();
+        text.push("txn-s")
+            .uint(u64::from(self.subtask))
+            .push("-e")
+            .uint(self.epoch)
+            .push("-c")
+            .uint(self.checkpoint);
+        text
     }
-}
 
-impl From<TxnId> for String {
-    fn from(txn: TxnId) -> String {
-        txn.to_string()
-    }
-}
-
-impl TryFrom<String> for TxnId {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<TxnId, String> {
+    /// Parse the text form `txn-s0-e2-c5`.
+    ///
+    /// # Errors
+    /// Text that is not `txn-s<subtask>-e<epoch>-c<checkpoint>` with
+    /// decimal numbers that fit their fields.
+    pub fn parse(text: &str) -> Result<TxnId, String> {
         let bad = || format!("not a transaction id like \"txn-s0-e2-c5\": {text:?}");
         let rest = text.strip_prefix("txn-s").ok_or_else(bad)?;
         let (subtask, rest) = rest.split_once("-e").ok_or_else(bad)?;
@@ -372,6 +372,39 @@ impl TryFrom<String> for TxnId {
             epoch: epoch.parse().map_err(|_| bad())?,
             checkpoint: checkpoint.parse().map_err(|_| bad())?,
         })
+    }
+}
+
+impl fmt::Display for TxnId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.text().as_str())
+    }
+}
+
+impl From<TxnId> for String {
+    fn from(txn: TxnId) -> String {
+        txn.text().as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for TxnId {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<TxnId, String> {
+        TxnId::parse(&text)
+    }
+}
+
+impl Serialize for TxnId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.text().as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for TxnId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<TxnId, D::Error> {
+        let expecting = "a transaction id like \"txn-s0-e2-c5\"";
+        deserializer.deserialize_str(TextVisitor::new(expecting, TxnId::parse))
     }
 }
 

@@ -21,6 +21,7 @@
 //!
 //! Pure data and functions: no IO here.
 
+use crate::text;
 use serde::{Deserialize, Serialize};
 
 /// The register's name in `store`.
@@ -146,7 +147,13 @@ impl Register {
 /// `epoch`. The attempt is part of the name, so a late write of an older
 /// attempt never overwrites metadata the register names.
 pub fn metadata_name(checkpoint: u64, epoch: u64) -> String {
-    format!("meta/{checkpoint:010}-{epoch}")
+    // What `format!("meta/{checkpoint:010}-{epoch}")` writes.
+    let mut name = String::with_capacity(40);
+    name.push_str("meta/");
+    text::push_padded(&mut name, checkpoint, 10);
+    name.push('-');
+    text::push_uint(&mut name, epoch);
+    name
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use crate::io::{addr, now, sleep, spawn};
 use crate::probe::Probe;
 use crate::proto::SinkResponse;
 use crate::record::{batch, Record, TxnId};
+use crate::text;
 use crate::wire;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -483,15 +484,30 @@ fn carries_data(op: &Op) -> bool {
 }
 
 fn pending_path(txn: TxnId) -> PathBuf {
-    PathBuf::from(PENDING).join(txn.to_string())
+    in_dir(PENDING, |name| name.push_str(txn.text().as_str()))
 }
 
 fn timed_out_path(txn: TxnId) -> PathBuf {
-    PathBuf::from(TIMED_OUT).join(txn.to_string())
+    in_dir(TIMED_OUT, |name| name.push_str(txn.text().as_str()))
 }
 
 fn committed_path(seq: u64, txn: TxnId) -> PathBuf {
-    PathBuf::from(COMMITTED).join(format!("{seq:010}-{txn}"))
+    // The file name `format!("{seq:010}-{txn}")` writes.
+    in_dir(COMMITTED, |name| {
+        text::push_padded(name, seq, 10);
+        name.push('-');
+        name.push_str(txn.text().as_str());
+    })
+}
+
+/// `dir/` followed by the name `file` appends: what `Path::join` makes
+/// of a relative one-component name, built in one buffer.
+fn in_dir(dir: &str, file: impl FnOnce(&mut String)) -> PathBuf {
+    let mut path = String::with_capacity(dir.len() + 64);
+    path.push_str(dir);
+    path.push('/');
+    file(&mut path);
+    PathBuf::from(path)
 }
 
 #[cfg(test)]

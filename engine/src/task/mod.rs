@@ -15,6 +15,7 @@ use crate::io::sleep;
 use crate::probe::Probe;
 use crate::proto::{CheckpointMeta, Payload, StateHandle, StoreResponse, ToJobManager};
 use crate::storage::Storage;
+use crate::text;
 
 /// Everything that reaches a running subtask, in one ordered queue.
 #[derive(Debug)]
@@ -207,7 +208,15 @@ impl TaskEnv {
     /// epoch is in it: a late write of a zombie attempt can never
     /// overwrite the state of the attempt that replaced it.
     fn state_name(&self, checkpoint: u64) -> String {
-        format!("chk-{checkpoint:06}/e{}-{}", self.epoch, self.task)
+        // What `format!("chk-{checkpoint:06}/e{}-{}", epoch, task)` writes.
+        let mut name = String::with_capacity(48);
+        name.push_str("chk-");
+        text::push_padded(&mut name, checkpoint, 6);
+        name.push_str("/e");
+        text::push_uint(&mut name, self.epoch);
+        name.push('-');
+        name.push_str(self.task.text().as_str());
+        name
     }
 
     /// Where this task's local copy lives on its taskmanager's disk

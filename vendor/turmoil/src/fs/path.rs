@@ -11,6 +11,7 @@
 //! equal components are the same thing.
 
 use indexmap::Equivalent;
+use std::borrow::Cow;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
@@ -19,11 +20,13 @@ use std::path::{Path, PathBuf};
 /// repeated separators, `.` components other than a leading one, and a
 /// trailing separator removed. Two paths are equal as `Path`s exactly when
 /// their normalized forms are equal as bytes.
-pub(crate) fn normalize(path: &Path) -> PathBuf {
+/// Borrowed when `path` is normal already, as almost every path is: the
+/// filesystem copies a path only where it keeps it.
+pub(crate) fn normalize(path: &Path) -> Cow<'_, Path> {
     if is_normal(bytes(path)) {
-        path.to_path_buf()
+        Cow::Borrowed(path)
     } else {
-        path.components().collect()
+        Cow::Owned(path.components().collect())
     }
 }
 
@@ -195,7 +198,11 @@ mod tests {
         for s in strings() {
             let path = Path::new(&s);
             let collected: PathBuf = path.components().collect();
-            assert_eq!(normalize(path), collected, "{s:?}");
+            assert_eq!(normalize(path), collected.as_path(), "{s:?}");
+            assert_eq!(
+                matches!(normalize(path), Cow::Borrowed(_)),
+                is_normal(bytes(path))
+            );
             assert!(is_normal(bytes(&collected)), "{s:?} -> {collected:?}");
         }
     }
@@ -203,7 +210,10 @@ mod tests {
     #[test]
     fn normalized_bytes_are_equal_exactly_when_paths_are() {
         let all = strings();
-        let normal: Vec<PathBuf> = all.iter().map(|s| normalize(Path::new(s))).collect();
+        let normal: Vec<PathBuf> = all
+            .iter()
+            .map(|s| normalize(Path::new(s)).into_owned())
+            .collect();
         for (i, a) in all.iter().enumerate().step_by(7) {
             for (j, b) in all.iter().enumerate() {
                 let same = Path::new(a) == Path::new(b);
@@ -220,7 +230,7 @@ mod tests {
             assert_eq!(parent(bytes(&path)), std, "{s:?}");
             assert_eq!(parent_of(&path), path.parent(), "{s:?}");
             if let Some(dir) = path.parent() {
-                assert!(FsPath::from(path.clone()).is_in(dir), "{s:?}");
+                assert!(FsPath::from(&*path).is_in(dir), "{s:?}");
             }
         }
     }
@@ -264,7 +274,7 @@ mod tests {
     #[test]
     fn normalize_parent_and_is_in_agree_with_path_on_a_wider_alphabet() {
         let all = random_paths();
-        let normal: Vec<PathBuf> = all.iter().map(|p| normalize(p)).collect();
+        let normal: Vec<PathBuf> = all.iter().map(|p| normalize(p).into_owned()).collect();
         for (p, n) in all.iter().zip(&normal) {
             let collected: PathBuf = p.components().collect();
             assert_eq!(bytes(n), bytes(&collected), "{p:?}");

@@ -109,6 +109,7 @@
 
 // flinch patch (PATCHES.md, 10): every path argument is normalized on entry.
 use crate::fs::{normalize, FsContext};
+use std::borrow::Cow;
 use std::io::{Error, ErrorKind, Result};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -135,7 +136,7 @@ pub fn create_dir_all<P: AsRef<Path>>(path: P) -> Result<()> {
     FsContext::current(|ctx| {
         // Collect all ancestors that need to be created
         let mut to_create = Vec::new();
-        let mut current = Some(path.as_path());
+        let mut current = Some(&*path);
 
         while let Some(p) = current {
             if p.as_os_str().is_empty() {
@@ -278,13 +279,17 @@ pub fn exists<P: AsRef<Path>>(path: P) -> bool {
     let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
         // Follow symlinks
-        let resolved = if ctx.fs.symlink_exists(&path) {
+        let target;
+        let resolved: &Path = if ctx.fs.symlink_exists(&path) {
             match ctx.fs.read_link(&path) {
-                Ok(target) => normalize(&target),
+                Ok(link) => {
+                    target = normalize(&link).into_owned();
+                    &target
+                }
                 Err(_) => return false,
             }
         } else {
-            path.clone()
+            &path
         };
 
         ctx.fs.file_exists(&resolved)
@@ -304,7 +309,7 @@ pub fn metadata<P: AsRef<Path>>(path: P) -> Result<Metadata> {
         let resolved = if ctx.fs.symlink_exists(&path) {
             ctx.fs
                 .read_link(&path)
-                .map(|target| normalize(&target))
+                .map(|target| Cow::Owned(normalize(&target).into_owned()))
                 .map_err(|e| Error::new(ErrorKind::NotFound, e))?
         } else {
             path.clone()
@@ -1231,7 +1236,7 @@ impl OpenOptions {
             let resolved_path = if ctx.fs.symlink_exists(&path) {
                 ctx.fs
                     .read_link(&path)
-                    .map(|target| normalize(&target))
+                    .map(|target| Cow::Owned(normalize(&target).into_owned()))
                     .map_err(|e| Error::new(ErrorKind::NotFound, e))?
             } else {
                 path.clone()
@@ -1269,7 +1274,7 @@ impl OpenOptions {
 
             // Allocate file descriptor - store the resolved path
             let fd = ctx.fs.alloc_fd();
-            ctx.fs.open_handles.insert(fd, resolved_path.into());
+            ctx.fs.open_handles.insert(fd, (&*resolved_path).into());
 
             // Check for direct I/O (bypasses page cache)
             // Can be set via direct_io() method or custom_flags(O_DIRECT)
@@ -1524,7 +1529,7 @@ fn create_dir_all_with_mode<P: AsRef<Path>>(path: P, mode: u32) -> Result<()> {
     FsContext::current(|ctx| {
         // Collect all ancestors that need to be created
         let mut to_create = Vec::new();
-        let mut current = Some(path.as_path());
+        let mut current = Some(&*path);
 
         while let Some(p) = current {
             if p.as_os_str().is_empty() {
@@ -1651,7 +1656,7 @@ pub fn canonicalize<P: AsRef<Path>>(path: P) -> Result<std::path::PathBuf> {
         }
 
         // Verify the final path exists
-        let result = normalize(&result);
+        let result = normalize(&result).into_owned();
         if !ctx.fs.file_exists(&result)
             && !ctx.fs.dir_exists(&result)
             && !ctx.fs.symlink_exists(&result)
