@@ -797,6 +797,33 @@ impl fmt::Debug for Observer {
 mod tests {
     use super::*;
 
+    /// Ids cross serde as their text (JSON and postcard alike), read from
+    /// the borrowed string; a malformed one is refused there, not later.
+    #[test]
+    fn ids_serialize_as_their_text_and_refuse_a_malformed_one() {
+        let task = TaskId::parse("count[12]").expect("a task id");
+        let txn = TxnId {
+            subtask: 1,
+            epoch: 2,
+            checkpoint: 30,
+        };
+        assert_eq!(serde_json::to_string(&task).unwrap(), "\"count[12]\"");
+        assert_eq!(serde_json::to_string(&txn).unwrap(), "\"txn-s1-e2-c30\"");
+        let bytes = postcard::to_stdvec(&(task, txn)).unwrap();
+        assert_eq!(
+            bytes,
+            postcard::to_stdvec(&("count[12]", "txn-s1-e2-c30")).unwrap()
+        );
+        assert_eq!(
+            postcard::from_bytes::<(TaskId, TxnId)>(&bytes).unwrap(),
+            (task, txn)
+        );
+        assert!(serde_json::from_str::<TaskId>("\"count[x]\"").is_err());
+        assert!(serde_json::from_str::<TxnId>("\"txn-s1-e2\"").is_err());
+        let bad = postcard::to_stdvec(&"Count[0]").unwrap();
+        assert!(postcard::from_bytes::<TaskId>(&bad).is_err());
+    }
+
     #[test]
     fn task_ids_serialize_as_their_display_form_and_parse_back() {
         let task = TaskId {
