@@ -77,7 +77,7 @@ const WITNESSES: [(Probe, &str, u64); 38] = [
     (
         Probe::LocalStateRestored,
         "taskmanager-disk-loss-local-recovery",
-        0,
+        2,
     ),
     (
         Probe::LocalStateFallback,

@@ -54,8 +54,14 @@ pub enum StoreRequest {
     List {
         prefix: String,
     },
+    /// Remove the blobs `names`, in order, going on past a removal that
+    /// fails: `Done` once every one is gone (a blob that is not there
+    /// counts as gone), else `Error` naming the first failure. A
+    /// checkpoint's blobs go in one request, its metadata first, as a
+    /// filesystem client deletes a directory; the request is bounded by
+    /// the wire's frame limit, as every request is.
     Delete {
-        name: String,
+        names: Vec<String>,
         deadline: Duration,
     },
     /// Replace the versioned blob `name` (see [`crate::register::Versioned`])
@@ -84,6 +90,20 @@ pub enum StoreRequest {
     /// (`Status`), and the name of every blob it holds (`Inventory`).
     Status,
     Inventory,
+}
+
+impl StoreRequest {
+    /// Whether sending the request twice does what sending it once does, so
+    /// that a client may send it again when the connection it went out on
+    /// turns out dead (a store that restarted reset it): blob reads, puts
+    /// (the same bytes again), deletes and listings are; a compare-and-set
+    /// or a register write, which may have landed, is not.
+    pub fn idempotent(&self) -> bool {
+        !matches!(
+            self,
+            StoreRequest::CompareAndSet { .. } | StoreRequest::WriteRegister { .. }
+        )
+    }
 }
 
 /// One replica's copy of the register of completed checkpoints: the

@@ -31,7 +31,7 @@ use crate::io::{addr, now, spawn};
 use crate::probe::Probe;
 use crate::proto::{ReplicaRegister, StoreRequest, StoreResponse};
 use crate::register::{Versioned, REGISTER_BLOB};
-use crate::wire::{self, RpcClient};
+use crate::wire::{self, RpcClient, WireError};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -54,8 +54,12 @@ pub enum Swap {
     Fenced(u64),
 }
 
-/// A connection to checkpoint storage, opened lazily and reopened after a
+/// A connection to checkpoint storage, opened lazily, kept between
+/// requests as a filesystem client keeps its pool, and reopened after a
 /// failed request (a request that timed out leaves its answer in flight).
+/// A clone shares the connection: the jobmanager deletes subsumed
+/// checkpoints through a clone of its own.
+#[derive(Clone)]
 pub struct Storage {
     ctx: HostContext,
     replicas: Vec<Replica>,
@@ -211,10 +215,12 @@ impl Storage {
         Ok(self.write(req).await)
     }
 
-    /// Delete a blob: as [`Storage::put`]; `Err` when no replica answered.
-    pub async fn delete(&mut self, name: &str) -> Result<StoreResponse, String> {
+    /// Delete blobs `names`, in order, in one request
+    /// ([`StoreRequest::Delete`]): as [`Storage::put`]; `Err` when no
+    /// replica answered.
+    pub async fn delete(&mut self, names: Vec<String>) -> Result<StoreResponse, String> {
         let req = StoreRequest::Delete {
-            name: name.to_owned(),
+            names,
             deadline: now() + self.limit(),
         };
         if !self.replicated() {
@@ -511,14 +517,27 @@ async fn call(
     req: &StoreRequest,
     limit: Duration,
 ) -> Result<StoreResponse, (bool, String)> {
-    let open = replica.client.borrow_mut().take();
-    let mut client = match open {
-        Some(client) => client,
-        None => RpcClient::connect(&replica.host, addr::STORE_PORT, limit)
+    let kept = replica.client.borrow_mut().take();
+    let connect = || async {
+        RpcClient::connect(&replica.host, addr::STORE_PORT, limit)
             .await
-            .map_err(|e| (true, e.to_string()))?,
+            .map_err(|e| (true, e.to_string()))
     };
-    let answer = client.call(req).await;
+    let was_kept = kept.is_some();
+    let mut client = match kept {
+        Some(client) => client,
+        None => connect().await?,
+    };
+    let mut answer = client.call(req).await;
+    // A kept connection the store closed or reset (it restarted since)
+    // fails at once; an idempotent request goes again on a new one, as a
+    // pooled HTTP client retries on a stale connection. A timeout is no
+    // sign of a stale connection, and a request that may have landed is
+    // not sent twice.
+    if was_kept && req.idempotent() && matches!(answer, Err(WireError::Closed | WireError::Io(_))) {
+        client = connect().await?;
+        answer = client.call(req).await;
+    }
     if answer.is_ok() {
         // Keep it unless another request opened one meanwhile.
         replica.client.borrow_mut().get_or_insert(client);

@@ -1057,7 +1057,7 @@ impl JobManager {
 
     /// Best effort: metadata that no register will name is garbage.
     async fn delete(&mut self, name: String) {
-        let _ = self.store.delete(&name).await;
+        let _ = self.store.delete(vec![name]).await;
     }
 
     /// Whether this jobmanager may act as the job's leader now: always
@@ -1626,7 +1626,7 @@ impl JobManager {
             // as soon as its first attempt runs, not once a newer one
             // subsumes it.
             if let Some(Some(first)) = self.first_restore.as_mut().map(Option::take) {
-                spawn(delete_checkpoints(vec![first], Storage::new(&self.ctx)));
+                spawn(delete_checkpoints(vec![first], self.store.clone()));
             }
         }
         let restore = self.coordinator.latest().map(|m| m.checkpoint);
@@ -1811,7 +1811,7 @@ impl JobManager {
             // completes, its sink never told to commit the savepoint's
             // transactions.
             if !dropped.is_empty() {
-                spawn(delete_checkpoints(dropped, Storage::new(&self.ctx)));
+                spawn(delete_checkpoints(dropped, self.store.clone()));
             }
             return self.end(JobState::Finished);
         }
@@ -1820,7 +1820,7 @@ impl JobManager {
             checkpoint,
         });
         if !dropped.is_empty() {
-            spawn(delete_checkpoints(dropped, Storage::new(&self.ctx)));
+            spawn(delete_checkpoints(dropped, self.store.clone()));
         }
     }
 
@@ -1918,16 +1918,16 @@ impl JobManager {
 }
 
 /// Delete checkpoints that are no longer retained, off the main loop (a
-/// slow store must not delay heartbeats). Best effort: a leftover blob
-/// wastes space but is never read.
+/// slow store must not delay heartbeats), each in one request, its
+/// metadata first, over the jobmanager's own storage connection (`store`
+/// is a clone of it). Best effort: a leftover blob wastes space but is
+/// never read.
 async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, mut store: Storage) {
     for old in dropped {
         let names = std::iter::once(metadata_name(old.checkpoint, old.epoch))
             .chain(old.handles.into_values().map(|h| h.name));
-        for name in names {
-            if store.delete(&name).await.is_err() {
-                return;
-            }
+        if store.delete(names.collect()).await.is_err() {
+            return;
         }
     }
 }

@@ -132,10 +132,7 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
             let names = disk.list(&path(&prefix));
             (names.map(StoreResponse::Names), None)
         }
-        StoreRequest::Delete { name, deadline } => {
-            let removed = disk.remove(&path(&name)).map(|()| StoreResponse::Done);
-            (removed, Some(("delete", name, deadline)))
-        }
+        StoreRequest::Delete { names, deadline } => return delete(store, &names, deadline),
         StoreRequest::CompareAndSet { .. } if store.replicated => {
             let refused = "a replica keeps the register by (epoch, version), not compare-and-set";
             (Ok(StoreResponse::NotApplied(refused.into())), None)
@@ -173,6 +170,25 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
         store.late(op, &name, deadline, applied);
     }
     answer
+}
+
+/// Remove each of `names`, in order, going on past a removal that fails
+/// (as `rm` does): `Done` when all are gone, else `Error` naming the first
+/// failure. A removal that lands after `deadline` is reported late, each
+/// on its own, as when every blob was a request of its own.
+fn delete(store: &Store, names: &[String], deadline: Duration) -> StoreResponse {
+    let mut failed = None;
+    for name in names {
+        let removed = store.disk.remove(&path(name));
+        store.late("delete", name, deadline, removed.is_ok());
+        if let Err(e) = removed {
+            failed.get_or_insert(e);
+        }
+    }
+    match failed {
+        None => StoreResponse::Done,
+        Some(e) => StoreResponse::Error(e.to_string()),
+    }
 }
 
 /// A replica's blob, unframed; a frame that fails its crc32 is refused
