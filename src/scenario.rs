@@ -353,6 +353,7 @@ impl Fault {
             host,
             FaultKind::Latency {
                 peer: peer.to_owned(),
+                min: Duration::ZERO,
                 max,
                 duration: lasting,
             },

@@ -34,7 +34,7 @@ const WITNESSES: [(Probe, &str, u64); 38] = [
         "crash-between-precommit-and-commit",
         0,
     ),
-    (Probe::RecoveredTxnAlreadyCommitted, "taskmanager-crash", 1),
+    (Probe::RecoveredTxnAlreadyCommitted, "taskmanager-crash", 2),
     (Probe::StaleTxnsAborted, "crash-during-checkpoint", 0),
     (Probe::CorruptReadRetried, "checkpoint-read-corruption", 0),
     (Probe::StateUploadRetried, "store-write-errors", 0),

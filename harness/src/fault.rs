@@ -219,9 +219,17 @@ pub enum FaultKind {
         #[serde(rename = "for", serialize_with = "ser_duration")]
         duration: Duration,
     },
-    /// Raise the latency between `host` and `peer` to at most `max`.
+    /// Raise the latency between `host` and `peer` to at most `max`, and
+    /// to at least `min` (0: the simulation's own floor, 1 ms): each
+    /// message's latency is drawn from `min` to `max`, most of them near
+    /// `min` (turmoil's exponential curve).
     Latency {
         peer: String,
+        #[serde(
+            serialize_with = "ser_duration",
+            skip_serializing_if = "Duration::is_zero"
+        )]
+        min: Duration,
         #[serde(serialize_with = "ser_duration")]
         max: Duration,
         #[serde(rename = "for", serialize_with = "ser_duration")]
@@ -377,7 +385,12 @@ impl fmt::Display for Fault {
             _ => {}
         }
         match &self.kind {
-            FaultKind::Latency { max, .. } => write!(f, " max {}", format_duration(*max))?,
+            FaultKind::Latency { min, max, .. } => {
+                if !min.is_zero() {
+                    write!(f, " min {}", format_duration(*min))?;
+                }
+                write!(f, " max {}", format_duration(*max))?;
+            }
             FaultKind::MessageLoss { rate, .. } => write!(f, " rate {rate}")?,
             FaultKind::IoErrors {
                 probability, path, ..
@@ -504,6 +517,7 @@ mod tests {
             },
             FaultKind::Latency {
                 peer: ALL_PEERS.into(),
+                min: Duration::ZERO,
                 max: Duration::from_millis(80),
                 duration: s(1),
             },

@@ -155,6 +155,7 @@ impl NemesisKind {
             },
             NemesisKind::Latency => FaultKind::Latency {
                 peer: peer(rng),
+                min: Duration::ZERO,
                 max: ms(rng, LATENCY_MAX_MS),
                 duration: ms(rng, LATENCY_MS),
             },

@@ -337,10 +337,14 @@ fn fault_fields(f: &Fault) -> Vec<(&'static str, String)> {
         }
         FaultKind::Latency {
             peer,
+            min,
             max,
             duration,
         } => {
             fields.push(("peer", string(peer)));
+            if !min.is_zero() {
+                fields.push(("min", d(min)));
+            }
             fields.push(("max", d(max)));
             fields.push(("for", d(duration)));
         }

@@ -275,6 +275,7 @@ fn kind(kind: NemesisKind) -> BoxedStrategy<FaultKind> {
         NemesisKind::Latency => (ms(LATENCY_MAX_MS), ms(LATENCY_MS))
             .prop_map(move |(max, duration)| FaultKind::Latency {
                 peer: peer(),
+                min: Duration::ZERO,
                 max,
                 duration,
             })
@@ -515,6 +516,7 @@ pub fn jobmanager_store_case() -> impl Strategy<Value = Case> {
         (ms(300..=1_000), ms(400..=1_500)).prop_map(move |(max, duration)| {
             FaultKind::Latency {
                 peer: store(),
+                min: Duration::ZERO,
                 max,
                 duration,
             }

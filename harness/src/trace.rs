@@ -48,6 +48,10 @@ pub enum FaultEvent {
     },
     Latency {
         peer: String,
+        /// Only when the fault has a `min` (traces of faults without one
+        /// stay as they were).
+        #[serde(default, skip_serializing_if = "is_zero")]
+        min_ms: u64,
         max_ms: u64,
     },
     LatencyRestored {
@@ -244,4 +248,8 @@ mod tests {
         t[0].at = Duration::from_millis(2);
         assert_ne!(h, trace_hash(&t));
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

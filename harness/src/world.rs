@@ -1006,18 +1006,27 @@ impl World<'_> {
                 }
                 FaultKind::Latency {
                     peer,
+                    min,
                     max,
                     duration,
                 } => {
-                    self.set_latency(host, peer, *max);
+                    self.set_latency(host, peer, *min, *max);
                     self.record(
                         host,
                         FaultEvent::Latency {
                             peer: peer.clone(),
+                            min_ms: min.as_millis() as u64,
                             max_ms: max.as_millis() as u64,
                         },
                     );
-                    later(*duration, Heal::Latency { peer: peer.clone() })
+                    let floor = !min.is_zero();
+                    later(
+                        *duration,
+                        Heal::Latency {
+                            peer: peer.clone(),
+                            floor,
+                        },
+                    )
                 }
                 FaultKind::MessageLoss {
                     peer,
@@ -1164,8 +1173,9 @@ impl World<'_> {
                 }
                 self.record(host, FaultEvent::Release { peer: peer.clone() });
             }
-            Heal::Latency { peer } => {
-                self.set_latency(host, peer, LATENCY_MAX);
+            Heal::Latency { peer, floor } => {
+                let min = if *floor { LATENCY_MIN } else { Duration::ZERO };
+                self.set_latency(host, peer, min, LATENCY_MAX);
                 self.record(host, FaultEvent::LatencyRestored { peer: peer.clone() });
             }
             Heal::Loss { number } => {
@@ -1184,8 +1194,16 @@ impl World<'_> {
         }
     }
 
-    fn set_latency(&self, host: &str, peer: &str, max: Duration) {
+    /// Messages between `host` and `peer` (`*`: every other host) take
+    /// up to `max`, and at least `min` when it is not zero (a zero `min`
+    /// leaves the link's floor as it is: a plan without floors draws the
+    /// same latencies as before floors existed).
+    fn set_latency(&self, host: &str, peer: &str, min: Duration, max: Duration) {
         for p in self.peers(host, peer) {
+            if !min.is_zero() {
+                // Sets the floor and the ceiling alike; the ceiling follows.
+                self.sim.set_link_latency(host, p.as_str(), min);
+            }
             self.sim.set_link_max_message_latency(host, p.as_str(), max);
         }
     }
@@ -1495,6 +1513,8 @@ enum Heal {
     },
     Latency {
         peer: String,
+        /// The fault raised the link's floor: put the simulation's back.
+        floor: bool,
     },
     /// The message loss of this number ([`World::losses`]) ends.
     Loss {

@@ -15,7 +15,7 @@ use crate::probe::Probe;
 use crate::proto::{
     CheckpointMeta, DataFrame, HaRequest, HaResponse, Payload, ToJobManager, ToTaskManager,
 };
-use crate::task::{keyed, source, Inbound, TaskEnv, TaskManagerMemory};
+use crate::task::{keyed, source, Inbound, TaskEnv, TaskManagerMemory, Uploads};
 use crate::wire;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -232,6 +232,7 @@ fn deploy(
             restore: restore.clone(),
             to_jm: to_jm.clone(),
             memory: memory.clone(),
+            uploads: Uploads::new(ctx),
         };
         let handle = match plan.upstream(task.vertex) {
             None => spawn(env.clone().supervise(move || source::run(env, inbox))),

@@ -11,11 +11,13 @@ use crate::event::{Event, TaskId};
 use crate::format::{self, BlobKind};
 use crate::hosts::HostContext;
 use crate::io::mpsc::UnboundedSender;
-use crate::io::sleep;
+use crate::io::{sleep, spawn, JoinHandle};
 use crate::probe::Probe;
 use crate::proto::{CheckpointMeta, Payload, StateHandle, StoreResponse, ToJobManager};
 use crate::storage::Storage;
 use crate::text;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Everything that reaches a running subtask, in one ordered queue.
 #[derive(Debug)]
@@ -58,6 +60,78 @@ pub struct TaskEnv {
     /// [`crate::config::PlantedBug::RestoredWatermark`]; a correct task
     /// recomputes everything it needs from its checkpoint and its inputs.
     pub memory: TaskManagerMemory,
+    /// This attempt's connection to checkpoint storage and its snapshot
+    /// uploads in flight ([`Uploads`]).
+    pub uploads: Uploads,
+}
+
+/// Most snapshot uploads of one subtask in flight at once; a snapshot
+/// taken at the bound waits for the oldest upload to end first (as
+/// Flink's pool of asynchronous checkpoint threads queues them). Uploads
+/// end within the store's RPC timeout times [`UPLOAD_ATTEMPTS`], so a
+/// subtask reaches it only with checkpoints far more frequent than that.
+pub const MAX_UPLOADS_IN_FLIGHT: usize = 8;
+
+/// A subtask attempt's connection to checkpoint storage and its snapshot
+/// uploads in flight: the asynchronous part of its checkpoints, as in
+/// Flink's `AsyncCheckpointRunnable` (the subtask takes its snapshot,
+/// then goes on with its records while the upload and the
+/// acknowledgement run beside it). One connection, opened at the first
+/// request and kept for the attempt, as a filesystem client keeps its
+/// pool ([`Storage`]). Clones share both. When the last clone goes (the
+/// subtask ended, failed or was cancelled), the uploads still in flight
+/// are cancelled: a cancelled attempt acknowledges nothing more.
+#[derive(Clone)]
+pub struct Uploads(Rc<UploadsInner>);
+
+struct UploadsInner {
+    store: Storage,
+    in_flight: RefCell<Vec<JoinHandle<()>>>,
+}
+
+impl Uploads {
+    /// Storage for one subtask attempt of the host `ctx`, no connection
+    /// open yet, no upload in flight.
+    pub fn new(ctx: &HostContext) -> Uploads {
+        Uploads(Rc::new(UploadsInner {
+            store: Storage::new(ctx),
+            in_flight: RefCell::default(),
+        }))
+    }
+
+    /// Run `upload` beside the subtask, once fewer than
+    /// [`MAX_UPLOADS_IN_FLIGHT`] are in flight.
+    async fn start(&self, upload: impl std::future::Future<Output = ()> + 'static) {
+        let oldest = {
+            let mut in_flight = self.0.in_flight.borrow_mut();
+            in_flight.retain(|h| !h.is_finished());
+            (in_flight.len() >= MAX_UPLOADS_IN_FLIGHT).then(|| in_flight.remove(0))
+        };
+        if let Some(oldest) = oldest {
+            // An upload's task never panics out: it ends with its answer.
+            let _ = oldest.await;
+        }
+        let handle = spawn(upload);
+        self.0.in_flight.borrow_mut().push(handle);
+    }
+}
+
+impl Drop for UploadsInner {
+    fn drop(&mut self) {
+        for upload in self.in_flight.get_mut().drain(..) {
+            upload.abort();
+        }
+    }
+}
+
+impl std::fmt::Debug for Uploads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let in_flight = self.0.in_flight.borrow();
+        let running = in_flight.iter().filter(|h| !h.is_finished()).count();
+        f.debug_struct("Uploads")
+            .field("in_flight", &running)
+            .finish()
+    }
 }
 
 /// The watermark each subtask last reached on this taskmanager, kept for
@@ -199,9 +273,9 @@ impl TaskEnv {
         let _ = self.to_jm.send(msg);
     }
 
-    /// Checkpoint storage, connected at its first request.
+    /// Checkpoint storage over this attempt's connection ([`Uploads`]).
     pub fn store(&self) -> Storage {
-        Storage::new(&self.ctx)
+        self.uploads.0.store.clone()
     }
 
     /// The name of this task's snapshot of `checkpoint` in `store`. The
@@ -260,51 +334,12 @@ impl TaskEnv {
         format::open_state(handle, checkpoint, self.task, &copy.bytes).ok()
     }
 
-    /// Write this task's snapshot for `checkpoint`; returns its handle.
-    pub async fn put_state(
-        &self,
-        store: &mut Storage,
-        checkpoint: u64,
-        bytes: Vec<u8>,
-    ) -> Result<StateHandle, String> {
-        let name = self.state_name(checkpoint);
-        let handle = StateHandle {
-            name: name.clone(),
-            size: bytes.len() as u64,
-            crc: crc32fast::hash(&bytes),
-        };
-        let mut failed = 0;
-        loop {
-            let answer = store.put(&name, &bytes).await;
-            match answer {
-                Ok(StoreResponse::Done) => {
-                    if failed > 0 {
-                        self.ctx.probe(Probe::StateUploadRetried);
-                    }
-                    return Ok(handle);
-                }
-                Ok(StoreResponse::Error(_)) if failed + 1 < UPLOAD_ATTEMPTS => {
-                    failed += 1;
-                    sleep(UPLOAD_RETRY_DELAY).await;
-                    continue;
-                }
-                // Planted: the last upload failed, the acknowledgement goes
-                // out anyway.
-                _ if self.ctx.bug(PlantedBug::SwallowedWriteError) => return Ok(handle),
-                Ok(other) => {
-                    return Err(format!(
-                        "store refused state of checkpoint {checkpoint}: {other:?}"
-                    ))
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// A snapshot was taken: trace it, upload it, and acknowledge it to the
-    /// jobmanager (or decline the checkpoint if the upload failed).
-    /// `finished`: the task had seen end of input on every input when it
-    /// took the snapshot (`ToJobManager::Ack`).
+    /// A snapshot was taken: trace it, keep its local copy, then upload it
+    /// and acknowledge it to the jobmanager (or decline the checkpoint if
+    /// the upload failed) beside the subtask ([`Uploads`]): this returns
+    /// once the upload has started, unless [`MAX_UPLOADS_IN_FLIGHT`] are in
+    /// flight. `finished`: the task had seen end of input on every input
+    /// when it took the snapshot (`ToJobManager::Ack`).
     pub async fn store_snapshot(
         &self,
         checkpoint: u64,
@@ -328,23 +363,30 @@ impl TaskEnv {
         if self.ctx.config.checkpoint.local_recovery {
             self.keep_local_copy(checkpoint, &blob);
         }
-        let stored = self.put_state(&mut self.store(), checkpoint, blob).await;
-        self.send(match stored {
-            Ok(handle) => ToJobManager::Ack {
-                epoch,
-                checkpoint,
-                task,
-                handle,
-                source_offset,
-                finished,
-            },
-            Err(reason) => ToJobManager::Decline {
-                epoch,
-                checkpoint,
-                task,
-                reason,
-            },
-        });
+        let (ctx, to_jm) = (self.ctx.clone(), self.to_jm.clone());
+        let (name, mut store) = (self.state_name(checkpoint), self.store());
+        let upload = async move {
+            let stored = put_state(&ctx, &mut store, checkpoint, name, blob).await;
+            // The taskmanager's session owns the receiver; if it is gone the
+            // jobmanager is lost and the task is being cancelled anyway.
+            let _ = to_jm.send(match stored {
+                Ok(handle) => ToJobManager::Ack {
+                    epoch,
+                    checkpoint,
+                    task,
+                    handle,
+                    source_offset,
+                    finished,
+                },
+                Err(reason) => ToJobManager::Decline {
+                    epoch,
+                    checkpoint,
+                    task,
+                    reason,
+                },
+            });
+        };
+        self.uploads.start(upload).await;
     }
 
     /// `bytes` are the state this task restores from `checkpoint`, read
@@ -478,6 +520,49 @@ impl TaskEnv {
                 handle.name
             ),
         })
+    }
+}
+
+/// Write a task's snapshot `bytes` for `checkpoint` as the blob `name`,
+/// retrying a store that answers with a storage error up to
+/// [`UPLOAD_ATTEMPTS`] times: its handle, or why it was not stored.
+async fn put_state(
+    ctx: &HostContext,
+    store: &mut Storage,
+    checkpoint: u64,
+    name: String,
+    bytes: Vec<u8>,
+) -> Result<StateHandle, String> {
+    let handle = StateHandle {
+        size: bytes.len() as u64,
+        crc: crc32fast::hash(&bytes),
+        name,
+    };
+    let mut failed = 0;
+    loop {
+        let answer = store.put(&handle.name, &bytes).await;
+        match answer {
+            Ok(StoreResponse::Done) => {
+                if failed > 0 {
+                    ctx.probe(Probe::StateUploadRetried);
+                }
+                return Ok(handle);
+            }
+            Ok(StoreResponse::Error(_)) if failed + 1 < UPLOAD_ATTEMPTS => {
+                failed += 1;
+                sleep(UPLOAD_RETRY_DELAY).await;
+                continue;
+            }
+            // Planted: the last upload failed, the acknowledgement goes
+            // out anyway.
+            _ if ctx.bug(PlantedBug::SwallowedWriteError) => return Ok(handle),
+            Ok(other) => {
+                return Err(format!(
+                    "store refused state of checkpoint {checkpoint}: {other:?}"
+                ))
+            }
+            Err(e) => return Err(e),
+        }
     }
 }
 

@@ -152,6 +152,7 @@ pub(super) struct RawFault {
     pub oneway: Field<bool>,
     #[serde(rename = "for")]
     pub duration: Field<SimDuration>,
+    pub min: Field<SimDuration>,
     pub max: Field<SimDuration>,
     pub rate: Field<f64>,
     pub probability: Field<f64>,

@@ -16,7 +16,8 @@ use crate::budget::{self, secs};
 use crate::coverage::{Sometimes, DEFAULT_MIN_SHARE};
 use crate::expect::Expectation;
 use crate::fault::{
-    Edge, EventTrigger, Fault, FaultKind, FaultTrigger, Trigger, ALL_PEERS, ID_MAX_LEN,
+    format_duration, Edge, EventTrigger, Fault, FaultKind, FaultTrigger, Trigger, ALL_PEERS,
+    ID_MAX_LEN,
 };
 use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
@@ -1217,7 +1218,7 @@ fn parameters(kind: RawFaultKind) -> &'static [&'static str] {
         RawFaultKind::CrashRestart | RawFaultKind::DiskLoss => &["after"],
         RawFaultKind::Partition => &["peer", "oneway", "for"],
         RawFaultKind::Stall => &["peer", "for"],
-        RawFaultKind::Latency => &["peer", "max", "for"],
+        RawFaultKind::Latency => &["peer", "min", "max", "for"],
         RawFaultKind::MessageLoss => &["peer", "rate", "for"],
         RawFaultKind::IoErrors => &["probability", "for", "path"],
         RawFaultKind::ReadCorruption => &["probability", "for"],
@@ -1254,6 +1255,7 @@ fn given(raw: &RawFault) -> Vec<(&'static str, Range<usize>)> {
         ("peer", raw.peer.as_ref().map(Spanned::span)),
         ("oneway", raw.oneway.as_ref().map(Spanned::span)),
         ("for", raw.duration.as_ref().map(Spanned::span)),
+        ("min", raw.min.as_ref().map(Spanned::span)),
         ("max", raw.max.as_ref().map(Spanned::span)),
         ("rate", raw.rate.as_ref().map(Spanned::span)),
         ("probability", raw.probability.as_ref().map(Spanned::span)),
@@ -1353,11 +1355,28 @@ fn fault_kind(
             peer: peer()?,
             duration: positive(&raw.duration, "for", lasts)?,
         },
-        RawFaultKind::Latency => FaultKind::Latency {
-            peer: peer()?,
-            max: positive(&raw.max, "max", "the highest latency a message sees")?,
-            duration: positive(&raw.duration, "for", lasts)?,
-        },
+        RawFaultKind::Latency => {
+            let peer = peer()?;
+            let max = positive(&raw.max, "max", "the highest latency a message sees")?;
+            let min = match &raw.min {
+                None => Duration::ZERO,
+                Some(min) if min.get_ref().0 > max => {
+                    let message = format!(
+                        "must be at most `max` ({}), got {}",
+                        format_duration(max),
+                        format_duration(min.get_ref().0)
+                    );
+                    return Err(cx.error(min.span(), field("min"), message));
+                }
+                Some(min) => min.get_ref().0,
+            };
+            FaultKind::Latency {
+                peer,
+                min,
+                max,
+                duration: positive(&raw.duration, "for", lasts)?,
+            }
+        }
         RawFaultKind::MessageLoss => FaultKind::MessageLoss {
             peer: match raw.peer {
                 Some(_) => peer()?,
@@ -2468,6 +2487,27 @@ after = "300ms"
     }
 
     #[test]
+    fn latency_takes_an_optional_floor_at_most_its_ceiling() {
+        let latency = "[[fault]]\nkind = \"latency\"\nhost = \"taskmanager-2\"\npeer = \"sink\"\nat = \"1s\"\nmax = \"2s\"\nfor = \"300ms\"";
+        let ms = Duration::from_millis;
+        let without = check(latency);
+        assert!(matches!(
+            &without.faults[0].kind,
+            FaultKind::Latency { min, max, .. } if min.is_zero() && *max == ms(2000)
+        ));
+        let floored = check(&format!("{latency}\nmin = \"700ms\""));
+        assert!(matches!(
+            &floored.faults[0].kind,
+            FaultKind::Latency { min, max, .. } if *min == ms(700) && *max == ms(2000)
+        ));
+        let equal = check(&format!("{latency}\nmin = \"2s\""));
+        assert!(matches!(
+            &equal.faults[0].kind,
+            FaultKind::Latency { min, max, .. } if min == max
+        ));
+    }
+
+    #[test]
     fn each_fault_kind_takes_its_own_parameters() {
         let cases = [
             ("kind = \"bit_rot\"\nhost = \"store\"\nat = \"1s\"",
@@ -2508,6 +2548,10 @@ after = "300ms"
              "test.toml:7: field `fault[0].peer`: unknown host \"mars\""),
             ("kind = \"latency\"\nhost = \"sink\"\npeer = \"*\"\nat = \"1s\"\nfor = \"1s\"",
              "test.toml:5: field `fault[0].max`: a latency fault needs `max`"),
+            ("kind = \"latency\"\nhost = \"sink\"\npeer = \"*\"\nat = \"1s\"\nmin = \"2s\"\nmax = \"1s\"\nfor = \"1s\"",
+             "test.toml:9: field `fault[0].min`: must be at most `max` (1s), got 2s"),
+            ("kind = \"latency\"\nhost = \"sink\"\nat = \"1s\"\nmin = \"2s\"\nfor = \"1s\"",
+             "test.toml:5: field `fault[0].peer`: a latency fault needs `peer`"),
             ("kind = \"message_loss\"\nhost = \"sink\"\nat = \"1s\"\nrate = 1.5\nfor = \"1s\"",
              "test.toml:8: field `fault[0].rate`: must be a probability from 0 to 1, got 1.5"),
             ("kind = \"io_errors\"\nhost = \"store\"\nat = \"1s\"\nprobability = -0.1\nfor = \"1s\"",

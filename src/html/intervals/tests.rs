@@ -132,6 +132,7 @@ fn each_fault_of_the_plan_is_one_band_from_when_it_fired_to_its_own_end() {
             1600,
             FaultKind::Latency {
                 peer: "*".into(),
+                min: ms(0),
                 max: ms(50),
                 duration: ms(100),
             },
