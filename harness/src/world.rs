@@ -1019,14 +1019,7 @@ impl World<'_> {
                             max_ms: max.as_millis() as u64,
                         },
                     );
-                    let floor = !min.is_zero();
-                    later(
-                        *duration,
-                        Heal::Latency {
-                            peer: peer.clone(),
-                            floor,
-                        },
-                    )
+                    later(*duration, Heal::Latency { peer: peer.clone() })
                 }
                 FaultKind::MessageLoss {
                     peer,
@@ -1173,9 +1166,8 @@ impl World<'_> {
                 }
                 self.record(host, FaultEvent::Release { peer: peer.clone() });
             }
-            Heal::Latency { peer, floor } => {
-                let min = if *floor { LATENCY_MIN } else { Duration::ZERO };
-                self.set_latency(host, peer, min, LATENCY_MAX);
+            Heal::Latency { peer } => {
+                self.set_latency(host, peer, LATENCY_MIN, LATENCY_MAX);
                 self.record(host, FaultEvent::LatencyRestored { peer: peer.clone() });
             }
             Heal::Loss { number } => {
@@ -1195,16 +1187,19 @@ impl World<'_> {
     }
 
     /// Messages between `host` and `peer` (`*`: every other host) take
-    /// up to `max`, and at least `min` when it is not zero (a zero `min`
-    /// leaves the link's floor as it is: a plan without floors draws the
-    /// same latencies as before floors existed).
+    /// from `min` (the simulation's [`LATENCY_MIN`] when lower) to `max`.
+    /// Floor and ceiling are set together, the last fault to start or heal
+    /// on a link deciding both: a floor left above a lower ceiling would
+    /// make turmoil's draw (`max - min`) overflow. Setting them draws no
+    /// random number, so a plan without floors draws the same latencies as
+    /// before floors existed.
     fn set_latency(&self, host: &str, peer: &str, min: Duration, max: Duration) {
+        let min = min.max(LATENCY_MIN);
         for p in self.peers(host, peer) {
-            if !min.is_zero() {
-                // Sets the floor and the ceiling alike; the ceiling follows.
-                self.sim.set_link_latency(host, p.as_str(), min);
-            }
-            self.sim.set_link_max_message_latency(host, p.as_str(), max);
+            // Sets the floor and the ceiling alike; the ceiling follows.
+            self.sim.set_link_latency(host, p.as_str(), min);
+            self.sim
+                .set_link_max_message_latency(host, p.as_str(), max.max(min));
         }
     }
 
@@ -1513,8 +1508,6 @@ enum Heal {
     },
     Latency {
         peer: String,
-        /// The fault raised the link's floor: put the simulation's back.
-        floor: bool,
     },
     /// The message loss of this number ([`World::losses`]) ends.
     Loss {

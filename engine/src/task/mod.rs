@@ -67,9 +67,11 @@ pub struct TaskEnv {
 
 /// Most snapshot uploads of one subtask in flight at once; a snapshot
 /// taken at the bound waits for the oldest upload to end first (as
-/// Flink's pool of asynchronous checkpoint threads queues them). Uploads
-/// end within the store's RPC timeout times [`UPLOAD_ATTEMPTS`], so a
-/// subtask reaches it only with checkpoints far more frequent than that.
+/// Flink's pool of asynchronous checkpoint threads queues them). Each of
+/// an upload's [`UPLOAD_ATTEMPTS`] attempts ends within a few RPC
+/// timeouts (a connect, the request, and once more on a fresh connection
+/// when the kept one was closed), so a subtask reaches the bound only
+/// with checkpoints triggered far faster than a slow store answers.
 pub const MAX_UPLOADS_IN_FLIGHT: usize = 8;
 
 /// A subtask attempt's connection to checkpoint storage and its snapshot
@@ -86,7 +88,18 @@ pub struct Uploads(Rc<UploadsInner>);
 
 struct UploadsInner {
     store: Storage,
-    in_flight: RefCell<Vec<JoinHandle<()>>>,
+    in_flight: RefCell<Vec<Upload>>,
+}
+
+/// An upload in flight, cancelled when dropped: with the last clone of
+/// its [`Uploads`], or with the subtask's future while it waits for this
+/// upload at the bound.
+struct Upload(JoinHandle<()>);
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Uploads {
@@ -104,30 +117,24 @@ impl Uploads {
     async fn start(&self, upload: impl std::future::Future<Output = ()> + 'static) {
         let oldest = {
             let mut in_flight = self.0.in_flight.borrow_mut();
-            in_flight.retain(|h| !h.is_finished());
+            in_flight.retain(|u| !u.0.is_finished());
             (in_flight.len() >= MAX_UPLOADS_IN_FLIGHT).then(|| in_flight.remove(0))
         };
-        if let Some(oldest) = oldest {
-            // An upload's task never panics out: it ends with its answer.
-            let _ = oldest.await;
+        if let Some(mut oldest) = oldest {
+            // Held while awaited: a subtask cancelled meanwhile drops it,
+            // which cancels it. An upload's task never panics out: it ends
+            // with its answer.
+            let _ = (&mut oldest.0).await;
         }
-        let handle = spawn(upload);
-        self.0.in_flight.borrow_mut().push(handle);
-    }
-}
-
-impl Drop for UploadsInner {
-    fn drop(&mut self) {
-        for upload in self.in_flight.get_mut().drain(..) {
-            upload.abort();
-        }
+        let upload = Upload(spawn(upload));
+        self.0.in_flight.borrow_mut().push(upload);
     }
 }
 
 impl std::fmt::Debug for Uploads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let in_flight = self.0.in_flight.borrow();
-        let running = in_flight.iter().filter(|h| !h.is_finished()).count();
+        let running = in_flight.iter().filter(|u| !u.0.is_finished()).count();
         f.debug_struct("Uploads")
             .field("in_flight", &running)
             .finish()

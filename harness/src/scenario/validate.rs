@@ -21,6 +21,7 @@ use crate::fault::{
 };
 use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
+use crate::world::LATENCY_MIN;
 use flinch_engine::config::{
     default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
     RestartConfig, SinkConfig, TimingConfig, TopologyConfig, WorkloadConfig,
@@ -1368,6 +1369,14 @@ fn fault_kind(
                     );
                     return Err(cx.error(min.span(), field("min"), message));
                 }
+                Some(min) if min.get_ref().0 < LATENCY_MIN && !min.get_ref().0.is_zero() => {
+                    let message = format!(
+                        "must be at least {} (the simulation's own floor), got {}",
+                        format_duration(LATENCY_MIN),
+                        format_duration(min.get_ref().0)
+                    );
+                    return Err(cx.error(min.span(), field("min"), message));
+                }
                 Some(min) => min.get_ref().0,
             };
             FaultKind::Latency {
@@ -2550,6 +2559,8 @@ after = "300ms"
              "test.toml:5: field `fault[0].max`: a latency fault needs `max`"),
             ("kind = \"latency\"\nhost = \"sink\"\npeer = \"*\"\nat = \"1s\"\nmin = \"2s\"\nmax = \"1s\"\nfor = \"1s\"",
              "test.toml:9: field `fault[0].min`: must be at most `max` (1s), got 2s"),
+            ("kind = \"latency\"\nhost = \"sink\"\npeer = \"*\"\nat = \"1s\"\nmin = \"0.4ms\"\nmax = \"1s\"\nfor = \"1s\"",
+             "test.toml:9: field `fault[0].min`: must be at least 1ms (the simulation's own floor), got 400000ns"),
             ("kind = \"latency\"\nhost = \"sink\"\nat = \"1s\"\nmin = \"2s\"\nfor = \"1s\"",
              "test.toml:5: field `fault[0].peer`: a latency fault needs `peer`"),
             ("kind = \"message_loss\"\nhost = \"sink\"\nat = \"1s\"\nrate = 1.5\nfor = \"1s\"",
