@@ -821,6 +821,7 @@ fn bench_prints_every_field_of_its_contract() {
         keys(&bench),
         [
             "checkpoint_overhead",
+            "checkpoint_overhead_inline_state",
             "commit",
             "machine",
             "nemesis_mixed",
@@ -902,7 +903,7 @@ fn bench_prints_every_field_of_its_contract() {
         }
     }
     let workloads = bench["workloads"].as_array().expect("an array");
-    assert_eq!(workloads.len(), 6);
+    assert_eq!(workloads.len(), 8);
     for (i, w) in workloads.iter().enumerate() {
         assert_eq!(
             keys(w),
@@ -910,6 +911,7 @@ fn bench_prints_every_field_of_its_contract() {
                 "batch",
                 "checkpoint_interval_ms",
                 "faults",
+                "memory_threshold",
                 "name",
                 "parallelism",
                 "rate",
@@ -930,6 +932,13 @@ fn bench_prints_every_field_of_its_contract() {
             _ => 5_000,
         };
         assert_eq!(w["rate"], rate, "{w}");
+        // Only the two inline-state workloads, last, keep state inline,
+        // at Flink's default threshold.
+        let threshold = if i >= 6 { 20_480 } else { 0 };
+        assert_eq!(w["memory_threshold"], threshold, "{w}");
+    }
+    for figure in ["checkpoint_overhead", "checkpoint_overhead_inline_state"] {
+        assert!(bench[figure].as_f64().is_some_and(|r| r > 0.0), "{figure}");
     }
     assert!(stderr.is_empty(), "--json prints no progress: {stderr}");
 
@@ -945,6 +954,7 @@ fn bench_prints_every_field_of_its_contract() {
     for figure in [
         "taskmanager_crash.seeds_per_second",
         "checkpoint_overhead",
+        "checkpoint_overhead_inline_state",
         "scaling.records.2.peak_memory_bytes",
     ] {
         assert!(

@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 38] = [
+const WITNESSES: [(Probe, &str, u64); 39] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -82,6 +82,11 @@ const WITNESSES: [(Probe, &str, u64); 38] = [
     (
         Probe::LocalStateFallback,
         "local-copy-stale-after-unclean-crash",
+        0,
+    ),
+    (
+        Probe::InlineStateRestored,
+        "taskmanager-crash-inline-state",
         0,
     ),
     (Probe::StoreReplicaRepaired, "store-replica-disk-loss", 0),

@@ -175,7 +175,27 @@ pub struct CheckpointConfig {
     /// completed checkpoint's metadata (checkpoint, name, size, crc32),
     /// else from `store`, which stays the source of truth. Off by default.
     pub local_recovery: bool,
+    /// Flink's `state.storage.fs.memory-threshold`, in bytes: a task's
+    /// snapshot blob smaller than this is not uploaded to checkpoint
+    /// storage but carried in its acknowledgement and kept inline in the
+    /// checkpoint's metadata (Flink's `ByteStreamStateHandle`, written by
+    /// `FsCheckpointStreamFactory` below the threshold); a restore reads it
+    /// from there, with the same size and crc32 checks. At most
+    /// [`MAX_MEMORY_THRESHOLD`] (Flink's bound, 1 MiB). 0 (flinch's
+    /// default, where Flink's is 20 KiB): every snapshot is uploaded.
+    pub memory_threshold: u64,
 }
+
+/// The largest [`CheckpointConfig::memory_threshold`]: Flink's bound on
+/// `state.storage.fs.memory-threshold` (`FsStateBackend.MAX_FILE_STATE_THRESHOLD`), 1 MiB.
+pub const MAX_MEMORY_THRESHOLD: u64 = 1 << 20;
+
+/// The most state, in bytes, one checkpoint's metadata may hold inline
+/// ([`CheckpointConfig::memory_threshold`] times the job's tasks, checked
+/// where a scenario loads): 8 MiB, half a network frame
+/// ([`crate::wire::MAX_FRAME`]), since the metadata travels whole in every
+/// deployment that restores it and in its write to checkpoint storage.
+pub const MAX_INLINE_STATE: u64 = 8 << 20;
 
 impl Default for CheckpointConfig {
     fn default() -> Self {
@@ -188,6 +208,7 @@ impl Default for CheckpointConfig {
             retained: 1,
             tolerable_failures: 0,
             local_recovery: false,
+            memory_threshold: 0,
         }
     }
 }

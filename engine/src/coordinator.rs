@@ -336,6 +336,7 @@ mod tests {
             name: name.into(),
             size: 1,
             crc: 0,
+            inline: None,
         }
     }
 

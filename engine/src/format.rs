@@ -13,7 +13,9 @@
 //!
 //! then the content: postcard for the register, metadata, end and local
 //! copies; for task state, the checkpoint id and task (postcard) and then
-//! the operator's snapshot bytes as they are. A reader checks, in order,
+//! the operator's snapshot bytes as they are. Every blob is version 1 but
+//! checkpoint metadata holding task state inline, which is version 2
+//! ([`encode_metadata`], [`INLINE_STATE_VERSION`]). A reader checks, in order,
 //! the length and crc32, the magic, the version (a blob of a newer format
 //! is refused, never guessed at) and the kind (a blob read under another
 //! blob's name is refused), then decodes. Each failure is a
@@ -27,14 +29,23 @@
 //! file systems.
 
 use crate::event::TaskId;
-use crate::proto::StateHandle;
+use crate::proto::{CheckpointMeta, StateHandle};
 use crate::wire;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use thiserror::Error;
 
-/// The format this build writes, and the newest it reads.
+/// The format this build writes every blob in, but checkpoint metadata
+/// that holds task state inline ([`INLINE_STATE_VERSION`]).
 pub const FORMAT_VERSION: u16 = 1;
+
+/// The format of checkpoint metadata holding at least one task's state
+/// inline (`checkpoint.memory_threshold`): version 1's content, then a map
+/// of task to state blob. Metadata without inline state is written in
+/// version 1, byte for byte as before inline state existed; no other kind
+/// of blob has a version 2. The newest version this build reads.
+pub const INLINE_STATE_VERSION: u16 = 2;
 
 /// The first bytes of every blob's body.
 pub const MAGIC: [u8; 4] = *b"FLCH";
@@ -93,8 +104,11 @@ pub enum FormatError {
     Checksum { expected: u32, actual: u32 },
     #[error("not a flinch blob (magic {0:02x?})")]
     Magic(Vec<u8>),
-    #[error("a {} blob in format version {found}; this build reads up to {FORMAT_VERSION}", expected.name())]
+    #[error("a {} blob in format version {found}; this build reads up to {}", expected.name(), newest(*expected))]
     Version { expected: BlobKind, found: u16 },
+    /// Metadata holding inline state for a task it has no handle of.
+    #[error("checkpoint metadata holds inline state of {0}, which it has no handle of")]
+    InlineWithoutHandle(TaskId),
     #[error("a {found} blob where a {} blob was expected", expected.name())]
     Kind {
         expected: BlobKind,
@@ -115,13 +129,103 @@ pub enum FormatError {
     },
 }
 
+/// The newest format version of `kind` this build reads.
+fn newest(kind: BlobKind) -> u16 {
+    match kind {
+        BlobKind::Metadata => INLINE_STATE_VERSION,
+        _ => FORMAT_VERSION,
+    }
+}
+
 /// The frame with its header written, for `kind`.
 fn start(kind: BlobKind) -> Vec<u8> {
+    start_version(kind, FORMAT_VERSION)
+}
+
+/// The frame with its header written, for `kind` in `version`.
+fn start_version(kind: BlobKind, version: u16) -> Vec<u8> {
     let mut frame = vec![0u8; wire::HEADER];
     frame.extend_from_slice(&MAGIC);
-    frame.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    frame.extend_from_slice(&version.to_le_bytes());
     frame.push(kind as u8);
     frame
+}
+
+/// A handle as version 1 stores it: name, size, crc32.
+type StoredHandle = (String, u64, u32);
+
+/// Checkpoint metadata as version 1 stores it: checkpoint, epoch, offsets,
+/// handles, drained (the fields of [`CheckpointMeta`] but its inline
+/// state, in order).
+type StoredMeta = (u64, u64, Vec<u64>, BTreeMap<TaskId, StoredHandle>, bool);
+
+/// `meta` as a metadata blob: version 1 when no handle holds its state
+/// inline, else [`INLINE_STATE_VERSION`] with the inline blobs after the
+/// rest.
+pub fn encode_metadata(meta: &CheckpointMeta) -> Vec<u8> {
+    let handles: BTreeMap<TaskId, (&str, u64, u32)> = (meta.handles.iter())
+        .map(|(task, h)| (*task, (h.name.as_str(), h.size, h.crc)))
+        .collect();
+    let stored = (
+        meta.checkpoint,
+        meta.epoch,
+        &meta.offsets,
+        &handles,
+        meta.drained,
+    );
+    let inline: BTreeMap<TaskId, &Vec<u8>> = (meta.handles.iter())
+        .filter_map(|(task, h)| h.inline.as_ref().map(|blob| (*task, blob)))
+        .collect();
+    let frame = if inline.is_empty() {
+        postcard::to_extend(&stored, start(BlobKind::Metadata))
+    } else {
+        let header = start_version(BlobKind::Metadata, INLINE_STATE_VERSION);
+        postcard::to_extend(&(stored, &inline), header)
+    };
+    wire::seal(frame.expect("in-memory postcard encoding"))
+}
+
+/// A metadata blob back as [`CheckpointMeta`], in either version; every
+/// check [`decode`] makes, and that each inline blob has a handle.
+pub fn decode_metadata(blob: &[u8]) -> Result<CheckpointMeta, FormatError> {
+    let kind = BlobKind::Metadata;
+    let (version, content) = open_version(kind, blob)?;
+    let body = |error| FormatError::Body { kind, error };
+    let (stored, inline): (StoredMeta, BTreeMap<TaskId, Vec<u8>>) = match version {
+        INLINE_STATE_VERSION => postcard::from_bytes(content).map_err(body)?,
+        _ => (
+            postcard::from_bytes(content).map_err(body)?,
+            BTreeMap::new(),
+        ),
+    };
+    let (checkpoint, epoch, offsets, handles, drained) = stored;
+    let mut handles: BTreeMap<TaskId, StateHandle> = (handles.into_iter())
+        .map(|(task, (name, size, crc))| {
+            let inline = None;
+            (
+                task,
+                StateHandle {
+                    name,
+                    size,
+                    crc,
+                    inline,
+                },
+            )
+        })
+        .collect();
+    for (task, blob) in inline {
+        let handle = handles
+            .get_mut(&task)
+            .ok_or(FormatError::InlineWithoutHandle(task))?;
+        handle.inline = Some(blob);
+    }
+    Ok(CheckpointMeta {
+        checkpoint,
+        epoch,
+        offsets,
+        handles,
+        drained,
+    })
 }
 
 /// `value` as a blob of `kind`.
@@ -138,12 +242,17 @@ pub fn decode<T: DeserializeOwned>(kind: BlobKind, blob: &[u8]) -> Result<T, For
 
 /// Check a blob's frame and header; its content.
 fn open(kind: BlobKind, blob: &[u8]) -> Result<&[u8], FormatError> {
+    open_version(kind, blob).map(|(_, content)| content)
+}
+
+/// Check a blob's frame and header; its format version and content.
+fn open_version(kind: BlobKind, blob: &[u8]) -> Result<(u16, &[u8]), FormatError> {
     let body = frame_body(blob)?;
     if body.len() < BLOB_HEADER || body[..4] != MAGIC {
         return Err(FormatError::Magic(body.iter().take(4).copied().collect()));
     }
     let found = u16::from_le_bytes([body[4], body[5]]);
-    if found == 0 || found > FORMAT_VERSION {
+    if found == 0 || found > newest(kind) {
         return Err(FormatError::Version {
             expected: kind,
             found,
@@ -156,7 +265,7 @@ fn open(kind: BlobKind, blob: &[u8]) -> Result<&[u8], FormatError> {
             found,
         });
     }
-    Ok(&body[BLOB_HEADER..])
+    Ok((found, &body[BLOB_HEADER..]))
 }
 
 /// A frame's body after its length and crc32 check out.
@@ -308,6 +417,74 @@ mod tests {
             decode::<u64>(BlobKind::Register, &bare),
             Err(FormatError::Magic(_))
         ));
+    }
+
+    fn meta(inline: Option<&[u8]>) -> CheckpointMeta {
+        let handle = StateHandle {
+            name: "chk-000003/e1-count-1".into(),
+            size: 14,
+            crc: 7,
+            inline: inline.map(<[u8]>::to_vec),
+        };
+        CheckpointMeta {
+            checkpoint: 3,
+            epoch: 1,
+            offsets: vec![10, 20],
+            handles: BTreeMap::from([(task(), handle)]),
+            drained: false,
+        }
+    }
+
+    #[test]
+    fn metadata_without_inline_state_is_version_1_as_before_and_with_it_version_2() {
+        // Version 1 is the bytes the metadata had before inline state: its
+        // fields in order, each handle's name, size and crc32.
+        let uploaded = meta(None);
+        let blob = encode_metadata(&uploaded);
+        let h = &uploaded.handles[&task()];
+        let before = (
+            3u64,
+            1u64,
+            vec![10u64, 20],
+            BTreeMap::from([(task(), (&h.name, 14u64, 7u32))]),
+            false,
+        );
+        assert_eq!(blob, encode(BlobKind::Metadata, &before));
+        assert_eq!(blob[wire::HEADER + 4..wire::HEADER + 6], 1u16.to_le_bytes());
+        assert_eq!(decode_metadata(&blob).unwrap(), uploaded);
+        let inline = meta(Some(b"the state blob"));
+        let blob = encode_metadata(&inline);
+        assert_eq!(blob[wire::HEADER + 4..wire::HEADER + 6], 2u16.to_le_bytes());
+        assert_eq!(decode_metadata(&blob).unwrap(), inline);
+        // Version 2 is for metadata only.
+        let mut register = encode(BlobKind::Register, &1u64)[wire::HEADER..].to_vec();
+        register[4..6].copy_from_slice(&INLINE_STATE_VERSION.to_le_bytes());
+        let mut frame = vec![0u8; wire::HEADER];
+        frame.extend_from_slice(&register);
+        let err = decode::<u64>(BlobKind::Register, &wire::seal(frame)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a register blob in format version 2; this build reads up to 1"
+        );
+    }
+
+    #[test]
+    fn inline_state_of_a_task_without_a_handle_is_refused() {
+        let stored = (
+            3u64,
+            1u64,
+            Vec::<u64>::new(),
+            BTreeMap::<TaskId, StoredHandle>::new(),
+            false,
+        );
+        let inline = BTreeMap::from([(task(), b"orphan".to_vec())]);
+        let header = start_version(BlobKind::Metadata, INLINE_STATE_VERSION);
+        let frame = postcard::to_extend(&(stored, inline), header).unwrap();
+        let err = decode_metadata(&wire::seal(frame)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "checkpoint metadata holds inline state of count[1], which it has no handle of"
+        );
     }
 
     #[test]

@@ -136,6 +136,10 @@ pub enum Probe {
     /// taskmanager had no usable copy (none, one of another checkpoint, or
     /// one failing its checksum): the restore read `store` instead.
     LocalStateFallback,
+    /// `count[k]`/`source[k]`: a restore took the task's state from the
+    /// completed checkpoint's metadata, where it was kept inline below
+    /// `checkpoint.memory_threshold` (Flink's `ByteStreamStateHandle`).
+    InlineStateRestored,
     /// `store-N`: a replica that came back with an empty disk copied what
     /// its peers hold and votes again (a ZooKeeper or etcd member rejoining
     /// and catching up from the leader's snapshot).
@@ -186,7 +190,7 @@ pub enum Probe {
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 38] = [
+    pub const ALL: [Probe; 39] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -215,6 +219,7 @@ impl Probe {
         Probe::TxnLostAfterTimeout,
         Probe::LocalStateRestored,
         Probe::LocalStateFallback,
+        Probe::InlineStateRestored,
         Probe::StoreReplicaRepaired,
         Probe::StoreQuorumWithoutReplica,
         Probe::CheckpointFallback,
@@ -258,6 +263,7 @@ impl Probe {
             Probe::TxnLostAfterTimeout => "txn-lost-after-timeout",
             Probe::LocalStateRestored => "local-state-restored",
             Probe::LocalStateFallback => "local-state-fallback",
+            Probe::InlineStateRestored => "inline-state-restored",
             Probe::StoreReplicaRepaired => "store-replica-repaired",
             Probe::StoreQuorumWithoutReplica => "store-quorum-without-replica",
             Probe::CheckpointFallback => "checkpoint-fallback",
@@ -293,6 +299,7 @@ impl Probe {
             | Probe::TxnLostAfterTimeout
             | Probe::LocalStateRestored
             | Probe::LocalStateFallback
+            | Probe::InlineStateRestored
             | Probe::KeyedStateRescaled => &[TaskManager],
             Probe::CorruptReadRetried => &[JobManager, TaskManager],
             Probe::StoreWriteLate | Probe::StoreReplicaRepaired => &[Store],

@@ -298,12 +298,19 @@ pub enum SinkResponse {
 
 // ---- taskmanager <-> jobmanager ----
 
-/// Where a task's snapshot lives in `store`, and how to verify it.
+/// Where a task's snapshot lives, and how to verify it: the blob `name`
+/// in `store` (Flink's `FileStateHandle`), or, for a blob smaller than
+/// [`crate::config::CheckpointConfig::memory_threshold`], the blob itself
+/// in `inline`, carried in the acknowledgement and kept in the
+/// checkpoint's metadata (Flink's `ByteStreamStateHandle`; `name` is then
+/// the name it would have had, never written). `size` (bytes) and `crc`
+/// (crc32) are of the blob either way.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StateHandle {
     pub name: String,
     pub size: u64,
     pub crc: u32,
+    pub inline: Option<Vec<u8>>,
 }
 
 /// A completed checkpoint, as written durably to `store`.

@@ -207,6 +207,9 @@ fn config_tables(s: &mut String, c: &JobConfig) {
     if k.local_recovery {
         line(s, "local_recovery", "true");
     }
+    if k.memory_threshold > 0 {
+        line(s, "memory_threshold", &k.memory_threshold.to_string());
+    }
 
     s.push_str("\n[restart]\n");
     line(s, "strategy", &string(c.restart.name()));

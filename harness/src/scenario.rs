@@ -210,7 +210,7 @@ impl BuiltinScenario {
 }
 
 /// Every file in `scenarios/`, sorted by name.
-const BUILTIN: [(&str, &str); 52] = [
+const BUILTIN: [(&str, &str); 53] = [
     (
         "all-replicas-lost",
         include_str!("../../scenarios/all-replicas-lost.toml"),
@@ -387,6 +387,10 @@ const BUILTIN: [(&str, &str); 52] = [
     (
         "taskmanager-crash",
         include_str!("../../scenarios/taskmanager-crash.toml"),
+    ),
+    (
+        "taskmanager-crash-inline-state",
+        include_str!("../../scenarios/taskmanager-crash-inline-state.toml"),
     ),
     (
         "taskmanager-disk-loss",

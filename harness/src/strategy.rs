@@ -150,6 +150,7 @@ pub fn checkpoint(mode: CheckpointMode) -> impl Strategy<Value = CheckpointConfi
                     retained,
                     tolerable_failures,
                     local_recovery: false,
+                    memory_threshold: 0,
                 }
             },
         )

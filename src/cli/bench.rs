@@ -64,6 +64,11 @@ fn scaled_rate(workload: &WorkloadConfig) -> anyhow::Result<u64> {
 /// The checkpoint interval whose cost the checkpoint-overhead ratio gives.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Flink's default `state.storage.fs.memory-threshold`, 20 KiB: the
+/// second checkpoint-overhead figure keeps `steady`'s snapshots (a few
+/// hundred bytes each) inline in the metadata, as Flink would.
+const FLINK_MEMORY_THRESHOLD: u64 = 20 * 1024;
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Print one JSON object (fields in README.md, "`flinch bench`").
@@ -98,6 +103,8 @@ struct Pinned {
     batch: u32,
     /// Checkpoint interval, in ms.
     checkpoint_interval_ms: u64,
+    /// `checkpoint.memory_threshold`, in bytes (0: every snapshot uploaded).
+    memory_threshold: u64,
     taskmanagers: u32,
     parallelism: u32,
     /// Faults of the seed plans: hand-written, or drawn by the nemesis.
@@ -176,6 +183,9 @@ struct Bench {
     /// with only its final checkpoint: the median of one ratio per
     /// repetition, the two runs of each back to back.
     checkpoint_overhead: f64,
+    /// The same with [`FLINK_MEMORY_THRESHOLD`]: each task's snapshot is
+    /// kept inline in the checkpoint's metadata, not uploaded on its own.
+    checkpoint_overhead_inline_state: f64,
     /// The job in turmoil over the same operators in-process.
     simulation_overhead: Overhead,
     /// `taskmanager-crash`, seed 0, one size per child process.
@@ -240,6 +250,18 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     let only_final = ceil_ms(input + CHECKPOINT_INTERVAL);
     let unchecked = pinned("steady-final-only", "steady", Some(only_final))?;
     let checkpoint_overhead = overhead(&checkpointed.1, &unchecked.1, seeds, reps)?;
+    say("checkpoint overhead, state inline in the metadata");
+    let inline = |s: &mut Scenario| s.config.checkpoint.memory_threshold = FLINK_MEMORY_THRESHOLD;
+    let inline_checkpointed = pinned_with("steady-100ms-inline-state", "steady", |s| {
+        s.config.checkpoint.interval = CHECKPOINT_INTERVAL;
+        inline(s);
+    })?;
+    let inline_unchecked = pinned_with("steady-final-only-inline-state", "steady", |s| {
+        s.config.checkpoint.interval = only_final;
+        inline(s);
+    })?;
+    let checkpoint_overhead_inline_state =
+        overhead(&inline_checkpointed.1, &inline_unchecked.1, seeds, reps)?;
     say("simulation overhead");
     let (floor, overhead) = simulation_overhead(args.quick, reps)?;
     say("scaling (a child process per size)");
@@ -260,6 +282,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
             checkpointed.0,
             unchecked.0,
             floor,
+            inline_checkpointed.0,
+            inline_unchecked.0,
         ],
         taskmanager_crash: one,
         taskmanager_crash_all_cores: all,
@@ -267,6 +291,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         nemesis_mixed: mixed,
         parallel_speedup: all.seeds_per_second / one.seeds_per_second,
         checkpoint_overhead,
+        checkpoint_overhead_inline_state,
         simulation_overhead: overhead,
         scaling,
         baseline: None,
@@ -336,6 +361,7 @@ fn pinned_with(
         batch: c.workload.batch,
         checkpoint_interval_ms: u64::try_from(c.checkpoint.interval.as_millis())
             .unwrap_or(u64::MAX),
+        memory_threshold: c.checkpoint.memory_threshold,
         taskmanagers: c.topology.taskmanagers,
         parallelism: c.topology.parallelism,
         faults,
@@ -807,6 +833,13 @@ fn human(b: &Bench) -> String {
             w.parallelism,
             w.faults
         );
+        if w.memory_threshold > 0 {
+            let _ = writeln!(
+                s,
+                "  {:<20} snapshots under {} bytes kept inline in the metadata",
+                "", w.memory_threshold
+            );
+        }
     }
     let _ = writeln!(s, "\nfigures");
     let _ = writeln!(s, "  taskmanager-crash  {}", rate(&b.taskmanager_crash));
@@ -831,6 +864,12 @@ fn human(b: &Bench) -> String {
         "  checkpoint overhead  {:.2}x (every {} ms over one checkpoint, after the input)",
         b.checkpoint_overhead,
         CHECKPOINT_INTERVAL.as_millis()
+    );
+    let _ = writeln!(
+        s,
+        "  checkpoint overhead  {:.2}x (the same, each snapshot inline in the metadata below {} \
+         bytes)",
+        b.checkpoint_overhead_inline_state, FLINK_MEMORY_THRESHOLD
     );
     let o = &b.simulation_overhead;
     let _ = writeln!(

@@ -759,7 +759,7 @@ impl JobManager {
             format!("store lost {name}, the metadata of completed checkpoint {checkpoint}")
         })?;
         Ok(if crc32fast::hash(&bytes) == entry.crc {
-            format::decode::<CheckpointMeta>(BlobKind::Metadata, &bytes).map_err(|e| e.to_string())
+            format::decode_metadata(&bytes).map_err(|e| e.to_string())
         } else {
             Err("its crc differs from the one the register holds".into())
         })
@@ -843,6 +843,10 @@ impl JobManager {
             .handles
             .get(&task)?
             .clone();
+        if let Some(blob) = &handle.inline {
+            // Kept in the metadata: nothing to read.
+            return Some(format::open_state(&handle, checkpoint, task, blob).is_ok());
+        }
         for attempt in 0..VERIFY_READS {
             let Some(bytes) = self.get(&handle.name).await.ok()? else {
                 return Some(false);
@@ -938,7 +942,7 @@ impl JobManager {
             let Some(bytes) = self.get(&format!("meta/{name}")).await? else {
                 continue;
             };
-            let meta: CheckpointMeta = format::decode(BlobKind::Metadata, &bytes)
+            let meta: CheckpointMeta = format::decode_metadata(&bytes)
                 .map_err(|e| format!("corrupt checkpoint metadata meta/{name}: {e}"))?;
             completed.push(meta);
         }
@@ -1719,7 +1723,7 @@ impl JobManager {
         }
         meta.drained = self.drained_from.is_some_and(|d| checkpoint >= d);
         let name = metadata_name(checkpoint, meta.epoch);
-        let bytes = format::encode(BlobKind::Metadata, &meta);
+        let bytes = format::encode_metadata(&meta);
         let entry = RegisteredCheckpoint {
             checkpoint,
             metadata: name.clone(),
@@ -1833,7 +1837,7 @@ impl JobManager {
     async fn complete_savepoint(&mut self, meta: CheckpointMeta) {
         let checkpoint = meta.checkpoint;
         let name = metadata_name(checkpoint, meta.epoch);
-        let bytes = format::encode(BlobKind::Metadata, &meta);
+        let bytes = format::encode_metadata(&meta);
         if let Err(reason) = self.put(name.clone(), bytes).await {
             self.delete(name).await;
             let reason = format!("metadata write failed: {reason}");
@@ -1924,8 +1928,10 @@ impl JobManager {
 /// never read.
 async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, mut store: Storage) {
     for old in dropped {
+        // A handle held inline was never written on its own.
+        let uploaded = old.handles.into_values().filter(|h| h.inline.is_none());
         let names = std::iter::once(metadata_name(old.checkpoint, old.epoch))
-            .chain(old.handles.into_values().map(|h| h.name));
+            .chain(uploaded.map(|h| h.name));
         if store.delete(names.collect()).await.is_err() {
             return;
         }

@@ -371,7 +371,31 @@ impl TaskEnv {
             self.keep_local_copy(checkpoint, &blob);
         }
         let (ctx, to_jm) = (self.ctx.clone(), self.to_jm.clone());
-        let (name, mut store) = (self.state_name(checkpoint), self.store());
+        let name = self.state_name(checkpoint);
+        if (blob.len() as u64) < self.ctx.config.checkpoint.memory_threshold {
+            // Below the memory threshold the blob travels in the
+            // acknowledgement and is kept in the checkpoint's metadata
+            // (Flink's `ByteStreamStateHandle`): nothing to upload.
+            let handle = StateHandle {
+                name,
+                size: blob.len() as u64,
+                crc: crc32fast::hash(&blob),
+                inline: Some(blob),
+            };
+            let ack = ToJobManager::Ack {
+                epoch,
+                checkpoint,
+                task,
+                handle,
+                source_offset,
+                finished,
+            };
+            // As in the upload below: a lost receiver means the task is
+            // being cancelled.
+            let _ = to_jm.send(ack);
+            return;
+        }
+        let mut store = self.store();
         let upload = async move {
             let stored = put_state(&ctx, &mut store, checkpoint, name, blob).await;
             // The taskmanager's session owns the receiver; if it is gone the
@@ -462,7 +486,9 @@ impl TaskEnv {
 
     /// Read the snapshot of task `owner` in checkpoint `meta`, verifying
     /// size and checksum (from this taskmanager's local copy when it is
-    /// this task's own and local recovery is on and the copy matches).
+    /// this task's own and local recovery is on and the copy matches, else
+    /// from the metadata when the handle holds the blob inline, else from
+    /// `store`).
     /// Errors: [`TaskError::RecoveryImpossible`] when the store no longer
     /// has the blob, else [`TaskError::Failed`] (no such task in the
     /// checkpoint, store unreachable) or [`TaskError::Unreadable`]
@@ -481,6 +507,23 @@ impl TaskEnv {
                 }
                 None => self.ctx.probe(Probe::LocalStateFallback),
             }
+        }
+        if let Some(blob) = &handle.inline {
+            // Kept in the metadata, which was checked as it was read; the
+            // handle's checks still apply, as to a blob read from `store`.
+            return match format::open_state(handle, checkpoint, owner, blob) {
+                Ok(state) => {
+                    self.ctx.probe(Probe::InlineStateRestored);
+                    Ok(self.restored(checkpoint, owner, state))
+                }
+                Err(e) => Err(TaskError::Unreadable {
+                    checkpoint,
+                    reason: format!(
+                        "state {} of checkpoint {checkpoint}, inline in its metadata, is corrupt: {e}",
+                        handle.name
+                    ),
+                }),
+            };
         }
         let mut store = self.store();
         // A read may come back corrupt on the way (the checksum says so);
@@ -544,6 +587,7 @@ async fn put_state(
         size: bytes.len() as u64,
         crc: crc32fast::hash(&bytes),
         name,
+        inline: None,
     };
     let mut failed = 0;
     loop {

@@ -67,6 +67,11 @@ pub const RETAINED: Limit = Limit {
     why:
         "every retained checkpoint is kept in checkpoint storage and read at every jobmanager start",
 };
+pub const MEMORY_THRESHOLD: Limit = Limit {
+    max: flinch_engine::config::MAX_MEMORY_THRESHOLD,
+    why: "Flink's bound on state.storage.fs.memory-threshold (1 MiB): state below it travels in \
+          every acknowledgement, deployment and metadata write",
+};
 pub const TOLERABLE_FAILURES: Limit = Limit {
     max: 1_000_000,
     why: "a bound that no run reaches: more failures than this never fit in a simulated hour",

@@ -75,6 +75,7 @@ pub(super) struct RawCheckpoint {
     pub retained: Field<u32>,
     pub tolerable_failures: Field<u32>,
     pub local_recovery: Field<bool>,
+    pub memory_threshold: Field<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

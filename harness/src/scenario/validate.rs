@@ -24,7 +24,7 @@ use crate::nemesis::Nemesis;
 use crate::world::LATENCY_MIN;
 use flinch_engine::config::{
     default_max_parallelism, CheckpointConfig, CheckpointMode, JobConfig, PlantedBug,
-    RestartConfig, SinkConfig, TimingConfig, TopologyConfig, WorkloadConfig,
+    RestartConfig, SinkConfig, TimingConfig, TopologyConfig, WorkloadConfig, MAX_INLINE_STATE,
 };
 use flinch_engine::event::{Event, HostRole, TaskId};
 use flinch_engine::graph::SINK_ALIAS;
@@ -176,6 +176,7 @@ pub(super) fn scenario(
         ),
         resumed: !raw.lifecycle.is_empty(),
     };
+    inline_state(cx, &raw.checkpoint, &checkpoint, &shape.plan)?;
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
     let lifecycle = lifecycle::steps(cx, &raw.lifecycle, resumed, &shape)?;
     let savepoints = lifecycle::savepoints(cx, &raw.savepoint, &shape)?;
@@ -640,7 +641,38 @@ fn checkpoint(cx: &Ctx, raw: &RawCheckpoint) -> Result<CheckpointConfig, Scenari
             .local_recovery
             .as_ref()
             .map_or(default.local_recovery, |b| *b.get_ref()),
+        memory_threshold: match &raw.memory_threshold {
+            Some(t) => cx.at_most(t, "checkpoint.memory_threshold", limits::MEMORY_THRESHOLD)?,
+            None => default.memory_threshold,
+        },
     })
+}
+
+/// Refuse a `checkpoint.memory_threshold` under which one checkpoint's
+/// metadata could hold more than [`MAX_INLINE_STATE`] bytes of inline
+/// state: the threshold times the tasks of the job's widest run.
+fn inline_state(
+    cx: &Ctx,
+    raw: &RawCheckpoint,
+    checkpoint: &CheckpointConfig,
+    plan: &Plan,
+) -> Result<(), ScenarioError> {
+    let Some(field) = &raw.memory_threshold else {
+        return Ok(());
+    };
+    let tasks = plan.tasks().len() as u64;
+    let most = checkpoint.memory_threshold.saturating_mul(tasks);
+    if most <= MAX_INLINE_STATE {
+        return Ok(());
+    }
+    let message = format!(
+        "{} bytes for each of the job's {tasks} tasks would let one checkpoint's metadata hold \
+         {most} bytes of state inline, more than {MAX_INLINE_STATE} (the metadata travels whole \
+         in one network frame of at most 16 MiB); lower it to at most {}",
+        checkpoint.memory_threshold,
+        MAX_INLINE_STATE / tasks.max(1),
+    );
+    Err(cx.error(field.span(), "checkpoint.memory_threshold", message))
 }
 
 /// The shortest `timing.lease_ttl`.
@@ -1849,6 +1881,31 @@ after = "300ms"
         );
         let most = check("[workload]\nrecords = 5000000\nrate = 6250");
         assert_eq!(most.config.workload.records, 5_000_000);
+    }
+
+    #[test]
+    fn memory_threshold_is_bounded_alone_and_over_all_tasks() {
+        assert_eq!(check("").config.checkpoint.memory_threshold, 0);
+        let flink = check("[checkpoint]\nmemory_threshold = 20480");
+        assert_eq!(flink.config.checkpoint.memory_threshold, 20_480);
+        check_error(
+            "[checkpoint]\nmemory_threshold = 1048577",
+            "test.toml:5: field `checkpoint.memory_threshold`: must be at most 1048576, got \
+             1048577: Flink's bound",
+        );
+        // 2 sources and 2 count subtasks at 1 MiB each: 4 MiB, allowed.
+        let most = check("[checkpoint]\nmemory_threshold = 1048576");
+        assert_eq!(most.config.checkpoint.memory_threshold, 1 << 20);
+        // 16 sources and 2 count subtasks: 18 MiB inline, refused.
+        check_error(
+            "[workload]\npartitions = 16\n[checkpoint]\nmemory_threshold = 1048576",
+            "test.toml:7: field `checkpoint.memory_threshold`: 1048576 bytes for each of the \
+             job's 18 tasks would let one checkpoint's metadata hold 18874368 bytes of state \
+             inline, more than 8388608 (the metadata travels whole in one network frame of at \
+             most 16 MiB); lower it to at most 466033",
+        );
+        // Negative: refused by the TOML reader, naming the field.
+        check_error("[checkpoint]\nmemory_threshold = -1", "memory_threshold");
     }
 
     #[test]
