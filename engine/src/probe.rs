@@ -134,7 +134,8 @@ pub enum Probe {
     LocalStateRestored,
     /// `count[k]`/`source[k]`: task-local recovery is on but the
     /// taskmanager had no usable copy (none, one of another checkpoint, or
-    /// one failing its checksum): the restore read `store` instead.
+    /// one failing its checksum): the restore read `store` (or the
+    /// metadata, for state kept inline) instead.
     LocalStateFallback,
     /// `count[k]`/`source[k]`: a restore took the task's state from the
     /// completed checkpoint's metadata, where it was kept inline below

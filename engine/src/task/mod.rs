@@ -372,6 +372,14 @@ impl TaskEnv {
         }
         let (ctx, to_jm) = (self.ctx.clone(), self.to_jm.clone());
         let name = self.state_name(checkpoint);
+        let ack = move |handle| ToJobManager::Ack {
+            epoch,
+            checkpoint,
+            task,
+            handle,
+            source_offset,
+            finished,
+        };
         if (blob.len() as u64) < self.ctx.config.checkpoint.memory_threshold {
             // Below the memory threshold the blob travels in the
             // acknowledgement and is kept in the checkpoint's metadata
@@ -382,17 +390,9 @@ impl TaskEnv {
                 crc: crc32fast::hash(&blob),
                 inline: Some(blob),
             };
-            let ack = ToJobManager::Ack {
-                epoch,
-                checkpoint,
-                task,
-                handle,
-                source_offset,
-                finished,
-            };
             // As in the upload below: a lost receiver means the task is
             // being cancelled.
-            let _ = to_jm.send(ack);
+            let _ = to_jm.send(ack(handle));
             return;
         }
         let mut store = self.store();
@@ -401,14 +401,7 @@ impl TaskEnv {
             // The taskmanager's session owns the receiver; if it is gone the
             // jobmanager is lost and the task is being cancelled anyway.
             let _ = to_jm.send(match stored {
-                Ok(handle) => ToJobManager::Ack {
-                    epoch,
-                    checkpoint,
-                    task,
-                    handle,
-                    source_offset,
-                    finished,
-                },
+                Ok(handle) => ack(handle),
                 Err(reason) => ToJobManager::Decline {
                     epoch,
                     checkpoint,
