@@ -15,14 +15,26 @@
 //!
 //! A case that pins seeds for a moment of their timing turns vacuous when a
 //! change of the engine's timing moves every trace: its seeds pass, but no
-//! longer reach that moment. An `[expect] sometimes` probe that marks the
-//! moment guards it: here each one must be hit by at least one of the
-//! case's seeds (too few for the share a sweep judges).
+//! longer reach that moment. Every case says how it is guarded, and
+//! `every_case_is_guarded` holds each to one of three:
+//!
+//! - an `[expect] sometimes` probe that marks the moment: here each one
+//!   must be hit by at least one of the case's seeds (too few for the share
+//!   a sweep judges);
+//! - where no probe marks it, a [`Moment`] below: a test of one seed's run
+//!   (its trace, in the terms the case's description uses), which at least
+//!   one of the case's seeds must pass;
+//! - [`BY_CONSTRUCTION`]: a plan whose faults land at fixed times with
+//!   certainty reaches its moment on every seed whatever the timing, and
+//!   says why.
 
+use flinch_engine::event::Event;
 use flinch_harness::coverage::probes_hit;
-use flinch_harness::scenario::load;
-use flinch_harness::seed::run_seed;
-use std::path::PathBuf;
+use flinch_harness::scenario::{load, Scenario};
+use flinch_harness::seed::{run_seed, SeedReport};
+use flinch_harness::trace::{FaultEvent, TraceEvent, What};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 fn regression_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
@@ -77,10 +89,13 @@ fn case_failures(path: &str) -> Vec<String> {
     let scenario = load(path).unwrap_or_else(|e| panic!("{e}"));
     let mut failures = Vec::new();
     let mut unhit: Vec<_> = scenario.sometimes.iter().map(|s| s.probe).collect();
+    let moment = moment_of(Path::new(path));
+    let mut reached = false;
     for seed in scenario.seeds.clone() {
         let report = run_seed(&scenario, seed);
         let hit = probes_hit(&report.trace);
         unhit.retain(|probe| !hit.contains(probe));
+        reached |= moment.is_some_and(|m| (m.reached)(&scenario, &report));
         if !report.passed {
             let first = report.violations.first().map(|v| v.to_string());
             failures.push(format!(
@@ -89,6 +104,13 @@ fn case_failures(path: &str) -> Vec<String> {
                 first.unwrap_or_default()
             ));
         }
+    }
+    if let Some(moment) = moment.filter(|_| !reached) {
+        failures.push(format!(
+            "{path}: no seed of {:?} reaches the moment the case was written for ({}): \
+             the case no longer tests it; pick seeds that do",
+            scenario.seeds, moment.what
+        ));
     }
     for probe in unhit {
         failures.push(format!(
@@ -99,4 +121,469 @@ fn case_failures(path: &str) -> Vec<String> {
         ));
     }
     failures
+}
+
+/// The moment a case was written for, where no probe marks it.
+struct Moment {
+    /// The case's file name, without `.toml`.
+    case: &'static str,
+    /// The moment, as the case's description tells it.
+    what: &'static str,
+    /// Whether one seed's run reached it.
+    reached: fn(&Scenario, &SeedReport) -> bool,
+}
+
+const MOMENTS: &[Moment] = &[
+    Moment {
+        case: "checkpoints-as-long-as-their-interval",
+        what:
+            "the final checkpoint completes an interval or more after its trigger, when the next \
+               trigger is already due",
+        reached: final_checkpoint_completes_overdue,
+    },
+    Moment {
+        case: "at-least-once-checkpoints-as-long-as-their-interval",
+        what:
+            "the final checkpoint completes an interval or more after its trigger, when the next \
+               trigger is already due",
+        reached: final_checkpoint_completes_overdue,
+    },
+    Moment {
+        case: "final-checkpoint-then-one-more-trigger",
+        what: "a checkpoint is triggered before the final one completes",
+        reached: checkpoint_triggered_before_the_final_completes,
+    },
+    Moment {
+        case: "deposed-leader-traced-an-abort",
+        what: "a leader triggers a checkpoint, loses its lease before completing it, and the next \
+               leader completes and later restores a checkpoint of the same id",
+        reached: deposed_leaders_checkpoint_id_completed_by_the_next,
+    },
+    Moment {
+        case: "disk-wipe-left-nested-removals-unsynced",
+        what: "a store replica whose disk was wiped crashes again",
+        reached: wiped_store_replica_crashes_again,
+    },
+    Moment {
+        case: "drained-attempts-final-checkpoint-restored",
+        what: "a failover restores a drained savepoint, the attempt completes a checkpoint, and a \
+               second failover restores that checkpoint",
+        reached: drained_attempts_checkpoint_restored,
+    },
+    Moment {
+        case: "drained-savepoint-restored-without-its-completion-traced",
+        what: "a drained savepoint is triggered, the jobmanager crashes before any \
+               `savepoint_completed` of it, and a task restores it",
+        reached: drained_savepoint_restored_without_its_completion,
+    },
+    Moment {
+        case: "replica-repair-reused-a-timed-out-connection",
+        what:
+            "a store replica's repair, copying from the peer its link to is stalled, ends an RPC \
+               timeout or more after the stall began",
+        reached: repair_outlasts_a_stall_by_the_rpc_timeout,
+    },
+    Moment {
+        case: "replica-repair-skipped-an-unreadable-blob",
+        what: "a store replica's repair copies from a peer whose reads are being corrupted",
+        reached: repair_reads_a_corrupting_peer,
+    },
+    Moment {
+        case: "plain-savepoint-replaced-a-stop-under-way",
+        what: "a plain savepoint is asked for after a stop-with-savepoint is asked and before its \
+               savepoint completes",
+        reached: savepoint_asked_while_a_stop_is_under_way,
+    },
+    Moment {
+        case: "savepoints-on-events-across-a-stop",
+        what: "a plain savepoint is asked for after a stop-with-savepoint is asked and before its \
+               savepoint completes",
+        reached: savepoint_asked_while_a_stop_is_under_way,
+    },
+    Moment {
+        case: "stale-client-stops-the-resumed-run",
+        what: "the client crashes while the stop's savepoint is in flight, and restarts after the \
+               resume",
+        reached: client_crashes_mid_stop_and_restarts_after_the_resume,
+    },
+    Moment {
+        case: "timed-out-txn-pending-copy-left-by-disk-errors",
+        what: "the sink times out a transaction while its disk is failing operations",
+        reached: txn_times_out_under_disk_errors,
+    },
+];
+
+/// Cases whose plan reaches their moment on every seed, whatever the
+/// timing, and why (or, where a trace cannot show the moment, what guards
+/// it instead).
+const BY_CONSTRUCTION: &[(&str, &str)] = &[
+    (
+        "ha-io-errors-then-crash-at-start",
+        "every operation of ha's disk fails (probability 1) from 0 to 300 ms, and ha crashes at \
+         100 ms and restarts at 200 ms: its first start cannot write the marker, and it restarts \
+         before it can grant a lease",
+    ),
+    (
+        "latency-floor-outlives-a-lower-ceiling",
+        "the faults start and heal at fixed times: the second (600 ms to 700 ms, ceiling 50 ms) \
+         lies inside the first (500 ms to 2.5 s, floor 300 ms)",
+    ),
+    (
+        "store-stalled-a-minute",
+        "a full accept queue leaves no trace; the patch's own test, `socket_capacity` in \
+         vendor/turmoil/tests/net/tcp.rs, fills one with certainty, and this case keeps a minute \
+         of dials against a held store passing end to end",
+    ),
+];
+
+fn moment_of(path: &Path) -> Option<&'static Moment> {
+    let case = path.file_stem()?.to_str()?;
+    MOMENTS.iter().find(|m| m.case == case)
+}
+
+/// Each case has a `sometimes`, a [`Moment`] or a [`BY_CONSTRUCTION`]
+/// entry, and each entry names a case that exists.
+#[test]
+fn every_case_is_guarded() {
+    flinch::jobs::install();
+    let files = regression_files();
+    let stem = |file: &PathBuf| {
+        let stem = file.file_stem().and_then(|s| s.to_str());
+        stem.expect("a UTF-8 file name").to_string()
+    };
+    let cases: Vec<String> = files.iter().map(stem).collect();
+    let named = (MOMENTS.iter().map(|m| m.case)).chain(BY_CONSTRUCTION.iter().map(|b| b.0));
+    for case in named {
+        assert!(
+            cases.iter().any(|c| c == case),
+            "tests/regressions.rs names `{case}`, which tests/regressions/ does not hold"
+        );
+    }
+    let unguarded: Vec<&String> = (files.iter().zip(&cases))
+        .filter(|(file, case)| {
+            let scenario =
+                load(file.to_str().expect("a UTF-8 path")).unwrap_or_else(|e| panic!("{e}"));
+            scenario.sometimes.is_empty()
+                && moment_of(file).is_none()
+                && !BY_CONSTRUCTION.iter().any(|b| b.0 == case.as_str())
+        })
+        .map(|(_, case)| case)
+        .collect();
+    assert!(
+        unguarded.is_empty(),
+        "regression cases with no guard of their moment (an `[expect] sometimes` probe, a \
+         `Moment` or a `BY_CONSTRUCTION` entry in tests/regressions.rs): {unguarded:?}"
+    );
+}
+
+/// A case whose seeds all pass but none reaches its moment is vacuous, and
+/// fails: checkpoints-as-long-as-their-interval with an interval far longer
+/// than a checkpoint takes.
+#[test]
+fn a_case_whose_seeds_miss_its_moment_fails() {
+    let dir = std::env::temp_dir().join(format!("flinch-moments-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join("checkpoints-as-long-as-their-interval.toml");
+    let case = include_str!("regressions/checkpoints-as-long-as-their-interval.toml");
+    let text = case.replace("interval = \"20ms\"", "interval = \"1s\"");
+    assert_ne!(text, case, "the case's interval was found");
+    std::fs::write(&file, text).expect("written");
+    let failures = case_failures(file.to_str().expect("a UTF-8 path"));
+    std::fs::remove_dir_all(&dir).expect("removed");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        failures[0].contains("no seed of 0..6 reaches the moment the case was written for"),
+        "{failures:?}"
+    );
+}
+
+/// The engine events of a run with their time and host, in order.
+fn engine(report: &SeedReport) -> impl Iterator<Item = (Duration, &str, &Event)> {
+    report
+        .trace
+        .iter()
+        .filter_map(|e: &TraceEvent| match &e.what {
+            What::Engine(event) => Some((e.at, e.host.as_str(), event)),
+            What::Fault(_) => None,
+        })
+}
+
+/// The faults and lifecycle steps of a run with their position in the
+/// trace, time and host.
+fn faults(report: &SeedReport) -> impl Iterator<Item = (usize, Duration, &str, &FaultEvent)> {
+    report
+        .trace
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match &e.what {
+            What::Fault(fault) => Some((i, e.at, e.host.as_str(), fault)),
+            What::Engine(_) => None,
+        })
+}
+
+/// Where in the trace, and when, each engine event matching `pick` is.
+fn positions(
+    report: &SeedReport,
+    pick: impl Fn(&str, &Event) -> bool,
+) -> std::vec::IntoIter<(usize, Duration)> {
+    (report.trace.iter().enumerate())
+        .filter_map(|(i, e)| match &e.what {
+            What::Engine(event) if pick(&e.host, event) => Some((i, e.at)),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+}
+
+/// The final checkpoint: the first completed whose offsets add up to the
+/// whole input. Its id and where its completion is in the trace.
+fn final_checkpoint(report: &SeedReport) -> Option<(u64, usize, Duration)> {
+    report
+        .trace
+        .iter()
+        .enumerate()
+        .find_map(|(i, e)| match &e.what {
+            What::Engine(Event::CheckpointCompleted {
+                checkpoint,
+                offsets,
+            }) if offsets.iter().sum::<u64>() == report.records => Some((*checkpoint, i, e.at)),
+            _ => None,
+        })
+}
+
+fn final_checkpoint_completes_overdue(scenario: &Scenario, report: &SeedReport) -> bool {
+    let Some((id, _, completed)) = final_checkpoint(report) else {
+        return false;
+    };
+    let triggered = engine(report).find_map(|(at, _, e)| {
+        matches!(e, Event::CheckpointTriggered { checkpoint, .. } if *checkpoint == id)
+            .then_some(at)
+    });
+    triggered.is_some_and(|t| completed - t >= scenario.config.checkpoint.interval)
+}
+
+fn checkpoint_triggered_before_the_final_completes(_: &Scenario, report: &SeedReport) -> bool {
+    let Some((id, completed, _)) = final_checkpoint(report) else {
+        return false;
+    };
+    positions(
+        report,
+        |_, e| matches!(e, Event::CheckpointTriggered { checkpoint, .. } if *checkpoint > id),
+    )
+    .any(|(i, _)| i < completed)
+}
+
+fn deposed_leaders_checkpoint_id_completed_by_the_next(_: &Scenario, report: &SeedReport) -> bool {
+    let events: Vec<_> = engine(report).collect();
+    let triggers = events.iter().filter_map(|(_, host, e)| match e {
+        Event::CheckpointTriggered { checkpoint, .. } => Some((*host, *checkpoint)),
+        _ => None,
+    });
+    triggers.clone().any(|(deposed, id)| {
+        let after_trigger = events.iter().skip_while(
+            |(_, host, e)| !(*host == deposed && matches!(e, Event::CheckpointTriggered { checkpoint, .. } if *checkpoint == id)),
+        );
+        let completed_by = |leader: &str| {
+            events.iter().any(|(_, host, e)| {
+                *host == leader && matches!(e, Event::CheckpointCompleted { checkpoint, .. } if *checkpoint == id)
+            })
+        };
+        let revoked = (after_trigger.clone())
+            .any(|(_, host, e)| *host == deposed && matches!(e, Event::LeaderRevoked { .. }));
+        let next = triggers.clone().any(|(leader, other)| {
+            leader != deposed && other == id && completed_by(leader)
+        });
+        let restored = (after_trigger.clone())
+            .any(|(_, _, e)| matches!(e, Event::TasksDeployed { restore: Some(r), .. } if *r == id));
+        revoked && !completed_by(deposed) && next && restored
+    })
+}
+
+fn wiped_store_replica_crashes_again(_: &Scenario, report: &SeedReport) -> bool {
+    let faults: Vec<_> = faults(report).collect();
+    faults.iter().any(|(i, _, host, f)| {
+        host.starts_with("store")
+            && matches!(f, FaultEvent::DiskWiped)
+            && (faults.iter())
+                .any(|(j, _, h, g)| j > i && h == host && matches!(g, FaultEvent::Crash))
+    })
+}
+
+fn drained_attempts_checkpoint_restored(_: &Scenario, report: &SeedReport) -> bool {
+    let drained = engine(report).filter_map(|(_, _, e)| match e {
+        Event::SavepointTriggered {
+            checkpoint,
+            drain: true,
+            ..
+        } => Some(*checkpoint),
+        _ => None,
+    });
+    let restored = |id: u64| {
+        positions(
+            report,
+            move |_, e| matches!(e, Event::TasksDeployed { restore: Some(r), .. } if *r == id),
+        )
+    };
+    drained.into_iter().any(|savepoint| {
+        restored(savepoint).any(|(i, _)| {
+            positions(report, |_, e| {
+                matches!(e, Event::CheckpointCompleted { .. })
+            })
+            .filter(|(j, _)| *j > i)
+            .filter_map(|(j, _)| match &report.trace[j].what {
+                What::Engine(Event::CheckpointCompleted { checkpoint, .. }) => {
+                    Some((j, *checkpoint))
+                }
+                _ => None,
+            })
+            .any(|(j, c)| c > savepoint && restored(c).any(|(k, _)| k > j))
+        })
+    })
+}
+
+fn drained_savepoint_restored_without_its_completion(_: &Scenario, report: &SeedReport) -> bool {
+    let drained = positions(report, |_, e| {
+        matches!(e, Event::SavepointTriggered { drain: true, .. })
+    });
+    drained.into_iter().any(|(i, _)| {
+        let What::Engine(Event::SavepointTriggered { checkpoint: id, .. }) = report.trace[i].what
+        else {
+            return false;
+        };
+        let completed = positions(
+            report,
+            move |_, e| matches!(e, Event::SavepointCompleted { checkpoint } if *checkpoint == id),
+        )
+        .map(|(j, _)| j)
+        .find(|j| *j > i);
+        let crash = faults(report)
+            .find(|(j, _, host, f)| {
+                *j > i && *host == "jobmanager" && matches!(f, FaultEvent::Crash)
+            })
+            .map(|(j, ..)| j);
+        let restored = positions(
+            report,
+            move |_, e| matches!(e, Event::StateRestored { checkpoint, .. } if *checkpoint == id),
+        )
+        .any(|(k, _)| crash.is_some_and(|c| k > c));
+        crash.is_some_and(|c| completed.is_none_or(|done| c < done)) && restored
+    })
+}
+
+fn repair_outlasts_a_stall_by_the_rpc_timeout(scenario: &Scenario, report: &SeedReport) -> bool {
+    let rpc_timeout = scenario.config.timing.rpc_timeout;
+    faults(report).any(|(_, stalled, host, f)| {
+        let FaultEvent::Stall { peer } = f else {
+            return false;
+        };
+        engine(report).any(|(at, repaired, e)| {
+            repaired == host
+                && matches!(e, Event::StoreReplicaRepaired { from, .. } if from.contains(peer))
+                && at >= stalled + rpc_timeout
+        })
+    })
+}
+
+fn repair_reads_a_corrupting_peer(_: &Scenario, report: &SeedReport) -> bool {
+    let faults: Vec<_> = faults(report).collect();
+    faults.iter().any(|(i, _, peer, f)| {
+        if !matches!(f, FaultEvent::ReadCorruption { .. }) {
+            return false;
+        }
+        let healed = (faults.iter())
+            .find(|(j, _, h, g)| j > i && h == peer && matches!(g, FaultEvent::DiskHealed))
+            .map_or(usize::MAX, |(j, ..)| *j);
+        positions(report, |_, e| matches!(e, Event::StoreReplicaRepaired { from, .. } if from.iter().any(|f| f == peer)))
+            .any(|(k, _)| k > *i && k < healed)
+    })
+}
+
+fn savepoint_asked_while_a_stop_is_under_way(_: &Scenario, report: &SeedReport) -> bool {
+    let stops = faults(report)
+        .filter(|(.., f)| matches!(f, FaultEvent::JobStopped { with, .. } if with == "savepoint"));
+    stops.into_iter().any(|(i, ..)| {
+        let stop_savepoints: Vec<u64> = engine(report)
+            .filter_map(|(_, _, e)| match e {
+                Event::SavepointTriggered { checkpoint, stop: true, .. } => Some(*checkpoint),
+                _ => None,
+            })
+            .collect();
+        let done = positions(report, |_, e| matches!(e, Event::SavepointCompleted { checkpoint } if stop_savepoints.contains(checkpoint)))
+            .map(|(j, _)| j)
+            .find(|j| *j > i);
+        faults(report).any(|(k, .., f)| {
+            matches!(f, FaultEvent::SavepointRequested { .. }) && k > i && done.is_some_and(|d| k < d)
+        })
+    })
+}
+
+fn client_crashes_mid_stop_and_restarts_after_the_resume(
+    _: &Scenario,
+    report: &SeedReport,
+) -> bool {
+    let client = |kind: fn(&FaultEvent) -> bool| {
+        faults(report)
+            .filter(move |(_, _, host, f)| *host == "client" && kind(f))
+            .map(|(i, ..)| i)
+    };
+    let resumed = faults(report)
+        .find(|(.., f)| matches!(f, FaultEvent::JobResumed { .. }))
+        .map(|(i, ..)| i);
+    let stops = positions(report, |_, e| {
+        matches!(e, Event::SavepointTriggered { stop: true, .. })
+    });
+    stops.into_iter().any(|(i, _)| {
+        let What::Engine(Event::SavepointTriggered { checkpoint: id, .. }) = report.trace[i].what
+        else {
+            return false;
+        };
+        let done = positions(
+            report,
+            move |_, e| matches!(e, Event::SavepointCompleted { checkpoint } if *checkpoint == id),
+        )
+        .map(|(j, _)| j)
+        .find(|j| *j > i);
+        let crashed = client(|f| matches!(f, FaultEvent::Crash))
+            .any(|c| c > i && done.is_some_and(|d| c < d));
+        let restarted =
+            client(|f| matches!(f, FaultEvent::Restart)).any(|r| resumed.is_some_and(|m| r > m));
+        crashed && restarted
+    })
+}
+
+fn txn_times_out_under_disk_errors(_: &Scenario, report: &SeedReport) -> bool {
+    let faults: Vec<_> = faults(report).collect();
+    faults.iter().any(|(i, _, host, f)| {
+        if !matches!(f, FaultEvent::IoErrors { .. }) {
+            return false;
+        }
+        let healed = (faults.iter())
+            .find(|(j, _, h, g)| j > i && h == host && matches!(g, FaultEvent::DiskHealed))
+            .map_or(usize::MAX, |(j, ..)| *j);
+        positions(report, |h, e| {
+            h == *host && matches!(e, Event::TxnTimedOut { .. })
+        })
+        .any(|(k, _)| k > *i && k < healed)
+    })
+}
+
+/// Every moment is a test a run can fail: a run of `steady` (no faults,
+/// no stop, one checkpoint at a time) reaches none of them.
+#[test]
+fn a_run_without_faults_reaches_no_moment() {
+    let steady = load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/steady.toml"
+    ))
+    .expect("steady loads");
+    let report = run_seed(&steady, 0);
+    assert!(report.passed, "{:?}", report.violations);
+    for moment in MOMENTS {
+        assert!(
+            !(moment.reached)(&steady, &report),
+            "{}: steady seed 0 reaches \"{}\"",
+            moment.case,
+            moment.what
+        );
+    }
 }

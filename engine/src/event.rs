@@ -303,7 +303,9 @@ pub enum Event {
         txn: TxnId,
         current_epoch: u64,
     },
-    /// A read from storage failed its checksum (and will be retried or fail).
+    /// A read from storage failed its checksum (and will be retried or
+    /// fail): checkpoint storage (`name` is the blob's), or `ha`'s disk
+    /// (`name` is the file's, `/ha/epoch`).
     CorruptRead {
         name: String,
     },
@@ -723,7 +725,7 @@ impl Event {
             "state_snapshotted" | "state_restored" | "key_groups_restored" | "task_failed" => {
                 &[TaskManager]
             }
-            "corrupt_read" => &[JobManager, TaskManager],
+            "corrupt_read" => &[JobManager, TaskManager, Ha],
             "txn_pre_committed" | "txn_committed" | "txn_aborted" | "txn_timed_out" | "fenced" => {
                 &[Sink]
             }

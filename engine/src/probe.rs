@@ -68,9 +68,10 @@ pub enum Probe {
     /// attempt left behind (`TwoPhaseCommitSinkFunction#recoverAndAbort`,
     /// Kafka's `abortTransactions` on restore).
     StaleTxnsAborted,
-    /// A read of checkpoint storage failed its checksum and a later read of
-    /// the same data verified (`count`/`source` restoring state, or the
-    /// jobmanager reading the register and metadata at its start).
+    /// A read of durable state failed its checksum and a later read of the
+    /// same data verified: checkpoint storage (`count`/`source` restoring
+    /// state, or the jobmanager reading the register and metadata at its
+    /// start), or `ha` reading its newest leader epoch at its start.
     CorruptReadRetried,
     /// A task's state upload failed with a storage error and a retry
     /// succeeded (Flink's changelog uploader `RetryingExecutor`,
@@ -302,7 +303,7 @@ impl Probe {
             | Probe::LocalStateFallback
             | Probe::InlineStateRestored
             | Probe::KeyedStateRescaled => &[TaskManager],
-            Probe::CorruptReadRetried => &[JobManager, TaskManager],
+            Probe::CorruptReadRetried => &[JobManager, TaskManager, Ha],
             Probe::StoreWriteLate | Probe::StoreReplicaRepaired => &[Store],
             Probe::StoreQuorumWithoutReplica => &[JobManager, TaskManager],
             Probe::CheckpointAbortedTimeout

@@ -95,14 +95,14 @@ pub enum FaultEvent {
         run: u32,
         with: String,
     },
-    /// Lifecycle step: run `run` (from 2) starts on a new cluster, restoring
-    /// `from` (`retained`) in `restore_mode` (`claim`).
     /// `[[savepoint]]` number `n` (from 0): the `client` host asks for a
     /// plain savepoint, request id `request`.
     SavepointRequested {
         n: u32,
         request: u64,
     },
+    /// Lifecycle step: run `run` (from 2) starts on a new cluster, restoring
+    /// `from` (`retained`) in `restore_mode` (`claim`).
     JobResumed {
         run: u32,
         from: String,

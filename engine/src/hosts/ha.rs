@@ -22,6 +22,7 @@ use crate::event::Event;
 use crate::io::disk::Disk;
 use crate::io::{addr, now, sleep};
 use crate::lease::{Grant, LeaseTable};
+use crate::probe::Probe;
 use crate::proto::{HaRequest, HaResponse};
 use crate::wire::{self, RpcClient};
 use std::cell::RefCell;
@@ -53,13 +54,22 @@ pub async fn run(ctx: HostContext) -> HostResult {
     ctx.emit(Event::HostStarted);
     // A disk fault at start fails the read; try again rather than guess,
     // but an epoch that keeps failing its check is corrupt at rest.
+    // Each read that fails its check is traced, and a later one that
+    // verifies is the `corrupt-read-retried` probe, as for the jobmanager's
+    // reads of checkpoint storage.
     let mut corrupt = 0;
     let ha = loop {
         match Ha::recover(&ctx, corrupt >= MAX_CORRUPT_READS) {
-            Ok(ha) => break ha,
+            Ok(ha) => {
+                if corrupt > 0 && ha.lost.is_none() {
+                    ctx.probe(Probe::CorruptReadRetried);
+                }
+                break ha;
+            }
             Err(e) => {
                 if e.kind() == std::io::ErrorKind::InvalidData {
                     corrupt += 1;
+                    ctx.emit(Event::CorruptRead { name: EPOCH.into() });
                 }
                 sleep(ctx.config.timing.heartbeat_interval).await
             }
