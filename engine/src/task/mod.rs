@@ -88,7 +88,14 @@ pub struct Uploads(Rc<UploadsInner>);
 
 struct UploadsInner {
     store: Storage,
-    in_flight: RefCell<Vec<Upload>>,
+    in_flight: InFlight,
+}
+
+/// Tasks running beside a subtask, at most `bound` at once, all cancelled
+/// when this is dropped: the pool behind [`Uploads`].
+struct InFlight {
+    bound: usize,
+    tasks: RefCell<Vec<Upload>>,
 }
 
 /// An upload in flight, cancelled when dropped: with the last clone of
@@ -102,41 +109,60 @@ impl Drop for Upload {
     }
 }
 
+impl InFlight {
+    fn new(bound: usize) -> InFlight {
+        InFlight {
+            bound,
+            tasks: RefCell::default(),
+        }
+    }
+
+    /// Run `task` beside the caller once fewer than `bound` are running:
+    /// at the bound, wait for the oldest to end first.
+    async fn start(&self, task: impl std::future::Future<Output = ()> + 'static) {
+        let oldest = {
+            let mut tasks = self.tasks.borrow_mut();
+            tasks.retain(|u| !u.0.is_finished());
+            (tasks.len() >= self.bound).then(|| tasks.remove(0))
+        };
+        if let Some(mut oldest) = oldest {
+            // Held while awaited: a caller cancelled meanwhile drops it,
+            // which cancels it. An upload's task never panics out: it ends
+            // with its answer.
+            let _ = (&mut oldest.0).await;
+        }
+        let task = Upload(spawn(task));
+        self.tasks.borrow_mut().push(task);
+    }
+
+    /// How many are running.
+    fn running(&self) -> usize {
+        let tasks = self.tasks.borrow();
+        tasks.iter().filter(|u| !u.0.is_finished()).count()
+    }
+}
+
 impl Uploads {
     /// Storage for one subtask attempt of the host `ctx`, no connection
     /// open yet, no upload in flight.
     pub fn new(ctx: &HostContext) -> Uploads {
         Uploads(Rc::new(UploadsInner {
             store: Storage::new(ctx),
-            in_flight: RefCell::default(),
+            in_flight: InFlight::new(MAX_UPLOADS_IN_FLIGHT),
         }))
     }
 
     /// Run `upload` beside the subtask, once fewer than
     /// [`MAX_UPLOADS_IN_FLIGHT`] are in flight.
     async fn start(&self, upload: impl std::future::Future<Output = ()> + 'static) {
-        let oldest = {
-            let mut in_flight = self.0.in_flight.borrow_mut();
-            in_flight.retain(|u| !u.0.is_finished());
-            (in_flight.len() >= MAX_UPLOADS_IN_FLIGHT).then(|| in_flight.remove(0))
-        };
-        if let Some(mut oldest) = oldest {
-            // Held while awaited: a subtask cancelled meanwhile drops it,
-            // which cancels it. An upload's task never panics out: it ends
-            // with its answer.
-            let _ = (&mut oldest.0).await;
-        }
-        let upload = Upload(spawn(upload));
-        self.0.in_flight.borrow_mut().push(upload);
+        self.0.in_flight.start(upload).await
     }
 }
 
 impl std::fmt::Debug for Uploads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let in_flight = self.0.in_flight.borrow();
-        let running = in_flight.iter().filter(|u| !u.0.is_finished()).count();
         f.debug_struct("Uploads")
-            .field("in_flight", &running)
+            .field("in_flight", &self.0.in_flight.running())
             .finish()
     }
 }
@@ -629,5 +655,61 @@ mod tests {
         // the variant decides, not the wording.
         let worded = TaskError::Failed(format!("{RECOVERY_IMPOSSIBLE}? no: sink: timeout"));
         assert!(!worded.is_fatal());
+    }
+
+    /// The pool behind [`Uploads`]: at the bound a new upload starts only
+    /// once the oldest has ended, and dropping the pool cancels every
+    /// upload still running.
+    #[test]
+    fn at_the_bound_an_upload_waits_for_the_oldest_and_a_dropped_pool_cancels_the_rest() {
+        use tokio::sync::oneshot;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime");
+        let local = tokio::task::LocalSet::new();
+        local.block_on(&runtime, async {
+            let pool = Rc::new(InFlight::new(2));
+            // Each upload runs until its `go` is sent or dropped, then
+            // reports on its `done`; a cancelled one never reports.
+            let mut go = Vec::new();
+            let mut done = Vec::new();
+            let upload = |go_rx: oneshot::Receiver<()>, done_tx: oneshot::Sender<()>| async move {
+                let _ = go_rx.await;
+                let _ = done_tx.send(());
+            };
+            for _ in 0..2 {
+                let (go_tx, go_rx) = oneshot::channel();
+                let (done_tx, done_rx) = oneshot::channel();
+                pool.start(upload(go_rx, done_tx)).await;
+                go.push(go_tx);
+                done.push(done_rx);
+            }
+            assert_eq!(pool.running(), 2);
+            let (third_go, third_go_rx) = oneshot::channel();
+            let (third_done_tx, third_done) = oneshot::channel();
+            let third = spawn({
+                let pool = pool.clone();
+                async move { pool.start(upload(third_go_rx, third_done_tx)).await }
+            });
+            tokio::task::yield_now().await;
+            assert!(
+                !third.is_finished(),
+                "a third upload started past the bound of 2"
+            );
+            // The oldest ends: the third starts.
+            go.remove(0).send(()).expect("the first upload is waiting");
+            third.await.expect("the third start ends");
+            done.remove(0).await.expect("the first upload ended");
+            assert_eq!(pool.running(), 2);
+            // The pool goes with its subtask: the uploads still running
+            // are cancelled and never report.
+            let second_go = go.remove(0);
+            drop(pool);
+            tokio::task::yield_now().await;
+            assert!(second_go.is_closed(), "the second upload still runs");
+            assert!(third_go.is_closed(), "the third upload still runs");
+            assert!(done.remove(0).await.is_err());
+            assert!(third_done.await.is_err());
+        });
     }
 }
