@@ -23,7 +23,9 @@
 //!   a sweep judges);
 //! - where no probe marks it, a [`Moment`] below: a test of one seed's run
 //!   (its trace, in the terms the case's description uses), which at least
-//!   one of the case's seeds must pass;
+//!   one of the case's seeds must pass. Where the trace shows only part of
+//!   the moment (a disk error that struck one operation leaves no event),
+//!   the moment's text says which part it tests;
 //! - [`BY_CONSTRUCTION`]: a plan whose faults land at fixed times with
 //!   certainty reaches its moment on every seed whatever the timing, and
 //!   says why.
@@ -161,8 +163,16 @@ const MOMENTS: &[Moment] = &[
     },
     Moment {
         case: "disk-wipe-left-nested-removals-unsynced",
-        what: "a store replica whose disk was wiped crashes again",
-        reached: wiped_store_replica_crashes_again,
+        what:
+            "a store replica whose disk was wiped crashes again (a plain crash, not another disk \
+               loss) before it is repaired",
+        reached: wiped_store_replica_crashes_again_before_its_repair,
+    },
+    Moment {
+        case: "ha-store-gone-for-good",
+        what: "a jobmanager steps down because it could not recover the job from checkpoint \
+               storage, is elected again, and the job fails",
+        reached: leader_that_stepped_down_is_elected_again_and_the_job_fails,
     },
     Moment {
         case: "drained-attempts-final-checkpoint-restored",
@@ -178,14 +188,16 @@ const MOMENTS: &[Moment] = &[
     },
     Moment {
         case: "replica-repair-reused-a-timed-out-connection",
-        what:
-            "a store replica's repair, copying from the peer its link to is stalled, ends an RPC \
-               timeout or more after the stall began",
+        what: "a store replica's link to a peer stalls while the replica is repairing (after its \
+               restart, before its repair ends), and the repair, copying from that peer, ends an \
+               RPC timeout or more after the stall began (the trace does not show the timed-out \
+               call itself)",
         reached: repair_outlasts_a_stall_by_the_rpc_timeout,
     },
     Moment {
         case: "replica-repair-skipped-an-unreadable-blob",
-        what: "a store replica's repair copies from a peer whose reads are being corrupted",
+        what: "a store replica's repair copies from a peer whose reads are being corrupted (the \
+               trace does not show which reads failed their check)",
         reached: repair_reads_a_corrupting_peer,
     },
     Moment {
@@ -207,8 +219,14 @@ const MOMENTS: &[Moment] = &[
         reached: client_crashes_mid_stop_and_restarts_after_the_resume,
     },
     Moment {
+        case: "store-stalled-a-minute",
+        what: "connection requests find the store's accept queue full and are refused",
+        reached: |_, report| report.refused_connections > 0,
+    },
+    Moment {
         case: "timed-out-txn-pending-copy-left-by-disk-errors",
-        what: "the sink times out a transaction while its disk is failing operations",
+        what: "the sink times out a transaction while its disk is failing operations (the trace \
+               does not show whether the removal of the pending copy was one that failed)",
         reached: txn_times_out_under_disk_errors,
     },
 ];
@@ -227,12 +245,6 @@ const BY_CONSTRUCTION: &[(&str, &str)] = &[
         "latency-floor-outlives-a-lower-ceiling",
         "the faults start and heal at fixed times: the second (600 ms to 700 ms, ceiling 50 ms) \
          lies inside the first (500 ms to 2.5 s, floor 300 ms)",
-    ),
-    (
-        "store-stalled-a-minute",
-        "a full accept queue leaves no trace; the patch's own test, `socket_capacity` in \
-         vendor/turmoil/tests/net/tcp.rs, fills one with certainty, and this case keeps a minute \
-         of dials against a held store passing end to end",
     ),
 ];
 
@@ -399,13 +411,50 @@ fn deposed_leaders_checkpoint_id_completed_by_the_next(_: &Scenario, report: &Se
     })
 }
 
-fn wiped_store_replica_crashes_again(_: &Scenario, report: &SeedReport) -> bool {
-    let faults: Vec<_> = faults(report).collect();
-    faults.iter().any(|(i, _, host, f)| {
-        host.starts_with("store")
-            && matches!(f, FaultEvent::DiskWiped)
-            && (faults.iter())
-                .any(|(j, _, h, g)| j > i && h == host && matches!(g, FaultEvent::Crash))
+fn wiped_store_replica_crashes_again_before_its_repair(_: &Scenario, report: &SeedReport) -> bool {
+    let trace = &report.trace;
+    // A disk loss traces `crash`, then `disk_wiped` on the same host.
+    let plain_crash = |i: usize| {
+        matches!(trace[i].what, What::Fault(FaultEvent::Crash))
+            && !trace.get(i + 1).is_some_and(|next| {
+                next.host == trace[i].host
+                    && matches!(next.what, What::Fault(FaultEvent::DiskWiped))
+            })
+    };
+    let wipes = (trace.iter().enumerate()).filter(|(_, e)| {
+        e.host.starts_with("store") && matches!(e.what, What::Fault(FaultEvent::DiskWiped))
+    });
+    wipes.into_iter().any(|(i, wiped)| {
+        let repaired = (trace.iter().enumerate().skip(i))
+            .find(|(_, e)| {
+                e.host == wiped.host
+                    && matches!(e.what, What::Engine(Event::StoreReplicaRepaired { .. }))
+            })
+            .map_or(trace.len(), |(j, _)| j);
+        (i + 1..repaired).any(|k| trace[k].host == wiped.host && plain_crash(k))
+    })
+}
+
+fn leader_that_stepped_down_is_elected_again_and_the_job_fails(
+    _: &Scenario,
+    report: &SeedReport,
+) -> bool {
+    let stepped_down = positions(report, |_, e| {
+        matches!(e, Event::LeaderRevoked { reason, .. }
+            if reason.contains("could not recover the job from checkpoint storage"))
+    });
+    let failed = positions(report, |_, e| {
+        matches!(
+            e,
+            Event::JobState(flinch_engine::event::JobState::Failed { .. })
+        )
+    });
+    stepped_down.into_iter().any(|(i, _)| {
+        let host = &report.trace[i].host;
+        positions(report, |h, e| {
+            h == host && matches!(e, Event::LeaderElected { .. })
+        })
+        .any(|(j, _)| j > i && failed.clone().any(|(k, _)| k > j))
     })
 }
 
@@ -472,10 +521,21 @@ fn drained_savepoint_restored_without_its_completion(_: &Scenario, report: &Seed
 
 fn repair_outlasts_a_stall_by_the_rpc_timeout(scenario: &Scenario, report: &SeedReport) -> bool {
     let rpc_timeout = scenario.config.timing.rpc_timeout;
-    faults(report).any(|(_, stalled, host, f)| {
+    faults(report).any(|(i, stalled, host, f)| {
         let FaultEvent::Stall { peer } = f else {
             return false;
         };
+        // Repairing when the stall began: restarted (after a disk loss),
+        // and not repaired since.
+        let restarted = faults(report)
+            .any(|(j, _, h, g)| j < i && h == host && matches!(g, FaultEvent::Restart));
+        let repaired_before = positions(report, |h, e| {
+            h == host && matches!(e, Event::StoreReplicaRepaired { .. })
+        })
+        .any(|(j, _)| j < i);
+        if !restarted || repaired_before {
+            return false;
+        }
         engine(report).any(|(at, repaired, e)| {
             repaired == host
                 && matches!(e, Event::StoreReplicaRepaired { from, .. } if from.contains(peer))

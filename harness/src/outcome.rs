@@ -96,6 +96,9 @@ pub struct RunOutcome {
     /// How many host steps the simulation ran, and how many it skipped
     /// because the host was idle (for `flinch bench`; no checker reads it).
     pub host_steps: turmoil::HostSteps,
+    /// Connection requests refused at a full accept queue
+    /// ([`crate::seed::SeedReport::refused_connections`]).
+    pub refused_connections: u64,
     /// Faults of the plan whose time or event never came: a run in which
     /// a fault never fired proves nothing about that fault.
     pub unfired: Vec<Fault>,

@@ -31,6 +31,12 @@ pub struct SeedReport {
     /// How many host steps the simulation ran, and how many it skipped as
     /// idle (all zero if the run broke before its end).
     pub host_steps: HostSteps,
+    /// Connection requests that found a listener's accept queue full and
+    /// were refused, over every host and the whole run (turmoil's, patched:
+    /// vendor/turmoil/PATCHES.md, 1), as a kernel refuses them past a
+    /// listener's backlog. A `stall` that holds a link while clients dial
+    /// again and again releases their requests together; 0 in most runs.
+    pub refused_connections: u64,
     /// Input records of the run.
     pub records: u64,
     /// keyed-count's committed output, decoded (empty for other jobs).
@@ -126,6 +132,7 @@ pub fn run_plan_until(
         trace: broken.trace,
         sim_time: broken.at,
         host_steps: Default::default(),
+        refused_connections: 0,
         records,
         committed: Vec::new(),
         output: Vec::new(),
@@ -168,6 +175,7 @@ pub fn run_plan_until(
         trace: outcome.trace,
         sim_time: outcome.sim_time,
         host_steps: outcome.host_steps,
+        refused_connections: outcome.refused_connections,
         records,
         committed: outcome.committed,
         output: outcome.output,

@@ -273,6 +273,7 @@ pub fn simulate_plan_until(
         final_state: raw.final_state,
         sim_time: raw.sim_time,
         host_steps: raw.host_steps,
+        refused_connections: raw.refused_connections,
         unfired,
         fired_at: raw.fired_at,
         snapshots: raw.snapshots,
@@ -323,6 +324,9 @@ pub struct RawOutcome {
     pub sim_time: Duration,
     /// Host steps run and skipped as idle.
     pub host_steps: turmoil::HostSteps,
+    /// Connection requests refused at a full accept queue
+    /// ([`crate::seed::SeedReport::refused_connections`]).
+    pub refused_connections: u64,
     /// When each fault of the plan fired, in plan order (`None`: never).
     pub fired_at: Vec<Option<Duration>>,
     /// Every keyed operator snapshot taken, when the scenario's job is not
@@ -357,6 +361,7 @@ pub fn simulate_job(
     let ran = world.run(scenario, seed, faults, stop);
     let sim_time = world.sim.elapsed();
     let host_steps = world.sim.host_steps();
+    let refused_connections = world.sim.refused_connections();
     let committed = ran.and_then(|ran| {
         let read = panics::catch(Phase::Output, sim_time, || {
             Ok((world.read_sink()?, world.read_stored_checkpoints()?))
@@ -404,6 +409,7 @@ pub fn simulate_job(
         final_state: ran.final_state,
         sim_time,
         host_steps,
+        refused_connections,
         fired_at: ran.fired_at,
         snapshots,
         input,

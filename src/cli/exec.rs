@@ -71,6 +71,7 @@ fn panicked(seed: u64, panic: &Panic) -> SeedReport {
         trace: Vec::new(),
         sim_time: Duration::ZERO,
         host_steps: Default::default(),
+        refused_connections: 0,
         records: 0,
         committed: Vec::new(),
         output: Vec::new(),
@@ -451,6 +452,7 @@ pub mod tests {
             trace,
             sim_time: Duration::from_millis(1500),
             host_steps: Default::default(),
+            refused_connections: 0,
             records: 100,
             committed: vec![CommittedTxn {
                 txn,

@@ -40,6 +40,7 @@ fn report(
         trace,
         sim_time,
         host_steps: Default::default(),
+        refused_connections: 0,
         records: 2000,
         committed: Vec::new(),
         output: Vec::new(),

@@ -119,9 +119,10 @@ impl Ha {
             Some(raw) => match wire::decode::<(u64, String)>(&raw) {
                 Ok((epoch, holder)) => (epoch, Some(holder)),
                 Err(e) if give_up => {
+                    ctx.emit(Event::CorruptRead { name: EPOCH.into() });
                     ha.lost = Some(format!(
-                        "the ha host's leader epoch failed its check on {MAX_CORRUPT_READS} \
-                         reads: {e}"
+                        "the ha host's leader epoch failed its check on {} reads in a row: {e}",
+                        MAX_CORRUPT_READS + 1
                     ));
                     return Ok(ha);
                 }

@@ -146,6 +146,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
         final_state: Some(JobState::Finished),
         sim_time: Duration::from_secs(30),
         host_steps: Default::default(),
+        refused_connections: 0,
         unfired: Vec::new(),
         fired_at: Vec::new(),
         snapshots: Default::default(),

@@ -334,6 +334,10 @@ pub(crate) struct Tcp {
 
     /// TcpStream channel capacity
     socket_capacity: usize,
+
+    /// flinch patch (PATCHES.md, 1): connection requests dropped at a full
+    /// accept queue, over the host's life (crashes included).
+    pub(crate) refused: u64,
 }
 
 struct ServerSocket {
@@ -432,6 +436,7 @@ impl Tcp {
             sockets: FxIndexMap::default(),
             server_socket_capacity: capacity,
             socket_capacity: capacity,
+            refused: 0,
         }
     }
 
@@ -511,6 +516,7 @@ impl Tcp {
                     // listener's backlog; the client sees its connection
                     // refused. Upstream panics here.
                     if b.deque.len() == self.server_socket_capacity {
+                        self.refused += 1;
                         return Ok(());
                     }
 

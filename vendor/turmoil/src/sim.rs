@@ -81,6 +81,14 @@ impl<'a> Sim<'a> {
         self.host_steps
     }
 
+    /// How many connection requests found a listener's accept queue full
+    /// and were refused, over every host, so far (flinch patch,
+    /// PATCHES.md, 1).
+    pub fn refused_connections(&self) -> u64 {
+        let world = self.world.borrow();
+        world.hosts.values().map(|host| host.tcp.refused).sum()
+    }
+
     /// Skip up to `max` whole steps in which no host would do anything, at
     /// once (flinch patch, PATCHES.md, 6), and say how many were skipped: 0
     /// unless [`crate::Builder::skip_idle_hosts`] is on and

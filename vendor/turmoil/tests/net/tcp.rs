@@ -1333,6 +1333,7 @@ fn socket_capacity() -> Result {
     sim.run()?;
     assert_eq!(connected.load(Ordering::SeqCst), 1);
     assert_eq!(refused.load(Ordering::SeqCst), 1);
+    assert_eq!(sim.refused_connections(), 1);
     Ok(())
 }
 
