@@ -66,23 +66,32 @@ fn every_regression_case_meets_its_expectation() {
 /// requires is vacuous, and fails.
 #[test]
 fn a_case_whose_seeds_miss_its_sometimes_probe_fails() {
-    let dir = std::env::temp_dir().join(format!("flinch-regressions-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let file = dir.join("steady-fenced.toml");
-    let steady = include_str!("../scenarios/steady.toml");
-    let text = steady.replace(
+    let failures = failures_of_edited(
+        "steady-fenced",
+        include_str!("../scenarios/steady.toml"),
         "[expect]\noutcome = \"exactly-once\"",
         "[expect]\noutcome = \"exactly-once\"\nsometimes = [\"write-fenced\"]\n\n[seeds]\nrange = \"0..2\"",
     );
-    assert_ne!(text, steady, "the scenario's [expect] was found");
-    std::fs::write(&file, text).expect("written");
-    let failures = case_failures(file.to_str().expect("a UTF-8 path"));
-    std::fs::remove_dir_all(&dir).expect("removed");
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(
         failures[0].contains("no seed of 0..2 hits `write-fenced`"),
         "{failures:?}"
     );
+}
+
+/// [`case_failures`] of `original` with `from` replaced by `to`, written
+/// to a temporary `name.toml` (a case's moment is found by its file name).
+fn failures_of_edited(name: &str, original: &str, from: &str, to: &str) -> Vec<String> {
+    let text = original.replace(from, to);
+    assert_ne!(text, original, "`{from}` was not found");
+    let dir =
+        std::env::temp_dir().join(format!("flinch-regressions-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let file = dir.join(format!("{name}.toml"));
+    std::fs::write(&file, text).expect("written");
+    let failures = case_failures(file.to_str().expect("a UTF-8 path"));
+    std::fs::remove_dir_all(&dir).expect("removed");
+    failures
 }
 
 /// What is wrong with the case at `path`: each failing seed, and each
@@ -293,15 +302,12 @@ fn every_case_is_guarded() {
 /// than a checkpoint takes.
 #[test]
 fn a_case_whose_seeds_miss_its_moment_fails() {
-    let dir = std::env::temp_dir().join(format!("flinch-moments-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let file = dir.join("checkpoints-as-long-as-their-interval.toml");
-    let case = include_str!("regressions/checkpoints-as-long-as-their-interval.toml");
-    let text = case.replace("interval = \"20ms\"", "interval = \"1s\"");
-    assert_ne!(text, case, "the case's interval was found");
-    std::fs::write(&file, text).expect("written");
-    let failures = case_failures(file.to_str().expect("a UTF-8 path"));
-    std::fs::remove_dir_all(&dir).expect("removed");
+    let failures = failures_of_edited(
+        "checkpoints-as-long-as-their-interval",
+        include_str!("regressions/checkpoints-as-long-as-their-interval.toml"),
+        "interval = \"20ms\"",
+        "interval = \"1s\"",
+    );
     assert_eq!(failures.len(), 1, "{failures:?}");
     assert!(
         failures[0].contains("no seed of 0..6 reaches the moment the case was written for"),
@@ -345,6 +351,22 @@ fn positions(
         })
         .collect::<Vec<_>>()
         .into_iter()
+}
+
+/// The savepoint whose `savepoint_triggered` is at position `i` of the
+/// trace: its id, and where its `savepoint_completed` is (`None`: never).
+fn savepoint_at(report: &SeedReport, i: usize) -> Option<(u64, Option<usize>)> {
+    let What::Engine(Event::SavepointTriggered { checkpoint: id, .. }) = report.trace[i].what
+    else {
+        return None;
+    };
+    let completed = positions(
+        report,
+        |_, e| matches!(e, Event::SavepointCompleted { checkpoint } if *checkpoint == id),
+    )
+    .map(|(j, _)| j)
+    .find(|j| *j > i);
+    Some((id, completed))
 }
 
 /// The final checkpoint: the first completed whose offsets add up to the
@@ -495,16 +517,9 @@ fn drained_savepoint_restored_without_its_completion(_: &Scenario, report: &Seed
         matches!(e, Event::SavepointTriggered { drain: true, .. })
     });
     drained.into_iter().any(|(i, _)| {
-        let What::Engine(Event::SavepointTriggered { checkpoint: id, .. }) = report.trace[i].what
-        else {
+        let Some((id, completed)) = savepoint_at(report, i) else {
             return false;
         };
-        let completed = positions(
-            report,
-            move |_, e| matches!(e, Event::SavepointCompleted { checkpoint } if *checkpoint == id),
-        )
-        .map(|(j, _)| j)
-        .find(|j| *j > i);
         let crash = faults(report)
             .find(|(j, _, host, f)| {
                 *j > i && *host == "jobmanager" && matches!(f, FaultEvent::Crash)
@@ -545,16 +560,13 @@ fn repair_outlasts_a_stall_by_the_rpc_timeout(scenario: &Scenario, report: &Seed
 }
 
 fn repair_reads_a_corrupting_peer(_: &Scenario, report: &SeedReport) -> bool {
-    let faults: Vec<_> = faults(report).collect();
-    faults.iter().any(|(i, _, peer, f)| {
-        if !matches!(f, FaultEvent::ReadCorruption { .. }) {
-            return false;
-        }
-        let healed = (faults.iter())
-            .find(|(j, _, h, g)| j > i && h == peer && matches!(g, FaultEvent::DiskHealed))
-            .map_or(usize::MAX, |(j, ..)| *j);
-        positions(report, |_, e| matches!(e, Event::StoreReplicaRepaired { from, .. } if from.iter().any(|f| f == peer)))
-            .any(|(k, _)| k > *i && k < healed)
+    let corrupting = disk_fault_windows(report, |f| matches!(f, FaultEvent::ReadCorruption { .. }));
+    corrupting.into_iter().any(|(peer, from, until)| {
+        positions(
+            report,
+            |_, e| matches!(e, Event::StoreReplicaRepaired { from, .. } if from.contains(&peer)),
+        )
+        .any(|(k, _)| from < k && k < until)
     })
 }
 
@@ -593,16 +605,9 @@ fn client_crashes_mid_stop_and_restarts_after_the_resume(
         matches!(e, Event::SavepointTriggered { stop: true, .. })
     });
     stops.into_iter().any(|(i, _)| {
-        let What::Engine(Event::SavepointTriggered { checkpoint: id, .. }) = report.trace[i].what
-        else {
+        let Some((_, done)) = savepoint_at(report, i) else {
             return false;
         };
-        let done = positions(
-            report,
-            move |_, e| matches!(e, Event::SavepointCompleted { checkpoint } if *checkpoint == id),
-        )
-        .map(|(j, _)| j)
-        .find(|j| *j > i);
         let crashed = client(|f| matches!(f, FaultEvent::Crash))
             .any(|c| c > i && done.is_some_and(|d| c < d));
         let restarted =
@@ -612,19 +617,31 @@ fn client_crashes_mid_stop_and_restarts_after_the_resume(
 }
 
 fn txn_times_out_under_disk_errors(_: &Scenario, report: &SeedReport) -> bool {
-    let faults: Vec<_> = faults(report).collect();
-    faults.iter().any(|(i, _, host, f)| {
-        if !matches!(f, FaultEvent::IoErrors { .. }) {
-            return false;
-        }
-        let healed = (faults.iter())
-            .find(|(j, _, h, g)| j > i && h == host && matches!(g, FaultEvent::DiskHealed))
-            .map_or(usize::MAX, |(j, ..)| *j);
+    let failing = disk_fault_windows(report, |f| matches!(f, FaultEvent::IoErrors { .. }));
+    failing.into_iter().any(|(host, from, until)| {
         positions(report, |h, e| {
-            h == *host && matches!(e, Event::TxnTimedOut { .. })
+            h == host && matches!(e, Event::TxnTimedOut { .. })
         })
-        .any(|(k, _)| k > *i && k < healed)
+        .any(|(k, _)| from < k && k < until)
     })
+}
+
+/// Each disk fault `kind` picks, with its host and where in the trace it
+/// starts and heals (the trace's end if it never does).
+fn disk_fault_windows(
+    report: &SeedReport,
+    kind: fn(&FaultEvent) -> bool,
+) -> Vec<(String, usize, usize)> {
+    let faults: Vec<_> = faults(report).collect();
+    (faults.iter())
+        .filter(|(.., f)| kind(f))
+        .map(|(i, _, host, _)| {
+            let healed = (faults.iter())
+                .find(|(j, _, h, g)| j > i && h == host && matches!(g, FaultEvent::DiskHealed))
+                .map_or(report.trace.len(), |(j, ..)| *j);
+            (host.to_string(), *i, healed)
+        })
+        .collect()
 }
 
 /// Every moment is a test a run can fail: a run of `steady` (no faults,
