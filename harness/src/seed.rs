@@ -35,7 +35,8 @@ pub struct SeedReport {
     /// were refused, over every host and the whole run (turmoil's, patched:
     /// vendor/turmoil/PATCHES.md, 1), as a kernel refuses them past a
     /// listener's backlog. A `stall` that holds a link while clients dial
-    /// again and again releases their requests together; 0 in most runs.
+    /// again and again releases their requests together; 0 in most runs
+    /// (and if the run broke before its end).
     pub refused_connections: u64,
     /// Input records of the run.
     pub records: u64,
