@@ -397,36 +397,80 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
 }
 
 /// The wall time of `with` over that of `without`, one thread: the median
-/// of `reps` ratios, each of a repetition of `with` and one of `without`
-/// run right before or after it (each first in turn), so that a machine
-/// that speeds up or slows down during the bench moves both sides of a
-/// ratio alike. Errors: as [`measure`], and a seed of `without` that
-/// completed more than one checkpoint (its single checkpoint came before
-/// the end of its input, and it ran on to another: it would not measure a
-/// run without checkpoints).
+/// of `reps` ratios, each of the summed wall times of seeds `0..seeds` run
+/// in pairs: each seed of `with` right before or after the same seed of
+/// `without` (each first in turn), so that a machine that speeds up or
+/// slows down during the bench (a virtual machine's neighbours come and go
+/// within a second) moves both sides of a ratio alike. Errors: a seed that
+/// fails, as [`measure`], and a seed of `without` that completed more than
+/// one checkpoint (its single checkpoint came before the end of its input,
+/// and it ran on to another: it would not measure a run without
+/// checkpoints).
 fn overhead(with: &Scenario, without: &Scenario, seeds: u64, reps: usize) -> anyhow::Result<f64> {
     let mut ratios = Vec::with_capacity(reps);
     for rep in 0..reps {
-        let (a, b) = if rep % 2 == 0 {
-            let a = repetition(with, seeds, 1)?;
-            (a, repetition(without, seeds, 1)?)
-        } else {
-            let b = repetition(without, seeds, 1)?;
-            (repetition(with, seeds, 1)?, b)
-        };
-        if b.4 > 1 {
-            return Err(anyhow!(
-                "a seed of the bench's {} with a checkpoint every {:?} completed {} checkpoints, \
-                 where the interval was meant to give one after its input",
-                without.name,
-                without.config.checkpoint.interval,
-                b.4
-            ));
+        let pairs = run_parallel(
+            0..seeds,
+            1,
+            |seed| {
+                let timed = |scenario: &Scenario| {
+                    let started = Instant::now();
+                    let ran = ran(scenario, seed);
+                    (started.elapsed(), ran)
+                };
+                let (a, b) = if (seed + rep as u64).is_multiple_of(2) {
+                    let a = timed(with);
+                    (a, timed(without))
+                } else {
+                    let b = timed(without);
+                    (timed(with), b)
+                };
+                Pair {
+                    with: a,
+                    without: b,
+                }
+            },
+            |_| {},
+        )?;
+        let mut walls = (Duration::ZERO, Duration::ZERO);
+        for pair in &pairs {
+            for (scenario, (_, ran)) in [(with, &pair.with), (without, &pair.without)] {
+                if !ran.passed {
+                    return Err(failed_seed(scenario, ran.seed));
+                }
+            }
+            if pair.without.1.checkpoints > 1 {
+                return Err(anyhow!(
+                    "a seed of the bench's {} with a checkpoint every {:?} completed {} \
+                     checkpoints, where the interval was meant to give one after its input",
+                    without.name,
+                    without.config.checkpoint.interval,
+                    pair.without.1.checkpoints
+                ));
+            }
+            walls.0 += pair.with.0;
+            walls.1 += pair.without.0;
         }
-        ratios.push(a.0.as_secs_f64() / b.0.as_secs_f64().max(f64::MIN_POSITIVE));
+        ratios.push(walls.0.as_secs_f64() / walls.1.as_secs_f64().max(f64::MIN_POSITIVE));
     }
     ratios.sort_by(f64::total_cmp);
     Ok(ratios[ratios.len() / 2])
+}
+
+/// One seed of each side of an [`overhead`] ratio, each with its wall time.
+struct Pair {
+    with: (Duration, Ran),
+    without: (Duration, Ran),
+}
+
+impl HasSeed for Pair {
+    fn seed(&self) -> u64 {
+        self.with.1.seed
+    }
+
+    fn failed(&self) -> bool {
+        !self.with.1.passed || !self.without.1.passed
+    }
 }
 
 /// One repetition: seeds `0..seeds` of `scenario` on `threads` workers.
@@ -439,45 +483,49 @@ fn repetition(
     threads: usize,
 ) -> anyhow::Result<(Duration, Duration, u64, u64, usize)> {
     let started = Instant::now();
-    let ran = run_parallel(
-        0..seeds,
-        threads,
-        |seed| {
-            let report = run_seed(scenario, seed);
-            let completed =
-                |e: &&TraceEvent| matches!(e.what, What::Engine(Event::CheckpointCompleted { .. }));
-            Ran {
-                seed,
-                passed: report.passed,
-                sim: report.sim_time,
-                host_steps: report.host_steps,
-                checkpoints: report.trace.iter().filter(completed).count(),
-            }
-        },
-        |_| {},
-    )?;
+    let ran = run_parallel(0..seeds, threads, |seed| ran(scenario, seed), |_| {})?;
     let wall = started.elapsed();
     if let Some(failed) = ran.iter().find(|r| !r.passed) {
-        let w = &scenario.config.workload;
-        return Err(anyhow!(
-            "seed {} of the bench's {} failed; run it: flinch replay {} --seed {}, with \
-             `[workload] records = {}, rate = {}` and the checkpoint interval {:?} in a copy of \
-             the scenario",
-            failed.seed,
-            scenario.name,
-            scenario.name,
-            failed.seed,
-            w.records,
-            w.rate,
-            scenario.config.checkpoint.interval,
-        ))
-        .context("a bench workload must pass");
+        return Err(failed_seed(scenario, failed.seed));
     }
     let sim: Duration = ran.iter().map(|r| r.sim).sum();
     let run: u64 = ran.iter().map(|r| r.host_steps.run).sum();
     let skipped: u64 = ran.iter().map(|r| r.host_steps.skipped).sum();
     let checkpoints = ran.iter().map(|r| r.checkpoints).max().unwrap_or(0);
     Ok((wall, sim, run, skipped, checkpoints))
+}
+
+/// Run one seed of `scenario`, checkers included, as every bench figure does.
+fn ran(scenario: &Scenario, seed: u64) -> Ran {
+    let report = run_seed(scenario, seed);
+    let completed =
+        |e: &&TraceEvent| matches!(e.what, What::Engine(Event::CheckpointCompleted { .. }));
+    Ran {
+        seed,
+        passed: report.passed,
+        sim: report.sim_time,
+        host_steps: report.host_steps,
+        checkpoints: report.trace.iter().filter(completed).count(),
+    }
+}
+
+/// The error of a bench workload's seed that failed, with the command that
+/// replays it.
+fn failed_seed(scenario: &Scenario, seed: u64) -> anyhow::Error {
+    let w = &scenario.config.workload;
+    anyhow!(
+        "seed {} of the bench's {} failed; run it: flinch replay {} --seed {}, with \
+         `[workload] records = {}, rate = {}` and the checkpoint interval {:?} in a copy of \
+         the scenario",
+        seed,
+        scenario.name,
+        scenario.name,
+        seed,
+        w.records,
+        w.rate,
+        scenario.config.checkpoint.interval,
+    )
+    .context("a bench workload must pass")
 }
 
 /// The [`Rate`] of the median repetition by wall time.
