@@ -3,8 +3,9 @@
 //! ZooKeeper or a Kubernetes ConfigMap plays for Flink's high-availability
 //! services), or replicas `store-1..=N` (docs/storage.md).
 //!
-//! A put is durable when it is acknowledged: written to a temp file,
-//! synced, renamed, directory synced. A replica also frames every blob with
+//! A put is durable when it is acknowledged: written as a temp file,
+//! synced, renamed and its directory synced leave it, in one call
+//! ([`disk::write_atomic`]). A replica also frames every blob with
 //! its length and crc32, so that it never serves or copies a blob that does
 //! not verify, and keeps its copy of the register beside an incarnation
 //! marker: a replica that starts without the marker lost its disk, answers

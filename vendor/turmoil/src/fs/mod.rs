@@ -1826,6 +1826,51 @@ impl Fs {
         Ok(())
     }
 
+    /// Replace the file at `path` with `data`, durably (flinch patch 13,
+    /// PATCHES.md): the state that creating a temporary file beside it,
+    /// writing `data`, `sync_file`, renaming it onto `path` and `sync_dir`
+    /// on the parent leave when nothing crashes between them. The flush of
+    /// the parent's pending entries is that `sync_dir`'s, so a sibling
+    /// created but not yet synced becomes durable as it would have.
+    /// Errors: the parent directory does not exist, `path` is a directory,
+    /// or `data` does not fit the disk's capacity.
+    pub(crate) fn persist_file(
+        &mut self,
+        path: &Path,
+        data: &[u8],
+        mode: u32,
+        time: Duration,
+    ) -> Result<(), &'static str> {
+        let parent = match parent_of(path) {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => return Err("Is a directory"),
+        };
+        if !self.dir_exists(parent) {
+            return Err("No such file or directory");
+        }
+        if self.dir_exists(path) {
+            return Err("Is a directory");
+        }
+        // The temporary file was new: all of `data` was additional space.
+        self.check_space(data.len() as u64)?;
+        // The sequence's `sync_dir` applied the parent's pending entries in
+        // order, the rename onto `path` last.
+        self.sync_dir(parent, time)?;
+        if let Some(cache) = &mut self.page_cache {
+            cache.invalidate_file(path);
+        }
+        let mut file = FileData::with_mode(time, mode);
+        file.content = data.to_vec();
+        self.persisted_symlinks.swap_remove(&key(path));
+        self.persisted_files.insert(path.into(), file);
+        self.synced_entries.insert(path.into());
+        if let Some(dir) = self.persisted_dirs.get_mut(&key(parent)) {
+            dir.mtime = time;
+            dir.ctime = time;
+        }
+        Ok(())
+    }
+
     /// Read file content at offset, merging persisted + pending.
     pub(crate) fn read_file(&self, path: &Path, buf: &mut [u8], offset: u64) -> usize {
         if buf.is_empty() {

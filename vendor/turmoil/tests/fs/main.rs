@@ -9,6 +9,7 @@
 //! - `durability`: Crash consistency and sync tests
 //! - `links`: Symlinks and hard links
 //! - `metadata`: File/directory metadata and timestamps
+//! - `persist`: One-call durable writes (flinch patch 13)
 //! - `spellings`: Paths spelled with `//`, `/./` or a trailing `/` (flinch patch 10)
 //! - `threads`: Worker thread filesystem access
 //! - `tokio`: Async filesystem operations
@@ -22,6 +23,7 @@ mod dirs;
 mod durability;
 mod links;
 mod metadata;
+mod persist;
 mod spellings;
 mod threads;
 mod tokio;

@@ -236,6 +236,51 @@ pub fn sync_dir<P: AsRef<Path>>(path: P) -> Result<()> {
     FsContext::current(|ctx| ctx.fs.sync_dir(&path, ctx.now).map_err(Error::other))
 }
 
+/// Replaces the file at `path` with `contents`, durably and atomically: a
+/// crash leaves either the old file or the new one, never a mix, and once
+/// this returns the new one survives any crash (flinch patch 13,
+/// PATCHES.md).
+///
+/// The state it leaves is the one the careful sequence leaves when nothing
+/// crashes between its steps: create a temporary file in the same
+/// directory, write `contents`, [`File::sync_all`], [`rename`] it onto
+/// `path`, and [`sync_dir`] on the parent (which also makes the parent's
+/// other pending entries durable, as here). Synchronous shim calls complete
+/// in one simulation step, so nothing can crash between the steps of that
+/// sequence either; this is the same write in one call, without the
+/// temporary file's bookkeeping. The file gets mode `0o644` and the current
+/// simulated time as its creation and modification times.
+///
+/// Like [`write`], a write may fail at random with the configured I/O error
+/// probability (one draw); the random sync probability does not apply (the
+/// file is synced anyway).
+///
+/// # Errors
+///
+/// - `NotFound`: the parent directory does not exist.
+/// - `IsADirectory`: `path` is a directory (or the root).
+/// - `StorageFull`: `contents` do not fit the configured capacity.
+/// - `Other`: a random I/O error.
+pub fn persist<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> Result<()> {
+    let path = normalize(path.as_ref());
+    let contents = contents.as_ref();
+    FsContext::current(|mut ctx| {
+        let io_err_prob = ctx.fs.io_error_probability;
+        if io_err_prob > 0.0 && ctx.random_bool(io_err_prob) {
+            return Err(Error::other("I/O error"));
+        }
+        let now = ctx.now;
+        ctx.fs
+            .persist_file(&path, contents, 0o644, now)
+            .map_err(|e| match e {
+                "No such file or directory" => Error::new(ErrorKind::NotFound, e),
+                "Is a directory" => Error::new(ErrorKind::IsADirectory, e),
+                e if e.contains("space") => Error::new(ErrorKind::StorageFull, e),
+                e => Error::other(e),
+            })
+    })
+}
+
 /// Removes a file from the filesystem.
 ///
 /// Note: The deletion is not durable until the parent directory is synced.
