@@ -169,11 +169,13 @@ pub mod disk {
         Ok(())
     }
 
+    /// Remove the file at `path` durably (`remove_file` and a sync of its
+    /// directory, in one call: turmoil's `remove_file_synced`, patch 14);
+    /// `Ok` when there is none.
     pub fn remove(path: &Path) -> io::Result<()> {
-        match fs::remove_file(path) {
-            Ok(()) => fs::sync_dir(parent(path)),
+        match fs::remove_file_synced(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
+            removed => removed,
         }
     }
 

@@ -21,6 +21,7 @@ use crate::probe::Probe;
 use crate::proto::{ReplicaRegister, StoreRequest, StoreResponse};
 use crate::register::Versioned;
 use crate::wire::{self, RpcClient};
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -92,8 +93,17 @@ pub fn read_stored_checkpoints() -> std::io::Result<Vec<(u64, u64)>> {
     Ok(stored)
 }
 
+/// `ROOT` joined with `name`, as `Path::join` joins them (an absolute
+/// `name` stands alone), built in one buffer.
 fn path(name: &str) -> PathBuf {
-    PathBuf::from(ROOT).join(name)
+    if name.starts_with('/') {
+        return PathBuf::from(name);
+    }
+    let mut path = String::with_capacity(ROOT.len() + 1 + name.len());
+    path.push_str(ROOT);
+    path.push('/');
+    path.push_str(name);
+    PathBuf::from(path)
 }
 
 fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
@@ -104,12 +114,8 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
         };
     }
     let (disk, ack_before_sync) = (&store.disk, store.ack_before_sync);
-    let framed = |bytes: &[u8]| -> Vec<u8> {
-        match store.replicated {
-            true => wire::encode(&bytes),
-            false => bytes.to_vec(),
-        }
-    };
+    let replicated = store.replicated;
+    let framed = |bytes| framed(replicated, bytes);
     let (answer, write) = match req {
         // Planted: acknowledge a put that is not yet durable.
         StoreRequest::Put { name, bytes, .. } if ack_before_sync => {
@@ -171,6 +177,15 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
         store.late(op, &name, deadline, applied);
     }
     answer
+}
+
+/// A blob as this host stores it: framed with its length and crc32 on a
+/// replica, as it came on the one store.
+fn framed(replicated: bool, bytes: &[u8]) -> Cow<'_, [u8]> {
+    match replicated {
+        true => Cow::Owned(wire::encode(&bytes)),
+        false => Cow::Borrowed(bytes),
+    }
 }
 
 /// Remove each of `names`, in order, going on past a removal that fails
@@ -472,6 +487,27 @@ impl Store {
                 late_ms: (t - deadline).as_millis() as u64,
                 applied,
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blob_path_is_what_path_join_gives() {
+        for name in [
+            "",
+            "meta",
+            "meta/5-1",
+            "chk-000005/e1-count[0]",
+            "a//b",
+            "/abs",
+            "./x",
+            "é",
+        ] {
+            assert_eq!(path(name), Path::new(ROOT).join(name), "{name:?}");
         }
     }
 }

@@ -1871,6 +1871,36 @@ impl Fs {
         Ok(())
     }
 
+    /// Remove the file or symlink at `path`, durably (flinch patch 14,
+    /// PATCHES.md): the state `unlink` and `sync_dir` on the parent leave.
+    /// The parent's pending entries are flushed as that `sync_dir` flushes
+    /// them, the removal last. Errors: nothing to remove at `path`.
+    pub(crate) fn unlink_synced(
+        &mut self,
+        path: &Path,
+        time: Duration,
+    ) -> Result<(), &'static str> {
+        if !self.file_exists(path) && !self.symlink_exists(path) {
+            return Err("No such file or directory");
+        }
+        let parent = match parent_of(path) {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => return Err("No such file or directory"),
+        };
+        self.sync_dir(parent, time)?;
+        if let Some(cache) = &mut self.page_cache {
+            cache.invalidate_file(path);
+        }
+        self.synced_entries.swap_remove(&key(path));
+        self.persisted_files.swap_remove(&key(path));
+        self.persisted_symlinks.swap_remove(&key(path));
+        if let Some(dir) = self.persisted_dirs.get_mut(&key(parent)) {
+            dir.mtime = time;
+            dir.ctime = time;
+        }
+        Ok(())
+    }
+
     /// Read file content at offset, merging persisted + pending.
     pub(crate) fn read_file(&self, path: &Path, buf: &mut [u8], offset: u64) -> usize {
         if buf.is_empty() {

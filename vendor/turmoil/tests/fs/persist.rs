@@ -1,5 +1,6 @@
 //! `persist` (flinch patch 13): one call that leaves the disk the careful
-//! durable write leaves (temporary file, `sync_all`, rename, `sync_dir`).
+//! durable write leaves (temporary file, `sync_all`, rename, `sync_dir`);
+//! `remove_file_synced` (flinch patch 14): `remove_file` and `sync_dir`.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -8,7 +9,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use turmoil::fs::shim::std::fs::{
-    create_dir, create_dir_all, metadata, persist, read, read_dir, rename, sync_dir, File,
+    create_dir, create_dir_all, metadata, persist, read, read_dir, remove_file, remove_file_synced,
+    rename, sync_dir, File,
 };
 use turmoil::{Builder, Result};
 
@@ -52,9 +54,10 @@ fn the_careful_write(path: &str, bytes: &[u8]) -> std::io::Result<()> {
     sync_dir(Path::new(path).parent().expect("a file in a directory"))
 }
 
-/// Host `careful` writes with the sequence, host `persist` with one call,
-/// each beside a file created but never synced and over a file written
-/// before; both disks are described before and after a crash of both.
+/// Host `careful` writes and removes with the sequences, host `persist`
+/// with one call each, beside a file created but never synced and over a
+/// file written before; both disks are described before and after a crash
+/// of both.
 #[test]
 fn persist_leaves_the_disk_the_careful_write_leaves() -> Result {
     let mut sim = Builder::new().build();
@@ -71,11 +74,13 @@ fn persist_leaves_the_disk_the_careful_write_leaves() -> Result {
                     sync_dir("/")?;
                     sync_dir("/d")?;
                     the_careful_write("/d/old", b"the first version")?;
+                    the_careful_write("/d/e/gone", b"to be removed")?;
                     tokio::time::sleep(Duration::from_millis(7)).await;
                     // Created and written, never synced: the directory sync
                     // of the write below makes its entry durable, not its data.
                     File::create("/d/sibling")?.write_all_at(b"unsynced", 0)?;
                     create_dir("/d/e/new")?;
+                    File::create("/d/e/never-synced")?.write_all_at(b"x", 0)?;
                     tokio::time::sleep(Duration::from_millis(5)).await;
                     let write = match host {
                         "careful" => the_careful_write,
@@ -86,6 +91,20 @@ fn persist_leaves_the_disk_the_careful_write_leaves() -> Result {
                     // changes the directory's times.
                     tokio::time::sleep(Duration::from_millis(3)).await;
                     write("/d/fresh", b"a new file")?;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    let remove = match host {
+                        "careful" => |path: &str| {
+                            remove_file(path)?;
+                            sync_dir(Path::new(path).parent().expect("in a directory"))
+                        },
+                        _ => |path: &str| remove_file_synced(path),
+                    };
+                    remove("/d/e/never-synced")?;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    remove("/d/e/gone")?;
+                    // A new file by the removed name, its data synced but
+                    // not its entry: a crash loses it.
+                    File::create("/d/e/gone")?.sync_all()?;
                 }
                 let mut disk = Vec::new();
                 describe(Path::new("/"), &mut disk)?;
@@ -117,15 +136,19 @@ fn persist_leaves_the_disk_the_careful_write_leaves() -> Result {
     }
     let after = &seen[&("persist".to_string(), 1)];
     let names: Vec<&str> = after.iter().map(|e| e.0.as_str()).collect();
-    // The sibling's entry survived with no data; the unsynced directory did not.
-    assert_eq!(names, ["/d", "/d/e", "/d/fresh", "/d/old", "/d/sibling"]);
-    assert_eq!(after[3].3, b"second");
-    assert_eq!(after[4].2, 0);
+    // The sibling's entry survived with no data, and /d/e/new because a
+    // removal synced /d/e.
+    assert_eq!(
+        names,
+        ["/d", "/d/e", "/d/e/new", "/d/fresh", "/d/old", "/d/sibling"]
+    );
+    assert_eq!(after[4].3, b"second");
+    assert_eq!(after[5].2, 0);
     Ok(())
 }
 
 #[test]
-fn persist_refuses_what_the_careful_write_cannot_do() -> Result {
+fn persist_and_remove_refuse_what_the_sequences_cannot_do() -> Result {
     let mut builder = Builder::new();
     builder.fs().capacity(16);
     let mut sim = builder.build();
@@ -141,6 +164,13 @@ fn persist_refuses_what_the_careful_write_cannot_do() -> Result {
         assert_eq!(read("/d/f")?, b"0123456789");
         persist("/d//./f", b"short")?;
         assert_eq!(read("/d/f")?, b"short");
+        assert_eq!(kind(remove_file_synced("/d/g")), ErrorKind::NotFound);
+        assert_eq!(kind(remove_file_synced("/d")), ErrorKind::NotFound);
+        remove_file_synced("/d/./f")?;
+        assert_eq!(
+            read("/d/f").expect_err("removed").kind(),
+            ErrorKind::NotFound
+        );
         Ok(())
     });
     sim.run()

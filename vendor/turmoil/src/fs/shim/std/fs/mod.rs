@@ -293,6 +293,25 @@ pub fn remove_file<P: AsRef<Path>>(path: P) -> Result<()> {
     })
 }
 
+/// Removes a file (or symbolic link) durably: what [`remove_file`] and then
+/// [`sync_dir`] on its parent leave, in one call (flinch patch 14,
+/// PATCHES.md). Like that `sync_dir`, it also makes the parent's other
+/// pending entries durable. Synchronous shim calls complete in one
+/// simulation step, so no crash could fall between the two calls either.
+///
+/// # Errors
+///
+/// `NotFound`: no file or symbolic link at `path` (nothing is synced then,
+/// as [`remove_file`] failing first syncs nothing).
+pub fn remove_file_synced<P: AsRef<Path>>(path: P) -> Result<()> {
+    let path = normalize(path.as_ref());
+    FsContext::current(|ctx| {
+        ctx.fs
+            .unlink_synced(&path, ctx.now)
+            .map_err(|e| Error::new(ErrorKind::NotFound, e))
+    })
+}
+
 /// Renames a file or directory.
 ///
 /// This is atomic - if the destination exists, it will be replaced.
