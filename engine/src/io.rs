@@ -140,9 +140,12 @@ pub mod disk {
     /// the directory give, in one call of the simulated filesystem
     /// (`turmoil::fs::persist`, vendor/turmoil/PATCHES.md, patch 13). The
     /// steps of that sequence ran without an await between them, so no crash
-    /// could fall between them and no temp file was ever left behind; the
-    /// one call leaves the same disk at a quarter of the cost. Errors: the
-    /// filesystem's (a path that is a directory).
+    /// could fall between them; and flinch sets none of turmoil's own disk
+    /// faults (its own strike before, in [`Disk::admit_write`]), uses no
+    /// symbolic link and writes no name with a `.tmp` twin, so none of the
+    /// differences PATCHES.md lists can arise: the one call leaves the same
+    /// disk at a quarter of the cost. Errors: the filesystem's (a path that
+    /// is a directory).
     pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         match fs::persist(path, bytes) {
             // Nearly every write goes to a directory that exists: look for

@@ -148,6 +148,37 @@ fn persist_leaves_the_disk_the_careful_write_leaves() -> Result {
 }
 
 #[test]
+fn empty_contents_take_no_error_draw_and_no_space() -> Result {
+    // As the sequence, which wrote nothing for empty contents.
+    let mut builder = Builder::new();
+    builder.fs().io_error_probability(1.0);
+    let mut sim = builder.build();
+    sim.client("errors", async {
+        create_dir("/d")?;
+        persist("/d/empty", b"")?;
+        assert_eq!(read("/d/empty")?, b"");
+        let refused = persist("/d/full", b"x").expect_err("an I/O error");
+        assert_eq!(refused.kind(), ErrorKind::Other);
+        Ok(())
+    });
+    sim.run()?;
+
+    let mut builder = Builder::new();
+    builder.fs().capacity(4);
+    let mut sim = builder.build();
+    sim.client("space", async {
+        create_dir("/d")?;
+        // set_len checks no capacity: the disk is over it.
+        File::create("/d/big")?.set_len(100)?;
+        persist("/d/empty", b"")?;
+        let refused = persist("/d/x", b"x").expect_err("no space");
+        assert_eq!(refused.kind(), ErrorKind::StorageFull);
+        Ok(())
+    });
+    sim.run()
+}
+
+#[test]
 fn persist_and_remove_refuse_what_the_sequences_cannot_do() -> Result {
     let mut builder = Builder::new();
     builder.fs().capacity(16);

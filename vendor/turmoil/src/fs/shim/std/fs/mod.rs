@@ -241,32 +241,43 @@ pub fn sync_dir<P: AsRef<Path>>(path: P) -> Result<()> {
 /// this returns the new one survives any crash (flinch patch 13,
 /// PATCHES.md).
 ///
-/// The state it leaves is the one the careful sequence leaves when nothing
-/// crashes between its steps: create a temporary file in the same
-/// directory, write `contents`, [`File::sync_all`], [`rename`] it onto
-/// `path`, and [`sync_dir`] on the parent (which also makes the parent's
-/// other pending entries durable, as here). Synchronous shim calls complete
-/// in one simulation step, so nothing can crash between the steps of that
-/// sequence either; this is the same write in one call, without the
-/// temporary file's bookkeeping. The file gets mode `0o644` and the current
-/// simulated time as its creation and modification times.
+/// When it succeeds, the state it leaves is the one the careful sequence
+/// leaves when nothing crashes between its steps and no file has the
+/// temporary name: create a temporary file in the same directory, write
+/// `contents`, [`File::sync_all`], [`rename`] it onto `path`, and
+/// [`sync_dir`] on the parent (which also makes the parent's other pending
+/// entries durable, as here). Synchronous shim calls complete in one
+/// simulation step, so nothing can crash between the steps of that sequence
+/// either; this is the same write in one call, without the temporary
+/// file's bookkeeping. The file gets mode `0o644` and the current simulated
+/// time as its creation and modification times.
 ///
-/// Like [`write`], a write may fail at random with the configured I/O error
-/// probability (one draw); the random sync probability does not apply (the
-/// file is synced anyway).
+/// Where it differs from that sequence:
+/// - a symbolic link at `path` is replaced by the file, as `rename(2)`
+///   replaces it (this model's [`rename`] moves the data and leaves the
+///   link);
+/// - the path's cached pages are dropped (the sequence's [`rename`] kept the
+///   old file's pages cached for the new one);
+/// - it fails with nothing changed, where the sequence failing at its write
+///   left the temporary file behind;
+/// - non-empty `contents` take one draw of the I/O error probability, as
+///   the sequence's write did, but none of the random sync probability
+///   (the sequence's write took one), so with that probability set, later
+///   random decisions of the simulation differ.
 ///
 /// # Errors
 ///
 /// - `NotFound`: the parent directory does not exist.
 /// - `IsADirectory`: `path` is a directory (or the root).
-/// - `StorageFull`: `contents` do not fit the configured capacity.
+/// - `StorageFull`: non-empty `contents` do not fit the configured capacity.
 /// - `Other`: a random I/O error.
 pub fn persist<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> Result<()> {
     let path = normalize(path.as_ref());
     let contents = contents.as_ref();
     FsContext::current(|mut ctx| {
+        // The sequence wrote nothing for empty contents: no draw.
         let io_err_prob = ctx.fs.io_error_probability;
-        if io_err_prob > 0.0 && ctx.random_bool(io_err_prob) {
+        if !contents.is_empty() && io_err_prob > 0.0 && ctx.random_bool(io_err_prob) {
             return Err(Error::other("I/O error"));
         }
         let now = ctx.now;
@@ -301,8 +312,10 @@ pub fn remove_file<P: AsRef<Path>>(path: P) -> Result<()> {
 ///
 /// # Errors
 ///
-/// `NotFound`: no file or symbolic link at `path` (nothing is synced then,
-/// as [`remove_file`] failing first syncs nothing).
+/// `NotFound`: no file or symbolic link at `path`, or a `path` with no
+/// parent directory (a relative one). Nothing is synced then, as
+/// [`remove_file`] failing first synced nothing (for a relative path the
+/// two calls differ: [`remove_file`] removed it and [`sync_dir`] failed).
 pub fn remove_file_synced<P: AsRef<Path>>(path: P) -> Result<()> {
     let path = normalize(path.as_ref());
     FsContext::current(|ctx| {
