@@ -114,12 +114,10 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
         };
     }
     let (disk, ack_before_sync) = (&store.disk, store.ack_before_sync);
-    let replicated = store.replicated;
-    let framed = |bytes| framed(replicated, bytes);
     let (answer, write) = match req {
         // Planted: acknowledge a put that is not yet durable.
         StoreRequest::Put { name, bytes, .. } if ack_before_sync => {
-            let put = disk.write_unsynced(&path(&name), &framed(&bytes));
+            let put = disk.write_unsynced(&path(&name), &framed(store.replicated, &bytes));
             (put.map(|()| StoreResponse::Done), None)
         }
         StoreRequest::Put {
@@ -127,7 +125,7 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
             bytes,
             deadline,
         } => {
-            let put = disk.write_atomic(&path(&name), &framed(&bytes));
+            let put = disk.write_atomic(&path(&name), &framed(store.replicated, &bytes));
             (
                 put.map(|()| StoreResponse::Done),
                 Some(("put", name, deadline)),
