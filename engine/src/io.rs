@@ -143,9 +143,9 @@ pub mod disk {
     /// could fall between them; and flinch sets none of turmoil's own disk
     /// faults (its own strike before, in [`Disk::admit_write`]), uses no
     /// symbolic link and writes no name with a `.tmp` twin, so none of the
-    /// differences PATCHES.md lists can arise: the one call leaves the same
-    /// disk at a quarter of the cost. Errors: the filesystem's (a path that
-    /// is a directory).
+    /// differences vendor/turmoil/PATCHES.md lists can arise: the one call
+    /// leaves the same disk at a quarter of the cost. Errors: the
+    /// filesystem's (a path that is a directory).
     pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         match fs::persist(path, bytes) {
             // Nearly every write goes to a directory that exists: look for
