@@ -1868,10 +1868,7 @@ impl Fs {
         self.persisted_symlinks.swap_remove(&key(path));
         self.persisted_files.insert(path.into(), file);
         self.synced_entries.insert(path.into());
-        if let Some(dir) = self.persisted_dirs.get_mut(&key(parent)) {
-            dir.mtime = time;
-            dir.ctime = time;
-        }
+        self.dir_entries_changed(parent, time);
         Ok(())
     }
 
@@ -1898,11 +1895,18 @@ impl Fs {
         self.synced_entries.swap_remove(&key(path));
         self.persisted_files.swap_remove(&key(path));
         self.persisted_symlinks.swap_remove(&key(path));
-        if let Some(dir) = self.persisted_dirs.get_mut(&key(parent)) {
+        self.dir_entries_changed(parent, time);
+        Ok(())
+    }
+
+    /// A durable entry of `dir` was added or removed at `time` (flinch
+    /// patches 13 and 14): its modification and change times, as
+    /// `sync_dir` sets them when it flushes an entry.
+    fn dir_entries_changed(&mut self, dir: &Path, time: Duration) {
+        if let Some(dir) = self.persisted_dirs.get_mut(&key(dir)) {
             dir.mtime = time;
             dir.ctime = time;
         }
-        Ok(())
     }
 
     /// Read file content at offset, merging persisted + pending.

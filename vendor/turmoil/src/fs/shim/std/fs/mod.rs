@@ -286,7 +286,7 @@ pub fn persist<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> Result<(
             .map_err(|e| match e {
                 "No such file or directory" => Error::new(ErrorKind::NotFound, e),
                 "Is a directory" => Error::new(ErrorKind::IsADirectory, e),
-                e if e.contains("space") => Error::new(ErrorKind::StorageFull, e),
+                "No space left on device" => Error::new(ErrorKind::StorageFull, e),
                 e => Error::other(e),
             })
     })
