@@ -142,26 +142,32 @@ impl<'a> Rt<'a> {
     }
 
     pub(crate) fn now(&self) -> Instant {
-        let _guard = self.tokio.enter();
-        Instant::now() + self.owed
+        // flinch patch (PATCHES.md, 16): the runtime's clock, read without
+        // entering the runtime (tokio patch 8).
+        self.tokio.handle().clock_now() + self.owed
     }
 
-    /// Whether a step of `tick` would do nothing on this runtime (flinch
-    /// patch, PATCHES.md, 5): its software is running, no task is woken (in
-    /// the local set or on the runtime), and no timer is due before the step
-    /// would end. The caller knows whether a message arrives for the host.
-    pub(crate) fn is_idle_for(&self, tick: Duration) -> bool {
+    /// Whether a step of `tick` would poll no task on this runtime (flinch
+    /// patch, PATCHES.md, 5): `None` if it would; else `Some(due_at_end)`.
+    /// Idle: its software is running, no task is woken (in the local set or
+    /// on the runtime), and no timer is due before the step would end. A
+    /// timer due at its very end (`due_at_end`) fires as the step ends, so
+    /// its task would only run at the next step: skipped, the step fires it
+    /// at once (PATCHES.md, 17). The caller knows whether a message arrives
+    /// for the host.
+    pub(crate) fn idle_for(&self, tick: Duration) -> Option<bool> {
         if self.handle.is_none() || self.local.has_ready_tasks() {
-            return false;
+            return None;
         }
         let handle = self.tokio.handle();
         if handle.metrics().num_alive_tasks() > 0 {
-            return false;
+            return None;
         }
-        match handle.next_timer_in() {
-            None => true,
-            Some(next) => next > self.owed + step_length(tick),
-        }
+        let Some(next) = handle.next_timer_in() else {
+            return Some(false);
+        };
+        let end = self.owed + step_length(tick);
+        (next >= end).then_some(next == end)
     }
 
     /// flinch patch (PATCHES.md, 6): how many of the next steps of `tick`,
@@ -178,9 +184,10 @@ impl<'a> Rt<'a> {
         match self.tokio.handle().next_timer_in() {
             None => max,
             Some(next) => {
-                // Idle for k steps while next > owed + k * step.
+                // Idle for k steps while next >= owed + k * step (a timer
+                // due at the end of the k-th fires as it ends, patch 17).
                 let ahead = next.saturating_sub(self.owed).as_nanos();
-                let steps = ahead.saturating_sub(1) / step_length(tick).as_nanos();
+                let steps = ahead / step_length(tick).as_nanos();
                 max.min(u64::try_from(steps).unwrap_or(u64::MAX))
             }
         }
@@ -189,9 +196,31 @@ impl<'a> Rt<'a> {
     /// Account for one step of `tick` in which this runtime is idle (see
     /// [`Rt::is_idle_for`]) without running it: the clock falls behind by
     /// the step, and the local set counts the poll the step would have made.
-    pub(crate) fn skip_idle(&mut self, tick: Duration) {
+    ///
+    /// `due_at_end` (flinch patch, PATCHES.md, 17): a timer falls due at the
+    /// step's very end ([`Rt::idle_for`]). The step would have fired it as
+    /// it ended and returned before polling the task it woke: the clock
+    /// catches up now, which fires it, and the task runs at the next step,
+    /// in the order it would have.
+    pub(crate) fn skip_idle(&mut self, tick: Duration, due_at_end: bool) {
         self.owed += step_length(tick);
         self.local.skip_idle_tick();
+        if due_at_end {
+            self.catch_up();
+        }
+    }
+
+    /// flinch patch (PATCHES.md, 17): after [`Rt::skip_idle`] of steps at
+    /// once ([`Rt::idle_steps`]), fire the timers due at the end of the last
+    /// of them (the only ones that can be due), as `skip_idle` of that step
+    /// alone would have.
+    pub(crate) fn fire_timers_due(&mut self) {
+        if self.owed > Duration::ZERO && self.handle.is_some() {
+            let next = self.tokio.handle().next_timer_in();
+            if next.is_some_and(|next| next <= self.owed) {
+                self.catch_up();
+            }
+        }
     }
 
     /// Move the clock forward by the skipped steps, before a step runs.

@@ -129,8 +129,9 @@ impl<'a> Sim<'a> {
         for (&addr, rt) in self.rts.iter_mut() {
             if rt.is_software_running() {
                 for _ in 0..steps {
-                    rt.skip_idle(tick);
+                    rt.skip_idle(tick, false);
                 }
+                rt.fire_timers_due();
                 self.host_steps.skipped += steps;
             }
             world.tick(addr, duration);
@@ -571,7 +572,7 @@ impl<'a> Sim<'a> {
             // whatever it has to do, as an idle one does (patch 5), and its
             // messages stay on the network.
             if !self.paused.is_empty() && self.paused.contains(&addr) {
-                rt.skip_idle(tick);
+                rt.skip_idle(tick, false);
                 self.world.borrow_mut().tick(addr, tick);
                 if rt.is_client() {
                     is_finished = false;
@@ -594,8 +595,11 @@ impl<'a> Sim<'a> {
                 // flinch patch (PATCHES.md, 5): a host with nothing to do this
                 // step skips it, as a crashed host does, and its clock catches
                 // up before its next step that runs.
-                if self.config.skip_idle_hosts && delivered == 0 && rt.is_idle_for(tick) {
-                    rt.skip_idle(tick);
+                let idle = (self.config.skip_idle_hosts && delivered == 0)
+                    .then(|| rt.idle_for(tick))
+                    .flatten();
+                if let Some(due_at_end) = idle {
+                    rt.skip_idle(tick, due_at_end);
                     self.host_steps.skipped += 1;
                     world.tick(addr, tick);
                     if rt.is_client() {
@@ -671,6 +675,57 @@ mod test {
         net::{TcpListener, TcpStream},
         sim_elapsed, since_epoch, Builder, Result, Sim, World,
     };
+
+    /// flinch patch (PATCHES.md, 17): a host woken every 10 ms by a timer
+    /// due on a step's end takes one step per wake, not two, and wakes at
+    /// the same times as a host that runs every step; so with whole idle
+    /// steps skipped at once (patch 6). The run stays inside the timer
+    /// wheel's first 64 ms: past them, a timer first sits in a coarse slot,
+    /// and the host also runs the step in which the wheel moves it down.
+    #[test]
+    fn a_timer_due_as_a_step_ends_costs_its_host_one_step() {
+        fn run(skip: bool, whole: bool) -> (Vec<Duration>, super::HostSteps) {
+            let wakes = Rc::new(std::cell::RefCell::new(Vec::new()));
+            let tick = Duration::from_millis(2);
+            let mut sim = Builder::new()
+                .tick_duration(tick)
+                .skip_idle_hosts(skip)
+                .build();
+            let w = wakes.clone();
+            sim.host("timer", move || {
+                let w = w.clone();
+                async move {
+                    let start = Instant::now();
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        w.borrow_mut().push(start.elapsed());
+                    }
+                }
+            });
+            let end = Duration::from_millis(62);
+            while sim.elapsed() < end {
+                let left = (end - sim.elapsed()).as_millis() / tick.as_millis();
+                let max = u64::try_from(left).expect("a few steps");
+                if !(whole && sim.skip_idle_steps(max) > 0) {
+                    sim.step().expect("the host never fails");
+                }
+            }
+            (wakes.take(), sim.host_steps())
+        }
+        let (wakes, every) = run(false, false);
+        let expected: Vec<Duration> = (1..=6).map(|i| Duration::from_millis(10 * i)).collect();
+        // The sixth timer fires as the step ending at 60 ms ends; its task
+        // runs in the next, the last.
+        assert_eq!(wakes, expected);
+        assert_eq!((every.run, every.skipped), (31, 0));
+        for whole in [false, true] {
+            let (skipping, steps) = run(true, whole);
+            assert_eq!(skipping, wakes, "whole steps skipped: {whole}");
+            assert_eq!(steps.run + steps.skipped, every.run, "whole: {whole}");
+            // The first step starts the host; then one step per wake.
+            assert_eq!(steps.run, 1 + wakes.len() as u64, "whole: {whole}");
+        }
+    }
 
     #[test]
     fn client_error() {

@@ -560,6 +560,20 @@ cfg_test_util! {
                 driver.time().process_now(driver.clock());
                 Ok(())
             }
+
+            /// flinch patch (PATCHES.md, 8): this runtime's clock, read from
+            /// outside the runtime: what `Instant::now()` returns inside it,
+            /// without entering it (which clones this handle and sets the
+            /// thread's current runtime, and undoes both).
+            ///
+            /// A simulator reads a paused runtime's clock before each step.
+            ///
+            /// # Panics
+            /// If the runtime has no time driver.
+            #[doc(hidden)]
+            pub fn clock_now(&self) -> crate::time::Instant {
+                self.inner.driver().clock().now()
+            }
         }
     }
 }

@@ -36,11 +36,20 @@ cfg_test_util! {
     cfg_rt! {
         #[track_caller]
         fn with_clock<R>(f: impl FnOnce(Option<&Clock>) -> Result<R, &'static str>) -> R {
-            use crate::runtime::Handle;
-
-            let res = match Handle::try_current() {
-                Ok(handle) => f(Some(handle.inner.driver().clock())),
-                Err(ref e) if e.is_missing_context() => f(None),
+            // flinch patch (PATCHES.md, 7): the current runtime's clock is
+            // read through a borrow of its handle; `Handle::try_current()`
+            // cloned the handle (an `Arc`) on every read of the clock.
+            let mut f = Some(f);
+            let current = crate::runtime::context::with_current(|handle| {
+                let f = f.take().expect("called once, with the handle");
+                f(Some(handle.driver().clock()))
+            });
+            let res = match current {
+                Ok(res) => res,
+                Err(ref e) if e.is_missing_context() => {
+                    let f = f.take().expect("not called without a handle");
+                    f(None)
+                }
                 Err(_) => panic!("{}", crate::util::error::THREAD_LOCAL_DESTROYED_ERROR),
             };
 
