@@ -573,7 +573,7 @@ impl<'a> Sim<'a> {
             // messages stay on the network.
             if !self.paused.is_empty() && self.paused.contains(&addr) {
                 rt.skip_idle(tick, false);
-                self.world.borrow_mut().tick(addr, tick);
+                self.world.borrow_mut().host_at(i, addr).timer.tick(tick);
                 if rt.is_client() {
                     is_finished = false;
                 }
@@ -590,7 +590,7 @@ impl<'a> Sim<'a> {
                     ..
                 } = world.deref_mut();
                 let delivered =
-                    topology.deliver_messages(rng, hosts.get_mut(&addr).expect("missing host"));
+                    topology.deliver_messages(rng, crate::world::host_at(hosts, i, addr));
 
                 // flinch patch (PATCHES.md, 5): a host with nothing to do this
                 // step skips it, as a crashed host does, and its clock catches
@@ -601,7 +601,7 @@ impl<'a> Sim<'a> {
                 if let Some(due_at_end) = idle {
                     rt.skip_idle(tick, due_at_end);
                     self.host_steps.skipped += 1;
-                    world.tick(addr, tick);
+                    world.host_at(i, addr).timer.tick(tick);
                     if rt.is_client() {
                         is_finished = false;
                     }
@@ -625,7 +625,7 @@ impl<'a> Sim<'a> {
             let mut world = self.world.borrow_mut();
             world.current = None;
 
-            world.tick(addr, tick);
+            world.host_at(i, addr).timer.tick(tick);
         }
 
         // Tick the nodes that are not actively running (i.e., crashed) to ensure their clock keeps up

@@ -278,4 +278,28 @@ impl World {
             .timer
             .tick(duration);
     }
+
+    /// flinch patch (PATCHES.md, 18): the host at `addr`, which is the
+    /// `index`-th registered unless hosts were registered other than in
+    /// step with the simulation's runtimes (then found by its address).
+    /// A step visits the runtimes by index; looking each host up by index
+    /// spares a hash of its address, several times per host per step.
+    pub(crate) fn host_at(&mut self, index: usize, addr: IpAddr) -> &mut Host {
+        host_at(&mut self.hosts, index, addr)
+    }
+}
+
+/// flinch patch (PATCHES.md, 18): [`World::host_at`], for a caller that
+/// holds other fields of the world borrowed.
+pub(crate) fn host_at(
+    hosts: &mut FxIndexMap<IpAddr, Host>,
+    index: usize,
+    addr: IpAddr,
+) -> &mut Host {
+    let at_index = matches!(hosts.get_index(index), Some((a, _)) if *a == addr);
+    if at_index {
+        hosts.get_index_mut(index).expect("checked above").1
+    } else {
+        hosts.get_mut(&addr).expect("missing host")
+    }
 }
