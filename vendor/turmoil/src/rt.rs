@@ -171,7 +171,7 @@ impl<'a> Rt<'a> {
     }
 
     /// flinch patch (PATCHES.md, 6): how many of the next steps of `tick`,
-    /// at most `max`, this runtime would skip as idle ([`Rt::is_idle_for`]
+    /// at most `max`, this runtime would skip as idle ([`Rt::idle_for`]
     /// of each in turn), given that no message arrives meanwhile. A runtime
     /// without running software skips every step.
     pub(crate) fn idle_steps(&self, tick: Duration, max: u64) -> u64 {
@@ -194,7 +194,7 @@ impl<'a> Rt<'a> {
     }
 
     /// Account for one step of `tick` in which this runtime is idle (see
-    /// [`Rt::is_idle_for`]) without running it: the clock falls behind by
+    /// [`Rt::idle_for`]) without running it: the clock falls behind by
     /// the step, and the local set counts the poll the step would have made.
     ///
     /// `due_at_end` (flinch patch, PATCHES.md, 17): a timer falls due at the
@@ -202,12 +202,27 @@ impl<'a> Rt<'a> {
     /// it ended and returned before polling the task it woke: the clock
     /// catches up now, which fires it, and the task runs at the next step,
     /// in the order it would have.
+    ///
+    /// The runtime's random seeds move as the step's `block_on` would have
+    /// moved them (tokio's `skip_block_on`, PATCHES.md, 19).
     pub(crate) fn skip_idle(&mut self, tick: Duration, due_at_end: bool) {
-        self.owed += step_length(tick);
-        self.local.skip_idle_tick();
+        self.skip_step(tick);
+        self.tokio.handle().skip_block_on();
         if due_at_end {
             self.catch_up();
         }
+    }
+
+    /// A step of a paused host (patch 7), which runs nothing whether idle
+    /// hosts are skipped or not: the clock falls behind, and the local set
+    /// counts the poll of the step, as for an idle step.
+    pub(crate) fn skip_paused(&mut self, tick: Duration) {
+        self.skip_step(tick);
+    }
+
+    fn skip_step(&mut self, tick: Duration) {
+        self.owed += step_length(tick);
+        self.local.skip_idle_tick();
     }
 
     /// flinch patch (PATCHES.md, 17): after [`Rt::skip_idle`] of steps at

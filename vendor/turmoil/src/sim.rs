@@ -572,7 +572,7 @@ impl<'a> Sim<'a> {
             // whatever it has to do, as an idle one does (patch 5), and its
             // messages stay on the network.
             if !self.paused.is_empty() && self.paused.contains(&addr) {
-                rt.skip_idle(tick, false);
+                rt.skip_paused(tick);
                 self.world.borrow_mut().host_at(i, addr).timer.tick(tick);
                 if rt.is_client() {
                     is_finished = false;
@@ -725,6 +725,50 @@ mod test {
             // The first step starts the host; then one step per wake.
             assert_eq!(steps.run, 1 + wakes.len() as u64, "whole: {whole}");
         }
+    }
+
+    /// flinch patch (PATCHES.md, 19): an unbiased `select!` picks the same
+    /// branches whether idle steps are skipped or run. Every `block_on`
+    /// seeds the thread's generator, which `select!` draws from, with the
+    /// runtime's next seed; a skipped step takes that seed too. A host that
+    /// sleeps 4 ms has a timer due at the end of every other step, which
+    /// patch 17 skips. (Found by a review of patch 17.)
+    #[test]
+    fn an_unbiased_select_picks_alike_with_and_without_skipping() {
+        fn run(skip: bool) -> (Vec<u8>, super::HostSteps) {
+            let picks = Rc::new(std::cell::RefCell::new(Vec::new()));
+            let mut sim = Builder::new()
+                .tick_duration(Duration::from_millis(2))
+                .skip_idle_hosts(skip)
+                .rng_seed(7)
+                .build();
+            let p = picks.clone();
+            sim.host("picker", move || {
+                let p = p.clone();
+                async move {
+                    loop {
+                        tokio::time::sleep(Duration::from_millis(4)).await;
+                        let pick = tokio::select! {
+                            _ = future::ready(()) => 0u8,
+                            _ = future::ready(()) => 1u8,
+                        };
+                        p.borrow_mut().push(pick);
+                    }
+                }
+            });
+            for _ in 0..200 {
+                sim.step().expect("the host never fails");
+            }
+            (picks.take(), sim.host_steps())
+        }
+        let (every, _) = run(false);
+        let (skipping, steps) = run(true);
+        // Wakes at 4 ms, 8 ms, ..., 396 ms: the one at 400 ms fires as the
+        // last step ends.
+        assert_eq!(every.len(), 99);
+        assert!(every.contains(&0) && every.contains(&1), "{every:?}");
+        assert_eq!(skipping, every);
+        assert!(steps.skipped > 90, "{steps:?}");
     }
 
     #[test]

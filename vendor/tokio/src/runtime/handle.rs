@@ -574,6 +574,20 @@ cfg_test_util! {
             pub fn clock_now(&self) -> crate::time::Instant {
                 self.inner.driver().clock().now()
             }
+
+            /// flinch patch (PATCHES.md, 9): take the random seed that a
+            /// `block_on` of this runtime would take (every `block_on` seeds
+            /// the thread's generator, which an unbiased `select!` and
+            /// `sync::watch` draw from, with the next seed of the runtime's
+            /// own generator), without running anything.
+            ///
+            /// A simulator that skips a step of an idle runtime calls this,
+            /// so that the runtime's next `block_on` draws what it would
+            /// have drawn had the step run.
+            #[doc(hidden)]
+            pub fn skip_block_on(&self) {
+                let _ = self.inner.seed_generator().next_seed();
+            }
         }
     }
 }
