@@ -607,6 +607,14 @@ mod tests {
                 timestamp: 127,
                 origin: Some((128, 16_384)),
             },
+            // The longest record staged on the stack: key and value of
+            // `Bytes::INLINE` bytes, the largest numbers.
+            Record {
+                key: vec![0xff; Bytes::INLINE].into(),
+                value: vec![0x80; Bytes::INLINE].into(),
+                timestamp: u64::MAX,
+                origin: Some((u32::MAX, u64::MAX)),
+            },
         ]
     }
 
@@ -783,7 +791,10 @@ mod tests {
         assert_eq!(serde_json::from_str::<Message>(&json).unwrap(), message);
         // The sink's view: the count and the bytes, unchanged.
         let (encoded, end): (Encoded, u64) = postcard::from_bytes(&bytes).unwrap();
-        assert_eq!((encoded.count, encoded.bytes, end), (4, inner, 9));
+        assert_eq!(
+            (encoded.count, encoded.bytes, end),
+            (records().len() as u64, inner, 9)
+        );
     }
 
     /// A byte string as serde writes one (postcard: a length, then the bytes).

@@ -446,6 +446,8 @@ impl KeyedTask {
             Downstream::Sink(sink) if direct => &mut sink.open,
             _ => &mut self.out,
         };
+        // Room for one output a record (keyed-count's), grown once.
+        out.reserve(records.len());
         for record in records {
             self.operator.process(record, out)?;
         }

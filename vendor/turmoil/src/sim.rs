@@ -610,6 +610,7 @@ impl<'a> Sim<'a> {
 
                 // Set the current host (see method docs)
                 world.current = Some(addr);
+                world.current_index = i;
 
                 world.current_host_mut().timer.now(rt.now());
             }

@@ -33,6 +33,11 @@ pub(crate) struct World {
     /// If set, this is the current host being executed.
     pub(crate) current: Option<IpAddr>,
 
+    /// flinch patch (PATCHES.md, 20): where `current` was in `hosts` when
+    /// the step loop set it, a hint checked against the address before
+    /// use (a stale one costs the lookup by address it saves).
+    pub(crate) current_index: usize,
+
     /// Random number generator used for all decisions. To make execution
     /// deterministic, reuse the same seed.
     pub(crate) rng: Box<dyn RngCore>,
@@ -58,6 +63,7 @@ impl World {
             dns: Dns::new(addrs),
             multicast_groups: MulticastGroups::default(),
             current: None,
+            current_index: 0,
             rng,
             tick_duration,
         }
@@ -98,17 +104,27 @@ impl World {
 
     pub(crate) fn current_host_mut(&mut self) -> &mut Host {
         let addr = self.current.expect("current host missing");
-        self.hosts.get_mut(&addr).expect("host missing")
+        host_at(&mut self.hosts, self.current_index, addr)
     }
 
     pub(crate) fn current_host(&self) -> &Host {
         let addr = self.current.expect("current host missing");
-        self.hosts.get(&addr).expect("host missing")
+        self.host_ref_at(self.current_index, addr)
+            .expect("host missing")
     }
 
     pub(crate) fn try_current_host(&self) -> TurmoilResult<&Host> {
         let addr = self.current.ok_or("current host missing")?;
-        self.hosts.get(&addr).ok_or_else(|| "host missing".into())
+        (self.host_ref_at(self.current_index, addr)).ok_or_else(|| "host missing".into())
+    }
+
+    /// flinch patch (PATCHES.md, 20): the host at `addr`, found at `index`
+    /// when it is there, else by address.
+    fn host_ref_at(&self, index: usize, addr: IpAddr) -> Option<&Host> {
+        match self.hosts.get_index(index) {
+            Some((a, host)) if *a == addr => Some(host),
+            _ => self.hosts.get(&addr),
+        }
     }
 
     pub(crate) fn lookup(&mut self, host: impl ToIpAddr) -> IpAddr {

@@ -405,6 +405,19 @@ cfg_test_util! {
             self.frozen_at.store(nanos, std::sync::atomic::Ordering::Release);
         }
 
+        /// flinch patch (PATCHES.md, 10): the instant the clock was made.
+        pub(crate) fn origin(&self) -> std::time::Instant {
+            self.origin
+        }
+
+        /// flinch patch (PATCHES.md, 10): while the clock is frozen, how far
+        /// its `now()` is from `origin()`, in nanoseconds; `None` while it
+        /// runs (or beyond the fast path's range).
+        pub(crate) fn frozen_nanos(&self) -> Option<u64> {
+            let frozen_at = self.frozen_at.load(std::sync::atomic::Ordering::Acquire);
+            (frozen_at != RUNNING).then_some(frozen_at)
+        }
+
         pub(crate) fn now(&self) -> Instant {
             // flinch patch (PATCHES.md, 6): a frozen clock reads its base
             // without the mutex; a running one (or a base beyond the fast

@@ -5,12 +5,28 @@ use crate::time::{Clock, Duration, Instant};
 #[derive(Debug)]
 pub(crate) struct TimeSource {
     start_time: Instant,
+    /// flinch patch (PATCHES.md, 10): `start_time` as the clock's
+    /// `(origin, nanoseconds since it)`, for `now` of a frozen clock.
+    #[cfg(feature = "test-util")]
+    start_nanos: (std::time::Instant, Option<u64>),
 }
 
 impl TimeSource {
     pub(crate) fn new(clock: &Clock) -> Self {
+        let start_time = clock.now();
         Self {
-            start_time: clock.now(),
+            start_time,
+            #[cfg(feature = "test-util")]
+            start_nanos: (
+                clock.origin(),
+                u64::try_from(
+                    start_time
+                        .into_std()
+                        .duration_since(clock.origin())
+                        .as_nanos(),
+                )
+                .ok(),
+            ),
         }
     }
 
@@ -34,6 +50,16 @@ impl TimeSource {
     }
 
     pub(crate) fn now(&self, clock: &Clock) -> u64 {
+        // flinch patch (PATCHES.md, 10): a frozen clock's offset from its
+        // origin, less the start's, in whole milliseconds: what the
+        // `Instant` arithmetic below gives, without it.
+        #[cfg(feature = "test-util")]
+        if let (Some(start), Some(now)) = (self.start_nanos.1, clock.frozen_nanos()) {
+            if clock.origin() == self.start_nanos.0 {
+                let ms = now.saturating_sub(start) / 1_000_000;
+                return ms.min(MAX_SAFE_MILLIS_DURATION);
+            }
+        }
         self.instant_to_tick(clock.now())
     }
 
