@@ -143,6 +143,36 @@ impl Coordinator {
         self.held = held;
     }
 
+    /// Whether triggering is held off ([`Coordinator::hold_triggers`]).
+    pub fn triggers_held(&self) -> bool {
+        self.held
+    }
+
+    /// The earliest time (the jobmanager's clock, as `poll` takes it) at
+    /// which [`Coordinator::poll`] would decide anything, with triggers
+    /// held as `held` says: a pending checkpoint's expiry, or the next
+    /// periodic trigger (one `interval` after the last, and `min_pause`
+    /// after the last completion). `None` if nothing is due at any time
+    /// until something else changes the coordinator (an acknowledgement,
+    /// a completion, a new attempt). Before it, `poll` returns nothing and
+    /// changes nothing.
+    pub fn next_deadline(&self, held: bool) -> Option<Duration> {
+        let timeout = self.config.timeout;
+        let expiry = (self.pending.values())
+            .map(|p| p.triggered_at.saturating_add(timeout))
+            .min();
+        let trigger = self
+            .last_trigger
+            .filter(|_| !held && self.pending.len() < self.config.max_concurrent as usize)
+            .map(|last| {
+                let pause = (self.last_completion).map_or(Duration::ZERO, |done| {
+                    done.saturating_add(self.config.min_pause)
+                });
+                last.saturating_add(self.config.interval).max(pause)
+            });
+        expiry.into_iter().chain(trigger).min()
+    }
+
     /// Checkpoints triggered and neither completed nor aborted yet.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
@@ -455,5 +485,51 @@ mod tests {
         let mut c = Coordinator::new(config(), tasks(), vec![]);
         c.start(1, MS(0));
         assert!(ack_all(&mut c, 7).is_none());
+    }
+
+    /// `next_deadline` is exactly the first time `poll` decides anything:
+    /// every millisecond before it polls to nothing, and it polls to a
+    /// decision, through triggers, a pause after a completion, a held
+    /// trigger, and an expiry.
+    #[test]
+    fn the_next_deadline_is_the_first_poll_that_decides() {
+        let config = CheckpointConfig {
+            min_pause: MS(150),
+            ..config()
+        };
+        let mut c = Coordinator::new(config, tasks(), vec![]);
+        assert_eq!(c.next_deadline(false), None, "not started");
+        c.start(1, MS(0));
+        let mut seen = Vec::new();
+        let mut t = MS(0);
+        while t < MS(3000) {
+            let held = t >= MS(2000);
+            let due = c.next_deadline(held);
+            c.hold_triggers(held);
+            let decisions = c.poll(t);
+            assert_eq!(
+                !decisions.is_empty(),
+                due.is_some_and(|due| t >= due),
+                "at {t:?}: due {due:?}, decided {decisions:?}"
+            );
+            for d in decisions {
+                if let Decision::Trigger(id) = d {
+                    seen.push((t, id));
+                    // The first two complete 20 ms later; the third never.
+                    if id <= 2 {
+                        t += MS(20);
+                        let meta = ack_all(&mut c, id).expect("every task acked");
+                        c.on_written(meta, t);
+                    }
+                }
+            }
+            t += MS(1);
+        }
+        // Triggers at 100 ms; at 270 (150 ms after the completion at
+        // 120) and 440; the third expires at 1440 (a failover decision:
+        // no trigger in that poll) and the fourth comes at the next poll;
+        // it expires at 2441, when triggers are held.
+        let times: Vec<u128> = seen.iter().map(|(t, _)| t.as_millis()).collect();
+        assert_eq!(times, [100, 270, 440, 1441], "{seen:?}");
     }
 }

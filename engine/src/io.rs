@@ -28,7 +28,7 @@ pub fn now() -> Duration {
 /// simulated time (at the drift in force when the sleep starts).
 pub mod clock {
     use std::cell::RefCell;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::future::Future;
     use std::net::IpAddr;
     use std::time::Duration;
@@ -58,11 +58,36 @@ pub mod clock {
         /// One simulation runs on a thread at a time; the harness resets
         /// this when it builds one.
         static CLOCKS: RefCell<BTreeMap<IpAddr, Clock>> = const { RefCell::new(BTreeMap::new()) };
+        /// The hosts whose clock may drift in this simulation: those the
+        /// harness declared ([`may_drift`]) and those a drift was set for.
+        static DRIFTING: RefCell<BTreeSet<IpAddr>> = const { RefCell::new(BTreeSet::new()) };
     }
 
-    /// Every host's clock back to simulated time (a new simulation).
+    /// Every host's clock back to simulated time, none declared to drift
+    /// (a new simulation).
     pub fn reset() {
         CLOCKS.with(|c| c.borrow_mut().clear());
+        DRIFTING.with(|d| d.borrow_mut().clear());
+    }
+
+    /// Declare, before the simulation runs, that host `host`'s clock may
+    /// drift during it (its plan has a `clock_drift` fault for it): its
+    /// code then never counts on its clock being simulated time
+    /// ([`steady`]).
+    pub fn may_drift(host: IpAddr) {
+        DRIFTING.with(|d| d.borrow_mut().insert(host));
+    }
+
+    /// Whether the calling host's clock is simulated time for the whole
+    /// run: no drift was set for it and none was declared ([`may_drift`]).
+    /// Then a sleep of `k * t` on it lasts exactly what `k` sleeps of `t`
+    /// in a row do, which the jobmanager counts on to skip looking at its
+    /// timers when none is due. True outside a host.
+    pub fn steady() -> bool {
+        DRIFTING.with(|d| {
+            let drifting = d.borrow();
+            drifting.is_empty() || turmoil::current_host().is_none_or(|h| !drifting.contains(&h))
+        })
     }
 
     /// From simulated time `sim` on, host `host`'s clock runs at
@@ -70,6 +95,7 @@ pub mod clock {
     /// `drift` is clamped to [`MAX_DRIFT`] either way.
     pub fn set_drift(host: IpAddr, sim: Duration, drift: f64) {
         let drift = drift.clamp(-MAX_DRIFT, MAX_DRIFT);
+        may_drift(host);
         CLOCKS.with(|c| {
             let mut clocks = c.borrow_mut();
             let local = clocks.get(&host).map_or(sim, |clock| clock.at(sim));

@@ -19,7 +19,7 @@ use crate::violation::{Checker, Violation, INTERNAL_ERROR};
 use flinch_engine::config::JobConfig;
 use flinch_engine::event::{Event, JobState, Observer, StateTap, TaskId};
 use flinch_engine::graph::Job;
-use flinch_engine::hosts::{self, HostContext, HostResult};
+use flinch_engine::hosts::{self, jobmanager, HostContext, HostResult};
 use flinch_engine::io::disk::{self, Disk};
 use flinch_engine::io::{addr, clock};
 use flinch_engine::record::{InputRecord, Record, TxnId};
@@ -81,19 +81,25 @@ pub fn skip_idle_hosts() -> bool {
 }
 
 /// Run `f` with simulations on this thread stepping every host on every
-/// step, idle or not, as upstream turmoil does: the reference that the
-/// skipping of idle hosts is checked against (a run must be the same, trace
-/// hash for trace hash, either way).
+/// step, idle or not, as upstream turmoil does, and with every jobmanager
+/// looking at its timers every 10 ms whether one is due or not: the
+/// reference that the skipping of idle hosts and idle jobmanager ticks is
+/// checked against (a run must be the same, trace hash for trace hash,
+/// either way).
 pub fn tick_idle_hosts<R>(f: impl FnOnce() -> R) -> R {
-    /// Puts the setting back when dropped, so a panic in `f` (a failing
+    /// Puts the settings back when dropped, so a panic in `f` (a failing
     /// test) does not leave the thread stepping every host.
-    struct Restore(bool);
+    struct Restore(bool, bool);
     impl Drop for Restore {
         fn drop(&mut self) {
             SKIP_IDLE_HOSTS.with(|skip| skip.set(self.0));
+            jobmanager::set_skip_idle_ticks(self.1);
         }
     }
-    let _restore = Restore(SKIP_IDLE_HOSTS.with(|skip| skip.replace(false)));
+    let _restore = Restore(
+        SKIP_IDLE_HOSTS.with(|skip| skip.replace(false)),
+        jobmanager::set_skip_idle_ticks(false),
+    );
     f()
 }
 
@@ -499,6 +505,14 @@ impl World<'_> {
         faults: &[Fault],
         stop: &dyn Fn() -> bool,
     ) -> Result<Ran, SimError> {
+        // A host whose clock a fault may make drift is declared so before
+        // anything runs: its code must not count on its clock being
+        // simulated time (`clock::steady`).
+        for fault in faults {
+            if let FaultKind::ClockDrift { .. } = fault.kind {
+                clock::may_drift(self.sim.lookup(fault.host.as_str()));
+            }
+        }
         let mut plan = expand(faults, seed);
         plan.extend(self.next_stop(0));
         plan.extend(self.savepoint_requests(seed));
@@ -1685,6 +1699,46 @@ mod tests {
         let panicked = std::panic::catch_unwind(|| tick_idle_hosts(|| panic!("a failing test")));
         assert!(panicked.is_err());
         assert!(skip_idle_hosts(), "restored after the panic");
+    }
+
+    /// The jobmanager waits through the ticks at which it would do nothing
+    /// (`JobManager::idle_wait`): the run is the one it makes looking at
+    /// its timers every tick, trace hash for trace hash, with fewer host
+    /// steps run. A host whose clock the plan makes drift keeps ticking:
+    /// its run is the same either way too, and so are its steps.
+    #[test]
+    fn a_jobmanager_that_skips_its_idle_ticks_runs_as_one_that_ticks() {
+        let s = taskmanager_crash();
+        let drift = Fault {
+            id: None,
+            kind: FaultKind::ClockDrift {
+                drift: 0.25,
+                duration: Duration::from_millis(400),
+            },
+            host: flinch_engine::io::addr::JOBMANAGER.to_string(),
+            at: Duration::from_millis(700),
+            jitter: Duration::ZERO,
+            on: None,
+        };
+        for seed in 0..3 {
+            let mut drifting = s.plan(seed);
+            drifting.push(drift.clone());
+            for (plan, skips) in [(s.plan(seed), true), (drifting, false)] {
+                let skipping = simulate_plan(&s, seed, &plan).expect("simulates");
+                let before = jobmanager::set_skip_idle_ticks(false);
+                let ticking = simulate_plan(&s, seed, &plan);
+                jobmanager::set_skip_idle_ticks(before);
+                let ticking = ticking.expect("simulates");
+                assert_eq!(trace_hash(&skipping.trace), trace_hash(&ticking.trace));
+                assert_eq!(skipping.committed, ticking.committed);
+                let (skipped, ticked) = (skipping.host_steps.run, ticking.host_steps.run);
+                assert_eq!(
+                    skipped < ticked,
+                    skips,
+                    "seed {seed}: {skipped} and {ticked} steps"
+                );
+            }
+        }
     }
 
     #[test]

@@ -39,6 +39,23 @@ use std::time::Duration;
 
 /// How often the jobmanager looks at its timers when nothing arrives.
 const TICK: Duration = Duration::from_millis(10);
+/// The most ticks the loop waits for a message when no tick would act
+/// ([`JobManager::idle_wait`]): one second.
+const MAX_IDLE_TICKS: u32 = 100;
+
+thread_local! {
+    static SKIP_IDLE_TICKS: Cell<bool> = const { Cell::new(true) };
+}
+
+/// Whether jobmanagers of simulations on this thread wait through the
+/// ticks at which they would do nothing ([`JobManager::idle_wait`]), or
+/// look at their timers every [`TICK`] as the reference does: returns the
+/// setting before. A run must be the same, trace hash for trace hash,
+/// either way (the harness's `world::tick_idle_hosts` turns both this and
+/// turmoil's skipping of idle hosts off, and `tests/scenarios.rs` compares).
+pub fn set_skip_idle_ticks(skip: bool) -> bool {
+    SKIP_IDLE_TICKS.with(|s| s.replace(skip))
+}
 /// The job's end, written before it is announced: a restarted jobmanager
 /// must not run a finished or failed job again. `None` is finished,
 /// `Some(reason)` failed.
@@ -428,7 +445,7 @@ async fn lead(ctx: HostContext, lease: Option<Rc<Lease>>) -> HostResult {
                 Some(conn) => jm.on_conn(conn).await,
                 None => break,
             },
-            _ = sleep(TICK) => {}
+            _ = sleep(jm.idle_wait()) => {}
         }
         // Handle everything that queued up (e.g. during a slow store call)
         // before timers judge anyone silent.
@@ -1647,17 +1664,97 @@ impl JobManager {
     /// Flink's `TwoPhaseCommitSinkFunction`), and the job finishes only when
     /// every count task has committed the newest checkpoint triggered.
     fn hold_after_final(&mut self) {
+        let held = self.triggers_held_after_final();
+        self.coordinator.hold_triggers(held);
+    }
+
+    /// Whether periodic triggers are to be held ([`Self::hold_after_final`]).
+    fn triggers_held_after_final(&self) -> bool {
         if self.stopping_job() && self.final_checkpoint.is_none() {
             // A stop-with-savepoint: no checkpoint after its savepoint.
-            return self.coordinator.hold_triggers(true);
+            return true;
         }
         let Some(_) = self.final_checkpoint else {
-            return self.coordinator.hold_triggers(false);
+            return false;
         };
         let triggered = self.coordinator.next_id().saturating_sub(1);
         let completed = self.coordinator.latest().map_or(0, |m| m.checkpoint);
         let needs_one_more = !self.coordinator.has_pending() && completed < triggered;
-        self.coordinator.hold_triggers(!needs_one_more);
+        !needs_one_more
+    }
+
+    /// The earliest time `t` (this jobmanager's clock) at which
+    /// [`Self::tick`] would do anything if nothing else happened first
+    /// (no message, no client): a heartbeat to send, a taskmanager falling
+    /// silent, the restart delay or a slot request timing out, a deploy
+    /// to retry, a checkpoint to trigger or expire, a savepoint to
+    /// trigger, a job end to make durable. At any earlier time, `tick`
+    /// changes nothing and sends nothing. `None`: nothing is due until a
+    /// message changes the state.
+    fn next_due(&self) -> Option<Duration> {
+        let timing = &self.ctx.config.timing;
+        // `tick` acts on a timeout once more than it has passed.
+        let past = |since: Duration, timeout: Duration| {
+            since
+                .saturating_add(timeout)
+                .saturating_add(Duration::from_nanos(1))
+        };
+        let silent = (self.tms.values()).map(|tm| past(tm.last_heard, timing.heartbeat_timeout));
+        let phase = match &self.phase {
+            Phase::Restarting { until } => Some(*until),
+            Phase::Waiting { since } => {
+                let full = self.tms.len() == self.plan.taskmanagers as usize;
+                let deploy = full.then_some(self.next_deploy);
+                Some(past(*since, timing.slot_request_timeout))
+                    .into_iter()
+                    .chain(deploy)
+                    .min()
+            }
+            Phase::Deploying { since, .. } => Some(past(*since, timing.slot_request_timeout)),
+            Phase::Running => {
+                let savepoint = matches!(
+                    self.in_flight(),
+                    Some((_, r)) if matches!(r.status, StopStatus::Pending { savepoint: None })
+                );
+                let held = self.triggers_held_after_final();
+                if savepoint || held != self.coordinator.triggers_held() {
+                    Some(Duration::ZERO)
+                } else {
+                    self.coordinator.next_deadline(held)
+                }
+            }
+            Phase::Ending { .. } if !self.leading() => None,
+            Phase::Ending { .. } => Some(Duration::ZERO),
+            Phase::Ended => None,
+        };
+        (std::iter::once(self.next_heartbeat)
+            .chain(silent)
+            .chain(phase))
+        .min()
+    }
+
+    /// How long the loop waits for a message before its next
+    /// [`Self::tick`]: [`TICK`], or as many ticks as pass before the first
+    /// at which `tick` could act ([`Self::next_due`]), at most
+    /// [`MAX_IDLE_TICKS`]. It wakes at the tick at which a loop waking
+    /// every [`TICK`] would have acted, so that skipping the ticks that do
+    /// nothing changes no run: only on this host's own clock while it
+    /// cannot drift ([`clock::steady`]: a sleep of `k` ticks lasts what
+    /// `k` sleeps of one do), and only without `ha` (a lease can run out
+    /// or be revoked between two ticks, which the loop must see at the
+    /// next).
+    fn idle_wait(&self) -> Duration {
+        if self.lease.is_some() || !SKIP_IDLE_TICKS.with(Cell::get) || !clock::steady() {
+            return TICK;
+        }
+        let t = now();
+        let ticks = match self.next_due() {
+            Some(due) if due <= t => 1,
+            Some(due) => (due - t).as_nanos().div_ceil(TICK.as_nanos()),
+            None => u128::from(MAX_IDLE_TICKS),
+        };
+        let ticks = u32::try_from(ticks).unwrap_or(MAX_IDLE_TICKS);
+        TICK * ticks.clamp(1, MAX_IDLE_TICKS)
     }
 
     /// Act on the coordinator's decisions; an abort among them marks
