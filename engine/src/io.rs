@@ -58,35 +58,38 @@ pub mod clock {
         /// One simulation runs on a thread at a time; the harness resets
         /// this when it builds one.
         static CLOCKS: RefCell<BTreeMap<IpAddr, Clock>> = const { RefCell::new(BTreeMap::new()) };
-        /// The hosts whose clock may drift in this simulation: those the
-        /// harness declared ([`may_drift`]) and those a drift was set for.
-        static DRIFTING: RefCell<BTreeSet<IpAddr>> = const { RefCell::new(BTreeSet::new()) };
+        /// The hosts whose clock may drift or whose timers may fire late
+        /// in this simulation: those the harness declared ([`unsteady`])
+        /// and those a drift was set for.
+        static UNSTEADY: RefCell<BTreeSet<IpAddr>> = const { RefCell::new(BTreeSet::new()) };
     }
 
-    /// Every host's clock back to simulated time, none declared to drift
+    /// Every host's clock back to simulated time, none declared unsteady
     /// (a new simulation).
     pub fn reset() {
         CLOCKS.with(|c| c.borrow_mut().clear());
-        DRIFTING.with(|d| d.borrow_mut().clear());
+        UNSTEADY.with(|u| u.borrow_mut().clear());
     }
 
     /// Declare, before the simulation runs, that host `host`'s clock may
-    /// drift during it (its plan has a `clock_drift` fault for it): its
-    /// code then never counts on its clock being simulated time
-    /// ([`steady`]).
-    pub fn may_drift(host: IpAddr) {
-        DRIFTING.with(|d| d.borrow_mut().insert(host));
+    /// drift during it, or its timers fire late (its plan has a
+    /// `clock_drift` or a `pause` fault for it): its code then never
+    /// counts on its timers keeping simulated time ([`steady`]).
+    pub fn unsteady(host: IpAddr) {
+        UNSTEADY.with(|u| u.borrow_mut().insert(host));
     }
 
-    /// Whether the calling host's clock is simulated time for the whole
-    /// run: no drift was set for it and none was declared ([`may_drift`]).
-    /// Then a sleep of `k * t` on it lasts exactly what `k` sleeps of `t`
+    /// Whether the calling host's timers keep simulated time for the whole
+    /// run: no drift was set for it and it was not declared [`unsteady`].
+    /// Then a sleep of `k * t` on it ends exactly where `k` sleeps of `t`
     /// in a row do, which the jobmanager counts on to skip looking at its
-    /// timers when none is due. True outside a host.
+    /// timers when none is due. (A paused host's timers all fire when it
+    /// resumes: one sleep of `k * t` then ends where the first of `k`
+    /// sleeps does, and the rest follow from there.) True outside a host.
     pub fn steady() -> bool {
-        DRIFTING.with(|d| {
-            let drifting = d.borrow();
-            drifting.is_empty() || turmoil::current_host().is_none_or(|h| !drifting.contains(&h))
+        UNSTEADY.with(|u| {
+            let unsteady = u.borrow();
+            unsteady.is_empty() || turmoil::current_host().is_none_or(|h| !unsteady.contains(&h))
         })
     }
 
@@ -95,7 +98,7 @@ pub mod clock {
     /// `drift` is clamped to [`MAX_DRIFT`] either way.
     pub fn set_drift(host: IpAddr, sim: Duration, drift: f64) {
         let drift = drift.clamp(-MAX_DRIFT, MAX_DRIFT);
-        may_drift(host);
+        unsteady(host);
         CLOCKS.with(|c| {
             let mut clocks = c.borrow_mut();
             let local = clocks.get(&host).map_or(sim, |clock| clock.at(sim));

@@ -505,12 +505,13 @@ impl World<'_> {
         faults: &[Fault],
         stop: &dyn Fn() -> bool,
     ) -> Result<Ran, SimError> {
-        // A host whose clock a fault may make drift is declared so before
-        // anything runs: its code must not count on its clock being
-        // simulated time (`clock::steady`).
+        // A host whose clock a fault may make drift, or whose timers a
+        // pause holds until it resumes, is declared so before anything
+        // runs: its code must not count on its timers keeping simulated
+        // time (`clock::steady`).
         for fault in faults {
-            if let FaultKind::ClockDrift { .. } = fault.kind {
-                clock::may_drift(self.sim.lookup(fault.host.as_str()));
+            if let FaultKind::ClockDrift { .. } | FaultKind::Pause { .. } = fault.kind {
+                clock::unsteady(self.sim.lookup(fault.host.as_str()));
             }
         }
         let mut plan = expand(faults, seed);
@@ -1704,38 +1705,70 @@ mod tests {
     /// The jobmanager waits through the ticks at which it would do nothing
     /// (`JobManager::idle_wait`): the run is the one it makes looking at
     /// its timers every tick, trace hash for trace hash, with fewer host
-    /// steps run. A host whose clock the plan makes drift keeps ticking:
-    /// its run is the same either way too, and so are its steps.
+    /// steps run. A jobmanager whose clock the plan makes drift, or that
+    /// the plan pauses (cut off from everyone, so that no message sets its
+    /// rhythm again: a run a review found to differ before pauses were
+    /// declared), keeps ticking: its run is the same either way too, and so
+    /// are its steps.
     #[test]
     fn a_jobmanager_that_skips_its_idle_ticks_runs_as_one_that_ticks() {
         let s = taskmanager_crash();
-        let drift = Fault {
+        let fault = |kind, at| Fault {
             id: None,
-            kind: FaultKind::ClockDrift {
-                drift: 0.25,
-                duration: Duration::from_millis(400),
-            },
+            kind,
             host: flinch_engine::io::addr::JOBMANAGER.to_string(),
-            at: Duration::from_millis(700),
+            at: Duration::from_millis(at),
             jitter: Duration::ZERO,
             on: None,
         };
+        let drift = [fault(
+            FaultKind::ClockDrift {
+                drift: 0.25,
+                duration: Duration::from_millis(400),
+            },
+            700,
+        )];
+        let cut_off_and_paused = [
+            fault(
+                FaultKind::Partition {
+                    peer: "*".to_string(),
+                    oneway: false,
+                    duration: Duration::from_millis(2000),
+                },
+                500,
+            ),
+            fault(
+                FaultKind::Pause {
+                    duration: Duration::from_millis(14),
+                },
+                760,
+            ),
+        ];
         for seed in 0..3 {
-            let mut drifting = s.plan(seed);
-            drifting.push(drift.clone());
-            for (plan, skips) in [(s.plan(seed), true), (drifting, false)] {
+            for (extra, skips) in [
+                (&[][..], true),
+                (&drift, false),
+                (&cut_off_and_paused, false),
+            ] {
+                let mut plan = s.plan(seed);
+                plan.extend(extra.iter().cloned());
                 let skipping = simulate_plan(&s, seed, &plan).expect("simulates");
                 let before = jobmanager::set_skip_idle_ticks(false);
                 let ticking = simulate_plan(&s, seed, &plan);
                 jobmanager::set_skip_idle_ticks(before);
                 let ticking = ticking.expect("simulates");
-                assert_eq!(trace_hash(&skipping.trace), trace_hash(&ticking.trace));
-                assert_eq!(skipping.committed, ticking.committed);
                 let (skipped, ticked) = (skipping.host_steps.run, ticking.host_steps.run);
+                let case = format!("seed {seed}, {} more faults", extra.len());
+                assert_eq!(
+                    trace_hash(&skipping.trace),
+                    trace_hash(&ticking.trace),
+                    "{case}"
+                );
+                assert_eq!(skipping.committed, ticking.committed, "{case}");
                 assert_eq!(
                     skipped < ticked,
                     skips,
-                    "seed {seed}: {skipped} and {ticked} steps"
+                    "{case}: {skipped} and {ticked} steps"
                 );
             }
         }

@@ -1735,14 +1735,26 @@ impl JobManager {
 
     /// How long the loop waits for a message before its next
     /// [`Self::tick`]: [`TICK`], or as many ticks as pass before the first
-    /// at which `tick` could act ([`Self::next_due`]), at most
-    /// [`MAX_IDLE_TICKS`]. It wakes at the tick at which a loop waking
-    /// every [`TICK`] would have acted, so that skipping the ticks that do
-    /// nothing changes no run: only on this host's own clock while it
-    /// cannot drift ([`clock::steady`]: a sleep of `k` ticks lasts what
-    /// `k` sleeps of one do), and only without `ha` (a lease can run out
-    /// or be revoked between two ticks, which the loop must see at the
-    /// next).
+    /// at which `tick` could act ([`Self::next_due`]). It wakes at the tick
+    /// at which a loop waking every [`TICK`] would have acted, so that
+    /// skipping the ticks that do nothing changes no run. Three things
+    /// bound it:
+    /// - the host's timers must keep simulated time ([`clock::steady`]: a
+    ///   sleep of `k` ticks on a drifting clock is not `k` sleeps of one,
+    ///   and a paused host's timers all fire when it resumes, where the
+    ///   loop waking every tick takes up its rhythm again);
+    /// - no `ha` (a lease can run out or be revoked between two ticks,
+    ///   which the loop must see at the next);
+    /// - the wait stays shorter than `rpc_timeout`, the shortest timer the
+    ///   host's other tasks set (RPC and connect timeouts of its storage
+    ///   calls): a timer of theirs due in the same millisecond as the
+    ///   loop's wake was then set before the loop's sleep or after the
+    ///   sleep the ticking loop would have set, and fires in the same
+    ///   order either way (tokio fires the timers of one millisecond in
+    ///   the order they were set). The accept loops' retry after a failed
+    ///   accept is shorter, but turmoil's accept does not fail.
+    ///
+    /// At most [`MAX_IDLE_TICKS`].
     fn idle_wait(&self) -> Duration {
         if self.lease.is_some() || !SKIP_IDLE_TICKS.with(Cell::get) || !clock::steady() {
             return TICK;
@@ -1753,7 +1765,10 @@ impl JobManager {
             Some(due) => (due - t).as_nanos().div_ceil(TICK.as_nanos()),
             None => u128::from(MAX_IDLE_TICKS),
         };
-        let ticks = u32::try_from(ticks).unwrap_or(MAX_IDLE_TICKS);
+        // The most whole ticks strictly shorter than `rpc_timeout`.
+        let rpc = self.ctx.config.timing.rpc_timeout.as_nanos();
+        let shorter = rpc.saturating_sub(1) / TICK.as_nanos();
+        let ticks = u32::try_from(ticks.min(shorter)).unwrap_or(MAX_IDLE_TICKS);
         TICK * ticks.clamp(1, MAX_IDLE_TICKS)
     }
 
