@@ -83,9 +83,10 @@ pub mod clock {
     /// run: no drift was set for it and it was not declared [`unsteady`].
     /// Then a sleep of `k * t` on it ends exactly where `k` sleeps of `t`
     /// in a row do, which the jobmanager counts on to skip looking at its
-    /// timers when none is due. (A paused host's timers all fire when it
-    /// resumes: one sleep of `k * t` then ends where the first of `k`
-    /// sleeps does, and the rest follow from there.) True outside a host.
+    /// timers when none is due. A pause breaks that: the timers due while
+    /// the host is paused all fire when it resumes, so a row of short
+    /// sleeps starts again from the resume, where one long sleep does not.
+    /// True outside a host.
     pub fn steady() -> bool {
         UNSTEADY.with(|u| {
             let unsteady = u.borrow();
