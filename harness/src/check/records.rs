@@ -103,43 +103,122 @@ impl<'a> Index<'a> {
         &self.input[p][i]
     }
 
-    /// Every input record's slot, in (key, partition, offset) order, so one
-    /// key's records are together and in offset order within each
-    /// partition.
+    /// Every input record's slot, in (key, partition, offset) order: the
+    /// order in which violations of a kind are reported. (The checkers
+    /// visit records in [`Pass`] order and sort what they find.)
+    #[cfg(test)]
     fn key_order(&self) -> Vec<Slot> {
-        let slots = || {
-            (self.input.iter().enumerate()).flat_map(|(p, log)| (0..log.len()).map(move |i| (p, i)))
-        };
-        if !self.elsewhere.is_empty() {
-            let mut order: Vec<Slot> = slots().collect();
-            order.sort_unstable_by_key(|&slot| self.record(slot));
-            return order;
+        let pass = Pass::new(self);
+        let mut order = Vec::new();
+        pass.visit(self.input, |pos, slot| {
+            order.push((self.record(slot).key, pos, slot));
+        });
+        order.sort_unstable();
+        order.into_iter().map(|(_, _, slot)| slot).collect()
+    }
+}
+
+/// The order in which the checkers visit the input: by the records'
+/// (partition, offset), so that each key's records come in the order its
+/// counts must rise in, and the tables shaped like the input are read
+/// front to back (in key order, each record was a cache miss in three
+/// tables: BENCHMARKS.md). For the generated input that is slot order;
+/// an input with records away from home is sorted first.
+struct Pass {
+    /// Slots in visiting order, when not slot order.
+    sorted: Option<Vec<Slot>>,
+    /// In slot order, where each partition's records begin.
+    starts: Vec<usize>,
+}
+
+impl Pass {
+    fn new(index: &Index) -> Pass {
+        let mut starts = Vec::with_capacity(index.input.len());
+        let mut total = 0;
+        for log in index.input {
+            starts.push(total);
+            total += log.len();
         }
-        let total: usize = self.input.iter().map(Vec::len).sum();
-        let keys = (self.input.iter().flatten().map(|r| r.key).max()).map_or(0, |k| k as usize + 1);
-        // Slots in order are records in (partition, offset) order: a stable
-        // sort by key alone finishes the job. Keys are few next to records
-        // (keyed-count's are 0..keys): counted, then placed, in one pass
-        // each; else sorted.
-        if keys > total.saturating_mul(4).max(1 << 16) {
-            let mut order: Vec<Slot> = slots().collect();
-            order.sort_by_key(|&slot| self.record(slot).key);
-            return order;
+        let sorted = (!index.elsewhere.is_empty()).then(|| {
+            let mut order: Vec<Slot> = (index.input.iter().enumerate())
+                .flat_map(|(p, log)| (0..log.len()).map(move |i| (p, i)))
+                .collect();
+            order.sort_unstable_by_key(|&slot| {
+                let r = index.record(slot);
+                (r.partition, r.offset, slot)
+            });
+            order
+        });
+        Pass { sorted, starts }
+    }
+
+    /// `f(position, slot)` for every slot, positions counting from 0.
+    fn visit(&self, input: &[Vec<InputRecord>], mut f: impl FnMut(usize, Slot)) {
+        match &self.sorted {
+            Some(order) => order
+                .iter()
+                .enumerate()
+                .for_each(|(pos, &slot)| f(pos, slot)),
+            None => {
+                let mut pos = 0;
+                for (p, log) in input.iter().enumerate() {
+                    for i in 0..log.len() {
+                        f(pos, (p, i));
+                        pos += 1;
+                    }
+                }
+            }
         }
-        let mut start = vec![0usize; keys + 1];
-        for r in self.input.iter().flatten() {
-            start[r.key as usize + 1] += 1;
+    }
+
+    /// The slot visited at `pos`.
+    fn slot(&self, pos: usize) -> Slot {
+        match &self.sorted {
+            Some(order) => order[pos],
+            None => {
+                // The last partition starting at or before `pos` (empty
+                // partitions start where the next one does).
+                let p = self.starts.partition_point(|&s| s <= pos) - 1;
+                (p, pos - self.starts[p])
+            }
         }
-        for k in 1..start.len() {
-            start[k] += start[k - 1];
+    }
+}
+
+/// Dense numbers for the input's keys, to keep per-key state in a table:
+/// the key itself when keys are few next to records (keyed-count's are
+/// `0..keys`), else its rank among the distinct keys.
+enum KeyIds {
+    Direct(usize),
+    Ranked(Vec<Key>),
+}
+
+impl KeyIds {
+    fn new(input: &[Vec<InputRecord>]) -> KeyIds {
+        let total: usize = input.iter().map(Vec::len).sum();
+        let direct = (input.iter().flatten().map(|r| r.key).max()).map_or(0, |k| k as usize + 1);
+        if direct <= total.saturating_mul(2).max(1024) {
+            return KeyIds::Direct(direct);
         }
-        let mut order = vec![(0, 0); total];
-        for slot in slots() {
-            let next = &mut start[self.record(slot).key as usize];
-            order[*next] = slot;
-            *next += 1;
+        let mut keys: Vec<Key> = input.iter().flatten().map(|r| r.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        KeyIds::Ranked(keys)
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            KeyIds::Direct(n) => *n,
+            KeyIds::Ranked(keys) => keys.len(),
         }
-        order
+    }
+
+    /// `key`'s number; `key` is one of the input's.
+    fn id(&self, key: Key) -> usize {
+        match self {
+            KeyIds::Direct(_) => key as usize,
+            KeyIds::Ranked(keys) => keys.binary_search(&key).expect("every input key is ranked"),
+        }
     }
 }
 
@@ -152,21 +231,41 @@ fn at_home(record: &InputRecord, p: usize, i: usize) -> bool {
 /// counts are right. Keys with missing, duplicated or unexpected records
 /// are not also reported for their counts: those explain them.
 ///
-/// Linear in the input and the committed output, but for sorting the input
-/// by key.
+/// Linear in the input and the committed output: one pass over the input
+/// in [`Pass`] order, judging each key's counts as its records come.
+/// Violations are reported by kind, each kind in (key, partition, offset)
+/// order.
 pub fn exactly_once(outcome: &RunOutcome) -> Vec<Violation> {
     let index = Index::new(&outcome.input, &outcome.committed);
-    let order = index.key_order();
-    let mut violations = Vec::new();
-    for &slot in &order {
-        // Most records have their one copy: nothing to build.
-        if index.copies(slot) != 1 {
-            violations.extend(missing_or_duplicated(&index, slot));
+    let pass = Pass::new(&index);
+    let mut counts = Counts::new(index.input);
+    // Records without exactly one copy, by (key, position).
+    let mut flawed_records: Vec<(Key, usize, Slot)> = Vec::new();
+    let mut wrong: Vec<(Key, Violation)> = Vec::new();
+    pass.visit(index.input, |pos, slot| {
+        let record = index.record(slot);
+        let (p, i) = slot;
+        match index.first[p][i] {
+            Some(only) if !index.more.contains_key(&slot) => {
+                if let Some(v) = counts.judge(&pass, &index, pos, record, only) {
+                    wrong.push((record.key, v));
+                }
+            }
+            _ => {
+                counts.flaw(record.key);
+                flawed_records.push((record.key, pos, slot));
+            }
         }
-    }
+    });
+    flawed_records.sort_unstable();
+    let mut violations: Vec<Violation> = (flawed_records.iter())
+        .filter_map(|&(_, _, slot)| missing_or_duplicated(&index, slot))
+        .collect();
     violations.extend(unexpected(&index));
     let flawed: BTreeSet<Key> = violations.iter().filter_map(|v| v.key).collect();
-    violations.extend(wrong_counts(&index, &order, &flawed));
+    wrong.sort_by_key(|(key, _)| *key);
+    let unexplained = wrong.into_iter().filter(|(key, _)| !flawed.contains(key));
+    violations.extend(unexplained.map(|(_, v)| v));
     cap::limit(violations)
 }
 
@@ -174,9 +273,16 @@ pub fn exactly_once(outcome: &RunOutcome) -> Vec<Violation> {
 /// counts they shift, are allowed.
 pub fn at_least_once(outcome: &RunOutcome) -> Vec<Violation> {
     let index = Index::new(&outcome.input, &outcome.committed);
-    let violations = (index.key_order().into_iter())
-        .filter(|&slot| index.copies(slot) == 0)
-        .map(|slot| missing(index.record(slot)))
+    let pass = Pass::new(&index);
+    let mut lost: Vec<(Key, usize, Slot)> = Vec::new();
+    pass.visit(index.input, |pos, slot| {
+        if index.copies(slot) == 0 {
+            lost.push((index.record(slot).key, pos, slot));
+        }
+    });
+    lost.sort_unstable();
+    let violations = (lost.iter())
+        .map(|&(_, _, slot)| missing(index.record(slot)))
         .collect();
     cap::limit(violations)
 }
@@ -221,86 +327,110 @@ fn unexpected(index: &Index) -> Vec<Violation> {
         .collect()
 }
 
-/// One input record with the count its single output carries.
-struct Counted {
-    record: InputRecord,
-    count: u64,
-    txn: TxnId,
+/// Each key's counts, judged as its records come in [`Pass`] order: a key
+/// with n records has the counts 1..=n, each once, rising with the offset
+/// within each partition. At most one `wrong-count` a key: the first.
+struct Counts {
+    keys: KeyIds,
+    by_key: Vec<KeyCounts>,
+    /// For each key, for each count from 0 to its n, the position of the
+    /// record that has it (`NONE`: none yet); a key's run starts at its
+    /// `KeyCounts::seen`.
+    seen: Vec<usize>,
 }
 
-/// At most one `wrong-count` per key, for keys not in `flawed`; `order`
-/// is every input record's slot in (key, partition, offset) order.
-fn wrong_counts(index: &Index, order: &[Slot], flawed: &BTreeSet<Key>) -> Vec<Violation> {
-    let mut violations = Vec::new();
-    let mut outputs: Vec<Counted> = Vec::new();
-    // Which record has each count so far, by count; reused from key to key.
-    let mut seen: Vec<Option<InputRecord>> = Vec::new();
-    for group in order.chunk_by(|&a, &b| index.record(a).key == index.record(b).key) {
-        if flawed.contains(&index.record(group[0]).key) {
-            continue;
+const NONE: usize = usize::MAX;
+
+#[derive(Clone, Default)]
+struct KeyCounts {
+    /// How many input records the key has.
+    n: u64,
+    /// Where its run of `Counts::seen` starts.
+    seen: usize,
+    /// Its last record so far: position, partition and count.
+    last: Option<(usize, u32, u64)>,
+    /// Judged: it has a wrong count, or a record without exactly one copy
+    /// (whose violation explains it).
+    done: bool,
+}
+
+impl Counts {
+    fn new(input: &[Vec<InputRecord>]) -> Counts {
+        let keys = KeyIds::new(input);
+        let mut by_key = vec![KeyCounts::default(); keys.len()];
+        for r in input.iter().flatten() {
+            by_key[keys.id(r.key)].n += 1;
         }
-        outputs.clear();
-        for &(p, i) in group {
-            let record = index.record((p, i));
-            let Some(only) = index.first[p][i] else {
-                unreachable!("{record} has one output: its key has no missing records");
-            };
-            outputs.push(Counted {
-                record: *record,
-                count: only.count,
-                txn: only.txn,
-            });
+        let mut total = 0;
+        for k in &mut by_key {
+            k.seen = total;
+            total += usize::try_from(k.n).expect("a key's records fit in memory") + 1;
         }
-        seen.clear();
-        seen.resize(group.len() + 1, None);
-        violations.extend(first_wrong_count(&outputs, &mut seen));
+        Counts {
+            keys,
+            by_key,
+            seen: vec![NONE; total],
+        }
     }
-    violations
-}
 
-/// `outputs`: all of one key's records, in (partition, offset) order;
-/// `seen`: a `None` for each count from 0 to `outputs.len()`.
-fn first_wrong_count(outputs: &[Counted], seen: &mut [Option<InputRecord>]) -> Option<Violation> {
-    let n = outputs.len() as u64;
-    for (i, out) in outputs.iter().enumerate() {
-        let prev = i.checked_sub(1).map(|j| &outputs[j]);
-        let prev = prev.filter(|p| p.record.partition == out.record.partition);
-        let at = usize::try_from(out.count).ok().filter(|&c| c < seen.len());
-        let twin = at.and_then(|c| seen[c].as_ref());
+    /// `key` has a record without exactly one copy: its counts are not
+    /// judged.
+    fn flaw(&mut self, key: Key) {
+        self.by_key[self.keys.id(key)].done = true;
+    }
+
+    /// The record at `pos`, whose one copy is `only`: its key's first
+    /// wrong count, if this is it.
+    fn judge(
+        &mut self,
+        pass: &Pass,
+        index: &Index,
+        pos: usize,
+        record: &InputRecord,
+        only: Held,
+    ) -> Option<Violation> {
+        let k = &mut self.by_key[self.keys.id(record.key)];
+        if k.done {
+            return None;
+        }
+        let (n, count) = (k.n, only.count);
+        let prev = k
+            .last
+            .filter(|&(_, partition, _)| partition == record.partition);
+        let at = usize::try_from(count).ok().filter(|&c| c as u64 <= n);
+        let twin = at.map(|c| self.seen[k.seen + c]).filter(|&t| t != NONE);
         // The common case, decided inline (as `count_problem` would): a
         // count in 1..=n, not seen before, not below the previous one of
         // its partition.
-        let fine = (1..=n).contains(&out.count)
-            && twin.is_none()
-            && prev.is_none_or(|p| p.count <= out.count);
+        let fine =
+            (1..=n).contains(&count) && twin.is_none() && prev.is_none_or(|(_, _, c)| c <= count);
         if !fine {
-            if let Some(problem) = count_problem(out, n, twin, prev) {
-                let message = format!("{} has a wrong count: {problem}", out.record);
-                return Some(about(
-                    &out.record,
-                    kind::WRONG_COUNT,
-                    message,
-                    vec![out.txn],
-                ));
+            let twin = twin.map(|t| index.record(pass.slot(t)));
+            let prev = prev.map(|(p, _, c)| (index.record(pass.slot(p)), c));
+            if let Some(problem) = count_problem(record, count, n, twin, prev) {
+                k.done = true;
+                let message = format!("{record} has a wrong count: {problem}");
+                return Some(about(record, kind::WRONG_COUNT, message, vec![only.txn]));
             }
         }
         if let Some(c) = at {
-            seen[c] = Some(out.record);
+            self.seen[k.seen + c] = pos;
         }
+        k.last = Some((pos, record.partition, count));
+        None
     }
-    None
 }
 
-/// What is wrong with `out`'s count, given the key's `n` records, the record
-/// that already has this count (if any) and the one before it in its
-/// partition (if any).
+/// What is wrong with `record`'s `count`, given the key's `n` records, the
+/// record that already has this count (if any) and the one before it in
+/// its partition with its count (if any).
 fn count_problem(
-    out: &Counted,
+    record: &InputRecord,
+    count: u64,
     n: u64,
     twin: Option<&InputRecord>,
-    prev: Option<&Counted>,
+    prev: Option<(&InputRecord, u64)>,
 ) -> Option<String> {
-    let count = out.count;
     if count == 0 {
         return Some("count 0, but counts start at 1".to_string());
     }
@@ -313,10 +443,10 @@ fn count_problem(
             twin.partition, twin.offset
         ));
     }
-    let prev = prev.filter(|p| p.count > count)?;
+    let (prev, prev_count) = prev.filter(|&(_, c)| c > count)?;
     Some(format!(
-        "count {count} at offset {} after count {} at offset {} in partition {}",
-        out.record.offset, prev.count, prev.record.offset, out.record.partition
+        "count {count} at offset {} after count {prev_count} at offset {} in partition {}",
+        record.offset, prev.offset, record.partition
     ))
 }
 

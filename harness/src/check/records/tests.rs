@@ -288,3 +288,51 @@ fn key_order_is_key_then_partition_then_offset_for_few_keys_and_many() {
         assert_eq!(index.key_order(), reference(&input), "{input:?}");
     }
 }
+
+/// Keys far apart, which the checker numbers by rank instead of using them
+/// as table indexes, are judged as close ones are: the same violations at
+/// the same records.
+#[test]
+fn keys_far_apart_are_judged_as_close_ones() {
+    let far = |key: Key| u32::MAX - key * 7919;
+    let spread = |run: &mut RunOutcome| {
+        for r in run.input.iter_mut().flatten() {
+            r.key = far(r.key);
+        }
+        for r in run.committed.iter_mut().flat_map(|t| &mut t.records) {
+            r.key = far(r.key);
+        }
+    };
+    let tampers: [fn(&mut RunOutcome); 4] = [
+        |run| {
+            let (a, b) = next_in_partition(run);
+            let (ca, cb) = (output_mut(run, a).count, output_mut(run, b).count);
+            output_mut(run, a).count = cb;
+            output_mut(run, b).count = ca;
+        },
+        |run| output_mut(run, (1, 3)).count = 0,
+        |run| {
+            run.committed[2].records.remove(5);
+        },
+        |run| {
+            let copy = run.committed[1].records[3];
+            run.committed[2].records.push(copy);
+        },
+    ];
+    let found = |violations: Vec<Violation>| {
+        let mut found: Vec<_> = (violations.iter())
+            .map(|v| (v.kind, v.partition, v.offset))
+            .collect();
+        found.sort();
+        found
+    };
+    for tamper in tampers {
+        let close = after(exactly_once, tamper);
+        assert!(!close.is_empty(), "the tamper is caught");
+        let apart = after(exactly_once, |run| {
+            tamper(run);
+            spread(run);
+        });
+        assert_eq!(found(apart), found(close));
+    }
+}
