@@ -451,9 +451,10 @@ mod fast {
 }
 
 /// A postcard varint: seven bits a byte, least significant first, the
-/// high bit set on every byte but the last.
+/// high bit set on every byte but the last (how postcard writes every
+/// integer wider than a byte, and every length).
 #[inline]
-fn varint(out: &mut Vec<u8>, mut v: u64) {
+pub(crate) fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push(v as u8 | 0x80);
         v >>= 7;

@@ -26,8 +26,8 @@ use flinch_engine::config::{CheckpointMode, JobConfig};
 use flinch_engine::event::{Event, TaskId};
 use flinch_engine::job::Plan;
 use flinch_engine::keygroup;
-use flinch_engine::operator::{KeyGroupSnapshot, KeyedSnapshot};
-use flinch_engine::record::{self, InputRecord, Key};
+use flinch_engine::operator::SnapshotWriter;
+use flinch_engine::record::{self, Bytes, InputRecord, Key};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -167,32 +167,31 @@ impl CountModel {
     /// `max_parallelism` key groups: the `operator_digest` a count subtask
     /// holding it reports.
     pub(crate) fn digest(&self, max_parallelism: u32) -> u32 {
-        let mut groups: BTreeMap<u32, KeyGroupSnapshot> = BTreeMap::new();
-        for (key, count) in self.iter() {
-            let key = encode(&key);
-            let group = keygroup::key_group(&key, max_parallelism);
-            let snapshot = groups.entry(group).or_insert_with(|| KeyGroupSnapshot {
-                group,
-                ..KeyGroupSnapshot::default()
-            });
-            snapshot.state.push((key, encode(&count)));
+        // (key group, key, count), in the snapshot's order: by key group,
+        // then by key bytes (not by key).
+        let mut states: Vec<(u32, Bytes, u64)> = (self.iter())
+            .map(|(key, count)| {
+                let key = encode(&key);
+                (keygroup::key_group(&key, max_parallelism), key, count)
+            })
+            .collect();
+        states.sort_unstable_by(|a, b| (a.0, a.1.as_slice()).cmp(&(b.0, b.1.as_slice())));
+        let groups = || states.chunk_by(|a, b| a.0 == b.0);
+        let mut snapshot = SnapshotWriter::new(groups().count());
+        for group in groups() {
+            snapshot.group(group[0].0, group.len());
+            for (_, key, count) in group {
+                snapshot.state(key, &encode(count));
+            }
+            snapshot.timers(0);
         }
-        let mut snapshot = KeyedSnapshot {
-            groups: groups.into_values().collect(),
-        };
-        // The engine orders a key group's state by key bytes, not by key.
-        for group in &mut snapshot.groups {
-            group.state.sort();
-        }
-        crc32fast::hash(&snapshot.encode())
+        crc32fast::hash(&snapshot.finish())
     }
 }
 
 /// A key or count in the engine's record encoding.
-fn encode<T: serde::Serialize>(value: &T) -> Vec<u8> {
-    record::encode(value)
-        .expect("postcard encodes integers")
-        .to_vec()
+fn encode<T: serde::Serialize>(value: &T) -> Bytes {
+    record::encode(value).expect("postcard encodes integers")
 }
 
 /// Each input record with the count subtask its key goes to. A key is

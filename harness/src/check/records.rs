@@ -233,8 +233,10 @@ fn at_home(record: &InputRecord, p: usize, i: usize) -> bool {
 ///
 /// Linear in the input and the committed output: one pass over the input
 /// in [`Pass`] order, judging each key's counts as its records come.
-/// Violations are reported by kind, each kind in (key, partition, offset)
-/// order.
+/// Reported in this order: missing and duplicated records together, in
+/// (key, partition, offset) order (two equal input records of a
+/// hand-made input in input order); then unexpected output, by record;
+/// then wrong counts, by key.
 pub fn exactly_once(outcome: &RunOutcome) -> Vec<Violation> {
     let index = Index::new(&outcome.input, &outcome.committed);
     let pass = Pass::new(&index);
@@ -350,7 +352,9 @@ struct KeyCounts {
     /// Its last record so far: position, partition and count.
     last: Option<(usize, u32, u64)>,
     /// Judged: it has a wrong count, or a record without exactly one copy
-    /// (whose violation explains it).
+    /// (whose violation explains it). A wrong count found before such a
+    /// record is dropped at the end, with those of keys that have
+    /// unexpected output.
     done: bool,
 }
 

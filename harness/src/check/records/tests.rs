@@ -253,9 +253,9 @@ fn dropping_a_hundred_records_reports_twenty_and_a_summary_of_the_rest() {
     );
 }
 
-/// The three ways of putting the input in key order (counted for few
-/// keys, sorted for many, sorted whole when records are away from home)
-/// agree with sorting by (key, partition, offset).
+/// The order the checkers visit the input in ([`Pass`]: slot order, or
+/// sorted when records are away from home), sorted by key, agrees with
+/// sorting by (key, partition, offset), for few keys and many.
 #[test]
 fn key_order_is_key_then_partition_then_offset_for_few_keys_and_many() {
     let record = |key, partition, offset| InputRecord {
@@ -335,4 +335,45 @@ fn keys_far_apart_are_judged_as_close_ones() {
         });
         assert_eq!(found(apart), found(close));
     }
+}
+
+/// Two equal records in a hand-made input (the one at home gets every
+/// copy, the other none) are reported in input order, however long the
+/// input: here the one without a copy comes first.
+#[test]
+fn equal_input_records_are_reported_in_input_order() {
+    // Key k at offset k + 1, shuffled, with key 27's record twice: at
+    // slot 5 and at home (slot 28). 33 records, past the short inputs
+    // whose sort kept equal records in order anyway.
+    let keys = [
+        22, 28, 30, 3, 10, 27, 20, 1, 6, 25, 16, 19, 9, 7, 14, 11, 15, 29, 12, 13, 23, 17, 5, 18,
+        26, 21, 4, 31, 27, 24, 2, 8, 0,
+    ];
+    let log: Vec<InputRecord> = (keys.iter())
+        .map(|&key| InputRecord {
+            key,
+            partition: 0,
+            offset: u64::from(key) + 1,
+        })
+        .collect();
+    assert_eq!(log[28], log[5]);
+    let output = |key: Key| OutputRecord {
+        key,
+        count: 1,
+        partition: 0,
+        offset: u64::from(key) + 1,
+    };
+    let mut records: Vec<OutputRecord> = (0..32).map(output).collect();
+    records.push(output(27));
+    let mut run = correct_run();
+    run.input = vec![log];
+    run.committed = vec![CommittedTxn {
+        txn: txn(1),
+        records,
+    }];
+    let kinds: Vec<_> = (exactly_once(&run).into_iter())
+        .filter(|v| v.key == Some(27))
+        .map(|v| v.kind)
+        .collect();
+    assert_eq!(kinds, [kind::MISSING, kind::DUPLICATED]);
 }

@@ -2324,28 +2324,31 @@ impl Fs {
     /// In name order (flinch patch 11, PATCHES.md: was a `HashSet`'s
     /// order, which differs from process to process).
     pub(crate) fn dir_entries(&self, path: &Path) -> Vec<PathBuf> {
-        use std::collections::BTreeSet;
-
-        let mut entries: BTreeSet<FsPath> = BTreeSet::new();
+        // flinch patch (PATCHES.md, 21): collected, then sorted and
+        // deduplicated by their bytes, in `Path`'s order: every entry has
+        // `path` as its parent, so the bytes differ only in the last
+        // component, which `Path` compares as bytes too. A `BTreeSet` of
+        // paths compared them component by component at every insert.
+        let mut entries: Vec<FsPath> = Vec::new();
 
         // Add persisted files in this directory
         for file_path in self.persisted_files.keys() {
             if file_path.is_in(path) && self.file_exists(file_path) {
-                entries.insert(file_path.clone());
+                entries.push(file_path.clone());
             }
         }
 
         // Add persisted directories in this directory
         for dir_path in self.persisted_dirs.keys() {
             if dir_path.is_in(path) && self.dir_exists(dir_path) {
-                entries.insert(dir_path.clone());
+                entries.push(dir_path.clone());
             }
         }
 
         // Add persisted symlinks in this directory
         for symlink_path in self.persisted_symlinks.keys() {
             if symlink_path.is_in(path) && self.symlink_exists(symlink_path) {
-                entries.insert(symlink_path.clone());
+                entries.push(symlink_path.clone());
             }
         }
 
@@ -2354,29 +2357,31 @@ impl Fs {
             match op {
                 PendingOp::CreateFile { path: p, .. } if p.is_in(path) => {
                     if self.file_exists(p) {
-                        entries.insert(p.clone());
+                        entries.push(p.clone());
                     }
                 }
                 PendingOp::CreateDir { path: p, .. } if p.is_in(path) => {
                     if self.dir_exists(p) {
-                        entries.insert(p.clone());
+                        entries.push(p.clone());
                     }
                 }
                 PendingOp::CreateSymlink { path: p, .. } if p.is_in(path) => {
                     if self.symlink_exists(p) {
-                        entries.insert(p.clone());
+                        entries.push(p.clone());
                     }
                 }
                 PendingOp::Rename { to, .. } if to.is_in(path) => {
                     // Check if it still exists (wasn't removed later)
                     if self.file_exists(to) || self.dir_exists(to) || self.symlink_exists(to) {
-                        entries.insert(to.clone());
+                        entries.push(to.clone());
                     }
                 }
                 _ => {}
             }
         }
 
+        entries.sort_unstable_by(|a, b| a.bytes().cmp(b.bytes()));
+        entries.dedup_by(|a, b| a.bytes() == b.bytes());
         entries.into_iter().map(FsPath::into_path_buf).collect()
     }
 }

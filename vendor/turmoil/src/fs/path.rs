@@ -88,7 +88,7 @@ pub(crate) fn parent_of(path: &Path) -> Option<&Path> {
 pub(crate) struct FsPath(PathBuf);
 
 impl FsPath {
-    fn bytes(&self) -> &[u8] {
+    pub(crate) fn bytes(&self) -> &[u8] {
         bytes(&self.0)
     }
 

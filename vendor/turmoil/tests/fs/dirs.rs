@@ -3,7 +3,7 @@
 use std::os::unix::fs::FileExt;
 use turmoil::fs::shim::std::fs::{
     create_dir, create_dir_all, metadata, read_dir, remove_dir, remove_dir_all, remove_file,
-    rename, write, OpenOptions,
+    rename, sync_dir, write, OpenOptions,
 };
 use turmoil::{Builder, Result};
 
@@ -89,6 +89,55 @@ fn read_dir_basic() -> Result {
         assert!(
             names.contains("subdir") && names.contains("file1.txt") && names.contains("file2.txt")
         );
+        Ok(())
+    });
+    sim.run()
+}
+
+/// `read_dir` lists a directory's entries once each, in `Path`'s order,
+/// whether they are durable or still pending, and whatever bytes their
+/// names hold (flinch patch 21 sorts them by bytes).
+#[test]
+fn read_dir_lists_each_entry_once_in_path_order() -> Result {
+    use std::path::PathBuf;
+    let mut sim = Builder::new().build();
+    sim.client("test", async {
+        let names = [
+            "b",
+            "a-b",
+            "a",
+            "a.b",
+            "B",
+            "a0",
+            "\u{e9}t\u{e9}",
+            "z~",
+            "A b",
+        ];
+        create_dir_all("/d/sub/inner")?;
+        for name in &names[..5] {
+            write(format!("/d/{name}"), b"x")?;
+            OpenOptions::new()
+                .write(true)
+                .open(format!("/d/{name}"))?
+                .sync_all()?;
+        }
+        sync_dir("/d")?;
+        for name in &names[5..] {
+            write(format!("/d/{name}"), b"pending")?;
+        }
+        // Renamed into the directory, and written over an entry already there.
+        write("/d/sub/moved", b"m")?;
+        rename("/d/sub/moved", "/d/moved")?;
+        write("/d/z~", b"again")?;
+        let listed: Vec<PathBuf> = read_dir("/d")?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()?;
+        let mut expected: Vec<PathBuf> = (names.iter())
+            .chain(&["moved", "sub"])
+            .map(|n| PathBuf::from(format!("/d/{n}")))
+            .collect();
+        expected.sort();
+        assert_eq!(listed, expected);
         Ok(())
     });
     sim.run()
