@@ -323,14 +323,10 @@ impl<O: Operator> Keyed<O> {
                 what: "output key",
                 source,
             };
-            // A short key is encoded in place and copied whole; a longer
-            // one takes the input key's bytes when they are the same.
-            let mut inline = [0u8; Bytes::INLINE];
-            let key = match postcard::to_slice(&k, &mut inline) {
-                Ok(bytes) => {
-                    let len = bytes.len();
-                    Bytes::from_prefix(inline, len)
-                }
+            // A short key is encoded inline; a longer one takes the input
+            // key's bytes when they are the same.
+            let key = match record::encode_inline(&k) {
+                Ok(bytes) => bytes,
                 Err(postcard::Error::SerializeBufferFull) => {
                     self.scratch.clear();
                     let scratch = std::mem::take(&mut self.scratch);

@@ -45,6 +45,7 @@ pub struct FetchResponse {
 pub enum StoreRequest {
     Put {
         name: String,
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
         deadline: Duration,
     },
@@ -72,6 +73,7 @@ pub enum StoreRequest {
     CompareAndSet {
         name: String,
         expected: u64,
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
         deadline: Duration,
         leader: u64,
@@ -120,6 +122,7 @@ pub struct ReplicaRegister {
     pub epoch: u64,
     pub version: u64,
     pub writer: u64,
+    #[serde(with = "serde_bytes")]
     pub bytes: Option<Vec<u8>>,
 }
 
@@ -137,7 +140,7 @@ impl ReplicaRegister {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum StoreResponse {
     Done,
-    Blob(Option<Vec<u8>>),
+    Blob(#[serde(with = "serde_bytes")] Option<Vec<u8>>),
     Names(Vec<String>),
     /// A compare-and-set wrote this version.
     Swapped {
@@ -310,6 +313,7 @@ pub struct StateHandle {
     pub name: String,
     pub size: u64,
     pub crc: u32,
+    #[serde(with = "serde_bytes")]
     pub inline: Option<Vec<u8>>,
 }
 
@@ -584,6 +588,135 @@ mod tests {
                     end_of_input,
                 };
                 assert_eq!(wire::encode(&encoded(sent)), wire::encode(&frame(progress)));
+            }
+        }
+    }
+
+    /// Byte fields (`serde_bytes`: one copy each way) encode as they did as
+    /// plain `Vec<u8>`s (a varint length, then each byte), so every
+    /// message, blob and register on disk keeps its bytes, and decode back.
+    #[test]
+    fn byte_fields_encode_as_a_plain_vec_of_bytes() {
+        #[derive(Serialize)]
+        enum PlainRequest {
+            Put {
+                name: String,
+                bytes: Vec<u8>,
+                deadline: Duration,
+            },
+            #[allow(dead_code)]
+            Get,
+            #[allow(dead_code)]
+            List,
+            #[allow(dead_code)]
+            Delete,
+            CompareAndSet {
+                name: String,
+                expected: u64,
+                bytes: Vec<u8>,
+                deadline: Duration,
+                leader: u64,
+            },
+        }
+        #[derive(Serialize)]
+        enum PlainResponse {
+            #[allow(dead_code)]
+            Done,
+            Blob(Option<Vec<u8>>),
+        }
+        #[derive(Serialize)]
+        struct PlainHandle(String, u64, u32, Option<Vec<u8>>);
+        #[derive(Serialize)]
+        struct PlainRegister(u64, u64, u64, u64, Option<Vec<u8>>);
+        #[derive(Serialize)]
+        struct PlainVersioned(u64, Option<Vec<u8>>);
+
+        let deadline = Duration::from_millis(1234);
+        // Lengths whose varint takes one, two and three bytes.
+        for len in [0usize, 1, 127, 128, 300, 20_000] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 7 + len) as u8).collect();
+            let same = |ours: Vec<u8>, plain: Vec<u8>| assert_eq!(ours, plain, "{len} bytes");
+            let put = StoreRequest::Put {
+                name: "state/1".into(),
+                bytes: bytes.clone(),
+                deadline,
+            };
+            same(
+                wire::encode(&put),
+                wire::encode(&PlainRequest::Put {
+                    name: "state/1".into(),
+                    bytes: bytes.clone(),
+                    deadline,
+                }),
+            );
+            match wire::decode::<StoreRequest>(&wire::encode(&put)).unwrap() {
+                StoreRequest::Put { bytes: back, .. } => assert_eq!(back, bytes),
+                other => panic!("{other:?}"),
+            }
+            let swap = StoreRequest::CompareAndSet {
+                name: "job/checkpoints".into(),
+                expected: 3,
+                bytes: bytes.clone(),
+                deadline,
+                leader: 2,
+            };
+            same(
+                wire::encode(&swap),
+                wire::encode(&PlainRequest::CompareAndSet {
+                    name: "job/checkpoints".into(),
+                    expected: 3,
+                    bytes: bytes.clone(),
+                    deadline,
+                    leader: 2,
+                }),
+            );
+            for blob in [None, Some(bytes.clone())] {
+                let response = StoreResponse::Blob(blob.clone());
+                same(
+                    wire::encode(&response),
+                    wire::encode(&PlainResponse::Blob(blob.clone())),
+                );
+                match wire::decode::<StoreResponse>(&wire::encode(&response)).unwrap() {
+                    StoreResponse::Blob(back) => assert_eq!(back, blob),
+                    other => panic!("{other:?}"),
+                }
+                let handle = StateHandle {
+                    name: "n".into(),
+                    size: 5,
+                    crc: 6,
+                    inline: blob.clone(),
+                };
+                same(
+                    wire::encode(&handle),
+                    wire::encode(&PlainHandle("n".into(), 5, 6, blob.clone())),
+                );
+                assert_eq!(
+                    wire::decode::<StateHandle>(&wire::encode(&handle)).unwrap(),
+                    handle
+                );
+                let register = ReplicaRegister {
+                    leader: 1,
+                    epoch: 2,
+                    version: 3,
+                    writer: 4,
+                    bytes: blob.clone(),
+                };
+                same(
+                    wire::encode(&register),
+                    wire::encode(&PlainRegister(1, 2, 3, 4, blob.clone())),
+                );
+                assert_eq!(
+                    wire::decode::<ReplicaRegister>(&wire::encode(&register)).unwrap(),
+                    register
+                );
+                let versioned = crate::register::Versioned {
+                    version: 9,
+                    bytes: blob.clone(),
+                };
+                same(
+                    wire::encode(&versioned),
+                    wire::encode(&PlainVersioned(9, blob.clone())),
+                );
             }
         }
     }

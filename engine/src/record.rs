@@ -216,13 +216,9 @@ impl<'de> serde::de::Visitor<'de> for BytesVisitor {
 /// size, one allocation and no regrowth; a larger one is encoded again
 /// into a growing vector.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, postcard::Error> {
-    // Most keys and values fit inline: encoded in place, copied whole.
-    let mut inline = [0u8; Bytes::INLINE];
-    match postcard::to_slice(value, &mut inline) {
-        Ok(bytes) => {
-            let len = bytes.len();
-            return Ok(Bytes::from_prefix(inline, len));
-        }
+    // Most keys and values fit inline.
+    match encode_inline(value) {
+        Ok(bytes) => return Ok(bytes),
         Err(postcard::Error::SerializeBufferFull) => {}
         Err(e) => return Err(e),
     }
@@ -231,6 +227,52 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, postcard::Error
         Ok(bytes) => Ok(Bytes::from_slice(bytes)),
         Err(postcard::Error::SerializeBufferFull) => postcard::to_stdvec(value).map(Bytes::from),
         Err(e) => Err(e),
+    }
+}
+
+/// `value`'s postcard encoding if it fits in [`Bytes::INLINE`] bytes, else
+/// `Err(postcard::Error::SerializeBufferFull)`; other errors as [`encode`].
+///
+/// The bytes are gathered in a register ([`Inline`]), not written to a
+/// buffer on the stack and copied: postcard copies each varint into its
+/// output with a call to `memcpy` of a few bytes, and reading the buffer
+/// back whole right after those narrow writes stalls the processor
+/// (store-to-load forwarding fails), which was most of the keyed operator's
+/// time per output record.
+#[inline]
+pub(crate) fn encode_inline<T: Serialize + ?Sized>(value: &T) -> Result<Bytes, postcard::Error> {
+    postcard::serialize_with_flavor(value, Inline::default())
+}
+
+/// A postcard output ([`postcard::ser_flavors::Flavor`]) of at most
+/// [`Bytes::INLINE`] bytes, held in a `u128` (little-endian: the first byte
+/// lowest), that finishes as inline [`Bytes`]. One byte more is
+/// `Err(postcard::Error::SerializeBufferFull)`, as `postcard::to_slice`
+/// gives for a full slice.
+#[derive(Default)]
+struct Inline {
+    bytes: u128,
+    len: usize,
+}
+
+const _: () = assert!(Bytes::INLINE == std::mem::size_of::<u128>());
+
+impl postcard::ser_flavors::Flavor for Inline {
+    type Output = Bytes;
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        if self.len == Bytes::INLINE {
+            return Err(postcard::Error::SerializeBufferFull);
+        }
+        self.bytes |= u128::from(data) << (8 * self.len);
+        self.len += 1;
+        Ok(())
+    }
+
+    #[inline]
+    fn finalize(self) -> postcard::Result<Bytes> {
+        Ok(Bytes::from_prefix(self.bytes.to_le_bytes(), self.len))
     }
 }
 

@@ -32,6 +32,7 @@ pub const REGISTER_BLOB: &str = "job/checkpoints";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Versioned {
     pub version: u64,
+    #[serde(with = "serde_bytes")]
     pub bytes: Option<Vec<u8>>,
 }
 

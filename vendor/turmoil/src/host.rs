@@ -405,6 +405,19 @@ impl StreamSocket {
     fn buffer(&mut self, seq: u64, segment: SequencedSegment) -> Result<(), Protocol> {
         use mpsc::error::TrySendError::*;
 
+        // flinch patch (PATCHES.md, 22): the next segment in order, with none
+        // held back, goes straight to the reader when it has room, without
+        // the map's insert, lookup and removal. Anything else (a segment out
+        // of order, a full or closed channel) takes the path below, which a
+        // failed `try_reserve` leaves as it found it.
+        if seq == self.recv_seq + 1 && self.buf.is_empty() {
+            if let Ok(permit) = self.sender.try_reserve() {
+                self.recv_seq = seq;
+                permit.send(segment);
+                return Ok(());
+            }
+        }
+
         let exists = self.buf.insert(seq, segment);
 
         assert!(exists.is_none(), "duplicate segment {seq}");

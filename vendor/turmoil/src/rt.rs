@@ -160,7 +160,9 @@ impl<'a> Rt<'a> {
             return None;
         }
         let handle = self.tokio.handle();
-        if handle.metrics().num_alive_tasks() > 0 {
+        // flinch patch: counted without cloning the handle (tokio's
+        // PATCHES.md, 11).
+        if handle.num_alive_tasks() > 0 {
             return None;
         }
         let Some(next) = handle.next_timer_in() else {
@@ -178,7 +180,7 @@ impl<'a> Rt<'a> {
         if self.handle.is_none() {
             return max;
         }
-        if self.local.has_ready_tasks() || self.tokio.handle().metrics().num_alive_tasks() > 0 {
+        if self.local.has_ready_tasks() || self.tokio.handle().num_alive_tasks() > 0 {
             return 0;
         }
         match self.tokio.handle().next_timer_in() {

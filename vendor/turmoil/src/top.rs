@@ -525,15 +525,25 @@ impl Link {
         else {
             return 0;
         };
-        let deliverable = std::mem::take(queue);
+        let mut deliverable = std::mem::take(queue);
         let delivered = deliverable.len();
         self.queued -= delivered;
 
-        for message in deliverable {
+        for message in deliverable.drain(..) {
             let (src, dst) = (message.src, message.dst);
             if let Err(message) = host.receive_from_network(message) {
                 let _ = self.enqueue_message(global_config, rand, dst, src, message);
             }
+        }
+        // flinch patch (PATCHES.md, 22): the emptied queue goes back with its
+        // buffer, unless a message arrived for the host meanwhile, so that
+        // the next message does not grow a queue from nothing.
+        if let Some((_, queue)) = self
+            .deliverable
+            .iter_mut()
+            .find(|(ip, queue)| *ip == host.addr && queue.is_empty())
+        {
+            *queue = deliverable;
         }
         delivered
     }

@@ -515,6 +515,16 @@ impl Handle {
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics::new(self.clone())
     }
+
+    /// flinch patch (PATCHES.md, 11): the number of alive tasks, as
+    /// [`RuntimeMetrics::num_alive_tasks`] counts them, without the handle's
+    /// clone (and its two atomic operations on the reference count) that
+    /// `metrics()` makes. A simulator asks this of each idle host at every
+    /// step.
+    #[doc(hidden)]
+    pub fn num_alive_tasks(&self) -> usize {
+        self.inner.num_alive_tasks()
+    }
 }
 
 cfg_test_util! {
