@@ -7,7 +7,7 @@ use rand::rngs::SmallRng;
 use tokio::runtime::Runtime;
 use tokio::task::JoinHandle;
 use tokio::task::LocalSet;
-use tokio::time::{sleep, Duration, Instant};
+use tokio::time::{sleep, Duration, Instant, Sleep};
 
 use super::Result;
 
@@ -50,6 +50,11 @@ pub struct Config {
 pub struct Rt<'a> {
     pub kind: Kind<'a>,
 
+    /// flinch patch (PATCHES.md, 23): the sleep that ends each step, made
+    /// on the first step and reset to the next step's end after that
+    /// (dropped with the runtime it belongs to, and before it).
+    step_end: Option<Pin<Box<Sleep>>>,
+
     /// Handle to the Tokio runtime driving this simulated host. Each runtime
     /// may have a different sense of "now" which simulates clock skew.
     tokio: Runtime,
@@ -90,6 +95,7 @@ impl<'a> Rt<'a> {
             handle: Some(handle),
             config,
             owed: Duration::ZERO,
+            step_end: None,
         }
     }
 
@@ -111,6 +117,7 @@ impl<'a> Rt<'a> {
             handle: Some(handle),
             config,
             owed: Duration::ZERO,
+            step_end: None,
         }
     }
 
@@ -126,6 +133,7 @@ impl<'a> Rt<'a> {
             handle: None,
             config,
             owed: Duration::ZERO,
+            step_end: None,
         }
     }
 
@@ -275,10 +283,20 @@ impl<'a> Rt<'a> {
     // expected to fail the simulation.
     pub(crate) fn tick(&mut self, duration: Duration) -> Result<bool> {
         self.catch_up();
-        self.tokio.block_on(async {
-            self.local
+        let (tokio, local, step_end) = (&self.tokio, &self.local, &mut self.step_end);
+        tokio.block_on(async {
+            local
                 .run_until(async {
-                    sleep(duration).await;
+                    // flinch patch (PATCHES.md, 23): one sleep for every
+                    // step, reset to the same deadline a new `sleep` would
+                    // take, instead of a timer made and dropped each step.
+                    match step_end {
+                        Some(step_end) => {
+                            step_end.as_mut().reset(Instant::now() + duration);
+                            step_end.await;
+                        }
+                        None => step_end.insert(Box::pin(sleep(duration))).await,
+                    }
                 })
                 .await
         });
@@ -337,8 +355,10 @@ impl<'a> Rt<'a> {
     /// Both the [`Runtime`] and [`LocalSet`] are replaced with new instances.
     fn cancel_tasks(&mut self) {
         let (tokio, local) = init(&mut self.config);
-        // A new runtime's clock starts afresh: nothing is owed to it.
+        // A new runtime's clock starts afresh: nothing is owed to it. The
+        // step's sleep belongs to the old runtime's timers.
         self.owed = Duration::ZERO;
+        self.step_end = None;
 
         _ = mem::replace(&mut self.tokio, tokio);
         drop(mem::replace(&mut self.local, local));
