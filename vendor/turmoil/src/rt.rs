@@ -78,6 +78,10 @@ pub struct Rt<'a> {
     owed: Duration,
 }
 
+/// The longest delay tokio's `sleep` takes (its private `safe_delay`:
+/// about 30 years); a longer one sleeps that long (flinch patch 23).
+const SLEEP_CAP: Duration = Duration::from_secs(86400 * 365 * 30);
+
 impl<'a> Rt<'a> {
     pub(crate) fn client<F>(nodename: Arc<str>, client: F, mut config: Config) -> Self
     where
@@ -289,10 +293,12 @@ impl<'a> Rt<'a> {
                 .run_until(async {
                     // flinch patch (PATCHES.md, 23): one sleep for every
                     // step, reset to the same deadline a new `sleep` would
-                    // take, instead of a timer made and dropped each step.
+                    // take (its delay capped as `sleep` caps it), instead of
+                    // a timer made and dropped each step.
                     match step_end {
                         Some(step_end) => {
-                            step_end.as_mut().reset(Instant::now() + duration);
+                            let delay = duration.min(SLEEP_CAP);
+                            step_end.as_mut().reset(Instant::now() + delay);
                             step_end.await;
                         }
                         None => step_end.insert(Box::pin(sleep(duration))).await,
