@@ -489,6 +489,56 @@ mod tests {
         }
     }
 
+    /// `encode_inline` gives `postcard::to_slice`'s bytes into 16, and its
+    /// errors: every integer width at its varint boundaries, strings of 0
+    /// to 20 bytes (one more than fits, and more), nested values, and a
+    /// sequence of unknown length (which postcard refuses).
+    #[test]
+    fn encode_inline_is_postcard_into_sixteen_bytes() {
+        fn same<T: Serialize + ?Sized + std::fmt::Debug>(value: &T) {
+            let mut buf = [0u8; Bytes::INLINE];
+            let expected = postcard::to_slice(value, &mut buf).map(|b| b.to_vec());
+            let got = encode_inline(value).map(|b| b.to_vec());
+            assert_eq!(got, expected, "{value:?}");
+            if let Ok(bytes) = &got {
+                assert_eq!(encode(value).unwrap().as_slice(), bytes.as_slice());
+            }
+        }
+        for shift in 0..64 {
+            for v in [(1u64 << shift) - 1, 1u64 << shift, (1u64 << shift) + 1] {
+                same(&v);
+                same(&(v as u32));
+                same(&(v as u16));
+                same(&(v as i64));
+                same(&(v, v));
+            }
+        }
+        same(&u128::MAX);
+        same(&(u64::MAX, u64::MAX));
+        for len in 0..=20 {
+            let text = "x".repeat(len);
+            same(text.as_str());
+            same(&(7u8, Some(text.clone()), ()));
+        }
+        same(&[1u8, 2, 3][..]);
+        struct Unknown;
+        impl Serialize for Unknown {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq((0..3u8).take_while(|b| *b < 2))
+            }
+        }
+        impl std::fmt::Debug for Unknown {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence of unknown length")
+            }
+        }
+        same(&Unknown);
+        assert!(matches!(
+            encode_inline(&Unknown),
+            Err(postcard::Error::SerializeSeqLengthUnknown)
+        ));
+    }
+
     #[test]
     fn ids_serialize_as_their_display_form_and_parse_back() {
         let txn = TxnId {
