@@ -282,16 +282,16 @@ fn a_failing_test_reports_what_flinch_run_prints() {
     let job = flinch::jobs::WindowedSum::new(&params).expect("valid parameters");
     let failure = Test::new(job)
         .scenario(scenario.as_path())
-        .seeds(0..1)
+        .seeds(1..2)
         .name("report")
         .try_run()
-        .expect_err("the planted bug fails seed 0");
+        .expect_err("the planted bug fails seed 1");
     let cli = std::process::Command::new(env!("CARGO_BIN_EXE_flinch"))
         .args([
             "run",
             &scenario.to_string_lossy(),
             "--seeds",
-            "0..1",
+            "1..2",
             "--job",
         ])
         .arg(r#"{ name = "windowed-sum", window = "500ms", out_of_orderness = "100ms" }"#)
@@ -313,8 +313,8 @@ fn a_failing_test_reports_what_flinch_run_prints() {
     };
     let report = failure.report.clone();
     assert_eq!(body(&report), body(&cli), "test:\n{report}\ncli:\n{cli}");
-    assert!(report.starts_with("FAILED: seed 0\nreplay: FLINCH_SEED=0 FLINCH_PLAN="));
-    assert!(cli.contains("\nFAILED: seed 0\nreplay: flinch replay "));
+    assert!(report.starts_with("FAILED: seed 1\nreplay: FLINCH_SEED=1 FLINCH_PLAN="));
+    assert!(cli.contains("\nFAILED: seed 1\nreplay: flinch replay "));
     for line in ["shrunk plan: ", "trace at the first violation's moment, "] {
         assert!(report.contains(line), "{line:?} in\n{report}");
     }

@@ -56,7 +56,7 @@ const WITNESSES: [(Probe, &str, u64); 39] = [
     (
         Probe::UnknownOutcomeAborted,
         "register-write-unknown-outcome",
-        2,
+        1,
     ),
     (
         Probe::RegisterConflictAdopted,

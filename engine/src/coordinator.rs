@@ -292,6 +292,13 @@ impl Coordinator {
         })
     }
 
+    /// The checkpoints the next completion will subsume, oldest first: what
+    /// [`Coordinator::on_written`] will return, known before it is called.
+    pub fn subsumed_by_next(&self) -> Vec<CheckpointMeta> {
+        let excess = (self.completed.len() + 1).saturating_sub(self.config.retained as usize);
+        self.completed.iter().take(excess).cloned().collect()
+    }
+
     /// The metadata is durable: the checkpoint is complete. Returns the
     /// checkpoints no longer retained, whose data may be deleted.
     pub fn on_written(&mut self, meta: CheckpointMeta, now: Duration) -> Vec<CheckpointMeta> {

@@ -70,6 +70,9 @@ pub enum StoreRequest {
     /// `expected` (0: the blob does not exist yet).
     /// `leader` is the writer's leader epoch (0 without `ha`): a store
     /// that has taken a swap of a higher one refuses it (`Fenced`).
+    /// `delete`: blobs to remove once the swap has landed, as a `Delete`
+    /// removes them (the files of the checkpoints the new register no
+    /// longer names); best effort, the answer is the swap's.
     CompareAndSet {
         name: String,
         expected: u64,
@@ -77,6 +80,7 @@ pub enum StoreRequest {
         bytes: Vec<u8>,
         deadline: Duration,
         leader: u64,
+        delete: Vec<String>,
     },
     // Replicated storage only (`TopologyConfig::store_replicas` > 1); appended
     // last, so the requests above keep their encoding.
@@ -363,9 +367,14 @@ pub enum ToTaskManager {
         stop: bool,
         drain: bool,
     },
+    /// Checkpoint `checkpoint` completed: sinks commit its transactions
+    /// (Flink's `notifyCheckpointComplete`). `report`: each sink subtask
+    /// answers `Committed` once it has; the jobmanager asks only from the
+    /// final checkpoint on, when the job's end waits for those commits.
     Notify {
         epoch: u64,
         checkpoint: u64,
+        report: bool,
     },
     Cancel {
         epoch: u64,
@@ -410,7 +419,8 @@ pub enum ToJobManager {
         /// its check on every read): the checkpoint cannot be restored.
         unreadable: Option<u64>,
     },
-    /// A sink subtask committed everything up to `checkpoint`.
+    /// A sink subtask committed everything up to `checkpoint`, as a
+    /// `Notify` with `report` asked.
     Committed {
         epoch: u64,
         checkpoint: u64,
@@ -616,6 +626,7 @@ mod tests {
                 bytes: Vec<u8>,
                 deadline: Duration,
                 leader: u64,
+                delete: Vec<String>,
             },
         }
         #[derive(Serialize)]
@@ -659,6 +670,7 @@ mod tests {
                 bytes: bytes.clone(),
                 deadline,
                 leader: 2,
+                delete: vec!["meta/0000000002-1".into()],
             };
             same(
                 wire::encode(&swap),
@@ -668,6 +680,7 @@ mod tests {
                     bytes: bytes.clone(),
                     deadline,
                     leader: 2,
+                    delete: vec!["meta/0000000002-1".into()],
                 }),
             );
             for blob in [None, Some(bytes.clone())] {

@@ -421,8 +421,18 @@ impl Storage {
 
     /// Replace the register with `bytes` at version `expected + 1` if it is
     /// at `expected`; `epoch` is the job attempt writing it (the register's
-    /// own epoch), which orders the replicas' copies.
-    pub async fn swap(&mut self, expected: u64, epoch: u64, bytes: Vec<u8>) -> Swap {
+    /// own epoch), which orders the replicas' copies. Once it has swapped,
+    /// the blobs `delete` go too, best effort (the checkpoints the new
+    /// register subsumes): with one store in the same request, which
+    /// saves a round trip per completed checkpoint; with replicas as a
+    /// [`Storage::delete`] of their own, on a task beside the caller.
+    pub async fn swap(
+        &mut self,
+        expected: u64,
+        epoch: u64,
+        bytes: Vec<u8>,
+        delete: Vec<String>,
+    ) -> Swap {
         if !self.replicated() {
             let req = StoreRequest::CompareAndSet {
                 name: REGISTER_BLOB.into(),
@@ -430,6 +440,7 @@ impl Storage {
                 bytes,
                 deadline: now() + self.limit(),
                 leader: self.leader,
+                delete,
             };
             return match self.single(&req).await {
                 Ok(StoreResponse::Swapped { version }) => Swap::Swapped(version),
@@ -468,6 +479,12 @@ impl Storage {
         let quorum = self.quorum();
         let answers = self.gather(req, true, |a| count(a, took) >= quorum).await;
         if self.durable(&answers) {
+            if !delete.is_empty() {
+                let mut storage = self.clone();
+                spawn(async move {
+                    let _ = storage.delete(delete).await;
+                });
+            }
             return Swap::Swapped(expected + 1);
         }
         let newer =

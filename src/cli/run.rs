@@ -1095,6 +1095,16 @@ mod tests {
     }
 
     #[test]
+    fn a_sweep_that_hit_no_probe_says_so_in_one_line() {
+        let s = summary((0..3).map(|i| fake_report(i, 1, 0)).collect());
+        let human = s.human();
+        assert!(human.contains("\nprobes     none hit\n"), "{human}");
+        assert!(!human.contains("probes hit"), "{human}");
+        let json = serde_json::to_value(s.json()).expect("serializes");
+        assert_eq!(json["probes"], serde_json::json!([]));
+    }
+
+    #[test]
     fn a_required_probe_at_its_share_passes() {
         // 5 of 25 is exactly 20 %.
         let s = coverage_summary(25, 5);

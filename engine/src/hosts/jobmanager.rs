@@ -967,13 +967,15 @@ impl JobManager {
         Ok(completed)
     }
 
-    /// Swap the register for `next`, expecting the version last seen.
-    async fn swap(&mut self, next: &Register) -> Swap {
+    /// Swap the register for `next`, expecting the version last seen;
+    /// once it has swapped, the blobs `delete` go too.
+    async fn swap(&mut self, next: &Register, delete: Vec<String>) -> Swap {
         (self.store)
             .swap(
                 self.version,
                 next.epoch,
                 format::encode(BlobKind::Register, next),
+                delete,
             )
             .await
     }
@@ -987,7 +989,7 @@ impl JobManager {
             let config = &self.ctx.config;
             let (run, mode) = (config.run, config.restore_mode);
             let fenced = (self.register).fenced(epoch, self.coordinator.next_id(), run, mode);
-            match self.swap(&fenced).await {
+            match self.swap(&fenced, Vec::new()).await {
                 Swap::Swapped(version) => {
                     (self.register, self.version) = (fenced, version);
                     if !self.leading() {
@@ -1860,7 +1862,16 @@ impl JobManager {
             .filter(|c| !c.owned)
             .map(|c| c.checkpoint)
             .collect();
-        match self.swap(&next).await {
+        // The files of the checkpoints this completion subsumes go with the
+        // swap that drops them from the register (Flink discards them once
+        // the completed checkpoint store has taken the new one).
+        let subsumed = self.coordinator.subsumed_by_next();
+        let owned = |m: &&CheckpointMeta| !unowned.contains(&m.checkpoint);
+        // Planted: what the job does not own is deleted too.
+        let everything = self.ctx.bug(PlantedBug::NoClaimSnapshotDeleted);
+        let dropped = subsumed.iter().filter(|m| everything || owned(m));
+        let files = dropped.flat_map(checkpoint_files).collect();
+        match self.swap(&next, files).await {
             // The answer came after the lease could have run out: a new
             // leader may already have read the register without it, so
             // this one must not act on it (the new leader decides).
@@ -1920,27 +1931,22 @@ impl JobManager {
             self.settle_request(StopStatus::Completed(checkpoint));
             self.final_checkpoint = Some(checkpoint);
         }
-        let mut dropped = self.coordinator.on_written(meta, now());
-        // Planted: what the job does not own is deleted too.
-        if !self.ctx.bug(PlantedBug::NoClaimSnapshotDeleted) {
-            dropped.retain(|m| !unowned.contains(&m.checkpoint));
-        }
+        let written = self.coordinator.on_written(meta, now());
+        debug_assert_eq!(written, subsumed, "what the swap deleted was subsumed");
         if stop.is_some() && self.ctx.bug(PlantedBug::SavepointTxnNotCommitted) {
             // Planted: the job ends FINISHED as soon as its savepoint
             // completes, its sink never told to commit the savepoint's
             // transactions.
-            if !dropped.is_empty() {
-                spawn(delete_checkpoints(dropped, self.store.clone()));
-            }
             return self.end(JobState::Finished);
         }
+        // Only commits from the final checkpoint on are waited for (see
+        // `ToJobManager::Committed` in `on_message`).
+        let report = self.final_checkpoint.is_some_and(|f| checkpoint >= f);
         self.broadcast(ToTaskManager::Notify {
             epoch: self.epoch,
             checkpoint,
+            report,
         });
-        if !dropped.is_empty() {
-            spawn(delete_checkpoints(dropped, self.store.clone()));
-        }
     }
 
     /// All acknowledged a plain savepoint (a client's `TriggerSavepoint`):
@@ -2043,14 +2049,23 @@ impl JobManager {
 /// never read.
 async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, mut store: Storage) {
     for old in dropped {
-        // A handle held inline was never written on its own.
-        let uploaded = old.handles.into_values().filter(|h| h.inline.is_none());
-        let names = std::iter::once(metadata_name(old.checkpoint, old.epoch))
-            .chain(uploaded.map(|h| h.name));
-        if store.delete(names.collect()).await.is_err() {
+        if store
+            .delete(checkpoint_files(&old).collect())
+            .await
+            .is_err()
+        {
             return;
         }
     }
+}
+
+/// The blobs of checkpoint `meta` in storage: its metadata first, then
+/// each state handle that was uploaded (one held inline was never written
+/// on its own).
+fn checkpoint_files(meta: &CheckpointMeta) -> impl Iterator<Item = String> + '_ {
+    let uploaded = meta.handles.values().filter(|h| h.inline.is_none());
+    std::iter::once(metadata_name(meta.checkpoint, meta.epoch))
+        .chain(uploaded.map(|h| h.name.clone()))
 }
 
 /// A storage answer as the jobmanager takes it: a failure of any kind is

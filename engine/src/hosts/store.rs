@@ -114,6 +114,8 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
         };
     }
     let (disk, ack_before_sync) = (&store.disk, store.ack_before_sync);
+    // Blobs to remove once a compare-and-set has landed.
+    let mut then_delete = None;
     let (answer, write) = match req {
         // Planted: acknowledge a put that is not yet durable.
         StoreRequest::Put { name, bytes, .. } if ack_before_sync => {
@@ -148,11 +150,15 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
             bytes,
             deadline,
             leader,
+            delete,
         } => {
             let swapped = match fence_leader(disk, leader) {
                 Ok(()) => compare_and_set(disk, &name, expected, bytes),
                 Err(refused) => refused,
             };
+            if matches!(swapped, StoreResponse::Swapped { .. }) {
+                then_delete = Some((delete, deadline));
+            }
             (Ok(swapped), Some(("compare_and_set", name, deadline)))
         }
         StoreRequest::ReadRegister => (Ok(read_register(disk)), None),
@@ -173,6 +179,11 @@ fn handle(store: &mut Store, req: StoreRequest) -> StoreResponse {
             StoreResponse::Done | StoreResponse::Swapped { .. } | StoreResponse::Register(_)
         );
         store.late(op, &name, deadline, applied);
+    }
+    if let Some((names, deadline)) = then_delete {
+        // Best effort, as the jobmanager's own deletes are: what fails to
+        // go is garbage no register names.
+        let _ = delete(store, &names, deadline);
     }
     answer
 }

@@ -198,10 +198,13 @@ fn on_message(
                 })
             });
         }
-        ToTaskManager::Notify { epoch, checkpoint } if current == Some(epoch) => {
-            deployed
-                .iter()
-                .for_each(|d| d.tell(d.plan.sink_vertex().name, || Inbound::Notify(checkpoint)));
+        ToTaskManager::Notify {
+            epoch,
+            checkpoint,
+            report,
+        } if current == Some(epoch) => {
+            let notify = || Inbound::Notify { checkpoint, report };
+            (deployed.iter()).for_each(|d| d.tell(d.plan.sink_vertex().name, notify));
         }
         ToTaskManager::Cancel { epoch } if current.is_some_and(|c| c <= epoch) => {
             if let Some(d) = deployed.take() {

@@ -348,8 +348,8 @@ impl KeyedTask {
             Inbound::Broken { input, reason } => Err(TaskError::Failed(format!(
                 "input channel {input} broken: {reason}"
             ))),
-            Inbound::Notify(checkpoint) => match &mut self.downstream {
-                Downstream::Sink(sink) => sink.on_complete(&self.env, checkpoint).await,
+            Inbound::Notify { checkpoint, report } => match &mut self.downstream {
+                Downstream::Sink(sink) => sink.on_complete(&self.env, checkpoint, report).await,
                 Downstream::Shuffle(_) => Ok(()),
             },
             Inbound::Start | Inbound::Trigger { .. } => Ok(()),
@@ -651,8 +651,9 @@ impl Sink {
     /// order (an earlier notice may have been skipped). A transaction the
     /// sink aborted after its timeout fails the task, as a failed commit
     /// does in Flink's `notifyCheckpointComplete`; the restore that follows
-    /// decides whether the job can go on.
-    async fn on_complete(&mut self, env: &TaskEnv, checkpoint: u64) -> TaskResult {
+    /// decides whether the job can go on. `report`: tell the jobmanager
+    /// once committed (`ToJobManager::Committed`).
+    async fn on_complete(&mut self, env: &TaskEnv, checkpoint: u64, report: bool) -> TaskResult {
         while let Some(txn) = self
             .pending
             .first()
@@ -667,11 +668,13 @@ impl Sink {
             }
             self.pending.remove(0);
         }
-        env.send(ToJobManager::Committed {
-            epoch: env.epoch,
-            checkpoint,
-            task: env.task,
-        });
+        if report {
+            env.send(ToJobManager::Committed {
+                epoch: env.epoch,
+                checkpoint,
+                task: env.task,
+            });
+        }
         Ok(())
     }
 

@@ -32,7 +32,8 @@ pub enum Inbound {
         stop: bool,
         drain: bool,
     },
-    Notify(u64),
+    /// Checkpoint `checkpoint` completed; `report`: answer `Committed`.
+    Notify { checkpoint: u64, report: bool },
     /// A checked frame from input channel `input` (sequence and epoch verified).
     Data {
         /// When the frame arrived at the taskmanager (not when it is handled).
@@ -41,10 +42,7 @@ pub enum Inbound {
         payload: Payload,
     },
     /// An input channel failed: gap, corrupt frame, closed connection.
-    Broken {
-        input: usize,
-        reason: String,
-    },
+    Broken { input: usize, reason: String },
 }
 
 /// What a subtask of one job attempt needs from its taskmanager.

@@ -1,0 +1,70 @@
+//! Checkpoint retention (`[checkpoint] retained`, Flink's
+//! `state.checkpoints.num-retained`): once a run without faults ends,
+//! checkpoint storage holds the newest `retained` completed checkpoints and
+//! no other. A completion's compare-and-set on the register deletes the
+//! checkpoints it subsumes in the same request on one store, and with a
+//! delete of its own on replicas; either way a subsumed checkpoint that
+//! stays behind, or a retained one that goes, fails here.
+
+use flinch_engine::event::Event;
+use flinch_harness::scenario::{builtin, parse, Scenario};
+use flinch_harness::trace::What;
+use flinch_harness::world::simulate;
+use std::collections::BTreeSet;
+
+const SEEDS: u64 = 3;
+
+const TOPOLOGY: &str = "topology = { taskmanagers = 2, parallelism = 2 }";
+
+/// `steady` (no faults) with `store_replicas` stores (1: one `store`) and
+/// these lines added to its file.
+fn steady_with(store_replicas: u32, extra: &str) -> Scenario {
+    let steady = (builtin().into_iter())
+        .find(|b| b.name == "steady")
+        .expect("steady is built in");
+    assert!(steady.source.contains(TOPOLOGY), "steady's topology moved");
+    let topology = format!(
+        "topology = {{ taskmanagers = 2, parallelism = 2, store_replicas = {store_replicas} }}"
+    );
+    let source = format!("{}\n{extra}\n", steady.source.replace(TOPOLOGY, &topology));
+    parse(&source, "steady-retained.toml").expect("a valid scenario")
+}
+
+/// For each seed: the (checkpoint, epoch) storage holds after the run, and
+/// the newest `retained` checkpoints the run completed (all in epoch 1: no
+/// fault fails the job over).
+fn stored_and_newest(scenario: &Scenario, retained: usize) {
+    for seed in 0..SEEDS {
+        let outcome = simulate(scenario, seed).expect("the run completes");
+        let completed: Vec<u64> = (outcome.trace.iter())
+            .filter_map(|e| match &e.what {
+                What::Engine(Event::CheckpointCompleted { checkpoint, .. }) => Some(*checkpoint),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            completed.len() > retained,
+            "seed {seed}: only {} checkpoints completed, so none was subsumed",
+            completed.len()
+        );
+        let newest: BTreeSet<(u64, u64)> = (completed.iter().rev().take(retained))
+            .map(|&c| (c, 1))
+            .collect();
+        assert_eq!(outcome.stored_checkpoints, newest, "seed {seed}");
+    }
+}
+
+#[test]
+fn one_store_keeps_the_one_retained_checkpoint() {
+    stored_and_newest(&steady_with(1, ""), 1);
+}
+
+#[test]
+fn one_store_keeps_the_three_retained_checkpoints() {
+    stored_and_newest(&steady_with(1, "[checkpoint]\nretained = 3"), 3);
+}
+
+#[test]
+fn replicas_keep_the_retained_checkpoints() {
+    stored_and_newest(&steady_with(3, "[checkpoint]\nretained = 2"), 2);
+}
