@@ -1,10 +1,15 @@
 //! Checkpoint retention (`[checkpoint] retained`, Flink's
 //! `state.checkpoints.num-retained`): once a run without faults ends,
-//! checkpoint storage holds the newest `retained` completed checkpoints and
-//! no other. A completion's compare-and-set on the register deletes the
-//! checkpoints it subsumes in the same request on one store, and with a
-//! delete of its own on replicas; either way a subsumed checkpoint that
-//! stays behind, or a retained one that goes, fails here.
+//! checkpoint storage holds the metadata of the newest `retained`
+//! completed checkpoints and of no other (what
+//! `RunOutcome::stored_checkpoints` lists; a checkpoint's state blobs go
+//! in the same request as its metadata). A completion's compare-and-set
+//! on the register deletes the checkpoints it subsumes in the same request
+//! on one store; with replicas the jobmanager deletes them once the swap
+//! has landed, on a task of its own, which the job's end (a round trip to
+//! the sink later) does not wait for, but which lands first in these runs.
+//! Either way a subsumed checkpoint that stays behind, or a retained one
+//! that goes, fails here.
 
 use flinch_engine::event::Event;
 use flinch_harness::scenario::{builtin, parse, Scenario};

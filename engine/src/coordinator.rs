@@ -293,7 +293,8 @@ impl Coordinator {
     }
 
     /// The checkpoints the next completion will subsume, oldest first: what
-    /// [`Coordinator::on_written`] will return, known before it is called.
+    /// [`Coordinator::on_written`] will return, known before it is called
+    /// (for `retained` of 1 or more, which a scenario's validation checks).
     pub fn subsumed_by_next(&self) -> Vec<CheckpointMeta> {
         let excess = (self.completed.len() + 1).saturating_sub(self.config.retained as usize);
         self.completed.iter().take(excess).cloned().collect()

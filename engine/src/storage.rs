@@ -117,6 +117,12 @@ impl Storage {
         self.replicas.len() > 1
     }
 
+    /// Whether [`Storage::swap`] deletes the blobs it is given (one store)
+    /// or leaves them to the caller (replicas).
+    pub fn deletes_with_swap(&self) -> bool {
+        !self.replicated()
+    }
+
     /// Replicas that must take a write before it counts as durable, and
     /// answer a register read before it counts.
     fn quorum(&self) -> usize {
@@ -421,11 +427,15 @@ impl Storage {
 
     /// Replace the register with `bytes` at version `expected + 1` if it is
     /// at `expected`; `epoch` is the job attempt writing it (the register's
-    /// own epoch), which orders the replicas' copies. Once it has swapped,
-    /// the blobs `delete` go too, best effort (the checkpoints the new
-    /// register subsumes): with one store in the same request, which
-    /// saves a round trip per completed checkpoint; with replicas as a
-    /// [`Storage::delete`] of their own, on a task beside the caller.
+    /// own epoch), which orders the replicas' copies. With one store, the
+    /// blobs `delete` go too once it has swapped, in the same request
+    /// (best effort: the checkpoints the new register subsumes), which
+    /// saves a round trip per completed checkpoint: the store's
+    /// compare-and-set and its leader fence are one step, so a swap that
+    /// lands is one the next fence adopts. With replicas `delete` is
+    /// ignored ([`Storage::deletes_with_swap`]): a quorum's swap of a
+    /// deposed leader can still be outranked by the new leader's fence, so
+    /// only the caller, once it knows it still leads, may delete them.
     pub async fn swap(
         &mut self,
         expected: u64,
@@ -479,12 +489,6 @@ impl Storage {
         let quorum = self.quorum();
         let answers = self.gather(req, true, |a| count(a, took) >= quorum).await;
         if self.durable(&answers) {
-            if !delete.is_empty() {
-                let mut storage = self.clone();
-                spawn(async move {
-                    let _ = storage.delete(delete).await;
-                });
-            }
             return Swap::Swapped(expected + 1);
         }
         let newer =

@@ -1862,16 +1862,22 @@ impl JobManager {
             .filter(|c| !c.owned)
             .map(|c| c.checkpoint)
             .collect();
-        // The files of the checkpoints this completion subsumes go with the
-        // swap that drops them from the register (Flink discards them once
-        // the completed checkpoint store has taken the new one).
+        // The files of the checkpoints this completion subsumes go once the
+        // register no longer names them (Flink discards them once the
+        // completed checkpoint store has taken the new one): with one
+        // store, in the swap's own request; with replicas, below, once this
+        // jobmanager knows it still leads.
         let subsumed = self.coordinator.subsumed_by_next();
         let owned = |m: &&CheckpointMeta| !unowned.contains(&m.checkpoint);
         // Planted: what the job does not own is deleted too.
         let everything = self.ctx.bug(PlantedBug::NoClaimSnapshotDeleted);
         let dropped = subsumed.iter().filter(|m| everything || owned(m));
-        let files = dropped.flat_map(checkpoint_files).collect();
-        match self.swap(&next, files).await {
+        let files: Vec<String> = dropped.flat_map(checkpoint_files).collect();
+        let (with_swap, after_swap) = match self.store.deletes_with_swap() {
+            true => (files, Vec::new()),
+            false => (Vec::new(), files),
+        };
+        match self.swap(&next, with_swap).await {
             // The answer came after the lease could have run out: a new
             // leader may already have read the register without it, so
             // this one must not act on it (the new leader decides).
@@ -1881,6 +1887,12 @@ impl JobManager {
             }
             Swap::Swapped(version) => {
                 (self.register, self.version) = (next, version);
+                if !after_swap.is_empty() {
+                    let mut store = self.store.clone();
+                    spawn(async move {
+                        let _ = store.delete(after_swap).await;
+                    });
+                }
                 // Restores found the state they read: what failed was on
                 // the way (a newer checkpoint is restored from now on).
                 self.suspect.clear();
@@ -2042,11 +2054,12 @@ impl JobManager {
     }
 }
 
-/// Delete checkpoints that are no longer retained, off the main loop (a
-/// slow store must not delay heartbeats), each in one request, its
-/// metadata first, over the jobmanager's own storage connection (`store`
-/// is a clone of it). Best effort: a leftover blob wastes space but is
-/// never read.
+/// Delete checkpoints, off the main loop (a slow store must not delay
+/// heartbeats), each in one request, its metadata first, over the
+/// jobmanager's own storage connection (`store` is a clone of it). Best
+/// effort: a leftover blob wastes space but is never read. Only the planted
+/// `ClaimedCheckpointDeletedEarly` deletes this way now: a completion's
+/// subsumed checkpoints go with (or, with replicas, right after) its swap.
 async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, mut store: Storage) {
     for old in dropped {
         if store
