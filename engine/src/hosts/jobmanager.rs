@@ -1871,11 +1871,13 @@ impl JobManager {
         let owned = |m: &&CheckpointMeta| !unowned.contains(&m.checkpoint);
         // Planted: what the job does not own is deleted too.
         let everything = self.ctx.bug(PlantedBug::NoClaimSnapshotDeleted);
-        let dropped = subsumed.iter().filter(|m| everything || owned(m));
-        let files: Vec<String> = dropped.flat_map(checkpoint_files).collect();
-        let (with_swap, after_swap) = match self.store.deletes_with_swap() {
-            true => (files, Vec::new()),
-            false => (Vec::new(), files),
+        let dropped: Vec<CheckpointMeta> = (subsumed.iter())
+            .filter(|m| everything || owned(m))
+            .cloned()
+            .collect();
+        let with_swap = match self.store.deletes_with_swap() {
+            true => dropped.iter().flat_map(checkpoint_files).collect(),
+            false => Vec::new(),
         };
         match self.swap(&next, with_swap).await {
             // The answer came after the lease could have run out: a new
@@ -1887,11 +1889,8 @@ impl JobManager {
             }
             Swap::Swapped(version) => {
                 (self.register, self.version) = (next, version);
-                if !after_swap.is_empty() {
-                    let mut store = self.store.clone();
-                    spawn(async move {
-                        let _ = store.delete(after_swap).await;
-                    });
+                if !self.store.deletes_with_swap() && !dropped.is_empty() {
+                    spawn(delete_checkpoints(dropped, self.store.clone()));
                 }
                 // Restores found the state they read: what failed was on
                 // the way (a newer checkpoint is restored from now on).
@@ -2057,9 +2056,9 @@ impl JobManager {
 /// Delete checkpoints, off the main loop (a slow store must not delay
 /// heartbeats), each in one request, its metadata first, over the
 /// jobmanager's own storage connection (`store` is a clone of it). Best
-/// effort: a leftover blob wastes space but is never read. Only the planted
-/// `ClaimedCheckpointDeletedEarly` deletes this way now: a completion's
-/// subsumed checkpoints go with (or, with replicas, right after) its swap.
+/// effort: a leftover blob wastes space but is never read. With one store a
+/// completion's subsumed checkpoints go in its swap's own request instead
+/// ([`Storage::swap`]).
 async fn delete_checkpoints(dropped: Vec<CheckpointMeta>, mut store: Storage) {
     for old in dropped {
         if store
