@@ -16,7 +16,7 @@
 //! `u64::MAX`, which fires every timer left.
 
 use crate::keygroup;
-use crate::record::{self, Bytes, Record};
+use crate::record::{self, batch, Bytes, Record};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -148,6 +148,24 @@ pub trait KeyedOperator {
     /// inherits the input's `origin`). Errors: an undecodable key or value,
     /// an unencodable output.
     fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError>;
+    /// [`process`](Self::process), its outputs appended to `out` as a
+    /// batch's records (the encoding [`batch::Builder::push`] gives each)
+    /// instead of as [`Record`]s: what a subtask chained to the sink does,
+    /// whose outputs go to the sink as one batch at pre-commit. The default
+    /// processes into `scratch` (left empty) and encodes from there;
+    /// [`Keyed`] encodes each output as it emits it, without building it.
+    fn process_into(
+        &mut self,
+        input: Record,
+        out: &mut batch::Builder,
+        scratch: &mut Vec<Record>,
+    ) -> Result<(), OperatorError> {
+        let result = self.process(input, scratch);
+        for record in scratch.drain(..) {
+            out.push(&record);
+        }
+        result
+    }
     /// The watermark rose to `watermark` (ms): fire every timer at or
     /// before it, in (time, key group, key) order, appending outputs
     /// (origin `None`); returns how many fired. A lower or equal watermark
@@ -305,13 +323,14 @@ impl<O: Operator> Keyed<O> {
 
     /// File the timers the last hook registered for `key` in `group`, and
     /// encode what it emitted (the first output under `key` itself takes
-    /// `key`'s bytes).
+    /// `key`'s bytes), handing each output's key, value, timestamp and
+    /// origin to `emit`.
     fn flush(
         &mut self,
         group: u32,
         key: Bytes,
         origin: Option<(u32, u64)>,
-        out: &mut Vec<Record>,
+        mut emit: impl FnMut(Bytes, Bytes, u64, Option<(u32, u64)>),
     ) -> Result<(), OperatorError> {
         if !self.timers.is_empty() {
             let timers = &mut self.groups.entry(group).or_default().timers;
@@ -338,26 +357,23 @@ impl<O: Operator> Keyed<O> {
                 }
                 Err(e) => return Err(encoded(e)),
             };
-            out.push(Record {
-                key,
-                value: record::encode(&v).map_err(|source| OperatorError::Encode {
-                    what: "output value",
-                    source,
-                })?,
-                timestamp,
-                origin,
-            });
+            let value = record::encode(&v).map_err(|source| OperatorError::Encode {
+                what: "output value",
+                source,
+            })?;
+            emit(key, value, timestamp, origin);
         }
         Ok(())
     }
-}
 
-fn decode<T: DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, OperatorError> {
-    record::decode(bytes).map_err(|source| OperatorError::Decode { what, source })
-}
-
-impl<O: Operator> KeyedOperator for Keyed<O> {
-    fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError> {
+    /// Run `input` through the operator's `process` hook, then
+    /// [`flush`](Self::flush) what it emitted into `emit`.
+    #[inline]
+    fn process_with(
+        &mut self,
+        input: Record,
+        emit: impl FnMut(Bytes, Bytes, u64, Option<(u32, u64)>),
+    ) -> Result<(), OperatorError> {
         let key: O::Key = decode(&input.key, "key")?;
         let value: O::In = decode(&input.value, "value")?;
         let group = keygroup::key_group(&input.key, self.max_parallelism);
@@ -374,7 +390,40 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
             watermark: self.watermark,
         };
         self.operator.process(&key, value, state, &mut ctx);
-        self.flush(group, input.key, input.origin, out)
+        self.flush(group, input.key, input.origin, emit)
+    }
+}
+
+/// `emit` for [`Keyed::flush`] that appends each output to `out` as a record.
+fn into_records(out: &mut Vec<Record>) -> impl FnMut(Bytes, Bytes, u64, Option<(u32, u64)>) + '_ {
+    |key, value, timestamp, origin| {
+        out.push(Record {
+            key,
+            value,
+            timestamp,
+            origin,
+        })
+    }
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8], what: &'static str) -> Result<T, OperatorError> {
+    record::decode(bytes).map_err(|source| OperatorError::Decode { what, source })
+}
+
+impl<O: Operator> KeyedOperator for Keyed<O> {
+    fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError> {
+        self.process_with(input, into_records(out))
+    }
+
+    fn process_into(
+        &mut self,
+        input: Record,
+        out: &mut batch::Builder,
+        _scratch: &mut Vec<Record>,
+    ) -> Result<(), OperatorError> {
+        self.process_with(input, |key, value, timestamp, origin| {
+            out.push_fields(&key, &value, timestamp, origin)
+        })
     }
 
     fn advance_watermark(
@@ -407,7 +456,7 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
                 watermark,
             };
             self.operator.on_timer(&key, time, state, &mut ctx);
-            self.flush(group, key_bytes, None, out)?;
+            self.flush(group, key_bytes, None, into_records(out))?;
         }
         Ok(fired)
     }

@@ -235,12 +235,14 @@ pub struct PreCommitRequest<'a> {
     pub op: PreCommitOp<'a>,
 }
 
-/// [`SinkOp`]'s first variant, `PreCommit`, with borrowed records.
+/// [`SinkOp`]'s first variant, `PreCommit`, with its records borrowed as
+/// a batch's bytes, count included ([`crate::record::batch::Builder::bytes`]).
 #[derive(Debug, Serialize)]
 pub enum PreCommitOp<'a> {
     PreCommit {
         txn: TxnId,
-        records: crate::record::batch::Ser<'a>,
+        #[serde(serialize_with = "batch_bytes")]
+        records: &'a [u8],
     },
 }
 
@@ -734,7 +736,9 @@ mod tests {
         }
     }
 
-    /// A pre-commit of borrowed records is the pre-commit of the records.
+    /// A pre-commit of a builder's batch is the pre-commit of its records,
+    /// whether they were pushed as records or as their fields, and
+    /// however many batches the builder held before.
     #[test]
     fn a_borrowed_pre_commit_is_the_pre_commit() {
         let txn = TxnId {
@@ -742,7 +746,8 @@ mod tests {
             epoch: 2,
             checkpoint: 3,
         };
-        for n in [0, 2, 300] {
+        let mut open = batch::Builder::default();
+        for n in [0, 2, 300, 1] {
             let records = records(n);
             let owned = SinkRequest {
                 epoch: 7,
@@ -751,14 +756,22 @@ mod tests {
                     records: records.clone(),
                 },
             };
+            for (i, r) in records.iter().enumerate() {
+                if i % 2 == 0 {
+                    open.push(r);
+                } else {
+                    open.push_fields(&r.key, &r.value, r.timestamp, r.origin);
+                }
+            }
             let borrowed = PreCommitRequest {
                 epoch: 7,
                 op: PreCommitOp::PreCommit {
                     txn,
-                    records: batch::Ser(&records),
+                    records: open.bytes(),
                 },
             };
             assert_eq!(wire::encode(&borrowed), wire::encode(&owned), "{n} records");
+            open.clear();
         }
     }
 

@@ -266,3 +266,98 @@ fn a_snapshot_is_postcards_encoding_of_its_keyed_snapshot() {
     assert_eq!(restored.snapshot().unwrap(), bytes);
     assert_eq!(restored.pending_timers(), 6);
 }
+
+/// An operator that emits under a key longer than `Bytes::INLINE` (its
+/// bytes shared with the input's key when the same) and a second output
+/// under another key: every path of `Keyed::flush`.
+struct Echo;
+
+impl Operator for Echo {
+    type Key = String;
+    type In = u64;
+    type OutKey = String;
+    type Out = u64;
+    type State = u64;
+
+    fn process(
+        &mut self,
+        key: &String,
+        value: u64,
+        n: &mut u64,
+        ctx: &mut Context<'_, String, u64>,
+    ) {
+        *n += value;
+        ctx.emit(key.clone(), *n);
+        if value % 2 == 0 {
+            ctx.emit(format!("{key}/even"), value);
+        }
+    }
+}
+
+/// `process_into` appends to a batch exactly the outputs `process`
+/// appends as records, in the same order, for `Keyed` (which encodes each
+/// output as it emits it) and for the trait's default (which goes through
+/// records); the batch after a pre-commit's `clear` starts afresh.
+#[test]
+fn process_into_a_batch_is_process_then_encode() {
+    fn inputs() -> Vec<Record> {
+        (0..40u64)
+            .map(|i| Record {
+                key: record::encode(&format!("key-{}", "x".repeat((i % 5 * 6) as usize))).unwrap(),
+                value: record::encode(&i).unwrap(),
+                timestamp: i * 1000,
+                origin: Some((i as u32 % 3, 100_000 + i)),
+            })
+            .collect()
+    }
+    /// `Keyed` with the trait's default `process_into`.
+    struct Default(Keyed<Echo>);
+    impl KeyedOperator for Default {
+        fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError> {
+            self.0.process(input, out)
+        }
+        fn advance_watermark(
+            &mut self,
+            w: u64,
+            out: &mut Vec<Record>,
+        ) -> Result<usize, OperatorError> {
+            self.0.advance_watermark(w, out)
+        }
+        fn snapshot(&self) -> Result<Vec<u8>, OperatorError> {
+            self.0.snapshot()
+        }
+        fn restore(&mut self, bytes: &[u8]) -> Result<(), OperatorError> {
+            self.0.restore(bytes)
+        }
+        fn pending_timers(&self) -> usize {
+            self.0.pending_timers()
+        }
+    }
+    let mut records = Keyed::new(Echo, 128);
+    let mut out = Vec::new();
+    for r in inputs() {
+        records.process(r, &mut out).unwrap();
+    }
+    assert!(out.len() > 40, "some inputs emit twice");
+    assert!(
+        out.iter().any(|r| r.key.spilled()),
+        "some keys live on the heap"
+    );
+    let expected = batch::encode(&out);
+    let operators: [Box<dyn KeyedOperator>; 2] = [
+        Box::new(Keyed::new(Echo, 128)),
+        Box::new(Default(Keyed::new(Echo, 128))),
+    ];
+    for mut op in operators {
+        let (mut builder, mut scratch) = (batch::Builder::default(), Vec::new());
+        builder.push(&out[0]);
+        builder.clear();
+        for r in inputs() {
+            op.process_into(r, &mut builder, &mut scratch).unwrap();
+            assert!(scratch.is_empty());
+        }
+        assert_eq!(builder.len(), out.len() as u64);
+        assert_eq!(builder.bytes(), &expected[..]);
+        assert_eq!(op.snapshot().unwrap(), records.snapshot().unwrap());
+    }
+}

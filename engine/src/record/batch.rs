@@ -54,7 +54,25 @@ pub fn encode_into(records: &[Record], out: &mut Vec<u8>) {
 /// records', one after another) to `out`.
 #[inline]
 pub fn encode_record(r: &Record, out: &mut Vec<u8>) {
-    let (key, value) = (r.key.as_slice(), r.value.as_slice());
+    encode_fields(
+        r.key.as_slice(),
+        r.value.as_slice(),
+        r.timestamp,
+        r.origin,
+        out,
+    );
+}
+
+/// Append the encoding of the record with these fields to `out`: what
+/// [`encode_record`] writes for it, without the record.
+#[inline]
+pub fn encode_fields(
+    key: &[u8],
+    value: &[u8],
+    timestamp: u64,
+    origin: Option<(u32, u64)>,
+    out: &mut Vec<u8>,
+) {
     // The most a record's fixed fields take: two lengths, timestamp
     // and offset (10 bytes each at most), the tag and the partition.
     out.reserve(key.len() + value.len() + 4 * 10 + 1 + 5);
@@ -69,8 +87,8 @@ pub fn encode_record(r: &Record, out: &mut Vec<u8>) {
             out.extend_from_slice(field);
         }
     }
-    varint(out, r.timestamp);
-    match r.origin {
+    varint(out, timestamp);
+    match origin {
         None => out.push(0),
         Some((partition, offset)) => {
             out.push(1);
@@ -103,6 +121,23 @@ impl Builder {
         self.count += 1;
     }
 
+    /// Append the record with these fields (what [`Builder::push`] of
+    /// that record appends), without building the record: how a keyed
+    /// subtask chained to the sink writes its output into the open
+    /// transaction.
+    #[inline]
+    pub fn push_fields(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+        timestamp: u64,
+        origin: Option<(u32, u64)>,
+    ) {
+        self.room();
+        encode_fields(key, value, timestamp, origin, &mut self.bytes);
+        self.count += 1;
+    }
+
     /// Append one record given as its encoding (from [`split`]).
     #[inline]
     pub fn push_raw(&mut self, r: &RawRecord<'_>) {
@@ -130,6 +165,15 @@ impl Builder {
     /// The batch's encoding, count included (what [`encode`] gives for
     /// the same records), for `f`; then empty again, its buffer kept.
     pub fn take<R>(&mut self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let result = f(self.bytes());
+        self.clear();
+        result
+    }
+
+    /// The batch's encoding, count included (what [`encode`] gives for
+    /// the same records). The builder keeps its records: [`Builder::clear`]
+    /// empties it.
+    pub fn bytes(&mut self) -> &[u8] {
         self.room();
         // The count's varint, ending where the records begin.
         let (mut count, mut n, mut v) = ([0u8; COUNT_ROOM], 0, self.count);
@@ -142,10 +186,13 @@ impl Builder {
         n += 1;
         let start = COUNT_ROOM - n;
         self.bytes[start..COUNT_ROOM].copy_from_slice(&count[..n]);
-        let result = f(&self.bytes[start..]);
+        &self.bytes[start..]
+    }
+
+    /// Empty, its buffer kept for the next batch.
+    pub fn clear(&mut self) {
         self.bytes.clear();
         self.count = 0;
-        result
     }
 }
 

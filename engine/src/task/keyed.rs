@@ -43,8 +43,9 @@ struct Snapshot {
 /// The two-phase-commit sink chained onto a subtask of the last vertex.
 struct Sink {
     client: RpcClient,
-    /// Output of the open transaction, sent to the sink at pre-commit.
-    open: Vec<Record>,
+    /// Output of the open transaction, encoded as the batch it is sent to
+    /// the sink as at pre-commit.
+    open: batch::Builder,
     pending: Vec<TxnId>,
     /// Whose transactions left open by older attempts the restore aborts
     /// besides its own.
@@ -269,7 +270,7 @@ pub async fn run(
     let downstream = match sink {
         Some(client) => Downstream::Sink(Sink {
             client,
-            open: Vec::new(),
+            open: batch::Builder::default(),
             pending,
             takeover,
         }),
@@ -441,15 +442,21 @@ impl KeyedTask {
         // includes it (at-least-once).
         let mut changed = !records.is_empty();
         let direct = matches!(self.downstream, Downstream::Sink(_)) && self.chain.is_empty();
-        let out = match &mut self.downstream {
-            // The common case, without a copy: straight into the transaction.
-            Downstream::Sink(sink) if direct => &mut sink.open,
-            _ => &mut self.out,
-        };
-        // Room for one output a record (keyed-count's), grown once.
-        out.reserve(records.len());
-        for record in records {
-            self.operator.process(record, out)?;
+        match &mut self.downstream {
+            // The common case: each output encoded straight into the open
+            // transaction's batch, never built as a record.
+            Downstream::Sink(sink) if direct => {
+                for record in records {
+                    (self.operator).process_into(record, &mut sink.open, &mut self.out)?;
+                }
+            }
+            _ => {
+                // Room for one output a record (keyed-count's), grown once.
+                self.out.reserve(records.len());
+                for record in records {
+                    self.operator.process(record, &mut self.out)?;
+                }
+            }
         }
         if let Some((watermark, end_of_input)) = progress {
             self.input_watermarks[input] = self.input_watermarks[input].max(watermark);
@@ -460,19 +467,29 @@ impl KeyedTask {
             }
             if low > self.watermark {
                 self.watermark = low;
-                changed |= self.operator.advance_watermark(low, out)? > 0;
+                changed |= self.operator.advance_watermark(low, &mut self.out)? > 0;
             }
         }
         if changed {
             self.aligner.on_records(input);
         }
         if direct {
+            // What timers fired, after the records' outputs.
+            if let Downstream::Sink(sink) = &mut self.downstream {
+                for record in self.out.drain(..) {
+                    sink.open.push(&record);
+                }
+            }
             return Ok(());
         }
         let out = std::mem::take(&mut self.out);
         let mut out = chain::run(&mut self.chain, out, &mut self.scratch)?;
         match &mut self.downstream {
-            Downstream::Sink(sink) => sink.open.append(&mut out),
+            Downstream::Sink(sink) => {
+                for record in out.drain(..) {
+                    sink.open.push(&record);
+                }
+            }
             Downstream::Shuffle(outputs) => {
                 let progress = if self.ended.iter().all(|e| *e) && !self.sent_end {
                     self.sent_end = true;
@@ -602,7 +619,7 @@ impl Sink {
             epoch: env.epoch,
             op: PreCommitOp::PreCommit {
                 txn,
-                records: batch::Ser(&self.open),
+                records: self.open.bytes(),
             },
         };
         let answer = answered(env, self.client.call(&req).await);
