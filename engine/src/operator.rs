@@ -142,7 +142,9 @@ pub enum OperatorError {
 }
 
 /// One keyed operator of a subtask with its types erased: what the task's
-/// run loop drives. Records in and out are engine [`Record`]s.
+/// run loop drives. Records in are engine [`Record`]s; outputs are records,
+/// or, for a subtask chained to the sink, a batch's encoded records
+/// ([`process_into`](Self::process_into)).
 pub trait KeyedOperator {
     /// Process one input record, appending its outputs to `out` (each
     /// inherits the input's `origin`). Errors: an undecodable key or value,
@@ -151,15 +153,18 @@ pub trait KeyedOperator {
     /// [`process`](Self::process), its outputs appended to `out` as a
     /// batch's records (the encoding [`batch::Builder::push`] gives each)
     /// instead of as [`Record`]s: what a subtask chained to the sink does,
-    /// whose outputs go to the sink as one batch at pre-commit. The default
-    /// processes into `scratch` (left empty) and encodes from there;
-    /// [`Keyed`] encodes each output as it emits it, without building it.
+    /// whose outputs go to the sink as one batch at pre-commit. `scratch`
+    /// is empty on entry and is left empty. The default processes into
+    /// `scratch` and encodes from there; [`Keyed`] encodes each output as it
+    /// emits it, without building it. Errors: as `process`; the outputs
+    /// emitted before the error are in `out`.
     fn process_into(
         &mut self,
         input: Record,
         out: &mut batch::Builder,
         scratch: &mut Vec<Record>,
     ) -> Result<(), OperatorError> {
+        debug_assert!(scratch.is_empty(), "process_into's scratch starts empty");
         let result = self.process(input, scratch);
         for record in scratch.drain(..) {
             out.push(&record);

@@ -269,7 +269,7 @@ fn a_snapshot_is_postcards_encoding_of_its_keyed_snapshot() {
 
 /// An operator that emits under a key longer than `Bytes::INLINE` (its
 /// bytes shared with the input's key when the same) and a second output
-/// under another key: every path of `Keyed::flush`.
+/// under another key: every path of `Keyed::flush` that succeeds.
 struct Echo;
 
 impl Operator for Echo {
@@ -288,7 +288,7 @@ impl Operator for Echo {
     ) {
         *n += value;
         ctx.emit(key.clone(), *n);
-        if value % 2 == 0 {
+        if value.is_multiple_of(2) {
             ctx.emit(format!("{key}/even"), value);
         }
     }
@@ -311,8 +311,8 @@ fn process_into_a_batch_is_process_then_encode() {
             .collect()
     }
     /// `Keyed` with the trait's default `process_into`.
-    struct Default(Keyed<Echo>);
-    impl KeyedOperator for Default {
+    struct ViaDefault(Keyed<Echo>);
+    impl KeyedOperator for ViaDefault {
         fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError> {
             self.0.process(input, out)
         }
@@ -346,7 +346,7 @@ fn process_into_a_batch_is_process_then_encode() {
     let expected = batch::encode(&out);
     let operators: [Box<dyn KeyedOperator>; 2] = [
         Box::new(Keyed::new(Echo, 128)),
-        Box::new(Default(Keyed::new(Echo, 128))),
+        Box::new(ViaDefault(Keyed::new(Echo, 128))),
     ];
     for mut op in operators {
         let (mut builder, mut scratch) = (batch::Builder::default(), Vec::new());
@@ -354,6 +354,7 @@ fn process_into_a_batch_is_process_then_encode() {
         builder.clear();
         for r in inputs() {
             op.process_into(r, &mut builder, &mut scratch).unwrap();
+            // The default's scratch is handed back empty.
             assert!(scratch.is_empty());
         }
         assert_eq!(builder.len(), out.len() as u64);

@@ -101,7 +101,9 @@ pub fn encode_fields(
 /// A batch put together record by record from their encodings
 /// ([`encode_record`], or a [`RawRecord`]'s bytes), serialized as the
 /// batch of those records: what a subtask's output channel fills between
-/// frames. The count is written in front when the batch is sent.
+/// frames, and what a subtask chained to the sink fills between
+/// pre-commits (its open transaction). The count is written in front when
+/// the batch is sent.
 #[derive(Debug, Default)]
 pub struct Builder {
     /// [`COUNT_ROOM`] bytes of room for the count, then the records.
@@ -171,8 +173,9 @@ impl Builder {
     }
 
     /// The batch's encoding, count included (what [`encode`] gives for
-    /// the same records). The builder keeps its records: [`Builder::clear`]
-    /// empties it.
+    /// the same records; `[0]` for none). Takes `&mut self` because it
+    /// writes the count into the room kept for it in front of the records.
+    /// The builder keeps its records: [`Builder::clear`] empties it.
     pub fn bytes(&mut self) -> &[u8] {
         self.room();
         // The count's varint, ending where the records begin.
