@@ -757,7 +757,7 @@ mod tests {
                 },
             };
             for (i, r) in records.iter().enumerate() {
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     open.push(r);
                 } else {
                     open.push_fields(&r.key, &r.value, r.timestamp, r.origin);

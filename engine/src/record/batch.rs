@@ -118,9 +118,7 @@ impl Builder {
     /// Append one record.
     #[inline]
     pub fn push(&mut self, r: &Record) {
-        self.room();
-        encode_record(r, &mut self.bytes);
-        self.count += 1;
+        self.push_fields(&r.key, &r.value, r.timestamp, r.origin);
     }
 
     /// Append the record with these fields (what [`Builder::push`] of

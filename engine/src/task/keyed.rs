@@ -447,7 +447,8 @@ impl KeyedTask {
             // transaction's batch, never built as a record.
             Downstream::Sink(sink) if direct => {
                 for record in records {
-                    (self.operator).process_into(record, &mut sink.open, &mut self.out)?;
+                    self.operator
+                        .process_into(record, &mut sink.open, &mut self.out)?;
                 }
             }
             _ => {
