@@ -57,7 +57,8 @@ pub struct SeedSummary {
     pub seed: u64,
     pub passed: bool,
     pub violations: Vec<Violation>,
-    /// The trace lines printed for it (see [`TraceExcerpt`]).
+    /// The trace lines printed for it (see [`TraceExcerpt`]); empty for a
+    /// passing seed, whose trace no report prints.
     pub trace_excerpt: TraceExcerpt,
     pub sim_time: Duration,
     pub records: u64,
@@ -200,7 +201,12 @@ impl From<SeedReport> for SeedSummary {
         SeedSummary {
             seed: r.seed,
             passed: r.passed,
-            trace_excerpt: TraceExcerpt::of(&r.trace, &r.violations),
+            // Only a failing seed's is printed: a passing seed formats no
+            // trace line.
+            trace_excerpt: match r.passed {
+                true => TraceExcerpt::default(),
+                false => TraceExcerpt::of(&r.trace, &r.violations),
+            },
             probes: coverage::probes_hit(&r.trace),
             stats: SeedStats::of(&r.trace),
             violations: r.violations,

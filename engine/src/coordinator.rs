@@ -250,8 +250,12 @@ impl Coordinator {
             .filter(|(_, p)| now >= p.triggered_at + timeout)
             .map(|(id, _)| *id)
             .collect();
-        let reason = format!("expired after {timeout:?}");
         let mut out = Vec::new();
+        if expired.is_empty() {
+            // The common case, every poll: no reason to format.
+            return out;
+        }
+        let reason = format!("expired after {timeout:?}");
         for id in expired {
             out.extend(self.fail(id, reason.clone()));
         }

@@ -376,7 +376,9 @@ pub fn simulate_job(
             .settle(read, sim_time)
             .map(|committed| (ran, committed))
     });
-    let trace = world.trace.borrow().clone();
+    // Taken, not copied: what a host's drop code emits below was never
+    // part of the run's trace either.
+    let trace = std::mem::take(&mut *world.trace.borrow_mut());
     let snapshots = std::mem::take(&mut *world.snapshots.borrow_mut());
     // Dropping the world drops every host's software: its drop code runs
     // here, and a panic in it ends a run that had not broken yet.
@@ -806,18 +808,23 @@ impl World<'_> {
     /// delay lands in the same tick as its anchor's edge, right after it.
     fn apply_due(&mut self, plan: &mut Vec<Pending>) -> Result<(), String> {
         let now = self.sim.elapsed();
-        let fresh: Vec<TraceEvent> = self.trace.borrow()[self.seen..].to_vec();
-        for p in plan.iter_mut() {
-            if let Wait::Event { trigger, count } = &mut p.wait {
-                for e in fresh
-                    .iter()
-                    .filter(|e| e.at >= p.at && is_match(trigger, e))
-                {
-                    *count += 1;
-                    if *count == trigger.occurrence {
-                        p.at = e.at + trigger.delay;
-                        p.wait = Wait::Time;
-                        break;
+        {
+            // Read in place: the actions below append to the trace, so the
+            // borrow ends first.
+            let trace = self.trace.borrow();
+            let fresh = &trace[self.seen..];
+            for p in plan.iter_mut() {
+                if let Wait::Event { trigger, count } = &mut p.wait {
+                    for e in fresh
+                        .iter()
+                        .filter(|e| e.at >= p.at && is_match(trigger, e))
+                    {
+                        *count += 1;
+                        if *count == trigger.occurrence {
+                            p.at = e.at + trigger.delay;
+                            p.wait = Wait::Time;
+                            break;
+                        }
                     }
                 }
             }

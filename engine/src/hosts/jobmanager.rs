@@ -1871,12 +1871,11 @@ impl JobManager {
         let owned = |m: &&CheckpointMeta| !unowned.contains(&m.checkpoint);
         // Planted: what the job does not own is deleted too.
         let everything = self.ctx.bug(PlantedBug::NoClaimSnapshotDeleted);
-        let dropped: Vec<CheckpointMeta> = (subsumed.iter())
+        let dropped: Vec<&CheckpointMeta> = (subsumed.iter())
             .filter(|m| everything || owned(m))
-            .cloned()
             .collect();
         let with_swap = match self.store.deletes_with_swap() {
-            true => dropped.iter().flat_map(checkpoint_files).collect(),
+            true => dropped.iter().copied().flat_map(checkpoint_files).collect(),
             false => Vec::new(),
         };
         match self.swap(&next, with_swap).await {
@@ -1890,6 +1889,7 @@ impl JobManager {
             Swap::Swapped(version) => {
                 (self.register, self.version) = (next, version);
                 if !self.store.deletes_with_swap() && !dropped.is_empty() {
+                    let dropped = dropped.into_iter().cloned().collect();
                     spawn(delete_checkpoints(dropped, self.store.clone()));
                 }
                 // Restores found the state they read: what failed was on

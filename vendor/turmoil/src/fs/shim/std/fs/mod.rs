@@ -467,7 +467,9 @@ pub fn read_dir<P: AsRef<Path>>(path: P) -> Result<ReadDir> {
 /// entire file contents.
 pub fn read<P: AsRef<Path>>(path: P) -> Result<Vec<u8>> {
     let file = File::open(path)?;
-    let len = file.metadata()?.len() as usize;
+    // Only the length: what `metadata()?.len()` gives, without the
+    // timestamps, mode and link count it also works out (flinch patch 24).
+    let len = file.len_internal()? as usize;
     let mut buf = vec![0u8; len];
     if len > 0 {
         file.read_at_internal(&mut buf, 0)?;
@@ -628,6 +630,19 @@ impl File {
     }
 
     /// Queries metadata about the file.
+    /// The file's length, as [`File::metadata`] reports it (flinch patch
+    /// 24). Errors: the handle is not open, as for `metadata`.
+    pub(crate) fn len_internal(&self) -> Result<u64> {
+        FsContext::current(|ctx| {
+            let path = ctx
+                .fs
+                .open_handles
+                .get(&self.fd)
+                .ok_or_else(|| Error::new(ErrorKind::NotFound, "file handle not found"))?;
+            Ok(ctx.fs.file_len(path))
+        })
+    }
+
     pub fn metadata(&self) -> Result<Metadata> {
         FsContext::current(|ctx| {
             let path = ctx
@@ -835,15 +850,18 @@ impl File {
                 return Err(Error::other("I/O error"));
             }
 
+            // The handle's path is read in place (flinch patch 24): only the
+            // corruption barrier below keeps a copy.
             let path = ctx
                 .fs
                 .open_handles
                 .get(&self.fd)
-                .ok_or_else(|| Error::new(ErrorKind::NotFound, "file handle not found"))?
-                .clone();
+                .ok_or_else(|| Error::new(ErrorKind::NotFound, "file handle not found"))?;
+            #[cfg(feature = "unstable-barriers")]
+            let path = &path.to_path_buf();
             let corruption_prob = ctx.fs.corruption_probability;
 
-            let n = ctx.fs.read_file(&path, buf, offset);
+            let n = ctx.fs.read_file(path, buf, offset);
 
             // Check for random silent corruption
             if n > 0 && corruption_prob > 0.0 && ctx.random_bool(corruption_prob) {
