@@ -31,7 +31,7 @@ pub mod shim;
 
 pub(crate) use path::{key, normalize, parent_of, FsPath};
 
-use crate::world::World;
+use crate::world::{host_at, World};
 use crate::{FxIndexMap, FxIndexSet};
 use indexmap::IndexSet;
 use rand::{Rng, RngCore};
@@ -222,11 +222,18 @@ impl FsContext<'_> {
             // Fall back to World::current for main simulation thread
             World::current(|world| {
                 let addr = world.current.expect("current host missing");
-                let now = world.hosts[&addr].timer.since_epoch();
 
                 // Destructure world to get disjoint mutable borrows of hosts and rng
-                let World { hosts, rng, .. } = world;
-                let host = hosts.get_mut(&addr).unwrap();
+                let World {
+                    hosts,
+                    rng,
+                    current_index,
+                    ..
+                } = world;
+                // flinch patch (PATCHES.md, 25): one lookup of the host, at
+                // the index its step found it (patch 20).
+                let host = host_at(hosts, *current_index, addr);
+                let now = host.timer.since_epoch();
 
                 // Lock the filesystem mutex
                 let mut fs_guard = host.fs.lock().unwrap();
@@ -266,10 +273,16 @@ impl FsContext<'_> {
             // Fall back to World::current_if_set
             World::current_if_set(|world| {
                 let addr = world.current.expect("current host missing");
-                let now = world.hosts[&addr].timer.since_epoch();
 
-                let World { hosts, rng, .. } = world;
-                let host = hosts.get_mut(&addr).unwrap();
+                let World {
+                    hosts,
+                    rng,
+                    current_index,
+                    ..
+                } = world;
+                // flinch patch (PATCHES.md, 25): as in `current`.
+                let host = host_at(hosts, *current_index, addr);
+                let now = host.timer.since_epoch();
 
                 // Lock the filesystem mutex
                 let mut fs_guard = host.fs.lock().unwrap();
@@ -1297,14 +1310,16 @@ impl Fs {
     }
 
     /// Resolve the effective persisted path after accounting for pending renames.
-    /// Returns the path where data is currently stored in persisted state.
-    fn resolve_persisted_path(&self, path: &Path) -> FsPath {
-        let mut current = FsPath::from(path);
+    /// Returns the path where data is currently stored in persisted state:
+    /// `path` itself or a path the pending queue holds, borrowed, not
+    /// copied (flinch patch 26).
+    fn resolve_persisted_path<'a>(&'a self, path: &'a Path) -> &'a Path {
+        let mut current = path;
         // Walk backwards through renames to find the original persisted path
         for op in self.pending.iter().rev() {
             if let PendingOp::Rename { from, to } = op {
-                if to == &current {
-                    current = from.clone();
+                if *to == *current {
+                    current = from;
                 }
             }
         }
@@ -1313,26 +1328,27 @@ impl Fs {
 
     /// Resolve hard link target if path is a pending hard link.
     /// Returns the target path if this is a hard link, otherwise returns None.
-    fn resolve_hardlink_target(&self, path: &Path) -> Option<FsPath> {
+    fn resolve_hardlink_target(&self, path: &Path) -> Option<&FsPath> {
         for op in &self.pending {
             if let PendingOp::CreateHardLink {
                 path: p, target, ..
             } = op
             {
                 if p == path {
-                    return Some(target.clone());
+                    return Some(target);
                 }
             }
         }
         None
     }
 
-    /// Resolve the effective content path for a file (handles hard links and renames).
-    fn resolve_content_path(&self, path: &Path) -> FsPath {
+    /// Resolve the effective content path for a file (handles hard links
+    /// and renames), borrowed as [`Fs::resolve_persisted_path`]'s.
+    fn resolve_content_path<'a>(&'a self, path: &'a Path) -> &'a Path {
         // First check if this is a hard link
         if let Some(target) = self.resolve_hardlink_target(path) {
             // Recursively resolve in case the target is also a link or renamed
-            return self.resolve_content_path(&target);
+            return self.resolve_content_path(target);
         }
         // Otherwise resolve renames
         self.resolve_persisted_path(path)
@@ -1429,7 +1445,7 @@ impl Fs {
         let content_path = self.resolve_content_path(path);
         let mut len = self
             .persisted_files
-            .get(&content_path)
+            .get(&key(content_path))
             .map(|v| v.content.len() as u64)
             .unwrap_or(0);
 
@@ -1442,7 +1458,7 @@ impl Fs {
                     ..
                 } => {
                     // Check if this write applies to the content path
-                    if p == &content_path || self.path_renamed_to(p, &content_path) {
+                    if *p == *content_path || self.path_renamed_to(p, content_path) {
                         let end = offset + data.len() as u64;
                         if end > len {
                             len = end;
@@ -1454,7 +1470,7 @@ impl Fs {
                     len: new_len,
                     ..
                 } => {
-                    if p == &content_path || self.path_renamed_to(p, &content_path) {
+                    if *p == *content_path || self.path_renamed_to(p, content_path) {
                         len = *new_len;
                     }
                 }
@@ -1930,7 +1946,7 @@ impl Fs {
         let content_path = self.resolve_content_path(path);
 
         // Copy persisted data in range
-        if let Some(file_data) = self.persisted_files.get(&content_path) {
+        if let Some(file_data) = self.persisted_files.get(&key(content_path)) {
             let persisted_end = (file_data.content.len() as u64).min(offset + to_read as u64);
             if offset < persisted_end {
                 let src_start = offset as usize;
@@ -1950,7 +1966,7 @@ impl Fs {
             } = op
             {
                 // Check if this write applies to the content path
-                let write_applies = p == &content_path || self.path_renamed_to(p, &content_path);
+                let write_applies = *p == *content_path || self.path_renamed_to(p, content_path);
                 if write_applies {
                     let write_end = write_off + data.len() as u64;
                     let read_end = offset + to_read as u64;
@@ -2210,7 +2226,7 @@ impl Fs {
         let persisted_path = self.resolve_persisted_path(path);
         let mut timestamps = self
             .persisted_files
-            .get(&persisted_path)
+            .get(&key(persisted_path))
             .map(|f| (f.crtime, f.mtime, f.ctime));
 
         // Apply pending ops that affect timestamps
