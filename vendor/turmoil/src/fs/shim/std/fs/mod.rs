@@ -629,7 +629,6 @@ impl File {
             .open(path)
     }
 
-    /// Queries metadata about the file.
     /// The file's length, as [`File::metadata`] reports it (flinch patch
     /// 24). Errors: the handle is not open, as for `metadata`.
     pub(crate) fn len_internal(&self) -> Result<u64> {
@@ -643,6 +642,7 @@ impl File {
         })
     }
 
+    /// Queries metadata about the file.
     pub fn metadata(&self) -> Result<Metadata> {
         FsContext::current(|ctx| {
             let path = ctx
@@ -850,8 +850,9 @@ impl File {
                 return Err(Error::other("I/O error"));
             }
 
-            // The handle's path is read in place (flinch patch 24): only the
-            // corruption barrier below keeps a copy.
+            // The handle's path is read in place (flinch patch 24); with
+            // `unstable-barriers`, every read copies it, as before, for the
+            // corruption barrier below.
             let path = ctx
                 .fs
                 .open_handles
