@@ -420,7 +420,10 @@ impl TaskEnv {
             return;
         }
         let mut store = self.store();
-        let upload = async move {
+        // Boxed at once: the upload's future holds a whole RPC (about
+        // 1.7 KiB), and it travels through `start` into its own task as
+        // one pointer instead of being copied at each step.
+        let upload = Box::pin(async move {
             let stored = put_state(&ctx, &mut store, checkpoint, name, blob).await;
             // The taskmanager's session owns the receiver; if it is gone the
             // jobmanager is lost and the task is being cancelled anyway.
@@ -433,7 +436,7 @@ impl TaskEnv {
                     reason,
                 },
             });
-        };
+        });
         self.uploads.start(upload).await;
     }
 
