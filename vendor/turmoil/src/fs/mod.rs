@@ -1956,7 +1956,37 @@ impl Fs {
             }
         }
 
-        // Overlay pending writes (need to check the content path)
+        self.overlay_pending_writes(content_path, &mut buf[..to_read], offset);
+        to_read
+    }
+
+    /// The first `len` bytes of the file at `path` (at most its length),
+    /// appended to `out`: what [`Fs::read_file`] reads at offset 0 into a
+    /// zeroed buffer of `len`, built without zeroing the bytes that persisted
+    /// data then overwrites (flinch patch 27). Returns how many were read.
+    pub(crate) fn read_file_to_vec(&self, path: &Path, out: &mut Vec<u8>, len: usize) -> usize {
+        let to_read = (self.file_len(path).min(len as u64)) as usize;
+        if to_read == 0 {
+            return 0;
+        }
+        let start = out.len();
+        out.reserve_exact(to_read);
+        let content_path = self.resolve_content_path(path);
+        if let Some(file_data) = self.persisted_files.get(&key(content_path)) {
+            let persisted_end = file_data.content.len().min(to_read);
+            out.extend_from_slice(&file_data.content[..persisted_end]);
+        }
+        // What no persisted byte covers reads as zeros, as in `read_file`.
+        out.resize(start + to_read, 0);
+        self.overlay_pending_writes(content_path, &mut out[start..], 0);
+        to_read
+    }
+
+    /// Copy over `buf`, the bytes of the file at `content_path` from
+    /// `offset` on, what the pending writes to it (or to a path a pending
+    /// rename moves onto it) put there, in queue order.
+    fn overlay_pending_writes(&self, content_path: &Path, buf: &mut [u8], offset: u64) {
+        let to_read = buf.len();
         for op in &self.pending {
             if let PendingOp::Write {
                 path: p,
@@ -1982,8 +2012,6 @@ impl Fs {
                 }
             }
         }
-
-        to_read
     }
 
     /// Check if `from` was renamed to `to` via pending ops.

@@ -470,10 +470,13 @@ pub fn read<P: AsRef<Path>>(path: P) -> Result<Vec<u8>> {
     // Only the length: what `metadata()?.len()` gives, without the
     // timestamps, mode and link count it also works out (flinch patch 24).
     let len = file.len_internal()? as usize;
-    let mut buf = vec![0u8; len];
-    if len > 0 {
-        file.read_at_internal(&mut buf, 0)?;
+    if len == 0 {
+        return Ok(Vec::new());
     }
+    // Read into a vector the contents fill, not into a zeroed one (flinch
+    // patch 27).
+    let mut buf = Vec::new();
+    file.read_to_vec_internal(&mut buf, len)?;
     Ok(buf)
 }
 
@@ -611,6 +614,14 @@ pub struct File {
     direct_io: bool,
     /// Current cursor position for read()/write()
     cursor: std::sync::Mutex<u64>,
+}
+
+/// Where a read of a [`File`] puts what it reads: a buffer the caller
+/// sized, or the end of a vector, with how many bytes to read (flinch
+/// patch 27).
+enum ReadInto<'a> {
+    Slice(&'a mut [u8]),
+    Vec(&'a mut Vec<u8>, usize),
 }
 
 impl File {
@@ -819,6 +830,27 @@ impl File {
 
     /// Internal read implementation.
     pub(crate) fn read_at_internal(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
+        self.read_internal(ReadInto::Slice(buf), offset)
+    }
+
+    /// Read the first `len` bytes of the file (at most its length) onto
+    /// the end of `out`, as [`File::read_at_internal`] reads them at offset
+    /// 0 into a zeroed buffer of `len`: the same checks, faults and random
+    /// draws, in the same order, without zeroing the buffer first (flinch
+    /// patch 27). A handle opened for direct I/O reads through a zeroed
+    /// buffer, as before, so that its alignment is checked.
+    pub(crate) fn read_to_vec_internal(&self, out: &mut Vec<u8>, len: usize) -> Result<usize> {
+        if self.direct_io {
+            let start = out.len();
+            out.resize(start + len, 0);
+            let n = self.read_at_internal(&mut out[start..], 0)?;
+            out.truncate(start + n);
+            return Ok(n);
+        }
+        self.read_internal(ReadInto::Vec(out, len), 0)
+    }
+
+    fn read_internal(&self, into: ReadInto<'_>, offset: u64) -> Result<usize> {
         if !self.readable {
             return Err(Error::new(
                 ErrorKind::PermissionDenied,
@@ -828,7 +860,7 @@ impl File {
 
         FsContext::current(|mut ctx| {
             // Check O_DIRECT alignment requirements
-            if self.direct_io {
+            if let (true, ReadInto::Slice(buf)) = (self.direct_io, &into) {
                 let alignment = ctx.fs.direct_io_alignment;
                 let align = alignment as usize;
                 if !(buf.as_ptr() as usize).is_multiple_of(align)
@@ -862,7 +894,14 @@ impl File {
             let path = &path.to_path_buf();
             let corruption_prob = ctx.fs.corruption_probability;
 
-            let n = ctx.fs.read_file(path, buf, offset);
+            let (n, buf) = match into {
+                ReadInto::Slice(buf) => (ctx.fs.read_file(path, buf, offset), buf),
+                ReadInto::Vec(out, len) => {
+                    let start = out.len();
+                    let n = ctx.fs.read_file_to_vec(path, out, len);
+                    (n, &mut out[start..])
+                }
+            };
 
             // Check for random silent corruption
             if n > 0 && corruption_prob > 0.0 && ctx.random_bool(corruption_prob) {
