@@ -122,16 +122,22 @@ pub async fn recv<R: AsyncRead + Unpin, T: DeserializeOwned>(r: &mut R) -> Resul
         return Err(WireError::TooLarge(len));
     }
     let expected = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
-    // Read into the vector's capacity, not into zeros first: as
-    // `read_exact`, reading until the frame is whole, and an end of stream
-    // before then is the error `read_exact` gives.
+    // Read into the vector's capacity, not into zeros first, as tokio's
+    // `read_exact` reads: until the frame is whole, never past it, an
+    // interrupted read tried again, and an end of stream before then the
+    // error it gives.
     let len = len as usize;
     let mut body = Vec::with_capacity(len);
     while body.len() < len {
         let left = (len - body.len()) as u64;
-        if (&mut *r).take(left).read_buf(&mut body).await? == 0 {
-            let early = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "early eof");
-            return Err(early.into());
+        match (&mut *r).take(left).read_buf(&mut body).await {
+            Ok(0) => {
+                let early = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "early eof");
+                return Err(early.into());
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(postcard::from_bytes(checked(expected, &body)?)?)

@@ -1984,7 +1984,8 @@ impl Fs {
 
     /// Copy over `buf`, the bytes of the file at `content_path` from
     /// `offset` on, what the pending writes to it (or to a path a pending
-    /// rename moves onto it) put there, in queue order.
+    /// rename moves onto it) put there, in queue order: the loop that ended
+    /// `read_file`, shared with `read_file_to_vec` (flinch patch 27).
     fn overlay_pending_writes(&self, content_path: &Path, buf: &mut [u8], offset: u64) {
         let to_read = buf.len();
         for op in &self.pending {

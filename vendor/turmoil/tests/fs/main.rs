@@ -13,6 +13,7 @@
 //! - `spellings`: Paths spelled with `//`, `/./` or a trailing `/` (flinch patch 10)
 //! - `threads`: Worker thread filesystem access
 //! - `tokio`: Async filesystem operations
+//! - `whole_read`: Whole-file reads against reads through a handle (flinch patch 27)
 
 #![cfg(feature = "unstable-fs")]
 
@@ -27,3 +28,4 @@ mod persist;
 mod spellings;
 mod threads;
 mod tokio;
+mod whole_read;

@@ -850,6 +850,8 @@ impl File {
         self.read_internal(ReadInto::Vec(out, len), 0)
     }
 
+    /// The body of [`File::read_at_internal`], reading into either kind of
+    /// [`ReadInto`] (flinch patch 27).
     fn read_internal(&self, into: ReadInto<'_>, offset: u64) -> Result<usize> {
         if !self.readable {
             return Err(Error::new(
@@ -859,7 +861,8 @@ impl File {
         }
 
         FsContext::current(|mut ctx| {
-            // Check O_DIRECT alignment requirements
+            // Check O_DIRECT alignment requirements (a direct-I/O handle
+            // always reads into a slice: flinch patch 27)
             if let (true, ReadInto::Slice(buf)) = (self.direct_io, &into) {
                 let alignment = ctx.fs.direct_io_alignment;
                 let align = alignment as usize;
