@@ -401,7 +401,12 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
 /// in pairs: each seed of `with` right before or after the same seed of
 /// `without` (each first in turn), so that a machine that speeds up or
 /// slows down during the bench (a virtual machine's neighbours come and go
-/// within a second) moves both sides of a ratio alike. Errors: a seed that
+/// within a second) moves both sides of a ratio alike. Each repetition's
+/// worker thread first runs one seed of each side untimed: a fresh thread's
+/// first seed ran slower (its allocator's heap, its thread-locals), and
+/// would be charged to whichever side of seed 0 ran first (`with` in even
+/// repetitions, whose ratios averaged above the odd ones' in 10 of 11
+/// bench runs, by 0.017 over all; BENCHMARKS.md). Errors: a seed that
 /// fails, as [`measure`], and a seed of `without` that completed more than
 /// one checkpoint (its single checkpoint came before the end of its input,
 /// and it ran on to another: it would not measure a run without
@@ -409,10 +414,16 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
 fn overhead(with: &Scenario, without: &Scenario, seeds: u64, reps: usize) -> anyhow::Result<f64> {
     let mut ratios = Vec::with_capacity(reps);
     for rep in 0..reps {
+        let mut warm = false;
         let pairs = run_parallel(
             0..seeds,
             1,
-            |seed| {
+            move |seed| {
+                if !warm {
+                    warm = true;
+                    ran(with, seed);
+                    ran(without, seed);
+                }
                 let timed = |scenario: &Scenario| {
                     let started = Instant::now();
                     let ran = ran(scenario, seed);
