@@ -835,6 +835,8 @@ fn bench_prints_every_field_of_its_contract() {
         [
             "checkpoint_overhead",
             "checkpoint_overhead_inline_state",
+            "checkpoint_overhead_inline_state_spread",
+            "checkpoint_overhead_spread",
             "commit",
             "machine",
             "nemesis_mixed",
@@ -951,7 +953,16 @@ fn bench_prints_every_field_of_its_contract() {
         assert_eq!(w["memory_threshold"], threshold, "{w}");
     }
     for figure in ["checkpoint_overhead", "checkpoint_overhead_inline_state"] {
-        assert!(bench[figure].as_f64().is_some_and(|r| r > 0.0), "{figure}");
+        let median = bench[figure].as_f64().expect("a number");
+        assert!(median > 0.0, "{figure}");
+        // The lowest and highest repetition, around the median.
+        let spread = &bench[format!("{figure}_spread")];
+        assert_eq!(keys(spread), ["highest", "lowest"], "{figure}");
+        let (lowest, highest) = (spread["lowest"].as_f64(), spread["highest"].as_f64());
+        assert!(
+            lowest.is_some_and(|l| l > 0.0 && l <= median) && highest.is_some_and(|h| h >= median),
+            "{figure}: {spread} around {median}"
+        );
     }
     assert!(stderr.is_empty(), "--json prints no progress: {stderr}");
 

@@ -183,9 +183,15 @@ struct Bench {
     /// with only its final checkpoint: the median of one ratio per
     /// repetition, the two runs of each back to back.
     checkpoint_overhead: f64,
+    /// The lowest and highest of the repetitions' ratios whose median is
+    /// `checkpoint_overhead`: how far one repetition strays.
+    checkpoint_overhead_spread: Spread,
     /// The same with [`FLINK_MEMORY_THRESHOLD`]: each task's snapshot is
     /// kept inline in the checkpoint's metadata, not uploaded on its own.
     checkpoint_overhead_inline_state: f64,
+    /// As `checkpoint_overhead_spread`, for
+    /// `checkpoint_overhead_inline_state`.
+    checkpoint_overhead_inline_state_spread: Spread,
     /// The job in turmoil over the same operators in-process.
     simulation_overhead: Overhead,
     /// `taskmanager-crash`, seed 0, one size per child process.
@@ -249,7 +255,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     let input = flinch_engine::workload::nominal_duration(&checkpointed.1.config.workload);
     let only_final = ceil_ms(input + CHECKPOINT_INTERVAL);
     let unchecked = pinned("steady-final-only", "steady", Some(only_final))?;
-    let checkpoint_overhead = overhead(&checkpointed.1, &unchecked.1, seeds, reps)?;
+    let (checkpoint_overhead, checkpoint_overhead_spread) =
+        overhead(&checkpointed.1, &unchecked.1, seeds, reps)?;
     say("checkpoint overhead, state inline in the metadata");
     let inline = |s: &mut Scenario| s.config.checkpoint.memory_threshold = FLINK_MEMORY_THRESHOLD;
     let inline_checkpointed = pinned_with("steady-100ms-inline-state", "steady", |s| {
@@ -260,7 +267,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         s.config.checkpoint.interval = only_final;
         inline(s);
     })?;
-    let checkpoint_overhead_inline_state =
+    let (checkpoint_overhead_inline_state, checkpoint_overhead_inline_state_spread) =
         overhead(&inline_checkpointed.1, &inline_unchecked.1, seeds, reps)?;
     say("simulation overhead");
     let (floor, overhead) = simulation_overhead(args.quick, reps)?;
@@ -291,7 +298,9 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         nemesis_mixed: mixed,
         parallel_speedup: all.seeds_per_second / one.seeds_per_second,
         checkpoint_overhead,
+        checkpoint_overhead_spread,
         checkpoint_overhead_inline_state,
+        checkpoint_overhead_inline_state_spread,
         simulation_overhead: overhead,
         scaling,
         baseline: None,
@@ -397,7 +406,7 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
 }
 
 /// The wall time of `with` over that of `without`, one thread: the median
-/// of `reps` ratios, each of the summed wall times of seeds `0..seeds` run
+/// of `reps` ratios (and their [`Spread`]), each of the summed wall times of seeds `0..seeds` run
 /// in pairs: each seed of `with` right before or after the same seed of
 /// `without` (each first in turn), so that a machine that speeds up or
 /// slows down during the bench (a virtual machine's neighbours come and go
@@ -411,7 +420,12 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
 /// one checkpoint (its single checkpoint came before the end of its input,
 /// and it ran on to another: it would not measure a run without
 /// checkpoints).
-fn overhead(with: &Scenario, without: &Scenario, seeds: u64, reps: usize) -> anyhow::Result<f64> {
+fn overhead(
+    with: &Scenario,
+    without: &Scenario,
+    seeds: u64,
+    reps: usize,
+) -> anyhow::Result<(f64, Spread)> {
     let mut ratios = Vec::with_capacity(reps);
     for rep in 0..reps {
         let mut warm = false;
@@ -465,7 +479,19 @@ fn overhead(with: &Scenario, without: &Scenario, seeds: u64, reps: usize) -> any
         ratios.push(walls.0.as_secs_f64() / walls.1.as_secs_f64().max(f64::MIN_POSITIVE));
     }
     ratios.sort_by(f64::total_cmp);
-    Ok(ratios[ratios.len() / 2])
+    let spread = Spread {
+        lowest: ratios[0],
+        highest: ratios[ratios.len() - 1],
+    };
+    Ok((ratios[ratios.len() / 2], spread))
+}
+
+/// The lowest and the highest of a figure's repetitions (the figure is
+/// their median): a figure's noise, beside it.
+#[derive(Debug, Clone, Copy, Serialize)]
+struct Spread {
+    lowest: f64,
+    highest: f64,
 }
 
 /// One seed of each side of an [`overhead`] ratio, each with its wall time.
@@ -767,15 +793,17 @@ struct Baseline {
     ratios: std::collections::BTreeMap<String, f64>,
 }
 
-/// Fields that describe a run rather than measure it: not compared (at the
-/// top level; each rate's `threads` too).
-const SETTINGS: [&str; 6] = [
+/// Fields that describe a run, or a figure's noise, rather than measure
+/// it: not compared (at the top level; each rate's `threads` too).
+const SETTINGS: [&str; 8] = [
     "repetitions",
     "seeds",
     "warm_up_seconds",
     "machine",
     "workloads",
     "wall_seconds",
+    "checkpoint_overhead_spread",
+    "checkpoint_overhead_inline_state_spread",
 ];
 
 /// Compare `new` (this run, as JSON) with the `--baseline` file.
@@ -920,15 +948,21 @@ fn human(b: &Bench) -> String {
     );
     let _ = writeln!(
         s,
-        "  checkpoint overhead  {:.2}x (every {} ms over one checkpoint, after the input)",
+        "  checkpoint overhead  {:.2}x (every {} ms over one checkpoint, after the input; \
+         repetitions {:.2}x to {:.2}x)",
         b.checkpoint_overhead,
-        CHECKPOINT_INTERVAL.as_millis()
+        CHECKPOINT_INTERVAL.as_millis(),
+        b.checkpoint_overhead_spread.lowest,
+        b.checkpoint_overhead_spread.highest
     );
     let _ = writeln!(
         s,
         "  checkpoint overhead  {:.2}x (the same, each snapshot inline in the metadata below {} \
-         bytes)",
-        b.checkpoint_overhead_inline_state, FLINK_MEMORY_THRESHOLD
+         bytes; repetitions {:.2}x to {:.2}x)",
+        b.checkpoint_overhead_inline_state,
+        FLINK_MEMORY_THRESHOLD,
+        b.checkpoint_overhead_inline_state_spread.lowest,
+        b.checkpoint_overhead_inline_state_spread.highest
     );
     let o = &b.simulation_overhead;
     let _ = writeln!(
@@ -994,7 +1028,9 @@ mod tests {
             s.config.checkpoint.interval = ceil_ms(input + CHECKPOINT_INTERVAL);
         })
         .expect("a valid scenario");
-        let ratio = overhead(&every_100ms, &only_final, 1, 1).expect("one checkpoint");
+        let (ratio, spread) = overhead(&every_100ms, &only_final, 1, 1).expect("one checkpoint");
         assert!(ratio > 0.0);
+        // One repetition: it is the median, the lowest and the highest.
+        assert_eq!((spread.lowest, spread.highest), (ratio, ratio));
     }
 }
