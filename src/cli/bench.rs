@@ -406,11 +406,12 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
 }
 
 /// The wall time of `with` over that of `without`, one thread: the median
-/// of `reps` ratios (and their [`Spread`]), each of the summed wall times of seeds `0..seeds` run
-/// in pairs: each seed of `with` right before or after the same seed of
-/// `without` (each first in turn), so that a machine that speeds up or
-/// slows down during the bench (a virtual machine's neighbours come and go
-/// within a second) moves both sides of a ratio alike. Each repetition's
+/// of `reps` ratios (and their [`Spread`]), each of the summed wall times
+/// of seeds `0..seeds` run in pairs: each seed of `with` right before or
+/// after the same seed of `without` (each first in turn), so that a
+/// machine that speeds up or slows down during the bench (a virtual
+/// machine's neighbours come and go within a second) moves both sides of a
+/// ratio alike. Each repetition's
 /// worker thread first runs one seed of each side untimed: a fresh thread's
 /// first seed ran slower (its allocator's heap, its thread-locals), and
 /// would be charged to whichever side of seed 0 ran first (`with` in even
