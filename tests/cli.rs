@@ -834,7 +834,9 @@ fn bench_prints_every_field_of_its_contract() {
         keys(&bench),
         [
             "checkpoint_overhead",
+            "checkpoint_overhead_fastest",
             "checkpoint_overhead_inline_state",
+            "checkpoint_overhead_inline_state_fastest",
             "checkpoint_overhead_inline_state_spread",
             "checkpoint_overhead_spread",
             "commit",
@@ -963,6 +965,10 @@ fn bench_prints_every_field_of_its_contract() {
             lowest.is_some_and(|l| l > 0.0 && l <= median) && highest.is_some_and(|h| h >= median),
             "{figure}: {spread} around {median}"
         );
+        // --quick runs one repetition: each seed's fastest run is its
+        // only one, and the figure from them is the median itself.
+        assert_eq!(bench["repetitions"], 1);
+        assert_eq!(bench[format!("{figure}_fastest")].as_f64(), Some(median));
     }
     assert!(stderr.is_empty(), "--json prints no progress: {stderr}");
 
@@ -978,6 +984,7 @@ fn bench_prints_every_field_of_its_contract() {
     for figure in [
         "taskmanager_crash.seeds_per_second",
         "checkpoint_overhead",
+        "checkpoint_overhead_fastest",
         "checkpoint_overhead_inline_state",
         "scaling.records.2.peak_memory_bytes",
     ] {
