@@ -418,12 +418,12 @@ fn measure(scenario: &Scenario, seeds: u64, reps: usize, threads: usize) -> anyh
 /// after the same seed of `without` (each first in turn), so that a
 /// machine that speeds up or slows down during the bench (a virtual
 /// machine's neighbours come and go within a second) moves both sides of a
-/// ratio alike. Each repetition's
-/// worker thread first runs one seed of each side untimed: a fresh thread's
-/// first seed ran slower (its allocator's heap, its thread-locals), and
-/// would be charged to whichever side of seed 0 ran first (`with` in even
-/// repetitions, whose ratios averaged above the odd ones' in 10 of 11
-/// bench runs, by 0.017 over all; BENCHMARKS.md).
+/// ratio alike. Each repetition's worker thread first runs one seed of
+/// each side untimed: a fresh thread's first seed ran slower (its
+/// allocator's heap, its thread-locals), and would be charged to whichever
+/// side of seed 0 ran first (`with` in even repetitions, whose ratios
+/// averaged above the odd ones' in 10 of 11 bench runs, by 0.017 over all;
+/// BENCHMARKS.md).
 ///
 /// The same runs also give [`Overheads::fastest`]: a seed runs the same
 /// instructions every time (same seed, same run), and what the machine adds
@@ -444,8 +444,7 @@ fn overhead(
     reps: usize,
 ) -> anyhow::Result<Overheads> {
     let mut ratios = Vec::with_capacity(reps);
-    // Each seed's fastest run of each side so far, by seed.
-    let mut fastest = vec![(Duration::MAX, Duration::MAX); usize::try_from(seeds)?];
+    let mut fastest = Fastest::new(seeds)?;
     for rep in 0..reps {
         let mut warm = false;
         let pairs = run_parallel(
@@ -494,24 +493,49 @@ fn overhead(
             }
             walls.0 += pair.with.0;
             walls.1 += pair.without.0;
-            let seed = usize::try_from(pair.with.1.seed)?;
-            let best = &mut fastest[seed];
-            *best = (best.0.min(pair.with.0), best.1.min(pair.without.0));
+            fastest.record(pair.with.1.seed, pair.with.0, pair.without.0)?;
         }
-        ratios.push(walls.0.as_secs_f64() / walls.1.as_secs_f64().max(f64::MIN_POSITIVE));
+        ratios.push(ratio(walls.0, walls.1));
     }
-    ratios.sort_by(f64::total_cmp);
-    let spread = Spread {
-        lowest: ratios[0],
-        highest: ratios[ratios.len() - 1],
-    };
-    let with: Duration = fastest.iter().map(|f| f.0).sum();
-    let without: Duration = fastest.iter().map(|f| f.1).sum();
-    Ok(Overheads {
-        median: ratios[ratios.len() / 2],
-        spread,
-        fastest: with.as_secs_f64() / without.as_secs_f64().max(f64::MIN_POSITIVE),
-    })
+    Ok(Overheads::of(ratios, &fastest))
+}
+
+/// `a` over `b`, as a ratio of seconds (a zero `b` counts as the smallest
+/// positive time, so the ratio stays finite).
+fn ratio(a: Duration, b: Duration) -> f64 {
+    a.as_secs_f64() / b.as_secs_f64().max(f64::MIN_POSITIVE)
+}
+
+/// Each seed's fastest run of each side of an [`overhead`] ratio so far,
+/// by seed (`0..seeds`).
+struct Fastest(Vec<(Duration, Duration)>);
+
+impl Fastest {
+    /// No run yet for any of `seeds` seeds. Errors: more seeds than this
+    /// machine can index.
+    fn new(seeds: u64) -> anyhow::Result<Fastest> {
+        Ok(Fastest(vec![
+            (Duration::MAX, Duration::MAX);
+            usize::try_from(seeds)?
+        ]))
+    }
+
+    /// One more run of `seed` on each side. Errors: a seed outside `0..seeds`.
+    fn record(&mut self, seed: u64, with: Duration, without: Duration) -> anyhow::Result<()> {
+        let best = usize::try_from(seed)
+            .ok()
+            .and_then(|s| self.0.get_mut(s))
+            .ok_or_else(|| anyhow!("seed {seed} is outside the bench's seeds"))?;
+        *best = (best.0.min(with), best.1.min(without));
+        Ok(())
+    }
+
+    /// The summed fastest runs of `with` over those of `without`.
+    fn ratio(&self) -> f64 {
+        let with: Duration = self.0.iter().map(|f| f.0).sum();
+        let without: Duration = self.0.iter().map(|f| f.1).sum();
+        ratio(with, without)
+    }
 }
 
 /// What [`overhead`] measures of one pair of workloads.
@@ -524,6 +548,22 @@ struct Overheads {
     /// The ratio of the summed fastest runs of each seed, each side's over
     /// the repetitions.
     fastest: f64,
+}
+
+impl Overheads {
+    /// The figures of one repetition's ratio each (at least one), and of
+    /// each seed's fastest runs.
+    fn of(mut ratios: Vec<f64>, fastest: &Fastest) -> Overheads {
+        ratios.sort_by(f64::total_cmp);
+        Overheads {
+            median: ratios[ratios.len() / 2],
+            spread: Spread {
+                lowest: ratios[0],
+                highest: ratios[ratios.len() - 1],
+            },
+            fastest: fastest.ratio(),
+        }
+    }
 }
 
 /// The lowest and the highest of a figure's repetitions (the figure is
@@ -1077,5 +1117,30 @@ mod tests {
         let spread = one.spread;
         assert_eq!((spread.lowest, spread.highest), (one.median, one.median));
         assert_eq!(one.fastest, one.median);
+    }
+
+    /// The median and spread are of the repetitions' ratios; the fastest
+    /// figure takes each seed's fastest run of each side on its own, which
+    /// no single repetition need hold (here neither does).
+    #[test]
+    fn the_figures_of_several_repetitions() {
+        let ms = Duration::from_millis;
+        let mut fastest = Fastest::new(2).expect("two seeds");
+        // Repetition 0: seed 0 fast with checkpoints, seed 1 slow.
+        fastest.record(0, ms(10), ms(20)).expect("seed 0");
+        fastest.record(1, ms(40), ms(10)).expect("seed 1");
+        // Repetition 1: the other way round.
+        fastest.record(0, ms(30), ms(10)).expect("seed 0");
+        fastest.record(1, ms(20), ms(30)).expect("seed 1");
+        assert!(
+            fastest.record(2, ms(1), ms(1)).is_err(),
+            "seed 2 is not one"
+        );
+        let o = Overheads::of(vec![1.4, 1.2, 1.3], &fastest);
+        assert_eq!(o.median, 1.3);
+        assert_eq!((o.spread.lowest, o.spread.highest), (1.2, 1.4));
+        // Fastest: with 10 + 20, without 10 + 10; either repetition alone
+        // gives 50/30 (5/3) or 50/40 (5/4).
+        assert_eq!(o.fastest, 1.5);
     }
 }
