@@ -386,10 +386,17 @@ impl FailureReport<'_> {
             );
         }
         if let Some(shrunk) = self.shrunk.filter(|s| s.plan.is_empty()) {
+            // What fails without faults: the job (or its model), or, for an
+            // internal error or an engine panic, flinch itself.
+            let culprit = match first.kind() {
+                Some(FailureKind::InternalError) => "turmoil or flinch breaks",
+                Some(FailureKind::EnginePanic) => "the engine panics",
+                _ => "the job or its model is wrong",
+            };
             let _ = writeln!(
                 s,
-                "shrunk plan: no fault is needed, the seed fails without any ({} runs): the job \
-                 or its model is wrong even when nothing goes wrong",
+                "shrunk plan: no fault is needed, the seed fails without any ({} runs): \
+                 {culprit} even when nothing goes wrong",
                 shrunk.runs
             );
             let _ = writeln!(s, "{}", self.shrunk_next);
@@ -534,6 +541,20 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("still fail"), "{text}");
+        let mut internal = failed(1);
+        internal.violations = vec![Violation::new(
+            Checker::ExpectedOutcome,
+            flinch_harness::violation::INTERNAL_ERROR,
+            "panic in vendor/turmoil/src/host.rs:117:9: Host: 'taskmanager-2' ports exhausted",
+        )];
+        let text = render(&internal, Some(&none));
+        assert!(
+            text.contains(
+                "no fault is needed, the seed fails without any (1 runs): turmoil or flinch \
+                 breaks even when nothing goes wrong"
+            ),
+            "{text}"
+        );
         let unshrunk = render(&seed, None);
         assert!(!unshrunk.contains("shrunk plan"), "{unshrunk}");
         assert!(unshrunk.starts_with("replay: flinch replay x --seed 4\nviolations: "));

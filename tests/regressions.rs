@@ -30,7 +30,7 @@
 //!   certainty reaches its moment on every seed whatever the timing, and
 //!   says why.
 
-use flinch_engine::event::Event;
+use flinch_engine::event::{Event, JobState};
 use flinch_harness::coverage::probes_hit;
 use flinch_harness::scenario::{load, Scenario};
 use flinch_harness::seed::{run_seed, SeedReport};
@@ -158,6 +158,12 @@ const MOMENTS: &[Moment] = &[
             "the final checkpoint completes an interval or more after its trigger, when the next \
                trigger is already due",
         reached: final_checkpoint_completes_overdue,
+    },
+    Moment {
+        case: "many-channels-redeployed-at-once",
+        what: "after the crash, the job runs again at a later attempt: every source has \
+               connected all its channels anew",
+        reached: running_again_after_a_failover,
     },
     Moment {
         case: "final-checkpoint-then-one-more-trigger",
@@ -394,6 +400,15 @@ fn final_checkpoint_completes_overdue(scenario: &Scenario, report: &SeedReport) 
             .then_some(at)
     });
     triggered.is_some_and(|t| completed - t >= scenario.config.checkpoint.interval)
+}
+
+fn running_again_after_a_failover(_: &Scenario, report: &SeedReport) -> bool {
+    positions(
+        report,
+        |_, e| matches!(e, Event::JobState(JobState::Running { epoch }) if *epoch > 1),
+    )
+    .next()
+    .is_some()
 }
 
 fn checkpoint_triggered_before_the_final_completes(_: &Scenario, report: &SeedReport) -> bool {

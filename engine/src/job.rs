@@ -12,6 +12,17 @@ use crate::event::{TaskId, Vertex};
 use crate::graph::JobGraph;
 use crate::keygroup;
 
+/// Connections a subtask may hold besides its data channels and its
+/// connections to the checkpoint store's replicas: a source's to the log, a
+/// sink subtask's to the sink (counted for every subtask, which is more
+/// than enough).
+pub const RPC_CONNECTIONS_PER_SUBTASK: u64 = 2;
+
+/// Connections a taskmanager holds of its own: to the jobmanager and, with
+/// standby jobmanagers, to `ha` to ask which leads; counted with room to
+/// spare.
+pub const TASKMANAGER_CONNECTIONS: u64 = 8;
+
 /// One vertex of the job graph: its name and how many subtasks it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VertexPlan {
@@ -156,6 +167,61 @@ impl Plan {
         before + from.subtask * self.vertices[index + 1].parallelism + to
     }
 
+    /// How many subtasks of a vertex with `parallelism` subtasks run on
+    /// taskmanager `taskmanager` under [`Plan::placement`]'s round robin.
+    fn subtasks_on(&self, parallelism: u32, taskmanager: u32) -> u32 {
+        parallelism / self.taskmanagers + u32::from(taskmanager < parallelism % self.taskmanagers)
+    }
+
+    /// The most TCP connections any one taskmanager opens for a deployment
+    /// of this plan, each on one of its host's ephemeral ports: from each of
+    /// its subtasks, a data channel to every subtask of the vertex after
+    /// (the shuffle is all to all, one connection a channel, even between
+    /// subtasks on the same taskmanager) and [`RPC_CONNECTIONS_PER_SUBTASK`]
+    /// at most to the log, the sink and the checkpoint store's
+    /// `store_replicas` replicas; and the taskmanager's own to the
+    /// jobmanager and `ha`. Flink multiplexes a taskmanager pair's channels
+    /// over one connection (its Netty shuffle); flinch gives each its own,
+    /// so a connection failure is a channel failure, and this count grows
+    /// with the product of neighbouring vertices' parallelisms.
+    pub fn connections_per_taskmanager(&self, store_replicas: u32) -> u64 {
+        let rpc_per_subtask = RPC_CONNECTIONS_PER_SUBTASK + u64::from(store_replicas);
+        (0..self.taskmanagers)
+            .map(|tm| {
+                let shuffles: u64 = (self.vertices.windows(2))
+                    .map(|pair| {
+                        u64::from(self.subtasks_on(pair[0].parallelism, tm))
+                            * u64::from(pair[1].parallelism)
+                    })
+                    .sum();
+                let subtasks: u64 = (self.vertices.iter())
+                    .map(|v| u64::from(self.subtasks_on(v.parallelism, tm)))
+                    .sum();
+                shuffles + subtasks * rpc_per_subtask + TASKMANAGER_CONNECTIONS
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The most data channels that end on any one taskmanager: one from
+    /// every subtask of a vertex to each of the next vertex's subtasks that
+    /// run there. Every upstream subtask connects all its channels at once
+    /// when it is deployed, so after a failover this many connection
+    /// requests reach the taskmanager's data port together.
+    pub fn channels_into_taskmanager(&self) -> u64 {
+        (0..self.taskmanagers)
+            .map(|tm| {
+                (self.vertices.windows(2))
+                    .map(|pair| {
+                        u64::from(pair[0].parallelism)
+                            * u64::from(self.subtasks_on(pair[1].parallelism, tm))
+                    })
+                    .sum::<u64>()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Which subtask of a vertex with `parallelism` subtasks the key
     /// serialized as `key` goes to: its key group (FNV-1a 64 of the bytes
     /// mod `max_parallelism`), then key groups to subtasks as Flink does
@@ -185,6 +251,32 @@ mod tests {
             .filter(|&(s, c)| plan.placement(plan.source(s)) != plan.placement(plan.sink(c)))
             .count();
         assert_eq!(crossing, 2);
+    }
+
+    #[test]
+    fn connections_count_every_channel_and_call_of_the_busiest_taskmanager() {
+        let mut config = JobConfig::default();
+        let plan = Plan::new(&crate::graph::tests::keyed_count(), &config);
+        // Each taskmanager: one source with a channel to both counts, and
+        // two subtasks with the log or sink and one store replica each.
+        assert_eq!(
+            plan.connections_per_taskmanager(1),
+            2 + 2 * (RPC_CONNECTIONS_PER_SUBTASK + 1) + TASKMANAGER_CONNECTIONS
+        );
+        assert_eq!(plan.channels_into_taskmanager(), 2);
+        // Three taskmanagers for five subtasks a vertex: the first runs two
+        // of each (subtasks 0 and 3), the last one of each.
+        config.topology.taskmanagers = 3;
+        config.topology.parallelism = 5;
+        config.workload.partitions = 5;
+        let plan = Plan::new(&crate::graph::tests::keyed_count(), &config);
+        assert_eq!(
+            plan.connections_per_taskmanager(3),
+            2 * 5 + 4 * (RPC_CONNECTIONS_PER_SUBTASK + 3) + TASKMANAGER_CONNECTIONS
+        );
+        assert_eq!(plan.channels_into_taskmanager(), 5 * 2);
+        let on = |tm| plan.tasks_on(tm).len();
+        assert_eq!((on(0), on(1), on(2)), (4, 4, 2));
     }
 
     #[test]

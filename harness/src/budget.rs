@@ -270,7 +270,7 @@ pub fn savepoint_time(
 }
 
 /// The longest a fault a nemesis draws lasts ([`ranges`]): 1 s.
-fn longest_drawn_fault() -> Duration {
+pub fn longest_drawn_fault() -> Duration {
     let lasting = [
         ranges::DOWN_MS,
         ranges::LINK_MS,

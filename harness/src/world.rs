@@ -18,10 +18,11 @@ use crate::trace::{FaultEvent, TraceEvent, What};
 use crate::violation::{Checker, Violation, INTERNAL_ERROR};
 use flinch_engine::config::JobConfig;
 use flinch_engine::event::{Event, JobState, Observer, StateTap, TaskId};
-use flinch_engine::graph::Job;
+use flinch_engine::graph::{Job, JobGraph};
 use flinch_engine::hosts::{self, jobmanager, HostContext, HostResult};
 use flinch_engine::io::disk::{self, Disk};
 use flinch_engine::io::{addr, clock};
+use flinch_engine::job::Plan;
 use flinch_engine::record::{InputRecord, Record, TxnId};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -40,16 +41,30 @@ pub const LATENCY_MAX: Duration = Duration::from_millis(6);
 /// After the job ends, keep simulating this long: a commit that arrives
 /// after a failure must still be seen.
 pub const GRACE: Duration = Duration::from_millis(500);
+/// The ports a host's outgoing connections take (turmoil's
+/// `Builder::ephemeral_ports`; its default is 49152 to 65535, IANA's
+/// dynamic range): every port above those flinch's hosts listen on (all
+/// under 10000, `flinch_engine::io::addr`), so that a taskmanager with
+/// many channels has 55,536 rather than 16,384. A host out of them cannot
+/// connect at all (turmoil panics), which the scenario's load refuses
+/// before it can happen ([`crate::scenario`]'s
+/// `CONNECTIONS_PER_TASKMANAGER`).
+pub const EPHEMERAL_PORTS: std::ops::RangeInclusive<u16> = 10_000..=65_535;
+/// How many ports [`EPHEMERAL_PORTS`] holds.
+pub const EPHEMERAL_PORT_COUNT: u64 =
+    *EPHEMERAL_PORTS.end() as u64 - *EPHEMERAL_PORTS.start() as u64 + 1;
 /// The fixed simulated wall-clock start of every run.
 pub const SIM_EPOCH_SECS: u64 = 1_700_000_000;
 /// turmoil's default capacity of a listener's queue of connections not yet
 /// accepted, and of each stream's buffer (`Builder::tcp_capacity`).
 pub const TURMOIL_TCP_CAPACITY: usize = 64;
 
-/// The TCP capacity a job needs: at most every task and every taskmanager
-/// connect to one listener at the same moment (every task uploading its
-/// snapshot to `store`, every taskmanager registering with the jobmanager,
-/// every source connecting to a taskmanager's data port). Raised above
+/// The TCP capacity a job with `graph` needs: at most every task and every
+/// taskmanager connect to one listener at the same moment (every task
+/// uploading its snapshot to `store`, every taskmanager registering with
+/// the jobmanager), or every data channel into one taskmanager connects to
+/// its data port at once (every upstream subtask connects all its channels
+/// when it is deployed: [`Plan::channels_into_taskmanager`]). Raised above
 /// turmoil's default only when the topology needs it: it also sizes every
 /// stream's buffer, so it changes backpressure and trace hashes.
 ///
@@ -59,10 +74,11 @@ pub const TURMOIL_TCP_CAPACITY: usize = 64;
 /// cannot take, and their clients see the connection refused, as from a
 /// kernel past a listener's backlog (vendor/README.md). Upstream turmoil
 /// panics there.
-pub fn tcp_capacity(config: &JobConfig) -> usize {
-    let plan = crate::keyed_count::plan(config);
+pub fn tcp_capacity(config: &JobConfig, graph: &JobGraph) -> usize {
+    let plan = Plan::new(graph, config);
     let subtasks: u64 = plan.vertices.iter().map(|v| u64::from(v.parallelism)).sum();
-    let connectors = subtasks + u64::from(config.topology.taskmanagers) + 1;
+    let connectors = (subtasks + u64::from(config.topology.taskmanagers) + 1)
+        .max(plan.channels_into_taskmanager());
     if connectors < TURMOIL_TCP_CAPACITY as u64 {
         return TURMOIL_TCP_CAPACITY;
     }
@@ -672,7 +688,8 @@ impl World<'_> {
             .min_message_latency(LATENCY_MIN)
             .max_message_latency(LATENCY_MAX)
             .simulation_duration(scenario.max_sim_time + GRACE + Duration::from_secs(1))
-            .tcp_capacity(tcp_capacity(&scenario.config))
+            .tcp_capacity(tcp_capacity(&scenario.config, &scenario.job.model.graph()))
+            .ephemeral_ports(EPHEMERAL_PORTS)
             .skip_idle_hosts(skip_idle_hosts())
             .build();
         let mut world = World {

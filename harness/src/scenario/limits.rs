@@ -34,6 +34,15 @@ pub const PARALLELISM: Limit = Limit {
     max: 256,
     why: "every source keeps a channel to every keyed subtask, so channels grow with the product",
 };
+/// Connections one taskmanager opens
+/// ([`flinch_engine::job::Plan::connections_per_taskmanager`]): half its
+/// host's ephemeral ports ([`crate::world::EPHEMERAL_PORTS`]), so that a
+/// redeploy's new connections fit before the old ones have closed.
+pub const CONNECTIONS_PER_TASKMANAGER: Limit = Limit {
+    max: crate::world::EPHEMERAL_PORT_COUNT / 2,
+    why: "each connection takes one of its host's ephemeral ports (10000 to 65535), and half \
+          of them are kept for a redeploy's new connections",
+};
 pub const MAX_PARALLELISM: Limit = Limit {
     max: flinch_engine::config::UPPER_BOUND_MAX_PARALLELISM as u64,
     why: "Flink's upper bound on key groups (KeyGroupRangeAssignment.UPPER_BOUND_MAX_PARALLELISM)",

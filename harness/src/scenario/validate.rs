@@ -154,6 +154,7 @@ pub(super) fn scenario(
     let explicit_max_sim_time = limited_duration(cx, &raw.max_sim_time, "max_sim_time")?;
     let liveness_bound = limited_duration(cx, &raw.liveness_bound, "liveness_bound")?;
     let workload = workload(cx, &raw.workload)?;
+    connections_fit(cx, &raw, &job, &workload, &topology, &resumed)?;
     // A lifecycle that stops with a savepoint, or plain savepoints, have a
     // `client` host, which faults may name too.
     let mut hosts = topology_hosts(&widest);
@@ -245,6 +246,64 @@ pub(super) fn scenario(
     })
 }
 
+/// Every run's taskmanagers must each open at most
+/// [`limits::CONNECTIONS_PER_TASKMANAGER`] connections
+/// ([`Plan::connections_per_taskmanager`]): each takes one of its host's
+/// ephemeral ports ([`crate::world::EPHEMERAL_PORTS`]), and a host out of
+/// them cannot connect at all. The error names the field of the run at
+/// fault that raises the count most: `topology.parallelism` when set, else
+/// `workload.partitions`, else `topology.taskmanagers` (for a resumed run,
+/// under `lifecycle[i].resume.topology`).
+fn connections_fit(
+    cx: &Ctx,
+    raw: &RawScenario,
+    job: &ScenarioJob,
+    workload: &WorkloadConfig,
+    first: &TopologyConfig,
+    resumed: &[TopologyConfig],
+) -> Result<(), ScenarioError> {
+    let graph = job.model.graph();
+    let runs = std::iter::once((None, &raw.topology, first)).chain(
+        (raw.lifecycle.iter().zip(resumed).enumerate()).filter_map(|(i, (step, topology))| {
+            let resume = step.get_ref().resume.as_ref()?;
+            Some((Some(i), &resume.get_ref().topology, topology))
+        }),
+    );
+    for (step, raw_topology, topology) in runs {
+        let config = JobConfig {
+            topology: topology.clone(),
+            workload: workload.clone(),
+            ..JobConfig::default()
+        };
+        let plan = Plan::new(&graph, &config);
+        let connections = plan.connections_per_taskmanager(topology.store_replicas);
+        let limit = limits::CONNECTIONS_PER_TASKMANAGER;
+        if connections <= limit.max {
+            continue;
+        }
+        let prefix = step.map_or("topology".to_owned(), |i| {
+            format!("lifecycle[{i}].resume.topology")
+        });
+        let (span, field) = match (&raw_topology.parallelism, &raw.workload.partitions) {
+            (Some(p), _) => (p.span(), format!("{prefix}.parallelism")),
+            (None, Some(p)) if step.is_none() => (p.span(), "workload.partitions".to_owned()),
+            _ => match &raw_topology.taskmanagers {
+                Some(t) => (t.span(), format!("{prefix}.taskmanagers")),
+                None => (0..0, format!("{prefix}.parallelism")),
+            },
+        };
+        let message = format!(
+            "a taskmanager would open {connections} connections (workload.partitions {} and \
+             topology.parallelism {} over {} taskmanagers: every subtask has a channel to \
+             every subtask of the vertex after it), more than the {} each may: {}; use more \
+             taskmanagers or a lower parallelism",
+            workload.partitions, topology.parallelism, topology.taskmanagers, limit.max, limit.why
+        );
+        return Err(cx.error(span, field, message));
+    }
+    Ok(())
+}
+
 /// A top-level duration that, when given, must be longer than zero and at
 /// most [`budget::MAX_SIM_TIME`].
 fn limited_duration(
@@ -317,47 +376,241 @@ fn max_sim_time(cx: &Ctx, raw: &RawScenario, run: &Run) -> Result<Duration, Scen
                 run.savepoints,
             ));
     if default > budget::MAX_SIM_TIME {
-        let input_fits = needed.saturating_add(crate::world::GRACE) <= budget::MAX_SIM_TIME;
-        let (span, field, fix) = match (&raw.workload.records, &raw.workload.rate) {
-            _ if input_fits && !run.lifecycle.is_empty() => (
-                None,
-                "max_sim_time",
-                "the faults or the lifecycle's stops and resumes come late: set max_sim_time to \
-                 at most 1h, or move them earlier",
-            ),
-            _ if input_fits => (
-                None,
-                "max_sim_time",
-                "the faults come late: set max_sim_time to at most 1h, or move them earlier",
-            ),
-            (Some(records), _) => (
-                Some(records.span()),
-                "workload.records",
-                "shorten the input or raise workload.rate",
-            ),
-            (None, Some(rate)) => (
-                Some(rate.span()),
-                "workload.rate",
-                "shorten the input or raise workload.rate",
-            ),
-            (None, None) => (None, "max_sim_time", "shorten the timeouts"),
-        };
+        let part = largest_part(raw, run);
         let message = format!(
             "the run this scenario describes needs {} of simulated time (without faults, more \
-             than {}: {}), more than the {:?} a run may last: {MAX_SIM_TIME_WHY}; {fix}",
+             than {}: {}), more than the {:?} a run may last: {MAX_SIM_TIME_WHY}; the largest \
+             part is {}: {}",
             secs(default),
             secs(needed),
             why_needed(run),
-            budget::MAX_SIM_TIME
+            budget::MAX_SIM_TIME,
+            part.said(),
+            part.fix
         );
         return Err(ScenarioError {
             file: cx.file.to_owned(),
-            line: span.map(|s| line_of(cx.source, s.start)),
-            field: Some(field.to_owned()),
+            line: part.span.map(|s| line_of(cx.source, s.start)),
+            field: Some(part.field),
             message,
         });
     }
     Ok(default)
+}
+
+/// One field's share of a run's default length ([`largest_part`]).
+struct Part {
+    /// Where the file sets the field; `None` for a default.
+    span: Option<Range<usize>>,
+    field: String,
+    /// How much of the run's length the field accounts for.
+    length: Duration,
+    /// Set for a fault's part: its `length` is when the fault may end, not
+    /// the named field's value.
+    fault: Option<usize>,
+    fix: &'static str,
+}
+
+impl Part {
+    /// The part as the error names it: `checkpoint.interval (3600.000s)`,
+    /// `timing.rpc_timeout (1.000s, its default)`, `fault[0], which may
+    /// end as late as 3600.301s (its jitter the most of it)`.
+    fn said(&self) -> String {
+        match self.fault {
+            Some(i) => format!(
+                "fault[{i}], which may end as late as {} (`{}` the most of it)",
+                secs(self.length),
+                self.field
+            ),
+            None if self.span.is_none() => {
+                format!("{} ({}, its default)", self.field, secs(self.length))
+            }
+            None => format!("{} ({})", self.field, secs(self.length)),
+        }
+    }
+}
+
+/// The field that accounts for most of `run`'s default length
+/// ([`budget::default_max_sim_time`], with the lifecycle's and the
+/// savepoints' time): the input's read time (`workload.records`, or
+/// `workload.rate` when only that is set), `liveness_bound`, each timeout
+/// and interval of the margin ([`budget::Margin`]), each counted as often as
+/// the budget counts a fault-free run (once, and once more for each fault
+/// that waits for an event), a fault's `at`, `jitter`, duration or trigger
+/// delay (its largest), the nemesis's `until`, the lifecycle and the
+/// savepoints. A field the file sets is named with its line; one it leaves
+/// at its default is named all the same, without a line.
+fn largest_part(raw: &RawScenario, run: &Run) -> Part {
+    const LOWER: &str = "lower it";
+    const LATE: &str = "move it earlier, or set max_sim_time to at most 1h (a fault that then \
+                        may never fire is refused)";
+    let runs = 1 + run.faults.iter().filter(|f| f.on.is_some()).count() as u32;
+    let mut parts: Vec<Part> = Vec::new();
+    let part = |field: &Field<SimDuration>, name: &str, length: Duration, fix| Part {
+        span: field.as_ref().map(Spanned::span),
+        field: name.to_owned(),
+        length,
+        fault: None,
+        fix,
+    };
+    let config = run.config;
+    let workload = &config.workload;
+    let read = workload::read_time(workload, workload::records_per_partition(workload));
+    let (span, field) = match (&raw.workload.records, &raw.workload.rate) {
+        (None, Some(rate)) => (Some(rate.span()), "workload.rate"),
+        (records, _) => (records.as_ref().map(Spanned::span), "workload.records"),
+    };
+    parts.push(Part {
+        span,
+        field: field.to_owned(),
+        length: read.saturating_mul(runs),
+        fault: None,
+        fix: "shorten the input or raise workload.rate",
+    });
+    if let Some(bound) = run.liveness_bound {
+        parts.push(part(
+            &raw.liveness_bound,
+            "liveness_bound",
+            bound.saturating_mul(runs),
+            LOWER,
+        ));
+    }
+    let t = &raw.timing;
+    let timing = &config.timing;
+    let elections = match config.topology.jobmanagers {
+        n if n > 1 => n + 1,
+        _ => 0,
+    };
+    for (field, name, length) in [
+        (
+            &t.heartbeat_timeout,
+            "timing.heartbeat_timeout",
+            timing.heartbeat_timeout,
+        ),
+        (
+            &t.heartbeat_interval,
+            "timing.heartbeat_interval",
+            timing.heartbeat_interval,
+        ),
+        (
+            &t.channel_keepalive_timeout,
+            "timing.channel_keepalive_timeout",
+            timing.channel_keepalive_timeout,
+        ),
+        (&t.rpc_timeout, "timing.rpc_timeout", timing.rpc_timeout),
+        (
+            &t.slot_request_timeout,
+            "timing.slot_request_timeout",
+            timing.slot_request_timeout,
+        ),
+        (
+            &t.lease_ttl,
+            "timing.lease_ttl",
+            timing.lease_ttl.saturating_mul(elections),
+        ),
+        (
+            &raw.checkpoint.interval,
+            "checkpoint.interval",
+            config.checkpoint.interval,
+        ),
+        (
+            &raw.checkpoint.timeout,
+            "checkpoint.timeout",
+            config.checkpoint.timeout,
+        ),
+        (
+            &raw.checkpoint.min_pause,
+            "checkpoint.min_pause",
+            config.checkpoint.min_pause,
+        ),
+    ] {
+        parts.push(part(field, name, length.saturating_mul(runs), LOWER));
+    }
+    if let Some(restart) = &raw.restart {
+        let longest = match &config.restart {
+            RestartConfig::None => Duration::ZERO,
+            RestartConfig::FixedDelay { delay, .. } | RestartConfig::FailureRate { delay, .. } => {
+                *delay
+            }
+            RestartConfig::ExponentialDelay {
+                initial_backoff,
+                max_backoff,
+                ..
+            } => (*initial_backoff).max(*max_backoff),
+        };
+        let (field, name) = [
+            (&restart.delay, "restart.delay"),
+            (&restart.max_backoff, "restart.max_backoff"),
+            (&restart.initial_backoff, "restart.initial_backoff"),
+        ]
+        .into_iter()
+        .max_by_key(|(f, _)| f.as_ref().map(|d| d.get_ref().0))
+        .expect("three candidates");
+        parts.push(part(field, name, longest.saturating_mul(runs), LOWER));
+    }
+    for (i, (fault, raw_fault)) in run.faults.iter().zip(&raw.fault).enumerate() {
+        let delay = fault.on.as_ref().map_or(Duration::ZERO, Trigger::delay);
+        let heal = (fault.at.saturating_add(fault.jitter))
+            .saturating_add(delay)
+            .saturating_add(fault.kind.duration().unwrap_or(Duration::ZERO));
+        let on_delay = raw_fault
+            .on
+            .as_ref()
+            .and_then(|on| on.get_ref().delay.as_ref());
+        let (field, name) = [
+            (raw_fault.at.as_ref(), "at"),
+            (raw_fault.jitter.as_ref(), "jitter"),
+            (raw_fault.duration.as_ref(), "for"),
+            (raw_fault.after.as_ref(), "after"),
+            (on_delay, "on.delay"),
+        ]
+        .into_iter()
+        .max_by_key(|(f, _)| f.map(|d| d.get_ref().0))
+        .expect("five candidates");
+        parts.push(Part {
+            span: field.map(Spanned::span),
+            field: format!("fault[{i}].{name}"),
+            length: heal,
+            fault: Some(i),
+            fix: LATE,
+        });
+    }
+    if let (Some(nemesis), Some(raw_nemesis)) = (run.nemesis, &raw.nemesis) {
+        let until = raw_nemesis.get_ref().until.as_ref();
+        parts.push(Part {
+            span: Some(until.map_or(raw_nemesis.span(), Spanned::span)),
+            field: "nemesis.until".to_owned(),
+            length: nemesis.until.saturating_add(budget::longest_drawn_fault()),
+            fault: None,
+            fix: "end the nemesis earlier",
+        });
+    }
+    let (bound, lifecycle) = (run.liveness_bound, run.lifecycle);
+    if let Some(step) = raw.lifecycle.first() {
+        parts.push(Part {
+            span: Some(step.span()),
+            field: "lifecycle".to_owned(),
+            length: budget::lifecycle_time(config, bound, lifecycle),
+            fault: None,
+            fix: "stop earlier, or resume sooner",
+        });
+    }
+    if let Some(savepoint) = raw.savepoint.first() {
+        parts.push(Part {
+            span: Some(savepoint.span()),
+            field: "savepoint".to_owned(),
+            length: budget::savepoint_time(config, bound, run.savepoints),
+            fault: None,
+            fix: "take the savepoints earlier",
+        });
+    }
+    // The first of the longest: the input before the margin, the margin
+    // before the faults.
+    let longest = parts.iter().map(|p| p.length).max().unwrap_or_default();
+    parts
+        .into_iter()
+        .find(|p| p.length == longest)
+        .expect("the input is always a part")
 }
 
 /// How the time a fault-free run needs comes about, for errors.
@@ -1981,17 +2234,56 @@ after = "300ms"
              5008.050s of simulated time (without faults, more than 5007.550s: reading 5000000 \
              records per source at 1000 records/s takes 5000.000s",
         );
-        check_error(
-            "[checkpoint]\ntimeout = \"1h\"",
-            "test.toml: field `max_sim_time`: the run this scenario describes needs",
-        );
+        // The field that makes the run too long is named, at its line: a
+        // timeout or interval of the margin, a restart delay, the liveness
+        // bound, a late fault.
+        for (body, field) in [
+            (
+                "[checkpoint]\ntimeout = \"1h\"",
+                "5: field `checkpoint.timeout`",
+            ),
+            (
+                "[checkpoint]\ninterval = \"1h\"",
+                "5: field `checkpoint.interval`",
+            ),
+            (
+                "[checkpoint]\nmin_pause = \"1h\"",
+                "5: field `checkpoint.min_pause`",
+            ),
+            (
+                "[timing]\nrpc_timeout = \"1h\"",
+                "5: field `timing.rpc_timeout`",
+            ),
+            (
+                "[timing]\nheartbeat_timeout = \"1h\"",
+                "5: field `timing.heartbeat_timeout`",
+            ),
+            (
+                "[restart]\nstrategy = \"fixed-delay\"\nattempts = 3\ndelay = \"1h\"",
+                "7: field `restart.delay`",
+            ),
+            ("liveness_bound = \"1h\"", "4: field `liveness_bound`"),
+        ] {
+            check_error(
+                body,
+                &format!("test.toml:{field}: the run this scenario describes needs"),
+            );
+            check_error(body, "lower it");
+        }
         let late =
             "[[fault]]\nkind = \"crash_restart\"\nhost = \"sink\"\nat = \"3595s\"\nafter = \"1s\"";
         check_error(
             late,
-            "test.toml: field `max_sim_time`: the run this scenario describes needs 3605.050s",
+            "test.toml:7: field `fault[0].at`: the run this scenario describes needs 3605.050s",
         );
-        check_error(late, "the faults come late: set max_sim_time to at most 1h");
+        check_error(
+            late,
+            "the largest part is fault[0], which may end as late as 3596.000s (`fault[0].at` the \
+             most of it): move it earlier, or set max_sim_time to at most 1h",
+        );
+        let delayed = "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\n\
+                       on = { event = \"checkpoint_completed\", delay = \"1h\" }";
+        check_error(delayed, "test.toml:7: field `fault[0].on.delay`: the run");
         let explicit = check(&format!("max_sim_time = \"1h\"\n{late}"));
         assert_eq!(explicit.max_sim_time, Duration::from_secs(3_600));
     }
@@ -2533,6 +2825,43 @@ after = "300ms"
         // One more fault is over the limit, and that is the error instead.
         assert!(error_of(&trigger_cycle(0, most + 1))
             .contains("field `fault[1000]`: at most 1000 faults"),);
+    }
+
+    /// A taskmanager that would open more connections than its host has
+    /// ephemeral ports for is refused at load, naming the field that drives
+    /// the count: every source has a channel to every count, so one
+    /// taskmanager with 256 of each opens 65,536. Within the bound, the
+    /// same product spread over more taskmanagers loads.
+    #[test]
+    fn a_taskmanager_with_more_connections_than_ports_is_refused() {
+        let one = "topology = { taskmanagers = 1, parallelism = 256 }\n\
+                   [workload]\nrecords = 256\npartitions = 256\n";
+        let error = error_of(one);
+        assert!(
+            error.starts_with(
+                "test.toml:4: field `topology.parallelism`: a taskmanager would open 67080 \
+                 connections (workload.partitions 256 and topology.parallelism 256 over 1 \
+                 taskmanagers"
+            ),
+            "{error}"
+        );
+        assert!(error.contains("more than the 27768 each may"), "{error}");
+        let partitions = "topology = { max_parallelism = 256 }\n\
+                          [workload]\nrecords = 256\npartitions = 256\n\
+                          [[lifecycle]]\nstop = { at = \"200ms\", with = \"savepoint\" }\n\
+                          resume = { from = \"savepoint\", topology = { taskmanagers = 1, \
+                          parallelism = 200 } }\n";
+        let error = error_of(partitions);
+        assert!(
+            error.contains(
+                "field `lifecycle[0].resume.topology.parallelism`: a taskmanager would open"
+            ),
+            "{error}"
+        );
+        check(
+            "topology = { taskmanagers = 4, parallelism = 256 }\n\
+               [workload]\nrecords = 256\npartitions = 256\n",
+        );
     }
 
     #[test]

@@ -579,6 +579,15 @@ impl Tcp {
         self.sockets.swap_remove(&pair);
     }
 
+    /// Remove the socket a connect registered under `pair` and gave up on
+    /// before it was established, if it is still there: the one whose
+    /// receiving end is gone (flinch patch 28).
+    pub(crate) fn remove_abandoned_stream(&mut self, pair: SocketPair) {
+        if (self.sockets.get(&pair)).is_some_and(|sock| sock.sender.is_closed()) {
+            self.sockets.swap_remove(&pair);
+        }
+    }
+
     pub(crate) fn close_stream_half(&mut self, pair: SocketPair) {
         // Receiving a RST removes the socket, so it's possible that has occurred
         // when halves of the stream drop.

@@ -163,6 +163,59 @@ fn ephemeral_port_does_not_leak_on_client_shutdown() -> Result {
     sim.run()
 }
 
+/// flinch patch 28 (PATCHES.md): a refused connect gives its ephemeral port
+/// back. Upstream kept the socket it registered before sending the SYN, so
+/// ten refusals took every port of this range and the eleventh connect
+/// panicked with "ports exhausted".
+#[test]
+fn ephemeral_port_does_not_leak_on_refused_connect() -> Result {
+    let mut sim = Builder::new().ephemeral_ports(50_000..=50_009).build();
+
+    sim.host("server", || async {
+        future::pending::<()>().await;
+        Ok(())
+    });
+
+    sim.client("client", async {
+        for _ in 0..30 {
+            let refused = TcpStream::connect(("server", PORT)).await;
+            assert_error_kind(refused, ErrorKind::ConnectionRefused);
+        }
+        Ok(())
+    });
+
+    sim.run()
+}
+
+/// flinch patch 28 (PATCHES.md): a connect given up on before it was
+/// established (its future dropped by a timeout) gives its ephemeral port
+/// back, and the server, when the held SYNs arrive, skips them.
+#[test]
+fn ephemeral_port_does_not_leak_on_abandoned_connect() -> Result {
+    let mut sim = Builder::new().ephemeral_ports(50_000..=50_009).build();
+
+    sim.host("server", || async {
+        let listener = bind().await?;
+        loop {
+            let _ = listener.accept().await?;
+        }
+    });
+
+    sim.client("client", async {
+        turmoil::hold("client", "server");
+        for _ in 0..30 {
+            let connect = TcpStream::connect(("server", PORT));
+            assert!(timeout(Duration::from_millis(100), connect).await.is_err());
+        }
+        turmoil::release("client", "server");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let _connected = TcpStream::connect(("server", PORT)).await?;
+        Ok(())
+    });
+
+    sim.run()
+}
+
 #[test]
 fn client_hangup_on_connect() -> Result {
     let mut sim = Builder::new().build();

@@ -94,10 +94,15 @@ impl TcpStream {
 
             Ok::<_, Error>((pair, rx, bidi))
         })?;
+        // The socket is registered (its port taken) before the SYN goes out;
+        // until the connection is established, this guard removes it again
+        // if the connect fails or is dropped (flinch patch 28).
+        let mut connecting = Connecting { pair, rx: Some(rx) };
 
         syn_ack.await.map_err(|_| {
             io::Error::new(io::ErrorKind::ConnectionRefused, pair.remote.to_string())
         })?;
+        let rx = (connecting.rx.take()).expect("the receiver is taken only here or on drop");
 
         tracing::trace!(target: TRACING_TARGET, src = ?pair.remote, dst = ?pair.local, protocol = %"TCP SYN-ACK", "Recv");
 
@@ -624,6 +629,37 @@ impl Drop for ReadHalf {
 
             world.current_host_mut().tcp.close_stream_half(*self.pair);
         })
+    }
+}
+
+/// A connect in progress: the socket [`TcpStream::connect`] registered on
+/// its host before sending the SYN, removed when the connect is refused or
+/// its future dropped (a timeout, a cancelled task) before the SYN-ACK, so
+/// that its ephemeral port is not held for the rest of the run (flinch
+/// patch 28). Forgotten once the connection is established: the stream's
+/// halves own the socket from then on.
+///
+/// The guard holds the socket's receiving end: dropping it first marks the
+/// socket as this connect's (its sender then reports the channel closed),
+/// so that a socket registered under the same pair since (one a reset
+/// removed in the meantime, and a later connect reused the port) is never
+/// taken for it.
+struct Connecting {
+    pair: SocketPair,
+    rx: Option<mpsc::Receiver<SequencedSegment>>,
+}
+
+impl Drop for Connecting {
+    fn drop(&mut self) {
+        if let Some(rx) = self.rx.take() {
+            drop(rx);
+            World::current_if_set(|world| {
+                world
+                    .current_host_mut()
+                    .tcp
+                    .remove_abandoned_stream(self.pair)
+            });
+        }
     }
 }
 
