@@ -409,6 +409,22 @@ fn a_malformed_seed_range_is_a_usage_error() {
 }
 
 #[test]
+fn selfcheck_refuses_zero_seeds_per_scenario_as_it_refuses_zero_jobs() {
+    for (flag, says) in [
+        ("--seeds-per-scenario", "at least 1 seed is needed"),
+        ("--jobs", "at least 1 thread is needed"),
+    ] {
+        let (code, stdout, stderr) = flinch(&["selfcheck", flag, "0"]);
+        assert_eq!(code, 2, "{flag}: {stdout}\n{stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(says),
+            "{flag}: {stderr}"
+        );
+        assert!(stdout.is_empty(), "{flag}: {stdout}");
+    }
+}
+
+#[test]
 fn run_without_json_prints_a_human_summary() {
     let (code, stdout, stderr) = flinch(&["run", "steady", "--seeds", "0..2"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");

@@ -44,6 +44,20 @@ pub fn parse_jobs(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `selfcheck --seeds-per-scenario`: how many seeds a scenario may try per
+/// bug, at least 1 (no seed would judge nothing, and is refused rather
+/// than quietly run as 1).
+pub fn parse_seeds_per_scenario(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("at least 1 seed is needed".to_string()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "expected a number of seeds (1 or more), got \"{}\"",
+            s.trim()
+        )),
+    }
+}
+
 /// All cores, or 1 if the platform cannot say.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -142,6 +156,15 @@ mod tests {
         assert_eq!(parse_jobs("0"), Err("at least 1 thread is needed".into()));
         assert!(parse_jobs("-2").expect_err("negative").contains("-2"));
         assert!(default_jobs() >= 1);
+        assert_eq!(parse_seeds_per_scenario(" 20 "), Ok(20));
+        assert_eq!(
+            parse_seeds_per_scenario("0"),
+            Err("at least 1 seed is needed".into())
+        );
+        for bad in ["-1", "x", ""] {
+            let err = parse_seeds_per_scenario(bad).expect_err(bad);
+            assert!(err.contains("expected a number of seeds"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

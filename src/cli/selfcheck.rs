@@ -8,7 +8,7 @@
 //! gravest wins, as in `flinch run`.
 
 use super::exec::{run_parallel, HasSeed};
-use super::seeds::{bound_jobs, default_jobs, parse_jobs};
+use super::seeds::{bound_jobs, default_jobs, parse_jobs, parse_seeds_per_scenario};
 use super::{Output, EXIT_ENGINE_PANIC, EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_PASSED};
 use clap::Args;
 use flinch_engine::config::PlantedBug;
@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 #[derive(Args, Debug)]
 pub struct SelfcheckArgs {
     /// Seeds each scenario may try per bug before it counts as blind to it.
-    #[arg(long, value_name = "N", default_value_t = 20)]
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = parse_seeds_per_scenario)]
     pub seeds_per_scenario: u64,
     /// Worker threads (default: all cores).
     #[arg(short, long, value_name = "N", value_parser = parse_jobs)]
@@ -64,7 +64,7 @@ pub fn selfcheck(args: &SelfcheckArgs) -> anyhow::Result<Output> {
         .filter(|(b, s)| b.is_none_or(|bug| applies(bug, &scenarios[*s])))
         .collect();
     let job_names = job_names(&scenarios);
-    let seeds = args.seeds_per_scenario.max(1);
+    let seeds = args.seeds_per_scenario;
     let runner = |index: u64| {
         let (bug, s) = jobs[index as usize];
         let t = Instant::now();
