@@ -72,6 +72,13 @@ fn a_bad_job_is_a_usage_error_naming_job_and_field() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("colour"), "{}", text(&out));
+    let out = flinch(&["check", "steady", "--job", "{ name = 5 }"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("--job: field `name`: must be a string"),
+        "{}",
+        text(&out)
+    );
     let out = flinch(&["check", "steady", "--job", "{ name = "]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -79,6 +86,12 @@ fn a_bad_job_is_a_usage_error_naming_job_and_field() {
         "{}",
         text(&out)
     );
+}
+
+#[test]
+fn a_job_name_with_blanks_around_it_is_trimmed_as_seeds_are() {
+    let out = flinch(&["check", "steady", "--job", " dedup "]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
 
 #[test]

@@ -130,7 +130,10 @@ fn parse_job(text: &str) -> anyhow::Result<flinch_harness::job::ScenarioJob> {
     if text.len() > MAX_JOB_ARG {
         return Err(anyhow!("--job: longer than {MAX_JOB_ARG} bytes"));
     }
-    let mut params = if text.trim_start().starts_with('{') {
+    // Blanks around the value are the shell's, not the job's: trimmed, as
+    // `--seeds` and `--seed` are.
+    let text = text.trim();
+    let mut params = if text.starts_with('{') {
         let doc = format!("job = {text}");
         let mut table: toml::Table = toml::from_str(&doc)
             .map_err(|e| anyhow!("--job: not a TOML inline table: {}", e.message()))?;
@@ -145,7 +148,13 @@ fn parse_job(text: &str) -> anyhow::Result<flinch_harness::job::ScenarioJob> {
     };
     let name = match params.remove("name") {
         Some(toml::Value::String(name)) => name,
-        _ => return Err(anyhow!("--job: needs `name`, the job to run")),
+        Some(other) => {
+            return Err(anyhow!(
+                "--job: field `name`: must be a string, the job to run (got {})",
+                other.type_str()
+            ))
+        }
+        None => return Err(anyhow!("--job: needs `name`, the job to run")),
     };
     flinch_harness::job::resolve(&name, &params).map_err(|e| match e.field {
         Some(field) if field != "name" => anyhow!("--job: field `{field}`: {}", e.message),
@@ -307,6 +316,25 @@ mod tests {
             panic!("expected shrink, got {:?}", cli.command)
         };
         assert_eq!((args.seed, args.max_runs, args.json), (1, 40, true));
+    }
+
+    #[test]
+    fn a_job_name_is_trimmed_and_a_name_that_is_no_string_is_said_so() {
+        crate::jobs::install();
+        for text in [" dedup ", "\tdedup\n", "  { name = \"dedup\" } "] {
+            let job = parse_job(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(job.name, "dedup", "{text:?}");
+        }
+        let error = |text: &str| parse_job(text).expect_err(text).to_string();
+        assert_eq!(
+            error("{ name = 5 }"),
+            "--job: field `name`: must be a string, the job to run (got integer)"
+        );
+        assert_eq!(
+            error("{ name = [\"dedup\"] }"),
+            "--job: field `name`: must be a string, the job to run (got array)"
+        );
+        assert_eq!(error("{ }"), "--job: needs `name`, the job to run");
     }
 
     #[test]
