@@ -425,6 +425,35 @@ fn selfcheck_refuses_zero_seeds_per_scenario_as_it_refuses_zero_jobs() {
 }
 
 #[test]
+fn a_bad_baseline_fails_before_the_bench_measures_anything() {
+    let dir = TempDir::new("bench-bad-baseline");
+    let negative = r#"{"commit": "abc", "taskmanager_crash": {"seeds_per_second": -5}}"#;
+    let negative = dir.write("old.json", negative);
+    let missing = format!("{}/missing.json", dir.0.display());
+    for (file, says) in [
+        (
+            negative.clone(),
+            "field `taskmanager_crash.seeds_per_second`: must be greater than 0",
+        ),
+        (missing.clone(), "reading the baseline"),
+        (dir.0.display().to_string(), "reading the baseline"),
+    ] {
+        let started = Instant::now();
+        let (code, stdout, stderr) = flinch(&["bench", "--baseline", &file]);
+        assert_ne!(code, 0, "{file}: {stdout}");
+        assert!(
+            stderr.contains(&file) && stderr.contains(says),
+            "{file}: {stderr}"
+        );
+        assert!(
+            !stderr.contains("flinch: bench:"),
+            "{file}: no progress, nothing measured: {stderr}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(30), "{file}");
+    }
+}
+
+#[test]
 fn run_without_json_prints_a_human_summary() {
     let (code, stdout, stderr) = flinch(&["run", "steady", "--seeds", "0..2"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");

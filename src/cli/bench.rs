@@ -215,6 +215,17 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         return scale_child(spec);
     }
     let started = Instant::now();
+    // Read and checked first: a bad file fails now, not after minutes of
+    // measuring.
+    let old = args.baseline.as_deref().map(read_baseline).transpose()?;
+    if let Some(old) = old.as_ref().filter(|old| !old.absent.is_empty()) {
+        eprintln!(
+            "flinch: bench: the baseline {} has no {} (added to the bench since): no ratio for {}",
+            old.file,
+            old.absent.join(", "),
+            if old.absent.len() == 1 { "it" } else { "them" }
+        );
+    }
     let (reps, seeds) = if args.quick {
         (QUICK_REPS, QUICK_SEEDS)
     } else {
@@ -313,8 +324,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         baseline: None,
         wall_seconds: started.elapsed().as_secs_f64(),
     };
-    if let Some(path) = &args.baseline {
-        bench.baseline = Some(baseline(path, &serde_json::to_value(&bench)?)?);
+    if let Some(old) = &old {
+        bench.baseline = Some(old.compare(&serde_json::to_value(&bench)?));
     }
     let stdout = if args.json {
         let mut text = serde_json::to_string_pretty(&bench)?;
@@ -886,25 +897,186 @@ const SETTINGS: [&str; 8] = [
     "checkpoint_overhead_inline_state_spread",
 ];
 
-/// Compare `new` (this run, as JSON) with the `--baseline` file.
-fn baseline(path: &std::path::Path, new: &serde_json::Value) -> anyhow::Result<Baseline> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the baseline {}", path.display()))?;
-    let old: serde_json::Value = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not the JSON of `flinch bench --json`", path.display()))?;
-    let commit = old
-        .get("commit")
-        .and_then(serde_json::Value::as_str)
-        .ok_or_else(|| {
-            anyhow!(
-                "{}: no `commit` field: not the JSON of `flinch bench --json`",
-                path.display()
-            )
-        })?
-        .to_owned();
-    let mut ratios = std::collections::BTreeMap::new();
-    ratios_of(&old, new, String::new(), &mut ratios);
-    Ok(Baseline { commit, ratios })
+/// An earlier `flinch bench --json` (`--baseline`), read and checked
+/// before anything is measured.
+#[derive(Debug)]
+struct Old {
+    /// The file as the user named it, for messages.
+    file: String,
+    commit: String,
+    json: serde_json::Value,
+    /// Figures added to the bench after the file was written, by path: no
+    /// ratio is taken of them.
+    absent: Vec<String>,
+}
+
+/// What a figure of a baseline must be to divide by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Figure {
+    /// A finite number above 0.
+    Positive,
+    /// A share from 0 to 1 (at 0, no ratio is taken).
+    Share,
+    /// A finite number above 0, or `null` where /proc did not say.
+    PositiveOrNull,
+}
+
+/// A rate's figures (each rate's `threads` is a setting).
+const RATE_FIGURES: [(&str, Figure); 4] = [
+    ("seeds_per_second", Figure::Positive),
+    ("sim_seconds_per_wall_second", Figure::Positive),
+    ("us_per_host_step", Figure::Positive),
+    ("idle_host_steps_skipped", Figure::Share),
+];
+
+/// A scaling size's figures.
+const SCALED_FIGURES: [(&str, Figure); 5] = [
+    ("records", Figure::Positive),
+    ("taskmanagers", Figure::Positive),
+    ("seeds_per_second", Figure::Positive),
+    ("sim_seconds_per_wall_second", Figure::Positive),
+    ("peak_memory_bytes", Figure::PositiveOrNull),
+];
+
+/// The figures `--baseline` divides by, by path, and whether a baseline may
+/// lack it: every bench output `--baseline` could read (since it came in)
+/// has the others; these came later.
+fn baseline_figures() -> Vec<(String, Figure, bool)> {
+    let mut figures = Vec::new();
+    for (rate, later) in [
+        ("taskmanager_crash", false),
+        ("taskmanager_crash_all_cores", false),
+        ("taskmanager_crash_scenario_rate", true),
+        ("nemesis_mixed", false),
+    ] {
+        for (field, figure) in RATE_FIGURES {
+            figures.push((format!("{rate}.{field}"), figure, later));
+        }
+    }
+    for (field, later) in [
+        ("parallel_speedup", false),
+        ("checkpoint_overhead", false),
+        ("checkpoint_overhead_fastest", true),
+        ("checkpoint_overhead_inline_state", true),
+        ("checkpoint_overhead_inline_state_fastest", true),
+        ("simulation_overhead.records", true),
+        ("simulation_overhead.simulated_seconds", true),
+        ("simulation_overhead.in_process_seconds", true),
+        ("simulation_overhead.ratio", true),
+    ] {
+        figures.push((field.to_owned(), Figure::Positive, later));
+    }
+    figures
+}
+
+/// Read the `--baseline` file and check it (see [`check_baseline`]).
+fn read_baseline(path: &std::path::Path) -> anyhow::Result<Old> {
+    let file = path.display().to_string();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading the baseline {file}"))?;
+    let json: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{file}: not the JSON of `flinch bench --json`"))?;
+    check_baseline(&file, json).map_err(|e| anyhow!(e))
+}
+
+/// `json`, the baseline `file`, if it is the output of `flinch bench
+/// --json`: a `commit`, and every figure a ratio divides by, present (or
+/// added to the bench after it, then named in [`Old::absent`]) and as
+/// [`Figure`] says. Errors name the file and the field.
+fn check_baseline(file: &str, json: serde_json::Value) -> Result<Old, String> {
+    use serde_json::Value;
+    let not_bench = "not the JSON of `flinch bench --json`";
+    let field = |path: &str, why: String| format!("{file}: field `{path}`: {why}");
+    let commit = match json.get("commit") {
+        Some(Value::String(commit)) => commit.clone(),
+        Some(other) => return Err(field("commit", format!("must be a string, got {other}"))),
+        None => return Err(format!("{file}: no `commit` field: {not_bench}")),
+    };
+    let mut absent: Vec<String> = Vec::new();
+    for (path, figure, later) in baseline_figures() {
+        match lookup(&json, &path) {
+            Ok(value) => check_figure(value, figure).map_err(|why| field(&path, why))?,
+            // A later figure's whole object (`simulation_overhead`) is
+            // named once.
+            Err(missing) if later => {
+                if !absent.contains(&missing) {
+                    absent.push(missing);
+                }
+            }
+            Err(missing) => return Err(field(&missing, format!("missing: {not_bench}"))),
+        }
+    }
+    for list in ["scaling.records", "scaling.taskmanagers"] {
+        let sizes = match lookup(&json, list) {
+            Ok(Value::Array(sizes)) if !sizes.is_empty() => sizes,
+            Ok(other) => {
+                return Err(field(list, format!("must be a list of sizes, got {other}")));
+            }
+            Err(missing) => return Err(field(&missing, format!("missing: {not_bench}"))),
+        };
+        for (i, size) in sizes.iter().enumerate() {
+            for (name, figure) in SCALED_FIGURES {
+                let path = format!("{list}.{i}.{name}");
+                let value = size
+                    .get(name)
+                    .ok_or_else(|| field(&path, format!("missing: {not_bench}")))?;
+                check_figure(value, figure).map_err(|why| field(&path, why))?;
+            }
+        }
+    }
+    Ok(Old {
+        file: file.to_owned(),
+        commit,
+        json,
+        absent,
+    })
+}
+
+/// The value at dotted `path` in `json`, or the path as far as the first
+/// field missing.
+fn lookup<'a>(json: &'a serde_json::Value, path: &str) -> Result<&'a serde_json::Value, String> {
+    let mut value = json;
+    let mut walked = String::new();
+    for key in path.split('.') {
+        if !walked.is_empty() {
+            walked.push('.');
+        }
+        walked.push_str(key);
+        value = value.get(key).ok_or_else(|| walked.clone())?;
+    }
+    Ok(value)
+}
+
+/// Whether `value` is a `figure`; if not, why.
+fn check_figure(value: &serde_json::Value, figure: Figure) -> Result<(), String> {
+    let number = match (value, figure) {
+        (serde_json::Value::Null, Figure::PositiveOrNull) => return Ok(()),
+        (serde_json::Value::Number(n), _) => n.as_f64().filter(|n| n.is_finite()),
+        _ => None,
+    };
+    let Some(number) = number else {
+        return Err(format!("must be a number, got {value}"));
+    };
+    match figure {
+        Figure::Share if (0.0..=1.0).contains(&number) => Ok(()),
+        Figure::Share => Err(format!("must be a share from 0 to 1, got {value}")),
+        _ if number > 0.0 => Ok(()),
+        _ => Err(format!(
+            "must be greater than 0 (a ratio divides by it), got {value}"
+        )),
+    }
+}
+
+impl Old {
+    /// Each figure of `new` (this run, as JSON) over the baseline's.
+    fn compare(&self, new: &serde_json::Value) -> Baseline {
+        let mut ratios = std::collections::BTreeMap::new();
+        ratios_of(&self.json, new, String::new(), &mut ratios);
+        Baseline {
+            commit: self.commit.clone(),
+            ratios,
+        }
+    }
 }
 
 /// Every number at the same path in `old` and `new` (arrays by index),
@@ -1092,6 +1264,218 @@ fn human(b: &Bench) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    /// A rate as the bench writes it.
+    fn rate() -> serde_json::Value {
+        json!({
+            "seeds_per_second": 30.5,
+            "sim_seconds_per_wall_second": 40.0,
+            "threads": 1,
+            "us_per_host_step": 0.8,
+            "idle_host_steps_skipped": 0.6,
+        })
+    }
+
+    /// A baseline with every figure of today's bench.
+    fn full_baseline() -> serde_json::Value {
+        let size = |records: u64, taskmanagers: u32| {
+            json!({
+                "records": records,
+                "taskmanagers": taskmanagers,
+                "seeds_per_second": 2.0,
+                "sim_seconds_per_wall_second": 3.0,
+                "peak_memory_bytes": 1_000_000,
+            })
+        };
+        json!({
+            "commit": "abc",
+            "machine": { "cores": 2, "cpu": "unknown" },
+            "repetitions": 7,
+            "seeds": 40,
+            "workloads": [],
+            "taskmanager_crash": rate(),
+            "taskmanager_crash_all_cores": rate(),
+            "taskmanager_crash_scenario_rate": rate(),
+            "nemesis_mixed": rate(),
+            "parallel_speedup": 1.9,
+            "checkpoint_overhead": 1.14,
+            "checkpoint_overhead_spread": { "lowest": 1.1, "highest": 1.2 },
+            "checkpoint_overhead_fastest": 1.13,
+            "checkpoint_overhead_inline_state": 1.1,
+            "checkpoint_overhead_inline_state_spread": { "lowest": 1.0, "highest": 1.2 },
+            "checkpoint_overhead_inline_state_fastest": 1.09,
+            "simulation_overhead": {
+                "records": 1_000_000,
+                "simulated_seconds": 2.0,
+                "in_process_seconds": 0.5,
+                "ratio": 4.0,
+            },
+            "scaling": {
+                "records": [size(10_000, 2), size(100_000, 2)],
+                "taskmanagers": [size(10_000, 2), size(10_000, 8)],
+            },
+            "wall_seconds": 100.0,
+        })
+    }
+
+    /// `edit` applied to a full baseline, checked as `old.json`.
+    fn check(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Old, String> {
+        let mut json = full_baseline();
+        edit(&mut json);
+        check_baseline("old.json", json)
+    }
+
+    #[test]
+    fn a_full_baseline_is_accepted_and_compared() {
+        let old = check(|_| {}).expect("a full baseline");
+        assert_eq!((old.commit.as_str(), old.absent.len()), ("abc", 0));
+        let mut new = full_baseline();
+        new["taskmanager_crash"]["seeds_per_second"] = json!(61.0);
+        let ratios = old.compare(&new).ratios;
+        assert_eq!(ratios["taskmanager_crash.seeds_per_second"], 2.0);
+        assert_eq!(ratios["scaling.taskmanagers.1.taskmanagers"], 1.0);
+        assert!(!ratios.contains_key("seeds"), "{ratios:?}");
+    }
+
+    #[test]
+    fn a_figure_missing_or_not_a_positive_number_is_an_error_naming_file_and_field() {
+        let cases: [(&str, serde_json::Value, &str); 6] = [
+            ("taskmanager_crash", json!(0), "must be greater than 0"),
+            ("taskmanager_crash", json!(-5), "must be greater than 0"),
+            (
+                "taskmanager_crash",
+                json!("fast"),
+                "must be a number, got \"fast\"",
+            ),
+            (
+                "taskmanager_crash",
+                json!(null),
+                "must be a number, got null",
+            ),
+            ("nemesis_mixed", json!(-0.0), "must be greater than 0"),
+            (
+                "taskmanager_crash_all_cores",
+                json!(true),
+                "must be a number",
+            ),
+        ];
+        for (rate, value, says) in cases {
+            let error = check(|j| j[rate]["seeds_per_second"] = value.clone()).expect_err(rate);
+            let expected = format!("old.json: field `{rate}.seeds_per_second`: {says}");
+            assert!(error.starts_with(&expected), "{value}: {error}");
+        }
+        let error = check(|j| {
+            j["taskmanager_crash"]
+                .as_object_mut()
+                .unwrap()
+                .remove("seeds_per_second");
+        })
+        .expect_err("a missing figure");
+        assert_eq!(
+            error,
+            "old.json: field `taskmanager_crash.seeds_per_second`: missing: not the JSON of \
+             `flinch bench --json`"
+        );
+        let error = check(|j| {
+            j.as_object_mut().unwrap().remove("taskmanager_crash");
+        })
+        .expect_err("a missing rate");
+        assert!(
+            error.starts_with("old.json: field `taskmanager_crash`: missing"),
+            "{error}"
+        );
+        let error = check(|j| j["taskmanager_crash"]["idle_host_steps_skipped"] = json!(1.5))
+            .expect_err("a share above 1");
+        assert!(
+            error.contains("must be a share from 0 to 1, got 1.5"),
+            "{error}"
+        );
+        let error = check(|j| j["scaling"]["records"][1]["seeds_per_second"] = json!(0.0))
+            .expect_err("a scaling figure of 0");
+        assert!(
+            error.starts_with("old.json: field `scaling.records.1.seeds_per_second`"),
+            "{error}"
+        );
+        let error = check(|j| j["scaling"]["taskmanagers"] = json!([])).expect_err("no sizes");
+        assert!(
+            error.contains("`scaling.taskmanagers`: must be a list"),
+            "{error}"
+        );
+        let error = check(|j| j["commit"] = json!(5)).expect_err("a commit of 5");
+        assert_eq!(error, "old.json: field `commit`: must be a string, got 5");
+        let error = check_baseline("old.json", json!([1, 2])).expect_err("no object");
+        assert!(error.contains("no `commit` field"), "{error}");
+    }
+
+    #[test]
+    fn a_figure_added_after_an_older_baseline_is_named_not_refused() {
+        let old = check(|j| {
+            let o = j.as_object_mut().unwrap();
+            o.remove("checkpoint_overhead_fastest");
+            o.remove("simulation_overhead");
+            o.remove("taskmanager_crash_scenario_rate");
+        })
+        .expect("an older baseline");
+        assert_eq!(
+            old.absent,
+            [
+                "taskmanager_crash_scenario_rate",
+                "checkpoint_overhead_fastest",
+                "simulation_overhead"
+            ]
+        );
+        // A figure it has must still be good.
+        let error = check(|j| {
+            j.as_object_mut()
+                .unwrap()
+                .remove("checkpoint_overhead_fastest");
+            j["checkpoint_overhead_inline_state"] = json!("1.1");
+        })
+        .expect_err("a string");
+        assert!(error.contains("`checkpoint_overhead_inline_state`: must be a number"));
+        // No share skipped and no peak memory: allowed, no ratio.
+        let old = check(|j| {
+            j["nemesis_mixed"]["idle_host_steps_skipped"] = json!(0.0);
+            j["scaling"]["records"][0]["peak_memory_bytes"] = json!(null);
+        })
+        .expect("a share of 0, a null peak");
+        let ratios = old.compare(&full_baseline()).ratios;
+        assert!(!ratios.contains_key("nemesis_mixed.idle_host_steps_skipped"));
+        assert!(!ratios.contains_key("scaling.records.0.peak_memory_bytes"));
+    }
+
+    #[test]
+    fn a_baseline_that_cannot_be_read_or_is_not_json_is_refused_naming_it() {
+        let dir =
+            std::env::temp_dir().join(format!("flinch-bench-baseline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("missing.json");
+        let error = format!("{:#}", read_baseline(&missing).expect_err("no such file"));
+        assert!(
+            error.contains(&format!("reading the baseline {}", missing.display())),
+            "{error}"
+        );
+        let error = format!("{:#}", read_baseline(&dir).expect_err("a directory"));
+        assert!(
+            error.contains(&format!("reading the baseline {}", dir.display())),
+            "{error}"
+        );
+        let text = dir.join("text.json");
+        std::fs::write(&text, "not json").unwrap();
+        let error = format!("{:#}", read_baseline(&text).expect_err("not JSON"));
+        assert!(
+            error.contains("not the JSON of `flinch bench --json`"),
+            "{error}"
+        );
+        let good = dir.join("good.json");
+        std::fs::write(&good, full_baseline().to_string()).unwrap();
+        assert_eq!(
+            read_baseline(&good).expect("a good file").file,
+            good.display().to_string()
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     /// The overhead figure refuses a run "without checkpoints" that took
     /// several: its interval did not leave one after the input.
