@@ -7,7 +7,7 @@ use crate::scenario::Scenario as Built;
 use crate::Record;
 use flinch_harness::job::ScenarioJob;
 use flinch_harness::plan::render;
-use flinch_harness::scenario::{load_choosing, JobChoice, Scenario};
+use flinch_harness::scenario::{load_choosing, JobChoice, Scenario, SeedRange};
 use flinch_harness::seed::{run_seed, SeedReport};
 use flinch_harness::shrink::{shrink_seed, shrunk_scenario};
 use std::fmt;
@@ -233,21 +233,21 @@ impl Test {
         };
         let scenario =
             loaded.map_err(|e| self.failure(None, format!("the scenario does not load: {e}")))?;
-        let seeds = match replay_seed {
-            Some(seed) => seed..seed.saturating_add(1),
-            None => self.seeds.clone().unwrap_or(scenario.seeds.clone()),
+        let seeds = match (replay_seed, &self.seeds) {
+            (Some(seed), _) => SeedRange::one(seed),
+            (None, Some(range)) => SeedRange::from_exclusive(range.clone()).ok_or_else(|| {
+                let message = format!(
+                    "no seed to run: the seed range {}..{} is empty",
+                    range.start, range.end
+                );
+                self.failure(None, message)
+            })?,
+            (None, None) => scenario.seeds,
         };
-        if seeds.is_empty() {
-            let message = format!(
-                "no seed to run: the seed range {}..{} is empty",
-                seeds.start, seeds.end
-            );
-            return Err(self.failure(None, message));
-        }
         let mut passed = 0;
-        for seed in seeds.clone() {
+        for seed in seeds.seeds() {
             let report = run_seed(&scenario, seed);
-            if seed == seeds.start {
+            if seed == seeds.first() {
                 let again = run_seed(&scenario, seed);
                 if let Some(diff) = nondeterminism(&report, &again) {
                     return Err(self.failure(Some(seed), diff));

@@ -461,6 +461,56 @@ fn a_failing_campaign_names_its_fastest_failure_and_writes_regression_cases() {
     }
 }
 
+/// The last seed there is, 2^64 - 1, which no half-open range can name:
+/// a campaign runs it from `--seeds A..=B`, and its regression case names
+/// it as `A..=B` too, so that the file loads and fails as the seed did.
+#[test]
+fn a_regression_case_of_the_last_seed_loads_back_as_that_seed() {
+    let dir = TempDir::new("campaign-last-seed");
+    let original = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/crash-during-checkpoint.toml"),
+    )
+    .expect("readable");
+    // Seed 2^64 - 1 of this scenario catches the bug.
+    let text = original.replacen("\n[", "\nbug = \"commit-on-barrier\"\n\n[", 1);
+    let scenario = dir.write("planted.toml", &text);
+    let last = format!("{0}..={0}", u64::MAX);
+    let out = path(&dir, "r.jsonl");
+    let (code, stdout, stderr) = flinch(&[
+        "campaign",
+        "run",
+        "--scenarios",
+        &scenario,
+        "--seeds",
+        &last,
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(pairs(&lines(&out)), [(scenario.clone(), u64::MAX)]);
+    let regressions = path(&dir, "regressions");
+    let (code, stdout, stderr) = flinch(&[
+        "campaign",
+        "merge",
+        s(&out),
+        "--json",
+        "--regressions",
+        s(&regressions),
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let merged: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    let file = merged["regressions"][0]["file"].as_str().expect("one case");
+    let case = fs::read_to_string(file).expect("written");
+    assert!(case.contains(&format!("--seeds {last}")), "{case}");
+    assert!(case.contains(&format!("range = \"{last}\"")), "{case}");
+    let (code, stdout, stderr) = flinch(&["check", file]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(stdout.contains(&format!("seeds {last};")), "{stdout}");
+    let (code, stdout, _) = flinch(&["run", file, "--json"]);
+    assert_eq!(code, 1, "the case fails as the seed did: {stdout}");
+    assert!(stdout.contains(&format!("--seed {}", u64::MAX)), "{stdout}");
+}
+
 /// SIGTERM (what a batch scheduler sends to stop a job) stops the shard
 /// cleanly: exit 130, the summary of what ran, and whole lines only.
 #[cfg(unix)]

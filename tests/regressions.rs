@@ -102,7 +102,7 @@ fn case_failures(path: &str) -> Vec<String> {
     let mut unhit: Vec<_> = scenario.sometimes.iter().map(|s| s.probe).collect();
     let moment = moment_of(Path::new(path));
     let mut reached = false;
-    for seed in scenario.seeds.clone() {
+    for seed in scenario.seeds {
         let report = run_seed(&scenario, seed);
         let hit = probes_hit(&report.trace);
         unhit.retain(|probe| !hit.contains(probe));
@@ -118,14 +118,14 @@ fn case_failures(path: &str) -> Vec<String> {
     }
     if let Some(moment) = moment.filter(|_| !reached) {
         failures.push(format!(
-            "{path}: no seed of {:?} reaches the moment the case was written for ({}): \
+            "{path}: no seed of {} reaches the moment the case was written for ({}): \
              the case no longer tests it; pick seeds that do",
             scenario.seeds, moment.what
         ));
     }
     for probe in unhit {
         failures.push(format!(
-            "{path}: no seed of {:?} hits `{}`, which `[expect] sometimes` requires: \
+            "{path}: no seed of {} hits `{}`, which `[expect] sometimes` requires: \
              the case no longer reaches the moment it was written for; pick seeds that do",
             scenario.seeds,
             probe.name()

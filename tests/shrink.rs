@@ -4,7 +4,7 @@
 
 use flinch_engine::config::PlantedBug;
 use flinch_harness::plan::render;
-use flinch_harness::scenario::{load, parse, Scenario};
+use flinch_harness::scenario::{load, parse, Scenario, SeedRange};
 use flinch_harness::seed::{run_plan, run_seed};
 use flinch_harness::shrink::{shrink_seed, shrink_seed_until, shrunk_scenario, ShrinkError};
 use flinch_harness::world::resolve_jitter;
@@ -80,8 +80,50 @@ fn a_planted_bugs_nemesis_plan_shrinks_to_at_most_two_faults_that_still_fail() {
     let parsed = parse(&text, "shrunk.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(parsed, shrunk);
     assert!(parsed.nemesis.is_none());
-    assert_eq!(parsed.seeds, seed..seed + 1);
+    assert_eq!(parsed.seeds, SeedRange::one(seed));
     assert!(!run_seed(&parsed, seed).passed);
+}
+
+/// `crash-during-checkpoint` with commit-on-barrier, whose seed 2^64 - 1
+/// fails.
+fn planted_at_the_last_seed() -> Scenario {
+    let mut s = load("crash-during-checkpoint").expect("built-in");
+    s.config.planted_bug = Some(PlantedBug::CommitOnBarrier);
+    s
+}
+
+#[test]
+fn the_last_seed_shrinks_to_a_file_that_reads_back_as_that_seed() {
+    let s = planted_at_the_last_seed();
+    let shrink = shrink_seed(&s, u64::MAX, 200, |_| {}).expect("the last seed fails");
+    let text = render(&shrunk_scenario(&s, &shrink));
+    let range = format!("{0}..={0}", u64::MAX);
+    assert!(text.contains(&format!("range = \"{range}\"")), "{text}");
+    let parsed = parse(&text, "shrunk.toml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(parsed.seeds, SeedRange::one(u64::MAX));
+    assert_eq!(parsed.seeds.into_iter().collect::<Vec<_>>(), [u64::MAX]);
+}
+
+#[test]
+fn flinch_shrink_of_the_last_seed_prints_a_file_and_command_that_run_it() {
+    let dir = TempDir::new("cli-last-seed");
+    let planted = dir.write("planted.toml", &render(&planted_at_the_last_seed()));
+    let seed = u64::MAX.to_string();
+    let (code, stdout, stderr) = flinch(&["shrink", &planted, "--seed", &seed]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let range = format!("{seed}..={seed}");
+    assert!(
+        stdout.contains(&format!("flinch run shrunk.toml --seeds {range}\n")),
+        "{stdout}"
+    );
+    let shrunk = dir.write("shrunk.toml", &stdout);
+    let (code, out, err) = flinch(&["check", &shrunk]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for run in [&["run", &shrunk][..], &["run", &shrunk, "--seeds", &range]] {
+        let (code, out, err) = flinch(&[run, &["--no-shrink", "--json"]].concat());
+        assert_eq!(code, 1, "{run:?}: the shrunk plan passes:\n{out}\n{err}");
+        assert!(out.contains(&format!("--seed {seed}")), "{run:?}: {out}");
+    }
 }
 
 #[test]

@@ -89,7 +89,7 @@ pub fn check_parse(data: &[u8]) -> Result<Option<Scenario>, Finding> {
             // Drawing a seed's plan belongs to loading (`flinch check`
             // prints it): bounded by the hand-written faults' limit plus
             // the nemesis's.
-            let plan = scenario.plan(scenario.seeds.start);
+            let plan = scenario.plan(scenario.seeds.first());
             let most = limits::FAULTS.max as usize + crate::nemesis::MAX_FAULTS;
             if plan.len() > most {
                 let problem = format!("a plan of {} faults, above the bound of {most}", plan.len());
@@ -138,7 +138,7 @@ pub fn check_run(data: &[u8]) -> Result<RunEnd, Finding> {
         polls.set(polls.get() + 1);
         polls.get().saturating_mul(crate::world::STOP_POLL_STEPS) > budget
     };
-    match run_seed_until(&scenario, scenario.seeds.start, &stop) {
+    match run_seed_until(&scenario, scenario.seeds.first(), &stop) {
         Err(_) => Ok(RunEnd::OutOfBudget),
         Ok(report) => match internal(&report) {
             Some(problem) => Err(Finding {

@@ -98,8 +98,7 @@ pub fn render(scenario: &Scenario) -> String {
         line(&mut s, "sometimes", &format!("[{}]", entries.join(", ")));
     }
     s.push_str("\n[seeds]\n");
-    let range = format!("{}..{}", scenario.seeds.start, scenario.seeds.end);
-    line(&mut s, "range", &string(&range));
+    line(&mut s, "range", &string(&scenario.seeds.to_string()));
     s
 }
 

@@ -59,10 +59,12 @@ mod locate;
 mod nemesis;
 mod raw;
 mod restart;
+mod seed_range;
 pub mod suggest;
 mod validate;
 
 pub use duration::parse_duration;
+pub use seed_range::{parse_seed_range, SeedRange};
 
 use crate::coverage::Sometimes;
 use crate::expect::Expectation;
@@ -71,7 +73,6 @@ use crate::job::ScenarioJob;
 use crate::nemesis::Nemesis;
 use flinch_engine::config::{JobConfig, TopologyConfig};
 use std::fmt;
-use std::ops::Range;
 use std::path::Path;
 use std::time::Duration;
 
@@ -99,7 +100,7 @@ pub struct Scenario {
     /// [`crate::coverage::MIN_SEEDS_TO_JUDGE`] seeds; never by one seed).
     pub sometimes: Vec<Sometimes>,
     /// The default seed range (`[seeds] range`).
-    pub seeds: Range<u64>,
+    pub seeds: SeedRange,
     /// Bound on simulated time: a run that has not ended by then is
     /// stopped, and fails `expected_outcome` (and `liveness`, if it ran past
     /// its deadline). By default it follows from the input and the faults
@@ -539,27 +540,6 @@ pub fn load_choosing(name_or_path: &str, choice: JobChoice) -> Result<Scenario, 
     parse_choosing(&source, name_or_path, choice)
 }
 
-/// Parse a seed range `"A..B"` (B exclusive, A < B), as `[seeds] range`
-/// and `--seeds` write it.
-pub fn parse_seed_range(text: &str) -> Result<Range<u64>, String> {
-    let malformed = || format!("expected a seed range like \"0..100\", got \"{text}\"");
-    let (start, end) = text.split_once("..").ok_or_else(malformed)?;
-    let bound = |n: &str| {
-        if n.bytes().all(|b| b.is_ascii_digit()) {
-            n.parse::<u64>().map_err(|_| malformed())
-        } else {
-            Err(malformed())
-        }
-    };
-    let range = bound(start)?..bound(end)?;
-    if range.is_empty() {
-        return Err(format!(
-            "seed range \"{text}\" is empty: its end is exclusive, so it must be greater than its start"
-        ));
-    }
-    Ok(range)
-}
-
 /// A TOML syntax or type error, with the line and field its span points at.
 fn toml_error(source: &str, file: &str, error: &toml::de::Error) -> ScenarioError {
     let mut message = suggest::hint_serde(error.message().trim().replace('\n', "; "));
@@ -781,22 +761,5 @@ mod tests {
         assert_eq!(error(Some(3), None).to_string(), "f.toml:3: bad");
         assert_eq!(error(None, Some("a")).to_string(), "f.toml: field `a`: bad");
         assert_eq!(error(None, None).to_string(), "f.toml: bad");
-    }
-
-    #[test]
-    fn seed_ranges_parse_and_reject() {
-        assert_eq!(parse_seed_range("0..100"), Ok(0..100));
-        assert_eq!(parse_seed_range("7..8"), Ok(7..8));
-        for malformed in [
-            "", "0", "0..", "..5", "0..=5", "a..b", "-1..5", "+1..5", " 0..5",
-        ] {
-            let error = parse_seed_range(malformed).expect_err(malformed);
-            assert!(
-                error.starts_with("expected a seed range like"),
-                "{malformed:?}: {error}"
-            );
-        }
-        let error = parse_seed_range("5..3").expect_err("5..3");
-        assert!(error.contains("is empty"), "{error}");
     }
 }

@@ -104,7 +104,7 @@ fn run_trial(
 ) -> Trial {
     let mut s = scenario.clone();
     s.config.planted_bug = bug;
-    let start = scenario.seeds.start;
+    let start = scenario.seeds.first();
     let mut outcome = Trial {
         scenario: scenario.name.clone(),
         bug,
@@ -118,7 +118,9 @@ fn run_trial(
         catches: counting.map(|_| (0, 0)),
         internal_after: None,
     };
-    for seed in start..start.saturating_add(seeds) {
+    // Up to and including the last seed there is, 2^64 - 1.
+    let seeds = usize::try_from(seeds).unwrap_or(usize::MAX);
+    for seed in (start..=u64::MAX).take(seeds) {
         let report = run_seed(&s, seed);
         if let (Some(checker), Some((catches, run))) = (counting, outcome.catches.as_mut()) {
             *run += 1;

@@ -47,7 +47,7 @@
 
 use crate::fault::{Fault, Trigger};
 use crate::lifecycle::Savepoint;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, SeedRange};
 use crate::seed::{run_plan_until, SeedReport};
 use crate::violation::{Checker, Violation};
 use crate::world::{resolve_jitter, resolve_savepoint_jitter};
@@ -507,7 +507,7 @@ pub fn shrunk_scenario(scenario: &Scenario, shrink: &ShrinkReport) -> Scenario {
         nemesis: None,
         // One seed judges no share of seeds: the file is a regression case.
         sometimes: Vec::new(),
-        seeds: seed..seed.saturating_add(1),
+        seeds: SeedRange::one(seed),
         ..scenario.clone()
     }
 }

@@ -426,7 +426,7 @@ impl Case {
             savepoints: Vec::new(),
             expect,
             sometimes: Vec::new(),
-            seeds: self.seed..self.seed + 1,
+            seeds: crate::scenario::SeedRange::one(self.seed),
             max_sim_time: CASE_MAX_SIM_TIME,
             liveness_bound: None,
         }

@@ -43,14 +43,13 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<Output> {
     };
     let stdout = format!(
         "ok: {}: scenario {}{bug}: {} taskmanagers, parallelism {}, {} records; {faults}{nemesis}; \
-         expects {expects}; seeds {}..{}; max_sim_time {:?}\n",
+         expects {expects}; seeds {}; max_sim_time {:?}\n",
         args.scenario,
         s.name,
         topology.taskmanagers,
         topology.parallelism,
         workload.records,
-        s.seeds.start,
-        s.seeds.end,
+        s.seeds,
         s.max_sim_time,
     );
     Ok(Output {

@@ -5,7 +5,7 @@ use flinch_harness::panics::{self, Panic, Phase};
 use flinch_harness::scenario::Scenario;
 use flinch_harness::seed::{run_seed_until, SeedReport, Stopped};
 use std::collections::BTreeMap;
-use std::ops::Range;
+use std::ops::{Bound, Range, RangeBounds};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -232,7 +232,7 @@ enum Message<T> {
 /// lowest failing seed among the results is the lowest failing seed of all
 /// those started, whichever finished first.
 pub fn sweep<T, R>(
-    seeds: Range<u64>,
+    seeds: impl RangeBounds<u64>,
     controls: &Controls<'_>,
     runner: R,
     mut on_event: impl FnMut(Option<&T>),
@@ -241,7 +241,7 @@ where
     T: Send + HasSeed,
     R: FnMut(u64, &Stop) -> Option<T> + Clone + Send,
 {
-    let count = seeds.end.saturating_sub(seeds.start);
+    let (start, count) = first_and_count(&seeds);
     let threads = u64::try_from(controls.jobs.max(1))
         .unwrap_or(u64::MAX)
         .min(count);
@@ -273,7 +273,6 @@ where
             let tx = tx.clone();
             let mut runner = runner.clone();
             let (next, closed, failed_fast) = (&next, &closed, &failed_fast);
-            let start = seeds.start;
             let interrupt = controls.interrupt;
             let sweep_deadline = controls.deadline;
             let skip = controls.skip;
@@ -385,6 +384,27 @@ where
         swept.not_started > 0 && controls.deadline.is_some_and(|d| Instant::now() >= d);
     swept.results.sort_by_key(HasSeed::seed);
     Ok(swept)
+}
+
+/// The first seed of `seeds` and how many there are, saturating: of
+/// `0..=u64::MAX`, whose count a `u64` cannot hold, the last seed is never
+/// reached (nor would it be in any lifetime).
+fn first_and_count(seeds: &impl RangeBounds<u64>) -> (u64, u64) {
+    let first = match seeds.start_bound() {
+        Bound::Included(&first) => first,
+        Bound::Excluded(&before) => match before.checked_add(1) {
+            Some(first) => first,
+            None => return (0, 0),
+        },
+        Bound::Unbounded => 0,
+    };
+    let count = match seeds.end_bound() {
+        Bound::Included(&last) if last < first => 0,
+        Bound::Included(&last) => (last - first).saturating_add(1),
+        Bound::Excluded(&end) => end.saturating_sub(first),
+        Bound::Unbounded => (u64::MAX - first).saturating_add(1),
+    };
+    (first, count)
 }
 
 /// What [`sweep`] needs of a result.
@@ -526,6 +546,25 @@ pub mod tests {
             let seeds: Vec<u64> = results.iter().map(|r| r.seed).collect();
             assert_eq!(seeds, (10..60).collect::<Vec<_>>(), "jobs {jobs}");
         }
+    }
+
+    #[test]
+    fn the_last_seed_there_is_runs() {
+        let max = u64::MAX;
+        let swept = sweep(
+            max - 2..=max,
+            &Controls::default(),
+            |seed, _: &Stop| Some(fake_report(seed, 0, 0)),
+            |_: Option<&SeedReport>| {},
+        )
+        .expect("threads start");
+        let seeds: Vec<u64> = swept.results.iter().map(|r| r.seed).collect();
+        assert_eq!(seeds, [max - 2, max - 1, max]);
+        assert_eq!(first_and_count(&(max..=max)), (max, 1));
+        assert_eq!(first_and_count(&(0..=max)), (0, max));
+        let reversed = std::ops::RangeInclusive::new(5, 4);
+        assert_eq!(first_and_count(&reversed), (5, 0));
+        assert_eq!(first_and_count(&(5..5)), (5, 0));
     }
 
     #[test]

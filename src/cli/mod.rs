@@ -264,7 +264,7 @@ mod tests {
         let Command::Run(args) = cli.command else {
             panic!("expected run, got {:?}", cli.command)
         };
-        assert_eq!(args.seeds, Some(10..20));
+        assert_eq!(args.seeds.map(|s| s.to_string()), Some("10..20".to_owned()));
         assert_eq!(args.jobs, Some(3));
         assert!(args.json);
 

@@ -14,20 +14,18 @@ use super::{
 };
 use crate::html;
 use crate::report::{plural, FailureKind, FailureReport, SeedSummary, ShrunkPlan};
-use anyhow::bail;
 use clap::Args;
 use flinch_engine::probe::Probe;
 use flinch_harness::coverage::{self, Judgement, ProbeHits, Sometimes, MIN_SEEDS_TO_JUDGE};
 use flinch_harness::expect::Expectation;
 use flinch_harness::plan::fault_json;
-use flinch_harness::scenario::Scenario;
+use flinch_harness::scenario::{Scenario, SeedRange};
 use flinch_harness::violation::{Tally, Violation};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write as _};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -45,10 +43,11 @@ const SHRINK_MAX_RUNS: usize = 100;
 pub struct RunArgs {
     /// A built-in scenario (see `flinch list`) or the path of a .toml file.
     pub scenario: String,
-    /// Seeds to run, half-open: 0..100 runs seeds 0 to 99.
+    /// Seeds to run, half-open: 0..100 runs seeds 0 to 99 (as does
+    /// 0..=99, the end included).
     /// [default: the scenario's `[seeds] range`]
     #[arg(long, value_name = "A..B", value_parser = seeds::parse_seed_range)]
-    pub seeds: Option<Range<u64>>,
+    pub seeds: Option<SeedRange>,
     /// Worker threads. [default: all cores]
     #[arg(long, short = 'j', value_name = "N", value_parser = seeds::parse_jobs)]
     pub jobs: Option<usize>,
@@ -83,19 +82,12 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
     let scenario = load_scenario(&args.scenario, args.job.as_deref())?;
-    let seeds = args.seeds.clone().unwrap_or_else(|| scenario.seeds.clone());
-    if seeds.is_empty() {
-        bail!(
-            "scenario {} has no seeds to run ({}..{}); pass --seeds A..B",
-            scenario.name,
-            seeds.start,
-            seeds.end
-        );
-    }
+    // Never empty: the parser refuses an empty range.
+    let seeds = args.seeds.unwrap_or(scenario.seeds);
     if let Some(dir) = &args.report {
         html::prepare(dir)?;
     }
-    let count = seeds.end - seeds.start;
+    let count = seeds.count();
     let (jobs, note) = seeds::bound_jobs(args.jobs, seeds::default_jobs(), count);
     if let Some(note) = note {
         let _ = writeln!(std::io::stderr(), "flinch: {note}");
@@ -121,7 +113,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
     let started = Instant::now();
     let mut progress = Progress::new(count, args.json, &scenario.name, jobs, interrupt);
     let swept = exec::sweep(
-        seeds.clone(),
+        seeds.seeds(),
         &controls,
         {
             let scenario = scenario.clone();
@@ -203,10 +195,9 @@ fn write_report(
         format!(" --job {}", crate::report::shell_quote(j))
     });
     let mut command = format!(
-        "flinch run {}{job} --seeds {}..{}",
+        "flinch run {}{job} --seeds {}",
         crate::report::shell_quote(&summary.scenario_arg),
-        summary.seeds.start,
-        summary.seeds.end
+        summary.seeds
     );
     if let Some(timeout) = args.timeout {
         let _ = write!(command, " --timeout {}ms", timeout.as_millis());
@@ -235,7 +226,7 @@ fn write_report(
     let sweep = html::sweep::Sweep {
         scenario,
         command: &command,
-        seeds: summary.seeds.clone(),
+        seeds: summary.seeds,
         results: &summary.results,
         not_run,
         probes,
@@ -355,7 +346,7 @@ pub struct RunSummary {
     /// The scenario's `[expect] sometimes`, judged over the seeds that
     /// reached a verdict.
     pub sometimes: Vec<Sometimes>,
-    pub seeds: Range<u64>,
+    pub seeds: SeedRange,
     pub jobs: usize,
     pub results: Vec<SeedSummary>,
     pub wall: Duration,
@@ -662,9 +653,8 @@ impl RunSummary {
         let _ = writeln!(s, "scenario   {}", self.scenario);
         let _ = writeln!(
             s,
-            "seeds      {}..{} ({} run on {} thread{})",
-            self.seeds.start,
-            self.seeds.end,
+            "seeds      {} ({} run on {} thread{})",
+            self.seeds,
             self.results.len(),
             self.jobs,
             plural(self.jobs)
@@ -1026,7 +1016,7 @@ mod tests {
             scenario_arg: "scenarios/tm crash.toml".into(),
             job_arg: None,
             sometimes: Vec::new(),
-            seeds: 0..reports.len() as u64,
+            seeds: SeedRange::from_exclusive(0..reports.len() as u64).expect("some reports"),
             jobs: 4,
             results: reports.into_iter().map(SeedSummary::from).collect(),
             wall: Duration::from_millis(2345),
@@ -1440,7 +1430,7 @@ mod tests {
     #[test]
     fn an_interrupted_run_summarizes_what_finished_and_exits_130() {
         let mut s = summary(vec![fake_report(0, 3, 0), fake_report(1, 3, 2)]);
-        s.seeds = 0..1000;
+        s.seeds = SeedRange::new(0, 999).expect("not empty");
         s.interrupted = true;
         s.stopped = 2;
         s.not_started = 996;
@@ -1485,7 +1475,7 @@ mod tests {
     #[test]
     fn a_fail_fast_run_says_how_many_seeds_never_started() {
         let mut s = summary(vec![fake_report(0, 3, 0), fake_report(1, 3, 1)]);
-        s.seeds = 0..50;
+        s.seeds = SeedRange::new(0, 49).expect("not empty");
         s.failed_fast = true;
         s.not_started = 48;
         assert_eq!(s.exit_code(), EXIT_FAILED);

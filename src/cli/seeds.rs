@@ -2,7 +2,7 @@
 //! what was expected. clap shows them as
 //! `error: invalid value '5..5' for '--seeds <A..B>': ...` and exits 2.
 
-use std::ops::Range;
+use flinch_harness::scenario::SeedRange;
 use std::time::Duration;
 
 /// The shortest `--timeout`: the watchdog wakes at a seed's deadline and
@@ -26,9 +26,10 @@ pub fn parse_seed(s: &str) -> Result<u64, String> {
     })
 }
 
-/// A half-open seed range `A..B` (seeds A to B-1), with A < B: the grammar
-/// of a scenario file's `[seeds] range`, so both read the same.
-pub fn parse_seed_range(s: &str) -> Result<Range<u64>, String> {
+/// A seed range: half-open `A..B` (seeds A to B-1, A < B) or `A..=B`
+/// (seeds A to B, A <= B): the grammar of a scenario file's `[seeds]
+/// range`, so both read the same.
+pub fn parse_seed_range(s: &str) -> Result<SeedRange, String> {
     flinch_harness::scenario::parse_seed_range(s.trim())
 }
 
@@ -107,10 +108,19 @@ mod tests {
 
     #[test]
     fn good_ranges_parse() {
-        assert_eq!(parse_seed_range("0..100"), Ok(0..100));
-        assert_eq!(parse_seed_range("5..6"), Ok(5..6));
-        assert_eq!(parse_seed_range(" 7..9 "), Ok(7..9));
-        assert_eq!(parse_seed_range("0..18446744073709551615"), Ok(0..u64::MAX));
+        let range = |first, last| SeedRange::new(first, last).expect("not empty");
+        assert_eq!(parse_seed_range("0..100"), Ok(range(0, 99)));
+        assert_eq!(parse_seed_range("5..6"), Ok(SeedRange::one(5)));
+        assert_eq!(parse_seed_range(" 7..9 "), Ok(range(7, 8)));
+        assert_eq!(parse_seed_range(" 7..=9 "), Ok(range(7, 9)));
+        assert_eq!(
+            parse_seed_range("0..18446744073709551615"),
+            Ok(range(0, u64::MAX - 1))
+        );
+        assert_eq!(
+            parse_seed_range("18446744073709551615..=18446744073709551615"),
+            Ok(SeedRange::one(u64::MAX))
+        );
     }
 
     #[test]
@@ -122,7 +132,8 @@ mod tests {
             "5..",
             "..5",
             "..",
-            "1..=5",
+            "..=",
+            "1..=",
             "a..5",
             "0..b",
             "-1..5",
@@ -142,6 +153,8 @@ mod tests {
             let err = parse_seed_range(input).expect_err(input);
             assert!(err.contains("exclusive"), "{input:?}: {err}");
         }
+        let err = parse_seed_range("6..=5").expect_err("6..=5");
+        assert!(err.contains("included"), "{err}");
     }
 
     #[test]

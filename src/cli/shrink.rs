@@ -15,7 +15,7 @@ use crate::report::plural;
 use anyhow::anyhow;
 use clap::Args;
 use flinch_harness::plan;
-use flinch_harness::scenario::Scenario;
+use flinch_harness::scenario::{Scenario, SeedRange};
 use flinch_harness::shrink::{self, Progress, ShrinkError, ShrinkReport};
 use flinch_harness::violation::{Tally, Violation};
 use serde::Serialize;
@@ -164,10 +164,7 @@ pub fn shrink_on_worker(
 
 /// The command that replays the printed file.
 fn replay_hint(seed: u64) -> String {
-    format!(
-        "flinch run shrunk.toml --seeds {seed}..{}",
-        seed.saturating_add(1)
-    )
+    format!("flinch run shrunk.toml --seeds {}", SeedRange::one(seed))
 }
 
 fn failure_names(report: &ShrinkReport) -> Vec<String> {

@@ -14,10 +14,9 @@
 use super::histogram::{self, millis, Histogram, Value};
 use crate::report::{FailureKind, SeedSummary, ShrunkPlan};
 use flinch_harness::plan::fault_line;
-use flinch_harness::scenario::Scenario;
+use flinch_harness::scenario::{Scenario, SeedRange};
 use flinch_harness::violation::Tally;
 use maud::{html, Markup, PreEscaped};
-use std::ops::Range;
 
 /// Seeds drawn as a cell each at most; a longer sweep lists only its
 /// failing seeds.
@@ -35,7 +34,7 @@ pub struct Sweep<'a> {
     /// The command that runs the sweep again (`flinch run ... --seeds A..B`).
     pub command: &'a str,
     /// The seeds asked for.
-    pub seeds: Range<u64>,
+    pub seeds: SeedRange,
     /// Each seed that ran, by seed.
     pub results: &'a [SeedSummary],
     /// Seeds of the range without a result, and why, in words (`48 not
@@ -138,10 +137,7 @@ pub fn histograms(results: &[SeedSummary]) -> Vec<Histogram> {
 /// The sweep page: a complete HTML document, deterministic for its inputs
 /// (no wall times: those are `flinch run`'s summary's).
 pub fn page(s: &Sweep) -> String {
-    let title = format!(
-        "flinch: {} seeds {}..{}",
-        s.scenario.name, s.seeds.start, s.seeds.end
-    );
+    let title = format!("flinch: {} seeds {}", s.scenario.name, s.seeds);
     let body = html! {
         (header(s))
         (seeds_section(s))
@@ -159,7 +155,7 @@ fn header(s: &Sweep) -> Markup {
     let faults: usize = s.results.iter().map(|r| r.faults).sum();
     html! {
         header {
-            h1 { (s.scenario.name) " " span.seed { "seeds " (s.seeds.start) ".." (s.seeds.end) } }
+            h1 { (s.scenario.name) " " span.seed { "seeds " (s.seeds.to_string()) } }
             @if failed == 0 {
                 p.badge.passed { "PASSED: all " (ran) " seeds" }
             } @else {

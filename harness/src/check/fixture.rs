@@ -65,7 +65,7 @@ pub fn scenario(expect: Expectation) -> Scenario {
     s.config = config;
     s.faults = Vec::new();
     s.expect = expect;
-    s.seeds = 7..8;
+    s.seeds = crate::scenario::SeedRange::one(7);
     s.max_sim_time = Duration::from_secs(30);
     s
 }

@@ -10,7 +10,7 @@ use super::raw::{
 use super::suggest;
 use super::{
     duration::SimDuration, lifecycle, nemesis, parse_seed_range, restart, topology_hosts,
-    JobChoice, Scenario, ScenarioError,
+    JobChoice, Scenario, ScenarioError, SeedRange,
 };
 use crate::budget::{self, secs};
 use crate::coverage::{Sometimes, DEFAULT_MIN_SHARE};
@@ -36,7 +36,8 @@ use std::ops::Range;
 use std::time::Duration;
 use toml::Spanned;
 
-const SEEDS: Range<u64> = 0..100;
+/// The seeds of a file without `[seeds] range`: 0..100.
+const SEEDS: SeedRange = SeedRange::new(0, 99).expect("0 <= 99");
 
 /// The file being validated, for reporting errors in it.
 pub(super) struct Ctx<'a> {
@@ -1893,7 +1894,7 @@ fn sometimes(
     Ok(out)
 }
 
-fn seeds(cx: &Ctx, range: Option<&Spanned<String>>) -> Result<Range<u64>, ScenarioError> {
+fn seeds(cx: &Ctx, range: Option<&Spanned<String>>) -> Result<SeedRange, ScenarioError> {
     match range {
         Some(range) => parse_seed_range(range.get_ref())
             .map_err(|message| cx.error(range.span(), "seeds.range", message)),
@@ -1991,7 +1992,7 @@ job = { name = "keyed-count" }
         assert_eq!(scenario.config, JobConfig::default());
         assert_eq!(scenario.faults, vec![]);
         assert_eq!(scenario.expect, Expectation::ExactlyOnce);
-        assert_eq!(scenario.seeds, 0..100);
+        assert_eq!(scenario.seeds.to_string(), "0..100");
         // 2,000 records at 1,000 records/s per source, a margin of 6.6s
         // and the run loop's grace of 0.5s.
         assert_eq!(scenario.max_sim_time, Duration::from_millis(9_050));
@@ -2043,7 +2044,7 @@ outcome = "at-least-once"
         assert_eq!(config.planted_bug, Some(PlantedBug::SourceNoRewind));
         assert_eq!(scenario.max_sim_time, Duration::from_secs(120));
         assert_eq!(scenario.liveness_bound, Some(Duration::from_secs(90)));
-        assert_eq!(scenario.seeds, 7..9);
+        assert_eq!(scenario.seeds.to_string(), "7..9");
         assert_eq!(scenario.expect, Expectation::AtLeastOnce);
     }
 
@@ -3053,7 +3054,7 @@ after = "300ms"
         );
         check_error(
             "[seeds]\nrange = \"0-100\"",
-            "test.toml:5: field `seeds.range`: expected a seed range like \"0..100\", got \"0-100\"",
+            "test.toml:5: field `seeds.range`: expected a seed range like \"0..100\" or \"0..=99\", got \"0-100\"",
         );
         check_error(
             "[seeds]\nrange = 100",

@@ -23,6 +23,7 @@ use anyhow::bail;
 use clap::Args;
 use flinch_engine::probe::Probe;
 use flinch_harness::coverage::{self, Judgement, Sometimes};
+use flinch_harness::scenario::SeedRange;
 use flinch_harness::{plan, shrink};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -1021,10 +1022,7 @@ fn write_regressions(
                     name,
                     &report,
                     &shown,
-                    &format!(
-                        "flinch run {shown} --seeds {seed}..{}",
-                        seed.saturating_add(1)
-                    )
+                    &format!("flinch run {shown} --seeds {}", SeedRange::one(seed))
                 ),
                 plan::render(&shrink::shrunk_scenario(&entry.scenario, &report))
             );

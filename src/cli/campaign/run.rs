@@ -10,10 +10,10 @@ use crate::cli::{interrupt, seeds, Output, EXIT_INTERRUPTED};
 use crate::report::plural;
 use anyhow::{anyhow, bail};
 use clap::Args;
+use flinch_harness::scenario::SeedRange;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write as _};
-use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -31,11 +31,11 @@ pub struct CampaignRunArgs {
     /// built-in names and scenario files.
     #[arg(long, value_name = "all|NAME,...", default_value = "all")]
     pub scenarios: String,
-    /// Seeds, half-open (0..1000 is seeds 0 to 999), run against every
-    /// scenario. [default: each scenario's own `[seeds] range`; with
+    /// Seeds, half-open (0..1000 is seeds 0 to 999, as is 0..=999, the
+    /// end included), run against every scenario. [default: each scenario's own `[seeds] range`; with
     /// --minutes, 0 and up]
     #[arg(long, value_name = "A..B", value_parser = seeds::parse_seed_range)]
-    pub seeds: Option<Range<u64>>,
+    pub seeds: Option<SeedRange>,
     /// Start no seed after this many minutes (a decimal, such as 0.5);
     /// running seeds finish. Stops sooner at the end of --seeds.
     #[arg(long, value_name = "M", value_parser = parse_minutes)]
@@ -95,7 +95,7 @@ struct Space {
     shard: Shard,
     /// Per scenario: the seeds to take the shard's from (`--seeds`, or its
     /// own range), the shard's first seed there, and how many it has.
-    ranges: Vec<Range<u64>>,
+    ranges: Vec<SeedRange>,
     firsts: Vec<u64>,
     counts: Vec<u64>,
     /// No end but the clock (`--minutes` without `--seeds`).
@@ -105,15 +105,15 @@ struct Space {
 }
 
 impl Space {
-    fn new(entries: Vec<Entry>, shard: Shard, seeds: Option<Range<u64>>, unbounded: bool) -> Self {
-        let ranges: Vec<Range<u64>> = (entries.iter())
-            .map(|e| seeds.clone().unwrap_or_else(|| e.scenario.seeds.clone()))
+    fn new(entries: Vec<Entry>, shard: Shard, seeds: Option<SeedRange>, unbounded: bool) -> Self {
+        let ranges: Vec<SeedRange> = (entries.iter())
+            .map(|e| seeds.unwrap_or(e.scenario.seeds))
             .collect();
         Space {
             firsts: (ranges.iter())
-                .map(|r| shard.seeds(r.clone()).next().unwrap_or(r.end))
+                .map(|r| shard.seeds(*r).next().unwrap_or(r.last()))
                 .collect(),
-            counts: ranges.iter().map(|r| shard.count_in(r.clone())).collect(),
+            counts: ranges.iter().map(|r| shard.count_in(*r)).collect(),
             done: vec![BTreeSet::new(); entries.len()],
             entries,
             shard,
@@ -145,7 +145,7 @@ impl Space {
     fn already_done(&self) -> u64 {
         (self.done.iter().zip(&self.ranges))
             .map(|(done, range)| {
-                done.range(range.clone())
+                done.range(range.seeds())
                     .filter(|s| self.shard.owns(**s))
                     .count() as u64
             })
@@ -205,8 +205,8 @@ pub fn run(args: &CampaignRunArgs) -> anyhow::Result<Output> {
     }
     let unbounded = args.minutes.is_some() && args.seeds.is_none();
     let seeds = match (&args.seeds, unbounded) {
-        (Some(range), _) => Some(range.clone()),
-        (None, true) => Some(0..u64::MAX),
+        (Some(range), _) => Some(*range),
+        (None, true) => SeedRange::new(0, u64::MAX),
         (None, false) => None,
     };
     let mut space = Space::new(entries, shard, seeds, unbounded);

@@ -8,6 +8,7 @@
 //! once, whatever stops them (a seed range's end, `--minutes`). Shards are
 //! 0-based. `auto/N` reads K from the batch scheduler's environment.
 
+use flinch_harness::scenario::SeedRange;
 use std::fmt;
 
 /// The most shards a campaign is split into: more than any batch system
@@ -53,19 +54,25 @@ impl Shard {
     }
 
     /// This shard's seeds of `range`, lowest first.
-    pub fn seeds(self, range: std::ops::Range<u64>) -> impl Iterator<Item = u64> {
-        let offset = (self.index + self.count - range.start % self.count) % self.count;
-        // Past u64::MAX there is no seed: the range below is then empty.
-        let first = range.start.saturating_add(offset);
+    pub fn seeds(self, range: SeedRange) -> impl Iterator<Item = u64> {
+        let offset = (self.index + self.count - range.first() % self.count) % self.count;
+        // Past the range's last seed, or past u64::MAX, there is none.
+        let first = (range.first().checked_add(offset)).filter(|&first| first <= range.last());
         let step = usize::try_from(self.count).unwrap_or(usize::MAX);
-        (first..range.end.max(first)).step_by(step)
+        first
+            .into_iter()
+            .flat_map(move |first| (first..=range.last()).step_by(step))
     }
 
-    /// How many of `range`'s seeds are this shard's.
-    pub fn count_in(self, range: std::ops::Range<u64>) -> u64 {
-        // Seeds below `end` that are this shard's, minus those below `start`.
-        let below = |end: u64| end / self.count + u64::from(end % self.count > self.index);
-        below(range.end) - below(range.start.min(range.end))
+    /// How many of `range`'s seeds are this shard's (saturating: only
+    /// `0..=u64::MAX` unsplit has more than a `u64` holds).
+    pub fn count_in(self, range: SeedRange) -> u64 {
+        // Seeds below `end` that are this shard's, minus those below the
+        // first; in u128, as the end past u64::MAX is 2^64.
+        let (index, count) = (u128::from(self.index), u128::from(self.count));
+        let below = |end: u128| end / count + u128::from(end % count > index);
+        let end = u128::from(range.last()) + 1;
+        u64::try_from(below(end) - below(u128::from(range.first()))).unwrap_or(u64::MAX)
     }
 }
 
@@ -210,15 +217,20 @@ mod tests {
     #[test]
     fn n_shards_own_every_seed_exactly_once() {
         for count in 1..=7 {
-            for range in [0..50, 3..4, 13..40, 0..1, u64::MAX - 20..u64::MAX] {
-                let mut owners = vec![0; (range.end - range.start) as usize];
+            let max = u64::MAX;
+            for (first, last) in [(0, 49), (3, 3), (13, 39), (0, 0), (max - 20, max - 1)]
+                .into_iter()
+                .chain([(max - 20, max), (max, max)])
+            {
+                let range = SeedRange::new(first, last).expect("not empty");
+                let mut owners = vec![0; range.count() as usize];
                 for index in 0..count {
                     let shard = Shard { index, count };
-                    let seeds: Vec<u64> = shard.seeds(range.clone()).collect();
-                    assert_eq!(seeds.len() as u64, shard.count_in(range.clone()));
+                    let seeds: Vec<u64> = shard.seeds(range).collect();
+                    assert_eq!(seeds.len() as u64, shard.count_in(range));
                     for s in seeds {
-                        assert!(shard.owns(s) && range.contains(&s), "{shard}: {s}");
-                        owners[(s - range.start) as usize] += 1;
+                        assert!(shard.owns(s) && range.contains(s), "{shard}: {s}");
+                        owners[(s - range.first()) as usize] += 1;
                     }
                 }
                 assert!(owners.iter().all(|&n| n == 1), "{count}: {range:?}");
