@@ -158,6 +158,7 @@ pub fn run_plan_until(
     let checked = panics::catch(Phase::Check, outcome.sim_time, || {
         let mut violations = check::check_all(&outcome, scenario);
         violations.extend(vacuity(plan, &outcome.fired_at));
+        violations.extend(savepoints_never_asked(&scenario.savepoints, &outcome.trace));
         // Counted only where duplicates are allowed: elsewhere the
         // checkers already named each one, and the count is never shown.
         let duplicates = match scenario.expect {
@@ -209,6 +210,40 @@ fn vacuity(plan: &[Fault], fired_at: &[Option<Duration>]) -> Vec<Violation> {
         .filter(|(_, (_, at))| at.is_none())
         .map(|(index, (f, _))| {
             Violation::new(Checker::ExpectedOutcome, "vacuous", message(index, f))
+        })
+        .collect()
+}
+
+/// A `[[savepoint]]` that was never asked for (its time came after the
+/// run ended, or its event never came) makes the run vacuous too, as a
+/// fault that never fired does: it tested nothing of what the scenario says.
+/// Named by its index in the file, `savepoint[n]`, with its time or event.
+fn savepoints_never_asked(
+    savepoints: &[crate::lifecycle::Savepoint],
+    trace: &[crate::trace::TraceEvent],
+) -> Vec<Violation> {
+    use crate::trace::{FaultEvent, What};
+    let asked = |n: usize| {
+        trace.iter().any(|e| {
+            matches!(&e.what, What::Fault(FaultEvent::SavepointRequested { n: m, .. })
+                if *m as usize == n)
+        })
+    };
+    (savepoints.iter().enumerate())
+        .filter(|(n, _)| !asked(*n))
+        .map(|(n, savepoint)| {
+            let when = match &savepoint.on {
+                None => format!(
+                    "at {}: the run ended before its time came",
+                    crate::fault::format_duration(savepoint.at)
+                ),
+                Some(on) => format!(
+                    "on {}: its event never came before the run ended",
+                    crate::fault::Trigger::Event(on.clone())
+                ),
+            };
+            let message = format!("savepoint[{n}] was never asked for, {when}");
+            Violation::new(Checker::ExpectedOutcome, "vacuous", message)
         })
         .collect()
 }
@@ -396,6 +431,50 @@ mod tests {
     /// Two faults that differ only in what their triggers filter on, their
     /// delay or their id never print alike: each vacuous line names the
     /// fault's index, id, link and whole trigger.
+    /// A `[[savepoint]]` whose time comes after the job ended, or whose
+    /// event never comes, leaves the run vacuous, named by its index; one
+    /// that is asked for does not.
+    #[test]
+    fn a_savepoint_never_asked_for_makes_the_run_vacuous() {
+        use crate::fault::EventTrigger;
+        use crate::lifecycle::Savepoint;
+        let mut s = steady();
+        let at = |ms| Savepoint {
+            at: Duration::from_millis(ms),
+            jitter: Duration::ZERO,
+            on: None,
+        };
+        s.savepoints = vec![
+            at(300),
+            at(20_000),
+            Savepoint {
+                on: Some(EventTrigger {
+                    checkpoint: Some(999),
+                    ..EventTrigger::on("checkpoint_completed")
+                }),
+                ..at(0)
+            },
+        ];
+        let report = run_seed(&s, 0);
+        let vacuous: Vec<&str> = (report.violations.iter())
+            .filter(|v| v.kind == "vacuous")
+            .map(|v| v.message.as_str())
+            .collect();
+        assert_eq!(
+            vacuous,
+            [
+                "savepoint[1] was never asked for, at 20s: the run ended before its time came",
+                "savepoint[2] was never asked for, on { event = \"checkpoint_completed\", \
+                 checkpoint = 999, occurrence = 1 }: its event never came before the run ended",
+            ],
+            "{:?}",
+            report.violations
+        );
+        s.savepoints.truncate(1);
+        let asked = run_seed(&s, 0);
+        assert!(asked.passed, "{:?}", asked.violations);
+    }
+
     #[test]
     fn vacuous_faults_are_named_by_index_id_and_whole_trigger() {
         use crate::fault::{Edge, EventTrigger, FaultTrigger};
