@@ -139,7 +139,7 @@ pub fn secs(d: Duration) -> String {
 }
 
 /// The longest delay the strategy waits before a restart.
-fn longest_restart_delay(restart: &RestartConfig) -> Duration {
+pub(crate) fn longest_restart_delay(restart: &RestartConfig) -> Duration {
     match restart {
         RestartConfig::None => Duration::ZERO,
         RestartConfig::FixedDelay { delay, .. } | RestartConfig::FailureRate { delay, .. } => {

@@ -528,17 +528,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
         parts.push(part(field, name, length.saturating_mul(runs), LOWER));
     }
     if let Some(restart) = &raw.restart {
-        let longest = match &config.restart {
-            RestartConfig::None => Duration::ZERO,
-            RestartConfig::FixedDelay { delay, .. } | RestartConfig::FailureRate { delay, .. } => {
-                *delay
-            }
-            RestartConfig::ExponentialDelay {
-                initial_backoff,
-                max_backoff,
-                ..
-            } => (*initial_backoff).max(*max_backoff),
-        };
+        let longest = budget::longest_restart_delay(&config.restart);
         let (field, name) = [
             (&restart.delay, "restart.delay"),
             (&restart.max_backoff, "restart.max_backoff"),
