@@ -534,6 +534,14 @@ impl Tcp {
                     }
 
                     if matches(b.bind_addr, dst) {
+                        // flinch patch (PATCHES.md, 29): a SYN from the
+                        // address pair of a connection this host still
+                        // holds (its client's end is gone, and the port
+                        // was handed out again) resets that stale
+                        // connection, as a kernel's challenge ACK draws the
+                        // client's RST (RFC 5961 §4), so that the new one
+                        // can be accepted.
+                        self.sockets.swap_remove(&SocketPair::new(dst, src));
                         b.deque.push_back((syn, src));
                         b.notify.notify_one();
                     }

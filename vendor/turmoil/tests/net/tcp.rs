@@ -216,6 +216,46 @@ fn ephemeral_port_does_not_leak_on_abandoned_connect() -> Result {
     sim.run()
 }
 
+/// flinch patch 29 (PATCHES.md): a client's end of a connection goes away
+/// while a partition drops its FIN, so the server still holds its end; the
+/// client's port is handed out again, and the new connection's SYN, from
+/// the same address pair, resets the stale one instead of panicking with
+/// "is already connected" when the server accepts it.
+#[test]
+fn a_syn_from_a_stale_connections_pair_resets_it() -> Result {
+    let mut sim = Builder::new()
+        .ephemeral_ports(50_000..=50_000)
+        .min_message_latency(Duration::from_millis(1))
+        .max_message_latency(Duration::from_millis(1))
+        .build();
+
+    sim.host("server", || async {
+        let listener = bind().await?;
+        let (mut stale, _) = listener.accept().await?;
+        let (mut fresh, _) = listener.accept().await?;
+        // The stale connection was reset; the new one carries data.
+        assert!(stale.read_u8().await.is_err());
+        assert_eq!(fresh.read_u8().await?, 7);
+        Ok(())
+    });
+
+    sim.client("client", async {
+        let first = TcpStream::connect(("server", PORT)).await?;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        turmoil::partition("client", "server");
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        turmoil::repair("client", "server");
+        let mut second = TcpStream::connect(("server", PORT)).await?;
+        assert_eq!(second.local_addr()?.port(), 50_000);
+        second.write_u8(7).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        Ok(())
+    });
+
+    sim.run()
+}
+
 #[test]
 fn client_hangup_on_connect() -> Result {
     let mut sim = Builder::new().build();
