@@ -428,9 +428,6 @@ mod tests {
         assert!(report.passed, "{:#?}", report.violations);
     }
 
-    /// Two faults that differ only in what their triggers filter on, their
-    /// delay or their id never print alike: each vacuous line names the
-    /// fault's index, id, link and whole trigger.
     /// A `[[savepoint]]` whose time comes after the job ended, or whose
     /// event never comes, leaves the run vacuous, named by its index; one
     /// that is asked for does not.
@@ -475,6 +472,9 @@ mod tests {
         assert!(asked.passed, "{:?}", asked.violations);
     }
 
+    /// Two faults that differ only in what their triggers filter on, their
+    /// delay or their id never print alike: each vacuous line names the
+    /// fault's index, id, link and whole trigger.
     #[test]
     fn vacuous_faults_are_named_by_index_id_and_whole_trigger() {
         use crate::fault::{Edge, EventTrigger, FaultTrigger};

@@ -404,29 +404,47 @@ struct Part {
     /// Where the file sets the field; `None` for a default.
     span: Option<Range<usize>>,
     field: String,
-    /// How much of the run's length the field accounts for.
+    /// How much of the run's length the field accounts for: its value
+    /// times `times`, or for a whole entry (`whole`) when the entry may end.
     length: Duration,
-    /// Set for a fault's part: its `length` is when the fault may end, not
-    /// the named field's value.
-    fault: Option<usize>,
+    /// How often the budget counts the field: once, and once more for each
+    /// fault that waits for an event (each may come after a whole run).
+    times: u32,
+    /// For a fault, a lifecycle step or a savepoint: the entry, said before
+    /// `length` (`fault[0], which may end as late as`), with `field` the
+    /// largest of its terms.
+    whole: Option<String>,
     fix: &'static str,
 }
 
 impl Part {
     /// The part as the error names it: `checkpoint.interval (3600.000s)`,
-    /// `timing.rpc_timeout (1.000s, its default)`, `fault[0], which may
-    /// end as late as 3600.301s (its jitter the most of it)`.
+    /// `timing.rpc_timeout (1.000s, its default)`, `checkpoint.timeout
+    /// (1200.000s, counted 3 times: ...)`, `fault[0], which may end as late
+    /// as 3600.301s (`fault[0].jitter` the most of it)`.
     fn said(&self) -> String {
-        match self.fault {
-            Some(i) => format!(
-                "fault[{i}], which may end as late as {} (`{}` the most of it)",
+        if let Some(whole) = &self.whole {
+            return format!(
+                "{whole} {} (`{}` the most of it)",
                 secs(self.length),
                 self.field
+            );
+        }
+        let value = self.length / self.times.max(1);
+        let default = if self.span.is_none() {
+            ", its default"
+        } else {
+            ""
+        };
+        match self.times {
+            0 | 1 => format!("{} ({}{default})", self.field, secs(value)),
+            n => format!(
+                "{} ({}{default}, counted {n} times, {}: once for the run and once for each \
+                 fault that waits for an event, which may come after a whole run)",
+                self.field,
+                secs(value),
+                secs(self.length)
             ),
-            None if self.span.is_none() => {
-                format!("{} ({}, its default)", self.field, secs(self.length))
-            }
-            None => format!("{} ({})", self.field, secs(self.length)),
         }
     }
 }
@@ -447,11 +465,12 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
                         may never fire is refused)";
     let runs = 1 + run.faults.iter().filter(|f| f.on.is_some()).count() as u32;
     let mut parts: Vec<Part> = Vec::new();
-    let part = |field: &Field<SimDuration>, name: &str, length: Duration, fix| Part {
+    let part = |field: &Field<SimDuration>, name: &str, value: Duration, fix| Part {
         span: field.as_ref().map(Spanned::span),
         field: name.to_owned(),
-        length,
-        fault: None,
+        length: value.saturating_mul(runs),
+        times: runs,
+        whole: None,
         fix,
     };
     let config = run.config;
@@ -465,16 +484,12 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
         span,
         field: field.to_owned(),
         length: read.saturating_mul(runs),
-        fault: None,
+        times: runs,
+        whole: None,
         fix: "shorten the input or raise workload.rate",
     });
     if let Some(bound) = run.liveness_bound {
-        parts.push(part(
-            &raw.liveness_bound,
-            "liveness_bound",
-            bound.saturating_mul(runs),
-            LOWER,
-        ));
+        parts.push(part(&raw.liveness_bound, "liveness_bound", bound, LOWER));
     }
     let t = &raw.timing;
     let timing = &config.timing;
@@ -525,7 +540,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
             config.checkpoint.min_pause,
         ),
     ] {
-        parts.push(part(field, name, length.saturating_mul(runs), LOWER));
+        parts.push(part(field, name, length, LOWER));
     }
     if let Some(restart) = &raw.restart {
         let longest = budget::longest_restart_delay(&config.restart);
@@ -537,7 +552,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
         .into_iter()
         .max_by_key(|(f, _)| f.as_ref().map(|d| d.get_ref().0))
         .expect("three candidates");
-        parts.push(part(field, name, longest.saturating_mul(runs), LOWER));
+        parts.push(part(field, name, longest, LOWER));
     }
     for (i, (fault, raw_fault)) in run.faults.iter().zip(&raw.fault).enumerate() {
         let delay = fault.on.as_ref().map_or(Duration::ZERO, Trigger::delay);
@@ -562,7 +577,8 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
             span: field.map(Spanned::span),
             field: format!("fault[{i}].{name}"),
             length: heal,
-            fault: Some(i),
+            times: 1,
+            whole: Some(format!("fault[{i}], which may end as late as")),
             fix: LATE,
         });
     }
@@ -572,27 +588,70 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
             span: Some(until.map_or(raw_nemesis.span(), Spanned::span)),
             field: "nemesis.until".to_owned(),
             length: nemesis.until.saturating_add(budget::longest_drawn_fault()),
-            fault: None,
+            times: 1,
+            whole: None,
             fix: "end the nemesis earlier",
         });
     }
-    let (bound, lifecycle) = (run.liveness_bound, run.lifecycle);
-    if let Some(step) = raw.lifecycle.first() {
+    // A lifecycle step's part: when its stop may come after its run
+    // started, and how long the job then stays stopped; a savepoint's: when
+    // it may be asked for. Each named by its largest field.
+    let needed = budget::needed_sim_time(config, run.liveness_bound);
+    for (i, (step, raw_step)) in run.lifecycle.iter().zip(&raw.lifecycle).enumerate() {
+        let (stop, raw_stop) = (&step.stop, raw_step.get_ref().stop.get_ref());
+        let waits = (stop.on.as_ref()).map_or(Duration::ZERO, |on| needed.saturating_add(on.delay));
+        let after = step.resume.as_ref().map_or(Duration::ZERO, |r| r.after);
+        let raw_after =
+            (raw_step.get_ref().resume.as_ref()).and_then(|r| r.get_ref().after.as_ref());
+        let on_delay = raw_stop
+            .on
+            .as_ref()
+            .and_then(|on| on.get_ref().delay.as_ref());
+        let (field, name) = [
+            (raw_stop.at.as_ref(), "stop.at"),
+            (raw_stop.jitter.as_ref(), "stop.jitter"),
+            (on_delay, "stop.on.delay"),
+            (raw_after, "resume.after"),
+        ]
+        .into_iter()
+        .max_by_key(|(f, _)| f.map(|d| d.get_ref().0))
+        .expect("four candidates");
         parts.push(Part {
-            span: Some(step.span()),
-            field: "lifecycle".to_owned(),
-            length: budget::lifecycle_time(config, bound, lifecycle),
-            fault: None,
+            span: Some(field.map_or(raw_step.span(), Spanned::span)),
+            field: format!("lifecycle[{i}].{name}"),
+            length: (stop.at.saturating_add(stop.jitter))
+                .saturating_add(waits)
+                .saturating_add(after),
+            times: 1,
+            whole: Some(format!(
+                "lifecycle[{i}], which may have stopped the job until"
+            )),
             fix: "stop earlier, or resume sooner",
         });
     }
-    if let Some(savepoint) = raw.savepoint.first() {
+    for (i, (savepoint, raw_savepoint)) in run.savepoints.iter().zip(&raw.savepoint).enumerate() {
+        let raw_savepoint = raw_savepoint.get_ref();
+        let waits =
+            (savepoint.on.as_ref()).map_or(Duration::ZERO, |on| needed.saturating_add(on.delay));
+        let on_delay = raw_savepoint
+            .on
+            .as_ref()
+            .and_then(|on| on.get_ref().delay.as_ref());
+        let (field, name) = [
+            (raw_savepoint.at.as_ref(), "at"),
+            (raw_savepoint.jitter.as_ref(), "jitter"),
+            (on_delay, "on.delay"),
+        ]
+        .into_iter()
+        .max_by_key(|(f, _)| f.map(|d| d.get_ref().0))
+        .expect("three candidates");
         parts.push(Part {
-            span: Some(savepoint.span()),
-            field: "savepoint".to_owned(),
-            length: budget::savepoint_time(config, bound, run.savepoints),
-            fault: None,
-            fix: "take the savepoints earlier",
+            span: field.map(Spanned::span),
+            field: format!("savepoint[{i}].{name}"),
+            length: (savepoint.at.saturating_add(savepoint.jitter)).saturating_add(waits),
+            times: 1,
+            whole: Some(format!("savepoint[{i}], which may be asked for as late as")),
+            fix: "ask for it earlier",
         });
     }
     // The first of the longest: the input before the margin, the margin
@@ -2275,6 +2334,35 @@ after = "300ms"
         let delayed = "[[fault]]\nkind = \"crash\"\nhost = \"sink\"\n\
                        on = { event = \"checkpoint_completed\", delay = \"1h\" }";
         check_error(delayed, "test.toml:7: field `fault[0].on.delay`: the run");
+        // The entry at fault, not the first of its kind: the second
+        // savepoint, the second lifecycle step.
+        let savepoints = "[[savepoint]]\nat = \"1s\"\n\n[[savepoint]]\nat = \"3599s\"";
+        check_error(
+            savepoints,
+            "test.toml:8: field `savepoint[1].at`: the run this scenario describes needs",
+        );
+        check_error(
+            savepoints,
+            "the largest part is savepoint[1], which may be asked for as late as 3599.000s \
+             (`savepoint[1].at` the most of it): ask for it earlier",
+        );
+        let steps = "[[lifecycle]]\nstop = { at = \"200ms\", with = \"savepoint\" }\n\
+                     resume = { from = \"savepoint\" }\n\n\
+                     [[lifecycle]]\nstop = { at = \"50m\", with = \"savepoint\" }\n\
+                     resume = { from = \"savepoint\", after = \"15m\" }";
+        check_error(steps, "test.toml:9: field `lifecycle[1].stop.at`: the run");
+        // A timeout counted once per event-triggered fault says so, with the
+        // value the file gives.
+        let counted = "[checkpoint]\ntimeout = \"20m\"\n\
+                       [[fault]]\nkind = \"crash\"\nhost = \"sink\"\n\
+                       on = { event = \"checkpoint_completed\" }\n\
+                       [[fault]]\nkind = \"crash\"\nhost = \"store\"\n\
+                       on = { event = \"checkpoint_completed\" }";
+        check_error(
+            counted,
+            "the largest part is checkpoint.timeout (1200.000s, counted 3 times, 3600.000s: once \
+             for the run and once for each fault that waits for an event",
+        );
         let explicit = check(&format!("max_sim_time = \"1h\"\n{late}"));
         assert_eq!(explicit.max_sim_time, Duration::from_secs(3_600));
     }
