@@ -449,6 +449,18 @@ impl Part {
     }
 }
 
+/// Of an entry's duration fields, by name, the one set to the longest
+/// duration: the field a late entry is named by. The first listed when none
+/// is set.
+fn longest_field<'a, const N: usize>(
+    fields: [(Option<&'a Spanned<SimDuration>>, &'static str); N],
+) -> (Option<&'a Spanned<SimDuration>>, &'static str) {
+    (fields.into_iter())
+        .rev()
+        .max_by_key(|(f, _)| f.map(|d| d.get_ref().0))
+        .expect("an entry has duration fields")
+}
+
 /// The field that accounts for most of `run`'s default length
 /// ([`budget::default_max_sim_time`], with the lifecycle's and the
 /// savepoints' time): the input's read time (`workload.records`, or
@@ -544,15 +556,15 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
     }
     if let Some(restart) = &raw.restart {
         let longest = budget::longest_restart_delay(&config.restart);
-        let (field, name) = [
-            (&restart.delay, "restart.delay"),
-            (&restart.max_backoff, "restart.max_backoff"),
-            (&restart.initial_backoff, "restart.initial_backoff"),
-        ]
-        .into_iter()
-        .max_by_key(|(f, _)| f.as_ref().map(|d| d.get_ref().0))
-        .expect("three candidates");
-        parts.push(part(field, name, longest, LOWER));
+        let (field, name) = longest_field([
+            (restart.delay.as_ref(), "restart.delay"),
+            (restart.max_backoff.as_ref(), "restart.max_backoff"),
+            (restart.initial_backoff.as_ref(), "restart.initial_backoff"),
+        ]);
+        parts.push(Part {
+            span: field.map(Spanned::span),
+            ..part(&None, name, longest, LOWER)
+        });
     }
     for (i, (fault, raw_fault)) in run.faults.iter().zip(&raw.fault).enumerate() {
         let delay = fault.on.as_ref().map_or(Duration::ZERO, Trigger::delay);
@@ -563,16 +575,13 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
             .on
             .as_ref()
             .and_then(|on| on.get_ref().delay.as_ref());
-        let (field, name) = [
+        let (field, name) = longest_field([
             (raw_fault.at.as_ref(), "at"),
             (raw_fault.jitter.as_ref(), "jitter"),
             (raw_fault.duration.as_ref(), "for"),
             (raw_fault.after.as_ref(), "after"),
             (on_delay, "on.delay"),
-        ]
-        .into_iter()
-        .max_by_key(|(f, _)| f.map(|d| d.get_ref().0))
-        .expect("five candidates");
+        ]);
         parts.push(Part {
             span: field.map(Spanned::span),
             field: format!("fault[{i}].{name}"),
@@ -607,15 +616,12 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
             .on
             .as_ref()
             .and_then(|on| on.get_ref().delay.as_ref());
-        let (field, name) = [
+        let (field, name) = longest_field([
             (raw_stop.at.as_ref(), "stop.at"),
             (raw_stop.jitter.as_ref(), "stop.jitter"),
             (on_delay, "stop.on.delay"),
             (raw_after, "resume.after"),
-        ]
-        .into_iter()
-        .max_by_key(|(f, _)| f.map(|d| d.get_ref().0))
-        .expect("four candidates");
+        ]);
         parts.push(Part {
             span: Some(field.map_or(raw_step.span(), Spanned::span)),
             field: format!("lifecycle[{i}].{name}"),
@@ -637,14 +643,11 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
             .on
             .as_ref()
             .and_then(|on| on.get_ref().delay.as_ref());
-        let (field, name) = [
+        let (field, name) = longest_field([
             (raw_savepoint.at.as_ref(), "at"),
             (raw_savepoint.jitter.as_ref(), "jitter"),
             (on_delay, "on.delay"),
-        ]
-        .into_iter()
-        .max_by_key(|(f, _)| f.map(|d| d.get_ref().0))
-        .expect("three candidates");
+        ]);
         parts.push(Part {
             span: field.map(Spanned::span),
             field: format!("savepoint[{i}].{name}"),
