@@ -498,9 +498,17 @@ pub fn shrunk_scenario(scenario: &Scenario, shrink: &ShrinkReport) -> Scenario {
             lost.join(", ")
         );
     }
-    let description = format!("{}\n\n{}", wrap(&origin, 98), scenario.description);
+    // Both stay within the bounds a scenario file is loaded with, so that
+    // the shrunk file loads however long the original's texts were: the
+    // original's are cut short where the additions would not fit.
+    let suffix = format!("-seed-{seed}-shrunk");
+    let origin = wrap(&origin, 98);
+    let name_room = crate::scenario::limits::NAME_CHARS.max as usize - suffix.chars().count();
+    let text_room = (crate::scenario::limits::TEXT_CHARS.max as usize)
+        .saturating_sub(origin.chars().count() + 2);
+    let description = format!("{origin}\n\n{}", cut(&scenario.description, text_room));
     Scenario {
-        name: format!("{}-seed-{seed}-shrunk", scenario.name),
+        name: format!("{}{suffix}", cut(&scenario.name, name_room)),
         description,
         faults: shrink.shrunk.plan.clone(),
         savepoints: shrink.savepoints.clone(),
@@ -525,6 +533,14 @@ fn wrap(text: &str, width: usize) -> String {
         }
     }
     lines.join("\n")
+}
+
+/// `text`, or its first `chars` characters when it is longer.
+fn cut(text: &str, chars: usize) -> &str {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
 }
 
 #[cfg(test)]
@@ -806,6 +822,38 @@ mod tests {
 
     /// The shrunk scenario file of a plan with dependents (at 0) lists
     /// each anchor first, and parses back to the same plan.
+    /// A scenario whose name and description are as long as a file may
+    /// hold shrinks to a file that still loads: the additions (the seed in
+    /// the name, the shrink's origin in the description) cut the original's
+    /// texts short rather than push them over their bounds.
+    #[test]
+    fn a_shrunk_file_of_the_longest_texts_still_loads() {
+        use crate::scenario::limits::{NAME_CHARS, TEXT_CHARS};
+        let mut s = crate::scenario::load("steady").expect("built-in");
+        s.name = "é".repeat(NAME_CHARS.max as usize);
+        s.description = "word ".repeat(TEXT_CHARS.max as usize / 5);
+        let seed = u64::MAX;
+        let report = ShrinkReport {
+            seed,
+            original: Vec::new(),
+            shrunk: Shrunk {
+                plan: Vec::new(),
+                runs: 0,
+                exhausted: false,
+            },
+            original_savepoints: 0,
+            savepoints: Vec::new(),
+            signature: Vec::new(),
+            report: crate::seed::run_plan(&s, 0, &[]),
+        };
+        let shrunk = shrunk_scenario(&s, &report);
+        assert_eq!(shrunk.name.chars().count(), NAME_CHARS.max as usize);
+        assert!(shrunk.name.ends_with(&format!("-seed-{seed}-shrunk")));
+        assert!(shrunk.description.chars().count() <= TEXT_CHARS.max as usize);
+        let text = crate::plan::render(&shrunk);
+        crate::scenario::parse(&text, "shrunk.toml").unwrap_or_else(|e| panic!("{e}"));
+    }
+
     #[test]
     fn a_shrunk_file_lists_each_anchor_before_its_dependents_and_parses_back() {
         let s = crate::scenario::load("crash-after-partition-heals").expect("built-in");

@@ -51,6 +51,22 @@ pub const PARTITIONS: Limit = Limit {
     max: 256,
     why: "each partition is read by its own source subtask, which keeps a channel to every keyed subtask",
 };
+/// Characters in a scenario's `name`.
+pub const NAME_CHARS: Limit = Limit {
+    max: 128,
+    why: "a name is printed on every report and progress line; the built-in ones are under 64",
+};
+/// Characters in a scenario's `description` and an expectation's `reason`.
+pub const TEXT_CHARS: Limit = Limit {
+    max: 16_384,
+    why: "a text a person writes, printed by `flinch list` and kept in every shrunk case",
+};
+/// The largest `workload.skew` (the exponent of the keys' Zipf-like weights,
+/// `1 / (k + 1)^skew`).
+pub const MAX_SKEW: f64 = 10.0;
+/// Why [`MAX_SKEW`] bounds `workload.skew`.
+pub const MAX_SKEW_WHY: &str = "at 10 the second key already gets a thousandth of the first's \
+    records, so a larger skew only puts every record on the first key";
 pub const RECORDS: Limit = Limit {
     max: 5_000_000,
     why: "a seed holds every record in memory several times (the log, the oracle, the sink's disk, the committed output), about 340 bytes a record",

@@ -684,11 +684,37 @@ fn why_needed(run: &Run) -> String {
     }
 }
 
+/// A text field a person writes: not blank, at most [`limits::NAME_CHARS`]
+/// characters for the scenario's `name` and [`limits::TEXT_CHARS`] for the
+/// others, and without control characters (a name is printed on every
+/// report line and progress line, where they would drive the terminal),
+/// but for line breaks and tabs in the longer texts.
 fn not_blank(cx: &Ctx, value: &Spanned<String>, field: &str) -> Result<String, ScenarioError> {
-    if value.get_ref().trim().is_empty() {
+    let text = value.get_ref();
+    if text.trim().is_empty() {
         return Err(cx.error(value.span(), field, "must not be empty"));
     }
-    Ok(value.get_ref().clone())
+    let (limit, breaks) = match field {
+        "name" => (limits::NAME_CHARS, false),
+        _ => (limits::TEXT_CHARS, true),
+    };
+    let chars = text.chars().count() as u64;
+    if chars > limit.max {
+        let message = format!(
+            "at most {} characters, got {chars}: {}",
+            limit.max, limit.why
+        );
+        return Err(cx.error(value.span(), field, message));
+    }
+    let allowed = |c: char| breaks && matches!(c, '\n' | '\r' | '\t');
+    if let Some(c) = text.chars().find(|&c| c.is_control() && !allowed(c)) {
+        let message = format!(
+            "must not hold control characters, got {:?}: it is printed to terminals",
+            c
+        );
+        return Err(cx.error(value.span(), field, message));
+    }
+    Ok(text.clone())
 }
 
 /// `job = { name = "...", <parameters> }`, resolved through the process's
@@ -854,6 +880,15 @@ fn workload(cx: &Ctx, raw: &RawWorkload) -> Result<WorkloadConfig, ScenarioError
     let skew = match &raw.skew {
         Some(s) if !s.get_ref().is_finite() || *s.get_ref() < 0.0 => {
             let message = format!("must be 0 (uniform) or more, got {}", s.get_ref());
+            return Err(cx.error(s.span(), "workload.skew", message));
+        }
+        Some(s) if *s.get_ref() > limits::MAX_SKEW => {
+            let message = format!(
+                "must be at most {}, got {}: {}",
+                limits::MAX_SKEW,
+                s.get_ref(),
+                limits::MAX_SKEW_WHY
+            );
             return Err(cx.error(s.span(), "workload.skew", message));
         }
         Some(s) => *s.get_ref(),
@@ -2944,6 +2979,45 @@ after = "300ms"
             "topology = { taskmanagers = 4, parallelism = 256 }\n\
                [workload]\nrecords = 256\npartitions = 256\n",
         );
+    }
+
+    /// A name is one printable line of at most 128 characters; a
+    /// description may hold line breaks but no other control characters.
+    /// `workload.skew` is at most 10.
+    #[test]
+    fn texts_are_bounded_and_printable_and_skew_is_bounded() {
+        let with_name = |name: &str| {
+            format!("name = \"{name}\"\ndescription = \"d\"\njob = {{ name = \"keyed-count\" }}\n{EXPECT}")
+        };
+        let error = |text: &str| {
+            parse(text, "test.toml")
+                .map(|_| ())
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(parse(&with_name(&"n".repeat(128)), "test.toml").is_ok());
+        assert_eq!(
+            error(&with_name(&"n".repeat(129))),
+            format!(
+                "test.toml:1: field `name`: at most 128 characters, got 129: {}",
+                limits::NAME_CHARS.why
+            )
+        );
+        assert_eq!(
+            // TOML's escapes: a bell, then an escape sequence that turns a
+            // terminal's text red.
+            error(&with_name("a\\u0007\\u001b[31mRED")),
+            "test.toml:1: field `name`: must not hold control characters, got '\\u{7}': it is \
+             printed to terminals"
+        );
+        let described = "name = \"n\"\ndescription = \"\"\"\ntwo\n\tlines\"\"\"\n\
+                         job = { name = \"keyed-count\" }\n";
+        assert!(parse(&format!("{described}{EXPECT}"), "test.toml").is_ok());
+        check_error(
+            "[workload]\nskew = 10.5",
+            "test.toml:5: field `workload.skew`: must be at most 10, got 10.5",
+        );
+        assert_eq!(check("[workload]\nskew = 10.0").config.workload.skew, 10.0);
     }
 
     #[test]
