@@ -404,9 +404,9 @@ struct Part {
     /// Where the file sets the field; `None` for a default.
     span: Option<Range<usize>>,
     field: String,
-    /// How much of the run's length the field accounts for: its value
-    /// times `times`, or for a whole entry (`whole`) when the entry may end.
-    length: Duration,
+    /// The field's value, or for a whole entry (`whole`) when the entry
+    /// may end.
+    value: Duration,
     /// How often the budget counts the field: once, and once more for each
     /// fault that waits for an event (each may come after a whole run).
     times: u32,
@@ -426,11 +426,11 @@ impl Part {
         if let Some(whole) = &self.whole {
             return format!(
                 "{whole} {} (`{}` the most of it)",
-                secs(self.length),
+                secs(self.value),
                 self.field
             );
         }
-        let value = self.length / self.times.max(1);
+        let value = self.value;
         let default = if self.span.is_none() {
             ", its default"
         } else {
@@ -443,9 +443,15 @@ impl Part {
                  fault that waits for an event, which may come after a whole run)",
                 self.field,
                 secs(value),
-                secs(self.length)
+                secs(self.length())
             ),
         }
+    }
+
+    /// How much of the run's length the part accounts for: the value as
+    /// often as the budget counts it.
+    fn length(&self) -> Duration {
+        self.value.saturating_mul(self.times)
     }
 }
 
@@ -480,7 +486,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
     let part = |field: &Field<SimDuration>, name: &str, value: Duration, fix| Part {
         span: field.as_ref().map(Spanned::span),
         field: name.to_owned(),
-        length: value.saturating_mul(runs),
+        value,
         times: runs,
         whole: None,
         fix,
@@ -495,7 +501,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
     parts.push(Part {
         span,
         field: field.to_owned(),
-        length: read.saturating_mul(runs),
+        value: read,
         times: runs,
         whole: None,
         fix: "shorten the input or raise workload.rate",
@@ -585,7 +591,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
         parts.push(Part {
             span: field.map(Spanned::span),
             field: format!("fault[{i}].{name}"),
-            length: heal,
+            value: heal,
             times: 1,
             whole: Some(format!("fault[{i}], which may end as late as")),
             fix: LATE,
@@ -596,7 +602,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
         parts.push(Part {
             span: Some(until.map_or(raw_nemesis.span(), Spanned::span)),
             field: "nemesis.until".to_owned(),
-            length: nemesis.until.saturating_add(budget::longest_drawn_fault()),
+            value: nemesis.until.saturating_add(budget::longest_drawn_fault()),
             times: 1,
             whole: None,
             fix: "end the nemesis earlier",
@@ -625,7 +631,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
         parts.push(Part {
             span: Some(field.map_or(raw_step.span(), Spanned::span)),
             field: format!("lifecycle[{i}].{name}"),
-            length: (stop.at.saturating_add(stop.jitter))
+            value: (stop.at.saturating_add(stop.jitter))
                 .saturating_add(waits)
                 .saturating_add(after),
             times: 1,
@@ -651,7 +657,7 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
         parts.push(Part {
             span: field.map(Spanned::span),
             field: format!("savepoint[{i}].{name}"),
-            length: (savepoint.at.saturating_add(savepoint.jitter)).saturating_add(waits),
+            value: (savepoint.at.saturating_add(savepoint.jitter)).saturating_add(waits),
             times: 1,
             whole: Some(format!("savepoint[{i}], which may be asked for as late as")),
             fix: "ask for it earlier",
@@ -659,10 +665,10 @@ fn largest_part(raw: &RawScenario, run: &Run) -> Part {
     }
     // The first of the longest: the input before the margin, the margin
     // before the faults.
-    let longest = parts.iter().map(|p| p.length).max().unwrap_or_default();
+    let longest = parts.iter().map(Part::length).max().unwrap_or_default();
     parts
         .into_iter()
-        .find(|p| p.length == longest)
+        .find(|p| p.length() == longest)
         .expect("the input is always a part")
 }
 
