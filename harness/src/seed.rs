@@ -157,7 +157,7 @@ pub fn run_plan_until(
     let fired_at = outcome.fired_at.clone();
     let checked = panics::catch(Phase::Check, outcome.sim_time, || {
         let mut violations = check::check_all(&outcome, scenario);
-        violations.extend(vacuity(plan, &outcome.fired_at));
+        violations.extend(vacuity(plan, &outcome.fired_at, &outcome.without_effect));
         violations.extend(savepoints_never_asked(&scenario.savepoints, &outcome.trace));
         // Counted only where duplicates are allowed: elsewhere the
         // checkers already named each one, and the count is never shown.
@@ -190,27 +190,37 @@ pub fn run_plan_until(
     })
 }
 
-/// A fault that never fired makes the run vacuous, not passed. The message
-/// names the fault by its index in the plan (`fault[3]`, as `replay` lists
-/// the plan and as load errors name a file's faults) and the fault's whole
-/// `Display` (id, link, trigger with every filter and delay), so no two
-/// faults of a plan read alike.
-fn vacuity(plan: &[Fault], fired_at: &[Option<Duration>]) -> Vec<Violation> {
+/// A fault that never fired makes the run vacuous, not passed, and so does
+/// one that fired and did nothing (`without_effect`, by plan index: a
+/// `bit_rot` that matched no file). The message names the fault by its
+/// index in the plan (`fault[3]`, as `replay` lists the plan and as load
+/// errors name a file's faults) and the fault's whole `Display` (id, link,
+/// trigger with every filter and delay), so no two faults of a plan read
+/// alike.
+fn vacuity(
+    plan: &[Fault],
+    fired_at: &[Option<Duration>],
+    without_effect: &[Option<String>],
+) -> Vec<Violation> {
     let message = |index: usize, f: &Fault| {
+        if let Some(why) = without_effect.get(index).and_then(Option::as_deref) {
+            return Some(format!("fault[{index}] `{f}` fired and did nothing: {why}"));
+        }
+        // Past the end of `fired_at` as the old zip of the two was: no
+        // verdict on a fault the run kept no time for.
+        if !matches!(fired_at.get(index), Some(None)) {
+            return None;
+        }
         let why = match &f.on {
             None => "the run ended before its time came",
             Some(Trigger::Event(_)) => "its event never came before the run ended",
             Some(Trigger::Fault(_)) => "its anchor's edge never came before the run ended",
         };
-        format!("fault[{index}] `{f}` never fired: {why}")
+        Some(format!("fault[{index}] `{f}` never fired: {why}"))
     };
-    plan.iter()
-        .zip(fired_at)
-        .enumerate()
-        .filter(|(_, (_, at))| at.is_none())
-        .map(|(index, (f, _))| {
-            Violation::new(Checker::ExpectedOutcome, "vacuous", message(index, f))
-        })
+    (plan.iter().enumerate())
+        .filter_map(|(index, f)| message(index, f))
+        .map(|m| Violation::new(Checker::ExpectedOutcome, "vacuous", m))
         .collect()
 }
 
@@ -472,6 +482,48 @@ mod tests {
         assert!(asked.passed, "{:?}", asked.violations);
     }
 
+    /// A `bit_rot` whose path matches no file on its host's disk fires and
+    /// changes nothing: the run is vacuous, naming the fault and the path;
+    /// one that rots a file is not.
+    #[test]
+    fn a_bit_rot_that_matched_no_file_makes_the_run_vacuous() {
+        let mut s = steady();
+        let rot = |path: &str| Fault {
+            id: None,
+            kind: FaultKind::BitRot { path: path.into() },
+            host: "store".into(),
+            at: Duration::from_millis(900),
+            jitter: Duration::ZERO,
+            on: None,
+        };
+        s.faults = vec![rot("/store/no-such-dir/")];
+        let report = run_seed(&s, 0);
+        let vacuous: Vec<&str> = (report.violations.iter())
+            .filter(|v| v.kind == "vacuous")
+            .map(|v| v.message.as_str())
+            .collect();
+        assert_eq!(
+            vacuous,
+            [
+                "fault[0] `bit_rot store path \"/store/no-such-dir/\" at 900ms` fired and did \
+                 nothing: no non-empty file on store's disk had a path starting with \"/store/no-such-dir/\""
+            ],
+            "{:?}",
+            report.violations
+        );
+        assert_eq!(report.fired_at, [Some(Duration::from_millis(900))]);
+        // The same fault aimed at what the store holds by then rots a file
+        // (the newest checkpoint's metadata, which a run without a failure
+        // never reads back).
+        s.faults = vec![rot("/store/meta/")];
+        let rotted = run_seed(&s, 0);
+        assert!(
+            rotted.violations.iter().all(|v| v.kind != "vacuous"),
+            "{:?}",
+            rotted.violations
+        );
+    }
+
     /// Two faults that differ only in what their triggers filter on, their
     /// delay or their id never print alike: each vacuous line names the
     /// fault's index, id, link and whole trigger.
@@ -525,7 +577,7 @@ mod tests {
             ),
         ];
         let fired_at = [None, None, Some(Duration::from_millis(310)), None];
-        let messages: Vec<String> = vacuity(&plan, &fired_at)
+        let messages: Vec<String> = vacuity(&plan, &fired_at, &[])
             .into_iter()
             .map(|v| v.message)
             .collect();
@@ -545,7 +597,7 @@ mod tests {
         let mut time = plan[2].clone();
         time.id = None;
         assert_eq!(
-            vacuity(&[time], &[None])[0].message,
+            vacuity(&[time], &[None], &[])[0].message,
             "fault[0] `partition taskmanager-1 -> jobmanager at 300ms jitter 20ms for 1s` never \
              fired: the run ended before its time came"
         );

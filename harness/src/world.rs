@@ -181,6 +181,8 @@ impl Broken {
 struct Ran {
     /// When each fault of the plan fired (`None`: never).
     fired_at: Vec<Option<Duration>>,
+    /// Why each fault that fired did nothing ([`RunOutcome::without_effect`]).
+    without_effect: Vec<Option<String>>,
     final_state: Option<JobState>,
 }
 
@@ -298,6 +300,7 @@ pub fn simulate_plan_until(
         refused_connections: raw.refused_connections,
         unfired,
         fired_at: raw.fired_at,
+        without_effect: raw.without_effect,
         snapshots: raw.snapshots,
         stored_checkpoints: raw.stored_checkpoints,
     })
@@ -351,6 +354,9 @@ pub struct RawOutcome {
     pub refused_connections: u64,
     /// When each fault of the plan fired, in plan order (`None`: never).
     pub fired_at: Vec<Option<Duration>>,
+    /// Why each fault that fired did nothing, in plan order
+    /// ([`RunOutcome::without_effect`]).
+    pub without_effect: Vec<Option<String>>,
     /// Every keyed operator snapshot taken, when the scenario's job is not
     /// keyed-count (whose checkers read digests only).
     pub snapshots: Snapshots,
@@ -435,6 +441,7 @@ pub fn simulate_job(
         host_steps,
         refused_connections,
         fired_at: ran.fired_at,
+        without_effect: ran.without_effect,
         snapshots,
         input,
         stored_checkpoints,
@@ -461,6 +468,9 @@ struct World<'a> {
     /// for fault triggers).
     started: Vec<Option<Duration>>,
     ended: Vec<Option<Duration>>,
+    /// Why each fault of the plan that fired did nothing (`None`: it took
+    /// effect, or never fired): a `bit_rot` whose path matched no file.
+    without_effect: Vec<Option<String>>,
     /// How many reasons each directed link (from, to) has to be cut: a
     /// `partition` holds one for its whole length, a message-loss blip for
     /// one tick. The link is cut while any is held, so one ending never
@@ -537,6 +547,7 @@ impl World<'_> {
         plan.extend(self.savepoint_requests(seed));
         self.started = vec![None; faults.len()];
         self.ended = vec![None; faults.len()];
+        self.without_effect = vec![None; faults.len()];
         let mut end = scenario.max_sim_time;
         // The end of the current run, if it ended: the job's end once it is
         // the last run's (or once an earlier run ends for good, its stop
@@ -638,6 +649,7 @@ impl World<'_> {
         }
         Ok(Ran {
             fired_at: self.started.clone(),
+            without_effect: self.without_effect.clone(),
             final_state,
         })
     }
@@ -700,6 +712,7 @@ impl World<'_> {
             seen: 0,
             started: Vec::new(),
             ended: Vec::new(),
+            without_effect: Vec::new(),
             cuts: BTreeMap::new(),
             holds: BTreeMap::new(),
             losses: BTreeMap::new(),
@@ -893,7 +906,7 @@ impl World<'_> {
                 if let Some(index) = p.ends {
                     self.ended[index] = Some(now);
                 }
-                if let Some(mut heal) = self.apply(&p.host, &p.action)? {
+                if let Some(mut heal) = self.apply(&p.host, &p.action, p.fault)? {
                     heal.ends = p.fault;
                     plan.push(heal);
                 }
@@ -972,7 +985,13 @@ impl World<'_> {
     }
 
     /// Apply one action; returns the action that ends it, if it lasts.
-    fn apply(&mut self, host: &str, action: &Action) -> Result<Option<Pending>, String> {
+    /// `fault`: the action's index in the plan, when it is a fault's start.
+    fn apply(
+        &mut self,
+        host: &str,
+        action: &Action,
+        fault: Option<usize>,
+    ) -> Result<Option<Pending>, String> {
         let now = self.sim.elapsed();
         let later = |after: Duration, heal: Heal| Some(Pending::heal(host, now + after, heal));
         Ok(match action {
@@ -1142,6 +1161,11 @@ impl World<'_> {
                 }
                 FaultKind::BitRot { path } => {
                     let file = self.rot(host, path)?;
+                    if let (None, Some(index)) = (&file, fault) {
+                        self.without_effect[index] = Some(format!(
+                            "no non-empty file on {host}'s disk had a path starting with {path:?}"
+                        ));
+                    }
                     self.record(
                         host,
                         FaultEvent::BitRot {
@@ -2050,15 +2074,21 @@ mod tests {
             duration: Duration::from_secs(1),
         };
         let pair = link_pair(tm1, tm2);
-        world.apply(tm1, &Action::Fault(stall)).expect("applies");
+        world
+            .apply(tm1, &Action::Fault(stall), None)
+            .expect("applies");
         // The second stall is written from the other end: the same link.
         let back = FaultKind::Stall {
             peer: tm1.into(),
             duration: Duration::from_secs(1),
         };
-        world.apply(tm2, &Action::Fault(back)).expect("applies");
+        world
+            .apply(tm2, &Action::Fault(back), None)
+            .expect("applies");
         assert_eq!(world.holds.get(&pair), Some(&2));
-        world.apply(tm1, &Action::Fault(loss)).expect("applies");
+        world
+            .apply(tm1, &Action::Fault(loss), None)
+            .expect("applies");
         world.lose_messages();
         assert!(world.cuts.is_empty(), "a held link is never cut by a loss");
         let release = Heal::Release { peer: tm2.into() };
@@ -2097,12 +2127,14 @@ mod tests {
         };
         let held = |w: &World, a: &str, b: &str| w.cuts.get(&(a.to_owned(), b.to_owned())).copied();
         let first = world
-            .apply(tm1, &Action::Fault(partition.clone()))
+            .apply(tm1, &Action::Fault(partition.clone()), None)
             .expect("applies");
         let second = world
-            .apply(tm1, &Action::Fault(partition))
+            .apply(tm1, &Action::Fault(partition), None)
             .expect("applies");
-        world.apply(tm1, &Action::Fault(loss)).expect("applies");
+        world
+            .apply(tm1, &Action::Fault(loss), None)
+            .expect("applies");
         world.lose_messages();
         assert_eq!(held(&world, tm1, log), Some(3));
         assert_eq!(held(&world, log, tm1), Some(3));

@@ -149,6 +149,7 @@ pub fn run_in_order(order: Vec<InputRecord>) -> RunOutcome {
         refused_connections: 0,
         unfired: Vec::new(),
         fired_at: Vec::new(),
+        without_effect: Vec::new(),
         snapshots: Default::default(),
         stored_checkpoints: Default::default(),
         drained_ends: None,
