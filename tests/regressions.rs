@@ -31,6 +31,7 @@
 //!   says why.
 
 use flinch_engine::event::{Event, JobState};
+use flinch_engine::probe::Probe;
 use flinch_harness::coverage::probes_hit;
 use flinch_harness::scenario::{load, Scenario};
 use flinch_harness::seed::{run_seed, SeedReport};
@@ -164,6 +165,12 @@ const MOMENTS: &[Moment] = &[
         what: "after the crash, the job runs again at a later attempt: every source has \
                connected all its channels anew",
         reached: running_again_after_a_failover,
+    },
+    Moment {
+        case: "rescaled-to-one-recommits-past-the-keepalive",
+        what: "after its key groups are restored, the one count subtask re-commits restored \
+               transactions for longer than the channel keepalive timeout",
+        reached: recommits_outlast_the_keepalive,
     },
     Moment {
         case: "final-checkpoint-then-one-more-trigger",
@@ -409,6 +416,29 @@ fn running_again_after_a_failover(_: &Scenario, report: &SeedReport) -> bool {
     )
     .next()
     .is_some()
+}
+
+fn recommits_outlast_the_keepalive(scenario: &Scenario, report: &SeedReport) -> bool {
+    let restored = positions(report, |_, e| matches!(e, Event::KeyGroupsRestored { .. }));
+    let Some((from, _)) = restored.last() else {
+        return false;
+    };
+    let recommits: Vec<Duration> = positions(report, |_, e| {
+        matches!(
+            e,
+            Event::Probe {
+                probe: Probe::RecoveredTxnAlreadyCommitted
+            }
+        )
+    })
+    .filter(|(i, _)| *i > from)
+    .map(|(_, at)| at)
+    .collect();
+    let keepalive = scenario.config.timing.channel_keepalive_timeout;
+    match (recommits.first(), recommits.last()) {
+        (Some(first), Some(last)) => *last - *first > keepalive,
+        _ => false,
+    }
 }
 
 fn checkpoint_triggered_before_the_final_completes(_: &Scenario, report: &SeedReport) -> bool {

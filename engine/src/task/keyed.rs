@@ -287,7 +287,6 @@ pub async fn run(
             Downstream::Shuffle(Outputs::connect(&env, &plan).await?)
         }
     };
-    let started = now();
     let mut task = KeyedTask {
         env,
         operator,
@@ -297,7 +296,8 @@ pub async fn run(
         downstream,
         aligner,
         held: vec![VecDeque::new(); inputs],
-        last_heard: vec![started; inputs],
+        // Set once the restored transactions are re-committed, below.
+        last_heard: vec![Duration::ZERO; inputs],
         input_watermarks: vec![0; inputs],
         ended: vec![false; inputs],
         watermark: 0,
@@ -305,12 +305,18 @@ pub async fn run(
         sent_end: false,
     };
     task.recover_transactions().await?;
+    // An input is silent from when the task can first hear it: re-committing
+    // the restored transactions (a round trip each, and a subtask that
+    // takes over for others after a rescale to fewer has many) is this
+    // task's own work, not silence upstream.
+    let listening = now();
+    task.last_heard.fill(listening);
     for msg in early {
         task.on_inbound(msg).await?;
     }
     let keepalive = task.env.ctx.config.timing.channel_keepalive_timeout;
     // A fixed deadline, not a sleep per message: a busy input must not hide a silent one.
-    let mut next_check = started + keepalive / 4;
+    let mut next_check = listening + keepalive / 4;
     loop {
         tokio::select! {
             biased;
