@@ -181,6 +181,18 @@ fn flinch_shrink_prints_a_scenario_file_that_flinch_run_fails_on() {
     assert_eq!(code, 1, "the shrunk plan passes:\n{out}\n{err}\n{stdout}");
     assert!(out.contains("[exactly-once] duplicated"), "{out}");
 
+    // The header's command repeats the `--job` the shrink was given.
+    let seed = seed.to_string();
+    let args = ["shrink", &planted, "--job", "keyed-count", "--seed", &seed];
+    let (code, stdout, stderr) = flinch(&args);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let first = stdout.lines().next().unwrap_or_default();
+    assert_eq!(
+        first,
+        format!("# flinch shrink {planted} --job keyed-count --seed {seed}"),
+        "{stdout}"
+    );
+
     // A passing seed: exit 1, nothing printed but the reason.
     let steady = dir.write("steady.toml", &render(&load("steady").expect("built-in")));
     let (code, stdout, _) = flinch(&["shrink", &steady, "--seed", "0"]);

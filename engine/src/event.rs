@@ -692,6 +692,19 @@ impl Event {
         matches!(name, "lease_granted" | "leader_elected" | "leader_revoked")
     }
 
+    /// Whether events named `name` come only from replicated checkpoint
+    /// storage (`topology.store_replicas` above 1): a replica repaired
+    /// after it lost its disk.
+    pub fn needs_replicas(name: &str) -> bool {
+        name == "store_replica_repaired"
+    }
+
+    /// Whether events named `name` are only ever about a keyed subtask
+    /// (one that owns key groups), never a source's.
+    pub fn keyed_only(name: &str) -> bool {
+        name == "key_groups_restored"
+    }
+
     /// The roles of the hosts that emit events named `name` (one of
     /// [`Event::NAMES`]; empty for any other name): a trigger's `host`
     /// filter naming another host could never match. Tasks run on

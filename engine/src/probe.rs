@@ -335,6 +335,15 @@ impl Probe {
         )
     }
 
+    /// Whether the probe is hit only with replicated checkpoint storage
+    /// (`topology.store_replicas` above 1).
+    pub fn needs_replicas(self) -> bool {
+        matches!(
+            self,
+            Probe::StoreReplicaRepaired | Probe::StoreQuorumWithoutReplica
+        )
+    }
+
     /// The probe named `name`, if any.
     pub fn from_name(name: &str) -> Option<Probe> {
         Probe::ALL.into_iter().find(|p| p.name() == name)

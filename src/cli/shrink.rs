@@ -10,7 +10,7 @@
 //! budget ran out, which stderr says), 1 the seed passes (nothing to
 //! shrink), 2 a usage or scenario-file error.
 
-use super::{exec, load_scenario, seeds, shell_quote, Output, EXIT_FAILED, EXIT_PASSED};
+use super::{exec, load_scenario, seeds, Output, EXIT_FAILED, EXIT_PASSED};
 use crate::report::plural;
 use anyhow::anyhow;
 use clap::Args;
@@ -130,7 +130,13 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Output> {
     } else {
         format!(
             "{}{toml}",
-            header(&args.scenario, &report, "shrunk.toml", &replay)
+            header(
+                &args.scenario,
+                args.job.as_deref(),
+                &report,
+                "shrunk.toml",
+                &replay
+            )
         )
     };
     Ok(Output {
@@ -174,10 +180,12 @@ fn failure_names(report: &ShrinkReport) -> Vec<String> {
         .collect()
 }
 
-/// The comment block on top of the printed scenario file.
+/// The comment block on top of the printed scenario file: first the
+/// command that shrank it, with the `--job` it was given (`job`).
 /// `file` is where the scenario is (to be) saved.
 pub(super) fn header(
     scenario_arg: &str,
+    job: Option<&str>,
     report: &ShrinkReport,
     file: &str,
     replay: &str,
@@ -185,11 +193,7 @@ pub(super) fn header(
     let mut s = String::new();
     let seed = report.seed;
     let n = report.shrunk.plan.len();
-    let _ = writeln!(
-        s,
-        "# flinch shrink {} --seed {seed}",
-        shell_quote(scenario_arg)
-    );
+    let _ = writeln!(s, "# {}", super::shrink_command(scenario_arg, job, seed));
     let _ = writeln!(
         s,
         "# {n} of {} fault{} remain after {} runs{}",

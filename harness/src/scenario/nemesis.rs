@@ -17,8 +17,12 @@ use toml::Spanned;
 
 /// What the rest of the scenario says that `[nemesis]` depends on.
 pub(super) struct Context<'a> {
-    /// Every host of the topology.
+    /// Every host of the first run's topology: the hosts the nemesis draws
+    /// over ([`Nemesis::plan`]).
     pub hosts: &'a [String],
+    /// Hosts only a resumed run of a `[[lifecycle]]` has (a taskmanager
+    /// added by a rescale): named in `nemesis.hosts`, an error.
+    pub resumed_only: &'a [String],
     pub expect: &'a Expectation,
     pub workload: &'a WorkloadConfig,
     pub max_sim_time: Duration,
@@ -40,7 +44,7 @@ pub(super) fn nemesis(
         None => DEFAULT_INTENSITY,
     };
     let kinds = kinds(cx, raw.kinds.as_ref())?;
-    let hosts = hosts(cx, raw.hosts.as_ref(), context.hosts)?;
+    let hosts = hosts(cx, raw.hosts.as_ref(), context)?;
     let from = cx.duration(&raw.from, Duration::ZERO);
     let until = cx.duration(&raw.until, nominal_duration(context.workload));
     let until_at = raw.until.as_ref().map_or(table.clone(), Spanned::span);
@@ -115,8 +119,9 @@ fn kinds(
 fn hosts(
     cx: &Ctx,
     raw: Option<&Spanned<Vec<Spanned<String>>>>,
-    all: &[String],
+    context: &Context,
 ) -> Result<Named<String>, ScenarioError> {
+    let all = context.hosts;
     let Some(raw) = raw else {
         return Ok(vec![(ALL_HOSTS.to_owned(), 0..0)]);
     };
@@ -128,6 +133,15 @@ fn hosts(
     for (index, name) in raw.get_ref().iter().enumerate() {
         let field = format!("nemesis.hosts[{index}]");
         let text = name.get_ref();
+        if context.resumed_only.contains(text) {
+            let message = format!(
+                "{text} is a host only of a resumed run; the nemesis draws its faults over the \
+                 first run's hosts ({}), so it would never target {text} (aim a [[fault]] at it \
+                 instead)",
+                all.join(", ")
+            );
+            return Err(cx.error(name.span(), field, message));
+        }
         if text != ALL_HOSTS && !all.contains(text) {
             let message = format!(
                 "unknown host \"{text}\"; hosts: {}, or \"*\" for every host",
@@ -302,6 +316,17 @@ mod tests {
         check_error(
             "[nemesis]\nhosts = [\"taskmanager-3\"]",
             "test.toml:5: field `nemesis.hosts[0]`: unknown host \"taskmanager-3\"; hosts: jobmanager, taskmanager-1, taskmanager-2, log, sink, store, or \"*\" for every host",
+        );
+        // A taskmanager only a resumed run has: the nemesis draws over the
+        // first run's hosts, so it would never be aimed at.
+        check_error(
+            "[nemesis]\nhosts = [\"taskmanager-2\", \"taskmanager-3\"]\n[[lifecycle]]\n\
+             stop = { at = \"300ms\", with = \"cancel\" }\nresume = { from = \"retained\", \
+             topology = { taskmanagers = 3, parallelism = 3 } }",
+            "test.toml:5: field `nemesis.hosts[1]`: taskmanager-3 is a host only of a resumed \
+             run; the nemesis draws its faults over the first run's hosts (jobmanager, \
+             taskmanager-1, taskmanager-2, log, sink, store), so it would never target \
+             taskmanager-3",
         );
         check_error(
             "[nemesis]\nkinds = []",

@@ -105,11 +105,28 @@ impl Ctx<'_> {
         default: Duration,
     ) -> Result<Duration, ScenarioError> {
         match value {
-            Some(v) if v.get_ref().0.is_zero() => {
-                Err(self.error(v.span(), field, "must be longer than 0"))
-            }
-            _ => Ok(self.duration(value, default)),
+            Some(v) => match not_positive(v.get_ref().0) {
+                Some(message) => Err(self.error(v.span(), field, message)),
+                None => Ok(v.get_ref().0),
+            },
+            None => Ok(self.duration(value, default)),
         }
+    }
+}
+
+/// Why `duration` cannot be a duration that must be positive, or `None`
+/// if it can: zero, or under a millisecond (the simulation, and Flink,
+/// count such durations in whole milliseconds, so `"0.5ms"` would be 0).
+pub(super) fn not_positive(duration: Duration) -> Option<String> {
+    if duration.is_zero() {
+        Some("must be longer than 0".to_owned())
+    } else if duration < Duration::from_millis(1) {
+        Some(format!(
+            "must be at least 1ms, got {}: the simulation counts durations in whole milliseconds",
+            format_duration(duration)
+        ))
+    } else {
+        None
     }
 }
 
@@ -183,13 +200,23 @@ pub(super) fn scenario(
     let lifecycle = lifecycle::steps(cx, &raw.lifecycle, resumed, &shape)?;
     let savepoints = lifecycle::savepoints(cx, &raw.savepoint, &shape)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
-    let sometimes = sometimes(cx, raw.expect.sometimes.as_ref(), topology.jobmanagers > 1)?;
+    let sometimes = sometimes(
+        cx,
+        raw.expect.sometimes.as_ref(),
+        topology.jobmanagers > 1,
+        topology.store_replicas > 1,
+    )?;
     nemesis::unsurvivable_faults(cx, &raw.fault, &faults, &expect)?;
     let nemesis = match &raw.nemesis {
         Some(n) => {
+            let first = topology_hosts(&topology);
+            let resumed_only: Vec<String> = (shape.hosts.iter())
+                .filter(|h| !first.contains(h) && *h != flinch_engine::io::addr::CLIENT)
+                .cloned()
+                .collect();
             let context = nemesis::Context {
-                // Every host of every run, the `client` with savepoints.
-                hosts: &shape.hosts,
+                hosts: &first,
+                resumed_only: &resumed_only,
                 expect: &expect,
                 workload: &workload,
                 max_sim_time: explicit_max_sim_time.unwrap_or(budget::MAX_SIM_TIME),
@@ -316,8 +343,8 @@ fn limited_duration(
         return Ok(None);
     };
     let duration = value.get_ref().0;
-    if duration.is_zero() {
-        return Err(cx.error(value.span(), field, "must be longer than 0"));
+    if let Some(message) = not_positive(duration) {
+        return Err(cx.error(value.span(), field, message));
     }
     if duration > budget::MAX_SIM_TIME {
         let message = format!(
@@ -1422,15 +1449,23 @@ pub(super) fn trigger(
         }
         None => None,
     };
+    let (span, field, what) = match (&raw.probe, probe) {
+        (Some(p), Some(probe)) => (p.span(), "probe", format!("the {probe} probe comes")),
+        _ => (event.span(), "event", format!("{name} events come")),
+    };
     let ha_only = Event::needs_ha(name) || probe.is_some_and(Probe::needs_ha);
     if ha_only && !shape.hosts.iter().any(|h| h == "ha") {
-        let (span, field, what) = match (&raw.probe, probe) {
-            (Some(p), Some(probe)) => (p.span(), "probe", format!("the {probe} probe")),
-            _ => (event.span(), "event", format!("{name} events")),
-        };
         let message = format!(
-            "{what} come only from a topology with standby jobmanagers (topology.jobmanagers \
-             above 1), so this trigger would never fire"
+            "{what} only from a topology with standby jobmanagers (topology.jobmanagers above \
+             1), so this trigger would never fire"
+        );
+        return Err(cx.error(span, sub(field), message));
+    }
+    let replicas_only = Event::needs_replicas(name) || probe.is_some_and(Probe::needs_replicas);
+    if replicas_only && !shape.hosts.iter().any(|h| h.starts_with("store-")) {
+        let message = format!(
+            "{what} only from replicated checkpoint storage (topology.store_replicas above \
+             1), so this trigger would never fire"
         );
         return Err(cx.error(span, sub(field), message));
     }
@@ -1467,6 +1502,14 @@ pub(super) fn trigger(
         Some(t) => {
             let task = task_id(cx, t, shape, &sub("task"))?;
             let sink = shape.plan.sink_vertex().name;
+            let source = shape.plan.source_vertex().name;
+            if task.vertex == source && Event::keyed_only(name) {
+                let message = format!(
+                    "{name} events are about keyed subtasks, which own key groups, never a \
+                     {task}, so this filter would never match"
+                );
+                return Err(cx.error(t.span(), sub("task"), message));
+            }
             if task.vertex != sink && Event::WITH_TXN.contains(&name.as_str()) {
                 let message = format!(
                     "{name} events are about the subtask of the last vertex, whose chained \
@@ -1677,10 +1720,10 @@ fn fault_kind(
     };
     let positive = |d: &Field<SimDuration>, param: &str, what: &str| match d {
         None => Err(need(param, what)),
-        Some(d) if d.get_ref().0.is_zero() => {
-            Err(cx.error(d.span(), field(param), "must be longer than 0"))
-        }
-        Some(d) => Ok(d.get_ref().0),
+        Some(d) => match not_positive(d.get_ref().0) {
+            Some(message) => Err(cx.error(d.span(), field(param), message)),
+            None => Ok(d.get_ref().0),
+        },
     };
     let fraction = |p: &Field<f64>, param: &str, what: &str| match p {
         None => Err(need(param, what)),
@@ -1940,13 +1983,14 @@ fn expect(cx: &Ctx, raw: &RawExpect, mode: CheckpointMode) -> Result<Expectation
 
 /// `[expect] sometimes`: each probe known (with a hint when misspelt), at
 /// most once, with a `min_share` in (0, 1] ([`DEFAULT_MIN_SHARE`] when left
-/// out), and one a topology without `ha` can take when `with_ha` is false.
-/// At most one entry per probe of the catalogue, so the list is bounded by
-/// it.
+/// out), and one a topology without `ha` can take when `with_ha` is false,
+/// and one without store replicas when `with_replicas` is false. At most
+/// one entry per probe of the catalogue, so the list is bounded by it.
 fn sometimes(
     cx: &Ctx,
     raw: Option<&Spanned<Vec<Spanned<RawSometimes>>>>,
     with_ha: bool,
+    with_replicas: bool,
 ) -> Result<Vec<Sometimes>, ScenarioError> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
@@ -1965,6 +2009,13 @@ fn sometimes(
             let message = format!(
                 "the {known} probe comes only from a topology with standby jobmanagers \
                  (topology.jobmanagers above 1), so no seed could hit it"
+            );
+            return Err(cx.error(entry.span(), field, message));
+        }
+        if known.needs_replicas() && !with_replicas {
+            let message = format!(
+                "the {known} probe comes only from replicated checkpoint storage \
+                 (topology.store_replicas above 1), so no seed could hit it"
             );
             return Err(cx.error(entry.span(), field, message));
         }
@@ -2411,6 +2462,29 @@ after = "300ms"
         assert_eq!(explicit.max_sim_time, Duration::from_secs(3_600));
     }
 
+    /// A probe or event that only replicated checkpoint storage gives is
+    /// refused where there is one store: no seed could hit it.
+    #[test]
+    fn replica_probes_and_events_need_store_replicas() {
+        let expecting = |replicas: u32| {
+            format!(
+                "topology = {{ taskmanagers = 2, parallelism = 2, store_replicas = {replicas} }}\n\
+                 [expect]\noutcome = \"exactly-once\"\nsometimes = [\"store-replica-repaired\"]\n"
+            )
+        };
+        check_error(
+            &expecting(1),
+            "field `expect.sometimes[0]`: the store-replica-repaired probe comes only from \
+             replicated checkpoint storage (topology.store_replicas above 1), so no seed could \
+             hit it",
+        );
+        check(&expecting(3));
+        let on_repair = "topology = { taskmanagers = 2, parallelism = 2, store_replicas = 3 }\n\
+                         [[fault]]\nkind = \"crash\"\nhost = \"taskmanager-1\"\n\
+                         on = { event = \"store_replica_repaired\" }";
+        check(on_repair);
+    }
+
     #[test]
     fn zero_intervals_and_timeouts_are_rejected() {
         check_error(
@@ -2424,6 +2498,16 @@ after = "300ms"
         check_error(
             "max_sim_time = \"0s\"",
             "test.toml:4: field `max_sim_time`: must be longer than 0",
+        );
+        // Under a millisecond is 0 ms to the simulation, as to Flink.
+        check_error(
+            "[checkpoint]\ninterval = \"0.5ms\"",
+            "test.toml:5: field `checkpoint.interval`: must be at least 1ms, got 500000ns: the \
+             simulation counts durations in whole milliseconds",
+        );
+        check_error(
+            "max_sim_time = \"0.999ms\"",
+            "test.toml:4: field `max_sim_time`: must be at least 1ms, got 999000ns",
         );
     }
 
@@ -2763,6 +2847,28 @@ after = "300ms"
             (
                 r#"{ event = "fenced", task = "source[1]" }"#,
                 "field `fault[0].on.task`: fenced events are about the subtask of the last vertex",
+            ),
+            (
+                r#"{ event = "key_groups_restored", task = "source[0]" }"#,
+                "test.toml:7: field `fault[0].on.task`: key_groups_restored events are about \
+                 keyed subtasks, which own key groups, never a source[0], so this filter would \
+                 never match",
+            ),
+            (
+                r#"{ event = "store_replica_repaired" }"#,
+                "test.toml:7: field `fault[0].on.event`: store_replica_repaired events come only \
+                 from replicated checkpoint storage (topology.store_replicas above 1), so this \
+                 trigger would never fire",
+            ),
+            (
+                r#"{ event = "probe", probe = "store-quorum-without-replica" }"#,
+                "test.toml:7: field `fault[0].on.probe`: the store-quorum-without-replica probe \
+                 comes only from replicated checkpoint storage",
+            ),
+            (
+                r#"{ event = "probe", probe = "leader-fenced" }"#,
+                "test.toml:7: field `fault[0].on.probe`: the leader-fenced probe comes only from \
+                 a topology with standby jobmanagers",
             ),
             (
                 r#"{ event = "checkpoint_completed", checkpoint = 0 }"#,
@@ -3119,6 +3225,8 @@ after = "300ms"
              "test.toml:5: field `fault[0].capacity`: a disk_full fault needs `capacity`"),
             ("kind = \"stall\"\nhost = \"sink\"\npeer = \"log\"\nat = \"1s\"\nfor = \"0s\"",
              "test.toml:9: field `fault[0].for`: must be longer than 0"),
+            ("kind = \"partition\"\nhost = \"sink\"\npeer = \"log\"\nat = \"1s\"\nfor = \"0.4ms\"",
+             "test.toml:9: field `fault[0].for`: must be at least 1ms, got 400000ns"),
             ("kind = \"read_corruption\"\nhost = \"store\"\nat = \"1s\"\nprobability = 0.5\nfor = \"1s\"\npeer = \"log\"",
              "test.toml:10: field `fault[0].peer`: `peer` is not a parameter of read_corruption faults; they take probability, for"),
         ];

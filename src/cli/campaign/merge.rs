@@ -1020,6 +1020,7 @@ fn write_regressions(
                 "{}{}",
                 header(
                     name,
+                    None,
                     &report,
                     &shown,
                     &format!("flinch run {shown} --seeds {}", SeedRange::one(seed))
