@@ -197,6 +197,7 @@ pub(super) fn scenario(
     };
     inline_state(cx, &raw.checkpoint, &checkpoint, &shape.plan)?;
     let faults = faults(cx, &raw.fault, &shape, explicit_max_sim_time)?;
+    disk_faults_find_data(cx, &raw.fault, &faults, checkpoint.local_recovery)?;
     let lifecycle = lifecycle::steps(cx, &raw.lifecycle, resumed, &shape)?;
     let savepoints = lifecycle::savepoints(cx, &raw.savepoint, &shape)?;
     let expect = expect(cx, &raw.expect, checkpoint.mode)?;
@@ -1731,6 +1732,10 @@ fn fault_kind(
             let message = format!("must be a probability from 0 to 1, got {}", p.get_ref());
             Err(cx.error(p.span(), field(param), message))
         }
+        Some(p) if *p.get_ref() == 0.0 => {
+            let message = "must be above 0: with 0 the fault would do nothing";
+            Err(cx.error(p.span(), field(param), message))
+        }
         Some(p) => Ok(*p.get_ref()),
     };
     let peer = || -> Result<String, ScenarioError> {
@@ -1864,6 +1869,10 @@ fn fault_kind(
                     );
                     return Err(cx.error(d.span(), field("drift"), message));
                 }
+                Some(d) if *d.get_ref() == 0.0 => {
+                    let message = "must not be 0: with 0 the clock would run as it does";
+                    return Err(cx.error(d.span(), field("drift"), message));
+                }
                 Some(d) => *d.get_ref(),
             };
             FaultKind::ClockDrift {
@@ -1897,6 +1906,46 @@ fn fault_kind(
             }
         }
     })
+}
+
+/// A fault aimed at a host's disk (`io_errors`, `read_corruption`,
+/// `disk_full`, `bit_rot`) on a host that keeps nothing there would do
+/// nothing: refused, naming the fault's host. A taskmanager keeps files
+/// only with `[checkpoint] local_recovery` (its local copies).
+fn disk_faults_find_data(
+    cx: &Ctx,
+    raw: &[RawFault],
+    faults: &[Fault],
+    local_recovery: bool,
+) -> Result<(), ScenarioError> {
+    for (index, (raw, fault)) in raw.iter().zip(faults).enumerate() {
+        if !matches!(
+            fault.kind,
+            FaultKind::IoErrors { .. }
+                | FaultKind::ReadCorruption { .. }
+                | FaultKind::DiskFull { .. }
+                | FaultKind::BitRot { .. }
+        ) {
+            continue;
+        }
+        let host = fault.host.as_str();
+        let role = HostRole::of(host);
+        let why = match role {
+            Some(HostRole::TaskManager) if !local_recovery => format!(
+                "{host} keeps files on its disk only with [checkpoint] local_recovery = true \
+                 (its tasks' local copies)"
+            ),
+            _ if data_roots(role).is_empty() => format!("{host} keeps nothing on its disk"),
+            _ => continue,
+        };
+        let message = format!(
+            "{} on {host} would do nothing: {why}; disk faults reach data on the sink, \
+             store, store-N and ha hosts",
+            fault.kind.name()
+        );
+        return Err(cx.error(raw.host.span(), format!("fault[{index}].host"), message));
+    }
+    Ok(())
 }
 
 /// Where a host of `role` keeps its files: a fault's `path` outside them
@@ -3225,6 +3274,19 @@ after = "300ms"
              "test.toml:5: field `fault[0].capacity`: a disk_full fault needs `capacity`"),
             ("kind = \"stall\"\nhost = \"sink\"\npeer = \"log\"\nat = \"1s\"\nfor = \"0s\"",
              "test.toml:9: field `fault[0].for`: must be longer than 0"),
+            // Parameters and hosts with which a fault would do nothing.
+            ("kind = \"message_loss\"\nhost = \"sink\"\nat = \"1s\"\nrate = 0.0\nfor = \"1s\"",
+             "test.toml:8: field `fault[0].rate`: must be above 0: with 0 the fault would do nothing"),
+            ("kind = \"io_errors\"\nhost = \"store\"\nat = \"1s\"\nprobability = 0\nfor = \"1s\"",
+             "test.toml:8: field `fault[0].probability`: must be above 0"),
+            ("kind = \"clock_drift\"\nhost = \"sink\"\nat = \"1s\"\ndrift = 0.0\nfor = \"1s\"",
+             "test.toml:8: field `fault[0].drift`: must not be 0: with 0 the clock would run as it does"),
+            ("kind = \"read_corruption\"\nhost = \"jobmanager\"\nat = \"1s\"\nprobability = 1.0\nfor = \"1s\"",
+             "test.toml:6: field `fault[0].host`: read_corruption on jobmanager would do nothing: jobmanager keeps nothing on its disk"),
+            ("kind = \"io_errors\"\nhost = \"log\"\nat = \"1s\"\nprobability = 1.0\nfor = \"1s\"",
+             "test.toml:6: field `fault[0].host`: io_errors on log would do nothing: log keeps nothing on its disk"),
+            ("kind = \"disk_full\"\nhost = \"taskmanager-1\"\nat = \"1s\"\ncapacity = 0\nfor = \"1s\"",
+             "test.toml:6: field `fault[0].host`: disk_full on taskmanager-1 would do nothing: taskmanager-1 keeps files on its disk only with [checkpoint] local_recovery = true"),
             ("kind = \"partition\"\nhost = \"sink\"\npeer = \"log\"\nat = \"1s\"\nfor = \"0.4ms\"",
              "test.toml:9: field `fault[0].for`: must be at least 1ms, got 400000ns"),
             ("kind = \"read_corruption\"\nhost = \"store\"\nat = \"1s\"\nprobability = 0.5\nfor = \"1s\"\npeer = \"log\"",
