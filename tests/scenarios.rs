@@ -396,3 +396,33 @@ outcome = "exactly-once"
         );
     }
 }
+
+/// A `cancel` that comes after the job finished stopped nothing: the next
+/// run only restores the final checkpoint. The seed fails as
+/// `lifecycle-incomplete`, saying when each happened; the same stop while
+/// the job runs passes.
+#[test]
+fn a_cancel_after_the_job_finished_is_a_lifecycle_that_tested_nothing() {
+    let source = |at: &str| {
+        format!(
+            "name = \"late-cancel\"\ndescription = \"An inline scenario of this test.\"\n\
+             job = {{ name = \"keyed-count\" }}\ntopology = {{ taskmanagers = 2, parallelism = 2 }}\n\
+             [[lifecycle]]\nstop = {{ at = \"{at}\", with = \"cancel\" }}\n\
+             resume = {{ from = \"retained\" }}\n[expect]\noutcome = \"exactly-once\"\n"
+        )
+    };
+    let late = flinch_harness::scenario::parse(&source("5s"), "late.toml").expect("valid");
+    let report = run_seed(&late, 0);
+    let kinds: Vec<_> = report.violations.iter().map(|v| v.kind).collect();
+    assert_eq!(kinds, ["lifecycle-incomplete"], "{:#?}", report.violations);
+    let message = &report.violations[0].message;
+    assert!(
+        message.starts_with(
+            "lifecycle[0] cancels run 1 at 5.000s, but its job had already finished at "
+        ),
+        "{message}"
+    );
+    let early = flinch_harness::scenario::parse(&source("300ms"), "early.toml").expect("valid");
+    let report = run_seed(&early, 0);
+    assert!(report.passed, "{:#?}", report.violations);
+}

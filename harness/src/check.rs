@@ -222,6 +222,7 @@ fn lifecycle_completed(
         .filter(|e| crate::lifecycle::resumed_parallelism(e).is_some())
         .count();
     let mut violations = savepoints_taken(outcome, steps, expects_failure);
+    violations.extend(cancels_came_while_running(outcome, steps));
     if resumed + 1 >= crate::lifecycle::run_count(steps) {
         return violations;
     }
@@ -369,6 +370,54 @@ fn savepoints_taken(
                 kind::LIFECYCLE_INCOMPLETE,
                 message,
             ));
+        }
+    }
+    violations
+}
+
+/// A violation for each `cancel` stop that came after its run's job had
+/// already finished: the cancel stopped nothing, and the resumed run only
+/// restored the final checkpoint (Flink refuses to cancel a finished job,
+/// and does not keep its checkpoints to resume from). The lifecycle was
+/// meant to stop the job while it ran, so such a seed tested nothing of it.
+fn cancels_came_while_running(
+    outcome: &RunOutcome,
+    steps: &[crate::lifecycle::Step],
+) -> Vec<Violation> {
+    use crate::trace::{FaultEvent, What};
+    let runs = crate::lifecycle::runs(&outcome.trace);
+    let mut violations = Vec::new();
+    for (i, (run, step)) in runs.iter().zip(steps).enumerate() {
+        if step.stop.with != StopWith::Cancel {
+            continue;
+        }
+        let finished = run
+            .iter()
+            .find(|e| matches!(&e.what, What::Engine(Event::JobState(JobState::Finished))));
+        let stopped = run.iter().find(|e| {
+            matches!(&e.what, What::Fault(FaultEvent::JobStopped { run, .. })
+                if *run as usize == i + 1)
+        });
+        let (Some(finished), Some(stopped)) = (finished, stopped) else {
+            continue;
+        };
+        if finished.at <= stopped.at {
+            let message = format!(
+                "lifecycle[{i}] cancels run {} at {:.3}s, but its job had already finished at \
+                 {:.3}s: the cancel stopped nothing, and the next run only restored the final \
+                 checkpoint (stop the run earlier, or on an event while it runs)",
+                i + 1,
+                stopped.at.as_secs_f64(),
+                finished.at.as_secs_f64()
+            );
+            violations.push(Violation {
+                at: Some(stopped.at),
+                ..Violation::new(
+                    crate::violation::Checker::ExpectedOutcome,
+                    kind::LIFECYCLE_INCOMPLETE,
+                    message,
+                )
+            });
         }
     }
     violations
