@@ -153,6 +153,28 @@ fn four_shards_in_parallel_merge_into_exactly_the_unsharded_run() {
         stdout.contains("shards     MISSING 1: no line from 3/4"),
         "{stdout}"
     );
+    // One line of shard 1 of 4,096: `--json` lists the first 1,000 missing
+    // shards and counts all 4,095; a line whose shard is no `K/N` is not
+    // counted, saying why.
+    let mut line: Value = lines(&files[1])[0].clone();
+    line["shard"] = "1/4096".into();
+    let mut bad = line.clone();
+    bad["shard"] = "5/3".into();
+    let odd = path(&dir, "odd.jsonl");
+    std::fs::write(&odd, format!("{line}\n{bad}\n")).expect("write");
+    let (code, stdout, stderr) = flinch(&["campaign", "merge", "--json", s(&odd)]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let merged: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    assert_eq!(merged["shards_missing_count"], 4095, "{merged}");
+    assert_eq!(
+        merged["shards_missing"].as_array().map(Vec::len),
+        Some(1000)
+    );
+    assert_eq!(merged["not_counted_lines"], 1, "{merged}");
+    let reason = merged["not_counted"][0]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("shard \"5/3\""), "{reason}");
     let mut args = vec!["campaign", "merge", "--json"];
     args.extend(files.iter().map(|f| s(f)));
     args.push(s(&whole));

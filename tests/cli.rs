@@ -433,7 +433,7 @@ fn a_bad_baseline_fails_before_the_bench_measures_anything() {
     for (file, says) in [
         (
             negative.clone(),
-            "field `taskmanager_crash.seeds_per_second`: must be greater than 0",
+            "field `taskmanager_crash.seeds_per_second`: must be at least 1e-9",
         ),
         (missing.clone(), "reading the baseline"),
         (dir.0.display().to_string(), "reading the baseline"),

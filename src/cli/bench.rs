@@ -1047,6 +1047,11 @@ fn lookup<'a>(json: &'a serde_json::Value, path: &str) -> Result<&'a serde_json:
     Ok(value)
 }
 
+/// The smallest positive figure a baseline may hold: each of the bench's
+/// figures (seeds/s, ratios, µs, MiB) is many orders above it, and a new
+/// figure over one below it could overflow to infinity.
+const MIN_FIGURE: f64 = 1e-9;
+
 /// Whether `value` is a `figure`; if not, why.
 fn check_figure(value: &serde_json::Value, figure: Figure) -> Result<(), String> {
     let number = match (value, figure) {
@@ -1060,9 +1065,9 @@ fn check_figure(value: &serde_json::Value, figure: Figure) -> Result<(), String>
     match figure {
         Figure::Share if (0.0..=1.0).contains(&number) => Ok(()),
         Figure::Share => Err(format!("must be a share from 0 to 1, got {value}")),
-        _ if number > 0.0 => Ok(()),
+        _ if number >= MIN_FIGURE => Ok(()),
         _ => Err(format!(
-            "must be greater than 0 (a ratio divides by it), got {value}"
+            "must be at least {MIN_FIGURE:e} (a ratio divides by it), got {value}"
         )),
     }
 }
@@ -1340,9 +1345,11 @@ mod tests {
 
     #[test]
     fn a_figure_missing_or_not_a_positive_number_is_an_error_naming_file_and_field() {
-        let cases: [(&str, serde_json::Value, &str); 6] = [
-            ("taskmanager_crash", json!(0), "must be greater than 0"),
-            ("taskmanager_crash", json!(-5), "must be greater than 0"),
+        let cases: [(&str, serde_json::Value, &str); 7] = [
+            ("taskmanager_crash", json!(0), "must be at least 1e-9"),
+            // Positive, but a new figure over it overflows to infinity.
+            ("taskmanager_crash", json!(5e-324), "must be at least 1e-9"),
+            ("taskmanager_crash", json!(-5), "must be at least 1e-9"),
             (
                 "taskmanager_crash",
                 json!("fast"),
@@ -1353,7 +1360,7 @@ mod tests {
                 json!(null),
                 "must be a number, got null",
             ),
-            ("nemesis_mixed", json!(-0.0), "must be greater than 0"),
+            ("nemesis_mixed", json!(-0.0), "must be at least 1e-9"),
             (
                 "taskmanager_crash_all_cores",
                 json!(true),

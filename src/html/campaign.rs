@@ -36,8 +36,11 @@ pub struct Campaign {
     pub nondeterminism: Vec<String>,
     /// How many seeds ran two ways.
     pub nondeterministic_seeds: usize,
-    /// Shards `K/N` with no line in the files merged.
+    /// Shards `K/N` with no line in the files merged (the first 1,000 of
+    /// each count) ...
     pub shards_missing: Vec<String>,
+    /// ... and how many there are.
+    pub shards_missing_count: usize,
     pub scenarios: Vec<ScenarioRow>,
 }
 
@@ -71,7 +74,7 @@ pub fn page(c: &Campaign) -> String {
             &c.nondeterminism, c.nondeterministic_seeds))
         (list("shards-missing", "Shards with no line",
             "No file merged holds a line of these shards: a shard that did not run, a file not given, or a shard with no seed to run.",
-            &c.shards_missing, c.shards_missing.len()))
+            &c.shards_missing, c.shards_missing_count))
         (list("not-counted", "Lines not counted",
             "Lines of the results files that could not be read (a shard killed mid-write leaves a truncated last line).",
             &c.not_counted, c.not_counted_lines))
@@ -206,6 +209,7 @@ mod tests {
             nondeterminism: Vec::new(),
             nondeterministic_seeds: 0,
             shards_missing: vec!["2/4".into()],
+            shards_missing_count: 1,
             scenarios: (0..rows)
                 .map(|i| ScenarioRow {
                     name: format!("s<{i}>"),

@@ -313,6 +313,9 @@ pub struct Merged {
     /// [`JSON_LISTED`] of each count): a shard that never ran, or whose
     /// file is missing, or that had no seed to run.
     pub shards_missing: Vec<String>,
+    /// How many shards are missing, all of them (`shards_missing` lists
+    /// at most [`JSON_LISTED`] of each count).
+    pub shards_missing_count: u64,
     /// By scenario (as named in the lines).
     pub scenarios: BTreeMap<String, ScenarioResults>,
     /// Probe requirements per scenario, judged over the campaign; a
@@ -412,6 +415,9 @@ impl Merged {
         }
         merged.shard_counts = shards.keys().copied().collect();
         for (n, present) in &shards {
+            // Every line's shard is a valid `K/N` (results::scan), so each
+            // present `k` is below `n`.
+            merged.shards_missing_count += n - present.len() as u64;
             let missing = (0..*n).filter(|k| !present.contains(k));
             merged
                 .shards_missing
@@ -548,15 +554,20 @@ impl Merged {
         if !self.shards_missing.is_empty() {
             let _ = writeln!(
                 s,
-                "shards     MISSING {}: no line from {} (a shard that did not run, a file not \
+                "shards     MISSING {}: no line from {}{} (a shard that did not run, a file not \
                  given, or a shard with no seed to run)",
-                self.shards_missing.len(),
+                self.shards_missing_count,
                 self.shards_missing
                     .iter()
                     .take(LISTED)
                     .cloned()
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                if self.shards_missing_count > LISTED as u64 {
+                    ", ..."
+                } else {
+                    ""
+                }
             );
         }
         if self.shard_counts.len() > 1 {
@@ -777,6 +788,7 @@ impl Merged {
             "sometimes_missed": self.sometimes_missed(),
             "timed_out": self.scenarios.values().map(ScenarioResults::timed_out).sum::<usize>(),
             "shards_missing": self.shards_missing,
+            "shards_missing_count": self.shards_missing_count,
             "scenarios": scenarios,
             "report": self.report.as_ref().map(|p| p.display().to_string()),
             "regressions": self.regressions.as_ref().map(|r| r.iter().map(|w| match w {
@@ -826,6 +838,7 @@ impl Merged {
             not_counted_lines: self.bad_lines,
             nondeterministic_seeds: self.nondeterministic_seeds,
             shards_missing: self.shards_missing.clone(),
+            shards_missing_count: usize::try_from(self.shards_missing_count).unwrap_or(usize::MAX),
             nondeterminism: (self.nondeterminism.iter())
                 .map(|n| {
                     format!(

@@ -310,7 +310,15 @@ fn scan_from(
             continue;
         }
         match serde_json::from_slice::<Line>(&buf) {
-            Ok(line) => each(number, line)?,
+            Ok(line) => match super::shard::parse(&line.shard) {
+                Ok(super::shard::ShardSpec::Fixed(_)) => each(number, line)?,
+                Ok(super::shard::ShardSpec::Auto { .. }) => bad(
+                    &mut scan,
+                    number,
+                    format!("not a results line: shard \"{}\" is not K/N", line.shard),
+                ),
+                Err(e) => bad(&mut scan, number, format!("not a results line: shard {e}")),
+            },
             Err(e) => bad(&mut scan, number, format!("not a results line: {e}")),
         }
     }
