@@ -106,10 +106,11 @@ pub struct RunOutcome {
     /// Shrinking pins a fault to this time when it removes its anchor.
     pub fired_at: Vec<Option<Duration>>,
     /// Why each fault of the plan that fired did nothing, in plan order
-    /// (`None`: it took effect, or never fired). Today only a `bit_rot`
-    /// whose path matched no non-empty file on its host's disk: such a run
-    /// tested that fault no more than one where it never fired, so it is
-    /// vacuous too ([`crate::seed`]).
+    /// (`None`: it took effect, or never fired): a `bit_rot` whose path
+    /// matched no non-empty file on its host's disk, a bare `crash` of a
+    /// host already down, a bare `restart` of a host that was up (or stopped
+    /// with the job). Such a run tested that fault no more than one where
+    /// it never fired, so it is vacuous too ([`crate::seed`]).
     pub without_effect: Vec<Option<String>>,
     /// Every keyed operator snapshot, by (epoch, checkpoint, task), for a
     /// job other than keyed-count (empty for keyed-count, whose

@@ -524,6 +524,48 @@ mod tests {
         );
     }
 
+    /// A bare `restart` of a host that is up, and a bare `crash` of one
+    /// already down, fire and do nothing: the run is vacuous, naming each;
+    /// the crash that took the host down, and a restart after it, are not.
+    #[test]
+    fn a_restart_of_a_running_host_and_a_crash_of_a_down_one_make_the_run_vacuous() {
+        let mut s = steady();
+        let fault = |kind: FaultKind, ms: u64| Fault {
+            id: None,
+            kind,
+            host: "taskmanager-1".into(),
+            at: Duration::from_millis(ms),
+            jitter: Duration::ZERO,
+            on: None,
+        };
+        s.faults = vec![
+            fault(FaultKind::Restart, 200),
+            fault(FaultKind::Crash, 300),
+            fault(FaultKind::Crash, 320),
+            fault(FaultKind::Restart, 400),
+        ];
+        let report = run_seed(&s, 0);
+        let vacuous: Vec<&str> = (report.violations.iter())
+            .filter(|v| v.kind == "vacuous")
+            .map(|v| v.message.as_str())
+            .collect();
+        assert_eq!(
+            vacuous,
+            [
+                "fault[0] `restart taskmanager-1 at 200ms` fired and did nothing: taskmanager-1 \
+                 was running: nothing crashed it",
+                "fault[2] `crash taskmanager-1 at 320ms` fired and did nothing: taskmanager-1 \
+                 was already down",
+            ],
+            "{:?}",
+            report.violations
+        );
+        s.faults.remove(2);
+        s.faults.remove(0);
+        let effective = run_seed(&s, 0);
+        assert!(effective.passed, "{:?}", effective.violations);
+    }
+
     /// Two faults that differ only in what their triggers filter on, their
     /// delay or their id never print alike: each vacuous line names the
     /// fault's index, id, link and whole trigger.

@@ -469,7 +469,8 @@ struct World<'a> {
     started: Vec<Option<Duration>>,
     ended: Vec<Option<Duration>>,
     /// Why each fault of the plan that fired did nothing (`None`: it took
-    /// effect, or never fired): a `bit_rot` whose path matched no file.
+    /// effect, or never fired): a `bit_rot` whose path matched no file, a
+    /// bare `crash` of a host already down, a bare `restart` of one up.
     without_effect: Vec<Option<String>>,
     /// How many reasons each directed link (from, to) has to be cut: a
     /// `partition` holds one for its whole length, a message-loss blip for
@@ -984,6 +985,14 @@ impl World<'_> {
         }
     }
 
+    /// Record that fault `fault` (its index in the plan, if the action is
+    /// a fault's start) fired and did nothing, and why.
+    fn did_nothing(&mut self, fault: Option<usize>, why: String) {
+        if let Some(slot) = fault.and_then(|index| self.without_effect.get_mut(index)) {
+            *slot = Some(why);
+        }
+    }
+
     /// Apply one action; returns the action that ends it, if it lasts.
     /// `fault`: the action's index in the plan, when it is a fault's start.
     fn apply(
@@ -1012,10 +1021,21 @@ impl World<'_> {
             Action::Resume(step) => self.resume_job(*step)?,
             Action::Fault(kind) => match kind {
                 FaultKind::Crash => {
+                    if !self.sim.is_host_running(host) {
+                        self.did_nothing(fault, format!("{host} was already down"));
+                    }
                     self.crash(host);
                     None
                 }
                 FaultKind::Restart => {
+                    if self.stopped.contains(host) {
+                        self.did_nothing(
+                            fault,
+                            format!("{host} was stopped with the job, until its resume"),
+                        );
+                    } else if self.sim.is_host_running(host) {
+                        self.did_nothing(fault, format!("{host} was running: nothing crashed it"));
+                    }
                     self.restart(host);
                     None
                 }
@@ -1161,10 +1181,14 @@ impl World<'_> {
                 }
                 FaultKind::BitRot { path } => {
                     let file = self.rot(host, path)?;
-                    if let (None, Some(index)) = (&file, fault) {
-                        self.without_effect[index] = Some(format!(
-                            "no non-empty file on {host}'s disk had a path starting with {path:?}"
-                        ));
+                    if file.is_none() {
+                        self.did_nothing(
+                            fault,
+                            format!(
+                                "no non-empty file on {host}'s disk had a path starting with \
+                                 {path:?}"
+                            ),
+                        );
                     }
                     self.record(
                         host,
