@@ -402,10 +402,17 @@ fn cancels_came_while_running(
             continue;
         };
         if finished.at <= stopped.at {
+            let due = match &step.stop.on {
+                Some(on) => format!("on {}", crate::fault::Trigger::Event(on.clone())),
+                None => format!(
+                    "{} after it started",
+                    crate::fault::format_duration(step.stop.at)
+                ),
+            };
             let message = format!(
-                "lifecycle[{i}] cancels run {} at {:.3}s, but its job had already finished at \
-                 {:.3}s: the cancel stopped nothing, and the next run only restored the final \
-                 checkpoint (stop the run earlier, or on an event while it runs)",
+                "lifecycle[{i}] cancels run {} {due} (at {:.3}s), but its job had already \
+                 finished at {:.3}s: the cancel stopped nothing, and the next run only restored \
+                 the final checkpoint (stop the run earlier, or on an event while it runs)",
                 i + 1,
                 stopped.at.as_secs_f64(),
                 finished.at.as_secs_f64()

@@ -524,8 +524,9 @@ mod tests {
         );
     }
 
-    /// A bare `restart` of a host that is up, and a bare `crash` of one
-    /// already down, fire and do nothing: the run is vacuous, naming each;
+    /// A bare `restart` of a host that is up, and a bare `crash` or a
+    /// `pause` of one already down, fire and do nothing: the run is
+    /// vacuous, naming each;
     /// the crash that took the host down, and a restart after it, are not.
     #[test]
     fn a_restart_of_a_running_host_and_a_crash_of_a_down_one_make_the_run_vacuous() {
@@ -542,6 +543,12 @@ mod tests {
             fault(FaultKind::Restart, 200),
             fault(FaultKind::Crash, 300),
             fault(FaultKind::Crash, 320),
+            fault(
+                FaultKind::Pause {
+                    duration: Duration::from_millis(20),
+                },
+                340,
+            ),
             fault(FaultKind::Restart, 400),
         ];
         let report = run_seed(&s, 0);
@@ -553,13 +560,16 @@ mod tests {
             vacuous,
             [
                 "fault[0] `restart taskmanager-1 at 200ms` fired and did nothing: taskmanager-1 \
-                 was running: nothing crashed it",
+                 was up: nothing had taken it down since it last started",
                 "fault[2] `crash taskmanager-1 at 320ms` fired and did nothing: taskmanager-1 \
                  was already down",
+                "fault[3] `pause taskmanager-1 at 340ms for 20ms` fired and did nothing: \
+                 taskmanager-1 was down",
             ],
             "{:?}",
             report.violations
         );
+        s.faults.remove(3);
         s.faults.remove(2);
         s.faults.remove(0);
         let effective = run_seed(&s, 0);

@@ -133,6 +133,13 @@ fn hosts(
     for (index, name) in raw.get_ref().iter().enumerate() {
         let field = format!("nemesis.hosts[{index}]");
         let text = name.get_ref();
+        if text == flinch_engine::io::addr::CLIENT {
+            let message = format!(
+                "the nemesis never targets {text} (the REST client that asks for savepoints and \
+                 stops); aim a [[fault]] at it instead"
+            );
+            return Err(cx.error(name.span(), field, message));
+        }
         if context.resumed_only.contains(text) {
             let message = format!(
                 "{text} is a host only of a resumed run; the nemesis draws its faults over the \
@@ -327,6 +334,11 @@ mod tests {
              run; the nemesis draws its faults over the first run's hosts (jobmanager, \
              taskmanager-1, taskmanager-2, log, sink, store), so it would never target \
              taskmanager-3",
+        );
+        check_error(
+            "[nemesis]\nhosts = [\"client\"]\n[[savepoint]]\nat = \"300ms\"",
+            "test.toml:5: field `nemesis.hosts[0]`: the nemesis never targets client (the REST \
+             client that asks for savepoints and stops); aim a [[fault]] at it instead",
         );
         check_error(
             "[nemesis]\nkinds = []",

@@ -105,7 +105,7 @@ impl Ctx<'_> {
         default: Duration,
     ) -> Result<Duration, ScenarioError> {
         match value {
-            Some(v) => match not_positive(v.get_ref().0) {
+            Some(v) => match self.not_positive(v) {
                 Some(message) => Err(self.error(v.span(), field, message)),
                 None => Ok(v.get_ref().0),
             },
@@ -114,19 +114,25 @@ impl Ctx<'_> {
     }
 }
 
-/// Why `duration` cannot be a duration that must be positive, or `None`
-/// if it can: zero, or under a millisecond (the simulation, and Flink,
-/// count such durations in whole milliseconds, so `"0.5ms"` would be 0).
-pub(super) fn not_positive(duration: Duration) -> Option<String> {
-    if duration.is_zero() {
-        Some("must be longer than 0".to_owned())
-    } else if duration < Duration::from_millis(1) {
-        Some(format!(
-            "must be at least 1ms, got {}: the simulation counts durations in whole milliseconds",
-            format_duration(duration)
-        ))
-    } else {
-        None
+impl Ctx<'_> {
+    /// Why `value` cannot be a duration that must be positive, or `None`
+    /// if it can: zero, or under a millisecond (the simulation, and Flink,
+    /// count such durations in whole milliseconds, so `"0.5ms"` would be
+    /// 0). The message quotes the value as the file writes it.
+    pub(super) fn not_positive(&self, value: &Spanned<SimDuration>) -> Option<String> {
+        let duration = value.get_ref().0;
+        if duration.is_zero() {
+            Some("must be longer than 0".to_owned())
+        } else if duration < Duration::from_millis(1) {
+            let written = (self.source.get(value.span()))
+                .map_or_else(|| format_duration(duration), |w| w.trim().to_owned());
+            Some(format!(
+                "must be at least 1ms, got {written}: the simulation counts durations in whole \
+                 milliseconds"
+            ))
+        } else {
+            None
+        }
     }
 }
 
@@ -344,7 +350,7 @@ fn limited_duration(
         return Ok(None);
     };
     let duration = value.get_ref().0;
-    if let Some(message) = not_positive(duration) {
+    if let Some(message) = cx.not_positive(value) {
         return Err(cx.error(value.span(), field, message));
     }
     if duration > budget::MAX_SIM_TIME {
@@ -1507,7 +1513,7 @@ pub(super) fn trigger(
             if task.vertex == source && Event::keyed_only(name) {
                 let message = format!(
                     "{name} events are about keyed subtasks, which own key groups, never a \
-                     {task}, so this filter would never match"
+                     source subtask ({task}), so this filter would never match"
                 );
                 return Err(cx.error(t.span(), sub("task"), message));
             }
@@ -1721,7 +1727,7 @@ fn fault_kind(
     };
     let positive = |d: &Field<SimDuration>, param: &str, what: &str| match d {
         None => Err(need(param, what)),
-        Some(d) => match not_positive(d.get_ref().0) {
+        Some(d) => match cx.not_positive(d) {
             Some(message) => Err(cx.error(d.span(), field(param), message)),
             None => Ok(d.get_ref().0),
         },
@@ -1938,9 +1944,17 @@ fn disk_faults_find_data(
             _ if data_roots(role).is_empty() => format!("{host} keeps nothing on its disk"),
             _ => continue,
         };
+        let reach = match fault.kind {
+            FaultKind::BitRot { .. } => {
+                "bit_rot reaches data on store, store-N, and taskmanagers with local_recovery"
+            }
+            _ => {
+                "disk faults reach data on sink, store, store-N, ha, and taskmanagers with \
+                 local_recovery"
+            }
+        };
         let message = format!(
-            "{} on {host} would do nothing: {why}; disk faults reach data on the sink, \
-             store, store-N and ha hosts",
+            "{} on {host} would do nothing: {why}; {reach}",
             fault.kind.name()
         );
         return Err(cx.error(raw.host.span(), format!("fault[{index}].host"), message));
@@ -2551,12 +2565,12 @@ after = "300ms"
         // Under a millisecond is 0 ms to the simulation, as to Flink.
         check_error(
             "[checkpoint]\ninterval = \"0.5ms\"",
-            "test.toml:5: field `checkpoint.interval`: must be at least 1ms, got 500000ns: the \
+            "test.toml:5: field `checkpoint.interval`: must be at least 1ms, got \"0.5ms\": the \
              simulation counts durations in whole milliseconds",
         );
         check_error(
             "max_sim_time = \"0.999ms\"",
-            "test.toml:4: field `max_sim_time`: must be at least 1ms, got 999000ns",
+            "test.toml:4: field `max_sim_time`: must be at least 1ms, got \"0.999ms\"",
         );
     }
 
@@ -2900,8 +2914,8 @@ after = "300ms"
             (
                 r#"{ event = "key_groups_restored", task = "source[0]" }"#,
                 "test.toml:7: field `fault[0].on.task`: key_groups_restored events are about \
-                 keyed subtasks, which own key groups, never a source[0], so this filter would \
-                 never match",
+                 keyed subtasks, which own key groups, never a source subtask (source[0]), so \
+                 this filter would never match",
             ),
             (
                 r#"{ event = "store_replica_repaired" }"#,
@@ -3288,7 +3302,7 @@ after = "300ms"
             ("kind = \"disk_full\"\nhost = \"taskmanager-1\"\nat = \"1s\"\ncapacity = 0\nfor = \"1s\"",
              "test.toml:6: field `fault[0].host`: disk_full on taskmanager-1 would do nothing: taskmanager-1 keeps files on its disk only with [checkpoint] local_recovery = true"),
             ("kind = \"partition\"\nhost = \"sink\"\npeer = \"log\"\nat = \"1s\"\nfor = \"0.4ms\"",
-             "test.toml:9: field `fault[0].for`: must be at least 1ms, got 400000ns"),
+             "test.toml:9: field `fault[0].for`: must be at least 1ms, got \"0.4ms\""),
             ("kind = \"read_corruption\"\nhost = \"store\"\nat = \"1s\"\nprobability = 0.5\nfor = \"1s\"\npeer = \"log\"",
              "test.toml:10: field `fault[0].peer`: `peer` is not a parameter of read_corruption faults; they take probability, for"),
         ];

@@ -310,19 +310,36 @@ fn scan_from(
             continue;
         }
         match serde_json::from_slice::<Line>(&buf) {
-            Ok(line) => match super::shard::parse(&line.shard) {
-                Ok(super::shard::ShardSpec::Fixed(_)) => each(number, line)?,
-                Ok(super::shard::ShardSpec::Auto { .. }) => bad(
-                    &mut scan,
-                    number,
-                    format!("not a results line: shard \"{}\" is not K/N", line.shard),
-                ),
-                Err(e) => bad(&mut scan, number, format!("not a results line: shard {e}")),
+            Ok(line) => match line_shard(&line.shard) {
+                Ok(()) => each(number, line)?,
+                Err(why) => bad(&mut scan, number, format!("not a results line: {why}")),
             },
             Err(e) => bad(&mut scan, number, format!("not a results line: {e}")),
         }
     }
     Ok(scan)
+}
+
+/// Whether `text` is a shard as `campaign run` writes it in a line: `K/N`
+/// with K below N (at most [`super::shard::MAX_SHARDS`]), digits only, no
+/// leading zero. If not, why.
+fn line_shard(text: &str) -> Result<(), String> {
+    use super::shard::{parse, ShardSpec};
+    match parse(text) {
+        Ok(ShardSpec::Fixed(shard)) if shard.to_string() == text => Ok(()),
+        Ok(ShardSpec::Fixed(shard)) => Err(format!(
+            "shard \"{text}\" is not written as a campaign writes it (\"{shard}\")"
+        )),
+        Ok(ShardSpec::Auto { .. }) => Err(format!(
+            "shard \"{text}\" is not K/N: a line names its own shard, never auto"
+        )),
+        // Malformed: `parse`'s own message offers `auto/N`, which a line
+        // never holds.
+        Err(e) if e.starts_with("expected ") => Err(format!(
+            "shard \"{text}\" is not K/N (shard K of N, 0-based)"
+        )),
+        Err(e) => Err(format!("shard {e}")),
+    }
 }
 
 /// Read to the end of the current line: how many bytes that took, and
@@ -410,6 +427,31 @@ impl Writer {
 
 #[cfg(test)]
 mod tests {
+    /// A line's shard is `K/N` exactly as `campaign run` writes it.
+    #[test]
+    fn a_lines_shard_is_k_of_n_as_written() {
+        assert_eq!(line_shard("1/3"), Ok(()));
+        for (text, why) in [
+            (
+                "01/3",
+                "shard \"01/3\" is not written as a campaign writes it (\"1/3\")",
+            ),
+            (
+                "auto/3",
+                "shard \"auto/3\" is not K/N: a line names its own shard, never auto",
+            ),
+            ("x", "shard \"x\" is not K/N (shard K of N, 0-based)"),
+            ("a/3", "shard \"a/3\" is not K/N (shard K of N, 0-based)"),
+            (
+                "0/0",
+                "shard \"0/0\": a campaign splits into at least 1 shard",
+            ),
+        ] {
+            assert_eq!(line_shard(text), Err(why.to_owned()), "{text}");
+        }
+        assert!(line_shard("5/3").is_err_and(|e| e.contains("shard 5 of 3 does not exist")));
+    }
+
     use super::*;
 
     pub fn line(scenario: &str, seed: u64, passed: bool) -> Line {
