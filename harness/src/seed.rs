@@ -419,6 +419,14 @@ mod tests {
         assert!(internal.is_empty(), "{internal:#?}");
     }
 
+    /// The messages of a report's `vacuous` violations, in order.
+    fn vacuous_messages(report: &SeedReport) -> Vec<&str> {
+        (report.violations.iter())
+            .filter(|v| v.kind == "vacuous")
+            .map(|v| v.message.as_str())
+            .collect()
+    }
+
     #[test]
     fn a_minute_long_stall_of_the_store_is_survived() {
         let mut s = steady();
@@ -463,10 +471,7 @@ mod tests {
             },
         ];
         let report = run_seed(&s, 0);
-        let vacuous: Vec<&str> = (report.violations.iter())
-            .filter(|v| v.kind == "vacuous")
-            .map(|v| v.message.as_str())
-            .collect();
+        let vacuous = vacuous_messages(&report);
         assert_eq!(
             vacuous,
             [
@@ -498,10 +503,7 @@ mod tests {
         };
         s.faults = vec![rot("/store/no-such-dir/")];
         let report = run_seed(&s, 0);
-        let vacuous: Vec<&str> = (report.violations.iter())
-            .filter(|v| v.kind == "vacuous")
-            .map(|v| v.message.as_str())
-            .collect();
+        let vacuous = vacuous_messages(&report);
         assert_eq!(
             vacuous,
             [
@@ -552,10 +554,7 @@ mod tests {
             fault(FaultKind::Restart, 400),
         ];
         let report = run_seed(&s, 0);
-        let vacuous: Vec<&str> = (report.violations.iter())
-            .filter(|v| v.kind == "vacuous")
-            .map(|v| v.message.as_str())
-            .collect();
+        let vacuous = vacuous_messages(&report);
         assert_eq!(
             vacuous,
             [
