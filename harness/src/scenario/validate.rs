@@ -243,6 +243,11 @@ pub(super) fn scenario(
         run: 0,
         restore_mode: Default::default(),
     };
+    if let (Some(ttl), 1) = (&raw.timing.lease_ttl, config.topology.jobmanagers) {
+        let message = "has no effect with one jobmanager: `ha` grants a leader lease only with \
+                       standby jobmanagers (topology.jobmanagers above 1, the same in every run)";
+        return Err(cx.error(ttl.span(), "timing.lease_ttl", message));
+    }
     if let (Some(bug), Some(raw_bug)) = (config.planted_bug, raw.bug.as_ref()) {
         let needs = bug.requires();
         if !needs.met_by(&job.model.graph(), job.model.event_time()) {
@@ -2546,6 +2551,21 @@ after = "300ms"
                          [[fault]]\nkind = \"crash\"\nhost = \"taskmanager-1\"\n\
                          on = { event = \"store_replica_repaired\" }";
         check(on_repair);
+    }
+
+    /// A lease is granted only with standby jobmanagers: a `lease_ttl`
+    /// with one would change nothing, and is refused.
+    #[test]
+    fn a_lease_ttl_needs_standby_jobmanagers() {
+        check_error(
+            "[timing]\nlease_ttl = \"1s\"",
+            "test.toml:5: field `timing.lease_ttl`: has no effect with one jobmanager",
+        );
+        let with_ha = check(
+            "topology = { taskmanagers = 2, parallelism = 2, jobmanagers = 2 }\n\
+             [timing]\nlease_ttl = \"1s\"",
+        );
+        assert_eq!(with_ha.config.timing.lease_ttl, Duration::from_secs(1));
     }
 
     #[test]
