@@ -277,6 +277,12 @@ pub mod disk {
         /// With `Some`, I/O errors strike only operations on paths that
         /// start with it (compared as strings, as the scenario wrote it).
         pub io_error_path: Option<String>,
+        /// How many operations the I/O errors were aimed at (a path under
+        /// `io_error_path`, or any path without one) while their
+        /// probability was above 0, failed or not: the harness resets it
+        /// when an `io_errors` fault starts and reads it when it ends, to
+        /// tell a fault that reached no operation. Saturates.
+        pub io_error_aimed: u64,
         pub corruption_probability: f64,
         pub capacity: Option<u64>,
         rng: SmallRng,
@@ -293,6 +299,7 @@ pub mod disk {
             let faults = DiskFaults {
                 io_error_probability: 0.0,
                 io_error_path: None,
+                io_error_aimed: 0,
                 corruption_probability: 0.0,
                 capacity: None,
                 rng: SmallRng::seed_from_u64(seed),
@@ -310,9 +317,12 @@ pub mod disk {
             let p = f.io_error_probability;
             let aimed = (f.io_error_path.as_deref())
                 .is_none_or(|prefix| path.to_str().is_some_and(|p| p.starts_with(prefix)));
-            if p > 0.0 && aimed && f.rng.gen_bool(p) {
-                let message = format!("injected I/O error: {op} {}", path.display());
-                return Err(io::Error::other(message));
+            if p > 0.0 && aimed {
+                f.io_error_aimed = f.io_error_aimed.saturating_add(1);
+                if f.rng.gen_bool(p) {
+                    let message = format!("injected I/O error: {op} {}", path.display());
+                    return Err(io::Error::other(message));
+                }
             }
             Ok(())
         }

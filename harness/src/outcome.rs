@@ -107,9 +107,10 @@ pub struct RunOutcome {
     pub fired_at: Vec<Option<Duration>>,
     /// Why each fault of the plan that fired did nothing, in plan order
     /// (`None`: it took effect, or never fired): a `bit_rot` whose path
-    /// matched no non-empty file on its host's disk, a bare `crash` of a
-    /// host already down, a bare `restart` of a host that was up (or stopped
-    /// with the job). Such a run tested that fault no more than one where
+    /// matched no non-empty file on its host's disk, an `io_errors` with a
+    /// `path` that no disk operation met while it lasted, a bare `crash` or
+    /// `pause` of a host already down, a bare `restart` of a host that was
+    /// up (or stopped with the job). Such a run tested that fault no more than one where
     /// it never fired, so it is vacuous too ([`crate::seed`]).
     pub without_effect: Vec<Option<String>>,
     /// Every keyed operator snapshot, by (epoch, checkpoint, task), for a

@@ -575,6 +575,43 @@ mod tests {
         assert!(effective.passed, "{:?}", effective.violations);
     }
 
+    /// An `io_errors` fault with a `path` that no disk operation met while
+    /// it lasted did nothing: the run is vacuous. One whose path the
+    /// store's writes meet is not, even where its probability drew no
+    /// error.
+    #[test]
+    fn io_errors_whose_path_no_operation_met_make_the_run_vacuous() {
+        let mut s = steady();
+        let errors = |path: &str, probability: f64| Fault {
+            id: None,
+            kind: FaultKind::IoErrors {
+                probability,
+                duration: Duration::from_millis(500),
+                path: Some(path.into()),
+            },
+            host: "store".into(),
+            at: Duration::from_millis(300),
+            jitter: Duration::ZERO,
+            on: None,
+        };
+        s.faults = vec![errors("/store/nothing-here/", 1.0)];
+        let report = run_seed(&s, 0);
+        let vacuous = vacuous_messages(&report);
+        assert_eq!(vacuous.len(), 1, "{:?}", report.violations);
+        assert!(
+            vacuous[0].starts_with("fault[0] `io_errors store")
+                && vacuous[0].ends_with(
+                    "fired and did nothing: no operation on store's disk was on a path starting \
+                 with \"/store/nothing-here/\" while it lasted"
+                ),
+            "{}",
+            vacuous[0]
+        );
+        s.faults = vec![errors("/store/", 0.001)];
+        let met = run_seed(&s, 0);
+        assert!(met.passed, "{:?}", met.violations);
+    }
+
     /// Two faults that differ only in what their triggers filter on, their
     /// delay or their id never print alike: each vacuous line names the
     /// fault's index, id, link and whole trigger.

@@ -469,9 +469,14 @@ struct World<'a> {
     started: Vec<Option<Duration>>,
     ended: Vec<Option<Duration>>,
     /// Why each fault of the plan that fired did nothing (`None`: it took
-    /// effect, or never fired): a `bit_rot` whose path matched no file, a
-    /// bare `crash` of a host already down, a bare `restart` of one up.
+    /// effect, or never fired): a `bit_rot` whose path matched no file, an
+    /// `io_errors` whose path no operation met, a bare `crash` or `pause`
+    /// of a host already down, a bare `restart` of one up.
     without_effect: Vec<Option<String>>,
+    /// The `io_errors` faults with a `path` in force, by plan index: their
+    /// host and path. Each is judged when it ends (or the run does): one
+    /// that no disk operation under its path met did nothing.
+    aimed_io_errors: BTreeMap<usize, (String, String)>,
     /// How many reasons each directed link (from, to) has to be cut: a
     /// `partition` holds one for its whole length, a message-loss blip for
     /// one tick. The link is cut while any is held, so one ending never
@@ -549,6 +554,7 @@ impl World<'_> {
         self.started = vec![None; faults.len()];
         self.ended = vec![None; faults.len()];
         self.without_effect = vec![None; faults.len()];
+        self.aimed_io_errors.clear();
         let mut end = scenario.max_sim_time;
         // The end of the current run, if it ended: the job's end once it is
         // the last run's (or once an earlier run ends for good, its stop
@@ -648,6 +654,12 @@ impl World<'_> {
                 };
             }
         }
+        // An `io_errors` window the run's end cut short is judged on what
+        // it met until then.
+        let open: Vec<usize> = self.aimed_io_errors.keys().copied().collect();
+        for index in open {
+            self.judge_aimed_io_errors(index);
+        }
         Ok(Ran {
             fired_at: self.started.clone(),
             without_effect: self.without_effect.clone(),
@@ -714,6 +726,7 @@ impl World<'_> {
             started: Vec::new(),
             ended: Vec::new(),
             without_effect: Vec::new(),
+            aimed_io_errors: BTreeMap::new(),
             cuts: BTreeMap::new(),
             holds: BTreeMap::new(),
             losses: BTreeMap::new(),
@@ -906,6 +919,7 @@ impl World<'_> {
                 }
                 if let Some(index) = p.ends {
                     self.ended[index] = Some(now);
+                    self.judge_aimed_io_errors(index);
                 }
                 if let Some(mut heal) = self.apply(&p.host, &p.action, p.fault)? {
                     heal.ends = p.fault;
@@ -982,6 +996,26 @@ impl World<'_> {
             if self.cuts.contains_key(&(from.to_owned(), to.to_owned())) {
                 self.sim.partition_oneway(from, to);
             }
+        }
+    }
+
+    /// Judge the `io_errors` fault `index` with a `path`, now that it ends
+    /// (or the run does): if no disk operation under its path came while
+    /// it was in force, it did nothing. Nothing for any other fault.
+    fn judge_aimed_io_errors(&mut self, index: usize) {
+        let Some((host, path)) = self.aimed_io_errors.remove(&index) else {
+            return;
+        };
+        let mut aimed = 0;
+        self.disk(&host).faults(|f| aimed = f.io_error_aimed);
+        if aimed == 0 {
+            self.did_nothing(
+                Some(index),
+                format!(
+                    "no operation on {host}'s disk was on a path starting with {path:?} while it \
+                     lasted"
+                ),
+            );
         }
     }
 
@@ -1146,7 +1180,15 @@ impl World<'_> {
                         self.disk(host).faults(|f| {
                             f.io_error_probability = *probability;
                             f.io_error_path = path.clone();
+                            f.io_error_aimed = 0;
                         });
+                        // Only one with a path is judged on what it met:
+                        // the nemesis draws none, and one on every path
+                        // meets what the host does, which may rightly be
+                        // nothing.
+                        if let (Some(path), Some(index)) = (path, fault) {
+                            (self.aimed_io_errors).insert(index, (host.to_owned(), path.clone()));
+                        }
                         self.record(
                             host,
                             FaultEvent::IoErrors {
