@@ -72,6 +72,21 @@ fn campaign_run(scenarios: &str, seeds: &str, more: &[&str]) -> (i32, String, St
     flinch(&args)
 }
 
+/// `campaign merge FILE --json --regressions DIR` of a results file with
+/// failures: it exits 1; its JSON.
+fn merge_failing_with_regressions(results: &Path, regressions: &Path) -> Value {
+    let (code, stdout, stderr) = flinch(&[
+        "campaign",
+        "merge",
+        s(results),
+        "--json",
+        "--regressions",
+        s(regressions),
+    ]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    serde_json::from_str(stdout.trim()).expect("JSON")
+}
+
 fn path(dir: &TempDir, name: &str) -> PathBuf {
     dir.0.join(name)
 }
@@ -458,16 +473,7 @@ fn a_failing_campaign_names_its_fastest_failure_and_writes_regression_cases() {
         "{stdout}"
     );
     let regressions = path(&dir, "regressions");
-    let (code, stdout, stderr) = flinch(&[
-        "campaign",
-        "merge",
-        s(&out),
-        "--json",
-        "--regressions",
-        s(&regressions),
-    ]);
-    assert_eq!(code, 1, "{stdout}\n{stderr}");
-    let merged: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    let merged = merge_failing_with_regressions(&out, &regressions);
     let written = merged["regressions"].as_array().expect("an array");
     assert!(!written.is_empty(), "{merged}");
     let files: BTreeSet<&str> = written.iter().filter_map(|w| w["file"].as_str()).collect();
@@ -511,16 +517,7 @@ fn a_regression_case_of_the_last_seed_loads_back_as_that_seed() {
     assert_eq!(code, 1, "{stdout}\n{stderr}");
     assert_eq!(pairs(&lines(&out)), [(scenario.clone(), u64::MAX)]);
     let regressions = path(&dir, "regressions");
-    let (code, stdout, stderr) = flinch(&[
-        "campaign",
-        "merge",
-        s(&out),
-        "--json",
-        "--regressions",
-        s(&regressions),
-    ]);
-    assert_eq!(code, 1, "{stdout}\n{stderr}");
-    let merged: Value = serde_json::from_str(stdout.trim()).expect("JSON");
+    let merged = merge_failing_with_regressions(&out, &regressions);
     let file = merged["regressions"][0]["file"].as_str().expect("one case");
     let case = fs::read_to_string(file).expect("written");
     assert!(case.contains(&format!("--seeds {last}")), "{case}");

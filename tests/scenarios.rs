@@ -418,8 +418,8 @@ fn a_cancel_after_the_job_finished_is_a_lifecycle_that_tested_nothing() {
     let message = &report.violations[0].message;
     assert!(
         message.starts_with(
-            "lifecycle[0] cancels run 1 5s after it started (at 5.000s), but its job had already \
-             finished at "
+            "lifecycle[0] cancels run 1 5s after run 1 started (at 5.000s), but its job had \
+             already finished at "
         ),
         "{message}"
     );

@@ -233,17 +233,9 @@ fn lifecycle_completed(
         matches!(&e.what, crate::trace::What::Fault(crate::trace::FaultEvent::JobStopped { run, .. })
             if *run as usize == resumed + 1)
     });
-    let waited = match (&step.stop.on, stopped) {
-        (_, true) => "its stop came, but the run ended before the resume".to_string(),
-        (Some(on), false) => format!(
-            "its stop, on {}, never came",
-            crate::fault::Trigger::Event(on.clone())
-        ),
-        (None, false) => format!(
-            "its stop, {} after run {} started, never came",
-            crate::fault::format_duration(step.stop.at),
-            resumed + 1
-        ),
+    let waited = match stopped {
+        true => "its stop came, but the run ended before the resume".to_string(),
+        false => format!("its stop, {}, never came", stop_due(step, resumed + 1)),
     };
     let message = format!(
         "the lifecycle has {} runs, but the job ran {}: lifecycle[{resumed}] did not resume it ({waited}; the run lasted {:.3}s of max_sim_time)",
@@ -331,14 +323,7 @@ fn savepoints_taken(
         });
         if !asked {
             // The stop never came: say when it was due, and when the run ended.
-            let due = match &step.stop.on {
-                Some(on) => format!("on {}", crate::fault::Trigger::Event(on.clone())),
-                None => format!(
-                    "{} after run {} started",
-                    crate::fault::format_duration(step.stop.at),
-                    i + 1
-                ),
-            };
+            let due = stop_due(step, i + 1);
             let ended = run.last().map_or(std::time::Duration::ZERO, |e| e.at);
             let message = format!(
                 "lifecycle[{i}] stops run {} with a {}savepoint, but its stop, {due}, never came: \
@@ -375,6 +360,18 @@ fn savepoints_taken(
     violations
 }
 
+/// When `step`'s stop was due, as the file gives it: `on { event = ... }`,
+/// or `400ms after run 1 started` (`run`: the run it stops, from 1).
+fn stop_due(step: &crate::lifecycle::Step, run: usize) -> String {
+    match &step.stop.on {
+        Some(on) => format!("on {}", crate::fault::Trigger::Event(on.clone())),
+        None => format!(
+            "{} after run {run} started",
+            crate::fault::format_duration(step.stop.at)
+        ),
+    }
+}
+
 /// A violation for each `cancel` stop that came after its run's job had
 /// already finished: the cancel stopped nothing, and the resumed run only
 /// restored the final checkpoint (Flink refuses to cancel a finished job,
@@ -402,18 +399,12 @@ fn cancels_came_while_running(
             continue;
         };
         if finished.at <= stopped.at {
-            let due = match &step.stop.on {
-                Some(on) => format!("on {}", crate::fault::Trigger::Event(on.clone())),
-                None => format!(
-                    "{} after it started",
-                    crate::fault::format_duration(step.stop.at)
-                ),
-            };
             let message = format!(
-                "lifecycle[{i}] cancels run {} {due} (at {:.3}s), but its job had already \
+                "lifecycle[{i}] cancels run {} {} (at {:.3}s), but its job had already \
                  finished at {:.3}s: the cancel stopped nothing, and the next run only restored \
                  the final checkpoint (stop the run earlier, or on an event while it runs)",
                 i + 1,
+                stop_due(step, i + 1),
                 stopped.at.as_secs_f64(),
                 finished.at.as_secs_f64()
             );
