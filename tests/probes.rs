@@ -15,7 +15,7 @@ use flinch_harness::scenario::{builtin, load};
 use flinch_harness::seed::run_seed;
 
 /// (probe, a scenario that requires it, a seed of that scenario that hits it)
-const WITNESSES: [(Probe, &str, u64); 39] = [
+const WITNESSES: [(Probe, &str, u64); 40] = [
     (Probe::WriteFenced, "partition-taskmanager-jobmanager", 0),
     (
         Probe::ZombieDataFenced,
@@ -115,6 +115,11 @@ const WITNESSES: [(Probe, &str, u64); 39] = [
     (Probe::KeyedStateRescaled, "rescale-up", 0),
     (Probe::RemovedSubtaskTxnsAborted, "rescale-down", 0),
     (Probe::StopWithSavepointFailed, "crash-during-savepoint", 0),
+    (
+        Probe::TriggerNotAllTasksRunning,
+        "partition-taskmanager-jobmanager",
+        0,
+    ),
 ];
 
 #[test]

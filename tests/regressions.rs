@@ -173,6 +173,12 @@ const MOMENTS: &[Moment] = &[
         reached: recommits_outlast_the_keepalive,
     },
     Moment {
+        case: "stop-with-savepoint-during-a-long-restore",
+        what: "the client asks for the stop while the resumed run's count subtask is still \
+               re-committing restored transactions, and the stop's savepoint completes after",
+        reached: stop_asked_while_a_subtask_restores,
+    },
+    Moment {
         case: "final-checkpoint-then-one-more-trigger",
         what: "a checkpoint is triggered before the final one completes",
         reached: checkpoint_triggered_before_the_final_completes,
@@ -416,6 +422,27 @@ fn running_again_after_a_failover(_: &Scenario, report: &SeedReport) -> bool {
     )
     .next()
     .is_some()
+}
+
+fn stop_asked_while_a_subtask_restores(_: &Scenario, report: &SeedReport) -> bool {
+    let stops = faults(report).filter(
+        |(.., f)| matches!(f, FaultEvent::JobStopped { run: 2, with } if with == "savepoint"),
+    );
+    stops.into_iter().any(|(i, ..)| {
+        let recommits_after = positions(report, |_, e| {
+            matches!(
+                e,
+                Event::Probe {
+                    probe: Probe::RecoveredTxnAlreadyCommitted
+                }
+            )
+        })
+        .any(|(k, _)| k > i);
+        let completed_after =
+            positions(report, |_, e| matches!(e, Event::SavepointCompleted { .. }))
+                .any(|(k, _)| k > i);
+        recommits_after && completed_after
+    })
 }
 
 fn recommits_outlast_the_keepalive(scenario: &Scenario, report: &SeedReport) -> bool {

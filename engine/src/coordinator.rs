@@ -16,6 +16,13 @@ pub enum Decision {
     Abort { checkpoint: u64, reason: String },
     /// More consecutive failures than `tolerable_failures`: fail the job over.
     Failover { reason: String },
+    /// A trigger was due while some task of the attempt was still restoring
+    /// its state: none is sent, the failure counts for no
+    /// `tolerable_failures`, and the next try comes one interval later, as
+    /// Flink's `CheckpointCoordinator` fails such a trigger with
+    /// `NOT_ALL_REQUIRED_TASKS_RUNNING` (its plan calculator requires every
+    /// task RUNNING, past INITIALIZING) and its failure manager ignores it.
+    NotAllTasksRunning,
 }
 
 /// Every task acknowledged a checkpoint.
@@ -56,6 +63,9 @@ pub struct Coordinator {
     /// Triggering is held off (the jobmanager's call: after the final
     /// checkpoint, see [`Coordinator::hold_triggers`]).
     held: bool,
+    /// Some task of the attempt is still restoring its state
+    /// ([`Coordinator::tasks_restoring`]).
+    restoring: bool,
 }
 
 impl Coordinator {
@@ -76,6 +86,7 @@ impl Coordinator {
             last_trigger: None,
             last_completion: None,
             held: false,
+            restoring: false,
             consecutive_failures: 0,
         }
     }
@@ -143,6 +154,16 @@ impl Coordinator {
         self.held = held;
     }
 
+    /// Whether some task of the attempt is still restoring its state (the
+    /// jobmanager's knowledge: every taskmanager that deployed tasks with a
+    /// checkpoint to restore has not yet reported them running). A periodic
+    /// trigger due meanwhile is not sent ([`Decision::NotAllTasksRunning`]):
+    /// a checkpoint triggered during a restore longer than `timeout` would
+    /// expire, fail the job over into the same restore, and loop.
+    pub fn tasks_restoring(&mut self, restoring: bool) {
+        self.restoring = restoring;
+    }
+
     /// Whether triggering is held off ([`Coordinator::hold_triggers`]).
     pub fn triggers_held(&self) -> bool {
         self.held
@@ -190,7 +211,12 @@ impl Coordinator {
             return out;
         }
         if self.may_trigger(now) {
-            out.push(Decision::Trigger(self.trigger(now, false)));
+            if self.restoring {
+                self.last_trigger = Some(now);
+                out.push(Decision::NotAllTasksRunning);
+            } else {
+                out.push(Decision::Trigger(self.trigger(now, false)));
+            }
         }
         out
     }
@@ -429,6 +455,25 @@ mod tests {
         assert_eq!(c.on_written(meta, MS(260)), vec![]);
         assert_eq!(c.latest().map(|m| m.checkpoint), Some(1));
         assert_eq!(c.poll(MS(260)), vec![Decision::Trigger(2)]);
+    }
+
+    /// Flink's `NOT_ALL_REQUIRED_TASKS_RUNNING`: no trigger while a task
+    /// restores, no failure counted (with `tolerable_failures = 0` a counted
+    /// one would fail the job over), the next try one interval later.
+    #[test]
+    fn no_trigger_while_a_task_restores_and_no_failure_counted() {
+        let mut c = Coordinator::new(config(), tasks(), vec![]);
+        assert_eq!(c.config.tolerable_failures, 0);
+        c.start(1, MS(0));
+        c.tasks_restoring(true);
+        assert_eq!(c.poll(MS(100)), vec![Decision::NotAllTasksRunning]);
+        assert!(!c.has_pending());
+        assert_eq!(c.next_deadline(false), Some(MS(200)));
+        assert_eq!(c.poll(MS(150)), vec![], "the next try is one interval on");
+        assert_eq!(c.poll(MS(200)), vec![Decision::NotAllTasksRunning]);
+        c.tasks_restoring(false);
+        assert_eq!(c.poll(MS(250)), vec![]);
+        assert_eq!(c.poll(MS(300)), vec![Decision::Trigger(1)]);
     }
 
     #[test]

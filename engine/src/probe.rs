@@ -188,11 +188,16 @@ pub enum Probe {
     /// over and runs on, and the client may ask again (Flink restarts a
     /// job whose synchronous savepoint failed: docs/savepoints.md).
     StopWithSavepointFailed,
+    /// `jobmanager`: a periodic checkpoint was due while a task of the
+    /// attempt was still restoring its state, so none was triggered
+    /// (Flink's `NOT_ALL_REQUIRED_TASKS_RUNNING`, which counts for no
+    /// tolerable failure); the next try comes one interval later.
+    TriggerNotAllTasksRunning,
 }
 
 impl Probe {
     /// Every probe, in catalogue order.
-    pub const ALL: [Probe; 39] = [
+    pub const ALL: [Probe; 40] = [
         Probe::WriteFenced,
         Probe::ZombieDataFenced,
         Probe::CheckpointAbortedTimeout,
@@ -232,6 +237,7 @@ impl Probe {
         Probe::KeyedStateRescaled,
         Probe::RemovedSubtaskTxnsAborted,
         Probe::StopWithSavepointFailed,
+        Probe::TriggerNotAllTasksRunning,
     ];
 
     /// The kebab-case name, as traces and scenario files spell it.
@@ -276,6 +282,7 @@ impl Probe {
             Probe::KeyedStateRescaled => "keyed-state-rescaled",
             Probe::RemovedSubtaskTxnsAborted => "removed-subtask-txns-aborted",
             Probe::StopWithSavepointFailed => "stop-with-savepoint-failed",
+            Probe::TriggerNotAllTasksRunning => "trigger-not-all-tasks-running",
         }
     }
 
@@ -322,7 +329,8 @@ impl Probe {
             | Probe::JobManagerTakeover
             | Probe::LeaderLeaseExpired
             | Probe::LeaderFenced
-            | Probe::StopWithSavepointFailed => &[JobManager],
+            | Probe::StopWithSavepointFailed
+            | Probe::TriggerNotAllTasksRunning => &[JobManager],
         }
     }
 

@@ -393,6 +393,15 @@ pub enum ToJobManager {
     Deployed {
         epoch: u64,
     },
+    /// Every task of attempt `epoch` on this taskmanager has restored its
+    /// state and runs: Flink's `updateTaskExecutionState` from INITIALIZING
+    /// to RUNNING. Sent only for a `Deploy` with a checkpoint to restore and
+    /// tasks to run; until every such taskmanager has sent it, the
+    /// jobmanager triggers no periodic checkpoint
+    /// ([`crate::coordinator::Decision::NotAllTasksRunning`]).
+    Running {
+        epoch: u64,
+    },
     Ack {
         epoch: u64,
         checkpoint: u64,

@@ -227,6 +227,10 @@ struct JobManager {
     /// The newest checkpoint each count task of this attempt has committed
     /// (it commits every pending transaction up to it).
     committed: BTreeMap<TaskId, u64>,
+    /// The taskmanagers whose tasks of this attempt are still restoring a
+    /// checkpoint: deployed with one, and no `Running` heard from them yet.
+    /// While any is, the coordinator triggers no periodic checkpoint.
+    restoring: BTreeSet<u32>,
     next_heartbeat: Duration,
     /// Deploying needs the store; after a failed attempt, wait before the next.
     next_deploy: Duration,
@@ -596,6 +600,7 @@ impl JobManager {
             final_checkpoint: None,
             drained_from: None,
             committed: BTreeMap::new(),
+            restoring: BTreeSet::new(),
             next_heartbeat: started,
             next_deploy: started,
             unreadable: BTreeMap::new(),
@@ -1228,6 +1233,16 @@ impl JobManager {
         if !matches!(self.phase, Phase::Running) {
             return ClientResponse::Refused(format!("the job is not running: {:?}", self.phase));
         }
+        if !self.restoring.is_empty() {
+            // Flink's savepoint trigger fails the same way as a periodic
+            // one (`NOT_ALL_REQUIRED_TASKS_RUNNING`): a savepoint taken
+            // during a restore longer than its timeout would expire, and a
+            // stop's failure fail the job over into the same restore.
+            return ClientResponse::Refused(format!(
+                "not all tasks are running: {} taskmanager(s) still restoring checkpoint state",
+                self.restoring.len()
+            ));
+        }
         if let Some(other) = self.stopping {
             return ClientResponse::Refused(format!("savepoint request {other} is under way"));
         }
@@ -1380,6 +1395,10 @@ impl JobManager {
                         self.start();
                     }
                 }
+            }
+            ToJobManager::Running { epoch } if epoch == current => {
+                self.restoring.remove(&tm);
+                (self.coordinator).tasks_restoring(!self.restoring.is_empty());
             }
             ToJobManager::Ack {
                 epoch,
@@ -1612,8 +1631,12 @@ impl JobManager {
         if !self.leading() {
             return;
         }
+        self.restoring.clear();
         for (index, tm) in &self.tms {
             let tasks = self.plan.tasks_on(*index);
+            if restore.is_some() && !tasks.is_empty() {
+                self.restoring.insert(*index);
+            }
             let _ = tm.tx.send(ToTaskManager::Deploy {
                 epoch,
                 leader: self.leader_epoch(),
@@ -1656,6 +1679,7 @@ impl JobManager {
         self.emit(Event::TasksDeployed { epoch, restore });
         self.emit(Event::JobState(JobState::Running { epoch }));
         self.coordinator.start(epoch, now());
+        (self.coordinator).tasks_restoring(!self.restoring.is_empty());
         self.phase = Phase::Running;
     }
 
@@ -1824,6 +1848,7 @@ impl JobManager {
                     self.probe(Probe::TolerableFailuresExceeded);
                     self.fail(reason)
                 }
+                Decision::NotAllTasksRunning => self.probe(Probe::TriggerNotAllTasksRunning),
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::probe::Probe;
 use crate::proto::{
     CheckpointMeta, DataFrame, HaRequest, HaResponse, Payload, ToJobManager, ToTaskManager,
 };
-use crate::task::{keyed, source, Inbound, TaskEnv, TaskManagerMemory, Uploads};
+use crate::task::{keyed, source, Inbound, RunningReport, TaskEnv, TaskManagerMemory, Uploads};
 use crate::wire;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -225,6 +225,7 @@ fn deploy(
     memory: &TaskManagerMemory,
 ) -> Deployed {
     let plan = Plan::new(&ctx.job.graph, &ctx.config);
+    let report = (restore.is_some() && !tasks.is_empty()).then(|| RunningReport::new(tasks.len()));
     let mut running = Vec::new();
     for task in tasks {
         let (inbox_tx, inbox) = mpsc::unbounded_channel();
@@ -236,6 +237,7 @@ fn deploy(
             to_jm: to_jm.clone(),
             memory: memory.clone(),
             uploads: Uploads::new(ctx),
+            running: report.clone(),
         };
         let handle = match plan.upstream(task.vertex) {
             None => spawn(env.clone().supervise(move || source::run(env, inbox))),

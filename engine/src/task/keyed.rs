@@ -305,6 +305,7 @@ pub async fn run(
         sent_end: false,
     };
     task.recover_transactions().await?;
+    task.env.running();
     // An input is silent from when the task can first hear it: re-committing
     // the restored transactions (a round trip each, and a subtask that
     // takes over for others after a rescale to fewer has many) is this

@@ -16,7 +16,7 @@ use crate::probe::Probe;
 use crate::proto::{CheckpointMeta, Payload, StateHandle, StoreResponse, ToJobManager};
 use crate::storage::Storage;
 use crate::text;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// Everything that reaches a running subtask, in one ordered queue.
@@ -61,6 +61,26 @@ pub struct TaskEnv {
     /// This attempt's connection to checkpoint storage and its snapshot
     /// uploads in flight ([`Uploads`]).
     pub uploads: Uploads,
+    /// The taskmanager's report that its tasks of this attempt restored
+    /// their state ([`RunningReport`]); `None` when there was nothing to
+    /// restore.
+    pub running: Option<RunningReport>,
+}
+
+/// What a taskmanager owes the jobmanager once every task it deployed for
+/// an attempt with a checkpoint to restore has restored its state:
+/// [`ToJobManager::Running`] (Flink's task moving from INITIALIZING to
+/// RUNNING, after which its checkpoint coordinator may trigger). Shared by
+/// those tasks, holding how many have yet to restore; each reports once,
+/// through [`TaskEnv::running`].
+#[derive(Clone, Debug)]
+pub struct RunningReport(Rc<Cell<usize>>);
+
+impl RunningReport {
+    /// A report awaited from `tasks` tasks.
+    pub fn new(tasks: usize) -> Self {
+        RunningReport(Rc::new(Cell::new(tasks)))
+    }
 }
 
 /// Most snapshot uploads of one subtask in flight at once; a snapshot
@@ -295,6 +315,21 @@ impl TaskEnv {
                 unreadable: error.unreadable(),
                 reason,
             });
+        }
+    }
+
+    /// This task has restored its state (or had none) and runs: the last
+    /// of the taskmanager's tasks of an attempt with a restore to say so
+    /// sends [`ToJobManager::Running`]. Called once per task, after its
+    /// restore (for a sink, after re-committing the restored transactions).
+    pub fn running(&self) {
+        let Some(report) = &self.running else {
+            return;
+        };
+        let left = report.0.get().saturating_sub(1);
+        report.0.set(left);
+        if left == 0 {
+            self.send(ToJobManager::Running { epoch: self.epoch });
         }
     }
 

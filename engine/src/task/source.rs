@@ -53,6 +53,7 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
         .map_err(|e| format!("log: {e}"))?;
     let mut outputs = Outputs::connect(&env, &plan).await?;
     let mut offset = restored_offset(&env).await?;
+    env.running();
     // The end of the input: the partition's (learnt from the log), or
     // where a drain ended it.
     let drained = env.restore.as_ref().is_some_and(|m| m.drained);

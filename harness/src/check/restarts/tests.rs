@@ -112,8 +112,8 @@ fn a_restart_after_another_delay_is_a_wrong_delay_naming_both() {
     assert_eq!(found[0].checker, Checker::RestartConformance);
     assert_eq!(
         found[0].message,
-        "the failover at 0.800s (cause: taskmanager-2 lost: connection closed) should restart \
-         attempt 2 after 50ms under restart strategy fixed-delay {attempts = 2, delay = 50ms}, \
+        "the failover at 0.802s (cause: count[0] failed: input channel 1 broken: connection \
+         closed by peer) should restart attempt 2 after 50ms under restart strategy fixed-delay {attempts = 2, delay = 50ms}, \
          but it scheduled attempt 2 after 60ms"
     );
 }
