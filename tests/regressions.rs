@@ -175,7 +175,15 @@ const MOMENTS: &[Moment] = &[
     Moment {
         case: "stop-with-savepoint-during-a-long-restore",
         what: "the client asks for the stop while the resumed run's count subtask is still \
-               re-committing restored transactions, and the stop's savepoint completes after",
+               re-committing restored transactions; the stop's savepoint is triggered after the \
+               last of them and completes",
+        reached: stop_asked_while_a_subtask_restores,
+    },
+    Moment {
+        case: "stop-asked-during-a-restore-outlasting-the-input",
+        what: "the client asks for the stop while the resumed run's count subtask is still \
+               re-committing restored transactions; the stop's savepoint is triggered after the \
+               last of them and completes",
         reached: stop_asked_while_a_subtask_restores,
     },
     Moment {
@@ -428,20 +436,35 @@ fn stop_asked_while_a_subtask_restores(_: &Scenario, report: &SeedReport) -> boo
     let stops = faults(report).filter(
         |(.., f)| matches!(f, FaultEvent::JobStopped { run: 2, with } if with == "savepoint"),
     );
+    let recommits: Vec<usize> = positions(report, |_, e| {
+        matches!(
+            e,
+            Event::Probe {
+                probe: Probe::RecoveredTxnAlreadyCommitted
+            }
+        )
+    })
+    .map(|(k, _)| k)
+    .collect();
+    let first_after = |pick: fn(&Event) -> bool, after: usize| {
+        positions(report, |_, e| pick(e))
+            .map(|(k, _)| k)
+            .find(|&k| k > after)
+    };
     stops.into_iter().any(|(i, ..)| {
-        let recommits_after = positions(report, |_, e| {
-            matches!(
-                e,
-                Event::Probe {
-                    probe: Probe::RecoveredTxnAlreadyCommitted
-                }
-            )
-        })
-        .any(|(k, _)| k > i);
-        let completed_after =
-            positions(report, |_, e| matches!(e, Event::SavepointCompleted { .. }))
-                .any(|(k, _)| k > i);
-        recommits_after && completed_after
+        let Some(s) = first_after(
+            |e| matches!(e, Event::SavepointTriggered { stop: true, .. }),
+            i,
+        ) else {
+            return false;
+        };
+        // The restore under way when the stop was asked ends before its
+        // savepoint: no recommit between the trigger and the next deploy.
+        let next_deploy = first_after(|e| matches!(e, Event::TasksDeployed { .. }), s);
+        let before = recommits.iter().any(|&k| i < k && k < s);
+        let after = (recommits.iter()).any(|&k| s < k && next_deploy.is_none_or(|d| k < d));
+        let completed = first_after(|e| matches!(e, Event::SavepointCompleted { .. }), s);
+        before && !after && completed.is_some()
     })
 }
 

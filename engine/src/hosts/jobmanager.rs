@@ -1233,16 +1233,6 @@ impl JobManager {
         if !matches!(self.phase, Phase::Running) {
             return ClientResponse::Refused(format!("the job is not running: {:?}", self.phase));
         }
-        if !self.restoring.is_empty() {
-            // Flink's savepoint trigger fails the same way as a periodic
-            // one (`NOT_ALL_REQUIRED_TASKS_RUNNING`): a savepoint taken
-            // during a restore longer than its timeout would expire, and a
-            // stop's failure fail the job over into the same restore.
-            return ClientResponse::Refused(format!(
-                "not all tasks are running: {} taskmanager(s) still restoring checkpoint state",
-                self.restoring.len()
-            ));
-        }
         if let Some(other) = self.stopping {
             return ClientResponse::Refused(format!("savepoint request {other} is under way"));
         }
@@ -1283,6 +1273,16 @@ impl JobManager {
         let StopStatus::Pending { savepoint: None } = r.status else {
             return;
         };
+        if !self.restoring.is_empty() {
+            // Not while a task restores: a savepoint taken during a restore
+            // longer than its timeout would expire, and a stop's failure
+            // fail the job over into the same restore. Flink fails such a
+            // trigger (`NOT_ALL_REQUIRED_TASKS_RUNNING`) and its client asks
+            // again; here the accepted request waits, and is triggered once
+            // every task runs (`ToJobManager::Running`), before the
+            // periodic trigger a stop holds back could end the job first.
+            return;
+        }
         let (stop, drain) = (r.stop, r.drain);
         if !self.leading() {
             return;
@@ -1399,6 +1399,10 @@ impl JobManager {
             ToJobManager::Running { epoch } if epoch == current => {
                 self.restoring.remove(&tm);
                 (self.coordinator).tasks_restoring(!self.restoring.is_empty());
+                if running {
+                    // A savepoint request that waited for the restore.
+                    self.trigger_savepoint();
+                }
             }
             ToJobManager::Ack {
                 epoch,
@@ -1738,10 +1742,13 @@ impl JobManager {
             }
             Phase::Deploying { since, .. } => Some(past(*since, timing.slot_request_timeout)),
             Phase::Running => {
-                let savepoint = matches!(
-                    self.in_flight(),
-                    Some((_, r)) if matches!(r.status, StopStatus::Pending { savepoint: None })
-                );
+                // A request waiting for the restore is triggered when the
+                // last `Running` comes, a message that wakes the loop.
+                let savepoint = self.restoring.is_empty()
+                    && matches!(
+                        self.in_flight(),
+                        Some((_, r)) if matches!(r.status, StopStatus::Pending { savepoint: None })
+                    );
                 let held = self.triggers_held_after_final();
                 if savepoint || held != self.coordinator.triggers_held() {
                     Some(Duration::ZERO)

@@ -18,6 +18,16 @@ pub const DURATION: Duration = Duration::from_secs(3_600);
 /// Why [`DURATION`] bounds every duration.
 pub const DURATION_WHY: &str = "a simulated second costs 30 to 65 ms of wall time";
 
+/// The shortest checkpoint interval and checkpoint timeout: Flink's
+/// `CheckpointConfig.MINIMAL_CHECKPOINT_TIME`, below which Flink refuses
+/// either setting.
+pub const MIN_CHECKPOINT_TIME: Duration = Duration::from_millis(10);
+/// Why [`MIN_CHECKPOINT_TIME`] bounds them.
+pub const MIN_CHECKPOINT_TIME_WHY: &str =
+    "Flink's least (`MINIMAL_CHECKPOINT_TIME`); a checkpoint \
+     takes a dozen messages of 1 ms or more one after another, so a shorter timeout expires every \
+     one and the job never finishes";
+
 pub const TASKMANAGERS: Limit = Limit {
     max: 256,
     why: "each taskmanager is a simulated host, and turmoil's cost per tick grows with every host",

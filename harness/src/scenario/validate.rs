@@ -115,6 +115,31 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
+    /// A checkpoint interval or timeout, or `default` when absent: positive
+    /// ([`Ctx::positive_duration`]) and at least
+    /// [`limits::MIN_CHECKPOINT_TIME`], Flink's least.
+    fn checkpoint_time(
+        &self,
+        value: &Option<Spanned<SimDuration>>,
+        field: &str,
+        default: Duration,
+    ) -> Result<Duration, ScenarioError> {
+        let duration = self.positive_duration(value, field, default)?;
+        match value {
+            Some(v) if duration < limits::MIN_CHECKPOINT_TIME => {
+                let written = (self.source.get(v.span()))
+                    .map_or_else(|| format_duration(duration), |w| w.trim().to_owned());
+                let message = format!(
+                    "must be at least {}, got {written}: {}",
+                    format_duration(limits::MIN_CHECKPOINT_TIME),
+                    limits::MIN_CHECKPOINT_TIME_WHY
+                );
+                Err(self.error(v.span(), field, message))
+            }
+            _ => Ok(duration),
+        }
+    }
+
     /// Why `value` cannot be a duration that must be positive, or `None`
     /// if it can: zero, or under a millisecond (the simulation, and Flink,
     /// count such durations in whole milliseconds, so `"0.5ms"` would be
@@ -1000,8 +1025,8 @@ fn checkpoint(cx: &Ctx, raw: &RawCheckpoint) -> Result<CheckpointConfig, Scenari
     };
     Ok(CheckpointConfig {
         mode,
-        interval: cx.positive_duration(&raw.interval, "checkpoint.interval", default.interval)?,
-        timeout: cx.positive_duration(&raw.timeout, "checkpoint.timeout", default.timeout)?,
+        interval: cx.checkpoint_time(&raw.interval, "checkpoint.interval", default.interval)?,
+        timeout: cx.checkpoint_time(&raw.timeout, "checkpoint.timeout", default.timeout)?,
         min_pause: cx.duration(&raw.min_pause, default.min_pause),
         max_concurrent: cx.count(
             &raw.max_concurrent,
@@ -2587,6 +2612,18 @@ after = "300ms"
             "[checkpoint]\ninterval = \"0.5ms\"",
             "test.toml:5: field `checkpoint.interval`: must be at least 1ms, got \"0.5ms\": the \
              simulation counts durations in whole milliseconds",
+        );
+        // Flink refuses a checkpoint interval or timeout under 10 ms.
+        check_error(
+            "[checkpoint]\ntimeout = \"5ms\"",
+            "test.toml:5: field `checkpoint.timeout`: must be at least 10ms, got \"5ms\": Flink's \
+             least (`MINIMAL_CHECKPOINT_TIME`); a checkpoint takes a dozen messages of 1 ms or \
+             more one after another, so a shorter timeout expires every one and the job never \
+             finishes",
+        );
+        check_error(
+            "[checkpoint]\ninterval = \"9.9ms\"",
+            "test.toml:5: field `checkpoint.interval`: must be at least 10ms, got \"9.9ms\"",
         );
         check_error(
             "max_sim_time = \"0.999ms\"",
