@@ -187,6 +187,12 @@ const MOMENTS: &[Moment] = &[
         reached: stop_asked_while_a_subtask_restores,
     },
     Moment {
+        case: "stop-asked-while-a-plain-savepoint-is-under-way",
+        what: "the stop is asked for after a plain savepoint is triggered and before it \
+               completes, and the stop's savepoint is triggered after that completion",
+        reached: stop_queued_behind_a_plain_savepoint,
+    },
+    Moment {
         case: "final-checkpoint-then-one-more-trigger",
         what: "a checkpoint is triggered before the final one completes",
         reached: checkpoint_triggered_before_the_final_completes,
@@ -465,6 +471,30 @@ fn stop_asked_while_a_subtask_restores(_: &Scenario, report: &SeedReport) -> boo
         let after = (recommits.iter()).any(|&k| s < k && next_deploy.is_none_or(|d| k < d));
         let completed = first_after(|e| matches!(e, Event::SavepointCompleted { .. }), s);
         before && !after && completed.is_some()
+    })
+}
+
+fn stop_queued_behind_a_plain_savepoint(_: &Scenario, report: &SeedReport) -> bool {
+    let stops = faults(report)
+        .filter(|(.., f)| matches!(f, FaultEvent::JobStopped { with, .. } if with == "savepoint"));
+    stops.into_iter().any(|(i, ..)| {
+        let plain = positions(report, |_, e| {
+            matches!(e, Event::SavepointTriggered { stop: false, .. })
+        })
+        .map(|(k, _)| k)
+        .rfind(|&k| k < i);
+        let completed = positions(report, |_, e| matches!(e, Event::SavepointCompleted { .. }))
+            .map(|(k, _)| k)
+            .find(|&k| plain.is_some_and(|p| k > p));
+        let stop = positions(report, |_, e| {
+            matches!(e, Event::SavepointTriggered { stop: true, .. })
+        })
+        .map(|(k, _)| k)
+        .find(|&k| k > i);
+        match (completed, stop) {
+            (Some(c), Some(s)) => i < c && c < s,
+            _ => false,
+        }
     })
 }
 

@@ -85,6 +85,19 @@ pub fn tcp_capacity(config: &JobConfig, graph: &JobGraph) -> usize {
     usize::try_from(connectors.next_power_of_two() * 2).unwrap_or(usize::MAX)
 }
 
+/// The TCP capacity a scenario's simulation needs: the most any of its
+/// runs needs ([`tcp_capacity`]), since a lifecycle's resumed run may be
+/// wider than its first (parallelism 1 resumed at 64 opens 64 times the
+/// data channels into one taskmanager), and the simulation is built once.
+pub fn lifecycle_tcp_capacity(scenario: &Scenario) -> usize {
+    let graph = scenario.job.model.graph();
+    (0..crate::lifecycle::run_count(&scenario.lifecycle))
+        .map(|run| crate::lifecycle::run_config(&scenario.config, &scenario.lifecycle, run))
+        .map(|config| tcp_capacity(&config, &graph))
+        .max()
+        .unwrap_or(TURMOIL_TCP_CAPACITY)
+}
+
 thread_local! {
     static SKIP_IDLE_HOSTS: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
 }
@@ -713,7 +726,7 @@ impl World<'_> {
             .min_message_latency(LATENCY_MIN)
             .max_message_latency(LATENCY_MAX)
             .simulation_duration(scenario.max_sim_time + GRACE + Duration::from_secs(1))
-            .tcp_capacity(tcp_capacity(&scenario.config, &scenario.job.model.graph()))
+            .tcp_capacity(lifecycle_tcp_capacity(scenario))
             .ephemeral_ports(EPHEMERAL_PORTS)
             .skip_idle_hosts(skip_idle_hosts())
             .build();

@@ -258,6 +258,12 @@ struct JobManager {
     /// The request under way: a savepoint pending, or a stop not finished
     /// yet (its savepoint pending or completed). One at a time.
     stopping: Option<u64>,
+    /// A stop asked for while a plain savepoint was under way: accepted, it
+    /// holds periodic triggers at once (so that the job's final checkpoint
+    /// cannot end it first) and is under way once that savepoint settles,
+    /// as Flink's coordinator queues a savepoint request behind another
+    /// rather than refusing it. At most one.
+    queued_stop: Option<u64>,
     /// How the job ended, once announced.
     ended: Option<JobState>,
 }
@@ -610,6 +616,7 @@ impl JobManager {
             suspect: BTreeMap::new(),
             stops: BTreeMap::new(),
             stopping: None,
+            queued_stop: None,
             ended: None,
         };
         // The store may be down or its reads faulty: keep trying for a
@@ -1233,9 +1240,14 @@ impl JobManager {
         if !matches!(self.phase, Phase::Running) {
             return ClientResponse::Refused(format!("the job is not running: {:?}", self.phase));
         }
-        if let Some(other) = self.stopping {
-            return ClientResponse::Refused(format!("savepoint request {other} is under way"));
-        }
+        let queue = match self.in_flight() {
+            None => false,
+            // A stop waits behind a plain savepoint.
+            Some((_, r)) if stop && !r.stop && self.queued_stop.is_none() => true,
+            Some((other, _)) => {
+                return ClientResponse::Refused(format!("savepoint request {other} is under way"))
+            }
+        };
         if self.stops.len() >= MAX_STOP_REQUESTS {
             self.stops.pop_first();
         }
@@ -1246,7 +1258,11 @@ impl JobManager {
             status,
         };
         self.stops.insert(request, r);
-        self.stopping = Some(request);
+        if queue {
+            self.queued_stop = Some(request);
+        } else {
+            self.stopping = Some(request);
+        }
         if stop {
             self.coordinator.hold_triggers(true);
         }
@@ -1345,7 +1361,8 @@ impl JobManager {
         let stop = r.stop;
         self.set_status(request, status);
         if !stop {
-            self.stopping = None;
+            // A stop queued behind it is under way now.
+            self.stopping = self.queued_stop.take();
         }
     }
 
@@ -1700,7 +1717,7 @@ impl JobManager {
 
     /// Whether periodic triggers are to be held ([`Self::hold_after_final`]).
     fn triggers_held_after_final(&self) -> bool {
-        if self.stopping_job() && self.final_checkpoint.is_none() {
+        if (self.stopping_job() || self.queued_stop.is_some()) && self.final_checkpoint.is_none() {
             // A stop-with-savepoint: no checkpoint after its savepoint.
             return true;
         }
@@ -2033,6 +2050,13 @@ impl JobManager {
             return; // the attempt is already cancelled; this failure belongs to it
         }
         let next = self.epoch + 1;
+        if let Some(queued) = self.queued_stop.take() {
+            // A stop queued behind a plain savepoint fails with it.
+            self.probe(Probe::StopWithSavepointFailed);
+            self.coordinator.hold_triggers(false);
+            let why = format!("the job failed over: {cause}");
+            self.set_status(queued, StopStatus::Failed(why));
+        }
         if let Some((_, r)) = self.in_flight() {
             // The request fails: the job runs on from its latest checkpoint
             // (a stop's savepoint, if it completed) and the client may ask

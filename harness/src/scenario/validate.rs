@@ -115,29 +115,27 @@ impl Ctx<'_> {
 }
 
 impl Ctx<'_> {
-    /// A checkpoint interval or timeout, or `default` when absent: positive
-    /// ([`Ctx::positive_duration`]) and at least
-    /// [`limits::MIN_CHECKPOINT_TIME`], Flink's least.
+    /// A checkpoint interval or timeout, or `default` when absent: at least
+    /// [`limits::MIN_CHECKPOINT_TIME`], Flink's least, for `why`.
     fn checkpoint_time(
         &self,
         value: &Option<Spanned<SimDuration>>,
         field: &str,
+        why: &str,
         default: Duration,
     ) -> Result<Duration, ScenarioError> {
-        let duration = self.positive_duration(value, field, default)?;
-        match value {
-            Some(v) if duration < limits::MIN_CHECKPOINT_TIME => {
-                let written = (self.source.get(v.span()))
-                    .map_or_else(|| format_duration(duration), |w| w.trim().to_owned());
-                let message = format!(
-                    "must be at least {}, got {written}: {}",
-                    format_duration(limits::MIN_CHECKPOINT_TIME),
-                    limits::MIN_CHECKPOINT_TIME_WHY
-                );
-                Err(self.error(v.span(), field, message))
-            }
-            _ => Ok(duration),
+        let Some(v) = value else {
+            return Ok(default);
+        };
+        let duration = v.get_ref().0;
+        if duration >= limits::MIN_CHECKPOINT_TIME {
+            return Ok(duration);
         }
+        let written = (self.source.get(v.span()))
+            .map_or_else(|| format_duration(duration), |w| w.trim().to_owned());
+        let least = format_duration(limits::MIN_CHECKPOINT_TIME);
+        let message = format!("must be at least {least}, got {written}: {why}");
+        Err(self.error(v.span(), field, message))
     }
 
     /// Why `value` cannot be a duration that must be positive, or `None`
@@ -1025,8 +1023,18 @@ fn checkpoint(cx: &Ctx, raw: &RawCheckpoint) -> Result<CheckpointConfig, Scenari
     };
     Ok(CheckpointConfig {
         mode,
-        interval: cx.checkpoint_time(&raw.interval, "checkpoint.interval", default.interval)?,
-        timeout: cx.checkpoint_time(&raw.timeout, "checkpoint.timeout", default.timeout)?,
+        interval: cx.checkpoint_time(
+            &raw.interval,
+            "checkpoint.interval",
+            limits::MIN_CHECKPOINT_INTERVAL_WHY,
+            default.interval,
+        )?,
+        timeout: cx.checkpoint_time(
+            &raw.timeout,
+            "checkpoint.timeout",
+            limits::MIN_CHECKPOINT_TIMEOUT_WHY,
+            default.timeout,
+        )?,
         min_pause: cx.duration(&raw.min_pause, default.min_pause),
         max_concurrent: cx.count(
             &raw.max_concurrent,
@@ -2596,10 +2604,6 @@ after = "300ms"
     #[test]
     fn zero_intervals_and_timeouts_are_rejected() {
         check_error(
-            "[checkpoint]\ninterval = \"0ms\"",
-            "test.toml:5: field `checkpoint.interval`: must be longer than 0",
-        );
-        check_error(
             "[timing]\nrpc_timeout = \"0s\"",
             "test.toml:5: field `timing.rpc_timeout`: must be longer than 0",
         );
@@ -2609,26 +2613,40 @@ after = "300ms"
         );
         // Under a millisecond is 0 ms to the simulation, as to Flink.
         check_error(
-            "[checkpoint]\ninterval = \"0.5ms\"",
-            "test.toml:5: field `checkpoint.interval`: must be at least 1ms, got \"0.5ms\": the \
+            "[timing]\nrpc_timeout = \"0.5ms\"",
+            "test.toml:5: field `timing.rpc_timeout`: must be at least 1ms, got \"0.5ms\": the \
              simulation counts durations in whole milliseconds",
-        );
-        // Flink refuses a checkpoint interval or timeout under 10 ms.
-        check_error(
-            "[checkpoint]\ntimeout = \"5ms\"",
-            "test.toml:5: field `checkpoint.timeout`: must be at least 10ms, got \"5ms\": Flink's \
-             least (`MINIMAL_CHECKPOINT_TIME`); a checkpoint takes a dozen messages of 1 ms or \
-             more one after another, so a shorter timeout expires every one and the job never \
-             finishes",
-        );
-        check_error(
-            "[checkpoint]\ninterval = \"9.9ms\"",
-            "test.toml:5: field `checkpoint.interval`: must be at least 10ms, got \"9.9ms\"",
         );
         check_error(
             "max_sim_time = \"0.999ms\"",
             "test.toml:4: field `max_sim_time`: must be at least 1ms, got \"0.999ms\"",
         );
+    }
+
+    /// Flink refuses a checkpoint interval or timeout under 10 ms; 0 and
+    /// under a millisecond get the same message.
+    #[test]
+    fn checkpoint_intervals_and_timeouts_under_10ms_are_rejected() {
+        check_error(
+            "[checkpoint]\ntimeout = \"5ms\"",
+            "test.toml:5: field `checkpoint.timeout`: must be at least 10ms, got \"5ms\": Flink's \
+             least checkpoint timeout (`CheckpointConfig.MINIMAL_CHECKPOINT_TIME`); a checkpoint \
+             takes a dozen messages of 1 ms or more one after another, so a shorter timeout \
+             expires every checkpoint (and one of a few tens of ms still expires many)",
+        );
+        check_error(
+            "[checkpoint]\ninterval = \"9.9ms\"",
+            "test.toml:5: field `checkpoint.interval`: must be at least 10ms, got \"9.9ms\": \
+             Flink's least checkpoint interval (`CheckpointConfig.MINIMAL_CHECKPOINT_TIME`)",
+        );
+        for zero in ["0ms", "0.5ms"] {
+            check_error(
+                &format!("[checkpoint]\ninterval = \"{zero}\""),
+                &format!("field `checkpoint.interval`: must be at least 10ms, got \"{zero}\""),
+            );
+        }
+        let ok = check("[checkpoint]\ninterval = \"10ms\"\ntimeout = \"10ms\"");
+        assert_eq!(ok.config.checkpoint.timeout, Duration::from_millis(10));
     }
 
     #[test]
