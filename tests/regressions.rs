@@ -174,16 +174,12 @@ const MOMENTS: &[Moment] = &[
     },
     Moment {
         case: "stop-with-savepoint-during-a-long-restore",
-        what: "the client asks for the stop while the resumed run's count subtask is still \
-               re-committing restored transactions; the stop's savepoint is triggered after the \
-               last of them and completes",
+        what: STOP_DURING_A_RESTORE,
         reached: stop_asked_while_a_subtask_restores,
     },
     Moment {
         case: "stop-asked-during-a-restore-outlasting-the-input",
-        what: "the client asks for the stop while the resumed run's count subtask is still \
-               re-committing restored transactions; the stop's savepoint is triggered after the \
-               last of them and completes",
+        what: STOP_DURING_A_RESTORE,
         reached: stop_asked_while_a_subtask_restores,
     },
     Moment {
@@ -276,6 +272,11 @@ const MOMENTS: &[Moment] = &[
 /// Cases whose plan reaches their moment on every seed, whatever the
 /// timing, and why (or, where a trace cannot show the moment, what guards
 /// it instead).
+/// The moment of both cases of a stop asked during a restore.
+const STOP_DURING_A_RESTORE: &str = "the client asks for the stop while the resumed run's count \
+     subtask is still re-committing restored transactions; the stop's savepoint is triggered after \
+     the last of them and completes";
+
 const BY_CONSTRUCTION: &[(&str, &str)] = &[
     (
         "ha-io-errors-then-crash-at-start",
