@@ -189,6 +189,17 @@ const MOMENTS: &[Moment] = &[
         reached: stop_queued_behind_a_plain_savepoint,
     },
     Moment {
+        case: "savepoint-outlasted-by-a-newer-checkpoint",
+        what: "a checkpoint triggered after a plain savepoint completes while the savepoint is \
+               pending, and the savepoint later completes or is aborted",
+        reached: savepoint_outlasts_a_newer_checkpoint,
+    },
+    Moment {
+        case: "nemesis-past-a-drained-stop",
+        what: "the run ends before the time of a fault the nemesis drew",
+        reached: a_drawn_fault_never_fired,
+    },
+    Moment {
         case: "final-checkpoint-then-one-more-trigger",
         what: "a checkpoint is triggered before the final one completes",
         reached: checkpoint_triggered_before_the_final_completes,
@@ -497,6 +508,36 @@ fn stop_queued_behind_a_plain_savepoint(_: &Scenario, report: &SeedReport) -> bo
             _ => false,
         }
     })
+}
+
+fn savepoint_outlasts_a_newer_checkpoint(_: &Scenario, report: &SeedReport) -> bool {
+    let plain = positions(report, |_, e| {
+        matches!(e, Event::SavepointTriggered { stop: false, .. })
+    });
+    plain.into_iter().any(|(p, _)| {
+        let What::Engine(Event::SavepointTriggered { checkpoint: c, .. }) = report.trace[p].what
+        else {
+            return false;
+        };
+        let settled = positions(report, |_, e| match e {
+            Event::SavepointCompleted { checkpoint } => *checkpoint == c,
+            Event::CheckpointAborted { checkpoint, .. } => *checkpoint == c,
+            _ => false,
+        })
+        .map(|(k, _)| k)
+        .next();
+        let newer = positions(
+            report,
+            |_, e| matches!(e, Event::CheckpointCompleted { checkpoint, .. } if *checkpoint > c),
+        )
+        .map(|(k, _)| k)
+        .find(|&k| k > p);
+        matches!((newer, settled), (Some(n), Some(s)) if n < s)
+    })
+}
+
+fn a_drawn_fault_never_fired(_: &Scenario, report: &SeedReport) -> bool {
+    report.fired_at.iter().any(Option::is_none)
 }
 
 fn recommits_outlast_the_keepalive(scenario: &Scenario, report: &SeedReport) -> bool {

@@ -334,8 +334,12 @@ impl Coordinator {
     /// checkpoints no longer retained, whose data may be deleted.
     pub fn on_written(&mut self, meta: CheckpointMeta, now: Duration) -> Vec<CheckpointMeta> {
         self.pending.remove(&meta.checkpoint);
-        // Older pending checkpoints are subsumed by a newer completed one.
-        self.pending.retain(|id, _| *id > meta.checkpoint);
+        // Older pending checkpoints are subsumed by a newer completed one;
+        // a savepoint is not (Flink's `dropSubsumedCheckpoints` spares
+        // savepoints): it still completes with its acknowledgements, or
+        // expires and is aborted, and whoever asked for it hears which.
+        self.pending
+            .retain(|id, p| *id > meta.checkpoint || p.savepoint);
         self.consecutive_failures = 0;
         self.last_completion = Some(now);
         self.completed.push_back(meta);
@@ -455,6 +459,42 @@ mod tests {
         assert_eq!(c.on_written(meta, MS(260)), vec![]);
         assert_eq!(c.latest().map(|m| m.checkpoint), Some(1));
         assert_eq!(c.poll(MS(260)), vec![Decision::Trigger(2)]);
+    }
+
+    /// A newer checkpoint's completion subsumes an older pending checkpoint
+    /// but not a pending savepoint, which completes on its own
+    /// acknowledgements or expires (a savepoint dropped without a word left
+    /// a stop queued behind it waiting for ever).
+    #[test]
+    fn a_completion_subsumes_older_checkpoints_but_not_a_savepoint() {
+        let cfg = CheckpointConfig {
+            max_concurrent: 3,
+            ..config()
+        };
+        let mut c = Coordinator::new(cfg, tasks(), vec![]);
+        c.start(1, MS(0));
+        assert_eq!(c.poll(MS(100)), vec![Decision::Trigger(1)]);
+        let savepoint = c.trigger_savepoint(MS(150));
+        assert_eq!(c.poll(MS(250)), vec![Decision::Trigger(3)]);
+        let third = ack_all(&mut c, 3).expect("all acked");
+        c.on_written(third, MS(260));
+        assert!(c.has_pending(), "the savepoint is still pending");
+        let meta = ack_all(&mut c, savepoint).expect("the savepoint's acks still count");
+        assert_eq!(meta.checkpoint, savepoint);
+        assert!(c.savepoint_written(savepoint));
+        assert!(!c.has_pending(), "checkpoint 1 was subsumed");
+        // One never acknowledged expires instead, and says so.
+        let late = c.trigger_savepoint(MS(300));
+        let fourth = {
+            assert_eq!(c.poll(MS(400)), vec![Decision::Trigger(late + 1)]);
+            ack_all(&mut c, late + 1).expect("all acked")
+        };
+        c.on_written(fourth, MS(410));
+        let expired = c.poll(MS(1300));
+        assert!(
+            matches!(&expired[..], [Decision::Abort { checkpoint, .. }, ..] if *checkpoint == late),
+            "{expired:?}"
+        );
     }
 
     /// Flink's `NOT_ALL_REQUIRED_TASKS_RUNNING`: no trigger while a task
