@@ -200,6 +200,12 @@ const MOMENTS: &[Moment] = &[
         reached: a_drawn_fault_never_fired,
     },
     Moment {
+        case: "stop-asked-before-the-job-is-deployed",
+        what: "the stop is asked for before run 1's tasks are deployed, and its savepoint is \
+               triggered",
+        reached: stop_asked_before_the_first_deploy,
+    },
+    Moment {
         case: "final-checkpoint-then-one-more-trigger",
         what: "a checkpoint is triggered before the final one completes",
         reached: checkpoint_triggered_before_the_final_completes,
@@ -538,6 +544,21 @@ fn savepoint_outlasts_a_newer_checkpoint(_: &Scenario, report: &SeedReport) -> b
 
 fn a_drawn_fault_never_fired(_: &Scenario, report: &SeedReport) -> bool {
     report.fired_at.iter().any(Option::is_none)
+}
+
+fn stop_asked_before_the_first_deploy(_: &Scenario, report: &SeedReport) -> bool {
+    let stop = faults(report)
+        .find(|(.., f)| matches!(f, FaultEvent::JobStopped { run: 1, with } if with == "savepoint"))
+        .map(|(i, ..)| i);
+    let deployed = positions(report, |_, e| matches!(e, Event::TasksDeployed { .. }))
+        .map(|(k, _)| k)
+        .next();
+    let triggered = positions(report, |_, e| {
+        matches!(e, Event::SavepointTriggered { stop: true, .. })
+    })
+    .next()
+    .is_some();
+    matches!((stop, deployed), (Some(s), Some(d)) if s < d) && triggered
 }
 
 fn recommits_outlast_the_keepalive(scenario: &Scenario, report: &SeedReport) -> bool {

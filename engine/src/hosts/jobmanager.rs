@@ -1237,7 +1237,16 @@ impl JobManager {
         if let Some(end) = ended {
             return ClientResponse::Ended(format!("{end:?}"));
         }
-        if !matches!(self.phase, Phase::Running) {
+        // A request while the job's tasks are being scheduled or deployed
+        // (its start, or a restart's) is accepted as one during a restore
+        // is, and triggered once every task runs: refused, a stop asked
+        // as a run starts could lose to the job's end before the client's
+        // next ask. Between a failover and the restart's redeploy it is
+        // refused, and the client asks again.
+        if !matches!(
+            self.phase,
+            Phase::Running | Phase::Deploying { .. } | Phase::Waiting { .. }
+        ) {
             return ClientResponse::Refused(format!("the job is not running: {:?}", self.phase));
         }
         let queue = match self.in_flight() {
