@@ -202,6 +202,19 @@ fn every_kind_has_a_target(
                      nemesis takes only store-1's disk (two lost at once may be a majority)"
                 }
             };
+            // Kinds left out are every kind (span 0..0): then the hosts
+            // written are what leaves this one without a target.
+            let written = (hosts.first())
+                .filter(|_| span.is_empty())
+                .map(|(_, hosts)| hosts.clone());
+            if let Some(at) = written {
+                let message = format!(
+                    "no host here can take {}, one of the kinds a nemesis draws when \
+                     nemesis.kinds is left out: {why}; name such a host, or write nemesis.kinds",
+                    kind.name()
+                );
+                return Err(cx.error(at, "nemesis.hosts", message));
+            }
             let message = format!(
                 "{} has no host to target among nemesis.hosts: {why}",
                 kind.name()
@@ -367,6 +380,17 @@ mod tests {
         check_error(
             "max_sim_time = \"1s\"\n[nemesis]",
             "field `nemesis.until`: until 1s (the default: how long the input takes to read without faults) must come before max_sim_time 1s",
+        );
+    }
+
+    /// With `kinds` left out, the error points at the hosts written.
+    #[test]
+    fn default_kinds_without_a_host_to_target_point_at_the_hosts() {
+        check_error(
+            "[nemesis]\nhosts = [\"taskmanager-1\"]",
+            "test.toml:5: field `nemesis.hosts`: no host here can take io_errors, one of the kinds \
+             a nemesis draws when nemesis.kinds is left out: disk faults target the hosts that \
+             keep data on disk: sink, store or store-N; name such a host, or write nemesis.kinds",
         );
     }
 
