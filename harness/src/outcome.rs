@@ -110,8 +110,9 @@ pub struct RunOutcome {
     /// matched no non-empty file on its host's disk, an `io_errors` with a
     /// `path` that no disk operation met while it lasted, a bare `crash` or
     /// `pause` of a host already down, a bare `restart` of a host that was
-    /// up (or stopped with the job). Such a run tested that fault no more than one where
-    /// it never fired, so it is vacuous too ([`crate::seed`]).
+    /// up (or stopped with the job). Such a run tested that fault no more
+    /// than one where it never fired, so it is vacuous too
+    /// ([`crate::seed`]).
     pub without_effect: Vec<Option<String>>,
     /// Every keyed operator snapshot, by (epoch, checkpoint, task), for a
     /// job other than keyed-count (empty for keyed-count, whose

@@ -1066,219 +1066,215 @@ impl World<'_> {
                 None
             }
             Action::Resume(step) => self.resume_job(*step)?,
-            Action::Fault(kind) => {
-                match kind {
-                    FaultKind::Crash => {
-                        if self.stopped.contains(host) {
-                            self.did_nothing(
-                            fault,
-                            format!("{host} was already down, stopped with the job until its resume"),
-                        );
-                        } else if !self.sim.is_host_running(host) {
-                            self.did_nothing(fault, format!("{host} was already down"));
-                        }
-                        self.crash(host);
-                        None
+            Action::Fault(kind) => match kind {
+                FaultKind::Crash => {
+                    if self.stopped.contains(host) {
+                        let why = "stopped with the job until its resume";
+                        self.did_nothing(fault, format!("{host} was already down, {why}"));
+                    } else if !self.sim.is_host_running(host) {
+                        self.did_nothing(fault, format!("{host} was already down"));
                     }
-                    FaultKind::Restart => {
-                        if self.stopped.contains(host) {
-                            self.did_nothing(
-                                fault,
-                                format!("{host} was stopped with the job, until its resume"),
-                            );
-                        } else if self.sim.is_host_running(host) {
-                            self.did_nothing(
-                                fault,
-                                format!(
+                    self.crash(host);
+                    None
+                }
+                FaultKind::Restart => {
+                    if self.stopped.contains(host) {
+                        self.did_nothing(
+                            fault,
+                            format!("{host} was stopped with the job, until its resume"),
+                        );
+                    } else if self.sim.is_host_running(host) {
+                        self.did_nothing(
+                            fault,
+                            format!(
                                 "{host} was up: nothing had taken it down since it last started"
                             ),
-                            );
-                        }
-                        self.restart(host);
-                        None
-                    }
-                    FaultKind::CrashRestart { after } => {
-                        self.crash(host);
-                        later(*after, Heal::Restart)
-                    }
-                    FaultKind::DiskLoss { after } => {
-                        self.crash(host);
-                        self.wipe(host)?;
-                        later(*after, Heal::Restart)
-                    }
-                    FaultKind::Partition {
-                        peer,
-                        oneway,
-                        duration,
-                    } => {
-                        for p in self.peers(host, peer) {
-                            self.cut(host, &p);
-                            if !*oneway {
-                                self.cut(&p, host);
-                            }
-                        }
-                        self.record(
-                            host,
-                            FaultEvent::Partition {
-                                peer: peer.clone(),
-                                oneway: *oneway,
-                            },
                         );
-                        later(
-                            *duration,
-                            Heal::Repair {
-                                peer: peer.clone(),
-                                oneway: *oneway,
-                            },
-                        )
                     }
-                    FaultKind::Stall { peer, duration } => {
-                        for p in self.peers(host, peer) {
-                            let held = self.holds.entry(link_pair(host, &p)).or_default();
-                            *held += 1;
-                            if *held == 1 {
-                                self.sim.hold(host, p.as_str());
-                                // A link a partition or loss holds cut stays
-                                // cut; its repair holds it (see `uncut`).
-                                self.recut(host, &p);
-                            }
-                        }
-                        self.record(host, FaultEvent::Stall { peer: peer.clone() });
-                        later(*duration, Heal::Release { peer: peer.clone() })
-                    }
-                    FaultKind::Latency {
-                        peer,
-                        min,
-                        max,
-                        duration,
-                    } => {
-                        self.set_latency(host, peer, *min, *max);
-                        self.record(
-                            host,
-                            FaultEvent::Latency {
-                                peer: peer.clone(),
-                                min_ms: min.as_millis() as u64,
-                                max_ms: max.as_millis() as u64,
-                            },
-                        );
-                        later(*duration, Heal::Latency { peer: peer.clone() })
-                    }
-                    FaultKind::MessageLoss {
-                        peer,
-                        rate,
-                        duration,
-                    } => {
-                        let number = self.next_loss;
-                        self.next_loss += 1;
-                        let loss = Loss {
-                            host: host.to_owned(),
-                            peers: self.peers(host, peer),
-                            rate: *rate,
-                        };
-                        self.losses.insert(number, loss);
-                        self.record(
-                            host,
-                            FaultEvent::MessageLoss {
-                                peer: peer.clone(),
-                                rate: rate.to_string(),
-                            },
-                        );
-                        later(*duration, Heal::Loss { number })
-                    }
-                    FaultKind::IoErrors {
-                        probability,
-                        duration,
-                        path,
-                    } => {
-                        self.disk(host).faults(|f| {
-                            f.io_error_probability = *probability;
-                            f.io_error_path = path.clone();
-                            f.io_error_aimed = 0;
-                        });
-                        // Only one with a path is judged on what it met:
-                        // the nemesis draws none, and one on every path
-                        // meets what the host does, which may rightly be
-                        // nothing.
-                        if let (Some(path), Some(index)) = (path, fault) {
-                            (self.aimed_io_errors).insert(index, (host.to_owned(), path.clone()));
-                        }
-                        self.record(
-                            host,
-                            FaultEvent::IoErrors {
-                                probability: probability.to_string(),
-                                path: path.clone(),
-                            },
-                        );
-                        later(*duration, Heal::Disk)
-                    }
-                    FaultKind::ReadCorruption {
-                        probability,
-                        duration,
-                    } => {
-                        self.disk(host)
-                            .faults(|f| f.corruption_probability = *probability);
-                        self.record(
-                            host,
-                            FaultEvent::ReadCorruption {
-                                probability: probability.to_string(),
-                            },
-                        );
-                        later(*duration, Heal::Disk)
-                    }
-                    FaultKind::ClockDrift { drift, duration } => {
-                        let ip = self.sim.lookup(host);
-                        clock::set_drift(ip, now, *drift);
-                        self.record(
-                            host,
-                            FaultEvent::ClockDrift {
-                                drift: drift.to_string(),
-                            },
-                        );
-                        later(*duration, Heal::Clock)
-                    }
-                    FaultKind::Pause { duration } => {
-                        // Pausing a crashed host does nothing (and is not
-                        // traced); its end still comes, for faults waiting on it.
-                        if self.sim.is_host_running(host) {
-                            self.sim.pause(host);
-                            self.record(host, FaultEvent::Pause);
-                        } else {
-                            self.did_nothing(fault, format!("{host} was down"));
-                        }
-                        later(*duration, Heal::Resume)
-                    }
-                    FaultKind::BitRot { path } => {
-                        let file = self.rot(host, path)?;
-                        if file.is_none() {
-                            self.did_nothing(
-                                fault,
-                                format!(
-                                    "no non-empty file on {host}'s disk had a path starting with \
-                                 {path:?}"
-                                ),
-                            );
-                        }
-                        self.record(
-                            host,
-                            FaultEvent::BitRot {
-                                path: path.clone(),
-                                file,
-                            },
-                        );
-                        None
-                    }
-                    FaultKind::DiskFull { capacity, duration } => {
-                        self.disk(host).faults(|f| f.capacity = Some(*capacity));
-                        self.record(
-                            host,
-                            FaultEvent::DiskFull {
-                                capacity: *capacity,
-                            },
-                        );
-                        later(*duration, Heal::Disk)
-                    }
+                    self.restart(host);
+                    None
                 }
-            }
+                FaultKind::CrashRestart { after } => {
+                    self.crash(host);
+                    later(*after, Heal::Restart)
+                }
+                FaultKind::DiskLoss { after } => {
+                    self.crash(host);
+                    self.wipe(host)?;
+                    later(*after, Heal::Restart)
+                }
+                FaultKind::Partition {
+                    peer,
+                    oneway,
+                    duration,
+                } => {
+                    for p in self.peers(host, peer) {
+                        self.cut(host, &p);
+                        if !*oneway {
+                            self.cut(&p, host);
+                        }
+                    }
+                    self.record(
+                        host,
+                        FaultEvent::Partition {
+                            peer: peer.clone(),
+                            oneway: *oneway,
+                        },
+                    );
+                    later(
+                        *duration,
+                        Heal::Repair {
+                            peer: peer.clone(),
+                            oneway: *oneway,
+                        },
+                    )
+                }
+                FaultKind::Stall { peer, duration } => {
+                    for p in self.peers(host, peer) {
+                        let held = self.holds.entry(link_pair(host, &p)).or_default();
+                        *held += 1;
+                        if *held == 1 {
+                            self.sim.hold(host, p.as_str());
+                            // A link a partition or loss holds cut stays
+                            // cut; its repair holds it (see `uncut`).
+                            self.recut(host, &p);
+                        }
+                    }
+                    self.record(host, FaultEvent::Stall { peer: peer.clone() });
+                    later(*duration, Heal::Release { peer: peer.clone() })
+                }
+                FaultKind::Latency {
+                    peer,
+                    min,
+                    max,
+                    duration,
+                } => {
+                    self.set_latency(host, peer, *min, *max);
+                    self.record(
+                        host,
+                        FaultEvent::Latency {
+                            peer: peer.clone(),
+                            min_ms: min.as_millis() as u64,
+                            max_ms: max.as_millis() as u64,
+                        },
+                    );
+                    later(*duration, Heal::Latency { peer: peer.clone() })
+                }
+                FaultKind::MessageLoss {
+                    peer,
+                    rate,
+                    duration,
+                } => {
+                    let number = self.next_loss;
+                    self.next_loss += 1;
+                    let loss = Loss {
+                        host: host.to_owned(),
+                        peers: self.peers(host, peer),
+                        rate: *rate,
+                    };
+                    self.losses.insert(number, loss);
+                    self.record(
+                        host,
+                        FaultEvent::MessageLoss {
+                            peer: peer.clone(),
+                            rate: rate.to_string(),
+                        },
+                    );
+                    later(*duration, Heal::Loss { number })
+                }
+                FaultKind::IoErrors {
+                    probability,
+                    duration,
+                    path,
+                } => {
+                    self.disk(host).faults(|f| {
+                        f.io_error_probability = *probability;
+                        f.io_error_path = path.clone();
+                        f.io_error_aimed = 0;
+                    });
+                    // Only one with a path is judged on what it met:
+                    // the nemesis draws none, and one on every path
+                    // meets what the host does, which may rightly be
+                    // nothing.
+                    if let (Some(path), Some(index)) = (path, fault) {
+                        (self.aimed_io_errors).insert(index, (host.to_owned(), path.clone()));
+                    }
+                    self.record(
+                        host,
+                        FaultEvent::IoErrors {
+                            probability: probability.to_string(),
+                            path: path.clone(),
+                        },
+                    );
+                    later(*duration, Heal::Disk)
+                }
+                FaultKind::ReadCorruption {
+                    probability,
+                    duration,
+                } => {
+                    self.disk(host)
+                        .faults(|f| f.corruption_probability = *probability);
+                    self.record(
+                        host,
+                        FaultEvent::ReadCorruption {
+                            probability: probability.to_string(),
+                        },
+                    );
+                    later(*duration, Heal::Disk)
+                }
+                FaultKind::ClockDrift { drift, duration } => {
+                    let ip = self.sim.lookup(host);
+                    clock::set_drift(ip, now, *drift);
+                    self.record(
+                        host,
+                        FaultEvent::ClockDrift {
+                            drift: drift.to_string(),
+                        },
+                    );
+                    later(*duration, Heal::Clock)
+                }
+                FaultKind::Pause { duration } => {
+                    // Pausing a crashed host does nothing (and is not
+                    // traced); its end still comes, for faults waiting on it.
+                    if self.sim.is_host_running(host) {
+                        self.sim.pause(host);
+                        self.record(host, FaultEvent::Pause);
+                    } else {
+                        self.did_nothing(fault, format!("{host} was down"));
+                    }
+                    later(*duration, Heal::Resume)
+                }
+                FaultKind::BitRot { path } => {
+                    let file = self.rot(host, path)?;
+                    if file.is_none() {
+                        self.did_nothing(
+                            fault,
+                            format!(
+                                "no non-empty file on {host}'s disk had a path starting with \
+                                 {path:?}"
+                            ),
+                        );
+                    }
+                    self.record(
+                        host,
+                        FaultEvent::BitRot {
+                            path: path.clone(),
+                            file,
+                        },
+                    );
+                    None
+                }
+                FaultKind::DiskFull { capacity, duration } => {
+                    self.disk(host).faults(|f| f.capacity = Some(*capacity));
+                    self.record(
+                        host,
+                        FaultEvent::DiskFull {
+                            capacity: *capacity,
+                        },
+                    );
+                    later(*duration, Heal::Disk)
+                }
+            },
             Action::Heal(heal) => {
                 self.heal(host, heal);
                 None
