@@ -453,6 +453,35 @@ fn a_bad_baseline_fails_before_the_bench_measures_anything() {
     }
 }
 
+/// `--baseline` compares a quick run with a quick run, and refuses a
+/// baseline of other repetitions or seeds before measuring anything. The
+/// ratios are timings: only their presence is checked.
+#[test]
+fn a_quick_bench_compares_only_with_a_quick_baseline() {
+    let dir = TempDir::new("bench-quick-baseline");
+    let (code, stdout, stderr) = flinch(&["bench", "--quick", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let quick = dir.write("quick.json", &stdout);
+    let (code, stdout, stderr) = flinch(&["bench", "--quick", "--baseline", &quick]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("taskmanager_crash.seeds_per_second")
+            && !stdout.contains("scaling.records.0.records"),
+        "{stdout}"
+    );
+    let mut full: Value = serde_json::from_str(&fs::read_to_string(&quick).unwrap()).unwrap();
+    full["repetitions"] = 7.into();
+    full["seeds"] = 40.into();
+    let full = dir.write("full.json", &full.to_string());
+    let (code, stdout, stderr) = flinch(&["bench", "--quick", "--baseline", &full]);
+    assert_eq!(code, 2, "{stdout}");
+    assert!(
+        stderr.contains("the baseline ran 7 repetitions of 40 seeds, this run 1 repetition of 2")
+            && !stderr.contains("flinch: bench:"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn run_without_json_prints_a_human_summary() {
     let (code, stdout, stderr) = flinch(&["run", "steady", "--seeds", "0..2"]);

@@ -232,6 +232,16 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         (REPS, SEEDS)
     };
     let cores = default_jobs();
+    if let Some(old) = &old {
+        old.comparable(reps, seeds, args.quick)?;
+        if let Some(machine) = old.other_machine(cores, &cpu_model()) {
+            eprintln!(
+                "flinch: bench: the baseline {} ran on {machine}: its ratios mix two machines' \
+                 speeds",
+                old.file
+            );
+        }
+    }
     let crash = pinned("taskmanager-crash", "taskmanager-crash", None)?;
     let own_rate = load_scenario("taskmanager-crash", None)?
         .config
@@ -244,6 +254,8 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     )?;
     let nemesis = pinned("nemesis-mixed", "nemesis-mixed", None)?;
     let checkpointed = pinned("steady-100ms", "steady", Some(CHECKPOINT_INTERVAL))?;
+    // Progress goes to stderr, but with `--json`, as `run --json` prints
+    // none: stderr then holds only what went wrong.
     let say = |what: &str| {
         if !args.json {
             eprintln!("flinch: bench: {what}");
@@ -325,7 +337,11 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
         wall_seconds: started.elapsed().as_secs_f64(),
     };
     if let Some(old) = &old {
-        bench.baseline = Some(old.compare(&serde_json::to_value(&bench)?));
+        let new = serde_json::to_value(&bench)?;
+        for differs in old.differences(&new) {
+            eprintln!("flinch: bench: {differs}");
+        }
+        bench.baseline = Some(old.compare(&new));
     }
     let stdout = if args.json {
         let mut text = serde_json::to_string_pretty(&bench)?;
@@ -363,6 +379,9 @@ fn pinned_with(
     change: impl FnOnce(&mut Scenario),
 ) -> anyhow::Result<(Pinned, Scenario)> {
     let mut scenario = load_scenario(builtin, None)?;
+    // Named for the workload, so that a failing seed's replay file says
+    // which (the name changes no run).
+    scenario.name = name.to_owned();
     scenario.config.workload.rate = scaled_rate(&scenario.config.workload)?;
     scenario.config.workload.records = RECORDS;
     change(&mut scenario);
@@ -638,20 +657,42 @@ fn ran(scenario: &Scenario, seed: u64) -> Ran {
 }
 
 /// The error of a bench workload's seed that failed, with the command that
-/// replays it.
+/// replays it: the workload's scenario, as the bench pinned it, is written
+/// to a file in the temporary directory for that command (or, if it cannot
+/// be written, described by its pinned settings).
 fn failed_seed(scenario: &Scenario, seed: u64) -> anyhow::Error {
-    let w = &scenario.config.workload;
+    let path = std::env::temp_dir().join(format!(
+        "flinch-bench-{}-{}.toml",
+        scenario.name,
+        std::process::id()
+    ));
+    let replay = match std::fs::write(&path, render(scenario)) {
+        Ok(()) => format!(
+            "its scenario, as the bench pinned it, is in {0}: flinch replay {0} --seed {seed}",
+            path.display()
+        ),
+        Err(e) => {
+            let (w, c) = (&scenario.config.workload, &scenario.config.checkpoint);
+            let t = &scenario.config.topology;
+            format!(
+                "writing its scenario to {} failed ({e}); it is a copy of the built-in with \
+                 `[workload] records = {}, rate = {}, batch = {}`, `[checkpoint] interval = \
+                 \"{}ms\", memory_threshold = {}` and `topology = {{ taskmanagers = {}, \
+                 parallelism = {} }}`, replayed with --seed {seed}",
+                path.display(),
+                w.records,
+                w.rate,
+                w.batch,
+                c.interval.as_millis(),
+                c.memory_threshold,
+                t.taskmanagers,
+                t.parallelism,
+            )
+        }
+    };
     anyhow!(
-        "seed {} of the bench's {} failed; run it: flinch replay {} --seed {}, with \
-         `[workload] records = {}, rate = {}` and the checkpoint interval {:?} in a copy of \
-         the scenario",
-        seed,
-        scenario.name,
-        scenario.name,
-        seed,
-        w.records,
-        w.rate,
-        scenario.config.checkpoint.interval,
+        "seed {seed} of the bench's workload {} failed; {replay}",
+        scenario.name
     )
     .context("a bench workload must pass")
 }
@@ -832,7 +873,13 @@ fn scale_child(spec: &str) -> anyhow::Result<Output> {
             "--scale-child takes RECORDS,TASKMANAGERS (two whole numbers), not {spec:?}"
         ));
     };
-    let (_, scenario) = pinned_with("scaled", "taskmanager-crash", |s| {
+    let most = flinch_harness::scenario::limits::RECORDS.max;
+    if records > most {
+        return Err(anyhow!(
+            "--scale-child: at most {most} records (the scenario format's limit), not {records}"
+        ));
+    }
+    let (_, scenario) = pinned_with("taskmanager-crash-scaled", "taskmanager-crash", |s| {
         // Fewer records than the bench's (`--quick`) at a rate as much
         // lower, so the input still spans the scenario's crash; more at
         // the bench's rate, over a longer run.
@@ -845,10 +892,7 @@ fn scale_child(spec: &str) -> anyhow::Result<Output> {
     let report = run_seed(&scenario, 0);
     let wall = started.elapsed().as_secs_f64().max(f64::MIN_POSITIVE);
     if !report.passed {
-        return Err(anyhow!(
-            "seed 0 of the bench's taskmanager-crash with {records} records and {taskmanagers} \
-             taskmanagers failed"
-        ));
+        return Err(failed_seed(&scenario, 0));
     }
     let scaled = Scaled {
         records,
@@ -885,7 +929,9 @@ struct Baseline {
 }
 
 /// Fields that describe a run, or a figure's noise, rather than measure
-/// it: not compared (at the top level; each rate's `threads` too).
+/// it: not compared (at the top level; each rate's `threads`, each scaling
+/// size's `records` and `taskmanagers`, and `simulation_overhead.records`
+/// too, by [`is_setting`]).
 const SETTINGS: [&str; 8] = [
     "repetitions",
     "seeds",
@@ -897,6 +943,24 @@ const SETTINGS: [&str; 8] = [
     "checkpoint_overhead_inline_state_spread",
 ];
 
+/// Whether the field `key` of the object at `path` is one of the bench's
+/// settings, not a figure: not compared.
+fn is_setting(path: &str, key: &str) -> bool {
+    match path {
+        "" => SETTINGS.contains(&key),
+        "simulation_overhead" => key == "records",
+        _ if path.starts_with("scaling.") => key == "records" || key == "taskmanagers",
+        _ => key == "threads",
+    }
+}
+
+/// The largest `--baseline` file read: a `flinch bench --json` output is
+/// about 6 KiB.
+const MAX_BASELINE_BYTES: u64 = 1 << 20;
+
+/// The most characters of a baseline's value an error message quotes.
+const QUOTED_CHARS: usize = 60;
+
 /// An earlier `flinch bench --json` (`--baseline`), read and checked
 /// before anything is measured.
 #[derive(Debug)]
@@ -904,6 +968,10 @@ struct Old {
     /// The file as the user named it, for messages.
     file: String,
     commit: String,
+    /// Its `repetitions` and `seeds`: a run of other counts (`--quick`
+    /// against a full run) measures other things.
+    repetitions: u64,
+    seeds: u64,
     json: serde_json::Value,
     /// Figures added to the bench after the file was written, by path: no
     /// ratio is taken of them.
@@ -929,7 +997,7 @@ const RATE_FIGURES: [(&str, Figure); 4] = [
     ("idle_host_steps_skipped", Figure::Share),
 ];
 
-/// A scaling size's figures.
+/// A scaling size's fields: its size, then its figures.
 const SCALED_FIGURES: [(&str, Figure); 5] = [
     ("records", Figure::Positive),
     ("taskmanagers", Figure::Positive),
@@ -940,7 +1008,8 @@ const SCALED_FIGURES: [(&str, Figure); 5] = [
 
 /// The figures `--baseline` divides by, by path, and whether a baseline may
 /// lack it: every bench output `--baseline` could read (since it came in)
-/// has the others; these came later.
+/// has the others; these came later, each with the top-level field it is
+/// under (so a baseline may lack that field, not a part of it).
 fn baseline_figures() -> Vec<(String, Figure, bool)> {
     let mut figures = Vec::new();
     for (rate, later) in [
@@ -969,50 +1038,94 @@ fn baseline_figures() -> Vec<(String, Figure, bool)> {
     figures
 }
 
-/// Read the `--baseline` file and check it (see [`check_baseline`]).
+/// Read the `--baseline` file, at most [`MAX_BASELINE_BYTES`], and check
+/// it (see [`check_baseline`]).
 fn read_baseline(path: &std::path::Path) -> anyhow::Result<Old> {
+    use std::io::Read as _;
     let file = path.display().to_string();
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading the baseline {file}"))?;
-    let json: serde_json::Value = serde_json::from_str(&text)
+    let reading = || format!("reading the baseline {file}");
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_BASELINE_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(reading)?;
+    if bytes.len() as u64 > MAX_BASELINE_BYTES {
+        return Err(anyhow!(
+            "{file}: larger than {} KiB, not the JSON of `flinch bench --json` (about 6 KiB)",
+            MAX_BASELINE_BYTES / 1024
+        ));
+    }
+    let json: serde_json::Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{file}: not the JSON of `flinch bench --json`"))?;
     check_baseline(&file, json).map_err(|e| anyhow!(e))
 }
 
+/// `value` as an error message quotes it: its JSON, cut to
+/// [`QUOTED_CHARS`] characters.
+fn quoted(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    match text.char_indices().nth(QUOTED_CHARS) {
+        Some((cut, _)) => format!("{}... ({} bytes)", &text[..cut], text.len()),
+        None => text,
+    }
+}
+
 /// `json`, the baseline `file`, if it is the output of `flinch bench
-/// --json`: a `commit`, and every figure a ratio divides by, present (or
-/// added to the bench after it, then named in [`Old::absent`]) and as
-/// [`Figure`] says. Errors name the file and the field.
+/// --json`: a `commit`, every figure a ratio divides by present (or added
+/// to the bench after it, then named in [`Old::absent`]) and as [`Figure`]
+/// says, and its `repetitions` and `seeds` whole numbers above 0. Errors
+/// name the file and the field.
 fn check_baseline(file: &str, json: serde_json::Value) -> Result<Old, String> {
     use serde_json::Value;
     let not_bench = "not the JSON of `flinch bench --json`";
     let field = |path: &str, why: String| format!("{file}: field `{path}`: {why}");
     let commit = match json.get("commit") {
         Some(Value::String(commit)) => commit.clone(),
-        Some(other) => return Err(field("commit", format!("must be a string, got {other}"))),
+        Some(other) => {
+            return Err(field(
+                "commit",
+                format!("must be a string, got {}", quoted(other)),
+            ))
+        }
         None => return Err(format!("{file}: no `commit` field: {not_bench}")),
     };
     let mut absent: Vec<String> = Vec::new();
     for (path, figure, later) in baseline_figures() {
         match lookup(&json, &path) {
             Ok(value) => check_figure(value, figure).map_err(|why| field(&path, why))?,
-            // A later figure's whole object (`simulation_overhead`) is
-            // named once.
-            Err(missing) if later => {
+            // A later figure's whole field (`simulation_overhead`) is named
+            // once; a part of one the file has is missing.
+            Err(Lookup::Missing(missing)) if later && !missing.contains('.') => {
                 if !absent.contains(&missing) {
                     absent.push(missing);
                 }
             }
-            Err(missing) => return Err(field(&missing, format!("missing: {not_bench}"))),
+            Err(Lookup::Missing(missing)) => {
+                return Err(field(&missing, format!("missing: {not_bench}")))
+            }
+            Err(Lookup::NotAnObject(at, value)) => {
+                return Err(field(
+                    &at,
+                    format!("must be an object, got {}", quoted(value)),
+                ))
+            }
         }
     }
     for list in ["scaling.records", "scaling.taskmanagers"] {
         let sizes = match lookup(&json, list) {
             Ok(Value::Array(sizes)) if !sizes.is_empty() => sizes,
             Ok(other) => {
-                return Err(field(list, format!("must be a list of sizes, got {other}")));
+                let got = quoted(other);
+                return Err(field(list, format!("must be a list of sizes, got {got}")));
             }
-            Err(missing) => return Err(field(&missing, format!("missing: {not_bench}"))),
+            Err(Lookup::Missing(missing)) => {
+                return Err(field(&missing, format!("missing: {not_bench}")))
+            }
+            Err(Lookup::NotAnObject(at, value)) => {
+                return Err(field(
+                    &at,
+                    format!("must be an object, got {}", quoted(value)),
+                ))
+            }
         };
         for (i, size) in sizes.iter().enumerate() {
             for (name, figure) in SCALED_FIGURES {
@@ -1024,25 +1137,59 @@ fn check_baseline(file: &str, json: serde_json::Value) -> Result<Old, String> {
             }
         }
     }
+    let count = |name: &str| match json.get(name) {
+        Some(value) => (value.as_u64().filter(|&n| n >= 1)).ok_or_else(|| {
+            field(
+                name,
+                format!("must be a whole number above 0, got {}", quoted(value)),
+            )
+        }),
+        None => Err(field(name, format!("missing: {not_bench}"))),
+    };
+    let (repetitions, seeds) = (count("repetitions")?, count("seeds")?);
     Ok(Old {
         file: file.to_owned(),
         commit,
+        repetitions,
+        seeds,
         json,
         absent,
     })
 }
 
-/// The value at dotted `path` in `json`, or the path as far as the first
-/// field missing.
-fn lookup<'a>(json: &'a serde_json::Value, path: &str) -> Result<&'a serde_json::Value, String> {
+/// Why [`lookup`] found no value.
+#[derive(Debug)]
+enum Lookup<'a> {
+    /// The path as far as its first field missing from an object.
+    Missing(String),
+    /// The path as far as a value that is not an object, where a field of
+    /// it was looked for, and that value.
+    NotAnObject(String, &'a serde_json::Value),
+}
+
+/// The value at dotted `path` in `json`.
+fn lookup<'a>(
+    json: &'a serde_json::Value,
+    path: &str,
+) -> Result<&'a serde_json::Value, Lookup<'a>> {
     let mut value = json;
     let mut walked = String::new();
     for key in path.split('.') {
+        let Some(object) = value.as_object() else {
+            let at = if walked.is_empty() {
+                "(the top level)".to_owned()
+            } else {
+                walked
+            };
+            return Err(Lookup::NotAnObject(at, value));
+        };
         if !walked.is_empty() {
             walked.push('.');
         }
         walked.push_str(key);
-        value = value.get(key).ok_or_else(|| walked.clone())?;
+        value = object
+            .get(key)
+            .ok_or_else(|| Lookup::Missing(walked.clone()))?;
     }
     Ok(value)
 }
@@ -1060,7 +1207,7 @@ fn check_figure(value: &serde_json::Value, figure: Figure) -> Result<(), String>
         _ => None,
     };
     let Some(number) = number else {
-        return Err(format!("must be a number, got {value}"));
+        return Err(format!("must be a number, got {}", quoted(value)));
     };
     match figure {
         Figure::Share if (0.0..=1.0).contains(&number) => Ok(()),
@@ -1073,7 +1220,86 @@ fn check_figure(value: &serde_json::Value, figure: Figure) -> Result<(), String>
 }
 
 impl Old {
-    /// Each figure of `new` (this run, as JSON) over the baseline's.
+    /// Errors if this run, of `repetitions` repetitions of `seeds` seeds
+    /// (`quick`: `--quick`'s), measures other things than the baseline's:
+    /// a quick run's figures are noise, and a full run's are not.
+    fn comparable(&self, repetitions: usize, seeds: u64, quick: bool) -> anyhow::Result<()> {
+        if (self.repetitions, self.seeds) == (repetitions as u64, seeds) {
+            return Ok(());
+        }
+        let runs = |reps: u64, seeds: u64| {
+            let s = if reps == 1 { "" } else { "s" };
+            format!("{reps} repetition{s} of {seeds} seeds")
+        };
+        Err(anyhow!(
+            "{}: the baseline ran {}, this run {} ({}): their figures do not compare; run both \
+             with --quick or both without",
+            self.file,
+            runs(self.repetitions, self.seeds),
+            runs(repetitions as u64, seeds),
+            if quick { "--quick" } else { "without --quick" }
+        ))
+    }
+
+    /// The baseline's machine, described, if it is not this one (`cores`
+    /// and `cpu` as this run's `machine` has them).
+    fn other_machine(&self, cores: usize, cpu: &str) -> Option<String> {
+        let machine = self.json.get("machine")?;
+        let old_cores = machine.get("cores").and_then(|c| c.as_u64());
+        let old_cpu = machine.get("cpu").and_then(|c| c.as_str());
+        if old_cores == Some(cores as u64) && old_cpu == Some(cpu) {
+            return None;
+        }
+        let cores = old_cores.map_or_else(|| "? cores".to_owned(), |c| format!("{c} cores"));
+        let cpu = old_cpu.map_or_else(|| "an unknown CPU".to_owned(), printable);
+        Some(format!("{cores} of {cpu}, not this machine"))
+    }
+
+    /// What differs between the baseline's pinned workloads and scaling
+    /// sizes and this run's (`new`, as JSON), one line each: their figures
+    /// measure other workloads (a bench of another version). A workload is
+    /// matched by name, a size by its records and taskmanagers.
+    fn differences(&self, new: &serde_json::Value) -> Vec<String> {
+        let mut lines = Vec::new();
+        let by_name = |json: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
+            let workloads = json.get("workloads").and_then(|w| w.as_array());
+            (workloads.into_iter().flatten())
+                .filter_map(|w| Some((w.get("name")?.as_str()?.to_owned(), w.clone())))
+                .collect()
+        };
+        let old_workloads = by_name(&self.json);
+        for (name, workload) in by_name(new) {
+            match old_workloads.iter().find(|(n, _)| *n == name) {
+                Some((_, old)) if *old != workload => lines.push(format!(
+                    "the baseline {} pins workload {name} otherwise: {} against {}",
+                    self.file,
+                    quoted(old),
+                    quoted(&workload)
+                )),
+                _ => {}
+            }
+        }
+        for list in ["records", "taskmanagers"] {
+            let unmatched: Vec<String> = sizes(new, list)
+                .into_iter()
+                .filter(|size| !sizes(&self.json, list).contains(size))
+                .map(|(r, t)| format!("{r} records and {t} taskmanagers"))
+                .collect();
+            if !unmatched.is_empty() {
+                lines.push(format!(
+                    "the baseline {} has no scaling.{list} size of {}: no ratio for {}",
+                    self.file,
+                    unmatched.join(", "),
+                    if unmatched.len() == 1 { "it" } else { "them" }
+                ));
+            }
+        }
+        lines
+    }
+
+    /// Each figure of `new` (this run, as JSON) over the baseline's; a
+    /// scaling size's over the baseline's size of the same records and
+    /// taskmanagers, under this run's index.
     fn compare(&self, new: &serde_json::Value) -> Baseline {
         let mut ratios = std::collections::BTreeMap::new();
         ratios_of(&self.json, new, String::new(), &mut ratios);
@@ -1084,8 +1310,23 @@ impl Old {
     }
 }
 
-/// Every number at the same path in `old` and `new` (arrays by index),
-/// skipping [`SETTINGS`] at the top level: its ratio, new over old.
+/// The (records, taskmanagers) of each size of `json`'s `scaling.list`.
+fn sizes(json: &serde_json::Value, list: &str) -> Vec<(u64, u64)> {
+    let sizes = json
+        .get("scaling")
+        .and_then(|s| s.get(list))
+        .and_then(|l| l.as_array());
+    (sizes.into_iter().flatten())
+        .map(|size| {
+            let field = |name: &str| size.get(name).and_then(|v| v.as_u64()).unwrap_or(0);
+            (field("records"), field("taskmanagers"))
+        })
+        .collect()
+}
+
+/// Every number at the same path in `old` and `new`, skipping the
+/// settings ([`is_setting`]): its ratio, new over old. Arrays pair by
+/// index, but a scaling list's sizes by their records and taskmanagers.
 fn ratios_of(
     old: &serde_json::Value,
     new: &serde_json::Value,
@@ -1100,11 +1341,19 @@ fn ratios_of(
     match (old, new) {
         (Value::Object(o), Value::Object(n)) => {
             for (key, nv) in n {
-                if key == "threads" || (path.is_empty() && SETTINGS.contains(&key.as_str())) {
+                if is_setting(&path, key) {
                     continue;
                 }
                 if let Some(ov) = o.get(key) {
                     ratios_of(ov, nv, join(key), out);
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(n)) if path.starts_with("scaling.") => {
+            let size = |v: &Value| (v.get("records").cloned(), v.get("taskmanagers").cloned());
+            for (i, nv) in n.iter().enumerate() {
+                if let Some(ov) = o.iter().find(|ov| size(ov) == size(nv)) {
+                    ratios_of(ov, nv, join(&i.to_string()), out);
                 }
             }
         }
@@ -1121,6 +1370,26 @@ fn ratios_of(
             }
         }
         _ => {}
+    }
+}
+
+/// `text` with its control characters escaped, to print what a file says
+/// (a baseline's commit or CPU) without its escape sequences acting.
+fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
+}
+
+/// A ratio as the table prints it: three decimals, or three significant
+/// digits in scientific notation far from 1.
+fn ratio_text(ratio: f64) -> String {
+    match (1e-3..1e4).contains(&ratio) {
+        true => format!("{ratio:.3}x"),
+        false => format!("{ratio:.3e}x"),
     }
 }
 
@@ -1159,14 +1428,18 @@ fn human(b: &Bench) -> String {
     let _ = writeln!(s, "machine    {} cores, {}", b.machine.cores, b.machine.cpu);
     let _ = writeln!(
         s,
-        "runs       median of {} repetitions of seeds 0..{}, after a warm-up of {:.1} s",
-        b.repetitions, b.seeds, b.warm_up_seconds
+        "runs       median of {} repetition{} of seeds 0..{}, after a warm-up of {:.1} s",
+        b.repetitions,
+        if b.repetitions == 1 { "" } else { "s" },
+        b.seeds,
+        b.warm_up_seconds
     );
     let _ = writeln!(s, "\nworkloads");
+    let width = b.workloads.iter().map(|w| w.name.len()).max().unwrap_or(0);
     for w in &b.workloads {
         let _ = writeln!(
             s,
-            "  {:<20} {} records at {}/s per source (batches of {}), checkpoint every {} ms, {} \
+            "  {:<width$} {} records at {}/s per source (batches of {}), checkpoint every {} ms, {} \
              taskmanagers, parallelism {}, faults: {}",
             w.name,
             w.records,
@@ -1180,7 +1453,7 @@ fn human(b: &Bench) -> String {
         if w.memory_threshold > 0 {
             let _ = writeln!(
                 s,
-                "  {:<20} snapshots under {} bytes kept inline in the metadata",
+                "  {:<width$} snapshots under {} bytes kept inline in the metadata",
                 "", w.memory_threshold
             );
         }
@@ -1226,9 +1499,12 @@ fn human(b: &Bench) -> String {
     let o = &b.simulation_overhead;
     let _ = writeln!(
         s,
-        "  simulation overhead  {:.1}x ({} records of steady in turmoil, {:.2} s, over its \
-         operators in-process, {:.3} s)",
-        o.ratio, o.records, o.simulated_seconds, o.in_process_seconds
+        "  simulation overhead  {:.2}x ({} records of steady in turmoil, {:.1} ms, over its \
+         operators in-process, {:.1} ms)",
+        o.ratio,
+        o.records,
+        o.simulated_seconds * 1e3,
+        o.in_process_seconds * 1e3
     );
     let _ = writeln!(
         s,
@@ -1256,10 +1532,11 @@ fn human(b: &Bench) -> String {
         let _ = writeln!(
             s,
             "\nagainst the baseline (commit {}), new over old",
-            base.commit
+            printable(&base.commit)
         );
+        let width = base.ratios.keys().map(String::len).max().unwrap_or(0);
         for (figure, ratio) in &base.ratios {
-            let _ = writeln!(s, "  {figure:<58} {ratio:.2}x");
+            let _ = writeln!(s, "  {figure:<width$} {}", ratio_text(*ratio));
         }
     }
     let _ = writeln!(s, "\nwall time  {:.1} s", b.wall_seconds);
@@ -1339,8 +1616,103 @@ mod tests {
         new["taskmanager_crash"]["seeds_per_second"] = json!(61.0);
         let ratios = old.compare(&new).ratios;
         assert_eq!(ratios["taskmanager_crash.seeds_per_second"], 2.0);
-        assert_eq!(ratios["scaling.taskmanagers.1.taskmanagers"], 1.0);
-        assert!(!ratios.contains_key("seeds"), "{ratios:?}");
+        assert_eq!(ratios["scaling.taskmanagers.1.seeds_per_second"], 1.0);
+        // Settings are not figures: a size's records and taskmanagers, the
+        // overhead's records, a rate's threads, the run's counts.
+        for setting in [
+            "seeds",
+            "scaling.taskmanagers.1.taskmanagers",
+            "scaling.records.0.records",
+            "simulation_overhead.records",
+            "taskmanager_crash.threads",
+        ] {
+            assert!(!ratios.contains_key(setting), "{setting}: {ratios:?}");
+        }
+        assert_eq!((old.repetitions, old.seeds), (7, 40));
+        assert!(old.differences(&new).is_empty());
+    }
+
+    /// A scaling size is compared with the baseline's size of the same
+    /// records and taskmanagers, wherever it is in the list; a size the
+    /// baseline lacks gets no ratio, and stderr says so.
+    #[test]
+    fn scaling_sizes_pair_by_size_not_by_place() {
+        let old = check(|_| {}).expect("a full baseline");
+        let mut new = full_baseline();
+        let sizes = new["scaling"]["records"].as_array_mut().unwrap();
+        sizes.reverse();
+        sizes[0]["seeds_per_second"] = json!(4.0);
+        sizes.push(json!({
+            "records": 1_000_000, "taskmanagers": 2, "seeds_per_second": 1.0,
+            "sim_seconds_per_wall_second": 1.0, "peak_memory_bytes": null,
+        }));
+        let ratios = old.compare(&new).ratios;
+        // New index 0 is the baseline's 100,000 records, at index 1.
+        assert_eq!(ratios["scaling.records.0.seeds_per_second"], 2.0);
+        assert_eq!(ratios["scaling.records.1.seeds_per_second"], 1.0);
+        assert!(!ratios.contains_key("scaling.records.2.seeds_per_second"));
+        let differences = old.differences(&new);
+        assert_eq!(
+            differences,
+            [
+                "the baseline old.json has no scaling.records size of 1000000 records and 2 \
+              taskmanagers: no ratio for it"
+            ]
+        );
+        new["workloads"] = json!([{ "name": "steady", "records": 20 }]);
+        let mut old_json = full_baseline();
+        old_json["workloads"] = json!([{ "name": "steady", "records": 10 }]);
+        let old = check_baseline("old.json", old_json).expect("valid");
+        assert!(
+            old.differences(&new)[0].starts_with("the baseline old.json pins workload steady"),
+            "{:?}",
+            old.differences(&new)
+        );
+    }
+
+    /// A quick run and a full one measure other things: refused before
+    /// anything is measured.
+    #[test]
+    fn a_baseline_of_other_repetitions_or_seeds_is_refused() {
+        let old = check(|_| {}).expect("a full baseline");
+        old.comparable(7, 40, false).expect("the same counts");
+        let error = old
+            .comparable(1, 2, true)
+            .expect_err("--quick against a full run");
+        assert_eq!(
+            error.to_string(),
+            "old.json: the baseline ran 7 repetitions of 40 seeds, this run 1 repetition of 2 \
+             seeds (--quick): their figures do not compare; run both with --quick or both without"
+        );
+        for (field, value) in [("seeds", json!(0)), ("repetitions", json!("7"))] {
+            let error = check(|j| j[field] = value.clone()).expect_err(field);
+            assert!(
+                error.starts_with(&format!(
+                    "old.json: field `{field}`: must be a whole number"
+                )),
+                "{error}"
+            );
+        }
+        assert_eq!(old.other_machine(2, "unknown"), None);
+        assert_eq!(
+            old.other_machine(4, "unknown").as_deref(),
+            Some("2 cores of unknown, not this machine")
+        );
+    }
+
+    #[test]
+    fn a_ratio_prints_with_three_decimals_or_three_significant_digits() {
+        assert_eq!(ratio_text(1.0), "1.000x");
+        assert_eq!(ratio_text(0.0042), "0.004x");
+        assert_eq!(ratio_text(1e-300), "1.000e-300x");
+        assert_eq!(ratio_text(204186288543.6), "2.042e11x");
+        assert_eq!(printable("ab\u{1b}[31m\nc"), "ab\\u{1b}[31m\\nc");
+        let long = json!("x".repeat(1_000_000));
+        let text = quoted(&long);
+        assert!(
+            text.len() < 100 && text.ends_with("... (1000002 bytes)"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -1432,6 +1804,28 @@ mod tests {
                 "simulation_overhead"
             ]
         );
+        // A later figure's field, present, must be what it is.
+        for (edit, says) in [
+            (
+                json!(5),
+                "field `simulation_overhead`: must be an object, got 5",
+            ),
+            (json!({}), "field `simulation_overhead.records`: missing"),
+        ] {
+            let error = check(|j| j["simulation_overhead"] = edit.clone()).expect_err(says);
+            assert!(error.starts_with(&format!("old.json: {says}")), "{error}");
+        }
+        let error = check(|j| {
+            j["taskmanager_crash_scenario_rate"]
+                .as_object_mut()
+                .unwrap()
+                .remove("seeds_per_second");
+        })
+        .expect_err("a part of a later rate");
+        assert!(
+            error.contains("`taskmanager_crash_scenario_rate.seeds_per_second`: missing"),
+            "{error}"
+        );
         // A figure it has must still be good.
         let error = check(|j| {
             j.as_object_mut()
@@ -1475,6 +1869,10 @@ mod tests {
             error.contains("not the JSON of `flinch bench --json`"),
             "{error}"
         );
+        let big = dir.join("big.json");
+        std::fs::write(&big, vec![b' '; MAX_BASELINE_BYTES as usize + 1]).unwrap();
+        let error = format!("{:#}", read_baseline(&big).expect_err("too large"));
+        assert!(error.contains("larger than 1024 KiB"), "{error}");
         let good = dir.join("good.json");
         std::fs::write(&good, full_baseline().to_string()).unwrap();
         assert_eq!(
@@ -1482,6 +1880,36 @@ mod tests {
             good.display().to_string()
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A failing seed's error names the workload and a replay command of a
+    /// file that holds its scenario as the bench pinned it.
+    #[test]
+    fn a_failing_seed_says_how_to_replay_it() {
+        let (_, inline) = pinned_with("steady-100ms-inline-state", "steady", |s| {
+            s.config.checkpoint.interval = CHECKPOINT_INTERVAL;
+            s.config.checkpoint.memory_threshold = FLINK_MEMORY_THRESHOLD;
+        })
+        .expect("a valid scenario");
+        let error = format!("{:#}", failed_seed(&inline, 3));
+        let path = std::env::temp_dir().join(format!(
+            "flinch-bench-steady-100ms-inline-state-{}.toml",
+            std::process::id()
+        ));
+        let replay = format!("flinch replay {} --seed 3", path.display());
+        assert!(
+            error.contains("seed 3 of the bench's workload steady-100ms-inline-state failed")
+                && error.contains(&replay),
+            "{error}"
+        );
+        let text = std::fs::read_to_string(&path).expect("the scenario written");
+        let written = parse(&text, "replay").expect("a valid scenario");
+        assert_eq!(render(&written), render(&inline));
+        assert_eq!(
+            written.config.checkpoint.memory_threshold,
+            FLINK_MEMORY_THRESHOLD
+        );
+        let _ = std::fs::remove_file(&path);
     }
 
     /// The overhead figure refuses a run "without checkpoints" that took
