@@ -464,12 +464,31 @@ pub(crate) fn plural(n: usize) -> &'static str {
 
 /// `s` as one word of a POSIX shell command: as it is when it has only
 /// characters no shell treats specially, else in single quotes.
+/// One with a control character (a line break in a file name) is written
+/// in `$'...'` quotes with the character escaped (bash, zsh and ksh read
+/// them, as POSIX sh does since 2024), so that the command stays on one
+/// line, copies as it prints, and drives no terminal.
 pub(crate) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c));
     if plain {
         s.to_string()
+    } else if s.chars().any(char::is_control) {
+        let mut quoted = String::from("$'");
+        for c in s.chars() {
+            match c {
+                '\\' => quoted.push_str("\\\\"),
+                '\'' => quoted.push_str("\\'"),
+                '\n' => quoted.push_str("\\n"),
+                '\t' => quoted.push_str("\\t"),
+                '\r' => quoted.push_str("\\r"),
+                c if c.is_control() => quoted.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('\'');
+        quoted
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }

@@ -145,7 +145,27 @@ struct Moment {
     reached: fn(&Scenario, &SeedReport) -> bool,
 }
 
+/// The moment of the cases of a restart strategy on a drifting
+/// jobmanager clock.
+const DECIDED_ON_A_DRIFTING_CLOCK: &str = "a failover on which the restart strategy decides \
+    otherwise on the jobmanager's drifting clock than it would in simulated time";
+
 const MOMENTS: &[Moment] = &[
+    Moment {
+        case: "restart-strategy-on-a-fast-jobmanager-clock",
+        what: DECIDED_ON_A_DRIFTING_CLOCK,
+        reached: decided_otherwise_on_a_drifting_clock,
+    },
+    Moment {
+        case: "backoff-reset-on-a-fast-jobmanager-clock",
+        what: DECIDED_ON_A_DRIFTING_CLOCK,
+        reached: decided_otherwise_on_a_drifting_clock,
+    },
+    Moment {
+        case: "failure-rate-gives-up-on-a-slow-jobmanager-clock",
+        what: DECIDED_ON_A_DRIFTING_CLOCK,
+        reached: decided_otherwise_on_a_drifting_clock,
+    },
     Moment {
         case: "checkpoints-as-long-as-their-interval",
         what:
@@ -445,6 +465,23 @@ fn final_checkpoint_completes_overdue(scenario: &Scenario, report: &SeedReport) 
             .then_some(at)
     });
     triggered.is_some_and(|t| completed - t >= scenario.config.checkpoint.interval)
+}
+
+/// Whether some failover's decision by the scenario's restart strategy,
+/// fed the failovers in order, differs between their times on the clock of
+/// the host that traced them and their simulated times.
+fn decided_otherwise_on_a_drifting_clock(scenario: &Scenario, report: &SeedReport) -> bool {
+    use flinch_harness::check::clocks::HostClocks;
+    use flinch_harness::check::restart_model::RestartModel;
+    let clocks = HostClocks::of(&report.trace);
+    let config = &scenario.config.restart;
+    let (mut on_its_clock, mut simulated) = (RestartModel::new(config), RestartModel::new(config));
+    let ms = |at: Duration| at.as_millis() as u64;
+    report.trace.iter().any(|e| {
+        matches!(e.what, What::Engine(Event::Failover { .. }))
+            && on_its_clock.on_failure(ms(clocks.local(&e.host, e.at)), None)
+                != simulated.on_failure(ms(e.at), None)
+    })
 }
 
 fn running_again_after_a_failover(_: &Scenario, report: &SeedReport) -> bool {

@@ -48,9 +48,16 @@ pub mod clock {
 
     impl Clock {
         fn at(&self, sim: Duration) -> Duration {
-            let elapsed = sim.saturating_sub(self.since);
-            self.local + elapsed.mul_f64(1.0 + self.drift)
+            drifted(self.local, sim.saturating_sub(self.since), self.drift)
         }
+    }
+
+    /// A clock that read `local` and has run `elapsed` of simulated time
+    /// since at drift `drift`: what it reads now, exactly as a host's clock
+    /// computes it (the harness's checkers rebuild a host's clock from the
+    /// trace with it, `flinch_harness::check::clocks`).
+    pub fn drifted(local: Duration, elapsed: Duration, drift: f64) -> Duration {
+        local + elapsed.mul_f64(1.0 + drift.clamp(-MAX_DRIFT, MAX_DRIFT))
     }
 
     thread_local! {

@@ -248,6 +248,36 @@ pub fn lifecycle_time(
         })
 }
 
+/// The least time `steps` keep the job from its last run: per step, its
+/// stop's `at`, `jitter` and `on.delay` (an event-triggered stop's event
+/// counted as coming at once, since when it comes is the run's, not the
+/// step's), then its resume's `after`; plus the slowest run's
+/// [`needed_sim_time`] beyond the first run's. An explicit `max_sim_time`
+/// must exceed this plus the first run's [`needed_sim_time`], or the last
+/// run's liveness deadline could fall after the end of the run.
+/// [`lifecycle_time`] is this with each event's wait counted too.
+pub fn lifecycle_floor(
+    config: &JobConfig,
+    liveness_bound: Option<Duration>,
+    steps: &[crate::lifecycle::Step],
+) -> Duration {
+    let runs = (0..=steps.len()).map(|run| crate::lifecycle::run_config(config, steps, run));
+    let slowest = runs
+        .map(|c| needed_sim_time(&c, liveness_bound))
+        .max()
+        .unwrap_or(Duration::ZERO);
+    let needed = needed_sim_time(config, liveness_bound);
+    steps
+        .iter()
+        .fold(slowest.saturating_sub(needed), |sum, step| {
+            let delay = (step.stop.on.as_ref()).map_or(Duration::ZERO, |on| on.delay);
+            sum.saturating_add(step.stop.at)
+                .saturating_add(step.stop.jitter)
+                .saturating_add(delay)
+                .saturating_add(step.resume.as_ref().map_or(Duration::ZERO, |r| r.after))
+        })
+}
+
 /// How much longer than [`default_max_sim_time`] a job may need for its
 /// plain savepoints (`[[savepoint]]`) to come: the latest one's `at` plus
 /// `jitter` (waiting for an engine event, also [`needed_sim_time`] and the

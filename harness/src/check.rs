@@ -39,6 +39,7 @@
 //! with a correct run (`check/fixture.rs`) and watching it catch the damage.
 
 mod cap;
+pub mod clocks;
 mod cut;
 mod expected;
 #[cfg(test)]

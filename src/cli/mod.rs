@@ -343,6 +343,16 @@ mod tests {
             shrink_command("scenarios/a b.toml", None, 3),
             "flinch shrink 'scenarios/a b.toml' --seed 3"
         );
+        // A line break in a path stays on the command's one line, escaped:
+        // the command heads a shrunk scenario file as a TOML comment, where
+        // a raw one would make the rest of the path live TOML.
+        let evil = "nl\nname = \"evil\"\u{1b}[31m\\'.toml";
+        let command = shrink_command(evil, None, 8);
+        assert_eq!(
+            command,
+            r#"flinch shrink $'nl\nname = "evil"\u001b[31m\\\'.toml' --seed 8"#
+        );
+        assert!(!command.chars().any(char::is_control), "{command:?}");
     }
 
     #[test]

@@ -145,7 +145,9 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Output> {
         // Ctrl-C while shrinking counts too: the summary is printed at once.
         interrupted: swept.interrupted || interrupted_now(),
         failed_fast: swept.failed_fast,
-        at_least_once: scenario.expect == Expectation::AtLeastOnce,
+        // Only keyed-count's output is matched record by record to its
+        // input: another job's duplicates are not counted, so none shown.
+        at_least_once: scenario.expect == Expectation::AtLeastOnce && scenario.job.is_keyed_count(),
         accepts_loss: scenario
             .config
             .sink
@@ -362,8 +364,8 @@ pub struct RunSummary {
     pub interrupted: bool,
     /// `--fail-fast` stopped the sweep from starting seeds.
     pub failed_fast: bool,
-    /// The scenario expects at-least-once output: duplicates are allowed,
-    /// and the summary counts them.
+    /// The scenario expects at-least-once output of keyed-count:
+    /// duplicates are allowed, and the summary counts them.
     pub at_least_once: bool,
     /// The scenario sets `sink.ignore_failures_after_transaction_timeout`:
     /// output may be lost on purpose, and the summary counts it.

@@ -71,15 +71,16 @@ pub fn shrink(args: &ShrinkArgs) -> anyhow::Result<Output> {
     let report = match result {
         Ok(report) => report,
         Err(ShrinkError::Passes { .. }) => {
+            // Stdout holds a shrunk scenario (`> case.toml`) or JSON:
+            // without `--json`, the reason goes to stderr and the file
+            // stays empty.
             let stdout = if args.json {
                 let json =
                     serde_json::json!({"scenario": scenario.name, "seed": seed, "passed": true});
                 format!("{json}\n")
             } else {
-                format!(
-                    "seed {seed} of {} passes: nothing to shrink\n",
-                    scenario.name
-                )
+                eprintln!("seed {seed} of {} passes: nothing to shrink", scenario.name);
+                String::new()
             };
             return Ok(Output {
                 stdout,

@@ -14,8 +14,14 @@
 //! - a jobmanager that (re)starts builds a fresh strategy, as Flink's
 //!   JobMaster does after a failover of its own: the model starts afresh at
 //!   every `host_started` of the jobmanager, and with `ha` at every
-//!   `leader_elected` (a standby's start is no failover of the leader's).
+//!   `leader_elected` (a standby's start is no failover of the leader's);
+//! - the strategy counts time on the jobmanager's clock (failures within
+//!   `interval`, the backoff's reset after `reset_backoff_threshold`), as
+//!   Flink's do on the JobMaster's: a failover's time is read on the clock
+//!   of the host that traced it ([`HostClocks`]), which a `clock_drift`
+//!   fault makes run fast or slow.
 
+use super::clocks::HostClocks;
 use super::restart_model::{Decision, RestartModel};
 use super::state::secs;
 use super::{cap, kind};
@@ -48,6 +54,7 @@ enum Observed {
 /// Every failover's decision against the model of `config`, plus restarts
 /// and give-ups that no failover asked for.
 pub fn restart_conformance(trace: &[TraceEvent], config: &RestartConfig) -> Vec<Violation> {
+    let clocks = HostClocks::of(trace);
     let mut model = RestartModel::new(config);
     let mut answered: BTreeSet<usize> = BTreeSet::new();
     let mut gave_up = false;
@@ -65,8 +72,13 @@ pub fn restart_conformance(trace: &[TraceEvent], config: &RestartConfig) -> Vec<
                     Observed::Restart { delay_ms, .. } => Some(*delay_ms),
                     Observed::GaveUp { .. } => None,
                 };
-                let expected = model.on_failure(millis(e.at), chosen);
-                let failover = Failover { at: e.at, cause };
+                let local = clocks.local(&e.host, e.at);
+                let expected = model.on_failure(millis(local), chosen);
+                let failover = Failover {
+                    at: e.at,
+                    local: clocks.drifts(&e.host).then_some((e.host.as_str(), local)),
+                    cause,
+                };
                 violations.extend(compare(config, &failover, &expected, &observed));
                 match observed {
                     Observed::Restart { index, .. } => {
@@ -128,6 +140,8 @@ fn next_state(rest: &[TraceEvent], host: &str) -> Option<(Duration, JobState)> {
 
 struct Failover<'a> {
     at: Duration,
+    /// Its host and its time on the host's clock, if that clock drifted.
+    local: Option<(&'a str, Duration)>,
     cause: &'a str,
 }
 
@@ -173,8 +187,12 @@ fn compare(
             format!("it scheduled restart attempt {attempt} after {delay_ms}ms"),
         ),
     };
+    let on_its_clock = match failover.local {
+        Some((host, local)) => format!(", {} on the {host}'s drifting clock", secs(local)),
+        None => String::new(),
+    };
     let message = format!(
-        "the failover at {} (cause: {}) should {should} under {}, but {but}",
+        "the failover at {}{on_its_clock} (cause: {}) should {should} under {}, but {but}",
         secs(failover.at),
         failover.cause,
         describe(config)

@@ -424,6 +424,38 @@ fn max_sim_time(cx: &Ctx, raw: &RawScenario, run: &Run) -> Result<Duration, Scen
             );
             return Err(cx.error(spanned.span(), "max_sim_time", message));
         }
+        // The lifecycle's stops and resumes come first: the last run's
+        // deadline is that much later.
+        let stopped = budget::lifecycle_floor(run.config, run.liveness_bound, run.lifecycle);
+        if given <= needed.saturating_add(stopped) {
+            let message = format!(
+                "{given:?} is too short for the lifecycle: its stops and resumes take up to {} \
+                 before the last run starts (each stop's `at`, `jitter` and `on.delay` after its \
+                 run starts, then its resume's `after`, and the slowest run's extra time), and \
+                 that run needs more than {} ({}), so more than {} in all, or a job that hangs \
+                 could not be told from a slow one",
+                secs(stopped),
+                secs(needed),
+                why_needed(run),
+                secs(needed.saturating_add(stopped))
+            );
+            return Err(cx.error(spanned.span(), "max_sim_time", message));
+        }
+        // A savepoint asked for at a time, as a fault is: one that may
+        // come at or after the end of the run is refused, as such a fault.
+        let late = (run.savepoints.iter().zip(&raw.savepoint).enumerate())
+            .filter(|(_, (s, _))| s.on.is_none())
+            .find(|(_, (s, _))| s.at.saturating_add(s.jitter) >= given);
+        if let Some((i, (savepoint, raw_savepoint))) = late {
+            let (at, jitter) = (savepoint.at, savepoint.jitter);
+            let span = (raw_savepoint.get_ref().at.as_ref())
+                .map_or_else(|| raw_savepoint.span(), |at| at.span());
+            let message = format!(
+                "at {at:?} (+ jitter {jitter:?}) the savepoint may never be asked for: \
+                 max_sim_time is {given:?}"
+            );
+            return Err(cx.error(span, format!("savepoint[{i}].at"), message));
+        }
         return Ok(given);
     }
     let default =
@@ -2752,6 +2784,42 @@ after = "300ms"
             later.max_sim_time,
             Duration::from_millis(31_000 + 8_550 + 500)
         );
+    }
+
+    /// An explicit `max_sim_time` must outlast the lifecycle's stops and
+    /// resumes as well as the last run, and every savepoint asked for at a
+    /// time, as it must every fault (both were once accepted, and every
+    /// seed then failed: a new user's review).
+    #[test]
+    fn an_explicit_max_sim_time_must_outlast_the_lifecycle_and_the_savepoints() {
+        let lifecycle = "[[lifecycle]]\nstop = { at = \"300ms\", with = \"savepoint\" }\n\
+             resume = { from = \"savepoint\", after = \"20s\" }\n[[lifecycle]]\n\
+             stop = { at = \"300ms\", with = \"cancel\" }\nresume = { from = \"retained\", \
+             after = \"20s\" }";
+        check_error(
+            &format!("max_sim_time = \"41s\"\n{lifecycle}"),
+            "test.toml:4: field `max_sim_time`: 41s is too short for the lifecycle: its stops \
+             and resumes take up to 40.600s before the last run starts",
+        );
+        check_error(
+            &format!("max_sim_time = \"49.15s\"\n{lifecycle}"),
+            "so more than 49.150s in all",
+        );
+        let enough = check(&format!("max_sim_time = \"49.151s\"\n{lifecycle}"));
+        assert_eq!(enough.max_sim_time, Duration::from_millis(49_151));
+        // The default counts the lifecycle too, and more.
+        assert!(check(lifecycle).max_sim_time > Duration::from_millis(49_150));
+        check_error(
+            "max_sim_time = \"12s\"\n[[savepoint]]\nat = \"20s\"",
+            "test.toml:6: field `savepoint[0].at`: at 20s (+ jitter 0ns) the savepoint may never \
+             be asked for: max_sim_time is 12s",
+        );
+        check_error(
+            "max_sim_time = \"12s\"\n[[savepoint]]\nat = \"11s\"\njitter = \"1s\"",
+            "field `savepoint[0].at`: at 11s (+ jitter 1s) the savepoint may never be asked for",
+        );
+        let asked = check("max_sim_time = \"12s\"\n[[savepoint]]\nat = \"11.999s\"");
+        assert_eq!(asked.savepoints[0].at, Duration::from_millis(11_999));
     }
 
     #[test]

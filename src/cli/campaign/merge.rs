@@ -958,6 +958,12 @@ fn unique_name(dir: &Path, names: &mut BTreeSet<String>, name: &str, seed: u64) 
             }
         })
         .collect();
+    // A name that starts with `-` reads as a flag on a command line
+    // (`flinch check -x.toml`).
+    let stem = match stem.starts_with('-') || stem.is_empty() {
+        true => format!("case{stem}"),
+        false => stem,
+    };
     let mut file = format!("{stem}-{seed}.toml");
     let mut n = 2;
     while dir.join(&file).exists() || !names.insert(file.clone()) {
@@ -1059,4 +1065,27 @@ fn write_regressions(
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A regression file's name keeps ASCII letters, digits, `-` and `_`
+    /// of the scenario's stem, never starts with `-` (it would read as a
+    /// flag), and takes `-2`, `-3` on a clash.
+    #[test]
+    fn a_regression_file_name_is_safe_on_a_command_line() {
+        let dir = std::env::temp_dir().join(format!("flinch-names-{}", std::process::id()));
+        let mut names = BTreeSet::new();
+        let mut name = |scenario: &str, seed: u64| unique_name(&dir, &mut names, scenario, seed);
+        assert_eq!(name("tm-crash", 3), "tm-crash-3.toml");
+        assert_eq!(name("dir/tm-crash.toml", 3), "tm-crash-3-2.toml");
+        assert_eq!(
+            name("<script>alert(x).toml", 8),
+            "case-script-alert-x--8.toml"
+        );
+        assert_eq!(name("dir/caf\u{e9} b.toml", 1), "caf--b-1.toml");
+        assert_eq!(name("", 0), "scenario-0.toml");
+    }
 }

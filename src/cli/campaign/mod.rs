@@ -107,14 +107,65 @@ pub fn scenarios(list: &str) -> anyhow::Result<Vec<Entry>> {
         );
     }
     let mut entries: Vec<Entry> = Vec::with_capacity(names.len());
+    // Each file's own path, to find one named two ways (`a.toml`,
+    // `./a.toml`): its seeds would run twice, under two keys.
+    let mut files: Vec<(std::path::PathBuf, String)> = Vec::new();
     for name in names {
         if name.is_empty() {
             bail!("--scenarios: an empty name in \"{list}\"");
         }
+        if name.chars().any(char::is_control) {
+            bail!(
+                "--scenarios: {name:?} holds a control character: a scenario's name or path is \
+                 its key in every results line and summary; rename the file"
+            );
+        }
         if entries.iter().any(|e| e.arg == name) {
             bail!("--scenarios: {name} is named twice");
         }
-        entries.push(Entry::load(&name)?);
+        let entry = Entry::load(&name)?;
+        let is_builtin = scenario::builtin().iter().any(|b| b.name == name);
+        if let Some(file) = (!is_builtin)
+            .then(|| std::fs::canonicalize(&name).ok())
+            .flatten()
+        {
+            if let Some((_, first)) = files.iter().find(|(f, _)| *f == file) {
+                bail!("--scenarios: {name} is {first} named another way: each file runs once");
+            }
+            files.push((file, name.clone()));
+        }
+        entries.push(entry);
     }
     Ok(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One file named two ways would run every seed twice, under two keys;
+    /// a name with a control character would drive the terminal in every
+    /// summary. Both are refused before anything runs.
+    #[test]
+    fn a_file_named_two_ways_or_a_name_with_a_control_character_is_refused() {
+        let dir = std::env::temp_dir().join(format!("flinch-scenarios-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let file = dir.join("a.toml");
+        let text = flinch_harness::plan::render(&scenario::load("steady").expect("built-in"));
+        std::fs::write(&file, text).expect("written");
+        let plain = file.display().to_string();
+        let other = format!("{}/./a.toml", dir.display());
+        let error = scenarios(&format!("{plain},{other}")).expect_err("the same file");
+        assert_eq!(
+            error.to_string(),
+            format!("--scenarios: {other} is {plain} named another way: each file runs once")
+        );
+        assert_eq!(scenarios(&format!("steady,{plain}")).expect("two").len(), 2);
+        let error = scenarios("steady,a\u{1b}b").expect_err("a control character");
+        assert!(
+            error.to_string().contains("holds a control character"),
+            "{error}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -301,8 +301,12 @@ fn scan_from(
             };
             bad(&mut scan, number, torn.reason.clone());
             scan.torn = Some((torn, start));
-            // Cut anywhere, even inside its first bytes.
-            scan.torn_is_ours = buf.starts_with(LINE_START) || LINE_START.starts_with(&buf);
+            // Cut anywhere, even inside its first bytes; a tail of zero
+            // bytes is what a machine that crashed mid-write can leave of
+            // the last line (the file's length written, not its data).
+            scan.torn_is_ours = buf.starts_with(LINE_START)
+                || LINE_START.starts_with(&buf)
+                || buf.iter().all(|&b| b == 0);
             break;
         }
         if buf.iter().all(u8::is_ascii_whitespace) {
@@ -310,6 +314,17 @@ fn scan_from(
             continue;
         }
         match serde_json::from_slice::<Line>(&buf) {
+            // A scenario key is a name or a path `campaign run` took, never
+            // one with a control character: printed in every summary, it
+            // would drive the terminal.
+            Ok(line) if line.scenario.chars().any(char::is_control) => bad(
+                &mut scan,
+                number,
+                format!(
+                    "not a results line: scenario {:?} holds a control character",
+                    line.scenario
+                ),
+            ),
             Ok(line) => match line_shard(&line.shard) {
                 Ok(()) => each(number, line)?,
                 Err(why) => bad(&mut scan, number, format!("not a results line: {why}")),
@@ -357,8 +372,21 @@ fn skip_line(reader: &mut impl BufRead, path: &Path) -> anyhow::Result<(u64, boo
         if n == 0 || chunk.last() == Some(&b'\n') {
             return Ok((total, n > 0));
         }
+        // A device that never ends (`/dev/zero`) or a file of one endless
+        // line is no results file: stop reading it.
+        if total > MAX_SKIPPED {
+            return Err(anyhow!(
+                "{}: a line runs on past {} MiB without a newline: not a results file",
+                path.display(),
+                MAX_SKIPPED >> 20
+            ));
+        }
     }
 }
+
+/// How far past [`MAX_LINE`] an over-long line is read for its end before
+/// the file is refused (64 MiB).
+const MAX_SKIPPED: u64 = 64 << 20;
 
 /// A results file open for appending, locked for as long as it is open.
 pub struct Writer {
@@ -411,10 +439,18 @@ impl Writer {
     }
 
     /// Append `line`, whole, in one write.
+    /// A write that fails part-way (a full disk) is cut off again, so that
+    /// no line is left half-written; if even that fails, the next run cuts
+    /// the torn line off as it cuts a killed shard's.
     pub fn append(&mut self, line: &Line) -> anyhow::Result<()> {
-        self.file
-            .write_all(line.text().as_bytes())
-            .with_context(|| format!("cannot append to {}", self.path.display()))
+        let before = self.file.metadata().map(|m| m.len());
+        let written = self.file.write_all(line.text().as_bytes());
+        if written.is_err() {
+            if let Ok(len) = before {
+                let _ = self.file.set_len(len);
+            }
+        }
+        written.with_context(|| format!("cannot append to {}", self.path.display()))
     }
 
     /// Flush what was written to the disk.
@@ -513,6 +549,34 @@ mod tests {
         assert_eq!(at, (a.len() + 9 + 1 + b.len()) as u64);
     }
 
+    /// A line whose scenario holds a control character (an edited file)
+    /// is malformed: the key would drive the terminal in every summary.
+    #[test]
+    fn a_scenario_key_with_a_control_character_is_not_a_results_line() {
+        let evil = line("evil\u{1b}[31m", 1, true).text();
+        let ok = line("steady", 3, true).text();
+        let (lines, scan) = scan_text(&format!("{evil}{ok}"), "r");
+        assert_eq!(lines, vec![(2, line("steady", 3, true))]);
+        assert!(
+            scan.bad[0].reason.contains("holds a control character"),
+            "{:?}",
+            scan.bad
+        );
+    }
+
+    /// A source of bytes that never ends without a newline (`--out
+    /// /dev/zero`) is refused after [`MAX_SKIPPED`], not read forever.
+    #[test]
+    fn an_endless_line_is_refused_not_read_forever() {
+        let zeros = std::io::BufReader::new(std::io::repeat(0));
+        let error =
+            scan_from(zeros, Path::new("/dev/zero"), |_, _| Ok(())).expect_err("no results file");
+        assert_eq!(
+            error.to_string(),
+            "/dev/zero: a line runs on past 64 MiB without a newline: not a results file"
+        );
+    }
+
     #[test]
     fn a_line_too_long_is_malformed_and_reading_goes_on() {
         let long = "x".repeat(MAX_LINE + 10);
@@ -571,5 +635,17 @@ mod tests {
         let (_writer, scan, n) = count(&path).expect("the lock went with the writer");
         assert_eq!((n, scan.bad_lines), (2, 0));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A tail of zero bytes (a machine that crashed mid-write) is a torn
+    /// line of ours, cut off on resume; other bytes are not.
+    #[test]
+    fn a_tail_of_zero_bytes_is_a_torn_line_of_ours() {
+        let whole = line("steady", 1, true).text();
+        let (_, scan) = scan_text(&format!("{whole}\0\0\0\0"), "r");
+        assert_eq!(scan.torn.map(|(_, at)| at), Some(whole.len() as u64));
+        assert!(scan.torn_is_ours);
+        let (_, scan) = scan_text(&format!("{whole}\0\0x"), "r");
+        assert!(!scan.torn_is_ours);
     }
 }

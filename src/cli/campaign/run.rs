@@ -153,11 +153,11 @@ impl Space {
     }
 
     /// How many pairs are to run, when that is bounded.
+    /// (Saturated at `u64::MAX`: every seed of several scenarios is more.)
     fn to_run(&self) -> Option<u64> {
         (!self.unbounded).then(|| {
-            self.counts
-                .iter()
-                .sum::<u64>()
+            (self.counts.iter())
+                .fold(0u64, |sum, &n| sum.saturating_add(n))
                 .saturating_sub(self.already_done())
         })
     }
@@ -395,6 +395,7 @@ impl Progress {
             space.entries.len(),
             plural(space.entries.len()),
             match (total, args.minutes) {
+                (Some(u64::MAX), None) => format!("{} or more seeds", u64::MAX),
                 (Some(n), None) => format!("{n} seed{}", plural(n as usize)),
                 (Some(n), Some(m)) => format!("{n} seeds or {}, whichever ends first", minutes(m)),
                 (None, Some(m)) => format!("{} of seeds", minutes(m)),

@@ -347,3 +347,76 @@ fn exponential_delay_accepts_any_jittered_delay_in_range_and_no_other() {
     let reset = [Restart(0, 1, 100), Restart(10_100, 2, 105)];
     assert_eq!(check(&config, &reset), Vec::<&str>::new());
 }
+
+/// The strategy counts time on the jobmanager's clock: under a drift of
+/// +0.5 from 0 ms, failovers at 500, 1,000 and 1,400 ms of simulated time
+/// are at 750, 1,500 and 2,100 ms on it, so failure-rate 2 per 1 s still
+/// restarts the third (two failures within the second before 2,100 ms).
+/// Read in simulated time (900 ms for all three) it would give up, which
+/// the checker once demanded (a false alarm found by a review); a restart
+/// at the same times without the drift is still caught.
+#[test]
+fn failover_times_are_read_on_the_jobmanagers_drifting_clock() {
+    let rate = RestartConfig::FailureRate {
+        max_failures_per_interval: 2,
+        interval: Duration::from_secs(1),
+        delay: Duration::from_millis(10),
+    };
+    let steps = [
+        Step::Restart(500, 1, 10),
+        Step::Restart(1_000, 2, 10),
+        Step::Restart(1_400, 3, 10),
+    ];
+    let mut trace = timeline(&steps);
+    let without_drift = restart_conformance(&trace, &rate);
+    assert_eq!(kinds(&without_drift), [kind::UNEXPECTED_RESTART]);
+    trace.insert(
+        1,
+        TraceEvent {
+            at: Duration::ZERO,
+            host: JOBMANAGER.into(),
+            what: What::Fault(FaultEvent::ClockDrift {
+                drift: "0.5".into(),
+            }),
+        },
+    );
+    assert_eq!(restart_conformance(&trace, &rate), []);
+    // A slow clock the other way: 800 ms apart are 400 ms on it, so the
+    // third failover within 1 s on the clock must give up.
+    let slow = |steps: &[Step]| {
+        let mut trace = timeline(steps);
+        let drift = FaultEvent::ClockDrift {
+            drift: "-0.5".into(),
+        };
+        let at = Duration::ZERO;
+        (trace.insert(1, event_fault(at, drift)), trace).1
+    };
+    let gave_up = slow(&[
+        Step::Restart(500, 1, 10),
+        Step::Restart(1_300, 2, 10),
+        Step::GiveUp(2_100),
+    ]);
+    assert_eq!(restart_conformance(&gave_up, &rate), []);
+    let restarted = slow(&[
+        Step::Restart(500, 1, 10),
+        Step::Restart(1_300, 2, 10),
+        Step::Restart(2_100, 3, 10),
+    ]);
+    let violations = restart_conformance(&restarted, &rate);
+    assert_eq!(kinds(&violations), [kind::UNEXPECTED_RESTART]);
+    assert!(
+        violations[0]
+            .message
+            .contains("1.050s on the jobmanager's drifting clock"),
+        "{}",
+        violations[0].message
+    );
+}
+
+fn event_fault(at: Duration, what: FaultEvent) -> TraceEvent {
+    TraceEvent {
+        at,
+        host: JOBMANAGER.into(),
+        what: What::Fault(what),
+    }
+}
