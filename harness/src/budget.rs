@@ -227,25 +227,23 @@ pub fn lifecycle_time(
     liveness_bound: Option<Duration>,
     steps: &[crate::lifecycle::Step],
 ) -> Duration {
+    // Each event-triggered stop may wait the slowest run's time for its
+    // event, beyond the floor.
+    let slowest = slowest_run(config, liveness_bound, steps);
+    let waits = steps.iter().filter(|s| s.stop.on.is_some()).count() as u32;
+    lifecycle_floor(config, liveness_bound, steps).saturating_add(slowest.saturating_mul(waits))
+}
+
+/// The longest [`needed_sim_time`] of the lifecycle's runs.
+fn slowest_run(
+    config: &JobConfig,
+    liveness_bound: Option<Duration>,
+    steps: &[crate::lifecycle::Step],
+) -> Duration {
     let runs = (0..=steps.len()).map(|run| crate::lifecycle::run_config(config, steps, run));
-    let slowest = runs
-        .map(|c| needed_sim_time(&c, liveness_bound))
+    runs.map(|c| needed_sim_time(&c, liveness_bound))
         .max()
-        .unwrap_or(Duration::ZERO);
-    let needed = needed_sim_time(config, liveness_bound);
-    steps
-        .iter()
-        .fold(slowest.saturating_sub(needed), |sum, step| {
-            let waits = step
-                .stop
-                .on
-                .as_ref()
-                .map_or(Duration::ZERO, |on| slowest.saturating_add(on.delay));
-            sum.saturating_add(step.stop.at)
-                .saturating_add(step.stop.jitter)
-                .saturating_add(waits)
-                .saturating_add(step.resume.as_ref().map_or(Duration::ZERO, |r| r.after))
-        })
+        .unwrap_or(Duration::ZERO)
 }
 
 /// The least time `steps` keep the job from its last run: per step, its
@@ -261,11 +259,7 @@ pub fn lifecycle_floor(
     liveness_bound: Option<Duration>,
     steps: &[crate::lifecycle::Step],
 ) -> Duration {
-    let runs = (0..=steps.len()).map(|run| crate::lifecycle::run_config(config, steps, run));
-    let slowest = runs
-        .map(|c| needed_sim_time(&c, liveness_bound))
-        .max()
-        .unwrap_or(Duration::ZERO);
+    let slowest = slowest_run(config, liveness_bound, steps);
     let needed = needed_sim_time(config, liveness_bound);
     steps
         .iter()

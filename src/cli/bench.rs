@@ -1088,6 +1088,13 @@ fn check_baseline(file: &str, json: serde_json::Value) -> Result<Old, String> {
         }
         None => return Err(format!("{file}: no `commit` field: {not_bench}")),
     };
+    // Why a field was not found, as an error.
+    let not_found = |error: Lookup| match error {
+        Lookup::Missing(missing) => field(&missing, format!("missing: {not_bench}")),
+        Lookup::NotAnObject(at, value) => {
+            field(&at, format!("must be an object, got {}", quoted(value)))
+        }
+    };
     let mut absent: Vec<String> = Vec::new();
     for (path, figure, later) in baseline_figures() {
         match lookup(&json, &path) {
@@ -1099,15 +1106,7 @@ fn check_baseline(file: &str, json: serde_json::Value) -> Result<Old, String> {
                     absent.push(missing);
                 }
             }
-            Err(Lookup::Missing(missing)) => {
-                return Err(field(&missing, format!("missing: {not_bench}")))
-            }
-            Err(Lookup::NotAnObject(at, value)) => {
-                return Err(field(
-                    &at,
-                    format!("must be an object, got {}", quoted(value)),
-                ))
-            }
+            Err(error) => return Err(not_found(error)),
         }
     }
     for list in ["scaling.records", "scaling.taskmanagers"] {
@@ -1117,15 +1116,7 @@ fn check_baseline(file: &str, json: serde_json::Value) -> Result<Old, String> {
                 let got = quoted(other);
                 return Err(field(list, format!("must be a list of sizes, got {got}")));
             }
-            Err(Lookup::Missing(missing)) => {
-                return Err(field(&missing, format!("missing: {not_bench}")))
-            }
-            Err(Lookup::NotAnObject(at, value)) => {
-                return Err(field(
-                    &at,
-                    format!("must be an object, got {}", quoted(value)),
-                ))
-            }
+            Err(error) => return Err(not_found(error)),
         };
         for (i, size) in sizes.iter().enumerate() {
             for (name, figure) in SCALED_FIGURES {
