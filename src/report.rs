@@ -465,9 +465,10 @@ pub(crate) fn plural(n: usize) -> &'static str {
 /// `s` as one word of a POSIX shell command: as it is when it has only
 /// characters no shell treats specially, else in single quotes.
 /// One with a control character (a line break in a file name) is written
-/// in `$'...'` quotes with the character escaped (bash, zsh and ksh read
-/// them, as POSIX sh does since 2024), so that the command stays on one
-/// line, copies as it prints, and drives no terminal.
+/// in `$'...'` quotes with the character escaped, byte by byte (`\xHH`, so
+/// that it reads back the same in any locale), as bash, zsh and ksh read
+/// them (dash, and other plain POSIX shells, do not): the command stays on
+/// one line, copies as it prints, and drives no terminal.
 pub(crate) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()
@@ -483,7 +484,12 @@ pub(crate) fn shell_quote(s: &str) -> String {
                 '\n' => quoted.push_str("\\n"),
                 '\t' => quoted.push_str("\\t"),
                 '\r' => quoted.push_str("\\r"),
-                c if c.is_control() => quoted.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c if c.is_control() => {
+                    let mut bytes = [0u8; 4];
+                    for b in c.encode_utf8(&mut bytes).bytes() {
+                        quoted.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
                 c => quoted.push(c),
             }
         }

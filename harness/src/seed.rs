@@ -591,53 +591,6 @@ mod tests {
         assert!(effective.passed, "{:?}", effective.violations);
     }
 
-    /// A `crash_restart` of a host that a lifecycle stop holds down does
-    /// nothing: its crash finds the host down, and its restart is either
-    /// refused (the job is stopped) or finds the host the resume started.
-    /// The run is vacuous, as it is with a bare `crash` there (it once
-    /// passed silently: a new user's review).
-    #[test]
-    fn a_crash_restart_while_the_job_is_stopped_makes_the_run_vacuous() {
-        let text = r#"
-name = "crash-restart-while-stopped"
-description = "a crash_restart of a taskmanager while the lifecycle holds it down"
-job = { name = "keyed-count" }
-topology = { taskmanagers = 2, parallelism = 2 }
-
-[workload]
-records = 6000
-
-[[fault]]
-kind = "crash_restart"
-host = "taskmanager-1"
-at = "600ms"
-after = "100ms"
-
-[[lifecycle]]
-stop = { at = "300ms", with = "cancel" }
-resume = { from = "retained", after = "1s" }
-
-[expect]
-outcome = "exactly-once"
-"#;
-        let mut s = crate::scenario::parse(text, "test.toml").expect("a valid scenario");
-        let report = run_seed(&s, 0);
-        assert_eq!(
-            vacuous_messages(&report),
-            [
-                "fault[0] `crash_restart taskmanager-1 at 600ms for 100ms` fired and did \
-                 nothing: taskmanager-1 was already down, stopped with the job until its resume, \
-                 which starts it; its restart does nothing either"
-            ],
-            "{:?}",
-            report.violations
-        );
-        // After the resume (at 1.3 s), the same fault crashes and restarts.
-        s.faults[0].at = Duration::from_millis(2_000);
-        let effective = run_seed(&s, 0);
-        assert!(effective.passed, "{:?}", effective.violations);
-    }
-
     /// An `io_errors` fault with a `path` that no disk operation met while
     /// it lasted did nothing: the run is vacuous. One whose path the
     /// store's writes meet is not, even where its probability drew no

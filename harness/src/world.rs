@@ -1095,17 +1095,6 @@ impl World<'_> {
                     None
                 }
                 FaultKind::CrashRestart { after } => {
-                    // A host the job's stop took down stays down until the
-                    // resume, which starts it: neither the crash nor the
-                    // restart, before or after the resume, does anything.
-                    if self.stopped.contains(host) {
-                        let why = "stopped with the job until its resume, which starts it";
-                        let restart = "its restart does nothing either";
-                        self.did_nothing(
-                            fault,
-                            format!("{host} was already down, {why}; {restart}"),
-                        );
-                    }
                     self.crash(host);
                     later(*after, Heal::Restart)
                 }

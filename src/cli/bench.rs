@@ -221,7 +221,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
     if let Some(old) = old.as_ref().filter(|old| !old.absent.is_empty()) {
         eprintln!(
             "flinch: bench: the baseline {} has no {} (added to the bench since): no ratio for {}",
-            old.file,
+            printable(&old.file),
             old.absent.join(", "),
             if old.absent.len() == 1 { "it" } else { "them" }
         );
@@ -238,7 +238,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<Output> {
             eprintln!(
                 "flinch: bench: the baseline {} ran on {machine}: its ratios mix two machines' \
                  speeds",
-                old.file
+                printable(&old.file)
             );
         }
     }
@@ -1235,7 +1235,9 @@ impl Old {
     /// The baseline's machine, described, if it is not this one (`cores`
     /// and `cpu` as this run's `machine` has them).
     fn other_machine(&self, cores: usize, cpu: &str) -> Option<String> {
-        let machine = self.json.get("machine")?;
+        let Some(machine) = self.json.get("machine") else {
+            return Some("a machine it does not name".to_owned());
+        };
         let old_cores = machine.get("cores").and_then(|c| c.as_u64());
         let old_cpu = machine.get("cpu").and_then(|c| c.as_str());
         if old_cores == Some(cores as u64) && old_cpu == Some(cpu) {
@@ -1260,14 +1262,26 @@ impl Old {
         };
         let old_workloads = by_name(&self.json);
         for (name, workload) in by_name(new) {
-            match old_workloads.iter().find(|(n, _)| *n == name) {
-                Some((_, old)) if *old != workload => lines.push(format!(
-                    "the baseline {} pins workload {name} otherwise: {} against {}",
-                    self.file,
-                    quoted(old),
-                    quoted(&workload)
-                )),
-                _ => {}
+            let Some((_, old)) = old_workloads.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            // Each field that differs, old then new.
+            let fields = (workload.as_object().into_iter().flatten())
+                .filter(|(key, value)| old.get(key.as_str()) != Some(value))
+                .map(|(key, value)| {
+                    let was = old
+                        .get(key.as_str())
+                        .map_or_else(|| "none".to_owned(), quoted);
+                    format!("{key} {was} then, {} now", quoted(value))
+                })
+                .collect::<Vec<_>>();
+            if !fields.is_empty() {
+                lines.push(format!(
+                    "the baseline {} pins workload {} otherwise: {}",
+                    printable(&self.file),
+                    printable(&name),
+                    fields.join(", ")
+                ));
             }
         }
         for list in ["records", "taskmanagers"] {
@@ -1279,7 +1293,7 @@ impl Old {
             if !unmatched.is_empty() {
                 lines.push(format!(
                     "the baseline {} has no scaling.{list} size of {}: no ratio for {}",
-                    self.file,
+                    printable(&self.file),
                     unmatched.join(", "),
                     if unmatched.len() == 1 { "it" } else { "them" }
                 ));
@@ -1523,7 +1537,7 @@ fn human(b: &Bench) -> String {
         let _ = writeln!(
             s,
             "\nagainst the baseline (commit {}), new over old",
-            printable(&base.commit)
+            printable(&base.commit.chars().take(QUOTED_CHARS).collect::<String>())
         );
         let width = base.ratios.keys().map(String::len).max().unwrap_or(0);
         for (figure, ratio) in &base.ratios {
@@ -1650,14 +1664,13 @@ mod tests {
               taskmanagers: no ratio for it"
             ]
         );
-        new["workloads"] = json!([{ "name": "steady", "records": 20 }]);
+        new["workloads"] = json!([{ "name": "steady", "records": 20, "rate": 5 }]);
         let mut old_json = full_baseline();
-        old_json["workloads"] = json!([{ "name": "steady", "records": 10 }]);
+        old_json["workloads"] = json!([{ "name": "steady", "records": 10, "rate": 5 }]);
         let old = check_baseline("old.json", old_json).expect("valid");
-        assert!(
-            old.differences(&new)[0].starts_with("the baseline old.json pins workload steady"),
-            "{:?}",
-            old.differences(&new)
+        assert_eq!(
+            old.differences(&new)[0],
+            "the baseline old.json pins workload steady otherwise: records 10 then, 20 now"
         );
     }
 

@@ -350,9 +350,14 @@ mod tests {
         let command = shrink_command(evil, None, 8);
         assert_eq!(
             command,
-            r#"flinch shrink $'nl\nname = "evil"\u001b[31m\\\'.toml' --seed 8"#
+            r#"flinch shrink $'nl\nname = "evil"\x1b[31m\\\'.toml' --seed 8"#
         );
         assert!(!command.chars().any(char::is_control), "{command:?}");
+        // A C1 control character, as its UTF-8 bytes.
+        assert_eq!(
+            shrink_command("c1\u{9b}x.toml", None, 1),
+            r"flinch shrink $'c1\xc2\x9bx.toml' --seed 1"
+        );
     }
 
     #[test]

@@ -441,10 +441,10 @@ fn max_sim_time(cx: &Ctx, raw: &RawScenario, run: &Run) -> Result<Duration, Scen
             );
             return Err(cx.error(spanned.span(), "max_sim_time", message));
         }
-        // A savepoint asked for at a time, as a fault is: one that may
-        // come at or after the end of the run is refused, as such a fault.
+        // A savepoint whose time (from which its event counts, with `on`)
+        // may come at or after the end of the run is refused, as such a
+        // fault is.
         let late = (run.savepoints.iter().zip(&raw.savepoint).enumerate())
-            .filter(|(_, (s, _))| s.on.is_none())
             .find(|(_, (s, _))| s.at.saturating_add(s.jitter) >= given);
         if let Some((i, (savepoint, raw_savepoint))) = late {
             let (at, jitter) = (savepoint.at, savepoint.jitter);
@@ -2817,6 +2817,11 @@ after = "300ms"
         check_error(
             "max_sim_time = \"12s\"\n[[savepoint]]\nat = \"11s\"\njitter = \"1s\"",
             "field `savepoint[0].at`: at 11s (+ jitter 1s) the savepoint may never be asked for",
+        );
+        check_error(
+            "max_sim_time = \"12s\"\n[[savepoint]]\nat = \"20s\"\n\
+             on = { event = \"checkpoint_completed\" }",
+            "field `savepoint[0].at`: at 20s (+ jitter 0ns) the savepoint may never be asked for",
         );
         let asked = check("max_sim_time = \"12s\"\n[[savepoint]]\nat = \"11.999s\"");
         assert_eq!(asked.savepoints[0].at, Duration::from_millis(11_999));

@@ -302,11 +302,12 @@ fn scan_from(
             bad(&mut scan, number, torn.reason.clone());
             scan.torn = Some((torn, start));
             // Cut anywhere, even inside its first bytes; a tail of zero
-            // bytes is what a machine that crashed mid-write can leave of
-            // the last line (the file's length written, not its data).
+            // bytes after a results line is what a machine that crashed
+            // mid-write can leave of the next (the file's length written,
+            // not its data). A file of zeros alone is no results file.
             scan.torn_is_ours = buf.starts_with(LINE_START)
                 || LINE_START.starts_with(&buf)
-                || buf.iter().all(|&b| b == 0);
+                || (start > 0 && buf.iter().all(|&b| b == 0));
             break;
         }
         if buf.iter().all(u8::is_ascii_whitespace) {
@@ -314,17 +315,15 @@ fn scan_from(
             continue;
         }
         match serde_json::from_slice::<Line>(&buf) {
-            // A scenario key is a name or a path `campaign run` took, never
-            // one with a control character: printed in every summary, it
+            // `campaign run` never writes a control character in a field
+            // a summary prints (a scenario key, a build, a hash, a kind, a
+            // probe; in a violation's text only a line break or a tab): one
             // would drive the terminal.
-            Ok(line) if line.scenario.chars().any(char::is_control) => bad(
-                &mut scan,
-                number,
-                format!(
-                    "not a results line: scenario {:?} holds a control character",
-                    line.scenario
-                ),
-            ),
+            Ok(line) if control_in(&line).is_some() => {
+                let field = control_in(&line).unwrap_or_default();
+                let why = format!("not a results line: field `{field}` holds a control character");
+                bad(&mut scan, number, why)
+            }
             Ok(line) => match line_shard(&line.shard) {
                 Ok(()) => each(number, line)?,
                 Err(why) => bad(&mut scan, number, format!("not a results line: {why}")),
@@ -333,6 +332,40 @@ fn scan_from(
         }
     }
     Ok(scan)
+}
+
+/// The first field of `line` that holds a control character a results
+/// line never does, by name.
+fn control_in(line: &Line) -> Option<&'static str> {
+    let control = |text: &str| text.chars().any(char::is_control);
+    let fields = [
+        ("scenario", line.scenario.as_str()),
+        ("build", &line.build),
+        ("trace_hash", &line.trace_hash),
+        ("scenario_hash", &line.scenario_hash),
+        ("kind", line.kind.as_deref().unwrap_or("")),
+    ];
+    if let Some((name, _)) = fields.iter().find(|(_, text)| control(text)) {
+        return Some(name);
+    }
+    if line.probes.iter().any(|p| control(p)) {
+        return Some("probes");
+    }
+    fn texts(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::String(s) => out.push(s.clone()),
+            serde_json::Value::Array(a) => a.iter().for_each(|v| texts(v, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|v| texts(v, out)),
+            _ => {}
+        }
+    }
+    let mut strings = Vec::new();
+    line.violations.iter().for_each(|v| texts(v, &mut strings));
+    let drives = |c: char| c.is_control() && c != '\n' && c != '\t';
+    strings
+        .iter()
+        .any(|s| s.chars().any(drives))
+        .then_some("violations")
 }
 
 /// Whether `text` is a shard as `campaign run` writes it in a line: `K/N`
@@ -558,9 +591,26 @@ mod tests {
         let (lines, scan) = scan_text(&format!("{evil}{ok}"), "r");
         assert_eq!(lines, vec![(2, line("steady", 3, true))]);
         assert!(
-            scan.bad[0].reason.contains("holds a control character"),
+            scan.bad[0]
+                .reason
+                .contains("field `scenario` holds a control character"),
             "{:?}",
             scan.bad
+        );
+        let mut build = line("steady", 1, true);
+        build.build.push('\u{1b}');
+        let mut kind = line("steady", 2, false);
+        kind.violations[0]["kind"] = serde_json::json!("k\u{1b}[33m");
+        let text = format!("{}{}", build.text(), kind.text());
+        let (lines, scan) = scan_text(&text, "r");
+        assert!(lines.is_empty());
+        let reasons: Vec<&str> = scan.bad.iter().map(|b| b.reason.as_str()).collect();
+        assert_eq!(
+            reasons,
+            [
+                "not a results line: field `build` holds a control character",
+                "not a results line: field `violations` holds a control character"
+            ]
         );
     }
 
@@ -647,5 +697,10 @@ mod tests {
         assert!(scan.torn_is_ours);
         let (_, scan) = scan_text(&format!("{whole}\0\0x"), "r");
         assert!(!scan.torn_is_ours);
+        let (_, scan) = scan_text("\0\0\0\0", "r");
+        assert!(
+            !scan.torn_is_ours,
+            "a file of zeros alone is not ours to cut"
+        );
     }
 }

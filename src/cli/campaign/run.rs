@@ -397,7 +397,10 @@ impl Progress {
             match (total, args.minutes) {
                 (Some(u64::MAX), None) => format!("{} or more seeds", u64::MAX),
                 (Some(n), None) => format!("{n} seed{}", plural(n as usize)),
-                (Some(n), Some(m)) => format!("{n} seeds or {}, whichever ends first", minutes(m)),
+                (Some(n), Some(m)) => {
+                    let more = if n == u64::MAX { " or more" } else { "" };
+                    format!("{n}{more} seeds or {}, whichever ends first", minutes(m))
+                }
                 (None, Some(m)) => format!("{} of seeds", minutes(m)),
                 (None, None) => "every seed".to_owned(),
             },
