@@ -213,8 +213,12 @@ fn vacuity(
     drawn: &[Fault],
 ) -> Vec<Violation> {
     let message = |index: usize, f: &Fault| {
+        // What a fault the nemesis drew met (a host a stop held down) was
+        // the draw's, not something the scenario asked for.
+        let drawn_here = f.on.is_none() && drawn.contains(f);
         if let Some(why) = without_effect.get(index).and_then(Option::as_deref) {
-            return Some(format!("fault[{index}] `{f}` fired and did nothing: {why}"));
+            return (!drawn_here)
+                .then(|| format!("fault[{index}] `{f}` fired and did nothing: {why}"));
         }
         // Past the end of `fired_at` as the old zip of the two was: no
         // verdict on a fault the run kept no time for.
@@ -224,7 +228,7 @@ fn vacuity(
         // A fault the nemesis drew for a time the run did not reach (a
         // drain or a stop ended it sooner than the input would have) was
         // a draw, not something the scenario asked for.
-        if f.on.is_none() && drawn.contains(f) {
+        if drawn_here {
             return None;
         }
         let why = match &f.on {
@@ -589,6 +593,59 @@ mod tests {
         s.faults.remove(0);
         let effective = run_seed(&s, 0);
         assert!(effective.passed, "{:?}", effective.violations);
+    }
+
+    /// A `crash_restart` of a host a lifecycle stop holds down, whose
+    /// restart then starts nothing (the job still stopped, or the resume
+    /// started the host), did nothing: the run is vacuous, as with a bare
+    /// `crash` there (it once passed silently). Judged at the restart: one
+    /// that starts the host another fault took down after the resume did
+    /// something.
+    #[test]
+    fn a_crash_restart_while_the_job_is_stopped_is_judged_at_its_restart() {
+        let text = |restart_after: &str, later_crash: &str| {
+            format!(
+                r#"
+name = "crash-restart-while-stopped"
+description = "a crash_restart of a taskmanager while the lifecycle holds it down"
+job = {{ name = "keyed-count" }}
+topology = {{ taskmanagers = 2, parallelism = 2 }}
+
+[workload]
+records = 6000
+
+[[fault]]
+kind = "crash_restart"
+host = "taskmanager-1"
+at = "700ms"
+after = "{restart_after}"
+{later_crash}
+[[lifecycle]]
+stop = {{ at = "500ms", with = "cancel" }}
+resume = {{ from = "retained", after = "500ms" }}
+
+[expect]
+outcome = "exactly-once"
+"#
+            )
+        };
+        let parse = |t: String| crate::scenario::parse(&t, "test.toml").expect("a valid scenario");
+        for after in ["100ms", "1500ms"] {
+            let report = run_seed(&parse(text(after, "")), 0);
+            let vacuous = vacuous_messages(&report);
+            assert_eq!(vacuous.len(), 1, "{after}: {:?}", report.violations);
+            assert!(
+                vacuous[0].starts_with(&format!(
+                    "fault[0] `crash_restart taskmanager-1 at 700ms for {after}` fired and did \
+                     nothing: taskmanager-1 was already down, stopped with the job"
+                )),
+                "{}",
+                vacuous[0]
+            );
+        }
+        let crash = "\n[[fault]]\nkind = \"crash\"\nhost = \"taskmanager-1\"\nat = \"1800ms\"\n";
+        let restarted = run_seed(&parse(text("1500ms", crash)), 0);
+        assert!(restarted.passed, "{:?}", restarted.violations);
     }
 
     /// An `io_errors` fault with a `path` that no disk operation met while

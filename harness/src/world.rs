@@ -484,8 +484,17 @@ struct World<'a> {
     /// Why each fault of the plan that fired did nothing (`None`: it took
     /// effect, or never fired): a `bit_rot` whose path matched no file, an
     /// `io_errors` whose path no operation met, a bare `crash` or `pause`
-    /// of a host already down, a bare `restart` of one up.
+    /// of a host already down, a bare `restart` of one up, a
+    /// `crash_restart` of a host a lifecycle stop held down whose restart
+    /// started nothing either.
     without_effect: Vec<Option<String>>,
+    /// The `crash_restart` faults whose crash found their host held down
+    /// by a lifecycle stop, by plan index: each is judged at its restart,
+    /// which may still start the host (another fault crashed it after the
+    /// resume, or a resume to fewer taskmanagers left it down).
+    crashed_while_stopped: BTreeSet<usize>,
+    /// Whether the last [`World::restart`] started its host.
+    restarted: bool,
     /// The `io_errors` faults with a `path` in force, by plan index: their
     /// host and path. Each is judged when it ends (or the run does): one
     /// that no disk operation under its path met did nothing.
@@ -568,6 +577,7 @@ impl World<'_> {
         self.ended = vec![None; faults.len()];
         self.without_effect = vec![None; faults.len()];
         self.aimed_io_errors.clear();
+        self.crashed_while_stopped.clear();
         let mut end = scenario.max_sim_time;
         // The end of the current run, if it ended: the job's end once it is
         // the last run's (or once an earlier run ends for good, its stop
@@ -740,6 +750,8 @@ impl World<'_> {
             ended: Vec::new(),
             without_effect: Vec::new(),
             aimed_io_errors: BTreeMap::new(),
+            crashed_while_stopped: BTreeSet::new(),
+            restarted: false,
             cuts: BTreeMap::new(),
             holds: BTreeMap::new(),
             losses: BTreeMap::new(),
@@ -938,6 +950,16 @@ impl World<'_> {
                     heal.ends = p.fault;
                     plan.push(heal);
                 }
+                let restart = matches!(p.action, Action::Heal(Heal::Restart));
+                if let Some(index) = p.ends.filter(|_| restart) {
+                    if self.crashed_while_stopped.remove(&index) && !self.restarted {
+                        let why = "stopped with the job until its resume, and its restart \
+                                   started nothing (the job was still stopped, or the resume \
+                                   had started the host)";
+                        let host = &p.host;
+                        self.did_nothing(Some(index), format!("{host} was already down, {why}"));
+                    }
+                }
             }
         }
         // Faults recorded above are in the trace but never trigger events.
@@ -1095,6 +1117,10 @@ impl World<'_> {
                     None
                 }
                 FaultKind::CrashRestart { after } => {
+                    // Judged at its restart (above, `crashed_while_stopped`).
+                    if let Some(index) = fault.filter(|_| self.stopped.contains(host)) {
+                        self.crashed_while_stopped.insert(index);
+                    }
                     self.crash(host);
                     later(*after, Heal::Restart)
                 }
@@ -1547,6 +1573,7 @@ impl World<'_> {
     /// restarting one a lifecycle stop took down, until its resume. A
     /// restart drops what is left of the host's software and starts it anew.
     fn restart(&mut self, host: &str) {
+        self.restarted = false;
         if self.stopped.contains(host) {
             // The job is stopped: its hosts stay down until the resume.
             return;
@@ -1554,6 +1581,7 @@ impl World<'_> {
         if !self.sim.is_host_running(host) {
             panics::within(Phase::Hosts, || self.sim.bounce(host));
             self.record(host, FaultEvent::Restart);
+            self.restarted = true;
         }
     }
 
