@@ -493,8 +493,6 @@ struct World<'a> {
     /// which may still start the host (another fault crashed it after the
     /// resume, or a resume to fewer taskmanagers left it down).
     crashed_while_stopped: BTreeSet<usize>,
-    /// Whether the last [`World::restart`] started its host.
-    restarted: bool,
     /// The `io_errors` faults with a `path` in force, by plan index: their
     /// host and path. Each is judged when it ends (or the run does): one
     /// that no disk operation under its path met did nothing.
@@ -751,7 +749,6 @@ impl World<'_> {
             without_effect: Vec::new(),
             aimed_io_errors: BTreeMap::new(),
             crashed_while_stopped: BTreeSet::new(),
-            restarted: false,
             cuts: BTreeMap::new(),
             holds: BTreeMap::new(),
             losses: BTreeMap::new(),
@@ -946,13 +943,17 @@ impl World<'_> {
                     self.ended[index] = Some(now);
                     self.judge_aimed_io_errors(index);
                 }
+                // A crash_restart's restart (a lifecycle step's host is
+                // no simulated host: asked only of a restart's).
+                let restart = matches!(p.action, Action::Heal(Heal::Restart));
+                let was_down = restart && !self.sim.is_host_running(p.host.as_str());
                 if let Some(mut heal) = self.apply(&p.host, &p.action, p.fault)? {
                     heal.ends = p.fault;
                     plan.push(heal);
                 }
-                let restart = matches!(p.action, Action::Heal(Heal::Restart));
                 if let Some(index) = p.ends.filter(|_| restart) {
-                    if self.crashed_while_stopped.remove(&index) && !self.restarted {
+                    let started = was_down && self.sim.is_host_running(p.host.as_str());
+                    if self.crashed_while_stopped.remove(&index) && !started {
                         let why = "stopped with the job until its resume, and its restart \
                                    started nothing (the job was still stopped, or the resume \
                                    had started the host)";
@@ -1573,7 +1574,6 @@ impl World<'_> {
     /// restarting one a lifecycle stop took down, until its resume. A
     /// restart drops what is left of the host's software and starts it anew.
     fn restart(&mut self, host: &str) {
-        self.restarted = false;
         if self.stopped.contains(host) {
             // The job is stopped: its hosts stay down until the resume.
             return;
@@ -1581,7 +1581,6 @@ impl World<'_> {
         if !self.sim.is_host_running(host) {
             panics::within(Phase::Hosts, || self.sim.bounce(host));
             self.record(host, FaultEvent::Restart);
-            self.restarted = true;
         }
     }
 

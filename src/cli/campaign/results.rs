@@ -319,14 +319,13 @@ fn scan_from(
             // a summary prints (a scenario key, a build, a hash, a kind, a
             // probe; in a violation's text only a line break or a tab): one
             // would drive the terminal.
-            Ok(line) if control_in(&line).is_some() => {
-                let field = control_in(&line).unwrap_or_default();
-                let why = format!("not a results line: field `{field}` holds a control character");
-                bad(&mut scan, number, why)
-            }
-            Ok(line) => match line_shard(&line.shard) {
-                Ok(()) => each(number, line)?,
-                Err(why) => bad(&mut scan, number, format!("not a results line: {why}")),
+            Ok(line) => match (control_in(&line), line_shard(&line.shard)) {
+                (Some(field), _) => {
+                    let why = format!("field `{field}` holds a control character");
+                    bad(&mut scan, number, format!("not a results line: {why}"))
+                }
+                (None, Ok(())) => each(number, line)?,
+                (None, Err(why)) => bad(&mut scan, number, format!("not a results line: {why}")),
             },
             Err(e) => bad(&mut scan, number, format!("not a results line: {e}")),
         }
@@ -351,21 +350,18 @@ fn control_in(line: &Line) -> Option<&'static str> {
     if line.probes.iter().any(|p| control(p)) {
         return Some("probes");
     }
-    fn texts(value: &serde_json::Value, out: &mut Vec<String>) {
+    // A violation's text may break a line or tab, never more.
+    fn drives(value: &serde_json::Value) -> bool {
         match value {
-            serde_json::Value::String(s) => out.push(s.clone()),
-            serde_json::Value::Array(a) => a.iter().for_each(|v| texts(v, out)),
-            serde_json::Value::Object(o) => o.values().for_each(|v| texts(v, out)),
-            _ => {}
+            serde_json::Value::String(s) => {
+                s.chars().any(|c| c.is_control() && c != '\n' && c != '\t')
+            }
+            serde_json::Value::Array(a) => a.iter().any(drives),
+            serde_json::Value::Object(o) => o.values().any(drives),
+            _ => false,
         }
     }
-    let mut strings = Vec::new();
-    line.violations.iter().for_each(|v| texts(v, &mut strings));
-    let drives = |c: char| c.is_control() && c != '\n' && c != '\t';
-    strings
-        .iter()
-        .any(|s| s.chars().any(drives))
-        .then_some("violations")
+    line.violations.iter().any(drives).then_some("violations")
 }
 
 /// Whether `text` is a shard as `campaign run` writes it in a line: `K/N`
