@@ -366,9 +366,10 @@ impl FaultKind {
 /// One line that tells this fault from every other of a plan: kind, host
 /// (and link: `a -> b` one way, `a <-> b` both ways), the kind's own
 /// setting (`max`, `rate`, `probability`, `capacity`), id, when it fires
-/// and how long it lasts:
+/// and how long it lasts (`after` for the delay of a `crash_restart` or
+/// `disk_loss`'s restart, as a file writes it; `for` otherwise):
 /// `partition taskmanager-1 <-> jobmanager (id "cut") at 300ms jitter 300ms for 1s`,
-/// `crash_restart taskmanager-2 on { fault = "cut", edge = "end", delay = "5ms" } for 300ms`.
+/// `crash_restart taskmanager-2 on { fault = "cut", edge = "end", delay = "5ms" } after 300ms`.
 /// A trigger is written whole, as a scenario file writes it ([`Trigger`]'s
 /// `Display`). Durations are as scenario files spell them (`250ms`, `2s`).
 impl fmt::Display for Fault {
@@ -423,8 +424,14 @@ impl fmt::Display for Fault {
         if let Some(on) = &self.on {
             write!(f, " on {on}")?;
         }
+        // Named as a file names it: a restart's delay is `after`, every
+        // other length `for`.
+        let word = match self.kind {
+            FaultKind::CrashRestart { .. } | FaultKind::DiskLoss { .. } => "after",
+            _ => "for",
+        };
         if let Some(d) = self.kind.duration().filter(|d| !d.is_zero()) {
-            write!(f, " for {}", format_duration(d))?;
+            write!(f, " {word} {}", format_duration(d))?;
         }
         Ok(())
     }
@@ -561,7 +568,7 @@ mod tests {
             [
                 "crash store at 1500ms",
                 "restart store at 1500ms",
-                "disk_loss store at 1500ms for 2s",
+                "disk_loss store at 1500ms after 2s",
                 "stall store <-> sink at 1500ms for 1s",
                 "latency store <-> * max 80ms at 1500ms for 1s",
                 "message_loss store <-> jobmanager rate 0.25 at 1500ms for 1s",

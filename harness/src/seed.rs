@@ -636,7 +636,7 @@ outcome = "exactly-once"
             assert_eq!(vacuous.len(), 1, "{after}: {:?}", report.violations);
             assert!(
                 vacuous[0].starts_with(&format!(
-                    "fault[0] `crash_restart taskmanager-1 at 700ms for {after}` fired and did \
+                    "fault[0] `crash_restart taskmanager-1 at 700ms after {after}` fired and did \
                      nothing: taskmanager-1 was already down, stopped with the job"
                 )),
                 "{}",
@@ -746,13 +746,13 @@ outcome = "exactly-once"
             messages,
             [
                 "fault[0] `crash_restart taskmanager-1 on { event = \"txn_pre_committed\", \
-                 occurrence = 1 } for 300ms` never fired: its event never came before the run ended",
+                 occurrence = 1 } after 300ms` never fired: its event never came before the run ended",
                 "fault[1] `crash_restart taskmanager-1 (id \"late\") on { event = \
                  \"txn_pre_committed\", host = \"taskmanager-1\", task = \"count[1]\", epoch = 2, \
-                 checkpoint = 3, occurrence = 2, delay = \"50ms\" } for 300ms` never fired: its \
+                 checkpoint = 3, occurrence = 2, delay = \"50ms\" } after 300ms` never fired: its \
                  event never came before the run ended",
                 "fault[3] `crash_restart taskmanager-1 on { fault = \"cut\", edge = \"end\", delay = \
-                 \"5ms\" } for 300ms` never fired: its anchor's edge never came before the run ended",
+                 \"5ms\" } after 300ms` never fired: its anchor's edge never came before the run ended",
             ]
         );
         let mut time = plan[2].clone();

@@ -67,11 +67,12 @@ pub struct MergeArgs {
 }
 
 pub fn merge(args: &MergeArgs) -> anyhow::Result<Output> {
-    // A file named twice (a glob and its own name) is read once.
+    // A file named twice (a glob and its own name, a symlink or a hard
+    // link) is read once.
     let mut files: Vec<PathBuf> = Vec::with_capacity(args.files.len());
     let mut seen = BTreeSet::new();
     for file in &args.files {
-        let key = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        let key = super::same_file(file).unwrap_or_else(|| super::FileId::Path(file.clone()));
         if seen.insert(key) {
             files.push(file.clone());
         } else if !args.json {

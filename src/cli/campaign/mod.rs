@@ -109,7 +109,7 @@ pub fn scenarios(list: &str) -> anyhow::Result<Vec<Entry>> {
     let mut entries: Vec<Entry> = Vec::with_capacity(names.len());
     // Each file's own path, to find one named two ways (`a.toml`,
     // `./a.toml`): its seeds would run twice, under two keys.
-    let mut files: Vec<(std::path::PathBuf, String)> = Vec::new();
+    let mut files: Vec<(FileId, String)> = Vec::new();
     for name in names {
         if name.is_empty() {
             bail!("--scenarios: an empty name in \"{list}\"");
@@ -125,10 +125,7 @@ pub fn scenarios(list: &str) -> anyhow::Result<Vec<Entry>> {
         }
         let entry = Entry::load(&name)?;
         let is_builtin = scenario::builtin().iter().any(|b| b.name == name);
-        if let Some(file) = (!is_builtin)
-            .then(|| std::fs::canonicalize(&name).ok())
-            .flatten()
-        {
+        if let Some(file) = (!is_builtin).then(|| same_file(&name)).flatten() {
             if let Some((_, first)) = files.iter().find(|(f, _)| *f == file) {
                 bail!("--scenarios: {name} is {first} named another way: each file runs once");
             }
@@ -137,6 +134,31 @@ pub fn scenarios(list: &str) -> anyhow::Result<Vec<Entry>> {
         entries.push(entry);
     }
     Ok(entries)
+}
+
+/// What tells one file from another however it is named: on Unix its
+/// device and inode, so that a hard link is the file it links to; else its
+/// canonical path (which a symlink, `./` and `..` already resolve to).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum FileId {
+    Inode(u64, u64),
+    Path(std::path::PathBuf),
+}
+
+/// `path`'s [`FileId`]; `None` when it cannot be read (the caller's own
+/// open or read then says why).
+pub(crate) fn same_file(path: impl AsRef<std::path::Path>) -> Option<FileId> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path)
+            .ok()
+            .map(|m| FileId::Inode(m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::canonicalize(path).ok().map(FileId::Path)
+    }
 }
 
 #[cfg(test)]
@@ -161,6 +183,16 @@ mod tests {
             format!("--scenarios: {other} is {plain} named another way: each file runs once")
         );
         assert_eq!(scenarios(&format!("steady,{plain}")).expect("two").len(), 2);
+        let linked = dir.join("b.toml");
+        let _ = std::fs::remove_file(&linked);
+        if std::fs::hard_link(&file, &linked).is_ok() {
+            let linked = linked.display().to_string();
+            let error = scenarios(&format!("{plain},{linked}")).expect_err("a hard link");
+            assert_eq!(
+                error.to_string(),
+                format!("--scenarios: {linked} is {plain} named another way: each file runs once")
+            );
+        }
         let error = scenarios("steady,a\u{1b}b").expect_err("a control character");
         assert!(
             error.to_string().contains("holds a control character"),

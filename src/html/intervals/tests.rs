@@ -229,7 +229,7 @@ fn each_fault_of_the_plan_is_one_band_from_when_it_fired_to_its_own_end() {
     );
     assert_eq!(
         bands[0].text,
-        "crash_restart taskmanager-2 at 300ms for 300ms"
+        "crash_restart taskmanager-2 at 300ms after 300ms"
     );
 }
 
