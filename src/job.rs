@@ -6,6 +6,7 @@
 use crate::{Finding, FindingKind, JobGraph, KeyedState, Record, Timers, Watermarks, Workload};
 use flinch_engine::config::JobConfig;
 use flinch_engine::event::Vertex;
+use flinch_engine::operator::job_code;
 use flinch_harness::job::JobModel;
 use std::fmt;
 use std::rc::Rc;
@@ -81,9 +82,11 @@ pub trait Job: Send + Sync + fmt::Debug + 'static {
     fn graph(&self) -> JobGraph;
 
     /// The input log: one `Vec` per partition (`workload.partitions` of
-    /// them), each record's key and value encoded with [`crate::encode`],
-    /// `timestamp` in ms, `origin = Some((partition, offset))`. A pure
-    /// function of `workload` and `seed`. The default is the reference
+    /// them), `workload.records` records in all (the run's time budget and
+    /// its faults' times follow the workload; a run fails as a `job-panic`
+    /// naming both counts otherwise), each record's key and value encoded
+    /// with [`crate::encode`], `timestamp` in ms, `origin = Some((partition,
+    /// offset))`. A pure function of `workload` and `seed`. The default is the reference
     /// workload's log ([`crate::workload_records`]): `u32` keys, `()`
     /// values.
     fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
@@ -179,13 +182,14 @@ impl<J: Job> JobModel for Model<J> {
     }
 
     fn graph(&self) -> JobGraph {
-        self.job.graph()
+        job_code::run(|| self.job.graph())
     }
 
     /// Panics (a `job-panic`: this file is the job's side, [`SOURCE`])
-    /// when the input does not have one `Vec` per partition.
+    /// when the input does not have one `Vec` per partition, or not the
+    /// workload's number of records in all.
     fn job(&self, config: &JobConfig, seed: u64) -> flinch_engine::graph::Job {
-        let input = self.job.input(&config.workload, seed);
+        let input = job_code::run(|| self.job.input(&config.workload, seed));
         let partitions = config.workload.partitions;
         assert!(
             input.len() == partitions as usize,
@@ -195,23 +199,38 @@ impl<J: Job> JobModel for Model<J> {
             input.len(),
             if input.len() == 1 { "" } else { "s" }
         );
+        // The run's time budget, its faults' times and its sources' pace
+        // are worked out from the workload: more records would not finish
+        // in time, fewer would end before the faults.
+        let records: u64 = input.iter().map(|p| p.len() as u64).sum();
+        assert!(
+            records == config.workload.records,
+            "Job::input of job {} returned {records} record{} in all, but the workload has {} \
+             (`[workload] records`): it must return that many, as the default input does (the \
+             run's time budget and its faults' times follow the workload); to run other input, \
+             give the scenario that many records (`records` in its [workload], or \
+             `Scenario::records`)",
+            self.job.name(),
+            if records == 1 { "" } else { "s" },
+            config.workload.records
+        );
         flinch_engine::graph::Job {
-            graph: self.job.graph(),
+            graph: self.graph(),
             input: Rc::new(input),
-            watermarks: self.job.watermarks(),
+            watermarks: job_code::run(|| self.job.watermarks()),
         }
     }
 
     fn event_time(&self) -> bool {
-        self.job.watermarks().is_some()
+        job_code::run(|| self.job.watermarks().is_some())
     }
 
     fn check_output(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
-        self.job.check_output(input, output)
+        job_code::run(|| self.job.check_output(input, output))
     }
 
     fn check_output_at_least_once(&self, input: &[Vec<Record>], output: &[Record]) -> Vec<Finding> {
-        self.job.check_output_at_least_once(input, output)
+        job_code::run(|| self.job.check_output_at_least_once(input, output))
     }
 
     fn check_state(
@@ -222,12 +241,14 @@ impl<J: Job> JobModel for Model<J> {
         state: &KeyedState,
         timers: &Timers,
     ) -> Vec<String> {
-        self.job
-            .check_state(input, offsets, vertex.as_str(), state, timers)
+        job_code::run(|| {
+            self.job
+                .check_state(input, offsets, vertex.as_str(), state, timers)
+        })
     }
 
     fn output_json(&self, r: &Record) -> serde_json::Value {
-        self.job.output_json(r).unwrap_or_else(|| {
+        job_code::run(|| self.job.output_json(r)).unwrap_or_else(|| {
             serde_json::json!({ "key_bytes": r.key, "value_bytes": r.value, "origin": r.origin })
         })
     }

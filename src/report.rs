@@ -469,6 +469,16 @@ pub(crate) fn plural(n: usize) -> &'static str {
 /// that it reads back the same in any locale), as bash, zsh and ksh read
 /// them (dash, and other plain POSIX shells, do not): the command stays on
 /// one line, copies as it prints, and drives no terminal.
+/// A path as a command's argument, quoted as [`shell_quote`] quotes it,
+/// with `./` before one that starts with `-` (which a command would read
+/// as an option).
+pub(crate) fn shell_quote_path(path: &str) -> String {
+    match path.starts_with('-') {
+        true => shell_quote(&format!("./{path}")),
+        false => shell_quote(path),
+    }
+}
+
 pub(crate) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()

@@ -6,6 +6,7 @@ use crate::report::{shell_quote, FailureReport, SeedSummary, ShrunkPlan};
 use crate::scenario::Scenario as Built;
 use crate::Record;
 use flinch_harness::job::ScenarioJob;
+use flinch_harness::panics::{self, Blame, Phase};
 use flinch_harness::plan::render;
 use flinch_harness::scenario::{load_choosing, JobChoice, Scenario, SeedRange};
 use flinch_harness::seed::{run_seed, SeedReport};
@@ -14,6 +15,7 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The scenario a [`Test`] runs unless told otherwise: a taskmanager
 /// crashes at a seeded time and comes back.
@@ -137,7 +139,9 @@ impl Test {
     ///
     /// # Panics
     /// If `job`'s name is not 1 to 32 characters of `a-z`, `0-9` and `-`
-    /// starting with a letter (at the caller).
+    /// starting with a letter, or is `keyed-count`, the reference job's
+    /// (the record-level checkers read a job of that name's output as
+    /// keyed-count's), at the caller.
     #[track_caller]
     pub fn new(job: impl Job) -> Test {
         let name = job.name();
@@ -145,6 +149,11 @@ impl Test {
             valid_name(name),
             "flinch: job name {name:?}: must be 1 to 32 characters of a-z, 0-9 and -, starting \
              with a letter"
+        );
+        assert!(
+            name != flinch_harness::keyed_count::NAME,
+            "flinch: job name {name:?} is the reference job's, whose output the record-level \
+             checkers read as keyed-count's: give your job a name of its own"
         );
         Test {
             job: ScenarioJob {
@@ -219,7 +228,9 @@ impl Test {
         let seed_var = std::env::var_os(SEED_VAR).map(|s| s.to_string_lossy().into_owned());
         let replay_seed =
             replay_seed(seed_var.as_deref(), replaying).map_err(|e| self.failure(None, e))?;
-        let loaded = match (&plan_file, &self.scenario) {
+        // Loading checks the scenario against the job's graph (its task
+        // filters name its vertices): a panic in `Job::graph` is the job's.
+        let load = || match (&plan_file, &self.scenario) {
             (Some(path), _) => {
                 load_choosing(&path.to_string_lossy(), JobChoice::Given(self.job.clone()))
                     .map_err(|e| format!("{PLAN_VAR}={}: {e}", path.display()))
@@ -231,6 +242,16 @@ impl Test {
                 .resolve(Some(&self.job))
                 .map_err(|e| format!("{e}\nthe scenario, as built:\n{}", built.unchecked_toml())),
         };
+        let loaded = panics::catch(Phase::Build, Duration::ZERO, load).unwrap_or_else(|panic| {
+            Err(match (panic.blame(), &panic.location) {
+                (Blame::Job, Some(place)) => format!(
+                    "the job's own code panicked at {place} while the scenario was checked \
+                     against the job's graph (Job::graph): {}",
+                    panic.message
+                ),
+                _ => panic.to_string(),
+            })
+        });
         let scenario =
             loaded.map_err(|e| self.failure(None, format!("the scenario does not load: {e}")))?;
         let seeds = match (replay_seed, &self.seeds) {
@@ -331,7 +352,7 @@ impl Test {
         let file = match plan {
             None => std::env::var_os(PLAN_VAR).map(PathBuf::from),
             Some(text) => {
-                let file = self.plan_path(seed);
+                let file = self.plan_path(&scenario.name, seed);
                 match write_plan(&file, &text) {
                     Ok(()) => Some(file),
                     Err(e) => {
@@ -382,26 +403,29 @@ impl Test {
         })
     }
 
-    /// `<target dir>/flinch/<test name>-seed-<seed>.toml`.
-    fn plan_path(&self, seed: u64) -> PathBuf {
+    /// `<target dir>/flinch/<test name>-<scenario>-seed-<seed>.toml`: one
+    /// test may run several scenarios, each failing at its own seed 0.
+    fn plan_path(&self, scenario: &str, seed: u64) -> PathBuf {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
             .or_else(|| {
                 std::env::var_os("CARGO_MANIFEST_DIR").map(|d| PathBuf::from(d).join("target"))
             })
             .unwrap_or_else(|| PathBuf::from("target"));
-        let stem: String = (self.test_name().chars())
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let stem = |name: &str| -> String {
+            (name.chars())
+                .map(
+                    |c| match c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        true => c,
+                        false => '_',
+                    },
+                )
+                .collect()
+        };
+        let (test, scenario) = (stem(&self.test_name()), stem(scenario));
         target
             .join("flinch")
-            .join(format!("{stem}-seed-{seed}.toml"))
+            .join(format!("{test}-{scenario}-seed-{seed}.toml"))
     }
 }
 
@@ -481,7 +505,9 @@ fn nondeterminism(first: &SeedReport, second: &SeedReport) -> Option<String> {
 
 /// What an operator must not do, said with every nondeterminism found.
 const ADVICE: &str = "An operator must not iterate a HashMap or HashSet into its output or \
-                      state, read the clock, use OS randomness, do I/O or spawn threads.";
+                      state, keep one in its State (it is serialized at every checkpoint, in a \
+                      random order: use a BTreeMap), read the clock, use OS randomness, do I/O \
+                      or spawn threads.";
 
 fn valid_name(name: &str) -> bool {
     (1..=32).contains(&name.len())

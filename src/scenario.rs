@@ -75,6 +75,7 @@ pub struct Scenario {
     taskmanagers: u32,
     parallelism: u32,
     records: Option<u64>,
+    keys: Option<u32>,
     checkpoint_interval: Option<Duration>,
     at_least_once: bool,
     faults: Vec<flinch_harness::fault::Fault>,
@@ -82,8 +83,9 @@ pub struct Scenario {
 }
 
 impl Scenario {
-    /// A scenario called `name` (1 to 64 characters of `a-z`, `0-9` and
-    /// `-`, as a file's `name`), with no faults yet.
+    /// A scenario called `name` (1 to 128 characters, no control
+    /// characters, as a file's `name`), with no faults yet. A bad name is
+    /// refused when the test runs, naming the field.
     pub fn new(name: &str) -> Scenario {
         Scenario {
             name: name.to_owned(),
@@ -91,6 +93,7 @@ impl Scenario {
             taskmanagers: 2,
             parallelism: 2,
             records: None,
+            keys: None,
             checkpoint_interval: None,
             at_least_once: false,
             faults: Vec::new(),
@@ -104,8 +107,8 @@ impl Scenario {
         self
     }
 
-    /// `taskmanagers` taskmanagers (1 to 64; hosts `taskmanager-1` ..)
-    /// and `parallelism` subtasks per vertex (1 to 64), as the file's
+    /// `taskmanagers` taskmanagers (1 to 256; hosts `taskmanager-1` ..)
+    /// and `parallelism` subtasks per vertex (1 to 256), as the file's
     /// `topology`.
     pub fn topology(mut self, taskmanagers: u32, parallelism: u32) -> Scenario {
         self.taskmanagers = taskmanagers;
@@ -113,9 +116,18 @@ impl Scenario {
         self
     }
 
-    /// The input's size: `[workload] records`, over all partitions.
+    /// The input's size: `[workload] records`, over all partitions; at
+    /// least its number of distinct keys ([`keys`](Self::keys), 16 unless
+    /// set).
     pub fn records(mut self, records: u64) -> Scenario {
         self.records = Some(records);
+        self
+    }
+
+    /// How many distinct keys the input spreads its records over:
+    /// `[workload] keys`, 1 to `records` (default 16).
+    pub fn keys(mut self, keys: u32) -> Scenario {
+        self.keys = Some(keys);
         self
     }
 
@@ -192,6 +204,12 @@ impl Scenario {
             // largest, which the bound on records then refuses.
             let records = records.min(i64::MAX as u64);
             s += &format!("\n[workload]\nrecords = {records}\n");
+        }
+        if let Some(keys) = self.keys {
+            if self.records.is_none() {
+                s += "\n[workload]\n";
+            }
+            s += &format!("keys = {keys}\n");
         }
         if self.checkpoint_interval.is_some() || self.at_least_once {
             s += "\n[checkpoint]\n";

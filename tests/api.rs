@@ -146,6 +146,15 @@ fn an_operator_that_leaves_state_out_of_its_snapshot_is_caught_with_a_shrunk_pla
         .plan_file
         .clone()
         .expect("the shrunk plan was written");
+    // Named for the test and the scenario: another scenario of the same
+    // test failing at the same seed writes a file of its own.
+    assert!(
+        plan.ends_with(format!(
+            "flinch/forgetful-taskmanager-crash-seed-{seed}.toml"
+        )),
+        "{}",
+        plan.display()
+    );
     assert_eq!(
         replay,
         format!(
@@ -425,10 +434,26 @@ struct Faulty {
     partitions: usize,
     /// The operator panics at this record of key 3 (0: never).
     panic_at: u64,
+    /// Which mistake the job makes besides.
+    mistake: Mistake,
+}
+
+/// A job's mistake beyond a panic of its own ([`Faulty`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mistake {
+    None,
+    /// The operator's panic at `panic_at` is one the standard library
+    /// reports at its own line: `step_by(0)`.
+    StdPanic,
+    /// `Job::graph` panics (a duplicate vertex name, `expect`ed).
+    Graph,
+    /// `Job::input` returns one record more than the workload's.
+    OneRecordMore,
 }
 
 struct Forward {
     panic_at: u64,
+    std_panic: bool,
 }
 
 impl Operator for Forward {
@@ -441,6 +466,10 @@ impl Operator for Forward {
     fn process(&mut self, key: &u32, _: (), seen: &mut u64, ctx: &mut Context<'_, u32, ()>) {
         *seen += 1;
         if *key == 3 && *seen == self.panic_at {
+            if self.std_panic {
+                let step = std::hint::black_box(0);
+                let _ = (0..1u32).step_by(step).count();
+            }
             panic!("key 3 saw its record {}", self.panic_at);
         }
         ctx.emit(*key, ());
@@ -454,15 +483,29 @@ impl Job for Faulty {
 
     fn graph(&self) -> JobGraph {
         let panic_at = self.panic_at;
+        let std_panic = self.mistake == Mistake::StdPanic;
+        let name = match self.mistake {
+            Mistake::Graph => "source",
+            _ => "forward",
+        };
         JobGraph::source("source")
-            .and_then(|s| s.key_by("forward", move || Forward { panic_at }))
-            .expect("valid names")
+            .and_then(|s| {
+                s.key_by(name, move || Forward {
+                    panic_at,
+                    std_panic,
+                })
+            })
+            .expect("distinct vertex names")
             .build()
     }
 
     fn input(&self, workload: &Workload, seed: u64) -> Vec<Vec<Record>> {
         let mut input = flinch::workload_records(workload, seed);
         input.resize(self.partitions, Vec::new());
+        if self.mistake == Mistake::OneRecordMore {
+            let first = input[0][0].clone();
+            input[0].push(first);
+        }
         input
     }
 
@@ -479,6 +522,7 @@ fn the_jobs_own_mistakes_are_blamed_on_the_job() {
     let failure = Test::new(Faulty {
         partitions: 2,
         panic_at: 30,
+        mistake: Mistake::None,
     })
     .seeds(0..1)
     .try_run()
@@ -495,6 +539,7 @@ fn the_jobs_own_mistakes_are_blamed_on_the_job() {
     let failure = Test::new(Faulty {
         partitions: 3,
         panic_at: 0,
+        mistake: Mistake::None,
     })
     .seeds(0..1)
     .try_run()
@@ -505,6 +550,95 @@ fn the_jobs_own_mistakes_are_blamed_on_the_job() {
             && text
                 .contains("Job::input of job faulty returned 3 partitions, but the workload has 2"),
         "{text}"
+    );
+    // A panic the standard library reports at its own line, while the
+    // operator runs, is the job's too, not the engine's.
+    let failure = Test::new(Faulty {
+        partitions: 2,
+        panic_at: 30,
+        mistake: Mistake::StdPanic,
+    })
+    .seeds(0..1)
+    .no_shrink()
+    .try_run()
+    .expect_err("step_by(0) in the operator");
+    let text = failure.to_string();
+    assert!(
+        text.contains("[expected-outcome] job-panic: the job's own code panicked at library/core/")
+            && text.contains("step != 0")
+            && !text.contains("engine-panic"),
+        "{text}"
+    );
+    // A panic in `Job::graph` while the scenario is checked against the
+    // graph fails the test, before any seed; it does not escape `try_run`.
+    let failure = Test::new(Faulty {
+        partitions: 2,
+        panic_at: 0,
+        mistake: Mistake::Graph,
+    })
+    .seeds(0..1)
+    .try_run()
+    .expect_err("a duplicate vertex name, expected");
+    let text = failure.to_string();
+    assert!(
+        failure.seed.is_none()
+            && text.contains("the job's own code panicked at tests/api.rs:")
+            && text.contains("(Job::graph): distinct vertex names: DuplicateName(\"source\")"),
+        "{text}"
+    );
+    // An input of another size than the workload's would not finish in
+    // the time the workload is given, or end before its faults.
+    let failure = Test::new(Faulty {
+        partitions: 2,
+        panic_at: 0,
+        mistake: Mistake::OneRecordMore,
+    })
+    .seeds(0..1)
+    .try_run()
+    .expect_err("one record more than the workload's");
+    let text = failure.to_string();
+    assert!(
+        text.contains("[expected-outcome] job-panic:")
+            && text.contains(
+                "Job::input of job faulty returned 2001 records in all, but the workload has 2000"
+            ),
+        "{text}"
+    );
+}
+
+/// A job named as the reference job would be judged as keyed-count's
+/// output: `Test::new` refuses the name.
+#[test]
+fn the_reference_jobs_name_is_refused() {
+    #[derive(Debug)]
+    struct Impostor;
+    impl Job for Impostor {
+        fn name(&self) -> &'static str {
+            "keyed-count"
+        }
+        fn graph(&self) -> JobGraph {
+            JobGraph::source("source")
+                .and_then(|s| {
+                    s.key_by("forward", || Forward {
+                        panic_at: 0,
+                        std_panic: false,
+                    })
+                })
+                .expect("valid names")
+                .build()
+        }
+        fn check_output(&self, _: &[Vec<Record>], _: &[Record]) -> Vec<Finding> {
+            Vec::new()
+        }
+    }
+    let refused = std::panic::catch_unwind(|| Test::new(Impostor)).expect_err("refused");
+    let message = refused
+        .downcast_ref::<String>()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        message.contains("job name \"keyed-count\" is the reference job's"),
+        "{message}"
     );
 }
 
@@ -544,6 +678,18 @@ fn bad_seeds_and_scenario_fields_fail_the_test_naming_them() {
         failure.to_string().contains("field `fault[0].at`"),
         "{failure}"
     );
+    // Fewer records than the default 16 keys need `keys` too.
+    let few = Scenario::new("few").records(5);
+    let failure = Test::new(job::<Counted>())
+        .scenario(few)
+        .try_run()
+        .expect_err("16 keys over 5 records");
+    assert!(
+        failure.to_string().contains("16 keys but only 5 records"),
+        "{failure}"
+    );
+    let few = Scenario::new("few").records(5).keys(5).seeds(0..1);
+    Test::new(job::<Counted>()).scenario(few).run();
     let huge = Scenario::new("huge").records(u64::MAX);
     let failure = Test::new(job::<Counted>())
         .scenario(huge)

@@ -40,7 +40,7 @@
 
 use crate::event::Vertex;
 use crate::operator::chain::{ChainedOperator, FlatMap};
-use crate::operator::{Keyed, KeyedOperator, Operator};
+use crate::operator::{job_code, Keyed, KeyedOperator, Operator};
 use crate::record::Record;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -254,7 +254,7 @@ impl GraphBuilder {
             return Err(GraphError::TooManyVertices);
         }
         let keyed: KeyedFactory =
-            Rc::new(move |max_parallelism| Keyed::boxed(make(), max_parallelism));
+            Rc::new(move |max_parallelism| Keyed::boxed(job_code::run(&make), max_parallelism));
         self.vertices.push(VertexDef {
             name,
             keyed: Some(keyed),

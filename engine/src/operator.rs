@@ -33,9 +33,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// engine owns their serialization, checksums and key-group assignment.
 ///
 /// Determinism: the hooks must be pure functions of their arguments and
-/// `self` (no clock, no randomness, no `HashMap` iteration). `self` holds
-/// configuration only: it is not snapshotted, state that must survive a
-/// failure goes in `State`.
+/// `self` (no clock, no randomness, no `HashMap` iteration), and `State`
+/// must serialize the same way every time (a `HashMap` or `HashSet` in it
+/// serializes in a random order: use a `BTreeMap` or `BTreeSet`). `self`
+/// holds configuration only: it is not snapshotted, state that must
+/// survive a failure goes in `State`.
 pub trait Operator: 'static {
     /// The input's key; its postcard form decides the key group.
     type Key: Serialize + DeserializeOwned + Ord + Clone;
@@ -394,7 +396,8 @@ impl<O: Operator> Keyed<O> {
             timestamp: input.timestamp,
             watermark: self.watermark,
         };
-        self.operator.process(&key, value, state, &mut ctx);
+        let operator = &mut self.operator;
+        job_code::run(|| operator.process(&key, value, state, &mut ctx));
         self.flush(group, input.key, input.origin, emit)
     }
 }
@@ -460,7 +463,8 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
                 timestamp: time,
                 watermark,
             };
-            self.operator.on_timer(&key, time, state, &mut ctx);
+            let operator = &mut self.operator;
+            job_code::run(|| operator.on_timer(&key, time, state, &mut ctx));
             self.flush(group, key_bytes, None, into_records(out))?;
         }
         Ok(fired)
@@ -524,6 +528,7 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
 }
 
 pub mod chain;
+pub mod job_code;
 
 #[cfg(test)]
 mod tests;

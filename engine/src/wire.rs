@@ -20,8 +20,10 @@ pub enum WireError {
     Closed,
     #[error("frame checksum mismatch (expected {expected:08x}, got {actual:08x})")]
     Checksum { expected: u32, actual: u32 },
-    #[error("frame length {0} exceeds the limit")]
-    TooLarge(u32),
+    #[error("a frame of {0} bytes exceeds the limit of {MAX_FRAME} bytes (16 MiB)")]
+    TooLarge(u64),
+    #[error("a frame's header gives its body {declared} bytes, but it has {actual}")]
+    Length { declared: u32, actual: u64 },
     #[error("undecodable frame: {0}")]
     Decode(#[from] postcard::Error),
     #[error("timed out after {0:?}")]
@@ -76,14 +78,18 @@ pub fn decode<T: DeserializeOwned>(frame: &[u8]) -> Result<T, WireError> {
 /// The body of a complete frame, its length and checksum verified, for a
 /// reader that decodes it by hand. Errors: a frame shorter than its
 /// header ([`WireError::Closed`]), a length that is not the body's
-/// ([`WireError::TooLarge`]), a checksum mismatch.
+/// ([`WireError::Length`]), a checksum mismatch.
 pub fn body(frame: &[u8]) -> Result<&[u8], WireError> {
     if frame.len() < HEADER {
         return Err(WireError::Closed);
     }
     let len = u32::from_le_bytes(frame[0..4].try_into().expect("4 bytes"));
     if len as usize != frame.len() - HEADER {
-        return Err(WireError::TooLarge(len));
+        let actual = (frame.len() - HEADER) as u64;
+        return Err(WireError::Length {
+            declared: len,
+            actual,
+        });
     }
     let expected = u32::from_le_bytes(frame[4..8].try_into().expect("4 bytes"));
     checked(expected, &frame[HEADER..])
@@ -105,7 +111,15 @@ pub async fn send<W: AsyncWrite + Unpin, T: Serialize>(
 }
 
 /// Write a frame [`encode`] made (or one encoded as it would have).
+/// Errors: a body larger than [`MAX_FRAME`], which every reader refuses
+/// (a batch, a snapshot or a transaction too large for one message): said
+/// here, with its size, rather than as the connection reset the reader's
+/// refusal would give; nothing is written.
 pub async fn send_encoded<W: AsyncWrite + Unpin>(w: &mut W, frame: &[u8]) -> Result<(), WireError> {
+    let body = frame.len().saturating_sub(HEADER) as u64;
+    if body > u64::from(MAX_FRAME) {
+        return Err(WireError::TooLarge(body));
+    }
     w.write_all(frame).await?;
     Ok(())
 }
@@ -119,7 +133,7 @@ pub async fn recv<R: AsyncRead + Unpin, T: DeserializeOwned>(r: &mut R) -> Resul
     }
     let len = u32::from_le_bytes(header[0..4].try_into().expect("4 bytes"));
     if len > MAX_FRAME {
-        return Err(WireError::TooLarge(len));
+        return Err(WireError::TooLarge(u64::from(len)));
     }
     let expected = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes"));
     // Read into the vector's capacity, not into zeros first, as tokio's
@@ -218,6 +232,31 @@ mod tests {
                 "sealing the body's bytes frames it alike"
             );
         }
+    }
+
+    /// The writer refuses what every reader would: the message says the
+    /// size and the limit, and nothing reaches the connection.
+    #[test]
+    fn a_frame_past_the_limit_is_refused_by_its_writer() {
+        let body = vec![0u8; MAX_FRAME as usize + 1];
+        let mut frame = vec![0u8; HEADER];
+        frame.extend_from_slice(&body);
+        let mut written: Vec<u8> = Vec::new();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let error = rt
+            .block_on(send_encoded(&mut written, &frame))
+            .expect_err("too large");
+        assert_eq!(
+            error.to_string(),
+            "a frame of 16777217 bytes exceeds the limit of 16777216 bytes (16 MiB)"
+        );
+        assert!(written.is_empty());
+        let mut at_limit = vec![0u8; HEADER];
+        at_limit.resize(HEADER + MAX_FRAME as usize, 0);
+        rt.block_on(send_encoded(&mut written, &at_limit))
+            .expect("a frame of the limit is sent");
     }
 
     #[test]

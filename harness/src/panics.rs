@@ -12,19 +12,23 @@
 //! in, and prints nothing; outside a capture it calls the previous hook
 //! unchanged, so tests and the CLI print panics as they always did.
 //!
-//! [`blame`] then decides from (phase, location) alone, a pure function:
-//! - **engine panic** ([`ENGINE_PANIC`]): the panic came while turmoil ran
-//!   host software ([`Phase::Hosts`]: a step, or a crash or restart, which
-//!   drop or start a host), at a line of the engine's sources, or of Rust's
-//!   standard library (reached from host code: std reports some panics at
-//!   its own line, e.g. `capacity overflow`; an arithmetic overflow or an
-//!   index out of bounds already names the engine's line).
+//! [`blame`] then decides from (phase, location, and whether the job's own
+//! code was running: [`flinch_engine::operator::job_code`]) alone, a pure
+//! function:
 //! - **job panic** ([`JOB_PANIC`]): the panic came while the world was
 //!   built, the hosts ran, the output was read or the run was checked, at a
 //!   line of the job's own code: a file
 //!   that is not the engine's, the harness's, the standard library's, or a
 //!   dependency's (cargo's registry or git checkouts, `vendor/`). A user's
-//!   operator or model, or a built-in job's (`src/jobs/`).
+//!   operator or model, or a built-in job's (`src/jobs/`). Or at a line of
+//!   Rust's standard library while the job's own code ran (std reports a
+//!   few panics at its own line, e.g. `capacity overflow` or `step_by`'s
+//!   `step != 0`).
+//! - **engine panic** ([`ENGINE_PANIC`]): the panic came while turmoil ran
+//!   host software ([`Phase::Hosts`]: a step, or a crash or restart, which
+//!   drop or start a host), at a line of the engine's sources, or of Rust's
+//!   standard library outside the job's code (an arithmetic overflow or an
+//!   index out of bounds already names the engine's line).
 //! - **internal error** ([`INTERNAL_ERROR`]): every other panic: one in
 //!   turmoil, tokio, the harness or another crate (turmoil's `server socket
 //!   buffer full`), and any panic outside the hosts (building the world,
@@ -106,6 +110,9 @@ pub struct Panic {
     /// Simulated time of the step or fault that panicked (zero outside a
     /// simulation).
     pub at: Duration,
+    /// Whether the job's own code was running when it panicked
+    /// ([`flinch_engine::operator::job_code::running`]).
+    pub job_code: bool,
 }
 
 /// Whose bug a panic is (see the module docs).
@@ -120,19 +127,21 @@ pub enum Blame {
     Internal,
 }
 
-/// Whose bug a panic in `phase` at `file` is: the engine's when a host was
-/// running and the file is the engine's or the standard library's; the
-/// job's when the file is the job's own ([`in_job`]) and the panic came
-/// from building the world (the job's graph and input), the hosts, reading
-/// the output or checking the run (its model).
-pub fn blame(phase: Phase, file: Option<&str>) -> Blame {
+/// Whose bug a panic in `phase` at `file` is, `job_code` telling whether
+/// the job's own code was running: the job's when the file is the job's own
+/// ([`in_job`]), or the standard library's while the job's code ran, and
+/// the panic came from building the world (the job's graph and input), the
+/// hosts, reading the output or checking the run (its model); else the
+/// engine's when a host was running and the file is the engine's or the
+/// standard library's.
+pub fn blame(phase: Phase, file: Option<&str>, job_code: bool) -> Blame {
     match (phase, file) {
-        (Phase::Hosts, Some(file)) if in_engine(file) || in_std(file) => Blame::Engine,
         (Phase::Build | Phase::Hosts | Phase::Output | Phase::Check, Some(file))
-            if in_job(file) =>
+            if in_job(file) || (job_code && in_std(file)) =>
         {
             Blame::Job
         }
+        (Phase::Hosts, Some(file)) if in_engine(file) || in_std(file) => Blame::Engine,
         _ => Blame::Internal,
     }
 }
@@ -224,11 +233,13 @@ impl Panic {
             location: None,
             phase,
             at,
+            job_code: false,
         }
     }
 
     pub fn blame(&self) -> Blame {
-        blame(self.phase, self.location.as_ref().map(|l| l.file.as_str()))
+        let file = self.location.as_ref().map(|l| l.file.as_str());
+        blame(self.phase, file, self.job_code)
     }
 
     /// The violation a run that panicked fails with: `engine-panic`,
@@ -377,6 +388,7 @@ fn record(info: &PanicHookInfo<'_>) -> bool {
                     }),
                     phase: capture.phase,
                     at: capture.at,
+                    job_code: flinch_engine::operator::job_code::running(),
                 });
             }
             true
@@ -432,8 +444,59 @@ mod tests {
             (Phase::Hosts, None, Internal),
         ];
         for (phase, file, expected) in cases {
-            assert_eq!(blame(phase, file), expected, "{phase:?} {file:?}");
+            assert_eq!(blame(phase, file, false), expected, "{phase:?} {file:?}");
         }
+    }
+
+    /// The standard library reports a few panics at its own line (`capacity
+    /// overflow`, `step_by`'s `step != 0`): the job's when its own code ran,
+    /// in the hosts or in its model; the engine's in a host otherwise.
+    #[test]
+    fn a_panic_at_a_line_of_std_is_the_jobs_while_the_jobs_code_runs() {
+        use Blame::*;
+        for phase in [Phase::Build, Phase::Hosts, Phase::Output, Phase::Check] {
+            assert_eq!(blame(phase, Some(STD), true), Job, "{phase:?}");
+        }
+        assert_eq!(blame(Phase::Hosts, Some(STD), false), Engine);
+        assert_eq!(blame(Phase::Hosts, Some(ENGINE), true), Engine);
+        assert_eq!(blame(Phase::Hosts, Some(TURMOIL), true), Internal);
+        for phase in [Phase::Faults, Phase::Harness] {
+            assert_eq!(blame(phase, Some(STD), true), Internal, "{phase:?}");
+        }
+        let mut step = panic_at(STD, Phase::Hosts, "assertion failed: step != 0");
+        step.job_code = true;
+        let violation = step.violation();
+        assert_eq!(
+            (violation.kind, violation.message.as_str()),
+            (
+                JOB_PANIC,
+                "the job's own code panicked at library/alloc/src/raw_vec/mod.rs:509:25 at \
+                 50.502 s of simulated time, while the hosts ran: assertion failed: step != 0"
+            )
+        );
+    }
+
+    /// The hook reads the mark: a panic of the standard library inside
+    /// [`flinch_engine::operator::job_code::run`] is recorded as the job's.
+    #[test]
+    fn the_hook_records_whether_the_jobs_code_ran() {
+        use flinch_engine::operator::job_code;
+        let inside = catch(Phase::Hosts, Duration::ZERO, || {
+            job_code::run(|| {
+                let step = std::hint::black_box(0);
+                (0..3u32).step_by(step).count()
+            })
+        })
+        .expect_err("step_by(0) panics");
+        assert!(inside.job_code, "{inside:?}");
+        assert_eq!(inside.blame(), Blame::Job, "{inside}");
+        let outside = catch(Phase::Hosts, Duration::ZERO, || {
+            let step = std::hint::black_box(0);
+            (0..3u32).step_by(step).count()
+        })
+        .expect_err("step_by(0) panics");
+        assert!(!outside.job_code);
+        assert_eq!(outside.blame(), Blame::Engine, "{outside}");
     }
 
     #[test]
@@ -447,14 +510,14 @@ mod tests {
         ] {
             for file in [ENGINE, STD, TURMOIL, HARNESS] {
                 assert_eq!(
-                    blame(phase, Some(file)),
+                    blame(phase, Some(file), false),
                     Blame::Internal,
                     "{phase:?} {file}"
                 );
             }
         }
         for phase in [Phase::Faults, Phase::Harness] {
-            assert_eq!(blame(phase, Some("src/lib.rs")), Blame::Internal);
+            assert_eq!(blame(phase, Some("src/lib.rs"), false), Blame::Internal);
         }
     }
 
@@ -468,6 +531,7 @@ mod tests {
             }),
             phase,
             at: Duration::from_millis(50_502),
+            job_code: false,
         }
     }
 

@@ -531,13 +531,54 @@ pub fn load_choosing(name_or_path: &str, choice: JobChoice) -> Result<Scenario, 
             ),
         });
     }
-    let source = std::fs::read_to_string(path).map_err(|error| ScenarioError {
+    let unreadable = |message: String| ScenarioError {
         file: name_or_path.to_owned(),
         line: None,
         field: None,
-        message: format!("cannot read the scenario file: {error}"),
+        message,
+    };
+    let source = read_capped(path).map_err(|error| match error {
+        Capped::Io(error) => unreadable(format!("cannot read the scenario file: {error}")),
+        Capped::TooLarge => {
+            let max = limits::FILE_BYTES;
+            unreadable(format!(
+                "the file is larger than {} bytes, the most a scenario file may be ({}): not a \
+                 scenario file",
+                max.max, max.why
+            ))
+        }
     })?;
     parse_choosing(&source, name_or_path, choice)
+}
+
+/// Why [`read_capped`] read no scenario.
+enum Capped {
+    Io(std::io::Error),
+    TooLarge,
+}
+
+/// The file at `path` as text, reading at most [`limits::FILE_BYTES`]
+/// and one byte more (to tell a file of the limit from a larger one).
+#[expect(
+    clippy::disallowed_types,
+    reason = "the user's scenario file, on the real disk, read before any simulation"
+)]
+fn read_capped(path: &Path) -> Result<String, Capped> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(Capped::Io)?;
+    let mut bytes = Vec::new();
+    (file.take(limits::FILE_BYTES.max + 1))
+        .read_to_end(&mut bytes)
+        .map_err(Capped::Io)?;
+    if bytes.len() as u64 > limits::FILE_BYTES.max {
+        return Err(Capped::TooLarge);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Capped::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("stream did not contain valid UTF-8 ({})", e.utf8_error()),
+        ))
+    })
 }
 
 /// A TOML syntax or type error, with the line and field its span points at.
@@ -744,6 +785,33 @@ mod tests {
             error.starts_with("does/not/exist.toml: cannot read the scenario file: "),
             "{error}"
         );
+    }
+
+    /// A file past [`limits::FILE_BYTES`] is refused after reading that
+    /// much, not read on (a device named by mistake is endless); one of
+    /// exactly the limit is read and parsed.
+    #[test]
+    fn a_file_larger_than_a_scenario_may_be_is_refused_after_the_limit() {
+        let dir = std::env::temp_dir().join(format!("flinch-capped-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a temp dir");
+        let big = dir.join("big.toml");
+        let max = limits::FILE_BYTES.max as usize;
+        std::fs::write(&big, "#".repeat(max + 1)).expect("written");
+        let error = load_error(&big.display().to_string());
+        assert!(
+            error
+                .contains("the file is larger than 1048576 bytes, the most a scenario file may be"),
+            "{error}"
+        );
+        std::fs::write(&big, "#".repeat(max)).expect("written");
+        let error = load_error(&big.display().to_string());
+        assert!(!error.contains("larger than"), "{error}");
+        #[cfg(unix)]
+        {
+            let error = load_error("/dev/zero");
+            assert!(error.contains("larger than"), "{error}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod seeds;
 mod selfcheck;
 mod shrink;
 
-use crate::report::{shell_quote, FailureKind};
+use crate::report::{shell_quote, shell_quote_path, FailureKind};
 use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use flinch_harness::scenario::{self, Scenario};
@@ -168,7 +168,7 @@ fn parse_job(text: &str) -> anyhow::Result<flinch_harness::job::ScenarioJob> {
 pub fn replay_command(scenario_arg: &str, job: Option<&str>, seed: u64) -> String {
     format!(
         "flinch replay {}{} --seed {seed}",
-        shell_quote(scenario_arg),
+        shell_quote_path(scenario_arg),
         job_flag(job)
     )
 }
@@ -177,7 +177,7 @@ pub fn replay_command(scenario_arg: &str, job: Option<&str>, seed: u64) -> Strin
 pub fn shrink_command(scenario_arg: &str, job: Option<&str>, seed: u64) -> String {
     format!(
         "flinch shrink {}{} --seed {seed}",
-        shell_quote(scenario_arg),
+        shell_quote_path(scenario_arg),
         job_flag(job)
     )
 }
@@ -375,6 +375,15 @@ mod tests {
             r"flinch replay 'it'\''s.toml' --seed 0"
         );
         assert_eq!(replay_command("", None, 1), "flinch replay '' --seed 1");
+        // A path that starts with `-` would be read as an option.
+        assert_eq!(
+            replay_command("-t.toml", None, 6),
+            "flinch replay ./-t.toml --seed 6"
+        );
+        assert_eq!(
+            shrink_command("-t b.toml", None, 6),
+            "flinch shrink './-t b.toml' --seed 6"
+        );
         assert_eq!(
             replay_command("steady", Some("{ name = \"dedup\" }"), 2),
             r#"flinch replay steady --job '{ name = "dedup" }' --seed 2"#

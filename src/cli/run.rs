@@ -198,7 +198,7 @@ fn write_report(
     });
     let mut command = format!(
         "flinch run {}{job} --seeds {}",
-        crate::report::shell_quote(&summary.scenario_arg),
+        crate::report::shell_quote_path(&summary.scenario_arg),
         summary.seeds
     );
     if let Some(timeout) = args.timeout {

@@ -104,7 +104,8 @@ where
     fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError> {
         let key: K = decode(&input.key, "key")?;
         let value: V = decode(&input.value, "value")?;
-        (self.function)(key, value, &mut self.pending);
+        let (function, pending) = (&mut self.function, &mut self.pending);
+        super::job_code::run(|| function(key, value, pending));
         for (k, v) in self.pending.drain(..) {
             out.push(Record {
                 key: encode(&k, "output key")?,

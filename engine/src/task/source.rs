@@ -24,7 +24,7 @@ use super::{Inbound, TaskEnv, TaskError, TaskResult};
 use crate::config::PlantedBug;
 use crate::io::{addr, mpsc, now, sleep};
 use crate::job::Plan;
-use crate::operator::chain;
+use crate::operator::{chain, job_code};
 use crate::proto::{FetchRequest, FetchedBatch, Payload};
 use crate::record::batch;
 use crate::wire::RpcClient;
@@ -66,7 +66,10 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
     // A restored source sends the watermark of its offset before anything
     // else, so a barrier never overtakes it: at a checkpoint, every keyed
     // task's watermark is the cut's (a pure function of its offsets).
-    if let Some(first) = watermarks.as_ref().map(|w| w(partition, offset)) {
+    if let Some(first) = watermarks
+        .as_ref()
+        .map(|w| job_code::run(|| w(partition, offset)))
+    {
         if first > 0 {
             outputs
                 .emit(&mut Vec::new(), true, Some((first, false)))
@@ -153,7 +156,7 @@ pub async fn run(env: TaskEnv, mut inbox: mpsc::UnboundedReceiver<Inbound>) -> T
                     ended = true;
                     Some((u64::MAX, true))
                 } else {
-                    let next = watermarks.as_ref().filter(|_| !ended).map(|w| w(partition, offset));
+                    let next = watermarks.as_ref().filter(|_| !ended).map(|w| job_code::run(|| w(partition, offset)));
                     next.filter(|w| *w > watermark).map(|w| (w, false))
                 };
                 if let Some((w, _)) = progress {

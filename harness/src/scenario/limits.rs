@@ -116,6 +116,12 @@ pub const TOLERABLE_FAILURES: Limit = Limit {
     max: 1_000_000,
     why: "a bound that no run reaches: more failures than this never fit in a simulated hour",
 };
+/// A scenario file's size, in bytes: read no further (a device such as
+/// `/dev/zero` named by mistake would be read forever).
+pub const FILE_BYTES: Limit = Limit {
+    max: 1 << 20,
+    why: "a file of 1,000 faults, the most a scenario may have, is about 200 KiB",
+};
 pub const FAULTS: Limit = Limit {
     max: 1_000,
     why: "each fault is applied by the step loop and reported in the trace",

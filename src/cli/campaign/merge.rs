@@ -18,7 +18,7 @@ use crate::cli::run::{share, verdict};
 use crate::cli::shrink::{header, shrink_on_worker, StderrProgress};
 use crate::cli::{exit_code, replay_command, Output, EXIT_FAILED, EXIT_INTERNAL_ERROR};
 use crate::html;
-use crate::report::{plural, shell_quote, FailureKind};
+use crate::report::{plural, shell_quote_path, FailureKind};
 use anyhow::bail;
 use clap::Args;
 use flinch_engine::probe::Probe;
@@ -1035,7 +1035,7 @@ fn write_regressions(
             // Named after the scenario as the campaign named it (two copies
             // of one built-in share its `name`), once each.
             let path = dir.join(unique_name(dir, &mut names, name, seed));
-            let shown = shell_quote(&path.display().to_string());
+            let shown = shell_quote_path(&path.display().to_string());
             let text = format!(
                 "{}{}",
                 header(
