@@ -99,7 +99,13 @@ pub fn encode<T: serde::Serialize + ?Sized>(value: &T) -> Result<Bytes, CodecErr
 }
 
 /// The inverse of [`encode`]. Errors: bytes that are not the encoding of
-/// a `T`.
+/// a `T`, all of them (a `T` read from their beginning with bytes left
+/// over is an error).
+///
+/// ```
+/// let pair = flinch::encode(&(1u32, 2u32)).expect("a pair encodes");
+/// assert!(flinch::decode::<u32>(&pair).is_err());
+/// ```
 pub fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     flinch_engine::record::decode(bytes).map_err(|e| CodecError(e.to_string()))
 }

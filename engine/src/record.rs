@@ -280,9 +280,15 @@ impl postcard::ser_flavors::Flavor for Inline {
 pub const SMALL: usize = 64;
 
 /// The inverse of [`encode`]. Errors: bytes that are not the postcard form
-/// of a `T`.
+/// of a `T`, all of them: a `T` read from their beginning with bytes left
+/// over is an error too ([`postcard::Error::DeserializeBadEncoding`]), or
+/// a stage that reads another type than the one before it wrote (`u32`
+/// from a `(u32, u32)`) would read a prefix and go on.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, postcard::Error> {
-    postcard::from_bytes(bytes)
+    match postcard::take_from_bytes(bytes)? {
+        (value, []) => Ok(value),
+        (_, _) => Err(postcard::Error::DeserializeBadEncoding),
+    }
 }
 
 /// [`decode`] of an unsigned integer (`u16`, `u32`, `u64`) whose postcard
@@ -453,6 +459,23 @@ impl<'de> Deserialize<'de> for TxnId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A value read from the beginning with bytes left over is not the
+    /// encoding of that type: a stage reading a `u32` where the one
+    /// before wrote a `(u32, u32)` is told so, not handed the first half.
+    #[test]
+    fn decode_refuses_bytes_left_over() {
+        let pair = encode(&(1u32, 2u32)).unwrap();
+        assert_eq!(decode::<(u32, u32)>(&pair), Ok((1, 2)));
+        assert_eq!(
+            decode::<u32>(&pair),
+            Err(postcard::Error::DeserializeBadEncoding)
+        );
+        assert_eq!(decode_uint::<u32>(&pair), decode::<u32>(&pair));
+        let text = encode("hello").unwrap();
+        assert!(decode::<u8>(&text).is_err());
+        assert_eq!(decode::<String>(&text).as_deref(), Ok("hello"));
+    }
 
     /// `decode_uint` decides as postcard does, on every string of up to
     /// two bytes and on three-byte strings around each boundary.

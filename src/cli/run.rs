@@ -239,6 +239,8 @@ fn write_report(
             shrunk: summary.shrunk_for(seed.seed),
             shrink: shrink.as_deref().unwrap_or_default(),
         }),
+        duplicates: summary.duplicates().map(Duplicates::count),
+        lost: summary.lost().map(Duplicates::count),
     };
     Ok(html::write(dir, &html::sweep::page(&sweep))?)
 }
@@ -438,6 +440,16 @@ struct ProbeRow {
 struct Duplicates {
     records: u64,
     seeds: usize,
+}
+
+impl Duplicates {
+    /// As the sweep's page shows it.
+    fn count(self) -> html::sweep::Count {
+        html::sweep::Count {
+            records: self.records,
+            seeds: self.seeds,
+        }
+    }
 }
 
 #[derive(Serialize)]

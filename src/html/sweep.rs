@@ -44,6 +44,20 @@ pub struct Sweep<'a> {
     pub probes: Vec<ProbeLine>,
     /// The lowest failing seed, if any.
     pub first_failure: Option<FirstFailure<'a>>,
+    /// For an at-least-once scenario of `keyed-count`, the duplicates its
+    /// seeds committed (allowed), as `flinch run` counts them: output
+    /// records, and the seeds with any.
+    pub duplicates: Option<Count>,
+    /// For a scenario that accepts losing output to the sink's transaction
+    /// timeout, what its seeds lost, as `flinch run` counts it.
+    pub lost: Option<Count>,
+}
+
+/// Output records over all seeds, and the seeds that had any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub records: u64,
+    pub seeds: usize,
 }
 
 /// One row of the probe table.
@@ -153,6 +167,11 @@ fn header(s: &Sweep) -> Markup {
     let ran = s.results.len();
     let sim: f64 = s.results.iter().map(|r| r.sim_time.as_secs_f64()).sum();
     let faults: usize = s.results.iter().map(|r| r.faults).sum();
+    let records: u64 = s.results.iter().map(|r| r.records).sum();
+    let count = |c: &Count| {
+        let seeds = if c.seeds == 1 { "seed" } else { "seeds" };
+        format!("{} output records in {} {seeds}", c.records, c.seeds)
+    };
     html! {
         header {
             h1 { (s.scenario.name) " " span.seed { "seeds " (s.seeds.to_string()) } }
@@ -167,6 +186,13 @@ fn header(s: &Sweep) -> Markup {
                 dt { "passed" } dd { (ran - failed) }
                 dt { "failed" } dd { (failed) (kinds(s.results)) }
                 dt { "sim time" } dd { (format!("{sim:.3} s")) " (all seeds)" }
+                dt { "records" } dd { (records) " (all seeds)" }
+                @if let Some(d) = &s.duplicates {
+                    dt { "duplicates" } dd { (count(d)) " (allowed: at-least-once)" }
+                }
+                @if let Some(l) = &s.lost {
+                    dt { "lost" } dd { (count(l)) " (accepted: sink.ignore_failures_after_transaction_timeout)" }
+                }
                 dt { "faults" } dd { (format!("{:.2}", faults as f64 / ran.max(1) as f64)) " per seed" }
             }
             details.description {

@@ -138,8 +138,19 @@ fn the_sweep_page_has_a_cell_per_seed_its_histograms_and_the_first_failure() {
             shrunk: None,
             shrink: "flinch shrink taskmanager-crash --seed 1",
         }),
+        duplicates: None,
+        lost: Some(Count {
+            records: 12,
+            seeds: 1,
+        }),
     };
     let html = page(&sweep);
+    assert!(
+        html.contains("<dt>lost</dt><dd>12 output records in 1 seed (accepted:"),
+        "{html}"
+    );
+    assert!(!html.contains("<dt>duplicates</dt>"), "{html}");
+    assert!(html.contains("<dt>records</dt>"), "{html}");
     assert!(html == page(&sweep), "the page is not deterministic");
     assert_eq!(html.matches("class=\"seed-cell ").count(), 5);
     assert_eq!(html.matches("class=\"seed-cell failed\"").count(), 2);
