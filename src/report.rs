@@ -462,13 +462,6 @@ pub(crate) fn plural(n: usize) -> &'static str {
     }
 }
 
-/// `s` as one word of a POSIX shell command: as it is when it has only
-/// characters no shell treats specially, else in single quotes.
-/// One with a control character (a line break in a file name) is written
-/// in `$'...'` quotes with the character escaped, byte by byte (`\xHH`, so
-/// that it reads back the same in any locale), as bash, zsh and ksh read
-/// them (dash, and other plain POSIX shells, do not): the command stays on
-/// one line, copies as it prints, and drives no terminal.
 /// A path as a command's argument, quoted as [`shell_quote`] quotes it,
 /// with `./` before one that starts with `-` (which a command would read
 /// as an option).
@@ -479,6 +472,13 @@ pub(crate) fn shell_quote_path(path: &str) -> String {
     }
 }
 
+/// `s` as one word of a POSIX shell command: as it is when it has only
+/// characters no shell treats specially, else in single quotes.
+/// One with a control character (a line break in a file name) is written
+/// in `$'...'` quotes with the character escaped, byte by byte (`\xHH`, so
+/// that it reads back the same in any locale), as bash, zsh and ksh read
+/// them (dash, and other plain POSIX shells, do not): the command stays on
+/// one line, copies as it prints, and drives no terminal.
 pub(crate) fn shell_quote(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars()

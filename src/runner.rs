@@ -243,14 +243,19 @@ impl Test {
                 .map_err(|e| format!("{e}\nthe scenario, as built:\n{}", built.unchecked_toml())),
         };
         let loaded = panics::catch(Phase::Build, Duration::ZERO, load).unwrap_or_else(|panic| {
-            Err(match (panic.blame(), &panic.location) {
-                (Blame::Job, Some(place)) => format!(
-                    "the job's own code panicked at {place} while the scenario was checked \
-                     against the job's graph (Job::graph): {}",
-                    panic.message
-                ),
-                _ => panic.to_string(),
-            })
+            let place =
+                (panic.location.as_ref()).map_or("an unknown place".to_owned(), |l| l.to_string());
+            // Not the job's own line: the graph builder's checks (more
+            // chained operators than a vertex takes), or flinch's.
+            let whose = match panic.blame() {
+                Blame::Job => "the job's own code panicked",
+                Blame::Engine | Blame::Internal => "a panic",
+            };
+            Err(format!(
+                "{whose} at {place} while the scenario was checked against the job's graph \
+                 (Job::graph): {}",
+                panic.message
+            ))
         });
         let scenario =
             loaded.map_err(|e| self.failure(None, format!("the scenario does not load: {e}")))?;
@@ -404,7 +409,10 @@ impl Test {
     }
 
     /// `<target dir>/flinch/<test name>-<scenario>-seed-<seed>.toml`: one
-    /// test may run several scenarios, each failing at its own seed 0.
+    /// test may run several scenarios, each failing at its own seed 0. The
+    /// test's name is cut to its first 120 characters and the scenario's to
+    /// 64, so that the file's name stays within the 255 bytes a file system
+    /// allows.
     fn plan_path(&self, scenario: &str, seed: u64) -> PathBuf {
         let target = std::env::var_os("CARGO_TARGET_DIR")
             .map(PathBuf::from)
@@ -412,8 +420,8 @@ impl Test {
                 std::env::var_os("CARGO_MANIFEST_DIR").map(|d| PathBuf::from(d).join("target"))
             })
             .unwrap_or_else(|| PathBuf::from("target"));
-        let stem = |name: &str| -> String {
-            (name.chars())
+        let stem = |name: &str, most: usize| -> String {
+            (name.chars().take(most))
                 .map(
                     |c| match c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                         true => c,
@@ -422,7 +430,7 @@ impl Test {
                 )
                 .collect()
         };
-        let (test, scenario) = (stem(&self.test_name()), stem(scenario));
+        let (test, scenario) = (stem(&self.test_name(), 120), stem(scenario, 64));
         target
             .join("flinch")
             .join(format!("{test}-{scenario}-seed-{seed}.toml"))
@@ -571,6 +579,35 @@ impl std::error::Error for Failure {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The longest test name and scenario name still make a file name a
+    /// file system takes (255 bytes).
+    #[test]
+    fn a_plan_files_name_fits_a_file_system() {
+        #[derive(Debug)]
+        struct Named;
+        impl Job for Named {
+            fn name(&self) -> &'static str {
+                "named"
+            }
+            fn graph(&self) -> crate::JobGraph {
+                unreachable!("not run")
+            }
+            fn check_output(&self, _: &[Vec<Record>], _: &[Record]) -> Vec<crate::Finding> {
+                Vec::new()
+            }
+        }
+        let test = Test::new(Named).name(&"t".repeat(500));
+        let path = test.plan_path(&"s".repeat(128), u64::MAX);
+        let name = path.file_name().expect("a file").len();
+        assert!(name <= 255, "{name}: {}", path.display());
+        assert!(path.ends_with(format!(
+            "{}-{}-seed-{}.toml",
+            "t".repeat(120),
+            "s".repeat(64),
+            u64::MAX
+        )));
+    }
 
     #[test]
     fn a_replay_runs_one_seed_and_a_plan_file_needs_it() {

@@ -449,6 +449,36 @@ enum Mistake {
     Graph,
     /// `Job::input` returns one record more than the workload's.
     OneRecordMore,
+    /// The operator's state's `Default` panics at a line of the standard
+    /// library (the job's type's own code, which the engine calls).
+    StateDefault,
+}
+
+/// A state whose `Default` calls `step_by(0)`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct Unmakeable;
+
+impl Default for Unmakeable {
+    fn default() -> Self {
+        let step = std::hint::black_box(0);
+        let _ = (0..1u32).step_by(step).count();
+        Unmakeable
+    }
+}
+
+/// Forwards each record, with a state it cannot make.
+struct WithUnmakeableState;
+
+impl Operator for WithUnmakeableState {
+    type Key = u32;
+    type In = ();
+    type OutKey = u32;
+    type Out = ();
+    type State = Unmakeable;
+
+    fn process(&mut self, key: &u32, _: (), _: &mut Unmakeable, ctx: &mut Context<'_, u32, ()>) {
+        ctx.emit(*key, ());
+    }
 }
 
 struct Forward {
@@ -488,6 +518,12 @@ impl Job for Faulty {
             Mistake::Graph => "source",
             _ => "forward",
         };
+        if self.mistake == Mistake::StateDefault {
+            return JobGraph::source("source")
+                .and_then(|s| s.key_by("forward", || WithUnmakeableState))
+                .expect("distinct vertex names")
+                .build();
+        }
         JobGraph::source("source")
             .and_then(|s| {
                 s.key_by(name, move || Forward {
@@ -566,6 +602,23 @@ fn the_jobs_own_mistakes_are_blamed_on_the_job() {
     assert!(
         text.contains("[expected-outcome] job-panic: the job's own code panicked at library/core/")
             && text.contains("step != 0")
+            && !text.contains("engine-panic"),
+        "{text}"
+    );
+    // The same in the job's types' own code the engine calls: a state's
+    // `Default`.
+    let failure = Test::new(Faulty {
+        partitions: 2,
+        panic_at: 0,
+        mistake: Mistake::StateDefault,
+    })
+    .seeds(0..1)
+    .no_shrink()
+    .try_run()
+    .expect_err("step_by(0) in the state's Default");
+    let text = failure.to_string();
+    assert!(
+        text.contains("[expected-outcome] job-panic: the job's own code panicked at library/core/")
             && !text.contains("engine-panic"),
         "{text}"
     );

@@ -374,9 +374,22 @@ impl<O: Operator> Keyed<O> {
     }
 
     /// Run `input` through the operator's `process` hook, then
-    /// [`flush`](Self::flush) what it emitted into `emit`.
+    /// [`flush`](Self::flush) what it emitted into `emit`: the job's code
+    /// as a whole ([`job_code`]), since decoding its key and value, its
+    /// state's `Default` and encoding its outputs run the job's types'
+    /// own code too.
     #[inline]
     fn process_with(
+        &mut self,
+        input: Record,
+        emit: impl FnMut(Bytes, Bytes, u64, Option<(u32, u64)>),
+    ) -> Result<(), OperatorError> {
+        job_code::run(|| self.step(input, emit))
+    }
+
+    /// [`process_with`](Self::process_with), unmarked.
+    #[inline]
+    fn step(
         &mut self,
         input: Record,
         emit: impl FnMut(Bytes, Bytes, u64, Option<(u32, u64)>),
@@ -396,8 +409,7 @@ impl<O: Operator> Keyed<O> {
             timestamp: input.timestamp,
             watermark: self.watermark,
         };
-        let operator = &mut self.operator;
-        job_code::run(|| operator.process(&key, value, state, &mut ctx));
+        self.operator.process(&key, value, state, &mut ctx);
         self.flush(group, input.key, input.origin, emit)
     }
 }
@@ -434,7 +446,35 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
         })
     }
 
+    /// The job's code as a whole ([`job_code`]), as [`Keyed::step`].
     fn advance_watermark(
+        &mut self,
+        watermark: u64,
+        out: &mut Vec<Record>,
+    ) -> Result<usize, OperatorError> {
+        job_code::run(|| self.fire_timers(watermark, out))
+    }
+
+    fn pending_timers(&self) -> usize {
+        self.groups.values().map(|g| g.timers.len()).sum()
+    }
+
+    /// The job's code as a whole ([`job_code`]): encoding each key's state
+    /// runs its type's own code.
+    fn snapshot(&self) -> Result<Vec<u8>, OperatorError> {
+        job_code::run(|| self.write_snapshot())
+    }
+
+    /// The job's code as a whole ([`job_code`]): decoding each key's state
+    /// runs its type's own code.
+    fn restore(&mut self, bytes: &[u8]) -> Result<(), OperatorError> {
+        job_code::run(|| self.read_snapshot(bytes))
+    }
+}
+
+impl<O: Operator> Keyed<O> {
+    /// [`KeyedOperator::advance_watermark`], unmarked.
+    fn fire_timers(
         &mut self,
         watermark: u64,
         out: &mut Vec<Record>,
@@ -463,21 +503,17 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
                 timestamp: time,
                 watermark,
             };
-            let operator = &mut self.operator;
-            job_code::run(|| operator.on_timer(&key, time, state, &mut ctx));
+            self.operator.on_timer(&key, time, state, &mut ctx);
             self.flush(group, key_bytes, None, into_records(out))?;
         }
         Ok(fired)
     }
 
-    fn pending_timers(&self) -> usize {
-        self.groups.values().map(|g| g.timers.len()).sum()
-    }
-
-    /// Written with a [`SnapshotWriter`], without building the
-    /// [`KeyedSnapshot`]: a snapshot is taken at every checkpoint, and the
-    /// vectors for each key and state were most of its allocations.
-    fn snapshot(&self) -> Result<Vec<u8>, OperatorError> {
+    /// [`KeyedOperator::snapshot`], unmarked. Written with a
+    /// [`SnapshotWriter`], without building the [`KeyedSnapshot`]: a
+    /// snapshot is taken at every checkpoint, and the vectors for each key
+    /// and state were most of its allocations.
+    fn write_snapshot(&self) -> Result<Vec<u8>, OperatorError> {
         let mut out = SnapshotWriter::new(self.groups.len());
         for (group, g) in &self.groups {
             out.group(*group, g.state.len());
@@ -496,7 +532,8 @@ impl<O: Operator> KeyedOperator for Keyed<O> {
         Ok(out.finish())
     }
 
-    fn restore(&mut self, bytes: &[u8]) -> Result<(), OperatorError> {
+    /// [`KeyedOperator::restore`], unmarked.
+    fn read_snapshot(&mut self, bytes: &[u8]) -> Result<(), OperatorError> {
         let snapshot: KeyedSnapshot = decode(bytes, "snapshot")?;
         let mut groups = BTreeMap::new();
         for g in snapshot.groups {

@@ -531,13 +531,22 @@ pub fn load_choosing(name_or_path: &str, choice: JobChoice) -> Result<Scenario, 
             ),
         });
     }
+    let source = read_file(name_or_path)?;
+    parse_choosing(&source, name_or_path, choice)
+}
+
+/// The text of the scenario file at `path`, read to
+/// [`limits::FILE_BYTES`] at most (a device such as `/dev/zero` named by
+/// mistake is not read forever). Errors: the file cannot be read or is not
+/// UTF-8, or it is larger than the limit; each names the file.
+pub fn read_file(path: &str) -> Result<String, ScenarioError> {
     let unreadable = |message: String| ScenarioError {
-        file: name_or_path.to_owned(),
+        file: path.to_owned(),
         line: None,
         field: None,
         message,
     };
-    let source = read_capped(path).map_err(|error| match error {
+    read_capped(Path::new(path)).map_err(|error| match error {
         Capped::Io(error) => unreadable(format!("cannot read the scenario file: {error}")),
         Capped::TooLarge => {
             let max = limits::FILE_BYTES;
@@ -547,8 +556,7 @@ pub fn load_choosing(name_or_path: &str, choice: JobChoice) -> Result<Scenario, 
                 max.max, max.why
             ))
         }
-    })?;
-    parse_choosing(&source, name_or_path, choice)
+    })
 }
 
 /// Why [`read_capped`] read no scenario.

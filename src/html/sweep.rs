@@ -186,7 +186,7 @@ fn header(s: &Sweep) -> Markup {
                 dt { "passed" } dd { (ran - failed) }
                 dt { "failed" } dd { (failed) (kinds(s.results)) }
                 dt { "sim time" } dd { (format!("{sim:.3} s")) " (all seeds)" }
-                dt { "records" } dd { (records) " (all seeds)" }
+                dt { "records" } dd { (records) " input records (all seeds)" }
                 @if let Some(d) = &s.duplicates {
                     dt { "duplicates" } dd { (count(d)) " (allowed: at-least-once)" }
                 }

@@ -101,20 +101,23 @@ where
     V2: Serialize,
     F: FnMut(K, V, &mut Vec<(K2, V2)>),
 {
+    /// The job's code as a whole ([`super::job_code`]): decoding the input
+    /// and encoding the outputs run the job's types' own code too.
     fn process(&mut self, input: Record, out: &mut Vec<Record>) -> Result<(), OperatorError> {
-        let key: K = decode(&input.key, "key")?;
-        let value: V = decode(&input.value, "value")?;
-        let (function, pending) = (&mut self.function, &mut self.pending);
-        super::job_code::run(|| function(key, value, pending));
-        for (k, v) in self.pending.drain(..) {
-            out.push(Record {
-                key: encode(&k, "output key")?,
-                value: encode(&v, "output value")?,
-                timestamp: input.timestamp,
-                origin: input.origin,
-            });
-        }
-        Ok(())
+        super::job_code::run(|| {
+            let key: K = decode(&input.key, "key")?;
+            let value: V = decode(&input.value, "value")?;
+            (self.function)(key, value, &mut self.pending);
+            for (k, v) in self.pending.drain(..) {
+                out.push(Record {
+                    key: encode(&k, "output key")?,
+                    value: encode(&v, "output value")?,
+                    timestamp: input.timestamp,
+                    origin: input.origin,
+                });
+            }
+            Ok(())
+        })
     }
 }
 

@@ -10,7 +10,13 @@
 //!
 //! The mark is one thread-local flag, set for the length of each call into
 //! the job's code and put back when the call returns or unwinds: a few
-//! instructions per record.
+//! instructions per record. An operator's step is marked as a whole
+//! (decoding its key and value, its state's `Default`, its hook, encoding
+//! what it emitted: the job's types run their own code there), and so are
+//! a snapshot and a restore (each key's state encoded or decoded); the
+//! adapter's own bookkeeping inside them (key groups, maps, buffers)
+//! reports its rare panics at the engine's lines, which stay the engine's.
+//! Not marked: a job's `Drop` code, which runs wherever its values go.
 
 use std::cell::Cell;
 

@@ -62,9 +62,10 @@ impl Entry {
                 builtin.source.to_owned(),
             ),
             None => {
-                let Ok(source) = std::fs::read_to_string(arg) else {
-                    // Not a readable file: load's error says why (and lists
-                    // the built-in names).
+                let Ok(source) = scenario::read_file(arg) else {
+                    // Not a readable file (or one too large to be a
+                    // scenario): load's error says why (and lists the
+                    // built-in names).
                     return Err(anyhow!(
                         "{}",
                         scenario::load(arg).err().map_or_else(
@@ -193,6 +194,13 @@ mod tests {
                 format!("--scenarios: {linked} is {plain} named another way: each file runs once")
             );
         }
+        let big = dir.join("big.toml");
+        std::fs::write(&big, "#".repeat(1 << 21)).expect("written");
+        let error = scenarios(&big.display().to_string()).expect_err("too large");
+        assert!(
+            error.to_string().contains("larger than 1048576 bytes"),
+            "{error}"
+        );
         let error = scenarios("steady,a\u{1b}b").expect_err("a control character");
         assert!(
             error.to_string().contains("holds a control character"),
