@@ -1840,7 +1840,9 @@ fn expand(faults: &[Fault], seed: u64) -> Vec<Pending> {
 
 /// The plan with each fault's jitter resolved by the seed: `at` becomes the
 /// time drawn from `[at, at + jitter)` (whole milliseconds) and `jitter`
-/// zero; a fault trigger's draw is added to its `delay` instead. One draw
+/// zero; a trigger's draw (an event's or a fault's) is added to its
+/// `delay` instead, so the fault fires that much later after the event or
+/// edge (its `at`, when events start to count, stays). One draw
 /// per fault in plan order, from an RNG of its own, so the plan never
 /// shifts turmoil's choices. A resolved plan runs exactly as the plan it
 /// came from (a fault without jitter always draws 0), which is what lets
@@ -1855,7 +1857,8 @@ pub fn resolve_jitter(faults: &[Fault], seed: u64) -> Vec<Fault> {
         };
         match &mut resolved.on {
             Some(Trigger::Fault(t)) => t.delay += draw,
-            _ => resolved.at += draw,
+            Some(Trigger::Event(t)) => t.delay += draw,
+            None => resolved.at += draw,
         }
         resolved
     };
@@ -1864,8 +1867,9 @@ pub fn resolve_jitter(faults: &[Fault], seed: u64) -> Vec<Fault> {
 
 /// The scenario's plain savepoints with each one's jitter resolved by the
 /// seed, as [`resolve_jitter`] resolves the faults': `at` becomes the time
-/// drawn from `[at, at + jitter)` (whole milliseconds; with `on`, when
-/// events start to count) and `jitter` zero. One draw per savepoint in
+/// drawn from `[at, at + jitter)` (whole milliseconds), or with `on` the
+/// draw is added to the trigger's `delay` (`at`, when events start to
+/// count, stays), and `jitter` zero. One draw per savepoint in
 /// order, from an RNG of their own ([`SAVEPOINT_SEED`]); resolved, they run
 /// exactly as before, which lets shrinking remove one without moving the
 /// others.
@@ -1877,11 +1881,16 @@ pub fn resolve_savepoint_jitter(
     (savepoints.iter())
         .map(|s| {
             let jitter = s.jitter.as_millis().max(1) as u64;
-            lifecycle::Savepoint {
-                at: s.at + Duration::from_millis(rng.gen_range(0..jitter)),
+            let draw = Duration::from_millis(rng.gen_range(0..jitter));
+            let mut resolved = lifecycle::Savepoint {
                 jitter: Duration::ZERO,
-                on: s.on.clone(),
+                ..s.clone()
+            };
+            match &mut resolved.on {
+                Some(on) => on.delay += draw,
+                None => resolved.at += draw,
             }
+            resolved
         })
         .collect()
 }
@@ -2139,6 +2148,48 @@ mod tests {
                 "seed {seed}: completed at {completed:?}, crash at {crash:?}"
             );
         }
+    }
+
+    /// `jitter` on an event trigger spreads the delay after the event, as
+    /// on a fault trigger: the fault fires at the event plus `delay` plus
+    /// a seeded draw from `[0, jitter)` (then at the next tick), so the
+    /// gap differs from seed to seed; resolved, the draw is in the delay
+    /// and `at` (when events start to count) stays.
+    #[test]
+    fn jitter_on_an_event_trigger_spreads_the_delay_after_the_event() {
+        let s = scenario(
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-2\"\nafter = \"100ms\"\n\
+             on = { event = \"checkpoint_completed\", checkpoint = 2, delay = \"5ms\" }\n\
+             jitter = \"40ms\"\n",
+        );
+        let ms = Duration::from_millis;
+        let mut gaps = BTreeSet::new();
+        for seed in 0..6 {
+            let resolved = resolve_jitter(&s.faults, seed);
+            let Some(Trigger::Event(on)) = &resolved[0].on else {
+                panic!("an event trigger: {resolved:?}");
+            };
+            assert_eq!((resolved[0].at, resolved[0].jitter), (ms(0), ms(0)));
+            let drawn = on.delay - ms(5);
+            assert!(drawn < ms(40), "seed {seed}: {drawn:?}");
+            let completed = engine_events(&s, seed)
+                .into_iter()
+                .find(|e| matches!(&e.what, What::Engine(ev) if ev.name() == "checkpoint_completed" && ev.checkpoint() == Some(2)))
+                .expect("checkpoint 2 completes")
+                .at;
+            let (crash, _, _) = fault_events(&s, seed)
+                .into_iter()
+                .find(|(_, _, n)| n == "crash")
+                .expect("the crash fired");
+            let late = crash - completed;
+            assert!(
+                late >= on.delay && late <= on.delay + TICK,
+                "seed {seed}: completed at {completed:?}, crash at {crash:?}, delay {:?}",
+                on.delay
+            );
+            gaps.insert(late);
+        }
+        assert!(gaps.len() > 2, "the jitter spreads the gap: {gaps:?}");
     }
 
     #[test]
