@@ -387,3 +387,69 @@ outcome = "exactly-once"
         rerun.violations
     );
 }
+
+/// A seed that fails only as `vacuous` (here a pause of a host a crash
+/// already took down) is not shrunk: its plan is what needs fixing, and any
+/// smaller plan with a fault that does nothing would fail "the same way".
+/// `flinch shrink` prints no plan, exits 2 and names the fault; `flinch
+/// run` says the same instead of writing a shrunk plan.
+#[test]
+fn a_seed_that_fails_only_as_vacuous_is_not_shrunk_and_the_fault_is_named() {
+    let source = r#"
+name = "pause-of-a-crashed-host"
+description = "An inline scenario of this test."
+job = { name = "keyed-count" }
+topology = { taskmanagers = 2, parallelism = 2 }
+
+[workload]
+records = 2000
+
+[[fault]]
+kind = "partition"
+host = "taskmanager-2"
+peer = "sink"
+at = "200ms"
+for = "100ms"
+
+[[fault]]
+kind = "crash_restart"
+host = "taskmanager-1"
+at = "300ms"
+after = "200ms"
+
+[[fault]]
+kind = "pause"
+host = "taskmanager-1"
+at = "400ms"
+for = "50ms"
+
+[expect]
+outcome = "exactly-once"
+"#;
+    let s = parse(source, "inline.toml").expect("valid");
+    let report = run_seed(&s, 0);
+    let kinds: Vec<&str> = report.violations.iter().map(|v| v.kind).collect();
+    assert_eq!(kinds, ["vacuous"], "{:#?}", report.violations);
+    let vacuous = "fault[2] `pause taskmanager-1 at 400ms for 50ms` fired and did nothing: \
+                   taskmanager-1 was down";
+    match shrink_seed(&s, 0, 50, |_| {}) {
+        Err(ShrinkError::OnlyVacuous { seed: 0, why }) => assert_eq!(why, [vacuous]),
+        other => panic!("{other:?}"),
+    }
+
+    let dir = TempDir::new("vacuous");
+    let file = dir.write("vacuous.toml", source);
+    let (code, stdout, stderr) = flinch(&["shrink", &file, "--seed", "0"]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(
+        stderr.contains("seed 0 fails only as vacuous, so it is not shrunk")
+            && stderr.contains(vacuous),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = flinch(&["run", &file, "--seeds", "0..1"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("flinch: not shrunk: seed 0 fails only as vacuous"),
+        "{stderr}"
+    );
+}
