@@ -448,7 +448,9 @@ impl Fault {
         self
     }
 
-    /// Fire at a time the seed draws from `[at, at + jitter)`.
+    /// Fire at a time the seed draws from `[at, at + jitter)`; with
+    /// [`Fault::on`] (an event or another fault), a draw from `[0, jitter)`
+    /// later than the trigger's delay after the event or edge.
     pub fn jitter(mut self, jitter: Duration) -> Fault {
         self.0.jitter = jitter;
         self

@@ -318,3 +318,138 @@ outcome = "exactly-once"
         rerun.violations
     );
 }
+
+/// A fault on an engine event with `jitter` fires a seeded time after the
+/// event, and shrinking pins that draw into the trigger's `delay` (never
+/// into `at`, which for an event trigger is only when events start to
+/// count): the shrunk plan fires the fault at the time it fired in the
+/// failing run, and the printed file fails again when replayed.
+#[test]
+fn a_shrunk_event_trigger_keeps_its_drawn_delay_and_the_file_fails_again() {
+    use flinch_harness::fault::Trigger;
+    let source = r#"
+name = "crash-after-checkpoint-jittered"
+description = "An inline scenario of this test."
+job = { name = "keyed-count" }
+topology = { taskmanagers = 2, parallelism = 2 }
+bug = "source-no-rewind"
+
+[workload]
+records = 2000
+
+[[fault]]
+kind = "crash_restart"
+host = "taskmanager-2"
+on = { event = "checkpoint_completed", checkpoint = 2, delay = "1ms" }
+jitter = "40ms"
+after = "200ms"
+
+[expect]
+outcome = "exactly-once"
+"#;
+    let s = parse(source, "inline.toml").expect("valid");
+    let seed = (0..20)
+        .find(|&seed| {
+            let delay = match &resolve_jitter(&s.faults, seed)[0].on {
+                Some(Trigger::Event(on)) => on.delay,
+                other => panic!("an event trigger: {other:?}"),
+            };
+            // A seed whose draw is not 0, so that a draw lost or put in
+            // the wrong place would show.
+            delay > Duration::from_millis(5) && !run_seed(&s, seed).passed
+        })
+        .expect("source-no-rewind fails a seed with a draw within 20 seeds");
+    let original = run_seed(&s, seed);
+    let shrink = shrink_seed(&s, seed, 20, |_| {}).expect("the seed fails");
+    let plan = &shrink.shrunk.plan;
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    let fault = &plan[0];
+    assert_eq!((fault.at, fault.jitter), (Duration::ZERO, Duration::ZERO));
+    let Some(Trigger::Event(on)) = &fault.on else {
+        panic!("the event trigger stays: {fault:?}");
+    };
+    let drawn = on.delay - Duration::from_millis(1);
+    assert!(
+        drawn > Duration::ZERO && drawn < Duration::from_millis(40),
+        "{on:?}"
+    );
+    // The shrunk plan fires the fault when the failing run did.
+    assert_eq!(shrink.report.fired_at, original.fired_at, "seed {seed}");
+    // Its file reads back as the plan, and fails again.
+    let text = render(&shrunk_scenario(&s, &shrink));
+    let again = parse(&text, "shrunk.toml").expect("the printed file parses");
+    assert_eq!(again.faults, *plan, "{text}");
+    let rerun = run_seed(&again, seed);
+    assert_eq!(rerun.fired_at, original.fired_at, "{text}");
+    assert!(
+        (rerun.violations.iter()).any(|v| v.kind == "missing"),
+        "{text}\n{:#?}",
+        rerun.violations
+    );
+}
+
+/// A seed that fails only as `vacuous` (here a pause of a host a crash
+/// already took down) is not shrunk: its plan is what needs fixing, and any
+/// smaller plan with a fault that does nothing would fail "the same way".
+/// `flinch shrink` prints no plan, exits 2 and names the fault; `flinch
+/// run` says the same instead of writing a shrunk plan.
+#[test]
+fn a_seed_that_fails_only_as_vacuous_is_not_shrunk_and_the_fault_is_named() {
+    let source = r#"
+name = "pause-of-a-crashed-host"
+description = "An inline scenario of this test."
+job = { name = "keyed-count" }
+topology = { taskmanagers = 2, parallelism = 2 }
+
+[workload]
+records = 2000
+
+[[fault]]
+kind = "partition"
+host = "taskmanager-2"
+peer = "sink"
+at = "200ms"
+for = "100ms"
+
+[[fault]]
+kind = "crash_restart"
+host = "taskmanager-1"
+at = "300ms"
+after = "200ms"
+
+[[fault]]
+kind = "pause"
+host = "taskmanager-1"
+at = "400ms"
+for = "50ms"
+
+[expect]
+outcome = "exactly-once"
+"#;
+    let s = parse(source, "inline.toml").expect("valid");
+    let report = run_seed(&s, 0);
+    let kinds: Vec<&str> = report.violations.iter().map(|v| v.kind).collect();
+    assert_eq!(kinds, ["vacuous"], "{:#?}", report.violations);
+    let vacuous = "fault[2] `pause taskmanager-1 at 400ms for 50ms` fired and did nothing: \
+                   taskmanager-1 was down";
+    match shrink_seed(&s, 0, 50, |_| {}) {
+        Err(ShrinkError::OnlyVacuous { seed: 0, why }) => assert_eq!(why, [vacuous]),
+        other => panic!("{other:?}"),
+    }
+
+    let dir = TempDir::new("vacuous");
+    let file = dir.write("vacuous.toml", source);
+    let (code, stdout, stderr) = flinch(&["shrink", &file, "--seed", "0"]);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(
+        stderr.contains("seed 0 fails only as vacuous, so it is not shrunk")
+            && stderr.contains(vacuous),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = flinch(&["run", &file, "--seeds", "0..1"]);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("flinch: not shrunk: seed 0 fails only as vacuous"),
+        "{stderr}"
+    );
+}

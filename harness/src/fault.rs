@@ -29,9 +29,10 @@ pub struct Fault {
     #[serde(serialize_with = "ser_duration")]
     pub at: Duration,
     /// A time trigger fires at a time drawn from `[at, at + jitter)` by the
-    /// run's seed, so a sweep over seeds probes many points of the run; an
-    /// event trigger starts counting events there. A fault trigger adds the
-    /// draw to its `delay`: it fires in `[edge + delay, edge + delay + jitter)`.
+    /// run's seed, so a sweep over seeds probes many points of the run. A
+    /// trigger adds the draw to its `delay`: an event trigger fires in
+    /// `[event + delay, event + delay + jitter)` (counting events from `at`,
+    /// undrawn), a fault trigger in `[edge + delay, edge + delay + jitter)`.
     #[serde(serialize_with = "ser_duration")]
     pub jitter: Duration,
     /// Fire on an engine event, or on another fault's start or end, instead

@@ -35,7 +35,8 @@ pub struct Savepoint {
     /// Simulated time from the start of the simulation, as a fault's; with
     /// `on`, events count from then.
     pub at: Duration,
-    /// The request comes at a time drawn from `[at, at + jitter)`.
+    /// The request comes at a time drawn from `[at, at + jitter)`; with
+    /// `on`, that long after the event's `delay` (a draw in `[0, jitter)`).
     pub jitter: Duration,
     /// Ask on an engine event (and its `delay`) instead of at a time.
     pub on: Option<EventTrigger>,

@@ -31,8 +31,10 @@
 //!   violation of a (checker, kind) the original run had, e.g.
 //!   `[exactly-once] duplicated`, so shrinking does not wander off to a
 //!   different bug, or to a plan that fails only because one of its faults
-//!   never fired (`vacuous` counts only when the original failed with
-//!   nothing else).
+//!   never fired or did nothing (`vacuous` never counts). A seed that
+//!   fails only as `vacuous` is not shrunk at all
+//!   ([`ShrinkError::OnlyVacuous`]): its plan is what is wrong, and any
+//!   plan with a fault that does nothing would "fail the same way".
 //! - **Anchors.** A fault may wait for another's edge (`on = { fault =
 //!   "cut" }`). When a candidate plan lacks the anchor, each dependent is
 //!   **pinned** to the time it fired in the failing run (`at` = that time,
@@ -239,22 +241,21 @@ pub fn halved(fault: &Fault) -> Option<Fault> {
 }
 
 /// What a failure is, for "fails the same way": its violations' checkers
-/// and kinds, without `vacuous` unless that is all there is.
+/// and kinds, without `vacuous` (empty when that is all there is: such a
+/// failure is not shrunk, [`ShrinkError::OnlyVacuous`]).
 pub fn signature(violations: &[Violation]) -> Vec<(Checker, &'static str)> {
-    let mut all: Vec<_> = violations.iter().map(|v| (v.checker, v.kind)).collect();
-    all.sort_unstable();
-    all.dedup();
-    let real: Vec<_> = all
-        .iter()
-        .copied()
-        .filter(|(_, k)| *k != "vacuous")
+    let mut real: Vec<_> = (violations.iter())
+        .filter(|v| v.kind != VACUOUS)
+        .map(|v| (v.checker, v.kind))
         .collect();
-    if real.is_empty() {
-        all
-    } else {
-        real
-    }
+    real.sort_unstable();
+    real.dedup();
+    real
 }
+
+/// The kind of a violation that says a fault (or savepoint) of the plan
+/// never fired or did nothing.
+const VACUOUS: &str = "vacuous";
 
 /// Whether a run with `violations` failed the way `signature` says.
 pub fn same_failure(signature: &[(Checker, &'static str)], violations: &[Violation]) -> bool {
@@ -291,6 +292,16 @@ pub enum ShrinkError {
          (two faults due in the same tick swapped); shrink by hand from its plan"
     )]
     NotReproducible { seed: u64 },
+    /// The seed fails only as `vacuous`: a fault (or savepoint) of its plan
+    /// never fired or did nothing. That is the plan's own fault, not a bug
+    /// to shrink: any smaller plan with a fault that does nothing would
+    /// fail the same way. `why`: the `vacuous` violations' messages.
+    #[error(
+        "seed {seed} fails only as vacuous, so it is not shrunk: the plan itself needs fixing \
+         (every fault must fire and act): {}",
+        why.join("; ")
+    )]
+    OnlyVacuous { seed: u64, why: Vec<String> },
     /// The caller's stop hook (Ctrl-C in `flinch run`) ended shrinking.
     #[error("shrinking seed {seed} was stopped before it finished")]
     Stopped { seed: u64 },
@@ -324,6 +335,13 @@ pub fn shrink_seed_until(
         return Err(ShrinkError::Passes { seed });
     }
     let signature = signature(&first.violations);
+    if signature.is_empty() {
+        let why = (first.violations.iter())
+            .filter(|v| v.kind == VACUOUS)
+            .map(|v| v.message.clone())
+            .collect();
+        return Err(ShrinkError::OnlyVacuous { seed, why });
+    }
     let was_stopped = Cell::new(false);
     let fails_in =
         |scenario: &Scenario, plan: &[Fault]| match run_plan_until(scenario, seed, plan, stop) {
@@ -731,7 +749,7 @@ mod tests {
     }
 
     #[test]
-    fn the_signature_leaves_out_vacuity_unless_it_is_all_there_is() {
+    fn the_signature_leaves_out_vacuity() {
         let v = |checker, kind| Violation::new(checker, kind, "x");
         let dup = v(Checker::ExactlyOnce, "duplicated");
         let vacuous = v(Checker::ExpectedOutcome, "vacuous");
@@ -739,10 +757,8 @@ mod tests {
             signature(&[vacuous.clone(), dup.clone(), dup.clone()]),
             [(Checker::ExactlyOnce, "duplicated")]
         );
-        assert_eq!(
-            signature(std::slice::from_ref(&vacuous)),
-            [(Checker::ExpectedOutcome, "vacuous")]
-        );
+        // Vacuous alone is no failure to keep (such a seed is not shrunk).
+        assert_eq!(signature(std::slice::from_ref(&vacuous)), []);
         let sig = signature(std::slice::from_ref(&dup));
         assert!(same_failure(&sig, &[vacuous.clone(), dup]));
         assert!(!same_failure(&sig, &[vacuous]));

@@ -84,10 +84,14 @@ pub enum FaultEvent {
     ClockDrift {
         drift: String,
     },
-    /// The host's clock runs at the right rate again, `offset_ms` ahead of
-    /// simulated time (negative: behind).
+    /// A clock drift ended: the host's clock is `offset_ms` ahead of
+    /// simulated time (negative: behind), and runs at the right rate
+    /// again, or, when another drift of the host is still in force, at
+    /// that one's `drift` (the newest of those left; as text, as above).
     ClockDriftEnded {
         offset_ms: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        drift: Option<String>,
     },
     /// Lifecycle step: run `run` (from 1) of the job was stopped, `with`
     /// as the step says (`cancel`).

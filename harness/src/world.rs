@@ -509,6 +509,20 @@ struct World<'a> {
     /// Message losses in force, by the number their heal names.
     losses: BTreeMap<u64, Loss>,
     next_loss: u64,
+    /// The pauses holding each host paused, by the number their heal
+    /// names: the host pauses with the first and resumes when the last
+    /// ends, so a shorter pause that lands within a longer one never ends
+    /// it early. A crash ends them all (the host's software is gone).
+    pauses: BTreeMap<String, BTreeSet<u64>>,
+    /// The clock drifts of each host that have not ended, oldest first,
+    /// each with the number its heal names: the newest sets the clock's
+    /// rate; when it ends, the newest of the rest (if any) runs the clock
+    /// again, so every drift is in force from its start to its end
+    /// whenever no newer one is.
+    drifts: BTreeMap<String, Vec<(u64, f64)>>,
+    /// Numbers the next pause and the next drift take.
+    next_pause: u64,
+    next_drift: u64,
     /// Links cut by a loss blip for the current tick, repaired at the next.
     blips: Vec<(String, String)>,
     loss_rng: SmallRng,
@@ -753,6 +767,10 @@ impl World<'_> {
             holds: BTreeMap::new(),
             losses: BTreeMap::new(),
             next_loss: 0,
+            pauses: BTreeMap::new(),
+            drifts: BTreeMap::new(),
+            next_pause: 0,
+            next_drift: 0,
             blips: Vec::new(),
             loss_rng: SmallRng::seed_from_u64(seed ^ LOSS_SEED),
             steps: scenario.lifecycle.clone(),
@@ -1250,26 +1268,39 @@ impl World<'_> {
                     later(*duration, Heal::Disk)
                 }
                 FaultKind::ClockDrift { drift, duration } => {
+                    // The newest drift sets the rate, over any older one
+                    // still in force (which runs the clock again when this
+                    // one ends: see `drifts`).
+                    let number = self.next_drift;
+                    self.next_drift += 1;
                     let ip = self.sim.lookup(host);
                     clock::set_drift(ip, now, *drift);
+                    (self.drifts.entry(host.to_owned()).or_default()).push((number, *drift));
                     self.record(
                         host,
                         FaultEvent::ClockDrift {
                             drift: drift.to_string(),
                         },
                     );
-                    later(*duration, Heal::Clock)
+                    later(*duration, Heal::Clock { number })
                 }
                 FaultKind::Pause { duration } => {
+                    let number = self.next_pause;
+                    self.next_pause += 1;
                     // Pausing a crashed host does nothing (and is not
                     // traced); its end still comes, for faults waiting on it.
+                    // A host another pause holds stays paused until this
+                    // one ends too (see `pauses`): traced, as it holds it.
                     if self.sim.is_host_running(host) {
-                        self.sim.pause(host);
+                        if !self.sim.is_host_paused(host) {
+                            self.sim.pause(host);
+                        }
+                        (self.pauses.entry(host.to_owned()).or_default()).insert(number);
                         self.record(host, FaultEvent::Pause);
                     } else {
                         self.did_nothing(fault, format!("{host} was down"));
                     }
-                    later(*duration, Heal::Resume)
+                    later(*duration, Heal::Resume { number })
                 }
                 FaultKind::BitRot { path } => {
                     let file = self.rot(host, path)?;
@@ -1312,16 +1343,39 @@ impl World<'_> {
     fn heal(&mut self, host: &str, heal: &Heal) {
         match heal {
             Heal::Restart => self.restart(host),
-            Heal::Clock => {
+            Heal::Clock { number } => {
+                // This drift ends; the newest of the others still in
+                // force, if any, sets the rate from now on (the same one
+                // when this was not the newest).
+                let drifts = self.drifts.entry(host.to_owned()).or_default();
+                drifts.retain(|(n, _)| n != number);
+                let left = drifts.last().map(|&(_, drift)| drift);
+                if drifts.is_empty() {
+                    self.drifts.remove(host);
+                }
                 let ip = self.sim.lookup(host);
                 let now = self.sim.elapsed();
-                clock::set_drift(ip, now, 0.0);
+                clock::set_drift(ip, now, left.unwrap_or(0.0));
                 let local = clock::host_time(ip, now);
                 let offset_ms = local.as_millis() as i64 - now.as_millis() as i64;
-                self.record(host, FaultEvent::ClockDriftEnded { offset_ms });
+                self.record(
+                    host,
+                    FaultEvent::ClockDriftEnded {
+                        offset_ms,
+                        drift: left.map(|d| d.to_string()),
+                    },
+                );
             }
-            Heal::Resume => {
-                // A crash meanwhile ended the pause.
+            Heal::Resume { number } => {
+                // The host resumes when the last pause holding it ends; a
+                // crash meanwhile ended them all (`forget_pauses`).
+                let Some(pauses) = self.pauses.get_mut(host) else {
+                    return;
+                };
+                if !pauses.remove(number) || !pauses.is_empty() {
+                    return;
+                }
+                self.pauses.remove(host);
                 if self.sim.is_host_paused(host) {
                     self.sim.resume(host);
                     self.record(host, FaultEvent::Resume);
@@ -1549,7 +1603,9 @@ impl World<'_> {
         }
         for host in self.cluster(run) {
             if !stopped.contains(&host) {
-                // Idle until now: its software starts over, untraced.
+                // Idle until now: its software starts over, untraced
+                // (and no pause holds it any more).
+                self.pauses.remove(&host);
                 panics::within(Phase::Hosts, || self.sim.crash(host.as_str()));
             }
             self.restart(&host);
@@ -1565,6 +1621,7 @@ impl World<'_> {
     /// drops the host's software, so its drop code runs here.
     fn crash(&mut self, host: &str) {
         if self.sim.is_host_running(host) {
+            self.pauses.remove(host);
             panics::within(Phase::Hosts, || self.sim.crash(host));
             self.record(host, FaultEvent::Crash);
         }
@@ -1680,10 +1737,16 @@ enum Action {
 #[derive(Debug, Clone)]
 enum Heal {
     Restart,
-    /// A paused host carries on.
-    Resume,
-    /// A drifting clock runs at the right rate again.
-    Clock,
+    /// The pause of this number ([`World::pauses`]) ends: the host carries
+    /// on, unless another pause still holds it.
+    Resume {
+        number: u64,
+    },
+    /// The clock drift of this number ([`World::drifts`]) ends: the clock
+    /// runs at the right rate again, or at the newest other drift's.
+    Clock {
+        number: u64,
+    },
     Repair {
         peer: String,
         oneway: bool,
@@ -1777,7 +1840,9 @@ fn expand(faults: &[Fault], seed: u64) -> Vec<Pending> {
 
 /// The plan with each fault's jitter resolved by the seed: `at` becomes the
 /// time drawn from `[at, at + jitter)` (whole milliseconds) and `jitter`
-/// zero; a fault trigger's draw is added to its `delay` instead. One draw
+/// zero; a trigger's draw (an event's or a fault's) is added to its
+/// `delay` instead, so the fault fires that much later after the event or
+/// edge (its `at`, when events start to count, stays). One draw
 /// per fault in plan order, from an RNG of its own, so the plan never
 /// shifts turmoil's choices. A resolved plan runs exactly as the plan it
 /// came from (a fault without jitter always draws 0), which is what lets
@@ -1792,7 +1857,8 @@ pub fn resolve_jitter(faults: &[Fault], seed: u64) -> Vec<Fault> {
         };
         match &mut resolved.on {
             Some(Trigger::Fault(t)) => t.delay += draw,
-            _ => resolved.at += draw,
+            Some(Trigger::Event(t)) => t.delay += draw,
+            None => resolved.at += draw,
         }
         resolved
     };
@@ -1801,8 +1867,9 @@ pub fn resolve_jitter(faults: &[Fault], seed: u64) -> Vec<Fault> {
 
 /// The scenario's plain savepoints with each one's jitter resolved by the
 /// seed, as [`resolve_jitter`] resolves the faults': `at` becomes the time
-/// drawn from `[at, at + jitter)` (whole milliseconds; with `on`, when
-/// events start to count) and `jitter` zero. One draw per savepoint in
+/// drawn from `[at, at + jitter)` (whole milliseconds), or with `on` the
+/// draw is added to the trigger's `delay` (`at`, when events start to
+/// count, stays), and `jitter` zero. One draw per savepoint in
 /// order, from an RNG of their own ([`SAVEPOINT_SEED`]); resolved, they run
 /// exactly as before, which lets shrinking remove one without moving the
 /// others.
@@ -1814,11 +1881,16 @@ pub fn resolve_savepoint_jitter(
     (savepoints.iter())
         .map(|s| {
             let jitter = s.jitter.as_millis().max(1) as u64;
-            lifecycle::Savepoint {
-                at: s.at + Duration::from_millis(rng.gen_range(0..jitter)),
+            let draw = Duration::from_millis(rng.gen_range(0..jitter));
+            let mut resolved = lifecycle::Savepoint {
                 jitter: Duration::ZERO,
-                on: s.on.clone(),
+                ..s.clone()
+            };
+            match &mut resolved.on {
+                Some(on) => on.delay += draw,
+                None => resolved.at += draw,
             }
+            resolved
         })
         .collect()
 }
@@ -2078,6 +2150,48 @@ mod tests {
         }
     }
 
+    /// `jitter` on an event trigger spreads the delay after the event, as
+    /// on a fault trigger: the fault fires at the event plus `delay` plus
+    /// a seeded draw from `[0, jitter)` (then at the next tick), so the
+    /// gap differs from seed to seed; resolved, the draw is in the delay
+    /// and `at` (when events start to count) stays.
+    #[test]
+    fn jitter_on_an_event_trigger_spreads_the_delay_after_the_event() {
+        let s = scenario(
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"taskmanager-2\"\nafter = \"100ms\"\n\
+             on = { event = \"checkpoint_completed\", checkpoint = 2, delay = \"5ms\" }\n\
+             jitter = \"40ms\"\n",
+        );
+        let ms = Duration::from_millis;
+        let mut gaps = BTreeSet::new();
+        for seed in 0..6 {
+            let resolved = resolve_jitter(&s.faults, seed);
+            let Some(Trigger::Event(on)) = &resolved[0].on else {
+                panic!("an event trigger: {resolved:?}");
+            };
+            assert_eq!((resolved[0].at, resolved[0].jitter), (ms(0), ms(0)));
+            let drawn = on.delay - ms(5);
+            assert!(drawn < ms(40), "seed {seed}: {drawn:?}");
+            let completed = engine_events(&s, seed)
+                .into_iter()
+                .find(|e| matches!(&e.what, What::Engine(ev) if ev.name() == "checkpoint_completed" && ev.checkpoint() == Some(2)))
+                .expect("checkpoint 2 completes")
+                .at;
+            let (crash, _, _) = fault_events(&s, seed)
+                .into_iter()
+                .find(|(_, _, n)| n == "crash")
+                .expect("the crash fired");
+            let late = crash - completed;
+            assert!(
+                late >= on.delay && late <= on.delay + TICK,
+                "seed {seed}: completed at {completed:?}, crash at {crash:?}, delay {:?}",
+                on.delay
+            );
+            gaps.insert(late);
+        }
+        assert!(gaps.len() > 2, "the jitter spreads the gap: {gaps:?}");
+    }
+
     #[test]
     fn a_probe_filter_waits_for_that_probe() {
         // A crash after checkpoint 1 restores it: the restore re-commits
@@ -2224,6 +2338,119 @@ mod tests {
             2,
             "released, the link loses messages again"
         );
+    }
+
+    /// The fault events of `s`'s seed 0, as `(ms, host, line)` with the
+    /// line's fields (`clock_drift_ended {"offset_ms":..}`).
+    fn fault_lines(s: &Scenario) -> Vec<(u128, String, String)> {
+        let run = simulate(s, 0).expect("simulates");
+        (run.trace.iter())
+            .filter(|e| matches!(e.what, What::Fault(_)))
+            .map(|e| {
+                let line = e.line();
+                let what = line
+                    .split_whitespace()
+                    .skip(2)
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                (e.at.as_millis(), e.host.clone(), what)
+            })
+            .collect()
+    }
+
+    /// Overlapping pauses of one host hold it paused until the last of them
+    /// ends: a shorter one that lands within a longer one never resumes
+    /// the host early, and a pause a crash ended never resumes a later one.
+    #[test]
+    fn a_host_stays_paused_until_the_last_overlapping_pause_ends() {
+        let tm1 = "taskmanager-1";
+        let pause = |at: &str, lasts: &str| {
+            format!(
+                "[[fault]]\nkind = \"pause\"\nhost = \"{tm1}\"\nat = \"{at}\"\n\
+                 for = \"{lasts}\"\n"
+            )
+        };
+        let nested = scenario(&(pause("300ms", "600ms") + &pause("400ms", "100ms")));
+        let paused = |at: u128| (at, tm1.to_owned(), "pause".to_owned());
+        let resumed = |at: u128| (at, tm1.to_owned(), "resume".to_owned());
+        assert_eq!(
+            fault_lines(&nested),
+            [paused(300), paused(400), resumed(900)]
+        );
+        // The later pause outlasts the first: the host resumes at its end.
+        let staggered = scenario(&(pause("300ms", "200ms") + &pause("400ms", "300ms")));
+        assert_eq!(
+            fault_lines(&staggered),
+            [paused(300), paused(400), resumed(700)]
+        );
+        // A crash ends the first pause; its end then leaves alone a pause
+        // that began after the restart.
+        let crash = format!(
+            "[[fault]]\nkind = \"crash_restart\"\nhost = \"{tm1}\"\nat = \"400ms\"\n\
+             after = \"50ms\"\n"
+        );
+        let crashed = scenario(&(pause("300ms", "300ms") + &crash + &pause("500ms", "400ms")));
+        let at = |what: &str| (tm1.to_owned(), what.to_owned());
+        let lines: Vec<_> = (fault_lines(&crashed).into_iter())
+            .map(|(t, h, w)| (t, (h, w)))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (300, at("pause")),
+                (400, at("crash")),
+                (450, at("restart")),
+                (500, at("pause")),
+                (900, at("resume")),
+            ]
+        );
+    }
+
+    /// Of overlapping clock drifts of one host the newest sets the rate;
+    /// when it ends, the older one still in force runs the clock again
+    /// (`clock_drift_ended` names that drift) until its own end, and the
+    /// end of an older drift under a newer one leaves the rate alone. The
+    /// host's clock is what the trace's edges describe
+    /// ([`crate::check::clocks::HostClocks`]).
+    #[test]
+    fn overlapping_clock_drifts_each_hold_until_their_own_end_the_newest_setting_the_rate() {
+        let jm = "jobmanager";
+        let drift = |at: &str, drift: f64, lasts: &str| {
+            format!(
+                "[[fault]]\nkind = \"clock_drift\"\nhost = \"{jm}\"\nat = \"{at}\"\n\
+                 drift = {drift}\nfor = \"{lasts}\"\n"
+            )
+        };
+        let line = |at: u128, what: &str| (at, jm.to_owned(), what.to_owned());
+        // 300..400 at +0.5 (+50ms), 400..500 at -0.5 (-50ms), 500..900 at
+        // +0.5 again (+200ms).
+        let nested = scenario(&(drift("300ms", 0.5, "600ms") + &drift("400ms", -0.5, "100ms")));
+        assert_eq!(
+            fault_lines(&nested),
+            [
+                line(300, r#"clock_drift {"drift":"0.5"}"#),
+                line(400, r#"clock_drift {"drift":"-0.5"}"#),
+                line(500, r#"clock_drift_ended {"drift":"0.5","offset_ms":0}"#),
+                line(900, r#"clock_drift_ended {"offset_ms":200}"#),
+            ]
+        );
+        // The older ends first, under the newer: the rate stays the newer's.
+        let staggered = scenario(&(drift("300ms", 0.5, "200ms") + &drift("400ms", -0.25, "400ms")));
+        assert_eq!(
+            fault_lines(&staggered),
+            [
+                line(300, r#"clock_drift {"drift":"0.5"}"#),
+                line(400, r#"clock_drift {"drift":"-0.25"}"#),
+                line(500, r#"clock_drift_ended {"drift":"-0.25","offset_ms":25}"#),
+                line(800, r#"clock_drift_ended {"offset_ms":-50}"#),
+            ]
+        );
+        let run = simulate(&staggered, 0).expect("simulates");
+        let clocks = crate::check::clocks::HostClocks::of(&run.trace);
+        let ms = Duration::from_millis;
+        for (at, local) in [(300, 300), (400, 450), (500, 525), (800, 750), (1000, 950)] {
+            assert_eq!(clocks.local(jm, ms(at)), ms(local), "at {at}ms");
+        }
     }
 
     #[test]

@@ -230,7 +230,9 @@ fn start_event(kind: &FaultKind) -> &'static str {
 /// same link that heals first, while the first restart after a crash ends
 /// the host's downtime whoever caused it, the first disk heal ends every
 /// disk fault of the host (the harness clears them all at once), and a
-/// crash ends a pause. Empty for an instant fault.
+/// crash ends a pause. A pause's `resume` is traced when the last of the
+/// host's overlapping pauses ends, so one within a longer pause ends with
+/// it. Empty for an instant fault.
 fn end_events(kind: &FaultKind) -> &'static [(&'static str, bool)] {
     match kind {
         FaultKind::Crash | FaultKind::CrashRestart { .. } | FaultKind::DiskLoss { .. } => {

@@ -42,7 +42,10 @@ impl HostClocks {
             let drift = match &e.what {
                 // A drift the harness wrote from an f64 reads back as it.
                 What::Fault(FaultEvent::ClockDrift { drift }) => drift.parse().unwrap_or(0.0),
-                What::Fault(FaultEvent::ClockDriftEnded { .. }) => 0.0,
+                // Another drift still in force runs the clock on.
+                What::Fault(FaultEvent::ClockDriftEnded { drift, .. }) => {
+                    drift.as_deref().map_or(0.0, |d| d.parse().unwrap_or(0.0))
+                }
                 _ => continue,
             };
             let local = clocks.local(&e.host, e.at);
@@ -97,7 +100,10 @@ mod tests {
             event(
                 300,
                 "jobmanager",
-                FaultEvent::ClockDriftEnded { offset_ms: 100 },
+                FaultEvent::ClockDriftEnded {
+                    offset_ms: 100,
+                    drift: None,
+                },
             ),
             event(500, "jobmanager", drift(-0.25)),
         ];
