@@ -221,6 +221,16 @@ impl From<SeedReport> for SeedSummary {
 }
 
 impl SeedSummary {
+    /// Whether this seed failed only as `vacuous` (a fault of its plan never
+    /// fired or did nothing): its plan is what is wrong, and it is not
+    /// shrunk.
+    pub fn only_vacuous(&self) -> bool {
+        !self.passed
+            && self.timed_out.is_none()
+            && !self.violations.is_empty()
+            && self.violations.iter().all(|v| v.kind == "vacuous")
+    }
+
     /// A seed the watchdog stopped after `limit`, with `faults` faults in
     /// its plan. Its simulated time counts; its records do not (nothing
     /// was checked).

@@ -267,7 +267,9 @@ fn run_one_seed(
 }
 
 /// Shrink the first failing seed's plan, if it has faults (bounded by
-/// [`SHRINK_MAX_RUNS`]).
+/// [`SHRINK_MAX_RUNS`]); the first whose failure is more than `vacuous`,
+/// if one is (a seed that fails only as vacuous is not shrunk: its plan is
+/// what is wrong, and the summary shows the real failure after it).
 /// Not when the first failure timed out: shrinking runs its plan again and
 /// again, each without a limit. `stop` (Ctrl-C) ends shrinking early, with
 /// no shrunk plan.
@@ -277,7 +279,12 @@ fn shrink_first_failure(
     json: bool,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> anyhow::Result<Option<ShrunkPlan>> {
-    let Some(first) = results.iter().find(|r| !r.passed) else {
+    let mut failing = results.iter().filter(|r| !r.passed);
+    let Some(first) = failing
+        .clone()
+        .find(|r| !r.only_vacuous())
+        .or_else(|| failing.next())
+    else {
         return Ok(None);
     };
     if first.faults == 0 || first.timed_out.is_some() {
@@ -750,6 +757,32 @@ impl RunSummary {
             unshrunk_plan: None,
         }
         .render(&mut s);
+        // A seed that fails only as vacuous is a plan that needs fixing:
+        // the first real failure after it, shrunk, is shown too.
+        if first.only_vacuous() {
+            if let Some(real) = self.failures().find(|r| !r.only_vacuous()) {
+                let _ = writeln!(
+                    s,
+                    "\nFAILED beyond vacuous: seed {} (the first failing seed that fails otherwise)",
+                    real.seed
+                );
+                let replay = replay_command(&self.scenario_arg, self.job_arg.as_deref(), real.seed);
+                let shrunk_next = format!(
+                    "shrink: {}  (prints it as a scenario file)",
+                    shrink_command(&self.scenario_arg, self.job_arg.as_deref(), real.seed)
+                );
+                FailureReport {
+                    seed: real,
+                    replay: &replay,
+                    shrunk: self.shrunk_for(real.seed),
+                    shrunk_next: &shrunk_next,
+                    shrink_further: "`flinch shrink`",
+                    all_violations: "--json and flinch replay",
+                    unshrunk_plan: None,
+                }
+                .render(&mut s);
+            }
+        }
         s
     }
 }
@@ -1022,7 +1055,7 @@ mod tests {
     use crate::cli::{EXIT_FAILED, EXIT_PASSED};
     use flinch_harness::fault::Fault;
     use flinch_harness::seed::{SeedReport, Stopped};
-    use flinch_harness::violation::ENGINE_PANIC;
+    use flinch_harness::violation::{Checker, ENGINE_PANIC};
 
     fn summary(reports: Vec<SeedReport>) -> RunSummary {
         RunSummary {
@@ -1134,6 +1167,32 @@ mod tests {
         let json = serde_json::to_value(s.json()).expect("serializes");
         assert_eq!(json["probes"][1]["verdict"], "not-judged");
         assert_eq!(json["sometimes_missed"], 0);
+    }
+
+    /// A first failing seed that fails only as vacuous does not hide the
+    /// real failure after it: the summary shows that one too.
+    #[test]
+    fn a_real_failure_after_a_vacuous_only_seed_is_shown() {
+        let mut vacuous = fake_report(0, 3, 0);
+        vacuous.passed = false;
+        vacuous.violations = vec![Violation::new(
+            Checker::ExpectedOutcome,
+            "vacuous",
+            "fault[0] `pause sink at 9s for 5ms` never fired",
+        )];
+        let s = summary(vec![vacuous, fake_report(1, 3, 2), fake_report(2, 3, 0)]);
+        assert!(s.results[0].only_vacuous() && !s.results[1].only_vacuous());
+        let human = s.human();
+        assert!(
+            human.contains("FAILED: seed 0 (and 1 other failing seed: 1)")
+                && human.contains(
+                    "FAILED beyond vacuous: seed 1 (the first failing seed that fails otherwise)"
+                )
+                && human.contains("[exactly-once] missing: key-0 has no output"),
+            "{human}"
+        );
+        let only = summary(vec![fake_report(0, 3, 2)]);
+        assert!(!only.human().contains("beyond vacuous"));
     }
 
     fn timed_out(seed: u64, sim_ms: u64) -> SeedSummary {
