@@ -2126,6 +2126,21 @@ mod tests {
         assert!(run.unfired.is_empty());
     }
 
+    /// When checkpoint 2 completed in seed `seed` of `s`, and when the
+    /// first crash fired.
+    fn completed_then_crash(s: &Scenario, seed: u64) -> (Duration, Duration) {
+        let completed = engine_events(s, seed)
+            .into_iter()
+            .find(|e| matches!(&e.what, What::Engine(ev) if ev.name() == "checkpoint_completed" && ev.checkpoint() == Some(2)))
+            .expect("checkpoint 2 completes")
+            .at;
+        let (crash, _, _) = fault_events(s, seed)
+            .into_iter()
+            .find(|(_, _, n)| n == "crash")
+            .expect("the crash fired");
+        (completed, crash)
+    }
+
     #[test]
     fn an_event_trigger_fires_its_delay_after_the_matching_event() {
         let s = scenario(
@@ -2133,15 +2148,7 @@ mod tests {
              on = { event = \"checkpoint_completed\", checkpoint = 2, delay = \"50ms\" }\n",
         );
         for seed in 0..3 {
-            let completed = engine_events(&s, seed)
-                .into_iter()
-                .find(|e| matches!(&e.what, What::Engine(ev) if ev.name() == "checkpoint_completed" && ev.checkpoint() == Some(2)))
-                .expect("checkpoint 2 completes")
-                .at;
-            let (crash, _, _) = fault_events(&s, seed)
-                .into_iter()
-                .find(|(_, _, n)| n == "crash")
-                .expect("the crash fired");
+            let (completed, crash) = completed_then_crash(&s, seed);
             let late = crash - completed;
             assert!(
                 late >= Duration::from_millis(50) && late <= Duration::from_millis(50) + TICK,
@@ -2172,15 +2179,7 @@ mod tests {
             assert_eq!((resolved[0].at, resolved[0].jitter), (ms(0), ms(0)));
             let drawn = on.delay - ms(5);
             assert!(drawn < ms(40), "seed {seed}: {drawn:?}");
-            let completed = engine_events(&s, seed)
-                .into_iter()
-                .find(|e| matches!(&e.what, What::Engine(ev) if ev.name() == "checkpoint_completed" && ev.checkpoint() == Some(2)))
-                .expect("checkpoint 2 completes")
-                .at;
-            let (crash, _, _) = fault_events(&s, seed)
-                .into_iter()
-                .find(|(_, _, n)| n == "crash")
-                .expect("the crash fired");
+            let (completed, crash) = completed_then_crash(&s, seed);
             let late = crash - completed;
             assert!(
                 late >= on.delay && late <= on.delay + TICK,

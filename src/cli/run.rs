@@ -742,21 +742,7 @@ impl RunSummary {
             );
         }
         let _ = writeln!(s);
-        let replay = replay_command(&self.scenario_arg, self.job_arg.as_deref(), first.seed);
-        let shrunk_next = format!(
-            "shrink: {}  (prints it as a scenario file)",
-            shrink_command(&self.scenario_arg, self.job_arg.as_deref(), first.seed)
-        );
-        FailureReport {
-            seed: first,
-            replay: &replay,
-            shrunk: self.shrunk_for(first.seed),
-            shrunk_next: &shrunk_next,
-            shrink_further: "`flinch shrink`",
-            all_violations: "--json and flinch replay",
-            unshrunk_plan: None,
-        }
-        .render(&mut s);
+        self.render_failure(first, &mut s);
         // A seed that fails only as vacuous is a plan that needs fixing:
         // the first real failure after it, shrunk, is shown too.
         if first.only_vacuous() {
@@ -766,24 +752,31 @@ impl RunSummary {
                     "\nFAILED beyond vacuous: seed {} (the first failing seed that fails otherwise)",
                     real.seed
                 );
-                let replay = replay_command(&self.scenario_arg, self.job_arg.as_deref(), real.seed);
-                let shrunk_next = format!(
-                    "shrink: {}  (prints it as a scenario file)",
-                    shrink_command(&self.scenario_arg, self.job_arg.as_deref(), real.seed)
-                );
-                FailureReport {
-                    seed: real,
-                    replay: &replay,
-                    shrunk: self.shrunk_for(real.seed),
-                    shrunk_next: &shrunk_next,
-                    shrink_further: "`flinch shrink`",
-                    all_violations: "--json and flinch replay",
-                    unshrunk_plan: None,
-                }
-                .render(&mut s);
+                self.render_failure(real, &mut s);
             }
         }
         s
+    }
+
+    /// A failing seed's report, as its `FAILED` line's block: the replay
+    /// and shrink commands, the violations, its shrunk plan if it has one,
+    /// the trace around its first violation.
+    fn render_failure(&self, seed: &SeedSummary, s: &mut String) {
+        let replay = replay_command(&self.scenario_arg, self.job_arg.as_deref(), seed.seed);
+        let shrunk_next = format!(
+            "shrink: {}  (prints it as a scenario file)",
+            shrink_command(&self.scenario_arg, self.job_arg.as_deref(), seed.seed)
+        );
+        FailureReport {
+            seed,
+            replay: &replay,
+            shrunk: self.shrunk_for(seed.seed),
+            shrunk_next: &shrunk_next,
+            shrink_further: "`flinch shrink`",
+            all_violations: "--json and flinch replay",
+            unshrunk_plan: None,
+        }
+        .render(s);
     }
 }
 
