@@ -228,7 +228,7 @@ impl SeedSummary {
         !self.passed
             && self.timed_out.is_none()
             && !self.violations.is_empty()
-            && self.violations.iter().all(|v| v.kind == "vacuous")
+            && (self.violations.iter()).all(|v| v.kind == flinch_harness::violation::VACUOUS)
     }
 
     /// A seed the watchdog stopped after `limit`, with `faults` faults in

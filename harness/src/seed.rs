@@ -11,7 +11,7 @@ use crate::outcome::CommittedTxn;
 use crate::panics::{self, Phase};
 use crate::scenario::Scenario;
 use crate::trace::{trace_hash, TraceEvent};
-use crate::violation::{root_cause_first, Checker, Violation};
+use crate::violation::{root_cause_first, Checker, Violation, VACUOUS};
 use crate::world::{self, Breakage, Broken, SimError};
 use flinch_engine::record::{Record, TxnId};
 use std::time::Duration;
@@ -240,7 +240,7 @@ fn vacuity(
     };
     (plan.iter().enumerate())
         .filter_map(|(index, f)| message(index, f))
-        .map(|m| Violation::new(Checker::ExpectedOutcome, "vacuous", m))
+        .map(|m| Violation::new(Checker::ExpectedOutcome, VACUOUS, m))
         .collect()
 }
 
@@ -273,7 +273,7 @@ fn savepoints_never_asked(
                 ),
             };
             let message = format!("savepoint[{n}] was never asked for, {when}");
-            Violation::new(Checker::ExpectedOutcome, "vacuous", message)
+            Violation::new(Checker::ExpectedOutcome, VACUOUS, message)
         })
         .collect()
 }
@@ -442,7 +442,7 @@ mod tests {
     /// The messages of a report's `vacuous` violations, in order.
     fn vacuous_messages(report: &SeedReport) -> Vec<&str> {
         (report.violations.iter())
-            .filter(|v| v.kind == "vacuous")
+            .filter(|v| v.kind == VACUOUS)
             .map(|v| v.message.as_str())
             .collect()
     }

@@ -5,7 +5,7 @@
 use crate::coverage::probes_hit;
 use crate::scenario::Scenario;
 use crate::seed::run_seed;
-use crate::violation::{Violation, ENGINE_PANIC, INTERNAL_ERROR, JOB_PANIC};
+use crate::violation::{Violation, ENGINE_PANIC, INTERNAL_ERROR, JOB_PANIC, VACUOUS};
 use flinch_engine::config::PlantedBug;
 use flinch_engine::probe::Probe;
 
@@ -167,7 +167,7 @@ fn run_trial(
 /// nothing about the bug.
 pub fn is_catch(v: &Violation, checker: &str) -> bool {
     v.checker.name() == checker
-        && ![ENGINE_PANIC, JOB_PANIC, INTERNAL_ERROR, "vacuous"].contains(&v.kind)
+        && ![ENGINE_PANIC, JOB_PANIC, INTERNAL_ERROR, VACUOUS].contains(&v.kind)
 }
 
 /// Summarize the trials of one bug.

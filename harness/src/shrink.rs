@@ -51,7 +51,7 @@ use crate::fault::{Fault, Trigger};
 use crate::lifecycle::Savepoint;
 use crate::scenario::{Scenario, SeedRange};
 use crate::seed::{run_plan_until, SeedReport};
-use crate::violation::{Checker, Violation};
+use crate::violation::{Checker, Violation, VACUOUS};
 use crate::world::{resolve_jitter, resolve_savepoint_jitter};
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -252,10 +252,6 @@ pub fn signature(violations: &[Violation]) -> Vec<(Checker, &'static str)> {
     real.dedup();
     real
 }
-
-/// The kind of a violation that says a fault (or savepoint) of the plan
-/// never fired or did nothing.
-const VACUOUS: &str = "vacuous";
 
 /// Whether a run with `violations` failed the way `signature` says.
 pub fn same_failure(signature: &[(Checker, &'static str)], violations: &[Violation]) -> bool {

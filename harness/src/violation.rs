@@ -170,6 +170,9 @@ pub const INTERNAL_ERROR: &str = "internal-error";
 /// under test, `[expected-outcome] job-panic: src/lib.rs:44:37 at 0.238 s
 /// of simulated time, while the hosts ran: <message>`.
 pub const JOB_PANIC: &str = "job-panic";
+/// The kind of a violation that says a fault (or savepoint) of the plan
+/// never fired or did nothing: the seed tested nothing it meant to.
+pub const VACUOUS: &str = "vacuous";
 /// Kinds of [`Cause::Internal`].
 const INTERNAL_KINDS: [&str; 3] = [ENGINE_PANIC, JOB_PANIC, INTERNAL_ERROR];
 /// The job-level verdicts that come first among [`Cause::Job`]: whether

@@ -13,6 +13,7 @@ use super::{
     EXIT_ENGINE_PANIC, EXIT_FAILED, EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED,
 };
 use crate::html;
+use crate::html::sweep::Count;
 use crate::report::{plural, FailureKind, FailureReport, SeedSummary, ShrunkPlan};
 use clap::Args;
 use flinch_engine::probe::Probe;
@@ -239,8 +240,8 @@ fn write_report(
             shrunk: summary.shrunk_for(seed.seed),
             shrink: shrink.as_deref().unwrap_or_default(),
         }),
-        duplicates: summary.duplicates().map(Duplicates::count),
-        lost: summary.lost().map(Duplicates::count),
+        duplicates: summary.duplicates(),
+        lost: summary.lost(),
     };
     Ok(html::write(dir, &html::sweep::page(&sweep))?)
 }
@@ -279,12 +280,8 @@ fn shrink_first_failure(
     json: bool,
     stop: &(dyn Fn() -> bool + Sync),
 ) -> anyhow::Result<Option<ShrunkPlan>> {
-    let mut failing = results.iter().filter(|r| !r.passed);
-    let Some(first) = failing
-        .clone()
-        .find(|r| !r.only_vacuous())
-        .or_else(|| failing.next())
-    else {
+    let failing = || results.iter().filter(|r| !r.passed);
+    let Some(first) = (failing().find(|r| !r.only_vacuous())).or_else(|| failing().next()) else {
         return Ok(None);
     };
     if first.faults == 0 || first.timed_out.is_some() {
@@ -396,11 +393,11 @@ struct RunJson<'a> {
     /// At-least-once scenarios only: extra copies of output records over
     /// the seeds that reached a verdict, and how many seeds had any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    duplicates: Option<Duplicates>,
+    duplicates: Option<Count>,
     /// Scenarios that set `sink.ignore_failures_after_transaction_timeout`
     /// only: output records lost on purpose, and how many seeds lost any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    lost: Option<Duplicates>,
+    lost: Option<Count>,
     /// Seeds stopped by `--timeout` (also counted in `failed`).
     timed_out: usize,
     /// Seeds of the range without a result: never started, or stopped by
@@ -440,23 +437,6 @@ struct ProbeRow {
     probe: Probe,
     hits: ProbeHits,
     required: Option<(Sometimes, Judgement)>,
-}
-
-/// What an at-least-once run duplicated, summed over seeds.
-#[derive(Serialize)]
-struct Duplicates {
-    records: u64,
-    seeds: usize,
-}
-
-impl Duplicates {
-    /// As the sweep's page shows it.
-    fn count(self) -> html::sweep::Count {
-        html::sweep::Count {
-            records: self.records,
-            seeds: self.seeds,
-        }
-    }
 }
 
 #[derive(Serialize)]
@@ -582,8 +562,8 @@ impl RunSummary {
 
     /// For an at-least-once scenario, its duplicates: extra output copies
     /// over all seeds, and the seeds that had any.
-    fn duplicates(&self) -> Option<Duplicates> {
-        self.at_least_once.then(|| Duplicates {
+    fn duplicates(&self) -> Option<Count> {
+        self.at_least_once.then(|| Count {
             records: self.results.iter().map(|r| r.duplicates).sum(),
             seeds: self.results.iter().filter(|r| r.duplicates > 0).count(),
         })
@@ -592,8 +572,8 @@ impl RunSummary {
     /// For a scenario that accepts losing output to the sink's transaction
     /// timeout, what it lost: output records over all seeds, and the seeds
     /// that lost any (the same shape as [`RunSummary::duplicates`]).
-    fn lost(&self) -> Option<Duplicates> {
-        self.accepts_loss.then(|| Duplicates {
+    fn lost(&self) -> Option<Count> {
+        self.accepts_loss.then(|| Count {
             records: self.results.iter().map(|r| r.lost).sum(),
             seeds: self.results.iter().filter(|r| r.lost > 0).count(),
         })

@@ -53,8 +53,9 @@ pub struct Sweep<'a> {
     pub lost: Option<Count>,
 }
 
-/// Output records over all seeds, and the seeds that had any.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output records over all seeds, and the seeds that had any: `flinch
+/// run`'s `duplicates` and `lost` (in its summary, its `--json` and here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Count {
     pub records: u64,
     pub seeds: usize,
